@@ -1,0 +1,97 @@
+"""Stage: the one frozen configuration object every later stage reads.
+
+The config lives in the generated project's pyproject.toml under
+`[tool.scaffold]`, so a project carries everything `scaffold gen` needs and
+nothing is hidden elsewhere. Paths in it are relative to the project root.
+"""
+
+from __future__ import annotations
+
+import keyword
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from scaffold.errors import Diagnostic, ScaffoldError
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - exercised only on Python 3.10
+    import tomli as tomllib
+
+CONFIG_FILE = "pyproject.toml"
+TABLE = "tool.scaffold"
+
+
+@dataclass(frozen=True)
+class Config:
+    """What to generate, and where.
+
+    `protos` are the files to compile and `proto_paths` the include roots
+    (protoc's -I), both relative to `root`; `package` is the Python package
+    the project lives in and `generated` the sub-package protoc's modules go
+    to.
+    """
+
+    root: Path
+    package: str
+    protos: tuple[str, ...]
+    proto_paths: tuple[str, ...] = ("protos",)
+    generated: str = "generated"
+
+    @property
+    def distribution(self) -> str:
+        return self.package.replace("_", "-")
+
+    def proto_files(self) -> tuple[Path, ...]:
+        return tuple(self.root / proto for proto in self.protos)
+
+    def include_dirs(self) -> tuple[Path, ...]:
+        return tuple(self.root / path for path in self.proto_paths)
+
+
+def check_package_name(name: str, origin: str) -> str:
+    """`name` if it can be a Python package name, else a located error naming `origin`."""
+    if not name.isidentifier() or keyword.iskeyword(name) or not name.isascii():
+        raise ScaffoldError(
+            [Diagnostic(origin, f"{name!r} is not a valid Python package name (use letters, digits and _)")]
+        )
+    return name
+
+
+def load(root: Path) -> Config:
+    """The config of the project at `root`, with a located error for every bad key."""
+    path = root / CONFIG_FILE
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ScaffoldError([Diagnostic(str(path), "no such file")]) from None
+    except tomllib.TOMLDecodeError as error:
+        raise ScaffoldError([Diagnostic(str(path), f"not valid TOML: {error}", 1, 1)]) from None
+    table = data.get("tool", {}).get("scaffold")
+    if not isinstance(table, dict):
+        raise ScaffoldError([Diagnostic(str(path), f"no [{TABLE}] table")])
+    return Config(
+        root=root,
+        package=check_package_name(_string(table, "package", path), f"{path}: [{TABLE}] package"),
+        protos=_strings(table, "protos", path),
+        proto_paths=_strings(table, "proto_paths", path, default=("protos",)),
+        generated=_string(table, "generated", path, default="generated"),
+    )
+
+
+def _string(table: dict[str, Any], key: str, path: Path, default: str | None = None) -> str:
+    value = table.get(key, default)
+    if not isinstance(value, str) or not value:
+        raise ScaffoldError([Diagnostic(str(path), f"[{TABLE}] {key} must be a non-empty string")])
+    return value
+
+
+def _strings(
+    table: dict[str, Any], key: str, path: Path, default: tuple[str, ...] | None = None
+) -> tuple[str, ...]:
+    value = table.get(key, default)
+    if not isinstance(value, (list, tuple)) or not value or not all(isinstance(v, str) and v for v in value):
+        raise ScaffoldError([Diagnostic(str(path), f"[{TABLE}] {key} must be a non-empty list of strings")])
+    return tuple(value)

@@ -1,0 +1,331 @@
+"""Stage: the plain model templates render from.
+
+Built from protoc's descriptor set. No descriptor_pb2 object leaves this
+module: names, imports, docstrings and the shape of every RPC are resolved
+here, so templates only read fields and switch on `Rpc.kind`.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import PurePosixPath
+
+from google.protobuf import descriptor_pb2
+
+from scaffold.errors import Diagnostic, ScaffoldError
+from scaffold.naming import clean_comment, docstring_body, safe_identifier, snake_case
+from scaffold.protoc import ProtocResult, provided_by_runtime
+
+KINDS = {
+    (False, False): "unary_unary",
+    (False, True): "unary_stream",
+    (True, False): "stream_unary",
+    (True, True): "stream_stream",
+}
+
+# Field numbers of FileDescriptorProto / ServiceDescriptorProto, as used in source_code_info paths.
+_SERVICE_FIELD = 6
+_METHOD_FIELD = 2
+
+
+@dataclass(frozen=True, order=True)
+class Import:
+    """`from <package> import <module> [as <alias>]` for one generated module."""
+
+    package: str
+    module: str
+    alias: str
+
+    def __str__(self) -> str:
+        suffix = f" as {self.alias}" if self.alias != self.module else ""
+        return f"from {self.package} import {self.module}{suffix}"
+
+
+@dataclass(frozen=True)
+class ImportLines:
+    """Import statements in isort's order: the protobuf runtime, then the project's own modules."""
+
+    third_party: tuple[str, ...]
+    first_party: tuple[str, ...]
+
+
+_LINE_LIMIT = 88
+
+
+def import_lines(imports: Iterable[Import], first_party_package: str) -> ImportLines:
+    """One `from` statement per package, names sorted, wrapped the way ruff format wraps them."""
+    by_package: dict[str, list[str]] = {}
+    for item in sorted(set(imports)):
+        name = item.module if item.alias == item.module else f"{item.module} as {item.alias}"
+        by_package.setdefault(item.package, []).append(name)
+    third_party, first_party = [], []
+    for package, names in sorted(by_package.items()):
+        line = f"from {package} import {', '.join(names)}"
+        if len(line) > _LINE_LIMIT:
+            line = f"from {package} import (\n" + "".join(f"    {name},\n" for name in names) + ")"
+        own = package == first_party_package or package.startswith(first_party_package + ".")
+        (first_party if own else third_party).append(line)
+    return ImportLines(tuple(third_party), tuple(first_party))
+
+
+@dataclass(frozen=True)
+class MessageRef:
+    """A message type as Python code names it: `route_guide_pb2.Point`."""
+
+    full_name: str
+    module: str
+    name: str
+
+    @property
+    def python(self) -> str:
+        return f"{self.module}.{self.name}"
+
+
+@dataclass(frozen=True)
+class Rpc:
+    name: str
+    route: str
+    kind: str
+    request: MessageRef
+    response: MessageRef
+    doc: str
+    deprecated: bool
+    function: str
+
+    @property
+    def client_streaming(self) -> bool:
+        return self.kind.startswith("stream_")
+
+    @property
+    def server_streaming(self) -> bool:
+        return self.kind.endswith("_stream")
+
+
+@dataclass(frozen=True)
+class Service:
+    name: str
+    full_name: str
+    snake: str
+    grpc_module: str
+    class_name: str
+    doc: str
+    deprecated: bool
+    rpcs: tuple[Rpc, ...]
+
+
+@dataclass(frozen=True)
+class ProtoFile:
+    name: str
+    package: str
+    services: tuple[Service, ...]
+
+
+@dataclass(frozen=True)
+class Project:
+    package: str
+    generated_package: str
+    files: tuple[ProtoFile, ...]
+    grpc_imports: tuple[Import, ...]
+    message_imports: tuple[Import, ...]
+    request_imports: tuple[Import, ...]
+
+    def imports(self, messages: str = "all", grpc: bool = True) -> ImportLines:
+        """The import lines of a module using the stubs/servicers (`grpc`) and the
+        message classes of every request and response (`messages="all"`), of
+        requests only (`"requests"`) or of none (`"none"`)."""
+        chosen = {"all": self.message_imports, "requests": self.request_imports, "none": ()}[messages]
+        return import_lines([*chosen, *(self.grpc_imports if grpc else ())], self.package)
+
+    @property
+    def has_streaming(self) -> bool:
+        return any(rpc.kind != "unary_unary" for rpc in self.rpcs)
+
+    @property
+    def services(self) -> tuple[Service, ...]:
+        return tuple(service for file in self.files for service in file.services)
+
+    @property
+    def rpcs(self) -> tuple[Rpc, ...]:
+        return tuple(rpc for service in self.services for rpc in service.rpcs)
+
+
+def build(result: ProtocResult, package: str, generated_subpackage: str) -> Project:
+    """The model of the input protos of one protoc run, for the Python package `package`."""
+    generated_package = f"{package}.{generated_subpackage}"
+    files = {f.name: f for f in result.descriptors.file}
+    locations = {item.name: item.path.as_posix() for item in result.inputs}
+    modules = _ModuleNames(files, generated_package)
+    messages = _index_messages(files.values())
+
+    problems: list[Diagnostic] = []
+    services = []
+    for item in result.inputs:
+        proto = files[item.name]
+        comments = _comments(proto)
+        for s_index, service in enumerate(proto.service):
+            rpcs = []
+            for m_index, method in enumerate(service.method):
+                if safe_identifier(method.name) != method.name:
+                    line, col = _position(proto, (_SERVICE_FIELD, s_index, _METHOD_FIELD, m_index))
+                    problems.append(
+                        Diagnostic(
+                            locations[item.name],
+                            f"RPC name {method.name!r} is a Python keyword; grpc's plugin cannot generate it",
+                            line,
+                            col,
+                        )
+                    )
+                rpcs.append((method, comments.get((_SERVICE_FIELD, s_index, _METHOD_FIELD, m_index), "")))
+            services.append((proto, service, comments.get((_SERVICE_FIELD, s_index), ""), rpcs))
+    if problems:
+        raise ScaffoldError(problems)
+
+    class_names = _unique([s.name for _, s, _, _ in services], [_camel(p.package) for p, _, _, _ in services])
+    function_names = _unique(
+        [snake_case(m.name) for _, _, _, rpcs in services for m, _ in rpcs],
+        [snake_case(s.name) for _, s, _, rpcs in services for _ in rpcs],
+        joiner="_",
+    )
+    functions = iter(function_names)
+    model_services: dict[str, list[Service]] = {}
+    for (proto, service, doc, rpcs), class_name in zip(services, class_names):
+        full_name = f"{proto.package}.{service.name}" if proto.package else service.name
+        model_rpcs = tuple(
+            Rpc(
+                name=method.name,
+                route=f"/{full_name}/{method.name}",
+                kind=KINDS[(method.client_streaming, method.server_streaming)],
+                request=messages.ref(method.input_type, modules),
+                response=messages.ref(method.output_type, modules),
+                doc=docstring_body(_with_deprecation(rpc_doc, method.options.deprecated, "RPC")),
+                deprecated=method.options.deprecated,
+                function=safe_identifier(next(functions)),
+            )
+            for method, rpc_doc in rpcs
+        )
+        model_services.setdefault(proto.name, []).append(
+            Service(
+                name=service.name,
+                full_name=full_name,
+                snake=safe_identifier(snake_case(service.name)),
+                grpc_module=modules.alias(proto.name, grpc=True),
+                class_name=f"{class_name}Servicer",
+                doc=docstring_body(_with_deprecation(doc, service.options.deprecated, "service")),
+                deprecated=service.options.deprecated,
+                rpcs=model_rpcs,
+            )
+        )
+    proto_files = tuple(
+        ProtoFile(item.name, files[item.name].package, tuple(model_services.get(item.name, ())))
+        for item in result.inputs
+    )
+    all_rpcs = [rpc for file in proto_files for service in file.services for rpc in service.rpcs]
+    return Project(
+        package=package,
+        generated_package=generated_package,
+        files=proto_files,
+        grpc_imports=tuple(
+            sorted(modules.import_of(f.name, grpc=True) for f in proto_files if f.services)
+        ),
+        message_imports=modules.imports_for(
+            [messages.file_of(r.request.full_name) for r in all_rpcs]
+            + [messages.file_of(r.response.full_name) for r in all_rpcs]
+        ),
+        request_imports=modules.imports_for([messages.file_of(r.request.full_name) for r in all_rpcs]),
+    )
+
+
+class _ModuleNames:
+    """Python module paths and import aliases of generated modules.
+
+    The alias is the module's own name (`common_pb2`) unless two protos share
+    a file name, in which case the directory joins in (`a_common_pb2`).
+    """
+
+    def __init__(self, files: dict[str, descriptor_pb2.FileDescriptorProto], generated_package: str) -> None:
+        self._generated_package = generated_package
+        self._stem_counts = Counter(PurePosixPath(name).stem for name in files)
+
+    def alias(self, proto_name: str, grpc: bool = False) -> str:
+        path = PurePosixPath(proto_name)
+        stem = path.stem if self._stem_counts[path.stem] == 1 else "_".join(path.with_suffix("").parts)
+        return f"{stem}_pb2_grpc" if grpc else f"{stem}_pb2"
+
+    def import_of(self, proto_name: str, grpc: bool = False) -> Import:
+        path = PurePosixPath(proto_name)
+        module = f"{path.stem}_pb2_grpc" if grpc else f"{path.stem}_pb2"
+        if provided_by_runtime(proto_name):
+            package = ".".join(path.parent.parts)
+        else:
+            package = ".".join((self._generated_package, *path.parent.parts))
+        return Import(package, module, self.alias(proto_name, grpc))
+
+    def imports_for(self, proto_names: Iterable[str]) -> tuple[Import, ...]:
+        return tuple(sorted({self.import_of(name) for name in proto_names}))
+
+
+class _MessageIndex:
+    def __init__(self) -> None:
+        self._where: dict[str, tuple[str, str]] = {}
+
+    def add(self, full_name: str, proto_name: str, qualname: str) -> None:
+        self._where[full_name] = (proto_name, qualname)
+
+    def file_of(self, full_name: str) -> str:
+        return self._where[full_name][0]
+
+    def ref(self, type_name: str, modules: _ModuleNames) -> MessageRef:
+        full_name = type_name.lstrip(".")
+        proto_name, qualname = self._where[full_name]
+        return MessageRef(full_name, modules.alias(proto_name), qualname)
+
+
+def _index_messages(files: Iterable[descriptor_pb2.FileDescriptorProto]) -> _MessageIndex:
+    index = _MessageIndex()
+
+    def walk(proto_name: str, prefix: str, qual_prefix: str, messages: Sequence[descriptor_pb2.DescriptorProto]) -> None:
+        for message in messages:
+            full_name = f"{prefix}.{message.name}" if prefix else message.name
+            qualname = f"{qual_prefix}.{message.name}" if qual_prefix else message.name
+            index.add(full_name, proto_name, qualname)
+            walk(proto_name, full_name, qualname, message.nested_type)
+
+    for proto in files:
+        walk(proto.name, proto.package, "", proto.message_type)
+    return index
+
+
+def _comments(proto: descriptor_pb2.FileDescriptorProto) -> dict[tuple[int, ...], str]:
+    """Leading (else trailing) comment of every element, indexed once by its source path."""
+    result = {}
+    for location in proto.source_code_info.location:
+        text = location.leading_comments or location.trailing_comments
+        if text:
+            result[tuple(location.path)] = clean_comment(text)
+    return result
+
+
+def _position(proto: descriptor_pb2.FileDescriptorProto, path: tuple[int, ...]) -> tuple[int, int]:
+    for location in proto.source_code_info.location:
+        if tuple(location.path) == path:
+            return location.span[0] + 1, location.span[1] + 1
+    return 1, 1
+
+
+def _with_deprecation(doc: str, deprecated: bool, what: str) -> str:
+    if not deprecated:
+        return doc
+    note = f"Deprecated: the proto marks this {what} deprecated."
+    return f"{doc}\n\n{note}" if doc else note
+
+
+def _camel(proto_package: str) -> str:
+    return "".join(part[:1].upper() + part[1:] for part in proto_package.replace("_", ".").split(".") if part)
+
+
+def _unique(names: Sequence[str], qualifiers: Sequence[str], joiner: str = "") -> list[str]:
+    """`names`, with each repeated one prefixed by its qualifier so that all differ."""
+    counts = Counter(names)
+    return [f"{q}{joiner}{n}" if counts[n] > 1 and q else n for n, q in zip(names, qualifiers)]

@@ -1,0 +1,44 @@
+"""Turning proto names and comments into safe Python text.
+
+Kept in one place because every template depends on these rules and each of
+them has broken a code generator somewhere: keywords as names, comments that
+end a docstring early, backslashes that become escape sequences.
+"""
+
+from __future__ import annotations
+
+import keyword
+import re
+
+_WORD_BOUNDARY = re.compile(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])")
+
+
+def snake_case(name: str) -> str:
+    """`GetFeature` -> `get_feature`, `HTTPRequest` -> `http_request`, `sayHello` -> `say_hello`."""
+    return _WORD_BOUNDARY.sub("_", name).lower()
+
+
+def safe_identifier(name: str) -> str:
+    """A Python identifier for `name`: keywords and soft keywords get a trailing underscore (PEP 8)."""
+    if keyword.iskeyword(name) or keyword.issoftkeyword(name) or name in {"None", "True", "False"}:
+        return name + "_"
+    return name
+
+
+def clean_comment(comment: str) -> str:
+    """Protoc's raw comment text, dedented by the one space `// ` leaves, without blank edges."""
+    lines = [line[1:] if line.startswith(" ") else line for line in comment.splitlines()]
+    return "\n".join(line.rstrip() for line in lines).strip("\n")
+
+
+def docstring_body(text: str) -> str:
+    """Text that can sit between triple quotes and mean exactly `text`.
+
+    Backslashes are doubled (so `\\N{` or `\\p` is neither an escape nor a
+    SyntaxWarning), every `"` that could close the string is escaped, and a
+    trailing quote is escaped so it does not merge with the closing quotes.
+    """
+    text = text.replace("\\", "\\\\").replace('"""', '\\"\\"\\"')
+    if text.endswith('"'):
+        text = text[:-1] + '\\"'
+    return text

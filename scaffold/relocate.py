@@ -1,0 +1,62 @@
+"""Stage: move protoc's modules into the project's generated sub-package.
+
+protoc writes imports as if its output directory were on sys.path
+(`import route_guide_pb2`, `from a import common_pb2`). Inside a package
+those imports fail, so each one that names a module of this run is
+rewritten to an absolute import from the sub-package, in .py and .pyi
+alike; imports of the protobuf runtime (well-known types) stay as they are.
+Only whole top-level import lines are touched, matched against the exact
+set of modules protoc produced, so no other text can change.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from pathlib import PurePosixPath
+
+_IMPORT = re.compile(rb"^import (?P<module>[\w.]+)(?P<alias> as \w+)?$", re.MULTILINE)
+_FROM_IMPORT = re.compile(rb"^from (?P<package>[\w.]+) import (?P<module>\w+)(?P<alias> as \w+)?$", re.MULTILINE)
+
+
+def generated_modules(proto_names: Iterable[str]) -> frozenset[str]:
+    """Dotted names protoc gives the modules of `proto_names` (`a.common_pb2`, `a.common_pb2_grpc`)."""
+    modules = set()
+    for name in proto_names:
+        stem = ".".join(PurePosixPath(name).with_suffix("").parts)
+        modules.update({f"{stem}_pb2", f"{stem}_pb2_grpc"})
+    return frozenset(modules)
+
+
+def relocate(outputs: Mapping[str, bytes], proto_names: Iterable[str], package_dir: str) -> dict[str, bytes]:
+    """protoc's outputs placed under `package_dir` (`route_guide/generated`) with imports that work there."""
+    modules = generated_modules(proto_names)
+    target = package_dir.replace("/", ".").encode()
+
+    def rewrite_import(match: re.Match[bytes]) -> bytes:
+        module = match["module"].decode()
+        if module not in modules:
+            return match[0]
+        parent, _, leaf = match["module"].rpartition(b".")
+        return b"from " + b".".join(filter(None, [target, parent])) + b" import " + leaf + (match["alias"] or b"")
+
+    def rewrite_from(match: re.Match[bytes]) -> bytes:
+        if f"{match['package'].decode()}.{match['module'].decode()}" not in modules:
+            return match[0]
+        return b"from " + target + b"." + match["package"] + b" import " + match["module"] + (match["alias"] or b"")
+
+    relocated = {}
+    for path, content in outputs.items():
+        if path.endswith((".py", ".pyi")):
+            content = _FROM_IMPORT.sub(rewrite_from, _IMPORT.sub(rewrite_import, content))
+        relocated[f"{package_dir}/{path}"] = content
+    return relocated
+
+
+def package_dirs(paths: Iterable[str], package_dir: str) -> list[str]:
+    """Every directory from `package_dir` down that holds a file in `paths`: each needs an __init__.py."""
+    root = PurePosixPath(package_dir)
+    dirs = {root}
+    for path in paths:
+        dirs.update(parent for parent in PurePosixPath(path).parents if parent.is_relative_to(root))
+    return sorted(d.as_posix() for d in dirs)

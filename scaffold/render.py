@@ -1,0 +1,86 @@
+"""Stage: render the project's own files from Jinja templates, in memory.
+
+A template's path is its output's path plus `.jinja`, with `__package__`
+standing for the project's package directory and `__generated__` for the
+generated sub-package inside it; files and directories whose name starts with
+one `_` are shared macros, not outputs. Rendering never
+touches the disk: it returns `{path: text}` for the later stages to check
+and write.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import jinja2
+
+from scaffold.errors import Diagnostic, ScaffoldError
+
+PLACEHOLDERS = ("__package__", "__generated__")
+SUFFIX = ".jinja"
+
+
+def builtin_templates() -> Path:
+    """The built-in templates: inside the installed package, or beside it in a source checkout."""
+    here = Path(__file__).resolve().parent
+    packaged = here / "templates"
+    return packaged if packaged.is_dir() else here.parent / "templates"
+
+
+@dataclass(frozen=True)
+class Renderer:
+    """One Jinja environment over the template directories, searched in order."""
+
+    template_dirs: Sequence[Path]
+
+    @classmethod
+    def builtin(cls) -> Renderer:
+        return cls((builtin_templates(),))
+
+    def environment(self) -> jinja2.Environment:
+        # Autoescape stays off: HTML escaping would corrupt Python source.
+        return jinja2.Environment(
+            loader=jinja2.FileSystemLoader([str(d) for d in self.template_dirs]),
+            undefined=jinja2.StrictUndefined,
+            keep_trailing_newline=True,
+            trim_blocks=True,
+            lstrip_blocks=True,
+            autoescape=False,
+        )
+
+    def template_names(self) -> list[str]:
+        names = set()
+        for directory in self.template_dirs:
+            for path in directory.rglob(f"*{SUFFIX}"):
+                relative = path.relative_to(directory)
+                if not any(part.startswith("_") and not part.startswith("__") for part in relative.parts):
+                    names.add(relative.as_posix())
+        return sorted(names)
+
+    def render(self, context: Mapping[str, Any], paths: Mapping[str, str]) -> dict[str, str]:
+        """Every output template rendered with `context`, keyed by output path.
+
+        `paths` gives the directory each placeholder stands for.
+        """
+        environment = self.environment()
+        outputs = {}
+        for name in self.template_names():
+            output = name.removesuffix(SUFFIX)
+            for placeholder in PLACEHOLDERS:
+                output = output.replace(placeholder, paths[placeholder])
+            try:
+                outputs[output] = environment.get_template(name).render(context)
+            except jinja2.TemplateError as error:
+                raise ScaffoldError([_template_diagnostic(name, error, self.template_dirs)]) from None
+        return outputs
+
+
+def _template_diagnostic(name: str, error: jinja2.TemplateError, dirs: Sequence[Path]) -> Diagnostic:
+    line = getattr(error, "lineno", None)
+    filename = getattr(error, "filename", None) or next(
+        (str(d / name) for d in dirs if (d / name).is_file()), name
+    )
+    return Diagnostic(filename, f"template error: {error}", line or 1, 1)
