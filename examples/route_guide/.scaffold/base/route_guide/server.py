@@ -1,0 +1,74 @@
+"""Serves routeguide.RouteGuide over gRPC.
+
+Run it with `python -m route_guide.server [--host HOST] [--port PORT]`. It prints
+the address it bound (so `--port 0` tells you the free port it got) and stops
+gracefully on Ctrl-C or SIGTERM, letting calls in flight finish.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import signal
+import threading
+from collections.abc import Sequence
+from concurrent import futures
+from types import FrameType
+
+import grpc
+
+from route_guide.generated import route_guide_pb2_grpc
+from route_guide.servicer import RouteGuideServicer
+
+DEFAULT_HOST = "[::]"
+DEFAULT_PORT = 50051
+MAX_WORKERS = 10
+SHUTDOWN_GRACE_SECONDS = 5.0
+
+
+def create_server(address: str) -> tuple[grpc.Server, int]:
+    """A server with every service registered and bound to `address`, and the port it bound.
+
+    Tests pass "127.0.0.1:0" to get a free port; start and stop the server yourself.
+    """
+    server = grpc.server(futures.ThreadPoolExecutor(max_workers=MAX_WORKERS))
+    route_guide_pb2_grpc.add_RouteGuideServicer_to_server(RouteGuideServicer(), server)
+    port = server.add_insecure_port(address)
+    return server, port
+
+
+def serve(host: str, port: int) -> None:
+    """Serves until SIGINT or SIGTERM, then stops accepting calls and drains the running ones."""
+    server, bound_port = create_server(f"{host}:{port}")
+    stop = threading.Event()
+
+    def request_stop(signum: int, frame: FrameType | None) -> None:
+        stop.set()
+
+    signal.signal(signal.SIGINT, request_stop)
+    signal.signal(signal.SIGTERM, request_stop)
+    server.start()
+    print(f"Server listening on {host}:{bound_port}", flush=True)
+    stop.wait()
+    server.stop(SHUTDOWN_GRACE_SECONDS).wait()
+    print("Server stopped", flush=True)
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description="Serve route_guide over gRPC.")
+    parser.add_argument(
+        "--host", default=DEFAULT_HOST, help="address to bind (default: %(default)s)"
+    )
+    parser.add_argument(
+        "--port",
+        type=int,
+        default=DEFAULT_PORT,
+        help="port to bind, 0 for any free one (default: %(default)s)",
+    )
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO)
+    serve(args.host, args.port)
+
+
+if __name__ == "__main__":
+    main()
