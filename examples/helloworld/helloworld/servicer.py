@@ -21,8 +21,7 @@ class GreeterServicer(helloworld_pb2_grpc.GreeterServicer):
         context: grpc.ServicerContext,
     ) -> helloworld_pb2.HelloReply:
         """Answers with a greeting for the name in the request."""
-        # TODO: return a helloworld_pb2.HelloReply.
-        context.abort(grpc.StatusCode.UNIMPLEMENTED, "SayHello is not implemented yet")
+        return helloworld_pb2.HelloReply(message=f"Hello, {request.name}!")
 
     def SayHelloAgain(
         self,
@@ -30,7 +29,4 @@ class GreeterServicer(helloworld_pb2_grpc.GreeterServicer):
         context: grpc.ServicerContext,
     ) -> helloworld_pb2.HelloReply:
         """Answers with a second, warmer greeting for the same name."""
-        # TODO: return a helloworld_pb2.HelloReply.
-        context.abort(
-            grpc.StatusCode.UNIMPLEMENTED, "SayHelloAgain is not implemented yet"
-        )
+        return helloworld_pb2.HelloReply(message=f"Hello again, {request.name}!")

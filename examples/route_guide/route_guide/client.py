@@ -1,117 +1,113 @@
-"""Calls every RPC of routeguide.RouteGuide the way its shape demands.
+"""Walks through the four call shapes of RouteGuide, printing what gRPC's own
+route_guide client prints.
 
 Run it against a server with `python -m route_guide.client [--target HOST:PORT]`.
-Each function below shows one RPC's call shape: copy the one you need, fill in
-the requests, and handle `grpc.RpcError` where a call can fail.
 """
 
 from __future__ import annotations
 
 import argparse
-from collections.abc import Callable, Iterator, Sequence
-from functools import partial
+import random
+from collections.abc import Iterator, Sequence
 
 import grpc
-from google.protobuf import message, text_format
 
 from route_guide.generated import route_guide_pb2, route_guide_pb2_grpc
+from route_guide.resources import read_route_guide_database
 
 DEFAULT_TARGET = "localhost:50051"
 TIMEOUT_SECONDS = 10.0
+ROUTE_LENGTH = 10
+
+Point = route_guide_pb2.Point
 
 
-def get_feature(stub: route_guide_pb2_grpc.RouteGuideStub) -> None:
-    """Looks up the feature at a point. A point with nothing there still gets a
-    feature back, with an empty name.
-
-    Unary call: blocking first, then through a future you could wait on later.
-    """
-    request = route_guide_pb2.Point()  # TODO: fill in the request.
-    response = stub.GetFeature(request, timeout=TIMEOUT_SECONDS)
-    print(f"GetFeature -> {_show(response)}")
-    future = stub.GetFeature.future(request, timeout=TIMEOUT_SECONDS)
-    print(f"GetFeature (future) -> {_show(future.result())}")
+def get_feature(stub: route_guide_pb2_grpc.RouteGuideStub, point: Point) -> None:
+    """Unary call: one point in, one feature out, blocking until it arrives."""
+    feature = stub.GetFeature(point, timeout=TIMEOUT_SECONDS)
+    if feature.name:
+        print(f"Feature called {feature.name} at {feature.location}")
+    else:
+        print(f"Found no feature at {feature.location}")
 
 
 def list_features(stub: route_guide_pb2_grpc.RouteGuideStub) -> None:
-    """Streams every feature inside a rectangle, one message per feature, so a
-    large area never has to fit into a single response.
+    """Server streaming: the features arrive one by one while the loop runs."""
+    rectangle = route_guide_pb2.Rectangle(
+        lo=Point(latitude=400_000_000, longitude=-750_000_000),
+        hi=Point(latitude=420_000_000, longitude=-730_000_000),
+    )
+    print("Looking for features between 40, -75 and 42, -73")
+    for feature in stub.ListFeatures(rectangle, timeout=TIMEOUT_SECONDS):
+        print(f"Feature called {feature.name} at {feature.location}")
 
-    Server streaming: one request, responses read as they arrive.
-    """
-    request = route_guide_pb2.Rectangle()  # TODO: fill in the request.
-    for response in stub.ListFeatures(request, timeout=TIMEOUT_SECONDS):
-        print(f"ListFeatures -> {_show(response)}")
 
-
-def record_route_requests() -> Iterator[route_guide_pb2.Point]:
-    """The request stream of RecordRoute: each `yield` sends one message; returning ends the stream."""
-    # TODO: yield the messages to send.
-    yield route_guide_pb2.Point()
+def route(features: Sequence[route_guide_pb2.Feature]) -> Iterator[Point]:
+    """A route through random known features, sent one point per `yield`."""
+    for _ in range(ROUTE_LENGTH):
+        point = random.choice(features).location
+        print(f"Visiting point {point}")
+        yield point
 
 
 def record_route(stub: route_guide_pb2_grpc.RouteGuideStub) -> None:
-    """Takes the points of a route as the client travels it and, once the
-    client closes the stream, answers with a summary of the trip.
+    """Client streaming: the generator is consumed as it is sent, then one summary."""
+    summary = stub.RecordRoute(
+        route(read_route_guide_database()), timeout=TIMEOUT_SECONDS
+    )
+    print(f"Finished trip with {summary.point_count} points ")
+    print(f"Passed {summary.feature_count} features ")
+    print(f"Travelled {summary.distance} meters ")
+    print(f"It took {summary.elapsed_time} seconds ")
 
-    Client streaming: sends an iterator of requests, gets one response.
-    """
-    response = stub.RecordRoute(record_route_requests(), timeout=TIMEOUT_SECONDS)
-    print(f"RecordRoute -> {_show(response)}")
 
-
-def route_chat_requests() -> Iterator[route_guide_pb2.RouteNote]:
-    """The request stream of RouteChat: each `yield` sends one message; returning ends the stream."""
-    # TODO: yield the messages to send.
-    yield route_guide_pb2.RouteNote()
+def notes() -> Iterator[route_guide_pb2.RouteNote]:
+    """Five notes at three places; the fourth and fifth revisit earlier places."""
+    for message, latitude, longitude in [
+        ("First message", 0, 0),
+        ("Second message", 0, 1),
+        ("Third message", 1, 0),
+        ("Fourth message", 0, 0),
+        ("Fifth message", 1, 0),
+    ]:
+        note = route_guide_pb2.RouteNote(
+            message=message, location=Point(latitude=latitude, longitude=longitude)
+        )
+        print(f"Sending {note.message} at {note.location}")
+        yield note
 
 
 def route_chat(stub: route_guide_pb2_grpc.RouteGuideStub) -> None:
-    """Exchanges notes while a route is travelled: every note sent is answered
-    with the notes sent earlier at the same location.
-
-    Bidirectional streaming: a generator sends while responses arrive.
-    """
-    for response in stub.RouteChat(route_chat_requests(), timeout=TIMEOUT_SECONDS):
-        print(f"RouteChat -> {_show(response)}")
+    """Bidirectional streaming: notes go out from a generator while replies come in."""
+    for reply in stub.RouteChat(notes(), timeout=TIMEOUT_SECONDS):
+        print(f"Received message {reply.message} at {reply.location}")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Calls every RPC once and prints what came back; exits 1 if any call failed."""
-    parser = argparse.ArgumentParser(description="Call every RPC of route_guide once.")
+    parser = argparse.ArgumentParser(
+        description="Take RouteGuide through its four RPCs."
+    )
     parser.add_argument(
         "--target", default=DEFAULT_TARGET, help="server address (default: %(default)s)"
     )
     args = parser.parse_args(argv)
     with grpc.insecure_channel(args.target) as channel:
-        route_guide_stub = route_guide_pb2_grpc.RouteGuideStub(channel)
-        succeeded = [
-            _attempt("GetFeature", partial(get_feature, route_guide_stub)),
-            _attempt("ListFeatures", partial(list_features, route_guide_stub)),
-            _attempt("RecordRoute", partial(record_route, route_guide_stub)),
-            _attempt("RouteChat", partial(route_chat, route_guide_stub)),
-        ]
-    return 0 if all(succeeded) else 1
-
-
-def _attempt(rpc: str, call: Callable[[], None]) -> bool:
-    """Runs one call, printing a gRPC error as its status instead of a traceback."""
-    try:
-        call()
-    except grpc.RpcError as error:
-        print(f"{rpc} failed: {_describe(error)}")
-        return False
-    return True
-
-
-def _describe(error: grpc.RpcError) -> str:
-    if isinstance(error, grpc.Call):
-        return f"{error.code().name}: {error.details()}"
-    return str(error)
-
-
-def _show(response: message.Message) -> str:
-    return f"{type(response).__name__}({text_format.MessageToString(response, as_one_line=True)})"
+        stub = route_guide_pb2_grpc.RouteGuideStub(channel)
+        try:
+            print("-------------- GetFeature --------------")
+            get_feature(stub, Point(latitude=409_146_138, longitude=-746_188_906))
+            get_feature(stub, Point(latitude=0, longitude=0))
+            print("-------------- ListFeatures --------------")
+            list_features(stub)
+            print("-------------- RecordRoute --------------")
+            record_route(stub)
+            print("-------------- RouteChat --------------")
+            route_chat(stub)
+        except grpc.RpcError as error:
+            status = error.code().name if isinstance(error, grpc.Call) else "ERROR"
+            print(f"RouteGuide call failed: {status}: {error}")
+            return 1
+    return 0
 
 
 if __name__ == "__main__":
