@@ -4,7 +4,7 @@ and turns its reports and diagnostics into lines and exit codes."""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
@@ -36,15 +36,17 @@ def _main(
 
 @app.command()
 def new(
-    protos: Annotated[list[Path], typer.Argument(help="The .proto files to build the project from.", show_default=False)],
+    protos: Annotated[
+        list[Path], typer.Argument(help="The .proto files to build the project from.", show_default=False)
+    ],
     output: Annotated[
-        Optional[Path], typer.Option("--output", "-o", help="Project directory [default: ./NAME].", show_default=False)
+        Path | None, typer.Option("--output", "-o", help="Project directory [default: ./NAME].", show_default=False)
     ] = None,
     include: Annotated[
-        Optional[list[Path]], typer.Option("--proto-path", "-I", help="Directory to search for imports (repeatable).")
+        list[Path] | None, typer.Option("--proto-path", "-I", help="Directory to search for imports (repeatable).")
     ] = None,
     name: Annotated[
-        Optional[str], typer.Option("--name", help="Python package name [default: the first proto's name].")
+        str | None, typer.Option("--name", help="Python package name [default: the first proto's name].")
     ] = None,
     force: Annotated[bool, typer.Option("--force", help="Write into a directory that is not empty.")] = False,
 ) -> None:

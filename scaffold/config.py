@@ -88,9 +88,7 @@ def _string(table: dict[str, Any], key: str, path: Path, default: str | None = N
     return value
 
 
-def _strings(
-    table: dict[str, Any], key: str, path: Path, default: tuple[str, ...] | None = None
-) -> tuple[str, ...]:
+def _strings(table: dict[str, Any], key: str, path: Path, default: tuple[str, ...] | None = None) -> tuple[str, ...]:
     value = table.get(key, default)
     if not isinstance(value, (list, tuple)) or not value or not all(isinstance(v, str) and v for v in value):
         raise ScaffoldError([Diagnostic(str(path), f"[{TABLE}] {key} must be a non-empty list of strings")])

@@ -42,7 +42,9 @@ def generate(config: Config, result: ProtocResult, renderer: Renderer) -> dict[s
     project = model.build(result, config.package, config.generated)
     generated = relocate(result.outputs, result.generated_names, package_dir)
     context = {"project": project, "config": config, "versions": runtime_versions(result.outputs)}
-    rendered = renderer.render(context, {"__package__": config.package, "__generated__": config.generated.replace(".", "/")})
+    rendered = renderer.render(
+        context, {"__package__": config.package, "__generated__": config.generated.replace(".", "/")}
+    )
 
     files = {path: OutputFile(content, "generated") for path, content in generated.items()}
     init = rendered.pop(f"{package_dir}/__init__.py").encode()

@@ -131,12 +131,14 @@ class Project:
     message_imports: tuple[Import, ...]
     request_imports: tuple[Import, ...]
 
-    def imports(self, messages: str = "all", grpc: bool = True) -> ImportLines:
+    def imports(self, messages: str = "all", grpc: bool = True, also: Iterable[tuple[str, str]] = ()) -> ImportLines:
         """The import lines of a module using the stubs/servicers (`grpc`) and the
         message classes of every request and response (`messages="all"`), of
-        requests only (`"requests"`) or of none (`"none"`)."""
+        requests only (`"requests"`) or of none (`"none"`); `also` adds
+        `(package, module)` pairs, merged into the same statements."""
         chosen = {"all": self.message_imports, "requests": self.request_imports, "none": ()}[messages]
-        return import_lines([*chosen, *(self.grpc_imports if grpc else ())], self.package)
+        extra = [Import(package, module, module) for package, module in also]
+        return import_lines([*chosen, *(self.grpc_imports if grpc else ()), *extra], self.package)
 
     @property
     def has_streaming(self) -> bool:
@@ -190,7 +192,7 @@ def build(result: ProtocResult, package: str, generated_subpackage: str) -> Proj
     )
     functions = iter(function_names)
     model_services: dict[str, list[Service]] = {}
-    for (proto, service, doc, rpcs), class_name in zip(services, class_names):
+    for (proto, service, doc, rpcs), class_name in zip(services, class_names, strict=True):
         full_name = f"{proto.package}.{service.name}" if proto.package else service.name
         model_rpcs = tuple(
             Rpc(
@@ -226,9 +228,7 @@ def build(result: ProtocResult, package: str, generated_subpackage: str) -> Proj
         package=package,
         generated_package=generated_package,
         files=proto_files,
-        grpc_imports=tuple(
-            sorted(modules.import_of(f.name, grpc=True) for f in proto_files if f.services)
-        ),
+        grpc_imports=tuple(sorted(modules.import_of(f.name, grpc=True) for f in proto_files if f.services)),
         message_imports=modules.imports_for(
             [messages.file_of(r.request.full_name) for r in all_rpcs]
             + [messages.file_of(r.response.full_name) for r in all_rpcs]
@@ -285,7 +285,9 @@ class _MessageIndex:
 def _index_messages(files: Iterable[descriptor_pb2.FileDescriptorProto]) -> _MessageIndex:
     index = _MessageIndex()
 
-    def walk(proto_name: str, prefix: str, qual_prefix: str, messages: Sequence[descriptor_pb2.DescriptorProto]) -> None:
+    def walk(
+        proto_name: str, prefix: str, qual_prefix: str, messages: Sequence[descriptor_pb2.DescriptorProto]
+    ) -> None:
         for message in messages:
             full_name = f"{prefix}.{message.name}" if prefix else message.name
             qualname = f"{qual_prefix}.{message.name}" if qual_prefix else message.name
@@ -328,4 +330,4 @@ def _camel(proto_package: str) -> str:
 def _unique(names: Sequence[str], qualifiers: Sequence[str], joiner: str = "") -> list[str]:
     """`names`, with each repeated one prefixed by its qualifier so that all differ."""
     counts = Counter(names)
-    return [f"{q}{joiner}{n}" if counts[n] > 1 and q else n for n, q in zip(names, qualifiers)]
+    return [f"{q}{joiner}{n}" if counts[n] > 1 and q else n for n, q in zip(names, qualifiers, strict=True)]

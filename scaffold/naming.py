@@ -27,7 +27,7 @@ def safe_identifier(name: str) -> str:
 
 def clean_comment(comment: str) -> str:
     """Protoc's raw comment text, dedented by the one space `// ` leaves, without blank edges."""
-    lines = [line[1:] if line.startswith(" ") else line for line in comment.splitlines()]
+    lines = [line.removeprefix(" ") for line in comment.splitlines()]
     return "\n".join(line.rstrip() for line in lines).strip("\n")
 
 

@@ -80,7 +80,5 @@ class Renderer:
 
 def _template_diagnostic(name: str, error: jinja2.TemplateError, dirs: Sequence[Path]) -> Diagnostic:
     line = getattr(error, "lineno", None)
-    filename = getattr(error, "filename", None) or next(
-        (str(d / name) for d in dirs if (d / name).is_file()), name
-    )
+    filename = getattr(error, "filename", None) or next((str(d / name) for d in dirs if (d / name).is_file()), name)
     return Diagnostic(filename, f"template error: {error}", line or 1, 1)

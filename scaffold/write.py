@@ -54,7 +54,9 @@ def _check_python(content: bytes, display: str, stub: bool) -> Diagnostic | None
             else:
                 compile(content, display, "exec", dont_inherit=True)
         except SyntaxError as error:
-            return Diagnostic(display, f"generated code does not compile: {error.msg}", error.lineno or 1, error.offset or 1)
+            return Diagnostic(
+                display, f"generated code does not compile: {error.msg}", error.lineno or 1, error.offset or 1
+            )
         except Warning as warning:
             return Diagnostic(display, f"generated code warns when compiled: {warning}", 1, 1)
     return None

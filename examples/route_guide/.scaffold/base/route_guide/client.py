@@ -17,6 +17,7 @@ from google.protobuf import message, text_format
 from route_guide.generated import route_guide_pb2, route_guide_pb2_grpc
 
 DEFAULT_TARGET = "localhost:50051"
+CONNECT_TIMEOUT_SECONDS = 5.0
 TIMEOUT_SECONDS = 10.0
 
 
@@ -84,6 +85,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
     with grpc.insecure_channel(args.target) as channel:
+        try:
+            grpc.channel_ready_future(channel).result(timeout=CONNECT_TIMEOUT_SECONDS)
+        except grpc.FutureTimeoutError:
+            print(f"No server answered at {args.target}")
+            return 1
         route_guide_stub = route_guide_pb2_grpc.RouteGuideStub(channel)
         succeeded = [
             _attempt("GetFeature", partial(get_feature, route_guide_stub)),

@@ -1,0 +1,137 @@
+"""Helpers shared by the tests: the real CLI in a subprocess, and generated
+projects started as real processes on loopback port 0.
+
+Generated code always runs in a subprocess: one interpreter cannot import two
+generations of the same .proto (the descriptor pool refuses the duplicate).
+"""
+
+from __future__ import annotations
+
+import os
+import queue
+import re
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+TEST_PROTOS = Path(__file__).resolve().parent / "protos"
+DEADLINE_SECONDS = 30.0
+_LISTENING = re.compile(r"listening on .*:(\d+)$")
+
+
+def run_scaffold(
+    *args: str | Path, cwd: Path | None = None, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    """`scaffold ARGS` exactly as a user runs it, through `python -m scaffold`."""
+    return subprocess.run(
+        [sys.executable, "-m", "scaffold", *map(str, args)],
+        check=False,
+        cwd=cwd or REPO,
+        env={**os.environ, **(env or {})},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def run_python(*args: str, cwd: Path, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, *args], check=False, cwd=cwd, capture_output=True, text=True, timeout=timeout
+    )
+
+
+def tree(root: Path) -> dict[str, bytes]:
+    """Every file under `root` by relative path, caches left out."""
+    return {
+        p.relative_to(root).as_posix(): p.read_bytes()
+        for p in sorted(root.rglob("*"))
+        if p.is_file() and "__pycache__" not in p.parts and ".pytest_cache" not in p.parts
+    }
+
+
+@dataclass
+class RunningServer:
+    process: subprocess.Popen[str]
+    port: int
+    lines: queue.Queue[str]
+
+    def stop(self, sig: int = signal.SIGTERM) -> list[str]:
+        """Send `sig`, wait for exit, and return what the server printed after it bound."""
+        self.process.send_signal(sig)
+        self.process.wait(timeout=DEADLINE_SECONDS)
+        rest = []
+        while not self.lines.empty():
+            rest.append(self.lines.get_nowait())
+        return rest
+
+
+@contextmanager
+def served(project: Path, package: str, extra: Sequence[str] = ()) -> Iterator[RunningServer]:
+    """`python -m PACKAGE.server --port 0` in `project`, once it has printed the port it bound."""
+    process = subprocess.Popen(
+        [sys.executable, "-u", "-m", f"{package}.server", "--host", "127.0.0.1", "--port", "0", *extra],
+        cwd=project,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    lines: queue.Queue[str] = queue.Queue()
+
+    def pump() -> None:
+        assert process.stdout is not None
+        for line in process.stdout:
+            lines.put(line.rstrip("\n"))
+
+    threading.Thread(target=pump, daemon=True).start()
+    seen = []
+    deadline = time.monotonic() + DEADLINE_SECONDS
+    try:
+        while True:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0 or process.poll() is not None and lines.empty():
+                pytest.fail(f"server did not report its port; it printed: {seen}")
+            try:
+                line = lines.get(timeout=min(remaining, 0.5))
+            except queue.Empty:
+                continue
+            seen.append(line)
+            match = _LISTENING.search(line)
+            if match:
+                break
+        server = RunningServer(process, int(match.group(1)), lines)
+        yield server
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+
+
+@pytest.fixture(scope="session")
+def generated(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
+    """`scaffold new` for a named fixture proto, run once per session and shared read-only."""
+    cache: dict[str, Path] = {}
+    sources = {
+        "helloworld": (REPO / "protos/helloworld.proto",),
+        "route_guide": (REPO / "protos/route_guide.proto",),
+        "shop": (TEST_PROTOS / "multi/shop.proto", "-I", TEST_PROTOS / "multi"),
+        "clock": (TEST_PROTOS / "wkt/clock.proto",),
+    }
+
+    def make(name: str) -> Path:
+        if name not in cache:
+            out = tmp_path_factory.mktemp("projects") / name
+            result = run_scaffold("new", *sources[name], "-o", out)
+            assert result.returncode == 0, result.stderr
+            cache[name] = out
+        return cache[name]
+
+    return make

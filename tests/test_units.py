@@ -1,0 +1,114 @@
+"""The small rules everything else rests on, tested directly."""
+
+from __future__ import annotations
+
+import warnings
+from pathlib import Path
+
+import pytest
+
+from scaffold.errors import Diagnostic
+from scaffold.model import Import, import_lines
+from scaffold.naming import clean_comment, docstring_body, safe_identifier, snake_case
+from scaffold.protoc import ProtoInput, parse_diagnostics
+from scaffold.relocate import package_dirs, relocate
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        'ends with a quote"',
+        'has """ inside',
+        "backslashes \\* \\p{L} \\N{DASH} \\x and \\",
+        "non-ASCII: Grüße, 日本語, emoji 🚀",
+        "template syntax {{ x }} {% if %}",
+        'four """" quotes and \'\'\' singles',
+        "",
+    ],
+)
+def test_docstring_body_means_exactly_the_text(text: str) -> None:
+    source = f'"""{docstring_body(text)}"""'
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert eval(compile(source, "<doc>", "eval")) == text
+
+
+@pytest.mark.parametrize(
+    ("name", "snake"),
+    [
+        ("GetFeature", "get_feature"),
+        ("sayHello", "say_hello"),
+        ("HTTPRequest", "http_request"),
+        ("ListV2Items", "list_v2_items"),
+    ],
+)
+def test_snake_case(name: str, snake: str) -> None:
+    assert snake_case(name) == snake
+
+
+def test_safe_identifier_suffixes_keywords_only() -> None:
+    assert [safe_identifier(n) for n in ["import", "class", "None", "match", "get"]] == [
+        "import_",
+        "class_",
+        "None_",
+        "match_",
+        "get",
+    ]
+
+
+def test_clean_comment_dedents_and_trims() -> None:
+    assert clean_comment(" First line.\n  indented\n\n Last.  \n") == "First line.\n indented\n\nLast."
+
+
+def test_protoc_messages_become_located_diagnostics() -> None:
+    inputs = [ProtoInput(Path("protos/a.proto"), "a.proto")]
+    stderr = (
+        'a.proto:3:7: Expected ";".\n'
+        "b/c.proto: File not found.\n"
+        "a.proto:2:1: warning: Import b/c.proto is unused.\n"
+        "something without a place\n"
+    )
+    assert parse_diagnostics(stderr, inputs) == [
+        Diagnostic("protos/a.proto", 'Expected ";".', 3, 7),
+        Diagnostic("b/c.proto", "File not found.", 1, 1),
+        Diagnostic("protos/a.proto", "Import b/c.proto is unused.", 2, 1, "warning"),
+        Diagnostic("protos/a.proto", "something without a place", 1, 1),
+    ]
+    assert str(parse_diagnostics(stderr, inputs)[2]) == "protos/a.proto:2:1: warning: Import b/c.proto is unused."
+
+
+def test_relocate_rewrites_only_imports_of_this_runs_modules() -> None:
+    outputs = {
+        "svc_pb2_grpc.py": b"import grpc\nimport svc_pb2 as svc__pb2\nfrom a import common_pb2 as a_dot_common__pb2\n"
+        b"from google.protobuf import empty_pb2 as google_dot_protobuf_dot_empty__pb2\n    import svc_pb2\n",
+        "a/common_pb2.pyi": b"from a import other_pb2 as _other_pb2\n",
+        "data.txt": b"import svc_pb2\n",
+    }
+    relocated = relocate(outputs, ["svc.proto", "a/common.proto"], "pkg/gen")
+    assert relocated["pkg/gen/svc_pb2_grpc.py"] == (
+        b"import grpc\nfrom pkg.gen import svc_pb2 as svc__pb2\nfrom pkg.gen.a import common_pb2 as a_dot_common__pb2\n"
+        b"from google.protobuf import empty_pb2 as google_dot_protobuf_dot_empty__pb2\n    import svc_pb2\n"
+    )
+    assert relocated["pkg/gen/a/common_pb2.pyi"] == b"from a import other_pb2 as _other_pb2\n"  # not of this run
+    assert relocated["pkg/gen/data.txt"] == b"import svc_pb2\n"
+
+
+def test_package_dirs_lists_every_directory_that_needs_an_init() -> None:
+    paths = ["pkg/gen/a_pb2.py", "pkg/gen/x/y/b_pb2.py"]
+    assert package_dirs(paths, "pkg/gen") == ["pkg/gen", "pkg/gen/x", "pkg/gen/x/y"]
+
+
+def test_import_lines_group_by_package_and_wrap_like_ruff_format() -> None:
+    imports = [
+        Import("pkg.gen", "b_pb2", "b_pb2"),
+        Import("pkg.gen", "a_pb2", "a_pb2"),
+        Import("google.protobuf", "empty_pb2", "empty_pb2"),
+        Import("pkg.gen.x", "a_pb2", "x_a_pb2"),
+    ]
+    lines = import_lines(imports, "pkg")
+    assert lines.third_party == ("from google.protobuf import empty_pb2",)
+    assert lines.first_party == ("from pkg.gen import a_pb2, b_pb2", "from pkg.gen.x import a_pb2 as x_a_pb2")
+    many = [Import("pkg.generated", f"module_number_{i}_pb2", f"module_number_{i}_pb2") for i in range(4)]
+    wrapped = import_lines(many, "pkg").first_party[0]
+    assert wrapped.startswith("from pkg.generated import (\n    module_number_0_pb2,\n")
+    assert wrapped.endswith("module_number_3_pb2,\n)")
