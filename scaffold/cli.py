@@ -16,6 +16,7 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    rich_markup_mode=None,  # help texts contain literal [brackets]
 )
 
 
@@ -37,7 +38,8 @@ def _main(
 @app.command()
 def new(
     protos: Annotated[
-        list[Path], typer.Argument(help="The .proto files to build the project from.", show_default=False)
+        list[Path],
+        typer.Argument(help="The .proto files to build the project from.", show_default=False, metavar="PROTO"),
     ],
     output: Annotated[
         Path | None, typer.Option("--output", "-o", help="Project directory [default: ./NAME].", show_default=False)
