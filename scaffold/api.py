@@ -1,22 +1,27 @@
 """The library API: what the CLI commands do, callable from tests and other tools.
 
-Each function runs the pipeline (config -> protoc -> model -> render ->
-write) and either returns a report or raises `ScaffoldError` with located
-diagnostics before anything is written.
+Each function runs the pipeline (config -> protoc -> model -> reconcile ->
+render -> plan -> write) and either returns a report or raises
+`ScaffoldError` with located diagnostics before anything is written.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import time
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from scaffold import protoc
+from scaffold import config as config_module
+from scaffold import plan as plan_module
+from scaffold import protoc, state, write
 from scaffold.config import Config, check_package_name
-from scaffold.errors import Diagnostic, ScaffoldError
-from scaffold.generate import generate, with_state
+from scaffold.errors import EXIT_NEEDS_USER, Diagnostic, ScaffoldError
+from scaffold.generate import build_project, generate
+from scaffold.merge import conflict_lines
+from scaffold.plan import Plan
+from scaffold.reconcile import Changes, reconcile
 from scaffold.render import Renderer
-from scaffold.write import WriteReport, write_tree
 
 PROTO_DIR = "protos"
 
@@ -25,8 +30,23 @@ PROTO_DIR = "protos"
 class NewReport:
     root: Path
     config: Config
-    written: WriteReport
+    files: int
     warnings: tuple[Diagnostic, ...]
+
+
+@dataclass(frozen=True)
+class GenReport:
+    root: Path
+    plan: Plan
+    changes: Changes
+    warnings: tuple[Diagnostic, ...]
+    written: bool
+    recovered: bool
+    seconds: float
+
+    @property
+    def up_to_date(self) -> bool:
+        return self.plan.up_to_date(self.root)
 
 
 def new_project(
@@ -54,11 +74,78 @@ def new_project(
 
     result = protoc.run(inputs, include_dirs)
     config = Config(root=root, package=package, protos=tuple(f"{PROTO_DIR}/{item.name}" for item in inputs))
-    files = with_state(generate(config, result, Renderer.builtin()))
+    generation = generate(config, result, Renderer.builtin())
     roots = protoc.include_roots(inputs, include_dirs)
-    sources = {f"{PROTO_DIR}/{name}": _find_source(name, roots).read_bytes() for name in result.generated_names}
-    contents = {path: f.content for path, f in files.items()} | sources
-    return NewReport(root, config, write_tree(root, contents), result.warnings)
+    files = {path: f.content for path, f in generation.files.items()}
+    files |= generation.state_files()
+    files |= {f"{PROTO_DIR}/{name}": _find_source(name, roots).read_bytes() for name in result.generated_names}
+    if root.exists():
+        write.apply(root, files)
+    else:
+        write.create_tree(root, files)
+    return NewReport(root, config, len(files), result.warnings)
+
+
+def find_project(start: Path) -> Path:
+    """The nearest directory from `start` upward whose pyproject.toml has a [tool.scaffold] table."""
+    start = start.resolve()
+    for directory in (start, *start.parents):
+        candidate = directory / config_module.CONFIG_FILE
+        if candidate.is_file() and "[tool.scaffold]" in candidate.read_text(encoding="utf-8", errors="replace"):
+            return directory
+    raise ScaffoldError([Diagnostic(str(start), "no pyproject.toml with [tool.scaffold] here or above; run `scaffold new`")])
+
+
+def regenerate(root: Path, dry_run: bool = False, recreate: Iterable[str] = ()) -> GenReport:
+    """Regenerate the project at `root` from its config; with `dry_run`, only plan.
+
+    Generated files are rewritten (a hand-edited one is kept beside it as
+    `.mine`); user files get a 3-way merge; a conflict is written with
+    markers and reported with exit code 1.
+    """
+    started = time.perf_counter()
+    recovered = False if dry_run else write.recover(root)
+    config = config_module.load(root)
+    previous = state.read(root)
+    _refuse_unresolved_conflicts(root, previous)
+    inputs = protoc.resolve_inputs(config.proto_files(), config.include_dirs())
+    result = protoc.run(inputs, config.include_dirs())
+    project = build_project(config, result)
+    servicer_path = f"{config.package}/servicer.py"
+    view, changes = reconcile(
+        previous.rpcs if previous else state.rpc_summary(project.services),
+        previous.servicer if previous else project.services,
+        project.services,
+        _read(root / servicer_path),
+        previous.base.get(servicer_path) if previous else None,
+    )
+    generation = generate(config, result, Renderer.builtin(), project, view)
+    plan = plan_module.build(root, generation.files, previous, generation.state_files(), frozenset(recreate))
+    changes_to_write = plan.writes(root)
+    if changes_to_write and not dry_run:
+        merged = [f.path for f in plan.files if f.action in ("merge", "conflict")]
+        write.apply(root, changes_to_write, users_text=merged)
+    return GenReport(
+        root, plan, changes, result.warnings, bool(changes_to_write) and not dry_run, recovered,
+        time.perf_counter() - started,
+    )
+
+
+def _refuse_unresolved_conflicts(root: Path, previous: state.State | None) -> None:
+    problems = []
+    for path, record in sorted(previous.files.items() if previous else ()):
+        content = _read(root / path) if record.owner == "user" else None
+        for line in conflict_lines(content) if content else ():
+            problems.append(Diagnostic(path, "unresolved conflict marker; resolve it, then run scaffold gen", line, 1))
+    if problems:
+        raise ScaffoldError(problems, exit_code=EXIT_NEEDS_USER)
+
+
+def _read(path: Path) -> bytes | None:
+    try:
+        return path.read_bytes()
+    except (FileNotFoundError, NotADirectoryError, IsADirectoryError):
+        return None
 
 
 def _package_from(proto: Path) -> str:

@@ -1,15 +1,27 @@
 """The `scaffold` command: a thin layer that parses flags, calls `scaffold.api`
-and turns its reports and diagnostics into lines and exit codes."""
+and turns its reports and diagnostics into lines and exit codes.
+
+Heavy imports (protoc, Jinja) happen inside the commands, so `--help` and
+`--version` stay fast.
+"""
 
 from __future__ import annotations
 
+import os
+import shlex
+import subprocess
+import sys
+import tempfile
+from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, TypeVar
 
 import typer
 
 from scaffold import __version__
-from scaffold.errors import EXIT_OK, ScaffoldError
+from scaffold.errors import EXIT_BAD_INPUT, EXIT_NEEDS_USER, EXIT_OK, ScaffoldError
+
+T = TypeVar("T")
 
 app = typer.Typer(
     help="Turn .proto files into a working gRPC project and keep it in step with them.",
@@ -18,6 +30,11 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     rich_markup_mode=None,  # help texts contain literal [brackets]
 )
+
+ProjectDir = Annotated[
+    Path | None,
+    typer.Option("-C", "--project", help="Project directory [default: found upward from here].", show_default=False),
+]
 
 
 def _version(value: bool) -> None:
@@ -56,10 +73,8 @@ def new(
     from scaffold.api import new_project
 
     report = _run(lambda: new_project(protos, output, include or (), name, force))
-    for warning in report.warnings:
-        typer.echo(str(warning), err=True)
-    written = report.written
-    typer.echo(f"Created {report.root}/ ({len(written.created)} files new, {len(written.updated)} updated)")
+    _warnings(report.warnings)
+    typer.echo(f"Created {report.root}/ ({report.files} files)")
     typer.echo("Next:")
     typer.echo(f"  cd {report.root} && pip install -e '.[test]'")
     typer.echo(f"  python -m {report.config.package}.server --port 50051")
@@ -67,7 +82,99 @@ def new(
     typer.echo("  pytest")
 
 
-def _run(action):  # type: ignore[no-untyped-def]
+@app.command()
+def gen(
+    project: ProjectDir = None,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Print the plan; change nothing.")] = False,
+    recreate: Annotated[
+        list[str] | None,
+        typer.Option("--recreate", help="Write this user file again although you deleted it (repeatable).", metavar="PATH"),
+    ] = None,
+) -> None:
+    """Regenerate from [tool.scaffold]: rewrite generated files, merge new stubs into yours."""
+    from scaffold.api import regenerate
+    from scaffold.report import change_lines, file_lines, summary
+
+    root = _project(project)
+    report = _run(lambda: regenerate(root, dry_run=dry_run, recreate=recreate or ()))
+    _warnings(report.warnings)
+    if report.recovered:
+        typer.echo("Rolled back an interrupted run before regenerating.")
+    for line in [*file_lines(report.plan), *change_lines(report.changes)]:
+        typer.echo(line)
+    if report.up_to_date:
+        typer.echo(f"Up to date ({report.seconds:.2f} s).")
+    elif dry_run:
+        typer.echo("Dry run: nothing written.")
+    else:
+        typer.echo(f"Regenerated: {summary(report.plan.files, report.seconds)}.")
+    if report.plan.conflicts:
+        paths = ", ".join(f.path for f in report.plan.conflicts)
+        typer.echo(f"Resolve the conflict markers in {paths}, then run scaffold gen again.", err=True)
+        raise typer.Exit(EXIT_NEEDS_USER)
+
+
+@app.command()
+def diff(
+    project: ProjectDir = None,
+    tool: Annotated[
+        str | None,
+        typer.Option(
+            "--tool",
+            envvar="SCAFFOLD_DIFFTOOL",
+            help="Open each changed file as a pair (current, regenerated) in this command, e.g. vimdiff.",
+        ),
+    ] = None,
+) -> None:
+    """Show what `scaffold gen` would change, without changing anything."""
+    from scaffold.api import regenerate
+    from scaffold.report import change_lines, unified_diff
+
+    root = _project(project)
+    report = _run(lambda: regenerate(root, dry_run=True))
+    changed = [f for f in report.plan.changed if f.writes]
+    if tool:
+        _open_pairs(tool, changed)
+    else:
+        color = _color()
+        for f in changed:
+            for line in unified_diff(f):
+                typer.echo(_colored(line) if color else line)
+    for line in change_lines(report.changes):
+        typer.echo(line)
+    if not changed:
+        typer.echo("Up to date: scaffold gen would change nothing.")
+
+
+@app.command()
+def check(project: ProjectDir = None) -> None:
+    """Exit 1 and list the stale files when generated code is not current (for CI and pre-commit)."""
+    from scaffold.api import regenerate
+
+    root = _project(project)
+    report = _run(lambda: regenerate(root, dry_run=True))
+    stale = [f for f in report.plan.files if f.writes]
+    state_stale = not stale and not report.up_to_date
+    if not stale and not state_stale:
+        typer.echo("Up to date.")
+        return
+    for f in stale:
+        typer.echo(f"stale: {f.path} ({f.action})", err=True)
+    if state_stale:
+        typer.echo("stale: .scaffold/ (scaffold's record of the last generation)", err=True)
+    typer.echo("Run `scaffold gen` and commit the result.", err=True)
+    raise typer.Exit(EXIT_NEEDS_USER)
+
+
+def _project(option: Path | None) -> Path:
+    from scaffold.api import find_project
+
+    if option is not None:
+        return option
+    return _run(lambda: find_project(Path.cwd()))
+
+
+def _run(action: Callable[[], T]) -> T:
     """Runs a library call; its diagnostics become stderr lines and its exit code."""
     try:
         return action()
@@ -75,6 +182,46 @@ def _run(action):  # type: ignore[no-untyped-def]
         for diagnostic in error.diagnostics:
             typer.echo(str(diagnostic), err=True)
         raise typer.Exit(error.exit_code) from None
+
+
+def _warnings(warnings: object) -> None:
+    for warning in warnings:  # type: ignore[attr-defined]
+        typer.echo(str(warning), err=True)
+
+
+def _color() -> bool:
+    return sys.stdout.isatty() and "NO_COLOR" not in os.environ
+
+
+def _colored(line: str) -> str:
+    if line.startswith(("+++", "---")):
+        return typer.style(line, bold=True)
+    if line.startswith("@@"):
+        return typer.style(line, fg="cyan")
+    if line.startswith("+"):
+        return typer.style(line, fg="green")
+    if line.startswith("-"):
+        return typer.style(line, fg="red")
+    return line
+
+
+def _open_pairs(tool: str, files: list) -> None:  # type: ignore[type-arg]
+    """Each changed file as a (current, regenerated) pair in `tool`, one after another."""
+    command = shlex.split(tool)
+    if not command:
+        raise typer.Exit(EXIT_BAD_INPUT)
+    with tempfile.TemporaryDirectory(prefix="scaffold-diff-") as tmp:
+        for f in files:
+            current = Path(tmp, "current", f.path)
+            regenerated = Path(tmp, "regenerated", f.path)
+            for path, content in ((current, f.current), (regenerated, f.content)):
+                path.parent.mkdir(parents=True, exist_ok=True)
+                path.write_bytes(content or b"")
+            try:
+                subprocess.run([*command, str(current), str(regenerated)], check=False)
+            except FileNotFoundError:
+                typer.echo(f"scaffold: difftool not found: {command[0]}", err=True)
+                raise typer.Exit(EXIT_BAD_INPUT) from None
 
 
 def main() -> None:

@@ -1,30 +1,26 @@
 """Stage: assemble every file of a project in memory, each with its owner.
 
 Owners decide what a later regeneration may do with a file: `generated`
-files are always rewritten, `user` files are the user's once written (only
-merged into), `source` files are the protos the project was made from, and
-`state` files are scaffold's own record under `.scaffold/`.
+files are always rewritten; `user` files are the user's once written, only
+ever merged into.
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import PurePosixPath
 from typing import Literal
 
-from scaffold import __version__, model
+from scaffold import model, state
 from scaffold.config import Config
+from scaffold.model import Project, Service, ServicerView
 from scaffold.protoc import ProtocResult
 from scaffold.relocate import package_dirs, relocate
 from scaffold.render import Renderer
 
-Owner = Literal["generated", "user", "source", "state"]
-STATE_DIR = ".scaffold"
-MANIFEST = f"{STATE_DIR}/manifest.json"
-BASE_DIR = f"{STATE_DIR}/base"
+Owner = Literal["generated", "user"]
 
 _GRPC_VERSION = re.compile(rb"^GRPC_GENERATED_VERSION = '(?P<version>[\d.]+)'$", re.MULTILINE)
 _PROTOBUF_VERSION = re.compile(rb"^# Protobuf Python Version: (?P<version>[\d.]+)$", re.MULTILINE)
@@ -36,15 +32,51 @@ class OutputFile:
     owner: Owner
 
 
-def generate(config: Config, result: ProtocResult, renderer: Renderer) -> dict[str, OutputFile]:
-    """Every file of the project, keyed by its path relative to the project root."""
+@dataclass(frozen=True)
+class Generation:
+    files: dict[str, OutputFile]
+    project: Project
+    servicer: ServicerView
+
+    def state_files(self) -> dict[str, bytes]:
+        """The `.scaffold/` files that record this generation."""
+        rendered = {path: (f.owner, f.content) for path, f in self.files.items()}
+        return state.render(rendered, state.rpc_summary(self.project.services), self.servicer.services)
+
+
+def build_project(config: Config, result: ProtocResult) -> Project:
+    return model.build(result, config.package, config.generated)
+
+
+def generate(
+    config: Config,
+    result: ProtocResult,
+    renderer: Renderer,
+    project: Project | None = None,
+    servicer_services: Sequence[Service] | None = None,
+) -> Generation:
+    """Every file of the project, keyed by its path relative to the project root.
+
+    `servicer_services` are the services the servicer module shows (see
+    `scaffold.reconcile`); by default the protos' own.
+    """
+    project = project or build_project(config, result)
     package_dir = f"{config.package}/{config.generated.replace('.', '/')}"
-    project = model.build(result, config.package, config.generated)
     generated = relocate(result.outputs, result.generated_names, package_dir)
-    context = {"project": project, "config": config, "versions": runtime_versions(result.outputs)}
-    rendered = renderer.render(
-        context, {"__package__": config.package, "__generated__": config.generated.replace(".", "/")}
+    modules = frozenset(
+        str(PurePosixPath(path).with_suffix("")).replace("/", ".") for path in generated if path.endswith(".py")
     )
+    servicer = ServicerView(
+        tuple(project.services if servicer_services is None else servicer_services), config.package, modules
+    )
+    context = {
+        "project": project,
+        "servicer": servicer,
+        "config": config,
+        "versions": runtime_versions(result.outputs),
+    }
+    paths = {"__package__": config.package, "__generated__": config.generated.replace(".", "/")}
+    rendered = renderer.render(context, paths)
 
     files = {path: OutputFile(content, "generated") for path, content in generated.items()}
     init = rendered.pop(f"{package_dir}/__init__.py").encode()
@@ -53,24 +85,7 @@ def generate(config: Config, result: ProtocResult, renderer: Renderer) -> dict[s
     for path, text in rendered.items():
         owner: Owner = "generated" if path.startswith(f"{package_dir}/") else "user"
         files[path] = OutputFile(text.encode(), owner)
-    return files
-
-
-def with_state(files: Mapping[str, OutputFile]) -> dict[str, OutputFile]:
-    """`files` plus the state that lets a later run merge: a manifest and the pristine user files."""
-    tracked = {path: f for path, f in files.items() if f.owner in ("generated", "user")}
-    manifest = {
-        "scaffold": __version__,
-        "files": {
-            path: {"owner": f.owner, "sha256": hashlib.sha256(f.content).hexdigest()}
-            for path, f in sorted(tracked.items())
-        },
-    }
-    state = {MANIFEST: OutputFile((json.dumps(manifest, indent=2) + "\n").encode(), "state")}
-    for path, f in tracked.items():
-        if f.owner == "user":
-            state[f"{BASE_DIR}/{path}"] = OutputFile(f.content, "state")
-    return {**files, **state}
+    return Generation(files, project, servicer)
 
 
 def runtime_versions(outputs: Mapping[str, bytes]) -> dict[str, str]:

@@ -7,10 +7,12 @@ here, so templates only read fields and switch on `Rpc.kind`.
 
 from __future__ import annotations
 
+import dataclasses
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import PurePosixPath
+from typing import Any
 
 from google.protobuf import descriptor_pb2
 
@@ -72,15 +74,15 @@ def import_lines(imports: Iterable[Import], first_party_package: str) -> ImportL
 
 @dataclass(frozen=True)
 class MessageRef:
-    """A message type as Python code names it: `route_guide_pb2.Point`."""
+    """A message type as Python code names it (`route_guide_pb2.Point`), with the import that brings it."""
 
     full_name: str
-    module: str
+    module: Import
     name: str
 
     @property
     def python(self) -> str:
-        return f"{self.module}.{self.name}"
+        return f"{self.module.alias}.{self.name}"
 
 
 @dataclass(frozen=True)
@@ -99,6 +101,23 @@ class Rpc:
         return self.kind.startswith("stream_")
 
     @property
+    def proto_signature(self) -> str:
+        request = f"stream {self.request.full_name}" if self.client_streaming else self.request.full_name
+        response = f"stream {self.response.full_name}" if self.server_streaming else self.response.full_name
+        return f"({request}) returns ({response})"
+
+    @property
+    def python_signature(self) -> str:
+        """The servicer method's signature, for messages that tell the user what to change."""
+        request = (
+            f"request_iterator: Iterator[{self.request.python}]"
+            if self.client_streaming
+            else f"request: {self.request.python}"
+        )
+        response = f"Iterator[{self.response.python}]" if self.server_streaming else self.response.python
+        return f"def {self.name}(self, {request}, context: grpc.ServicerContext) -> {response}"
+
+    @property
     def server_streaming(self) -> bool:
         return self.kind.endswith("_stream")
 
@@ -108,11 +127,15 @@ class Service:
     name: str
     full_name: str
     snake: str
-    grpc_module: str
+    grpc_import: Import
     class_name: str
     doc: str
     deprecated: bool
     rpcs: tuple[Rpc, ...]
+
+    @property
+    def grpc_module(self) -> str:
+        return self.grpc_import.alias
 
 
 @dataclass(frozen=True)
@@ -127,18 +150,11 @@ class Project:
     package: str
     generated_package: str
     files: tuple[ProtoFile, ...]
-    grpc_imports: tuple[Import, ...]
-    message_imports: tuple[Import, ...]
-    request_imports: tuple[Import, ...]
 
-    def imports(self, messages: str = "all", grpc: bool = True, also: Iterable[tuple[str, str]] = ()) -> ImportLines:
-        """The import lines of a module using the stubs/servicers (`grpc`) and the
-        message classes of every request and response (`messages="all"`), of
-        requests only (`"requests"`) or of none (`"none"`); `also` adds
-        `(package, module)` pairs, merged into the same statements."""
-        chosen = {"all": self.message_imports, "requests": self.request_imports, "none": ()}[messages]
-        extra = [Import(package, module, module) for package, module in also]
-        return import_lines([*chosen, *(self.grpc_imports if grpc else ()), *extra], self.package)
+    def imports(
+        self, messages: str = "all", grpc: bool = True, also: Iterable[tuple[str, str]] = ()
+    ) -> ImportLines:
+        return imports_for(self.services, self.package, messages, grpc, also)
 
     @property
     def has_streaming(self) -> bool:
@@ -151,6 +167,73 @@ class Project:
     @property
     def rpcs(self) -> tuple[Rpc, ...]:
         return tuple(rpc for service in self.services for rpc in service.rpcs)
+
+
+def imports_for(
+    services: Iterable[Service],
+    package: str,
+    messages: str = "all",
+    grpc: bool = True,
+    also: Iterable[tuple[str, str]] = (),
+    keep: Callable[[Import], bool] = lambda item: True,
+) -> ImportLines:
+    """The import lines of a module that uses `services`: their stubs/servicers
+    (`grpc`) and the message classes of every request and response
+    (`messages="all"`), of requests only (`"requests"`) or of none (`"none"`);
+    `also` adds `(package, module)` pairs, merged into the same statements."""
+    chosen: list[Import] = []
+    for service in services:
+        if grpc:
+            chosen.append(service.grpc_import)
+        for rpc in service.rpcs:
+            if messages != "none":
+                chosen.append(rpc.request.module)
+            if messages == "all":
+                chosen.append(rpc.response.module)
+    chosen += [Import(p, module, module) for p, module in also]
+    return import_lines(filter(keep, chosen), package)
+
+
+@dataclass(frozen=True)
+class ServicerView:
+    """The services as the user's servicer module shows them.
+
+    Usually the protos' services; after a regeneration also the RPCs and
+    services the protos dropped whose methods are still in the user's file,
+    so that a merge never deletes them. `modules` are the first-party modules
+    that exist, so a kept RPC whose proto is gone costs no broken import.
+    """
+
+    services: tuple[Service, ...]
+    package: str
+    modules: frozenset[str]
+
+    @property
+    def imports(self) -> ImportLines:
+        return imports_for(self.services, self.package, keep=self._exists)
+
+    @property
+    def has_streaming(self) -> bool:
+        return any(rpc.kind != "unary_unary" for service in self.services for rpc in service.rpcs)
+
+    def _exists(self, item: Import) -> bool:
+        own = item.package == self.package or item.package.startswith(self.package + ".")
+        return not own or f"{item.package}.{item.module}" in self.modules
+
+
+def service_record(service: Service) -> dict[str, Any]:
+    """`service` as plain JSON data, so the manifest can remember what the servicer was rendered from."""
+    return dataclasses.asdict(service)
+
+
+def service_from_record(record: dict[str, Any]) -> Service:
+    def ref(data: dict[str, Any]) -> MessageRef:
+        return MessageRef(data["full_name"], Import(**data["module"]), data["name"])
+
+    rpcs = tuple(
+        Rpc(**{**rpc, "request": ref(rpc["request"]), "response": ref(rpc["response"])}) for rpc in record["rpcs"]
+    )
+    return Service(**{**record, "grpc_import": Import(**record["grpc_import"]), "rpcs": rpcs})
 
 
 def build(result: ProtocResult, package: str, generated_subpackage: str) -> Project:
@@ -212,7 +295,7 @@ def build(result: ProtocResult, package: str, generated_subpackage: str) -> Proj
                 name=service.name,
                 full_name=full_name,
                 snake=safe_identifier(snake_case(service.name)),
-                grpc_module=modules.alias(proto.name, grpc=True),
+                grpc_import=modules.import_of(proto.name, grpc=True),
                 class_name=f"{class_name}Servicer",
                 doc=docstring_body(_with_deprecation(doc, service.options.deprecated, "service")),
                 deprecated=service.options.deprecated,
@@ -223,18 +306,7 @@ def build(result: ProtocResult, package: str, generated_subpackage: str) -> Proj
         ProtoFile(item.name, files[item.name].package, tuple(model_services.get(item.name, ())))
         for item in result.inputs
     )
-    all_rpcs = [rpc for file in proto_files for service in file.services for rpc in service.rpcs]
-    return Project(
-        package=package,
-        generated_package=generated_package,
-        files=proto_files,
-        grpc_imports=tuple(sorted(modules.import_of(f.name, grpc=True) for f in proto_files if f.services)),
-        message_imports=modules.imports_for(
-            [messages.file_of(r.request.full_name) for r in all_rpcs]
-            + [messages.file_of(r.response.full_name) for r in all_rpcs]
-        ),
-        request_imports=modules.imports_for([messages.file_of(r.request.full_name) for r in all_rpcs]),
-    )
+    return Project(package=package, generated_package=generated_package, files=proto_files)
 
 
 class _ModuleNames:
@@ -248,7 +320,7 @@ class _ModuleNames:
         self._generated_package = generated_package
         self._stem_counts = Counter(PurePosixPath(name).stem for name in files)
 
-    def alias(self, proto_name: str, grpc: bool = False) -> str:
+    def _alias(self, proto_name: str, grpc: bool = False) -> str:
         path = PurePosixPath(proto_name)
         stem = path.stem if self._stem_counts[path.stem] == 1 else "_".join(path.with_suffix("").parts)
         return f"{stem}_pb2_grpc" if grpc else f"{stem}_pb2"
@@ -260,10 +332,8 @@ class _ModuleNames:
             package = ".".join(path.parent.parts)
         else:
             package = ".".join((self._generated_package, *path.parent.parts))
-        return Import(package, module, self.alias(proto_name, grpc))
+        return Import(package, module, self._alias(proto_name, grpc))
 
-    def imports_for(self, proto_names: Iterable[str]) -> tuple[Import, ...]:
-        return tuple(sorted({self.import_of(name) for name in proto_names}))
 
 
 class _MessageIndex:
@@ -273,13 +343,10 @@ class _MessageIndex:
     def add(self, full_name: str, proto_name: str, qualname: str) -> None:
         self._where[full_name] = (proto_name, qualname)
 
-    def file_of(self, full_name: str) -> str:
-        return self._where[full_name][0]
-
     def ref(self, type_name: str, modules: _ModuleNames) -> MessageRef:
         full_name = type_name.lstrip(".")
         proto_name, qualname = self._where[full_name]
-        return MessageRef(full_name, modules.alias(proto_name), qualname)
+        return MessageRef(full_name, modules.import_of(proto_name), qualname)
 
 
 def _index_messages(files: Iterable[descriptor_pb2.FileDescriptorProto]) -> _MessageIndex:

@@ -1,43 +1,48 @@
-"""Stage: check everything, then write all of it or none of it.
+"""Stage: check everything, then change all of it or none of it.
 
 Every .py must compile and every .pyi parse, protoc's own output included:
 protoc exits 0 on code that does not compile. Warnings count as errors so
-that nothing written ever fails under `python -W error`. Files are written
-to a staging directory on the same filesystem first and moved into place
-with `os.replace`; a file whose bytes are unchanged is not touched, so its
-mtime stays and reloaders stay calm.
+that nothing written ever fails under `python -W error`.
+
+Changes are a transaction under `.scaffold/txn/`: new contents are staged on
+the same filesystem, a journal lists the paths, and each target is moved
+aside (kept as a backup) before the staged file is renamed over it. A failure
+restores every backup; a run that died half-way (no chance to restore) is
+rolled back by the next run before it reads anything. Files whose bytes do
+not change are never touched, so their mtimes stay and reloaders stay calm.
 """
 
 from __future__ import annotations
 
 import ast
+import json
 import os
 import shutil
 import tempfile
 import warnings
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Collection, Mapping
 from pathlib import Path, PurePosixPath
 
 from scaffold.errors import Diagnostic, ScaffoldError
 
-
-@dataclass(frozen=True)
-class WriteReport:
-    created: tuple[str, ...]
-    updated: tuple[str, ...]
-    unchanged: tuple[str, ...]
+TXN_DIR = ".scaffold/txn"
+_JOURNAL = "journal.json"
 
 
-def validate(files: Mapping[str, bytes], root: Path) -> None:
-    """Raise with a located diagnostic for every path or module that must not be written."""
+def validate(files: Mapping[str, bytes | None], root: Path, users_text: Collection[str] = ()) -> None:
+    """Raise with a located diagnostic for every path or module that must not be written.
+
+    `users_text` are paths whose content is the result of merging into the
+    user's file: the user's code, possibly with conflict markers, not
+    scaffold's output, so it is not compiled.
+    """
     problems = []
     for path, content in sorted(files.items()):
         pure = PurePosixPath(path)
         if pure.is_absolute() or ".." in pure.parts:
             problems.append(Diagnostic(path, "refusing to write outside the project"))
             continue
-        if path.endswith((".py", ".pyi")):
+        if content is not None and path.endswith((".py", ".pyi")) and path not in users_text:
             problem = _check_python(content, str(root / path), path.endswith(".pyi"))
             if problem:
                 problems.append(problem)
@@ -54,67 +59,111 @@ def _check_python(content: bytes, display: str, stub: bool) -> Diagnostic | None
             else:
                 compile(content, display, "exec", dont_inherit=True)
         except SyntaxError as error:
-            return Diagnostic(
-                display, f"generated code does not compile: {error.msg}", error.lineno or 1, error.offset or 1
-            )
+            message = f"generated code does not compile: {error.msg}"
+            return Diagnostic(display, message, error.lineno or 1, error.offset or 1)
         except Warning as warning:
             return Diagnostic(display, f"generated code warns when compiled: {warning}", 1, 1)
     return None
 
 
-def write_tree(root: Path, files: Mapping[str, bytes]) -> WriteReport:
-    """Write `files` under `root` all or nothing; unchanged files are left alone."""
-    validate(files, root)
-    created, updated, unchanged = [], [], []
-    for path, content in sorted(files.items()):
-        target = root / path
-        if not target.exists():
-            created.append(path)
-        elif target.read_bytes() != content:
-            updated.append(path)
-        else:
-            unchanged.append(path)
-    changed = [*created, *updated]
-    if not root.exists():
-        _write_new_tree(root, {path: files[path] for path in changed})
-    elif changed:
-        _replace_files(root, {path: files[path] for path in changed})
-    return WriteReport(tuple(created), tuple(updated), tuple(unchanged))
-
-
-def _write_new_tree(root: Path, files: Mapping[str, bytes]) -> None:
+def create_tree(root: Path, files: Mapping[str, bytes]) -> None:
     """A new directory appears complete or not at all: staged beside it, then renamed."""
+    validate(files, root)
     root.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{root.name}.scaffold-", dir=root.parent))
     try:
         staging.chmod(0o777 & ~_umask())  # mkdtemp's 0700 would otherwise become the project's mode
-        _stage(staging, files)
+        for path, content in files.items():
+            _write(staging / path, content)
         os.rename(staging, root)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
 
 
+def apply(root: Path, changes: Mapping[str, bytes | None], users_text: Collection[str] = ()) -> None:
+    """Write (bytes) or delete (None) every path in `changes`, all or nothing."""
+    validate(changes, root, users_text)
+    recover(root)
+    if not changes:
+        return
+    txn = root / TXN_DIR
+    staged, backups = txn / "new", txn / "old"
+    paths = sorted(changes)
+    try:
+        for path in paths:
+            content = changes[path]
+            if content is not None:
+                _write(staged / path, content)
+        journal = {"paths": {path: (root / path).exists() or (root / path).is_symlink() for path in paths}}
+        _write(txn / _JOURNAL, json.dumps(journal).encode(), sync=True)
+        for path in paths:
+            _commit_one(root / path, staged / path, backups / path, changes[path] is not None)
+    except BaseException:
+        rollback(root)
+        raise
+    shutil.rmtree(txn)
+    for path in paths:
+        if changes[path] is None:
+            _prune_empty_dirs((root / path).parent, root)
+
+
+def _commit_one(target: Path, staged: Path, backup: Path, write: bool) -> None:
+    if target.exists() or target.is_symlink():
+        backup.parent.mkdir(parents=True, exist_ok=True)
+        _replace(target, backup)
+    if write:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        _replace(staged, target)
+
+
+def _replace(source: Path, target: Path) -> None:
+    """The one primitive that changes the project tree (tests inject failures here)."""
+    os.replace(source, target)
+
+
+def recover(root: Path) -> bool:
+    """Roll back a transaction an earlier run left behind; True if there was one."""
+    txn = root / TXN_DIR
+    if not txn.exists():
+        return False
+    if (txn / _JOURNAL).is_file():
+        rollback(root)
+    shutil.rmtree(txn, ignore_errors=True)
+    return True
+
+
+def rollback(root: Path) -> None:
+    """Put every path of the journal back as it was before the transaction."""
+    txn = root / TXN_DIR
+    journal_path = txn / _JOURNAL
+    if journal_path.is_file():
+        existed: dict[str, bool] = json.loads(journal_path.read_text())["paths"]
+        for path, was_there in existed.items():
+            target, backup, staged = root / path, txn / "old" / path, txn / "new" / path
+            if backup.exists() or backup.is_symlink():
+                os.replace(backup, target)
+            elif not was_there and target.exists() and not staged.exists():
+                target.unlink()  # created by this transaction
+    shutil.rmtree(txn, ignore_errors=True)
+
+
+def _write(path: Path, content: bytes, sync: bool = False) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "wb") as file:
+        file.write(content)
+        if sync:
+            file.flush()
+            os.fsync(file.fileno())
+
+
+def _prune_empty_dirs(directory: Path, root: Path) -> None:
+    while directory != root and directory.is_dir() and not any(directory.iterdir()):
+        directory.rmdir()
+        directory = directory.parent
+
+
 def _umask() -> int:
     mask = os.umask(0)
     os.umask(mask)
     return mask
-
-
-def _replace_files(root: Path, files: Mapping[str, bytes]) -> None:
-    staging = Path(tempfile.mkdtemp(prefix=".scaffold-staging-", dir=root))
-    try:
-        _stage(staging, files)
-        for path in files:
-            target = root / path
-            target.parent.mkdir(parents=True, exist_ok=True)
-            os.replace(staging / path, target)
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
-
-
-def _stage(staging: Path, files: Mapping[str, bytes]) -> None:
-    for path, content in files.items():
-        target = staging / path
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_bytes(content)

@@ -26,7 +26,7 @@ def test_generated_files_are_exactly_what_the_cli_writes_today(tmp_path: Path, n
     owners = {path: entry["owner"] for path, entry in json.loads(fresh[".scaffold/manifest.json"])["files"].items()}
     tool_written = [p for p in fresh if owners.get(p) == "generated" or p.startswith((".scaffold/", "protos/"))]
     stale = [path for path in tool_written if committed.get(path) != fresh[path]]
-    assert stale == [], "regenerate the examples through the CLI"
+    assert stale == [], "run: scaffold gen -C examples/" + name
     leftovers = [p for p in committed if p.startswith((f"{name}/generated/", ".scaffold/")) and p not in fresh]
     assert leftovers == []
     user_files = [p for p in fresh if owners.get(p) == "user"]

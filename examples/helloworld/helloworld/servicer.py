@@ -30,3 +30,5 @@ class GreeterServicer(helloworld_pb2_grpc.GreeterServicer):
     ) -> helloworld_pb2.HelloReply:
         """Answers with a second, warmer greeting for the same name."""
         return helloworld_pb2.HelloReply(message=f"Hello again, {request.name}!")
+
+    # scaffold adds the stubs of new Greeter RPCs above this line.

@@ -34,3 +34,5 @@ class GreeterServicer(helloworld_pb2_grpc.GreeterServicer):
         context.abort(
             grpc.StatusCode.UNIMPLEMENTED, "SayHelloAgain is not implemented yet"
         )
+
+    # scaffold adds the stubs of new Greeter RPCs above this line.

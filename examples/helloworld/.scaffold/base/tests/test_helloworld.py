@@ -30,11 +30,6 @@ def channel() -> Iterator[grpc.Channel]:
         server.stop(None)
 
 
-def status_of(error: grpc.RpcError) -> grpc.StatusCode:
-    assert isinstance(error, grpc.Call)
-    return error.code()
-
-
 @pytest.fixture
 def greeter_stub(channel: grpc.Channel) -> helloworld_pb2_grpc.GreeterStub:
     return helloworld_pb2_grpc.GreeterStub(channel)
@@ -52,3 +47,8 @@ def test_say_hello_again(greeter_stub: helloworld_pb2_grpc.GreeterStub) -> None:
     with pytest.raises(grpc.RpcError) as raised:
         greeter_stub.SayHelloAgain(request, timeout=TIMEOUT_SECONDS)
     assert status_of(raised.value) == grpc.StatusCode.UNIMPLEMENTED
+
+
+def status_of(error: grpc.RpcError) -> grpc.StatusCode:
+    assert isinstance(error, grpc.Call)
+    return error.code()

@@ -66,3 +66,5 @@ class RouteGuideServicer(route_guide_pb2_grpc.RouteGuideServicer):
         """
         # TODO: yield each route_guide_pb2.RouteNote of the response stream.
         context.abort(grpc.StatusCode.UNIMPLEMENTED, "RouteChat is not implemented yet")
+
+    # scaffold adds the stubs of new RouteGuide RPCs above this line.

@@ -30,11 +30,6 @@ def channel() -> Iterator[grpc.Channel]:
         server.stop(None)
 
 
-def status_of(error: grpc.RpcError) -> grpc.StatusCode:
-    assert isinstance(error, grpc.Call)
-    return error.code()
-
-
 @pytest.fixture
 def route_guide_stub(channel: grpc.Channel) -> route_guide_pb2_grpc.RouteGuideStub:
     return route_guide_pb2_grpc.RouteGuideStub(channel)
@@ -66,3 +61,8 @@ def test_route_chat(route_guide_stub: route_guide_pb2_grpc.RouteGuideStub) -> No
     with pytest.raises(grpc.RpcError) as raised:
         list(route_guide_stub.RouteChat(requests, timeout=TIMEOUT_SECONDS))
     assert status_of(raised.value) == grpc.StatusCode.UNIMPLEMENTED
+
+
+def status_of(error: grpc.RpcError) -> grpc.StatusCode:
+    assert isinstance(error, grpc.Call)
+    return error.code()

@@ -1,0 +1,150 @@
+"""Stage: decide what the user's servicer module should show, and what changed.
+
+A plain 3-way merge would delete the stub of an RPC the protos dropped, or
+rewrite the signature of one whose shape changed, under the user's
+implementation. So the servicer is rendered from a reconciled list: the
+protos' services and RPCs, plus each dropped RPC or service whose method is
+still in the user's file (an orphan, kept where it stood so the merge sees no
+change there), and, for an RPC whose shape changed after the user
+implemented it, the old signature (reported with the new one).
+"""
+
+from __future__ import annotations
+
+import ast
+import dataclasses
+import difflib
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from scaffold.model import Rpc, Service
+
+
+@dataclass(frozen=True)
+class Orphan:
+    route: str
+    rename_hint: str | None
+
+
+@dataclass(frozen=True)
+class Reshaped:
+    route: str
+    signature: str
+    kept: bool
+
+
+@dataclass(frozen=True)
+class Changes:
+    """What the protos changed since the last run, as the user hears it."""
+
+    added: tuple[str, ...] = ()
+    removed: tuple[Orphan, ...] = ()
+    reshaped: tuple[Reshaped, ...] = ()
+    orphans: tuple[str, ...] = ()
+    removed_services: tuple[str, ...] = ()
+
+    def __bool__(self) -> bool:
+        return any(dataclasses.astuple(self))
+
+
+def reconcile(
+    previous_rpcs: dict[str, dict[str, str]],
+    previous_view: Sequence[Service],
+    services: Sequence[Service],
+    ours: bytes | None,
+    base: bytes | None,
+) -> tuple[tuple[Service, ...], Changes]:
+    """The services to render the servicer from, and the changes to report.
+
+    `previous_rpcs` are the RPCs the protos had last time, `previous_view` the
+    services the servicer was rendered from last time, `ours` and `base` the
+    servicer module on disk and as last rendered.
+    """
+    methods = _methods(ours)
+    pristine = _methods(base)
+    old_services = {s.full_name: s for s in previous_view}
+    new_services = {s.full_name: s for s in services}
+    added: list[str] = []
+    removed: list[Orphan] = []
+    reshaped: list[Reshaped] = []
+    orphans: list[str] = []
+    removed_services: list[str] = []
+    view = []
+    for name in _merged_order(list(old_services), list(new_services)):
+        old, new = old_services.get(name), new_services.get(name)
+        if new is None:
+            assert old is not None
+            if any((old.class_name, rpc.name) in methods for rpc in old.rpcs):
+                view.append(old)
+                removed_services.append(name)
+            continue
+        before = previous_rpcs.get(name, {})
+        old_rpcs = {rpc.name: rpc for rpc in old.rpcs} if old else {}
+        new_rpcs = {rpc.name: rpc for rpc in new.rpcs}
+        rpcs: list[Rpc] = []
+        for rpc_name in _merged_order(list(old_rpcs), list(new_rpcs)):
+            old_rpc, new_rpc = old_rpcs.get(rpc_name), new_rpcs.get(rpc_name)
+            route = f"{name}/{rpc_name}"
+            key = (new.class_name, rpc_name)
+            if new_rpc is None:
+                assert old_rpc is not None
+                if key in methods:
+                    rpcs.append(old_rpc)
+                    if rpc_name in before:
+                        removed.append(Orphan(route, _rename_hint(old_rpc, new_rpcs, old_rpcs)))
+                    else:
+                        orphans.append(route)
+                continue
+            if rpc_name not in before and previous_rpcs:
+                added.append(route)
+            if old_rpc is not None and old_rpc.proto_signature != new_rpc.proto_signature:
+                implemented = key in methods and methods[key] != pristine.get(key)
+                rpcs.append(old_rpc if implemented else new_rpc)
+                reshaped.append(Reshaped(route, new_rpc.python_signature, kept=implemented))
+            else:
+                rpcs.append(new_rpc)
+        view.append(dataclasses.replace(new, rpcs=tuple(rpcs)))
+    changes = Changes(tuple(added), tuple(removed), tuple(reshaped), tuple(orphans), tuple(removed_services))
+    return tuple(view), changes
+
+
+def _methods(source: bytes | None) -> dict[tuple[str, str], str]:
+    """(class, method) -> the method's source, for every method of every top-level class."""
+    if source is None:
+        return {}
+    try:
+        text = source.decode("utf-8")
+        tree = ast.parse(text)
+    except (SyntaxError, UnicodeDecodeError, ValueError):
+        return {}
+    found = {}
+    for node in tree.body:
+        if isinstance(node, ast.ClassDef):
+            for item in node.body:
+                if isinstance(item, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                    found[(node.name, item.name)] = ast.get_source_segment(text, item) or ""
+    return found
+
+
+def _merged_order(old: list[str], new: list[str]) -> list[str]:
+    """`old`'s order, with each name only in `new` placed after its predecessor in `new`.
+
+    Keeping old entries where they stood is what lets the line merge see an
+    insertion rather than a move.
+    """
+    order = list(old)
+    for index, name in enumerate(new):
+        if name in order:
+            continue
+        predecessor = next((n for n in reversed(new[:index]) if n in order), None)
+        order.insert(order.index(predecessor) + 1 if predecessor else 0, name)
+    return order
+
+
+def _rename_hint(gone: Rpc, new_rpcs: dict[str, Rpc], old_rpcs: dict[str, Rpc]) -> str | None:
+    """The newly added RPC `gone` was most likely renamed to, if any looks like it."""
+    candidates = [rpc for name, rpc in new_rpcs.items() if name not in old_rpcs]
+    same_shape = [rpc.name for rpc in candidates if rpc.proto_signature == gone.proto_signature]
+    pool, cutoff = (same_shape, 0.0) if same_shape else ([rpc.name for rpc in candidates], 0.6)
+    close = difflib.get_close_matches(gone.name, pool, n=1, cutoff=cutoff)
+    return close[0] if close else None

@@ -1,0 +1,85 @@
+"""scaffold's own record of a project, under `.scaffold/`.
+
+The manifest holds, for every file scaffold renders, its owner and the hash
+of what was rendered; the RPCs the protos had; and the services the
+servicer module was rendered from (orphans included). `base/` holds the
+pristine last render of every user-owned file: the base of the next 3-way
+merge. All of it is written in the same transaction as the project's files.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from scaffold import __version__
+from scaffold.errors import Diagnostic, ScaffoldError
+from scaffold.model import Service, service_from_record, service_record
+
+STATE_DIR = ".scaffold"
+MANIFEST = f"{STATE_DIR}/manifest.json"
+BASE_DIR = f"{STATE_DIR}/base"
+
+
+@dataclass(frozen=True)
+class FileRecord:
+    owner: str
+    sha256: str
+
+
+@dataclass(frozen=True)
+class State:
+    files: dict[str, FileRecord]
+    rpcs: dict[str, dict[str, str]]
+    servicer: tuple[Service, ...]
+    base: dict[str, bytes] = field(default_factory=dict)
+
+
+def sha256(content: bytes) -> str:
+    return hashlib.sha256(content).hexdigest()
+
+
+def read(root: Path) -> State | None:
+    """The state of the project at `root`, or None for a project scaffold has no record of."""
+    path = root / MANIFEST
+    if not path.is_file():
+        return None
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        files = {p: FileRecord(**entry) for p, entry in data["files"].items()}
+        servicer = tuple(service_from_record(record) for record in data.get("servicer", []))
+        rpcs = data.get("rpcs", {})
+    except (ValueError, KeyError, TypeError) as error:
+        message = f"unreadable state ({error}); restore it from version control"
+        raise ScaffoldError([Diagnostic(str(path), message)]) from None
+    base = {}
+    for p, record in files.items():
+        if record.owner == "user" and (root / BASE_DIR / p).is_file():
+            base[p] = (root / BASE_DIR / p).read_bytes()
+    return State(files, rpcs, servicer, base)
+
+
+def rpc_summary(services: Iterable[Service]) -> dict[str, dict[str, str]]:
+    """Service -> RPC -> proto signature, to tell later what was added, removed or reshaped."""
+    return {s.full_name: {r.name: r.proto_signature for r in s.rpcs} for s in services}
+
+
+def render(
+    files: Mapping[str, tuple[str, bytes]], rpcs: dict[str, dict[str, str]], servicer: Iterable[Service]
+) -> dict[str, bytes]:
+    """The state files for `files` (path -> (owner, rendered content))."""
+    manifest: dict[str, Any] = {
+        "scaffold": __version__,
+        "files": {p: {"owner": owner, "sha256": sha256(content)} for p, (owner, content) in sorted(files.items())},
+        "rpcs": rpcs,
+        "servicer": [service_record(s) for s in servicer],
+    }
+    state = {MANIFEST: (json.dumps(manifest, indent=2, sort_keys=True) + "\n").encode()}
+    for p, (owner, content) in files.items():
+        if owner == "user":
+            state[f"{BASE_DIR}/{p}"] = content
+    return state
