@@ -93,7 +93,9 @@ def find_project(start: Path) -> Path:
         candidate = directory / config_module.CONFIG_FILE
         if candidate.is_file() and "[tool.scaffold]" in candidate.read_text(encoding="utf-8", errors="replace"):
             return directory
-    raise ScaffoldError([Diagnostic(str(start), "no pyproject.toml with [tool.scaffold] here or above; run `scaffold new`")])
+    raise ScaffoldError(
+        [Diagnostic(str(start), "no pyproject.toml with [tool.scaffold] here or above; run `scaffold new`")]
+    )
 
 
 def regenerate(root: Path, dry_run: bool = False, recreate: Iterable[str] = ()) -> GenReport:
@@ -126,7 +128,12 @@ def regenerate(root: Path, dry_run: bool = False, recreate: Iterable[str] = ()) 
         merged = [f.path for f in plan.files if f.action in ("merge", "conflict")]
         write.apply(root, changes_to_write, users_text=merged)
     return GenReport(
-        root, plan, changes, result.warnings, bool(changes_to_write) and not dry_run, recovered,
+        root,
+        plan,
+        changes,
+        result.warnings,
+        bool(changes_to_write) and not dry_run,
+        recovered,
         time.perf_counter() - started,
     )
 
@@ -136,7 +143,8 @@ def _refuse_unresolved_conflicts(root: Path, previous: state.State | None) -> No
     for path, record in sorted(previous.files.items() if previous else ()):
         content = _read(root / path) if record.owner == "user" else None
         for line in conflict_lines(content) if content else ():
-            problems.append(Diagnostic(path, "unresolved conflict marker; resolve it, then run scaffold gen", line, 1))
+            message = "unresolved conflict marker; resolve it, then run scaffold gen"
+            problems.append(Diagnostic(str(root / path), message, line, 1))
     if problems:
         raise ScaffoldError(problems, exit_code=EXIT_NEEDS_USER)
 

@@ -88,7 +88,9 @@ def gen(
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Print the plan; change nothing.")] = False,
     recreate: Annotated[
         list[str] | None,
-        typer.Option("--recreate", help="Write this user file again although you deleted it (repeatable).", metavar="PATH"),
+        typer.Option(
+            "--recreate", help="Write this user file again although you deleted it (repeatable).", metavar="PATH"
+        ),
     ] = None,
 ) -> None:
     """Regenerate from [tool.scaffold]: rewrite generated files, merge new stubs into yours."""

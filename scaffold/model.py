@@ -151,9 +151,7 @@ class Project:
     generated_package: str
     files: tuple[ProtoFile, ...]
 
-    def imports(
-        self, messages: str = "all", grpc: bool = True, also: Iterable[tuple[str, str]] = ()
-    ) -> ImportLines:
+    def imports(self, messages: str = "all", grpc: bool = True, also: Iterable[tuple[str, str]] = ()) -> ImportLines:
         return imports_for(self.services, self.package, messages, grpc, also)
 
     @property
@@ -333,7 +331,6 @@ class _ModuleNames:
         else:
             package = ".".join((self._generated_package, *path.parent.parts))
         return Import(package, module, self._alias(proto_name, grpc))
-
 
 
 class _MessageIndex:

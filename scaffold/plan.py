@@ -110,7 +110,9 @@ def _user(path: str, new: bytes, current: bytes | None, base: bytes | None, rend
     if current == new or base == new:
         return FilePlan(path, "identical", "user", current, current)
     if base is None:
-        return FilePlan(path, "kept", "user", current=current, note="exists but scaffold has no record of it; left as is")
+        return FilePlan(
+            path, "kept", "user", current=current, note="exists but scaffold has no record of it; left as is"
+        )
     if current == base:
         return FilePlan(path, "update", "user", new, current)
     try:

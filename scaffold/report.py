@@ -15,9 +15,7 @@ from scaffold.reconcile import Changes
 
 def file_lines(plan: Plan) -> list[str]:
     """One line per file that is not identical: `action  path  (note)`."""
-    return [_file_line(f) for f in plan.changed] + [
-        f"{'backup':<9} {path}" for path in sorted(plan.backups)
-    ]
+    return [_file_line(f) for f in plan.changed] + [f"{'backup':<9} {path}" for path in sorted(plan.backups)]
 
 
 def _file_line(f: FilePlan) -> str:
