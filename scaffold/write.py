@@ -89,7 +89,8 @@ def apply(root: Path, changes: Mapping[str, bytes | None], users_text: Collectio
         return
     txn = root / TXN_DIR
     staged, backups = txn / "new", txn / "old"
-    paths = sorted(changes)
+    # The project's files first, scaffold's record of them last.
+    paths = sorted(changes, key=lambda path: (path.startswith(".scaffold/"), path))
     try:
         for path in paths:
             content = changes[path]

@@ -166,6 +166,22 @@ def test_removed_rpc_stays_as_an_orphan_and_the_server_still_serves(tmp_path: Pa
     assert "SayBye" not in after_delete.stdout
 
 
+def test_removed_service_keeps_its_class(tmp_path: Path) -> None:
+    farewell = "}\n\n// Says goodbye.\nservice Farewell {\n  rpc Leave (HelloRequest) returns (HelloReply) {}\n"
+    project = make_project(tmp_path, HELLO, farewell)
+    text = (project / SERVICER).read_text()
+    leave_stub = stub_body("Leave")
+    (project / SERVICER).write_text(text.replace(leave_stub, BYE_BODY))
+    kept = (project / SERVICER).read_text()
+    set_rpcs(project, HELLO)
+    result = gen(project)
+    assert result.returncode == 0, result.stderr
+    assert "greeter.Farewell (removed from the protos; its servicer class stays until you delete it)" in result.stdout
+    assert (project / SERVICER).read_text() == kept
+    server = (project / "greeter/server.py").read_text()
+    assert "add_FarewellServicer_to_server" not in server  # the untouched registration follows the proto
+
+
 def test_shape_change_keeps_an_implemented_method_and_shows_the_new_signature(tmp_path: Path) -> None:
     project = make_project(tmp_path, HELLO)
     before = implement(project, "SayHello", HELLO_BODY)
