@@ -19,7 +19,7 @@ from scaffold.config import Config, check_package_name
 from scaffold.errors import EXIT_NEEDS_USER, Diagnostic, ScaffoldError
 from scaffold.generate import build_project, generate
 from scaffold.merge import conflict_lines
-from scaffold.plan import Plan
+from scaffold.plan import Plan, read_file
 from scaffold.reconcile import Changes, reconcile
 from scaffold.render import Renderer
 
@@ -118,7 +118,7 @@ def regenerate(root: Path, dry_run: bool = False, recreate: Iterable[str] = ()) 
         previous.rpcs if previous else state.rpc_summary(project.services),
         previous.servicer if previous else project.services,
         project.services,
-        _read(root / servicer_path),
+        read_file(root / servicer_path),
         previous.base.get(servicer_path) if previous else None,
     )
     generation = generate(config, result, Renderer.builtin(), project, view)
@@ -141,19 +141,12 @@ def regenerate(root: Path, dry_run: bool = False, recreate: Iterable[str] = ()) 
 def _refuse_unresolved_conflicts(root: Path, previous: state.State | None) -> None:
     problems = []
     for path, record in sorted(previous.files.items() if previous else ()):
-        content = _read(root / path) if record.owner == "user" else None
+        content = read_file(root / path) if record.owner == "user" else None
         for line in conflict_lines(content) if content else ():
             message = "unresolved conflict marker; resolve it, then run scaffold gen"
             problems.append(Diagnostic(str(root / path), message, line, 1))
     if problems:
         raise ScaffoldError(problems, exit_code=EXIT_NEEDS_USER)
-
-
-def _read(path: Path) -> bytes | None:
-    try:
-        return path.read_bytes()
-    except (FileNotFoundError, NotADirectoryError, IsADirectoryError):
-        return None
 
 
 def _package_from(proto: Path) -> str:

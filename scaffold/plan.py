@@ -54,7 +54,7 @@ class Plan:
         changes: dict[str, bytes | None] = {f.path: f.content for f in self.files if f.writes}
         changes.update(self.backups)
         for path, content in self.state.items():
-            if _read(root / path) != content:
+            if read_file(root / path) != content:
                 changes[path] = content
         for path in _stale_state(root, self.state):
             changes[path] = None
@@ -74,7 +74,7 @@ def build(
     planned = []
     backups = {}
     for path, output in sorted(files.items()):
-        current = _read(root / path)
+        current = read_file(root / path)
         record = state.files.get(path) if state else None
         if output.owner == "generated":
             planned.append(_generated(path, output.content, current, record.sha256 if record else None))
@@ -85,7 +85,7 @@ def build(
             planned.append(_user(path, output.content, current, base, record is not None and path not in recreate))
     for path, record in sorted(state.files.items() if state else ()):
         if path not in files:
-            planned.append(_orphan(path, record.owner, record.sha256, _read(root / path)))
+            planned.append(_orphan(path, record.owner, record.sha256, read_file(root / path)))
     return Plan(tuple(planned), new_state, backups)
 
 
@@ -142,7 +142,8 @@ def _stale_state(root: Path, state: Mapping[str, bytes]) -> list[str]:
     return sorted(p for p in present if p not in state)
 
 
-def _read(path: Path) -> bytes | None:
+def read_file(path: Path) -> bytes | None:
+    """The file's bytes, or None where there is no file."""
     try:
         return path.read_bytes()
     except (FileNotFoundError, NotADirectoryError, IsADirectoryError):
