@@ -12,6 +12,7 @@ import shlex
 import subprocess
 import sys
 import tempfile
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, TypeVar
@@ -166,6 +167,59 @@ def check(project: ProjectDir = None) -> None:
         typer.echo("stale: .scaffold/ (scaffold's record of the last generation)", err=True)
     typer.echo("Run `scaffold gen` and commit the result.", err=True)
     raise typer.Exit(EXIT_NEEDS_USER)
+
+
+@app.command()
+def watch(project: ProjectDir = None) -> None:
+    """Regenerate on every save of a proto or of the config, until Ctrl-C."""
+    from scaffold.watch import Watcher
+
+    root = _project(project)
+    watcher = Watcher(root, _print_watch_event)
+    shown = ", ".join(_relative(p, watcher.root) for p in (*watcher.proto_roots(), watcher.root / "pyproject.toml"))
+    typer.echo(f"Watching {shown} (Ctrl-C to stop)")
+    try:
+        watcher.run()
+    except KeyboardInterrupt:
+        pass
+    typer.echo("Stopped.")
+
+
+def _print_watch_event(event) -> None:  # type: ignore[no-untyped-def]
+    from scaffold.report import change_lines, file_lines
+
+    stamp = time.strftime("%H:%M:%S")
+    cause = ", ".join(event.trigger)
+    if event.kind == "failed":
+        typer.echo(f"[{stamp}] {cause}: not regenerated, outputs untouched", err=True)
+        for diagnostic in event.diagnostics:
+            typer.echo(f"  {diagnostic}", err=True)
+        return
+    if event.kind == "crashed":
+        if event.repeated:
+            typer.echo(f"[{stamp}] {cause}: the same internal error again (traceback above)", err=True)
+        else:
+            typer.echo(f"[{stamp}] {cause}: internal error, still watching:\n{event.traceback}", err=True)
+        return
+    report = event.report
+    if report.up_to_date:
+        typer.echo(f"[{stamp}] {cause}: up to date ({event.seconds * 1000:.0f} ms)")
+        return
+    written = sum(1 for f in report.plan.files if f.writes)
+    typer.echo(
+        f"[{stamp}] {cause}: {written} file{'s' if written != 1 else ''} written in {event.seconds * 1000:.0f} ms"
+    )
+    for line in [*file_lines(report.plan), *change_lines(report.changes)]:
+        typer.echo(f"  {line}")
+    if report.plan.conflicts:
+        typer.echo(f"  resolve the conflict markers in {', '.join(f.path for f in report.plan.conflicts)}", err=True)
+
+
+def _relative(path: Path, root: Path) -> str:
+    try:
+        return path.relative_to(root).as_posix() or "."
+    except ValueError:
+        return str(path)
 
 
 def _project(option: Path | None) -> Path:

@@ -5,8 +5,8 @@ protoc exits 0 on code that does not compile. Warnings count as errors so
 that nothing written ever fails under `python -W error`.
 
 Changes are a transaction under `.scaffold/txn/`: new contents are staged on
-the same filesystem, a journal lists the paths, and each target is moved
-aside (kept as a backup) before the staged file is renamed over it. A failure
+the same filesystem, a journal lists the paths, and each target is kept as a
+backup (a hard link) before the staged file is renamed over it. A failure
 restores every backup; a run that died half-way (no chance to restore) is
 rolled back by the next run before it reads anything. Files whose bytes do
 not change are never touched, so their mtimes stay and reloaders stay calm.
@@ -110,12 +110,23 @@ def apply(root: Path, changes: Mapping[str, bytes | None], users_text: Collectio
 
 
 def _commit_one(target: Path, staged: Path, backup: Path, write: bool) -> None:
+    """Keep the old file as a backup, then swap the new one in with one rename.
+
+    The backup is a hard link (a copy where links are not supported), so the
+    target never disappears, not even for a moment: a reader or a reloading
+    server sees the old bytes or the new ones.
+    """
     if target.exists() or target.is_symlink():
         backup.parent.mkdir(parents=True, exist_ok=True)
-        _replace(target, backup)
+        try:
+            os.link(target, backup, follow_symlinks=False)
+        except OSError:
+            shutil.copy2(target, backup, follow_symlinks=False)
     if write:
         target.parent.mkdir(parents=True, exist_ok=True)
         _replace(staged, target)
+    else:
+        target.unlink()
 
 
 def _replace(source: Path, target: Path) -> None:

@@ -1,0 +1,175 @@
+"""`scaffold watch`: regenerate on every save of a proto or of the config.
+
+The same generation as `scaffold gen`, run in this process (protoc and Jinja
+stay loaded, so a save costs a generation, not an interpreter start).
+
+What decides whether to regenerate is the content of the inputs, not event
+kinds: one editor save can arrive as several events (a temp file renamed
+over the proto, a backup, vim's `4913` probe), and one batch can hold both
+"deleted" and "added" for the same path. The digest covers every .proto file
+under the proto roots and the `[tool.scaffold]` table; scaffold itself never
+writes either, so its own output can never trigger a run. Directories are
+watched, never single files (a file watch goes silent after a rename-save),
+and a watched root that disappears (a branch switch) is watched again when it
+comes back.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sys
+import threading
+import time
+import traceback
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+import watchfiles
+
+from scaffold import config as config_module
+from scaffold.api import GenReport, regenerate
+from scaffold.errors import Diagnostic, ScaffoldError
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - exercised only on Python 3.10
+    import tomli as tomllib
+
+STEP_MS = 50  # quiet time that closes a batch of events
+DEBOUNCE_MS = 1600  # longest a batch may grow
+ROOT_CHECK_MS = 500  # how often a vanished watch root is looked for
+
+
+@dataclass(frozen=True)
+class WatchEvent:
+    """One run of the loop, for the caller to print.
+
+    kind: "generated" (a generation ran; `report` says what it did),
+    "failed" (bad input; `diagnostics`), "crashed" (an internal error;
+    `traceback`, `repeated` when it is the same as the previous crash).
+    """
+
+    kind: str
+    trigger: tuple[str, ...]
+    seconds: float
+    report: GenReport | None = None
+    diagnostics: tuple[Diagnostic, ...] = ()
+    traceback: str = ""
+    repeated: bool = False
+
+
+class Watcher:
+    def __init__(
+        self,
+        root: Path,
+        on_event: Callable[[WatchEvent], None],
+        stop: threading.Event | None = None,
+    ) -> None:
+        self.root = root.resolve()
+        self.on_event = on_event
+        self.stop = stop or threading.Event()
+        self._digest: str | None = None
+        self._last_crash = ""
+        self._roots = self._load_roots()
+
+    def _load_roots(self) -> tuple[Path, ...]:
+        try:
+            config = config_module.load(self.root)
+        except ScaffoldError:
+            return (self.root,)
+        return tuple(path.resolve() for path in config.include_dirs())
+
+    def proto_roots(self) -> tuple[Path, ...]:
+        """The include roots of the config as last read (re-read on every cycle, not per event)."""
+        return self._roots
+
+    def watched_paths(self) -> list[Path]:
+        """The project root, and any proto root outside it, as far as they exist."""
+        paths = [self.root]
+        for root in self.proto_roots():
+            if not root.is_relative_to(self.root):
+                paths.append(root if root.exists() else _existing_parent(root))
+        return sorted(set(paths))
+
+    def accepts(self, change: watchfiles.Change, path: str) -> bool:
+        """Only inputs pass: .proto files under a proto root, and the project's pyproject.toml."""
+        candidate = Path(path)
+        if candidate == self.root / config_module.CONFIG_FILE:
+            return True
+        return candidate.suffix == ".proto" and any(candidate.is_relative_to(r) for r in self.proto_roots())
+
+    def digest(self) -> str:
+        """A hash of everything a generation reads that the user edits."""
+        digest = hashlib.sha256()
+        try:
+            table = tomllib.loads((self.root / config_module.CONFIG_FILE).read_text(encoding="utf-8"))
+            digest.update(json.dumps(table.get("tool", {}).get("scaffold"), sort_keys=True).encode())
+        except (OSError, ValueError):
+            digest.update(b"<no config>")
+        for root in self.proto_roots():
+            for proto in sorted(root.rglob("*.proto")) if root.is_dir() else ():
+                try:
+                    content = proto.read_bytes()
+                except OSError:
+                    continue  # deleted between listing and reading: the next batch sees it
+                digest.update(str(proto).encode() + b"\0" + hashlib.sha256(content).digest())
+        return digest.hexdigest()
+
+    def run(self) -> None:
+        """Generate once, then on every change until `stop` is set (or Ctrl-C)."""
+        self.cycle(("startup",))
+        while not self.stop.is_set():
+            paths = self.watched_paths()
+            for changes in watchfiles.watch(
+                *paths,
+                watch_filter=self.accepts,
+                stop_event=self.stop,
+                step=STEP_MS,
+                debounce=DEBOUNCE_MS,
+                rust_timeout=ROOT_CHECK_MS,
+                yield_on_timeout=True,
+            ):
+                if changes:
+                    self.cycle(tuple(sorted({_relative(p, self.root) for _, p in changes})))
+                if self.watched_paths() != paths:
+                    break  # a watched root went away or came back: watch the new set
+
+    def cycle(self, trigger: Iterable[str]) -> WatchEvent | None:
+        """One pass: regenerate if the inputs' content changed; report what happened."""
+        trigger = tuple(trigger)
+        started = time.perf_counter()
+        self._roots = self._load_roots()
+        digest = self.digest()
+        if digest == self._digest:
+            return None
+        self._digest = digest
+        try:
+            report = regenerate(self.root)
+        except ScaffoldError as error:
+            event = WatchEvent("failed", trigger, time.perf_counter() - started, diagnostics=error.diagnostics)
+        except Exception:  # noqa: BLE001 - the loop must outlive any bug in a generation
+            text = traceback.format_exc()
+            event = WatchEvent(
+                "crashed", trigger, time.perf_counter() - started, traceback=text, repeated=text == self._last_crash
+            )
+            self._last_crash = text
+            self._digest = None  # retry on the next change, even one that restores old content
+        else:
+            event = WatchEvent("generated", trigger, report.seconds, report=report)
+        self.on_event(event)
+        return event
+
+
+def _existing_parent(path: Path) -> Path:
+    while not path.exists() and path != path.parent:
+        path = path.parent
+    return path
+
+
+def _relative(path: str, root: Path) -> str:
+    try:
+        return Path(path).relative_to(root).as_posix()
+    except ValueError:
+        return path
