@@ -117,12 +117,13 @@ def _methods(source: bytes | None) -> dict[tuple[str, str], str]:
         tree = ast.parse(text)
     except (SyntaxError, UnicodeDecodeError, ValueError):
         return {}
+    lines = text.splitlines()  # once: ast.get_source_segment would split the file for every method
     found = {}
     for node in tree.body:
         if isinstance(node, ast.ClassDef):
             for item in node.body:
                 if isinstance(item, (ast.FunctionDef, ast.AsyncFunctionDef)):
-                    found[(node.name, item.name)] = ast.get_source_segment(text, item) or ""
+                    found[(node.name, item.name)] = "\n".join(lines[item.lineno - 1 : item.end_lineno])
     return found
 
 

@@ -39,7 +39,7 @@ else:  # pragma: no cover - exercised only on Python 3.10
 
 STEP_MS = 50  # quiet time that closes a batch of events
 DEBOUNCE_MS = 1600  # longest a batch may grow
-ROOT_CHECK_MS = 500  # how often a vanished watch root is looked for
+ROOT_CHECK_MS = 500  # quiet time after which the roots and the digest are checked anyway
 
 
 @dataclass(frozen=True)
@@ -118,8 +118,13 @@ class Watcher:
         return digest.hexdigest()
 
     def run(self) -> None:
-        """Generate once, then on every change until `stop` is set (or Ctrl-C)."""
-        self.cycle(("startup",))
+        """Generate once the watch is live, then on every change, until `stop` is set (or Ctrl-C).
+
+        Every cycle runs from inside the watch loop: the first one (startup)
+        only once watchfiles has set up its watches, so no save between the two
+        is lost; and each quiet timeout re-checks the digest, so a change whose
+        events were missed still gets generated.
+        """
         while not self.stop.is_set():
             paths = self.watched_paths()
             for changes in watchfiles.watch(
@@ -133,6 +138,8 @@ class Watcher:
             ):
                 if changes:
                     self.cycle(tuple(sorted({_relative(p, self.root) for _, p in changes})))
+                else:
+                    self.cycle(("startup",) if self._digest is None else ("inputs changed",))
                 if self.watched_paths() != paths:
                     break  # a watched root went away or came back: watch the new set
 
