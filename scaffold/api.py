@@ -55,6 +55,7 @@ def new_project(
     include_dirs: Sequence[Path] = (),
     name: str | None = None,
     force: bool = False,
+    aio: bool = False,
 ) -> NewReport:
     """Create a runnable project for `protos` in `output` (default: a directory named after it).
 
@@ -73,7 +74,8 @@ def new_project(
         raise ScaffoldError([Diagnostic(str(root), "output directory is not empty; pass --force to write into it")])
 
     result = protoc.run(inputs, include_dirs)
-    config = Config(root=root, package=package, protos=tuple(f"{PROTO_DIR}/{item.name}" for item in inputs))
+    protos_in_project = tuple(f"{PROTO_DIR}/{item.name}" for item in inputs)
+    config = Config(root=root, package=package, protos=protos_in_project, aio=aio)
     generation = generate(config, result, Renderer.builtin())
     roots = protoc.include_roots(inputs, include_dirs)
     files = {path: f.content for path, f in generation.files.items()}

@@ -69,11 +69,12 @@ def new(
         str | None, typer.Option("--name", help="Python package name [default: the first proto's name].")
     ] = None,
     force: Annotated[bool, typer.Option("--force", help="Write into a directory that is not empty.")] = False,
+    aio: Annotated[bool, typer.Option("--aio", help="The asyncio flavour (grpc.aio) of every file.")] = False,
 ) -> None:
     """Create a runnable gRPC project: generated modules, servicer, server, client, tests."""
     from scaffold.api import new_project
 
-    report = _run(lambda: new_project(protos, output, include or (), name, force))
+    report = _run(lambda: new_project(protos, output, include or (), name, force, aio))
     _warnings(report.warnings)
     typer.echo(f"Created {report.root}/ ({report.files} files)")
     typer.echo("Next:")

@@ -31,7 +31,8 @@ class Config:
     `protos` are the files to compile and `proto_paths` the include roots
     (protoc's -I), both relative to `root`; `package` is the Python package
     the project lives in and `generated` the sub-package protoc's modules go
-    to.
+    to. `aio` selects the asyncio flavour (grpc.aio) of every file scaffold
+    writes.
     """
 
     root: Path
@@ -39,6 +40,7 @@ class Config:
     protos: tuple[str, ...]
     proto_paths: tuple[str, ...] = ("protos",)
     generated: str = "generated"
+    aio: bool = False
 
     @property
     def distribution(self) -> str:
@@ -78,6 +80,7 @@ def load(root: Path) -> Config:
         protos=_strings(table, "protos", path),
         proto_paths=_strings(table, "proto_paths", path, default=("protos",)),
         generated=_string(table, "generated", path, default="generated"),
+        aio=_bool(table, "aio", path, default=False),
     )
 
 
@@ -85,6 +88,13 @@ def _string(table: dict[str, Any], key: str, path: Path, default: str | None = N
     value = table.get(key, default)
     if not isinstance(value, str) or not value:
         raise ScaffoldError([Diagnostic(str(path), f"[{TABLE}] {key} must be a non-empty string")])
+    return value
+
+
+def _bool(table: dict[str, Any], key: str, path: Path, default: bool) -> bool:
+    value = table.get(key, default)
+    if not isinstance(value, bool):
+        raise ScaffoldError([Diagnostic(str(path), f"[{TABLE}] {key} must be true or false")])
     return value
 
 

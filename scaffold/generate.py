@@ -76,7 +76,8 @@ def generate(
         "versions": runtime_versions(result.outputs),
     }
     paths = {"__package__": config.package, "__generated__": config.generated.replace(".", "/")}
-    rendered = renderer.render(context, paths)
+    with_services = {f.name.removesuffix(".proto"): f for f in project.files if f.services}
+    rendered = renderer.render(context, paths, with_services)
 
     files = {path: OutputFile(content, "generated") for path, content in generated.items()}
     init = rendered.pop(f"{package_dir}/__init__.py").encode()

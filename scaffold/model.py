@@ -101,6 +101,11 @@ class Rpc:
         return self.kind.startswith("stream_")
 
     @property
+    def multicallable(self) -> str:
+        """grpc's typed callable for this shape: `UnaryStreamMultiCallable`, ..."""
+        return "".join(part.capitalize() for part in self.kind.split("_")) + "MultiCallable"
+
+    @property
     def proto_signature(self) -> str:
         request = f"stream {self.request.full_name}" if self.client_streaming else self.request.full_name
         response = f"stream {self.response.full_name}" if self.server_streaming else self.response.full_name
@@ -143,6 +148,15 @@ class ProtoFile:
     name: str
     package: str
     services: tuple[Service, ...]
+    project_package: str
+
+    def imports(self) -> ImportLines:
+        """The message modules this file's RPCs use: the imports of its `_pb2_grpc.pyi`."""
+        return imports_for(self.services, self.project_package, grpc=False)
+
+    @property
+    def has_streaming(self) -> bool:
+        return any(rpc.kind != "unary_unary" for service in self.services for rpc in service.rpcs)
 
 
 @dataclass(frozen=True)
@@ -157,6 +171,10 @@ class Project:
     @property
     def has_streaming(self) -> bool:
         return any(rpc.kind != "unary_unary" for rpc in self.rpcs)
+
+    @property
+    def has_client_streaming(self) -> bool:
+        return any(rpc.client_streaming for rpc in self.rpcs)
 
     @property
     def services(self) -> tuple[Service, ...]:
@@ -301,7 +319,7 @@ def build(result: ProtocResult, package: str, generated_subpackage: str) -> Proj
             )
         )
     proto_files = tuple(
-        ProtoFile(item.name, files[item.name].package, tuple(model_services.get(item.name, ())))
+        ProtoFile(item.name, files[item.name].package, tuple(model_services.get(item.name, ())), package)
         for item in result.inputs
     )
     return Project(package=package, generated_package=generated_package, files=proto_files)

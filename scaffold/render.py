@@ -2,8 +2,10 @@
 
 A template's path is its output's path plus `.jinja`, with `__package__`
 standing for the project's package directory and `__generated__` for the
-generated sub-package inside it; files and directories whose name starts with
-one `_` are shared macros, not outputs. Rendering never
+generated sub-package inside it. A template whose name holds `__proto__` is
+rendered once per proto file that defines a service, with `file` in its
+context and the proto's path (without `.proto`) in its name. Files and
+directories whose name starts with one `_` are shared macros, not outputs. Rendering never
 touches the disk: it returns `{path: text}` for the later stages to check
 and write.
 """
@@ -21,6 +23,7 @@ import jinja2
 from scaffold.errors import Diagnostic, ScaffoldError
 
 PLACEHOLDERS = ("__package__", "__generated__")
+PER_FILE = "__proto__"
 SUFFIX = ".jinja"
 
 
@@ -68,22 +71,32 @@ class Renderer:
                     names.add(relative.as_posix())
         return sorted(names)
 
-    def render(self, context: Mapping[str, Any], paths: Mapping[str, str]) -> dict[str, str]:
+    def render(
+        self, context: Mapping[str, Any], paths: Mapping[str, str], files: Mapping[str, Any] = {}
+    ) -> dict[str, str]:
         """Every output template rendered with `context`, keyed by output path.
 
-        `paths` gives the directory each placeholder stands for.
+        `paths` gives the directory each placeholder stands for; `files` maps a
+        proto's path without `.proto` to the object a per-file template sees as
+        `file`.
         """
-        environment = self.environment
         outputs = {}
         for name in self.template_names():
             output = name.removesuffix(SUFFIX)
             for placeholder in PLACEHOLDERS:
                 output = output.replace(placeholder, paths[placeholder])
-            try:
-                outputs[output] = environment.get_template(name).render(context)
-            except jinja2.TemplateError as error:
-                raise ScaffoldError([_template_diagnostic(name, error, self.template_dirs)]) from None
+            if PER_FILE not in output:
+                outputs[output] = self._render_one(name, context)
+                continue
+            for stem, file in files.items():
+                outputs[output.replace(PER_FILE, stem)] = self._render_one(name, {**context, "file": file})
         return outputs
+
+    def _render_one(self, name: str, context: Mapping[str, Any]) -> str:
+        try:
+            return self.environment.get_template(name).render(context)
+        except jinja2.TemplateError as error:
+            raise ScaffoldError([_template_diagnostic(name, error, self.template_dirs)]) from None
 
 
 @functools.cache

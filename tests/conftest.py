@@ -117,8 +117,8 @@ def served(project: Path, package: str, extra: Sequence[str] = ()) -> Iterator[R
 
 @pytest.fixture(scope="session")
 def generated(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
-    """`scaffold new` for a named fixture proto, run once per session and shared read-only."""
-    cache: dict[str, Path] = {}
+    """`scaffold new` for a named fixture proto (and flavour), run once per session and shared read-only."""
+    cache: dict[tuple[str, bool], Path] = {}
     sources = {
         "helloworld": (REPO / "protos/helloworld.proto",),
         "route_guide": (REPO / "protos/route_guide.proto",),
@@ -126,12 +126,12 @@ def generated(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-unty
         "clock": (TEST_PROTOS / "wkt/clock.proto",),
     }
 
-    def make(name: str) -> Path:
-        if name not in cache:
+    def make(name: str, aio: bool = False) -> Path:
+        if (name, aio) not in cache:
             out = tmp_path_factory.mktemp("projects") / name
-            result = run_scaffold("new", *sources[name], "-o", out)
+            result = run_scaffold("new", *sources[name], "-o", out, *(["--aio"] if aio else []))
             assert result.returncode == 0, result.stderr
-            cache[name] = out
-        return cache[name]
+            cache[(name, aio)] = out
+        return cache[(name, aio)]
 
     return make

@@ -26,16 +26,21 @@ RPCS = {
 }
 
 
+FLAVOURS = pytest.mark.parametrize("aio", [False, True], ids=["sync", "aio"])
+
+
+@FLAVOURS
 @pytest.mark.parametrize("name", RPCS)
-def test_generated_tests_call_every_rpc_and_pass(generated, name: str) -> None:
-    result = run_python("-m", "pytest", "-q", "-p", "no:cacheprovider", cwd=generated(name))
+def test_generated_tests_call_every_rpc_and_pass(generated, name: str, aio: bool) -> None:
+    result = run_python("-m", "pytest", "-q", "-p", "no:cacheprovider", cwd=generated(name, aio))
     assert result.returncode == 0, result.stdout + result.stderr
     assert f"{len(RPCS[name])} passed" in result.stdout
 
 
+@FLAVOURS
 @pytest.mark.parametrize("name", RPCS)
-def test_server_and_client_run_as_processes(generated, name: str) -> None:
-    project = generated(name)
+def test_server_and_client_run_as_processes(generated, name: str, aio: bool) -> None:
+    project = generated(name, aio)
     with served(project, name) as server:
         client = run_python("-m", f"{name}.client", "--target", f"127.0.0.1:{server.port}", cwd=project)
         after = server.stop(signal.SIGTERM)
@@ -46,15 +51,17 @@ def test_server_and_client_run_as_processes(generated, name: str) -> None:
     assert after[-1:] == ["Server stopped"]
 
 
-def test_server_stops_gracefully_on_ctrl_c(generated) -> None:
-    with served(generated("helloworld"), "helloworld") as server:
+@FLAVOURS
+def test_server_stops_gracefully_on_ctrl_c(generated, aio: bool) -> None:
+    with served(generated("helloworld", aio), "helloworld") as server:
         after = server.stop(signal.SIGINT)
     assert server.process.returncode == 0
     assert after[-1:] == ["Server stopped"]
 
 
-def test_client_without_server_says_so(generated) -> None:
-    client = run_python("-m", "helloworld.client", "--target", "127.0.0.1:1", cwd=generated("helloworld"))
+@FLAVOURS
+def test_client_without_server_says_so(generated, aio: bool) -> None:
+    client = run_python("-m", "helloworld.client", "--target", "127.0.0.1:1", cwd=generated("helloworld", aio))
     assert client.returncode == 1
     assert client.stdout == "No server answered at 127.0.0.1:1\n"
 
@@ -107,6 +114,7 @@ def test_config_in_pyproject_is_everything_gen_needs(generated) -> None:
         "protos": ["protos/shop.proto"],
         "proto_paths": ["protos"],
         "generated": "generated",
+        "aio": False,
     }
     config = load(project)
     assert all(path.is_file() for path in config.proto_files())
@@ -174,9 +182,10 @@ def test_default_output_directory_is_named_after_the_package(tmp_path: Path) -> 
     assert (tmp_path / "greeter/greeter/servicer.py").is_file()
 
 
+@FLAVOURS
 @pytest.mark.parametrize("name", RPCS)
-def test_generated_code_passes_ruff_lint_and_format(generated, name: str) -> None:
-    project = generated(name)
+def test_generated_code_passes_ruff_lint_and_format(generated, name: str, aio: bool) -> None:
+    project = generated(name, aio)
     lint = run_python("-m", "ruff", "check", "--no-cache", ".", cwd=project)
     assert lint.returncode == 0, lint.stdout
     formatting = run_python("-m", "ruff", "format", "--check", "--no-cache", ".", cwd=project)

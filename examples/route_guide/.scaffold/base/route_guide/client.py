@@ -57,7 +57,8 @@ def record_route(stub: route_guide_pb2_grpc.RouteGuideStub) -> None:
 
     Client streaming: sends an iterator of requests, gets one response.
     """
-    response = stub.RecordRoute(record_route_requests(), timeout=TIMEOUT_SECONDS)
+    requests = record_route_requests()
+    response = stub.RecordRoute(requests, timeout=TIMEOUT_SECONDS)
     print(f"RecordRoute -> {_show(response)}")
 
 
@@ -73,7 +74,8 @@ def route_chat(stub: route_guide_pb2_grpc.RouteGuideStub) -> None:
 
     Bidirectional streaming: a generator sends while responses arrive.
     """
-    for response in stub.RouteChat(route_chat_requests(), timeout=TIMEOUT_SECONDS):
+    requests = route_chat_requests()
+    for response in stub.RouteChat(requests, timeout=TIMEOUT_SECONDS):
         print(f"RouteChat -> {_show(response)}")
 
 

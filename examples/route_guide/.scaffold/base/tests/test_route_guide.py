@@ -44,8 +44,9 @@ def test_get_feature(route_guide_stub: route_guide_pb2_grpc.RouteGuideStub) -> N
 
 def test_list_features(route_guide_stub: route_guide_pb2_grpc.RouteGuideStub) -> None:
     request = route_guide_pb2.Rectangle()
+    responses = route_guide_stub.ListFeatures(request, timeout=TIMEOUT_SECONDS)
     with pytest.raises(grpc.RpcError) as raised:
-        list(route_guide_stub.ListFeatures(request, timeout=TIMEOUT_SECONDS))
+        list(responses)
     assert status_of(raised.value) == grpc.StatusCode.UNIMPLEMENTED
 
 
@@ -58,8 +59,9 @@ def test_record_route(route_guide_stub: route_guide_pb2_grpc.RouteGuideStub) -> 
 
 def test_route_chat(route_guide_stub: route_guide_pb2_grpc.RouteGuideStub) -> None:
     requests = iter([route_guide_pb2.RouteNote()])
+    responses = route_guide_stub.RouteChat(requests, timeout=TIMEOUT_SECONDS)
     with pytest.raises(grpc.RpcError) as raised:
-        list(route_guide_stub.RouteChat(requests, timeout=TIMEOUT_SECONDS))
+        list(responses)
     assert status_of(raised.value) == grpc.StatusCode.UNIMPLEMENTED
 
 
