@@ -13,13 +13,19 @@ import grpc
 import pytest
 from conftest import REPO, run_python, run_scaffold, served, tree
 
-EXAMPLES = ("helloworld", "route_guide")
+# example directory -> the `scaffold new` arguments it was made with
+EXAMPLES = {
+    "helloworld": ["protos/helloworld.proto"],
+    "route_guide": ["protos/route_guide.proto"],
+    "route_guide_aio": ["protos/route_guide.proto", "--aio"],
+}
+ROUTE_GUIDES = ["route_guide", "route_guide_aio"]
 
 
 @pytest.mark.parametrize("name", EXAMPLES)
 def test_generated_files_are_exactly_what_the_cli_writes_today(tmp_path: Path, name: str) -> None:
     example = REPO / "examples" / name
-    result = run_scaffold("new", f"protos/{name}.proto", "-o", tmp_path / name)
+    result = run_scaffold("new", *EXAMPLES[name], "-o", tmp_path / name)
     assert result.returncode == 0, result.stderr
     fresh = tree(tmp_path / name)
     committed = tree(example)
@@ -27,7 +33,8 @@ def test_generated_files_are_exactly_what_the_cli_writes_today(tmp_path: Path, n
     tool_written = [p for p in fresh if owners.get(p) == "generated" or p.startswith((".scaffold/", "protos/"))]
     stale = [path for path in tool_written if committed.get(path) != fresh[path]]
     assert stale == [], "run: scaffold gen -C examples/" + name
-    leftovers = [p for p in committed if p.startswith((f"{name}/generated/", ".scaffold/")) and p not in fresh]
+    package = EXAMPLES[name][0].removeprefix("protos/").removesuffix(".proto")
+    leftovers = [p for p in committed if p.startswith((f"{package}/generated/", ".scaffold/")) and p not in fresh]
     assert leftovers == []
     user_files = [p for p in fresh if owners.get(p) == "user"]
     assert user_files and all(p in committed for p in user_files)
@@ -51,8 +58,9 @@ def test_helloworld_client_prints_what_the_official_client_prints() -> None:
     ]
 
 
-def test_route_guide_client_prints_what_the_official_client_prints() -> None:
-    project = REPO / "examples/route_guide"
+@pytest.mark.parametrize("example", ROUTE_GUIDES)
+def test_route_guide_client_prints_what_the_official_client_prints(example: str) -> None:
+    project = REPO / "examples" / example
     with served(project, "route_guide") as server:
         client = run_python("-m", "route_guide.client", "--target", f"127.0.0.1:{server.port}", cwd=project)
     assert client.returncode == 0, client.stderr
@@ -115,10 +123,12 @@ def raw_channels() -> Iterator[dict[str, grpc.Channel]]:
     with (
         served(REPO / "examples/helloworld", "helloworld") as hello,
         served(REPO / "examples/route_guide", "route_guide") as guide,
+        served(REPO / "examples/route_guide_aio", "route_guide") as guide_aio,
         grpc.insecure_channel(f"127.0.0.1:{hello.port}") as hello_channel,
         grpc.insecure_channel(f"127.0.0.1:{guide.port}") as guide_channel,
+        grpc.insecure_channel(f"127.0.0.1:{guide_aio.port}") as guide_aio_channel,
     ):
-        yield {"helloworld": hello_channel, "route_guide": guide_channel}
+        yield {"helloworld": hello_channel, "route_guide": guide_channel, "route_guide_aio": guide_aio_channel}
 
 
 def test_helloworld_on_the_wire(raw_channels: dict[str, grpc.Channel]) -> None:
@@ -129,8 +139,9 @@ def test_helloworld_on_the_wire(raw_channels: dict[str, grpc.Channel]) -> None:
     assert again == field(1, b"Hello again, you!")
 
 
-def test_route_guide_on_the_wire(raw_channels: dict[str, grpc.Channel]) -> None:
-    channel = raw_channels["route_guide"]
+@pytest.mark.parametrize("example", ROUTE_GUIDES)
+def test_route_guide_on_the_wire(raw_channels: dict[str, grpc.Channel], example: str) -> None:
+    channel = raw_channels[example]
     where = point(409146138, -746188906)
     feature = channel.unary_unary("/routeguide.RouteGuide/GetFeature")(where, timeout=10)
     assert feature == field(1, b"Berkshire Valley Management Area Trail, Jefferson, NJ, USA") + field(2, where)

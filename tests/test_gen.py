@@ -429,7 +429,7 @@ def test_interrupted_run_is_rolled_back_by_the_next(tmp_path: Path, monkeypatch:
 
 
 def test_examples_are_up_to_date_by_scaffold_check() -> None:
-    for name in ("helloworld", "route_guide"):
+    for name in ("helloworld", "route_guide", "route_guide_aio"):
         result = run_scaffold("check", "-C", f"examples/{name}")
         assert (result.returncode, result.stdout) == (0, "Up to date.\n"), result.stderr
 

@@ -30,7 +30,7 @@ def test_generated_project_passes_mypy_strict(generated, mypy_cache: Path, name:
     assert result.stdout.startswith("Success: no issues found")
 
 
-@pytest.mark.parametrize("example", ["helloworld", "route_guide"])
+@pytest.mark.parametrize("example", ["helloworld", "route_guide", "route_guide_aio"])
 def test_examples_pass_mypy_strict(mypy_cache: Path, example: str) -> None:
     result = mypy(REPO / "examples" / example, mypy_cache, ".")
     assert result.returncode == 0, result.stdout
