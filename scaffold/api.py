@@ -56,6 +56,8 @@ def new_project(
     name: str | None = None,
     force: bool = False,
     aio: bool = False,
+    health: bool = False,
+    reflection: bool = False,
 ) -> NewReport:
     """Create a runnable project for `protos` in `output` (default: a directory named after it).
 
@@ -75,7 +77,7 @@ def new_project(
 
     result = protoc.run(inputs, include_dirs)
     protos_in_project = tuple(f"{PROTO_DIR}/{item.name}" for item in inputs)
-    config = Config(root=root, package=package, protos=protos_in_project, aio=aio)
+    config = Config(root=root, package=package, protos=protos_in_project, aio=aio, health=health, reflection=reflection)
     generation = generate(config, result, Renderer.builtin())
     roots = protoc.include_roots(inputs, include_dirs)
     files = {path: f.content for path, f in generation.files.items()}

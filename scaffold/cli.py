@@ -70,11 +70,13 @@ def new(
     ] = None,
     force: Annotated[bool, typer.Option("--force", help="Write into a directory that is not empty.")] = False,
     aio: Annotated[bool, typer.Option("--aio", help="The asyncio flavour (grpc.aio) of every file.")] = False,
+    health: Annotated[bool, typer.Option("--health", help="Serve the standard gRPC health service.")] = False,
+    reflection: Annotated[bool, typer.Option("--reflection", help="Serve gRPC server reflection.")] = False,
 ) -> None:
     """Create a runnable gRPC project: generated modules, servicer, server, client, tests."""
     from scaffold.api import new_project
 
-    report = _run(lambda: new_project(protos, output, include or (), name, force, aio))
+    report = _run(lambda: new_project(protos, output, include or (), name, force, aio, health, reflection))
     _warnings(report.warnings)
     typer.echo(f"Created {report.root}/ ({report.files} files)")
     typer.echo("Next:")

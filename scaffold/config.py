@@ -32,7 +32,9 @@ class Config:
     (protoc's -I), both relative to `root`; `package` is the Python package
     the project lives in and `generated` the sub-package protoc's modules go
     to. `aio` selects the asyncio flavour (grpc.aio) of every file scaffold
-    writes.
+    writes. The rest are server options: `health` and `reflection` add the
+    standard health and reflection services (off by default: each brings a
+    dependency), the others are the defaults of the server's flags.
     """
 
     root: Path
@@ -41,6 +43,11 @@ class Config:
     proto_paths: tuple[str, ...] = ("protos",)
     generated: str = "generated"
     aio: bool = False
+    health: bool = False
+    reflection: bool = False
+    max_workers: int = 10
+    max_message_bytes: int = 4 * 1024 * 1024
+    grace_seconds: float = 5.0
 
     @property
     def distribution(self) -> str:
@@ -79,8 +86,13 @@ def load(root: Path) -> Config:
         package=check_package_name(_string(table, "package", path), f"{path}: [{TABLE}] package"),
         protos=_strings(table, "protos", path),
         proto_paths=_strings(table, "proto_paths", path, default=("protos",)),
-        generated=_string(table, "generated", path, default="generated"),
+        generated=_dotted_name(table, "generated", path),
         aio=_bool(table, "aio", path, default=False),
+        health=_bool(table, "health", path, default=False),
+        reflection=_bool(table, "reflection", path, default=False),
+        max_workers=int(_number(table, "max_workers", path, default=10, integer=True)),
+        max_message_bytes=int(_number(table, "max_message_bytes", path, default=4 * 1024 * 1024, integer=True)),
+        grace_seconds=float(_number(table, "grace_seconds", path, default=5.0)),
     )
 
 
@@ -91,10 +103,29 @@ def _string(table: dict[str, Any], key: str, path: Path, default: str | None = N
     return value
 
 
+def _dotted_name(table: dict[str, Any], key: str, path: Path) -> str:
+    """A sub-package name like `generated` or `api.v1`: never a path that could leave the project."""
+    value = _string(table, key, path, default="generated")
+    parts = value.split(".")
+    if not all(part.isidentifier() and part.isascii() and not keyword.iskeyword(part) for part in parts):
+        message = f"[{TABLE}] {key} must be a dotted Python package name inside the project, not {value!r}"
+        raise ScaffoldError([Diagnostic(str(path), message)])
+    return value
+
+
 def _bool(table: dict[str, Any], key: str, path: Path, default: bool) -> bool:
     value = table.get(key, default)
     if not isinstance(value, bool):
         raise ScaffoldError([Diagnostic(str(path), f"[{TABLE}] {key} must be true or false")])
+    return value
+
+
+def _number(table: dict[str, Any], key: str, path: Path, default: float, integer: bool = False) -> float:
+    value = table.get(key, default)
+    kinds = (int,) if integer else (int, float)
+    if isinstance(value, bool) or not isinstance(value, kinds) or value <= 0:
+        what = "a positive whole number" if integer else "a positive number"
+        raise ScaffoldError([Diagnostic(str(path), f"[{TABLE}] {key} must be {what}")])
     return value
 
 

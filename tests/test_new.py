@@ -115,6 +115,11 @@ def test_config_in_pyproject_is_everything_gen_needs(generated) -> None:
         "proto_paths": ["protos"],
         "generated": "generated",
         "aio": False,
+        "health": False,
+        "reflection": False,
+        "max_workers": 10,
+        "max_message_bytes": 4194304,
+        "grace_seconds": 5.0,
     }
     config = load(project)
     assert all(path.is_file() for path in config.proto_files())
