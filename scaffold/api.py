@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from scaffold import config as config_module
+from scaffold import inputs as input_digest
 from scaffold import plan as plan_module
 from scaffold import protoc, state, write
 from scaffold.config import Config, check_package_name
@@ -24,6 +25,7 @@ from scaffold.reconcile import Changes, reconcile
 from scaffold.render import Renderer
 
 PROTO_DIR = "protos"
+CONFIG_FILE = config_module.CONFIG_FILE
 
 
 @dataclass(frozen=True)
@@ -40,13 +42,11 @@ class GenReport:
     plan: Plan
     changes: Changes
     warnings: tuple[Diagnostic, ...]
+    up_to_date: bool
+    """Nothing to write: decided before writing, so it also holds for a run that wrote."""
     written: bool
     recovered: bool
     seconds: float
-
-    @property
-    def up_to_date(self) -> bool:
-        return self.plan.up_to_date(self.root)
 
 
 def new_project(
@@ -80,9 +80,10 @@ def new_project(
     config = Config(root=root, package=package, protos=protos_in_project, aio=aio, health=health, reflection=reflection)
     generation = generate(config, result, Renderer.builtin())
     roots = protoc.include_roots(inputs, include_dirs)
-    files = {path: f.content for path, f in generation.files.items()}
-    files |= generation.state_files()
-    files |= {f"{PROTO_DIR}/{name}": _find_source(name, roots).read_bytes() for name in result.generated_names}
+    protos = {f"{PROTO_DIR}/{name}": _find_source(name, roots).read_bytes() for name in result.generated_names}
+    files = {path: f.content for path, f in generation.files.items()} | protos
+    table = input_digest.table_of(files[CONFIG_FILE].decode())
+    files |= generation.state_files(input_digest.digest_of(table, protos.items()) if table is not None else None)
     if root.exists():
         write.apply(root, files)
     else:
@@ -112,10 +113,12 @@ def regenerate(root: Path, dry_run: bool = False, recreate: Iterable[str] = ()) 
     started = time.perf_counter()
     recovered = False if dry_run else write.recover(root)
     config = config_module.load(root)
+    table = input_digest.config_table(root)
+    digest = input_digest.digest(root, table) if table is not None else None
     previous = state.read(root)
     _refuse_unresolved_conflicts(root, previous)
-    inputs = protoc.resolve_inputs(config.proto_files(), config.include_dirs())
-    result = protoc.run(inputs, config.include_dirs())
+    proto_inputs = protoc.resolve_inputs(config.proto_files(), config.include_dirs())
+    result = protoc.run(proto_inputs, config.include_dirs())
     project = build_project(config, result)
     servicer_path = f"{config.package}/servicer.py"
     view, changes = reconcile(
@@ -126,19 +129,20 @@ def regenerate(root: Path, dry_run: bool = False, recreate: Iterable[str] = ()) 
         previous.base.get(servicer_path) if previous else None,
     )
     generation = generate(config, result, Renderer.builtin(), project, view)
-    plan = plan_module.build(root, generation.files, previous, generation.state_files(), frozenset(recreate))
+    plan = plan_module.build(root, generation.files, previous, generation.state_files(digest), frozenset(recreate))
     changes_to_write = plan.writes(root)
     if changes_to_write and not dry_run:
         merged = [f.path for f in plan.files if f.action in ("merge", "conflict")]
         write.apply(root, changes_to_write, users_text=merged)
     return GenReport(
-        root,
-        plan,
-        changes,
-        result.warnings,
-        bool(changes_to_write) and not dry_run,
-        recovered,
-        time.perf_counter() - started,
+        root=root,
+        plan=plan,
+        changes=changes,
+        warnings=result.warnings,
+        up_to_date=not changes_to_write,
+        written=bool(changes_to_write) and not dry_run,
+        recovered=recovered,
+        seconds=time.perf_counter() - started,
     )
 
 

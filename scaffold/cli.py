@@ -110,6 +110,8 @@ def gen(
         typer.echo(line)
     if report.up_to_date:
         typer.echo(f"Up to date ({report.seconds:.2f} s).")
+    elif not report.plan.changed and not report.plan.backups:
+        typer.echo(f"Up to date; scaffold's record (.scaffold/) {'needs' if dry_run else 'was'} refreshed.")
     elif dry_run:
         typer.echo("Dry run: nothing written.")
     else:
@@ -205,7 +207,7 @@ def _print_watch_event(event) -> None:  # type: ignore[no-untyped-def]
             typer.echo(f"[{stamp}] {cause}: internal error, still watching:\n{event.traceback}", err=True)
         return
     report = event.report
-    if report.up_to_date:
+    if report.up_to_date or not report.plan.changed:
         typer.echo(f"[{stamp}] {cause}: up to date ({event.seconds * 1000:.0f} ms)")
         return
     written = sum(1 for f in report.plan.files if f.writes)
@@ -281,7 +283,3 @@ def _open_pairs(tool: str, files: list) -> None:  # type: ignore[type-arg]
             except FileNotFoundError:
                 typer.echo(f"scaffold: difftool not found: {command[0]}", err=True)
                 raise typer.Exit(EXIT_BAD_INPUT) from None
-
-
-def main() -> None:
-    app()

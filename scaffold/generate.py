@@ -38,10 +38,10 @@ class Generation:
     project: Project
     servicer: ServicerView
 
-    def state_files(self) -> dict[str, bytes]:
-        """The `.scaffold/` files that record this generation."""
+    def state_files(self, inputs: str | None = None) -> dict[str, bytes]:
+        """The `.scaffold/` files that record this generation (of inputs with digest `inputs`)."""
         rendered = {path: (f.owner, f.content) for path, f in self.files.items()}
-        return state.render(rendered, state.rpc_summary(self.project.services), self.servicer.services)
+        return state.render(rendered, state.rpc_summary(self.project.services), self.servicer.services, inputs)
 
 
 def build_project(config: Config, result: ProtocResult) -> Project:

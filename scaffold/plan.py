@@ -60,9 +60,6 @@ class Plan:
             changes[path] = None
         return changes
 
-    def up_to_date(self, root: Path) -> bool:
-        return not self.writes(root)
-
 
 def build(
     root: Path,

@@ -21,17 +21,11 @@ from typing import Any
 import jinja2
 
 from scaffold.errors import Diagnostic, ScaffoldError
+from scaffold.inputs import builtin_templates
 
 PLACEHOLDERS = ("__package__", "__generated__")
 PER_FILE = "__proto__"
 SUFFIX = ".jinja"
-
-
-def builtin_templates() -> Path:
-    """The built-in templates: inside the installed package, or beside it in a source checkout."""
-    here = Path(__file__).resolve().parent
-    packaged = here / "templates"
-    return packaged if packaged.is_dir() else here.parent / "templates"
 
 
 @dataclass(frozen=True)

@@ -69,11 +69,19 @@ def rpc_summary(services: Iterable[Service]) -> dict[str, dict[str, str]]:
 
 
 def render(
-    files: Mapping[str, tuple[str, bytes]], rpcs: dict[str, dict[str, str]], servicer: Iterable[Service]
+    files: Mapping[str, tuple[str, bytes]],
+    rpcs: dict[str, dict[str, str]],
+    servicer: Iterable[Service],
+    inputs: str | None = None,
 ) -> dict[str, bytes]:
-    """The state files for `files` (path -> (owner, rendered content))."""
+    """The state files for `files` (path -> (owner, rendered content)).
+
+    `inputs` is the digest of what the generation read (see `scaffold.inputs`),
+    which lets the no-op path answer without generating; None when unknown.
+    """
     manifest: dict[str, Any] = {
         "scaffold": __version__,
+        "inputs": inputs,
         "files": {p: {"owner": owner, "sha256": sha256(content)} for p, (owner, content) in sorted(files.items())},
         "rpcs": rpcs,
         "servicer": [service_record(s) for s in servicer],

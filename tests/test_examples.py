@@ -78,7 +78,7 @@ def test_route_guide_client_prints_what_the_official_client_prints(example: str)
     assert sum(line.startswith("Visiting point latitude: ") for line in route) == 10
     assert route[-4:-2] == ["Finished trip with 10 points ", "Passed 10 features "]
     assert re.fullmatch(r"Travelled \d+ meters ", route[-2])
-    assert route[-1] == "It took 0 seconds "
+    assert re.fullmatch(r"It took \d+ seconds ", route[-1])  # whole seconds: 0 unless the machine is loaded
     chat = sections["RouteChat"].splitlines()
     # Sending and receiving interleave as the streams race; each side keeps its own order.
     assert [line for line in chat if line.startswith("Sending ")] == [

@@ -216,7 +216,7 @@ def test_ctrl_c_stops_cleanly(tmp_path: Path) -> None:
     assert process.stdout is not None
     lines = []
     deadline = time.monotonic() + DEADLINE
-    while not any("startup: up to date" in line for line in lines):
+    while not any("] startup: " in line for line in lines):
         assert time.monotonic() < deadline, lines
         lines.append(process.stdout.readline())
     process.send_signal(signal.SIGINT)

@@ -1,0 +1,77 @@
+"""What a generation reads, and one digest of it.
+
+Standard library only: the no-op path (`scaffold.fastpath`) uses this before
+protoc, Jinja or even the CLI framework are imported. The digest covers the
+tool's version, the `[tool.scaffold]` table, every .proto under the proto
+roots and every built-in template, so any change that could change the
+output changes the digest.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sys
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+from scaffold import __version__
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - exercised only on Python 3.10
+    import tomli as tomllib
+
+CONFIG_FILE = "pyproject.toml"
+
+
+def builtin_templates() -> Path:
+    """The built-in templates: inside the installed package, or beside it in a source checkout."""
+    here = Path(__file__).resolve().parent
+    packaged = here / "templates"
+    return packaged if packaged.is_dir() else here.parent / "templates"
+
+
+def config_table(root: Path) -> dict[str, Any] | None:
+    """The raw `[tool.scaffold]` table, or None when there is none (or the file is not TOML)."""
+    try:
+        return table_of((root / CONFIG_FILE).read_text(encoding="utf-8"))
+    except OSError:
+        return None
+
+
+def table_of(pyproject: str) -> dict[str, Any] | None:
+    try:
+        data = tomllib.loads(pyproject)
+    except ValueError:
+        return None
+    table = data.get("tool", {}).get("scaffold")
+    return table if isinstance(table, dict) else None
+
+
+def digest(root: Path, table: dict[str, Any]) -> str:
+    """The digest of everything a generation of the project at `root` reads."""
+    proto_paths = table.get("proto_paths", ["protos"])
+    roots = [root / p for p in proto_paths if isinstance(p, str)]
+    protos = [
+        (path.relative_to(root).as_posix(), path.read_bytes())
+        for r in roots
+        if r.is_dir()
+        for path in sorted(r.rglob("*.proto"))
+    ]
+    return digest_of(table, protos)
+
+
+def digest_of(table: dict[str, Any], protos: Iterable[tuple[str, bytes]]) -> str:
+    """The same digest from contents in memory: `protos` are (path relative to the project, bytes)."""
+    result = hashlib.sha256(json.dumps([__version__, table], sort_keys=True).encode())
+    templates = builtin_templates()
+    named = [
+        (f"template:{p.relative_to(templates).as_posix()}", p.read_bytes())
+        for p in sorted(templates.rglob("*"))
+        if p.is_file()
+    ]
+    for name, content in [*((f"proto:{path}", content) for path, content in sorted(protos)), *named]:
+        result.update(name.encode() + b"\0" + hashlib.sha256(content).digest())
+    return result.hexdigest()
