@@ -238,8 +238,22 @@ class ServicerView:
 
 
 def service_record(service: Service) -> dict[str, Any]:
-    """`service` as plain JSON data, so the manifest can remember what the servicer was rendered from."""
-    return dataclasses.asdict(service)
+    """`service` as plain JSON data, so the manifest can remember what the servicer was rendered from.
+
+    Built field by field (in declaration order, so the JSON is deterministic)
+    rather than by `dataclasses.asdict`, whose deep copies cost more than the
+    rest of writing the manifest of a large tree.
+    """
+
+    def flat(value: Any) -> Any:
+        if dataclasses.is_dataclass(value) and not isinstance(value, type):
+            return {f.name: flat(getattr(value, f.name)) for f in dataclasses.fields(value)}
+        if isinstance(value, tuple):
+            return [flat(item) for item in value]
+        return value
+
+    record: dict[str, Any] = flat(service)
+    return record
 
 
 def service_from_record(record: dict[str, Any]) -> Service:

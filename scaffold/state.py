@@ -86,7 +86,8 @@ def render(
         "rpcs": rpcs,
         "servicer": [service_record(s) for s in servicer],
     }
-    state = {MANIFEST: (json.dumps(manifest, indent=2, sort_keys=True) + "\n").encode()}
+    # Key order is construction order (sorted paths, declaration-ordered records): deterministic as is.
+    state = {MANIFEST: (json.dumps(manifest, indent=1) + "\n").encode()}
     for p, (owner, content) in files.items():
         if owner == "user":
             state[f"{BASE_DIR}/{p}"] = content

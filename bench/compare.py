@@ -1,0 +1,172 @@
+"""scaffold against plain protoc, whole processes, side by side.
+
+For route_guide, a synthetic tree of 100 protos (400 RPCs of all four shapes,
+cross-file imports) and a large real tree (the protos googleapis-common-protos
+ships): full generation (`scaffold new`), a no-op `scaffold gen`, a `gen`
+after one proto changed, and the peak memory; plus `scaffold --help`.
+Every figure is compared with plain `python -m grpc_tools.protoc` writing the
+same three outputs, timed in the same run. Missed targets are printed.
+
+    pip install -e '.[bench]' && python bench/compare.py [--runs 5]
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.metadata
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from trees import route_guide, synthetic
+
+from scaffold.protoc import WELL_KNOWN_INCLUDE
+
+SCAFFOLD = [sys.executable, "-m", "scaffold"]
+
+
+@dataclass
+class Timing:
+    seconds: list[float]
+    peak_mib: float = 0.0
+
+    @property
+    def best(self) -> float:
+        return min(self.seconds)
+
+    @property
+    def median(self) -> float:
+        return statistics.median(self.seconds)
+
+
+def timed(command: Sequence[str], cwd: Path | None = None) -> tuple[float, float]:
+    """Wall time and peak resident memory (MiB) of one process."""
+    started = time.perf_counter()
+    process = subprocess.Popen(list(command), cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    _, status, usage = os.wait4(process.pid, 0)
+    elapsed = time.perf_counter() - started
+    if os.waitstatus_to_exitcode(status) != 0:
+        raise SystemExit(f"failed: {' '.join(command)}\n{process.stderr.read().decode() if process.stderr else ''}")
+    return elapsed, usage.ru_maxrss / 1024
+
+
+def repeat(runs: int, before: Callable[[int], list[str]]) -> Timing:
+    timing = Timing([])
+    for run in range(runs):
+        seconds, peak = timed(before(run))
+        timing.seconds.append(seconds)
+        timing.peak_mib = max(timing.peak_mib, peak)
+    return timing
+
+
+def googleapis(directory: Path) -> list[Path]:
+    """The .proto files of googleapis-common-protos, copied with their paths."""
+    distribution = importlib.metadata.distribution("googleapis-common-protos")
+    paths = []
+    for file in distribution.files or []:
+        if file.name.endswith(".proto"):
+            target = directory / file
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(file.locate(), target)
+            paths.append(target)
+    return sorted(paths)
+
+
+def measure(name: str, make: Callable[[Path], list[Path]], runs: int, workdir: Path) -> dict[str, Timing]:
+    source = workdir / name / "src"
+    protos = make(source)
+    relative = [str(p.relative_to(source)) for p in protos]
+    include = [f"-I{source}", f"-I{WELL_KNOWN_INCLUDE}"]
+
+    def protoc(run: int) -> list[str]:
+        out = workdir / name / f"protoc-{run}"
+        out.mkdir(parents=True)
+        outputs = [f"--python_out={out}", f"--pyi_out={out}", f"--grpc_python_out={out}"]
+        return [sys.executable, "-m", "grpc_tools.protoc", *include, *outputs, *relative]
+
+    def new(run: int) -> list[str]:
+        return [
+            *SCAFFOLD,
+            "new",
+            *map(str, protos),
+            "-I",
+            str(source),
+            "--name",
+            "bench",
+            "-o",
+            str(workdir / name / f"new-{run}"),
+        ]
+
+    project = workdir / name / "new-0"
+    changed = project / "protos" / relative[len(relative) // 2]
+    original = None
+
+    def one_change(run: int) -> list[str]:
+        nonlocal original
+        original = original or changed.read_text()
+        changed.write_text(original + f"\n// change {run}\n")
+        return [*SCAFFOLD, "gen", "-C", str(project)]
+
+    results = {
+        "protoc": repeat(runs, protoc),
+        "new": repeat(runs, new),
+    }
+    results["no-op gen"] = repeat(runs, lambda run: [*SCAFFOLD, "gen", "-C", str(project)])
+    results["gen, one file changed"] = repeat(runs, one_change)
+    return {"files": Timing([float(len(protos))]), **results}
+
+
+TARGETS = {  # measure -> (tree -> highest acceptable ratio to plain protoc)
+    "new": {"synthetic 100": 1.0, "googleapis": 1.0},
+    "no-op gen": {"route_guide": 1.0, "synthetic 100": 0.1, "googleapis": 0.1},
+}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=5)
+    args = parser.parse_args()
+    missed = []
+    print(f"machine: {os.cpu_count()} cores, Python {sys.version.split()[0]}, {args.runs} runs each (min / median)")
+    with tempfile.TemporaryDirectory() as tmp:
+        workdir = Path(tmp)
+        help_timing = repeat(args.runs, lambda run: [*SCAFFOLD, "--help"])
+        trees = {"route_guide": route_guide, "synthetic 100": synthetic, "googleapis": googleapis}
+        print(
+            f"\n| tree | protos | measure | min | median | ratio to plain protoc | peak MiB |\n|---|---|---|---|---|---|---|"
+        )
+        for tree, make in trees.items():
+            results = measure(tree, make, args.runs, workdir)
+            files = int(results.pop("files").best)
+            protoc = results["protoc"]
+            for label, timing in results.items():
+                ratio = timing.median / protoc.median
+                target = TARGETS.get(label, {}).get(tree)
+                verdict = (
+                    ""
+                    if target is None
+                    else (f" (target <= {target}x: met)" if ratio <= target else f" (target <= {target}x: MISSED)")
+                )
+                if target is not None and ratio > target:
+                    missed.append(f"{tree}: {label} is {ratio:.2f}x plain protoc, target {target}x")
+                print(
+                    f"| {tree} | {files} | {label} | {timing.best * 1000:.0f} ms | {timing.median * 1000:.0f} ms "
+                    f"| {ratio:.2f}x{verdict} | {timing.peak_mib:.0f} |"
+                )
+    help_ms = help_timing.median * 1000
+    print(f"\n`scaffold --help`: {help_ms:.0f} ms median (target < 150 ms: {'met' if help_ms < 150 else 'MISSED'})")
+    if help_ms >= 150:
+        missed.append(f"--help takes {help_ms:.0f} ms")
+    for line in missed:
+        print(f"MISSED: {line}")
+
+
+if __name__ == "__main__":
+    main()
