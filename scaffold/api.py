@@ -67,7 +67,8 @@ def new_project(
     """
     if not protos:
         raise ScaffoldError([Diagnostic("scaffold new", "no proto file given")])
-    inputs = protoc.resolve_inputs(protos, include_dirs)
+    files, include_dirs = _expand_directories(protos, include_dirs)
+    inputs = protoc.resolve_inputs(files, include_dirs)
     package = check_package_name(name or _package_from(protos[0]), "--name" if name else str(protos[0]))
     root = output if output is not None else Path(package)
     if root.exists() and not root.is_dir():
@@ -157,8 +158,27 @@ def _refuse_unresolved_conflicts(root: Path, previous: state.State | None) -> No
         raise ScaffoldError(problems, exit_code=EXIT_NEEDS_USER)
 
 
-def _package_from(proto: Path) -> str:
-    return proto.stem.replace("-", "_").replace(".", "_")
+def _expand_directories(paths: Sequence[Path], include_dirs: Sequence[Path]) -> tuple[list[Path], list[Path]]:
+    """Every .proto below each directory argument (sorted), each directory becoming an include root."""
+    files: list[Path] = []
+    roots = list(include_dirs)
+    for path in paths:
+        if not path.is_dir():
+            files.append(path)
+            continue
+        below = sorted(path.rglob("*.proto"))
+        if not below:
+            raise ScaffoldError([Diagnostic(str(path), "no .proto file in this directory")])
+        files += below
+        if not any(path.resolve().is_relative_to(root.resolve()) for root in roots):
+            roots.append(path)
+    return files, roots
+
+
+def _package_from(argument: Path) -> str:
+    """The default package: a proto file's name, or a directory's name."""
+    name = argument.resolve().name if argument.is_dir() else argument.stem
+    return name.replace("-", "_").replace(".", "_")
 
 
 def _find_source(name: str, roots: Sequence[Path]) -> Path:

@@ -195,3 +195,19 @@ def test_generated_code_passes_ruff_lint_and_format(generated, name: str, aio: b
     assert lint.returncode == 0, lint.stdout
     formatting = run_python("-m", "ruff", "format", "--check", "--no-cache", ".", cwd=project)
     assert formatting.returncode == 0, formatting.stdout
+
+
+def test_a_directory_takes_every_proto_below_it(tmp_path: Path) -> None:
+    result = run_scaffold("new", TEST_PROTOS / "multi", "-o", tmp_path / "out")
+    assert result.returncode == 0, result.stderr
+    files = tree(tmp_path / "out")
+    assert "multi/generated/shop_pb2_grpc.py" in files and "multi/generated/common/types_pb2.py" in files
+    table = tomllib.loads(files["pyproject.toml"].decode())["tool"]["scaffold"]
+    assert table["protos"] == ["protos/common/types.proto", "protos/shop.proto"]
+    tests = run_python("-m", "pytest", "-q", "-p", "no:cacheprovider", cwd=tmp_path / "out")
+    assert tests.returncode == 0 and "4 passed" in tests.stdout, tests.stdout
+
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    refused = run_scaffold("new", empty, "-o", tmp_path / "none")
+    assert (refused.returncode, refused.stderr) == (2, f"{empty}: no .proto file in this directory\n")
