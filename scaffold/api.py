@@ -67,8 +67,8 @@ def new_project(
     """
     if not protos:
         raise ScaffoldError([Diagnostic("scaffold new", "no proto file given")])
-    files, include_dirs = _expand_directories(protos, include_dirs)
-    inputs = protoc.resolve_inputs(files, include_dirs)
+    proto_files, include_dirs = _expand_directories(protos, include_dirs)
+    inputs = protoc.resolve_inputs(proto_files, include_dirs)
     package = check_package_name(name or _package_from(protos[0]), "--name" if name else str(protos[0]))
     root = output if output is not None else Path(package)
     if root.exists() and not root.is_dir():
@@ -81,10 +81,10 @@ def new_project(
     config = Config(root=root, package=package, protos=protos_in_project, aio=aio, health=health, reflection=reflection)
     generation = generate(config, result, Renderer.builtin())
     roots = protoc.include_roots(inputs, include_dirs)
-    protos = {f"{PROTO_DIR}/{name}": _find_source(name, roots).read_bytes() for name in result.generated_names}
-    files = {path: f.content for path, f in generation.files.items()} | protos
+    copies = {f"{PROTO_DIR}/{name}": _find_source(name, roots).read_bytes() for name in result.generated_names}
+    files = {path: f.content for path, f in generation.files.items()} | copies
     table = input_digest.table_of(files[CONFIG_FILE].decode())
-    files |= generation.state_files(input_digest.digest_of(table, protos.items()) if table is not None else None)
+    files |= generation.state_files(input_digest.digest_of(table, copies.items()) if table is not None else None)
     if root.exists():
         write.apply(root, files)
     else:

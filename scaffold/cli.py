@@ -13,14 +13,18 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
-from typing import Annotated, TypeVar
+from typing import TYPE_CHECKING, Annotated, TypeVar
 
 import typer
 
 from scaffold import __version__
-from scaffold.errors import EXIT_BAD_INPUT, EXIT_NEEDS_USER, EXIT_OK, ScaffoldError
+from scaffold.errors import EXIT_BAD_INPUT, EXIT_NEEDS_USER, EXIT_OK, Diagnostic, ScaffoldError
+
+if TYPE_CHECKING:  # only for annotations: these modules load with the commands that need them
+    from scaffold.plan import FilePlan
+    from scaffold.watch import WatchEvent
 
 T = TypeVar("T")
 
@@ -190,7 +194,7 @@ def watch(project: ProjectDir = None) -> None:
     typer.echo("Stopped.")
 
 
-def _print_watch_event(event) -> None:  # type: ignore[no-untyped-def]
+def _print_watch_event(event: WatchEvent) -> None:
     from scaffold.report import change_lines, file_lines
 
     stamp = time.strftime("%H:%M:%S")
@@ -207,6 +211,7 @@ def _print_watch_event(event) -> None:  # type: ignore[no-untyped-def]
             typer.echo(f"[{stamp}] {cause}: internal error, still watching:\n{event.traceback}", err=True)
         return
     report = event.report
+    assert report is not None  # a "generated" event always carries its report
     if report.up_to_date or not report.plan.changed:
         typer.echo(f"[{stamp}] {cause}: up to date ({event.seconds * 1000:.0f} ms)")
         return
@@ -245,8 +250,8 @@ def _run(action: Callable[[], T]) -> T:
         raise typer.Exit(error.exit_code) from None
 
 
-def _warnings(warnings: object) -> None:
-    for warning in warnings:  # type: ignore[attr-defined]
+def _warnings(warnings: Iterable[Diagnostic]) -> None:
+    for warning in warnings:
         typer.echo(str(warning), err=True)
 
 
@@ -266,7 +271,7 @@ def _colored(line: str) -> str:
     return line
 
 
-def _open_pairs(tool: str, files: list) -> None:  # type: ignore[type-arg]
+def _open_pairs(tool: str, files: Sequence[FilePlan]) -> None:
     """Each changed file as a (current, regenerated) pair in `tool`, one after another."""
     command = shlex.split(tool)
     if not command:

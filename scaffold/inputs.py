@@ -2,10 +2,11 @@
 
 Standard library only: the no-op path (`scaffold.fastpath`) uses this before
 protoc, Jinja or even the CLI framework are imported. The digest covers the
-tool itself (its version and its own source files, so a development build
-without a version bump counts too), the `[tool.scaffold]` table, every .proto
-under the proto roots and every built-in template: any change that could
-change the output changes the digest.
+tool's version, the `[tool.scaffold]` table, every .proto under the proto
+roots and every built-in template. Not the tool's own code: that would make
+every commit to scaffold churn the record in every project; a release changes
+the version, and in this repository the golden test (which regenerates with
+`new`, never the no-op path) catches any output a code change alters.
 """
 
 from __future__ import annotations
@@ -73,8 +74,6 @@ def digest_of(table: dict[str, Any], protos: Iterable[tuple[str, bytes]]) -> str
         for p in sorted(templates.rglob("*"))
         if p.is_file()
     ]
-    tool = Path(__file__).resolve().parent
-    named += [(f"tool:{p.name}", p.read_bytes()) for p in sorted(tool.glob("*.py"))]
     for name, content in [*((f"proto:{path}", content) for path, content in sorted(protos)), *named]:
         result.update(name.encode() + b"\0" + hashlib.sha256(content).digest())
     return result.hexdigest()

@@ -62,7 +62,8 @@ def import_lines(imports: Iterable[Import], first_party_package: str) -> ImportL
     for item in sorted(set(imports)):
         name = item.module if item.alias == item.module else f"{item.module} as {item.alias}"
         by_package.setdefault(item.package, []).append(name)
-    third_party, first_party = [], []
+    third_party: list[str] = []
+    first_party: list[str] = []
     for package, names in sorted(by_package.items()):
         line = f"from {package} import {', '.join(names)}"
         if len(line) > _LINE_LIMIT:
@@ -167,10 +168,6 @@ class Project:
 
     def imports(self, messages: str = "all", grpc: bool = True, also: Iterable[tuple[str, str]] = ()) -> ImportLines:
         return imports_for(self.services, self.package, messages, grpc, also)
-
-    @property
-    def has_streaming(self) -> bool:
-        return any(rpc.kind != "unary_unary" for rpc in self.rpcs)
 
     @property
     def has_client_streaming(self) -> bool:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import random
+import sys
 from collections.abc import Iterator, Sequence
 
 import grpc
@@ -20,6 +21,16 @@ TIMEOUT_SECONDS = 10.0
 ROUTE_LENGTH = 10
 
 Point = route_guide_pb2.Point
+
+
+def say(line: str) -> None:
+    """Print a whole line in one write.
+
+    The request generators below run on gRPC's sending thread while the main
+    thread prints responses; `print` writes the text and its newline
+    separately, so two threads' lines could run into each other.
+    """
+    sys.stdout.write(f"{line}\n")
 
 
 def get_feature(stub: route_guide_pb2_grpc.RouteGuideStub, point: Point) -> None:
@@ -46,7 +57,7 @@ def route(features: Sequence[route_guide_pb2.Feature]) -> Iterator[Point]:
     """A route through random known features, sent one point per `yield`."""
     for _ in range(ROUTE_LENGTH):
         point = random.choice(features).location
-        print(f"Visiting point {point}")
+        say(f"Visiting point {point}")
         yield point
 
 
@@ -73,14 +84,14 @@ def notes() -> Iterator[route_guide_pb2.RouteNote]:
         note = route_guide_pb2.RouteNote(
             message=message, location=Point(latitude=latitude, longitude=longitude)
         )
-        print(f"Sending {note.message} at {note.location}")
+        say(f"Sending {note.message} at {note.location}")
         yield note
 
 
 def route_chat(stub: route_guide_pb2_grpc.RouteGuideStub) -> None:
     """Bidirectional streaming: notes go out from a generator while replies come in."""
     for reply in stub.RouteChat(notes(), timeout=TIMEOUT_SECONDS):
-        print(f"Received message {reply.message} at {reply.location}")
+        say(f"Received message {reply.message} at {reply.location}")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
