@@ -94,6 +94,10 @@ def new(
 def gen(
     project: ProjectDir = None,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Print the plan; change nothing.")] = False,
+    full: Annotated[
+        bool,
+        typer.Option("--full", help="Regenerate even when no input changed (skips the no-op shortcut)."),
+    ] = False,
     recreate: Annotated[
         list[str] | None,
         typer.Option(
@@ -102,6 +106,7 @@ def gen(
     ] = None,
 ) -> None:
     """Regenerate from [tool.scaffold]: rewrite generated files, merge new stubs into yours."""
+    # `full` needs no handling here: only a plain `gen` takes the no-op shortcut (scaffold.fastpath).
     from scaffold.api import regenerate
     from scaffold.report import change_lines, file_lines, summary
 
@@ -176,6 +181,23 @@ def check(project: ProjectDir = None) -> None:
         typer.echo("stale: .scaffold/ (scaffold's record of the last generation)", err=True)
     typer.echo("Run `scaffold gen` and commit the result.", err=True)
     raise typer.Exit(EXIT_NEEDS_USER)
+
+
+@app.command()
+def inspect(
+    protos: Annotated[
+        list[Path], typer.Argument(help="The .proto files to list.", show_default=False, metavar="PROTO")
+    ],
+    include: Annotated[
+        list[Path] | None, typer.Option("--proto-path", "-I", help="Directory to search for imports (repeatable).")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
+) -> None:
+    """List the services and RPCs of protos: shape, message types, deprecation, summary."""
+    from scaffold import inspect as inspection
+
+    table = _run(lambda: inspection.rows(protos, include or ()))
+    typer.echo(inspection.as_json(table) if as_json else inspection.as_text(table))
 
 
 @app.command()

@@ -96,6 +96,8 @@ class Rpc:
     doc: str
     deprecated: bool
     function: str
+    summary: str = ""
+    """The proto comment's first sentence, as written (not escaped): for listings."""
 
     @property
     def client_streaming(self) -> bool:
@@ -130,6 +132,8 @@ class Rpc:
 
 @dataclass(frozen=True)
 class Service:
+    """A service of an input proto, with the names templates give it."""
+
     name: str
     full_name: str
     snake: str
@@ -314,6 +318,7 @@ def build(result: ProtocResult, package: str, generated_subpackage: str) -> Proj
                 doc=docstring_body(_with_deprecation(rpc_doc, method.options.deprecated, "RPC")),
                 deprecated=method.options.deprecated,
                 function=safe_identifier(next(functions)),
+                summary=_first_sentence(rpc_doc),
             )
             for method, rpc_doc in rpcs
         )
@@ -407,6 +412,12 @@ def _position(proto: descriptor_pb2.FileDescriptorProto, path: tuple[int, ...]) 
         if tuple(location.path) == path:
             return location.span[0] + 1, location.span[1] + 1
     return 1, 1
+
+
+def _first_sentence(comment: str) -> str:
+    text = " ".join(comment.split())
+    end = text.find(". ")
+    return text[: end + 1] if end != -1 else text
 
 
 def _with_deprecation(doc: str, deprecated: bool, what: str) -> str:
