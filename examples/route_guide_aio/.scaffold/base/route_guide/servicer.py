@@ -60,6 +60,9 @@ class RouteGuideServicer(route_guide_pb2_grpc.RouteGuideServicer):
         client closes the stream, answers with a summary of the trip.
         """
         # TODO: return a route_guide_pb2.RouteSummary.
+        # Take the first request before answering: a status sent while the client is
+        # still writing can reach it as INTERNAL instead (a race in grpc.aio).
+        await anext(aiter(request_iterator), None)
         await context.abort(
             grpc.StatusCode.UNIMPLEMENTED, "RecordRoute is not implemented yet"
         )
@@ -75,6 +78,9 @@ class RouteGuideServicer(route_guide_pb2_grpc.RouteGuideServicer):
         with the notes sent earlier at the same location.
         """
         # TODO: yield each route_guide_pb2.RouteNote of the response stream.
+        # Take the first request before answering: a status sent while the client is
+        # still writing can reach it as INTERNAL instead (a race in grpc.aio).
+        await anext(aiter(request_iterator), None)
         await context.abort(
             grpc.StatusCode.UNIMPLEMENTED, "RouteChat is not implemented yet"
         )
