@@ -91,7 +91,8 @@ def served(project: Path, package: str, extra: Sequence[str] = ()) -> Iterator[R
         for line in process.stdout:
             lines.put(line.rstrip("\n"))
 
-    threading.Thread(target=pump, daemon=True).start()
+    pump_thread = threading.Thread(target=pump, daemon=True)
+    pump_thread.start()
     seen = []
     deadline = time.monotonic() + DEADLINE_SECONDS
     try:
@@ -113,6 +114,9 @@ def served(project: Path, package: str, extra: Sequence[str] = ()) -> Iterator[R
         if process.poll() is None:
             process.kill()
             process.wait()
+        pump_thread.join(DEADLINE_SECONDS)  # the process is gone: its pipe reaches EOF
+        if process.stdout is not None:
+            process.stdout.close()
 
 
 @pytest.fixture(scope="session")
