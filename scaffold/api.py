@@ -7,6 +7,8 @@ render -> plan -> write) and either returns a report or raises
 
 from __future__ import annotations
 
+import os
+import shutil
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -19,6 +21,7 @@ from scaffold import protoc, state, write
 from scaffold.config import Config, check_package_name
 from scaffold.errors import EXIT_NEEDS_USER, Diagnostic, ScaffoldError
 from scaffold.generate import build_project, generate
+from scaffold.inputs import builtin_templates
 from scaffold.merge import conflict_lines
 from scaffold.plan import Plan, read_file
 from scaffold.reconcile import Changes, reconcile
@@ -58,6 +61,7 @@ def new_project(
     aio: bool = False,
     health: bool = False,
     reflection: bool = False,
+    templates: Path | None = None,
 ) -> NewReport:
     """Create a runnable project for `protos` in `output` (default: a directory named after it).
 
@@ -78,18 +82,41 @@ def new_project(
 
     result = protoc.run(inputs, include_dirs)
     protos_in_project = tuple(f"{PROTO_DIR}/{item.name}" for item in inputs)
-    config = Config(root=root, package=package, protos=protos_in_project, aio=aio, health=health, reflection=reflection)
-    generation = generate(config, result, Renderer.builtin())
+    config = Config(
+        root=root,
+        package=package,
+        protos=protos_in_project,
+        aio=aio,
+        health=health,
+        reflection=reflection,
+        templates=os.path.relpath(templates.resolve(), root.resolve()) if templates else None,
+    )
+    generation = generate(config, result, Renderer.with_overrides(config.template_dir()))
     roots = protoc.include_roots(inputs, include_dirs)
     copies = {f"{PROTO_DIR}/{name}": _find_source(name, roots).read_bytes() for name in result.generated_names}
     files = {path: f.content for path, f in generation.files.items()} | copies
     table = input_digest.table_of(files[CONFIG_FILE].decode())
-    files |= generation.state_files(input_digest.digest_of(table, copies.items()) if table is not None else None)
+    digest = input_digest.digest_of(table, copies.items(), config.template_dir()) if table is not None else None
+    files |= generation.state_files(digest)
     if root.exists():
         write.apply(root, files)
     else:
         write.create_tree(root, files)
     return NewReport(root, config, len(files), result.warnings)
+
+
+def export_templates(target: Path, force: bool = False) -> list[str]:
+    """Copy the built-in templates to `target` to start a set of your own; the files copied."""
+    source = builtin_templates()
+    if target.exists() and any(target.iterdir()) and not force:
+        raise ScaffoldError([Diagnostic(str(target), "directory is not empty; pass --force to write into it")])
+    copied = []
+    for path in sorted(p for p in source.rglob("*") if p.is_file()):
+        relative = path.relative_to(source)
+        (target / relative).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(path, target / relative)
+        copied.append(relative.as_posix())
+    return copied
 
 
 def find_project(start: Path) -> Path:
@@ -129,7 +156,7 @@ def regenerate(root: Path, dry_run: bool = False, recreate: Iterable[str] = ()) 
         read_file(root / servicer_path),
         previous.base.get(servicer_path) if previous else None,
     )
-    generation = generate(config, result, Renderer.builtin(), project, view)
+    generation = generate(config, result, Renderer.with_overrides(config.template_dir()), project, view)
     plan = plan_module.build(root, generation.files, previous, generation.state_files(digest), frozenset(recreate))
     changes_to_write = plan.writes(root)
     if changes_to_write and not dry_run:

@@ -76,11 +76,15 @@ def new(
     aio: Annotated[bool, typer.Option("--aio", help="The asyncio flavour (grpc.aio) of every file.")] = False,
     health: Annotated[bool, typer.Option("--health", help="Serve the standard gRPC health service.")] = False,
     reflection: Annotated[bool, typer.Option("--reflection", help="Serve gRPC server reflection.")] = False,
+    templates: Annotated[
+        Path | None,
+        typer.Option("--templates", help="Your own templates, searched before the built-in ones.", show_default=False),
+    ] = None,
 ) -> None:
     """Create a runnable gRPC project: generated modules, servicer, server, client, tests."""
     from scaffold.api import new_project
 
-    report = _run(lambda: new_project(protos, output, include or (), name, force, aio, health, reflection))
+    report = _run(lambda: new_project(protos, output, include or (), name, force, aio, health, reflection, templates))
     _warnings(report.warnings)
     typer.echo(f"Created {report.root}/ ({report.files} files)")
     typer.echo("Next:")
@@ -181,6 +185,22 @@ def check(project: ProjectDir = None) -> None:
         typer.echo("stale: .scaffold/ (scaffold's record of the last generation)", err=True)
     typer.echo("Run `scaffold gen` and commit the result.", err=True)
     raise typer.Exit(EXIT_NEEDS_USER)
+
+
+templates_app = typer.Typer(help="Work with the templates scaffold renders from.", no_args_is_help=True)
+app.add_typer(templates_app, name="templates")
+
+
+@templates_app.command("export")
+def export_templates(
+    directory: Annotated[Path, typer.Argument(help="Where to copy the built-in templates.", show_default=False)],
+    force: Annotated[bool, typer.Option("--force", help="Write into a directory that is not empty.")] = False,
+) -> None:
+    """Copy the built-in templates, to edit and use with `templates = "DIR"` in [tool.scaffold]."""
+    from scaffold.api import export_templates as export
+
+    copied = _run(lambda: export(directory, force))
+    typer.echo(f"Copied {len(copied)} templates to {directory}/. Keep the ones you change; the rest fall back.")
 
 
 @app.command()

@@ -8,6 +8,7 @@ nothing is hidden elsewhere. Paths in it are relative to the project root.
 from __future__ import annotations
 
 import keyword
+import os
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -35,6 +36,8 @@ class Config:
     writes. The rest are server options: `health` and `reflection` add the
     standard health and reflection services (off by default: each brings a
     dependency), the others are the defaults of the server's flags.
+    `templates` is a directory of templates searched before the built-in
+    ones, file by file.
     """
 
     root: Path
@@ -48,6 +51,7 @@ class Config:
     max_workers: int = 10
     max_message_bytes: int = 4 * 1024 * 1024
     grace_seconds: float = 5.0
+    templates: str | None = None
 
     @property
     def distribution(self) -> str:
@@ -58,6 +62,10 @@ class Config:
 
     def include_dirs(self) -> tuple[Path, ...]:
         return tuple(self.root / path for path in self.proto_paths)
+
+    def template_dir(self) -> Path | None:
+        """Normalised without touching the disk: `new` asks before the project directory exists."""
+        return Path(os.path.normpath(self.root / self.templates)) if self.templates else None
 
 
 def check_package_name(name: str, origin: str) -> str:
@@ -93,6 +101,7 @@ def load(root: Path) -> Config:
         max_workers=int(_number(table, "max_workers", path, default=10, integer=True)),
         max_message_bytes=int(_number(table, "max_message_bytes", path, default=4 * 1024 * 1024, integer=True)),
         grace_seconds=float(_number(table, "grace_seconds", path, default=5.0)),
+        templates=_templates(table, root, path),
     )
 
 
@@ -100,6 +109,15 @@ def _string(table: dict[str, Any], key: str, path: Path, default: str | None = N
     value = table.get(key, default)
     if not isinstance(value, str) or not value:
         raise ScaffoldError([Diagnostic(str(path), f"[{TABLE}] {key} must be a non-empty string")])
+    return value
+
+
+def _templates(table: dict[str, Any], root: Path, path: Path) -> str | None:
+    if "templates" not in table:
+        return None
+    value = _string(table, "templates", path)
+    if not (root / value).is_dir():
+        raise ScaffoldError([Diagnostic(str(path), f"[{TABLE}] templates: no directory {root / value}")])
     return value
 
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import sys
 from collections.abc import Iterable
 from pathlib import Path
@@ -62,18 +63,19 @@ def digest(root: Path, table: dict[str, Any]) -> str:
         if r.is_dir()
         for path in sorted(r.rglob("*.proto"))
     ]
-    return digest_of(table, protos)
+    custom = table.get("templates")
+    return digest_of(table, protos, Path(os.path.normpath(root / custom)) if isinstance(custom, str) else None)
 
 
-def digest_of(table: dict[str, Any], protos: Iterable[tuple[str, bytes]]) -> str:
-    """The same digest from contents in memory: `protos` are (path relative to the project, bytes)."""
+def digest_of(table: dict[str, Any], protos: Iterable[tuple[str, bytes]], custom: Path | None = None) -> str:
+    """The same digest from contents in memory: `protos` are (path relative to the project, bytes);
+    `custom` is the directory of the user's own templates, if any."""
     result = hashlib.sha256(json.dumps([__version__, table], sort_keys=True).encode())
-    templates = builtin_templates()
-    named = [
-        (f"template:{p.relative_to(templates).as_posix()}", p.read_bytes())
-        for p in sorted(templates.rglob("*"))
-        if p.is_file()
-    ]
+    named = []
+    for kind, directory in (("template", builtin_templates()), ("custom", custom)):
+        if directory is not None and directory.is_dir():
+            files = sorted(p for p in directory.rglob("*") if p.is_file())
+            named += [(f"{kind}:{p.relative_to(directory).as_posix()}", p.read_bytes()) for p in files]
     for name, content in [*((f"proto:{path}", content) for path, content in sorted(protos)), *named]:
         result.update(name.encode() + b"\0" + hashlib.sha256(content).digest())
     return result.hexdigest()

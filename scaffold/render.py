@@ -43,7 +43,14 @@ class Renderer:
 
     @classmethod
     def builtin(cls) -> Renderer:
-        return _builtin_renderer()
+        return _renderer((builtin_templates(),))
+
+    @classmethod
+    def with_overrides(cls, directory: Path | None) -> Renderer:
+        """The user's templates in `directory` first, file by file, then the built-in ones."""
+        if directory is None:
+            return cls.builtin()
+        return _renderer((directory.resolve(), builtin_templates()))
 
     @functools.cached_property
     def environment(self) -> jinja2.Environment:
@@ -111,8 +118,9 @@ def _bytecode_cache() -> jinja2.BytecodeCache | None:
 
 
 @functools.cache
-def _builtin_renderer() -> Renderer:
-    return Renderer((builtin_templates(),))
+def _renderer(template_dirs: tuple[Path, ...]) -> Renderer:
+    """One renderer per search path, so `watch` compiles each template once."""
+    return Renderer(template_dirs)
 
 
 def _template_diagnostic(name: str, error: jinja2.TemplateError, dirs: Sequence[Path]) -> Diagnostic:

@@ -6,9 +6,10 @@ stay loaded, so a save costs a generation, not an interpreter start).
 What decides whether to regenerate is the content of the inputs, not event
 kinds: one editor save can arrive as several events (a temp file renamed
 over the proto, a backup, vim's `4913` probe), and one batch can hold both
-"deleted" and "added" for the same path. The digest covers every .proto file
-under the proto roots and the `[tool.scaffold]` table; scaffold itself never
-writes either, so its own output can never trigger a run. Directories are
+"deleted" and "added" for the same path. The digest is the no-op path's
+(`scaffold.inputs`): every .proto under the proto roots, the `[tool.scaffold]`
+table and the templates, built-in and custom; scaffold itself never writes
+any of them, so its own output can never trigger a run. Directories are
 watched, never single files (a file watch goes silent after a rename-save),
 and a watched root that disappears (a branch switch) is watched again when it
 comes back.
@@ -16,9 +17,6 @@ comes back.
 
 from __future__ import annotations
 
-import hashlib
-import json
-import sys
 import threading
 import time
 import traceback
@@ -29,13 +27,9 @@ from pathlib import Path
 import watchfiles
 
 from scaffold import config as config_module
+from scaffold import inputs
 from scaffold.api import GenReport, regenerate
 from scaffold.errors import Diagnostic, ScaffoldError
-
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover - exercised only on Python 3.10
-    import tomli as tomllib
 
 STEP_MS = 50  # quiet time that closes a batch of events
 DEBOUNCE_MS = 1600  # longest a batch may grow
@@ -72,13 +66,17 @@ class Watcher:
         self.stop = stop or threading.Event()
         self._digest: str | None = None
         self._last_crash = ""
+        self._templates: Path | None = None
         self._roots = self._load_roots()
 
     def _load_roots(self) -> tuple[Path, ...]:
+        """The proto roots (and, on the side, the custom template directory) of the config."""
         try:
             config = config_module.load(self.root)
         except ScaffoldError:
             return (self.root,)
+        template_dir = config.template_dir()
+        self._templates = template_dir.resolve() if template_dir else None
         return tuple(path.resolve() for path in config.include_dirs())
 
     def proto_roots(self) -> tuple[Path, ...]:
@@ -86,36 +84,31 @@ class Watcher:
         return self._roots
 
     def watched_paths(self) -> list[Path]:
-        """The project root, and any proto root outside it, as far as they exist."""
+        """The project root, and any proto root or template directory outside it, as far as they exist."""
         paths = [self.root]
-        for root in self.proto_roots():
+        for root in (*self.proto_roots(), *([self._templates] if self._templates else [])):
             if not root.is_relative_to(self.root):
                 paths.append(root if root.exists() else _existing_parent(root))
         return sorted(set(paths))
 
     def accepts(self, change: watchfiles.Change, path: str) -> bool:
-        """Only inputs pass: .proto files under a proto root, and the project's pyproject.toml."""
+        """Only inputs pass: .proto files under a proto root, the project's pyproject.toml, custom templates."""
         candidate = Path(path)
         if candidate == self.root / config_module.CONFIG_FILE:
             return True
+        if self._templates is not None and candidate.is_relative_to(self._templates):
+            return candidate.suffix == ".jinja"
         return candidate.suffix == ".proto" and any(candidate.is_relative_to(r) for r in self.proto_roots())
 
     def digest(self) -> str:
-        """A hash of everything a generation reads that the user edits."""
-        digest = hashlib.sha256()
+        """The digest the no-op path uses too (`scaffold.inputs`): everything a generation reads."""
+        table = inputs.config_table(self.root)
+        if table is None:
+            return "<no config>"
         try:
-            table = tomllib.loads((self.root / config_module.CONFIG_FILE).read_text(encoding="utf-8"))
-            digest.update(json.dumps(table.get("tool", {}).get("scaffold"), sort_keys=True).encode())
-        except (OSError, ValueError):
-            digest.update(b"<no config>")
-        for root in self.proto_roots():
-            for proto in sorted(root.rglob("*.proto")) if root.is_dir() else ():
-                try:
-                    content = proto.read_bytes()
-                except OSError:
-                    continue  # deleted between listing and reading: the next batch sees it
-                digest.update(str(proto).encode() + b"\0" + hashlib.sha256(content).digest())
-        return digest.hexdigest()
+            return inputs.digest(self.root, table)
+        except OSError:
+            return "<inputs changing>"  # a file vanished while being read: the next batch sees it
 
     def run(self) -> None:
         """Generate once the watch is live, then on every change, until `stop` is set (or Ctrl-C).

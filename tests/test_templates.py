@@ -1,0 +1,107 @@
+"""Custom templates: exported, overriding one file while the rest fall back,
+recorded in the config, and followed by `gen` and `watch`."""
+
+from __future__ import annotations
+
+import shutil
+import threading
+import time
+from pathlib import Path
+
+import pytest
+from conftest import REPO, run_python, run_scaffold, tree
+
+from scaffold.watch import Watcher, WatchEvent
+
+HEADER = "# Reviewed by the platform team.\n"
+
+
+def custom_templates(directory: Path) -> Path:
+    """An exported set reduced to one changed servicer template."""
+    result = run_scaffold("templates", "export", directory)
+    assert result.returncode == 0, result.stderr
+    assert (directory / "__package__/servicer.py.jinja").is_file() and (directory / "README.md").is_file()
+    servicer = directory / "__package__/servicer.py.jinja"
+    text = servicer.read_text()
+    kept = text.replace("\nfrom __future__ import annotations\n", f"\n{HEADER}from __future__ import annotations\n")
+    assert kept != text
+    shutil.rmtree(directory)
+    servicer.parent.mkdir(parents=True)
+    servicer.write_text(kept)
+    return directory
+
+
+def test_export_refuses_a_non_empty_directory(tmp_path: Path) -> None:
+    (tmp_path / "x").mkdir()
+    (tmp_path / "x/keep").write_text("")
+    result = run_scaffold("templates", "export", tmp_path / "x")
+    assert (result.returncode, result.stderr) == (
+        2,
+        f"{tmp_path / 'x'}: directory is not empty; pass --force to write into it\n",
+    )
+
+
+def test_one_overridden_template_and_the_rest_fall_back(tmp_path: Path) -> None:
+    project = tmp_path / "project"
+    assert run_scaffold("new", REPO / "protos/helloworld.proto", "-o", project).returncode == 0
+    before = tree(project)
+    custom_templates(project / "my_templates")
+    pyproject = project / "pyproject.toml"
+    # Added where scaffold's own template puts the key: at the end of the table.
+    pyproject.write_text(pyproject.read_text() + 'templates = "my_templates"\n')
+
+    result = run_scaffold("gen", "-C", project)
+    assert result.returncode == 0, result.stderr
+    assert "update    helloworld/servicer.py" in result.stdout
+    after = tree(project)
+    assert HEADER.encode() in after["helloworld/servicer.py"]
+    for unchanged in ("helloworld/client.py", "helloworld/server.py", "tests/test_helloworld.py"):
+        assert after[unchanged] == before[unchanged], unchanged
+    tests = run_python("-m", "pytest", "-q", "-p", "no:cacheprovider", cwd=project)
+    assert tests.returncode == 0, tests.stdout
+
+
+def test_new_records_the_template_directory(tmp_path: Path) -> None:
+    templates = custom_templates(tmp_path / "shared_templates")
+    project = tmp_path / "project"
+    result = run_scaffold("new", REPO / "protos/helloworld.proto", "-o", project, "--templates", templates)
+    assert result.returncode == 0, result.stderr
+    assert 'templates = "../shared_templates"\n' in (project / "pyproject.toml").read_text()
+    assert HEADER in (project / "helloworld/servicer.py").read_text()
+    assert run_scaffold("gen", "-C", project).stdout == "Up to date (no input changed).\n"
+
+
+def test_missing_template_directory_is_a_config_error(tmp_path: Path) -> None:
+    project = tmp_path / "project"
+    assert run_scaffold("new", REPO / "protos/helloworld.proto", "-o", project).returncode == 0
+    pyproject = project / "pyproject.toml"
+    pyproject.write_text(pyproject.read_text() + 'templates = "nope"\n')
+    result = run_scaffold("gen", "-C", project)
+    assert result.returncode == 2
+    assert result.stderr == f"{pyproject}: [tool.scaffold] templates: no directory {project / 'nope'}\n"
+
+
+def test_watch_regenerates_when_a_template_is_saved(tmp_path: Path) -> None:
+    templates = custom_templates(tmp_path / "shared_templates")
+    project = tmp_path / "project"
+    assert (
+        run_scaffold("new", REPO / "protos/helloworld.proto", "-o", project, "--templates", templates).returncode == 0
+    )
+    events: list[WatchEvent] = []
+    stop = threading.Event()
+    thread = threading.Thread(target=Watcher(project, events.append, stop).run, daemon=True)
+    thread.start()
+    try:
+        deadline = time.monotonic() + 20
+        while not events:  # the startup run: the watch is live from here on
+            assert time.monotonic() < deadline, "no startup run"
+            time.sleep(0.01)
+        servicer_template = templates / "__package__/servicer.py.jinja"
+        servicer_template.write_text(servicer_template.read_text().replace(HEADER, "# Reviewed twice.\n"))
+        while "# Reviewed twice." not in (project / "helloworld/servicer.py").read_text():
+            if time.monotonic() > deadline:
+                pytest.fail(f"the template edit was not regenerated: {events}")
+            time.sleep(0.01)
+    finally:
+        stop.set()
+        thread.join(20)
