@@ -31,7 +31,7 @@ T = TypeVar("T")
 app = typer.Typer(
     help="Turn .proto files into a working gRPC project and keep it in step with them.",
     no_args_is_help=True,
-    add_completion=False,
+    add_completion=True,
     pretty_exceptions_enable=False,
     rich_markup_mode=None,  # help texts contain literal [brackets]
 )

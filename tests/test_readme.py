@@ -1,8 +1,12 @@
-"""The README's promises that code can check: its set-up commands are the ones CI runs."""
+"""Promises the README makes that code can check: the set-up commands CI runs, shell completion."""
 
 from __future__ import annotations
 
+import os
 import re
+import subprocess
+import sys
+from pathlib import Path
 
 from conftest import REPO
 
@@ -16,3 +20,16 @@ def test_ci_runs_the_readme_set_up_commands_verbatim() -> None:
     main, tests = commands
     assert f"bash -c '{main}'" in ci
     assert ci.rstrip().endswith(tests)
+
+
+def test_shell_completion_completes_commands() -> None:
+    env = {**os.environ, "_SCAFFOLD_COMPLETE": "complete_bash", "COMP_WORDS": "scaffold ge", "COMP_CWORD": "1"}
+    script = Path(sys.executable).with_name("scaffold")  # the console script: completion keys on its name
+    result = subprocess.run(
+        [str(script)],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.stdout.split() == ["gen"]
