@@ -140,7 +140,7 @@ def main() -> None:
         help_timing = repeat(args.runs, lambda run: [*SCAFFOLD, "--help"])
         trees = {"route_guide": route_guide, "synthetic 100": synthetic, "googleapis": googleapis}
         print(
-            f"\n| tree | protos | measure | min | median | ratio to plain protoc | peak MiB |\n|---|---|---|---|---|---|---|"
+            "\n| tree | protos | measure | min | median | ratio to plain protoc | peak MiB |\n|---|---|---|---|---|---|---|"
         )
         for tree, make in trees.items():
             results = measure(tree, make, args.runs, workdir)
