@@ -71,7 +71,7 @@ def new_project(
     """
     if not protos:
         raise ScaffoldError([Diagnostic("scaffold new", "no proto file given")])
-    proto_files, include_dirs = _expand_directories(protos, include_dirs)
+    proto_files, include_dirs = protoc.expand_directories(protos, include_dirs)
     inputs = protoc.resolve_inputs(proto_files, include_dirs)
     package = check_package_name(name or _package_from(protos[0]), "--name" if name else str(protos[0]))
     root = output if output is not None else Path(package)
@@ -183,23 +183,6 @@ def _refuse_unresolved_conflicts(root: Path, previous: state.State | None) -> No
             problems.append(Diagnostic(str(root / path), message, line, 1))
     if problems:
         raise ScaffoldError(problems, exit_code=EXIT_NEEDS_USER)
-
-
-def _expand_directories(paths: Sequence[Path], include_dirs: Sequence[Path]) -> tuple[list[Path], list[Path]]:
-    """Every .proto below each directory argument (sorted), each directory becoming an include root."""
-    files: list[Path] = []
-    roots = list(include_dirs)
-    for path in paths:
-        if not path.is_dir():
-            files.append(path)
-            continue
-        below = sorted(path.rglob("*.proto"))
-        if not below:
-            raise ScaffoldError([Diagnostic(str(path), "no .proto file in this directory")])
-        files += below
-        if not any(path.resolve().is_relative_to(root.resolve()) for root in roots):
-            roots.append(path)
-    return files, roots
 
 
 def _package_from(argument: Path) -> str:

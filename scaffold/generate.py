@@ -16,9 +16,11 @@ from typing import Literal
 from scaffold import model, state
 from scaffold.config import Config
 from scaffold.model import Project, Service, ServicerView
+from scaffold.naming import module_path
 from scaffold.protoc import ProtocResult
 from scaffold.relocate import package_dirs, relocate
 from scaffold.render import Renderer
+from scaffold.repair import repair
 
 Owner = Literal["generated", "user"]
 
@@ -62,7 +64,7 @@ def generate(
     """
     project = project or build_project(config, result)
     package_dir = f"{config.package}/{config.generated.replace('.', '/')}"
-    generated = relocate(result.outputs, result.generated_names, package_dir)
+    generated = relocate(repair(result.outputs), result.generated_names, package_dir)
     modules = frozenset(
         str(PurePosixPath(path).with_suffix("")).replace("/", ".") for path in generated if path.endswith(".py")
     )
@@ -76,7 +78,7 @@ def generate(
         "versions": runtime_versions(result.outputs),
     }
     paths = {"__package__": config.package, "__generated__": config.generated.replace(".", "/")}
-    with_services = {f.name.removesuffix(".proto"): f for f in project.files if f.services}
+    with_services = {module_path(f.name): f for f in project.files if f.services}
     rendered = renderer.render(context, paths, with_services)
 
     files = {path: OutputFile(content, "generated") for path, content in generated.items()}

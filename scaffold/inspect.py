@@ -18,7 +18,8 @@ COLUMNS = ("service", "rpc", "shape", "request", "response", "deprecated", "summ
 
 def rows(protos: Sequence[Path], include_dirs: Sequence[Path] = ()) -> list[dict[str, Any]]:
     """One row per RPC, in proto order."""
-    inputs = protoc.resolve_inputs(protos, include_dirs)
+    proto_files, include_dirs = protoc.expand_directories(protos, include_dirs)
+    inputs = protoc.resolve_inputs(proto_files, include_dirs)
     project = model.build(protoc.run(inputs, include_dirs), "inspected", "generated")
     return [
         {

@@ -8,6 +8,8 @@ here, so templates only read fields and switch on `Rpc.kind`.
 from __future__ import annotations
 
 import dataclasses
+import keyword
+import re
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -17,7 +19,7 @@ from typing import Any
 from google.protobuf import descriptor_pb2
 
 from scaffold.errors import Diagnostic, ScaffoldError
-from scaffold.naming import clean_comment, docstring_body, safe_identifier, snake_case
+from scaffold.naming import clean_comment, docstring_body, module_path, safe_identifier, snake_case
 from scaffold.protoc import ProtocResult, provided_by_runtime
 
 KINDS = {
@@ -57,20 +59,50 @@ _LINE_LIMIT = 88
 
 
 def import_lines(imports: Iterable[Import], first_party_package: str) -> ImportLines:
-    """One `from` statement per package, names sorted, wrapped the way ruff format wraps them."""
-    by_package: dict[str, list[str]] = {}
-    for item in sorted(set(imports)):
-        name = item.module if item.alias == item.module else f"{item.module} as {item.alias}"
-        by_package.setdefault(item.package, []).append(name)
+    """The statements ruff's isort writes for `imports`, wrapped the way ruff format wraps them.
+
+    Per package, the names imported without an alias share one statement and
+    each aliased name gets its own (ruff's default `combine-as-imports = false`);
+    statements are ordered by package, then by their first name, with ruff's
+    keys: natural order, case-insensitive, CONSTANTS before Classes before modules.
+    """
+    statements: dict[tuple[str, str], list[Import]] = {}
+    for item in set(imports):
+        statements.setdefault((item.package, "" if item.alias == item.module else item.alias), []).append(item)
+    keyed = []
+    for (package, alias), items in statements.items():
+        items.sort(key=lambda item: _member_key(item.module))
+        names = [item.module if not alias else f"{item.module} as {alias}" for item in items]
+        keyed.append(((_natural_key(package), _member_key(items[0].module), alias), package, names))
     third_party: list[str] = []
     first_party: list[str] = []
-    for package, names in sorted(by_package.items()):
+    for _, package, names in sorted(keyed):
         line = f"from {package} import {', '.join(names)}"
         if len(line) > _LINE_LIMIT:
             line = f"from {package} import (\n" + "".join(f"    {name},\n" for name in names) + ")"
         own = package == first_party_package or package.startswith(first_party_package + ".")
         (first_party if own else third_party).append(line)
     return ImportLines(tuple(third_party), tuple(first_party))
+
+
+_DIGITS = re.compile(r"(\d+)")
+
+
+def _natural_key(text: str) -> tuple[tuple[int, int], ...]:
+    """Natural order (`v2` before `v10`): a run of digits compares as its number,
+    and against other characters as a digit would (by code point), as ruff does."""
+    key: list[tuple[int, int]] = []
+    for index, chunk in enumerate(_DIGITS.split(text)):
+        if index % 2:
+            key.append((ord("0"), int(chunk)))
+        else:
+            key.extend((ord(char), 0) for char in chunk)
+    return tuple(key)
+
+
+def _member_key(name: str) -> tuple[int, tuple[tuple[int, int], ...], tuple[tuple[int, int], ...]]:
+    kind = 0 if len(name) > 1 and name.isupper() else 1 if name[:1].isupper() else 2
+    return kind, _natural_key(name.lower()), _natural_key(name)
 
 
 @dataclass(frozen=True)
@@ -80,10 +112,17 @@ class MessageRef:
     full_name: str
     module: Import
     name: str
+    required: str = ""
+    """Constructor arguments that give every required field (proto2, editions) a value, or ""."""
 
     @property
     def python(self) -> str:
         return f"{self.module.alias}.{self.name}"
+
+    @property
+    def new(self) -> str:
+        """An expression for a message that serializes: required fields filled with zero values."""
+        return f"{self.python}({self.required})"
 
 
 @dataclass(frozen=True)
@@ -170,8 +209,25 @@ class Project:
     generated_package: str
     files: tuple[ProtoFile, ...]
 
-    def imports(self, messages: str = "all", grpc: bool = True, also: Iterable[tuple[str, str]] = ()) -> ImportLines:
-        return imports_for(self.services, self.package, messages, grpc, also)
+    def imports(
+        self,
+        messages: str = "all",
+        grpc: bool = True,
+        also: Iterable[tuple[str, str]] = (),
+        servicers: bool = False,
+        callers: bool = False,
+    ) -> ImportLines:
+        """See `imports_for`; `servicers` adds the servicer classes of the project's `servicer` module;
+        `callers` leaves out services without RPCs (a client has nothing to call on them)."""
+        if servicers:
+            also = [*also, *((f"{self.package}.servicer", service.class_name) for service in self.services)]
+        services = self.callable_services if callers else self.services
+        return imports_for(services, self.package, messages, grpc, also)
+
+    @property
+    def callable_services(self) -> tuple[Service, ...]:
+        """The services with at least one RPC: the ones clients and tests call."""
+        return tuple(service for service in self.services if service.rpcs)
 
     @property
     def has_client_streaming(self) -> bool:
@@ -233,6 +289,10 @@ class ServicerView:
     def has_streaming(self) -> bool:
         return any(rpc.kind != "unary_unary" for service in self.services for rpc in service.rpcs)
 
+    @property
+    def has_rpcs(self) -> bool:
+        return any(service.rpcs for service in self.services)
+
     def _exists(self, item: Import) -> bool:
         own = item.package == self.package or item.package.startswith(self.package + ".")
         return not own or f"{item.package}.{item.module}" in self.modules
@@ -259,7 +319,7 @@ def service_record(service: Service) -> dict[str, Any]:
 
 def service_from_record(record: dict[str, Any]) -> Service:
     def ref(data: dict[str, Any]) -> MessageRef:
-        return MessageRef(data["full_name"], Import(**data["module"]), data["name"])
+        return MessageRef(data["full_name"], Import(**data["module"]), data["name"], data.get("required", ""))
 
     rpcs = tuple(
         Rpc(**{**rpc, "request": ref(rpc["request"]), "response": ref(rpc["response"])}) for rpc in record["rpcs"]
@@ -281,19 +341,12 @@ def build(result: ProtocResult, package: str, generated_subpackage: str) -> Proj
         proto = files[item.name]
         comments = _comments(proto)
         for s_index, service in enumerate(proto.service):
+            problems += _unusable(locations[item.name], proto, (_SERVICE_FIELD, s_index), "service", service.name)
             rpcs = []
             for m_index, method in enumerate(service.method):
-                if safe_identifier(method.name) != method.name:
-                    line, col = _position(proto, (_SERVICE_FIELD, s_index, _METHOD_FIELD, m_index))
-                    problems.append(
-                        Diagnostic(
-                            locations[item.name],
-                            f"RPC name {method.name!r} is a Python keyword; grpc's plugin cannot generate it",
-                            line,
-                            col,
-                        )
-                    )
-                rpcs.append((method, comments.get((_SERVICE_FIELD, s_index, _METHOD_FIELD, m_index), "")))
+                path = (_SERVICE_FIELD, s_index, _METHOD_FIELD, m_index)
+                problems += _unusable(locations[item.name], proto, path, "RPC", method.name)
+                rpcs.append((method, comments.get(path, "")))
             services.append((proto, service, comments.get((_SERVICE_FIELD, s_index), ""), rpcs))
     if problems:
         raise ScaffoldError(problems)
@@ -301,7 +354,11 @@ def build(result: ProtocResult, package: str, generated_subpackage: str) -> Proj
     class_names = _unique([s.name for _, s, _, _ in services], [_camel(p.package) for p, _, _, _ in services])
     function_names = _unique(
         [snake_case(m.name) for _, _, _, rpcs in services for m, _ in rpcs],
-        [snake_case(s.name) for _, s, _, rpcs in services for _ in rpcs],
+        [
+            snake_case(class_name)
+            for (_, _, _, rpcs), class_name in zip(services, class_names, strict=True)
+            for _ in rpcs
+        ],
         joiner="_",
     )
     functions = iter(function_names)
@@ -326,7 +383,7 @@ def build(result: ProtocResult, package: str, generated_subpackage: str) -> Proj
             Service(
                 name=service.name,
                 full_name=full_name,
-                snake=safe_identifier(snake_case(service.name)),
+                snake=safe_identifier(snake_case(class_name)),
                 grpc_import=modules.import_of(proto.name, grpc=True),
                 class_name=f"{class_name}Servicer",
                 doc=docstring_body(_with_deprecation(doc, service.options.deprecated, "service")),
@@ -350,16 +407,16 @@ class _ModuleNames:
 
     def __init__(self, files: dict[str, descriptor_pb2.FileDescriptorProto], generated_package: str) -> None:
         self._generated_package = generated_package
-        self._stem_counts = Counter(PurePosixPath(name).stem for name in files)
+        self._stem_counts = Counter(PurePosixPath(module_path(name)).name for name in files)
 
     def _alias(self, proto_name: str, grpc: bool = False) -> str:
-        path = PurePosixPath(proto_name)
-        stem = path.stem if self._stem_counts[path.stem] == 1 else "_".join(path.with_suffix("").parts)
+        path = PurePosixPath(module_path(proto_name))
+        stem = path.name if self._stem_counts[path.name] == 1 else "_".join(path.parts)
         return f"{stem}_pb2_grpc" if grpc else f"{stem}_pb2"
 
     def import_of(self, proto_name: str, grpc: bool = False) -> Import:
-        path = PurePosixPath(proto_name)
-        module = f"{path.stem}_pb2_grpc" if grpc else f"{path.stem}_pb2"
+        path = PurePosixPath(module_path(proto_name))
+        module = f"{path.name}_pb2_grpc" if grpc else f"{path.name}_pb2"
         if provided_by_runtime(proto_name):
             package = ".".join(path.parent.parts)
         else:
@@ -367,33 +424,91 @@ class _ModuleNames:
         return Import(package, module, self._alias(proto_name, grpc))
 
 
+_FieldType = descriptor_pb2.FieldDescriptorProto
+_ZERO = {
+    _FieldType.TYPE_STRING: '""',
+    _FieldType.TYPE_BYTES: 'b""',
+    _FieldType.TYPE_BOOL: "False",
+    _FieldType.TYPE_DOUBLE: "0.0",
+    _FieldType.TYPE_FLOAT: "0.0",
+}
+
+
 class _MessageIndex:
     def __init__(self) -> None:
         self._where: dict[str, tuple[str, str]] = {}
+        self._messages: dict[str, tuple[descriptor_pb2.DescriptorProto, bool]] = {}
+        self._enums: dict[str, str] = {}
 
-    def add(self, full_name: str, proto_name: str, qualname: str) -> None:
+    def add(
+        self, full_name: str, proto_name: str, qualname: str, message: descriptor_pb2.DescriptorProto, required: bool
+    ) -> None:
         self._where[full_name] = (proto_name, qualname)
+        self._messages[full_name] = (message, required)
+
+    def add_enum(self, full_name: str, enum: descriptor_pb2.EnumDescriptorProto) -> None:
+        self._enums[full_name] = enum.value[0].name if enum.value else ""
 
     def ref(self, type_name: str, modules: _ModuleNames) -> MessageRef:
         full_name = type_name.lstrip(".")
         proto_name, qualname = self._where[full_name]
-        return MessageRef(full_name, modules.import_of(proto_name), qualname)
+        return MessageRef(full_name, modules.import_of(proto_name), qualname, self.required_arguments(full_name))
+
+    def required_arguments(self, full_name: str) -> str:
+        """`id=0, point={"x": 0}`: each required field with its zero value (a dict for a message,
+        which protobuf's constructors accept); fields named like keywords go through `**{"from": ""}`."""
+        fields = self._required_fields(full_name, frozenset())
+        plain = [f"{name}={value}" for name, value in fields if not keyword.iskeyword(name)]
+        keywords = [f'"{name}": {value}' for name, value in fields if keyword.iskeyword(name)]
+        return ", ".join(plain + (["**{" + ", ".join(keywords) + "}"] if keywords else []))
+
+    def _required_fields(self, full_name: str, seen: frozenset[str]) -> list[tuple[str, str]]:
+        """(name, zero value) of the fields proto2's `required` or editions' LEGACY_REQUIRED demand."""
+        message, file_requires = self._messages[full_name]
+        fields = []
+        for field in message.field:
+            features = field.options.features
+            required = field.label == _FieldType.LABEL_REQUIRED or (
+                features.field_presence == descriptor_pb2.FeatureSet.LEGACY_REQUIRED
+                if features.HasField("field_presence")
+                else file_requires and field.label != _FieldType.LABEL_REPEATED and not field.HasField("oneof_index")
+            )
+            if required:
+                fields.append((field.name, self._zero(field, seen | {full_name})))
+        return fields
+
+    def _zero(self, field: descriptor_pb2.FieldDescriptorProto, seen: frozenset[str]) -> str:
+        if field.type in (_FieldType.TYPE_MESSAGE, _FieldType.TYPE_GROUP):
+            nested = field.type_name.lstrip(".")
+            pairs = [] if nested in seen else self._required_fields(nested, seen)
+            return "{" + ", ".join(f'"{name}": {value}' for name, value in pairs) + "}"
+        if field.type == _FieldType.TYPE_ENUM:
+            return f'"{self._enums.get(field.type_name.lstrip("."), "")}"'
+        return _ZERO.get(field.type, "0")
 
 
 def _index_messages(files: Iterable[descriptor_pb2.FileDescriptorProto]) -> _MessageIndex:
     index = _MessageIndex()
 
     def walk(
-        proto_name: str, prefix: str, qual_prefix: str, messages: Sequence[descriptor_pb2.DescriptorProto]
+        proto_name: str,
+        prefix: str,
+        qual_prefix: str,
+        messages: Sequence[descriptor_pb2.DescriptorProto],
+        enums: Sequence[descriptor_pb2.EnumDescriptorProto],
+        file_requires: bool,
     ) -> None:
+        for enum in enums:
+            index.add_enum(f"{prefix}.{enum.name}" if prefix else enum.name, enum)
         for message in messages:
             full_name = f"{prefix}.{message.name}" if prefix else message.name
             qualname = f"{qual_prefix}.{message.name}" if qual_prefix else message.name
-            index.add(full_name, proto_name, qualname)
-            walk(proto_name, full_name, qualname, message.nested_type)
+            index.add(full_name, proto_name, qualname, message, file_requires)
+            walk(proto_name, full_name, qualname, message.nested_type, message.enum_type, file_requires)
 
     for proto in files:
-        walk(proto.name, proto.package, "", proto.message_type)
+        file_requires = proto.options.features.field_presence == descriptor_pb2.FeatureSet.LEGACY_REQUIRED
+        walk(proto.name, proto.package, "", proto.message_type, proto.enum_type, file_requires)
     return index
 
 
@@ -429,6 +544,25 @@ def _with_deprecation(doc: str, deprecated: bool, what: str) -> str:
 
 def _camel(proto_package: str) -> str:
     return "".join(part[:1].upper() + part[1:] for part in proto_package.replace("_", ".").split(".") if part)
+
+
+def _unusable(
+    location: str, proto: descriptor_pb2.FileDescriptorProto, path: tuple[int, ...], what: str, name: str
+) -> list[Diagnostic]:
+    """Why grpc's plugin cannot turn `name` into working Python, located at its proto line; [] if it can.
+
+    A keyword becomes `def None(...)` / `class class(...)`, a SyntaxError in
+    grpc's own module; a dunder RPC (`__init__`, `__call__`) would replace the
+    method Python itself calls on the stub and servicer classes.
+    """
+    if keyword.iskeyword(name):
+        reason = "is a Python keyword"
+    elif what == "RPC" and name.startswith("__") and name.endswith("__"):
+        reason = "is a Python special method name"
+    else:
+        return []
+    line, col = _position(proto, path)
+    return [Diagnostic(location, f"{what} name {name!r} {reason}; grpc's plugin cannot generate it", line, col)]
 
 
 def _unique(names: Sequence[str], qualifiers: Sequence[str], joiner: str = "") -> list[str]:

@@ -13,6 +13,15 @@ import re
 _WORD_BOUNDARY = re.compile(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])")
 
 
+def module_path(proto_name: str) -> str:
+    """Where protoc puts a proto's Python module, without suffix: `a/b-c/x.proto` -> `a/b_c/x`.
+
+    protoc's Python generators turn every `-` of the path into `_`; code that
+    names a generated module must apply the same rule or miss hyphenated trees.
+    """
+    return proto_name.removesuffix(".proto").replace("-", "_")
+
+
 def snake_case(name: str) -> str:
     """`GetFeature` -> `get_feature`, `HTTPRequest` -> `http_request`, `sayHello` -> `say_hello`."""
     return _WORD_BOUNDARY.sub("_", name).lower()

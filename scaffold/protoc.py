@@ -23,6 +23,7 @@ from google.protobuf import descriptor_pb2
 from grpc_tools import protoc as _grpc_protoc
 
 from scaffold.errors import Diagnostic, ScaffoldError
+from scaffold.naming import module_path
 
 _LOCATED = re.compile(r"^(?P<path>.+?):(?P<line>\d+):(?P<col>\d+): (?P<message>.*)$")
 _FILE_LEVEL = re.compile(r"^(?:.*: )?(?P<path>[^:]+\.proto): (?P<message>.*)$")
@@ -56,6 +57,23 @@ class ProtocResult:
     warnings: tuple[Diagnostic, ...]
 
 
+def expand_directories(paths: Sequence[Path], include_dirs: Sequence[Path]) -> tuple[list[Path], list[Path]]:
+    """Every .proto below each directory argument (sorted), each directory becoming an include root."""
+    files: list[Path] = []
+    roots = list(include_dirs)
+    for path in paths:
+        if not path.is_dir():
+            files.append(path)
+            continue
+        below = sorted(path.rglob("*.proto"))
+        if not below:
+            raise ScaffoldError([Diagnostic(str(path), "no .proto file in this directory")])
+        files += below
+        if not any(path.resolve().is_relative_to(root.resolve()) for root in roots):
+            roots.append(path)
+    return files, roots
+
+
 def resolve_inputs(proto_files: Sequence[Path], include_dirs: Sequence[Path]) -> tuple[ProtoInput, ...]:
     """Name every proto file relative to the first include root that holds it.
 
@@ -71,10 +89,47 @@ def resolve_inputs(proto_files: Sequence[Path], include_dirs: Sequence[Path]) ->
         if not path.is_file():
             problems.append(Diagnostic(str(path), "not a file (expected a .proto file)", 1, 1))
             continue
-        inputs.append(ProtoInput(path, _name_under(path, include_dirs)))
+        unreadable = _not_proto_text(path)
+        if unreadable:
+            problems.append(unreadable)
+            continue
+        item = ProtoInput(path, _name_under(path, include_dirs))
+        same_name = next((other for other in inputs if other.name == item.name), None)
+        if same_name is None:
+            inputs.append(item)
+        elif same_name.path.resolve() != path.resolve():
+            message = (
+                f"has the import name {item.name!r}, like {same_name.path}; protoc needs distinct names:"
+                " pass an include root above both (-I DIR)"
+            )
+            problems.append(Diagnostic(str(path), message, 1, 1))
     if problems:
         raise ScaffoldError(problems)
     return tuple(inputs)
+
+
+def _not_proto_text(path: Path) -> Diagnostic | None:
+    """Why `path` cannot be proto source, located at its first bad byte; None if it can.
+
+    protoc reads binary garbage as a stream of a hundred errors; one line that
+    says what is wrong serves better.
+    """
+    try:
+        content = path.read_bytes()
+    except OSError as error:
+        return Diagnostic(str(path), f"cannot be read: {error.strerror}", 1, 1)
+    try:
+        text = content.decode("utf-8")
+    except UnicodeDecodeError as error:
+        before = content[: error.start]
+        line, col = before.count(b"\n") + 1, error.start - (before.rfind(b"\n") + 1) + 1
+        byte = content[error.start]
+        return Diagnostic(str(path), f"not UTF-8 text (byte 0x{byte:02x}); a .proto file is UTF-8 source", line, col)
+    if "\0" in text:
+        before = text[: text.index("\0")]
+        line, col = before.count("\n") + 1, len(before) - (before.rfind("\n") + 1) + 1
+        return Diagnostic(str(path), "holds a NUL character; a .proto file is text", line, col)
+    return None
 
 
 def include_roots(inputs: Sequence[ProtoInput], include_dirs: Sequence[Path]) -> tuple[Path, ...]:
@@ -110,7 +165,7 @@ def provided_by_runtime(proto_name: str) -> bool:
     """True for protos whose generated module ships with the protobuf package (well-known types)."""
     if not proto_name.startswith("google/protobuf/"):
         return False
-    module = proto_name.removesuffix(".proto").replace("/", ".") + "_pb2"
+    module = module_path(proto_name).replace("/", ".") + "_pb2"
     return importlib.util.find_spec(module) is not None
 
 
@@ -146,6 +201,11 @@ def _run_protoc(args: list[str]) -> tuple[int, str]:
         return code, captured.read().decode("utf-8", "replace")
 
 
+# protoc's parser logs through absl: a preamble line, then `W0000 00:00:17.9 123 parser.cc:659] message`.
+_ABSL_PREAMBLE = "WARNING: All log messages before absl::InitializeLog()"
+_ABSL_LOG = re.compile(r"^(?P<level>[IWEF])\d{4} [\d:.]+\s+\d+ [\w.]+:\d+\] (?P<message>.*)$")
+
+
 def parse_diagnostics(stderr: str, inputs: Sequence[ProtoInput]) -> list[Diagnostic]:
     """Protoc's stderr as diagnostics, paths shown as the user gave them.
 
@@ -158,7 +218,16 @@ def parse_diagnostics(stderr: str, inputs: Sequence[ProtoInput]) -> list[Diagnos
     result = []
     for raw in stderr.splitlines():
         line = raw.strip()
-        if not line:
+        if not line or line.startswith(_ABSL_PREAMBLE):
+            continue
+        logged = _ABSL_LOG.match(line)
+        if logged:
+            if logged["level"] == "I":
+                continue
+            named = [name for name in by_name if name in logged["message"]]
+            path = named[0] if named else (inputs[0].name if inputs else "protoc")
+            severity = "warning" if logged["level"] == "W" else "error"
+            result.append(Diagnostic(by_name.get(path, path), logged["message"], 1, 1, severity))
             continue
         located = _LOCATED.match(line)
         if located:

@@ -15,6 +15,8 @@ import re
 from collections.abc import Iterable, Mapping
 from pathlib import PurePosixPath
 
+from scaffold.naming import module_path
+
 _IMPORT = re.compile(rb"^import (?P<module>[\w.]+)(?P<alias> as \w+)?$", re.MULTILINE)
 _FROM_IMPORT = re.compile(rb"^from (?P<package>[\w.]+) import (?P<module>\w+)(?P<alias> as \w+)?$", re.MULTILINE)
 
@@ -23,7 +25,7 @@ def generated_modules(proto_names: Iterable[str]) -> frozenset[str]:
     """Dotted names protoc gives the modules of `proto_names` (`a.common_pb2`, `a.common_pb2_grpc`)."""
     modules = set()
     for name in proto_names:
-        stem = ".".join(PurePosixPath(name).with_suffix("").parts)
+        stem = module_path(name).replace("/", ".")
         modules.update({f"{stem}_pb2", f"{stem}_pb2_grpc"})
     return frozenset(modules)
 

@@ -108,6 +108,7 @@ def create_tree(root: Path, files: Mapping[str, bytes]) -> None:
 def apply(root: Path, changes: Mapping[str, bytes | None], users_text: Collection[str] = ()) -> None:
     """Write (bytes) or delete (None) every path in `changes`, all or nothing."""
     validate(changes, root, users_text)
+    _refuse_links(root, changes)
     recover(root)
     if not changes:
         return
@@ -131,6 +132,30 @@ def apply(root: Path, changes: Mapping[str, bytes | None], users_text: Collectio
     for path in paths:
         if changes[path] is None:
             _prune_empty_dirs((root / path).parent, root)
+
+
+def _refuse_links(root: Path, paths: Collection[str]) -> None:
+    """Refuse to write through a symbolic link inside the project.
+
+    Following one would let a regeneration change files outside the project
+    (or replace the link with a file the user did not expect), so any link
+    on the way to a path scaffold writes is an error before anything changes.
+    """
+    links: set[Path] = set()
+    for path in paths:
+        current = root
+        for part in PurePosixPath(path).parts:
+            current = current / part
+            if current.is_symlink():
+                links.add(current)
+                break
+    if links:
+        raise ScaffoldError(
+            [
+                Diagnostic(str(link), "is a symbolic link; scaffold does not write through links")
+                for link in sorted(links)
+            ]
+        )
 
 
 def _commit_one(target: Path, staged: Path, backup: Path, write: bool) -> None:

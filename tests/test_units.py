@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import warnings
 from pathlib import Path
 
@@ -12,6 +14,7 @@ from scaffold.model import Import, import_lines
 from scaffold.naming import clean_comment, docstring_body, safe_identifier, snake_case
 from scaffold.protoc import ProtoInput, parse_diagnostics
 from scaffold.relocate import package_dirs, relocate
+from scaffold.repair import repair
 
 
 @pytest.mark.parametrize(
@@ -112,3 +115,75 @@ def test_import_lines_group_by_package_and_wrap_like_ruff_format() -> None:
     wrapped = import_lines(many, "pkg").first_party[0]
     assert wrapped.startswith("from pkg.generated import (\n    module_number_0_pb2,\n")
     assert wrapped.endswith("module_number_3_pb2,\n)")
+
+
+def test_import_lines_are_exactly_what_ruffs_isort_writes(tmp_path: Path) -> None:
+    """Natural order (v2 < v10), aliases on their own lines, CONSTANTS < Classes < modules, case-insensitive."""
+    imports = [
+        Import("pkg.gen.v10", "x_pb2", "x_pb2"),
+        Import("pkg.gen.v2", "x_pb2", "v2_x_pb2"),
+        Import("pkg.gen.v2", "a10_pb2", "a10_pb2"),
+        Import("pkg.gen.v2", "a2_pb2", "a2_pb2"),
+        Import("pkg.gen.v2", "Foo_pb2", "Foo_pb2"),
+        Import("pkg.gen.v1_beta", "z_pb2", "z_pb2"),
+        Import("pkg.gen.v1_beta", "a_pb2", "q_pb2"),
+        Import("pkg.gen.v1", "z_pb2", "zz_pb2"),
+        Import("pkg.servicer", "HTTPServicer", "HTTPServicer"),
+        Import("pkg.servicer", "HealthServicer", "HealthServicer"),
+        Import("pkg.gen.c", "request_response_pb2", "temporal_api_cloud_cloudservice_v1_request_response_pb2"),
+        Import("pkg.gen.c", "service_pb2_grpc", "svc_pb2_grpc"),
+        Import("google.protobuf", "empty_pb2", "empty_pb2"),
+    ]
+    lines = import_lines(imports, "pkg")
+    source = "\n".join(["import grpc", *lines.third_party, "", *lines.first_party, ""])
+    (tmp_path / "pyproject.toml").write_text(
+        '[tool.ruff]\nline-length = 88\n[tool.ruff.lint]\nselect = ["I"]\n[tool.ruff.lint.isort]\nknown-first-party = ["pkg"]\n'
+    )
+    (tmp_path / "imports.py").write_text(source)
+    for command in (["check", "--fix"], ["format"]):
+        subprocess.run(
+            [sys.executable, "-m", "ruff", *command, "--no-cache", "-q", "imports.py"], cwd=tmp_path, check=False
+        )
+    assert (tmp_path / "imports.py").read_text() == source
+
+
+def test_repair_makes_grpcs_docstrings_mean_the_comment_and_leaves_clean_output_alone() -> None:
+    broken = (
+        b'class S:\n    """Has """ quotes and \\N{BULLET} and ends with a quote "\n    more\n    """\n\n'
+        b"    def M(self):\n"
+        b'        """Missing associated documentation comment in .proto file."""\n'
+        b"        pass\n"
+    )
+    repaired = repair({"a_pb2_grpc.py": broken})["a_pb2_grpc.py"]
+    namespace: dict[str, type] = {}
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        exec(compile(repaired, "a_pb2_grpc.py", "exec"), namespace)  # noqa: S102 - the code under test
+    assert namespace["S"].__doc__ == 'Has """ quotes and \\N{BULLET} and ends with a quote "\n    more\n    '
+    clean = b'class S:\n    """A plain comment.\n    """\n'
+    assert repair({"a_pb2_grpc.py": clean}) == {"a_pb2_grpc.py": clean}
+
+
+def test_repair_fixes_protocs_stubs_where_they_cannot_type_check() -> None:
+    stub = (
+        b"import datetime\n"
+        b"from typing import ClassVar as _ClassVar\n\n"
+        b"EXT_FIELD_NUMBER: _ClassVar[int]\n"
+        b"class E(int):\n    None: _ClassVar[E]\n    Idf: _ClassVar[E]\n"
+        b"None: E\n"
+        b"class M(_message.Message):\n"
+        b'    __slots__ = ("float", "datetime", "other")\n'
+        b"    float: float\n"
+        b"    datetime: str\n"
+        b"    other: int\n"
+        b"    def __init__(self, float: _Optional[float] = ..., datetime: _Optional[datetime.datetime] = ..., **kwargs) -> None: ...\n"
+    )
+    text = repair({"a_pb2.pyi": stub})["a_pb2.pyi"].decode()
+    assert text.startswith("import builtins as _builtins\nimport datetime as _datetime\nimport datetime\n")
+    assert "\nEXT_FIELD_NUMBER: int\n" in text
+    assert "None:" not in text.replace("-> None:", "") and "    Idf: _ClassVar[E]\n" in text
+    assert "    float: _builtins.float\n    datetime: str\n    other: int\n" in text
+    assert (
+        "def __init__(self, float: _Optional[_builtins.float] = ..., datetime: _Optional[_datetime.datetime] = ...,"
+        " **kwargs: object) -> None: ..." in text
+    )

@@ -1,0 +1,196 @@
+"""Protos real teams have, and input that breaks naive generators: each case
+is generated through the CLI and what it wrote is imported, served and called
+in subprocesses, or refused with one located line and nothing written."""
+
+from __future__ import annotations
+
+import inspect
+import json
+import os
+from pathlib import Path
+
+import pytest
+from conftest import TEST_PROTOS, run_python, run_scaffold, tree
+
+FLAVOURS = pytest.mark.parametrize("aio", [False, True], ids=["sync", "aio"])
+
+IMPORT_EVERYTHING = """
+import importlib, json, pkgutil, sys
+package = importlib.import_module(sys.argv[1])
+names = [m.name for m in pkgutil.walk_packages(package.__path__, package.__name__ + ".")]
+modules = {name: importlib.import_module(name) for name in names}
+print(json.dumps({name: {key: getattr(value, "__doc__", None) for key, value in vars(module).items()
+                         if isinstance(value, type)} for name, module in modules.items()}))
+"""
+
+
+def check_project(project: Path, package: str) -> dict[str, dict[str, str | None]]:
+    """The user's checks on a generated project: every module imports under -W error, its tests
+    pass, ruff and mypy --strict are clean. Returns each module's class docstrings."""
+    imported = run_python("-W", "error", "-c", IMPORT_EVERYTHING, package, cwd=project)
+    assert imported.returncode == 0, imported.stderr
+    tests = run_python("-m", "pytest", "-q", "-p", "no:cacheprovider", cwd=project)
+    assert tests.returncode == 0, tests.stdout
+    lint = run_python("-m", "ruff", "check", "--no-cache", ".", cwd=project)
+    assert lint.returncode == 0, lint.stdout
+    types = run_python("-m", "mypy", "--cache-dir", os.devnull, package, "tests", cwd=project)
+    assert types.returncode == 0, types.stdout
+    docs: dict[str, dict[str, str | None]] = json.loads(imported.stdout)
+    return docs
+
+
+@FLAVOURS
+def test_hostile_names_and_comments_generate_code_that_imports_serves_and_type_checks(
+    tmp_path: Path, aio: bool
+) -> None:
+    out = tmp_path / "out"
+    result = run_scaffold("new", TEST_PROTOS / "hostile/hostile.proto", "-o", out, *(["--aio"] if aio else []))
+    assert result.returncode == 0, result.stderr
+    docs = check_project(out, "hostile")
+
+    comment = (
+        'Ends a docstring early """ and holds escapes: \\N{BULLET} \\p{L} \\* \\x \\u12,\n'
+        "non-ASCII (café, 東京), and template syntax: {{ name }} {% if x %}."
+    )
+    # grpc's own module, repaired, and our servicer: each docstring means the comment, exactly.
+    assert inspect.cleandoc(docs["hostile.generated.hostile_pb2_grpc"]["HostileServicer"] or "") == comment
+    assert inspect.cleandoc(docs["hostile.servicer"]["HostileServicer"] or "") == comment
+
+    files = tree(out)
+    client = files["hostile/client.py"].decode()
+    assert "def import_(stub: hostile_pb2_grpc.HostileStub)" in client  # `Import` snake_cased is a keyword
+    assert '"sayHello"' in client and "Deprecated" in client
+    assert "EmptyStub" not in client  # nothing to call on a service without RPCs
+    stubs = files["hostile/generated/hostile_pb2.pyi"].decode()
+    assert "float: _builtins.float" in stubs and "**kwargs: object" in stubs
+    # An enum value named None cannot be declared in a stub (Modifier.Value("None") works at runtime).
+    assert "\n    None:" not in stubs and "\nNone:" not in stubs
+
+
+def test_proto2_editions_and_the_same_names_in_two_packages(tmp_path: Path) -> None:
+    root = TEST_PROTOS / "editions"
+    out = tmp_path / "out"
+    protos = (root / "alpha/greeter.proto", root / "beta/greeter.proto")
+    result = run_scaffold("new", "-I", root, *protos, "--name", "greeters", "-o", out)
+    assert result.returncode == 0, result.stderr
+    check_project(out, "greeters")  # required fields filled in, or the calls could not serialize
+    client = tree(out)["greeters/client.py"].decode()
+    assert "def alpha_greeter_hello(stub: alpha_greeter_pb2_grpc.GreeterStub)" in client
+    assert "def beta_greeter_hello(stub: beta_greeter_pb2_grpc.GreeterStub)" in client
+    assert 'alpha_greeter_pb2.Request(id=0, inner={"x": 0}, kind="KIND_FIRST", **{"from": ""})' in client
+    assert "beta_greeter_pb2.Request(id=0)" in client
+    servicer = tree(out)["greeters/servicer.py"].decode()
+    assert "class AlphaGreeterServicer(" in servicer and "class BetaGreeterServicer(" in servicer
+
+
+def test_same_file_name_in_two_directories_without_a_common_root_names_both(tmp_path: Path) -> None:
+    root = TEST_PROTOS / "editions"
+    result = run_scaffold("new", "alpha/greeter.proto", "beta/greeter.proto", "-o", tmp_path / "out", cwd=root)
+    assert result.returncode == 2
+    assert result.stderr == (
+        "beta/greeter.proto:1:1: has the import name 'greeter.proto', like alpha/greeter.proto;"
+        " protoc needs distinct names: pass an include root above both (-I DIR)\n"
+    )
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize(
+    ("proto", "message"),
+    [
+        ("service S { rpc class(M) returns (M); }", "3:13: RPC name 'class' is a Python keyword"),
+        ("service S { rpc None(M) returns (M); }", "3:13: RPC name 'None' is a Python keyword"),
+        ("service None { rpc Get(M) returns (M); }", "3:1: service name 'None' is a Python keyword"),
+        ("service S { rpc __init__(M) returns (M); }", "3:13: RPC name '__init__' is a Python special method name"),
+    ],
+    ids=["rpc-keyword", "rpc-None", "service-keyword", "dunder"],
+)
+def test_names_that_cannot_be_made_safe_point_at_their_proto_line(tmp_path: Path, proto: str, message: str) -> None:
+    (tmp_path / "names.proto").write_text(f'syntax = "proto3";\nmessage M {{}}\n{proto}\n')
+    result = run_scaffold("new", "names.proto", "-o", "out", cwd=tmp_path)
+    assert result.returncode == 2
+    assert result.stderr == f"names.proto:{message}; grpc's plugin cannot generate it\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["names.proto"]
+
+
+BAD_INPUT = {
+    "unknown-type": (
+        {"a.proto": 'syntax = "proto3";\nmessage A { Missing m = 1; }\n'},
+        ['a.proto:2:13: "Missing" is not defined.'],
+    ),
+    "missing-import": (
+        {"a.proto": 'syntax = "proto3";\nimport "nothere.proto";\n'},
+        ["nothere.proto:1:1: File not found.", 'a.proto:2:1: Import "nothere.proto" was not found or had errors.'],
+    ),
+    "duplicate-field-number": (
+        {"a.proto": 'syntax = "proto3";\nmessage A { int32 a = 1; int32 b = 1; }\n'},
+        ['a.proto:2:36: Field number 1 has already been used in "A" by field "a". Next available field number is 2.'],
+    ),
+    "import-cycle": (
+        {"a.proto": 'syntax = "proto3";\nimport "b.proto";\n', "b.proto": 'syntax = "proto3";\nimport "a.proto";\n'},
+        ["a.proto:2:1: File recursively imports itself: a.proto -> b.proto -> a.proto"],
+    ),
+    "same-symbols-in-two-files": (
+        {
+            "a.proto": 'syntax = "proto3";\npackage p;\nmessage T {}\n',
+            "b.proto": 'syntax = "proto3";\npackage p;\nmessage T {}\n',
+        },
+        ['b.proto:3:9: "p.T" is already defined in file "a.proto".'],
+    ),
+    "binary-garbage": (
+        {"a.proto": b'syntax = "proto3";\n\xb6\x00\xff'},
+        ["a.proto:2:1: not UTF-8 text (byte 0xb6); a .proto file is UTF-8 source"],
+    ),
+    "nul-byte": (
+        {"a.proto": 'syntax = "proto3";\nmes\x00sage\n'},
+        ["a.proto:2:4: holds a NUL character; a .proto file is text"],
+    ),
+}
+
+
+@pytest.mark.parametrize("case", BAD_INPUT)
+def test_bad_input_is_located_lines_exit_2_and_nothing_written(tmp_path: Path, case: str) -> None:
+    files, expected = BAD_INPUT[case]
+    for name, content in files.items():
+        path = tmp_path / name
+        path.write_bytes(content if isinstance(content, bytes) else content.encode())
+    result = run_scaffold("new", *sorted(files), "-o", "out", cwd=tmp_path)
+    assert result.returncode == 2
+    lines = result.stderr.splitlines()
+    assert all(line in lines for line in expected), result.stderr
+    assert "Traceback" not in result.stderr and result.stdout == ""
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(files)
+
+
+def test_a_directory_where_a_proto_file_is_expected(tmp_path: Path) -> None:
+    (tmp_path / "dir.proto").mkdir()
+    result = run_scaffold("new", "dir.proto", "-o", "out", cwd=tmp_path)
+    assert (result.returncode, result.stderr) == (2, "dir.proto: no .proto file in this directory\n")
+
+
+def test_warnings_are_shown_and_do_not_fail_the_run(tmp_path: Path) -> None:
+    (tmp_path / "dep.proto").write_text('syntax = "proto3";\nmessage D {}\n')
+    (tmp_path / "a.proto").write_text(
+        'syntax = "proto3";\nimport "dep.proto";\nmessage M {}\nservice S { rpc Get(M) returns (M); }\n'
+    )
+    result = run_scaffold("new", "a.proto", "-o", "out", cwd=tmp_path)
+    assert result.returncode == 0
+    assert result.stderr == "a.proto:2:1: warning: Import dep.proto is unused.\n"
+
+
+def test_symlinks_in_the_output_tree_are_not_followed(tmp_path: Path) -> None:
+    root = TEST_PROTOS / "editions"
+    project = tmp_path / "project"
+    assert (
+        run_scaffold("new", "-I", root, root / "beta/greeter.proto", "--name", "project", "-o", project).returncode == 0
+    )
+    elsewhere = tmp_path / "elsewhere"
+    (project / "project/generated").rename(elsewhere)
+    (project / "project/generated").symlink_to(elsewhere)
+    proto = project / "protos/beta/greeter.proto"
+    proto.write_text(proto.read_text().replace("rpc Hello(", "rpc Wave(Request) returns (Request);\n  rpc Hello("))
+    before = tree(project), tree(elsewhere)
+
+    result = run_scaffold("gen", "-C", project)
+    assert result.returncode == 2
+    assert result.stderr == f"{project}/project/generated: is a symbolic link; scaffold does not write through links\n"
+    assert (tree(project), tree(elsewhere)) == before
