@@ -24,6 +24,7 @@ from scaffold.generate import build_project, generate
 from scaffold.inputs import builtin_templates
 from scaffold.merge import conflict_lines
 from scaffold.plan import Plan, read_file
+from scaffold.progress import ProgressCallback
 from scaffold.reconcile import Changes, reconcile
 from scaffold.render import Renderer
 
@@ -35,8 +36,12 @@ CONFIG_FILE = config_module.CONFIG_FILE
 class NewReport:
     root: Path
     config: Config
-    files: int
+    paths: tuple[str, ...]
     warnings: tuple[Diagnostic, ...]
+
+    @property
+    def files(self) -> int:
+        return len(self.paths)
 
 
 @dataclass(frozen=True)
@@ -62,6 +67,8 @@ def new_project(
     health: bool = False,
     reflection: bool = False,
     templates: Path | None = None,
+    format: str | None = None,
+    progress: ProgressCallback | None = None,
 ) -> NewReport:
     """Create a runnable project for `protos` in `output` (default: a directory named after it).
 
@@ -90,6 +97,7 @@ def new_project(
         health=health,
         reflection=reflection,
         templates=os.path.relpath(templates.resolve(), root.resolve()) if templates else None,
+        format=format,
     )
     generation = generate(config, result, Renderer.with_overrides(config.template_dir()))
     roots = protoc.include_roots(inputs, include_dirs)
@@ -99,10 +107,10 @@ def new_project(
     digest = input_digest.digest_of(table, copies.items(), config.template_dir()) if table is not None else None
     files |= generation.state_files(digest)
     if root.exists():
-        write.apply(root, files)
+        write.apply(root, files, progress=progress)
     else:
-        write.create_tree(root, files)
-    return NewReport(root, config, len(files), result.warnings)
+        write.create_tree(root, files, progress)
+    return NewReport(root, config, tuple(sorted(files)), result.warnings)
 
 
 def export_templates(target: Path, force: bool = False) -> list[str]:
@@ -131,7 +139,9 @@ def find_project(start: Path) -> Path:
     )
 
 
-def regenerate(root: Path, dry_run: bool = False, recreate: Iterable[str] = ()) -> GenReport:
+def regenerate(
+    root: Path, dry_run: bool = False, recreate: Iterable[str] = (), progress: ProgressCallback | None = None
+) -> GenReport:
     """Regenerate the project at `root` from its config; with `dry_run`, only plan.
 
     Generated files are rewritten (a hand-edited one is kept beside it as
@@ -161,7 +171,7 @@ def regenerate(root: Path, dry_run: bool = False, recreate: Iterable[str] = ()) 
     changes_to_write = plan.writes(root)
     if changes_to_write and not dry_run:
         merged = [f.path for f in plan.files if f.action in ("merge", "conflict")]
-        write.apply(root, changes_to_write, users_text=merged)
+        write.apply(root, changes_to_write, users_text=merged, progress=progress)
     return GenReport(
         root=root,
         plan=plan,

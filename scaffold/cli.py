@@ -7,6 +7,7 @@ Heavy imports (protoc, Jinja) happen inside the commands, so `--help` and
 
 from __future__ import annotations
 
+import enum
 import os
 import shlex
 import subprocess
@@ -24,9 +25,15 @@ from scaffold.errors import EXIT_BAD_INPUT, EXIT_NEEDS_USER, EXIT_OK, Diagnostic
 
 if TYPE_CHECKING:  # only for annotations: these modules load with the commands that need them
     from scaffold.plan import FilePlan
+    from scaffold.progress import ProgressCallback
     from scaffold.watch import WatchEvent
 
 T = TypeVar("T")
+
+
+class Formatter(str, enum.Enum):
+    ruff = "ruff"
+
 
 app = typer.Typer(
     help="Turn .proto files into a working gRPC project and keep it in step with them.",
@@ -48,13 +55,43 @@ def _version(value: bool) -> None:
         raise typer.Exit(EXIT_OK)
 
 
+QUIET, NORMAL, VERBOSE = 0, 1, 2
+_verbosity = NORMAL
+
+
 @app.callback()
 def _main(
     version: Annotated[
         bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version and exit.")
     ] = False,
+    quiet: Annotated[
+        bool, typer.Option("--quiet", "-q", help="Print only errors, warnings and what a command is asked for.")
+    ] = False,
+    verbose: Annotated[
+        bool, typer.Option("--verbose", "-v", help="Also list unchanged files and the inputs of each run.")
+    ] = False,
 ) -> None:
     """Turn .proto files into a working gRPC project and keep it in step with them."""
+    global _verbosity
+    _verbosity = QUIET if quiet else VERBOSE if verbose else NORMAL
+
+
+def _say(line: str) -> None:
+    """A progress or summary line: shown unless --quiet."""
+    if _verbosity >= NORMAL:
+        typer.echo(line)
+
+
+def _progress_bar() -> ProgressCallback | None:
+    from scaffold.progress import for_terminal
+
+    return for_terminal(sys.stderr, quiet=_verbosity == QUIET)
+
+
+def _detail(line: str) -> None:
+    """A line only --verbose shows."""
+    if _verbosity >= VERBOSE:
+        typer.echo(line)
 
 
 @app.command()
@@ -80,18 +117,30 @@ def new(
         Path | None,
         typer.Option("--templates", help="Your own templates, searched before the built-in ones.", show_default=False),
     ] = None,
+    format: Annotated[
+        Formatter | None,
+        typer.Option("--format", help="Format your Python files with this tool as they are rendered (needs ruff)."),
+    ] = None,
 ) -> None:
     """Create a runnable gRPC project: generated modules, servicer, server, client, tests."""
     from scaffold.api import new_project
 
-    report = _run(lambda: new_project(protos, output, include or (), name, force, aio, health, reflection, templates))
+    formatter = format.value if format else None
+    bar = _progress_bar()
+    report = _run(
+        lambda: new_project(
+            protos, output, include or (), name, force, aio, health, reflection, templates, formatter, bar
+        )
+    )
     _warnings(report.warnings)
-    typer.echo(f"Created {report.root}/ ({report.files} files)")
-    typer.echo("Next:")
-    typer.echo(f"  cd {report.root} && pip install -e '.[test]'")
-    typer.echo(f"  python -m {report.config.package}.server --port 50051")
-    typer.echo(f"  python -m {report.config.package}.client --target localhost:50051")
-    typer.echo("  pytest")
+    for path in report.paths:
+        _detail(f"{'create':<9} {path}")
+    _say(f"Created {report.root}/ ({report.files} files)")
+    _say("Next:")
+    _say(f"  cd {report.root} && pip install -e '.[test]'")
+    _say(f"  python -m {report.config.package}.server --port 50051")
+    _say(f"  python -m {report.config.package}.client --target localhost:50051")
+    _say("  pytest")
 
 
 @app.command()
@@ -115,20 +164,24 @@ def gen(
     from scaffold.report import change_lines, file_lines, summary
 
     root = _project(project)
-    report = _run(lambda: regenerate(root, dry_run=dry_run, recreate=recreate or ()))
+    bar = _progress_bar()
+    report = _run(lambda: regenerate(root, dry_run=dry_run, recreate=recreate or (), progress=bar))
     _warnings(report.warnings)
     if report.recovered:
-        typer.echo("Rolled back an interrupted run before regenerating.")
+        _say("Rolled back an interrupted run before regenerating.")
+    for f in report.plan.files:
+        if f.action == "identical":
+            _detail(f"{'identical':<9} {f.path}")
     for line in [*file_lines(report.plan), *change_lines(report.changes)]:
-        typer.echo(line)
+        _say(line)
     if report.up_to_date:
-        typer.echo(f"Up to date ({report.seconds:.2f} s).")
+        _say(f"Up to date ({report.seconds:.2f} s).")
     elif not report.plan.changed and not report.plan.backups:
-        typer.echo(f"Up to date; scaffold's record (.scaffold/) {'needs' if dry_run else 'was'} refreshed.")
+        _say(f"Up to date; scaffold's record (.scaffold/) {'needs' if dry_run else 'was'} refreshed.")
     elif dry_run:
-        typer.echo("Dry run: nothing written.")
+        _say("Dry run: nothing written.")
     else:
-        typer.echo(f"Regenerated: {summary(report.plan.files, report.seconds)}.")
+        _say(f"Regenerated: {summary(report.plan.files, report.seconds)}.")
     if report.plan.conflicts:
         paths = ", ".join(f.path for f in report.plan.conflicts)
         typer.echo(f"Resolve the conflict markers in {paths}, then run scaffold gen again.", err=True)
@@ -162,9 +215,9 @@ def diff(
             for line in unified_diff(f):
                 typer.echo(_colored(line) if color else line)
     for line in change_lines(report.changes):
-        typer.echo(line)
+        _say(line)
     if not changed:
-        typer.echo("Up to date: scaffold gen would change nothing.")
+        _say("Up to date: scaffold gen would change nothing.")
 
 
 @app.command()
@@ -177,7 +230,7 @@ def check(project: ProjectDir = None) -> None:
     stale = [f for f in report.plan.files if f.writes]
     state_stale = not stale and not report.up_to_date
     if not stale and not state_stale:
-        typer.echo("Up to date.")
+        _say("Up to date.")
         return
     for f in stale:
         typer.echo(f"stale: {f.path} ({f.action})", err=True)
@@ -200,7 +253,7 @@ def export_templates(
     from scaffold.api import export_templates as export
 
     copied = _run(lambda: export(directory, force))
-    typer.echo(f"Copied {len(copied)} templates to {directory}/. Keep the ones you change; the rest fall back.")
+    _say(f"Copied {len(copied)} templates to {directory}/. Keep the ones you change; the rest fall back.")
 
 
 @app.command()
@@ -228,12 +281,12 @@ def watch(project: ProjectDir = None) -> None:
     root = _project(project)
     watcher = Watcher(root, _print_watch_event)
     shown = ", ".join(_relative(p, watcher.root) for p in (*watcher.proto_roots(), watcher.root / "pyproject.toml"))
-    typer.echo(f"Watching {shown} (Ctrl-C to stop)")
+    _say(f"Watching {shown} (Ctrl-C to stop)")
     try:
         watcher.run()
     except KeyboardInterrupt:
         pass
-    typer.echo("Stopped.")
+    _say("Stopped.")
 
 
 def _print_watch_event(event: WatchEvent) -> None:
@@ -255,14 +308,12 @@ def _print_watch_event(event: WatchEvent) -> None:
     report = event.report
     assert report is not None  # a "generated" event always carries its report
     if report.up_to_date or not report.plan.changed:
-        typer.echo(f"[{stamp}] {cause}: up to date ({event.seconds * 1000:.0f} ms)")
+        _say(f"[{stamp}] {cause}: up to date ({event.seconds * 1000:.0f} ms)")
         return
     written = sum(1 for f in report.plan.files if f.writes)
-    typer.echo(
-        f"[{stamp}] {cause}: {written} file{'s' if written != 1 else ''} written in {event.seconds * 1000:.0f} ms"
-    )
+    _say(f"[{stamp}] {cause}: {written} file{'s' if written != 1 else ''} written in {event.seconds * 1000:.0f} ms")
     for line in [*file_lines(report.plan), *change_lines(report.changes)]:
-        typer.echo(f"  {line}")
+        _say(f"  {line}")
     if report.plan.conflicts:
         typer.echo(f"  resolve the conflict markers in {', '.join(f.path for f in report.plan.conflicts)}", err=True)
 

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from scaffold.errors import Diagnostic, ScaffoldError
+from scaffold.formatting import FORMATTERS
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -37,7 +38,8 @@ class Config:
     standard health and reflection services (off by default: each brings a
     dependency), the others are the defaults of the server's flags.
     `templates` is a directory of templates searched before the built-in
-    ones, file by file.
+    ones, file by file. `format = "ruff"` formats the user-owned Python files
+    of every render before they are compared and written.
     """
 
     root: Path
@@ -52,6 +54,7 @@ class Config:
     max_message_bytes: int = 4 * 1024 * 1024
     grace_seconds: float = 5.0
     templates: str | None = None
+    format: str | None = None
 
     @property
     def distribution(self) -> str:
@@ -102,6 +105,7 @@ def load(root: Path) -> Config:
         max_message_bytes=int(_number(table, "max_message_bytes", path, default=4 * 1024 * 1024, integer=True)),
         grace_seconds=float(_number(table, "grace_seconds", path, default=5.0)),
         templates=_templates(table, root, path),
+        format=_format(table, path),
     )
 
 
@@ -119,6 +123,16 @@ def _templates(table: dict[str, Any], root: Path, path: Path) -> str | None:
     if not (root / value).is_dir():
         raise ScaffoldError([Diagnostic(str(path), f"[{TABLE}] templates: no directory {root / value}")])
     return value
+
+
+def _format(table: dict[str, Any], path: Path) -> str | None:
+    if "format" not in table:
+        return None
+    value = table["format"]
+    if value not in FORMATTERS:
+        choices = ", ".join(f'"{name}"' for name in FORMATTERS)
+        raise ScaffoldError([Diagnostic(str(path), f"[{TABLE}] format must be one of {choices}, not {value!r}")])
+    return str(value)
 
 
 def _dotted_name(table: dict[str, Any], key: str, path: Path) -> str:

@@ -25,15 +25,17 @@ _MESSAGES = {"gen": "Up to date (no input changed).", "check": "Up to date."}
 
 
 def run(argv: Sequence[str]) -> bool:
-    """Handle `gen`/`check` [-C DIR] when nothing changed; False to let the full CLI run."""
-    command, root = _parse(argv)
+    """Handle `[-q] gen|check [-C DIR]` when nothing changed; False to let the full CLI run."""
+    quiet = bool(argv) and argv[0] in ("-q", "--quiet")
+    command, root = _parse(argv[1:] if quiet else argv)
     if command is None:
         return False
     if root is None:
         root = _find_project(Path.cwd())
     if root is None or not up_to_date(root):
         return False
-    print(_MESSAGES[command])
+    if not quiet:
+        print(_MESSAGES[command])
     return True
 
 

@@ -14,7 +14,8 @@ from pathlib import PurePosixPath
 from typing import Literal
 
 from scaffold import model, state
-from scaffold.config import Config
+from scaffold.config import CONFIG_FILE, TABLE, Config
+from scaffold.formatting import format_python
 from scaffold.model import Project, Service, ServicerView
 from scaffold.naming import module_path
 from scaffold.protoc import ProtocResult
@@ -88,7 +89,18 @@ def generate(
     for path, text in rendered.items():
         owner: Owner = "generated" if path.startswith(f"{package_dir}/") else "user"
         files[path] = OutputFile(text.encode(), owner)
+    if config.format == "ruff":
+        files |= _formatted(files, config)
     return Generation(files, project, servicer)
+
+
+def _formatted(files: Mapping[str, OutputFile], config: Config) -> dict[str, OutputFile]:
+    """The user-owned .py files through `ruff format`, under the project's own pyproject.toml when it exists."""
+    on_disk = config.root / CONFIG_FILE
+    pyproject = on_disk.read_bytes() if on_disk.is_file() else files[CONFIG_FILE].content
+    sources = {path: f.content for path, f in files.items() if f.owner == "user" and path.endswith(".py")}
+    formatted = format_python(sources, pyproject, f"{on_disk}: [{TABLE}] format")
+    return {path: OutputFile(content, "user") for path, content in formatted.items()}
 
 
 def runtime_versions(outputs: Mapping[str, bytes]) -> dict[str, str]:

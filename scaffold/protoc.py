@@ -80,8 +80,8 @@ def resolve_inputs(proto_files: Sequence[Path], include_dirs: Sequence[Path]) ->
     A file under no include root gets its own directory as a root, which is
     what a user who passes a bare path means.
     """
-    problems = []
-    inputs = []
+    problems: list[Diagnostic] = []
+    inputs: list[ProtoInput] = []
     for path in proto_files:
         if not path.exists():
             problems.append(Diagnostic(str(path), "no such proto file", 1, 1))
@@ -121,8 +121,8 @@ def _not_proto_text(path: Path) -> Diagnostic | None:
     try:
         text = content.decode("utf-8")
     except UnicodeDecodeError as error:
-        before = content[: error.start]
-        line, col = before.count(b"\n") + 1, error.start - (before.rfind(b"\n") + 1) + 1
+        raw = content[: error.start]
+        line, col = raw.count(b"\n") + 1, error.start - (raw.rfind(b"\n") + 1) + 1
         byte = content[error.start]
         return Diagnostic(str(path), f"not UTF-8 text (byte 0x{byte:02x}); a .proto file is UTF-8 source", line, col)
     if "\0" in text:

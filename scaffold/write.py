@@ -26,6 +26,7 @@ from collections.abc import Collection, Mapping
 from pathlib import Path, PurePosixPath
 
 from scaffold.errors import Diagnostic, ScaffoldError
+from scaffold.progress import ProgressCallback
 
 TXN_DIR = ".scaffold/txn"
 _JOURNAL = "journal.json"
@@ -90,22 +91,29 @@ def _check_python(content: bytes, display: str, stub: bool) -> Diagnostic | None
     return None
 
 
-def create_tree(root: Path, files: Mapping[str, bytes]) -> None:
+def create_tree(root: Path, files: Mapping[str, bytes], progress: ProgressCallback | None = None) -> None:
     """A new directory appears complete or not at all: staged beside it, then renamed."""
     validate(files, root)
     root.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{root.name}.scaffold-", dir=root.parent))
     try:
         staging.chmod(0o777 & ~_umask())  # mkdtemp's 0700 would otherwise become the project's mode
-        for path, content in files.items():
+        for done, (path, content) in enumerate(files.items(), 1):
             _write(staging / path, content)
+            if progress:
+                progress(done, len(files))
         os.rename(staging, root)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
 
 
-def apply(root: Path, changes: Mapping[str, bytes | None], users_text: Collection[str] = ()) -> None:
+def apply(
+    root: Path,
+    changes: Mapping[str, bytes | None],
+    users_text: Collection[str] = (),
+    progress: ProgressCallback | None = None,
+) -> None:
     """Write (bytes) or delete (None) every path in `changes`, all or nothing."""
     validate(changes, root, users_text)
     _refuse_links(root, changes)
@@ -123,8 +131,10 @@ def apply(root: Path, changes: Mapping[str, bytes | None], users_text: Collectio
                 _write(staged / path, content)
         journal = {"paths": {path: (root / path).exists() or (root / path).is_symlink() for path in paths}}
         _write(txn / _JOURNAL, json.dumps(journal).encode(), sync=True)
-        for path in paths:
+        for done, path in enumerate(paths, 1):
             _commit_one(root / path, staged / path, backups / path, changes[path] is not None)
+            if progress:
+                progress(done, len(paths))
     except BaseException:
         rollback(root)
         raise
