@@ -39,7 +39,7 @@ def repair(outputs: Mapping[str, bytes]) -> dict[str, bytes]:
     """protoc's outputs with the defects above fixed; other files unchanged."""
     repaired = {}
     for path, content in outputs.items():
-        if path.endswith("_pb2_grpc.py"):
+        if path.endswith("_pb2_grpc.py") and _docstrings_may_need_repair(content):
             content = _repair_docstrings(content)
         elif path.endswith("_pb2.pyi"):
             content = _MODULE_CLASSVAR.sub(rb"\g<name>: \g<type>", content)
@@ -48,6 +48,12 @@ def repair(outputs: Mapping[str, bytes]) -> dict[str, bytes]:
             content = _unshadow(content)
         repaired[path] = content
     return repaired
+
+
+def _docstrings_may_need_repair(content: bytes) -> bool:
+    """Cheap test: the plugin's own strings use single quotes, so a file whose
+    only double quotes are docstring delimiters and holds no backslash is fine."""
+    return b"\\" in content or content.count(b'"') != 3 * content.count(b'"""')
 
 
 # The docstrings the plugin writes on one line itself, not from comments.
@@ -89,12 +95,16 @@ def _repair_docstrings(content: bytes) -> bytes:
 _SLOTS = re.compile(r"^(?P<indent> *)__slots__ = \((?P<names>[^)]*)\)$")
 _SHADOWABLE = {name: f"_builtins.{name}" for name in ("float", "int", "str", "bool", "bytes")}
 _MODULE_IMPORT = re.compile(r"^import (\w+)$", re.MULTILINE)
+_ALL_SLOTS = re.compile(r"^ *__slots__ = \(([^)]*)\)$", re.MULTILINE)
 
 
 def _unshadow(content: bytes) -> bytes:
     """Qualify the type names a message's own fields shadow in its class body (see the module docstring)."""
     text = content.decode("utf-8")
     replacement = {**_SHADOWABLE, **{module: f"_{module}" for module in _MODULE_IMPORT.findall(text)}}
+    slot_names = {name for slots in _ALL_SLOTS.findall(text) for name in re.findall(r'"(\w+)"', slots)}
+    if not slot_names & replacement.keys():
+        return content
     lines = text.split("\n")
     needed: set[str] = set()
     for index, line in enumerate(lines):
