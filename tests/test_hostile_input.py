@@ -194,3 +194,13 @@ def test_symlinks_in_the_output_tree_are_not_followed(tmp_path: Path) -> None:
     assert result.returncode == 2
     assert result.stderr == f"{project}/project/generated: is a symbolic link; scaffold does not write through links\n"
     assert (tree(project), tree(elsewhere)) == before
+
+
+@FLAVOURS
+def test_a_project_without_any_rpc_yet_lints_type_checks_and_tests(tmp_path: Path, aio: bool) -> None:
+    (tmp_path / "draft.proto").write_text('syntax = "proto3";\npackage draft;\nmessage Note {}\nservice Notes {}\n')
+    result = run_scaffold("new", "draft.proto", "-o", "out", *(["--aio"] if aio else []), cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    check_project(tmp_path / "out", "draft")
+    tests = run_python("-m", "pytest", "-q", "-p", "no:cacheprovider", cwd=tmp_path / "out")
+    assert "1 passed" in tests.stdout  # the server accepts connections
