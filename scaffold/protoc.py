@@ -121,15 +121,18 @@ def _not_proto_text(path: Path) -> Diagnostic | None:
     try:
         text = content.decode("utf-8")
     except UnicodeDecodeError as error:
-        raw = content[: error.start]
-        line, col = raw.count(b"\n") + 1, error.start - (raw.rfind(b"\n") + 1) + 1
+        line, col = _line_col(content[: error.start].decode("utf-8"))
         byte = content[error.start]
         return Diagnostic(str(path), f"not UTF-8 text (byte 0x{byte:02x}); a .proto file is UTF-8 source", line, col)
     if "\0" in text:
-        before = text[: text.index("\0")]
-        line, col = before.count("\n") + 1, len(before) - (before.rfind("\n") + 1) + 1
+        line, col = _line_col(text[: text.index("\0")])
         return Diagnostic(str(path), "holds a NUL character; a .proto file is text", line, col)
     return None
+
+
+def _line_col(before: str) -> tuple[int, int]:
+    """The 1-based line and column of the character that follows `before`."""
+    return before.count("\n") + 1, len(before) - (before.rfind("\n") + 1) + 1
 
 
 def include_roots(inputs: Sequence[ProtoInput], include_dirs: Sequence[Path]) -> tuple[Path, ...]:

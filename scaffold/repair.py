@@ -92,17 +92,16 @@ def _repair_docstrings(content: bytes) -> bytes:
     return "\n".join(out).encode("utf-8")
 
 
-_SLOTS = re.compile(r"^(?P<indent> *)__slots__ = \((?P<names>[^)]*)\)$")
+_SLOTS = re.compile(r"^(?P<indent> *)__slots__ = \((?P<names>[^)]*)\)$", re.MULTILINE)
 _SHADOWABLE = {name: f"_builtins.{name}" for name in ("float", "int", "str", "bool", "bytes")}
 _MODULE_IMPORT = re.compile(r"^import (\w+)$", re.MULTILINE)
-_ALL_SLOTS = re.compile(r"^ *__slots__ = \(([^)]*)\)$", re.MULTILINE)
 
 
 def _unshadow(content: bytes) -> bytes:
     """Qualify the type names a message's own fields shadow in its class body (see the module docstring)."""
     text = content.decode("utf-8")
     replacement = {**_SHADOWABLE, **{module: f"_{module}" for module in _MODULE_IMPORT.findall(text)}}
-    slot_names = {name for slots in _ALL_SLOTS.findall(text) for name in re.findall(r'"(\w+)"', slots)}
+    slot_names = {name for slots in _SLOTS.finditer(text) for name in re.findall(r'"(\w+)"', slots["names"])}
     if not slot_names & replacement.keys():
         return content
     lines = text.split("\n")

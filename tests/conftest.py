@@ -7,6 +7,7 @@ generations of the same .proto (the descriptor pool refuses the duplicate).
 
 from __future__ import annotations
 
+import json
 import os
 import queue
 import re
@@ -19,6 +20,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 import pytest
 
@@ -56,6 +58,43 @@ def tree(root: Path) -> dict[str, bytes]:
         for p in sorted(root.rglob("*"))
         if p.is_file() and "__pycache__" not in p.parts and ".pytest_cache" not in p.parts
     }
+
+
+IMPORT_EVERYTHING = """
+import importlib, json, pkgutil, sys
+package = importlib.import_module(sys.argv[1])
+names = [m.name for m in pkgutil.walk_packages(package.__path__, package.__name__ + ".")]
+modules = {name: importlib.import_module(name) for name in names}
+print(json.dumps({name: {key: getattr(value, "__doc__", None) for key, value in vars(module).items()
+                         if isinstance(value, type)} for name, module in modules.items()}))
+"""
+
+
+class CheckedProject(NamedTuple):
+    docs: dict[str, dict[str, str | None]]
+    """Each generated module's classes and their docstrings."""
+    tests: str
+    """What the project's own pytest run printed."""
+
+    @property
+    def passed(self) -> int:
+        """How many of the project's tests passed, from pytest's summary line."""
+        summary = re.search(r"^(\d+) passed", self.tests, re.MULTILINE)
+        return int(summary[1]) if summary else 0
+
+
+def check_project(project: Path, package: str) -> CheckedProject:
+    """The user's checks on a generated project: every module of `package` imports under -W error,
+    its tests pass, ruff and mypy --strict are clean."""
+    imported = run_python("-W", "error", "-c", IMPORT_EVERYTHING, package, cwd=project)
+    assert imported.returncode == 0, imported.stderr
+    tests = run_python("-m", "pytest", "-q", "-p", "no:cacheprovider", cwd=project)
+    assert tests.returncode == 0, tests.stdout
+    lint = run_python("-m", "ruff", "check", "--no-cache", ".", cwd=project)
+    assert lint.returncode == 0, lint.stdout
+    types = run_python("-m", "mypy", "--cache-dir", os.devnull, package, "tests", cwd=project)
+    assert types.returncode == 0, types.stdout
+    return CheckedProject(json.loads(imported.stdout), tests.stdout)
 
 
 @dataclass

@@ -5,38 +5,12 @@ in subprocesses, or refused with one located line and nothing written."""
 from __future__ import annotations
 
 import inspect
-import json
-import os
 from pathlib import Path
 
 import pytest
-from conftest import TEST_PROTOS, run_python, run_scaffold, tree
+from conftest import TEST_PROTOS, check_project, run_scaffold, tree
 
 FLAVOURS = pytest.mark.parametrize("aio", [False, True], ids=["sync", "aio"])
-
-IMPORT_EVERYTHING = """
-import importlib, json, pkgutil, sys
-package = importlib.import_module(sys.argv[1])
-names = [m.name for m in pkgutil.walk_packages(package.__path__, package.__name__ + ".")]
-modules = {name: importlib.import_module(name) for name in names}
-print(json.dumps({name: {key: getattr(value, "__doc__", None) for key, value in vars(module).items()
-                         if isinstance(value, type)} for name, module in modules.items()}))
-"""
-
-
-def check_project(project: Path, package: str) -> dict[str, dict[str, str | None]]:
-    """The user's checks on a generated project: every module imports under -W error, its tests
-    pass, ruff and mypy --strict are clean. Returns each module's class docstrings."""
-    imported = run_python("-W", "error", "-c", IMPORT_EVERYTHING, package, cwd=project)
-    assert imported.returncode == 0, imported.stderr
-    tests = run_python("-m", "pytest", "-q", "-p", "no:cacheprovider", cwd=project)
-    assert tests.returncode == 0, tests.stdout
-    lint = run_python("-m", "ruff", "check", "--no-cache", ".", cwd=project)
-    assert lint.returncode == 0, lint.stdout
-    types = run_python("-m", "mypy", "--cache-dir", os.devnull, package, "tests", cwd=project)
-    assert types.returncode == 0, types.stdout
-    docs: dict[str, dict[str, str | None]] = json.loads(imported.stdout)
-    return docs
 
 
 @FLAVOURS
@@ -46,7 +20,7 @@ def test_hostile_names_and_comments_generate_code_that_imports_serves_and_type_c
     out = tmp_path / "out"
     result = run_scaffold("new", TEST_PROTOS / "hostile/hostile.proto", "-o", out, *(["--aio"] if aio else []))
     assert result.returncode == 0, result.stderr
-    docs = check_project(out, "hostile")
+    docs = check_project(out, "hostile").docs
 
     comment = (
         'Ends a docstring early """ and holds escapes: \\N{BULLET} \\p{L} \\* \\x \\u12,\n'
@@ -201,6 +175,5 @@ def test_a_project_without_any_rpc_yet_lints_type_checks_and_tests(tmp_path: Pat
     (tmp_path / "draft.proto").write_text('syntax = "proto3";\npackage draft;\nmessage Note {}\nservice Notes {}\n')
     result = run_scaffold("new", "draft.proto", "-o", "out", *(["--aio"] if aio else []), cwd=tmp_path)
     assert result.returncode == 0, result.stderr
-    check_project(tmp_path / "out", "draft")
-    tests = run_python("-m", "pytest", "-q", "-p", "no:cacheprovider", cwd=tmp_path / "out")
-    assert "1 passed" in tests.stdout  # the server accepts connections
+    checked = check_project(tmp_path / "out", "draft")
+    assert checked.passed == 1  # the server accepts connections

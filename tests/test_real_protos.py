@@ -20,8 +20,7 @@ import json
 from pathlib import Path
 
 import pytest
-from conftest import run_scaffold
-from test_hostile_input import check_project
+from conftest import check_project, run_scaffold
 
 
 def _package_dir(module: str) -> Path:
@@ -73,7 +72,7 @@ def test_real_proto_tree_generates_a_project_that_serves_every_rpc(tmp_path: Pat
     out = tmp_path / name
     result = run_scaffold("new", *arguments, "--name", name, "-o", out)
     assert result.returncode == 0, result.stderr
-    check_project(out, name)
-    # One generated test per RPC, each asserting UNIMPLEMENTED from the skeleton.
-    tests = (out / f"tests/test_{name}.py").read_text()
-    assert tests.count("== grpc.StatusCode.UNIMPLEMENTED") == len(rpcs)
+    checked = check_project(out, name)
+    # One generated test per RPC ran, each asserting UNIMPLEMENTED from the skeleton.
+    assert checked.passed == len(rpcs)
+    assert (out / f"tests/test_{name}.py").read_text().count("== grpc.StatusCode.UNIMPLEMENTED") == len(rpcs)
