@@ -15,9 +15,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from scaffold import config as config_module
+from scaffold import incremental, protoc, state, write
 from scaffold import inputs as input_digest
 from scaffold import plan as plan_module
-from scaffold import protoc, state, write
 from scaffold.config import Config, check_package_name
 from scaffold.errors import EXIT_NEEDS_USER, Diagnostic, ScaffoldError
 from scaffold.generate import build_project, generate
@@ -55,6 +55,10 @@ class GenReport:
     written: bool
     recovered: bool
     seconds: float
+    compiled: tuple[str, ...]
+    """The protos protoc generated; the others' outputs came from the previous run's record."""
+    protos: int
+    """How many protos the project's modules are generated from."""
 
 
 def new_project(
@@ -110,6 +114,14 @@ def new_project(
         write.apply(root, files, progress=progress)
     else:
         write.create_tree(root, files, progress)
+    # Recorded as the project's copies, which its next `gen` compiles; the runtime's protos where protoc has them.
+    sources = {
+        f.name: incremental.source(root / PROTO_DIR / f.name, copies[f"{PROTO_DIR}/{f.name}"])
+        if f"{PROTO_DIR}/{f.name}" in copies
+        else incremental.find_source(f.name, (protoc.WELL_KNOWN_INCLUDE,))
+        for f in result.descriptors.file
+    }
+    incremental.save(root, incremental.record_of(result, sources))
     return NewReport(root, config, tuple(sorted(files)), result.warnings)
 
 
@@ -140,13 +152,19 @@ def find_project(start: Path) -> Path:
 
 
 def regenerate(
-    root: Path, dry_run: bool = False, recreate: Iterable[str] = (), progress: ProgressCallback | None = None
+    root: Path,
+    dry_run: bool = False,
+    recreate: Iterable[str] = (),
+    progress: ProgressCallback | None = None,
+    full: bool = False,
 ) -> GenReport:
     """Regenerate the project at `root` from its config; with `dry_run`, only plan.
 
     Generated files are rewritten (a hand-edited one is kept beside it as
     `.mine`); user files get a 3-way merge; a conflict is written with
-    markers and reported with exit code 1.
+    markers and reported with exit code 1. protoc runs only for the protos
+    that changed and those that can see them (`scaffold.incremental`);
+    `full` runs it for every proto.
     """
     started = time.perf_counter()
     recovered = False if dry_run else write.recover(root)
@@ -156,7 +174,8 @@ def regenerate(
     previous = state.read(root)
     _refuse_unresolved_conflicts(root, previous)
     proto_inputs = protoc.resolve_inputs(config.proto_files(), config.include_dirs())
-    result = protoc.run(proto_inputs, config.include_dirs())
+    previous_record = None if full else incremental.load(root)
+    result, record = incremental.run(proto_inputs, config.include_dirs(), previous_record)
     project = build_project(config, result)
     servicer_path = f"{config.package}/servicer.py"
     view, changes = reconcile(
@@ -172,6 +191,8 @@ def regenerate(
     if changes_to_write and not dry_run:
         merged = [f.path for f in plan.files if f.action in ("merge", "conflict")]
         write.apply(root, changes_to_write, users_text=merged, progress=progress)
+    if not dry_run and record != previous_record:
+        incremental.save(root, record)
     return GenReport(
         root=root,
         plan=plan,
@@ -181,6 +202,8 @@ def regenerate(
         written=bool(changes_to_write) and not dry_run,
         recovered=recovered,
         seconds=time.perf_counter() - started,
+        compiled=result.compiled,
+        protos=len(result.generated_names),
     )
 
 

@@ -149,7 +149,7 @@ def gen(
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Print the plan; change nothing.")] = False,
     full: Annotated[
         bool,
-        typer.Option("--full", help="Regenerate even when no input changed (skips the no-op shortcut)."),
+        typer.Option("--full", help="Regenerate everything: skip the no-op shortcut and run protoc for every proto."),
     ] = False,
     recreate: Annotated[
         list[str] | None,
@@ -159,14 +159,14 @@ def gen(
     ] = None,
 ) -> None:
     """Regenerate from [tool.scaffold]: rewrite generated files, merge new stubs into yours."""
-    # `full` needs no handling here: only a plain `gen` takes the no-op shortcut (scaffold.fastpath).
     from scaffold.api import regenerate
     from scaffold.report import change_lines, file_lines, summary
 
     root = _project(project)
     bar = _progress_bar()
-    report = _run(lambda: regenerate(root, dry_run=dry_run, recreate=recreate or (), progress=bar))
+    report = _run(lambda: regenerate(root, dry_run=dry_run, recreate=recreate or (), progress=bar, full=full))
     _warnings(report.warnings)
+    _detail(f"protoc generated {len(report.compiled)} of {report.protos} protos; the rest were unchanged")
     if report.recovered:
         _say("Rolled back an interrupted run before regenerating.")
     for f in report.plan.files:

@@ -9,12 +9,13 @@ temporary file for the length of the call.
 
 from __future__ import annotations
 
+import functools
 import importlib.util
 import os
 import re
 import tempfile
 import threading
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -55,6 +56,8 @@ class ProtocResult:
     outputs: dict[str, bytes]
     descriptors: descriptor_pb2.FileDescriptorSet
     warnings: tuple[Diagnostic, ...]
+    compiled: tuple[str, ...]
+    """The protos protoc generated in this run; the others' outputs were reused (`scaffold.incremental`)."""
 
 
 def expand_directories(paths: Sequence[Path], include_dirs: Sequence[Path]) -> tuple[list[Path], list[Path]]:
@@ -149,21 +152,51 @@ def run(inputs: Sequence[ProtoInput], include_dirs: Sequence[Path]) -> ProtocRes
     """Compile `inputs` and every non-runtime proto they import, in memory."""
     roots = include_roots(inputs, include_dirs)
     names = [item.name for item in inputs]
+    first = compile_files(names, roots, inputs, with_descriptors=True)
+    assert first.descriptors is not None
+    imported = [f.name for f in first.descriptors.file if f.name not in names and not provided_by_runtime(f.name)]
+    second = compile_files(imported, roots, inputs, with_descriptors=False) if imported else Compiled({}, None, ())
+    return ProtocResult(
+        inputs=tuple(inputs),
+        generated_names=(*names, *imported),
+        outputs=dict(sorted((first.outputs | second.outputs).items())),
+        descriptors=first.descriptors,
+        warnings=in_order((*first.warnings, *second.warnings)),
+        compiled=(*names, *imported),
+    )
+
+
+def in_order(warnings: Iterable[Diagnostic]) -> tuple[Diagnostic, ...]:
+    """Each warning once, by place: protoc reports unused imports in no stable order."""
+    return tuple(sorted(set(warnings), key=lambda d: (d.path, d.line or 0, d.col or 0, d.message)))
+
+
+@dataclass(frozen=True)
+class Compiled:
+    """One protoc call: its outputs, the descriptors of every file it read (when asked), its warnings."""
+
+    outputs: dict[str, bytes]
+    descriptors: descriptor_pb2.FileDescriptorSet | None
+    warnings: tuple[Diagnostic, ...]
+
+
+def compile_files(
+    names: Sequence[str], roots: Sequence[Path], inputs: Sequence[ProtoInput], with_descriptors: bool
+) -> Compiled:
+    """Generate the three outputs of `names` (protos named under `roots`); raise on any error."""
     with tempfile.TemporaryDirectory(prefix="scaffold-protoc-") as tmp:
-        out = Path(tmp)
-        descriptor_path = out / "descriptors.pb"
+        out = Path(tmp) / "out"
+        out.mkdir()
+        descriptor_path = Path(tmp) / "descriptors.pb" if with_descriptors else None
         warnings = _compile(names, roots, out, inputs, descriptor_path)
-        descriptors = descriptor_pb2.FileDescriptorSet.FromString(descriptor_path.read_bytes())
-        descriptor_path.unlink()
-        imported = [f.name for f in descriptors.file if f.name not in names and not provided_by_runtime(f.name)]
-        if imported:
-            warnings += _compile(imported, roots, out, inputs, None)
-        outputs = {
-            path.relative_to(out).as_posix(): path.read_bytes() for path in sorted(out.rglob("*")) if path.is_file()
-        }
-    return ProtocResult(tuple(inputs), (*names, *imported), outputs, descriptors, tuple(dict.fromkeys(warnings)))
+        descriptors = (
+            descriptor_pb2.FileDescriptorSet.FromString(descriptor_path.read_bytes()) if descriptor_path else None
+        )
+        outputs = {path.relative_to(out).as_posix(): path.read_bytes() for path in out.rglob("*") if path.is_file()}
+    return Compiled(outputs, descriptors, tuple(warnings))
 
 
+@functools.cache
 def provided_by_runtime(proto_name: str) -> bool:
     """True for protos whose generated module ships with the protobuf package (well-known types)."""
     if not proto_name.startswith("google/protobuf/"):

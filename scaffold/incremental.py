@@ -1,0 +1,284 @@
+"""Stage: run protoc only for the protos whose output can have changed.
+
+A proto's Python output depends on its own source and on the protos it can
+see: the ones it imports, and what those re-export with `import public`.
+Nothing else: the files that import it, or the imports of its imports, do
+not reach its modules. So after one proto changes, protoc has to generate
+only that proto and the protos that can see it; every other proto's output,
+and its descriptor, are taken from the record of the previous run.
+
+The record lives in `.scaffold/cache/` (ignored by git, like `__pycache__`):
+per proto, the file protoc read and its hash, its descriptor (with source
+info, for comments) and its three outputs. Any doubt about the record (a
+different grpcio-tools, include path, Python, or a record that does not
+read) means a full run, never a wrong one. The result is assembled in the
+order protoc itself uses, so the model and every file rendered from it are
+the same bytes a full run writes (`tests/test_incremental.py` holds that).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.metadata
+import marshal
+import os
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from google.protobuf import descriptor_pb2
+
+from scaffold import __version__, protoc
+from scaffold.errors import Diagnostic
+from scaffold.naming import module_path
+from scaffold.protoc import ProtocResult, ProtoInput
+
+CACHE_DIR = ".scaffold/cache"
+_RECORD = "protoc.marshal"
+_FORMAT = 1
+_SETTLED_NS = 1_000_000_000
+
+_Dependencies = Callable[[str], Sequence[str]]
+Source = tuple[str, str]
+
+
+@dataclass(frozen=True)
+class CompiledProto:
+    """What protoc made of one proto file, and what it was made from."""
+
+    origin: str
+    sha256: str
+    dependencies: tuple[str, ...]
+    public: tuple[str, ...]
+    descriptor: bytes
+    outputs: dict[str, bytes]
+    warnings: tuple[Diagnostic, ...]
+
+
+Record = dict[str, CompiledProto]
+
+
+def run(
+    inputs: Sequence[ProtoInput], include_dirs: Sequence[Path], record: Record | None
+) -> tuple[ProtocResult, Record]:
+    """protoc's result for `inputs`, compiling only what `record` (the previous run's) cannot provide;
+    and the record of this result, for the next run."""
+    started_ns = time.time_ns()
+    roots = protoc.include_roots(inputs, include_dirs)
+    searched = (*roots, protoc.WELL_KNOWN_INCLUDE)
+    record = record or {}
+    # Hashed before protoc reads them: an edit racing this run is then seen as a change by the next one.
+    sources = {name: find_source(name, searched) for name in record}
+    unchanged = {name for name, compiled in record.items() if sources[name] == (compiled.origin, compiled.sha256)}
+    names = [item.name for item in inputs]
+    fresh: dict[str, descriptor_pb2.FileDescriptorProto] = {}
+
+    def dependencies(name: str) -> Sequence[str]:
+        if name in fresh:
+            return fresh[name].dependency
+        return record[name].dependencies if name in unchanged else ()
+
+    def public(name: str) -> Sequence[str]:
+        if name in fresh:
+            return [fresh[name].dependency[i] for i in fresh[name].public_dependency]
+        return record[name].public if name in unchanged else ()
+
+    def stale(order: Iterable[str], done: Iterable[str]) -> list[str]:
+        """Protos to generate: new or edited, or able to see one that is."""
+        return [
+            name
+            for name in order
+            if name not in done
+            and not protoc.provided_by_runtime(name)
+            and (name not in unchanged or not _visible(name, dependencies, public) <= unchanged)
+        ]
+
+    outputs: dict[str, bytes] = {}
+    warnings: list[Diagnostic] = []
+    compiled: list[str] = []
+    # Twice at most: protos first reached through an edited one are only known once protoc has parsed it.
+    for with_descriptors in (True, False):
+        batch = stale(protoc_order(names, dependencies), compiled)
+        if batch:
+            call = protoc.compile_files(batch, roots, inputs, with_descriptors)
+            fresh |= {f.name: f for f in call.descriptors.file} if call.descriptors else {}
+            outputs |= call.outputs
+            warnings += call.warnings
+            compiled += batch
+    order = protoc_order(names, dependencies)
+    for name in order:
+        if name not in compiled and name in unchanged:
+            outputs |= record[name].outputs
+            warnings += record[name].warnings
+    file_set = b"".join(
+        _as_file_field(fresh[name].SerializeToString() if name in fresh else record[name].descriptor) for name in order
+    )
+    imported = [name for name in order if name not in names and not protoc.provided_by_runtime(name)]
+    result = ProtocResult(
+        inputs=tuple(inputs),
+        generated_names=(*names, *imported),
+        outputs=dict(sorted(outputs.items())),
+        descriptors=descriptor_pb2.FileDescriptorSet.FromString(file_set),
+        warnings=protoc.in_order(warnings),
+        compiled=tuple(compiled),
+    )
+    for name in order:
+        if name not in sources:
+            sources[name] = _settled_source(name, searched, started_ns)
+    return result, record_of(result, sources)
+
+
+def record_of(result: ProtocResult, sources: Mapping[str, Source | None]) -> Record:
+    """Every proto of `result` whose source is known as protoc read it, with its outputs."""
+    displayed = {item.name: item.path.as_posix() for item in result.inputs}
+    record = {}
+    for file in result.descriptors.file:
+        source = sources.get(file.name)
+        if source is None:
+            continue  # not recorded: the next run compiles it again
+        stem = module_path(file.name)
+        paths = (f"{stem}_pb2.py", f"{stem}_pb2.pyi", f"{stem}_pb2_grpc.py")
+        record[file.name] = CompiledProto(
+            origin=source[0],
+            sha256=source[1],
+            dependencies=tuple(file.dependency),
+            public=tuple(file.dependency[i] for i in file.public_dependency),
+            descriptor=file.SerializeToString(),
+            outputs={path: result.outputs[path] for path in paths if path in result.outputs},
+            warnings=tuple(w for w in result.warnings if w.path in (file.name, displayed.get(file.name))),
+        )
+    return record
+
+
+def protoc_order(names: Iterable[str], dependencies: _Dependencies) -> list[str]:
+    """The order of `protoc --include_imports`: each input after everything it imports, depth first."""
+    order: list[str] = []
+    seen: set[str] = set()
+    for name in names:
+        if name in seen:
+            continue
+        seen.add(name)
+        stack = [(name, iter(dependencies(name)))]  # a stack rather than recursion: import chains can be deep
+        while stack:
+            current, pending = stack[-1]
+            dependency = next((d for d in pending if d not in seen), None)
+            if dependency is None:
+                stack.pop()
+                order.append(current)
+            else:
+                seen.add(dependency)
+                stack.append((dependency, iter(dependencies(dependency))))
+    return order
+
+
+def load(root: Path) -> Record | None:
+    """The previous run's record, or None when there is none this run can trust."""
+    try:
+        data = marshal.loads((root / CACHE_DIR / _RECORD).read_bytes())
+        if data["key"] != _key(root):
+            return None
+        return {
+            name: CompiledProto(origin, sha256, dependencies, public, descriptor, outputs, _diagnostics(warnings))
+            for name, (origin, sha256, dependencies, public, descriptor, outputs, warnings) in data["files"].items()
+        }
+    except Exception:  # noqa: BLE001 - missing, truncated, or from another version: a full run decides
+        return None
+
+
+def save(root: Path, record: Record) -> None:
+    """Keep `record` for the next run; a cache that cannot be written only costs time."""
+    files = {
+        name: (c.origin, c.sha256, c.dependencies, c.public, c.descriptor, c.outputs, _warning_tuples(c.warnings))
+        for name, c in record.items()
+    }
+    directory = root / CACHE_DIR
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+        ignore = directory / ".gitignore"
+        if not ignore.exists():
+            ignore.write_text("# scaffold's cache: safe to delete, never worth committing\n*\n", encoding="utf-8")
+        with tempfile.NamedTemporaryFile(dir=directory, delete=False) as staged:
+            staged.write(marshal.dumps({"key": _key(root), "files": files}))
+        os.replace(staged.name, directory / _RECORD)
+    except OSError:
+        pass
+
+
+def _key(root: Path) -> tuple[object, ...]:
+    """What the record is only valid for: marshal's format, the tools that wrote the outputs, the project."""
+    return (
+        _FORMAT,
+        sys.version_info[:2],
+        __version__,
+        importlib.metadata.version("grpcio-tools"),
+        os.path.abspath(root),
+    )
+
+
+def _settled_source(name: str, roots: Sequence[Path], started_ns: int) -> Source | None:
+    """`name`'s source now, if it was last modified well before the run began (so protoc read these bytes).
+
+    Protos first met in this run were not hashed before protoc read them; one
+    written in the second before (file times are coarse) is left out of the
+    record rather than risk recording bytes protoc never saw.
+    """
+    for root in roots:
+        path = root / name
+        try:
+            modified = path.stat().st_mtime_ns
+        except OSError:
+            continue
+        return find_source(name, (root,)) if modified < started_ns - _SETTLED_NS else None
+    return None
+
+
+def find_source(name: str, roots: Sequence[Path]) -> Source | None:
+    """The file protoc reads for `name` (the first root that has it) and its hash."""
+    for root in roots:
+        path = root / name
+        try:
+            return source(path, path.read_bytes())
+        except (FileNotFoundError, NotADirectoryError, IsADirectoryError):
+            continue
+        except OSError:
+            return None
+    return None
+
+
+def source(path: Path, content: bytes) -> Source:
+    """How the record names a proto's source: its absolute path and the hash of `content`."""
+    return os.path.abspath(path), hashlib.sha256(content).hexdigest()
+
+
+def _visible(name: str, dependencies: _Dependencies, public: _Dependencies) -> set[str]:
+    """The protos whose definitions `name` can use: its imports and, through them, what they import publicly."""
+    visible: set[str] = set()
+    pending = list(dependencies(name))
+    while pending:
+        dependency = pending.pop()
+        if dependency not in visible:
+            visible.add(dependency)
+            pending += public(dependency)
+    return visible
+
+
+def _as_file_field(message: bytes) -> bytes:
+    """`message` as field 1 of a FileDescriptorSet, so the set is parsed once rather than file by file."""
+    length, encoded = len(message), bytearray()
+    while True:
+        byte, length = length & 0x7F, length >> 7
+        encoded.append(byte | (0x80 if length else 0))
+        if not length:
+            return b"\x0a" + bytes(encoded) + message
+
+
+def _diagnostics(warnings: Iterable[tuple[Any, ...]]) -> tuple[Diagnostic, ...]:
+    return tuple(Diagnostic(*warning) for warning in warnings)
+
+
+def _warning_tuples(warnings: Iterable[Diagnostic]) -> tuple[tuple[object, ...], ...]:
+    return tuple((w.path, w.message, w.line, w.col, w.severity) for w in warnings)
