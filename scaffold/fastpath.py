@@ -1,96 +1,117 @@
 """`scaffold gen` and `scaffold check` when nothing changed, in a few milliseconds.
 
-Runs before the CLI framework, protoc or Jinja are imported: it reads the
-manifest, recomputes the inputs' digest (`scaffold.inputs`) and checks that
-every file scaffold recorded is still what it wrote. Only when all of that
-holds does it answer "up to date"; anything else (other arguments, a changed
-input, an edited or missing file, conflict markers, a transaction left by an
-interrupted run) falls through to the full pipeline, which decides.
+Runs before the CLI framework, protoc or Jinja are imported, and before
+`pathlib` even: only `os` and `marshal`, which the interpreter has loaded
+already. It compares the status (times, size, inode) of every file the last
+full check read with the stamp that check left (`scaffold.uptodate`), as git
+does with its index; a file whose times are not older than the stamp itself
+could have changed in the same clock tick, so it is not trusted. When the
+stamp cannot answer, the content check runs (hashing every input and output)
+and leaves a new stamp. Only when one of them holds does this answer "up to
+date"; anything else (other arguments, a changed input, an edited or missing
+file, conflict markers, a transaction left by an interrupted run) falls
+through to the full pipeline, which decides.
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
+import marshal
+import os
 import sys
-from collections.abc import Sequence
-from pathlib import Path
 
-from scaffold import inputs
+from scaffold import __version__
 
-MANIFEST = ".scaffold/manifest.json"
-BASE_DIR = ".scaffold/base"
+CONFIG_FILE = "pyproject.toml"
+STAMP = ".scaffold/cache/no-op.marshal"
+STAMP_FORMAT = 1
 TXN_DIR = ".scaffold/txn"
 _MESSAGES = {"gen": "Up to date (no input changed).", "check": "Up to date."}
 
 
-def run(argv: Sequence[str]) -> bool:
+def run(argv: list[str]) -> bool:
     """Handle `[-q] gen|check [-C DIR]` when nothing changed; False to let the full CLI run."""
     quiet = bool(argv) and argv[0] in ("-q", "--quiet")
     command, root = _parse(argv[1:] if quiet else argv)
     if command is None:
         return False
     if root is None:
-        root = _find_project(Path.cwd())
-    if root is None or not up_to_date(root):
+        root = _find_project(os.getcwd())
+    if root is None:
         return False
+    if not stamp_holds(root):
+        from pathlib import Path
+
+        from scaffold import uptodate
+
+        if not uptodate.check_and_stamp(Path(root)):
+            return False
     if not quiet:
         print(_MESSAGES[command])
     return True
 
 
-def up_to_date(root: Path) -> bool:
-    if (root / TXN_DIR).exists():
-        return False
+def stamp_holds(root: str) -> bool:
+    """Whether every file the last content check read still has the status it had then."""
     try:
-        manifest = json.loads((root / MANIFEST).read_text(encoding="utf-8"))
-        recorded = manifest["inputs"]
-        files = manifest["files"]
-    except (OSError, ValueError, KeyError, TypeError):
-        return False
-    table = inputs.config_table(root)
-    if table is None or recorded != inputs.digest(root, table):
-        return False
-    for path, entry in files.items():
-        if entry["owner"] == "generated":
-            if _sha256(root / path) != entry["sha256"]:
-                return False
-        elif _sha256(root / BASE_DIR / path) != entry["sha256"] or _has_conflict_markers(root / path):
+        with open(os.path.join(root, STAMP), "rb") as stamp:
+            written = os.fstat(stamp.fileno()).st_mtime_ns
+            form, version, entries = marshal.loads(stamp.read())
+        if form != STAMP_FORMAT or version != __version__ or os.path.lexists(os.path.join(root, TXN_DIR)):
             return False
-    return True
+        for path, status in entries:
+            try:
+                now = os.stat(os.path.join(root, path))
+            except FileNotFoundError:
+                if status is None:
+                    continue
+                return False
+            if status is None or status != (now.st_mtime_ns, now.st_ctime_ns, now.st_size, now.st_ino):
+                return False
+            if now.st_mtime_ns >= written or now.st_ctime_ns >= written:
+                return False  # same clock tick as the stamp: a later edit could carry the same times
+        return True
+    except Exception:  # noqa: BLE001 - missing, unreadable, or from another Python: the content check decides
+        return False
 
 
-def _parse(argv: Sequence[str]) -> tuple[str | None, Path | None]:
+def _parse(argv: list[str]) -> tuple[str | None, str | None]:
     if not argv or argv[0] not in _MESSAGES:
         return None, None
-    rest = list(argv[1:])
+    rest = argv[1:]
     if not rest:
         return argv[0], None
     if len(rest) == 2 and rest[0] in ("-C", "--project"):
-        return argv[0], Path(rest[1])
+        return argv[0], rest[1]
     return None, None
 
 
-def _find_project(start: Path) -> Path | None:
-    for directory in (start, *start.parents):
-        if inputs.config_table(directory) is not None:
+def _find_project(start: str) -> str | None:
+    """The project around `start`: the nearest directory with a stamp or a pyproject.toml.
+
+    A pyproject.toml met first may or may not hold [tool.scaffold]; the
+    content check reads it (and goes on upward like `scaffold.api.find_project`).
+    """
+    directory = start
+    while True:
+        if os.path.exists(os.path.join(directory, STAMP)):
             return directory
+        if os.path.exists(os.path.join(directory, CONFIG_FILE)):
+            return _find_configured(directory)
+        parent = os.path.dirname(directory)
+        if parent == directory:
+            return None
+        directory = parent
+
+
+def _find_configured(start: str) -> str | None:
+    from pathlib import Path
+
+    from scaffold import inputs
+
+    for directory in (Path(start), *Path(start).parents):
+        if inputs.config_table(directory) is not None:
+            return str(directory)
     return None
-
-
-def _sha256(path: Path) -> str | None:
-    try:
-        return hashlib.sha256(path.read_bytes()).hexdigest()
-    except OSError:
-        return None
-
-
-def _has_conflict_markers(path: Path) -> bool:
-    try:
-        content = path.read_bytes()
-    except OSError:
-        return False  # a user file the user deleted: the full pipeline reports it, nothing to write
-    return b"\n<<<<<<< " in b"\n" + content
 
 
 if __name__ == "__main__":  # pragma: no cover

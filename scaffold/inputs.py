@@ -1,6 +1,6 @@
 """What a generation reads, and one digest of it.
 
-Standard library only: the no-op path (`scaffold.fastpath`) uses this before
+Standard library only: the no-op path (`scaffold.uptodate`) uses this before
 protoc, Jinja or even the CLI framework are imported. The digest covers the
 tool's version, the `[tool.scaffold]` table, every .proto under the proto
 roots and every built-in template. Not the tool's own code: that would make
@@ -55,16 +55,28 @@ def table_of(pyproject: str) -> dict[str, Any] | None:
 
 def digest(root: Path, table: dict[str, Any]) -> str:
     """The digest of everything a generation of the project at `root` reads."""
-    proto_paths = table.get("proto_paths", ["protos"])
-    roots = [root / p for p in proto_paths if isinstance(p, str)]
     protos = [
         (path.relative_to(root).as_posix(), path.read_bytes())
-        for r in roots
+        for r in _proto_roots(root, table)
         if r.is_dir()
         for path in sorted(r.rglob("*.proto"))
     ]
+    return digest_of(table, protos, _custom_templates(root, table))
+
+
+def directories_read(root: Path, table: dict[str, Any]) -> list[Path]:
+    """The directories whose files the digest reads: the proto roots, the built-in and custom templates."""
+    directories = [*_proto_roots(root, table), builtin_templates(), _custom_templates(root, table)]
+    return [d for d in directories if d is not None and d.is_dir()]
+
+
+def _proto_roots(root: Path, table: dict[str, Any]) -> list[Path]:
+    return [root / p for p in table.get("proto_paths", ["protos"]) if isinstance(p, str)]
+
+
+def _custom_templates(root: Path, table: dict[str, Any]) -> Path | None:
     custom = table.get("templates")
-    return digest_of(table, protos, Path(os.path.normpath(root / custom)) if isinstance(custom, str) else None)
+    return Path(os.path.normpath(root / custom)) if isinstance(custom, str) else None
 
 
 def digest_of(table: dict[str, Any], protos: Iterable[tuple[str, bytes]], custom: Path | None = None) -> str:

@@ -61,7 +61,7 @@ def reconcile(
     servicer module on disk and as last rendered.
     """
     methods = _methods(ours)
-    pristine = _methods(base)
+    pristine = methods if base == ours else _methods(base)  # an untouched servicer is parsed once
     old_services = {s.full_name: s for s in previous_view}
     new_services = {s.full_name: s for s in services}
     added: list[str] = []

@@ -1,15 +1,18 @@
 """The no-op path: `gen`/`check` with nothing to do answer without importing
-protoc, Jinja or the CLI framework, and any change at all goes the full way."""
+protoc, Jinja or the CLI framework, from file status alone once a content
+check has stamped the project, and any change at all goes the full way."""
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
+import time
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from conftest import REPO, run_scaffold
+from conftest import DEADLINE_SECONDS, REPO, run_scaffold
 
 NO_OP = "Up to date (no input changed).\n"
 
@@ -21,7 +24,8 @@ def project(tmp_path: Path) -> Path:
     return root  # `new` records the digest of the inputs: the next gen is already a no-op
 
 
-def test_no_op_imports_nothing_heavy(project: Path) -> None:
+def no_op_imports(project: Path) -> set[str]:
+    """The modules a `scaffold gen` imports, which must answer as a no-op."""
     result = subprocess.run(
         [sys.executable, "-X", "importtime", "-m", "scaffold", "gen", "-C", str(project)],
         capture_output=True,
@@ -30,9 +34,27 @@ def test_no_op_imports_nothing_heavy(project: Path) -> None:
     )
     assert result.returncode == 0
     assert result.stdout == NO_OP
-    imported = {line.split("|")[-1].strip().split(".")[0] for line in result.stderr.splitlines() if "|" in line}
+    return {line.split("|")[-1].strip() for line in result.stderr.splitlines() if "|" in line}
+
+
+def stamped(project: Path) -> Path:
+    """Run no-op gens until one answers from the stamp alone (files written in the stamp's clock tick are
+    checked by content, and the stamp renewed), within a deadline."""
+    deadline = time.monotonic() + DEADLINE_SECONDS
+    while "scaffold.uptodate" in no_op_imports(project):
+        assert time.monotonic() < deadline, "the no-op path never answered from its stamp"
+    return project
+
+
+def test_no_op_imports_nothing_heavy(project: Path) -> None:
+    imported = {name.split(".")[0] for name in no_op_imports(project)}
     assert imported.isdisjoint({"grpc_tools", "grpc", "jinja2", "typer", "google", "merge3", "watchfiles"}), imported
     assert run_scaffold("check", "-C", project).stdout == "Up to date.\n"
+
+
+def test_a_stamped_no_op_reads_no_file_content(project: Path) -> None:
+    imported = no_op_imports(stamped(project))
+    assert imported.isdisjoint({"scaffold.uptodate", "hashlib", "json", "pathlib", "tomllib"}), imported
 
 
 def edit_proto(root: Path) -> None:
@@ -63,12 +85,34 @@ def leave_a_transaction(root: Path) -> None:
     (root / ".scaffold/txn").mkdir()
 
 
+def edit_proto_keeping_size_and_times(root: Path) -> None:
+    proto = root / "protos/helloworld.proto"
+    before = proto.stat()
+    proto.write_text(proto.read_text().replace("Greets people by name.", "Greets persons by name"))
+    os.utime(proto, ns=(before.st_atime_ns, before.st_mtime_ns))  # only the change time tells
+    assert proto.stat().st_size == before.st_size
+
+
+def add_a_proto(root: Path) -> None:
+    (root / "protos/extra").mkdir()
+    (root / "protos/extra/more.proto").write_text('syntax = "proto3";\n\nmessage More {}\n')
+
+
 @pytest.mark.parametrize(
     "change",
-    [edit_proto, edit_config, edit_generated, delete_base, leave_conflict_markers, leave_a_transaction],
+    [
+        edit_proto,
+        edit_proto_keeping_size_and_times,
+        add_a_proto,
+        edit_config,
+        edit_generated,
+        delete_base,
+        leave_conflict_markers,
+        leave_a_transaction,
+    ],
 )
 def test_any_change_takes_the_full_pipeline(project: Path, change: Callable[[Path], None]) -> None:
-    assert run_scaffold("gen", "-C", project).stdout == NO_OP
+    stamped(project)
     change(project)
     result = run_scaffold("gen", "-C", project)
     assert result.stdout != NO_OP
@@ -76,6 +120,16 @@ def test_any_change_takes_the_full_pipeline(project: Path, change: Callable[[Pat
 
 
 def test_user_edits_alone_keep_the_fast_answer(project: Path) -> None:
+    stamped(project)
     servicer = project / "helloworld/servicer.py"
     servicer.write_text(servicer.read_text().replace("# TODO: return a helloworld_pb2.HelloReply.", "pass  # mine"))
     assert run_scaffold("gen", "-C", project).stdout == NO_OP
+    stamped(project)  # the content check renewed the stamp
+
+
+def test_the_project_is_found_from_a_subdirectory_like_the_full_cli_finds_it(project: Path) -> None:
+    nested = project / "tools"
+    nested.mkdir()
+    (nested / "pyproject.toml").write_text('[project]\nname = "tools"\n')  # not scaffold's: look further up
+    assert run_scaffold("gen", cwd=nested).stdout == NO_OP
+    assert run_scaffold("gen", cwd=project / "helloworld").stdout == NO_OP

@@ -1,0 +1,126 @@
+"""Whether a project is exactly what scaffold last wrote from its current inputs, by content.
+
+The no-op path (`scaffold.fastpath`) asks this only when its stamp cannot
+answer: it recomputes the inputs' digest (`scaffold.inputs`) and checks that
+every file scaffold recorded is still what it wrote. When all of that holds,
+it leaves a stamp: the file status (times, size, inode) of everything it
+read, taken before reading, so the next run can answer from `stat` alone.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import marshal
+import os
+import tempfile
+from pathlib import Path
+
+from scaffold import __version__, inputs
+from scaffold.fastpath import STAMP, STAMP_FORMAT, TXN_DIR
+
+MANIFEST = ".scaffold/manifest.json"
+BASE_DIR = ".scaffold/base"
+
+
+def check_and_stamp(root: Path) -> bool:
+    """True when nothing would change; then the stamp is written for the next run."""
+    before = _status([root / inputs.CONFIG_FILE, root / MANIFEST])
+    paths = _paths_read(root)
+    if paths is None:
+        return False
+    before |= _status(paths)
+    if not up_to_date(root):
+        return False
+    _write_stamp(root, before)
+    return True
+
+
+def up_to_date(root: Path) -> bool:
+    if (root / TXN_DIR).exists():
+        return False
+    try:
+        manifest = json.loads((root / MANIFEST).read_text(encoding="utf-8"))
+        recorded = manifest["inputs"]
+        files = manifest["files"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return False
+    table = inputs.config_table(root)
+    if table is None or recorded != inputs.digest(root, table):
+        return False
+    for path, entry in files.items():
+        if entry["owner"] == "generated":
+            if _sha256(root / path) != entry["sha256"]:
+                return False
+        elif _sha256(root / BASE_DIR / path) != entry["sha256"] or _has_conflict_markers(root / path):
+            return False
+    return True
+
+
+def _paths_read(root: Path) -> list[Path] | None:
+    """Every file and directory `up_to_date` reads or lists (a new proto changes its directory's times)."""
+    table = inputs.config_table(root)
+    try:
+        files = json.loads((root / MANIFEST).read_text(encoding="utf-8"))["files"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    if table is None:
+        return None
+    paths = []
+    for path, entry in files.items():
+        paths.append(root / path)
+        if entry["owner"] == "user":
+            paths.append(root / BASE_DIR / path)
+    for directory in inputs.directories_read(root, table):
+        for parent, subdirectories, names in os.walk(directory):
+            subdirectories[:] = sorted(d for d in subdirectories if d != ".scaffold")
+            paths.append(Path(parent))
+            paths += [Path(parent, name) for name in sorted(names)]
+    return paths
+
+
+Status = tuple[int, int, int, int] | None
+"""mtime, ctime, size and inode of a file or directory; None for one that does not exist (a deleted user file)."""
+
+
+def _status(paths: list[Path]) -> dict[str, Status]:
+    status: dict[str, Status] = {}
+    for path in paths:
+        try:
+            result = os.stat(path)
+        except FileNotFoundError:
+            status[str(path)] = None
+            continue
+        status[str(path)] = (result.st_mtime_ns, result.st_ctime_ns, result.st_size, result.st_ino)
+    return status
+
+
+def _write_stamp(root: Path, status: dict[str, Status]) -> None:
+    """Atomically, and quietly: a stamp that cannot be written only costs the next run time."""
+    directory = (root / STAMP).parent
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+        ignore = directory / ".gitignore"
+        if not ignore.exists():
+            ignore.write_text("# scaffold's cache: safe to delete, never worth committing\n*\n", encoding="utf-8")
+        entries = [(os.path.relpath(path, root), values) for path, values in sorted(status.items())]
+        with tempfile.NamedTemporaryFile(dir=directory, delete=False) as staged:
+            staged.write(marshal.dumps((STAMP_FORMAT, __version__, entries)))
+        os.replace(staged.name, root / STAMP)
+    except OSError:
+        pass
+
+
+def _sha256(path: Path) -> str | None:
+    try:
+        return hashlib.sha256(path.read_bytes()).hexdigest()
+    except OSError:
+        return None
+
+
+def _has_conflict_markers(path: Path) -> bool:
+    try:
+        content = path.read_bytes()
+    except OSError:
+        return False  # a user file the user deleted: the full pipeline reports it, nothing to write
+    return b"\n<<<<<<< " in b"\n" + content
