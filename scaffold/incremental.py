@@ -19,7 +19,6 @@ the same bytes a full run writes (`tests/test_incremental.py` holds that).
 from __future__ import annotations
 
 import hashlib
-import importlib.metadata
 import marshal
 import os
 import sys
@@ -31,6 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from google.protobuf import descriptor_pb2
+from grpc_tools import grpc_version
 
 from scaffold import __version__, protoc
 from scaffold.errors import Diagnostic
@@ -214,7 +214,7 @@ def _key(root: Path) -> tuple[object, ...]:
         _FORMAT,
         sys.version_info[:2],
         __version__,
-        importlib.metadata.version("grpcio-tools"),
+        grpc_version.VERSION,
         os.path.abspath(root),
     )
 
