@@ -65,9 +65,9 @@ def digest(root: Path, table: dict[str, Any]) -> str:
 
 
 def directories_read(root: Path, table: dict[str, Any]) -> list[Path]:
-    """The directories whose files the digest reads: the proto roots, the built-in and custom templates."""
+    """The directories whose files the digest reads, existing or not: the proto roots, the templates."""
     directories = [*_proto_roots(root, table), builtin_templates(), _custom_templates(root, table)]
-    return [d for d in directories if d is not None and d.is_dir()]
+    return [d for d in directories if d is not None]
 
 
 def _proto_roots(root: Path, table: dict[str, Any]) -> list[Path]:

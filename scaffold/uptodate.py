@@ -72,6 +72,7 @@ def _paths_read(root: Path) -> list[Path] | None:
         if entry["owner"] == "user":
             paths.append(root / BASE_DIR / path)
     for directory in inputs.directories_read(root, table):
+        paths.append(directory)  # one that does not exist yet is stamped as missing: creating it is a change
         for parent, subdirectories, names in os.walk(directory):
             subdirectories[:] = sorted(d for d in subdirectories if d != ".scaffold")
             paths.append(Path(parent))
@@ -85,7 +86,7 @@ Status = tuple[int, int, int, int] | None
 
 def _status(paths: list[Path]) -> dict[str, Status]:
     status: dict[str, Status] = {}
-    for path in paths:
+    for path in dict.fromkeys(paths):
         try:
             result = os.stat(path)
         except FileNotFoundError:

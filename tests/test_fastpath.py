@@ -98,12 +98,19 @@ def add_a_proto(root: Path) -> None:
     (root / "protos/extra/more.proto").write_text('syntax = "proto3";\n\nmessage More {}\n')
 
 
+def create_a_configured_proto_root(root: Path) -> None:
+    """A proto root named in the config before it exists: creating it is a change, like any new proto."""
+    (root / "shared").mkdir()
+    (root / "shared/more.proto").write_text('syntax = "proto3";\n\nmessage More {}\n')
+
+
 @pytest.mark.parametrize(
     "change",
     [
         edit_proto,
         edit_proto_keeping_size_and_times,
         add_a_proto,
+        create_a_configured_proto_root,
         edit_config,
         edit_generated,
         delete_base,
@@ -112,6 +119,11 @@ def add_a_proto(root: Path) -> None:
     ],
 )
 def test_any_change_takes_the_full_pipeline(project: Path, change: Callable[[Path], None]) -> None:
+    pyproject = project / "pyproject.toml"
+    pyproject.write_text(
+        pyproject.read_text().replace('proto_paths = ["protos"]', 'proto_paths = ["protos", "shared"]')
+    )
+    assert run_scaffold("gen", "-C", project).returncode == 0  # the config change itself
     stamped(project)
     change(project)
     result = run_scaffold("gen", "-C", project)
