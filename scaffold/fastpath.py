@@ -20,9 +20,10 @@ import os
 import sys
 
 from scaffold import __version__
+from scaffold.cache import CACHE_DIR
 
 CONFIG_FILE = "pyproject.toml"
-STAMP = ".scaffold/cache/no-op.marshal"
+STAMP = f"{CACHE_DIR}/no-op.marshal"
 STAMP_FORMAT = 1
 TXN_DIR = ".scaffold/txn"
 _MESSAGES = {"gen": "Up to date (no input changed).", "check": "Up to date."}

@@ -22,7 +22,6 @@ import hashlib
 import marshal
 import os
 import sys
-import tempfile
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -30,14 +29,13 @@ from pathlib import Path
 from typing import Any
 
 from google.protobuf import descriptor_pb2
-from grpc_tools import grpc_version
+from grpc_tools import grpc_version  # type: ignore[import-untyped]
 
-from scaffold import __version__, protoc
+from scaffold import __version__, cache, protoc
 from scaffold.errors import Diagnostic
 from scaffold.naming import module_path
 from scaffold.protoc import ProtocResult, ProtoInput
 
-CACHE_DIR = ".scaffold/cache"
 _RECORD = "protoc.marshal"
 _FORMAT = 1
 _SETTLED_NS = 1_000_000_000
@@ -178,7 +176,7 @@ def protoc_order(names: Iterable[str], dependencies: _Dependencies) -> list[str]
 def load(root: Path) -> Record | None:
     """The previous run's record, or None when there is none this run can trust."""
     try:
-        data = marshal.loads((root / CACHE_DIR / _RECORD).read_bytes())
+        data = marshal.loads((root / cache.CACHE_DIR / _RECORD).read_bytes())
         if data["key"] != _key(root):
             return None
         return {
@@ -190,22 +188,12 @@ def load(root: Path) -> Record | None:
 
 
 def save(root: Path, record: Record) -> None:
-    """Keep `record` for the next run; a cache that cannot be written only costs time."""
+    """Keep `record` for the next run."""
     files = {
         name: (c.origin, c.sha256, c.dependencies, c.public, c.descriptor, c.outputs, _warning_tuples(c.warnings))
         for name, c in record.items()
     }
-    directory = root / CACHE_DIR
-    try:
-        directory.mkdir(parents=True, exist_ok=True)
-        ignore = directory / ".gitignore"
-        if not ignore.exists():
-            ignore.write_text("# scaffold's cache: safe to delete, never worth committing\n*\n", encoding="utf-8")
-        with tempfile.NamedTemporaryFile(dir=directory, delete=False) as staged:
-            staged.write(marshal.dumps({"key": _key(root), "files": files}))
-        os.replace(staged.name, directory / _RECORD)
-    except OSError:
-        pass
+    cache.write(root, _RECORD, marshal.dumps({"key": _key(root), "files": files}))
 
 
 def _key(root: Path) -> tuple[object, ...]:

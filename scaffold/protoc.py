@@ -21,7 +21,7 @@ from importlib import resources
 from pathlib import Path
 
 from google.protobuf import descriptor_pb2
-from grpc_tools import protoc as _grpc_protoc
+from grpc_tools import protoc as _grpc_protoc  # type: ignore[import-untyped]
 
 from scaffold.errors import Diagnostic, ScaffoldError
 from scaffold.naming import module_path

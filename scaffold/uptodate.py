@@ -13,10 +13,9 @@ import hashlib
 import json
 import marshal
 import os
-import tempfile
 from pathlib import Path
 
-from scaffold import __version__, inputs
+from scaffold import __version__, cache, inputs
 from scaffold.fastpath import STAMP, STAMP_FORMAT, TXN_DIR
 
 MANIFEST = ".scaffold/manifest.json"
@@ -97,19 +96,8 @@ def _status(paths: list[Path]) -> dict[str, Status]:
 
 
 def _write_stamp(root: Path, status: dict[str, Status]) -> None:
-    """Atomically, and quietly: a stamp that cannot be written only costs the next run time."""
-    directory = (root / STAMP).parent
-    try:
-        directory.mkdir(parents=True, exist_ok=True)
-        ignore = directory / ".gitignore"
-        if not ignore.exists():
-            ignore.write_text("# scaffold's cache: safe to delete, never worth committing\n*\n", encoding="utf-8")
-        entries = [(os.path.relpath(path, root), values) for path, values in sorted(status.items())]
-        with tempfile.NamedTemporaryFile(dir=directory, delete=False) as staged:
-            staged.write(marshal.dumps((STAMP_FORMAT, __version__, entries)))
-        os.replace(staged.name, root / STAMP)
-    except OSError:
-        pass
+    entries = [(os.path.relpath(path, root), values) for path, values in sorted(status.items())]
+    cache.write(root, os.path.basename(STAMP), marshal.dumps((STAMP_FORMAT, __version__, entries)))
 
 
 def _sha256(path: Path) -> str | None:

@@ -1,0 +1,31 @@
+"""`.scaffold/cache/`: what makes the next run fast, never what makes it right.
+
+Everything here can be deleted at any time (the next run is slower, not
+different), so writing is atomic and quiet: a cache that cannot be written
+only costs time. The directory ignores itself in git, like `__pycache__`.
+"""
+
+from __future__ import annotations
+
+import os
+
+CACHE_DIR = ".scaffold/cache"
+_IGNORE = "# scaffold's cache: safe to delete, never worth committing\n*\n"
+
+
+def write(root: str | os.PathLike[str], name: str, content: bytes) -> None:
+    """Replace `name` in the cache of the project at `root` with `content`, all at once or not at all."""
+    import tempfile  # not at the top: the no-op path imports this module for CACHE_DIR alone
+
+    directory = os.path.join(root, CACHE_DIR)
+    try:
+        os.makedirs(directory, exist_ok=True)
+        ignore = os.path.join(directory, ".gitignore")
+        if not os.path.exists(ignore):
+            with open(ignore, "w", encoding="utf-8") as file:
+                file.write(_IGNORE)
+        with tempfile.NamedTemporaryFile(dir=directory, delete=False) as staged:
+            staged.write(content)
+        os.replace(staged.name, os.path.join(directory, name))
+    except OSError:
+        pass
