@@ -88,7 +88,7 @@ def _status(paths: list[Path]) -> dict[str, Status]:
     for path in dict.fromkeys(paths):
         try:
             result = os.stat(path)
-        except FileNotFoundError:
+        except OSError:  # missing, or not ours to stat: the stamp then never vouches for it
             status[str(path)] = None
             continue
         status[str(path)] = (result.st_mtime_ns, result.st_ctime_ns, result.st_size, result.st_ino)
