@@ -24,14 +24,17 @@ def route_guide(directory: Path) -> list[Path]:
 
 
 def synthetic(directory: Path, files: int = 100) -> list[Path]:
-    """`files` protos in packages of ten; each imports its predecessor and has one service with 4 RPCs."""
+    """`files` protos in packages of ten, each with one service of 4 RPCs. Each imports its predecessor
+    in its package; the first of a package imports the first of the package before. (A chain through
+    all of them would be too deep for Python to import: scaffold refuses imports nested 64 deep.)"""
     paths = []
     for n in range(files):
         package = f"pkg{n // 10}"
         path = directory / package / f"svc{n}.proto"
         path.parent.mkdir(parents=True, exist_ok=True)
-        imports = f'import "pkg{(n - 1) // 10}/svc{n - 1}.proto";\n' if n else ""
-        previous = f"  pkg{(n - 1) // 10}.Item{n - 1} previous = 3;\n" if n else ""
+        before = n - 10 if n % 10 == 0 else n - 1
+        imports = f'import "pkg{before // 10}/svc{before}.proto";\n' if n else ""
+        previous = f"  pkg{before // 10}.Item{before} previous = 3;\n" if n else ""
         rpcs = "".join(
             f"  // {name.format(n=n)} does its work.\n  rpc {name.format(n=n)}({req.format(n=n)}) returns ({resp.format(n=n)});\n"
             for name, req, resp in SHAPES

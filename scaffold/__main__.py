@@ -9,10 +9,20 @@ from __future__ import annotations
 
 import sys
 
+GLOBAL_FLAGS = frozenset({"-q", "--quiet", "-v", "--verbose"})
+
+
+def hoist_global_flags(argv: list[str]) -> list[str]:
+    """`scaffold gen -v` means `scaffold -v gen`: global flags may stand anywhere before `--`."""
+    end = argv.index("--") if "--" in argv else len(argv)
+    head = argv[:end]
+    return [a for a in head if a in GLOBAL_FLAGS] + [a for a in head if a not in GLOBAL_FLAGS] + argv[end:]
+
 
 def main() -> None:
     from scaffold import fastpath
 
+    sys.argv[1:] = hoist_global_flags(sys.argv[1:])
     if fastpath.run(sys.argv[1:]):
         return
     from scaffold.cli import app

@@ -7,25 +7,27 @@ render -> plan -> write) and either returns a report or raises
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import shutil
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from scaffold import config as config_module
-from scaffold import incremental, protoc, state, write
+from scaffold import incremental, lock, protoc, seams, state, write
 from scaffold import inputs as input_digest
 from scaffold import plan as plan_module
 from scaffold.config import Config, check_package_name
 from scaffold.errors import EXIT_NEEDS_USER, Diagnostic, ScaffoldError
-from scaffold.generate import build_project, generate
+from scaffold.generate import Generation, build_project, generate
 from scaffold.inputs import builtin_templates
 from scaffold.merge import conflict_lines
-from scaffold.plan import Plan, read_file
+from scaffold.model import Rpc, Service, restrict
+from scaffold.plan import FilePlan, Plan, read_file
 from scaffold.progress import ProgressCallback
-from scaffold.reconcile import Changes, reconcile
+from scaffold.reconcile import Changes, methods_of, reconcile, without_methods
 from scaffold.render import Renderer
 
 PROTO_DIR = "protos"
@@ -38,6 +40,8 @@ class NewReport:
     config: Config
     paths: tuple[str, ...]
     warnings: tuple[Diagnostic, ...]
+    left: tuple[FilePlan, ...] = ()
+    """Files of the user's that `new --force` found at its paths and did not replace."""
 
     @property
     def files(self) -> int:
@@ -53,7 +57,8 @@ class GenReport:
     up_to_date: bool
     """Nothing to write: decided before writing, so it also holds for a run that wrote."""
     written: bool
-    recovered: bool
+    recovered: tuple[Diagnostic, ...]
+    """What rolling back an interrupted run did (empty: there was none)."""
     seconds: float
     compiled: tuple[str, ...]
     """The protos protoc generated; the others' outputs came from the previous run's record."""
@@ -88,11 +93,16 @@ def new_project(
     root = output if output is not None else Path(package)
     if root.exists() and not root.is_dir():
         raise ScaffoldError([Diagnostic(str(root), "exists and is not a directory")])
+    if templates is not None and not templates.is_dir():
+        raise ScaffoldError([Diagnostic(f"--templates {templates}", "no such directory")])
+    if root.is_dir() and _holds_project(root):
+        message = f"holds a scaffold project already; `scaffold gen -C {root}` regenerates it (nothing was written)"
+        raise ScaffoldError([Diagnostic(str(root), message)])
     if root.is_dir() and any(root.iterdir()) and not force:
         raise ScaffoldError([Diagnostic(str(root), "output directory is not empty; pass --force to write into it")])
 
     result = protoc.run(inputs, include_dirs)
-    protos_in_project = tuple(f"{PROTO_DIR}/{item.name}" for item in inputs)
+    protos_in_project = _recorded_protos(protos, inputs, include_dirs, result.generated_names)
     config = Config(
         root=root,
         package=package,
@@ -109,10 +119,12 @@ def new_project(
     files = {path: f.content for path, f in generation.files.items()} | copies
     table = input_digest.table_of(files[CONFIG_FILE].decode())
     digest = input_digest.digest_of(table, copies.items(), config.template_dir()) if table is not None else None
-    files |= generation.state_files(digest)
+    left: tuple[FilePlan, ...] = ()
     if root.exists():
-        write.apply(root, files, progress=progress)
+        with lock.held(root):
+            left = _write_into(root, generation, copies, digest, progress)
     else:
+        files |= generation.state_files(digest)
         write.create_tree(root, files, progress)
     # Recorded as the project's copies, which its next `gen` compiles; the runtime's protos where protoc has them.
     sources = {
@@ -122,7 +134,67 @@ def new_project(
         for f in result.descriptors.file
     }
     incremental.save(root, incremental.record_of(result, sources))
-    return NewReport(root, config, tuple(sorted(files)), result.warnings)
+    return NewReport(root, config, tuple(sorted(files)), result.warnings, left)
+
+
+def _recorded_protos(
+    arguments: Sequence[Path], inputs: Sequence[protoc.ProtoInput], roots: Sequence[Path], copied: Iterable[str]
+) -> tuple[str, ...]:
+    """`protos` of the new config: a directory argument is recorded as the directory (a proto added there
+    later is an input of the next `gen`), unless a copied import would land in it and become an input too."""
+    recorded: list[str] = []
+    inputs_below: set[str] = set()
+    for argument in arguments:
+        if not argument.is_dir():
+            continue
+        below = [item.name for item in inputs if item.path.resolve().is_relative_to(argument.resolve())]
+        root = next(r.resolve() for r in roots if argument.resolve().is_relative_to(r.resolve()))
+        relative = argument.resolve().relative_to(root).as_posix()
+        directory = PROTO_DIR if relative == "." else f"{PROTO_DIR}/{relative}"
+        imported = [name for name in copied if name not in below and f"{PROTO_DIR}/{name}".startswith(directory + "/")]
+        if below and not imported:
+            recorded.append(directory)
+            inputs_below.update(below)
+    recorded += [f"{PROTO_DIR}/{item.name}" for item in inputs if item.name not in inputs_below]
+    return tuple(dict.fromkeys(recorded))
+
+
+def _holds_project(root: Path) -> bool:
+    config = root / CONFIG_FILE
+    if (root / state.STATE_DIR).exists():
+        return True
+    return config.is_file() and input_digest.config_table(root) is not None
+
+
+def _write_into(
+    root: Path,
+    generation: Generation,
+    copies: dict[str, bytes],
+    digest: str | None,
+    progress: ProgressCallback | None,
+) -> tuple[FilePlan, ...]:
+    """`new --force` into a directory with files of its own: none of them is replaced.
+
+    A file of the user's at a path scaffold would write is kept as it is
+    (and, being unknown to scaffold, is merged into only once the user takes
+    scaffold's version); a file at a generated path is kept beside it as
+    `.mine`. The config and the protos' copies cannot be kept aside: a
+    different file at either path stops `new` with nothing written.
+    """
+    clashes = [
+        Diagnostic(str(root / path), "exists with other content; scaffold new needs this path (nothing was written)")
+        for path, content in sorted({CONFIG_FILE: generation.files[CONFIG_FILE].content, **copies}.items())
+        if read_file(root / path) not in (None, content)
+    ]
+    if clashes:
+        raise ScaffoldError(clashes)
+    plan = plan_module.build(root, generation.files, None, lambda recorded: generation.state_files(digest, recorded))
+    changes, expected = plan.transaction(root)
+    for path, content in copies.items():
+        if read_file(root / path) is None:
+            changes[path], expected[path] = content, None
+    write.apply(root, changes, expected, progress=progress)
+    return tuple(f for f in plan.files if f.note)
 
 
 def export_templates(target: Path, force: bool = False) -> list[str]:
@@ -151,6 +223,9 @@ def find_project(start: Path) -> Path:
     )
 
 
+_ATTEMPTS = 3  # plans in a row that a save may overtake before a run gives up
+
+
 def regenerate(
     root: Path,
     dry_run: bool = False,
@@ -164,10 +239,27 @@ def regenerate(
     `.mine`); user files get a 3-way merge; a conflict is written with
     markers and reported with exit code 1. protoc runs only for the protos
     that changed and those that can see them (`scaffold.incremental`);
-    `full` runs it for every proto.
+    `full` runs it for every proto. The run holds the project's lock
+    (`scaffold.lock`); a file saved while it writes makes it plan again from
+    the saved file, so the save is merged, never overwritten.
     """
     started = time.perf_counter()
-    recovered = False if dry_run else write.recover(root)
+    with lock.held(root, required=not dry_run):
+        recovered = () if dry_run else write.recover(root)
+        for _ in range(_ATTEMPTS):
+            try:
+                report = _regenerate_once(root, dry_run, frozenset(recreate), progress, full)
+            except write.Changed as changed:
+                overtaken = changed.path
+                continue
+            return dataclasses.replace(report, recovered=recovered, seconds=time.perf_counter() - started)
+    message = f"changed while scaffold was writing, {_ATTEMPTS} times in a row; nothing was written: run it again"
+    raise ScaffoldError([Diagnostic(str(root / overtaken), message)])
+
+
+def _regenerate_once(
+    root: Path, dry_run: bool, recreate: frozenset[str], progress: ProgressCallback | None, full: bool
+) -> GenReport:
     config = config_module.load(root)
     table = input_digest.config_table(root)
     digest = input_digest.digest(root, table) if table is not None else None
@@ -178,19 +270,37 @@ def regenerate(
     result, record = incremental.run(proto_inputs, config.include_dirs(), previous_record)
     project = build_project(config, result)
     servicer_path = f"{config.package}/servicer.py"
+    ours = read_file(root / servicer_path)
+    renderer = Renderer.with_overrides(config.template_dir())
     view, changes = reconcile(
         previous.rpcs if previous else state.rpc_summary(project.services),
         previous.servicer if previous else project.services,
         project.services,
-        read_file(root / servicer_path),
+        ours,
         previous.base.get(servicer_path) if previous else None,
+        config.aio,
     )
-    generation = generate(config, result, Renderer.with_overrides(config.template_dir()), project, view)
-    plan = plan_module.build(root, generation.files, previous, generation.state_files(digest), frozenset(recreate))
-    changes_to_write = plan.writes(root)
+    reshaped = {item.route for item in changes.reshaped if item.kept}
+    pending = [
+        dataclasses.replace(s, rpcs=tuple(r for r in s.rpcs if f"{s.full_name}/{r.name}" in reshaped))
+        for s in project.services
+        if any(f"{s.full_name}/{r.name}" in reshaped for r in s.rpcs)
+    ]
+    generation = generate(config, result, renderer, project, view, pending)
+    bases = merge_bases(root, previous, generation, ours, lambda keep: _restricted(config, result, renderer, keep))
+    plan = plan_module.build(
+        root,
+        generation.files,
+        previous,
+        lambda recorded: generation.state_files(digest, recorded),
+        recreate,
+        _with_readded_stubs(bases, servicer_path, project.services, changes, ours),
+    )
+    changes_to_write, expected = plan.transaction(root)
     if changes_to_write and not dry_run:
+        seams.at(seams.PLANNED)
         merged = [f.path for f in plan.files if f.action in ("merge", "conflict")]
-        write.apply(root, changes_to_write, users_text=merged, progress=progress)
+        write.apply(root, changes_to_write, expected, users_text=merged, progress=progress)
     if not dry_run and record != previous_record:
         incremental.save(root, record)
     return GenReport(
@@ -200,11 +310,80 @@ def regenerate(
         warnings=result.warnings,
         up_to_date=not changes_to_write,
         written=bool(changes_to_write) and not dry_run,
-        recovered=recovered,
-        seconds=time.perf_counter() - started,
+        recovered=(),
+        seconds=0.0,
         compiled=result.compiled,
         protos=len(result.generated_names),
     )
+
+
+def merge_bases(
+    root: Path,
+    previous: state.State | None,
+    generation: Generation,
+    servicer: bytes | None,
+    render_with: Callable[[Callable[[Service, Rpc], bool]], Generation],
+) -> dict[str, bytes]:
+    """The merge base of every user file, recorded or, where it was lost, rebuilt.
+
+    A user file on disk without a recorded base (`.scaffold/` deleted, not
+    committed, or made by an older run) cannot be merged into, and keeping it
+    as it is would never give it the stubs of new RPCs. Its base is rebuilt
+    as the render of the RPCs it already knows: those of the last run's protos
+    where the manifest has them, else those the user's servicer implements.
+    The merge then adds exactly what is new; where the guess is wrong it
+    conflicts, and the user sees both sides: nothing is lost either way.
+    """
+    bases = dict(previous.base) if previous else {}
+    lost = [
+        path
+        for path, output in generation.files.items()
+        if output.owner == "user" and path not in bases and (root / path).is_file()
+    ]
+    if not lost:
+        return bases
+    if previous is not None and previous.rpcs:
+        known = {(service, rpc) for service, rpcs in previous.rpcs.items() for rpc in rpcs}
+    else:
+        methods = methods_of(servicer)
+        known = {
+            (service.full_name, rpc.name)
+            for service in generation.project.services
+            for rpc in service.rpcs
+            if (service.class_name, rpc.name) in methods
+        }
+    rebuilt = render_with(lambda service, rpc: (service.full_name, rpc.name) in known).files
+    return bases | {path: rebuilt[path].content for path in lost if path in rebuilt}
+
+
+def _restricted(
+    config: Config, result: protoc.ProtocResult, renderer: Renderer, keep: Callable[[Service, Rpc], bool]
+) -> Generation:
+    project = restrict(build_project(config, result), keep)
+    return generate(config, result, renderer, project, project.services)
+
+
+def _with_readded_stubs(
+    bases: dict[str, bytes], servicer_path: str, services: Sequence[Service], changes: Changes, ours: bytes | None
+) -> dict[str, bytes]:
+    """The servicer's base without the stubs of RPCs added back after the user deleted their orphan.
+
+    The recorded base still shows such a stub (it was the orphan's), so the
+    merge would read its absence from the user's file as a wish to keep it
+    out; the RPC is new again and gets its stub like any other.
+    """
+    base = bases.get(servicer_path)
+    if base is None or not changes.added:
+        return bases
+    added = set(changes.added)
+    present = methods_of(ours)
+    doomed = {
+        (service.class_name, rpc.name)
+        for service in services
+        for rpc in service.rpcs
+        if f"{service.full_name}/{rpc.name}" in added and (service.class_name, rpc.name) not in present
+    }
+    return bases | {servicer_path: without_methods(base, doomed)} if doomed else bases
 
 
 def _refuse_unresolved_conflicts(root: Path, previous: state.State | None) -> None:
@@ -219,9 +398,11 @@ def _refuse_unresolved_conflicts(root: Path, previous: state.State | None) -> No
 
 
 def _package_from(argument: Path) -> str:
-    """The default package: a proto file's name, or a directory's name."""
+    """The default package: a proto file's name, or a directory's name; `logging.proto` gives
+    `logging_service`, since a package `logging` would hide the standard library's."""
     name = argument.resolve().name if argument.is_dir() else argument.stem
-    return name.replace("-", "_").replace(".", "_")
+    name = name.replace("-", "_").replace(".", "_")
+    return f"{name}_service" if config_module.shadows(name) else name
 
 
 def _find_source(name: str, roots: Sequence[Path]) -> Path:

@@ -13,19 +13,25 @@ CACHE_DIR = ".scaffold/cache"
 _IGNORE = "# scaffold's cache: safe to delete, never worth committing\n*\n"
 
 
+def directory(root: str | os.PathLike[str]) -> str:
+    """The cache directory of the project at `root`, made (with its .gitignore) if missing; OSError if it cannot be."""
+    path = os.path.join(root, CACHE_DIR)
+    os.makedirs(path, exist_ok=True)
+    ignore = os.path.join(path, ".gitignore")
+    if not os.path.exists(ignore):
+        with open(ignore, "w", encoding="utf-8") as file:
+            file.write(_IGNORE)
+    return path
+
+
 def write(root: str | os.PathLike[str], name: str, content: bytes) -> None:
     """Replace `name` in the cache of the project at `root` with `content`, all at once or not at all."""
     import tempfile  # not at the top: the no-op path imports this module for CACHE_DIR alone
 
-    directory = os.path.join(root, CACHE_DIR)
     try:
-        os.makedirs(directory, exist_ok=True)
-        ignore = os.path.join(directory, ".gitignore")
-        if not os.path.exists(ignore):
-            with open(ignore, "w", encoding="utf-8") as file:
-                file.write(_IGNORE)
-        with tempfile.NamedTemporaryFile(dir=directory, delete=False) as staged:
+        cache = directory(root)
+        with tempfile.NamedTemporaryFile(dir=cache, delete=False) as staged:
             staged.write(content)
-        os.replace(staged.name, os.path.join(directory, name))
+        os.replace(staged.name, os.path.join(cache, name))
     except OSError:
         pass

@@ -135,6 +135,8 @@ def new(
     _warnings(report.warnings)
     for path in report.paths:
         _detail(f"{'create':<9} {path}")
+    for f in report.left:
+        _say(f"{f.action:<9} {f.path}  ({f.note})")
     _say(f"Created {report.root}/ ({report.files} files)")
     _say("Next:")
     _say(f"  cd {report.root} && pip install -e '.[test]'")
@@ -169,6 +171,7 @@ def gen(
     _detail(f"protoc generated {len(report.compiled)} of {report.protos} protos; the rest were unchanged")
     if report.recovered:
         _say("Rolled back an interrupted run before regenerating.")
+        _warnings(report.recovered[1:])
     for f in report.plan.files:
         if f.action == "identical":
             _detail(f"{'identical':<9} {f.path}")
@@ -196,9 +199,16 @@ def diff(
         typer.Option(
             "--tool",
             envvar="SCAFFOLD_DIFFTOOL",
-            help="Open each changed file as a pair (current, regenerated) in this command, e.g. vimdiff.",
+            help="Open each change as a pair in this command, e.g. vimdiff: your file (edit it; what you save"
+            " is kept and merged by the next gen), then scaffold's proposal (read-only).",
         ),
     ] = None,
+    everything: Annotated[
+        bool, typer.Option("--all", help="Also show protoc's modules (*_pb2.py, *_pb2.pyi, *_pb2_grpc.py).")
+    ] = False,
+    exit_code: Annotated[
+        bool, typer.Option("--exit-code", help="Exit 1 when scaffold gen would change anything, 0 when not.")
+    ] = False,
 ) -> None:
     """Show what `scaffold gen` would change, without changing anything."""
     from scaffold.api import regenerate
@@ -207,17 +217,27 @@ def diff(
     root = _project(project)
     report = _run(lambda: regenerate(root, dry_run=True))
     changed = [f for f in report.plan.changed if f.writes]
+    shown = changed if everything else [f for f in changed if not _protoc_module(f.path)]
     if tool:
-        _open_pairs(tool, changed)
+        _open_pairs(tool, root, shown)
     else:
         color = _color()
-        for f in changed:
+        for f in shown:
             for line in unified_diff(f):
                 typer.echo(_colored(line) if color else line)
     for line in change_lines(report.changes):
         _say(line)
+    if len(shown) < len(changed):
+        left_out = len(changed) - len(shown)
+        _say(f"({left_out} of protoc's module{'s' if left_out != 1 else ''} left out; --all shows them)")
     if not changed:
         _say("Up to date: scaffold gen would change nothing.")
+    if exit_code and changed:
+        raise typer.Exit(EXIT_NEEDS_USER)
+
+
+def _protoc_module(path: str) -> bool:
+    return path.endswith(("_pb2.py", "_pb2.pyi", "_pb2_grpc.py", "_pb2_grpc.pyi"))
 
 
 @app.command()
@@ -259,17 +279,29 @@ def export_templates(
 @app.command()
 def inspect(
     protos: Annotated[
-        list[Path], typer.Argument(help="The .proto files to list.", show_default=False, metavar="PROTO")
-    ],
+        list[Path] | None,
+        typer.Argument(
+            help="The .proto files to list [default: the project's, found upward from here].",
+            show_default=False,
+            metavar="[PROTO]...",
+        ),
+    ] = None,
     include: Annotated[
         list[Path] | None, typer.Option("--proto-path", "-I", help="Directory to search for imports (repeatable).")
     ] = None,
+    project: ProjectDir = None,
     as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
 ) -> None:
     """List the services and RPCs of protos: shape, message types, deprecation, summary."""
     from scaffold import inspect as inspection
 
-    table = _run(lambda: inspection.rows(protos, include or ()))
+    if protos:
+        table = _run(lambda: inspection.rows(protos, include or ()))
+    else:
+        from scaffold import config as config_module
+
+        config = _run(lambda: config_module.load(_project(project)))
+        table = _run(lambda: inspection.rows(config.proto_files(), [*config.include_dirs(), *(include or ())]))
     typer.echo(inspection.as_json(table) if as_json else inspection.as_text(table))
 
 
@@ -341,6 +373,10 @@ def _run(action: Callable[[], T]) -> T:
         for diagnostic in error.diagnostics:
             typer.echo(str(diagnostic), err=True)
         raise typer.Exit(error.exit_code) from None
+    except OSError as error:  # the environment said no (disk full, read-only, ...): the tree is as it was
+        where = error.filename or "scaffold"
+        typer.echo(f"{where}: {error.strerror or error}; nothing was changed", err=True)
+        raise typer.Exit(EXIT_BAD_INPUT) from None
 
 
 def _warnings(warnings: Iterable[Diagnostic]) -> None:
@@ -364,20 +400,37 @@ def _colored(line: str) -> str:
     return line
 
 
-def _open_pairs(tool: str, files: Sequence[FilePlan]) -> None:
-    """Each changed file as a (current, regenerated) pair in `tool`, one after another."""
+def _open_pairs(tool: str, root: Path, files: Sequence[FilePlan]) -> None:
+    """Each change as a pair in `tool`, one after another, the way `git difftool` opens them.
+
+    The left side is the user's own file, so what they change and save in the
+    tool is kept (the next `scaffold gen` merges with it); the right side is
+    scaffold's proposal, a read-only copy. A tool that exits non-zero (`:cq`
+    in vim) stops the walk, like `git difftool --trust-exit-code`.
+    """
     command = shlex.split(tool)
     if not command:
         raise typer.Exit(EXIT_BAD_INPUT)
     with tempfile.TemporaryDirectory(prefix="scaffold-diff-") as tmp:
-        for f in files:
-            current = Path(tmp, "current", f.path)
-            regenerated = Path(tmp, "regenerated", f.path)
-            for path, content in ((current, f.current), (regenerated, f.content)):
-                path.parent.mkdir(parents=True, exist_ok=True)
-                path.write_bytes(content or b"")
+        for number, f in enumerate(files, 1):
+            typer.echo(f"({number}/{len(files)}) {f.path}")
+            yours = root / f.path
+            if not yours.is_file():
+                yours = Path(tmp, "absent", f.path)  # created by gen: nothing of yours yet
+                _read_only_copy(yours, b"")
+            proposed = Path(tmp, "proposed", f.path)
+            _read_only_copy(proposed, f.content or b"")
             try:
-                subprocess.run([*command, str(current), str(regenerated)], check=False)
+                status = subprocess.run([*command, str(yours), str(proposed)], check=False).returncode
             except FileNotFoundError:
                 typer.echo(f"scaffold: difftool not found: {command[0]}", err=True)
                 raise typer.Exit(EXIT_BAD_INPUT) from None
+            if status != 0:
+                typer.echo(f"scaffold: {command[0]} exited with {status}; stopped at {f.path}", err=True)
+                raise typer.Exit(EXIT_NEEDS_USER)
+
+
+def _read_only_copy(path: Path, content: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(content)
+    path.chmod(0o444)

@@ -7,8 +7,11 @@ nothing is hidden elsewhere. Paths in it are relative to the project root.
 
 from __future__ import annotations
 
+import difflib
 import keyword
+import math
 import os
+import re
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -61,7 +64,19 @@ class Config:
         return self.package.replace("_", "-")
 
     def proto_files(self) -> tuple[Path, ...]:
-        return tuple(self.root / proto for proto in self.protos)
+        """Each entry of `protos` is a file, a directory (every .proto below it) or a glob (`protos/**/*.proto`);
+        a new proto under a listed directory is an input from the next `gen` on."""
+        files: dict[Path, None] = {}
+        for entry in self.protos:
+            path = self.root / entry
+            if any(char in entry for char in "*?["):
+                found = sorted(p for p in self.root.glob(entry) if p.suffix == ".proto")
+            elif path.is_dir():
+                found = sorted(path.rglob("*.proto"))
+            else:
+                found = []
+            files.update(dict.fromkeys(found or [path]))  # an entry that names nothing: protoc's input check says so
+        return tuple(files)
 
     def include_dirs(self) -> tuple[Path, ...]:
         return tuple(self.root / path for path in self.proto_paths)
@@ -71,98 +86,184 @@ class Config:
         return Path(os.path.normpath(self.root / self.templates)) if self.templates else None
 
 
+# Top-level packages a generated project imports besides the standard library's: a project package of
+# one of these names shadows it, and the project fails on import (`logging.proto`, `--name grpc`).
+TAKEN_PACKAGES = frozenset(
+    {"grpc", "grpc_tools", "grpc_health", "grpc_reflection", "google", "pytest", "mypy", "ruff", "typing_extensions"}
+    | {"prometheus_client", "scaffold", "tests", "setuptools", "hatchling", "pip", "_pytest"}
+)
+
+
+def shadows(name: str) -> bool:
+    """Whether a top-level package `name` would hide a module the project needs."""
+    return name in sys.stdlib_module_names or name in TAKEN_PACKAGES or name in sys.builtin_module_names
+
+
 def check_package_name(name: str, origin: str) -> str:
     """`name` if it can be a Python package name, else a located error naming `origin`."""
     if not name.isidentifier() or keyword.iskeyword(name) or not name.isascii():
         raise ScaffoldError(
             [Diagnostic(origin, f"{name!r} is not a valid Python package name (use letters, digits and _)")]
         )
+    if shadows(name):
+        message = f"{name!r} would shadow the module of that name the project imports; choose another package name"
+        raise ScaffoldError([Diagnostic(origin, message)])
     return name
+
+
+KEYS = (
+    "package",
+    "protos",
+    "proto_paths",
+    "generated",
+    "aio",
+    "health",
+    "reflection",
+    "max_workers",
+    "max_message_bytes",
+    "grace_seconds",
+    "templates",
+    "format",
+)
+# What the generated server can use: grpc takes message sizes as a C int, a thread pool needs a thread.
+_LIMITS = {"max_workers": (1, 10_000), "max_message_bytes": (1, 2**31 - 1), "grace_seconds": (0, 86_400)}
+
+
+class _Located:
+    """`path:line:col` of a key of the table, so that every config error points at its line."""
+
+    def __init__(self, path: Path, text: str) -> None:
+        self.path = path
+        self.lines = text.splitlines()
+        header = next((i for i, line in enumerate(self.lines) if line.strip() == f"[{TABLE}]"), None)
+        self.start = header + 1 if header is not None else 0
+
+    def error(self, key: str, message: str) -> ScaffoldError:
+        return ScaffoldError([self.at(key, message)])
+
+    def at(self, key: str, message: str) -> Diagnostic:
+        pattern = re.compile(rf"^\s*{re.escape(key)}\s*=")
+        for number in range(self.start, len(self.lines)):
+            if self.lines[number].startswith("["):
+                break
+            if pattern.match(self.lines[number]):
+                column = self.lines[number].index(key) + 1
+                return Diagnostic(str(self.path), message, number + 1, column)
+        return Diagnostic(str(self.path), message)
 
 
 def load(root: Path) -> Config:
     """The config of the project at `root`, with a located error for every bad key."""
     path = root / CONFIG_FILE
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        text = path.read_text(encoding="utf-8")
+        data = tomllib.loads(text)
     except FileNotFoundError:
         raise ScaffoldError([Diagnostic(str(path), "no such file")]) from None
+    except (OSError, UnicodeDecodeError) as error:
+        raise ScaffoldError([Diagnostic(str(path), f"cannot be read: {error}")]) from None
     except tomllib.TOMLDecodeError as error:
         raise ScaffoldError([Diagnostic(str(path), f"not valid TOML: {error}", 1, 1)]) from None
     table = data.get("tool", {}).get("scaffold")
     if not isinstance(table, dict):
         raise ScaffoldError([Diagnostic(str(path), f"no [{TABLE}] table")])
+    where = _Located(path, text)
+    unknown = [where.at(key, f"[{TABLE}] has no key {key!r}" + _closest(key)) for key in table if key not in KEYS]
+    if unknown:
+        raise ScaffoldError(unknown)
     return Config(
         root=root,
-        package=check_package_name(_string(table, "package", path), f"{path}: [{TABLE}] package"),
-        protos=_strings(table, "protos", path),
-        proto_paths=_strings(table, "proto_paths", path, default=("protos",)),
-        generated=_dotted_name(table, "generated", path),
-        aio=_bool(table, "aio", path, default=False),
-        health=_bool(table, "health", path, default=False),
-        reflection=_bool(table, "reflection", path, default=False),
-        max_workers=int(_number(table, "max_workers", path, default=10, integer=True)),
-        max_message_bytes=int(_number(table, "max_message_bytes", path, default=4 * 1024 * 1024, integer=True)),
-        grace_seconds=float(_number(table, "grace_seconds", path, default=5.0)),
-        templates=_templates(table, root, path),
-        format=_format(table, path),
+        package=check_package_name(_string(table, "package", where), f"{path}: [{TABLE}] package"),
+        protos=_strings(table, "protos", where),
+        proto_paths=_proto_paths(table, root, where),
+        generated=_dotted_name(table, "generated", where),
+        aio=_bool(table, "aio", where, default=False),
+        health=_bool(table, "health", where, default=False),
+        reflection=_bool(table, "reflection", where, default=False),
+        max_workers=int(_number(table, "max_workers", where, default=10, integer=True)),
+        max_message_bytes=int(_number(table, "max_message_bytes", where, default=4 * 1024 * 1024, integer=True)),
+        grace_seconds=float(_number(table, "grace_seconds", where, default=5.0)),
+        templates=_templates(table, root, where),
+        format=_format(table, where),
     )
 
 
-def _string(table: dict[str, Any], key: str, path: Path, default: str | None = None) -> str:
+def _closest(key: str) -> str:
+    close = difflib.get_close_matches(key, KEYS, n=1)
+    return f"; did you mean {close[0]!r}?" if close else f"; the keys are {', '.join(KEYS)}"
+
+
+def _proto_paths(table: dict[str, Any], root: Path, where: _Located) -> tuple[str, ...]:
+    """Include roots; never one that holds the project (it would search the virtualenv, or the whole disk)."""
+    paths = _strings(table, "proto_paths", where, default=("protos",))
+    project = root.resolve()
+    for value in paths:
+        directory = (root / value).resolve()
+        if directory == project or directory in project.parents:
+            message = f"[{TABLE}] proto_paths: {value!r} holds the whole project; name the directory of the protos"
+            raise where.error("proto_paths", message)
+    return paths
+
+
+def _string(table: dict[str, Any], key: str, where: _Located, default: str | None = None) -> str:
     value = table.get(key, default)
     if not isinstance(value, str) or not value:
-        raise ScaffoldError([Diagnostic(str(path), f"[{TABLE}] {key} must be a non-empty string")])
+        raise where.error(key, f"[{TABLE}] {key} must be a non-empty string")
     return value
 
 
-def _templates(table: dict[str, Any], root: Path, path: Path) -> str | None:
+def _templates(table: dict[str, Any], root: Path, where: _Located) -> str | None:
     if "templates" not in table:
         return None
-    value = _string(table, "templates", path)
+    value = _string(table, "templates", where)
     if not (root / value).is_dir():
-        raise ScaffoldError([Diagnostic(str(path), f"[{TABLE}] templates: no directory {root / value}")])
+        raise where.error("templates", f"[{TABLE}] templates: no directory {root / value}")
     return value
 
 
-def _format(table: dict[str, Any], path: Path) -> str | None:
+def _format(table: dict[str, Any], where: _Located) -> str | None:
     if "format" not in table:
         return None
     value = table["format"]
     if value not in FORMATTERS:
         choices = ", ".join(f'"{name}"' for name in FORMATTERS)
-        raise ScaffoldError([Diagnostic(str(path), f"[{TABLE}] format must be one of {choices}, not {value!r}")])
+        raise where.error("format", f"[{TABLE}] format must be one of {choices}, not {value!r}")
     return str(value)
 
 
-def _dotted_name(table: dict[str, Any], key: str, path: Path) -> str:
+def _dotted_name(table: dict[str, Any], key: str, where: _Located) -> str:
     """A sub-package name like `generated` or `api.v1`: never a path that could leave the project."""
-    value = _string(table, key, path, default="generated")
+    value = _string(table, key, where, default="generated")
     parts = value.split(".")
     if not all(part.isidentifier() and part.isascii() and not keyword.iskeyword(part) for part in parts):
         message = f"[{TABLE}] {key} must be a dotted Python package name inside the project, not {value!r}"
-        raise ScaffoldError([Diagnostic(str(path), message)])
+        raise where.error(key, message)
     return value
 
 
-def _bool(table: dict[str, Any], key: str, path: Path, default: bool) -> bool:
+def _bool(table: dict[str, Any], key: str, where: _Located, default: bool) -> bool:
     value = table.get(key, default)
     if not isinstance(value, bool):
-        raise ScaffoldError([Diagnostic(str(path), f"[{TABLE}] {key} must be true or false")])
+        raise where.error(key, f"[{TABLE}] {key} must be true or false")
     return value
 
 
-def _number(table: dict[str, Any], key: str, path: Path, default: float, integer: bool = False) -> float:
+def _number(table: dict[str, Any], key: str, where: _Located, default: float, integer: bool = False) -> float:
+    """A number the generated server can use: finite, within `_LIMITS` (nan, inf and 10**30 are not)."""
     value = table.get(key, default)
     kinds = (int,) if integer else (int, float)
-    if isinstance(value, bool) or not isinstance(value, kinds) or value <= 0:
-        what = "a positive whole number" if integer else "a positive number"
-        raise ScaffoldError([Diagnostic(str(path), f"[{TABLE}] {key} must be {what}")])
+    low, high = _LIMITS[key]
+    usable = not isinstance(value, bool) and isinstance(value, kinds) and math.isfinite(value)
+    if not usable or not (value > 0 if low == 1 else value >= low) or value > high:
+        what = "a whole number" if integer else "a number"
+        raise where.error(key, f"[{TABLE}] {key} must be {what} from {low} to {high:_}, not {value!r}")
     return value
 
 
-def _strings(table: dict[str, Any], key: str, path: Path, default: tuple[str, ...] | None = None) -> tuple[str, ...]:
+def _strings(
+    table: dict[str, Any], key: str, where: _Located, default: tuple[str, ...] | None = None
+) -> tuple[str, ...]:
     value = table.get(key, default)
     if not isinstance(value, (list, tuple)) or not value or not all(isinstance(v, str) and v for v in value):
-        raise ScaffoldError([Diagnostic(str(path), f"[{TABLE}] {key} must be a non-empty list of strings")])
+        raise where.error(key, f"[{TABLE}] {key} must be a non-empty list of strings")
     return tuple(value)

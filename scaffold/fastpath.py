@@ -25,6 +25,7 @@ from scaffold.cache import CACHE_DIR
 CONFIG_FILE = "pyproject.toml"
 STAMP = f"{CACHE_DIR}/no-op.marshal"
 STAMP_FORMAT = 1
+REQUIRED = frozenset({CONFIG_FILE, os.path.join(".scaffold", "manifest.json")})
 TXN_DIR = ".scaffold/txn"
 _MESSAGES = {"gen": "Up to date (no input changed).", "check": "Up to date."}
 
@@ -59,6 +60,8 @@ def stamp_holds(root: str) -> bool:
             form, version, entries = marshal.loads(stamp.read())
         if form != STAMP_FORMAT or version != __version__ or os.path.lexists(os.path.join(root, TXN_DIR)):
             return False
+        if not REQUIRED.issubset(path for path, _ in entries):
+            return False  # a stamp that does not cover the config and the manifest vouches for nothing
         for path, status in entries:
             try:
                 now = os.stat(os.path.join(root, path))

@@ -41,10 +41,14 @@ class Generation:
     project: Project
     servicer: ServicerView
 
-    def state_files(self, inputs: str | None = None) -> dict[str, bytes]:
-        """The `.scaffold/` files that record this generation (of inputs with digest `inputs`)."""
-        rendered = {path: (f.owner, f.content) for path, f in self.files.items()}
-        return state.render(rendered, state.rpc_summary(self.project.services), self.servicer.services, inputs)
+    def state_files(
+        self, inputs: str | None = None, recorded: Mapping[str, tuple[str, bytes | None]] | None = None
+    ) -> dict[str, bytes]:
+        """The `.scaffold/` files that record this generation (of inputs with digest `inputs`);
+        `recorded` says what each file is recorded as, by default its render (see `scaffold.plan`)."""
+        if recorded is None:
+            recorded = {path: (f.owner, f.content) for path, f in self.files.items()}
+        return state.render(recorded, state.rpc_summary(self.project.services), self.servicer.services, inputs)
 
 
 def build_project(config: Config, result: ProtocResult) -> Project:
@@ -57,11 +61,13 @@ def generate(
     renderer: Renderer,
     project: Project | None = None,
     servicer_services: Sequence[Service] | None = None,
+    pending: Sequence[Service] = (),
 ) -> Generation:
     """Every file of the project, keyed by its path relative to the project root.
 
     `servicer_services` are the services the servicer module shows (see
-    `scaffold.reconcile`); by default the protos' own.
+    `scaffold.reconcile`); by default the protos' own. `pending` holds the
+    new shapes of RPCs kept in an old one, whose imports the servicer needs.
     """
     project = project or build_project(config, result)
     package_dir = f"{config.package}/{config.generated.replace('.', '/')}"
@@ -70,7 +76,10 @@ def generate(
         str(PurePosixPath(path).with_suffix("")).replace("/", ".") for path in generated if path.endswith(".py")
     )
     servicer = ServicerView(
-        tuple(project.services if servicer_services is None else servicer_services), config.package, modules
+        tuple(project.services if servicer_services is None else servicer_services),
+        config.package,
+        modules,
+        tuple(pending),
     )
     context = {
         "project": project,

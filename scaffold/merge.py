@@ -2,13 +2,15 @@
 
 base is scaffold's pristine last render, ours the file on disk, theirs the
 new render. merge3 (the line-based merge of Breezy) does the work; around it
-this module keeps the user's conventions: CRLF line endings and a missing
-final newline survive the merge. Conflicts are written diff3-style, with
+this module keeps the user's conventions: line endings (CRLF, CR, mixed),
+tabs, quote style and a missing final newline survive the merge. Conflicts are written diff3-style, with
 each side labelled, so the user sees what the template used to say too.
 """
 
 from __future__ import annotations
 
+import difflib
+from collections import Counter
 from dataclasses import dataclass
 
 import merge3
@@ -26,22 +28,59 @@ class Merged:
 
 
 def merge(base: bytes, ours: bytes, theirs: bytes) -> Merged:
-    ours_text = ours.decode("utf-8")
-    crlf = "\r\n" in ours_text and ours_text.count("\r\n") == ours_text.count("\n")
-    ours_text = ours_text.replace("\r\n", "\n")
-    final_newline = ours_text.endswith("\n") or not ours_text
-    if not final_newline:
-        ours_text += "\n"
-    lines = merge3.Merge3(
-        base.decode("utf-8").splitlines(True), ours_text.splitlines(True), theirs.decode("utf-8").splitlines(True)
-    ).merge_lines(name_a=YOURS, name_b=THEIRS, name_base=BASE, base_marker="|||||||")
-    merged = "".join(lines)
-    conflicts = sum(1 for line in merged.splitlines() if line.startswith(f"{START} "))
-    if not final_newline and merged.endswith("\n"):
-        merged = merged[:-1]
-    if crlf:
-        merged = merged.replace("\n", "\r\n")
+    """Merge `theirs` (the new render) into `ours` (the user's file) over `base` (the last render).
+
+    Lines are matched by their content alone, not by how it is written: line
+    ending, trailing space, tabs or spaces in the indent, and quote style do
+    not count, so a user who reformats their file (ruff with single quotes
+    and tabs, an editor that writes CRLF) merges as cleanly as one who did
+    not. Every line that comes from the user's file is written exactly as it
+    was; every new line takes the file's indent style and most common ending.
+    """
+    ours_lines = ours.decode("utf-8").splitlines(True)
+    endings = [line[len(line.rstrip("\r\n")) :] for line in ours_lines]
+    usual = Counter(ending for ending in endings if ending).most_common(1)
+    newline = usual[0][0] if usual else "\n"
+    tabs = any(line.startswith("\t") for line in ours_lines)
+    final_newline = not ours_lines or bool(endings[-1])
+    theirs_lines = theirs.decode("utf-8").splitlines(True)
+    ours_keys = [_key(line) for line in ours_lines]
+    theirs_keys = [_key(line) for line in theirs_lines]
+    merged_keys: list[str] = list(
+        merge3.Merge3(
+            [_key(line) for line in base.decode("utf-8").splitlines(True)], ours_keys, theirs_keys
+        ).merge_lines(name_a=YOURS, name_b=THEIRS, name_base=BASE, base_marker="|||||||")
+    )
+    conflicts = sum(1 for line in merged_keys if line.startswith(f"{START} "))
+    written = {key: _styled(line, tabs, newline) for line, key in zip(theirs_lines, theirs_keys, strict=True)}
+    result = [written.get(key, key.rstrip("\n") + newline) for key in merged_keys]
+    matcher = difflib.SequenceMatcher(None, merged_keys, ours_keys, autojunk=False)
+    for block in matcher.get_matching_blocks():
+        for offset in range(block.size):
+            line = ours_lines[block.b + offset]
+            result[block.a + offset] = line if endings[block.b + offset] else line + newline
+    merged = "".join(result)
+    if not final_newline and merged.endswith(newline):
+        merged = merged[: -len(newline)]
     return Merged(merged.encode("utf-8"), conflicts)
+
+
+def _key(line: str) -> str:
+    """What a line says, whatever its ending, trailing space, indent characters or quote style."""
+    text = line.rstrip()
+    body = text.lstrip(" \t")
+    indent = text[: len(text) - len(body)].expandtabs(4)
+    return indent + body.replace("'", '"') + "\n"
+
+
+def _styled(line: str, tabs: bool, newline: str) -> str:
+    """A rendered line in the user's style: their indent character and line ending."""
+    text = line.rstrip("\r\n")
+    if tabs:
+        body = text.lstrip(" ")
+        levels, rest = divmod(len(text) - len(body), 4)
+        text = "\t" * levels + " " * rest + body
+    return text + newline
 
 
 def conflict_lines(content: bytes) -> list[int]:

@@ -153,15 +153,18 @@ class Rpc:
         response = f"stream {self.response.full_name}" if self.server_streaming else self.response.full_name
         return f"({request}) returns ({response})"
 
-    @property
-    def python_signature(self) -> str:
+    def python_signature(self, aio: bool = False) -> str:
         """The servicer method's signature, for messages that tell the user what to change."""
+        iterator = "AsyncIterator" if aio else "Iterator"
         request = (
-            f"request_iterator: Iterator[{self.request.python}]"
+            f"request_iterator: {iterator}[{self.request.python}]"
             if self.client_streaming
             else f"request: {self.request.python}"
         )
-        response = f"Iterator[{self.response.python}]" if self.server_streaming else self.response.python
+        response = f"{iterator}[{self.response.python}]" if self.server_streaming else self.response.python
+        if aio:
+            context = f"grpc.aio.ServicerContext[{self.request.python}, {self.response.python}]"
+            return f"async def {self.name}(self, {request}, context: {context}) -> {response}"
         return f"def {self.name}(self, {request}, context: grpc.ServicerContext) -> {response}"
 
     @property
@@ -242,6 +245,51 @@ class Project:
         return tuple(rpc for service in self.services for rpc in service.rpcs)
 
 
+# Names the client and test modules define or import themselves (or that `main` and `run` use as
+# locals): an RPC function with one of these names would shadow them, and a broken client would import fine.
+_CLIENT_NAMES = frozenset(
+    {"main", "run", "channel", "args", "parser", "argv", "target", "succeeded", "argparse", "asyncio", "grpc"}
+    | {"message", "partial", "pytest", "annotations", "serving", "status_of", "server_accepts_connections"}
+)
+
+
+def _distinct(names: Sequence[str], reserved: frozenset[str]) -> list[str]:
+    """Python identifiers for `names`, pairwise distinct and none in `reserved`.
+
+    RPCs may differ only by case (`GetThing`, `getThing`), which snake_case
+    folds together; two `def`s of one name would silently test only the last.
+    Later ones get `_2`, `_3`, ... in declaration order; a reserved name or a
+    keyword gets a trailing underscore first (PEP 8).
+    """
+    taken: set[str] = set()
+    result = []
+    for name in names:
+        first = safe_identifier(name)
+        if first in reserved:
+            first += "_"
+        candidate, number = first, 2
+        while candidate in taken:
+            candidate, number = f"{first}_{number}", number + 1
+        taken.add(candidate)
+        result.append(candidate)
+    return result
+
+
+def restrict(project: Project, keep: Callable[[Service, Rpc], bool]) -> Project:
+    """`project` with only the RPCs `keep` accepts (every service stays, perhaps without RPCs)."""
+    files = tuple(
+        dataclasses.replace(
+            file,
+            services=tuple(
+                dataclasses.replace(service, rpcs=tuple(rpc for rpc in service.rpcs if keep(service, rpc)))
+                for service in file.services
+            ),
+        )
+        for file in project.files
+    )
+    return dataclasses.replace(project, files=files)
+
+
 def imports_for(
     services: Iterable[Service],
     package: str,
@@ -280,14 +328,17 @@ class ServicerView:
     services: tuple[Service, ...]
     package: str
     modules: frozenset[str]
+    pending: tuple[Service, ...] = ()
+    """The new shapes of RPCs the user implemented in an old one: the signature a hint tells them
+    to adopt needs its imports (`Iterator`, the message modules) already there."""
 
     @property
     def imports(self) -> ImportLines:
-        return imports_for(self.services, self.package, keep=self._exists)
+        return imports_for((*self.services, *self.pending), self.package, grpc=True, keep=self._exists)
 
     @property
     def has_streaming(self) -> bool:
-        return any(rpc.kind != "unary_unary" for service in self.services for rpc in service.rpcs)
+        return any(rpc.kind != "unary_unary" for service in (*self.services, *self.pending) for rpc in service.rpcs)
 
     @property
     def has_rpcs(self) -> bool:
@@ -335,13 +386,15 @@ def build(result: ProtocResult, package: str, generated_subpackage: str) -> Proj
     modules = _ModuleNames(files, generated_package)
     messages = _index_messages(files.values())
 
-    problems: list[Diagnostic] = []
+    problems: list[Diagnostic] = _too_deep(files, result.inputs, locations)
     services = []
     for item in result.inputs:
         proto = files[item.name]
         comments = _comments(proto)
+        defined: dict[str, str] = {}  # the names grpc's module defines for each service, by the service
         for s_index, service in enumerate(proto.service):
             problems += _unusable(locations[item.name], proto, (_SERVICE_FIELD, s_index), "service", service.name)
+            problems += _grpc_name_clashes(locations[item.name], proto, s_index, defined)
             rpcs = []
             for m_index, method in enumerate(service.method):
                 path = (_SERVICE_FIELD, s_index, _METHOD_FIELD, m_index)
@@ -361,7 +414,7 @@ def build(result: ProtocResult, package: str, generated_subpackage: str) -> Proj
         ],
         joiner="_",
     )
-    functions = iter(function_names)
+    functions = iter(_distinct(function_names, _CLIENT_NAMES))
     model_services: dict[str, list[Service]] = {}
     for (proto, service, doc, rpcs), class_name in zip(services, class_names, strict=True):
         full_name = f"{proto.package}.{service.name}" if proto.package else service.name
@@ -374,7 +427,7 @@ def build(result: ProtocResult, package: str, generated_subpackage: str) -> Proj
                 response=messages.ref(method.output_type, modules),
                 doc=docstring_body(_with_deprecation(rpc_doc, method.options.deprecated, "RPC")),
                 deprecated=method.options.deprecated,
-                function=safe_identifier(next(functions)),
+                function=next(functions),
                 summary=_first_sentence(rpc_doc),
             )
             for method, rpc_doc in rpcs
@@ -563,6 +616,51 @@ def _unusable(
         return []
     line, col = _position(proto, path)
     return [Diagnostic(location, f"{what} name {name!r} {reason}; grpc's plugin cannot generate it", line, col)]
+
+
+MAX_IMPORT_DEPTH = 64
+"""Python imports a module inside the import of the module that needs it, about ten frames a level in a
+package: a chain of 100 generated modules ends in RecursionError, 90 still imports from a bare shell
+(measured, Python 3.11). The callers' own frames (pytest, a server framework) need room too."""
+
+
+def _too_deep(
+    files: dict[str, descriptor_pb2.FileDescriptorProto], inputs: Sequence[Any], locations: dict[str, str]
+) -> list[Diagnostic]:
+    """An input whose chain of imports is too deep for Python to import, located at the import that starts it."""
+    depth: dict[str, int] = {}
+    for name, file in files.items():  # protoc lists every file after its imports
+        depth[name] = 1 + max((depth.get(dependency, 0) for dependency in file.dependency), default=0)
+    deepest = max(inputs, key=lambda item: depth[item.name], default=None)
+    problems = []
+    for item in [deepest] if deepest is not None and depth[deepest.name] > MAX_IMPORT_DEPTH else []:
+        proto = files[item.name]
+        index = max(range(len(proto.dependency)), key=lambda i: depth.get(proto.dependency[i], 0))
+        line, col = _position(proto, (descriptor_pb2.FileDescriptorProto.DEPENDENCY_FIELD_NUMBER, index))
+        message = (
+            f"imports a chain of {depth[item.name] - 1} protos (through {proto.dependency[index]!r}); Python cannot"
+            f" import generated modules nested deeper than {MAX_IMPORT_DEPTH}: flatten the imports"
+        )
+        problems.append(Diagnostic(locations[item.name], message, line, col))
+    return problems  # the deepest input only: in a chain every input above the limit says the same
+
+
+def _grpc_name_clashes(
+    location: str, proto: descriptor_pb2.FileDescriptorProto, index: int, defined: dict[str, str]
+) -> list[Diagnostic]:
+    """Services of one proto whose names in grpc's module collide (`Greeter` and `GreeterStub`: two
+    classes `GreeterStub`, the second silently replacing the first); located at the later service."""
+    name = proto.service[index].name
+    problems = []
+    for generated in (name, f"{name}Stub", f"{name}Servicer", f"add_{name}Servicer_to_server"):
+        other = defined.setdefault(generated, name)
+        if other != name:
+            line, col = _position(proto, (_SERVICE_FIELD, index))
+            message = (
+                f"service {name!r}: grpc's module would define {generated} for both {other} and {name}; rename one"
+            )
+            problems.append(Diagnostic(location, message, line, col))
+    return problems
 
 
 def _unique(names: Sequence[str], qualifiers: Sequence[str], joiner: str = "") -> list[str]:

@@ -14,12 +14,14 @@ _WORD_BOUNDARY = re.compile(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])")
 
 
 def module_path(proto_name: str) -> str:
-    """Where protoc puts a proto's Python module, without suffix: `a/b-c/x.proto` -> `a/b_c/x`.
+    """Where protoc puts a proto's Python module, without suffix: `a/b-c/x.min.proto` -> `a/b_c/x/min`.
 
-    protoc's Python generators turn every `-` of the path into `_`; code that
-    names a generated module must apply the same rule or miss hyphenated trees.
+    protoc's Python generators (and grpc's plugin) turn every `-` of the path
+    into `_` and every `.` of the file's stem into a package level; code that
+    names a generated module must apply the same rules or miss such trees
+    (googleapis has `google/cloud/run/v2/k8s.min.proto`).
     """
-    return proto_name.removesuffix(".proto").replace("-", "_")
+    return proto_name.removesuffix(".proto").replace("-", "_").replace(".", "/")
 
 
 def snake_case(name: str) -> str:

@@ -8,8 +8,8 @@ and `check` are views of the same plan; `gen` writes it.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, replace
 from pathlib import Path, PurePosixPath
 
 from scaffold.generate import OutputFile
@@ -35,6 +35,10 @@ class FilePlan:
         return self.action in WRITING
 
 
+# What a user file's content derives from the new render for: the render becomes its merge base.
+_DERIVED = frozenset({"create", "identical", "update", "merge", "conflict"})
+
+
 @dataclass(frozen=True)
 class Plan:
     files: tuple[FilePlan, ...]
@@ -51,39 +55,77 @@ class Plan:
 
     def writes(self, root: Path) -> dict[str, bytes | None]:
         """Path -> new bytes (None: delete) for everything this plan changes, state included."""
+        return self.transaction(root)[0]
+
+    def transaction(self, root: Path) -> tuple[dict[str, bytes | None], dict[str, bytes | None]]:
+        """`writes`, and what the plan read at each of those paths (None: no file), which the
+        write stage checks again right before each swap: a file saved since is never overwritten."""
         changes: dict[str, bytes | None] = {f.path: f.content for f in self.files if f.writes}
-        changes.update(self.backups)
+        expected: dict[str, bytes | None] = {f.path: f.current for f in self.files if f.writes}
+        for path, content in self.backups.items():
+            changes[path], expected[path] = content, None
         for path, content in self.state.items():
-            if read_file(root / path) != content:
-                changes[path] = content
+            current = read_file(root / path)
+            if current != content:
+                changes[path], expected[path] = content, current
         for path in _stale_state(root, self.state):
-            changes[path] = None
-        return changes
+            changes[path], expected[path] = None, read_file(root / path)
+        return changes, expected
 
 
 def build(
     root: Path,
     files: Mapping[str, OutputFile],
     state: State | None,
-    new_state: dict[str, bytes],
+    record: Callable[[Mapping[str, tuple[str, bytes | None]]], dict[str, bytes]],
     recreate: frozenset[str] = frozenset(),
+    bases: Mapping[str, bytes] | None = None,
 ) -> Plan:
+    """Classify every file; `record` renders the state files from what each file is recorded as.
+
+    `bases` are the merge bases of user files (by default the state's); a
+    user file is recorded with the new render as its base only where its new
+    content derives from that render, so a file left as it is never claims
+    to hold what it does not (the next merge would then lose the difference).
+    """
+    bases = state.base if bases is None and state else bases or {}
     planned = []
-    backups = {}
+    backups: dict[str, bytes] = {}
+    recorded: dict[str, tuple[str, bytes | None]] = {}
     for path, output in sorted(files.items()):
         current = read_file(root / path)
-        record = state.files.get(path) if state else None
+        entry = state.files.get(path) if state else None
         if output.owner == "generated":
-            planned.append(_generated(path, output.content, current, record.sha256 if record else None))
+            planned.append(_generated(path, output.content, current, entry.sha256 if entry else None))
             if planned[-1].note and current is not None:
-                backups[path + BACKUP_SUFFIX] = current
+                backup, fresh = _backup_name(root, path, current, backups)
+                if fresh:
+                    backups[backup] = current
+                planned[-1] = replace(planned[-1], note=planned[-1].note.format(backup=PurePosixPath(backup).name))
+            recorded[path] = ("generated", output.content)
         else:
-            base = state.base.get(path) if state else None
-            planned.append(_user(path, output.content, current, base, record is not None and path not in recreate))
-    for path, record in sorted(state.files.items() if state else ()):
+            base = bases.get(path)
+            planned.append(_user(path, output.content, current, base, entry is not None and path not in recreate))
+            keep = output.content if planned[-1].action in _DERIVED else (state.base.get(path) if state else None)
+            recorded[path] = ("user", keep)
+    for path, entry in sorted(state.files.items() if state else ()):
         if path not in files:
-            planned.append(_orphan(path, record.owner, record.sha256, read_file(root / path)))
-    return Plan(tuple(planned), new_state, backups)
+            planned.append(_orphan(path, entry.owner, entry.sha256, read_file(root / path)))
+    return Plan(tuple(planned), record(recorded), backups)
+
+
+def _backup_name(root: Path, path: str, current: bytes, taken: Mapping[str, bytes]) -> tuple[str, bool]:
+    """Where `current` is kept: `x.py.mine`, else `x.py.mine.1`, ...; never over a backup that exists.
+    The flag is False when a backup holding exactly `current` is there already."""
+    number = 0
+    while True:
+        name = f"{path}{BACKUP_SUFFIX}" + (f".{number}" if number else "")
+        existing = read_file(root / name)
+        if existing == current:
+            return name, False
+        if existing is None and name not in taken and not (root / name).is_symlink() and not (root / name).exists():
+            return name, True
+        number += 1
 
 
 def _generated(path: str, new: bytes, current: bytes | None, recorded: str | None) -> FilePlan:
@@ -92,8 +134,10 @@ def _generated(path: str, new: bytes, current: bytes | None, recorded: str | Non
     if current == new:
         return FilePlan(path, "identical", "generated", new, current)
     note = ""
-    if recorded is not None and sha256(current) != recorded:
-        note = f"edited by hand; your copy is kept as {PurePosixPath(path).name}{BACKUP_SUFFIX}"
+    if recorded is None:
+        note = "not written by scaffold; your copy is kept as {backup}"
+    elif sha256(current) != recorded:
+        note = "edited by hand; your copy is kept as {backup}"
     return FilePlan(path, "update", "generated", new, current, note)
 
 
@@ -122,7 +166,7 @@ def _user(path: str, new: bytes, current: bytes | None, base: bytes | None, rend
     return FilePlan(path, "merge", "user", merged.content, current)
 
 
-def _orphan(path: str, owner: str, recorded: str, current: bytes | None) -> FilePlan:
+def _orphan(path: str, owner: str, recorded: str | None, current: bytes | None) -> FilePlan:
     if current is None:
         return FilePlan(path, "identical", owner)
     if owner == "generated" and sha256(current) == recorded:

@@ -9,6 +9,7 @@ temporary file for the length of the call.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import importlib.util
 import os
@@ -18,7 +19,7 @@ import threading
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from importlib import resources
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 from google.protobuf import descriptor_pb2
 from grpc_tools import protoc as _grpc_protoc  # type: ignore[import-untyped]
@@ -217,11 +218,30 @@ def _compile(
     if descriptor_path is not None:
         args += [f"--descriptor_set_out={descriptor_path}", "--include_imports", "--include_source_info"]
     code, stderr = _run_protoc([*args, *names])
-    diagnostics = parse_diagnostics(stderr, inputs)
+    diagnostics = [_with_include_hint(d, inputs, roots) for d in parse_diagnostics(stderr, inputs)]
     errors = [d for d in diagnostics if d.severity == "error"]
     if code != 0:
         raise ScaffoldError(errors or [Diagnostic(inputs[0].path.as_posix(), "protoc failed without a message", 1, 1)])
     return [d for d in diagnostics if d.severity != "error"]
+
+
+_IMPORT_NOT_FOUND = re.compile(r'^Import "(?P<name>[^"]+)" was not found')
+
+
+def _with_include_hint(diagnostic: Diagnostic, inputs: Sequence[ProtoInput], roots: Sequence[Path]) -> Diagnostic:
+    """An import protoc did not find, with the include root that would find it, when one lies below."""
+    missing = _IMPORT_NOT_FOUND.match(diagnostic.message)
+    if missing is None:
+        return diagnostic
+    name = missing["name"]
+    searched = dict.fromkeys([*roots, *(item.path.parent for item in inputs)])
+    for directory in searched:
+        for candidate in sorted(directory.rglob(PurePosixPath(name).name)):
+            if candidate.as_posix().endswith("/" + name):
+                root = Path(candidate.as_posix()[: -len(name) - 1])
+                hint = f"; it is at {candidate}: add `-I {root}` (or, in a project, {root} to proto_paths)"
+                return dataclasses.replace(diagnostic, message=diagnostic.message.rstrip(".") + hint)
+    return diagnostic
 
 
 def _run_protoc(args: list[str]) -> tuple[int, str]:

@@ -24,6 +24,8 @@ from scaffold.model import Rpc, Service
 class Orphan:
     route: str
     rename_hint: str | None
+    kept: bool = True
+    """The user's method stays; False: the untouched stub went with the RPC."""
 
 
 @dataclass(frozen=True)
@@ -40,7 +42,6 @@ class Changes:
     added: tuple[str, ...] = ()
     removed: tuple[Orphan, ...] = ()
     reshaped: tuple[Reshaped, ...] = ()
-    orphans: tuple[str, ...] = ()
     removed_services: tuple[str, ...] = ()
 
     def __bool__(self) -> bool:
@@ -53,6 +54,7 @@ def reconcile(
     services: Sequence[Service],
     ours: bytes | None,
     base: bytes | None,
+    aio: bool = False,
 ) -> tuple[tuple[Service, ...], Changes]:
     """The services to render the servicer from, and the changes to report.
 
@@ -60,23 +62,23 @@ def reconcile(
     services the servicer was rendered from last time, `ours` and `base` the
     servicer module on disk and as last rendered.
     """
-    methods = _methods(ours)
-    pristine = methods if base == ours else _methods(base)  # an untouched servicer is parsed once
+    methods = methods_of(ours)
+    pristine = methods if base == ours else methods_of(base)  # an untouched servicer is parsed once
     old_services = {s.full_name: s for s in previous_view}
     new_services = {s.full_name: s for s in services}
     added: list[str] = []
     removed: list[Orphan] = []
     reshaped: list[Reshaped] = []
-    orphans: list[str] = []
     removed_services: list[str] = []
     view = []
     for name in _merged_order(list(old_services), list(new_services)):
         old, new = old_services.get(name), new_services.get(name)
         if new is None:
             assert old is not None
-            if any((old.class_name, rpc.name) in methods for rpc in old.rpcs):
+            if any(_changed((old.class_name, rpc.name), methods, pristine) for rpc in old.rpcs):
                 view.append(old)
-                removed_services.append(name)
+                if name in previous_rpcs:
+                    removed_services.append(name)
             continue
         before = previous_rpcs.get(name, {})
         old_rpcs = {rpc.name: rpc for rpc in old.rpcs} if old else {}
@@ -88,27 +90,35 @@ def reconcile(
             key = (new.class_name, rpc_name)
             if new_rpc is None:
                 assert old_rpc is not None
-                if key in methods:
+                kept = _changed(key, methods, pristine)
+                if kept:
                     rpcs.append(old_rpc)
-                    if rpc_name in before:
-                        removed.append(Orphan(route, _rename_hint(old_rpc, new_rpcs, old_rpcs)))
-                    else:
-                        orphans.append(route)
+                if rpc_name in before:
+                    removed.append(Orphan(route, _rename_hint(old_rpc, new_rpcs, old_rpcs), kept))
                 continue
             if rpc_name not in before and previous_rpcs:
                 added.append(route)
+            implemented = _changed(key, methods, pristine)
             if old_rpc is not None and old_rpc.proto_signature != new_rpc.proto_signature:
-                implemented = key in methods and methods[key] != pristine.get(key)
                 rpcs.append(old_rpc if implemented else new_rpc)
-                reshaped.append(Reshaped(route, new_rpc.python_signature, kept=implemented))
+                reshaped.append(Reshaped(route, new_rpc.python_signature(aio), kept=implemented))
+            elif old_rpc is not None and implemented and old_rpc.doc != new_rpc.doc:
+                # The docstring sits right above the user's body: a reworded proto comment would conflict
+                # with it on every run. The method is theirs now, docstring included.
+                rpcs.append(dataclasses.replace(new_rpc, doc=old_rpc.doc))
             else:
                 rpcs.append(new_rpc)
         view.append(dataclasses.replace(new, rpcs=tuple(rpcs)))
-    changes = Changes(tuple(added), tuple(removed), tuple(reshaped), tuple(orphans), tuple(removed_services))
+    changes = Changes(tuple(added), tuple(removed), tuple(reshaped), tuple(removed_services))
     return tuple(view), changes
 
 
-def _methods(source: bytes | None) -> dict[tuple[str, str], str]:
+def _changed(key: tuple[str, str], methods: dict[tuple[str, str], str], pristine: dict[tuple[str, str], str]) -> bool:
+    """Whether the user's file has the method `key` and it is not the stub scaffold wrote."""
+    return key in methods and methods[key] != pristine.get(key)
+
+
+def methods_of(source: bytes | None) -> dict[tuple[str, str], str]:
     """(class, method) -> the method's source, for every method of every top-level class."""
     if source is None:
         return {}
@@ -125,6 +135,31 @@ def _methods(source: bytes | None) -> dict[tuple[str, str], str]:
                 if isinstance(item, (ast.FunctionDef, ast.AsyncFunctionDef)):
                     found[(node.name, item.name)] = "\n".join(lines[item.lineno - 1 : item.end_lineno])
     return found
+
+
+def without_methods(source: bytes, doomed: set[tuple[str, str]]) -> bytes:
+    """`source` with the methods `doomed` ((class, method) pairs) cut out, each with the blank line before it.
+
+    Used on a merge base that still shows a stub the user has since deleted,
+    for an RPC the protos add again: against the base as recorded, the merge
+    would read the deletion as the user's wish and never bring the stub back.
+    """
+    try:
+        text = source.decode("utf-8")
+        tree = ast.parse(text)
+    except (SyntaxError, UnicodeDecodeError, ValueError):
+        return source
+    lines = text.splitlines(True)
+    cut: set[int] = set()
+    for node in tree.body:
+        if isinstance(node, ast.ClassDef):
+            for item in node.body:
+                if isinstance(item, (ast.FunctionDef, ast.AsyncFunctionDef)) and (node.name, item.name) in doomed:
+                    first = min([item.lineno, *(d.lineno for d in item.decorator_list)]) - 1
+                    if first > 0 and not lines[first - 1].strip():
+                        first -= 1
+                    cut.update(range(first, item.end_lineno or item.lineno))
+    return "".join(line for number, line in enumerate(lines) if number not in cut).encode("utf-8")
 
 
 def _merged_order(old: list[str], new: list[str]) -> list[str]:

@@ -23,7 +23,7 @@ def _file_line(f: FilePlan) -> str:
 
 
 def change_lines(changes: Changes) -> list[str]:
-    """Per service: RPCs added (+), removed (-), reshaped (~), still orphaned (!)."""
+    """Per service: RPCs added (+), removed (-), reshaped (~); each once, in the run that sees it."""
     by_service: dict[str, list[str]] = {}
 
     def add(route: str, line: str) -> None:
@@ -34,12 +34,11 @@ def change_lines(changes: Changes) -> list[str]:
         add(route, "  + {rpc}")
     for orphan in changes.removed:
         hint = f"; did you rename {{rpc}} to {orphan.rename_hint}?" if orphan.rename_hint else ""
-        add(orphan.route, "  - {rpc} (removed from the protos; your method stays" + hint + ")")
+        what = "your method stays" if orphan.kept else "its untouched stub went with it"
+        add(orphan.route, "  - {rpc} (removed from the protos; " + what + hint + ")")
     for item in changes.reshaped:
         what = "your implementation kept: change it to" if item.kept else "stub updated to"
         add(item.route, f"  ~ {{rpc}} changed shape ({what} `{item.signature.replace('{', '{{').replace('}', '}}')}`)")
-    for route in changes.orphans:
-        add(route, "  ! {rpc} (not in the protos; your method stays until you delete it)")
     lines = []
     for service in sorted(by_service):
         lines += [service, *by_service[service]]

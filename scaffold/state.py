@@ -28,7 +28,8 @@ BASE_DIR = f"{STATE_DIR}/base"
 @dataclass(frozen=True)
 class FileRecord:
     owner: str
-    sha256: str
+    sha256: str | None
+    """Of the render (generated) or of the merge base (user; None: it has none)."""
 
 
 @dataclass(frozen=True)
@@ -50,11 +51,12 @@ def read(root: Path) -> State | None:
         return None
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
-        files = {p: FileRecord(**entry) for p, entry in data["files"].items()}
+        files = {p: FileRecord(entry["owner"], entry["sha256"]) for p, entry in data["files"].items()}
+        _check_shape(files, data.get("rpcs", {}))
         servicer = tuple(service_from_record(record) for record in data.get("servicer", []))
         rpcs = data.get("rpcs", {})
-    except (ValueError, KeyError, TypeError) as error:
-        message = f"unreadable state ({error}); restore it from version control"
+    except (ValueError, KeyError, TypeError, AttributeError) as error:
+        message = f"unreadable state ({type(error).__name__}: {error}); restore it from version control"
         raise ScaffoldError([Diagnostic(str(path), message)]) from None
     base = {}
     for p, record in files.items():
@@ -63,18 +65,35 @@ def read(root: Path) -> State | None:
     return State(files, rpcs, servicer, base)
 
 
+def _check_shape(files: dict[str, FileRecord], rpcs: Any) -> None:
+    """Raise ValueError unless the manifest holds what this module writes: a hand-edited or foreign
+    one must stop the run with its path, never a traceback, and never name a file outside the project."""
+    for name, record in files.items():
+        if not isinstance(name, str) or name.startswith("/") or ".." in name.split("/"):
+            raise ValueError(f"file {name!r} is not a path inside the project")
+        if record.owner not in ("generated", "user") or not isinstance(record.sha256, (str, type(None))):
+            raise ValueError(f"file {name!r} has an entry of the wrong shape")
+    if not isinstance(rpcs, dict) or not all(
+        isinstance(v, dict) and all(isinstance(s, str) for s in v.values()) for v in rpcs.values()
+    ):
+        raise ValueError("rpcs is not a table of services to RPCs")
+
+
 def rpc_summary(services: Iterable[Service]) -> dict[str, dict[str, str]]:
     """Service -> RPC -> proto signature, to tell later what was added, removed or reshaped."""
     return {s.full_name: {r.name: r.proto_signature for r in s.rpcs} for s in services}
 
 
 def render(
-    files: Mapping[str, tuple[str, bytes]],
+    files: Mapping[str, tuple[str, bytes | None]],
     rpcs: dict[str, dict[str, str]],
     servicer: Iterable[Service],
     inputs: str | None = None,
 ) -> dict[str, bytes]:
-    """The state files for `files` (path -> (owner, rendered content)).
+    """The state files for `files` (path -> (owner, what it is recorded as)).
+
+    A generated file is recorded as its render; a user file as its merge base,
+    or None where it has none (a file scaffold never wrote, that it keeps).
 
     `inputs` is the digest of what the generation read (see `scaffold.inputs`),
     which lets the no-op path answer without generating; None when unknown.
@@ -82,13 +101,16 @@ def render(
     manifest: dict[str, Any] = {
         "scaffold": __version__,
         "inputs": inputs,
-        "files": {p: {"owner": owner, "sha256": sha256(content)} for p, (owner, content) in sorted(files.items())},
+        "files": {
+            p: {"owner": owner, "sha256": None if content is None else sha256(content)}
+            for p, (owner, content) in sorted(files.items())
+        },
         "rpcs": rpcs,
         "servicer": [service_record(s) for s in servicer],
     }
     # Key order is construction order (sorted paths, declaration-ordered records): deterministic as is.
     state = {MANIFEST: (json.dumps(manifest, indent=1) + "\n").encode()}
     for p, (owner, content) in files.items():
-        if owner == "user":
+        if owner == "user" and content is not None:
             state[f"{BASE_DIR}/{p}"] = content
     return state

@@ -23,7 +23,18 @@ BASE_DIR = ".scaffold/base"
 
 
 def check_and_stamp(root: Path) -> bool:
-    """True when nothing would change; then the stamp is written for the next run."""
+    """True when nothing would change; then the stamp is written for the next run.
+
+    Anything unexpected in what it reads (a manifest of the wrong shape) is
+    not its to report: it answers False, and the full pipeline says what is wrong.
+    """
+    try:
+        return _check_and_stamp(root)
+    except Exception:  # noqa: BLE001 - the full pipeline reports, with a location
+        return False
+
+
+def _check_and_stamp(root: Path) -> bool:
     before = _status([root / inputs.CONFIG_FILE, root / MANIFEST])
     paths = _paths_read(root)
     if paths is None:
@@ -46,6 +57,13 @@ def up_to_date(root: Path) -> bool:
         return False
     table = inputs.config_table(root)
     if table is None or recorded != inputs.digest(root, table):
+        return False
+    from scaffold import config
+    from scaffold.errors import ScaffoldError
+
+    try:
+        config.load(root)  # a config the full path rejects is never "up to date" (a templates dir gone, a bad key)
+    except ScaffoldError:
         return False
     for path, entry in files.items():
         if entry["owner"] == "generated":

@@ -29,7 +29,7 @@ import watchfiles
 from scaffold import config as config_module
 from scaffold import inputs
 from scaffold.api import GenReport, regenerate
-from scaffold.errors import Diagnostic, ScaffoldError
+from scaffold.errors import EXIT_NEEDS_USER, Diagnostic, ScaffoldError
 
 STEP_MS = 50  # quiet time that closes a batch of events
 DEBOUNCE_MS = 1600  # longest a batch may grow
@@ -67,6 +67,8 @@ class Watcher:
         self._digest: str | None = None
         self._last_crash = ""
         self._templates: Path | None = None
+        self._conflicted: frozenset[Path] = frozenset()
+        """User files the last run left with conflict markers: a save of one may resume the loop."""
         self._roots = self._load_roots()
 
     def _load_roots(self) -> tuple[Path, ...]:
@@ -92,9 +94,10 @@ class Watcher:
         return sorted(set(paths))
 
     def accepts(self, change: watchfiles.Change, path: str) -> bool:
-        """Only inputs pass: .proto files under a proto root, the project's pyproject.toml, custom templates."""
+        """Only inputs pass: .proto files under a proto root, the project's pyproject.toml, custom
+        templates; and the files left in conflict, whose resolution lets regeneration go on."""
         candidate = Path(path)
-        if candidate == self.root / config_module.CONFIG_FILE:
+        if candidate == self.root / config_module.CONFIG_FILE or candidate in self._conflicted:
             return True
         if self._templates is not None and candidate.is_relative_to(self._templates):
             return candidate.suffix == ".jinja"
@@ -142,12 +145,15 @@ class Watcher:
         started = time.perf_counter()
         self._roots = self._load_roots()
         digest = self.digest()
-        if digest == self._digest:
+        touched_conflict = any(self.root / path in self._conflicted for path in trigger)
+        if digest == self._digest and not touched_conflict:
             return None
         self._digest = digest
         try:
             report = regenerate(self.root)
         except ScaffoldError as error:
+            if error.exit_code == EXIT_NEEDS_USER:
+                self._conflicted = frozenset(Path(d.path).resolve() for d in error.diagnostics)
             event = WatchEvent("failed", trigger, time.perf_counter() - started, diagnostics=error.diagnostics)
         except Exception:  # noqa: BLE001 - the loop must outlive any bug in a generation
             text = traceback.format_exc()
@@ -157,6 +163,7 @@ class Watcher:
             self._last_crash = text
             self._digest = None  # retry on the next change, even one that restores old content
         else:
+            self._conflicted = frozenset(self.root / f.path for f in report.plan.conflicts)
             event = WatchEvent("generated", trigger, report.seconds, report=report)
         self.on_event(event)
         return event

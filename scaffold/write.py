@@ -5,17 +5,20 @@ protoc exits 0 on code that does not compile. Warnings count as errors so
 that nothing written ever fails under `python -W error`.
 
 Changes are a transaction under `.scaffold/txn/`: new contents are staged on
-the same filesystem, a journal lists the paths, and each target is kept as a
-backup (a hard link) before the staged file is renamed over it. A failure
-restores every backup; a run that died half-way (no chance to restore) is
-rolled back by the next run before it reads anything. Files whose bytes do
-not change are never touched, so their mtimes stay and reloaders stay calm.
+the same filesystem, a journal lists the paths with the hash of what each
+will hold, and each target is kept as a backup (a hard link) before the
+staged file is renamed over it. A failure restores every backup; a run that
+died half-way (no chance to restore) is rolled back by the next run before
+it reads anything, but only where a file still holds what the dead run wrote:
+an edit made since is kept. Files whose bytes do not change are never
+touched, so their mtimes stay and reloaders stay calm.
 """
 
 from __future__ import annotations
 
 import ast
 import concurrent.futures
+import hashlib
 import json
 import multiprocessing
 import os
@@ -24,7 +27,9 @@ import tempfile
 import warnings
 from collections.abc import Collection, Mapping
 from pathlib import Path, PurePosixPath
+from typing import Any
 
+from scaffold import seams
 from scaffold.errors import Diagnostic, ScaffoldError
 from scaffold.progress import ProgressCallback
 
@@ -108,20 +113,45 @@ def create_tree(root: Path, files: Mapping[str, bytes], progress: ProgressCallba
         raise
 
 
+class Changed(Exception):
+    """A file was changed by someone else between the plan that read it and the swap that replaces it.
+
+    Raised before the swap (or, when the change landed during the swap
+    itself, after it, so that the rollback brings the change back); the
+    caller plans again from what is on disk now.
+    """
+
+    def __init__(self, path: str) -> None:
+        super().__init__(path)
+        self.path = path
+
+
+UNREAD = object()
+"""`expected` for a path the plan did not read: not checked before its swap."""
+
+
 def apply(
     root: Path,
     changes: Mapping[str, bytes | None],
+    expected: Mapping[str, bytes | None] | None = None,
     users_text: Collection[str] = (),
     progress: ProgressCallback | None = None,
 ) -> None:
-    """Write (bytes) or delete (None) every path in `changes`, all or nothing."""
+    """Write (bytes) or delete (None) every path in `changes`, all or nothing.
+
+    `expected` is what the plan read at each path (None: no file). Every
+    file is compared with it right before its swap; a difference means the
+    user saved it meanwhile, and raises `Changed` with the tree as it was.
+    The caller holds the project's lock (`scaffold.lock`).
+    """
     validate(changes, root, users_text)
-    _refuse_links(root, changes)
-    recover(root)
+    _refuse_links(root, [*changes, f"{TXN_DIR}/{_JOURNAL}"])
+    _refuse_non_files(root, changes)
     if not changes:
         return
+    expected = expected if expected is not None else {}
     txn = root / TXN_DIR
-    staged, backups = txn / "new", txn / "old"
+    staged = txn / "new"
     # The project's files first, scaffold's record of them last.
     paths = sorted(changes, key=lambda path: (path.startswith(".scaffold/"), path))
     try:
@@ -129,10 +159,12 @@ def apply(
             content = changes[path]
             if content is not None:
                 _write(staged / path, content)
-        journal = {"paths": {path: (root / path).exists() or (root / path).is_symlink() for path in paths}}
-        _write(txn / _JOURNAL, json.dumps(journal).encode(), sync=True)
+        journal = {"paths": {path: {"existed": _exists(root / path), "new": _hash(changes[path])} for path in paths}}
+        _write_atomically(txn / _JOURNAL, json.dumps(journal).encode())
         for done, path in enumerate(paths, 1):
-            _commit_one(root / path, staged / path, backups / path, changes[path] is not None)
+            seams.at(seams.BEFORE_SWAP, path)
+            _commit_one(root, path, changes[path] is not None, expected.get(path, UNREAD))
+            seams.at(seams.AFTER_SWAP, path)
             if progress:
                 progress(done, len(paths))
     except BaseException:
@@ -144,12 +176,21 @@ def apply(
             _prune_empty_dirs((root / path).parent, root)
 
 
+def _hash(content: bytes | None) -> str | None:
+    return None if content is None else hashlib.sha256(content).hexdigest()
+
+
+def _exists(path: Path) -> bool:
+    return path.exists() or path.is_symlink()
+
+
 def _refuse_links(root: Path, paths: Collection[str]) -> None:
     """Refuse to write through a symbolic link inside the project.
 
     Following one would let a regeneration change files outside the project
     (or replace the link with a file the user did not expect), so any link
-    on the way to a path scaffold writes is an error before anything changes.
+    on the way to a path scaffold writes (its own `.scaffold/txn/` included)
+    is an error before anything changes.
     """
     links: set[Path] = set()
     for path in paths:
@@ -168,24 +209,62 @@ def _refuse_links(root: Path, paths: Collection[str]) -> None:
         )
 
 
-def _commit_one(target: Path, staged: Path, backup: Path, write: bool) -> None:
-    """Keep the old file as a backup, then swap the new one in with one rename.
+def _refuse_non_files(root: Path, paths: Collection[str]) -> None:
+    """A directory where a file goes (or a file where a directory goes) is the user's: say so before writing."""
+    problems = []
+    for path in sorted(paths):
+        target = root / path
+        if target.is_dir():
+            problems.append(
+                Diagnostic(str(target), "is a directory; scaffold writes a file here (nothing was changed)")
+            )
+        blocking = next((p for p in target.parents if p.is_relative_to(root) and p.is_file()), None)
+        if blocking is not None:
+            message = f"is a file; scaffold writes {path} below it (nothing was changed)"
+            problems.append(Diagnostic(str(blocking), message))
+    if problems:
+        raise ScaffoldError(sorted(set(problems), key=str))
+
+
+def _commit_one(root: Path, path: str, write: bool, expected: object) -> None:
+    """Keep the old file as a backup, check it is what the plan read, then swap the new one in with one rename.
 
     The backup is a hard link (a copy where links are not supported), so the
     target never disappears, not even for a moment: a reader or a reloading
-    server sees the old bytes or the new ones.
+    server sees the old bytes or the new ones. Being the same inode as the
+    file at the moment of the link, it is also what is compared with
+    `expected`: a save that lands after that (an editor writing in place)
+    lands in the backup too, and is caught by the second comparison, after
+    the swap, which the rollback then undoes.
     """
-    if target.exists() or target.is_symlink():
+    txn = root / TXN_DIR
+    target, staged, backup = root / path, txn / "new" / path, txn / "old" / path
+    if _exists(target):
         backup.parent.mkdir(parents=True, exist_ok=True)
         try:
             os.link(target, backup, follow_symlinks=False)
         except OSError:
             shutil.copy2(target, backup, follow_symlinks=False)
+        if expected is not UNREAD and _read(backup) != expected:
+            raise Changed(path)
+        if write:
+            _keep_mode(backup, staged)
+    elif expected is not UNREAD and expected is not None:
+        raise Changed(path)  # deleted since the plan read it
     if write:
         target.parent.mkdir(parents=True, exist_ok=True)
         _replace(staged, target)
     else:
         target.unlink()
+    if expected is not UNREAD and _exists(backup) and _read(backup) != expected:
+        raise Changed(path)
+
+
+def _keep_mode(old: Path, new: Path) -> None:
+    """The new content keeps the permissions the user gave the file (755 stays 755, 444 stays 444)."""
+    mode = os.stat(old, follow_symlinks=False).st_mode
+    if not os.path.islink(old):
+        os.chmod(new, mode & 0o7777)
 
 
 def _replace(source: Path, target: Path) -> None:
@@ -193,30 +272,63 @@ def _replace(source: Path, target: Path) -> None:
     os.replace(source, target)
 
 
-def recover(root: Path) -> bool:
-    """Roll back a transaction an earlier run left behind; True if there was one."""
+def recover(root: Path) -> tuple[Diagnostic, ...]:
+    """Roll back a transaction an earlier run left behind; what it did, as notes (none: there was none)."""
     txn = root / TXN_DIR
-    if not txn.exists():
-        return False
-    if (txn / _JOURNAL).is_file():
-        rollback(root)
-    shutil.rmtree(txn, ignore_errors=True)
-    return True
+    if not _exists(txn):
+        return ()
+    if txn.is_symlink():
+        raise ScaffoldError([Diagnostic(str(txn), "is a symbolic link; scaffold does not write through links")])
+    return (Diagnostic(str(root), "rolled back a run that was interrupted", severity="note"), *rollback(root))
 
 
-def rollback(root: Path) -> None:
-    """Put every path of the journal back as it was before the transaction."""
+def rollback(root: Path) -> list[Diagnostic]:
+    """Put back every path of the journal that still holds what the transaction wrote.
+
+    A file that holds anything else was changed after the transaction wrote
+    it (the user went on editing after a killed run): it is kept as it is,
+    and reported. A journal that cannot be read was never completed (it is
+    written atomically, before the first swap), so nothing was swapped in.
+    """
     txn = root / TXN_DIR
-    journal_path = txn / _JOURNAL
-    if journal_path.is_file():
-        existed: dict[str, bool] = json.loads(journal_path.read_text())["paths"]
-        for path, was_there in existed.items():
-            target, backup, staged = root / path, txn / "old" / path, txn / "new" / path
-            if backup.exists() or backup.is_symlink():
+    notes = []
+    for path, entry in _journal(txn).items():
+        target, backup = root / path, txn / "old" / path
+        current = _read(target) if _exists(target) else None
+        ours = _hash(current) == entry["new"]  # what this transaction wrote, or a delete that went through
+        if _exists(backup):
+            if ours:
                 os.replace(backup, target)
-            elif not was_there and target.exists() and not staged.exists():
-                target.unlink()  # created by this transaction
+            elif current != _read(backup):
+                notes.append(
+                    Diagnostic(str(target), "changed after the interrupted run; kept as it is", severity="note")
+                )
+        elif not entry["existed"] and ours and current is not None:
+            target.unlink()  # created by this transaction
     shutil.rmtree(txn, ignore_errors=True)
+    return notes
+
+
+def _journal(txn: Path) -> dict[str, dict[str, Any]]:
+    try:
+        paths = json.loads((txn / _JOURNAL).read_bytes())["paths"]
+        return {p: {"existed": bool(e["existed"]), "new": e["new"]} for p, e in paths.items()}
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return {}
+
+
+def _read(path: Path) -> bytes | None:
+    try:
+        return path.read_bytes()
+    except (FileNotFoundError, NotADirectoryError, IsADirectoryError):
+        return None
+
+
+def _write_atomically(path: Path, content: bytes) -> None:
+    """`path` appears whole or not at all, and survives a power cut once this returns."""
+    temporary = path.with_name(path.name + ".tmp")
+    _write(temporary, content, sync=True)
+    os.replace(temporary, path)
 
 
 def _write(path: Path, content: bytes, sync: bool = False) -> None:

@@ -45,6 +45,14 @@ def run_scaffold(
     )
 
 
+def at_key(pyproject: Path, key: str) -> str:
+    """`path:line:col` of `key = ...` in `pyproject`: where a config error must point."""
+    for number, line in enumerate(pyproject.read_text().splitlines(), 1):
+        if re.match(rf"\s*{re.escape(key)}\s*=", line):
+            return f"{pyproject}:{number}:{line.index(key) + 1}"
+    raise AssertionError(f"{key} is not in {pyproject}")
+
+
 def run_python(*args: str, cwd: Path, timeout: float = 120) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, *args], check=False, cwd=cwd, capture_output=True, text=True, timeout=timeout

@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import run_python, run_scaffold, served, tree
+from conftest import at_key, run_python, run_scaffold, served, tree
 
 from scaffold import write
 from scaffold.api import regenerate
@@ -152,10 +152,14 @@ def test_removed_rpc_stays_as_an_orphan_and_the_server_still_serves(tmp_path: Pa
     assert "  - SayBye (removed from the protos; your method stays)" in result.stdout
     assert (project / SERVICER).read_text() == before
     assert gen(project).stdout == "Up to date (no input changed).\n"
-    set_rpcs(project, HELLO.replace("Says hello.", "Says hello!"))  # any other change brings the reminder
-    reminder = gen(project)
-    assert reminder.returncode == 0
-    assert "  ! SayBye (not in the protos; your method stays until you delete it)" in reminder.stdout
+    set_rpcs(project, HELLO.replace("Says hello.", "Says hello!"))
+    later = gen(project)
+    assert later.returncode == 0
+    assert "SayBye" not in later.stdout  # reported once, in the run that removed it
+    assert (
+        before[before.index("    def SayBye(") : before.index("    # scaffold adds")]
+        in (project / SERVICER).read_text()
+    )
     tests = run_python("-m", "pytest", "-q", "-p", "no:cacheprovider", cwd=project)
     assert tests.returncode == 0, tests.stdout
 
@@ -193,7 +197,11 @@ def test_shape_change_keeps_an_implemented_method_and_shows_the_new_signature(tm
         "  ~ SayHello changed shape (your implementation kept: change it to `def SayHello(self, request: "
         "greeter_pb2.HelloRequest, context: grpc.ServicerContext) -> Iterator[greeter_pb2.HelloReply]`)"
     ) in result.stdout
-    assert (project / SERVICER).read_text() == before
+    # The body stays; only what the hinted signature needs is added.
+    imported = "from __future__ import annotations\n\nfrom collections.abc import Iterator\n\nimport grpc\n"
+    assert (project / SERVICER).read_text() == before.replace(
+        "from __future__ import annotations\n\nimport grpc\n", imported
+    )
 
 
 def test_shape_change_of_an_untouched_stub_updates_it(tmp_path: Path) -> None:
@@ -283,28 +291,48 @@ def test_dry_run_and_diff_change_nothing_and_show_the_change(tmp_path: Path) -> 
     assert "--- a/greeter/servicer.py\n+++ b/greeter/servicer.py\n" in diff.stdout
     assert "+    def SayHelloAgain(\n" in diff.stdout
     assert "\x1b[" not in diff.stdout  # no colour when not a terminal
-    assert diff.stdout.endswith("greeter.Greeter\n  + SayHelloAgain\n")
+    assert "+++ b/greeter/generated/" not in diff.stdout  # protoc's modules only with --all
+    assert diff.stdout.endswith(
+        "greeter.Greeter\n  + SayHelloAgain\n(3 of protoc's modules left out; --all shows them)\n"
+    )
+    everything = run_scaffold("diff", "-C", project, "--all", "--exit-code")
+    assert everything.returncode == 1
+    assert "--- a/greeter/generated/greeter_pb2_grpc.py\n" in everything.stdout
+    assert "left out" not in everything.stdout
     assert tree(project) == before
 
 
-def test_diff_tool_gets_each_changed_file_as_a_pair(tmp_path: Path) -> None:
+def test_diff_tool_edits_the_users_own_file_and_gen_keeps_the_edit(tmp_path: Path) -> None:
     project = make_project(tmp_path, HELLO)
     set_rpcs(project, HELLO, AGAIN)
     log = tmp_path / "pairs.log"
-    recorder = tmp_path / "recorder.py"
-    recorder.write_text(
-        "import pathlib, sys\n"
+    tool = tmp_path / "tool.py"
+    tool.write_text(
+        "import os, pathlib, sys\n"
         f"log = pathlib.Path({str(log)!r})\n"
-        "current, new = map(pathlib.Path, sys.argv[1:])\n"
-        "log.write_text(log.read_text() + f'{current.name} {current.is_file()} {new.is_file()}\\n'"
-        " if log.exists() else f'{current.name} {current.is_file()} {new.is_file()}\\n')\n"
+        "yours, proposed = map(pathlib.Path, sys.argv[1:])\n"
+        "with log.open('a') as out:\n"
+        "    out.write(f'{yours} {bool(proposed.stat().st_mode & 0o222)}\\n')\n"
+        "if yours.name == 'servicer.py':\n"
+        "    yours.write_text(yours.read_text() + '# SAVED IN THE TOOL\\n')\n"
     )
-    env = {"SCAFFOLD_DIFFTOOL": f"{sys.executable} {recorder}"}
+    env = {"SCAFFOLD_DIFFTOOL": f"{sys.executable} {tool}"}
     result = run_scaffold("diff", "-C", project, env=env)
     assert result.returncode == 0, result.stderr
     pairs = log.read_text().splitlines()
-    assert "servicer.py True True" in pairs and "greeter_pb2_grpc.py True True" in pairs
-    assert len(pairs) == len(set(pairs))
+    assert f"{project / SERVICER} False" in pairs  # the user's own file; the proposal read-only
+    assert not any("_pb2" in pair for pair in pairs)
+    assert re.findall(r"^\((\d+)/(\d+)\) ", result.stdout, re.MULTILINE)[-1] == (str(len(pairs)), str(len(pairs)))
+    assert gen(project).returncode == 0
+    servicer = (project / SERVICER).read_text()
+    assert "# SAVED IN THE TOOL\n" in servicer and "    def SayHelloAgain(" in servicer
+
+    quitting = {"SCAFFOLD_DIFFTOOL": f"{sys.executable} -c 'raise SystemExit(3)'"}
+    set_rpcs(project, HELLO, AGAIN, BYE)
+    stopped = run_scaffold("diff", "-C", project, env=quitting)
+    assert stopped.returncode == 1
+    assert re.fullmatch(r"\(1/\d+\) README\.md\n", stopped.stdout)  # stopped after the first pair
+    assert "exited with 3; stopped at" in stopped.stderr
 
 
 def test_check_passes_when_current_and_lists_stale_files(tmp_path: Path) -> None:
@@ -329,29 +357,30 @@ def test_project_is_found_upward_from_the_working_directory(tmp_path: Path) -> N
 
 def test_conflict_is_marked_labelled_and_blocks_the_next_run(tmp_path: Path) -> None:
     project = make_project(tmp_path, HELLO)
-    text = (project / SERVICER).read_text()
-    (project / SERVICER).write_text(text.replace('"""Says hello."""', '"""Greets the caller by name."""'))
-    set_rpcs(project, HELLO.replace("Says hello.", "Says hello warmly."))
+    readme = project / "README.md"
+    readme.write_text(readme.read_text().replace("| SayHello |", "| SayHello (greets by name) |"))
+    set_rpcs(project, HELLO, AGAIN)
     result = gen(project)
     assert result.returncode == 1
-    assert "conflict  greeter/servicer.py  (1 conflict to resolve)" in result.stdout
-    merged = (project / SERVICER).read_text()
+    assert "conflict  README.md  (1 conflict to resolve)" in result.stdout
+    merged = readme.read_text()
     assert (
         "<<<<<<< yours (on disk)\n"
-        '        """Greets the caller by name."""\n'
+        "| `greeter.Greeter` | SayHello (greets by name) |\n"
         "||||||| scaffold's last render\n"
-        '        """Says hello."""\n'
+        "| `greeter.Greeter` | SayHello |\n"
         "=======\n"
-        '        """Says hello warmly."""\n'
+        "| `greeter.Greeter` | SayHello, SayHelloAgain |\n"
         ">>>>>>> scaffold's new render\n"
     ) in merged
+    assert "    def SayHelloAgain(" in (project / SERVICER).read_text()  # the rest of the run went through
     blocked = gen(project)
     assert blocked.returncode == 1
     line = merged.splitlines().index("<<<<<<< yours (on disk)") + 1
-    assert f"{project / SERVICER}:{line}:1: unresolved conflict marker" in blocked.stderr
+    assert f"{readme}:{line}:1: unresolved conflict marker" in blocked.stderr
 
     resolved = re.sub(r"<<<<<<< .*?=======\n(.*?)>>>>>>> .*?\n", r"\1", merged, flags=re.DOTALL)
-    (project / SERVICER).write_text(resolved)
+    readme.write_text(resolved)
     after = gen(project)
     assert after.returncode == 0 and after.stdout.startswith("Up to date")
 
@@ -374,7 +403,9 @@ def test_bad_config_names_the_file_and_key(tmp_path: Path) -> None:
     pyproject.write_text(pyproject.read_text().replace('protos = ["protos/greeter.proto"]', "protos = 3"))
     result = gen(project)
     assert result.returncode == 2
-    assert result.stderr == f"{pyproject}: [tool.scaffold] protos must be a non-empty list of strings\n"
+    assert (
+        result.stderr == f"{at_key(pyproject, 'protos')}: [tool.scaffold] protos must be a non-empty list of strings\n"
+    )
 
 
 def test_failure_while_writing_the_third_file_leaves_the_tree_unchanged(

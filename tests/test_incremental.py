@@ -31,11 +31,11 @@ def test_only_edited_protos_and_those_that_see_them_are_compiled_and_output_equa
 ) -> None:
     source = tmp_path / "src"
     protos = synthetic(source)
-    # svc60 re-exports svc30, so svc61 (which imports svc60) sees svc30 as well.
+    # svc60 re-exports svc30, so svc61 and svc70 (which import svc60) see svc30 as well.
     _edit(
         source / "pkg6/svc60.proto",
-        'import "pkg5/svc59.proto";',
-        'import "pkg5/svc59.proto";\nimport public "pkg3/svc30.proto";',
+        'import "pkg5/svc50.proto";',
+        'import "pkg5/svc50.proto";\nimport public "pkg3/svc30.proto";',
     )
     project = tmp_path / "incremental"
     created = run_scaffold("new", *protos, "-I", source, "--name", "bench", "-o", project)
@@ -43,8 +43,8 @@ def test_only_edited_protos_and_those_that_see_them_are_compiled_and_output_equa
 
     edited = project / "protos"
     # A message renamed (its importers' code changes), an RPC added, and a new proto reached only through an edit.
-    for n in range(30, 32):
-        _edit(edited / f"pkg3/svc{n}.proto", "Item30", "Thing30")
+    for n in (30, 31, 40):
+        _edit(edited / f"pkg{n // 10}/svc{n}.proto", "Item30", "Thing30")
     _edit(
         edited / "pkg3/svc30.proto",
         "service Service30 {",
@@ -65,13 +65,17 @@ def test_only_edited_protos_and_those_that_see_them_are_compiled_and_output_equa
         "pkg3/svc30.proto",  # edited
         "pkg3/svc31.proto",  # edited (uses the renamed message) and imports svc30
         "pkg3/svc32.proto",  # imports svc31
+        "pkg4/svc40.proto",  # edited (uses the renamed message) and imports svc30
+        "pkg4/svc41.proto",  # imports svc40
         "pkg5/extra.proto",  # new
+        "pkg5/svc50.proto",  # imports svc40
         "pkg5/svc55.proto",  # edited
         "pkg5/svc56.proto",  # imports svc55
         "pkg6/svc60.proto",  # imports svc30 (publicly)
         "pkg6/svc61.proto",  # sees svc30 through svc60's public import
+        "pkg7/svc70.proto",  # likewise
     ]
-    assert report.protos == 101  # svc33 and the other 92 came from the record
+    assert report.protos == 101  # svc33 and the other 88 came from the record
     assert report.written and not report.plan.conflicts
 
     clean_source = tmp_path / "clean-src"

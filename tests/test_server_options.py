@@ -9,7 +9,7 @@ from pathlib import Path
 
 import grpc
 import pytest
-from conftest import REPO, run_scaffold, served
+from conftest import REPO, at_key, run_scaffold, served
 from google.protobuf.descriptor_pool import DescriptorPool
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
@@ -87,4 +87,6 @@ def test_server_options_live_in_the_config(tmp_path: Path) -> None:
     pyproject.write_text(pyproject.read_text().replace("max_workers = 3", "max_workers = -1"))
     bad = run_scaffold("gen", "-C", project)
     assert bad.returncode == 2
-    assert bad.stderr == f"{pyproject}: [tool.scaffold] max_workers must be a positive whole number\n"
+    assert bad.stderr == (
+        f"{at_key(pyproject, 'max_workers')}: [tool.scaffold] max_workers must be a whole number from 1 to 10_000, not -1\n"
+    )

@@ -9,7 +9,7 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import REPO, run_python, run_scaffold, tree
+from conftest import REPO, at_key, run_python, run_scaffold, tree
 
 from scaffold.watch import Watcher, WatchEvent
 
@@ -78,7 +78,10 @@ def test_missing_template_directory_is_a_config_error(tmp_path: Path) -> None:
     pyproject.write_text(pyproject.read_text() + 'templates = "nope"\n')
     result = run_scaffold("gen", "-C", project)
     assert result.returncode == 2
-    assert result.stderr == f"{pyproject}: [tool.scaffold] templates: no directory {project / 'nope'}\n"
+    assert (
+        result.stderr
+        == f"{at_key(pyproject, 'templates')}: [tool.scaffold] templates: no directory {project / 'nope'}\n"
+    )
 
 
 def test_watch_regenerates_when_a_template_is_saved(tmp_path: Path) -> None:
