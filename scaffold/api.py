@@ -120,9 +120,8 @@ def new_project(
     table = input_digest.table_of(files[CONFIG_FILE].decode())
     digest = input_digest.digest_of(table, copies.items(), config.template_dir()) if table is not None else None
     left: tuple[FilePlan, ...] = ()
-    if root.exists():
-        with lock.held(root):
-            left = _write_into(root, generation, copies, digest, progress)
+    if root.exists():  # no lock: nothing can run here before it is a project, and a failed `new` leaves nothing
+        left = _write_into(root, generation, copies, digest, progress)
     else:
         files |= generation.state_files(digest)
         write.create_tree(root, files, progress)
@@ -188,7 +187,12 @@ def _write_into(
     ]
     if clashes:
         raise ScaffoldError(clashes)
-    plan = plan_module.build(root, generation.files, None, lambda recorded: generation.state_files(digest, recorded))
+    plan = plan_module.build(
+        root,
+        generation.files,
+        None,
+        lambda recorded, settled: generation.state_files(digest if settled else None, recorded),
+    )
     changes, expected = plan.transaction(root)
     for path, content in copies.items():
         if read_file(root / path) is None:
@@ -292,7 +296,7 @@ def _regenerate_once(
         root,
         generation.files,
         previous,
-        lambda recorded: generation.state_files(digest, recorded),
+        lambda recorded, settled: generation.state_files(digest if settled else None, recorded),
         recreate,
         _with_readded_stubs(bases, servicer_path, project.services, changes, ours),
     )

@@ -247,7 +247,7 @@ def check(project: ProjectDir = None) -> None:
 
     root = _project(project)
     report = _run(lambda: regenerate(root, dry_run=True))
-    stale = [f for f in report.plan.files if f.writes]
+    stale = report.plan.stale
     state_stale = not stale and not report.up_to_date
     if not stale and not state_stale:
         _say("Up to date.")

@@ -2,7 +2,9 @@
 
 Each file is one of: create, identical, update, merge, conflict, orphan (no
 longer rendered, kept), remove (no longer generated and untouched: deleted),
-or kept (a user file scaffold leaves alone, e.g. one the user deleted). `gen --dry-run`, `diff`
+kept (a user file scaffold leaves alone, e.g. one the user deleted), or
+unmerged (a user file that should change but cannot be merged now, e.g. not
+UTF-8: left as it is, and stale until it can be). `gen --dry-run`, `diff`
 and `check` are views of the same plan; `gen` writes it.
 """
 
@@ -50,6 +52,11 @@ class Plan:
         return tuple(f for f in self.files if f.action != "identical")
 
     @property
+    def stale(self) -> tuple[FilePlan, ...]:
+        """What `check` fails on: every file the plan writes, and every one it should but cannot."""
+        return tuple(f for f in self.files if f.writes or f.action == "unmerged")
+
+    @property
     def conflicts(self) -> tuple[FilePlan, ...]:
         return tuple(f for f in self.files if f.action == "conflict")
 
@@ -77,11 +84,12 @@ def build(
     root: Path,
     files: Mapping[str, OutputFile],
     state: State | None,
-    record: Callable[[Mapping[str, tuple[str, bytes | None]]], dict[str, bytes]],
+    record: Callable[[Mapping[str, tuple[str, bytes | None]], bool], dict[str, bytes]],
     recreate: frozenset[str] = frozenset(),
     bases: Mapping[str, bytes] | None = None,
 ) -> Plan:
-    """Classify every file; `record` renders the state files from what each file is recorded as.
+    """Classify every file; `record` renders the state files from what each file is recorded as,
+    and whether the project is settled (no file left unmerged: the no-op path may vouch for it).
 
     `bases` are the merge bases of user files (by default the state's); a
     user file is recorded with the new render as its base only where its new
@@ -111,7 +119,8 @@ def build(
     for path, entry in sorted(state.files.items() if state else ()):
         if path not in files:
             planned.append(_orphan(path, entry.owner, entry.sha256, read_file(root / path)))
-    return Plan(tuple(planned), record(recorded), backups)
+    settled = not any(f.action == "unmerged" for f in planned)
+    return Plan(tuple(planned), record(recorded, settled), backups)
 
 
 def _backup_name(root: Path, path: str, current: bytes, taken: Mapping[str, bytes]) -> tuple[str, bool]:
@@ -159,7 +168,7 @@ def _user(path: str, new: bytes, current: bytes | None, base: bytes | None, rend
     try:
         merged = merge(base, current, new)
     except UnicodeDecodeError:
-        return FilePlan(path, "kept", "user", current=current, note="not UTF-8 text; cannot merge, left as is")
+        return FilePlan(path, "unmerged", "user", current=current, note="not UTF-8 text; cannot merge, left as is")
     if merged.conflicts:
         noun = "conflict" if merged.conflicts == 1 else "conflicts"
         return FilePlan(path, "conflict", "user", merged.content, current, f"{merged.conflicts} {noun} to resolve")

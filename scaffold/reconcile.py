@@ -42,7 +42,7 @@ class Changes:
     added: tuple[str, ...] = ()
     removed: tuple[Orphan, ...] = ()
     reshaped: tuple[Reshaped, ...] = ()
-    removed_services: tuple[str, ...] = ()
+    removed_services: tuple[Orphan, ...] = ()
 
     def __bool__(self) -> bool:
         return any(dataclasses.astuple(self))
@@ -69,16 +69,17 @@ def reconcile(
     added: list[str] = []
     removed: list[Orphan] = []
     reshaped: list[Reshaped] = []
-    removed_services: list[str] = []
+    removed_services: list[Orphan] = []
     view = []
     for name in _merged_order(list(old_services), list(new_services)):
         old, new = old_services.get(name), new_services.get(name)
         if new is None:
             assert old is not None
-            if any(_changed((old.class_name, rpc.name), methods, pristine) for rpc in old.rpcs):
+            kept = any(_changed((old.class_name, rpc.name), methods, pristine) for rpc in old.rpcs)
+            if kept:
                 view.append(old)
-                if name in previous_rpcs:
-                    removed_services.append(name)
+            if name in previous_rpcs:
+                removed_services.append(Orphan(name, None, kept))
             continue
         before = previous_rpcs.get(name, {})
         old_rpcs = {rpc.name: rpc for rpc in old.rpcs} if old else {}

@@ -40,10 +40,11 @@ def change_lines(changes: Changes) -> list[str]:
         what = "your implementation kept: change it to" if item.kept else "stub updated to"
         add(item.route, f"  ~ {{rpc}} changed shape ({what} `{item.signature.replace('{', '{{').replace('}', '}}')}`)")
     lines = []
-    for service in sorted(by_service):
-        lines += [service, *by_service[service]]
-    for service in changes.removed_services:
-        lines.append(f"{service} (removed from the protos; its servicer class stays until you delete it)")
+    for name in sorted(by_service):
+        lines += [name, *by_service[name]]
+    for gone in changes.removed_services:
+        what = "its servicer class stays until you delete it" if gone.kept else "its untouched code went with it"
+        lines.append(f"{gone.route} (removed from the protos; {what})")
     return lines
 
 

@@ -292,19 +292,26 @@ def rollback(root: Path) -> list[Diagnostic]:
     """
     txn = root / TXN_DIR
     notes = []
+    failed = []
     for path, entry in _journal(txn).items():
         target, backup = root / path, txn / "old" / path
-        current = _read(target) if _exists(target) else None
-        ours = _hash(current) == entry["new"]  # what this transaction wrote, or a delete that went through
-        if _exists(backup):
-            if ours:
-                os.replace(backup, target)
-            elif current != _read(backup):
-                notes.append(
-                    Diagnostic(str(target), "changed after the interrupted run; kept as it is", severity="note")
-                )
-        elif not entry["existed"] and ours and current is not None:
-            target.unlink()  # created by this transaction
+        try:
+            current = _read(target) if _exists(target) else None
+            ours = _hash(current) == entry["new"]  # what this transaction wrote, or a delete that went through
+            if _exists(backup):
+                if ours:
+                    os.replace(backup, target)
+                elif current != _read(backup):
+                    message = "changed after the interrupted run; kept as it is"
+                    notes.append(Diagnostic(str(target), message, severity="note"))
+            elif not entry["existed"] and ours and current is not None:
+                target.unlink()  # created by this transaction
+        except OSError as error:
+            failed.append(
+                Diagnostic(str(target), f"could not be put back ({error.strerror}); the next run tries again")
+            )
+    if failed:  # the transaction stays, with its backups, for the next run
+        raise ScaffoldError(failed)
     shutil.rmtree(txn, ignore_errors=True)
     return notes
 
