@@ -25,6 +25,8 @@ START, END = "<<<<<<<", ">>>>>>>"
 class Merged:
     content: bytes
     conflicts: int
+    kept: int = 0
+    """Blocks of the user's that the new render drops, kept: reported, never a conflict."""
 
 
 def merge(base: bytes, ours: bytes, theirs: bytes) -> Merged:
@@ -46,12 +48,8 @@ def merge(base: bytes, ours: bytes, theirs: bytes) -> Merged:
     theirs_lines = theirs.decode("utf-8").splitlines(True)
     ours_keys = [_key(line) for line in ours_lines]
     theirs_keys = [_key(line) for line in theirs_lines]
-    merged_keys: list[str] = list(
-        merge3.Merge3(
-            [_key(line) for line in base.decode("utf-8").splitlines(True)], ours_keys, theirs_keys
-        ).merge_lines(name_a=YOURS, name_b=THEIRS, name_base=BASE, base_marker="|||||||")
-    )
-    conflicts = sum(1 for line in merged_keys if line.startswith(f"{START} "))
+    base_keys = [_key(line) for line in base.decode("utf-8").splitlines(True)]
+    merged_keys, conflicts, kept = _merge_keys(base_keys, ours_keys, theirs_keys)
     written = {key: _styled(line, tabs, newline) for line, key in zip(theirs_lines, theirs_keys, strict=True)}
     result = [written.get(key, key.rstrip("\n") + newline) for key in merged_keys]
     matcher = difflib.SequenceMatcher(None, merged_keys, ours_keys, autojunk=False)
@@ -62,7 +60,33 @@ def merge(base: bytes, ours: bytes, theirs: bytes) -> Merged:
     merged = "".join(result)
     if not final_newline and merged.endswith(newline):
         merged = merged[: -len(newline)]
-    return Merged(merged.encode("utf-8"), conflicts)
+    return Merged(merged.encode("utf-8"), conflicts, kept)
+
+
+def _merge_keys(base: list[str], ours: list[str], theirs: list[str]) -> tuple[list[str], int, int]:
+    """merge3's regions, written diff3-style, with one rule of ours: where the new render drops
+    lines the user changed (an RPC removed from the protos whose client or test code they edited),
+    the user's lines stay, as their servicer method does; that is not a conflict. Also counts both."""
+    merged: list[str] = []
+    conflicts = kept = 0
+    for region in merge3.Merge3(base, ours, theirs).merge_regions():
+        what = region[0]
+        if what == "unchanged":
+            merged += base[region[1] : region[2]]
+        elif what in ("a", "same"):
+            merged += ours[region[1] : region[2]]
+        elif what == "b":
+            merged += theirs[region[1] : region[2]]
+        else:
+            _, base_start, base_end, ours_start, ours_end, theirs_start, theirs_end = region  # type: ignore[misc]
+            if theirs_start == theirs_end:
+                merged += ours[ours_start:ours_end]
+                kept += 1
+                continue
+            conflicts += 1
+            merged += [f"{START} {YOURS}\n", *ours[ours_start:ours_end], f"||||||| {BASE}\n"]
+            merged += [*base[base_start:base_end], "=======\n", *theirs[theirs_start:theirs_end], f"{END} {THEIRS}\n"]
+    return merged, conflicts, kept
 
 
 def _key(line: str) -> str:

@@ -172,7 +172,12 @@ def _user(path: str, new: bytes, current: bytes | None, base: bytes | None, rend
     if merged.conflicts:
         noun = "conflict" if merged.conflicts == 1 else "conflicts"
         return FilePlan(path, "conflict", "user", merged.content, current, f"{merged.conflicts} {noun} to resolve")
-    return FilePlan(path, "merge", "user", merged.content, current)
+    note = (
+        f"kept {merged.kept} changed block{'s' if merged.kept != 1 else ''} of yours the new render drops"
+        if merged.kept
+        else ""
+    )
+    return FilePlan(path, "merge", "user", merged.content, current, note)
 
 
 def _orphan(path: str, owner: str, recorded: str | None, current: bytes | None) -> FilePlan:

@@ -741,6 +741,22 @@ def test_a_removed_rpc_takes_its_untouched_stub_along_and_reports_once(tmp_path:
     assert "SayBye" not in gen(project).stdout
 
 
+def test_a_removed_rpc_keeps_the_client_and_test_code_the_user_changed(tmp_path: Path) -> None:
+    project = make_project(tmp_path, HELLO, BYE)
+    client = project / "greeter/client.py"
+    text = client.read_text()
+    start = text.index("def say_bye(")
+    changed = text[:start] + "# MY NOTE ON SAY_BYE\n" + text[start:]
+    client.write_text(changed)
+    set_rpcs(project, HELLO)
+    result = gen(project)
+    assert result.returncode == 0, result.stdout
+    assert "merge     greeter/client.py  (kept 1 changed block of yours the new render drops)" in result.stdout
+    after = client.read_text()
+    assert "# MY NOTE ON SAY_BYE\ndef say_bye(" in after
+    assert "def say_bye(" not in (project / "tests/test_greeter.py").read_text()  # untouched: gone
+
+
 # 23. Global options anywhere; inspect in a project; a hint for an import below.
 
 
