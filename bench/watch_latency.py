@@ -49,7 +49,7 @@ def measure(name: str, make, saves: int) -> None:  # type: ignore[no-untyped-def
         source = Path(tmp, "src")
         protos = make(source)
         project = Path(tmp, "project")
-        new_project(protos, project, include_dirs=[source])
+        new_project(protos, output=project, include_dirs=[source])
         events: list[tuple[float, WatchEvent]] = []
         arrived = threading.Condition()
 

@@ -8,6 +8,7 @@ app in `scaffold.cli`.
 from __future__ import annotations
 
 import sys
+import traceback
 
 GLOBAL_FLAGS = frozenset({"-q", "--quiet", "-v", "--verbose"})
 
@@ -27,7 +28,14 @@ def main() -> None:
         return
     from scaffold.cli import app
 
-    app()
+    try:
+        app()
+    except Exception:  # noqa: BLE001 - what reaches here is a bug in scaffold, not in the user's project: say so
+        from scaffold.errors import BUG_REPORT, EXIT_INTERNAL
+
+        traceback.print_exc()
+        print(BUG_REPORT, file=sys.stderr)
+        sys.exit(EXIT_INTERNAL)
 
 
 if __name__ == "__main__":

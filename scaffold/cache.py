@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import os
 
-CACHE_DIR = ".scaffold/cache"
+from scaffold.layout import CACHE_DIR
+
 _IGNORE = "# scaffold's cache: safe to delete, never worth committing\n*\n"
 
 
@@ -26,7 +27,7 @@ def directory(root: str | os.PathLike[str]) -> str:
 
 def write(root: str | os.PathLike[str], name: str, content: bytes) -> None:
     """Replace `name` in the cache of the project at `root` with `content`, all at once or not at all."""
-    import tempfile  # not at the top: the no-op path imports this module for CACHE_DIR alone
+    import tempfile  # not at the top: the no-op path imports this module
 
     try:
         cache = directory(root)

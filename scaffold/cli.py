@@ -22,6 +22,7 @@ import typer
 
 from scaffold import __version__
 from scaffold.errors import EXIT_BAD_INPUT, EXIT_NEEDS_USER, EXIT_OK, Diagnostic, ScaffoldError
+from scaffold.layout import CONFIG_FILE
 
 if TYPE_CHECKING:  # only for annotations: these modules load with the commands that need them
     from scaffold.plan import FilePlan
@@ -129,7 +130,17 @@ def new(
     bar = _progress_bar()
     report = _run(
         lambda: new_project(
-            protos, output, include or (), name, force, aio, health, reflection, templates, formatter, bar
+            protos,
+            output=output,
+            include_dirs=include or (),
+            name=name,
+            force=force,
+            aio=aio,
+            health=health,
+            reflection=reflection,
+            templates=templates,
+            format=formatter,
+            progress=bar,
         )
     )
     _warnings(report.warnings)
@@ -293,16 +304,16 @@ def inspect(
     as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
 ) -> None:
     """List the services and RPCs of protos: shape, message types, deprecation, summary."""
-    from scaffold import inspect as inspection
+    from scaffold import listing
 
     if protos:
-        table = _run(lambda: inspection.rows(protos, include or ()))
+        table = _run(lambda: listing.rows(protos, include or ()))
     else:
         from scaffold import config as config_module
 
         config = _run(lambda: config_module.load(_project(project)))
-        table = _run(lambda: inspection.rows(config.proto_files(), [*config.include_dirs(), *(include or ())]))
-    typer.echo(inspection.as_json(table) if as_json else inspection.as_text(table))
+        table = _run(lambda: listing.rows(config.proto_files(), [*config.include_dirs(), *(include or ())]))
+    typer.echo(listing.as_json(table) if as_json else listing.as_text(table))
 
 
 @app.command()
@@ -312,7 +323,7 @@ def watch(project: ProjectDir = None) -> None:
 
     root = _project(project)
     watcher = Watcher(root, _print_watch_event)
-    shown = ", ".join(_relative(p, watcher.root) for p in (*watcher.proto_roots(), watcher.root / "pyproject.toml"))
+    shown = ", ".join(_relative(p, watcher.root) for p in (*watcher.proto_roots(), watcher.root / CONFIG_FILE))
     _say(f"Watching {shown} (Ctrl-C to stop)")
     try:
         watcher.run()

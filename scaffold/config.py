@@ -17,16 +17,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from scaffold.errors import Diagnostic, ScaffoldError
+from scaffold.errors import Diagnostic, ScaffoldError, fail
 from scaffold.formatting import FORMATTERS
+from scaffold.layout import CONFIG_FILE, TABLE
 
 if sys.version_info >= (3, 11):
     import tomllib
 else:  # pragma: no cover - exercised only on Python 3.10
     import tomli as tomllib
-
-CONFIG_FILE = "pyproject.toml"
-TABLE = "tool.scaffold"
 
 
 @dataclass(frozen=True)
@@ -107,7 +105,7 @@ def check_package_name(name: str, origin: str) -> str:
         )
     if shadows(name):
         message = f"{name!r} would shadow the module of that name the project imports; choose another package name"
-        raise ScaffoldError([Diagnostic(origin, message)])
+        raise fail(origin, message)
     return name
 
 
@@ -154,24 +152,29 @@ class _Located:
 
 def load(root: Path) -> Config:
     """The config of the project at `root`, with a located error for every bad key."""
+    return load_with_table(root)[0]
+
+
+def load_with_table(root: Path) -> tuple[Config, dict[str, Any]]:
+    """The config, and the raw `[tool.scaffold]` table it was read from (the inputs' digest covers it)."""
     path = root / CONFIG_FILE
     try:
         text = path.read_text(encoding="utf-8")
         data = tomllib.loads(text)
     except FileNotFoundError:
-        raise ScaffoldError([Diagnostic(str(path), "no such file")]) from None
+        raise fail(str(path), "no such file") from None
     except (OSError, UnicodeDecodeError) as error:
-        raise ScaffoldError([Diagnostic(str(path), f"cannot be read: {error}")]) from None
+        raise fail(str(path), f"cannot be read: {error}") from None
     except tomllib.TOMLDecodeError as error:
-        raise ScaffoldError([Diagnostic(str(path), f"not valid TOML: {error}", 1, 1)]) from None
+        raise fail(str(path), f"not valid TOML: {error}", 1, 1) from None
     table = data.get("tool", {}).get("scaffold")
     if not isinstance(table, dict):
-        raise ScaffoldError([Diagnostic(str(path), f"no [{TABLE}] table")])
+        raise fail(str(path), f"no [{TABLE}] table")
     where = _Located(path, text)
     unknown = [where.at(key, f"[{TABLE}] has no key {key!r}" + _closest(key)) for key in table if key not in KEYS]
     if unknown:
         raise ScaffoldError(unknown)
-    return Config(
+    config = Config(
         root=root,
         package=check_package_name(_string(table, "package", where), f"{path}: [{TABLE}] package"),
         protos=_strings(table, "protos", where),
@@ -186,6 +189,7 @@ def load(root: Path) -> Config:
         templates=_templates(table, root, where),
         format=_format(table, where),
     )
+    return config, table
 
 
 def _closest(key: str) -> str:

@@ -14,6 +14,9 @@ from dataclasses import dataclass
 EXIT_OK = 0
 EXIT_NEEDS_USER = 1
 EXIT_BAD_INPUT = 2
+EXIT_INTERNAL = 3
+"""A bug in scaffold: the traceback, then `BUG_REPORT`."""
+BUG_REPORT = "scaffold: internal error: a bug in scaffold, not in your project; please report it with the lines above"
 
 
 @dataclass(frozen=True)

@@ -20,13 +20,9 @@ import os
 import sys
 
 from scaffold import __version__
-from scaffold.cache import CACHE_DIR
+from scaffold.layout import CONFIG_FILE, MANIFEST, STAMP, STAMP_FORMAT, TXN_DIR
 
-CONFIG_FILE = "pyproject.toml"
-STAMP = f"{CACHE_DIR}/no-op.marshal"
-STAMP_FORMAT = 1
-REQUIRED = frozenset({CONFIG_FILE, os.path.join(".scaffold", "manifest.json")})
-TXN_DIR = ".scaffold/txn"
+REQUIRED = frozenset({CONFIG_FILE, os.path.normpath(MANIFEST)})
 _MESSAGES = {"gen": "Up to date (no input changed).", "check": "Up to date."}
 
 

@@ -21,7 +21,7 @@ import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 
-from scaffold.errors import Diagnostic, ScaffoldError
+from scaffold.errors import Diagnostic, ScaffoldError, fail
 
 FORMATTERS = ("ruff",)
 
@@ -40,7 +40,7 @@ def format_python(files: Mapping[str, bytes], pyproject: bytes, origin: str) -> 
         return {}
     command = ruff_command()
     if command is None:
-        raise ScaffoldError([Diagnostic(origin, 'format = "ruff" needs ruff installed (pip install ruff)')])
+        raise fail(origin, 'format = "ruff" needs ruff installed (pip install ruff)')
     with tempfile.TemporaryDirectory(prefix="scaffold-format-") as tmp:
         scratch = Path(tmp)
         (scratch / "pyproject.toml").write_bytes(pyproject)

@@ -11,19 +11,19 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import PurePosixPath
-from typing import Literal
 
-from scaffold import model, state
-from scaffold.config import CONFIG_FILE, TABLE, Config
+from scaffold import state
+from scaffold.config import Config
+from scaffold.describe import describe
+from scaffold.errors import fail
 from scaffold.formatting import format_python
-from scaffold.model import Project, Service, ServicerView
+from scaffold.layout import CONFIG_FILE, TABLE
+from scaffold.model import Owner, Project, Service, ServicerView
 from scaffold.naming import module_path
 from scaffold.protoc import ProtocResult
 from scaffold.relocate import package_dirs, relocate
 from scaffold.render import Renderer
 from scaffold.repair import repair
-
-Owner = Literal["generated", "user"]
 
 _GRPC_VERSION = re.compile(rb"^GRPC_GENERATED_VERSION = '(?P<version>[\d.]+)'$", re.MULTILINE)
 _PROTOBUF_VERSION = re.compile(rb"^# Protobuf Python Version: (?P<version>[\d.]+)$", re.MULTILINE)
@@ -52,7 +52,7 @@ class Generation:
 
 
 def build_project(config: Config, result: ProtocResult) -> Project:
-    return model.build(result, config.package, config.generated)
+    return describe(result, config.package, config.generated)
 
 
 def generate(
@@ -119,7 +119,7 @@ def runtime_versions(outputs: Mapping[str, bytes]) -> dict[str, str]:
         grpc = grpc or _GRPC_VERSION.search(content)
         protobuf = protobuf or _PROTOBUF_VERSION.search(content)
     if grpc is None or protobuf is None:
-        raise RuntimeError("protoc's output names no runtime version; is grpcio-tools too old?")
+        raise fail("grpcio-tools", "protoc's output names no runtime version; is grpcio-tools too old?")
     protobuf_version = protobuf["version"].decode()
     return {
         "grpcio": grpc["version"].decode(),

@@ -33,10 +33,11 @@ from grpc_tools import grpc_version  # type: ignore[import-untyped]
 
 from scaffold import __version__, cache, protoc
 from scaffold.errors import Diagnostic
+from scaffold.layout import CACHE_DIR, PROTOC_RECORD
 from scaffold.naming import module_path
 from scaffold.protoc import ProtocResult, ProtoInput
 
-_RECORD = "protoc.marshal"
+_RECORD = PROTOC_RECORD
 _FORMAT = 1
 _SETTLED_NS = 1_000_000_000
 
@@ -176,7 +177,7 @@ def protoc_order(names: Iterable[str], dependencies: _Dependencies) -> list[str]
 def load(root: Path) -> Record | None:
     """The previous run's record, or None when there is none this run can trust."""
     try:
-        data = marshal.loads((root / cache.CACHE_DIR / _RECORD).read_bytes())
+        data = marshal.loads((root / CACHE_DIR / _RECORD).read_bytes())
         if data["key"] != _key(root):
             return None
         return {

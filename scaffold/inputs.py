@@ -20,13 +20,12 @@ from pathlib import Path
 from typing import Any
 
 from scaffold import __version__
+from scaffold.layout import CONFIG_FILE
 
 if sys.version_info >= (3, 11):
     import tomllib
 else:  # pragma: no cover - exercised only on Python 3.10
     import tomli as tomllib
-
-CONFIG_FILE = "pyproject.toml"
 
 
 def builtin_templates() -> Path:

@@ -22,10 +22,9 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from scaffold import cache
-from scaffold.cache import CACHE_DIR
-from scaffold.errors import Diagnostic, ScaffoldError
+from scaffold.errors import fail
+from scaffold.layout import CACHE_DIR, LOCK_FILE, STATE_DIR
 
-LOCK_FILE = f"{CACHE_DIR}/lock"
 WAIT_SECONDS = 60.0
 _POLL_SECONDS = 0.05
 
@@ -39,9 +38,9 @@ def held(root: Path, wait_seconds: float = WAIT_SECONDS, required: bool = True) 
     all (a read-only checkout), such a run goes on without it.
     """
     path = root / LOCK_FILE
-    for part in (root / ".scaffold", root / CACHE_DIR):
+    for part in (root / STATE_DIR, root / CACHE_DIR):
         if part.is_symlink():
-            raise ScaffoldError([Diagnostic(str(part), "is a symbolic link; scaffold does not write through links")])
+            raise fail(str(part), "is a symbolic link; scaffold does not write through links")
     try:
         cache.directory(root)
         descriptor = os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o644)
@@ -49,7 +48,7 @@ def held(root: Path, wait_seconds: float = WAIT_SECONDS, required: bool = True) 
         if not required:
             yield
             return
-        raise ScaffoldError([Diagnostic(str(path), f"cannot take the project's lock: {error.strerror}")]) from None
+        raise fail(str(path), f"cannot take the project's lock: {error.strerror}") from None
     try:
         _acquire(descriptor, path, root, wait_seconds)
         yield
@@ -65,10 +64,10 @@ def _acquire(descriptor: int, path: Path, root: Path, wait_seconds: float) -> No
             break
         except OSError as error:
             if error.errno not in (errno.EAGAIN, errno.EACCES):
-                raise ScaffoldError([Diagnostic(str(path), f"cannot take the lock: {error.strerror}")]) from None
+                raise fail(str(path), f"cannot take the lock: {error.strerror}") from None
         if time.monotonic() >= deadline:
             message = f"another scaffold run{_holder(descriptor)} is writing this project; try again when it has ended"
-            raise ScaffoldError([Diagnostic(str(root), message)])
+            raise fail(str(root), message)
         time.sleep(_POLL_SECONDS)
     os.ftruncate(descriptor, 0)
     os.pwrite(descriptor, f"{os.getpid()}\n".encode(), 0)

@@ -12,21 +12,25 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
-from pathlib import Path, PurePosixPath
+from pathlib import PurePosixPath
+from typing import Literal
 
+from scaffold.disk import Disk
 from scaffold.generate import OutputFile
+from scaffold.layout import BACKUP_SUFFIX, BASE_DIR
 from scaffold.merge import merge
+from scaffold.model import Owner
 from scaffold.state import State, sha256
 
-BACKUP_SUFFIX = ".mine"
-WRITING = frozenset({"create", "update", "merge", "conflict", "remove"})
+Action = Literal["create", "identical", "update", "merge", "conflict", "orphan", "remove", "kept", "unmerged"]
+WRITING: frozenset[Action] = frozenset({"create", "update", "merge", "conflict", "remove"})
 
 
 @dataclass(frozen=True)
 class FilePlan:
     path: str
-    action: str
-    owner: str
+    action: Action
+    owner: Owner
     content: bytes | None = None
     """What the file will hold; None when it is removed or left as it is."""
     current: bytes | None = None
@@ -38,7 +42,7 @@ class FilePlan:
 
 
 # What a user file's content derives from the new render for: the render becomes its merge base.
-_DERIVED = frozenset({"create", "identical", "update", "merge", "conflict"})
+_DERIVED: frozenset[Action] = frozenset({"create", "identical", "update", "merge", "conflict"})
 
 
 @dataclass(frozen=True)
@@ -46,6 +50,8 @@ class Plan:
     files: tuple[FilePlan, ...]
     state: dict[str, bytes]
     backups: dict[str, bytes]
+    transaction: dict[str, tuple[bytes | None, bytes | None]]
+    """Path -> (what it will hold, what the plan read there), for every path the plan changes."""
 
     @property
     def changed(self) -> tuple[FilePlan, ...]:
@@ -60,28 +66,20 @@ class Plan:
     def conflicts(self) -> tuple[FilePlan, ...]:
         return tuple(f for f in self.files if f.action == "conflict")
 
-    def writes(self, root: Path) -> dict[str, bytes | None]:
+    @property
+    def writes(self) -> dict[str, bytes | None]:
         """Path -> new bytes (None: delete) for everything this plan changes, state included."""
-        return self.transaction(root)[0]
+        return {path: content for path, (content, _) in self.transaction.items()}
 
-    def transaction(self, root: Path) -> tuple[dict[str, bytes | None], dict[str, bytes | None]]:
-        """`writes`, and what the plan read at each of those paths (None: no file), which the
-        write stage checks again right before each swap: a file saved since is never overwritten."""
-        changes: dict[str, bytes | None] = {f.path: f.content for f in self.files if f.writes}
-        expected: dict[str, bytes | None] = {f.path: f.current for f in self.files if f.writes}
-        for path, content in self.backups.items():
-            changes[path], expected[path] = content, None
-        for path, content in self.state.items():
-            current = read_file(root / path)
-            if current != content:
-                changes[path], expected[path] = content, current
-        for path in _stale_state(root, self.state):
-            changes[path], expected[path] = None, read_file(root / path)
-        return changes, expected
+    @property
+    def expected(self) -> dict[str, bytes | None]:
+        """What the plan read at each path it writes (None: no file), which the write stage checks
+        again right before each swap: a file saved since is never overwritten."""
+        return {path: read for path, (_, read) in self.transaction.items()}
 
 
 def build(
-    root: Path,
+    disk: Disk,
     files: Mapping[str, OutputFile],
     state: State | None,
     record: Callable[[Mapping[str, tuple[str, bytes | None]], bool], dict[str, bytes]],
@@ -101,12 +99,12 @@ def build(
     backups: dict[str, bytes] = {}
     recorded: dict[str, tuple[str, bytes | None]] = {}
     for path, output in sorted(files.items()):
-        current = read_file(root / path)
+        current = disk.read(path)
         entry = state.files.get(path) if state else None
         if output.owner == "generated":
             planned.append(_generated(path, output.content, current, entry.sha256 if entry else None))
             if planned[-1].note and current is not None:
-                backup, fresh = _backup_name(root, path, current, backups)
+                backup, fresh = _backup_name(disk, path, current, backups)
                 if fresh:
                     backups[backup] = current
                 planned[-1] = replace(planned[-1], note=planned[-1].note.format(backup=PurePosixPath(backup).name))
@@ -118,21 +116,38 @@ def build(
             recorded[path] = ("user", keep)
     for path, entry in sorted(state.files.items() if state else ()):
         if path not in files:
-            planned.append(_orphan(path, entry.owner, entry.sha256, read_file(root / path)))
+            planned.append(_orphan(path, entry.owner, entry.sha256, disk.read(path)))
     settled = not any(f.action == "unmerged" for f in planned)
-    return Plan(tuple(planned), record(recorded, settled), backups)
+    new_state = record(recorded, settled)
+    return Plan(tuple(planned), new_state, backups, _transaction(disk, planned, backups, new_state))
 
 
-def _backup_name(root: Path, path: str, current: bytes, taken: Mapping[str, bytes]) -> tuple[str, bool]:
+def _transaction(
+    disk: Disk, planned: list[FilePlan], backups: dict[str, bytes], new_state: dict[str, bytes]
+) -> dict[str, tuple[bytes | None, bytes | None]]:
+    changes: dict[str, tuple[bytes | None, bytes | None]] = {
+        f.path: (f.content, f.current) for f in planned if f.writes
+    }
+    changes |= {path: (content, None) for path, content in backups.items()}
+    for path, content in new_state.items():
+        if disk.read(path) != content:
+            changes[path] = (content, disk.read(path))
+    for path in disk.files_under(BASE_DIR):
+        if path not in new_state:  # the base of a file scaffold no longer renders
+            changes[path] = (None, disk.read(path))
+    return changes
+
+
+def _backup_name(disk: Disk, path: str, current: bytes, taken: Mapping[str, bytes]) -> tuple[str, bool]:
     """Where `current` is kept: `x.py.mine`, else `x.py.mine.1`, ...; never over a backup that exists.
     The flag is False when a backup holding exactly `current` is there already."""
     number = 0
     while True:
         name = f"{path}{BACKUP_SUFFIX}" + (f".{number}" if number else "")
-        existing = read_file(root / name)
+        existing = disk.read(name)
         if existing == current:
             return name, False
-        if existing is None and name not in taken and not (root / name).is_symlink() and not (root / name).exists():
+        if existing is None and name not in taken and not disk.exists(name):
             return name, True
         number += 1
 
@@ -180,26 +195,10 @@ def _user(path: str, new: bytes, current: bytes | None, base: bytes | None, rend
     return FilePlan(path, "merge", "user", merged.content, current, note)
 
 
-def _orphan(path: str, owner: str, recorded: str | None, current: bytes | None) -> FilePlan:
+def _orphan(path: str, owner: Owner, recorded: str | None, current: bytes | None) -> FilePlan:
     if current is None:
         return FilePlan(path, "identical", owner)
     if owner == "generated" and sha256(current) == recorded:
         return FilePlan(path, "remove", owner, None, current, "no longer generated")
     reason = "edited by hand" if owner == "generated" else "yours"
     return FilePlan(path, "orphan", owner, current=current, note=f"no longer generated; kept because it is {reason}")
-
-
-def _stale_state(root: Path, state: Mapping[str, bytes]) -> list[str]:
-    base = root / ".scaffold" / "base"
-    if not base.is_dir():
-        return []
-    present = (p.relative_to(root).as_posix() for p in base.rglob("*") if p.is_file())
-    return sorted(p for p in present if p not in state)
-
-
-def read_file(path: Path) -> bytes | None:
-    """The file's bytes, or None where there is no file."""
-    try:
-        return path.read_bytes()
-    except (FileNotFoundError, NotADirectoryError, IsADirectoryError):
-        return None

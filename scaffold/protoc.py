@@ -24,7 +24,7 @@ from pathlib import Path, PurePosixPath
 from google.protobuf import descriptor_pb2
 from grpc_tools import protoc as _grpc_protoc  # type: ignore[import-untyped]
 
-from scaffold.errors import Diagnostic, ScaffoldError
+from scaffold.errors import Diagnostic, ScaffoldError, fail
 from scaffold.naming import module_path
 
 _LOCATED = re.compile(r"^(?P<path>.+?):(?P<line>\d+):(?P<col>\d+): (?P<message>.*)$")
@@ -71,7 +71,7 @@ def expand_directories(paths: Sequence[Path], include_dirs: Sequence[Path]) -> t
             continue
         below = sorted(path.rglob("*.proto"))
         if not below:
-            raise ScaffoldError([Diagnostic(str(path), "no .proto file in this directory")])
+            raise fail(str(path), "no .proto file in this directory")
         files += below
         if not any(path.resolve().is_relative_to(root.resolve()) for root in roots):
             roots.append(path)

@@ -9,6 +9,7 @@ merge. All of it is written in the same transaction as the project's files.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 from collections.abc import Iterable, Mapping
@@ -17,17 +18,15 @@ from pathlib import Path
 from typing import Any
 
 from scaffold import __version__
-from scaffold.errors import Diagnostic, ScaffoldError
-from scaffold.model import Service, service_from_record, service_record
-
-STATE_DIR = ".scaffold"
-MANIFEST = f"{STATE_DIR}/manifest.json"
-BASE_DIR = f"{STATE_DIR}/base"
+from scaffold.errors import fail
+from scaffold.imports import Import
+from scaffold.layout import BASE_DIR, MANIFEST
+from scaffold.model import MessageRef, Owner, Rpc, Service
 
 
 @dataclass(frozen=True)
 class FileRecord:
-    owner: str
+    owner: Owner
     sha256: str | None
     """Of the render (generated) or of the merge base (user; None: it has none)."""
 
@@ -57,7 +56,7 @@ def read(root: Path) -> State | None:
         rpcs = data.get("rpcs", {})
     except (ValueError, KeyError, TypeError, AttributeError) as error:
         message = f"unreadable state ({type(error).__name__}: {error}); restore it from version control"
-        raise ScaffoldError([Diagnostic(str(path), message)]) from None
+        raise fail(str(path), message) from None
     base = {}
     for p, record in files.items():
         if record.owner == "user" and (root / BASE_DIR / p).is_file():
@@ -114,3 +113,32 @@ def render(
         if owner == "user" and content is not None:
             state[f"{BASE_DIR}/{p}"] = content
     return state
+
+
+def service_record(service: Service) -> dict[str, Any]:
+    """`service` as plain JSON data, so the manifest can remember what the servicer was rendered from.
+
+    Built field by field (in declaration order, so the JSON is deterministic)
+    rather than by `dataclasses.asdict`, whose deep copies cost more than the
+    rest of writing the manifest of a large tree.
+    """
+
+    def flat(value: Any) -> Any:
+        if dataclasses.is_dataclass(value) and not isinstance(value, type):
+            return {f.name: flat(getattr(value, f.name)) for f in dataclasses.fields(value)}
+        if isinstance(value, tuple):
+            return [flat(item) for item in value]
+        return value
+
+    record: dict[str, Any] = flat(service)
+    return record
+
+
+def service_from_record(record: dict[str, Any]) -> Service:
+    def ref(data: dict[str, Any]) -> MessageRef:
+        return MessageRef(data["full_name"], Import(**data["module"]), data["name"], data.get("required", ""))
+
+    rpcs = tuple(
+        Rpc(**{**rpc, "request": ref(rpc["request"]), "response": ref(rpc["response"])}) for rpc in record["rpcs"]
+    )
+    return Service(**{**record, "grpc_import": Import(**record["grpc_import"]), "rpcs": rpcs})

@@ -16,10 +16,7 @@ import os
 from pathlib import Path
 
 from scaffold import __version__, cache, inputs
-from scaffold.fastpath import STAMP, STAMP_FORMAT, TXN_DIR
-
-MANIFEST = ".scaffold/manifest.json"
-BASE_DIR = ".scaffold/base"
+from scaffold.layout import BASE_DIR, CONFIG_FILE, MANIFEST, STAMP, STAMP_FORMAT, TXN_DIR
 
 
 def check_and_stamp(root: Path) -> bool:
@@ -35,7 +32,7 @@ def check_and_stamp(root: Path) -> bool:
 
 
 def _check_and_stamp(root: Path) -> bool:
-    before = _status([root / inputs.CONFIG_FILE, root / MANIFEST])
+    before = _status([root / CONFIG_FILE, root / MANIFEST])
     paths = _paths_read(root)
     if paths is None:
         return False

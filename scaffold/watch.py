@@ -23,6 +23,7 @@ import traceback
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
 import watchfiles
 
@@ -30,6 +31,7 @@ from scaffold import config as config_module
 from scaffold import inputs
 from scaffold.api import GenReport, regenerate
 from scaffold.errors import EXIT_NEEDS_USER, Diagnostic, ScaffoldError
+from scaffold.layout import CONFIG_FILE
 
 STEP_MS = 50  # quiet time that closes a batch of events
 DEBOUNCE_MS = 1600  # longest a batch may grow
@@ -45,7 +47,7 @@ class WatchEvent:
     `traceback`, `repeated` when it is the same as the previous crash).
     """
 
-    kind: str
+    kind: Literal["generated", "failed", "crashed"]
     trigger: tuple[str, ...]
     seconds: float
     report: GenReport | None = None
@@ -97,7 +99,7 @@ class Watcher:
         """Only inputs pass: .proto files under a proto root, the project's pyproject.toml, custom
         templates; and the files left in conflict, whose resolution lets regeneration go on."""
         candidate = Path(path)
-        if candidate == self.root / config_module.CONFIG_FILE or candidate in self._conflicted:
+        if candidate == self.root / CONFIG_FILE or candidate in self._conflicted:
             return True
         if self._templates is not None and candidate.is_relative_to(self._templates):
             return candidate.suffix == ".jinja"

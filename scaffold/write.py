@@ -30,11 +30,10 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from scaffold import seams
-from scaffold.errors import Diagnostic, ScaffoldError
+from scaffold.errors import Diagnostic, ScaffoldError, fail
+from scaffold.layout import JOURNAL as _JOURNAL
+from scaffold.layout import STATE_DIR, TXN_DIR
 from scaffold.progress import ProgressCallback
-
-TXN_DIR = ".scaffold/txn"
-_JOURNAL = "journal.json"
 
 
 def validate(files: Mapping[str, bytes | None], root: Path, users_text: Collection[str] = ()) -> None:
@@ -153,7 +152,7 @@ def apply(
     txn = root / TXN_DIR
     staged = txn / "new"
     # The project's files first, scaffold's record of them last.
-    paths = sorted(changes, key=lambda path: (path.startswith(".scaffold/"), path))
+    paths = sorted(changes, key=lambda path: (path.startswith(f"{STATE_DIR}/"), path))
     try:
         for path in paths:
             content = changes[path]
@@ -278,7 +277,7 @@ def recover(root: Path) -> tuple[Diagnostic, ...]:
     if not _exists(txn):
         return ()
     if txn.is_symlink():
-        raise ScaffoldError([Diagnostic(str(txn), "is a symbolic link; scaffold does not write through links")])
+        raise fail(str(txn), "is a symbolic link; scaffold does not write through links")
     return (Diagnostic(str(root), "rolled back a run that was interrupted", severity="note"), *rollback(root))
 
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from scaffold.errors import Diagnostic
-from scaffold.model import Import, import_lines
+from scaffold.imports import Import, import_lines
 from scaffold.naming import clean_comment, docstring_body, safe_identifier, snake_case
 from scaffold.protoc import ProtoInput, parse_diagnostics
 from scaffold.relocate import package_dirs, relocate

@@ -11,7 +11,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from scaffold import model, protoc
+from scaffold import protoc
+from scaffold.describe import describe
 
 COLUMNS = ("service", "rpc", "shape", "request", "response", "deprecated", "summary")
 
@@ -20,7 +21,7 @@ def rows(protos: Sequence[Path], include_dirs: Sequence[Path] = ()) -> list[dict
     """One row per RPC, in proto order."""
     proto_files, include_dirs = protoc.expand_directories(protos, include_dirs)
     inputs = protoc.resolve_inputs(proto_files, include_dirs)
-    project = model.build(protoc.run(inputs, include_dirs), "inspected", "generated")
+    project = describe(protoc.run(inputs, include_dirs), "inspected", "generated")
     return [
         {
             "service": service.full_name,

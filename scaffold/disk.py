@@ -1,0 +1,38 @@
+"""The project directory as one run finds it: each file read at most once.
+
+Every stage that needs a file of the project asks this snapshot instead of
+the file system, so a run reads each file once, and what the plan decided
+from is exactly what the write stage compares with right before each swap
+(a file saved in between is then never overwritten: see `scaffold.write`).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+
+class Disk:
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self._read: dict[str, bytes | None] = {}
+
+    def read(self, path: str) -> bytes | None:
+        """The bytes of `path` (relative to the root) as first read in this run; None where there is no file."""
+        if path not in self._read:
+            try:
+                self._read[path] = (self.root / path).read_bytes()
+            except (FileNotFoundError, NotADirectoryError, IsADirectoryError):
+                self._read[path] = None
+        return self._read[path]
+
+    def exists(self, path: str) -> bool:
+        """Whether anything is at `path`: a file, a directory, or a link (even a broken one)."""
+        return os.path.lexists(self.root / path)
+
+    def files_under(self, directory: str) -> list[str]:
+        """The files below `directory`, as paths relative to the root, sorted."""
+        top = self.root / directory
+        if not top.is_dir():
+            return []
+        return sorted(p.relative_to(self.root).as_posix() for p in top.rglob("*") if p.is_file())

@@ -1,0 +1,344 @@
+"""One pipeline for every command: `Inputs` -> `plan()` -> `Outcome`.
+
+`Inputs` is everything a generation reads, read once: the config and its raw
+table, the digest of the inputs, the previous state, the protoc record, the
+protos, and the project directory as a `Disk` snapshot. It comes from one of
+two loaders: `load` (a project on disk, for gen, diff, check, watch) and
+`for_new` (the arguments of `new`). `plan` runs protoc (incremental) ->
+describe -> reconcile -> render -> classify and writes nothing. The commands
+differ only in what they do with the outcome (`scaffold.api`): create the
+tree, apply the plan, show it, or judge it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from scaffold import config as config_module
+from scaffold import incremental, protoc, replay, state
+from scaffold import inputs as input_digest
+from scaffold import plan as plan_module
+from scaffold.config import Config, check_package_name
+from scaffold.disk import Disk
+from scaffold.errors import EXIT_NEEDS_USER, Diagnostic, ScaffoldError, fail
+from scaffold.generate import Generation, build_project, generate
+from scaffold.layout import CONFIG_FILE, PROTO_DIR, STATE_DIR
+from scaffold.merge import conflict_lines
+from scaffold.model import Project, Rpc, Service, restrict
+from scaffold.plan import Plan
+from scaffold.protoc import ProtocResult, ProtoInput
+from scaffold.reconcile import Changes, methods_of, reconcile, without_methods
+from scaffold.render import Renderer
+
+
+@dataclass(frozen=True)
+class Inputs:
+    """What one generation reads; nothing downstream reads the project's config or state again."""
+
+    config: Config
+    disk: Disk
+    protos: tuple[ProtoInput, ...]
+    include_dirs: tuple[Path, ...]
+    previous: state.State | None = None
+    record: incremental.Record | None = None
+    """The previous run's protoc record; None runs protoc for every proto."""
+    table: Mapping[str, Any] | None = None
+    """The raw `[tool.scaffold]` table on disk; None for `new`, whose config is still to be rendered."""
+    digest: str | None = None
+    recreate: frozenset[str] = frozenset()
+    new_from: tuple[Path, ...] = ()
+    """For `new`: the include roots the protos are copied from into the project's `protos/`."""
+
+
+@dataclass(frozen=True)
+class Outcome:
+    plan: Plan
+    changes: Changes
+    result: ProtocResult
+    record: incremental.Record
+    copies: dict[str, bytes]
+    """For `new`: the protos to copy into the project (written only where no such file is yet)."""
+    config: Config
+    """The config the plan was made with (for `new`: with the `protos` it records)."""
+
+
+def load(root: Path, *, full: bool = False, recreate: Iterable[str] = ()) -> Inputs:
+    """The inputs of the project at `root`; `full` ignores the protoc record."""
+    config, table = config_module.load_with_table(root)
+    disk = Disk(root)
+    previous = state.read(root)
+    _refuse_unresolved_conflicts(disk, previous)
+    return Inputs(
+        config=config,
+        disk=disk,
+        protos=protoc.resolve_inputs(config.proto_files(), config.include_dirs()),
+        include_dirs=config.include_dirs(),
+        previous=previous,
+        record=None if full else incremental.load(root),
+        table=table,
+        digest=input_digest.digest(root, table),
+        recreate=frozenset(recreate),
+    )
+
+
+@dataclass(frozen=True)
+class NewOptions:
+    """What `scaffold new` is asked for besides the protos (see `scaffold.api.new_project`)."""
+
+    output: Path | None = None
+    include_dirs: Sequence[Path] = ()
+    name: str | None = None
+    force: bool = False
+    aio: bool = False
+    health: bool = False
+    reflection: bool = False
+    templates: Path | None = None
+    format: str | None = None
+
+
+def for_new(protos: Sequence[Path], options: NewOptions) -> Inputs:
+    """The inputs of a project `new` is about to create, checked before protoc runs."""
+    if not protos:
+        raise fail("scaffold new", "no proto file given")
+    proto_files, include_dirs = protoc.expand_directories(protos, options.include_dirs)
+    proto_inputs = protoc.resolve_inputs(proto_files, include_dirs)
+    name = options.name or _package_from(protos[0])
+    package = check_package_name(name, "--name" if options.name else str(protos[0]))
+    root = options.output if options.output is not None else Path(package)
+    if root.exists() and not root.is_dir():
+        raise fail(str(root), "exists and is not a directory")
+    if options.templates is not None and not options.templates.is_dir():
+        raise fail(f"--templates {options.templates}", "no such directory")
+    if root.is_dir() and _holds_project(root):
+        raise fail(
+            str(root),
+            f"holds a scaffold project already; `scaffold gen -C {root}` regenerates it (nothing was written)",
+        )
+    if root.is_dir() and any(root.iterdir()) and not options.force:
+        raise fail(str(root), "output directory is not empty; pass --force to write into it")
+    templates = options.templates
+    config = Config(
+        root=root,
+        package=package,
+        protos=tuple(str(p) for p in protos),  # replaced by what the project records, once protoc has run
+        aio=options.aio,
+        health=options.health,
+        reflection=options.reflection,
+        templates=os.path.relpath(templates.resolve(), root.resolve()) if templates else None,
+        format=options.format,
+    )
+    roots = tuple(protoc.include_roots(proto_inputs, include_dirs))
+    return Inputs(config=config, disk=Disk(root), protos=proto_inputs, include_dirs=tuple(include_dirs), new_from=roots)
+
+
+def plan(inputs: Inputs, arguments: Sequence[Path] = ()) -> Outcome:
+    """protoc -> describe -> reconcile -> render -> classify; writes nothing.
+
+    `arguments` are `new`'s proto arguments, from which it records `protos`.
+    """
+    config, disk, previous = inputs.config, inputs.disk, inputs.previous
+    result, record = _protoc(inputs)
+    copies: dict[str, bytes] = {}
+    if inputs.new_from:
+        copies = {f"{PROTO_DIR}/{n}": _find_source(n, inputs.new_from).read_bytes() for n in result.generated_names}
+        recorded = _recorded_protos(arguments, inputs.protos, inputs.include_dirs, result.generated_names)
+        config = dataclasses.replace(config, protos=recorded)
+        record = _record_of_copies(config.root, result, copies)
+    project = build_project(config, result)
+    servicer_path = f"{config.package}/servicer.py"
+    ours = disk.read(servicer_path)
+    renderer = Renderer.with_overrides(config.template_dir())
+    view, changes = reconcile(
+        previous.rpcs if previous else state.rpc_summary(project.services),
+        previous.servicer if previous else project.services,
+        project.services,
+        ours,
+        previous.base.get(servicer_path) if previous else None,
+        config.aio,
+    )
+    generation = generate(config, result, renderer, project, view, _pending(project, changes))
+    digest = inputs.digest
+    if inputs.new_from:
+        table = input_digest.table_of(generation.files[CONFIG_FILE].content.decode())
+        digest = input_digest.digest_of(table, copies.items(), config.template_dir()) if table is not None else None
+    # A new project's files of the user's (`new --force`) never came from scaffold: nothing to rebuild.
+    bases = (
+        {}
+        if inputs.new_from
+        else merge_bases(disk, previous, generation, ours, _restrict_with(config, result, renderer))
+    )
+    classified = plan_module.build(
+        disk,
+        generation.files,
+        previous,
+        lambda recorded, settled: generation.state_files(digest if settled else None, recorded),
+        inputs.recreate,
+        _with_readded_stubs(bases, servicer_path, project.services, changes, ours),
+    )
+    return Outcome(classified, changes, result, record, copies, config)
+
+
+def _protoc(inputs: Inputs) -> tuple[ProtocResult, incremental.Record]:
+    """protoc's result, incremental; or, under SCAFFOLD_REPLAY, a saved one (see `scaffold.replay`)."""
+    saved = replay.replayed()
+    if saved is not None:
+        return saved, inputs.record or {}
+    result, record = incremental.run(inputs.protos, inputs.include_dirs, inputs.record)
+    replay.dump(result)
+    return result, record
+
+
+def _pending(project: Project, changes: Changes) -> list[Service]:
+    """The new shapes of RPCs whose old implementation is kept: the servicer imports what they need."""
+    kept = {item.route for item in changes.reshaped if item.kept}
+    return [
+        dataclasses.replace(s, rpcs=tuple(r for r in s.rpcs if f"{s.full_name}/{r.name}" in kept))
+        for s in project.services
+        if any(f"{s.full_name}/{r.name}" in kept for r in s.rpcs)
+    ]
+
+
+def merge_bases(
+    disk: Disk,
+    previous: state.State | None,
+    generation: Generation,
+    servicer: bytes | None,
+    render_with: Callable[[Callable[[Service, Rpc], bool]], Generation],
+) -> dict[str, bytes]:
+    """The merge base of every user file, recorded or, where it was lost, rebuilt.
+
+    A user file on disk without a recorded base (`.scaffold/` deleted, not
+    committed, or made by an older run) cannot be merged into, and keeping it
+    as it is would never give it the stubs of new RPCs. Its base is rebuilt
+    as the render of the RPCs it already knows: those of the last run's protos
+    where the manifest has them, else those the user's servicer implements.
+    The merge then adds exactly what is new; where the guess is wrong it
+    conflicts, and the user sees both sides: nothing is lost either way.
+    """
+    bases = dict(previous.base) if previous else {}
+    lost = [
+        path
+        for path, output in generation.files.items()
+        if output.owner == "user" and path not in bases and disk.read(path) is not None
+    ]
+    if not lost:
+        return bases
+    if previous is not None and previous.rpcs:
+        known = {(service, rpc) for service, rpcs in previous.rpcs.items() for rpc in rpcs}
+    else:
+        methods = methods_of(servicer)
+        known = {
+            (service.full_name, rpc.name)
+            for service in generation.project.services
+            for rpc in service.rpcs
+            if (service.class_name, rpc.name) in methods
+        }
+    rebuilt = render_with(lambda service, rpc: (service.full_name, rpc.name) in known).files
+    return bases | {path: rebuilt[path].content for path in lost if path in rebuilt}
+
+
+def _restrict_with(
+    config: Config, result: ProtocResult, renderer: Renderer
+) -> Callable[[Callable[[Service, Rpc], bool]], Generation]:
+    """A render of the same inputs with only the RPCs a predicate keeps."""
+
+    def render(keep: Callable[[Service, Rpc], bool]) -> Generation:
+        project = restrict(build_project(config, result), keep)
+        return generate(config, result, renderer, project, project.services)
+
+    return render
+
+
+def _with_readded_stubs(
+    bases: dict[str, bytes], servicer_path: str, services: Sequence[Service], changes: Changes, ours: bytes | None
+) -> dict[str, bytes]:
+    """The servicer's base without the stubs of RPCs added back after the user deleted their orphan.
+
+    The recorded base still shows such a stub (it was the orphan's), so the
+    merge would read its absence from the user's file as a wish to keep it
+    out; the RPC is new again and gets its stub like any other.
+    """
+    base = bases.get(servicer_path)
+    if base is None or not changes.added:
+        return bases
+    added = set(changes.added)
+    present = methods_of(ours)
+    doomed = {
+        (service.class_name, rpc.name)
+        for service in services
+        for rpc in service.rpcs
+        if f"{service.full_name}/{rpc.name}" in added and (service.class_name, rpc.name) not in present
+    }
+    return bases | {servicer_path: without_methods(base, doomed)} if doomed else bases
+
+
+def _refuse_unresolved_conflicts(disk: Disk, previous: state.State | None) -> None:
+    problems = []
+    for path, record in sorted(previous.files.items() if previous else ()):
+        content = disk.read(path) if record.owner == "user" else None
+        for line in conflict_lines(content) if content else ():
+            message = "unresolved conflict marker; resolve it, then run scaffold gen"
+            problems.append(Diagnostic(str(disk.root / path), message, line, 1))
+    if problems:
+        raise ScaffoldError(problems, exit_code=EXIT_NEEDS_USER)
+
+
+def _holds_project(root: Path) -> bool:
+    if (root / STATE_DIR).exists():
+        return True
+    return (root / CONFIG_FILE).is_file() and input_digest.config_table(root) is not None
+
+
+def _package_from(argument: Path) -> str:
+    """The default package: a proto file's name, or a directory's name; `logging.proto` gives
+    `logging_service`, since a package `logging` would hide the standard library's."""
+    name = argument.resolve().name if argument.is_dir() else argument.stem
+    name = name.replace("-", "_").replace(".", "_")
+    return f"{name}_service" if config_module.shadows(name) else name
+
+
+def _recorded_protos(
+    arguments: Sequence[Path], inputs: Sequence[ProtoInput], roots: Sequence[Path], copied: Iterable[str]
+) -> tuple[str, ...]:
+    """`protos` of the new config: a directory argument is recorded as the directory (a proto added there
+    later is an input of the next `gen`), unless a copied import would land in it and become an input too."""
+    recorded: list[str] = []
+    inputs_below: set[str] = set()
+    for argument in arguments:
+        if not argument.is_dir():
+            continue
+        below = [item.name for item in inputs if item.path.resolve().is_relative_to(argument.resolve())]
+        root = next(r.resolve() for r in roots if argument.resolve().is_relative_to(r.resolve()))
+        relative = argument.resolve().relative_to(root).as_posix()
+        directory = PROTO_DIR if relative == "." else f"{PROTO_DIR}/{relative}"
+        imported = [name for name in copied if name not in below and f"{PROTO_DIR}/{name}".startswith(directory + "/")]
+        if below and not imported:
+            recorded.append(directory)
+            inputs_below.update(below)
+    recorded += [f"{PROTO_DIR}/{item.name}" for item in inputs if item.name not in inputs_below]
+    return tuple(dict.fromkeys(recorded))
+
+
+def _record_of_copies(root: Path, result: ProtocResult, copies: Mapping[str, bytes]) -> incremental.Record:
+    """The protoc record of a new project: its sources are the project's copies, which its next `gen` compiles
+    (the runtime's protos where protoc has them)."""
+    sources = {
+        f.name: incremental.source(root / PROTO_DIR / f.name, copies[f"{PROTO_DIR}/{f.name}"])
+        if f"{PROTO_DIR}/{f.name}" in copies
+        else incremental.find_source(f.name, (protoc.WELL_KNOWN_INCLUDE,))
+        for f in result.descriptors.file
+    }
+    return incremental.record_of(result, sources)
+
+
+def _find_source(name: str, roots: Sequence[Path]) -> Path:
+    """The file protoc read for `name`: the first include root that has it, as protoc searches."""
+    for root in roots:
+        if (root / name).is_file():
+            return root / name
+    raise AssertionError(f"protoc compiled {name} but it is under no include root")

@@ -1,0 +1,65 @@
+"""A replay seam: protoc's result saved to a file, and a generation run from it without protoc.
+
+A template or model bug reported by a user depends on their protos; with
+`SCAFFOLD_DUMP=DIR` set, every run saves protoc's result there
+(`DIR/protoc-result.marshal`: the descriptor set with source info, protoc's
+outputs, the inputs' names and warnings), and with `SCAFFOLD_REPLAY=FILE`
+a run takes its result from that file instead of running protoc, so the bug
+can be reproduced (and tested) from the one file, as betterproto2's
+`BETTERPROTO_DUMP` does for its plugin.
+"""
+
+from __future__ import annotations
+
+import marshal
+import os
+from pathlib import Path
+
+from google.protobuf import descriptor_pb2
+
+from scaffold.errors import Diagnostic, fail
+from scaffold.protoc import ProtocResult, ProtoInput
+
+DUMP = "SCAFFOLD_DUMP"
+REPLAY = "SCAFFOLD_REPLAY"
+FILE_NAME = "protoc-result.marshal"
+_FORMAT = 1
+
+
+def dump(result: ProtocResult) -> None:
+    """Save `result` where SCAFFOLD_DUMP says, if it says anywhere."""
+    directory = os.environ.get(DUMP)
+    if not directory:
+        return
+    Path(directory).mkdir(parents=True, exist_ok=True)
+    data = (
+        _FORMAT,
+        [(item.path.as_posix(), item.name) for item in result.inputs],
+        list(result.generated_names),
+        result.outputs,
+        result.descriptors.SerializeToString(),
+        [(d.path, d.message, d.line, d.col, d.severity) for d in result.warnings],
+        list(result.compiled),
+    )
+    (Path(directory) / FILE_NAME).write_bytes(marshal.dumps(data))
+
+
+def replayed() -> ProtocResult | None:
+    """The result saved in the file SCAFFOLD_REPLAY names; None when it names none."""
+    path = os.environ.get(REPLAY)
+    if not path:
+        return None
+    try:
+        form, inputs, names, outputs, descriptors, warnings, compiled = marshal.loads(Path(path).read_bytes())
+        if form != _FORMAT:
+            raise ValueError(f"format {form}, expected {_FORMAT}")
+    except (OSError, ValueError, EOFError, TypeError) as error:
+        raise fail(f"{REPLAY}={path}", f"cannot be replayed: {error}") from None
+    return ProtocResult(
+        inputs=tuple(ProtoInput(Path(p), name) for p, name in inputs),
+        generated_names=tuple(names),
+        outputs=dict(outputs),
+        descriptors=descriptor_pb2.FileDescriptorSet.FromString(descriptors),
+        warnings=tuple(Diagnostic(*w) for w in warnings),
+        compiled=tuple(compiled),
+    )
