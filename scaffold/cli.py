@@ -316,6 +316,103 @@ def inspect(
     typer.echo(listing.as_json(table) if as_json else listing.as_text(table))
 
 
+def _method_names(incomplete: str) -> list[str]:
+    """Tab completion of `scaffold call METHOD`: the project's methods, from its cached descriptors (no protoc)."""
+    try:
+        from scaffold import call, incremental
+        from scaffold.api import find_project
+
+        record = incremental.load(find_project(Path.cwd())) or {}
+        names = []
+        for compiled in record.values():
+            files = call.descriptor_pb2.FileDescriptorSet()
+            files.file.add().MergeFromString(compiled.descriptor)
+            names += call.method_names(files)
+    except Exception:  # noqa: BLE001 - completion must never print a traceback into the user's shell
+        return []
+    spellings = sorted({form for name in names for form in (name, name.partition("/")[2])})
+    return [name for name in spellings if name.startswith(incomplete)]
+
+
+@app.command("call")
+def call_command(
+    method: Annotated[
+        str,
+        typer.Argument(
+            help="package.Service/Method, Service/Method, or Method when unambiguous.",
+            show_default=False,
+            autocompletion=_method_names,
+        ),
+    ],
+    data: Annotated[
+        str | None,
+        typer.Option(
+            "-d", "--data", help="The request as JSON; @FILE or @- (stdin): one JSON document per line for streams."
+        ),
+    ] = None,
+    target: Annotated[str, typer.Option("--target", help="The server, HOST:PORT.")] = "localhost:50051",
+    header: Annotated[
+        list[str] | None, typer.Option("-H", "--header", help="Metadata sent with the call, KEY:VALUE (repeatable).")
+    ] = None,
+    timeout: Annotated[float | None, typer.Option("--timeout", help="Deadline of the call, in seconds.")] = None,
+    emit_defaults: Annotated[
+        bool, typer.Option("--emit-defaults", help="Print fields that hold their default value too.")
+    ] = False,
+    proto: Annotated[
+        list[Path] | None,
+        typer.Option("--proto", help="Outside a project: the .proto that defines the method (repeatable)."),
+    ] = None,
+    include: Annotated[
+        list[Path] | None, typer.Option("--proto-path", "-I", help="With --proto: a directory to search for imports.")
+    ] = None,
+    reflect: Annotated[
+        bool, typer.Option("--reflect", help="Ask the server for its descriptors (server reflection).")
+    ] = False,
+    tls: Annotated[bool, typer.Option("--tls", help="Call over TLS (the default is plaintext).")] = False,
+    ca: Annotated[Path | None, typer.Option("--ca", help="With --tls: the CA certificate to trust.")] = None,
+    cert: Annotated[Path | None, typer.Option("--cert", help="With --tls: a client certificate (mTLS).")] = None,
+    key: Annotated[Path | None, typer.Option("--key", help="With --cert: its private key.")] = None,
+    project: ProjectDir = None,
+) -> None:
+    """Call one RPC with JSON: responses printed as JSON, one per line (grpcurl, from the project's descriptors)."""
+    from scaffold import call
+
+    credentials = _run(lambda: call.credentials(tls, ca, cert, key))
+    root = None if proto or reflect else _project(project)
+    files, names = _run(lambda: call.descriptors_for(root, proto or (), include or (), reflect, target, credentials))
+    chosen = _run(lambda: call.find_method(call.pool_of(files), names, method))
+    metadata = _run(lambda: [call.header(h) for h in header or ()])
+    options = call.Options(target, metadata, timeout, emit_defaults, credentials)
+    origin = "-d" if not data or not data.startswith("@") else "<stdin>" if data == "@-" else data[1:]
+    try:
+        _run(lambda: call.invoke(chosen, call.read_data(data), options, origin=origin))
+    except BrokenPipeError:  # the reader went away (`| head`): stop quietly, as other command-line tools do
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    except call.grpc.RpcError as error:
+        typer.echo(call.status_line(error), err=True)
+        raise typer.Exit(EXIT_NEEDS_USER) from None
+
+
+@app.command()
+def describe(
+    symbol: Annotated[
+        str | None,
+        typer.Argument(help="A service, method, message or enum [default: everything].", show_default=False),
+    ] = None,
+    project: ProjectDir = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
+) -> None:
+    """Show the services, methods, messages and enums of the project's protos, with their comments."""
+    from scaffold import pipeline, symbols
+
+    inputs = _run(lambda: pipeline.load(_project(project)))
+    files = _run(lambda: pipeline.descriptors(inputs))
+    found = symbols.symbols(files, {item.name for item in inputs.protos})
+    if symbol:
+        found = _run(lambda: symbols.select(found, symbol))
+    typer.echo(symbols.as_json(found) if as_json else symbols.as_text(found), nl=False)
+
+
 @app.command()
 def watch(project: ProjectDir = None) -> None:
     """Regenerate on every save of a proto or of the config, until Ctrl-C."""
@@ -329,6 +426,40 @@ def watch(project: ProjectDir = None) -> None:
         watcher.run()
     except KeyboardInterrupt:
         pass
+    _say("Stopped.")
+
+
+@app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
+def dev(
+    context: typer.Context,
+    project: ProjectDir = None,
+    port: Annotated[
+        int, typer.Option("--port", help="The server's port (0: any free one, kept across restarts).")
+    ] = 50051,
+    host: Annotated[str, typer.Option("--host", help="The server's address.")] = "127.0.0.1",
+) -> None:
+    """Regenerate on every save and run the server, restarted when its code changes, until Ctrl-C.
+
+    Arguments after `--` go to the server (`scaffold dev -- --max-workers 4`).
+    """
+    import signal
+    import threading
+
+    from scaffold.dev import DevLoop
+
+    root = _project(project)
+    stop = threading.Event()
+    loop = _run(lambda: DevLoop(root, host, port, context.args, typer.echo, _print_watch_event, stop))
+
+    def terminate(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, terminate)
+    _say(f"Developing {loop.package}: regenerating on every save, serving on {host}:{port} (Ctrl-C to stop)")
+    try:
+        loop.run()
+    except KeyboardInterrupt:
+        stop.set()
     _say("Stopped.")
 
 
@@ -384,6 +515,8 @@ def _run(action: Callable[[], T]) -> T:
         for diagnostic in error.diagnostics:
             typer.echo(str(diagnostic), err=True)
         raise typer.Exit(error.exit_code) from None
+    except BrokenPipeError:
+        raise
     except OSError as error:  # the environment said no (disk full, read-only, ...): the tree is as it was
         where = error.filename or "scaffold"
         typer.echo(f"{where}: {error.strerror or error}; nothing was changed", err=True)

@@ -19,6 +19,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from google.protobuf import descriptor_pb2
+
 from scaffold import config as config_module
 from scaffold import incremental, protoc, replay, state
 from scaffold import inputs as input_digest
@@ -72,7 +74,6 @@ def load(root: Path, *, full: bool = False, recreate: Iterable[str] = ()) -> Inp
     config, table = config_module.load_with_table(root)
     disk = Disk(root)
     previous = state.read(root)
-    _refuse_unresolved_conflicts(disk, previous)
     return Inputs(
         config=config,
         disk=disk,
@@ -142,6 +143,7 @@ def plan(inputs: Inputs, arguments: Sequence[Path] = ()) -> Outcome:
     `arguments` are `new`'s proto arguments, from which it records `protos`.
     """
     config, disk, previous = inputs.config, inputs.disk, inputs.previous
+    _refuse_unresolved_conflicts(disk, previous)
     result, record = _protoc(inputs)
     copies: dict[str, bytes] = {}
     if inputs.new_from:
@@ -181,6 +183,12 @@ def plan(inputs: Inputs, arguments: Sequence[Path] = ()) -> Outcome:
         _with_readded_stubs(bases, servicer_path, project.services, changes, ours),
     )
     return Outcome(classified, changes, result, record, copies, config)
+
+
+def descriptors(inputs: Inputs) -> descriptor_pb2.FileDescriptorSet:
+    """The descriptors of the project's protos (and what they import), with comments: what `call` and
+    `describe` read. Compiled incrementally, like a generation: usually without running protoc at all."""
+    return _protoc(inputs)[0].descriptors
 
 
 def _protoc(inputs: Inputs) -> tuple[ProtocResult, incremental.Record]:

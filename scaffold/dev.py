@@ -1,0 +1,199 @@
+"""`scaffold dev`: the watch loop and the project's server, restarted on every save (uvicorn --reload for gRPC).
+
+One loop watches the inputs (as `watch` does) and the `.py` files of the
+project's package. A save of an input regenerates (same generation, same
+guarantees as `watch`); a regeneration that changed files, or a save of the
+package's own code, restarts the server once per burst of saves: a graceful
+stop (SIGTERM; the server's grace period), then a new server on the same
+port, and one line that says why and how long until it accepted a call.
+
+The server is a child process in the project's interpreter, with health
+checks and reflection on whatever the config says (`scaffold.devserver`). It never
+outlives `dev`: it gets SIGTERM when `dev` stops, and the kernel sends it one
+(PR_SET_PDEATHSIG) when `dev` dies without a chance to, even by SIGKILL. A
+server that fails to start (a syntax error, a port in use) shows its
+traceback; `dev` keeps watching and tries again on the next save. A proto
+that does not compile leaves the running server serving the last good code.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import re
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+import grpc
+import watchfiles
+
+from scaffold import config as config_module
+from scaffold.watch import DEBOUNCE_MS, ROOT_CHECK_MS, STEP_MS, Watcher, WatchEvent
+
+_LISTENING = re.compile(r"listening on (?P<host>.*):(?P<port>\d+)\s*$")
+_PR_SET_PDEATHSIG = 1
+READY_SECONDS = 30.0
+
+
+def _die_with_parent() -> None:  # pragma: no cover - runs in the child between fork and exec
+    """Ask the kernel to send SIGTERM to this (child) process when its parent dies."""
+    try:
+        ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
+    except (OSError, AttributeError):
+        pass
+
+
+class Server:
+    """The project's server as a child process, its output passed through line by line."""
+
+    def __init__(self, root: Path, package: str, host: str, port: int, args: Sequence[str], say: Callable[[str], None]):
+        self.root, self.package, self.host, self.port, self.args, self.say = root, package, host, port, args, say
+        self.process: subprocess.Popen[str] | None = None
+        self._bound = threading.Event()
+
+    def start(self) -> bool:
+        """Start it and wait until it accepts calls; False (its output shown) if it exits first."""
+        self._bound.clear()
+        command = [
+            sys.executable,
+            "-u",
+            "-m",
+            "scaffold.devserver",
+            self.package,
+            "--host",
+            self.host,
+            "--port",
+            str(self.port),
+        ]
+        self.process = subprocess.Popen(
+            [*command, *self.args],
+            cwd=self.root,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            preexec_fn=_die_with_parent,  # noqa: PLW1509 - only prctl, safe between fork and exec
+        )
+        threading.Thread(target=self._pump, args=(self.process,), daemon=True).start()
+        deadline = time.monotonic() + READY_SECONDS
+        while time.monotonic() < deadline:
+            if self._bound.wait(0.02):
+                return self._ready(deadline)
+            if self.process.poll() is not None:
+                time.sleep(0.05)  # let the pump print the last lines (the traceback)
+                self.say(f"server exited with code {self.process.returncode}; fix it and save: dev keeps watching")
+                return False
+        self.say("server did not start listening in time; stopping it")
+        self.stop()
+        return False
+
+    def _ready(self, deadline: float) -> bool:
+        with grpc.insecure_channel(f"{self._call_host()}:{self.port}") as channel:
+            try:
+                grpc.channel_ready_future(channel).result(timeout=max(0.1, deadline - time.monotonic()))
+            except grpc.FutureTimeoutError:
+                self.say("server bound its port but accepts no connection")
+                return False
+        return True
+
+    def _call_host(self) -> str:
+        return "127.0.0.1" if self.host in ("", "[::]", "0.0.0.0", "::") else self.host
+
+    def _pump(self, process: subprocess.Popen[str]) -> None:
+        assert process.stdout is not None
+        for line in process.stdout:
+            text = line.rstrip("\n")
+            bound = _LISTENING.search(text)
+            if bound:
+                self.port = int(bound["port"])  # port 0 the first time: keep the one it got
+                self._bound.set()
+            self.say(f"server | {text}")
+
+    def stop(self, grace: float = 5.0) -> None:
+        """SIGTERM (the server drains its calls for its grace period), then SIGKILL if it is still there."""
+        process, self.process = self.process, None
+        if process is None or process.poll() is not None:
+            return
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=grace + 5)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+class DevLoop:
+    def __init__(
+        self,
+        root: Path,
+        host: str,
+        port: int,
+        args: Sequence[str],
+        say: Callable[[str], None],
+        on_event: Callable[[WatchEvent], None],
+        stop: threading.Event | None = None,
+    ) -> None:
+        self.root = root.resolve()
+        self.stop = stop or threading.Event()
+        self.say = say
+        self.watcher = Watcher(self.root, on_event, self.stop)
+        config = config_module.load(self.root)
+        self.package, self.grace = config.package, config.grace_seconds
+        self.server = Server(self.root, config.package, host, port, args, say)
+
+    def code_changed(self, path: str) -> bool:
+        """A `.py` file of the project's package (not its tests, not scaffold's state)."""
+        candidate = Path(path)
+        return candidate.suffix == ".py" and candidate.is_relative_to(self.root / self.package)
+
+    def accepts(self, change: watchfiles.Change, path: str) -> bool:
+        return self.watcher.accepts(change, path) or self.code_changed(path)
+
+    def run(self) -> None:
+        """Generate, serve, and on every burst of saves regenerate and restart; until `stop` (or Ctrl-C)."""
+        try:
+            self.watcher.cycle(("startup",))
+            self._restart("startup")
+            while not self.stop.is_set():
+                for changes in watchfiles.watch(
+                    *self.watcher.watched_paths(),
+                    watch_filter=self.accepts,
+                    stop_event=self.stop,
+                    step=STEP_MS,
+                    debounce=DEBOUNCE_MS,
+                    rust_timeout=ROOT_CHECK_MS,
+                    yield_on_timeout=True,
+                ):
+                    self._handle({p for _, p in changes})
+        finally:
+            self.server.stop(self.grace)
+
+    def _handle(self, paths: set[str]) -> None:
+        inputs = sorted(p for p in paths if self.watcher.accepts(watchfiles.Change.modified, p))
+        code = sorted(p for p in paths if self.code_changed(p))
+        reasons = []
+        event = self.watcher.cycle([_relative(p, self.root) for p in inputs] or ["inputs changed"])
+        if event is not None and event.kind == "generated" and event.report is not None and event.report.written:
+            reasons.append("regenerated")
+        reasons += [_relative(p, self.root) for p in code]
+        if reasons or (self.server.process is None and code):
+            self._restart(", ".join(dict.fromkeys(reasons)))
+
+    def _restart(self, reason: str) -> None:
+        started = time.perf_counter()
+        self.server.stop(self.grace)
+        if self.server.start():
+            elapsed = (time.perf_counter() - started) * 1000
+            self.say(
+                f"[{time.strftime('%H:%M:%S')}] {reason}: serving on {self.server.host}:{self.server.port} ({elapsed:.0f} ms)"
+            )
+
+
+def _relative(path: str, root: Path) -> str:
+    try:
+        return Path(path).relative_to(root).as_posix()
+    except ValueError:
+        return path
