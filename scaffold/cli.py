@@ -317,17 +317,13 @@ def inspect(
 
 
 def _method_names(incomplete: str) -> list[str]:
-    """Tab completion of `scaffold call METHOD`: the project's methods, from its cached descriptors (no protoc)."""
+    """Tab completion of `scaffold call METHOD`: the project's methods, from its descriptors."""
     try:
-        from scaffold import call, incremental
+        from scaffold import call, pipeline
         from scaffold.api import find_project
 
-        record = incremental.load(find_project(Path.cwd())) or {}
-        names = []
-        for compiled in record.values():
-            files = call.descriptor_pb2.FileDescriptorSet()
-            files.file.add().MergeFromString(compiled.descriptor)
-            names += call.method_names(files)
+        inputs = pipeline.load(find_project(Path.cwd()))
+        names = call.method_names(pipeline.descriptors(inputs), [item.name for item in inputs.protos])
     except Exception:  # noqa: BLE001 - completion must never print a traceback into the user's shell
         return []
     spellings = sorted({form for name in names for form in (name, name.partition("/")[2])})
