@@ -15,11 +15,11 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from scaffold import incremental, lock, pipeline, seams, write
+from scaffold import incremental, lock, pipeline, project, seams, write
 from scaffold.config import Config
 from scaffold.errors import Diagnostic, ScaffoldError, fail
 from scaffold.inputs import builtin_templates
-from scaffold.layout import CONFIG_FILE, TABLE
+from scaffold.layout import CONFIG_FILE
 from scaffold.plan import FilePlan, Plan
 from scaffold.progress import ProgressCallback
 from scaffold.reconcile import Changes
@@ -80,8 +80,8 @@ def new_project(
     path: beside it as `.mine`); a different config or proto copy stops `new`
     with nothing written.
     """
-    options = pipeline.NewOptions(output, include_dirs, name, force, aio, health, reflection, templates, format)
-    inputs = pipeline.for_new(protos, options)
+    options = project.NewOptions(output, include_dirs, name, force, aio, health, reflection, templates, format)
+    inputs = project.for_new(protos, options)
     outcome = pipeline.plan(inputs, protos)
     root = inputs.config.root
     files = dict(outcome.plan.writes)
@@ -122,18 +122,6 @@ def export_templates(target: Path, force: bool = False) -> list[str]:
     return copied
 
 
-def find_project(start: Path) -> Path:
-    """The nearest directory from `start` upward whose pyproject.toml has a [tool.scaffold] table."""
-    start = start.resolve()
-    for directory in (start, *start.parents):
-        candidate = directory / CONFIG_FILE
-        if candidate.is_file() and f"[{TABLE}]" in candidate.read_text(encoding="utf-8", errors="replace"):
-            return directory
-    raise ScaffoldError(
-        [Diagnostic(str(start), "no pyproject.toml with [tool.scaffold] here or above; run `scaffold new`")]
-    )
-
-
 _ATTEMPTS = 3  # plans in a row that a save may overtake before a run gives up
 
 
@@ -159,7 +147,7 @@ def regenerate(
     with lock.held(root, required=not dry_run):
         recovered = () if dry_run else write.recover(root)
         for _ in range(_ATTEMPTS):
-            inputs = pipeline.load(root, full=full, recreate=recreate)
+            inputs = project.load(root, full=full, recreate=recreate)
             outcome = pipeline.plan(inputs)
             changes = outcome.plan.writes
             try:

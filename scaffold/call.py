@@ -308,7 +308,7 @@ def descriptors_for(
 ) -> tuple[descriptor_pb2.FileDescriptorSet, list[str]]:
     """The descriptors to call with, and the methods one may call: the server's (`reflect`), those of
     `protos`, or the project's at `root`."""
-    from scaffold import pipeline, protoc
+    from scaffold import project, protoc
 
     if reflect:
         files = reflected(target, channel_credentials)
@@ -319,6 +319,6 @@ def descriptors_for(
         files = protoc.run(proto_inputs, include_dirs).descriptors
         return files, method_names(files, [item.name for item in proto_inputs])
     assert root is not None
-    inputs = pipeline.load(root)
-    files = pipeline.descriptors(inputs)
+    inputs = project.load(root, for_generation=False)
+    files = project.descriptors(inputs)
     return files, method_names(files, [item.name for item in inputs.protos])

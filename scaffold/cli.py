@@ -319,11 +319,11 @@ def inspect(
 def _method_names(incomplete: str) -> list[str]:
     """Tab completion of `scaffold call METHOD`: the project's methods, from its descriptors."""
     try:
-        from scaffold import call, pipeline
-        from scaffold.api import find_project
+        from scaffold import call, project
+        from scaffold.config import find_project
 
-        inputs = pipeline.load(find_project(Path.cwd()))
-        names = call.method_names(pipeline.descriptors(inputs), [item.name for item in inputs.protos])
+        inputs = project.load(find_project(Path.cwd()), for_generation=False)
+        names = call.method_names(project.descriptors(inputs), [item.name for item in inputs.protos])
     except Exception:  # noqa: BLE001 - completion must never print a traceback into the user's shell
         return []
     spellings = sorted({form for name in names for form in (name, name.partition("/")[2])})
@@ -399,10 +399,11 @@ def describe(
     as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
 ) -> None:
     """Show the services, methods, messages and enums of the project's protos, with their comments."""
-    from scaffold import pipeline, symbols
+    from scaffold import project as loader
+    from scaffold import symbols
 
-    inputs = _run(lambda: pipeline.load(_project(project)))
-    files = _run(lambda: pipeline.descriptors(inputs))
+    inputs = _run(lambda: loader.load(_project(project), for_generation=False))
+    files = _run(lambda: loader.descriptors(inputs))
     found = symbols.symbols(files, {item.name for item in inputs.protos})
     if symbol:
         found = _run(lambda: symbols.select(found, symbol))
@@ -447,10 +448,7 @@ def dev(
     stop = threading.Event()
     loop = _run(lambda: DevLoop(root, host, port, context.args, typer.echo, _print_watch_event, stop))
 
-    def terminate(signum: int, frame: object) -> None:
-        raise KeyboardInterrupt
-
-    signal.signal(signal.SIGTERM, terminate)
+    signal.signal(signal.SIGTERM, lambda signum, frame: stop.set())  # the loop ends, and stops the server
     _say(f"Developing {loop.package}: regenerating on every save, serving on {host}:{port} (Ctrl-C to stop)")
     try:
         loop.run()
@@ -496,7 +494,7 @@ def _relative(path: Path, root: Path) -> str:
 
 
 def _project(option: Path | None) -> Path:
-    from scaffold.api import find_project
+    from scaffold.config import find_project
 
     if option is not None:
         return option

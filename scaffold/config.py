@@ -271,3 +271,13 @@ def _strings(
     if not isinstance(value, (list, tuple)) or not value or not all(isinstance(v, str) and v for v in value):
         raise where.error(key, f"[{TABLE}] {key} must be a non-empty list of strings")
     return tuple(value)
+
+
+def find_project(start: Path) -> Path:
+    """The nearest directory from `start` upward whose pyproject.toml has a [tool.scaffold] table."""
+    start = start.resolve()
+    for directory in (start, *start.parents):
+        candidate = directory / CONFIG_FILE
+        if candidate.is_file() and f"[{TABLE}]" in candidate.read_text(encoding="utf-8", errors="replace"):
+            return directory
+    raise fail(str(start), "no pyproject.toml with [tool.scaffold] here or above; run `scaffold new`")

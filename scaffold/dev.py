@@ -19,6 +19,8 @@ that does not compile leaves the running server serving the last good code.
 from __future__ import annotations
 
 import ctypes
+import importlib.util
+import os
 import re
 import signal
 import subprocess
@@ -50,8 +52,18 @@ def _die_with_parent() -> None:  # pragma: no cover - runs in the child between 
 class Server:
     """The project's server as a child process, its output passed through line by line."""
 
-    def __init__(self, root: Path, package: str, host: str, port: int, args: Sequence[str], say: Callable[[str], None]):
+    def __init__(
+        self,
+        root: Path,
+        package: str,
+        host: str,
+        port: int,
+        args: Sequence[str],
+        say: Callable[[str], None],
+        stop: threading.Event,
+    ):
         self.root, self.package, self.host, self.port, self.args, self.say = root, package, host, port, args, say
+        self.stopping = stop
         self.process: subprocess.Popen[str] | None = None
         self._bound = threading.Event()
 
@@ -79,14 +91,15 @@ class Server:
         )
         threading.Thread(target=self._pump, args=(self.process,), daemon=True).start()
         deadline = time.monotonic() + READY_SECONDS
-        while time.monotonic() < deadline:
+        while time.monotonic() < deadline and not self.stopping.is_set():
             if self._bound.wait(0.02):
                 return self._ready(deadline)
             if self.process.poll() is not None:
                 time.sleep(0.05)  # let the pump print the last lines (the traceback)
                 self.say(f"server exited with code {self.process.returncode}; fix it and save: dev keeps watching")
                 return False
-        self.say("server did not start listening in time; stopping it")
+        if not self.stopping.is_set():
+            self.say("server did not start listening in time; stopping it")
         self.stop()
         return False
 
@@ -142,7 +155,7 @@ class DevLoop:
         self.watcher = Watcher(self.root, on_event, self.stop)
         config = config_module.load(self.root)
         self.package, self.grace = config.package, config.grace_seconds
-        self.server = Server(self.root, config.package, host, port, args, say)
+        self.server = Server(self.root, config.package, host, port, args, say, self.stop)
 
     def code_changed(self, path: str) -> bool:
         """A `.py` file of the project's package (not its tests, not scaffold's state)."""
@@ -176,20 +189,38 @@ class DevLoop:
         code = sorted(p for p in paths if self.code_changed(p))
         reasons = []
         event = self.watcher.cycle([_relative(p, self.root) for p in inputs] or ["inputs changed"])
+        written: list[str] = []
         if event is not None and event.kind == "generated" and event.report is not None and event.report.written:
             reasons.append("regenerated")
+            written = [str(self.root / f.path) for f in event.report.plan.files if f.writes]
         reasons += [_relative(p, self.root) for p in code]
+        _forget_bytecode([*code, *written])
         if reasons or (self.server.process is None and code):
             self._restart(", ".join(dict.fromkeys(reasons)))
 
     def _restart(self, reason: str) -> None:
         started = time.perf_counter()
         self.server.stop(self.grace)
-        if self.server.start():
+        if not self.stop.is_set() and self.server.start():
             elapsed = (time.perf_counter() - started) * 1000
             self.say(
                 f"[{time.strftime('%H:%M:%S')}] {reason}: serving on {self.server.host}:{self.server.port} ({elapsed:.0f} ms)"
             )
+
+
+def _forget_bytecode(paths: list[str]) -> None:
+    """Drop the cached bytecode of files that just changed.
+
+    Python trusts a .pyc whose recorded source mtime (in whole seconds) and
+    size match: two saves of the same size within one second (a number
+    changed in a reply) would restart the server on the old code.
+    """
+    for path in paths:
+        if path.endswith(".py"):
+            try:
+                os.unlink(importlib.util.cache_from_source(path))
+            except (OSError, ValueError, NotImplementedError):
+                pass
 
 
 def _relative(path: str, root: Path) -> str:

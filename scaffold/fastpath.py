@@ -89,7 +89,7 @@ def _find_project(start: str) -> str | None:
     """The project around `start`: the nearest directory with a stamp or a pyproject.toml.
 
     A pyproject.toml met first may or may not hold [tool.scaffold]; the
-    content check reads it (and goes on upward like `scaffold.api.find_project`).
+    content check reads it (and goes on upward like `scaffold.config.find_project`).
     """
     directory = start
     while True:

@@ -1,60 +1,35 @@
 """One pipeline for every command: `Inputs` -> `plan()` -> `Outcome`.
 
-`Inputs` is everything a generation reads, read once: the config and its raw
-table, the digest of the inputs, the previous state, the protoc record, the
-protos, and the project directory as a `Disk` snapshot. It comes from one of
-two loaders: `load` (a project on disk, for gen, diff, check, watch) and
-`for_new` (the arguments of `new`). `plan` runs protoc (incremental) ->
-describe -> reconcile -> render -> classify and writes nothing. The commands
-differ only in what they do with the outcome (`scaffold.api`): create the
-tree, apply the plan, show it, or judge it.
+`Inputs` (`scaffold.project`) is everything a generation reads, read once,
+from one of two loaders: `load` (a project on disk, for gen, diff, check,
+watch) and `for_new` (the arguments of `new`). `plan` runs protoc
+(incremental) -> describe -> reconcile -> render -> classify and writes
+nothing. The commands differ only in what they do with the outcome
+(`scaffold.api`): create the tree, apply the plan, show it, or judge it.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import os
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
-from google.protobuf import descriptor_pb2
-
-from scaffold import config as config_module
-from scaffold import incremental, protoc, replay, state
+from scaffold import incremental, protoc, state
 from scaffold import inputs as input_digest
 from scaffold import plan as plan_module
-from scaffold.config import Config, check_package_name
+from scaffold.config import Config
 from scaffold.disk import Disk
-from scaffold.errors import EXIT_NEEDS_USER, Diagnostic, ScaffoldError, fail
+from scaffold.errors import EXIT_NEEDS_USER, Diagnostic, ScaffoldError
 from scaffold.generate import Generation, build_project, generate
-from scaffold.layout import CONFIG_FILE, PROTO_DIR, STATE_DIR
+from scaffold.layout import CONFIG_FILE, PROTO_DIR
 from scaffold.merge import conflict_lines
 from scaffold.model import Project, Rpc, Service, restrict
 from scaffold.plan import Plan
+from scaffold.project import Inputs, run_protoc
 from scaffold.protoc import ProtocResult, ProtoInput
 from scaffold.reconcile import Changes, methods_of, reconcile, without_methods
 from scaffold.render import Renderer
-
-
-@dataclass(frozen=True)
-class Inputs:
-    """What one generation reads; nothing downstream reads the project's config or state again."""
-
-    config: Config
-    disk: Disk
-    protos: tuple[ProtoInput, ...]
-    include_dirs: tuple[Path, ...]
-    previous: state.State | None = None
-    record: incremental.Record | None = None
-    """The previous run's protoc record; None runs protoc for every proto."""
-    table: Mapping[str, Any] | None = None
-    """The raw `[tool.scaffold]` table on disk; None for `new`, whose config is still to be rendered."""
-    digest: str | None = None
-    recreate: frozenset[str] = frozenset()
-    new_from: tuple[Path, ...] = ()
-    """For `new`: the include roots the protos are copied from into the project's `protos/`."""
 
 
 @dataclass(frozen=True)
@@ -69,74 +44,6 @@ class Outcome:
     """The config the plan was made with (for `new`: with the `protos` it records)."""
 
 
-def load(root: Path, *, full: bool = False, recreate: Iterable[str] = ()) -> Inputs:
-    """The inputs of the project at `root`; `full` ignores the protoc record."""
-    config, table = config_module.load_with_table(root)
-    disk = Disk(root)
-    previous = state.read(root)
-    return Inputs(
-        config=config,
-        disk=disk,
-        protos=protoc.resolve_inputs(config.proto_files(), config.include_dirs()),
-        include_dirs=config.include_dirs(),
-        previous=previous,
-        record=None if full else incremental.load(root),
-        table=table,
-        digest=input_digest.digest(root, table),
-        recreate=frozenset(recreate),
-    )
-
-
-@dataclass(frozen=True)
-class NewOptions:
-    """What `scaffold new` is asked for besides the protos (see `scaffold.api.new_project`)."""
-
-    output: Path | None = None
-    include_dirs: Sequence[Path] = ()
-    name: str | None = None
-    force: bool = False
-    aio: bool = False
-    health: bool = False
-    reflection: bool = False
-    templates: Path | None = None
-    format: str | None = None
-
-
-def for_new(protos: Sequence[Path], options: NewOptions) -> Inputs:
-    """The inputs of a project `new` is about to create, checked before protoc runs."""
-    if not protos:
-        raise fail("scaffold new", "no proto file given")
-    proto_files, include_dirs = protoc.expand_directories(protos, options.include_dirs)
-    proto_inputs = protoc.resolve_inputs(proto_files, include_dirs)
-    name = options.name or _package_from(protos[0])
-    package = check_package_name(name, "--name" if options.name else str(protos[0]))
-    root = options.output if options.output is not None else Path(package)
-    if root.exists() and not root.is_dir():
-        raise fail(str(root), "exists and is not a directory")
-    if options.templates is not None and not options.templates.is_dir():
-        raise fail(f"--templates {options.templates}", "no such directory")
-    if root.is_dir() and _holds_project(root):
-        raise fail(
-            str(root),
-            f"holds a scaffold project already; `scaffold gen -C {root}` regenerates it (nothing was written)",
-        )
-    if root.is_dir() and any(root.iterdir()) and not options.force:
-        raise fail(str(root), "output directory is not empty; pass --force to write into it")
-    templates = options.templates
-    config = Config(
-        root=root,
-        package=package,
-        protos=tuple(str(p) for p in protos),  # replaced by what the project records, once protoc has run
-        aio=options.aio,
-        health=options.health,
-        reflection=options.reflection,
-        templates=os.path.relpath(templates.resolve(), root.resolve()) if templates else None,
-        format=options.format,
-    )
-    roots = tuple(protoc.include_roots(proto_inputs, include_dirs))
-    return Inputs(config=config, disk=Disk(root), protos=proto_inputs, include_dirs=tuple(include_dirs), new_from=roots)
-
-
 def plan(inputs: Inputs, arguments: Sequence[Path] = ()) -> Outcome:
     """protoc -> describe -> reconcile -> render -> classify; writes nothing.
 
@@ -144,7 +51,7 @@ def plan(inputs: Inputs, arguments: Sequence[Path] = ()) -> Outcome:
     """
     config, disk, previous = inputs.config, inputs.disk, inputs.previous
     _refuse_unresolved_conflicts(disk, previous)
-    result, record = _protoc(inputs)
+    result, record = run_protoc(inputs)
     copies: dict[str, bytes] = {}
     if inputs.new_from:
         copies = {f"{PROTO_DIR}/{n}": _find_source(n, inputs.new_from).read_bytes() for n in result.generated_names}
@@ -183,22 +90,6 @@ def plan(inputs: Inputs, arguments: Sequence[Path] = ()) -> Outcome:
         _with_readded_stubs(bases, servicer_path, project.services, changes, ours),
     )
     return Outcome(classified, changes, result, record, copies, config)
-
-
-def descriptors(inputs: Inputs) -> descriptor_pb2.FileDescriptorSet:
-    """The descriptors of the project's protos (and what they import), with comments: what `call` and
-    `describe` read. Compiled incrementally, like a generation: usually without running protoc at all."""
-    return _protoc(inputs)[0].descriptors
-
-
-def _protoc(inputs: Inputs) -> tuple[ProtocResult, incremental.Record]:
-    """protoc's result, incremental; or, under SCAFFOLD_REPLAY, a saved one (see `scaffold.replay`)."""
-    saved = replay.replayed()
-    if saved is not None:
-        return saved, inputs.record or {}
-    result, record = incremental.run(inputs.protos, inputs.include_dirs, inputs.record)
-    replay.dump(result)
-    return result, record
 
 
 def _pending(project: Project, changes: Changes) -> list[Service]:
@@ -294,20 +185,6 @@ def _refuse_unresolved_conflicts(disk: Disk, previous: state.State | None) -> No
             problems.append(Diagnostic(str(disk.root / path), message, line, 1))
     if problems:
         raise ScaffoldError(problems, exit_code=EXIT_NEEDS_USER)
-
-
-def _holds_project(root: Path) -> bool:
-    if (root / STATE_DIR).exists():
-        return True
-    return (root / CONFIG_FILE).is_file() and input_digest.config_table(root) is not None
-
-
-def _package_from(argument: Path) -> str:
-    """The default package: a proto file's name, or a directory's name; `logging.proto` gives
-    `logging_service`, since a package `logging` would hide the standard library's."""
-    name = argument.resolve().name if argument.is_dir() else argument.stem
-    name = name.replace("-", "_").replace(".", "_")
-    return f"{name}_service" if config_module.shadows(name) else name
 
 
 def _recorded_protos(

@@ -1,0 +1,144 @@
+"""The inputs of a generation, read once: `Inputs`, from a project on disk or from `new`'s arguments.
+
+Everything a run reads comes through here: the config and its raw table, the
+digest of the inputs, the previous state, the protoc record, the protos, and
+the project directory as a `Disk` snapshot; nothing downstream reads them
+again. `scaffold.pipeline` plans from an `Inputs`; `call` and `describe` take
+only its descriptors (`descriptors`), so this module loads no template,
+merge or rendering code.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from google.protobuf import descriptor_pb2
+
+from scaffold import config as config_module
+from scaffold import incremental, protoc, replay, state
+from scaffold import inputs as input_digest
+from scaffold.config import Config, check_package_name
+from scaffold.disk import Disk
+from scaffold.errors import fail
+from scaffold.layout import CONFIG_FILE, STATE_DIR
+from scaffold.protoc import ProtocResult, ProtoInput
+
+
+@dataclass(frozen=True)
+class Inputs:
+    """What one generation reads; nothing downstream reads the project's config or state again."""
+
+    config: Config
+    disk: Disk
+    protos: tuple[ProtoInput, ...]
+    include_dirs: tuple[Path, ...]
+    previous: state.State | None = None
+    record: incremental.Record | None = None
+    """The previous run's protoc record; None runs protoc for every proto."""
+    table: Mapping[str, Any] | None = None
+    """The raw `[tool.scaffold]` table on disk; None for `new`, whose config is still to be rendered."""
+    digest: str | None = None
+    recreate: frozenset[str] = frozenset()
+    new_from: tuple[Path, ...] = ()
+    """For `new`: the include roots the protos are copied from into the project's `protos/`."""
+
+
+def load(root: Path, *, full: bool = False, recreate: Iterable[str] = (), for_generation: bool = True) -> Inputs:
+    """The inputs of the project at `root`; `full` ignores the protoc record. Without `for_generation`
+    (`call`, `describe`: descriptors only) the state and the inputs' digest are not read."""
+    config, table = config_module.load_with_table(root)
+    return Inputs(
+        config=config,
+        disk=Disk(root),
+        protos=protoc.resolve_inputs(config.proto_files(), config.include_dirs()),
+        include_dirs=config.include_dirs(),
+        previous=state.read(root) if for_generation else None,
+        record=None if full else incremental.load(root),
+        table=table,
+        digest=input_digest.digest(root, table) if for_generation else None,
+        recreate=frozenset(recreate),
+    )
+
+
+@dataclass(frozen=True)
+class NewOptions:
+    """What `scaffold new` is asked for besides the protos (see `scaffold.api.new_project`)."""
+
+    output: Path | None = None
+    include_dirs: Sequence[Path] = ()
+    name: str | None = None
+    force: bool = False
+    aio: bool = False
+    health: bool = False
+    reflection: bool = False
+    templates: Path | None = None
+    format: str | None = None
+
+
+def for_new(protos: Sequence[Path], options: NewOptions) -> Inputs:
+    """The inputs of a project `new` is about to create, checked before protoc runs."""
+    if not protos:
+        raise fail("scaffold new", "no proto file given")
+    proto_files, include_dirs = protoc.expand_directories(protos, options.include_dirs)
+    proto_inputs = protoc.resolve_inputs(proto_files, include_dirs)
+    name = options.name or _package_from(protos[0])
+    package = check_package_name(name, "--name" if options.name else str(protos[0]))
+    root = options.output if options.output is not None else Path(package)
+    if root.exists() and not root.is_dir():
+        raise fail(str(root), "exists and is not a directory")
+    if options.templates is not None and not options.templates.is_dir():
+        raise fail(f"--templates {options.templates}", "no such directory")
+    if root.is_dir() and _holds_project(root):
+        raise fail(
+            str(root),
+            f"holds a scaffold project already; `scaffold gen -C {root}` regenerates it (nothing was written)",
+        )
+    if root.is_dir() and any(root.iterdir()) and not options.force:
+        raise fail(str(root), "output directory is not empty; pass --force to write into it")
+    templates = options.templates
+    config = Config(
+        root=root,
+        package=package,
+        protos=tuple(str(p) for p in protos),  # replaced by what the project records, once protoc has run
+        aio=options.aio,
+        health=options.health,
+        reflection=options.reflection,
+        templates=os.path.relpath(templates.resolve(), root.resolve()) if templates else None,
+        format=options.format,
+    )
+    roots = tuple(protoc.include_roots(proto_inputs, include_dirs))
+    return Inputs(config=config, disk=Disk(root), protos=proto_inputs, include_dirs=tuple(include_dirs), new_from=roots)
+
+
+def descriptors(inputs: Inputs) -> descriptor_pb2.FileDescriptorSet:
+    """The descriptors of the project's protos (and what they import), with comments: what `call` and
+    `describe` read. Compiled incrementally, like a generation: usually without running protoc at all."""
+    return run_protoc(inputs)[0].descriptors
+
+
+def run_protoc(inputs: Inputs) -> tuple[ProtocResult, incremental.Record]:
+    """protoc's result, incremental; or, under SCAFFOLD_REPLAY, a saved one (see `scaffold.replay`)."""
+    saved = replay.replayed()
+    if saved is not None:
+        return saved, inputs.record or {}
+    result, record = incremental.run(inputs.protos, inputs.include_dirs, inputs.record)
+    replay.dump(result)
+    return result, record
+
+
+def _holds_project(root: Path) -> bool:
+    if (root / STATE_DIR).exists():
+        return True
+    return (root / CONFIG_FILE).is_file() and input_digest.config_table(root) is not None
+
+
+def _package_from(argument: Path) -> str:
+    """The default package: a proto file's name, or a directory's name; `logging.proto` gives
+    `logging_service`, since a package `logging` would hide the standard library's."""
+    name = argument.resolve().name if argument.is_dir() else argument.stem
+    name = name.replace("-", "_").replace(".", "_")
+    return f"{name}_service" if config_module.shadows(name) else name
