@@ -45,8 +45,8 @@ def ready(target: str, timeout: float = 30.0) -> None:
         grpc.channel_ready_future(channel).result(timeout=timeout)
 
 
-def server_start(project: Path) -> float:
-    started = time.perf_counter()
+def start_server(project: Path) -> tuple[subprocess.Popen[str], str]:
+    """route_guide's server on a free port, once it accepts calls; and its target."""
     process = subprocess.Popen(
         [sys.executable, "-u", "-m", "route_guide.server", "--host", "127.0.0.1", "--port", "0"],
         cwd=project,
@@ -55,12 +55,23 @@ def server_start(project: Path) -> float:
         env=ENVIRONMENT,
     )
     assert process.stdout is not None
-    port = process.stdout.readline().strip().rpartition(":")[2]
-    ready(f"127.0.0.1:{port}")
-    elapsed = time.perf_counter() - started
+    target = f"127.0.0.1:{process.stdout.readline().strip().rpartition(':')[2]}"
+    ready(target)
+    return process, target
+
+
+def stop_server(process: subprocess.Popen[str]) -> None:
     process.terminate()
     process.wait()
-    process.stdout.close()
+    if process.stdout is not None:
+        process.stdout.close()
+
+
+def server_start(project: Path) -> float:
+    started = time.perf_counter()
+    process, _ = start_server(project)
+    elapsed = time.perf_counter() - started
+    stop_server(process)
     return elapsed
 
 
@@ -145,16 +156,7 @@ def main() -> None:
     )
     print(f"  target median < 1 s: {'met' if median < 1 else 'MISSED'}")
 
-    process = subprocess.Popen(
-        [sys.executable, "-u", "-m", "route_guide.server", "--host", "127.0.0.1", "--port", "0"],
-        cwd=project,
-        stdout=subprocess.PIPE,
-        text=True,
-        env=ENVIRONMENT,
-    )
-    assert process.stdout is not None
-    target = f"127.0.0.1:{process.stdout.readline().strip().rpartition(':')[2]}"
-    ready(target)
+    process, target = start_server(project)
     plain_command = [sys.executable, "-c", PLAIN_CALL.format(target=target)]
     our_command = [sys.executable, "-m", "scaffold", "call", "--target", target, "GetFeature", "-d", POINT]
     whole_process(plain_command, project, 1), whole_process(our_command, project, 1)  # warm-up: bytecode written

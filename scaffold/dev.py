@@ -34,7 +34,7 @@ import grpc
 import watchfiles
 
 from scaffold import config as config_module
-from scaffold.watch import DEBOUNCE_MS, ROOT_CHECK_MS, STEP_MS, Watcher, WatchEvent
+from scaffold.watch import Watcher, WatchEvent
 
 _LISTENING = re.compile(r"listening on (?P<host>.*):(?P<port>\d+)\s*$")
 _PR_SET_PDEATHSIG = 1
@@ -162,25 +162,16 @@ class DevLoop:
         candidate = Path(path)
         return candidate.suffix == ".py" and candidate.is_relative_to(self.root / self.package)
 
-    def accepts(self, change: watchfiles.Change, path: str) -> bool:
-        return self.watcher.accepts(change, path) or self.code_changed(path)
-
     def run(self) -> None:
         """Generate, serve, and on every burst of saves regenerate and restart; until `stop` (or Ctrl-C)."""
+        started = False
         try:
-            self.watcher.cycle(("startup",))
-            self._restart("startup")
-            while not self.stop.is_set():
-                for changes in watchfiles.watch(
-                    *self.watcher.watched_paths(),
-                    watch_filter=self.accepts,
-                    stop_event=self.stop,
-                    step=STEP_MS,
-                    debounce=DEBOUNCE_MS,
-                    rust_timeout=ROOT_CHECK_MS,
-                    yield_on_timeout=True,
-                ):
-                    self._handle({p for _, p in changes})
+            for changed in self.watcher.batches(also=self.code_changed):
+                if not started:  # the watches are live: nothing saved from here on is missed
+                    started = True
+                    self.watcher.cycle(("startup",))
+                    self._restart("startup")
+                self._handle(changed)
         finally:
             self.server.stop(self.grace)
 
@@ -195,7 +186,7 @@ class DevLoop:
             written = [str(self.root / f.path) for f in event.report.plan.files if f.writes]
         reasons += [_relative(p, self.root) for p in code]
         _forget_bytecode([*code, *written])
-        if reasons or (self.server.process is None and code):
+        if reasons:
             self._restart(", ".join(dict.fromkeys(reasons)))
 
     def _restart(self, reason: str) -> None:

@@ -20,7 +20,7 @@ from __future__ import annotations
 import threading
 import time
 import traceback
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -123,21 +123,34 @@ class Watcher:
         is lost; and each quiet timeout re-checks the digest, so a change whose
         events were missed still gets generated.
         """
+        for changed in self.batches():
+            if changed:
+                self.cycle(tuple(sorted({_relative(p, self.root) for p in changed})))
+            else:
+                self.cycle(("startup",) if self._digest is None else ("inputs changed",))
+
+    def batches(self, also: Callable[[str], bool] | None = None) -> Iterator[set[str]]:
+        """Batches of changed paths that pass `accepts` (or `also`), until `stop`; an empty one when all is quiet.
+
+        The first batch comes once the watches are live; a watched root that
+        went away or came back (a branch switch) is watched anew.
+        """
+
+        def keep(change: watchfiles.Change, path: str) -> bool:
+            return self.accepts(change, path) or (also is not None and also(path))
+
         while not self.stop.is_set():
             paths = self.watched_paths()
             for changes in watchfiles.watch(
                 *paths,
-                watch_filter=self.accepts,
+                watch_filter=keep,
                 stop_event=self.stop,
                 step=STEP_MS,
                 debounce=DEBOUNCE_MS,
                 rust_timeout=ROOT_CHECK_MS,
                 yield_on_timeout=True,
             ):
-                if changes:
-                    self.cycle(tuple(sorted({_relative(p, self.root) for _, p in changes})))
-                else:
-                    self.cycle(("startup",) if self._digest is None else ("inputs changed",))
+                yield {path for _, path in changes}
                 if self.watched_paths() != paths:
                     break  # a watched root went away or came back: watch the new set
 
