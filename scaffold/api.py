@@ -85,17 +85,11 @@ def new_project(
     outcome = pipeline.plan(inputs, protos)
     root = inputs.config.root
     files = dict(outcome.plan.writes)
-    clashes = [
-        Diagnostic(str(root / path), "exists with other content; scaffold new needs this path (nothing was written)")
-        for path, content in sorted(outcome.copies.items())
-        if inputs.disk.read(path) not in (None, content)
-    ] + [
-        Diagnostic(str(root / f.path), "exists with other content; scaffold new needs this path (nothing was written)")
-        for f in outcome.plan.files
-        if f.path == CONFIG_FILE and f.action != "identical" and f.current is not None
-    ]
-    if clashes:
-        raise ScaffoldError(clashes)
+    taken = [path for path, content in sorted(outcome.copies.items()) if inputs.disk.read(path) not in (None, content)]
+    taken += [f.path for f in outcome.plan.files if f.path == CONFIG_FILE and f.action == "kept"]
+    if taken:  # the config and the protos' copies cannot be kept aside like the user's other files
+        message = "exists with other content; scaffold new needs this path (nothing was written)"
+        raise ScaffoldError([Diagnostic(str(root / path), message) for path in taken])
     copies = {path: content for path, content in outcome.copies.items() if inputs.disk.read(path) is None}
     if root.exists():  # no lock: nothing runs here before it is a project, and a failed `new` leaves nothing
         write.apply(root, files | copies, outcome.plan.expected | dict.fromkeys(copies), progress=progress)
