@@ -480,6 +480,39 @@ def test_a_second_run_waits_for_the_first_and_both_end_correct(tmp_path: Path) -
     assert run_scaffold("check", "-C", project).returncode == 0
 
 
+def test_watch_and_gen_side_by_side_both_end_correct(tmp_path: Path) -> None:
+    import threading
+
+    from scaffold.watch import Watcher, WatchEvent
+
+    project = make_project(tmp_path, HELLO)
+    implement(project, "SayHello", HELLO_BODY)
+    events: list[WatchEvent] = []
+    stop = threading.Event()
+    thread = threading.Thread(target=Watcher(project, events.append, stop).run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + DEADLINE_SECONDS
+    while not events:
+        assert time.monotonic() < deadline, "no startup run"
+        time.sleep(0.01)
+    try:
+        for rpcs in [(HELLO, AGAIN), (HELLO, AGAIN, BYE)]:
+            set_rpcs(project, *rpcs)  # the watcher regenerates this save while gen does too
+            result = gen(project)
+            assert result.returncode == 0, result.stderr
+        deadline = time.monotonic() + DEADLINE_SECONDS
+        while run_scaffold("check", "-C", project).returncode != 0:
+            assert time.monotonic() < deadline, events
+            time.sleep(0.05)
+    finally:
+        stop.set()
+        thread.join(DEADLINE_SECONDS)
+    assert not [e for e in events if e.kind == "crashed"], [e.traceback for e in events]
+    servicer = (project / SERVICER).read_text()
+    assert HELLO_BODY in servicer
+    assert servicer.count("    def SayHelloAgain(") == 1 and servicer.count("    def SayBye(") == 1
+
+
 def test_a_run_that_cannot_get_the_lock_names_the_holder(tmp_path: Path) -> None:
     project = make_project(tmp_path, HELLO)
     holder = subprocess.Popen(
