@@ -8,7 +8,6 @@ app in `scaffold.cli`.
 from __future__ import annotations
 
 import sys
-import traceback
 
 GLOBAL_FLAGS = frozenset({"-q", "--quiet", "-v", "--verbose"})
 
@@ -31,6 +30,8 @@ def main() -> None:
     try:
         app()
     except Exception:  # noqa: BLE001 - what reaches here is a bug in scaffold, not in the user's project: say so
+        import traceback
+
         from scaffold.errors import BUG_REPORT, EXIT_INTERNAL
 
         traceback.print_exc()

@@ -18,11 +18,11 @@ import tempfile
 import threading
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from importlib import resources
 from pathlib import Path, PurePosixPath
+from typing import Any
 
+import grpc_tools  # type: ignore[import-untyped]
 from google.protobuf import descriptor_pb2
-from grpc_tools import protoc as _grpc_protoc  # type: ignore[import-untyped]
 
 from scaffold.errors import Diagnostic, ScaffoldError, fail
 from scaffold.naming import module_path
@@ -32,7 +32,7 @@ _FILE_LEVEL = re.compile(r"^(?:.*: )?(?P<path>[^:]+\.proto): (?P<message>.*)$")
 _WARNING = "warning: "
 _FD_LOCK = threading.Lock()
 
-WELL_KNOWN_INCLUDE = Path(str(resources.files("grpc_tools") / "_proto"))
+WELL_KNOWN_INCLUDE = Path(grpc_tools.__file__).parent / "_proto"
 
 
 @dataclass(frozen=True)
@@ -244,12 +244,19 @@ def _with_include_hint(diagnostic: Diagnostic, inputs: Sequence[ProtoInput], roo
     return diagnostic
 
 
+def _grpc_protoc() -> Any:
+    """grpcio-tools' protoc, loaded when a run compiles (`call` and `describe` usually compile nothing)."""
+    from grpc_tools import protoc  # type: ignore[import-untyped]
+
+    return protoc
+
+
 def _run_protoc(args: list[str]) -> tuple[int, str]:
     with _FD_LOCK, tempfile.TemporaryFile() as captured:
         saved = os.dup(2)
         os.dup2(captured.fileno(), 2)
         try:
-            code = _grpc_protoc.main(args)
+            code = _grpc_protoc().main(args)
         finally:
             os.dup2(saved, 2)
             os.close(saved)
