@@ -51,26 +51,17 @@ class Method:
 
 
 def pool_of(files: descriptor_pb2.FileDescriptorSet) -> descriptor_pool.DescriptorPool:
-    """A pool holding `files` (and the well-known types they import, from protobuf's own pool)."""
-    pool = descriptor_pool.DescriptorPool()
-    known = {f.name for f in files.file}
+    """A pool holding `files`, and the well-known types they import (from protobuf's own pool)."""
+    known = {proto.name for proto in files.file}
+    runtime: dict[str, descriptor_pb2.FileDescriptorProto] = {}
     for proto in files.file:
         for dependency in proto.dependency:
             if dependency not in known:
-                known.add(dependency)
-                _add_with_dependencies(pool, descriptor_pool.Default().FindFileByName(dependency), known)
+                _collect(descriptor_pool.Default().FindFileByName(dependency), runtime)
+    pool = descriptor_pool.DescriptorPool()
+    for proto in [*(p for name, p in runtime.items() if name not in known), *files.file]:
         pool.Add(proto)
     return pool
-
-
-def _add_with_dependencies(pool: descriptor_pool.DescriptorPool, file: Any, known: set[str]) -> None:
-    for dependency in file.dependencies:
-        if dependency.name not in known:
-            known.add(dependency.name)
-            _add_with_dependencies(pool, dependency, known)
-    proto = descriptor_pb2.FileDescriptorProto()
-    file.CopyToProto(proto)
-    pool.Add(proto)
 
 
 def method_names(files: descriptor_pb2.FileDescriptorSet, only: Iterable[str] | None = None) -> list[str]:
@@ -131,7 +122,9 @@ def parse(text: str, cls: type[message.Message], origin: str, line_offset: int =
     try:
         return json_format.ParseDict(document, cls())
     except json_format.ParseError as error:
-        raise fail(origin, str(error), 1 + line_offset, 1) from None
+        named = re.search(r"Failed to parse (\w+) field", str(error))
+        line, col = _position_of_key(text, named[1]) if named else (1, 1)
+        raise fail(origin, str(error), line + line_offset, col) from None
 
 
 def _unknown_field(document: Any, descriptor: Any) -> tuple[str, str, list[str]] | None:
@@ -249,6 +242,7 @@ def reflected(target: str, credentials: grpc.ChannelCredentials | None = None) -
 
 
 def _collect(file: Any, files: dict[str, descriptor_pb2.FileDescriptorProto]) -> None:
+    """`file` and everything it imports, as protos, each after its imports."""
     if file.name in files:
         return
     for dependency in file.dependencies:
