@@ -201,8 +201,9 @@ class Dev:
 
     def _pump(self) -> None:
         assert self.process.stdout is not None
-        for line in self.process.stdout:
-            self.lines.put(line.rstrip("\n"))
+        with self.process.stdout:  # closed at EOF, when dev has exited
+            for line in self.process.stdout:
+                self.lines.put(line.rstrip("\n"))
 
     def wait_for(self, text: str) -> str:
         deadline = time.monotonic() + DEADLINE_SECONDS

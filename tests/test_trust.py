@@ -538,6 +538,8 @@ def test_a_run_that_cannot_get_the_lock_names_the_holder(tmp_path: Path) -> None
     finally:
         holder.send_signal(signal.SIGKILL)
         holder.wait()
+        if holder.stdout is not None:
+            holder.stdout.close()
     with lock.held(project, wait_seconds=0.2):  # a killed holder leaves no lock behind
         pass
 
