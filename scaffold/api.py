@@ -82,8 +82,10 @@ def new_project(
     """
     options = project.NewOptions(output, include_dirs, name, force, aio, health, reflection, templates, format)
     inputs = project.for_new(protos, options)
-    outcome = pipeline.plan(inputs, protos)
     root = inputs.config.root
+    if root.is_dir():
+        write.recover(root)  # a `new` killed half-way: its files go before this one looks at the directory
+    outcome = pipeline.plan(inputs, protos)
     files = dict(outcome.plan.writes)
     taken = [path for path, content in sorted(outcome.copies.items()) if inputs.disk.read(path) not in (None, content)]
     taken += [f.path for f in outcome.plan.files if f.path == CONFIG_FILE and f.action == "kept"]

@@ -24,7 +24,7 @@ from scaffold import inputs as input_digest
 from scaffold.config import Config, check_package_name
 from scaffold.disk import Disk
 from scaffold.errors import fail
-from scaffold.layout import CONFIG_FILE, STATE_DIR
+from scaffold.layout import CONFIG_FILE, MANIFEST, STATE_DIR
 from scaffold.protoc import ProtocResult, ProtoInput
 
 
@@ -97,7 +97,7 @@ def for_new(protos: Sequence[Path], options: NewOptions) -> Inputs:
             str(root),
             f"holds a scaffold project already; `scaffold gen -C {root}` regenerates it (nothing was written)",
         )
-    if root.is_dir() and any(root.iterdir()) and not options.force:
+    if root.is_dir() and any(p.name != STATE_DIR for p in root.iterdir()) and not options.force:
         raise fail(str(root), "output directory is not empty; pass --force to write into it")
     templates = options.templates
     config = Config(
@@ -131,7 +131,8 @@ def run_protoc(inputs: Inputs) -> tuple[ProtocResult, incremental.Record]:
 
 
 def _holds_project(root: Path) -> bool:
-    if (root / STATE_DIR).exists():
+    """A manifest, or a config with [tool.scaffold]: what a `new` killed half-way leaves (`.scaffold/txn`) is not."""
+    if (root / MANIFEST).exists():
         return True
     return (root / CONFIG_FILE).is_file() and input_digest.config_table(root) is not None
 

@@ -169,6 +169,7 @@ def apply(
     except BaseException:
         rollback(root)
         raise
+    os.unlink(txn / _JOURNAL)  # the commit point: from here on, a run that finds the transaction only clears it
     shutil.rmtree(txn)
     for path in paths:
         if changes[path] is None:

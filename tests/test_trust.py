@@ -15,7 +15,7 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import DEADLINE_SECONDS, at_key, check_project, run_python, run_scaffold, served, tree
+from conftest import DEADLINE_SECONDS, REPO, at_key, check_project, run_python, run_scaffold, served, tree
 from test_gen import AGAIN, BYE, HELLO, HELLO_BODY, SERVICER, implement, make_project, set_rpcs, stub_body
 
 from scaffold import lock, write
@@ -202,6 +202,21 @@ def test_new_refuses_a_project_and_force_keeps_the_users_files(tmp_path: Path) -
     assert refused.returncode == 2
     assert "pyproject.toml: exists with other content; scaffold new needs this path" in refused.stderr
     assert sorted(p.name for p in clash.iterdir()) == ["pyproject.toml"]
+
+
+def test_a_new_killed_half_way_is_rolled_back_by_the_next_new(tmp_path: Path) -> None:
+    existing = tmp_path / "existing"
+    existing.mkdir()
+    (existing / "NOTES.md").write_text("mine\n")
+    body = "def hook(moment, path):\n    if (moment, path) == ('after-swap', 'greeter/client.py'):\n        os._exit(137)\n"
+    source = tmp_path / "greeter.proto"
+    source.write_text((REPO / "protos/helloworld.proto").read_text().replace("package helloworld;", "package greeter;"))
+    killed = run_scaffold("new", "--force", source, "-o", existing, env=with_seam(tmp_path, body))
+    assert killed.returncode == 137 and (existing / ".scaffold/txn").is_dir()
+    again = run_scaffold("new", "--force", source, "-o", existing)
+    assert again.returncode == 0, again.stderr
+    assert (existing / "NOTES.md").read_text() == "mine\n"
+    assert run_scaffold("check", "-C", existing).returncode == 0
 
 
 # 7. Proto file names with dots.
