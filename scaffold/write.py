@@ -212,16 +212,20 @@ def _refuse_links(root: Path, paths: Collection[str]) -> None:
 def _refuse_non_files(root: Path, paths: Collection[str]) -> None:
     """A directory where a file goes (or a file where a directory goes) is the user's: say so before writing."""
     problems = []
+    directories: set[PurePosixPath] = set()  # each directory on the way is looked at once, not once per file
     for path in sorted(paths):
         target = root / path
         if target.is_dir():
             problems.append(
                 Diagnostic(str(target), "is a directory; scaffold writes a file here (nothing was changed)")
             )
-        blocking = next((p for p in target.parents if p.is_relative_to(root) and p.is_file()), None)
-        if blocking is not None:
-            message = f"is a file; scaffold writes {path} below it (nothing was changed)"
-            problems.append(Diagnostic(str(blocking), message))
+        for parent in PurePosixPath(path).parents:
+            if parent == PurePosixPath(".") or parent in directories:
+                continue
+            directories.add(parent)
+            if (root / parent).is_file():
+                message = f"is a file; scaffold writes {path} below it (nothing was changed)"
+                problems.append(Diagnostic(str(root / parent), message))
     if problems:
         raise ScaffoldError(sorted(set(problems), key=str))
 

@@ -28,9 +28,14 @@ def route_guide(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-un
         yield project, f"127.0.0.1:{server.port}"
 
 
-def call(project: Path, target: str, *args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+def call(
+    project: Path, target: str, *args: str, stdin: str | None = None, proto: str | None = None
+) -> subprocess.CompletedProcess[str]:
+    """`scaffold call` in `project` (with `proto`: outside a project, from that proto file)."""
+    where = ["--proto", proto] if proto else ["-C", str(project)]
     return subprocess.run(
-        [sys.executable, "-m", "scaffold", "call", "-C", str(project), "--target", target, *args],
+        [sys.executable, "-m", "scaffold", "call", *where, "--target", target, *args],
+        cwd=project,
         input=stdin,
         capture_output=True,
         text=True,
@@ -125,14 +130,7 @@ def foreign(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untype
 
 
 def call_foreign(directory: Path, target: str, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "scaffold", "call", "--proto", "t.proto", "--target", target, *args],
-        cwd=directory,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    return call(directory, target, *args, proto="t.proto")
 
 
 def test_call_a_server_scaffold_did_not_write_with_metadata_deadline_and_status(foreign) -> None:  # type: ignore[no-untyped-def]

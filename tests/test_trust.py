@@ -606,6 +606,21 @@ def test_a_directory_at_a_generated_path_is_refused(tmp_path: Path) -> None:
     assert tree(project) == before
 
 
+def test_a_file_where_a_generated_directory_goes_is_refused(tmp_path: Path) -> None:
+    project = make_project(tmp_path, HELLO)
+    shutil.rmtree(project / "greeter/generated")
+    (project / "greeter/generated").write_text("MINE = 1\n")
+    before = tree(project)
+    result = gen(project)
+    assert result.returncode == 2
+    lines = result.stderr.splitlines()
+    assert lines and all(
+        line.startswith(f"{project / 'greeter/generated'}: is a file; scaffold writes greeter/generated/")
+        for line in lines
+    ), result.stderr
+    assert tree(project) == before
+
+
 def test_a_manifest_of_the_wrong_shape_is_one_line(tmp_path: Path) -> None:
     project = make_project(tmp_path, HELLO)
     manifest = project / ".scaffold/manifest.json"
