@@ -67,6 +67,8 @@ def new_project(
     aio: bool = False,
     health: bool = False,
     reflection: bool = False,
+    tls: bool = False,
+    metrics: bool = False,
     templates: Path | None = None,
     format: str | None = None,
     progress: ProgressCallback | None = None,
@@ -80,7 +82,19 @@ def new_project(
     path: beside it as `.mine`); a different config or proto copy stops `new`
     with nothing written.
     """
-    options = project.NewOptions(output, include_dirs, name, force, aio, health, reflection, templates, format)
+    options = project.NewOptions(
+        output=output,
+        include_dirs=include_dirs,
+        name=name,
+        force=force,
+        aio=aio,
+        health=health,
+        reflection=reflection,
+        tls=tls,
+        metrics=metrics,
+        templates=templates,
+        format=format,
+    )
     inputs = project.for_new(protos, options)
     root = inputs.config.root
     if root.is_dir():

@@ -114,6 +114,8 @@ def new(
     aio: Annotated[bool, typer.Option("--aio", help="The asyncio flavour (grpc.aio) of every file.")] = False,
     health: Annotated[bool, typer.Option("--health", help="Serve the standard gRPC health service.")] = False,
     reflection: Annotated[bool, typer.Option("--reflection", help="Serve gRPC server reflection.")] = False,
+    tls: Annotated[bool, typer.Option("--tls", help="Make the server refuse to start without a certificate.")] = False,
+    metrics: Annotated[bool, typer.Option("--metrics", help="Serve Prometheus metrics of every call.")] = False,
     templates: Annotated[
         Path | None,
         typer.Option("--templates", help="Your own templates, searched before the built-in ones.", show_default=False),
@@ -138,6 +140,8 @@ def new(
             aio=aio,
             health=health,
             reflection=reflection,
+            tls=tls,
+            metrics=metrics,
             templates=templates,
             format=formatter,
             progress=bar,

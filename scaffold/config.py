@@ -13,6 +13,7 @@ import math
 import os
 import re
 import sys
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -36,8 +37,10 @@ class Config:
     the project lives in and `generated` the sub-package protoc's modules go
     to. `aio` selects the asyncio flavour (grpc.aio) of every file scaffold
     writes. The rest are server options: `health` and `reflection` add the
-    standard health and reflection services (off by default: each brings a
-    dependency), the others are the defaults of the server's flags.
+    standard health and reflection services and `metrics` a Prometheus
+    endpoint (off by default: each brings a dependency); `tls = true` makes
+    the server refuse to start without a certificate; the others are the
+    defaults of the server's flags.
     `templates` is a directory of templates searched before the built-in
     ones, file by file. `format = "ruff"` formats the user-owned Python files
     of every render before they are compared and written.
@@ -54,6 +57,13 @@ class Config:
     max_workers: int = 10
     max_message_bytes: int = 4 * 1024 * 1024
     grace_seconds: float = 5.0
+    tls: bool = False
+    access_log: bool = True
+    log_format: str = "text"
+    metrics: bool = False
+    metrics_port: int = 9464
+    keepalive_seconds: float = 0.0
+    max_connection_age_seconds: float = 0.0
     templates: str | None = None
     format: str | None = None
 
@@ -120,11 +130,26 @@ KEYS = (
     "max_workers",
     "max_message_bytes",
     "grace_seconds",
+    "tls",
+    "access_log",
+    "log_format",
+    "metrics",
+    "metrics_port",
+    "keepalive_seconds",
+    "max_connection_age_seconds",
     "templates",
     "format",
 )
 # What the generated server can use: grpc takes message sizes as a C int, a thread pool needs a thread.
-_LIMITS = {"max_workers": (1, 10_000), "max_message_bytes": (1, 2**31 - 1), "grace_seconds": (0, 86_400)}
+_LIMITS = {
+    "max_workers": (1, 10_000),
+    "max_message_bytes": (1, 2**31 - 1),
+    "grace_seconds": (0, 86_400),
+    "metrics_port": (0, 65_535),
+    "keepalive_seconds": (0, 86_400),
+    "max_connection_age_seconds": (0, 365 * 86_400),
+}
+LOG_FORMATS = ("text", "json")
 
 
 class _Located:
@@ -186,6 +211,13 @@ def load_with_table(root: Path) -> tuple[Config, dict[str, Any]]:
         max_workers=int(_number(table, "max_workers", where, default=10, integer=True)),
         max_message_bytes=int(_number(table, "max_message_bytes", where, default=4 * 1024 * 1024, integer=True)),
         grace_seconds=float(_number(table, "grace_seconds", where, default=5.0)),
+        tls=_bool(table, "tls", where, default=False),
+        access_log=_bool(table, "access_log", where, default=True),
+        log_format=_choice(table, "log_format", LOG_FORMATS, where, default="text") or "text",
+        metrics=_bool(table, "metrics", where, default=False),
+        metrics_port=int(_number(table, "metrics_port", where, default=9464, integer=True)),
+        keepalive_seconds=float(_number(table, "keepalive_seconds", where, default=0.0)),
+        max_connection_age_seconds=float(_number(table, "max_connection_age_seconds", where, default=0.0)),
         templates=_templates(table, root, where),
         format=_format(table, where),
     )
@@ -226,13 +258,15 @@ def _templates(table: dict[str, Any], root: Path, where: _Located) -> str | None
 
 
 def _format(table: dict[str, Any], where: _Located) -> str | None:
-    if "format" not in table:
-        return None
-    value = table["format"]
-    if value not in FORMATTERS:
-        choices = ", ".join(f'"{name}"' for name in FORMATTERS)
-        raise where.error("format", f"[{TABLE}] format must be one of {choices}, not {value!r}")
-    return str(value)
+    return _choice(table, "format", tuple(FORMATTERS), where, default=None)
+
+
+def _choice(table: dict[str, Any], key: str, choices: Sequence[str], where: _Located, default: str | None) -> str | None:
+    value = table.get(key, default)
+    if value is not None and value not in choices:
+        listed = ", ".join(f'"{name}"' for name in choices)
+        raise where.error(key, f"[{TABLE}] {key} must be one of {listed}, not {value!r}")
+    return value
 
 
 def _dotted_name(table: dict[str, Any], key: str, where: _Located) -> str:

@@ -75,6 +75,8 @@ class NewOptions:
     aio: bool = False
     health: bool = False
     reflection: bool = False
+    tls: bool = False
+    metrics: bool = False
     templates: Path | None = None
     format: str | None = None
 
@@ -107,6 +109,8 @@ def for_new(protos: Sequence[Path], options: NewOptions) -> Inputs:
         aio=options.aio,
         health=options.health,
         reflection=options.reflection,
+        tls=options.tls,
+        metrics=options.metrics,
         templates=os.path.relpath(templates.resolve(), root.resolve()) if templates else None,
         format=options.format,
     )

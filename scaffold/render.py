@@ -5,7 +5,9 @@ standing for the project's package directory and `__generated__` for the
 generated sub-package inside it. A template whose name holds `__proto__` is
 rendered once per proto file that defines a service, with `file` in its
 context and the proto's path (without `.proto`) in its name. Files and
-directories whose name starts with one `_` are shared macros, not outputs. Rendering never
+directories whose name starts with one `_` are shared macros, not outputs. A
+template that renders to nothing but whitespace writes no file: that is how an
+option adds a module (`metrics = true` adds `metrics.py`). Rendering never
 touches the disk: it returns `{path: text}` for the later stages to check
 and write.
 """
@@ -89,10 +91,13 @@ class Renderer:
             for placeholder in PLACEHOLDERS:
                 output = output.replace(placeholder, paths[placeholder])
             if PER_FILE not in output:
-                outputs[output] = self._render_one(name, context)
-                continue
-            for stem, file in files.items():
-                outputs[output.replace(PER_FILE, stem)] = self._render_one(name, {**context, "file": file})
+                rendered = {output: self._render_one(name, context)}
+            else:
+                rendered = {
+                    output.replace(PER_FILE, stem): self._render_one(name, {**context, "file": file})
+                    for stem, file in files.items()
+                }
+            outputs.update((path, text) for path, text in rendered.items() if text.strip())
         return outputs
 
     def _render_one(self, name: str, context: Mapping[str, Any]) -> str:

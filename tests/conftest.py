@@ -114,6 +114,21 @@ class RunningServer:
     process: subprocess.Popen[str]
     port: int
     lines: queue.Queue[str]
+    printed: list[str]  # what it printed up to the line with its port
+
+    def wait_for(self, wanted: re.Pattern[str], count: int = 1) -> list[str]:
+        """Every line printed from now on until `count` of them match `wanted` (fails at the deadline)."""
+        seen: list[str] = []
+        deadline = time.monotonic() + DEADLINE_SECONDS
+        while sum(1 for line in seen if wanted.search(line)) < count:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                pytest.fail(f"the server did not print {count} lines matching {wanted.pattern!r}: {seen}")
+            try:
+                seen.append(self.lines.get(timeout=min(remaining, 0.5)))
+            except queue.Empty:
+                continue
+        return seen
 
     def stop(self, sig: int = signal.SIGTERM) -> list[str]:
         """Send `sig`, wait for exit, and return what the server printed after it bound."""
@@ -159,7 +174,7 @@ def served(project: Path, package: str, extra: Sequence[str] = ()) -> Iterator[R
             match = _LISTENING.search(line)
             if match:
                 break
-        server = RunningServer(process, int(match.group(1)), lines)
+        server = RunningServer(process, int(match.group(1)), lines, seen)
         yield server
     finally:
         if process.poll() is None:

@@ -120,6 +120,13 @@ def test_config_in_pyproject_is_everything_gen_needs(generated) -> None:
         "max_workers": 10,
         "max_message_bytes": 4194304,
         "grace_seconds": 5.0,
+        "tls": False,
+        "access_log": True,
+        "log_format": "text",
+        "metrics": False,
+        "metrics_port": 9464,
+        "keepalive_seconds": 0.0,
+        "max_connection_age_seconds": 0.0,
     }
     config = load(project)
     assert all(path.is_file() for path in config.proto_files())

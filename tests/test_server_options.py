@@ -51,7 +51,8 @@ def test_reflection_lists_and_describes_the_services(tmp_path: Path, aio: bool) 
     project = project_with_options(tmp_path, aio)
     with served(project, "route_guide") as server, grpc.insecure_channel(f"127.0.0.1:{server.port}") as channel:
         database = ProtoReflectionDescriptorDatabase(channel)
-        assert set(database.get_services()) == {"routeguide.RouteGuide", reflection.SERVICE_NAME}
+        # Health is listed too: grpcurl and friends see every service the server answers.
+        assert set(database.get_services()) == {"routeguide.RouteGuide", "grpc.health.v1.Health", reflection.SERVICE_NAME}
         service = DescriptorPool(database).FindServiceByName("routeguide.RouteGuide")
         assert [method.name for method in service.methods] == ["GetFeature", "ListFeatures", "RecordRoute", "RouteChat"]
 

@@ -7,6 +7,7 @@ Run it against a server with `python -m route_guide.client [--target HOST:PORT]`
 from __future__ import annotations
 
 import argparse
+import json
 import random
 import sys
 from collections.abc import Iterator, Sequence
@@ -21,6 +22,50 @@ TIMEOUT_SECONDS = 10.0
 ROUTE_LENGTH = 10
 
 Point = route_guide_pb2.Point
+
+# grpc's service config for the calls of this client. `waitForReady`: a call made while the
+# server is unreachable waits for it (up to its timeout) instead of failing at once. The
+# retry policy: a call that fails with UNAVAILABLE (a server restarting, a connection lost)
+# is made again, up to 4 attempts in all, after about 0.1 s, 0.2 s, 0.4 s. grpc retries
+# only calls it can replay: the unary and server-streaming ones are listed for it.
+SERVICE_CONFIG: dict[str, list[dict[str, object]]] = {
+    "methodConfig": [
+        {
+            "name": [
+                {"service": "routeguide.RouteGuide", "method": "GetFeature"},
+                {"service": "routeguide.RouteGuide", "method": "ListFeatures"},
+            ],
+            "waitForReady": True,
+            "retryPolicy": {
+                "maxAttempts": 4,
+                "initialBackoff": "0.1s",
+                "maxBackoff": "1s",
+                "backoffMultiplier": 2,
+                "retryableStatusCodes": ["UNAVAILABLE"],
+            },
+        },
+        {
+            "name": [
+                {"service": "routeguide.RouteGuide"},
+            ],
+            "waitForReady": True,
+        },
+    ]
+}
+
+
+def create_channel(
+    target: str, credentials: grpc.ChannelCredentials | None = None
+) -> grpc.Channel:
+    """A channel to `target` that follows SERVICE_CONFIG; TLS with `credentials`
+    (see `route_guide.tls.channel_credentials`), plaintext without."""
+    options = [
+        ("grpc.enable_retries", 1),
+        ("grpc.service_config", json.dumps(SERVICE_CONFIG)),
+    ]
+    if credentials is None:
+        return grpc.insecure_channel(target, options=options)
+    return grpc.secure_channel(target, credentials, options=options)
 
 
 def say(line: str) -> None:
@@ -102,7 +147,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--target", default=DEFAULT_TARGET, help="server address (default: %(default)s)"
     )
     args = parser.parse_args(argv)
-    with grpc.insecure_channel(args.target) as channel:
+    with create_channel(args.target) as channel:
         stub = route_guide_pb2_grpc.RouteGuideStub(channel)
         try:
             print("-------------- GetFeature --------------")

@@ -1,13 +1,16 @@
 """Calls every RPC of routeguide.RouteGuide the way its shape demands.
 
-Run it against a server with `python -m route_guide.client [--target HOST:PORT]`.
+Run it against a server with `python -m route_guide.client [--target HOST:PORT]`
+(`--tls`, with `--ca`, `--cert` and `--key` as needed, for a server with TLS).
 Each function below shows one RPC's call shape: copy the one you need, fill in
-the requests, and handle `grpc.RpcError` where a call can fail.
+the requests, and handle `grpc.RpcError` where a call can fail. Your own code
+gets a channel with the same retry policy from `create_channel`.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 from collections.abc import Callable, Iterator, Sequence
 from functools import partial
 
@@ -15,10 +18,54 @@ import grpc
 from google.protobuf import message, text_format
 
 from route_guide.generated import route_guide_pb2, route_guide_pb2_grpc
+from route_guide.tls import TlsError, channel_credentials, readable_file
 
 DEFAULT_TARGET = "localhost:50051"
 CONNECT_TIMEOUT_SECONDS = 5.0
 TIMEOUT_SECONDS = 10.0
+# grpc's service config for the calls of this client. `waitForReady`: a call made while the
+# server is unreachable waits for it (up to its timeout) instead of failing at once. The
+# retry policy: a call that fails with UNAVAILABLE (a server restarting, a connection lost)
+# is made again, up to 4 attempts in all, after about 0.1 s, 0.2 s, 0.4 s. grpc retries
+# only calls it can replay: the unary and server-streaming ones are listed for it.
+SERVICE_CONFIG: dict[str, list[dict[str, object]]] = {
+    "methodConfig": [
+        {
+            "name": [
+                {"service": "routeguide.RouteGuide", "method": "GetFeature"},
+                {"service": "routeguide.RouteGuide", "method": "ListFeatures"},
+            ],
+            "waitForReady": True,
+            "retryPolicy": {
+                "maxAttempts": 4,
+                "initialBackoff": "0.1s",
+                "maxBackoff": "1s",
+                "backoffMultiplier": 2,
+                "retryableStatusCodes": ["UNAVAILABLE"],
+            },
+        },
+        {
+            "name": [
+                {"service": "routeguide.RouteGuide"},
+            ],
+            "waitForReady": True,
+        },
+    ]
+}
+
+
+def create_channel(
+    target: str, credentials: grpc.ChannelCredentials | None = None
+) -> grpc.Channel:
+    """A channel to `target` that follows SERVICE_CONFIG; TLS with `credentials`
+    (see `route_guide.tls.channel_credentials`), plaintext without."""
+    options = [
+        ("grpc.enable_retries", 1),
+        ("grpc.service_config", json.dumps(SERVICE_CONFIG)),
+    ]
+    if credentials is None:
+        return grpc.insecure_channel(target, options=options)
+    return grpc.secure_channel(target, credentials, options=options)
 
 
 def get_feature(stub: route_guide_pb2_grpc.RouteGuideStub) -> None:
@@ -81,12 +128,9 @@ def route_chat(stub: route_guide_pb2_grpc.RouteGuideStub) -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Calls every RPC once and prints what came back; exits 1 if any call failed."""
-    parser = argparse.ArgumentParser(description="Call every RPC of route_guide once.")
-    parser.add_argument(
-        "--target", default=DEFAULT_TARGET, help="server address (default: %(default)s)"
-    )
+    parser = arguments()
     args = parser.parse_args(argv)
-    with grpc.insecure_channel(args.target) as channel:
+    with create_channel(args.target, credentials(parser, args)) as channel:
         try:
             grpc.channel_ready_future(channel).result(timeout=CONNECT_TIMEOUT_SECONDS)
         except grpc.FutureTimeoutError:
@@ -116,6 +160,38 @@ def _describe(error: grpc.RpcError) -> str:
     if isinstance(error, grpc.Call):
         return f"{error.code().name}: {error.details()}"
     return str(error)
+
+
+def arguments() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(description="Call every RPC of route_guide once.")
+    parser.add_argument(
+        "--target", default=DEFAULT_TARGET, help="server address (default: %(default)s)"
+    )
+    parser.add_argument("--tls", action="store_true", help="connect with TLS")
+    parser.add_argument(
+        "--ca",
+        type=readable_file,
+        help="PEM CA to check the server with (implies --tls)",
+    )
+    parser.add_argument(
+        "--cert",
+        type=readable_file,
+        help="PEM client certificate, for mTLS (implies --tls)",
+    )
+    parser.add_argument("--key", type=readable_file, help="PEM private key of --cert")
+    return parser
+
+
+def credentials(
+    parser: argparse.ArgumentParser, args: argparse.Namespace
+) -> grpc.ChannelCredentials | None:
+    """TLS credentials from the flags, None for plaintext; a bad file ends the program."""
+    if not (args.tls or args.ca or args.cert or args.key):
+        return None
+    try:
+        return channel_credentials(args.ca, args.cert, args.key)
+    except TlsError as error:
+        parser.error(str(error))
 
 
 def _show(response: message.Message) -> str:

@@ -1,0 +1,248 @@
+"""What every call to the server goes through, outermost first.
+
+`ObserveCalls` times each call and counts its messages, then hands what it saw
+to observers: `AccessLog` (one line per call).
+`MapErrors` turns an exception a method did not expect into INTERNAL with a
+short message that leaks nothing, and logs its traceback once, naming the
+method; a status the method chose (`context.abort`, `context.set_code`) and
+the status of a failed gRPC call it made itself pass through unchanged.
+
+This module is yours: `scaffold gen` merges its own changes into it and keeps
+yours. Add your interceptors (authentication, tracing) to `server_interceptors`.
+"""
+
+from __future__ import annotations
+
+import inspect
+import json
+import logging
+import time
+from collections.abc import AsyncIterator, Callable, Sequence
+from dataclasses import asdict, dataclass
+from typing import Any, NoReturn, TypeAlias
+from urllib.parse import unquote
+
+import grpc
+import grpc.aio
+
+ACCESS_LOGGER = logging.getLogger("route_guide.access")
+ERROR_LOGGER = logging.getLogger("route_guide.errors")
+INTERNAL_ERROR_DETAILS = "internal server error"
+
+# Strings: grpc's classes take no type arguments at run time.
+Handler: TypeAlias = "grpc.RpcMethodHandler[Any, Any]"
+Context: TypeAlias = "grpc.aio.ServicerContext[Any, Any]"
+Behavior: TypeAlias = Callable[..., Any]
+
+
+@dataclass(frozen=True)
+class FinishedCall:
+    """One call as the observers see it once it has ended."""
+
+    method: str  # "/package.Service/Method"
+    shape: str  # "unary", "client_stream", "server_stream" or "bidi_stream"
+    code: grpc.StatusCode
+    seconds: float
+    peer: str
+    requests: int
+    responses: int
+
+
+Observer = Callable[[FinishedCall], None]
+
+
+class AccessLog:
+    """Logs one line per call on the `route_guide.access` logger, as text or as JSON for log collectors."""
+
+    def __init__(
+        self, log_format: str = "text", logger: logging.Logger = ACCESS_LOGGER
+    ) -> None:
+        self._json = log_format == "json"
+        self._logger = logger
+
+    def __call__(self, call: FinishedCall) -> None:
+        if self._json:
+            fields = asdict(call) | {"code": call.code.name, "seconds": call.seconds}
+            self._logger.info(json.dumps(fields))
+        else:
+            self._logger.info(
+                "%s %s %.1fms peer=%s requests=%d responses=%d",
+                call.method,
+                call.code.name,
+                call.seconds * 1000,
+                call.peer,
+                call.requests,
+                call.responses,
+            )
+
+
+def server_interceptors(
+    access_log: bool = True, log_format: str = "text"
+) -> list[grpc.aio.ServerInterceptor]:
+    """The interceptors `server.py` installs, outermost first."""
+    observers: list[Observer] = [AccessLog(log_format)] if access_log else []
+    return [ObserveCalls(observers), MapErrors()] if observers else [MapErrors()]
+
+
+def _shape(handler: Handler) -> str:
+    if handler.request_streaming:
+        return "bidi_stream" if handler.response_streaming else "client_stream"
+    return "server_stream" if handler.response_streaming else "unary"
+
+
+def _rebuild(handler: Handler, wrap: Callable[[Behavior], Behavior]) -> Handler:
+    """The same handler, its behaviour (whichever of the four shapes it has) wrapped by `wrap`."""
+    if handler.request_streaming and handler.response_streaming:
+        factory, behavior = grpc.stream_stream_rpc_method_handler, handler.stream_stream
+    elif handler.request_streaming:
+        factory, behavior = grpc.stream_unary_rpc_method_handler, handler.stream_unary
+    elif handler.response_streaming:
+        factory, behavior = grpc.unary_stream_rpc_method_handler, handler.unary_stream
+    else:
+        factory, behavior = grpc.unary_unary_rpc_method_handler, handler.unary_unary
+    assert behavior is not None
+    serializers = handler.request_deserializer, handler.response_serializer
+    return factory(wrap(behavior), *serializers)
+
+
+class _Call:
+    """The bookkeeping of one call: when it started and how many messages went each way."""
+
+    def __init__(self, method: str, shape: str, context: Context) -> None:
+        self.method, self.shape, self.context = method, shape, context
+        self.started = time.perf_counter()
+        self.requests = 0
+        self.responses = 0
+
+    async def counted(self, requests: AsyncIterator[Any]) -> AsyncIterator[Any]:
+        async for request in requests:
+            self.requests += 1
+            yield request
+
+    def finished(self, error: BaseException | None) -> FinishedCall:
+        code = self.context.code()
+        if code is None or code == grpc.StatusCode.OK:
+            code = grpc.StatusCode.OK if error is None else _code_of_uncaught(error)
+        seconds = time.perf_counter() - self.started
+        peer = unquote(self.context.peer())  # "ipv6:%5B::1%5D:50" -> "ipv6:[::1]:50"
+        counts = self.requests, self.responses
+        return FinishedCall(self.method, self.shape, code, seconds, peer, *counts)
+
+
+def _code_of_uncaught(error: BaseException) -> grpc.StatusCode:
+    """What grpc answers for an exception that ends a call without a status set."""
+    if not isinstance(error, Exception):  # asyncio.CancelledError: the client left
+        return grpc.StatusCode.CANCELLED
+    return grpc.StatusCode.UNKNOWN
+
+
+class ObserveCalls(grpc.aio.ServerInterceptor):
+    """Times and counts every call, and reports it to each observer once it has ended."""
+
+    def __init__(self, observers: Sequence[Observer]) -> None:
+        self._observers = tuple(observers)
+
+    async def intercept_service(
+        self,
+        continuation: Callable[[grpc.HandlerCallDetails], Any],
+        handler_call_details: grpc.HandlerCallDetails,
+    ) -> Handler | None:
+        handler: Handler | None = await continuation(handler_call_details)
+        if handler is None:
+            return None
+        method, shape = handler_call_details.method, _shape(handler)
+        request_streaming = handler.request_streaming
+
+        def report(call: _Call, error: BaseException | None) -> None:
+            finished = call.finished(error)
+            for observer in self._observers:
+                observer(finished)
+
+        def observe(behavior: Behavior) -> Behavior:
+            def start(request: Any, context: Context) -> tuple[_Call, Any]:
+                call = _Call(method, shape, context)
+                if not request_streaming:
+                    call.requests = 1
+                    return call, request
+                return call, call.counted(request)
+
+            async def unary(request: Any, context: Context) -> Any:
+                call, request = start(request, context)
+                try:
+                    response = await behavior(request, context)
+                except BaseException as error:
+                    report(call, error)
+                    raise
+                call.responses = 1
+                report(call, None)
+                return response
+
+            async def streamed(request: Any, context: Context) -> AsyncIterator[Any]:
+                call, request = start(request, context)
+                try:
+                    responses = behavior(request, context)
+                    if inspect.isawaitable(responses):  # it sends with context.write()
+                        await responses
+                    else:
+                        async for response in responses:
+                            call.responses += 1
+                            yield response
+                except BaseException as error:
+                    report(call, error)
+                    raise
+                report(call, None)
+
+            return streamed if handler.response_streaming else unary
+
+        return _rebuild(handler, observe)
+
+
+class MapErrors(grpc.aio.ServerInterceptor):
+    """An exception a method did not expect becomes INTERNAL, the same for every shape, mid-stream included."""
+
+    async def intercept_service(
+        self,
+        continuation: Callable[[grpc.HandlerCallDetails], Any],
+        handler_call_details: grpc.HandlerCallDetails,
+    ) -> Handler | None:
+        handler: Handler | None = await continuation(handler_call_details)
+        if handler is None:
+            return None
+        method = handler_call_details.method
+
+        def guard(behavior: Behavior) -> Behavior:
+            async def unary(request: Any, context: Context) -> Any:
+                try:
+                    return await behavior(request, context)
+                except grpc.aio.AbortError:
+                    raise
+                except Exception as error:  # noqa: BLE001 - mapping them is the point
+                    await _abort_for(error, method, context)
+
+            async def streamed(request: Any, context: Context) -> AsyncIterator[Any]:
+                try:
+                    responses = behavior(request, context)
+                    if inspect.isawaitable(responses):
+                        await responses
+                    else:
+                        async for response in responses:
+                            yield response
+                except grpc.aio.AbortError:
+                    raise
+                except Exception as error:  # noqa: BLE001 - mapping them is the point
+                    await _abort_for(error, method, context)
+
+            return streamed if handler.response_streaming else unary
+
+        return _rebuild(handler, guard)
+
+
+async def _abort_for(error: Exception, method: str, context: Context) -> NoReturn:
+    """Ends the call with the status `error` calls for (see the module's docstring)."""
+    code = context.code()
+    if code is not None and code != grpc.StatusCode.OK:
+        raise error
+    if isinstance(error, grpc.aio.AioRpcError):
+        await context.abort(error.code(), error.details() or "")
+    ERROR_LOGGER.error("%s failed", method, exc_info=error)
+    await context.abort(grpc.StatusCode.INTERNAL, INTERNAL_ERROR_DETAILS)
