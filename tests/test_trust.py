@@ -406,6 +406,9 @@ def test_services_whose_grpc_names_collide_are_refused_at_their_line(tmp_path: P
             "max_workers must be a whole number from 1 to 10_000, not 100000000000",
         ),
         ("max_wokers = 4", "max_wokers", "has no key 'max_wokers'; did you mean 'max_workers'?"),
+        ('log_format = "xml"', "log_format", 'log_format must be one of "text", "json", not \'xml\''),
+        ("metrics_port = 70000", "metrics_port", "metrics_port must be a whole number from 0 to 65_535, not 70000"),
+        ('tls = "yes"', "tls", "tls must be true or false"),
         (
             'proto_paths = ["/"]',
             "proto_paths",
