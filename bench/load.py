@@ -131,7 +131,9 @@ def main() -> None:
                 ratios[side].append(rate[side] / rate["none"])
         with open(Path(scratch) / "access.log") as log:
             logged = sum(1 for _ in log)
-    print(f"route_guide (sync), {args.clients} clients, {args.rounds} rounds of {args.seconds:.0f} s per side, loopback")
+    print(
+        f"route_guide (sync), {args.clients} clients, {args.rounds} rounds of {args.seconds:.0f} s per side, loopback"
+    )
     for side, label in SIDES.items():
         cuts = statistics.quantiles(latencies[side], n=100)
         rate = calls[side] / (args.rounds * args.seconds)

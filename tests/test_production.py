@@ -17,7 +17,6 @@ import ipaddress
 import json
 import re
 import subprocess
-import textwrap
 import urllib.request
 from pathlib import Path
 
@@ -32,7 +31,7 @@ FLAVOURS = pytest.mark.parametrize("aio", [False, True], ids=["sync", "aio"])
 ACCESS_LINE = re.compile(r'^\{"method": "/routeguide\.RouteGuide/')
 SHAPES = ("GetFeature", "ListFeatures", "RecordRoute", "RouteChat")
 
-SYNC_SERVICER = '''
+SYNC_SERVICER = """
 from __future__ import annotations
 
 from collections.abc import Iterator
@@ -78,9 +77,9 @@ class RouteGuideServicer(route_guide_pb2_grpc.RouteGuideServicer):
             yield note
             if index == 1:
                 misbehave("RouteChat", note.location, context)
-'''
+"""
 
-AIO_SERVICER = '''
+AIO_SERVICER = """
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
@@ -131,9 +130,9 @@ class RouteGuideServicer(route_guide_pb2_grpc.RouteGuideServicer):
             if index == 1:
                 await misbehave("RouteChat", note.location, context)
             index += 1
-'''
+"""
 
-PROBE = '''
+PROBE = """
 \"\"\"python probe.py TARGET [--plain] [--tls] [--ca F] [--cert F --key F] RPC:LATITUDE[:LONGITUDE]...
 
 Calls through the project's own `create_channel` (grpc.aio's in an aio project), or with
@@ -223,7 +222,7 @@ elif inspect.iscoroutinefunction(__import__("route_guide.client", fromlist=["run
     asyncio.run(run_aio())
 else:
     run_sync(create_channel(args.target, credentials))
-'''
+"""
 
 
 def make_project(directory: Path, aio: bool, *flags: str) -> Path:
@@ -261,9 +260,17 @@ def test_access_log_and_error_mapping_for_every_shape(projects: dict[bool, Path]
     for rpc in SHAPES:
         assert outcomes[f"{rpc}:0"] == {"code": "OK", "details": "", "responses": answered[rpc]}
         # An unexpected exception: INTERNAL, a message that leaks nothing, mid-stream too.
-        assert outcomes[f"{rpc}:1"] == {"code": "INTERNAL", "details": "internal server error", "responses": before_failing[rpc]}
+        assert outcomes[f"{rpc}:1"] == {
+            "code": "INTERNAL",
+            "details": "internal server error",
+            "responses": before_failing[rpc],
+        }
         # context.abort passes through unchanged, and so does a failed call of the servicer's own.
-        assert outcomes[f"{rpc}:2"] == {"code": "NOT_FOUND", "details": "nothing at 2", "responses": before_failing[rpc]}
+        assert outcomes[f"{rpc}:2"] == {
+            "code": "NOT_FOUND",
+            "details": "nothing at 2",
+            "responses": before_failing[rpc],
+        }
         assert outcomes[f"{rpc}:3"]["code"] == "UNAVAILABLE"
     # The traceback, once per failing call, with the method's name; the access log, one line per call.
     output = "\n".join(printed)
@@ -291,7 +298,10 @@ def test_access_log_as_text_and_off(projects: dict[bool, Path], aio: bool) -> No
     with served(project, "route_guide", ["--no-metrics"]) as server:
         probe(project, server.port, "GetFeature:0")
         (line,) = [line for line in server.wait_for(re.compile("route_guide.access")) if "access" in line]
-    assert re.search(r"INFO route_guide\.access: /routeguide\.RouteGuide/GetFeature OK [\d.]+ms peer=ipv4:127\.0\.0\.1:\d+ requests=1 responses=1$", line)
+    assert re.search(
+        r"INFO route_guide\.access: /routeguide\.RouteGuide/GetFeature OK [\d.]+ms peer=ipv4:127\.0\.0\.1:\d+ requests=1 responses=1$",
+        line,
+    )
     with served(project, "route_guide", ["--no-metrics", "--no-access-log"]) as server:
         probe(project, server.port, "GetFeature:1")
         printed = server.wait_for(re.compile("ValueError: secret GetFeature"))
@@ -323,21 +333,29 @@ def test_retry_policy_and_metrics(projects: dict[bool, Path], aio: bool) -> None
     assert handled("GetFeature", "UNAVAILABLE") == 2  # the first attempt, and the plain channel's
     assert handled("GetFeature", "INTERNAL") == 1
     assert handled("RouteChat", "OK", "bidi_stream") == 1
-    assert 'grpc_server_msg_received_total{grpc_method="RouteChat",grpc_service="routeguide.RouteGuide",grpc_type="bidi_stream"} 3.0' in scraped
+    assert (
+        'grpc_server_msg_received_total{grpc_method="RouteChat",grpc_service="routeguide.RouteGuide",grpc_type="bidi_stream"} 3.0'
+        in scraped
+    )
     assert "grpc_server_handling_seconds_bucket" in scraped
 
 
 def test_reuse_port_is_asked_for_never_silent(projects: dict[bool, Path]) -> None:
     project = projects[False]
     with served(project, "route_guide", ["--no-metrics"]) as first:
-        second = run_python("-m", "route_guide.server", "--host", "127.0.0.1", "--port", str(first.port), cwd=project, timeout=60)
+        second = run_python(
+            "-m", "route_guide.server", "--host", "127.0.0.1", "--port", str(first.port), cwd=project, timeout=60
+        )
         assert second.returncode == 1
         assert second.stderr == f"address already in use: 127.0.0.1:{first.port}\n"
         assert first.process.poll() is None
-    with served(project, "route_guide", ["--no-metrics", "--reuse-port"]) as first:
-        with served(project, "route_guide", ["--no-metrics", "--reuse-port", "--port", str(first.port)]) as second:
-            assert second.port == first.port
-            assert probe(project, first.port, "GetFeature:0")["GetFeature:0"]["code"] == "OK"
+    sharing = ["--no-metrics", "--reuse-port"]
+    with (
+        served(project, "route_guide", sharing) as first,
+        served(project, "route_guide", [*sharing, "--port", str(first.port)]) as second,
+    ):
+        assert second.port == first.port
+        assert probe(project, first.port, "GetFeature:0")["GetFeature:0"]["code"] == "OK"
 
 
 def make_certificates(directory: Path) -> dict[str, Path]:
@@ -367,7 +385,9 @@ def make_certificates(directory: Path) -> dict[str, Path]:
             builder = builder.add_extension(x509.SubjectAlternativeName(names), critical=False)
         certificate = builder.sign(issuer[1] if issuer else key, hashes.SHA256())
         write(f"{name}.pem", certificate.public_bytes(serialization.Encoding.PEM))
-        private = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+        private = key.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        )
         write(f"{name}.key", private)
         return certificate, key
 
@@ -388,11 +408,40 @@ def test_tls_and_mutual_tls(projects: dict[bool, Path], tmp_path: Path, aio: boo
         assert "TLS on" in server.printed
         outcomes = probe(project, server.port, *every_shape, options=("--ca", str(certs["ca.pem"])))
         assert {outcome["code"] for outcome in outcomes.values()} == {"OK"}
-        client = run_python("-m", "route_guide.client", "--target", f"localhost:{server.port}", "--ca", str(certs["ca.pem"]), cwd=project)
+        client = run_python(
+            "-m",
+            "route_guide.client",
+            "--target",
+            f"localhost:{server.port}",
+            "--ca",
+            str(certs["ca.pem"]),
+            cwd=project,
+        )
         assert client.returncode == 0, client.stdout + client.stderr
+        target = f"127.0.0.1:{server.port}"
+        called = run_scaffold(
+            "call",
+            "-C",
+            project,
+            "--target",
+            target,
+            "--tls",
+            "--ca",
+            certs["ca.pem"],
+            "GetFeature",
+            "-d",
+            '{"latitude": 7}',
+        )
+        assert called.returncode == 0, called.stderr
+        assert json.loads(called.stdout)["location"] == {"latitude": 7}
         # Without the CA (the system's roots) or in plaintext: no connection.
-        assert probe(project, server.port, "GetFeature:0", options=("--plain", "--tls"))["GetFeature:0"]["code"] == "UNAVAILABLE"
-        assert probe(project, server.port, "GetFeature:0", options=("--plain",))["GetFeature:0"]["code"] == "UNAVAILABLE"
+        assert (
+            probe(project, server.port, "GetFeature:0", options=("--plain", "--tls"))["GetFeature:0"]["code"]
+            == "UNAVAILABLE"
+        )
+        assert (
+            probe(project, server.port, "GetFeature:0", options=("--plain",))["GetFeature:0"]["code"] == "UNAVAILABLE"
+        )
         # Rotated files are served from the next handshake on, without a restart.
         certs["server.pem"].write_bytes(certs["other_server.pem"].read_bytes())
         certs["server.key"].write_bytes(certs["other_server.key"].read_bytes())
@@ -407,11 +456,18 @@ def test_tls_and_mutual_tls(projects: dict[bool, Path], tmp_path: Path, aio: boo
         without = probe(project, server.port, "GetFeature:0", options=("--plain", *server_ca))
         assert without["GetFeature:0"]["code"] == "UNAVAILABLE"
         foreign = ("--cert", str(certs["other_client.pem"]), "--key", str(certs["other_client.key"]))
-        assert probe(project, server.port, "GetFeature:0", options=("--plain", *server_ca, *foreign))["GetFeature:0"]["code"] == "UNAVAILABLE"
+        assert (
+            probe(project, server.port, "GetFeature:0", options=("--plain", *server_ca, *foreign))["GetFeature:0"][
+                "code"
+            ]
+            == "UNAVAILABLE"
+        )
         signed = ("--cert", str(certs["client.pem"]), "--key", str(certs["client.key"]))
         outcomes = probe(project, server.port, *every_shape, options=(*server_ca, *signed))
         assert {outcome["code"] for outcome in outcomes.values()} == {"OK"}
-        client = run_python("-m", "route_guide.client", "--target", f"127.0.0.1:{server.port}", *server_ca, *signed, cwd=project)
+        client = run_python(
+            "-m", "route_guide.client", "--target", f"127.0.0.1:{server.port}", *server_ca, *signed, cwd=project
+        )
         assert client.returncode == 0, client.stdout + client.stderr
 
 
@@ -420,7 +476,9 @@ def test_tls_files_are_checked_before_serving(projects: dict[bool, Path], tmp_pa
     certs = make_certificates(tmp_path)
 
     def start(*flags: str | Path) -> subprocess.CompletedProcess[str]:
-        return run_python("-m", "route_guide.server", "--port", "0", "--no-metrics", *map(str, flags), cwd=project, timeout=60)
+        return run_python(
+            "-m", "route_guide.server", "--port", "0", "--no-metrics", *map(str, flags), cwd=project, timeout=60
+        )
 
     missing = start("--tls-cert", tmp_path / "nope.pem", "--tls-key", certs["server.key"])
     assert missing.returncode == 2
@@ -429,7 +487,9 @@ def test_tls_files_are_checked_before_serving(projects: dict[bool, Path], tmp_pa
     assert mismatched.returncode == 2 and "are not a PEM certificate and its private key" in mismatched.stderr
     alone = start("--tls-cert", certs["server.pem"])
     assert alone.returncode == 2 and "--tls-cert and --tls-key go together" in alone.stderr
-    not_a_ca = start("--tls-cert", certs["server.pem"], "--tls-key", certs["server.key"], "--tls-client-ca", certs["server.key"])
+    not_a_ca = start(
+        "--tls-cert", certs["server.pem"], "--tls-key", certs["server.key"], "--tls-client-ca", certs["server.key"]
+    )
     assert not_a_ca.returncode == 2 and "holds no PEM certificate" in not_a_ca.stderr
     for result in (missing, mismatched, alone, not_a_ca):
         assert "Traceback" not in result.stderr
