@@ -33,8 +33,9 @@ EXAMPLE = REPO / "examples" / "route_guide"
 SERVE = """
 import logging, signal, sys, threading
 from route_guide.interceptors import server_interceptors
-from route_guide.server import Settings, create_server
-logging.basicConfig(level=logging.INFO, filename=sys.argv[2])
+from route_guide.server import LOG_FORMATS, Settings, configure_logging, create_server
+logging.basicConfig(level=logging.INFO, filename=sys.argv[2], format=LOG_FORMATS["text"])
+configure_logging("text")
 settings = Settings(host="127.0.0.1", port=0)
 side = sys.argv[1]
 interceptors = {{"none": [], "mapping": server_interceptors(access_log=False), "all": None}}[side]

@@ -239,7 +239,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         help="log lines as (default: %(default)s)",
     )
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format=LOG_FORMATS[args.log_format])
+    configure_logging(args.log_format)
     settings = Settings(
         host=args.host,
         port=args.port,
@@ -257,6 +257,14 @@ def main(argv: Sequence[str] | None = None) -> None:
         serve(settings)
     except BindError as error:
         sys.exit(str(error))
+
+
+def configure_logging(log_format: str) -> None:
+    """INFO and above, as `log_format` says (unless logging was configured before)."""
+    logging.basicConfig(level=logging.INFO, format=LOG_FORMATS[log_format])
+    # The access log makes a record per call: leave out what no format here prints
+    # (Python's logging documentation advises this where logging must be fast).
+    logging.logThreads = logging.logProcesses = logging.logMultiprocessing = False
 
 
 def certificates(
