@@ -23,6 +23,7 @@ import importlib.util
 import os
 import re
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -30,7 +31,6 @@ import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-import grpc
 import watchfiles
 
 from scaffold import config as config_module
@@ -104,13 +104,16 @@ class Server:
         return False
 
     def _ready(self, deadline: float) -> bool:
-        with grpc.insecure_channel(f"{self._call_host()}:{self.port}") as channel:
-            try:
-                grpc.channel_ready_future(channel).result(timeout=max(0.1, deadline - time.monotonic()))
-            except grpc.FutureTimeoutError:
-                self.say("server bound its port but accepts no connection")
-                return False
-        return True
+        """The port accepts connections. A TCP connection, not a gRPC channel: the server may speak TLS
+        (`scaffold dev -- --tls-cert ... --tls-key ...`), which a plaintext channel never gets ready on."""
+        try:
+            with socket.create_connection(
+                (self._call_host(), self.port), timeout=max(0.1, deadline - time.monotonic())
+            ):
+                return True
+        except OSError:
+            self.say("server bound its port but accepts no connection")
+            return False
 
     def _call_host(self) -> str:
         return "127.0.0.1" if self.host in ("", "[::]", "0.0.0.0", "::") else self.host

@@ -11,6 +11,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
@@ -186,9 +187,9 @@ def test_call_completes_method_names(route_guide) -> None:  # type: ignore[no-un
 class Dev:
     """`scaffold dev` as a process, its output collected line by line."""
 
-    def __init__(self, project: Path) -> None:
+    def __init__(self, project: Path, server_args: Sequence[str] = ()) -> None:
         self.process = subprocess.Popen(
-            [sys.executable, "-u", "-m", "scaffold", "dev", "-C", str(project), "--port", "0"],
+            [sys.executable, "-u", "-m", "scaffold", "dev", "-C", str(project), "--port", "0", "--", *server_args],
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             text=True,

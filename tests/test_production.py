@@ -16,6 +16,7 @@ import datetime
 import ipaddress
 import json
 import re
+import signal
 import subprocess
 import urllib.request
 from pathlib import Path
@@ -26,6 +27,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
+from test_dev_call import Dev
 
 FLAVOURS = pytest.mark.parametrize("aio", [False, True], ids=["sync", "aio"])
 ACCESS_LINE = re.compile(r'^\{"method": "/routeguide\.RouteGuide/')
@@ -34,6 +36,7 @@ SHAPES = ("GetFeature", "ListFeatures", "RecordRoute", "RouteChat")
 SYNC_SERVICER = """
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 
 import grpc
@@ -55,6 +58,8 @@ def misbehave(rpc: str, point: pb.Point, context: grpc.ServicerContext) -> None:
     if point.latitude == 4 and point.longitude not in ATTEMPTS:
         ATTEMPTS.add(point.longitude)
         context.abort(grpc.StatusCode.UNAVAILABLE, "try again")
+    if point.latitude == 5:
+        time.sleep(1.5)
 
 
 class RouteGuideServicer(route_guide_pb2_grpc.RouteGuideServicer):
@@ -82,6 +87,7 @@ class RouteGuideServicer(route_guide_pb2_grpc.RouteGuideServicer):
 AIO_SERVICER = """
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -106,6 +112,8 @@ async def misbehave(rpc: str, point: pb.Point, context: Context) -> None:
     if point.latitude == 4 and point.longitude not in ATTEMPTS:
         ATTEMPTS.add(point.longitude)
         await context.abort(grpc.StatusCode.UNAVAILABLE, "try again")
+    if point.latitude == 5:
+        await asyncio.sleep(1.5)
 
 
 class RouteGuideServicer(route_guide_pb2_grpc.RouteGuideServicer):
@@ -159,6 +167,7 @@ parser.add_argument("--tls", action="store_true")
 parser.add_argument("--ca", type=Path)
 parser.add_argument("--cert", type=Path)
 parser.add_argument("--key", type=Path)
+parser.add_argument("--timeout", type=float, default=10.0)
 args = parser.parse_args()
 tls = args.tls or args.ca or args.cert
 credentials = channel_credentials(args.ca, args.cert, args.key) if tls else None
@@ -185,7 +194,7 @@ def run_sync(channel):
         rpc, request = requests(call)
         responses = 0
         try:
-            answer = getattr(stub, rpc)(iter(request) if isinstance(request, list) else request, timeout=10)
+            answer = getattr(stub, rpc)(iter(request) if isinstance(request, list) else request, timeout=args.timeout)
             if rpc in ("ListFeatures", "RouteChat"):
                 for _ in answer:
                     responses += 1
@@ -203,7 +212,7 @@ async def run_aio():
             rpc, request = requests(call)
             responses = 0
             try:
-                answer = getattr(stub, rpc)(iter(request) if isinstance(request, list) else request, timeout=10)
+                answer = getattr(stub, rpc)(iter(request) if isinstance(request, list) else request, timeout=args.timeout)
                 if rpc in ("ListFeatures", "RouteChat"):
                     async for _ in answer:
                         responses += 1
@@ -520,3 +529,35 @@ def test_metrics_dependency_only_when_on(tmp_path: Path) -> None:
     # The project's own tests still pass with metrics on.
     tests = run_python("-m", "pytest", "-q", "-p", "no:cacheprovider", cwd=plain, timeout=300)
     assert tests.returncode == 0, tests.stdout
+
+
+def test_dev_serves_over_tls(tmp_path: Path) -> None:
+    """`scaffold dev -- --tls-cert ... --tls-key ...`: dev sees the server ready although it speaks TLS."""
+    project = tmp_path / "project"
+    assert run_scaffold("new", REPO / "protos/helloworld.proto", "-o", project).returncode == 0
+    certs = make_certificates(tmp_path)
+    dev = Dev(project, ["--tls-cert", str(certs["server.pem"]), "--tls-key", str(certs["server.key"])])
+    try:
+        port = dev.wait_for("startup: serving on").rpartition(":")[2].split()[0]
+        target, ca = f"127.0.0.1:{port}", certs["ca.pem"]
+        called = run_scaffold("call", "-C", project, "--target", target, "--tls", "--ca", ca, "SayHello", "-d", "{}")
+        assert called.stderr.startswith("UNIMPLEMENTED: "), called.stderr
+    finally:
+        dev.process.send_signal(signal.SIGINT)
+        assert dev.process.wait(timeout=60) == 0
+
+
+@FLAVOURS
+def test_a_call_past_its_deadline_is_logged_as_such(projects: dict[bool, Path], aio: bool) -> None:
+    project = projects[aio]
+    with served(project, "route_guide", ["--log-format", "json", "--no-metrics"]) as server:
+        outcomes = probe(
+            project, server.port, "GetFeature:5", "ListFeatures:5", options=("--plain", "--timeout", "0.3")
+        )
+        printed = server.wait_for(ACCESS_LINE, count=2)
+    assert {outcome["code"] for outcome in outcomes.values()} == {"DEADLINE_EXCEEDED"}
+    logged = [json.loads(line) for line in printed if ACCESS_LINE.search(line)]
+    assert {(entry["method"].rsplit("/", 1)[1], entry["code"]) for entry in logged} == {
+        ("GetFeature", "DEADLINE_EXCEEDED"),
+        ("ListFeatures", "DEADLINE_EXCEEDED"),
+    }

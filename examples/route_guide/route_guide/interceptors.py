@@ -130,18 +130,25 @@ class _Call:
     def finished(self, error: BaseException | None) -> FinishedCall:
         code = _code_of(self.context)
         if code is None or code == grpc.StatusCode.OK:
-            code = grpc.StatusCode.OK if error is None else _code_of_uncaught(error)
+            code = _unset_code(self.context, error)
         seconds = time.perf_counter() - self.started
         peer = unquote(self.context.peer())  # "ipv6:%5B::1%5D:50" -> "ipv6:[::1]:50"
         counts = self.requests, self.responses
         return FinishedCall(self.method, self.shape, code, seconds, peer, *counts)
 
 
-def _code_of_uncaught(error: BaseException) -> grpc.StatusCode:
-    """What grpc answers for an exception that ends a call without a status set."""
-    if isinstance(error, GeneratorExit):  # grpc dropped the response stream
+def _unset_code(context: Context, error: BaseException | None) -> grpc.StatusCode:
+    """The status of a call whose method set none: grpc's answer to an uncaught exception,
+    or what cut the call short before the answer went out: its deadline, or the client
+    (grpc then drops a response stream: GeneratorExit)."""
+    if error is not None and not isinstance(error, GeneratorExit):
+        return grpc.StatusCode.UNKNOWN
+    if error is not None or not context.is_active():
+        remaining = context.time_remaining()
+        if remaining is not None and remaining <= 0:
+            return grpc.StatusCode.DEADLINE_EXCEEDED
         return grpc.StatusCode.CANCELLED
-    return grpc.StatusCode.UNKNOWN
+    return grpc.StatusCode.OK
 
 
 class _WrapsHandlers(grpc.ServerInterceptor):

@@ -123,18 +123,24 @@ class _Call:
     def finished(self, error: BaseException | None) -> FinishedCall:
         code = self.context.code()
         if code is None or code == grpc.StatusCode.OK:
-            code = grpc.StatusCode.OK if error is None else _code_of_uncaught(error)
+            code = _unset_code(self.context, error)
         seconds = time.perf_counter() - self.started
         peer = unquote(self.context.peer())  # "ipv6:%5B::1%5D:50" -> "ipv6:[::1]:50"
         counts = self.requests, self.responses
         return FinishedCall(self.method, self.shape, code, seconds, peer, *counts)
 
 
-def _code_of_uncaught(error: BaseException) -> grpc.StatusCode:
-    """What grpc answers for an exception that ends a call without a status set."""
-    if not isinstance(error, Exception):  # asyncio.CancelledError: the client left
+def _unset_code(context: Context, error: BaseException | None) -> grpc.StatusCode:
+    """The status of a call whose method set none: grpc's answer to an uncaught exception,
+    or what cut the call short (asyncio.CancelledError): its deadline, or the client."""
+    if isinstance(error, Exception):
+        return grpc.StatusCode.UNKNOWN
+    if error is not None or context.cancelled():
+        remaining = context.time_remaining()
+        if remaining is not None and remaining <= 0:
+            return grpc.StatusCode.DEADLINE_EXCEEDED
         return grpc.StatusCode.CANCELLED
-    return grpc.StatusCode.UNKNOWN
+    return grpc.StatusCode.OK
 
 
 class _WrapsHandlers(grpc.aio.ServerInterceptor):
