@@ -57,14 +57,16 @@ class Timing:
 
 def timed(command: Sequence[str], cwd: Path | None = None) -> tuple[float, float]:
     """Wall time and peak resident memory (MiB) of one process."""
-    started = time.perf_counter()
-    process = subprocess.Popen(
-        list(command), cwd=cwd, env=ENVIRONMENT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
-    )
-    _, status, usage = os.wait4(process.pid, 0)
-    elapsed = time.perf_counter() - started
-    if os.waitstatus_to_exitcode(status) != 0:
-        raise SystemExit(f"failed: {' '.join(command)}\n{process.stderr.read().decode() if process.stderr else ''}")
+    # stderr to a file, not a pipe: nothing reads a pipe until the process ends, and a process
+    # that says more than a pipe holds (64 KiB; `new` on googleapis does) would block for ever.
+    with tempfile.TemporaryFile() as stderr:
+        started = time.perf_counter()
+        process = subprocess.Popen(list(command), cwd=cwd, env=ENVIRONMENT, stdout=subprocess.DEVNULL, stderr=stderr)
+        _, status, usage = os.wait4(process.pid, 0)
+        elapsed = time.perf_counter() - started
+        if os.waitstatus_to_exitcode(status) != 0:
+            stderr.seek(0)
+            raise SystemExit(f"failed: {' '.join(command)}\n{stderr.read().decode(errors='replace')}")
     return elapsed, usage.ru_maxrss / 1024
 
 
