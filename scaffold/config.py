@@ -261,7 +261,9 @@ def _format(table: dict[str, Any], where: _Located) -> str | None:
     return _choice(table, "format", tuple(FORMATTERS), where, default=None)
 
 
-def _choice(table: dict[str, Any], key: str, choices: Sequence[str], where: _Located, default: str | None) -> str | None:
+def _choice(
+    table: dict[str, Any], key: str, choices: Sequence[str], where: _Located, default: str | None
+) -> str | None:
     value = table.get(key, default)
     if value is not None and value not in choices:
         listed = ", ".join(f'"{name}"' for name in choices)

@@ -134,6 +134,9 @@ def run(
 def record_of(result: ProtocResult, sources: Mapping[str, Source | None]) -> Record:
     """Every proto of `result` whose source is known as protoc read it, with its outputs."""
     displayed = {item.name: item.path.as_posix() for item in result.inputs}
+    warnings_of: dict[str, list[int]] = {}  # indexes by the path they name: gathered once, not per file
+    for index, warning in enumerate(result.warnings):
+        warnings_of.setdefault(warning.path, []).append(index)
     record = {}
     for file in result.descriptors.file:
         source = sources.get(file.name)
@@ -148,9 +151,17 @@ def record_of(result: ProtocResult, sources: Mapping[str, Source | None]) -> Rec
             public=tuple(file.dependency[i] for i in file.public_dependency),
             descriptor=file.SerializeToString(),
             outputs={path: result.outputs[path] for path in paths if path in result.outputs},
-            warnings=tuple(w for w in result.warnings if w.path in (file.name, displayed.get(file.name))),
+            warnings=tuple(result.warnings[i] for i in _about(warnings_of, file.name, displayed.get(file.name))),
         )
     return record
+
+
+def _about(indexes: Mapping[str, list[int]], name: str, displayed: str | None) -> list[int]:
+    """The indexes of the warnings that name a proto by its import name or by the path protoc displayed."""
+    found = indexes.get(name, [])
+    if displayed is not None and displayed != name:
+        found = sorted(found + indexes.get(displayed, []))
+    return found
 
 
 def protoc_order(names: Iterable[str], dependencies: _Dependencies) -> list[str]:

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping
-from pathlib import PurePosixPath
 
 from scaffold.naming import module_path
 
@@ -57,8 +56,10 @@ def relocate(outputs: Mapping[str, bytes], proto_names: Iterable[str], package_d
 
 def package_dirs(paths: Iterable[str], package_dir: str) -> list[str]:
     """Every directory from `package_dir` down that holds a file in `paths`: each needs an __init__.py."""
-    root = PurePosixPath(package_dir)
-    dirs = {root}
-    for path in paths:
-        dirs.update(parent for parent in PurePosixPath(path).parents if parent.is_relative_to(root))
-    return sorted(d.as_posix() for d in dirs)
+    dirs = {package_dir}
+    prefix = f"{package_dir}/"
+    for path in paths:  # string operations: pathlib's took 6 s for googleapis' 22,000 outputs
+        if path.startswith(prefix):
+            parts = path[len(prefix) :].split("/")[:-1]
+            dirs.update(prefix + "/".join(parts[: depth + 1]) for depth in range(len(parts)))
+    return sorted(dirs)

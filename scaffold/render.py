@@ -85,7 +85,7 @@ class Renderer:
         proto's path without `.proto` to the object a per-file template sees as
         `file`.
         """
-        outputs = {}
+        outputs: dict[str, str] = {}
         for name in self.template_names():
             output = name.removesuffix(SUFFIX)
             for placeholder in PLACEHOLDERS:
