@@ -4,9 +4,11 @@ Run it with `python -m route_guide.server [--host HOST] [--port PORT]` (`--help`
 lists the other options). It prints the address it bound (so `--port 0` tells
 you the free port it got), refuses a port another server holds (unless
 `--reuse-port`), and stops gracefully on Ctrl-C or SIGTERM, letting calls in
-flight finish. Every call goes through the
-interceptors of `interceptors.py` (an access log line, INTERNAL for an
-unexpected exception); `--tls-cert` and `--tls-key` serve over TLS.
+flight finish.
+
+Every call goes through the interceptors of `interceptors.py`: a line of
+access log, and INTERNAL for an exception a method did not expect.
+`--tls-cert` and `--tls-key` serve over TLS (see `tls.py`).
 """
 
 from __future__ import annotations
