@@ -7,7 +7,8 @@ rendered once per proto file that defines a service, with `file` in its
 context and the proto's path (without `.proto`) in its name. Files and
 directories whose name starts with one `_` are shared macros, not outputs. A
 template that renders to nothing but whitespace writes no file: that is how an
-option adds a module (`metrics = true` adds `metrics.py`). Rendering never
+option adds a module (`metrics = true` adds `metrics.py`); an `__init__.py` is
+the exception, since an empty one still makes its directory a package. Rendering never
 touches the disk: it returns `{path: text}` for the later stages to check
 and write.
 """
@@ -97,7 +98,7 @@ class Renderer:
                     output.replace(PER_FILE, stem): self._render_one(name, {**context, "file": file})
                     for stem, file in files.items()
                 }
-            outputs.update((path, text) for path, text in rendered.items() if text.strip())
+            outputs.update((path, text) for path, text in rendered.items() if text.strip() or _is_package(path))
         return outputs
 
     def _render_one(self, name: str, context: Mapping[str, Any]) -> str:
@@ -105,6 +106,10 @@ class Renderer:
             return self.environment.get_template(name).render(context)
         except jinja2.TemplateError as error:
             raise ScaffoldError([_template_diagnostic(name, error, self.template_dirs)]) from None
+
+
+def _is_package(path: str) -> bool:
+    return path.rpartition("/")[2] == "__init__.py"
 
 
 def _bytecode_cache() -> jinja2.BytecodeCache | None:

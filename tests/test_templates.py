@@ -108,3 +108,21 @@ def test_watch_regenerates_when_a_template_is_saved(tmp_path: Path) -> None:
     finally:
         stop.set()
         thread.join(20)
+
+
+def test_a_template_rendering_nothing_writes_no_file_but_an_empty_init_is_kept(tmp_path: Path) -> None:
+    """An option can add a module by rendering nothing when it is off; an empty `__init__.py` still
+    makes a package, so it is written."""
+    templates = tmp_path / "templates"
+    (templates / "__package__/__generated__").mkdir(parents=True)
+    (templates / "__package__/__init__.py.jinja").write_text("{# nothing #}\n")
+    (templates / "__package__/__generated__/__init__.py.jinja").write_text("")
+    (templates / "__package__/extra.py.jinja").write_text("{% if config.aio %}ASYNC = True\n{% endif %}")
+    project = tmp_path / "project"
+    result = run_scaffold("new", REPO / "protos/helloworld.proto", "-o", project, "--templates", templates)
+    assert result.returncode == 0, result.stderr
+    assert (project / "helloworld/__init__.py").read_text() == ""
+    assert (project / "helloworld/generated/__init__.py").read_text() == ""
+    assert not (project / "helloworld/extra.py").exists()
+    imported = run_python("-c", "import helloworld.generated.helloworld_pb2_grpc", cwd=project)
+    assert imported.returncode == 0, imported.stderr
