@@ -38,7 +38,7 @@ logging.basicConfig(level=logging.INFO, filename=sys.argv[2], format=LOG_FORMATS
 configure_logging("text")
 settings = Settings(host="127.0.0.1", port=0)
 side = sys.argv[1]
-interceptors = {{"none": [], "mapping": server_interceptors(access_log=False), "all": None}}[side]
+interceptors = {"none": [], "mapping": server_interceptors(access_log=False), "all": None}[side]
 server, port = create_server("127.0.0.1:0", settings, interceptors=interceptors)
 server.start()
 print(port, flush=True)
@@ -58,7 +58,7 @@ SIDES = {
 
 def serve(side: str, log: Path) -> tuple[subprocess.Popen[str], str]:
     process = subprocess.Popen(
-        [sys.executable, "-c", SERVE.format(), side, str(log)],
+        [sys.executable, "-c", SERVE, side, str(log)],
         cwd=EXAMPLE,
         stdout=subprocess.PIPE,
         text=True,
