@@ -256,7 +256,16 @@ def _protoc_module(path: str) -> bool:
 
 
 @app.command()
-def check(project: ProjectDir = None) -> None:
+def check(
+    project: ProjectDir = None,
+    breaking: Annotated[
+        bool,
+        typer.Option(
+            "--breaking",
+            help="Also run `scaffold breaking` against [tool.scaffold.breaking] against (exit 1 on a break).",
+        ),
+    ] = False,
+) -> None:
     """Exit 1 and list the stale files when generated code is not current (for CI and pre-commit)."""
     from scaffold.api import regenerate
 
@@ -264,8 +273,11 @@ def check(project: ProjectDir = None) -> None:
     report = _run(lambda: regenerate(root, dry_run=True))
     stale = report.plan.stale
     state_stale = not stale and not report.up_to_date
+    broken = _breaks(root, None, None, False) if breaking else False
     if not stale and not state_stale:
-        _say("Up to date.")
+        if broken:
+            raise typer.Exit(EXIT_NEEDS_USER)
+        _say("Up to date." if not breaking else "Up to date, and nothing breaks.")
         return
     for f in stale:
         typer.echo(f"stale: {f.path} ({f.action})", err=True)
@@ -273,6 +285,70 @@ def check(project: ProjectDir = None) -> None:
         typer.echo("stale: .scaffold/ (scaffold's record of the last generation)", err=True)
     typer.echo("Run `scaffold gen` and commit the result.", err=True)
     raise typer.Exit(EXIT_NEEDS_USER)
+
+
+class BreakingCategory(str, enum.Enum):
+    FILE = "FILE"
+    PACKAGE = "PACKAGE"
+    WIRE_JSON = "WIRE_JSON"
+    WIRE = "WIRE"
+    CSR = "CSR"
+
+
+class OutputFormat(str, enum.Enum):
+    text = "text"
+    json = "json"
+
+
+@app.command("breaking")
+def breaking_command(
+    project: ProjectDir = None,
+    against: Annotated[
+        str | None,
+        typer.Option(
+            "--against",
+            help="What to compare with: a git revision (main, HEAD~1, a tag), a directory of protos, or a"
+            " descriptor set file (.binpb, .pb) [default: against in [tool.scaffold.breaking]].",
+            show_default=False,
+        ),
+    ] = None,
+    category: Annotated[
+        BreakingCategory | None,
+        typer.Option(
+            "--category", help="buf's rule set [default: category in the config, else FILE].", show_default=False
+        ),
+    ] = None,
+    output: Annotated[
+        OutputFormat, typer.Option("--format", help="text, or json: one object per line.")
+    ] = OutputFormat.text,
+) -> None:
+    """List proto changes that break clients already deployed (buf's rules), and the code of yours each touches.
+
+    Exit 0 when nothing breaks, 1 when something does, 2 on bad input.
+    """
+    root = _project(project)
+    if _breaks(root, against, category.value if category else None, output is OutputFormat.json):
+        raise typer.Exit(EXIT_NEEDS_USER)
+
+
+def _breaks(root: Path, against: str | None, category: str | None, as_json: bool) -> bool:
+    """Print the breaks (stdout) and a summary (stderr); True when there are any."""
+    from scaffold import breaking
+    from scaffold.config import load
+
+    report = _run(lambda: breaking.check(load(root), against, category, Path.cwd()))
+    for line in breaking.lines(report, as_json):
+        typer.echo(line)
+    count = len(report.findings)
+    if _verbosity >= NORMAL:  # on stderr: stdout is the breaks alone, for tools
+        if count:
+            summary = (
+                f"{count} breaking change{'s' if count != 1 else ''} against {report.against} ({report.category})."
+            )
+        else:
+            summary = f"No breaking change against {report.against} ({report.category}, {report.rules} rules)."
+        typer.echo(summary, err=True)
+    return bool(count)
 
 
 templates_app = typer.Typer(help="Work with the templates scaffold renders from.", no_args_is_help=True)

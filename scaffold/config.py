@@ -28,6 +28,26 @@ else:  # pragma: no cover - exercised only on Python 3.10
     import tomli as tomllib
 
 
+BREAKING_CATEGORIES = ("FILE", "PACKAGE", "WIRE_JSON", "WIRE", "CSR")
+"""buf's categories of breaking rules, strictest first (CSR is buf's own, for Connect clients)."""
+
+
+@dataclass(frozen=True)
+class BreakingConfig:
+    """`[tool.scaffold.breaking]`: what `scaffold breaking` compares against and what it leaves out.
+
+    Like buf's: `category` picks the rule set, `ignore` takes paths out of
+    every rule, `ignore_only` maps a rule ID or category to the paths it
+    skips. Paths are proto names (`foo/v1/a.proto`) or directories of them,
+    or the same under the project (`protos/foo/v1`).
+    """
+
+    against: str | None = None
+    category: str = "FILE"
+    ignore: tuple[str, ...] = ()
+    ignore_only: tuple[tuple[str, tuple[str, ...]], ...] = ()
+
+
 @dataclass(frozen=True)
 class Config:
     """What to generate, and where.
@@ -66,6 +86,7 @@ class Config:
     max_connection_age_seconds: float = 0.0
     templates: str | None = None
     format: str | None = None
+    breaking: BreakingConfig = BreakingConfig()
 
     @property
     def distribution(self) -> str:
@@ -139,7 +160,9 @@ KEYS = (
     "max_connection_age_seconds",
     "templates",
     "format",
+    "breaking",
 )
+BREAKING_KEYS = ("against", "category", "ignore", "ignore_only")
 # What the generated server can use: grpc takes message sizes as a C int, a thread pool needs a thread.
 _LIMITS = {
     "max_workers": (1, 10_000),
@@ -155,10 +178,10 @@ LOG_FORMATS = ("text", "json")
 class _Located:
     """`path:line:col` of a key of the table, so that every config error points at its line."""
 
-    def __init__(self, path: Path, text: str) -> None:
+    def __init__(self, path: Path, text: str, table: str = TABLE) -> None:
         self.path = path
         self.lines = text.splitlines()
-        header = next((i for i, line in enumerate(self.lines) if line.strip() == f"[{TABLE}]"), None)
+        header = next((i for i, line in enumerate(self.lines) if line.strip() == f"[{table}]"), None)
         self.start = header + 1 if header is not None else 0
 
     def error(self, key: str, message: str) -> ScaffoldError:
@@ -220,6 +243,7 @@ def load_with_table(root: Path) -> tuple[Config, dict[str, Any]]:
         max_connection_age_seconds=float(_number(table, "max_connection_age_seconds", where, default=0.0)),
         templates=_templates(table, root, where),
         format=_format(table, where),
+        breaking=_breaking(table, path, text),
     )
     return config, table
 
@@ -307,6 +331,56 @@ def _strings(
     if not isinstance(value, (list, tuple)) or not value or not all(isinstance(v, str) and v for v in value):
         raise where.error(key, f"[{TABLE}] {key} must be a non-empty list of strings")
     return tuple(value)
+
+
+def _breaking(table: dict[str, Any], path: Path, text: str) -> BreakingConfig:
+    value = table.get("breaking", {})
+    if not isinstance(value, dict):
+        raise _Located(path, text).error("breaking", f"[{TABLE}] breaking must be a table")
+    where = _Located(path, text, f"{TABLE}.breaking")
+    name = f"{TABLE}.breaking"
+    for key in value:
+        if key not in BREAKING_KEYS:
+            close = difflib.get_close_matches(key, BREAKING_KEYS, n=1)
+            hint = f"; did you mean {close[0]!r}?" if close else f"; the keys are {', '.join(BREAKING_KEYS)}"
+            raise where.error(key, f"[{name}] has no key {key!r}{hint}")
+    against = value.get("against")
+    if against is not None and (not isinstance(against, str) or not against):
+        raise where.error("against", f"[{name}] against must be a git revision, a directory or a descriptor set file")
+    category = value.get("category", "FILE")
+    if category not in BREAKING_CATEGORIES:
+        listed = ", ".join(f'"{c}"' for c in BREAKING_CATEGORIES)
+        raise where.error("category", f"[{name}] category must be one of {listed}, not {category!r}")
+    ignore = value.get("ignore", [])
+    if not isinstance(ignore, list) or not all(isinstance(v, str) and v for v in ignore):
+        raise where.error("ignore", f"[{name}] ignore must be a list of paths")
+    return BreakingConfig(against, category, tuple(ignore), _ignore_only(value.get("ignore_only", {}), path, text))
+
+
+def _ignore_only(value: object, path: Path, text: str) -> tuple[tuple[str, tuple[str, ...]], ...]:
+    from scaffold.breaking_rules import RULES
+
+    name = f"{TABLE}.breaking"
+    where = _Located(path, text, name)
+    if not isinstance(value, dict):
+        raise where.error("ignore_only", f"[{name}] ignore_only must be a table of rule IDs to lists of paths")
+    inner = _Located(path, text, f"{name}.ignore_only")
+    for rule, paths in value.items():
+        if rule not in RULES and rule not in BREAKING_CATEGORIES:
+            close = difflib.get_close_matches(rule, [*RULES, *BREAKING_CATEGORIES], n=1)
+            hint = f"; did you mean {close[0]!r}?" if close else ""
+            raise ScaffoldError(
+                [_either(inner, where, rule, f"[{name}] ignore_only: no rule or category {rule!r}{hint}")]
+            )
+        if not isinstance(paths, list) or not all(isinstance(p, str) and p for p in paths):
+            raise ScaffoldError([_either(inner, where, rule, f"[{name}] ignore_only: {rule} must list paths")])
+    return tuple((rule, tuple(paths)) for rule, paths in sorted(value.items()))
+
+
+def _either(inner: _Located, outer: _Located, key: str, message: str) -> Diagnostic:
+    """The key's line in `[...ignore_only]`, or the `ignore_only = {...}` line when written inline."""
+    found = inner.at(key, message)
+    return found if found.line is not None else outer.at("ignore_only", message)
 
 
 def find_project(start: Path) -> Path:

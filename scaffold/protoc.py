@@ -197,6 +197,19 @@ def compile_files(
     return Compiled(outputs, descriptors, tuple(warnings))
 
 
+def descriptors_only(inputs: Sequence[ProtoInput], include_dirs: Sequence[Path]) -> descriptor_pb2.FileDescriptorSet:
+    """The descriptors of `inputs` and their imports, with source info, and nothing generated.
+
+    For reading protos that are not being generated (`scaffold breaking`'s two sides); any error raises,
+    located like a generation's.
+    """
+    roots = include_roots(inputs, include_dirs)
+    with tempfile.TemporaryDirectory(prefix="scaffold-protoc-") as tmp:
+        descriptor_path = Path(tmp) / "descriptors.pb"
+        _compile([item.name for item in inputs], roots, Path(tmp), inputs, descriptor_path, generate=False)
+        return descriptor_pb2.FileDescriptorSet.FromString(descriptor_path.read_bytes())
+
+
 @functools.cache
 def provided_by_runtime(proto_name: str) -> bool:
     """True for protos whose generated module ships with the protobuf package (well-known types)."""
@@ -212,9 +225,11 @@ def _compile(
     out: Path,
     inputs: Sequence[ProtoInput],
     descriptor_path: Path | None,
+    generate: bool = True,
 ) -> list[Diagnostic]:
     args = ["grpc_tools.protoc", *(f"-I{root}" for root in roots), f"-I{WELL_KNOWN_INCLUDE}"]
-    args += [f"--python_out={out}", f"--pyi_out={out}", f"--grpc_python_out={out}"]
+    if generate:
+        args += [f"--python_out={out}", f"--pyi_out={out}", f"--grpc_python_out={out}"]
     if descriptor_path is not None:
         args += [f"--descriptor_set_out={descriptor_path}", "--include_imports", "--include_source_info"]
     code, stderr = _run_protoc([*args, *names])

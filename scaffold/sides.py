@@ -1,0 +1,197 @@
+"""The two sides `scaffold breaking` compares: the project's protos now, and as they were.
+
+"As they were" is a git revision (read with `git ls-tree` and `git cat-file`,
+nothing checked out, the project's config applied to the tree of that
+revision), a directory of protos, or a FileDescriptorSet file as protoc
+(`--descriptor_set_out --include_imports`) or `buf build` writes it. A path
+that exists is taken as a path; anything else as a revision.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import subprocess
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+
+from google.protobuf import descriptor_pb2, unknown_fields
+from google.protobuf.message import DecodeError
+
+from scaffold import protoc
+from scaffold.config import Config
+from scaffold.errors import Diagnostic, ScaffoldError, fail
+from scaffold.protosource import Side
+
+_IMAGE_EXTENSION = 8042
+"""buf's images mark the files that are imports, not inputs, in this field of each file."""
+
+
+def of_project(config: Config) -> Side:
+    """The project's protos as they are on disk."""
+    return _compiled(config, config.proto_files(), shown=lambda path: _shown(path, config.root))
+
+
+def against(config: Config, ref: str, base: Path, current: Side) -> Side:
+    """The other side named by `ref`: a path (relative to `base`) if one exists there, else a git revision."""
+    path = base / ref
+    if path.is_file():
+        return _image(path, current)
+    if path.is_dir():
+        return _directory(config, path)
+    return _revision(config, ref)
+
+
+def _shown(path: Path, root: Path) -> str:
+    """A proto's path as diagnostics show the project's files: under the project directory as given."""
+    try:
+        return (root / path.resolve().relative_to(root.resolve())).as_posix()
+    except ValueError:
+        return path.as_posix()
+
+
+def _compiled(config: Config, files: tuple[Path, ...], shown: Callable[[Path], str]) -> Side:
+    include_dirs = config.include_dirs()
+    inputs = protoc.resolve_inputs(files, include_dirs)
+    descriptors = protoc.descriptors_only(inputs, include_dirs)
+    origin = {item.name: shown(item.path) for item in inputs}
+    texts = {item.name: item.path.read_text(encoding="utf-8", errors="replace") for item in inputs}
+    return Side(descriptors.file, [item.name for item in inputs], origin, texts)
+
+
+def _directory(config: Config, directory: Path) -> Side:
+    files = tuple(sorted(directory.rglob("*.proto")))
+    if not files:
+        raise fail(str(directory), "no .proto file in this directory (expected the protos to compare against)")
+    in_directory = dataclasses.replace(
+        config, proto_paths=(os.path.relpath(directory, config.root), *config.proto_paths)
+    )
+    return _compiled(in_directory, files, shown=lambda path: path.as_posix())
+
+
+def _image(path: Path, current: Side) -> Side:
+    try:
+        image = descriptor_pb2.FileDescriptorSet.FromString(path.read_bytes())
+    except DecodeError:
+        raise fail(
+            str(path), "not a FileDescriptorSet (write one with protoc --descriptor_set_out or buf build -o)", 1, 1
+        ) from None
+    if not image.file:
+        raise fail(str(path), "holds no files", 1, 1)
+    imports = {name for name in current.all if name not in current.files}
+    checked = [
+        f.name
+        for f in image.file
+        if f.name not in imports and not protoc.provided_by_runtime(f.name) and not _marked_import(f)
+    ]
+    return Side(image.file, checked)
+
+
+def _marked_import(file: descriptor_pb2.FileDescriptorProto) -> bool:
+    """buf's `is_import` mark: an unknown field to protoc's FileDescriptorProto, read by hand."""
+    found = unknown_fields.UnknownFieldSet(file)
+    for field in (found[index] for index in range(len(found))):
+        if field.field_number == _IMAGE_EXTENSION and field.wire_type == 2:
+            return _first_varint_field(field.data) != 0
+    return False
+
+
+def _first_varint_field(data: bytes, wanted: int = 1) -> int:
+    """The value of varint field `wanted` of a serialized message (ImageFileExtension.is_import is field 1)."""
+    at = 0
+    while at < len(data):
+        key, at = _varint(data, at)
+        number, wire = key >> 3, key & 7
+        if wire == 0:
+            value, at = _varint(data, at)
+            if number == wanted:
+                return value
+        elif wire == 2:
+            length, at = _varint(data, at)
+            at += length
+        elif wire in (1, 5):
+            at += 8 if wire == 1 else 4
+        else:
+            return 0
+    return 0
+
+
+def _varint(data: bytes, at: int) -> tuple[int, int]:
+    value = shift = 0
+    while True:
+        byte = data[at]
+        at += 1
+        value |= (byte & 0x7F) << shift
+        shift += 7
+        if not byte & 0x80:
+            return value, at
+
+
+def _git(root: Path, *args: str, data: bytes | None = None) -> bytes:
+    done = subprocess.run(["git", *args], cwd=root, input=data, capture_output=True, check=False)
+    if done.returncode != 0:
+        raise OSError(done.stderr.decode(errors="replace").strip() or f"git {args[0]} failed")
+    return done.stdout
+
+
+def _revision(config: Config, ref: str) -> Side:
+    root = config.root
+    try:
+        top = Path(_git(root, "rev-parse", "--show-toplevel").decode().strip())
+        prefix = _git(root, "rev-parse", "--show-prefix").decode().strip()
+    except (OSError, FileNotFoundError):
+        raise fail(ref, f"neither a path nor a git revision: {root} is not in a git repository") from None
+    try:
+        _git(top, "rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}")
+    except OSError:
+        raise fail(ref, "neither a path nor a git revision of this repository") from None
+    listing = _git(top, "ls-tree", "-r", "-z", "--full-tree", ref).split(b"\0")
+    blobs = []
+    for entry in listing:
+        if not entry:
+            continue
+        meta, _, raw_name = entry.partition(b"\t")
+        if meta.split()[1] == b"blob" and raw_name.endswith(b".proto"):
+            blobs.append((os.fsdecode(raw_name), meta.split()[2].decode()))
+    contents = _blobs(top, [sha for _, sha in blobs])
+    with tempfile.TemporaryDirectory(prefix="scaffold-against-") as tmp:
+        for (name, _), content in zip(blobs, contents, strict=True):
+            target = Path(tmp, name)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(content)
+        then = dataclasses.replace(config, root=Path(tmp, prefix))
+        files = tuple(path for path in then.proto_files() if path.is_file())
+        if not files:
+            raise fail(ref, f"has none of the project's protos ({', '.join(config.protos)})")
+        try:
+            return _compiled(then, files, shown=lambda path: _shown_then(path, then.root, root))
+        except ScaffoldError as error:
+            raise ScaffoldError(_at_revision(d, tmp, ref) for d in error.diagnostics) from None
+
+
+def _shown_then(path: Path, then: Path, root: Path) -> str:
+    return (root / path.relative_to(then)).as_posix()
+
+
+def _at_revision(diagnostic: Diagnostic, tmp: str, ref: str) -> Diagnostic:
+    """A problem in a proto of the revision, named as git names it: `REF:path/in/repo.proto`."""
+    path = diagnostic.path
+    if path.startswith(tmp + "/"):
+        path = f"{ref}:{path[len(tmp) + 1 :]}"
+    return dataclasses.replace(diagnostic, path=path)
+
+
+def _blobs(top: Path, shas: list[str]) -> list[bytes]:
+    """Every blob's content in one `git cat-file --batch` (googleapis: 7,000 protos, one process)."""
+    if not shas:
+        return []
+    out = _git(top, "cat-file", "--batch", data="".join(f"{sha}\n" for sha in shas).encode())
+    contents, at = [], 0
+    for _ in shas:
+        header_end = out.index(b"\n", at)
+        size = int(out[at:header_end].split()[2])
+        start = header_end + 1
+        contents.append(out[start : start + size])
+        at = start + size + 1
+    return contents
