@@ -682,7 +682,22 @@ def _type_name(kind: int, field: Field) -> str:
 
 def _type_place(field: Field, kind: int) -> Location | None:
     named = kind in (_FIELD.TYPE_MESSAGE, _FIELD.TYPE_ENUM, _FIELD.TYPE_GROUP)
-    return field.at(6) if named else field.at(5)
+    return _type_name_place(field) if named else field.at(5)
+
+
+def _type_name_place(field: Field) -> Location | None:
+    """A group's type is placed at its name by protoc, at the `group` keyword by buf's compiler: the keyword."""
+    return _keyword_before(field, field.at(6), r"\bgroup\s+$") if field.type == _FIELD.TYPE_GROUP else field.at(6)
+
+
+def _keyword_before(field: Field, place: Location | None, keyword: str) -> Location | None:
+    """`place` moved back to the keyword that precedes it on its line, when the side has the source."""
+    if place is None or field.file.text is None:
+        return place
+    lines = field.file.text.splitlines()
+    before = lines[place.line - 1][: place.col - 1] if place.line <= len(lines) else ""
+    found = re.search(keyword, before)
+    return Location(place.file, place.line, found.start() + 1) if found else place
 
 
 def _changed_type(rule: str, field: Field, old: Field, kind: int, old_kind: int, note: str = "") -> Break:
@@ -692,7 +707,7 @@ def _changed_type(rule: str, field: Field, old: Field, kind: int, old_kind: int,
 
 def _changed_type_name(rule: str, field: Field, old: Field) -> Break:
     text = f"{field.description} changed type from {old.type_name.lstrip('.')} to {field.type_name.lstrip('.')}"
-    return _break(rule, text, _subject(field), field.at(6), old.at(6), field.file.name)
+    return _break(rule, text, _subject(field), _type_name_place(field), _type_name_place(old), field.file.name)
 
 
 @_field_rule("FIELD_SAME_TYPE", "CSR FILE PACKAGE", "a field keeps its type")
@@ -1005,15 +1020,8 @@ def _shown_default(value: tuple[str, object]) -> str:
 
 
 def _default_place(field: Field) -> Location | None:
-    """Where `default = ...` starts: protoc records the value's place, buf's compiler the option's; the source
-    (when the side has it) gives the option's, so both tools point at the same column."""
-    value = field.at(7)
-    if value is None or field.file.text is None:
-        return value
-    lines = field.file.text.splitlines()
-    before = lines[value.line - 1][: value.col - 1] if value.line <= len(lines) else ""
-    option = re.search(r"\bdefault\s*=\s*$", before)
-    return Location(value.file, value.line, option.start() + 1) if option else value
+    """protoc places a default at its value, buf's compiler at the `default` keyword: the keyword."""
+    return _keyword_before(field, field.at(7), r"\bdefault\s*=\s*$")
 
 
 @_field_rule("FIELD_SAME_DEFAULT", "CSR FILE PACKAGE WIRE_JSON WIRE", "a field keeps its default value")

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 from google.protobuf import descriptor_pb2
 
-from scaffold.protosource import Field, File, Message, Side
+from scaffold.protosource import Field, Message, Side
 
 _F = descriptor_pb2.FieldDescriptorProto
 SCALARS = ["int32", "int64", "uint32", "uint64", "sint32", "sint64", "fixed32", "fixed64", "sfixed32", "sfixed64"]
@@ -356,7 +356,7 @@ def rpc(rng: random.Random, c: Corpus) -> tuple[str, list[Edit]] | None:
         return None
     file = method.file.name  # type: ignore[attr-defined]
     path = method.path  # type: ignore[attr-defined]
-    how = rng.choice(["delete", "rename", "client stream", "server stream", "request", "idempotency"])
+    how = rng.choice(["delete", "rename", "client stream", "server stream", "request", "response", "idempotency"])
     span = c.span(file, path)
     if span is None:
         return None
@@ -375,12 +375,13 @@ def rpc(rng: random.Random, c: Corpus) -> tuple[str, list[Edit]] | None:
             at = text.rindex("stream", span[0], type_span[0])
             return f"{how} off for {method.name}", [(file, at, at + len("stream "), "")]  # type: ignore[attr-defined]
         return f"{how} on for {method.name}", [(file, type_span[0], type_span[0], "stream ")]  # type: ignore[attr-defined]
-    if how == "request":
+    if how in ("request", "response"):
         others = [m.full_name for m in _messages(c) if m.file.package == method.file.package]  # type: ignore[attr-defined]
         target = _pick(rng, others)
         if target is None:
             return None
-        return f"request of {method.name}", [(file, *c.span(file, (*path, 2)), f".{target}")]  # type: ignore[attr-defined, misc]
+        part = 2 if how == "request" else 3
+        return f"{how} of {method.name}", [(file, *c.span(file, (*path, part)), f".{target}")]  # type: ignore[attr-defined, misc]
     text = c.texts[file][span[0] : span[1]]
     if text.rstrip().endswith(";") and "{" not in text:
         end = span[0] + text.rindex(";")
@@ -391,7 +392,19 @@ def rpc(rng: random.Random, c: Corpus) -> tuple[str, list[Edit]] | None:
 
 def file_level(rng: random.Random, c: Corpus) -> tuple[str, list[Edit]] | None:
     file = rng.choice(sorted(c.side.files.values(), key=lambda f: f.name))
-    how = rng.choice(["package", "option", "option", "feature", "delete service", "delete message", "delete enum"])
+    how = rng.choice(
+        [
+            "package",
+            "option",
+            "option",
+            "option",
+            "option",
+            "feature",
+            "delete service",
+            "delete message",
+            "delete enum",
+        ]
+    )
     name = file.name
     package = c.span(name, (2,))
     if how == "package" and package is not None:
@@ -482,6 +495,88 @@ def harmless(rng: random.Random, c: Corpus) -> tuple[str, list[Edit]] | None:
     return f"swap two messages in {file}", [(file, *a, text[b[0] : b[1]]), (file, *b, text[a[0] : a[1]])]
 
 
+def delete_element(rng: random.Random, c: Corpus) -> tuple[str, list[Edit]] | None:
+    """A whole declaration gone: a (nested) message or enum, a oneof, a reserved or extensions statement."""
+    messages = _messages(c)
+    how = rng.choice(["message", "enum", "oneof", "reserved", "extensions", "extension"])
+    candidates: list[tuple[str, tuple[int, ...], str]] = []
+    for message in messages:
+        file = message.file.name
+        if how == "message":
+            candidates += [(file, m.path, m.full_name) for m in message.nested if not m.is_map_entry]
+            candidates.append((file, message.path, message.full_name))
+        elif how == "enum":
+            candidates += [(file, e.path, e.full_name) for e in message.enums]
+        elif how == "oneof":
+            candidates += [(file, o.path, o.name) for o in message.oneofs if not o.synthetic]
+        elif how in ("reserved", "extensions"):
+            kinds = (9, 10) if how == "reserved" else (5,)
+            candidates += [
+                (file, tuple(loc.path), f"{how} of {message.full_name}")
+                for loc in message.file.proto.source_code_info.location
+                if len(loc.path) == len(message.path) + 1
+                and tuple(loc.path[:-1]) == message.path
+                and loc.path[-1] in kinds
+            ]
+    for file in c.side.files.values():
+        if how == "enum":
+            candidates += [(file.name, e.path, e.full_name) for e in file.enums]
+        if how == "extension":
+            candidates += [(file.name, x.path, x.full_name) for x in file.all_extensions()]
+    picked = _pick(rng, candidates)
+    if picked is None:
+        return None
+    file, path, name = picked  # type: ignore[misc]
+    span = c.span(file, path)
+    if span is None:
+        return None
+    start, end = _whole_lines(c, file, *span)
+    if how == "extension" and c.texts[file][start:end].strip().startswith("extend"):
+        return None
+    return f"delete {how} {name}", [(file, start, end, "")]
+
+
+def element_option(rng: random.Random, c: Corpus) -> tuple[str, list[Edit]] | None:
+    """An option or feature set on a message or an enum."""
+    editions = [m for m in _messages(c) if m.file.syntax == "editions"]
+    enums = [e for f in c.side.files.values() for e in f.all_enums()]
+    choices: list[tuple[object, str]] = [(m, "no_standard_descriptor_accessor = true") for m in _messages(c)]
+    choices += [(m, "features.json_format = LEGACY_BEST_EFFORT") for m in editions]
+    choices += [(e, "features.enum_type = CLOSED") for e in enums if e.file.syntax == "editions"]
+    choices += [(e, "features.enum_type = OPEN") for e in enums if e.file.syntax == "editions"]
+    choices += [(e, "features.json_format = LEGACY_BEST_EFFORT") for e in enums if e.file.syntax == "editions"]
+    picked = _pick(rng, choices)
+    if picked is None:
+        return None
+    element, option = picked  # type: ignore[misc]
+    body = _body_start(c, element)  # type: ignore[arg-type]
+    return f"option {option} on {element.name}", [(element.file.name, body, body, f"\n  option {option};")]  # type: ignore[attr-defined]
+
+
+def syntax(rng: random.Random, c: Corpus) -> tuple[str, list[Edit]] | None:
+    """proto3 to proto2 (every unlabelled field gets `optional`) or to edition 2023 (implicit presence kept)."""
+    files = [f for f in c.side.files.values() if f.syntax == "proto3"]
+    file = _pick(rng, files)
+    if file is None:
+        return None
+    name = file.name  # type: ignore[attr-defined]
+    span = c.span(name, (12,))
+    if span is None:
+        return None
+    if rng.random() < 0.5:
+        edits: list[Edit] = [(name, *span, 'syntax = "proto2";')]
+        for message in file.all_messages():  # type: ignore[attr-defined]
+            for field in message.fields:
+                if field.oneof is None and c.span(name, (*field.path, 4)) is None and not field.is_map(c.side):
+                    start = c.span(name, field.path)
+                    if start is not None:
+                        edits.append((name, start[0], start[0], "optional "))
+        return f"{name} to proto2", edits
+    if any(f.proto.proto3_optional for m in file.all_messages() for f in m.fields):  # type: ignore[attr-defined]
+        return None
+    return f"{name} to edition 2023", [(name, *span, 'edition = "2023";\noption features.field_presence = IMPLICIT;')]
+
+
 def delete_file(rng: random.Random, c: Corpus) -> tuple[str, list[Edit]] | None:
     imported = {d for f in c.side.files.values() for d in f.proto.dependency}
     candidates = [name for name in c.side.files if name not in imported]
@@ -505,10 +600,13 @@ MUTATIONS: list[tuple[Mutation, int]] = [
     (into_oneof, 2),
     (out_of_oneof, 2),
     (enum_value, 4),
-    (rpc, 4),
-    (file_level, 5),
+    (rpc, 7),
+    (file_level, 9),
     (harmless, 4),
     (delete_file, 1),
+    (delete_element, 4),
+    (element_option, 3),
+    (syntax, 1),
 ]
 
 
@@ -523,3 +621,47 @@ def mutate(rng: random.Random, corpus: Corpus) -> tuple[str, dict[str, str | Non
     deleted = {file for file, start, _, _ in edits if start < 0}
     texts = apply(corpus.texts, [e for e in edits if e[1] >= 0])
     return description, {name: (None if name in deleted else text) for name, text in texts.items()}
+
+
+def sweep(corpus: Corpus) -> list[tuple[str, dict[str, str | None]]]:
+    """Deterministic edits for what random picks reach too rarely: every file option, every reserved and
+    extensions statement deleted, every editions enum switched open/closed, every RPC's request retyped."""
+    made: list[tuple[str, list[Edit]]] = []
+    first = min(corpus.side.files)
+    package = corpus.span(first, (2,))
+    if package is not None:
+        for option, value in FILE_OPTIONS:
+            if not (option == "java_string_check_utf8" and corpus.side.files[first].syntax == "editions"):
+                made.append(
+                    (f"option {option} in {first}", [(first, package[1], package[1], f"\noption {option} = {value};")])
+                )
+    for file in corpus.side.files.values():
+        elements = [*file.all_messages(), *file.all_enums()]
+        for element in elements:
+            kinds = (9, 10, 5) if isinstance(element, Message) else (4, 5)
+            for location in file.proto.source_code_info.location:
+                path = tuple(location.path)
+                if len(path) == len(element.path) + 1 and path[:-1] == element.path and path[-1] in kinds:
+                    span = corpus.span(file.name, path)
+                    if span is not None:
+                        made.append(
+                            (
+                                f"delete {path} of {element.full_name}",
+                                [(file.name, *_whole_lines(corpus, file.name, *span), "")],
+                            )
+                        )
+            if file.syntax == "editions" and not isinstance(element, Message):
+                option = "features.enum_type = " + ("OPEN" if element.closed else "CLOSED")
+                body = _body_start(corpus, element)  # type: ignore[arg-type]
+                made.append((f"{option} on {element.full_name}", [(file.name, body, body, f"\n  option {option};")]))
+        for service in file.services:
+            for method in service.methods:
+                others = [
+                    m.full_name
+                    for m in file.all_messages()
+                    if "." + m.full_name != method.proto.input_type and not m.is_map_entry
+                ]
+                span = corpus.span(file.name, (*method.path, 2))
+                if others and span is not None:
+                    made.append((f"request of {method.name}", [(file.name, *span, "." + others[0])]))
+    return [(description, apply(corpus.texts, edits)) for description, edits in made]  # type: ignore[misc]
