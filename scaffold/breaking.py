@@ -85,8 +85,22 @@ def check(config: Config, against: str | None = None, category: str | None = Non
     previous = sides.against(config, ref, (base or Path.cwd()) if against else config.root, current)
     found = [b for b in breaking_rules.find(current, previous, rules) if not _ignored(b, chosen, config, current)]
     code = _Code(config, current, previous)
-    findings = tuple(_finding(b, current, previous, code.touches(b.subject)) for b in found)
+    here = (base or Path.cwd()).resolve()
+    findings = tuple(_relative(_finding(b, current, previous, code.touches(b.subject)), here) for b in found)
     return Report(findings, ref, chosen, len(rules))
+
+
+def _relative(finding: Finding, base: Path) -> Finding:
+    """Paths under the working directory as relative paths, the way editors and CI annotators want them."""
+
+    def shown(path: str) -> str:
+        try:
+            return Path(path).resolve().relative_to(base).as_posix() if Path(path).is_absolute() else path
+        except ValueError:
+            return path
+
+    touches = tuple(Touch(shown(t.path), t.line, t.symbol) for t in finding.touches)
+    return Finding(finding.found, shown(finding.path), finding.line, finding.col, touches)
 
 
 def _finding(item: Break, current: Side, previous: Side, touches: tuple[Touch, ...]) -> Finding:
