@@ -22,7 +22,7 @@ import re
 import struct
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from google.protobuf import descriptor_pb2
 
@@ -136,24 +136,27 @@ def _files(current: Side, previous: Side) -> Iterator[tuple[File, File]]:
             yield current.files[name], old
 
 
-def _by_name(current: dict[str, Element], previous: dict[str, Element]) -> Iterator[tuple[Element, Element]]:
+_Named = TypeVar("_Named", Message, Enum, Service)
+
+
+def _by_name(current: dict[str, _Named], previous: dict[str, _Named]) -> Iterator[tuple[_Named, _Named]]:
     for name, old in sorted(previous.items()):
         if name in current:
             yield current[name], old
 
 
 def _messages(current: Side, previous: Side) -> Iterator[tuple[Message, Message]]:
-    yield from _by_name(current.messages(), previous.messages())  # type: ignore[arg-type, misc]
+    yield from _by_name(current.messages(), previous.messages())
 
 
 def _enums(current: Side, previous: Side) -> Iterator[tuple[Enum, Enum]]:
-    yield from _by_name(current.enums(), previous.enums())  # type: ignore[arg-type, misc]
+    yield from _by_name(current.enums(), previous.enums())
 
 
 def _methods(current: Side, previous: Side) -> Iterator[tuple[Method, Method]]:
-    for service, old in _by_name(current.services(), previous.services()):  # type: ignore[arg-type]
-        now = {m.name: m for m in service.methods}  # type: ignore[attr-defined]
-        for method in old.methods:  # type: ignore[attr-defined]
+    for service, old in _by_name(current.services(), previous.services()):
+        now = {m.name: m for m in service.methods}
+        for method in old.methods:
             if method.name in now:
                 yield now[method.name], method
 
@@ -308,11 +311,11 @@ def _package_no_delete(current: Side, previous: Side) -> Iterator[Break]:
 
 @_rule("RPC_NO_DELETE", "FILE PACKAGE", "an RPC is not deleted from its service")
 def _rpc_no_delete(current: Side, previous: Side) -> Iterator[Break]:
-    for service, old in _by_name(current.services(), previous.services()):  # type: ignore[arg-type]
-        now = {m.name for m in service.methods}  # type: ignore[attr-defined]
-        for method in old.methods:  # type: ignore[attr-defined]
+    for service, old in _by_name(current.services(), previous.services()):
+        now = {m.name for m in service.methods}
+        for method in old.methods:
             if method.name not in now:
-                message = f"RPC {method.name} was deleted from service {old.full_name}"  # type: ignore[attr-defined]
+                message = f"RPC {method.name} was deleted from service {old.full_name}"
                 yield _break(
                     "RPC_NO_DELETE", message, _subject(method), service.location, old.location, service.file.name
                 )
@@ -348,27 +351,18 @@ def _field_deleted(rule: str, current: Side, previous: Side, unless: str = "") -
             yield _break(rule, text, _subject(field), message.location, old.location, message.file.name)
 
 
-@_rule("FIELD_NO_DELETE", "CSR FILE PACKAGE", "a field is not deleted from its message")
-def _field_no_delete(current: Side, previous: Side) -> Iterator[Break]:
-    yield from _field_deleted("FIELD_NO_DELETE", current, previous)
-
-
-@_rule(
-    "FIELD_NO_DELETE_UNLESS_NAME_RESERVED",
-    "CSR WIRE_JSON",
-    "a field is deleted only with its name reserved",
+_DELETIONS = (
+    ("", "", "CSR FILE PACKAGE", "is not deleted"),
+    ("_UNLESS_NAME_RESERVED", "name", "CSR WIRE_JSON", "is deleted only with its name reserved"),
+    ("_UNLESS_NUMBER_RESERVED", "number", "CSR WIRE_JSON WIRE", "is deleted only with its number reserved"),
 )
-def _field_no_delete_unless_name(current: Side, previous: Side) -> Iterator[Break]:
-    yield from _field_deleted("FIELD_NO_DELETE_UNLESS_NAME_RESERVED", current, previous, "name")
-
-
-@_rule(
-    "FIELD_NO_DELETE_UNLESS_NUMBER_RESERVED",
-    "CSR WIRE_JSON WIRE",
-    "a field is deleted only with its number reserved",
-)
-def _field_no_delete_unless_number(current: Side, previous: Side) -> Iterator[Break]:
-    yield from _field_deleted("FIELD_NO_DELETE_UNLESS_NUMBER_RESERVED", current, previous, "number")
+for _suffix, _unless, _categories, _purpose in _DELETIONS:
+    RULES[f"FIELD_NO_DELETE{_suffix}"] = Rule(
+        f"FIELD_NO_DELETE{_suffix}",
+        tuple(_categories.split()),
+        f"a field {_purpose}",
+        functools.partial(_field_deleted, f"FIELD_NO_DELETE{_suffix}", unless=_unless),
+    )
 
 
 def _enum_value_deleted(rule: str, current: Side, previous: Side, unless: str = "") -> Iterator[Break]:
@@ -387,27 +381,13 @@ def _enum_value_deleted(rule: str, current: Side, previous: Side, unless: str = 
             yield _break(rule, text, _subject(enum), enum.location, old.location, old.file.name)
 
 
-@_rule("ENUM_VALUE_NO_DELETE", "CSR FILE PACKAGE", "an enum value is not deleted")
-def _enum_value_no_delete(current: Side, previous: Side) -> Iterator[Break]:
-    yield from _enum_value_deleted("ENUM_VALUE_NO_DELETE", current, previous)
-
-
-@_rule(
-    "ENUM_VALUE_NO_DELETE_UNLESS_NAME_RESERVED",
-    "CSR WIRE_JSON",
-    "an enum value is deleted only with its name reserved",
-)
-def _enum_value_no_delete_unless_name(current: Side, previous: Side) -> Iterator[Break]:
-    yield from _enum_value_deleted("ENUM_VALUE_NO_DELETE_UNLESS_NAME_RESERVED", current, previous, "name")
-
-
-@_rule(
-    "ENUM_VALUE_NO_DELETE_UNLESS_NUMBER_RESERVED",
-    "CSR WIRE_JSON WIRE",
-    "an enum value is deleted only with its number reserved",
-)
-def _enum_value_no_delete_unless_number(current: Side, previous: Side) -> Iterator[Break]:
-    yield from _enum_value_deleted("ENUM_VALUE_NO_DELETE_UNLESS_NUMBER_RESERVED", current, previous, "number")
+for _suffix, _unless, _categories, _purpose in _DELETIONS:
+    RULES[f"ENUM_VALUE_NO_DELETE{_suffix}"] = Rule(
+        f"ENUM_VALUE_NO_DELETE{_suffix}",
+        tuple(_categories.split()),
+        f"an enum value {_purpose}",
+        functools.partial(_enum_value_deleted, f"ENUM_VALUE_NO_DELETE{_suffix}", unless=_unless),
+    )
 
 
 # Ranges.
@@ -1005,7 +985,7 @@ def _same_default(before: tuple[str, object], now: tuple[str, object]) -> bool:
     if "text" in (before_class, now_class):
         return before_class == now_class and a == b
     if "float" in (before_class, now_class):
-        a, b = _float32(float(a)), _float32(float(b))  # type: ignore[arg-type]
+        a, b = _float32(float(a)), _float32(float(b))  # type: ignore[arg-type]  # numbers here
     if isinstance(a, float) and isinstance(b, float) and math.isnan(a) and math.isnan(b):
         return True
     return a == b
