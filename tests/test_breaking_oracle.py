@@ -2,8 +2,9 @@
 
 For every mutation, the multiset of (rule ID, file, line, column) scaffold
 finds equals the one `buf breaking` (1.75) finds with every rule on (the
-union of FILE, PACKAGE, WIRE_JSON and WIRE; a category is a subset of the
-rules, and each rule's categories are compared with buf's own listing).
+union of FILE, PACKAGE, WIRE_JSON and WIRE), and again under one category
+alone (FILE, PACKAGE, WIRE_JSON, WIRE in turn, buf configured with just
+that one); each rule's categories are also compared with buf's own listing.
 buf comes from npm, as `.ci/run` installs it; a machine without it and
 without npm fails here with the reason, rather than passing untested.
 
@@ -40,6 +41,7 @@ REPO = HERE.parent
 BUF_CONFIG = "version: v2\nbreaking:\n  use: [FILE, PACKAGE, WIRE_JSON, WIRE]\n"
 SEEDS = {"route_guide": 80, "qdrant": 90, "google": 70, "legacy": 140}
 MIN_RULES_SEEN = len(breaking_rules.RULES)
+CATEGORIES = ("FILE", "PACKAGE", "WIRE_JSON", "WIRE")
 
 
 def _package_dir(module: str) -> Path:
@@ -95,9 +97,10 @@ def _side(directory: Path, names: list[str]) -> Side:
     return Side(descriptors.file, names, texts={name: (directory / name).read_text() for name in names})
 
 
-def _ours(current: Side, previous: Side) -> collections.Counter[tuple[str, str, int, int]]:
+def _ours(current: Side, previous: Side, category: str | None = None) -> collections.Counter[tuple[str, str, int, int]]:
+    rules = tuple(r.id for r in breaking_rules.RULES.values() if category is None or category in r.categories)
     found: collections.Counter[tuple[str, str, int, int]] = collections.Counter()
-    for item in breaking_rules.find(current, previous, tuple(breaking_rules.RULES)):
+    for item in breaking_rules.find(current, previous, rules):
         if item.location is not None:
             found[(item.rule, item.location.file, item.location.line, item.location.col)] += 1
         else:
@@ -105,9 +108,12 @@ def _ours(current: Side, previous: Side) -> collections.Counter[tuple[str, str, 
     return found
 
 
-def _bufs(buf: str, directory: Path, against: Path) -> collections.Counter[tuple[str, str, int, int]] | str:
+def _bufs(
+    buf: str, directory: Path, against: Path, category: str | None = None
+) -> collections.Counter[tuple[str, str, int, int]] | str:
+    config = ["--config", json.dumps({"version": "v2", "breaking": {"use": [category]}})] if category else []
     done = subprocess.run(
-        [buf, "breaking", ".", "--against", str(against), "--error-format", "json"],
+        [buf, "breaking", ".", "--against", str(against), "--error-format", "json", *config],
         cwd=directory,
         capture_output=True,
         text=True,
@@ -162,6 +168,8 @@ class Comparison:
     skipped: list[str] = dataclasses.field(default_factory=list)
     differences: list[str] = dataclasses.field(default_factory=list)
     rules: set[str] = dataclasses.field(default_factory=set)
+    categories: collections.Counter[str] = dataclasses.field(default_factory=collections.Counter)
+    """Mutations also compared under one category alone, buf configured with just it (a rotation)."""
 
 
 @pytest.fixture(scope="session")
@@ -191,17 +199,24 @@ def _compare(name: str, buf: str, tmp_path: Path, pool: concurrent.futures.Execu
         except ScaffoldError as error:
             result.skipped.append(f"{seed} {description}: protoc: {error}")
             continue
-        pending.append((seed, description, _ours(current, previous), pool.submit(_bufs, buf, directory, image)))
-    for seed, description, ours, future in pending:
+        category = CATEGORIES[seed % len(CATEGORIES)]
+        for rules in (None, category):
+            ours = _ours(current, previous, rules)
+            pending.append((seed, description, rules, ours, pool.submit(_bufs, buf, directory, image, rules)))
+    for seed, description, category, ours, future in pending:
         theirs = future.result()
         if isinstance(theirs, str):
             result.skipped.append(f"{seed} {description}: buf: {theirs}")
             continue
-        result.compared += 1
-        result.rules |= {key[0] for key in theirs}
+        if category is None:
+            result.compared += 1
+            result.rules |= {key[0] for key in theirs}
+        else:
+            result.categories[category] += 1
         if ours != theirs:
             result.differences.append(
-                f"seed {seed} ({description}):\n  only scaffold: {sorted((ours - theirs).elements())}"
+                f"seed {seed} ({description}, {category or 'every rule'}):"
+                f"\n  only scaffold: {sorted((ours - theirs).elements())}"
                 f"\n  only buf: {sorted((theirs - ours).elements())}"
             )
     return result
@@ -210,7 +225,10 @@ def _compare(name: str, buf: str, tmp_path: Path, pool: concurrent.futures.Execu
 @pytest.mark.parametrize("name", sorted(SEEDS))
 def test_same_breaks_as_buf(name: str, comparisons: dict[str, Comparison]) -> None:
     result = comparisons[name]
-    print(f"{name}: {result.compared} mutations compared, {len(result.skipped)} skipped, {len(result.rules)} rules")
+    print(
+        f"{name}: {result.compared} mutations compared, {len(result.skipped)} skipped, {len(result.rules)} rules;"
+        f" by category: {dict(result.categories)}"
+    )
     for line in result.skipped:
         print("skipped:", line[:300])
     assert not result.differences, "\n".join(result.differences)
