@@ -6,7 +6,9 @@ get it). The current side is a copy with one breaking edit in a leaf proto
 (a field of google/spanner/v1/result_set.proto retyped) and a comment in a
 widely imported one; both tools compare the copy with the original
 directory, every rule of the FILE category, whole processes, timed in the
-same run. scaffold's side is a minimal project (`protos` and `proto_paths`
+same run; then against a git revision of the same tree, first, again (the
+revision kept in `.scaffold/cache/`), and after `scaffold gen` (whose record
+gives the current side without compiling). scaffold's side is a minimal project (`protos` and `proto_paths`
 the copy) so that its config, compile, rules and the lookup of the user's
 code all run. buf is found on PATH (npm install @bufbuild/buf@1.75.0).
 
@@ -22,7 +24,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from compare import ENVIRONMENT, SCAFFOLD
@@ -61,32 +63,60 @@ def main() -> None:
             f"googleapis at {args.commit[:8]}: {len(protos)} protos ({len(left_out)} left out: missing in the source)"
         )
         shutil.copytree(old, project / "protos")
-        (old / "buf.yaml").write_text("version: v2\n")
-        (project / "protos" / "buf.yaml").write_text("version: v2\n")
-        leaf = project / "protos" / LEAF
-        text = leaf.read_text()
-        leaf.write_text(text.replace("int64 row_count_exact = 3;", "string row_count_exact = 3;", 1))
-        with (project / "protos" / WIDELY_IMPORTED).open("a") as widely:
-            widely.write("\n// A comment: nothing breaks here.\n")
+        for module in (old, project / "protos"):
+            (module / "buf.yaml").write_text("version: v2\n")
         (project / "pyproject.toml").write_text(
             '[project]\nname = "gapis"\nversion = "0"\n\n[tool.scaffold]\npackage = "gapis"\n'
             'protos = ["protos"]\nproto_paths = ["protos"]\n'
         )
-        ours_command = [*SCAFFOLD, "breaking", "-C", str(project), "--against", str(old)]
-        theirs_command = [buf, "breaking", str(project / "protos"), "--against", str(old)]
-        for name, command in (("scaffold", ours_command), ("buf", theirs_command)):
+        git = ["git", "-C", str(project), "-c", "user.name=bench", "-c", "user.email=bench@example.com"]
+        subprocess.run([*git, "init", "-q"], check=True)
+        subprocess.run([*git, "add", "-A"], check=True)
+        subprocess.run([*git, "commit", "-qm", "googleapis"], check=True)
+        leaf = project / "protos" / LEAF
+        leaf.write_text(leaf.read_text().replace("int64 row_count_exact = 3;", "string row_count_exact = 3;", 1))
+        with (project / "protos" / WIDELY_IMPORTED).open("a") as widely:
+            widely.write("\n// A comment: nothing breaks here.\n")
+
+        ours_dir = [*SCAFFOLD, "breaking", "-C", str(project), "--against", str(old)]
+        theirs_dir = [buf, "breaking", str(project / "protos"), "--against", str(old)]
+        ours_git = [*SCAFFOLD, "breaking", "-C", str(project), "--against", "HEAD"]
+        theirs_git = [buf, "breaking", str(project / "protos"), "--against", f"{project}/.git#ref=HEAD,subdir=protos"]
+        for name, command in (("scaffold", ours_dir), ("buf", theirs_dir)):
             done = subprocess.run(command, capture_output=True, text=True, check=False)
             found = [line for line in done.stdout.splitlines() if not line.startswith(" ")]
             print(f"{name}: exit {done.returncode}, {len(found)} breaks: {found[:2]}")
-        ours, theirs = [], []
-        for _ in range(args.runs):  # alternating, so that a slow moment of the machine hits both
-            ours.append(timed(ours_command))
-            theirs.append(timed(theirs_command))
+
+        rows = [("against a directory", ours_dir, theirs_dir)]
+        rows.append(("against a git revision, first (compiles the revision)", ours_git, theirs_git))
+        for label, ours_command, theirs_command in rows:
+            _compare(label, ours_command, theirs_command, args.runs, before=_forget_revision(project))
+        _compare("against the same revision again (kept in .scaffold/cache)", ours_git, theirs_git, args.runs)
+        started = time.perf_counter()
+        made = subprocess.run([*SCAFFOLD, "gen", "-C", str(project)], capture_output=True, check=False)
+        print(
+            f"(scaffold gen: exit {made.returncode}, {time.perf_counter() - started:.0f} s: the record `breaking` reads)"
+        )
+        _compare("against the revision, after `gen` (nothing compiled)", ours_git, theirs_git, args.runs)
+
+
+def _forget_revision(project: Path) -> Callable[[], None]:
+    return lambda: (project / ".scaffold/cache/breaking-against.marshal").unlink(missing_ok=True)
+
+
+def _compare(
+    label: str, ours_command: list[str], theirs_command: list[str], runs: int, before: Callable[[], None] | None = None
+) -> None:
+    ours, theirs = [], []
+    for _ in range(runs):  # alternating, so that a slow moment of the machine hits both
+        if before:
+            before()
+        ours.append(timed(ours_command))
+        theirs.append(timed(theirs_command))
     mine, bufs = statistics.median(ours), statistics.median(theirs)
-    print(f"scaffold breaking: {mine:.2f} s (median of {args.runs}: {', '.join(f'{t:.2f}' for t in ours)})")
-    print(f"buf breaking:      {bufs:.2f} s (median of {args.runs}: {', '.join(f'{t:.2f}' for t in theirs)})")
     ratio = mine / bufs
-    print(f"ratio: {ratio:.2f}x (target at most {TARGET}x){'' if ratio <= TARGET else '  MISSED'}")
+    missed = "" if ratio <= TARGET else "  MISSED"
+    print(f"{label}: scaffold {mine:.1f} s, buf {bufs:.1f} s: {ratio:.2f}x (target {TARGET}x){missed}")
 
 
 if __name__ == "__main__":

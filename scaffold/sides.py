@@ -10,6 +10,7 @@ that exists is taken as a path; anything else as a revision.
 from __future__ import annotations
 
 import dataclasses
+import marshal
 import os
 import subprocess
 import tempfile
@@ -18,10 +19,12 @@ from pathlib import Path
 
 from google.protobuf import descriptor_pb2, unknown_fields
 from google.protobuf.message import DecodeError
+from grpc_tools import grpc_version  # type: ignore[import-untyped]
 
-from scaffold import protoc
+from scaffold import __version__, cache, protoc
 from scaffold.config import Config
 from scaffold.errors import Diagnostic, ScaffoldError, fail
+from scaffold.layout import CACHE_DIR
 from scaffold.protosource import Side
 
 _IMAGE_EXTENSION = 8042
@@ -29,8 +32,9 @@ _IMAGE_EXTENSION = 8042
 
 
 def of_project(config: Config) -> Side:
-    """The project's protos as they are on disk."""
-    return _compiled(config, config.proto_files(), shown=lambda path: _shown(path, config.root))
+    """The project's protos as they are on disk: from the last generation's record when every file the
+    protos read is still the one recorded (a project that ran `gen` compiles nothing here), else compiled."""
+    return _compiled(config, config.proto_files(), shown=lambda path: _shown(path, config.root), recorded=True)
 
 
 def against(config: Config, ref: str, base: Path, current: Side) -> Side:
@@ -51,13 +55,36 @@ def _shown(path: Path, root: Path) -> str:
         return path.as_posix()
 
 
-def _compiled(config: Config, files: tuple[Path, ...], shown: Callable[[Path], str]) -> Side:
+def _compiled(config: Config, files: tuple[Path, ...], shown: Callable[[Path], str], recorded: bool = False) -> Side:
     include_dirs = config.include_dirs()
     inputs = protoc.resolve_inputs(files, include_dirs)
-    descriptors = protoc.descriptors_only(inputs, include_dirs)
+    descriptors = (recorded and _from_record(config, inputs)) or protoc.descriptors_only(inputs, include_dirs)
     origin = {item.name: shown(item.path) for item in inputs}
     texts = {item.name: item.path.read_text(encoding="utf-8", errors="replace") for item in inputs}
     return Side(descriptors.file, [item.name for item in inputs], origin, texts)
+
+
+def _from_record(config: Config, inputs: tuple[protoc.ProtoInput, ...]) -> descriptor_pb2.FileDescriptorSet | None:
+    """The descriptors `scaffold.incremental` recorded, if every proto the inputs reach is unchanged on disk."""
+    from scaffold import incremental
+
+    record = incremental.load(config.root)
+    if not record:
+        return None
+    roots = (*protoc.include_roots(inputs, config.include_dirs()), protoc.WELL_KNOWN_INCLUDE)
+    pending, seen = [item.name for item in inputs], set()
+    while pending:
+        name = pending.pop()
+        if name in seen:
+            continue
+        seen.add(name)
+        compiled = record.get(name)
+        if compiled is None or incremental.find_source(name, roots) != (compiled.origin, compiled.sha256):
+            return None
+        pending += compiled.dependencies
+    return descriptor_pb2.FileDescriptorSet(
+        file=[descriptor_pb2.FileDescriptorProto.FromString(record[name].descriptor) for name in sorted(seen)]
+    )
 
 
 def _directory(config: Config, directory: Path) -> Side:
@@ -146,6 +173,20 @@ def _revision(config: Config, ref: str) -> Side:
         _git(top, "rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}")
     except OSError:
         raise fail(ref, "neither a path nor a git revision of this repository") from None
+    tree = _git(top, "rev-parse", f"{ref}^{{tree}}").decode().strip()
+    key = repr(
+        (tree, prefix, config.protos, config.proto_paths, os.path.abspath(root), __version__, grpc_version.VERSION)
+    )
+    cached = _cached_revision(root, key)
+    if cached is not None:
+        return cached
+    side = _read_revision(config, ref, top, prefix)
+    _cache_revision(root, key, side)
+    return side
+
+
+def _read_revision(config: Config, ref: str, top: Path, prefix: str) -> Side:
+    root = config.root
     listing = _git(top, "ls-tree", "-r", "-z", "--full-tree", ref).split(b"\0")
     blobs = []
     for entry in listing:
@@ -168,6 +209,33 @@ def _revision(config: Config, ref: str) -> Side:
             return _compiled(then, files, shown=lambda path: _shown_then(path, then.root, root))
         except ScaffoldError as error:
             raise ScaffoldError(_at_revision(d, tmp, ref) for d in error.diagnostics) from None
+
+
+_REVISION_CACHE = "breaking-against.marshal"
+"""The last revision compared against, compiled: one entry (googleapis' is tens of MB), replaced when the
+revision, the config's protos or the tools change. A git tree never changes, so the entry cannot be stale."""
+
+
+def _cached_revision(root: Path, key: str) -> Side | None:
+    try:
+        data = marshal.loads((root / CACHE_DIR / _REVISION_CACHE).read_bytes())
+        if data["key"] != key:
+            return None
+        files = [descriptor_pb2.FileDescriptorProto.FromString(raw) for raw in data["files"]]
+        return Side(files, data["checked"], data["origin"], data["texts"])
+    except Exception:  # noqa: BLE001 - missing, truncated or from another version: read the revision again
+        return None
+
+
+def _cache_revision(root: Path, key: str, side: Side) -> None:
+    data = {
+        "key": key,
+        "files": [file.proto.SerializeToString() for file in side.all.values()],
+        "checked": list(side.files),
+        "origin": side.origin,
+        "texts": {name: file.text for name, file in side.files.items() if file.text is not None},
+    }
+    cache.write(root, _REVISION_CACHE, marshal.dumps(data))
 
 
 def _shown_then(path: Path, then: Path, root: Path) -> str:

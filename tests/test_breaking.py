@@ -209,3 +209,21 @@ def test_bad_input_is_a_located_error_exit_2(project: Path) -> None:
 
     empty = run_scaffold("breaking", cwd=project)
     assert empty.returncode == 2 and "--against" in empty.stderr
+
+
+def test_from_the_generation_record_and_the_revision_cache(project: Path) -> None:
+    """After `gen`, the current side comes from gen's record; a revision compiled once is kept: same answers."""
+    _edit(project, "string name = 1;", "string title = 1;")
+    _git(project, "commit", "-qam", "renamed")
+    assert run_scaffold("gen", cwd=project).returncode == 0
+    first = run_scaffold("breaking", "--against", "HEAD~1", cwd=project)
+    assert first.returncode == 1 and {b["rule"] for b in _breaks(first.stdout)} == {
+        "FIELD_SAME_NAME",
+        "FIELD_SAME_JSON_NAME",
+    }
+    assert (project / ".scaffold/cache/breaking-against.marshal").is_file()
+    again = run_scaffold("breaking", "--against", "HEAD~1", cwd=project)
+    assert (again.returncode, again.stdout) == (first.returncode, first.stdout)
+    _edit(project, "string title = 1;", "string name = 1;")  # the record no longer matches the proto
+    back = run_scaffold("breaking", "--against", "HEAD~1", cwd=project)
+    assert (back.returncode, back.stdout) == (0, "")
