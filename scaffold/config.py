@@ -358,6 +358,8 @@ def _breaking(table: dict[str, Any], path: Path, text: str) -> BreakingConfig:
 
 
 def _ignore_only(value: object, path: Path, text: str) -> tuple[tuple[str, tuple[str, ...]], ...]:
+    if value == {}:
+        return ()  # and the rules (protobuf) stay unimported: the no-op path loads this config
     from scaffold.breaking_rules import RULES
 
     name = f"{TABLE}.breaking"
