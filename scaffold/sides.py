@@ -56,12 +56,23 @@ def _shown(path: Path, root: Path) -> str:
 
 
 def _compiled(config: Config, files: tuple[Path, ...], shown: Callable[[Path], str], recorded: bool = False) -> Side:
+    """The protos `files` and what they import; checked are the files, and every import that lies in the
+    project's own proto directories (the copies `new` made of imported protos are the project's too; buf
+    checks its whole module the same way). Imports from elsewhere, and the well-known types, are context."""
     include_dirs = config.include_dirs()
     inputs = protoc.resolve_inputs(files, include_dirs)
     descriptors = (recorded and _from_record(config, inputs)) or protoc.descriptors_only(inputs, include_dirs)
-    origin = {item.name: shown(item.path) for item in inputs}
-    texts = {item.name: item.path.read_text(encoding="utf-8", errors="replace") for item in inputs}
-    return Side(descriptors.file, [item.name for item in inputs], origin, texts)
+    paths = {item.name: item.path for item in inputs}
+    project = config.root.resolve()
+    owned = [root for root in include_dirs if root.resolve().is_relative_to(project)]
+    for file in descriptors.file:
+        if file.name not in paths and not protoc.provided_by_runtime(file.name):
+            found = next((root / file.name for root in owned if (root / file.name).is_file()), None)
+            if found is not None:
+                paths[file.name] = found
+    origin = {name: shown(path) for name, path in paths.items()}
+    texts = {name: path.read_text(encoding="utf-8", errors="replace") for name, path in paths.items()}
+    return Side(descriptors.file, list(paths), origin, texts)
 
 
 def _from_record(config: Config, inputs: tuple[protoc.ProtoInput, ...]) -> descriptor_pb2.FileDescriptorSet | None:
@@ -175,7 +186,8 @@ def _revision(config: Config, ref: str) -> Side:
         raise fail(ref, "neither a path nor a git revision of this repository") from None
     tree = _git(top, "rev-parse", f"{ref}^{{tree}}").decode().strip()
     key = repr(
-        (tree, prefix, config.protos, config.proto_paths, os.path.abspath(root), __version__, grpc_version.VERSION)
+        (_REVISION_FORMAT, tree, prefix, config.protos, config.proto_paths, os.path.abspath(root))
+        + (__version__, grpc_version.VERSION)
     )
     cached = _cached_revision(root, key)
     if cached is not None:
@@ -211,6 +223,7 @@ def _read_revision(config: Config, ref: str, top: Path, prefix: str) -> Side:
             raise ScaffoldError(_at_revision(d, tmp, ref) for d in error.diagnostics) from None
 
 
+_REVISION_FORMAT = 1
 _REVISION_CACHE = "breaking-against.marshal"
 """The last revision compared against, compiled: one entry (googleapis' is tens of MB), replaced when the
 revision, the config's protos or the tools change. A git tree never changes, so the entry cannot be stale."""

@@ -16,7 +16,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import REPO, at_key, run_scaffold
+from conftest import REPO, TEST_PROTOS, at_key, run_scaffold
 
 PROTO = "protos/route_guide.proto"
 LINE = re.compile(r"^(?P<path>[^:]+):(?P<line>\d+):(?P<col>\d+):(?P<rule>[A-Z_0-9]+):(?P<message>.+)$")
@@ -227,3 +227,22 @@ def test_from_the_generation_record_and_the_revision_cache(project: Path) -> Non
     _edit(project, "string title = 1;", "string name = 1;")  # the record no longer matches the proto
     back = run_scaffold("breaking", "--against", "HEAD~1", cwd=project)
     assert (back.returncode, back.stdout) == (0, "")
+
+
+def test_an_imported_proto_of_the_project_is_checked_too(tmp_path: Path) -> None:
+    """`new` copies what the protos import into protos/: those files are the project's, and checked like buf
+    checks its whole module; a change there touches the code of every RPC whose messages reach it."""
+    done = run_scaffold("new", TEST_PROTOS / "multi/shop.proto", "-I", TEST_PROTOS / "multi", "-o", tmp_path / "shop")
+    assert done.returncode == 0, done.stderr
+    root = tmp_path / "shop"
+    _git(root, "init", "-q")
+    _git(root, "add", "-A")
+    _git(root, "commit", "-qm", "made")
+    _edit(root, "int64 units = 2;", "int32 units = 2;", "protos/common/types.proto")
+    found = run_scaffold("breaking", "--against", "HEAD", cwd=root)
+    assert found.returncode == 1, found.stderr
+    (retyped,) = _breaks(found.stdout)
+    assert (retyped["path"], retyped["rule"]) == ("protos/common/types.proto", "FIELD_SAME_TYPE")
+    touched = {line.rsplit(" ", 1)[1] for line in found.stdout.splitlines() if "servicer.py" in line}
+    assert {"CatalogServicer.GetItem", "CatalogServicer.ListItems"} <= touched  # Item holds Money
+    assert any(name.startswith("CheckoutServicer.") for name in touched)
