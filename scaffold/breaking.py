@@ -11,6 +11,7 @@ they are now (so a method the user moved is still found).
 from __future__ import annotations
 
 import ast
+import functools
 import json
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -137,22 +138,27 @@ class _Code:
     """Where the user's servicer methods, client functions and tests of each RPC are, read from the files."""
 
     def __init__(self, config: Config, current: Side, previous: Side) -> None:
+        self.config = config
         self.root = config.root
         self.package = config.package
         self.sides = (current, previous)
-        self.names = _model_names(config, current) | _model_names(config, previous)
         self.servicer = _definitions(self.root / config.package / "servicer.py", classes=True)
         self.client = _definitions(self.root / config.package / "client.py", classes=False)
         self._reached: dict[tuple[int, str], frozenset[str]] = {}
         self.tests: dict[str, tuple[str, int]] = {}
         for test_file in sorted((self.root / "tests").glob("test_*.py")):
             for name, line in _definitions(test_file, classes=False).items():
-                self.tests.setdefault(name, (self._shown(test_file), line))
+                self.tests.setdefault(name, (test_file.as_posix(), line))
 
-    def _shown(self, path: Path) -> str:
-        return path.as_posix()
+    @functools.cached_property
+    def names(self) -> dict[tuple[str, str], tuple[str, str]]:
+        """Named as scaffold names them, for both sides (an RPC gone from the protos may still be in the code).
+        Worked out only when a break needs it: on googleapis each side takes seconds."""
+        return _model_names(self.config, self.sides[0]) | _model_names(self.config, self.sides[1])
 
     def touches(self, subject: Subject) -> tuple[Touch, ...]:
+        if not (self.servicer or self.client or self.tests):
+            return ()  # no code of the user's to point at (a tree of protos only)
         found: list[Touch] = []
         for service, rpc in self._rpcs(subject):
             found += self._of_rpc(service, rpc)
