@@ -246,3 +246,27 @@ def test_an_imported_proto_of_the_project_is_checked_too(tmp_path: Path) -> None
     touched = {line.rsplit(" ", 1)[1] for line in found.stdout.splitlines() if "servicer.py" in line}
     assert {"CatalogServicer.GetItem", "CatalogServicer.ListItems"} <= touched  # Item holds Money
     assert any(name.startswith("CheckoutServicer.") for name in touched)
+
+
+def test_a_project_inside_a_larger_repository_and_a_deleted_file(tmp_path: Path) -> None:
+    """The project in a subdirectory of the repository (a monorepo): the revision is read at the project's
+    prefix. A proto deleted since is placed in the file it was, there being nowhere else (buf says <input>)."""
+    done = run_scaffold("new", REPO / PROTO, "-o", tmp_path / "services/guide")
+    assert done.returncode == 0, done.stderr
+    root = tmp_path / "services/guide"
+    pyproject = root / "pyproject.toml"
+    pyproject.write_text(pyproject.read_text().replace('protos = ["protos/route_guide.proto"]', 'protos = ["protos"]'))
+    (root / "protos/notes.proto").write_text(
+        'syntax = "proto3";\npackage notes;\nmessage Note {\n  string text = 1;\n}\n'
+    )
+    _git(tmp_path, "init", "-q")
+    _git(tmp_path, "add", "-A")
+    _git(tmp_path, "commit", "-qm", "two protos")
+    (root / "protos/notes.proto").unlink()
+    found = run_scaffold("breaking", "--against", "HEAD", "--category", "PACKAGE", cwd=root)
+    assert found.returncode == 1, found.stderr
+    assert [(b["path"], b["line"], b["rule"]) for b in _breaks(found.stdout)] == [
+        ("protos/notes.proto", "1", "PACKAGE_NO_DELETE"),
+    ]
+    below = run_scaffold("breaking", "--against", "HEAD", "--category", "FILE", cwd=root / "route_guide")
+    assert [(b["path"], b["rule"]) for b in _breaks(below.stdout)] == [(f"{root}/protos/notes.proto", "FILE_NO_DELETE")]
