@@ -84,7 +84,7 @@ def check(config: Config, against: str | None = None, category: str | None = Non
     rules = tuple(rule.id for rule in breaking_rules.RULES.values() if chosen in rule.categories)
     current = sides.of_project(config)
     previous = sides.against(config, ref, (base or Path.cwd()) if against else config.root, current)
-    found = [b for b in breaking_rules.find(current, previous, rules) if not _ignored(b, chosen, config, current)]
+    found = [b for b in breaking_rules.find(current, previous, rules) if not _ignored(b, config, current, previous)]
     code = _Code(config, current, previous)
     here = (base or Path.cwd()).resolve()
     findings = tuple(_relative(_finding(b, current, previous, code.touches(b.subject)), here) for b in found)
@@ -114,7 +114,8 @@ def _finding(item: Break, current: Side, previous: Side, touches: tuple[Touch, .
     return Finding(item, previous.shown(item.against_file or ""), 1, 1, touches)
 
 
-def _ignored(item: Break, category: str, config: Config, current: Side) -> bool:
+def _ignored(item: Break, config: Config, current: Side, previous: Side) -> bool:
+    """buf's `ignore` and `ignore_only`, matched against the break's file now or, gone, as it was."""
     settings = config.breaking
     paths = list(settings.ignore)
     for key, listed in settings.ignore_only:
@@ -123,7 +124,7 @@ def _ignored(item: Break, category: str, config: Config, current: Side) -> bool:
     if not paths:
         return False
     names = {name for name in (item.file, item.against_file) if name}
-    shown = {current.shown(name) for name in names}
+    shown = {side.shown(name) for name in names for side in (current, previous)}
     root = config.root.as_posix().rstrip("/") + "/"
     candidates = names | {s.removeprefix(root) for s in shown}
     return any(_under(candidate, path) for candidate in candidates for path in paths)
