@@ -153,9 +153,17 @@ class _Code:
 
     @functools.cached_property
     def names(self) -> dict[tuple[str, str], tuple[str, str]]:
-        """Named as scaffold names them, for both sides (an RPC gone from the protos may still be in the code).
-        Worked out only when a break needs it: on googleapis each side takes seconds."""
-        return _model_names(self.config, self.sides[0]) | _model_names(self.config, self.sides[1])
+        """(service, RPC) -> (servicer class, client function) as scaffold names them now; worked out only
+        when a break has code to point at (on googleapis, describing a side takes seconds)."""
+        return _model_names(self.config, self.sides[0])
+
+    @functools.cached_property
+    def names_before(self) -> dict[tuple[str, str], tuple[str, str]]:
+        """The same for the old protos: an RPC gone from the protos may still be in the code (an orphan)."""
+        return _model_names(self.config, self.sides[1])
+
+    def _names_of(self, service: str, rpc: str) -> tuple[str, str] | None:
+        return self.names.get((service, rpc)) or self.names_before.get((service, rpc))
 
     def touches(self, subject: Subject) -> tuple[Touch, ...]:
         if not (self.servicer or self.client or self.tests):
@@ -173,7 +181,7 @@ class _Code:
             yield subject.name, subject.member
             return
         for side in self.sides:
-            for service in side.services().values():
+            for service in side.services.values():
                 if subject.kind == "service" and service.full_name != subject.name:
                     continue
                 if subject.kind == "file" and service.file.name != subject.name:
@@ -193,7 +201,7 @@ class _Code:
         return False
 
     def _of_rpc(self, service: str, rpc: str) -> list[Touch]:
-        names = self.names.get((service, rpc))
+        names = self._names_of(service, rpc)
         if names is None:
             return []
         class_name, function = names
@@ -210,7 +218,7 @@ class _Code:
         return found
 
     def _of_class(self, service: str) -> list[Touch]:
-        for (name, _), (class_name, _) in self.names.items():
+        for (name, _), (class_name, _) in {**self.names_before, **self.names}.items():
             if name == service and class_name in self.servicer:
                 return [Touch(self._servicer_path, self.servicer[class_name], class_name)]
         return []

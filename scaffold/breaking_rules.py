@@ -130,47 +130,106 @@ def _subject(element: Element) -> Subject:
 # Pairing: every element of the old side with its counterpart, when it has one.
 
 
+def _unchanged(current: Side, previous: Side) -> frozenset[str]:
+    """The files whose descriptors are the same on both sides, source info aside (a comment moves lines).
+
+    Every rule compares an element with its counterpart, and all an element's meaning comes from its own
+    file (features, map entries, nested types), so a pair from one unchanged file breaks nothing and is not
+    visited: after a change to one proto of googleapis, the rules look at that file's elements only. The
+    one dependency across files, the default of an enum field without one (the enum's first value), is
+    kept (`_fields`).
+    """
+    key = ("unchanged", id(previous))
+    if key not in current.memo:
+        same = frozenset(
+            name
+            for name, file in current.files.items()
+            if name in previous.files and _same_descriptor(file.proto, previous.files[name].proto)
+        )
+        current.memo[key] = (previous, same)  # `previous` held, so that its id stays its own
+    found: frozenset[str] = current.memo[key][1]
+    return found
+
+
+_COMPARED: tuple[str, ...] = ("package", "dependency", "public_dependency", "weak_dependency", "message_type", "enum_type")
+_COMPARED += ("service", "extension", "options", "syntax", "edition")
+
+
+def _same_descriptor(a: descriptor_pb2.FileDescriptorProto, b: descriptor_pb2.FileDescriptorProto) -> bool:
+    return all(getattr(a, name) == getattr(b, name) for name in _COMPARED)
+
+
 def _files(current: Side, previous: Side) -> Iterator[tuple[File, File]]:
+    unchanged = _unchanged(current, previous)
     for name, old in previous.files.items():
-        if name in current.files:
+        if name in current.files and name not in unchanged:
             yield current.files[name], old
 
 
 _Named = TypeVar("_Named", Message, Enum, Service)
 
 
-def _by_name(current: dict[str, _Named], previous: dict[str, _Named]) -> Iterator[tuple[_Named, _Named]]:
+def _by_name(
+    current: dict[str, _Named], previous: dict[str, _Named], unchanged: frozenset[str]
+) -> Iterator[tuple[_Named, _Named]]:
     for name, old in sorted(previous.items()):
-        if name in current:
-            yield current[name], old
+        now = current.get(name)
+        if now is not None and not (now.file.name == old.file.name and old.file.name in unchanged):
+            yield now, old
 
 
 def _messages(current: Side, previous: Side) -> Iterator[tuple[Message, Message]]:
-    yield from _by_name(current.messages(), previous.messages())
+    yield from _by_name(current.messages, previous.messages, _unchanged(current, previous))
 
 
 def _enums(current: Side, previous: Side) -> Iterator[tuple[Enum, Enum]]:
-    yield from _by_name(current.enums(), previous.enums())
+    yield from _by_name(current.enums, previous.enums, _unchanged(current, previous))
+
+
+def _services(current: Side, previous: Side) -> Iterator[tuple[Service, Service]]:
+    yield from _by_name(current.services, previous.services, _unchanged(current, previous))
 
 
 def _methods(current: Side, previous: Side) -> Iterator[tuple[Method, Method]]:
-    for service, old in _by_name(current.services(), previous.services()):
+    for service, old in _services(current, previous):
         now = {m.name: m for m in service.methods}
         for method in old.methods:
             if method.name in now:
                 yield now[method.name], method
 
 
-def _fields(current: Side, previous: Side) -> Iterator[tuple[Field, Field]]:
-    for message, old in _messages(current, previous):
+def _fields(current: Side, previous: Side) -> list[tuple[Field, Field]]:
+    """Every field (and extension) of the old side with its counterpart: paired once, for all field rules.
+
+    Fields of unchanged files are left out (`_unchanged`) except enum fields, whose implicit default is
+    their enum's first value, wherever that enum is declared.
+    """
+    key = ("fields", id(previous))
+    if key not in current.memo:
+        current.memo[key] = (previous, list(_field_pairs(current, previous)))  # `previous` held: its id stays its
+    pairs: list[tuple[Field, Field]] = current.memo[key][1]
+    return pairs
+
+
+def _field_pairs(current: Side, previous: Side) -> Iterator[tuple[Field, Field]]:
+    unchanged = _unchanged(current, previous)
+    for name, old in sorted(previous.messages.items()):
+        message = current.messages.get(name)
+        if message is None:
+            continue
+        same = message.file.name == old.file.name and old.file.name in unchanged
         now = {f.number: f for f in message.fields}
         for field in old.fields:
-            if field.number in now:
+            if field.number in now and (not same or field.type == _FIELD.TYPE_ENUM):
                 yield now[field.number], field
-    now_extensions = current.extensions()
-    for key, extension in sorted(previous.extensions().items()):
-        if key in now_extensions:
-            yield now_extensions[key], extension
+    now_extensions = current.extensions
+    for key, extension in sorted(previous.extensions.items()):
+        found = now_extensions.get(key)
+        if found is None:
+            continue
+        same = found.file.name == extension.file.name and extension.file.name in unchanged
+        if not same or extension.type == _FIELD.TYPE_ENUM:
+            yield found, extension
 
 
 # Deletions.
@@ -245,7 +304,7 @@ def _file_no_delete(current: Side, previous: Side) -> Iterator[Break]:
 def _deleted_from_packages(
     rule: str, what: str, current: Side, previous: Side, members: Callable[[File], dict[str, Element]]
 ) -> Iterator[Break]:
-    now_packages, old_packages = current.packages(), previous.packages()
+    now_packages, old_packages = current.packages, previous.packages
     for package, old_files in sorted(old_packages.items()):
         if package not in now_packages:
             continue
@@ -301,8 +360,8 @@ def _package_service_no_delete(current: Side, previous: Side) -> Iterator[Break]
 
 @_rule("PACKAGE_NO_DELETE", "PACKAGE", "a package keeps at least one file")
 def _package_no_delete(current: Side, previous: Side) -> Iterator[Break]:
-    now = current.packages()
-    for package, files in sorted(previous.packages().items()):
+    now = current.packages
+    for package, files in sorted(previous.packages.items()):
         if package not in now:
             first = min(file.name for file in files)
             message = f"package {package or '(none)'} was deleted"
@@ -311,7 +370,7 @@ def _package_no_delete(current: Side, previous: Side) -> Iterator[Break]:
 
 @_rule("RPC_NO_DELETE", "FILE PACKAGE", "an RPC is not deleted from its service")
 def _rpc_no_delete(current: Side, previous: Side) -> Iterator[Break]:
-    for service, old in _by_name(current.services(), previous.services()):
+    for service, old in _services(current, previous):
         now = {m.name for m in service.methods}
         for method in old.methods:
             if method.name not in now:

@@ -52,7 +52,11 @@ def test_reflection_lists_and_describes_the_services(tmp_path: Path, aio: bool) 
     with served(project, "route_guide") as server, grpc.insecure_channel(f"127.0.0.1:{server.port}") as channel:
         database = ProtoReflectionDescriptorDatabase(channel)
         # Health is listed too: grpcurl and friends see every service the server answers.
-        assert set(database.get_services()) == {"routeguide.RouteGuide", "grpc.health.v1.Health", reflection.SERVICE_NAME}
+        assert set(database.get_services()) == {
+            "routeguide.RouteGuide",
+            "grpc.health.v1.Health",
+            reflection.SERVICE_NAME,
+        }
         service = DescriptorPool(database).FindServiceByName("routeguide.RouteGuide")
         assert [method.name for method in service.methods] == ["GetFeature", "ListFeatures", "RecordRoute", "RouteChat"]
 
