@@ -151,7 +151,14 @@ def _unchanged(current: Side, previous: Side) -> frozenset[str]:
     return found
 
 
-_COMPARED: tuple[str, ...] = ("package", "dependency", "public_dependency", "weak_dependency", "message_type", "enum_type")
+_COMPARED: tuple[str, ...] = (
+    "package",
+    "dependency",
+    "public_dependency",
+    "weak_dependency",
+    "message_type",
+    "enum_type",
+)
 _COMPARED += ("service", "extension", "options", "syntax", "edition")
 
 
