@@ -142,10 +142,11 @@ class _Code:
     def __init__(self, config: Config, current: Side, previous: Side) -> None:
         self.config = config
         self.root = config.root
-        self.package = config.package
         self.sides = (current, previous)
-        self.servicer = _classes(self.root / config.package / "servicer.py")
-        self.client = _functions(self.root / config.package / "client.py")
+        self.servicer_path = (self.root / config.package / "servicer.py").as_posix()
+        self.client_path = (self.root / config.package / "client.py").as_posix()
+        self.servicer = _classes(Path(self.servicer_path))
+        self.client = _functions(Path(self.client_path))
         self._reached: dict[tuple[int, str], frozenset[str]] = {}
         self.tests: dict[str, tuple[str, int]] = {}
         for test_file in sorted((self.root / "tests").glob("test_*.py")):
@@ -209,10 +210,10 @@ class _Code:
         found = []
         method = self.servicer.get(f"{class_name}.{rpc}")
         if method is not None:
-            found.append(Touch(self._servicer_path, method, f"{class_name}.{rpc}"))
+            found.append(Touch(self.servicer_path, method, f"{class_name}.{rpc}"))
         client = self.client.get(function)
         if client is not None:
-            found.append(Touch(self._client_path, client, function))
+            found.append(Touch(self.client_path, client, function))
         for test, (path, line) in self.tests.items():
             if test == f"test_{function}" or test.startswith(f"test_{function}_"):
                 found.append(Touch(path, line, test))
@@ -221,16 +222,8 @@ class _Code:
     def _of_class(self, service: str) -> list[Touch]:
         for (name, _), (class_name, _) in {**self.names_before, **self.names}.items():
             if name == service and class_name in self.servicer:
-                return [Touch(self._servicer_path, self.servicer[class_name], class_name)]
+                return [Touch(self.servicer_path, self.servicer[class_name], class_name)]
         return []
-
-    @property
-    def _servicer_path(self) -> str:
-        return (self.root / self.package / "servicer.py").as_posix()
-
-    @property
-    def _client_path(self) -> str:
-        return (self.root / self.package / "client.py").as_posix()
 
 
 def _reached(side: Side, type_name: str, seen: set[str] | None = None) -> set[str]:

@@ -139,15 +139,15 @@ def _unchanged(current: Side, previous: Side) -> frozenset[str]:
     one dependency across files, the default of an enum field without one (the enum's first value), is
     kept (`_fields`).
     """
-    key = ("unchanged", id(previous))
+    key = ("unchanged", previous)
     if key not in current.memo:
         same = frozenset(
             name
             for name, file in current.files.items()
             if name in previous.files and _same_descriptor(file.proto, previous.files[name].proto)
         )
-        current.memo[key] = (previous, same)  # `previous` held, so that its id stays its own
-    found: frozenset[str] = current.memo[key][1]
+        current.memo[key] = same
+    found: frozenset[str] = current.memo[key]
     return found
 
 
@@ -211,10 +211,10 @@ def _fields(current: Side, previous: Side) -> list[tuple[Field, Field]]:
     Fields of unchanged files are left out (`_unchanged`) except enum fields, whose implicit default is
     their enum's first value, wherever that enum is declared.
     """
-    key = ("fields", id(previous))
+    key = ("fields", previous)
     if key not in current.memo:
-        current.memo[key] = (previous, list(_field_pairs(current, previous)))  # `previous` held: its id stays its
-    pairs: list[tuple[Field, Field]] = current.memo[key][1]
+        current.memo[key] = list(_field_pairs(current, previous))
+    pairs: list[tuple[Field, Field]] = current.memo[key]
     return pairs
 
 
@@ -270,24 +270,21 @@ def _deleted_from_files(
                 )
 
 
-@_rule("ENUM_NO_DELETE", "CSR FILE", "an enum is not deleted from its file")
-def _enum_no_delete(current: Side, previous: Side) -> Iterator[Break]:
-    yield from _deleted_from_files(
-        "ENUM_NO_DELETE", "enum", current, previous, lambda f: {e.nested_name: e for e in f.all_enums()}
-    )
+_MEMBERS: dict[str, Callable[[File], dict[str, Element]]] = {
+    "enum": lambda f: {e.nested_name: e for e in f.all_enums()},
+    "extension": lambda f: {x.nested_name: x for x in f.all_extensions()},
+    "message": lambda f: {m.nested_name: m for m in f.all_messages()},
+    "service": lambda f: {s.name: s for s in f.services},
+}
+"""What a file holds of each kind, by the name buf pairs it with (nested names; services by name)."""
 
-
-@_rule("EXTENSION_NO_DELETE", "FILE", "an extension is not deleted from its file")
-def _extension_no_delete(current: Side, previous: Side) -> Iterator[Break]:
-    yield from _deleted_from_files(
-        "EXTENSION_NO_DELETE", "extension", current, previous, lambda f: {x.nested_name: x for x in f.all_extensions()}
-    )
-
-
-@_rule("MESSAGE_NO_DELETE", "CSR FILE", "a message is not deleted from its file")
-def _message_no_delete(current: Side, previous: Side) -> Iterator[Break]:
-    yield from _deleted_from_files(
-        "MESSAGE_NO_DELETE", "message", current, previous, lambda f: {m.nested_name: m for m in f.all_messages()}
+for _what, _categories in (("enum", "CSR FILE"), ("extension", "FILE"), ("message", "CSR FILE")):
+    _id = f"{_what.upper()}_NO_DELETE"
+    RULES[_id] = Rule(
+        _id,
+        tuple(_categories.split()),
+        f"an {_what} is not deleted from its file" if _what[0] in "ae" else f"a {_what} is not deleted from its file",
+        functools.partial(_deleted_from_files, _id, _what, members=_MEMBERS[_what]),
     )
 
 
@@ -329,39 +326,15 @@ def _deleted_from_packages(
                 yield _break(rule, message, _subject(element), here, element.location, file.name if file else None)
 
 
-@_rule("PACKAGE_ENUM_NO_DELETE", "PACKAGE", "an enum is not deleted from its package")
-def _package_enum_no_delete(current: Side, previous: Side) -> Iterator[Break]:
-    yield from _deleted_from_packages(
-        "PACKAGE_ENUM_NO_DELETE", "enum", current, previous, lambda f: {e.nested_name: e for e in f.all_enums()}
-    )
-
-
-@_rule("PACKAGE_EXTENSION_NO_DELETE", "PACKAGE", "an extension is not deleted from its package")
-def _package_extension_no_delete(current: Side, previous: Side) -> Iterator[Break]:
-    yield from _deleted_from_packages(
-        "PACKAGE_EXTENSION_NO_DELETE",
-        "extension",
-        current,
-        previous,
-        lambda f: {x.nested_name: x for x in f.all_extensions()},
-    )
-
-
-@_rule("PACKAGE_MESSAGE_NO_DELETE", "PACKAGE", "a message is not deleted from its package")
-def _package_message_no_delete(current: Side, previous: Side) -> Iterator[Break]:
-    yield from _deleted_from_packages(
-        "PACKAGE_MESSAGE_NO_DELETE",
-        "message",
-        current,
-        previous,
-        lambda f: {m.nested_name: m for m in f.all_messages()},
-    )
-
-
-@_rule("PACKAGE_SERVICE_NO_DELETE", "PACKAGE", "a service is not deleted from its package")
-def _package_service_no_delete(current: Side, previous: Side) -> Iterator[Break]:
-    yield from _deleted_from_packages(
-        "PACKAGE_SERVICE_NO_DELETE", "service", current, previous, lambda f: {s.name: s for s in f.services}
+for _what, _members in _MEMBERS.items():
+    _id = f"PACKAGE_{_what.upper()}_NO_DELETE"
+    RULES[_id] = Rule(
+        _id,
+        ("PACKAGE",),
+        f"an {_what} is not deleted from its package"
+        if _what[0] in "ae"
+        else f"a {_what} is not deleted from its package",
+        functools.partial(_deleted_from_packages, _id, _what, members=_members),
     )
 
 
