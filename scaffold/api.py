@@ -71,6 +71,7 @@ def new_project(
     metrics: bool = False,
     templates: Path | None = None,
     format: str | None = None,
+    layout: str | None = None,
     progress: ProgressCallback | None = None,
 ) -> NewReport:
     """Create a runnable project for `protos` in `output` (default: a directory named after it).
@@ -94,6 +95,7 @@ def new_project(
         metrics=metrics,
         templates=templates,
         format=format,
+        layout=layout,
     )
     inputs = project.for_new(protos, options)
     root = inputs.config.root

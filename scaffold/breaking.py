@@ -14,7 +14,7 @@ import ast
 import functools
 import json
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -143,15 +143,12 @@ class _Code:
         self.config = config
         self.root = config.root
         self.sides = (current, previous)
-        self.servicer_path = (self.root / config.package / "servicer.py").as_posix()
-        self.client_path = (self.root / config.package / "client.py").as_posix()
-        self.servicer = _classes(Path(self.servicer_path))
-        self.client = _functions(Path(self.client_path))
+        package = self.root / config.package
+        # Either layout's modules, whichever are there (after a layout switch, what stayed behind too).
+        self.servicer = _found(_classes, [package / "servicer.py", *_modules(package / "services")])
+        self.client = _found(_functions, [package / "client.py", *_modules(package / "clients")])
+        self.tests = _found(_functions, sorted((self.root / "tests").rglob("test_*.py")))
         self._reached: dict[tuple[int, str], frozenset[str]] = {}
-        self.tests: dict[str, tuple[str, int]] = {}
-        for test_file in sorted((self.root / "tests").glob("test_*.py")):
-            for name, line in _functions(test_file).items():
-                self.tests.setdefault(name, (test_file.as_posix(), line))
 
     @functools.cached_property
     def names(self) -> dict[tuple[str, str], tuple[str, str]]:
@@ -210,10 +207,10 @@ class _Code:
         found = []
         method = self.servicer.get(f"{class_name}.{rpc}")
         if method is not None:
-            found.append(Touch(self.servicer_path, method, f"{class_name}.{rpc}"))
+            found.append(Touch(*method, f"{class_name}.{rpc}"))
         client = self.client.get(function)
         if client is not None:
-            found.append(Touch(self.client_path, client, function))
+            found.append(Touch(*client, function))
         for test, (path, line) in self.tests.items():
             if test == f"test_{function}" or test.startswith(f"test_{function}_"):
                 found.append(Touch(path, line, test))
@@ -222,8 +219,21 @@ class _Code:
     def _of_class(self, service: str) -> list[Touch]:
         for (name, _), (class_name, _) in {**self.names_before, **self.names}.items():
             if name == service and class_name in self.servicer:
-                return [Touch(self.servicer_path, self.servicer[class_name], class_name)]
+                return [Touch(*self.servicer[class_name], class_name)]
         return []
+
+
+def _modules(directory: Path) -> list[Path]:
+    return sorted(path for path in directory.rglob("*.py") if path.name != "__init__.py")
+
+
+def _found(scan: Callable[[Path], dict[str, int]], paths: Iterable[Path]) -> dict[str, tuple[str, int]]:
+    """Name -> (path, line) of its first definition in `paths`, in order."""
+    found: dict[str, tuple[str, int]] = {}
+    for path in paths:
+        for name, line in scan(path).items():
+            found.setdefault(name, (path.as_posix(), line))
+    return found
 
 
 def _reached(side: Side, type_name: str, seen: set[str] | None = None) -> set[str]:

@@ -36,6 +36,11 @@ class Formatter(str, enum.Enum):
     ruff = "ruff"
 
 
+class Layout(str, enum.Enum):
+    single = "single"
+    per_service = "per-service"
+
+
 app = typer.Typer(
     help="Turn .proto files into a working gRPC project and keep it in step with them.",
     no_args_is_help=True,
@@ -124,6 +129,15 @@ def new(
         Formatter | None,
         typer.Option("--format", help="Format your Python files with this tool as they are rendered (needs ruff)."),
     ] = None,
+    layout: Annotated[
+        Layout | None,
+        typer.Option(
+            "--layout",
+            help="One servicer, client and test module for all services, or one of each per service "
+            "[default: per-service when the protos define more than one service].",
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
     """Create a runnable gRPC project: generated modules, servicer, server, client, tests."""
     from scaffold.api import new_project
@@ -144,6 +158,7 @@ def new(
             metrics=metrics,
             templates=templates,
             format=formatter,
+            layout=layout.value if layout else None,
             progress=bar,
         )
     )
@@ -156,7 +171,10 @@ def new(
     _say("Next:")
     _say(f"  cd {report.root} && pip install -e '.[test]'")
     _say(f"  python -m {report.config.package}.server --port 50051")
-    _say(f"  python -m {report.config.package}.client --target localhost:50051")
+    if report.config.layout == "single":
+        _say(f"  python -m {report.config.package}.client --target localhost:50051")
+    else:
+        _say(f"  python -m {report.config.package}.clients.<package>.<service> --target localhost:50051")
     _say("  pytest")
 
 

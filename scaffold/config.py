@@ -86,6 +86,9 @@ class Config:
     max_connection_age_seconds: float = 0.0
     templates: str | None = None
     format: str | None = None
+    layout: str = "single"
+    """Where the user's per-service code lives: "single" (one servicer, client and test module for every
+    service) or "per-service" (one of each per service, in trees that mirror the proto packages)."""
     breaking: BreakingConfig = BreakingConfig()
 
     @property
@@ -160,6 +163,7 @@ KEYS = (
     "max_connection_age_seconds",
     "templates",
     "format",
+    "layout",
     "breaking",
 )
 BREAKING_KEYS = ("against", "category", "ignore", "ignore_only")
@@ -173,6 +177,7 @@ _LIMITS = {
     "max_connection_age_seconds": (0, 365 * 86_400),
 }
 LOG_FORMATS = ("text", "json")
+LAYOUTS = ("single", "per-service")
 
 
 class _Located:
@@ -243,6 +248,7 @@ def load_with_table(root: Path) -> tuple[Config, dict[str, Any]]:
         max_connection_age_seconds=float(_number(table, "max_connection_age_seconds", where, default=0.0)),
         templates=_templates(table, root, where),
         format=_format(table, where),
+        layout=_choice(table, "layout", LAYOUTS, where, default="single") or "single",
         breaking=_breaking(table, path, text),
     )
     return config, table

@@ -128,6 +128,7 @@ def describe(result: ProtocResult, package: str, generated_subpackage: str) -> P
                 doc=docstring_body(_with_deprecation(doc, service.options.deprecated, "service")),
                 deprecated=service.options.deprecated,
                 rpcs=model_rpcs,
+                package=proto.package,
             )
         )
     proto_files = tuple(

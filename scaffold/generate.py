@@ -7,10 +7,12 @@ ever merged into.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import PurePosixPath
+from typing import Any
 
 from scaffold import state
 from scaffold.config import Config
@@ -18,7 +20,7 @@ from scaffold.describe import describe
 from scaffold.errors import fail
 from scaffold.formatting import format_python
 from scaffold.layout import CONFIG_FILE, TABLE
-from scaffold.model import Owner, Project, Service, ServicerView
+from scaffold.model import Owner, Project, Service, ServicerView, service_paths
 from scaffold.naming import module_path
 from scaffold.protoc import ProtocResult
 from scaffold.relocate import package_dirs, relocate
@@ -40,6 +42,7 @@ class Generation:
     files: dict[str, OutputFile]
     project: Project
     servicer: ServicerView
+    layout: str = "single"
 
     def state_files(
         self, inputs: str | None = None, recorded: Mapping[str, tuple[str, bytes | None]] | None = None
@@ -48,7 +51,9 @@ class Generation:
         `recorded` says what each file is recorded as, by default its render (see `scaffold.plan`)."""
         if recorded is None:
             recorded = {path: (f.owner, f.content) for path, f in self.files.items()}
-        return state.render(recorded, state.rpc_summary(self.project.services), self.servicer.services, inputs)
+        return state.render(
+            recorded, state.rpc_summary(self.project.services), self.servicer.services, inputs, self.layout
+        )
 
 
 def build_project(config: Config, result: ProtocResult) -> Project:
@@ -80,27 +85,81 @@ def generate(
         config.package,
         modules,
         tuple(pending),
+        frozenset(service.full_name for service in project.services),
     )
+    modules_of = service_paths(_unique((*servicer.services, *project.services)))
     context = {
         "project": project,
         "servicer": servicer,
         "config": config,
         "versions": runtime_versions(result.outputs),
+        "service_modules": {name: path.replace("/", ".") for name, path in modules_of.items()},
     }
     paths = {"__package__": config.package, "__generated__": config.generated.replace(".", "/")}
     with_services = {module_path(f.name): f for f in project.files if f.services}
-    rendered = renderer.render(context, paths, with_services)
+    per_service = _per_service(project, servicer, modules_of) if config.layout == "per-service" else {}
+    rendered = renderer.render(context, paths, with_services, per_service)
 
     files = {path: OutputFile(content, "generated") for path, content in generated.items()}
     init = rendered.pop(f"{package_dir}/__init__.py").encode()
     for directory in package_dirs(generated, package_dir):
         files[f"{directory}/__init__.py"] = OutputFile(init, "generated")
+    trees = tuple(f"{config.package}/{tree}/" for tree in PER_SERVICE_TREES)
     for path, text in rendered.items():
-        owner: Owner = "generated" if path.startswith(f"{package_dir}/") else "user"
+        owner: Owner = "generated" if path.startswith(f"{package_dir}/") or _is_tree_init(path, trees) else "user"
         files[path] = OutputFile(text.encode(), owner)
+    for path in list(files):
+        if path.startswith(trees):
+            for parent in _parents_below(path, config.package):
+                files.setdefault(f"{parent}/__init__.py", OutputFile(b"", "generated"))
     if config.format == "ruff":
         files |= _formatted(files, config)
-    return Generation(files, project, servicer)
+    return Generation(files, project, servicer, config.layout)
+
+
+def servicer_modules(package: str, layout: str, services: Sequence[Service]) -> dict[str, tuple[Service, ...]]:
+    """The user's servicer module(s) in `layout`, each with the services it shows."""
+    if layout == "single":
+        return {f"{package}/servicer.py": tuple(services)}
+    paths = service_paths(services)
+    return {f"{package}/services/{paths[service.full_name]}.py": (service,) for service in services}
+
+
+PER_SERVICE_TREES = ("services", "clients")
+"""The packages of a per-service layout's modules below the project package; their `__init__.py` are scaffold's."""
+
+
+def _per_service(project: Project, servicer: ServicerView, modules_of: Mapping[str, str]) -> dict[str, dict[str, Any]]:
+    """What each service's own modules are rendered from, by module path: the service, the servicer view of
+    it alone, and `project` narrowed to it (empty for a service the protos dropped whose methods are kept)."""
+    pending = {service.full_name: service for service in servicer.pending}
+    shown = {service.full_name: service for service in servicer.services}
+    defined = {service.full_name: (file, service) for file in project.files for service in file.services}
+    contexts: dict[str, dict[str, Any]] = {}
+    for name, path in modules_of.items():
+        files = (dataclasses.replace(defined[name][0], services=(defined[name][1],)),) if name in defined else ()
+        view = dataclasses.replace(
+            servicer,
+            services=(shown[name],) if name in shown else (),
+            pending=(pending[name],) if name in pending else (),
+        )
+        contexts[path] = {"project": dataclasses.replace(project, files=files), "servicer": view}
+    return contexts
+
+
+def _unique(services: Sequence[Service]) -> list[Service]:
+    return list({service.full_name: service for service in services}.values())
+
+
+def _is_tree_init(path: str, trees: tuple[str, ...]) -> bool:
+    return path.startswith(trees) and path.endswith("/__init__.py")
+
+
+def _parents_below(path: str, package: str) -> list[str]:
+    """The directories between `package` and the file `path`: `p/services/a/b/x.py` -> `p/services/a/b`, ...,
+    `p/services`."""
+    parts = path.split("/")[:-1]
+    return ["/".join(parts[:n]) for n in range(len(parts), 1, -1) if "/".join(parts[:n]) != package]
 
 
 def _formatted(files: Mapping[str, OutputFile], config: Config) -> dict[str, OutputFile]:

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from scaffold.imports import Import, ImportLines, import_lines
+from scaffold.naming import safe_identifier, snake_case
 
 Kind = Literal["unary_unary", "unary_stream", "stream_unary", "stream_stream"]
 Owner = Literal["generated", "user"]
@@ -107,6 +108,8 @@ class Service:
     doc: str
     deprecated: bool
     rpcs: tuple[Rpc, ...]
+    package: str = ""
+    """The proto package (`google.spanner.v1`); a per-service layout mirrors it in directories."""
 
     @property
     def grpc_module(self) -> str:
@@ -212,6 +215,34 @@ def imports_for(
     return import_lines(filter(keep, chosen), package)
 
 
+def service_paths(services: Iterable[Service]) -> dict[str, str]:
+    """Service full name -> where its modules go in a per-service layout, without suffix:
+    `google.spanner.v1.Spanner` -> `google/spanner/v1/spanner`.
+
+    The directories mirror the proto package; the module is the service's name
+    in snake case, or, where that is taken (two names with one snake case, or a
+    module that would stand where a package's directory does), the service's
+    project-wide unique snake name.
+    """
+    chosen = list(services)
+    directories = {"/".join(_parts(s.package)[:n]) for s in chosen for n in range(1, len(_parts(s.package)) + 1)}
+    paths: dict[str, str] = {}
+    taken: set[str] = set()
+    for service in chosen:
+        prefix = "/".join(_parts(service.package))
+        for stem in (safe_identifier(snake_case(service.name)), service.snake):
+            path = f"{prefix}/{stem}" if prefix else stem
+            if path not in taken and path not in directories:
+                break
+        paths[service.full_name] = path
+        taken.add(path)
+    return paths
+
+
+def _parts(proto_package: str) -> list[str]:
+    return [safe_identifier(part) for part in proto_package.split(".")] if proto_package else []
+
+
 @dataclass(frozen=True)
 class ServicerView:
     """The services as the user's servicer module shows them.
@@ -228,6 +259,12 @@ class ServicerView:
     pending: tuple[Service, ...] = ()
     """The new shapes of RPCs the user implemented in an old one: the signature a hint tells them
     to adopt needs its imports (`Iterator`, the message modules) already there."""
+    served: frozenset[str] | None = None
+    """The services the protos still define (None: all shown); the class of one they dropped cannot
+    subclass grpc's servicer of it any more, which is gone, or the module would not import."""
+
+    def serves(self, service: Service) -> bool:
+        return self.served is None or service.full_name in self.served
 
     @property
     def imports(self) -> ImportLines:

@@ -15,13 +15,13 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from scaffold import incremental, protoc, state
+from scaffold import incremental, protoc, relayout, state
 from scaffold import inputs as input_digest
 from scaffold import plan as plan_module
 from scaffold.config import Config
 from scaffold.disk import Disk
 from scaffold.errors import EXIT_NEEDS_USER, Diagnostic, ScaffoldError
-from scaffold.generate import Generation, build_project, generate
+from scaffold.generate import Generation, OutputFile, build_project, generate, servicer_modules
 from scaffold.layout import CONFIG_FILE, PROTO_DIR
 from scaffold.merge import conflict_lines
 from scaffold.model import Project, Rpc, Service, restrict
@@ -59,15 +59,19 @@ def plan(inputs: Inputs, arguments: Sequence[Path] = ()) -> Outcome:
         config = dataclasses.replace(config, protos=recorded)
         record = _record_of_copies(config.root, result, copies)
     project = build_project(config, result)
-    servicer_path = f"{config.package}/servicer.py"
-    ours = disk.read(servicer_path)
+    if inputs.choose_layout and len(project.services) > 1:
+        config = dataclasses.replace(config, layout="per-service")
     renderer = Renderer.with_overrides(config.template_dir())
+    if previous:
+        before = servicer_modules(config.package, previous.layout, previous.servicer)
+    else:
+        before = servicer_modules(config.package, config.layout, project.services)
+    sources = [(disk.read(path), previous.base.get(path) if previous else None) for path in before]
     view, changes = reconcile(
         previous.rpcs if previous else state.rpc_summary(project.services),
         previous.servicer if previous else project.services,
         project.services,
-        ours,
-        previous.base.get(servicer_path) if previous else None,
+        sources,
         config.aio,
     )
     generation = generate(config, result, renderer, project, view, _pending(project, changes))
@@ -75,19 +79,25 @@ def plan(inputs: Inputs, arguments: Sequence[Path] = ()) -> Outcome:
     if inputs.new_from:
         table = input_digest.table_of(generation.files[CONFIG_FILE].content.decode())
         digest = input_digest.digest_of(table, copies.items(), config.template_dir()) if table is not None else None
+    restricted = _restrict_with(config, result, renderer)
     # A new project's files of the user's (`new --force`) never came from scaffold: nothing to rebuild.
     bases = (
-        {}
-        if inputs.new_from
-        else merge_bases(disk, previous, generation, ours, _restrict_with(config, result, renderer))
+        {} if inputs.new_from else merge_bases(disk, previous, generation, [ours for ours, _ in sources], restricted)
     )
+    move = relayout.Move()
+    if previous is not None and previous.layout != config.layout:
+        move = _switch(disk, previous, generation, restricted)
+        bases |= move.bases
+    after = servicer_modules(config.package, config.layout, view)
     classified = plan_module.build(
         disk,
         generation.files,
         previous,
         lambda recorded, settled: generation.state_files(digest if settled else None, recorded),
         inputs.recreate,
-        _with_readded_stubs(bases, servicer_path, project.services, changes, ours),
+        _with_readded_stubs(bases, after, changes, lambda path: move.currents.get(path) or disk.read(path)),
+        move.currents,
+        move.leftovers,
     )
     return Outcome(classified, changes, result, record, copies, config)
 
@@ -106,7 +116,7 @@ def merge_bases(
     disk: Disk,
     previous: state.State | None,
     generation: Generation,
-    servicer: bytes | None,
+    servicers: Sequence[bytes | None],
     render_with: Callable[[Callable[[Service, Rpc], bool]], Generation],
 ) -> dict[str, bytes]:
     """The merge base of every user file, recorded or, where it was lost, rebuilt.
@@ -130,7 +140,7 @@ def merge_bases(
     if previous is not None and previous.rpcs:
         known = {(service, rpc) for service, rpcs in previous.rpcs.items() for rpc in rpcs}
     else:
-        methods = methods_of(servicer)
+        methods = {key: method for servicer in servicers for key, method in methods_of(servicer).items()}
         known = {
             (service.full_name, rpc.name)
             for service in generation.project.services
@@ -154,26 +164,48 @@ def _restrict_with(
 
 
 def _with_readded_stubs(
-    bases: dict[str, bytes], servicer_path: str, services: Sequence[Service], changes: Changes, ours: bytes | None
+    bases: dict[str, bytes],
+    modules: Mapping[str, Sequence[Service]],
+    changes: Changes,
+    read: Callable[[str], bytes | None],
 ) -> dict[str, bytes]:
-    """The servicer's base without the stubs of RPCs added back after the user deleted their orphan.
+    """The servicer modules' bases without the stubs of RPCs added back after the user deleted their orphan.
 
     The recorded base still shows such a stub (it was the orphan's), so the
     merge would read its absence from the user's file as a wish to keep it
     out; the RPC is new again and gets its stub like any other.
     """
-    base = bases.get(servicer_path)
-    if base is None or not changes.added:
+    if not changes.added:
         return bases
     added = set(changes.added)
-    present = methods_of(ours)
-    doomed = {
-        (service.class_name, rpc.name)
-        for service in services
-        for rpc in service.rpcs
-        if f"{service.full_name}/{rpc.name}" in added and (service.class_name, rpc.name) not in present
-    }
-    return bases | {servicer_path: without_methods(base, doomed)} if doomed else bases
+    fixed = dict(bases)
+    for path, services in modules.items():
+        base = bases.get(path)
+        routes = [(s, r) for s in services for r in s.rpcs if f"{s.full_name}/{r.name}" in added]
+        if base is None or not routes:
+            continue
+        present = methods_of(read(path))
+        doomed = {(s.class_name, r.name) for s, r in routes if (s.class_name, r.name) not in present}
+        if doomed:
+            fixed[path] = without_methods(base, doomed)
+    return fixed
+
+
+def _switch(
+    disk: Disk,
+    previous: state.State,
+    generation: Generation,
+    render_with: Callable[[Callable[[Service, Rpc], bool]], Generation],
+) -> relayout.Move:
+    """The moves of a layout switch: the new layout rendered from the RPCs the protos had last time is
+    where each new module's merge base starts (see `scaffold.relayout`)."""
+    known = {(service, rpc) for service, rpcs in previous.rpcs.items() for rpc in rpcs}
+    before = render_with(lambda service, rpc: (service.full_name, rpc.name) in known).files
+
+    def python(files: Mapping[str, OutputFile]) -> dict[str, bytes]:
+        return {path: f.content for path, f in files.items() if f.owner == "user" and path.endswith(".py")}
+
+    return relayout.move(disk.read, previous, python(generation.files), python(before), generation.project.package)
 
 
 def _refuse_unresolved_conflicts(disk: Disk, previous: state.State | None) -> None:

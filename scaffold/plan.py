@@ -15,9 +15,11 @@ from dataclasses import dataclass, replace
 from pathlib import PurePosixPath
 from typing import Literal
 
+import tomllib
+
 from scaffold.disk import Disk
 from scaffold.generate import OutputFile
-from scaffold.layout import BACKUP_SUFFIX, BASE_DIR
+from scaffold.layout import BACKUP_SUFFIX, BASE_DIR, CONFIG_FILE, TABLE
 from scaffold.merge import merge
 from scaffold.model import Owner
 from scaffold.state import State, sha256
@@ -85,6 +87,8 @@ def build(
     record: Callable[[Mapping[str, tuple[str, bytes | None]], bool], dict[str, bytes]],
     recreate: frozenset[str] = frozenset(),
     bases: Mapping[str, bytes] | None = None,
+    moved_in: Mapping[str, bytes] = {},
+    left_behind: Mapping[str, bytes | None] = {},
 ) -> Plan:
     """Classify every file; `record` renders the state files from what each file is recorded as,
     and whether the project is settled (no file left unmerged: the no-op path may vouch for it).
@@ -93,13 +97,18 @@ def build(
     user file is recorded with the new render as its base only where its new
     content derives from that render, so a file left as it is never claims
     to hold what it does not (the next merge would then lose the difference).
+
+    A layout switch (`scaffold.relayout`) gives `moved_in`, a new module's
+    content as if the user's moved code had always been in it (merged like a
+    file on disk, written as a new one), and `left_behind`, what stays of a
+    module no longer rendered (None: nothing of the user's, removed).
     """
     bases = state.base if bases is None and state else bases or {}
     planned = []
     backups: dict[str, bytes] = {}
     recorded: dict[str, tuple[str, bytes | None]] = {}
     for path, output in sorted(files.items()):
-        current = disk.read(path)
+        current = moved_in.get(path) or disk.read(path)
         entry = state.files.get(path) if state else None
         if output.owner == "generated":
             planned.append(_generated(path, output.content, current, entry.sha256 if entry else None))
@@ -112,21 +121,27 @@ def build(
         else:
             base = bases.get(path)
             planned.append(_user(path, output.content, current, base, entry is not None and path not in recreate))
+            if path in moved_in and planned[-1].action == "identical":  # it still has to be written
+                action: Action = "create" if disk.read(path) is None else "update"
+                planned[-1] = replace(planned[-1], action=action, note="your code moved here")
             keep = output.content if planned[-1].action in _DERIVED else (state.base.get(path) if state else None)
             recorded[path] = ("user", keep)
     for path, entry in sorted(state.files.items() if state else ()):
-        if path not in files:
+        if path in left_behind:
+            planned.append(_left_behind(path, left_behind[path], disk.read(path)))
+        elif path not in files:
             planned.append(_orphan(path, entry.owner, entry.sha256, disk.read(path)))
     settled = not any(f.action == "unmerged" for f in planned)
     new_state = record(recorded, settled)
-    return Plan(tuple(planned), new_state, backups, _transaction(disk, planned, backups, new_state))
+    transaction = _transaction(disk, planned, backups, new_state, frozenset(moved_in))
+    return Plan(tuple(planned), new_state, backups, transaction)
 
 
 def _transaction(
-    disk: Disk, planned: list[FilePlan], backups: dict[str, bytes], new_state: dict[str, bytes]
+    disk: Disk, planned: list[FilePlan], backups: dict[str, bytes], new_state: dict[str, bytes], moved: frozenset[str]
 ) -> dict[str, tuple[bytes | None, bytes | None]]:
     changes: dict[str, tuple[bytes | None, bytes | None]] = {
-        f.path: (f.content, f.current) for f in planned if f.writes
+        f.path: (f.content, disk.read(f.path) if f.path in moved else f.current) for f in planned if f.writes
     }
     changes |= {path: (content, None) for path, content in backups.items()}
     for path, content in new_state.items():
@@ -182,6 +197,8 @@ def _user(path: str, new: bytes, current: bytes | None, base: bytes | None, rend
         return FilePlan(path, "update", "user", new, current)
     try:
         merged = merge(base, current, new)
+        if path == CONFIG_FILE and not merged.conflicts and not _valid_toml(merged.content):
+            merged = merge(base, current, _with_table_of(new, current))
     except UnicodeDecodeError:
         return FilePlan(path, "unmerged", "user", current=current, note="not UTF-8 text; cannot merge, left as is")
     if merged.conflicts:
@@ -195,10 +212,53 @@ def _user(path: str, new: bytes, current: bytes | None, base: bytes | None, rend
     return FilePlan(path, "merge", "user", merged.content, current, note)
 
 
+def _left_behind(path: str, left: bytes | None, current: bytes | None) -> FilePlan:
+    if current is None:
+        return FilePlan(path, "identical", "user")
+    if left is None:
+        return FilePlan(path, "remove", "user", None, current, "its code moved to the new layout's modules")
+    if left == current:
+        return FilePlan(path, "orphan", "user", current=current, note="no longer generated; kept because it is yours")
+    note = "its code moved to the new layout's modules; your other lines stay here"
+    return FilePlan(path, "update", "user", left, current, note)
+
+
+def _valid_toml(content: bytes) -> bool:
+    try:
+        tomllib.loads(content.decode("utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError):
+        return False
+    return True
+
+
+def _with_table_of(rendered: bytes, current: bytes) -> bytes:
+    """`rendered` with the `[tool.scaffold]` table as `current` has it.
+
+    The render's table is a projection of the very table the config was read
+    from, so where merging the two breaks the TOML (a key the user added at
+    the top of the table that the render adds at its end: twice), the user's
+    table is the one to keep: regenerating from it gives the same config.
+    """
+    mine = _table(current.decode("utf-8"))
+    text = rendered.decode("utf-8")
+    theirs = _table(text)
+    if mine is None or theirs is None:
+        return rendered
+    return text.replace(theirs, mine, 1).encode("utf-8")
+
+
+def _table(text: str) -> str | None:
+    start = text.find(f"\n[{TABLE}]\n")
+    if start < 0:
+        return None
+    end = text.find("\n[", start + 1)
+    return text[start : end if end >= 0 else len(text)]
+
+
 def _orphan(path: str, owner: Owner, recorded: str | None, current: bytes | None) -> FilePlan:
     if current is None:
         return FilePlan(path, "identical", owner)
-    if owner == "generated" and sha256(current) == recorded:
+    if sha256(current) == recorded:  # exactly what scaffold wrote (for a user file: its merge base)
         return FilePlan(path, "remove", owner, None, current, "no longer generated")
     reason = "edited by hand" if owner == "generated" else "yours"
     return FilePlan(path, "orphan", owner, current=current, note=f"no longer generated; kept because it is {reason}")

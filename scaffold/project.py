@@ -45,6 +45,8 @@ class Inputs:
     recreate: frozenset[str] = frozenset()
     new_from: tuple[Path, ...] = ()
     """For `new`: the include roots the protos are copied from into the project's `protos/`."""
+    choose_layout: bool = False
+    """For `new` without `--layout`: per-service when the protos define more than one service."""
 
 
 def load(root: Path, *, full: bool = False, recreate: Iterable[str] = (), for_generation: bool = True) -> Inputs:
@@ -79,6 +81,8 @@ class NewOptions:
     metrics: bool = False
     templates: Path | None = None
     format: str | None = None
+    layout: str | None = None
+    """None: chosen from the protos (see `Inputs.choose_layout`)."""
 
 
 def for_new(protos: Sequence[Path], options: NewOptions) -> Inputs:
@@ -113,9 +117,17 @@ def for_new(protos: Sequence[Path], options: NewOptions) -> Inputs:
         metrics=options.metrics,
         templates=os.path.relpath(templates.resolve(), root.resolve()) if templates else None,
         format=options.format,
+        layout=options.layout or "single",
     )
     roots = tuple(protoc.include_roots(proto_inputs, include_dirs))
-    return Inputs(config=config, disk=Disk(root), protos=proto_inputs, include_dirs=tuple(include_dirs), new_from=roots)
+    return Inputs(
+        config=config,
+        disk=Disk(root),
+        protos=proto_inputs,
+        include_dirs=tuple(include_dirs),
+        new_from=roots,
+        choose_layout=options.layout is None,
+    )
 
 
 def descriptors(inputs: Inputs) -> descriptor_pb2.FileDescriptorSet:

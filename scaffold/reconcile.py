@@ -52,18 +52,21 @@ def reconcile(
     previous_rpcs: dict[str, dict[str, str]],
     previous_view: Sequence[Service],
     services: Sequence[Service],
-    ours: bytes | None,
-    base: bytes | None,
+    modules: Sequence[tuple[bytes | None, bytes | None]],
     aio: bool = False,
 ) -> tuple[tuple[Service, ...], Changes]:
     """The services to render the servicer from, and the changes to report.
 
     `previous_rpcs` are the RPCs the protos had last time, `previous_view` the
-    services the servicer was rendered from last time, `ours` and `base` the
-    servicer module on disk and as last rendered.
+    services the servicer was rendered from last time, `modules` each servicer
+    module as (on disk, as last rendered): one, or one per service.
     """
-    methods = methods_of(ours)
-    pristine = methods if base == ours else methods_of(base)  # an untouched servicer is parsed once
+    methods: dict[tuple[str, str], str] = {}
+    pristine: dict[tuple[str, str], str] = {}
+    for ours, base in modules:
+        found = methods_of(ours)
+        methods |= found
+        pristine |= found if base == ours else methods_of(base)  # an untouched servicer is parsed once
     old_services = {s.full_name: s for s in previous_view}
     new_services = {s.full_name: s for s in services}
     added: list[str] = []

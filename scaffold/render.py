@@ -4,11 +4,16 @@ A template's path is its output's path plus `.jinja`, with `__package__`
 standing for the project's package directory and `__generated__` for the
 generated sub-package inside it. A template whose name holds `__proto__` is
 rendered once per proto file that defines a service, with `file` in its
-context and the proto's path (without `.proto`) in its name. Files and
-directories whose name starts with one `_` are shared macros, not outputs. A
-template that renders to nothing but whitespace writes no file: that is how an
-option adds a module (`metrics = true` adds `metrics.py`); an `__init__.py` is
-the exception, since an empty one still makes its directory a package. Rendering never
+context and the proto's path (without `.proto`) in its name. One whose name
+holds `__service__` is rendered once per service, with `project` and
+`servicer` narrowed to that service in its context: the name part holding
+the placeholder takes the service's module name, below the directories of its
+proto package (`tests/test___service__.py` -> `tests/google/spanner/v1/test_spanner.py`).
+Files and directories whose name starts with one `_` are shared macros, not
+outputs. A template that renders to nothing but whitespace writes no file: that
+is how an option or a layout adds a module (`metrics = true` adds `metrics.py`);
+an empty `__init__.py` is still written where its directory holds other
+outputs, since it makes that directory a package. Rendering never
 touches the disk: it returns `{path: text}` for the later stages to check
 and write.
 """
@@ -29,6 +34,7 @@ from scaffold.inputs import builtin_templates
 
 PLACEHOLDERS = ("__package__", "__generated__")
 PER_FILE = "__proto__"
+PER_SERVICE = "__service__"
 SUFFIX = ".jinja"
 
 
@@ -78,34 +84,60 @@ class Renderer:
         return sorted(names)
 
     def render(
-        self, context: Mapping[str, Any], paths: Mapping[str, str], files: Mapping[str, Any] = {}
+        self,
+        context: Mapping[str, Any],
+        paths: Mapping[str, str],
+        files: Mapping[str, Any] = {},
+        services: Mapping[str, Mapping[str, Any]] = {},
     ) -> dict[str, str]:
         """Every output template rendered with `context`, keyed by output path.
 
         `paths` gives the directory each placeholder stands for; `files` maps a
         proto's path without `.proto` to the object a per-file template sees as
-        `file`.
+        `file`; `services` maps a service's module path (`google/spanner/v1/spanner`)
+        to what a per-service template sees besides `context`.
         """
         outputs: dict[str, str] = {}
         for name in self.template_names():
             output = name.removesuffix(SUFFIX)
             for placeholder in PLACEHOLDERS:
                 output = output.replace(placeholder, paths[placeholder])
-            if PER_FILE not in output:
-                rendered = {output: self._render_one(name, context)}
-            else:
+            if PER_FILE in output:
                 rendered = {
                     output.replace(PER_FILE, stem): self._render_one(name, {**context, "file": file})
                     for stem, file in files.items()
                 }
+            elif PER_SERVICE in output:
+                rendered = {
+                    _per_service_path(output, stem): self._render_one(name, {**context, **extra})
+                    for stem, extra in services.items()
+                }
+            else:
+                rendered = {output: self._render_one(name, context)}
             outputs.update((path, text) for path, text in rendered.items() if text.strip() or _is_package(path))
-        return outputs
+        holding = {parent for path, text in outputs.items() if text.strip() for parent in _parents(path)}
+        return {path: text for path, text in outputs.items() if text.strip() or path.rpartition("/")[0] in holding}
 
     def _render_one(self, name: str, context: Mapping[str, Any]) -> str:
         try:
             return self.environment.get_template(name).render(context)
         except jinja2.TemplateError as error:
             raise ScaffoldError([_template_diagnostic(name, error, self.template_dirs)]) from None
+
+
+def _per_service_path(output: str, module: str) -> str:
+    """`output` with the name part holding `__service__` placed below `module`'s directories."""
+    directory, _, stem = module.rpartition("/")
+    parts = output.split("/")
+    index = next(i for i, part in enumerate(parts) if PER_SERVICE in part)
+    parts[index] = (f"{directory}/" if directory else "") + parts[index].replace(PER_SERVICE, stem)
+    return "/".join(parts)
+
+
+def _parents(path: str) -> list[str]:
+    """Every directory `path` lies in: `a/b/c.py` -> `a/b`, `a`."""
+    parts = path.split("/")[:-1]
+    return ["/".join(parts[:n]) for n in range(len(parts), 0, -1)]
 
 
 def _is_package(path: str) -> bool:

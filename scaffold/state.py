@@ -37,6 +37,8 @@ class State:
     rpcs: dict[str, dict[str, str]]
     servicer: tuple[Service, ...]
     base: dict[str, bytes] = field(default_factory=dict)
+    layout: str = "single"
+    """The layout the user's files were last rendered in; a manifest without one is a single-module project's."""
 
 
 def sha256(content: bytes) -> str:
@@ -54,6 +56,9 @@ def read(root: Path) -> State | None:
         _check_shape(files, data.get("rpcs", {}))
         servicer = tuple(service_from_record(record) for record in data.get("servicer", []))
         rpcs = data.get("rpcs", {})
+        layout = data.get("layout", "single")
+        if layout not in ("single", "per-service"):
+            raise ValueError(f"layout {layout!r} is not one scaffold writes")
     except (ValueError, KeyError, TypeError, AttributeError) as error:
         message = f"unreadable state ({type(error).__name__}: {error}); restore it from version control"
         raise fail(str(path), message) from None
@@ -61,7 +66,7 @@ def read(root: Path) -> State | None:
     for p, record in files.items():
         if record.owner == "user" and (root / BASE_DIR / p).is_file():
             base[p] = (root / BASE_DIR / p).read_bytes()
-    return State(files, rpcs, servicer, base)
+    return State(files, rpcs, servicer, base, layout)
 
 
 def _check_shape(files: dict[str, FileRecord], rpcs: Any) -> None:
@@ -88,6 +93,7 @@ def render(
     rpcs: dict[str, dict[str, str]],
     servicer: Iterable[Service],
     inputs: str | None = None,
+    layout: str = "single",
 ) -> dict[str, bytes]:
     """The state files for `files` (path -> (owner, what it is recorded as)).
 
@@ -107,6 +113,8 @@ def render(
         "rpcs": rpcs,
         "servicer": [service_record(s) for s in servicer],
     }
+    if layout != "single":  # absent means single: the manifests of projects made before layouts stay as they were
+        manifest["layout"] = layout
     # Key order is construction order (sorted paths, declaration-ordered records): deterministic as is.
     state = {MANIFEST: (json.dumps(manifest, indent=1) + "\n").encode()}
     for p, (owner, content) in files.items():

@@ -243,7 +243,7 @@ def test_an_imported_proto_of_the_project_is_checked_too(tmp_path: Path) -> None
     assert found.returncode == 1, found.stderr
     (retyped,) = _breaks(found.stdout)
     assert (retyped["path"], retyped["rule"]) == ("protos/common/types.proto", "FIELD_SAME_TYPE")
-    touched = {line.rsplit(" ", 1)[1] for line in found.stdout.splitlines() if "servicer.py" in line}
+    touched = {line.rsplit(" ", 1)[1] for line in found.stdout.splitlines() if "/services/" in line}
     assert {"CatalogServicer.GetItem", "CatalogServicer.ListItems"} <= touched  # Item holds Money
     assert any(name.startswith("CheckoutServicer.") for name in touched)
 

@@ -115,7 +115,7 @@ def test_reconcile(
     old, new = _service(*rpcs(before)), _service(*rpcs(after))
     pristine = _servicer(*((n.rstrip("*"), STUB) for n in before))
     view, changes = reconcile(
-        {"p.S": {r.name: r.proto_signature for r in old.rpcs}}, [old], [new], _servicer(*ours), pristine
+        {"p.S": {r.name: r.proto_signature for r in old.rpcs}}, [old], [new], [(_servicer(*ours), pristine)]
     )
     assert [r.name + ("*" if r.server_streaming else "") for r in view[0].rpcs] == shown
     described = [f"added {r}" for r in changes.added]

@@ -49,11 +49,11 @@ def stub_body(rpc: str) -> str:
     return f"        # TODO: return a greeter_pb2.HelloReply.\n        {abort}\n"
 
 
-def make_project(tmp_path: Path, *rpcs: str) -> Path:
+def make_project(tmp_path: Path, *rpcs: str, layout: str | None = None) -> Path:
     source = tmp_path / "src" / "greeter.proto"
     source.parent.mkdir(parents=True)
     source.write_text(PROTO.format(rpcs="".join(rpcs)))
-    result = run_scaffold("new", source, "-o", tmp_path / "project")
+    result = run_scaffold("new", source, "-o", tmp_path / "project", *(["--layout", layout] if layout else []))
     assert result.returncode == 0, result.stderr
     return tmp_path / "project"
 
@@ -171,20 +171,33 @@ def test_removed_rpc_stays_as_an_orphan_and_the_server_still_serves(tmp_path: Pa
     assert "SayBye" not in after_delete.stdout
 
 
-def test_removed_service_keeps_its_class(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("layout", "module"), [("single", SERVICER), ("per-service", "greeter/services/greeter/farewell.py")]
+)
+def test_removed_service_keeps_its_class(tmp_path: Path, layout: str, module: str) -> None:
     farewell = "}\n\n// Says goodbye.\nservice Farewell {\n  rpc Leave (HelloRequest) returns (HelloReply) {}\n"
-    project = make_project(tmp_path, HELLO, farewell)
-    text = (project / SERVICER).read_text()
+    project = make_project(tmp_path, HELLO, farewell, layout=layout)
+    text = (project / module).read_text()
     leave_stub = stub_body("Leave")
-    (project / SERVICER).write_text(text.replace(leave_stub, BYE_BODY))
-    kept = (project / SERVICER).read_text()
+    (project / module).write_text(text.replace(leave_stub, BYE_BODY))
+    kept = (project / module).read_text()
     set_rpcs(project, HELLO)
     result = gen(project)
     assert result.returncode == 0, result.stderr
     assert "greeter.Farewell (removed from the protos; its servicer class stays until you delete it)" in result.stdout
-    assert (project / SERVICER).read_text() == kept
+    # Every line of the user's stays; only the base class, gone from grpc's module, goes (or nothing imports).
+    assert (project / module).read_text() == kept.replace(
+        "class FarewellServicer(greeter_pb2_grpc.FarewellServicer):",
+        "class FarewellServicer:  # its service is gone from the protos: kept for your code, no longer served",
+    )
     server = (project / "greeter/server.py").read_text()
     assert "add_FarewellServicer_to_server" not in server  # the untouched registration follows the proto
+    registry = project / "greeter/services/__init__.py"
+    assert not registry.exists() or "add_FarewellServicer_to_server" not in registry.read_text()
+    # The service's untouched test and client go with it, as its functions do from a single module.
+    assert not [p for p in tree(project) if "farewell" in p and p != module and not p.startswith(".scaffold/")]
+    assert run_scaffold("check", "-C", project).returncode == 0
+    assert run_python("-m", "pytest", "-q", "-p", "no:cacheprovider", cwd=project).returncode == 0
 
 
 def test_shape_change_keeps_an_implemented_method_and_shows_the_new_signature(tmp_path: Path) -> None:

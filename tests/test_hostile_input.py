@@ -28,13 +28,16 @@ def test_hostile_names_and_comments_generate_code_that_imports_serves_and_type_c
     )
     # grpc's own module, repaired, and our servicer: each docstring means the comment, exactly.
     assert inspect.cleandoc(docs["hostile.generated.hostile_pb2_grpc"]["HostileServicer"] or "") == comment
-    assert inspect.cleandoc(docs["hostile.servicer"]["HostileServicer"] or "") == comment
+    # Two services: one module each (the per-service layout), named after the proto package.
+    assert inspect.cleandoc(docs["hostile.services.hostile.v1.hostile"]["HostileServicer"] or "") == comment
 
     files = tree(out)
-    client = files["hostile/client.py"].decode()
+    client = files["hostile/clients/hostile/v1/hostile.py"].decode()
     assert "def import_(stub: hostile_pb2_grpc.HostileStub)" in client  # `Import` snake_cased is a keyword
     assert '"sayHello"' in client and "Deprecated" in client
-    assert "EmptyStub" not in client  # nothing to call on a service without RPCs
+    assert "EmptyStub" not in client  # nothing to call on a service without RPCs, nor to test
+    assert "hostile/services/hostile/v1/empty.py" in files
+    assert not {"hostile/clients/hostile/v1/empty.py", "tests/hostile/v1/test_empty.py"} & set(files)
     stubs = files["hostile/generated/hostile_pb2.pyi"].decode()
     assert "float: _builtins.float" in stubs and "**kwargs: object" in stubs
     # An enum value named None cannot be declared in a stub (Modifier.Value("None") works at runtime).
@@ -48,13 +51,14 @@ def test_proto2_editions_and_the_same_names_in_two_packages(tmp_path: Path) -> N
     result = run_scaffold("new", "-I", root, *protos, "--name", "greeters", "-o", out)
     assert result.returncode == 0, result.stderr
     check_project(out, "greeters")  # required fields filled in, or the calls could not serialize
-    client = tree(out)["greeters/client.py"].decode()
-    assert "def alpha_greeter_hello(stub: alpha_greeter_pb2_grpc.GreeterStub)" in client
-    assert "def beta_greeter_hello(stub: beta_greeter_pb2_grpc.GreeterStub)" in client
-    assert 'alpha_greeter_pb2.Request(id=0, inner={"x": 0}, kind="KIND_FIRST", **{"from": ""})' in client
-    assert "beta_greeter_pb2.Request(id=0)" in client
-    servicer = tree(out)["greeters/servicer.py"].decode()
-    assert "class AlphaGreeterServicer(" in servicer and "class BetaGreeterServicer(" in servicer
+    files = tree(out)
+    alpha, beta = (files[f"greeters/clients/{name}/greeter.py"].decode() for name in ("alpha", "beta"))
+    assert "def alpha_greeter_hello(stub: alpha_greeter_pb2_grpc.GreeterStub)" in alpha
+    assert "def beta_greeter_hello(stub: beta_greeter_pb2_grpc.GreeterStub)" in beta
+    assert 'alpha_greeter_pb2.Request(id=0, inner={"x": 0}, kind="KIND_FIRST", **{"from": ""})' in alpha
+    assert "beta_greeter_pb2.Request(id=0)" in beta
+    assert "class AlphaGreeterServicer(" in files["greeters/services/alpha/greeter.py"].decode()
+    assert "class BetaGreeterServicer(" in files["greeters/services/beta/greeter.py"].decode()
 
 
 def test_same_file_name_in_two_directories_without_a_common_root_names_both(tmp_path: Path) -> None:

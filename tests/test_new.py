@@ -41,14 +41,24 @@ def test_generated_tests_call_every_rpc_and_pass(generated, name: str, aio: bool
 @pytest.mark.parametrize("name", RPCS)
 def test_server_and_client_run_as_processes(generated, name: str, aio: bool) -> None:
     project = generated(name, aio)
+    # One client for all services, or (shop's two services: the per-service layout) one client each.
+    clients = [f"{name}.client"] if (project / name / "client.py").is_file() else _client_modules(project, name)
     with served(project, name) as server:
-        client = run_python("-m", f"{name}.client", "--target", f"127.0.0.1:{server.port}", cwd=project)
+        called = [
+            run_python("-m", client, "--target", f"127.0.0.1:{server.port}", cwd=project) for client in clients
+        ]
         after = server.stop(signal.SIGTERM)
     expected = [f"{rpc} failed: UNIMPLEMENTED: {rpc} is not implemented yet" for rpc in RPCS[name]]
-    assert client.stdout.splitlines() == expected, client.stderr
-    assert client.returncode == 1
+    assert [line for client in called for line in client.stdout.splitlines()] == expected, called
+    assert {client.returncode for client in called} == {1}
     assert server.process.returncode == 0
     assert after[-1:] == ["Server stopped"]
+
+
+def _client_modules(project: Path, name: str) -> list[str]:
+    found = sorted(p for p in (project / name / "clients").rglob("*.py") if p.name != "__init__.py")
+    assert found
+    return [".".join(p.relative_to(project).with_suffix("").parts) for p in found]
 
 
 @FLAVOURS
@@ -78,16 +88,23 @@ def test_layout_of_a_project_with_imports(generated) -> None:
         "shop/generated/shop_pb2_grpc.py",
         "shop/generated/common/types_pb2.py",
         "shop/generated/common/types_pb2.pyi",
-        "shop/servicer.py",
+        "shop/services/__init__.py",
+        "shop/services/shop/__init__.py",
+        "shop/services/shop/v1/__init__.py",
+        "shop/services/shop/v1/catalog.py",
+        "shop/services/shop/v1/checkout.py",
+        "shop/clients/shop/v1/catalog.py",
+        "shop/clients/shop/v1/checkout.py",
         "shop/server.py",
-        "shop/client.py",
-        "tests/test_shop.py",
+        "tests/shop/v1/test_catalog.py",
+        "tests/shop/v1/test_checkout.py",
         "README.md",
         "pyproject.toml",
         ".scaffold/manifest.json",
-        ".scaffold/base/shop/servicer.py",
+        ".scaffold/base/shop/services/shop/v1/catalog.py",
     ]:
         assert path in files, path
+    assert not {"shop/servicer.py", "shop/client.py", "tests/test_shop.py"} & set(files)  # two services
     assert files["protos/common/types.proto"] == (TEST_PROTOS / "multi/common/types.proto").read_bytes()
 
 
@@ -127,6 +144,7 @@ def test_config_in_pyproject_is_everything_gen_needs(generated) -> None:
         "metrics_port": 9464,
         "keepalive_seconds": 0.0,
         "max_connection_age_seconds": 0.0,
+        "layout": "per-service",  # shop.proto has two services
     }
     config = load(project)
     assert all(path.is_file() for path in config.proto_files())

@@ -75,4 +75,8 @@ def test_real_proto_tree_generates_a_project_that_serves_every_rpc(tmp_path: Pat
     checked = check_project(out, name)
     # One generated test per RPC ran, each asserting UNIMPLEMENTED from the skeleton.
     assert checked.passed == len(rpcs)
-    assert (out / f"tests/test_{name}.py").read_text().count("== grpc.StatusCode.UNIMPLEMENTED") == len(rpcs)
+    # Several services each: the per-service layout, a servicer and a test module per service.
+    tests = sorted((out / "tests").rglob("test_*.py"))
+    assert sum(test.read_text().count("== grpc.StatusCode.UNIMPLEMENTED") for test in tests) == len(rpcs)
+    servicers = [p for p in (out / name / "services").rglob("*.py") if p.name != "__init__.py"]
+    assert len(servicers) == SIZES[name][0] and len(tests) == SIZES[name][0]

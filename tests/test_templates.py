@@ -17,16 +17,16 @@ HEADER = "# Reviewed by the platform team.\n"
 
 
 def custom_templates(directory: Path) -> Path:
-    """An exported set reduced to one changed servicer template."""
+    """An exported set reduced to one changed servicer template (the module's body, both layouts include it)."""
     result = run_scaffold("templates", "export", directory)
     assert result.returncode == 0, result.stderr
     assert (directory / "__package__/servicer.py.jinja").is_file() and (directory / "README.md").is_file()
-    servicer = directory / "__package__/servicer.py.jinja"
+    servicer = directory / "_servicer_module.jinja"
     text = servicer.read_text()
     kept = text.replace("\nfrom __future__ import annotations\n", f"\n{HEADER}from __future__ import annotations\n")
     assert kept != text
     shutil.rmtree(directory)
-    servicer.parent.mkdir(parents=True)
+    servicer.parent.mkdir(parents=True, exist_ok=True)
     servicer.write_text(kept)
     return directory
 
@@ -99,7 +99,7 @@ def test_watch_regenerates_when_a_template_is_saved(tmp_path: Path) -> None:
         while not events:  # the startup run: the watch is live from here on
             assert time.monotonic() < deadline, "no startup run"
             time.sleep(0.01)
-        servicer_template = templates / "__package__/servicer.py.jinja"
+        servicer_template = templates / "_servicer_module.jinja"  # included: watch sees every template file
         servicer_template.write_text(servicer_template.read_text().replace(HEADER, "# Reviewed twice.\n"))
         while "# Reviewed twice." not in (project / "helloworld/servicer.py").read_text():
             if time.monotonic() > deadline:

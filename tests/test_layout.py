@@ -1,0 +1,278 @@
+"""`layout = "per-service"`: one servicer, client and test module per service, in trees that mirror the
+proto packages; and a switch of layout through `gen` that moves the user's code, merge base and all."""
+
+from __future__ import annotations
+
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+from conftest import check_project, run_python, run_scaffold, served, tree
+from test_trust import with_seam
+
+STORE_A = """syntax = "proto3";
+
+package shop.a.v1;
+
+// Keeps items.
+service Store {
+  // Stores an item.
+  rpc Put (Item) returns (Item);
+  // Streams the items stored.
+  rpc Watch (Item) returns (stream Item);
+}
+
+message Item {
+  string name = 1;
+}
+"""
+STORE_B = """syntax = "proto3";
+
+package shop.b.v1;
+
+// Keeps things.
+service Store {
+  rpc Put (Thing) returns (Thing);
+  rpc Gather (stream Thing) returns (Thing);
+}
+
+// Talks.
+service Chatter {
+  rpc Chat (stream Thing) returns (stream Thing);
+}
+
+message Thing {
+  string name = 1;
+}
+"""
+ROOT = """syntax = "proto3";
+
+service Root {
+  rpc Ping (Empty) returns (Empty);
+}
+
+message Empty {}
+"""
+PER_SERVICE = {
+    "shop/services/shop/a/v1/store.py": "ShopAV1StoreServicer",
+    "shop/services/shop/b/v1/store.py": "ShopBV1StoreServicer",
+    "shop/services/shop/b/v1/chatter.py": "ChatterServicer",
+    "shop/services/root.py": "RootServicer",
+}
+TESTS = ("tests/shop/a/v1/test_store.py", "tests/shop/b/v1/test_store.py", "tests/shop/b/v1/test_chatter.py")
+CLIENTS = ("shop/clients/shop/a/v1/store.py", "shop/clients/shop/b/v1/store.py", "shop/clients/root.py")
+
+
+def make(tmp_path: Path, *options: str) -> Path:
+    source = tmp_path / "src"
+    source.mkdir()
+    for name, text in (("a.proto", STORE_A), ("b.proto", STORE_B), ("root.proto", ROOT)):
+        (source / name).write_text(text)
+    made = run_scaffold(
+        "new",
+        source / "a.proto",
+        source / "b.proto",
+        source / "root.proto",
+        "-o",
+        tmp_path / "p",
+        "--name",
+        "shop",
+        *options,
+    )
+    assert made.returncode == 0, made.stderr
+    return tmp_path / "p"
+
+
+def gen(project: Path, *args: str, env: dict[str, str] | None = None):  # type: ignore[no-untyped-def]
+    return run_scaffold("gen", "-C", project, *args, env=env)
+
+
+def set_layout(project: Path, layout: str) -> None:
+    config = project / "pyproject.toml"
+    text = re.sub(r'^layout = ".*"\n', "", config.read_text(), flags=re.MULTILINE)
+    config.write_text(text.replace("[tool.scaffold]\n", f'[tool.scaffold]\nlayout = "{layout}"\n'))
+
+
+def implement(path: Path, rpc: str, body: str) -> None:
+    """Replaces the stub of the unary `rpc` in the servicer module `path` with `body`."""
+    text = path.read_text()
+    stub = re.compile(
+        rf'        # TODO: return a [^\n]*\n        context\.abort\([^)]*"{rpc} is not implemented yet"\s*\)\n'
+    )
+    assert stub.search(text), (path, rpc)
+    path.write_text(stub.sub(lambda _: body, text, count=1))
+
+
+@pytest.mark.parametrize("aio", [False, True], ids=["sync", "aio"])
+def test_several_services_get_a_module_each_served_called_and_typed(tmp_path: Path, aio: bool) -> None:
+    project = make(tmp_path, *(["--aio"] if aio else []))
+    config = (project / "pyproject.toml").read_text()
+    assert 'layout = "per-service"' in config and "--import-mode=importlib" in config
+    files = tree(project)
+    for path, servicer in PER_SERVICE.items():
+        assert f"class {servicer}(" in files[path].decode(), path
+    assert not {"shop/servicer.py", "shop/client.py", "tests/test_shop.py"} & set(files)
+    assert set(TESTS) | set(CLIENTS) <= set(files)
+    registry = files["shop/services/__init__.py"].decode()
+    assert "from shop.services.shop.a.v1.store import ShopAV1StoreServicer" in registry
+    assert '"shop.a.v1.Store", "shop.b.v1.Store", "shop.b.v1.Chatter", "Root"' in registry
+    manifest = files[".scaffold/manifest.json"].decode()
+    assert '"shop/services/__init__.py": {\n   "owner": "generated"' in manifest
+    assert '"shop/services/root.py": {\n   "owner": "user"' in manifest
+
+    checked = check_project(project, "shop")  # two test modules named test_store.py: importlib mode, mypy bases
+    assert checked.passed == 6
+    with served(project, "shop") as server:
+        called = run_python("-m", "shop.clients.shop.b.v1.store", "--target", f"127.0.0.1:{server.port}", cwd=project)
+    assert called.returncode == 1  # the skeleton answers UNIMPLEMENTED: each call says so
+    assert called.stdout.splitlines() == [
+        "Put failed: UNIMPLEMENTED: Put is not implemented yet",
+        "Gather failed: UNIMPLEMENTED: Gather is not implemented yet",
+    ], called.stdout
+    assert gen(project).returncode == 0 and run_scaffold("check", "-C", project).returncode == 0
+
+
+def test_one_service_keeps_one_module_and_layout_is_a_choice(tmp_path: Path) -> None:
+    source = tmp_path / "root.proto"
+    source.write_text(ROOT)
+    assert run_scaffold("new", source, "-o", tmp_path / "one").returncode == 0
+    assert (tmp_path / "one/root/servicer.py").is_file()
+    assert "layout" not in (tmp_path / "one/pyproject.toml").read_text().split("[tool.scaffold]")[1]
+    assert run_scaffold("new", source, "-o", tmp_path / "many", "--layout", "per-service").returncode == 0
+    assert (tmp_path / "many/root/services/root.py").is_file()
+    set_layout(tmp_path / "one", "by-file")
+    bad = gen(tmp_path / "one")
+    assert bad.returncode == 2 and 'layout must be one of "single", "per-service"' in bad.stderr
+
+
+USER_IMPORT = "import string\n"
+HELPER = 'def shout(text: str) -> str:\n    return string.capwords(text) + "!"\n'
+PUT_A = "        return a_pb2.Item(name=shout(request.name))\n"
+PUT_B = '        return b_pb2.Thing(name="b:" + request.name)\n'
+PING = "        return root_pb2.Empty()  # the user's own line\n"
+TEST_A = """    reply = shop_av1_store_stub.Put(a_pb2.Item(name="hat"), timeout=TIMEOUT_SECONDS)
+    assert reply.name == "Hat!"
+"""
+TEST_BODIES = {
+    "test_shop_av1_store_put": TEST_A,
+    "test_shop_bv1_store_put": '    assert shop_bv1_store_stub.Put(b_pb2.Thing(name="x")).name == "b:x"\n',
+    "test_ping": "    assert root_stub.Ping(root_pb2.Empty()) == root_pb2.Empty()\n",
+}
+
+
+def _user_edits(project: Path) -> None:
+    """Methods implemented in three services, a helper and an import beside them, a test and a client call."""
+    servicer = project / "shop/servicer.py"
+    text = servicer.read_text().replace("from collections.abc", USER_IMPORT + "from collections.abc", 1)
+    servicer.write_text(
+        text.replace("\n\nclass ShopAV1StoreServicer", "\n\n" + HELPER + "\n\nclass ShopAV1StoreServicer", 1)
+    )
+    implement(servicer, "Put", PUT_A)
+    implement(servicer, "Put", PUT_B)
+    implement(servicer, "Ping", PING)
+    test = project / "tests/test_shop.py"
+    for name, body in TEST_BODIES.items():
+        text = test.read_text()
+        body_start = text.index("\n", text.index(f"def {name}(")) + 1
+        body_end = text.index("\n\n\n", body_start) + 1
+        test.write_text(text[:body_start] + body + text[body_end:])
+    client = project / "shop/client.py"
+    client.write_text(
+        client.read_text().replace(
+            "request = root_pb2.Empty()  # TODO: fill in the request.",
+            "request = root_pb2.Empty()  # pinged by the user",
+        )
+    )
+
+
+def _lines(files: dict[str, bytes]) -> list[str]:
+    return [
+        line
+        for path, content in files.items()
+        if path.endswith(".py") and not path.startswith(".scaffold/")
+        for line in content.decode().splitlines()
+    ]
+
+
+def test_switching_layout_moves_the_users_code_merges_later_and_moves_it_back(tmp_path: Path) -> None:
+    project = make(tmp_path, "--layout", "single")
+    _user_edits(project)
+    assert check_project(project, "shop").passed == 6
+    before = tree(project)
+
+    set_layout(project, "per-service")
+    switched = gen(project)
+    assert switched.returncode == 0, switched.stderr
+    after = tree(project)
+    for line in (
+        *USER_IMPORT.splitlines(),
+        *HELPER.splitlines(),
+        PUT_A.rstrip(),
+        PUT_B.rstrip(),
+        PING.rstrip(),
+        *(line for body in TEST_BODIES.values() for line in body.splitlines()),
+        "    request = root_pb2.Empty()  # pinged by the user",
+    ):
+        assert line in _lines(after), line  # no line of the user's lost
+    store_a = after["shop/services/shop/a/v1/store.py"].decode()
+    assert PUT_A in store_a and "from shop.servicer import shout" in store_a
+    assert PUT_B in after["shop/services/shop/b/v1/store.py"].decode()
+    assert PING in after["shop/services/root.py"].decode()
+    assert TEST_A in after["tests/shop/a/v1/test_store.py"].decode()
+    left = after["shop/servicer.py"].decode()  # the helper stays where the user wrote it, with its import
+    assert HELPER in left and USER_IMPORT in left and "class " not in left and "grpc" not in left
+    assert not {"shop/client.py", "tests/test_shop.py"} & set(after)  # nothing of the user's was left there
+    assert "shop/services/shop/a/v1/store.py" in switched.stdout and "your code moved here" in switched.stdout
+    assert check_project(project, "shop").passed == 6  # the user's test now asserts the user's answer
+    assert run_scaffold("check", "-C", project).returncode == 0
+
+    # The merge base moved with the code: a new RPC is one stub in one module, the rest untouched.
+    b_proto = project / "protos/b.proto"
+    b_proto.write_text(
+        b_proto.read_text().replace("  rpc Gather", "  rpc Count (Thing) returns (Thing);\n  rpc Gather")
+    )
+    assert gen(project).returncode == 0
+    grown = tree(project)
+    store_b = grown["shop/services/shop/b/v1/store.py"].decode()
+    assert PUT_B in store_b and store_b.count("def Count(") == 1
+    for path in ("shop/services/shop/a/v1/store.py", "shop/services/root.py", "tests/shop/a/v1/test_store.py"):
+        assert grown[path] == after[path], path
+
+    set_layout(project, "single")
+    back = gen(project)
+    assert back.returncode == 0, back.stderr
+    final = tree(project)
+    servicer = final["shop/servicer.py"].decode()
+    assert all(piece in servicer for piece in (USER_IMPORT, HELPER, PUT_A, PUT_B, PING, "def Count("))
+    assert "from shop.servicer import" not in servicer
+    assert TEST_A in final["tests/test_shop.py"].decode()
+    assert not [path for path in final if path.startswith(("shop/services/", "shop/clients/", "tests/shop/"))]
+    assert final["shop/client.py"].decode().count("# pinged by the user") == 1
+    assert check_project(project, "shop").passed == 7
+    assert run_scaffold("check", "-C", project).returncode == 0
+    assert before.keys() - final.keys() == set()
+
+
+def test_a_switch_killed_at_any_swap_ends_in_the_old_tree_or_the_new_one(tmp_path: Path) -> None:
+    project = make(tmp_path, "--layout", "single")
+    _user_edits(project)
+    set_layout(project, "per-service")
+    swaps = tmp_path / "swaps"
+    recorder = with_seam(
+        tmp_path / "rec",
+        f"def hook(moment, path):\n    if moment == 'before-swap':\n        open({str(swaps)!r}, 'a').write(path + '\\n')\n",
+    )
+    probe = tmp_path / "probe"
+    shutil.copytree(project, probe)
+    assert gen(probe, env=recorder).returncode == 0
+    switched = tree(probe)
+    paths = swaps.read_text().split()
+    assert len(paths) > 20
+    for index in sorted({0, len(paths) // 3, len(paths) // 2, len(paths) - 1}):
+        copy = tmp_path / f"kill{index}"
+        shutil.copytree(project, copy)
+        body = f"def hook(moment, path):\n    if (moment, path) == ('after-swap', {paths[index]!r}):\n        os._exit(137)\n"
+        assert gen(copy, env=with_seam(tmp_path / f"k{index}", body)).returncode == 137
+        assert gen(copy).returncode == 0
+        assert tree(copy) == switched, paths[index]
