@@ -21,6 +21,7 @@ import along and imports the helper from the module it stayed in.
 from __future__ import annotations
 
 import ast
+import functools
 import sys
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -41,8 +42,6 @@ class Move:
     """A new module -> its merge base, the recorded blocks moved in."""
     leftovers: dict[str, bytes | None] = field(default_factory=dict)
     """An old module no longer rendered -> what stays of it (None: nothing of the user's, deleted)."""
-    moved: dict[str, str] = field(default_factory=dict)
-    """Definition name -> the module it moved to, for the report."""
 
 
 def move(
@@ -81,26 +80,30 @@ def move(
     result = Move()
     cut: dict[str, set[str]] = {}
     carried_imports: dict[str, set[str]] = {}
-    for target, names in sorted(moving.items()):
-        base = current = rendered_before.get(target, rendered[target]).decode()
+    added: dict[str, tuple[list[tuple[str, set[str]]], set[str]]] = {}
+    for target, arriving in sorted(moving.items()):
+        merge_base = current = rendered_before.get(target, rendered[target]).decode()
         additions: list[str] = []
-        for name, source in sorted(names.items()):
+        for name, source in sorted(arriving.items()):
             ours, old_base, ours_blocks, base_blocks = old[source]
             if name in base_blocks and old_base is not None:
-                base = _replace(base, name, _text(old_base, base_blocks[name]))
+                merge_base = _replace(merge_base, name, _text(_lines(old_base), base_blocks[name]))
             if name in ours_blocks:
-                current = _replace(current, name, _text(ours, ours_blocks[name]))
+                current = _replace(current, name, _text(_lines(ours), ours_blocks[name]))
             else:
                 current = _replace(current, name, "")  # the user deleted it: the deletion moves too
             cut.setdefault(source, set()).add(name)
-            result.moved[name] = target
-        for source in sorted({s for s in names.values()}):
+        for source in sorted(set(arriving.values())):
             ours, old_base, ours_blocks, _ = old[source]
-            used = _names_used(ours, [ours_blocks[n] for n, s in names.items() if s == source and n in ours_blocks])
-            imports = _added_imports(ours, old_base)
+            used = _names_used(
+                _lines(ours), [ours_blocks[n] for n, s in arriving.items() if s == source and n in ours_blocks]
+            )
+            if source not in added:  # parsed once per module: googleapis' single servicer is 191,000 lines
+                added[source] = (_added_imports(ours, old_base), _defined(ours) - _defined(old_base) - every_moved)
+            imports, extra = added[source]
             taken = [statement for statement, bound in imports if bound & used]
             carried_imports.setdefault(source, set()).update(taken)
-            helpers = sorted((_defined(ours) - _defined(old_base) - every_moved) & used)
+            helpers = sorted(extra & used)
             additions += taken
             if helpers:
                 module = source.removesuffix(".py").replace("/", ".")
@@ -113,14 +116,14 @@ def move(
         if additions:
             current = _with_imports(current, additions, package)
         result.currents[target] = current.encode()
-        result.bases[target] = base.encode()
-    for source, names in cut.items():
+        result.bases[target] = merge_base.encode()
+    for source, gone in cut.items():
         if source in rendered:
             continue  # still rendered: its own merge handles what stays (not a case either layout has today)
         ours, old_base, ours_blocks, base_blocks = old[source]
-        left = _without(ours.decode(), [ours_blocks[n] for n in names if n in ours_blocks], carried_imports[source])
+        left = _without(ours.decode(), [ours_blocks[n] for n in gone if n in ours_blocks], carried_imports[source])
         left_base = (
-            _without(old_base.decode(), [base_blocks[n] for n in names if n in base_blocks], set())
+            _without(old_base.decode(), [base_blocks[n] for n in gone if n in base_blocks], set())
             if old_base is not None
             else None
         )
@@ -221,8 +224,13 @@ def _first_line(node: ast.stmt) -> int:
     return min([node.lineno, *(d.lineno for d in decorators)]) - 1
 
 
-def _text(source: bytes, span: tuple[int, int]) -> str:
-    lines = source.decode("utf-8").splitlines(True)
+@functools.lru_cache(maxsize=8)
+def _lines(source: bytes) -> list[str]:
+    """`source`'s lines, split once for all the blocks a switch takes from one module."""
+    return source.decode("utf-8").splitlines(True)
+
+
+def _text(lines: list[str], span: tuple[int, int]) -> str:
     block = "".join(lines[span[0] : span[1]])
     return block if block.endswith("\n") else block + "\n"
 
@@ -334,9 +342,8 @@ def _defined(source: bytes | None) -> set[str]:
     return {name for node in tree.body for name in _defined_by(node)}
 
 
-def _names_used(source: bytes, spans: list[tuple[int, int]]) -> set[str]:
-    """The names the blocks `spans` of `source` read."""
-    lines = source.decode("utf-8").splitlines(True)
+def _names_used(lines: list[str], spans: list[tuple[int, int]]) -> set[str]:
+    """The names the blocks `spans` of a module (its `lines`) read."""
     used: set[str] = set()
     for first, end in spans:
         try:

@@ -44,9 +44,7 @@ def test_server_and_client_run_as_processes(generated, name: str, aio: bool) -> 
     # One client for all services, or (shop's two services: the per-service layout) one client each.
     clients = [f"{name}.client"] if (project / name / "client.py").is_file() else _client_modules(project, name)
     with served(project, name) as server:
-        called = [
-            run_python("-m", client, "--target", f"127.0.0.1:{server.port}", cwd=project) for client in clients
-        ]
+        called = [run_python("-m", client, "--target", f"127.0.0.1:{server.port}", cwd=project) for client in clients]
         after = server.stop(signal.SIGTERM)
     expected = [f"{rpc} failed: UNIMPLEMENTED: {rpc} is not implemented yet" for rpc in RPCS[name]]
     assert [line for client in called for line in client.stdout.splitlines()] == expected, called
