@@ -24,6 +24,7 @@ protoc's.
 from __future__ import annotations
 
 import argparse
+import json
 import re
 import shutil
 import subprocess
@@ -174,10 +175,11 @@ def main() -> None:
         row("no-op scaffold gen (stamped)", noop)
         row(f"gen after a comment in {LEAF}", leaf)
         row(f"gen after a comment in {WIDELY_IMPORTED}", widely)
-        yours = [p for p in project.rglob("*.py") if not {"generated", ".scaffold"} & set(p.relative_to(project).parts)]
-        largest = max(yours, key=lambda p: p.stat().st_size)
-        lines = sum(1 for _ in largest.open(encoding="utf-8"))
-        print(f"largest module of yours: {largest.relative_to(project)}, {lines} lines")
+        manifest = json.loads((project / ".scaffold/manifest.json").read_text(encoding="utf-8"))
+        yours = [project / p for p, entry in manifest["files"].items() if entry["owner"] == "user" and p.endswith(".py")]
+        sizes = sorted((sum(1 for _ in p.open(encoding="utf-8")), p) for p in yours)
+        lines, largest = sizes[-1]
+        print(f"modules of yours: {len(yours)}; the largest {largest.relative_to(project)}, {lines} lines")
 
 
 if __name__ == "__main__":

@@ -8,6 +8,7 @@ differently fails there first.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -67,6 +68,7 @@ def import_lines(imports: Iterable[Import], first_party_package: str) -> ImportL
 _DIGITS = re.compile(r"(\d+)")
 
 
+@functools.lru_cache(maxsize=65536)  # the same package and module names, in every module of a large tree
 def _natural_key(text: str) -> tuple[tuple[int, int], ...]:
     """Natural order (`v2` before `v10`): a run of digits compares as its number,
     and against other characters as a digit would (by code point), as ruff does."""
@@ -79,6 +81,7 @@ def _natural_key(text: str) -> tuple[tuple[int, int], ...]:
     return tuple(key)
 
 
+@functools.lru_cache(maxsize=65536)
 def _member_key(name: str) -> tuple[int, tuple[tuple[int, int], ...], tuple[tuple[int, int], ...]]:
     kind = 0 if len(name) > 1 and name.isupper() else 1 if name[:1].isupper() else 2
     return kind, _natural_key(name.lower()), _natural_key(name)
