@@ -25,6 +25,7 @@ from scaffold.naming import module_path
 from scaffold.protoc import ProtocResult
 from scaffold.relocate import package_dirs, relocate
 from scaffold.render import Renderer
+from scaffold.renders import Renders
 from scaffold.repair import repair
 
 _GRPC_VERSION = re.compile(rb"^GRPC_GENERATED_VERSION = '(?P<version>[\d.]+)'$", re.MULTILINE)
@@ -67,12 +68,14 @@ def generate(
     project: Project | None = None,
     servicer_services: Sequence[Service] | None = None,
     pending: Sequence[Service] = (),
+    kept: Renders | None = None,
 ) -> Generation:
     """Every file of the project, keyed by its path relative to the project root.
 
     `servicer_services` are the services the servicer module shows (see
     `scaffold.reconcile`); by default the protos' own. `pending` holds the
     new shapes of RPCs kept in an old one, whose imports the servicer needs.
+    `kept` are the per-service renders of earlier runs (`scaffold.renders`).
     """
     project = project or build_project(config, result)
     package_dir = f"{config.package}/{config.generated.replace('.', '/')}"
@@ -98,7 +101,7 @@ def generate(
     paths = {"__package__": config.package, "__generated__": config.generated.replace(".", "/")}
     with_services = {module_path(f.name): f for f in project.files if f.services}
     per_service = _per_service(project, servicer, modules_of) if config.layout == "per-service" else {}
-    rendered = renderer.render(context, paths, with_services, per_service)
+    rendered = renderer.render(context, paths, with_services, per_service, kept)
 
     files = {path: OutputFile(content, "generated") for path, content in generated.items()}
     init = rendered.pop(f"{package_dir}/__init__.py").encode()

@@ -74,7 +74,7 @@ def plan(inputs: Inputs, arguments: Sequence[Path] = ()) -> Outcome:
         sources,
         config.aio,
     )
-    generation = generate(config, result, renderer, project, view, _pending(project, changes))
+    generation = generate(config, result, renderer, project, view, _pending(project, changes), inputs.renders)
     digest = inputs.digest
     if inputs.new_from:
         table = input_digest.table_of(generation.files[CONFIG_FILE].content.decode())

@@ -19,13 +19,14 @@ from typing import Any
 from google.protobuf import descriptor_pb2
 
 from scaffold import config as config_module
-from scaffold import incremental, protoc, replay, state
+from scaffold import incremental, protoc, renders, replay, state
 from scaffold import inputs as input_digest
 from scaffold.config import Config, check_package_name
 from scaffold.disk import Disk
 from scaffold.errors import fail
 from scaffold.layout import CONFIG_FILE, MANIFEST, STATE_DIR
 from scaffold.protoc import ProtocResult, ProtoInput
+from scaffold.renders import Renders
 
 
 @dataclass(frozen=True)
@@ -45,6 +46,8 @@ class Inputs:
     recreate: frozenset[str] = frozenset()
     new_from: tuple[Path, ...] = ()
     """For `new`: the include roots the protos are copied from into the project's `protos/`."""
+    renders: Renders | None = None
+    """The per-service renders earlier runs kept (`scaffold.renders`); None renders everything."""
     choose_layout: bool = False
     """For `new` without `--layout`: per-service when the protos define more than one service."""
 
@@ -63,6 +66,7 @@ def load(root: Path, *, full: bool = False, recreate: Iterable[str] = (), for_ge
         table=table,
         digest=input_digest.digest(root, table) if for_generation else None,
         recreate=frozenset(recreate),
+        renders=(renders.Renders() if full else renders.load(root)) if for_generation else None,
     )
 
 
@@ -126,6 +130,7 @@ def for_new(protos: Sequence[Path], options: NewOptions) -> Inputs:
         protos=proto_inputs,
         include_dirs=tuple(include_dirs),
         new_from=roots,
+        renders=Renders(),
         choose_layout=options.layout is None,
     )
 

@@ -29,8 +29,10 @@ from typing import Any
 
 import jinja2
 
+from scaffold import renders
 from scaffold.errors import Diagnostic, ScaffoldError
 from scaffold.inputs import builtin_templates
+from scaffold.renders import Renders
 
 PLACEHOLDERS = ("__package__", "__generated__")
 PER_FILE = "__proto__"
@@ -89,15 +91,19 @@ class Renderer:
         paths: Mapping[str, str],
         files: Mapping[str, Any] = {},
         services: Mapping[str, Mapping[str, Any]] = {},
+        kept: Renders | None = None,
     ) -> dict[str, str]:
         """Every output template rendered with `context`, keyed by output path.
 
         `paths` gives the directory each placeholder stands for; `files` maps a
         proto's path without `.proto` to the object a per-file template sees as
         `file`; `services` maps a service's module path (`google/spanner/v1/spanner`)
-        to what a per-service template sees besides `context`.
+        to what a per-service template sees besides `context`. With `kept`, a
+        per-service render whose inputs are unchanged since the run that kept it
+        is taken from there (see `scaffold.renders`).
         """
         outputs: dict[str, str] = {}
+        shared: str | None = None  # the fingerprint of what every per-service render reads alike
         for name in self.template_names():
             output = name.removesuffix(SUFFIX)
             for placeholder in PLACEHOLDERS:
@@ -108,8 +114,13 @@ class Renderer:
                     for stem, file in files.items()
                 }
             elif PER_SERVICE in output:
+                if kept is not None and shared is None and services:
+                    # `project` and `servicer` are each service's own (narrowed): only the view's sets are shared.
+                    mine = next(iter(services.values()))
+                    common = {k: v for k, v in context.items() if k not in mine}
+                    shared = renders.fingerprint(self.template_dirs, {**common, **_view_sets(context["servicer"])})
                 rendered = {
-                    _per_service_path(output, stem): self._render_one(name, {**context, **extra})
+                    _per_service_path(output, stem): self._render_kept(name, context, extra, kept, shared)
                     for stem, extra in services.items()
                 }
             else:
@@ -118,11 +129,28 @@ class Renderer:
         holding = {parent for path, text in outputs.items() if text.strip() for parent in _parents(path)}
         return {path: text for path, text in outputs.items() if text.strip() or path.rpartition("/")[0] in holding}
 
+    def _render_kept(
+        self, name: str, context: Mapping[str, Any], own: Mapping[str, Any], kept: Renders | None, shared: str | None
+    ) -> str:
+        if kept is None or shared is None:
+            return self._render_one(name, {**context, **own})
+        key = renders.key(shared, name, own)
+        text = kept.get(key)
+        if text is None:
+            text = self._render_one(name, {**context, **own})
+            kept.put(key, text)
+        return text
+
     def _render_one(self, name: str, context: Mapping[str, Any]) -> str:
         try:
             return self.environment.get_template(name).render(context)
         except jinja2.TemplateError as error:
             raise ScaffoldError([_template_diagnostic(name, error, self.template_dirs)]) from None
+
+
+def _view_sets(view: Any) -> dict[str, Any]:
+    """What a per-service servicer view shares with every other: its project-wide fields."""
+    return {"servicer.package": view.package, "servicer.modules": view.modules, "servicer.served": view.served}
 
 
 def _per_service_path(output: str, module: str) -> str:

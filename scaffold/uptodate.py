@@ -32,29 +32,31 @@ def check_and_stamp(root: Path) -> bool:
 
 
 def _check_and_stamp(root: Path) -> bool:
+    # Each status is taken before what it covers is read, so an edit racing this check is seen next time.
     before = _status([root / CONFIG_FILE, root / MANIFEST])
-    paths = _paths_read(root)
-    if paths is None:
+    if (root / TXN_DIR).exists():
         return False
-    before |= _status(paths)
-    if not up_to_date(root):
+    try:
+        manifest = json.loads((root / MANIFEST).read_text(encoding="utf-8"))
+        recorded, files = manifest["inputs"], manifest["files"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return False
+    table = inputs.config_table(root)
+    if table is None:
+        return False
+    before |= _status(_inputs_read(root, table))
+    # The inputs first: they are what changes most often (a proto saved), and on a large tree stating
+    # every output before finding that out took longer than the digest.
+    if recorded != inputs.digest(root, table):
+        return False
+    before |= _status(_outputs_read(root, files))
+    if not _outputs_match(root, files):
         return False
     _write_stamp(root, before)
     return True
 
 
-def up_to_date(root: Path) -> bool:
-    if (root / TXN_DIR).exists():
-        return False
-    try:
-        manifest = json.loads((root / MANIFEST).read_text(encoding="utf-8"))
-        recorded = manifest["inputs"]
-        files = manifest["files"]
-    except (OSError, ValueError, KeyError, TypeError):
-        return False
-    table = inputs.config_table(root)
-    if table is None or recorded != inputs.digest(root, table):
-        return False
+def _outputs_match(root: Path, files: dict[str, dict[str, str | None]]) -> bool:
     from scaffold import config
     from scaffold.errors import ScaffoldError
 
@@ -71,26 +73,25 @@ def up_to_date(root: Path) -> bool:
     return True
 
 
-def _paths_read(root: Path) -> list[Path] | None:
-    """Every file and directory `up_to_date` reads or lists (a new proto changes its directory's times)."""
-    table = inputs.config_table(root)
-    try:
-        files = json.loads((root / MANIFEST).read_text(encoding="utf-8"))["files"]
-    except (OSError, ValueError, KeyError, TypeError):
-        return None
-    if table is None:
-        return None
+def _inputs_read(root: Path, table: dict[str, object]) -> list[Path]:
+    """Every directory the inputs' digest lists and every file in them (a new proto changes its directory's times)."""
     paths = []
-    for path, entry in files.items():
-        paths.append(root / path)
-        if entry["owner"] == "user":
-            paths.append(root / BASE_DIR / path)
     for directory in inputs.directories_read(root, table):
         paths.append(directory)  # one that does not exist yet is stamped as missing: creating it is a change
         for parent, subdirectories, names in os.walk(directory):
             subdirectories[:] = sorted(d for d in subdirectories if d != ".scaffold")
             paths.append(Path(parent))
             paths += [Path(parent, name) for name in sorted(names)]
+    return paths
+
+
+def _outputs_read(root: Path, files: dict[str, dict[str, str | None]]) -> list[Path]:
+    """Every file of the manifest, and the merge base of each of the user's."""
+    paths = []
+    for path, entry in files.items():
+        paths.append(root / path)
+        if entry["owner"] == "user":
+            paths.append(root / BASE_DIR / path)
     return paths
 
 

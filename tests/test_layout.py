@@ -3,6 +3,7 @@ proto packages; and a switch of layout through `gen` that moves the user's code,
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 from pathlib import Path
@@ -10,6 +11,9 @@ from pathlib import Path
 import pytest
 from conftest import check_project, run_python, run_scaffold, served, tree
 from test_trust import with_seam
+
+from scaffold import api
+from scaffold.render import Renderer
 
 STORE_A = """syntax = "proto3";
 
@@ -276,3 +280,63 @@ def test_a_switch_killed_at_any_swap_ends_in_the_old_tree_or_the_new_one(tmp_pat
         assert gen(copy, env=with_seam(tmp_path / f"k{index}", body)).returncode == 137
         assert gen(copy).returncode == 0
         assert tree(copy) == switched, paths[index]
+
+
+def test_an_aio_switch_with_a_new_rpc_in_the_same_run_keeps_the_code_and_adds_the_stub(tmp_path: Path) -> None:
+    project = make(tmp_path, "--layout", "single", "--aio")
+    servicer = project / "shop/servicer.py"
+    text = servicer.read_text()
+    abort = '        await context.abort(\n            grpc.StatusCode.UNIMPLEMENTED, "Ping is not implemented yet"\n        )\n'
+    stub = "        # TODO: return a root_pb2.Empty.\n" + abort
+    assert stub in text
+    servicer.write_text(text.replace(stub, PING))
+    a_proto = project / "protos/a.proto"
+    a_proto.write_text(a_proto.read_text().replace("  rpc Watch", "  rpc Drop (Item) returns (Item);\n  rpc Watch"))
+    set_layout(project, "per-service")
+    assert gen(project).returncode == 0
+    files = tree(project)
+    assert PING in files["shop/services/root.py"].decode()
+    store_a = files["shop/services/shop/a/v1/store.py"].decode()
+    assert store_a.count("    async def Drop(") == 1 and "shop/servicer.py" not in files
+    assert "\ndef test_drop() -> None:\n" in files["tests/shop/a/v1/test_store.py"].decode()
+    for tool in (("ruff", "check", "--no-cache", "."), ("mypy", "--cache-dir", os.devnull, "shop", "tests")):
+        checked = run_python("-m", *tool, cwd=project)
+        assert checked.returncode == 0, checked.stdout
+    assert run_scaffold("check", "-C", project).returncode == 0
+
+
+def test_a_change_to_one_service_renders_only_its_modules_and_equals_a_clean_new(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The per-service renders are kept between runs (`scaffold.renders`), keyed by what each reads."""
+    project = make(tmp_path)
+    b_proto = project / "protos/b.proto"
+    b_proto.write_text(b_proto.read_text().replace("// Talks.", "// Talks, and listens."))
+    rendered: list[str] = []
+    real = Renderer._render_one
+
+    def counting(self: Renderer, name: str, context: dict[str, object]) -> str:
+        if "__service__" in name:
+            rendered.append(name)
+        return real(self, name, context)
+
+    monkeypatch.setattr(Renderer, "_render_one", counting)
+    report = api.regenerate(project)
+    assert report.written
+    # Chatter's servicer, client and tests: its doc changed. Nothing of the other three services.
+    assert sorted(rendered) == [
+        "__package__/clients/__service__.py.jinja",
+        "__package__/services/__service__.py.jinja",
+        "tests/test___service__.py.jinja",
+    ]
+    clean = tmp_path / "clean"
+    clean.mkdir()
+    shutil.copytree(project / "protos", clean / "src")
+    made = run_scaffold(
+        "new", *(clean / "src" / n for n in ("a.proto", "b.proto", "root.proto")), "-o", clean / "p", "--name", "shop"
+    )
+    assert made.returncode == 0, made.stderr
+    ours, theirs = tree(project), tree(clean / "p")
+    assert ours == theirs
+    rendered.clear()
+    assert api.regenerate(project, full=True).up_to_date and len(rendered) == 12  # --full renders everything again

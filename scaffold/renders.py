@@ -1,0 +1,97 @@
+"""Renders of the per-service templates, kept between runs and keyed by everything a render reads.
+
+On a tree of a thousand services, rendering each service's modules again on
+every regeneration was a third of a leaf change's time, though one proto's
+change alters the modules of its own services only. A per-service render
+reads its template (and, through includes, every template), the config, the
+runtime versions, the whole `service_modules` map, the servicer view's
+project-wide sets, and its own service narrowed into `project` and
+`servicer`; the key hashes all of it, so a render is reused only where it
+would come out the same. Kept in `.scaffold/cache/` (see `scaffold.cache`):
+deleting it makes the next run slower, never different.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import marshal
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import jinja2
+
+from scaffold import __version__, cache
+from scaffold.config import Config
+from scaffold.layout import CACHE_DIR
+
+NAME = "renders.marshal"
+_FORMAT = 1
+
+
+@dataclass
+class Renders:
+    """The previous run's renders (`kept`), and those this run used, which are what the next run keeps."""
+
+    kept: Mapping[str, str] = field(default_factory=dict)
+    used: dict[str, str] = field(default_factory=dict)
+
+    def get(self, key: str) -> str | None:
+        text = self.kept.get(key)
+        if text is not None:
+            self.used[key] = text
+        return text
+
+    def put(self, key: str, text: str) -> None:
+        self.used[key] = text
+
+
+def key(fingerprint: str, template: str, own: Mapping[str, Any]) -> str:
+    """The key of `template` rendered with the run's shared context (`fingerprint`) and a service's own
+    part: `project` narrowed to it, and the services and pending shapes of its servicer view (the view's
+    project-wide sets are in the fingerprint)."""
+    view = own["servicer"]
+    mine = f"{own['project']!r}\0{view.services!r}\0{view.pending!r}"
+    return hashlib.sha256(f"{fingerprint}\0{template}\0{mine}".encode()).hexdigest()
+
+
+def fingerprint(template_dirs: tuple[Path, ...], shared: Mapping[str, Any]) -> str:
+    """Everything a per-service render reads that is the same for every service: the template sources,
+    the tools, and the shared context, with its sets in a stable order."""
+    digest = hashlib.sha256(f"{_FORMAT}\0{__version__}\0{jinja2.__version__}\0".encode())
+    for directory in template_dirs:
+        for path in sorted(directory.rglob("*")):
+            if path.is_file():
+                digest.update(f"{path.relative_to(directory).as_posix()}\0".encode() + path.read_bytes() + b"\0")
+    for name in sorted(shared):
+        digest.update(f"{name}\0{_stable(shared[name])}\0".encode())
+    return digest.hexdigest()
+
+
+def _stable(value: Any) -> str:
+    """`repr`, with sets and mappings sorted (a frozenset's repr depends on the process's hash seed)."""
+    if isinstance(value, (set, frozenset)):
+        return repr(sorted(value))
+    if isinstance(value, Mapping):
+        return repr(sorted(value.items()))
+    if isinstance(value, Config):  # the same project reached as `p` or as `/work/p` renders the same
+        return repr(dataclasses.replace(value, root=Path(os.path.abspath(value.root))))
+    return repr(value)
+
+
+def load(root: Path) -> Renders:
+    """The renders the last run kept; none when there are none this run can trust."""
+    try:
+        form, version, kept = marshal.loads((root / CACHE_DIR / NAME).read_bytes())
+    except Exception:  # noqa: BLE001 - missing, truncated, or not marshal: render everything
+        return Renders()
+    return Renders(kept) if (form, version) == (_FORMAT, __version__) and isinstance(kept, dict) else Renders()
+
+
+def save(root: Path, renders: Renders) -> None:
+    """Keep what this run used (so the cache holds the project's current renders, not every past one)."""
+    if renders.used != renders.kept:
+        cache.write(root, NAME, marshal.dumps((_FORMAT, __version__, renders.used)))
