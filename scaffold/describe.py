@@ -76,7 +76,7 @@ def describe(result: ProtocResult, package: str, generated_subpackage: str) -> P
     services: list[_Found] = []
     for item in result.inputs:
         proto = files[item.name]
-        comments = _comments(proto)
+        comments = _comments(proto) if proto.service else {}
         defined: dict[str, str] = {}  # the names grpc's module defines for each service, by the service
         for s_index, service in enumerate(proto.service):
             problems += _unusable(locations[item.name], proto, (_SERVICE_FIELD, s_index), "service", service.name)
@@ -253,9 +253,12 @@ def _index_messages(files: Iterable[descriptor_pb2.FileDescriptorProto]) -> _Mes
 
 
 def _comments(proto: descriptor_pb2.FileDescriptorProto) -> dict[tuple[int, ...], str]:
-    """Leading (else trailing) comment of every element, indexed once by its source path."""
+    """Leading (else trailing) comment of every service and RPC, indexed once by its source path (the
+    model documents nothing else: cleaning every message's comments too was most of describing googleapis)."""
     result = {}
     for location in proto.source_code_info.location:
+        if not location.path or location.path[0] != _SERVICE_FIELD:
+            continue
         text = location.leading_comments or location.trailing_comments
         if text:
             result[tuple(location.path)] = clean_comment(text)

@@ -18,6 +18,8 @@ from scaffold.naming import module_path
 
 _IMPORT = re.compile(rb"^import (?P<module>[\w.]+)(?P<alias> as \w+)?$", re.MULTILINE)
 _FROM_IMPORT = re.compile(rb"^from (?P<package>[\w.]+) import (?P<module>\w+)(?P<alias> as \w+)?$", re.MULTILINE)
+_STAR_IMPORT = re.compile(rb"^from (?P<module>[\w.]+) import \*$", re.MULTILINE)
+"""What protoc writes for an `import public`: the imported module's names, re-exported."""
 
 
 def generated_modules(proto_names: Iterable[str]) -> frozenset[str]:
@@ -42,14 +44,24 @@ def relocate(outputs: Mapping[str, bytes], proto_names: Iterable[str], package_d
         return b"from " + b".".join(filter(None, [target, parent])) + b" import " + leaf + (match["alias"] or b"")
 
     def rewrite_from(match: re.Match[bytes]) -> bytes:
-        if f"{match['package'].decode()}.{match['module'].decode()}" not in modules:
+        # A module of this run (`from a import common_pb2`), or a name from one (`from a.common_pb2 import
+        # Thing as Thing`: what the .pyi of an `import public` re-exports).
+        package = match["package"].decode()
+        if f"{package}.{match['module'].decode()}" not in modules and package not in modules:
             return match[0]
         return b"from " + target + b"." + match["package"] + b" import " + match["module"] + (match["alias"] or b"")
+
+    def rewrite_star(match: re.Match[bytes]) -> bytes:
+        if match["module"].decode() not in modules:
+            return match[0]
+        return b"from " + target + b"." + match["module"] + b" import *"
 
     relocated = {}
     for path, content in outputs.items():
         if path.endswith((".py", ".pyi")):
             content = _FROM_IMPORT.sub(rewrite_from, _IMPORT.sub(rewrite_import, content))
+            if b" import *" in content:
+                content = _STAR_IMPORT.sub(rewrite_star, content)
         relocated[f"{package_dir}/{path}"] = content
     return relocated
 

@@ -8,7 +8,7 @@ import inspect
 from pathlib import Path
 
 import pytest
-from conftest import TEST_PROTOS, check_project, run_scaffold, tree
+from conftest import TEST_PROTOS, check_project, run_python, run_scaffold, tree
 
 FLAVOURS = pytest.mark.parametrize("aio", [False, True], ids=["sync", "aio"])
 
@@ -181,3 +181,24 @@ def test_a_project_without_any_rpc_yet_lints_type_checks_and_tests(tmp_path: Pat
     assert result.returncode == 0, result.stderr
     checked = check_project(tmp_path / "out", "draft")
     assert checked.passed == 1  # the server accepts connections
+
+
+def test_an_import_public_is_relocated_and_its_names_reexported(tmp_path: Path) -> None:
+    """protoc writes `from base_pb2 import *` for `import public` (googleapis has such files); moved into
+    the generated package, that import must move with it or the module never imports."""
+    source = tmp_path / "src"
+    (source / "lib").mkdir(parents=True)
+    (source / "lib/base.proto").write_text('syntax = "proto3";\npackage lib;\nmessage Thing {\n  string name = 1;\n}\n')
+    (source / "lib/reexport.proto").write_text('syntax = "proto3";\npackage lib;\nimport public "lib/base.proto";\n')
+    (source / "svc.proto").write_text(
+        'syntax = "proto3";\npackage svc;\nimport "lib/reexport.proto";\n'
+        "service Keeper {\n  rpc Keep (lib.Thing) returns (lib.Thing);\n}\n"
+    )
+    out = tmp_path / "out"
+    result = run_scaffold("new", source / "svc.proto", "-I", source, "-o", out, "--name", "keeper")
+    assert result.returncode == 0, result.stderr
+    reexport = (out / "keeper/generated/lib/reexport_pb2.py").read_text()
+    assert "from keeper.generated.lib.base_pb2 import *\n" in reexport
+    check_project(out, "keeper")  # every module imports, under -W error; the tests pass
+    probe = "from keeper.generated.lib import reexport_pb2; print(reexport_pb2.Thing(name='x').name)"
+    assert run_python("-c", probe, cwd=out).stdout == "x\n"
