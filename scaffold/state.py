@@ -116,11 +116,28 @@ def render(
     if layout != "single":  # absent means single: the manifests of projects made before layouts stay as they were
         manifest["layout"] = layout
     # Key order is construction order (sorted paths, declaration-ordered records): deterministic as is.
-    state = {MANIFEST: (json.dumps(manifest, indent=1) + "\n").encode()}
+    state = {MANIFEST: _text(manifest).encode()}
     for p, (owner, content) in files.items():
         if owner == "user" and content is not None:
             state[f"{BASE_DIR}/{p}"] = content
     return state
+
+
+def _text(manifest: dict[str, Any]) -> str:
+    """The manifest as JSON with one line per file, per service's RPCs and per servicer record: each
+    change is one line of a diff, and each line comes from json's C encoder (an indented dump, which
+    takes the pure-Python one, spent 4 s on googleapis' manifest)."""
+    entries = []
+    for key, value in manifest.items():
+        if isinstance(value, dict) and value:
+            inner = ",\n".join(f"  {json.dumps(k)}: {json.dumps(v)}" for k, v in value.items())
+            entries.append(f" {json.dumps(key)}: {{\n{inner}\n }}")
+        elif isinstance(value, list) and value:
+            inner = ",\n".join(f"  {json.dumps(v)}" for v in value)
+            entries.append(f" {json.dumps(key)}: [\n{inner}\n ]")
+        else:
+            entries.append(f" {json.dumps(key)}: {json.dumps(value)}")
+    return "{\n" + ",\n".join(entries) + "\n}\n"
 
 
 def service_record(service: Service) -> dict[str, Any]:

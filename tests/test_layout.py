@@ -122,8 +122,8 @@ def test_several_services_get_a_module_each_served_called_and_typed(tmp_path: Pa
     assert "from shop.services.shop.a.v1.store import ShopAV1StoreServicer" in registry
     assert '"shop.a.v1.Store", "shop.b.v1.Store", "shop.b.v1.Chatter", "Root"' in registry
     manifest = files[".scaffold/manifest.json"].decode()
-    assert '"shop/services/__init__.py": {\n   "owner": "generated"' in manifest
-    assert '"shop/services/root.py": {\n   "owner": "user"' in manifest
+    assert '\n  "shop/services/__init__.py": {"owner": "generated", "sha256": "' in manifest
+    assert '\n  "shop/services/root.py": {"owner": "user", "sha256": "' in manifest
 
     checked = check_project(project, "shop")  # two test modules named test_store.py: importlib mode, mypy bases
     assert checked.passed == 6
