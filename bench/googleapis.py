@@ -176,7 +176,9 @@ def main() -> None:
         row(f"gen after a comment in {LEAF}", leaf)
         row(f"gen after a comment in {WIDELY_IMPORTED}", widely)
         manifest = json.loads((project / ".scaffold/manifest.json").read_text(encoding="utf-8"))
-        yours = [project / p for p, entry in manifest["files"].items() if entry["owner"] == "user" and p.endswith(".py")]
+        yours = [
+            project / p for p, entry in manifest["files"].items() if entry["owner"] == "user" and p.endswith(".py")
+        ]
         sizes = sorted((sum(1 for _ in p.open(encoding="utf-8")), p) for p in yours)
         lines, largest = sizes[-1]
         print(f"modules of yours: {len(yours)}; the largest {largest.relative_to(project)}, {lines} lines")

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 from conftest import check_project, run_python, run_scaffold, served, tree
-from test_trust import with_seam
+from test_trust import killed_after_swapping, swaps_of_a_run
 
 from scaffold import api
 from scaffold.render import Renderer
@@ -262,22 +262,10 @@ def test_a_switch_killed_at_any_swap_ends_in_the_old_tree_or_the_new_one(tmp_pat
     project = make(tmp_path, "--layout", "single")
     _user_edits(project)
     set_layout(project, "per-service")
-    swaps = tmp_path / "swaps"
-    recorder = with_seam(
-        tmp_path / "rec",
-        f"def hook(moment, path):\n    if moment == 'before-swap':\n        open({str(swaps)!r}, 'a').write(path + '\\n')\n",
-    )
-    probe = tmp_path / "probe"
-    shutil.copytree(project, probe)
-    assert gen(probe, env=recorder).returncode == 0
-    switched = tree(probe)
-    paths = swaps.read_text().split()
+    switched, paths = swaps_of_a_run(project, tmp_path)
     assert len(paths) > 20
     for index in sorted({0, len(paths) // 3, len(paths) // 2, len(paths) - 1}):
-        copy = tmp_path / f"kill{index}"
-        shutil.copytree(project, copy)
-        body = f"def hook(moment, path):\n    if (moment, path) == ('after-swap', {paths[index]!r}):\n        os._exit(137)\n"
-        assert gen(copy, env=with_seam(tmp_path / f"k{index}", body)).returncode == 137
+        copy = killed_after_swapping(project, paths[index], tmp_path / f"kill{index}")
         assert gen(copy).returncode == 0
         assert tree(copy) == switched, paths[index]
 

@@ -67,27 +67,37 @@ def test_a_kill_after_the_servicer_is_swapped_then_an_edit_keeps_the_edit(tmp_pa
     assert not (project / ".scaffold/txn").exists()
 
 
-def test_a_kill_at_every_swap_ends_in_the_old_tree_or_the_new_one(tmp_path: Path) -> None:
-    project = make_project(tmp_path, HELLO)
-    implement(project, "SayHello", HELLO_BODY)
-    set_rpcs(project, HELLO, AGAIN)
-    old = tree(project)
+def swaps_of_a_run(project: Path, tmp_path: Path) -> tuple[dict[str, bytes], list[str]]:
+    """What `gen` makes of `project` (run on a copy), and the paths it swaps in, in order."""
     swaps = tmp_path / "swaps"
     recorder = with_seam(
-        tmp_path,
+        tmp_path / "recorder",
         f"def hook(moment, path):\n    if moment == 'before-swap':\n        open({str(swaps)!r}, 'a').write(path + '\\n')\n",
     )
     probe = tmp_path / "probe"
     shutil.copytree(project, probe)
     assert gen(probe, env=recorder).returncode == 0
-    new = tree(probe)
-    paths = swaps.read_text().split()
+    return tree(probe), swaps.read_text().split()
+
+
+def killed_after_swapping(project: Path, victim: str, tmp_path: Path) -> Path:
+    """A copy of `project` whose `gen` was killed right after it swapped `victim` in."""
+    copy = tmp_path / "copy"
+    shutil.copytree(project, copy)
+    body = f"def hook(moment, path):\n    if (moment, path) == ('after-swap', {victim!r}):\n        os._exit(137)\n"
+    assert gen(copy, env=with_seam(tmp_path / "killer", body)).returncode == 137
+    return copy
+
+
+def test_a_kill_at_every_swap_ends_in_the_old_tree_or_the_new_one(tmp_path: Path) -> None:
+    project = make_project(tmp_path, HELLO)
+    implement(project, "SayHello", HELLO_BODY)
+    set_rpcs(project, HELLO, AGAIN)
+    old = tree(project)
+    new, paths = swaps_of_a_run(project, tmp_path)
     assert len(paths) > 8
     for index, victim in enumerate(paths):
-        copy = tmp_path / f"kill{index}"
-        shutil.copytree(project, copy)
-        body = f"def hook(moment, path):\n    if (moment, path) == ('after-swap', {victim!r}):\n        os._exit(137)\n"
-        assert gen(copy, env=with_seam(tmp_path / f"k{index}", body)).returncode == 137
+        copy = killed_after_swapping(project, victim, tmp_path / f"kill{index}")
         assert gen(copy, "--dry-run").returncode in (0, 1)  # reading a half-done tree never crashes
         assert run_scaffold("gen", "-C", copy).returncode == 0
         assert tree(copy) == new, victim
