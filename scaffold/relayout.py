@@ -71,10 +71,10 @@ def move(
     moving: dict[str, dict[str, str]] = {}  # new path -> name -> old path
     for name, source in sources.items():
         target = homes.get(name)
-        if target is None or target == source or name in new_defs.get(source, {}):
+        # Only from a module the new layout no longer renders into one it did not render before: a module
+        # of both layouts (server.py) keeps its own code, and nothing is ever defined twice.
+        if target is None or source in rendered or target in previous.files:
             continue
-        if target in previous.files:
-            continue  # a module scaffold renders in both layouts keeps its own code; nothing moves into it
         moving.setdefault(target, {})[name] = source
     every_moved = {name for names in moving.values() for name in names}
     result = Move()
@@ -118,8 +118,6 @@ def move(
         result.currents[target] = current.encode()
         result.bases[target] = merge_base.encode()
     for source, gone in cut.items():
-        if source in rendered:
-            continue  # still rendered: its own merge handles what stays (not a case either layout has today)
         ours, old_base, ours_blocks, base_blocks = old[source]
         left = _without(ours.decode(), [ours_blocks[n] for n in gone if n in ours_blocks], carried_imports[source])
         left_base = (
