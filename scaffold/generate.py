@@ -133,8 +133,8 @@ PER_SERVICE_TREES = ("services", "clients")
 
 
 def _per_service(project: Project, servicer: ServicerView, modules_of: Mapping[str, str]) -> dict[str, dict[str, Any]]:
-    """What each service's own modules are rendered from, by module path: the service, the servicer view of
-    it alone, and `project` narrowed to it (empty for a service the protos dropped whose methods are kept)."""
+    """What each service's own modules are rendered from, by module path: the servicer view of it alone, and
+    `project` narrowed to it (empty for a service the protos dropped whose methods are kept)."""
     pending = {service.full_name: service for service in servicer.pending}
     shown = {service.full_name: service for service in servicer.services}
     defined = {service.full_name: (file, service) for file in project.files for service in file.services}
