@@ -104,17 +104,19 @@ def generate(
     rendered = renderer.render(context, paths, with_services, per_service, kept)
 
     files = {path: OutputFile(content, "generated") for path, content in generated.items()}
-    init = rendered.pop(f"{package_dir}/__init__.py").encode()
+    # Every directory of the package holds protoc's modules, so its `__init__.py` is written even when the
+    # template renders nothing (render leaves out an empty one whose directory holds no other render).
+    init = rendered.pop(f"{package_dir}/__init__.py", "").encode()
     for directory in package_dirs(generated, package_dir):
         files[f"{directory}/__init__.py"] = OutputFile(init, "generated")
     trees = tuple(f"{config.package}/{tree}/" for tree in PER_SERVICE_TREES)
     for path, text in rendered.items():
         owner: Owner = "generated" if path.startswith(f"{package_dir}/") or _is_tree_init(path, trees) else "user"
         files[path] = OutputFile(text.encode(), owner)
-    for path in list(files):
-        if path.startswith(trees):
-            for parent in _parents_below(path, config.package):
-                files.setdefault(f"{parent}/__init__.py", OutputFile(b"", "generated"))
+    for tree in trees:
+        below = [path for path in files if path.startswith(tree)]
+        for directory in package_dirs(below, tree.rstrip("/")) if below else ():
+            files.setdefault(f"{directory}/__init__.py", OutputFile(b"", "generated"))
     if config.format == "ruff":
         files |= _formatted(files, config)
     return Generation(files, project, servicer, config.layout)
@@ -156,13 +158,6 @@ def _unique(services: Sequence[Service]) -> list[Service]:
 
 def _is_tree_init(path: str, trees: tuple[str, ...]) -> bool:
     return path.startswith(trees) and path.endswith("/__init__.py")
-
-
-def _parents_below(path: str, package: str) -> list[str]:
-    """The directories between `package` and the file `path`: `p/services/a/b/x.py` -> `p/services/a/b`, ...,
-    `p/services`."""
-    parts = path.split("/")[:-1]
-    return ["/".join(parts[:n]) for n in range(len(parts), 1, -1) if "/".join(parts[:n]) != package]
 
 
 def _formatted(files: Mapping[str, OutputFile], config: Config) -> dict[str, OutputFile]:

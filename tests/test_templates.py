@@ -126,3 +126,18 @@ def test_a_template_rendering_nothing_writes_no_file_but_an_empty_init_is_kept(t
     assert not (project / "helloworld/extra.py").exists()
     imported = run_python("-c", "import helloworld.generated.helloworld_pb2_grpc", cwd=project)
     assert imported.returncode == 0, imported.stderr
+
+
+def test_an_empty_generated_init_is_written_for_protos_without_services(tmp_path: Path) -> None:
+    """The generated package's `__init__.py` goes in every directory of protoc's modules, which hold no other
+    render when no proto defines a service: an empty template still makes them packages."""
+    templates = tmp_path / "templates"
+    (templates / "__package__/__generated__").mkdir(parents=True)
+    (templates / "__package__/__generated__/__init__.py.jinja").write_text("")
+    proto = tmp_path / "m.proto"
+    proto.write_text('syntax = "proto3";\npackage m;\nmessage M {\n  string a = 1;\n}\n')
+    result = run_scaffold("new", proto, "-o", tmp_path / "p", "--templates", templates)
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / "p/m/generated/__init__.py").read_text() == ""
+    imported = run_python("-c", "import m.generated.m_pb2", cwd=tmp_path / "p")
+    assert imported.returncode == 0, imported.stderr
