@@ -115,7 +115,7 @@ def new_project(
         write.create_tree(
             root, {path: content for path, content in files.items() if content is not None} | copies, progress
         )
-    incremental.save(root, outcome.record)
+    incremental.save(root, outcome.record, outcome.result.placed_in)
     if inputs.renders is not None:
         renders.save(root, inputs.renders)
     left = tuple(f for f in outcome.plan.files if f.note)
@@ -173,7 +173,9 @@ def regenerate(
                 overtaken = changed.path
                 continue
             if not dry_run and outcome.record != inputs.record:
-                incremental.save(root, outcome.record)
+                incremental.save(root, outcome.record, outcome.result.placed_in)
+            if not dry_run:
+                inputs.hashes.save()
             if not dry_run and inputs.renders is not None:
                 renders.save(root, inputs.renders)
             return GenReport(

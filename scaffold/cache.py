@@ -30,9 +30,18 @@ def write(root: str | os.PathLike[str], name: str, content: bytes) -> None:
     import tempfile  # not at the top: the no-op path imports this module
 
     try:
-        cache = directory(root)
-        with tempfile.NamedTemporaryFile(dir=cache, delete=False) as staged:
+        target = os.path.join(directory(root), name)
+        os.makedirs(os.path.dirname(target), exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=os.path.dirname(target), delete=False) as staged:
             staged.write(content)
-        os.replace(staged.name, os.path.join(cache, name))
+        os.replace(staged.name, target)
+    except OSError:
+        pass
+
+
+def remove(root: str | os.PathLike[str], name: str) -> None:
+    """Remove `name` from the cache, if it is there (what an older version kept under another name)."""
+    try:
+        os.remove(os.path.join(root, CACHE_DIR, name))
     except OSError:
         pass

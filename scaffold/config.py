@@ -113,6 +113,11 @@ class Config:
     def include_dirs(self) -> tuple[Path, ...]:
         return tuple(self.root / path for path in self.proto_paths)
 
+    @property
+    def generated_dir(self) -> str:
+        """Where protoc's modules go, relative to the project root (`route_guide/generated`)."""
+        return f"{self.package}/{self.generated.replace('.', '/')}"
+
     def template_dir(self) -> Path | None:
         """Normalised without touching the disk: `new` asks before the project directory exists."""
         return Path(os.path.normpath(self.root / self.templates)) if self.templates else None

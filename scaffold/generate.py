@@ -23,10 +23,9 @@ from scaffold.layout import CONFIG_FILE, TABLE
 from scaffold.model import Owner, Project, Service, ServicerView, service_paths
 from scaffold.naming import module_path
 from scaffold.protoc import ProtocResult
-from scaffold.relocate import package_dirs, relocate
+from scaffold.relocate import package_dirs, place
 from scaffold.render import Renderer
 from scaffold.renders import Renders
-from scaffold.repair import repair
 
 _GRPC_VERSION = re.compile(rb"^GRPC_GENERATED_VERSION = '(?P<version>[\d.]+)'$", re.MULTILINE)
 _PROTOBUF_VERSION = re.compile(rb"^# Protobuf Python Version: (?P<version>[\d.]+)$", re.MULTILINE)
@@ -78,8 +77,10 @@ def generate(
     `kept` are the per-service renders of earlier runs (`scaffold.renders`).
     """
     project = project or build_project(config, result)
-    package_dir = f"{config.package}/{config.generated.replace('.', '/')}"
-    generated = relocate(repair(result.outputs), result.generated_names, package_dir)
+    package_dir = config.generated_dir
+    if result.placed_in not in ("", package_dir):
+        raise AssertionError(f"protoc's outputs were placed in {result.placed_in}, not in {package_dir}")
+    generated = result.outputs if result.placed_in else place(result.outputs, result.generated_names, package_dir)
     modules = frozenset(
         str(PurePosixPath(path).with_suffix("")).replace("/", ".") for path in generated if path.endswith(".py")
     )

@@ -23,6 +23,7 @@ import marshal
 import os
 import sys
 import time
+import zlib
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,12 +34,16 @@ from grpc_tools import grpc_version  # type: ignore[import-untyped]
 
 from scaffold import __version__, cache, protoc
 from scaffold.errors import Diagnostic
+from scaffold.hashes import Hashes
 from scaffold.layout import CACHE_DIR, PROTOC_RECORD
 from scaffold.naming import module_path
 from scaffold.protoc import ProtocResult, ProtoInput
+from scaffold.relocate import place
 
 _RECORD = PROTOC_RECORD
-_FORMAT = 1
+_INDEX = "index"
+_SHARDS = 64
+_FORMAT = 2
 _SETTLED_NS = 1_000_000_000
 
 _Dependencies = Callable[[str], Sequence[str]]
@@ -58,20 +63,48 @@ class CompiledProto:
     warnings: tuple[Diagnostic, ...]
 
 
-Record = dict[str, CompiledProto]
+class Record(dict[str, CompiledProto]):
+    """Proto name -> what protoc made of it: the previous run's, or the next run's.
+
+    Stored as shards (`_SHARDS` files, a proto's by a hash of its name), so a
+    run that compiled a few protos rewrites a few shards, not the whole record
+    (226 MB on googleapis). `stored` remembers, per shard, the id it was read
+    with and its entries as read: a shard whose entries are still those very
+    objects is not written again.
+    """
+
+    def __init__(
+        self, entries: Mapping[str, CompiledProto] = {}, stored: Mapping[int, tuple[str, dict[str, CompiledProto]]] = {}
+    ) -> None:
+        super().__init__(entries)
+        self.stored = dict(stored)
+
+
+def stored_from(record: Mapping[str, CompiledProto]) -> dict[int, tuple[str, dict[str, CompiledProto]]]:
+    return record.stored if isinstance(record, Record) else {}
 
 
 def run(
-    inputs: Sequence[ProtoInput], include_dirs: Sequence[Path], record: Record | None
+    inputs: Sequence[ProtoInput],
+    include_dirs: Sequence[Path],
+    previous: Mapping[str, CompiledProto] | None,
+    placed_in: str = "",
+    hashes: Hashes | None = None,
 ) -> tuple[ProtocResult, Record]:
-    """protoc's result for `inputs`, compiling only what `record` (the previous run's) cannot provide;
-    and the record of this result, for the next run."""
+    """protoc's result for `inputs`, compiling only what the `previous` run's record cannot provide;
+    and the record of this result, for the next run.
+
+    With `placed_in` (a package directory), the outputs are placed there
+    (`scaffold.relocate.place`): those protoc compiled now; the others come
+    placed from the record, which must have been made for the same directory.
+    """
     started_ns = time.time_ns()
     roots = protoc.include_roots(inputs, include_dirs)
     searched = (*roots, protoc.WELL_KNOWN_INCLUDE)
-    record = record or {}
+    record: Mapping[str, CompiledProto] = previous or {}
     # Hashed before protoc reads them: an edit racing this run is then seen as a change by the next one.
-    sources = {name: find_source(name, searched) for name in record}
+    hashes = hashes or Hashes()
+    sources = {name: find_source(name, searched, hashes) for name in record}
     unchanged = {name for name, compiled in record.items() if sources[name] == (compiled.origin, compiled.sha256)}
     names = [item.name for item in inputs]
     fresh: dict[str, descriptor_pb2.FileDescriptorProto] = {}
@@ -109,14 +142,17 @@ def run(
             warnings += call.warnings
             compiled += batch
     order = protoc_order(names, dependencies)
-    for name in order:
-        if name not in compiled and name in unchanged:
-            outputs |= record[name].outputs
-            warnings += record[name].warnings
+    given, generated_now = set(names), set(compiled)  # sets: googleapis' 7,000 names made list scans quadratic
+    imported = [name for name in order if name not in given and not protoc.provided_by_runtime(name)]
+    if placed_in:
+        outputs = place(outputs, (*names, *imported), placed_in)
+    reused = [name for name in order if name not in generated_now and name in unchanged]
+    for name in reused:
+        outputs |= record[name].outputs
+        warnings += record[name].warnings
     file_set = b"".join(
         _as_file_field(fresh[name].SerializeToString() if name in fresh else record[name].descriptor) for name in order
     )
-    imported = [name for name in order if name not in names and not protoc.provided_by_runtime(name)]
     result = ProtocResult(
         inputs=tuple(inputs),
         generated_names=(*names, *imported),
@@ -124,25 +160,32 @@ def run(
         descriptors=descriptor_pb2.FileDescriptorSet.FromString(file_set),
         warnings=protoc.in_order(warnings),
         compiled=tuple(compiled),
+        placed_in=placed_in,
     )
     for name in order:
         if name not in sources:
-            sources[name] = _settled_source(name, searched, started_ns)
-    return result, record_of(result, sources)
+            sources[name] = _settled_source(name, searched, started_ns, hashes)
+    # The entries of protos reused as they were stay the same objects: their shards need no rewriting.
+    kept = {name: record[name] for name in reused}
+    made = record_of(result, sources, skip=kept)
+    return result, Record(
+        {name: kept.get(name) or made[name] for name in order if name in kept or name in made}, stored_from(record)
+    )
 
 
-def record_of(result: ProtocResult, sources: Mapping[str, Source | None]) -> Record:
-    """Every proto of `result` whose source is known as protoc read it, with its outputs."""
+def record_of(result: ProtocResult, sources: Mapping[str, Source | None], skip: Mapping[str, object] = {}) -> Record:
+    """Every proto of `result` whose source is known as protoc read it, with its outputs (but those in `skip`)."""
     displayed = {item.name: item.path.as_posix() for item in result.inputs}
     warnings_of: dict[str, list[int]] = {}  # indexes by the path they name: gathered once, not per file
     for index, warning in enumerate(result.warnings):
         warnings_of.setdefault(warning.path, []).append(index)
-    record = {}
+    record = Record()
+    prefix = f"{result.placed_in}/" if result.placed_in else ""
     for file in result.descriptors.file:
         source = sources.get(file.name)
-        if source is None:
+        if source is None or file.name in skip:
             continue  # not recorded: the next run compiles it again
-        stem = module_path(file.name)
+        stem = prefix + module_path(file.name)
         paths = (f"{stem}_pb2.py", f"{stem}_pb2.pyi", f"{stem}_pb2_grpc.py")
         record[file.name] = CompiledProto(
             origin=source[0],
@@ -185,27 +228,68 @@ def protoc_order(names: Iterable[str], dependencies: _Dependencies) -> list[str]
     return order
 
 
-def load(root: Path) -> Record | None:
-    """The previous run's record, or None when there is none this run can trust."""
+def load(root: Path, placed_in: str | None = None) -> Record | None:
+    """The previous run's record, or None when there is none this run can trust.
+
+    `placed_in`: the package directory the outputs must have been placed in;
+    None when only the descriptors are wanted. A shard that is not the one
+    the index names (a run killed between writing it and the index) is left
+    out: its protos are compiled again.
+    """
+    directory = root / CACHE_DIR / _RECORD
     try:
-        data = marshal.loads((root / CACHE_DIR / _RECORD).read_bytes())
-        if data["key"] != _key(root):
+        key, placement, ids = marshal.loads((directory / _INDEX).read_bytes())
+        if key != _key(root) or (placed_in is not None and placement != placed_in):
             return None
-        return {
-            name: CompiledProto(origin, sha256, dependencies, public, descriptor, outputs, _diagnostics(warnings))
-            for name, (origin, sha256, dependencies, public, descriptor, outputs, warnings) in data["files"].items()
-        }
+        record = Record()
+        for shard, expected in ids.items():
+            shard_id, files = _read_shard(directory / f"{shard:02d}")
+            if shard_id != expected:  # missing, or not what the index names: its protos are compiled again
+                continue
+            entries = {
+                name: CompiledProto(origin, sha256, dependencies, public, descriptor, outputs, _diagnostics(warnings))
+                for name, (origin, sha256, dependencies, public, descriptor, outputs, warnings) in files.items()
+            }
+            record.update(entries)
+            record.stored[shard] = (expected, entries)
+        return record
     except Exception:  # noqa: BLE001 - missing, truncated, or from another version: a full run decides
         return None
 
 
-def save(root: Path, record: Record) -> None:
-    """Keep `record` for the next run."""
-    files = {
-        name: (c.origin, c.sha256, c.dependencies, c.public, c.descriptor, c.outputs, _warning_tuples(c.warnings))
-        for name, c in record.items()
-    }
-    cache.write(root, _RECORD, marshal.dumps({"key": _key(root), "files": files}))
+def _read_shard(path: Path) -> tuple[str | None, dict[str, Any]]:
+    try:
+        shard_id, files = marshal.loads(path.read_bytes())
+    except Exception:  # noqa: BLE001 - missing or truncated
+        return None, {}
+    return shard_id, files
+
+
+def save(root: Path, record: Record, placed_in: str = "") -> None:
+    """Keep `record` for the next run: the shards whose entries changed, then the index that names them."""
+    shards: dict[int, dict[str, CompiledProto]] = {}
+    for name, compiled in record.items():
+        shards.setdefault(zlib.crc32(name.encode()) % _SHARDS, {})[name] = compiled
+    stored = stored_from(record)
+    ids = {}
+    for shard, entries in sorted(shards.items()):
+        before = stored.get(shard)
+        if (
+            before is not None
+            and before[1].keys() == entries.keys()
+            and all(entries[name] is compiled for name, compiled in before[1].items())
+        ):
+            ids[shard] = before[0]
+            continue
+        ids[shard] = os.urandom(8).hex()
+        files = {
+            name: (c.origin, c.sha256, c.dependencies, c.public, c.descriptor, c.outputs, _warning_tuples(c.warnings))
+            for name, c in sorted(entries.items())
+        }
+        cache.write(root, f"{_RECORD}/{shard:02d}", marshal.dumps((ids[shard], files)))
+    index: Any = (_key(root), placed_in, ids)
+    cache.write(root, f"{_RECORD}/{_INDEX}", marshal.dumps(index))
+    cache.remove(root, "protoc.marshal")  # the single-file record of scaffold 0.x before shards
 
 
 def _key(root: Path) -> tuple[object, ...]:
@@ -219,7 +303,7 @@ def _key(root: Path) -> tuple[object, ...]:
     )
 
 
-def _settled_source(name: str, roots: Sequence[Path], started_ns: int) -> Source | None:
+def _settled_source(name: str, roots: Sequence[Path], started_ns: int, hashes: Hashes) -> Source | None:
     """`name`'s source now, if it was last modified well before the run began (so protoc read these bytes).
 
     Protos first met in this run were not hashed before protoc read them; one
@@ -232,16 +316,17 @@ def _settled_source(name: str, roots: Sequence[Path], started_ns: int) -> Source
             modified = path.stat().st_mtime_ns
         except OSError:
             continue
-        return find_source(name, (root,)) if modified < started_ns - _SETTLED_NS else None
+        return find_source(name, (root,), hashes) if modified < started_ns - _SETTLED_NS else None
     return None
 
 
-def find_source(name: str, roots: Sequence[Path]) -> Source | None:
+def find_source(name: str, roots: Sequence[Path], hashes: Hashes | None = None) -> Source | None:
     """The file protoc reads for `name` (the first root that has it) and its hash."""
+    hashes = hashes or Hashes()
     for root in roots:
         path = root / name
         try:
-            return source(path, path.read_bytes())
+            return os.path.abspath(path), hashes.sha256(path)
         except (FileNotFoundError, NotADirectoryError, IsADirectoryError):
             continue
         except OSError:

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from scaffold import __version__
+from scaffold.hashes import Hashes
 from scaffold.layout import CONFIG_FILE
 
 if sys.version_info >= (3, 11):
@@ -52,15 +53,17 @@ def table_of(pyproject: str) -> dict[str, Any] | None:
     return table if isinstance(table, dict) else None
 
 
-def digest(root: Path, table: dict[str, Any]) -> str:
-    """The digest of everything a generation of the project at `root` reads."""
+def digest(root: Path, table: dict[str, Any], hashes: Hashes | None = None) -> str:
+    """The digest of everything a generation of the project at `root` reads (`hashes`: what the files'
+    status says of their contents, see `scaffold.hashes`)."""
+    hashes = hashes or Hashes(root)
     protos = [
-        (path.relative_to(root).as_posix(), path.read_bytes())
+        (path.relative_to(root).as_posix(), hashes.sha256(path))
         for r in _proto_roots(root, table)
         if r.is_dir()
         for path in sorted(r.rglob("*.proto"))
     ]
-    return digest_of(table, protos, _custom_templates(root, table))
+    return _digest_of_hashes(table, protos, _custom_templates(root, table), hashes)
 
 
 def directories_read(root: Path, table: dict[str, Any]) -> list[Path]:
@@ -81,12 +84,19 @@ def _custom_templates(root: Path, table: dict[str, Any]) -> Path | None:
 def digest_of(table: dict[str, Any], protos: Iterable[tuple[str, bytes]], custom: Path | None = None) -> str:
     """The same digest from contents in memory: `protos` are (path relative to the project, bytes);
     `custom` is the directory of the user's own templates, if any."""
+    hashed = [(path, hashlib.sha256(content).hexdigest()) for path, content in protos]
+    return _digest_of_hashes(table, hashed, custom, Hashes())
+
+
+def _digest_of_hashes(
+    table: dict[str, Any], protos: Iterable[tuple[str, str]], custom: Path | None, hashes: Hashes
+) -> str:
     result = hashlib.sha256(json.dumps([__version__, table], sort_keys=True).encode())
     named = []
     for kind, directory in (("template", builtin_templates()), ("custom", custom)):
         if directory is not None and directory.is_dir():
             files = sorted(p for p in directory.rglob("*") if p.is_file())
-            named += [(f"{kind}:{p.relative_to(directory).as_posix()}", p.read_bytes()) for p in files]
-    for name, content in [*((f"proto:{path}", content) for path, content in sorted(protos)), *named]:
-        result.update(name.encode() + b"\0" + hashlib.sha256(content).digest())
+            named += [(f"{kind}:{p.relative_to(directory).as_posix()}", hashes.sha256(p)) for p in files]
+    for name, sha256 in [*((f"proto:{path}", sha256) for path, sha256 in sorted(protos)), *named]:
+        result.update(name.encode() + b"\0" + bytes.fromhex(sha256))
     return result.hexdigest()

@@ -23,7 +23,8 @@ JOURNAL = "journal.json"
 
 CACHE_DIR = f"{STATE_DIR}/cache"
 """What makes the next run fast, never what makes it right (ignored by git; safe to delete)."""
-PROTOC_RECORD = "protoc.marshal"
+PROTOC_RECORD = "protoc"
+"""A directory: the record of protoc's results, in shards (see `scaffold.incremental`)."""
 STAMP = f"{CACHE_DIR}/no-op.marshal"
 STAMP_FORMAT = 1
 LOCK_FILE = f"{CACHE_DIR}/lock"

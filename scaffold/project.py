@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +24,7 @@ from scaffold import inputs as input_digest
 from scaffold.config import Config, check_package_name
 from scaffold.disk import Disk
 from scaffold.errors import fail
+from scaffold.hashes import Hashes
 from scaffold.layout import CONFIG_FILE, MANIFEST, STATE_DIR
 from scaffold.protoc import ProtocResult, ProtoInput
 from scaffold.renders import Renders
@@ -50,23 +51,27 @@ class Inputs:
     """The per-service renders earlier runs kept (`scaffold.renders`); None renders everything."""
     choose_layout: bool = False
     """For `new` without `--layout`: per-service when the protos define more than one service."""
+    hashes: Hashes = field(default_factory=Hashes)
+    """The files' hashes as their status vouches for them (`scaffold.hashes`); saved once the run is done."""
 
 
 def load(root: Path, *, full: bool = False, recreate: Iterable[str] = (), for_generation: bool = True) -> Inputs:
     """The inputs of the project at `root`; `full` ignores the protoc record. Without `for_generation`
     (`call`, `describe`: descriptors only) the state and the inputs' digest are not read."""
     config, table = config_module.load_with_table(root)
+    hashes = Hashes(root)
     return Inputs(
         config=config,
         disk=Disk(root),
         protos=protoc.resolve_inputs(config.proto_files(), config.include_dirs()),
         include_dirs=config.include_dirs(),
         previous=state.read(root) if for_generation else None,
-        record=None if full else incremental.load(root),
+        record=None if full else incremental.load(root, config.generated_dir),
         table=table,
-        digest=input_digest.digest(root, table) if for_generation else None,
+        digest=input_digest.digest(root, table, hashes) if for_generation else None,
         recreate=frozenset(recreate),
         renders=(renders.Renders() if full else renders.load(root)) if for_generation else None,
+        hashes=hashes,
     )
 
 
@@ -143,10 +148,13 @@ def descriptors(inputs: Inputs) -> descriptor_pb2.FileDescriptorSet:
 
 def run_protoc(inputs: Inputs) -> tuple[ProtocResult, incremental.Record]:
     """protoc's result, incremental; or, under SCAFFOLD_REPLAY, a saved one (see `scaffold.replay`)."""
-    saved = replay.replayed()
+    saved = replay.replayed(inputs.config.generated_dir)
     if saved is not None:
-        return saved, inputs.record or {}
-    result, record = incremental.run(inputs.protos, inputs.include_dirs, inputs.record)
+        return saved, inputs.record or incremental.Record()
+    config = inputs.config
+    result, record = incremental.run(
+        inputs.protos, inputs.include_dirs, inputs.record, config.generated_dir, inputs.hashes
+    )
     replay.dump(result)
     return result, record
 

@@ -15,6 +15,7 @@ import re
 from collections.abc import Iterable, Mapping
 
 from scaffold.naming import module_path
+from scaffold.repair import repair
 
 _IMPORT = re.compile(rb"^import (?P<module>[\w.]+)(?P<alias> as \w+)?$", re.MULTILINE)
 _FROM_IMPORT = re.compile(rb"^from (?P<package>[\w.]+) import (?P<module>\w+)(?P<alias> as \w+)?$", re.MULTILINE)
@@ -64,6 +65,18 @@ def relocate(outputs: Mapping[str, bytes], proto_names: Iterable[str], package_d
                 content = _STAR_IMPORT.sub(rewrite_star, content)
         relocated[f"{package_dir}/{path}"] = content
     return relocated
+
+
+def place(outputs: Mapping[str, bytes], proto_names: Iterable[str], package_dir: str) -> dict[str, bytes]:
+    """protoc's outputs as the project holds them: repaired (`scaffold.repair`), then relocated.
+
+    Each module's result depends only on its own bytes and on which of the
+    modules it imports protoc generated; for an unchanged proto those are its
+    imports, generated or provided by the runtime as before. So a module placed
+    once stays placed, and the protoc record keeps the placed bytes
+    (`scaffold.incremental`): a run places only what protoc compiled.
+    """
+    return relocate(repair(outputs), proto_names, package_dir)
 
 
 def package_dirs(paths: Iterable[str], package_dir: str) -> list[str]:

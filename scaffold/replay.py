@@ -3,7 +3,8 @@
 A template or model bug reported by a user depends on their protos; with
 `SCAFFOLD_DUMP=DIR` set, every run saves protoc's result there
 (`DIR/protoc-result.marshal`: the descriptor set with source info, protoc's
-outputs, the inputs' names and warnings), and with `SCAFFOLD_REPLAY=FILE`
+outputs as placed in the project's generated package, the inputs' names and
+warnings), and with `SCAFFOLD_REPLAY=FILE`
 a run takes its result from that file instead of running protoc, so the bug
 can be reproduced (and tested) from the one file, as betterproto2's
 `BETTERPROTO_DUMP` does for its plugin.
@@ -23,7 +24,7 @@ from scaffold.protoc import ProtocResult, ProtoInput
 DUMP = "SCAFFOLD_DUMP"
 REPLAY = "SCAFFOLD_REPLAY"
 FILE_NAME = "protoc-result.marshal"
-_FORMAT = 1
+_FORMAT = 2
 
 
 def dump(result: ProtocResult) -> None:
@@ -40,21 +41,28 @@ def dump(result: ProtocResult) -> None:
         result.descriptors.SerializeToString(),
         [(d.path, d.message, d.line, d.col, d.severity) for d in result.warnings],
         list(result.compiled),
+        result.placed_in,
     )
     (Path(directory) / FILE_NAME).write_bytes(marshal.dumps(data))
 
 
-def replayed() -> ProtocResult | None:
-    """The result saved in the file SCAFFOLD_REPLAY names; None when it names none."""
+def replayed(placed_in: str) -> ProtocResult | None:
+    """The result saved in the file SCAFFOLD_REPLAY names; None when it names none. Its outputs are placed in
+    a package directory (see `scaffold.relocate.place`), which must be `placed_in`, this project's."""
     path = os.environ.get(REPLAY)
     if not path:
         return None
     try:
-        form, inputs, names, outputs, descriptors, warnings, compiled = marshal.loads(Path(path).read_bytes())
-        if form != _FORMAT:
-            raise ValueError(f"format {form}, expected {_FORMAT}")
+        data = marshal.loads(Path(path).read_bytes())
+        if not isinstance(data, tuple) or not data or data[0] != _FORMAT:
+            raise ValueError(f"not a dump of format {_FORMAT}")
+        _, inputs, names, outputs, descriptors, warnings, compiled, dumped_in = data
     except (OSError, ValueError, EOFError, TypeError) as error:
         raise fail(f"{REPLAY}={path}", f"cannot be replayed: {error}") from None
+    if dumped_in != placed_in:
+        raise fail(
+            f"{REPLAY}={path}", f"was saved for the package directory {dumped_in}, not this project's {placed_in}"
+        )
     return ProtocResult(
         inputs=tuple(ProtoInput(Path(p), name) for p, name in inputs),
         generated_names=tuple(names),
@@ -62,4 +70,5 @@ def replayed() -> ProtocResult | None:
         descriptors=descriptor_pb2.FileDescriptorSet.FromString(descriptors),
         warnings=tuple(Diagnostic(*w) for w in warnings),
         compiled=tuple(compiled),
+        placed_in=placed_in,
     )

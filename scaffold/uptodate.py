@@ -16,6 +16,7 @@ import os
 from pathlib import Path
 
 from scaffold import __version__, cache, inputs
+from scaffold.hashes import Hashes
 from scaffold.layout import BASE_DIR, CONFIG_FILE, MANIFEST, STAMP, STAMP_FORMAT, TXN_DIR
 
 
@@ -47,7 +48,10 @@ def _check_and_stamp(root: Path) -> bool:
     before |= _status(_inputs_read(root, table))
     # The inputs first: they are what changes most often (a proto saved), and on a large tree stating
     # every output before finding that out took longer than the digest.
-    if recorded != inputs.digest(root, table):
+    hashes = Hashes(root)
+    matches = recorded == inputs.digest(root, table, hashes)
+    hashes.save()  # kept either way: when something changed, the full run that follows reads fewer files
+    if not matches:
         return False
     before |= _status(_outputs_read(root, files))
     if not _outputs_match(root, files):

@@ -1,0 +1,75 @@
+"""The sha256 of a file, known from its status while it has not changed since it was hashed.
+
+On googleapis a run hashed its 7,234 protos twice (the inputs' digest, and
+protoc's record checking which protos changed): 2 s of reading before any
+work, on every save. As git's index does, each hash is kept with the
+status (times, size, inode) the file had before it was read, and the next
+run reads again only the files whose status differs. A hash is kept only
+for a file last modified well before the run began: one written in the
+same clock tick as the read could change again without its times changing.
+
+Standard library only: the no-op path (`scaffold.uptodate`) uses it. Kept in
+`.scaffold/cache/` (see `scaffold.cache`): losing it costs a re-read, never
+a wrong answer.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import marshal
+import os
+import time
+
+from scaffold import cache
+from scaffold.layout import CACHE_DIR
+
+NAME = "hashes.marshal"
+_FORMAT = 1
+_SETTLED_NS = 1_000_000_000
+"""How much older than the run a file's times must be for its hash to be kept (coarse file systems tick in seconds)."""
+
+_Entry = tuple[int, int, int, int, str]
+
+
+class Hashes:
+    """The hashes of the files one run asks about; `save` keeps those the next run can trust."""
+
+    def __init__(self, root: str | os.PathLike[str] | None = None) -> None:
+        """The hashes kept in the cache of the project at `root`; None keeps none (every file is read)."""
+        self.root = None if root is None else os.fspath(root)
+        self._started_ns = time.time_ns()
+        self._known = {} if self.root is None else _load(os.path.join(self.root, CACHE_DIR, NAME))
+        self._asked: dict[str, _Entry] = {}
+
+    def sha256(self, path: str | os.PathLike[str]) -> str:
+        """The hex sha256 of the file at `path` (absolute, or relative to the working directory); raises
+        OSError as reading it would."""
+        key = os.path.abspath(path)
+        status = os.stat(key)
+        now = (status.st_mtime_ns, status.st_ctime_ns, status.st_size, status.st_ino)
+        entry = self._known.get(key)
+        if entry is not None and entry[:4] == now:
+            self._asked[key] = entry
+            return entry[4]
+        digest = hashlib.sha256(_read(key)).hexdigest()
+        if max(now[0], now[1]) < self._started_ns - _SETTLED_NS:
+            self._asked[key] = (*now, digest)
+        return digest
+
+    def save(self) -> None:
+        """Keep the hashes of this run's files (only those: the cache follows the project as it is now)."""
+        if self.root is not None and self._asked != self._known:
+            cache.write(self.root, NAME, marshal.dumps((_FORMAT, self._asked)))
+
+
+def _load(path: str) -> dict[str, _Entry]:
+    try:
+        form, known = marshal.loads(_read(path))
+    except Exception:  # noqa: BLE001 - missing, truncated, or from another Python: hash everything
+        return {}
+    return known if form == _FORMAT and isinstance(known, dict) else {}
+
+
+def _read(path: str) -> bytes:
+    with open(path, "rb") as file:
+        return file.read()
