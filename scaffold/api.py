@@ -15,7 +15,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from scaffold import incremental, lock, pipeline, project, renders, seams, write
+from scaffold import incremental, lock, memo, pipeline, project, seams, write
 from scaffold.config import Config
 from scaffold.errors import Diagnostic, ScaffoldError, fail
 from scaffold.inputs import builtin_templates
@@ -116,8 +116,8 @@ def new_project(
             root, {path: content for path, content in files.items() if content is not None} | copies, progress
         )
     incremental.save(root, outcome.record, outcome.result.placed_in)
-    if inputs.renders is not None:
-        renders.save(root, inputs.renders)
+    if inputs.memo is not None:
+        memo.save(root, inputs.memo)
     left = tuple(f for f in outcome.plan.files if f.note)
     return NewReport(root, outcome.config, tuple(sorted(files | copies)), outcome.result.warnings, left)
 
@@ -176,8 +176,8 @@ def regenerate(
                 incremental.save(root, outcome.record, outcome.result.placed_in)
             if not dry_run:
                 inputs.hashes.save()
-            if not dry_run and inputs.renders is not None:
-                renders.save(root, inputs.renders)
+            if not dry_run and inputs.memo is not None:
+                memo.save(root, inputs.memo)
             return GenReport(
                 root=root,
                 plan=outcome.plan,

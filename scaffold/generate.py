@@ -20,12 +20,12 @@ from scaffold.describe import describe
 from scaffold.errors import fail
 from scaffold.formatting import format_python
 from scaffold.layout import CONFIG_FILE, TABLE
+from scaffold.memo import Memo
 from scaffold.model import Owner, Project, Service, ServicerView, service_paths
 from scaffold.naming import module_path
 from scaffold.protoc import ProtocResult
 from scaffold.relocate import package_dirs, place
 from scaffold.render import Renderer
-from scaffold.renders import Renders
 
 _GRPC_VERSION = re.compile(rb"^GRPC_GENERATED_VERSION = '(?P<version>[\d.]+)'$", re.MULTILINE)
 _PROTOBUF_VERSION = re.compile(rb"^# Protobuf Python Version: (?P<version>[\d.]+)$", re.MULTILINE)
@@ -56,8 +56,8 @@ class Generation:
         )
 
 
-def build_project(config: Config, result: ProtocResult) -> Project:
-    return describe(result, config.package, config.generated)
+def build_project(config: Config, result: ProtocResult, memo: Memo | None = None) -> Project:
+    return describe(result, config.package, config.generated, memo)
 
 
 def generate(
@@ -67,14 +67,14 @@ def generate(
     project: Project | None = None,
     servicer_services: Sequence[Service] | None = None,
     pending: Sequence[Service] = (),
-    kept: Renders | None = None,
+    kept: Memo | None = None,
 ) -> Generation:
     """Every file of the project, keyed by its path relative to the project root.
 
     `servicer_services` are the services the servicer module shows (see
     `scaffold.reconcile`); by default the protos' own. `pending` holds the
     new shapes of RPCs kept in an old one, whose imports the servicer needs.
-    `kept` are the per-service renders of earlier runs (`scaffold.renders`).
+    `kept` holds the per-service renders of earlier runs (`scaffold.renders`).
     """
     project = project or build_project(config, result)
     package_dir = config.generated_dir

@@ -61,7 +61,7 @@ def digest(root: Path, table: dict[str, Any], hashes: Hashes | None = None) -> s
         (path.relative_to(root).as_posix(), hashes.sha256(path))
         for r in _proto_roots(root, table)
         if r.is_dir()
-        for path in sorted(r.rglob("*.proto"))
+        for path in r.rglob("*.proto")  # in any order: the digest sorts by path
     ]
     return _digest_of_hashes(table, protos, _custom_templates(root, table), hashes)
 

@@ -23,6 +23,7 @@ from scaffold.disk import Disk
 from scaffold.errors import EXIT_NEEDS_USER, Diagnostic, ScaffoldError
 from scaffold.generate import Generation, OutputFile, build_project, generate, servicer_modules
 from scaffold.layout import CONFIG_FILE, PROTO_DIR
+from scaffold.memo import Memo
 from scaffold.merge import conflict_lines
 from scaffold.model import Project, Rpc, Service, restrict
 from scaffold.plan import Plan
@@ -58,7 +59,7 @@ def plan(inputs: Inputs, arguments: Sequence[Path] = ()) -> Outcome:
         recorded = _recorded_protos(arguments, inputs.protos, inputs.include_dirs, result.generated_names)
         config = dataclasses.replace(config, protos=recorded)
         record = _record_of_copies(config.root, result, copies)
-    project = build_project(config, result)
+    project = build_project(config, result, inputs.memo)
     if inputs.choose_layout and len(project.services) > 1:
         config = dataclasses.replace(config, layout="per-service")
     renderer = Renderer.with_overrides(config.template_dir())
@@ -73,13 +74,14 @@ def plan(inputs: Inputs, arguments: Sequence[Path] = ()) -> Outcome:
         project.services,
         sources,
         config.aio,
+        inputs.memo,
     )
-    generation = generate(config, result, renderer, project, view, _pending(project, changes), inputs.renders)
+    generation = generate(config, result, renderer, project, view, _pending(project, changes), inputs.memo)
     digest = inputs.digest
     if inputs.new_from:
         table = input_digest.table_of(generation.files[CONFIG_FILE].content.decode())
         digest = input_digest.digest_of(table, copies.items(), config.template_dir()) if table is not None else None
-    restricted = _restrict_with(config, result, renderer)
+    restricted = _restrict_with(config, result, renderer, inputs.memo)
     # A new project's files of the user's (`new --force`) never came from scaffold: nothing to rebuild.
     bases = (
         {} if inputs.new_from else merge_bases(disk, previous, generation, [ours for ours, _ in sources], restricted)
@@ -152,12 +154,12 @@ def merge_bases(
 
 
 def _restrict_with(
-    config: Config, result: ProtocResult, renderer: Renderer
+    config: Config, result: ProtocResult, renderer: Renderer, memo: Memo | None
 ) -> Callable[[Callable[[Service, Rpc], bool]], Generation]:
     """A render of the same inputs with only the RPCs a predicate keeps."""
 
     def render(keep: Callable[[Service, Rpc], bool]) -> Generation:
-        project = restrict(build_project(config, result), keep)
+        project = restrict(build_project(config, result, memo), keep)
         return generate(config, result, renderer, project, project.services)
 
     return render

@@ -19,15 +19,15 @@ from typing import Any
 from google.protobuf import descriptor_pb2
 
 from scaffold import config as config_module
-from scaffold import incremental, protoc, renders, replay, state
+from scaffold import incremental, memo, protoc, replay, state
 from scaffold import inputs as input_digest
 from scaffold.config import Config, check_package_name
 from scaffold.disk import Disk
 from scaffold.errors import fail
 from scaffold.hashes import Hashes
 from scaffold.layout import CONFIG_FILE, MANIFEST, STATE_DIR
+from scaffold.memo import Memo
 from scaffold.protoc import ProtocResult, ProtoInput
-from scaffold.renders import Renders
 
 
 @dataclass(frozen=True)
@@ -47,8 +47,8 @@ class Inputs:
     recreate: frozenset[str] = frozenset()
     new_from: tuple[Path, ...] = ()
     """For `new`: the include roots the protos are copied from into the project's `protos/`."""
-    renders: Renders | None = None
-    """The per-service renders earlier runs kept (`scaffold.renders`); None renders everything."""
+    memo: Memo | None = None
+    """What earlier runs computed and kept (`scaffold.memo`); None computes everything."""
     choose_layout: bool = False
     """For `new` without `--layout`: per-service when the protos define more than one service."""
     hashes: Hashes = field(default_factory=Hashes)
@@ -70,7 +70,7 @@ def load(root: Path, *, full: bool = False, recreate: Iterable[str] = (), for_ge
         table=table,
         digest=input_digest.digest(root, table, hashes) if for_generation else None,
         recreate=frozenset(recreate),
-        renders=(renders.Renders() if full else renders.load(root)) if for_generation else None,
+        memo=(Memo() if full else memo.load(root)) if for_generation else None,
         hashes=hashes,
     )
 
@@ -135,7 +135,7 @@ def for_new(protos: Sequence[Path], options: NewOptions) -> Inputs:
         protos=proto_inputs,
         include_dirs=tuple(include_dirs),
         new_from=roots,
-        renders=Renders(),
+        memo=Memo(),
         choose_layout=options.layout is None,
     )
 

@@ -14,9 +14,11 @@ from __future__ import annotations
 import ast
 import dataclasses
 import difflib
+import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from scaffold.memo import Memo
 from scaffold.model import Rpc, Service
 
 
@@ -54,6 +56,7 @@ def reconcile(
     services: Sequence[Service],
     modules: Sequence[tuple[bytes | None, bytes | None]],
     aio: bool = False,
+    memo: Memo | None = None,
 ) -> tuple[tuple[Service, ...], Changes]:
     """The services to render the servicer from, and the changes to report.
 
@@ -64,9 +67,9 @@ def reconcile(
     methods: dict[tuple[str, str], str] = {}
     pristine: dict[tuple[str, str], str] = {}
     for ours, base in modules:
-        found = methods_of(ours)
+        found = methods_of(ours, memo)
         methods |= found
-        pristine |= found if base == ours else methods_of(base)  # an untouched servicer is parsed once
+        pristine |= found if base == ours else methods_of(base, memo)  # an untouched servicer is parsed once
     old_services = {s.full_name: s for s in previous_view}
     new_services = {s.full_name: s for s in services}
     added: list[str] = []
@@ -122,10 +125,25 @@ def _changed(key: tuple[str, str], methods: dict[tuple[str, str], str], pristine
     return key in methods and methods[key] != pristine.get(key)
 
 
-def methods_of(source: bytes | None) -> dict[tuple[str, str], str]:
-    """(class, method) -> the method's source, for every method of every top-level class."""
+def methods_of(source: bytes | None, memo: Memo | None = None) -> dict[tuple[str, str], str]:
+    """(class, method) -> the method's source, for every method of every top-level class.
+
+    Parsing is most of reconciling a thousand servicer modules; `memo` keeps what earlier runs found,
+    by the module's hash (an untouched module is parsed once, in the run that wrote it).
+    """
     if source is None:
         return {}
+    key = "methods:" + hashlib.blake2b(source, digest_size=20).hexdigest()
+    kept = memo.get(key) if memo is not None else None
+    if kept is not None:
+        return {(cls, method): text for cls, method, text in kept}
+    found = _methods_of(source)
+    if memo is not None:
+        memo.put(key, [(cls, method, text) for (cls, method), text in found.items()])
+    return found
+
+
+def _methods_of(source: bytes) -> dict[tuple[str, str], str]:
     try:
         text = source.decode("utf-8")
         tree = ast.parse(text)

@@ -32,7 +32,7 @@ import jinja2
 from scaffold import renders
 from scaffold.errors import Diagnostic, ScaffoldError
 from scaffold.inputs import builtin_templates
-from scaffold.renders import Renders
+from scaffold.memo import Memo
 
 PLACEHOLDERS = ("__package__", "__generated__")
 PER_FILE = "__proto__"
@@ -91,7 +91,7 @@ class Renderer:
         paths: Mapping[str, str],
         files: Mapping[str, Any] = {},
         services: Mapping[str, Mapping[str, Any]] = {},
-        kept: Renders | None = None,
+        kept: Memo | None = None,
     ) -> dict[str, str]:
         """Every output template rendered with `context`, keyed by output path.
 
@@ -130,7 +130,7 @@ class Renderer:
         return {path: text for path, text in outputs.items() if text.strip() or path.rpartition("/")[0] in holding}
 
     def _render_kept(
-        self, name: str, context: Mapping[str, Any], own: Mapping[str, Any], kept: Renders | None, shared: str | None
+        self, name: str, context: Mapping[str, Any], own: Mapping[str, Any], kept: Memo | None, shared: str | None
     ) -> str:
         if kept is None or shared is None:
             return self._render_one(name, {**context, **own})

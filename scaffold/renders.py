@@ -7,46 +7,24 @@ reads its template (and, through includes, every template), the config, the
 runtime versions, the whole `service_modules` map, the servicer view's
 project-wide sets, and its own service narrowed into `project` and
 `servicer`; the key hashes all of it, so a render is reused only where it
-would come out the same. Kept in `.scaffold/cache/` (see `scaffold.cache`):
-deleting it makes the next run slower, never different.
+would come out the same. Kept in the memo (`scaffold.memo`).
 """
 
 from __future__ import annotations
 
 import dataclasses
 import hashlib
-import marshal
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import jinja2
 
-from scaffold import __version__, cache
+from scaffold import __version__
 from scaffold.config import Config
-from scaffold.layout import CACHE_DIR
 
-NAME = "renders.marshal"
 _FORMAT = 1
-
-
-@dataclass
-class Renders:
-    """The previous run's renders (`kept`), and those this run used, which are what the next run keeps."""
-
-    kept: Mapping[str, str] = field(default_factory=dict)
-    used: dict[str, str] = field(default_factory=dict)
-
-    def get(self, key: str) -> str | None:
-        text = self.kept.get(key)
-        if text is not None:
-            self.used[key] = text
-        return text
-
-    def put(self, key: str, text: str) -> None:
-        self.used[key] = text
 
 
 def key(fingerprint: str, template: str, own: Mapping[str, Any]) -> str:
@@ -80,18 +58,3 @@ def _stable(value: Any) -> str:
     if isinstance(value, Config):  # the same project reached as `p` or as `/work/p` renders the same
         return repr(dataclasses.replace(value, root=Path(os.path.abspath(value.root))))
     return repr(value)
-
-
-def load(root: Path) -> Renders:
-    """The renders the last run kept; none when there are none this run can trust."""
-    try:
-        form, version, kept = marshal.loads((root / CACHE_DIR / NAME).read_bytes())
-    except Exception:  # noqa: BLE001 - missing, truncated, or not marshal: render everything
-        return Renders()
-    return Renders(kept) if (form, version) == (_FORMAT, __version__) and isinstance(kept, dict) else Renders()
-
-
-def save(root: Path, renders: Renders) -> None:
-    """Keep what this run used (so the cache holds the project's current renders, not every past one)."""
-    if renders.used != renders.kept:
-        cache.write(root, NAME, marshal.dumps((_FORMAT, __version__, renders.used)))
