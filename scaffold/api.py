@@ -174,8 +174,7 @@ def regenerate(
                 continue
             if not dry_run and outcome.record != inputs.record:
                 incremental.save(root, outcome.record, outcome.result.placed_in)
-            if not dry_run:
-                inputs.hashes.save()
+            inputs.hashes.save()  # a cache (`scaffold.hashes`): `check` and `diff` keep what they hashed too
             if not dry_run and inputs.memo is not None:
                 memo.save(root, inputs.memo)
             return GenReport(

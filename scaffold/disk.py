@@ -8,14 +8,29 @@ from is exactly what the write stage compares with right before each swap
 
 from __future__ import annotations
 
+import hashlib
 import os
 from pathlib import Path
 
+from scaffold.hashes import Hashes
+
 
 class Disk:
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, hashes: Hashes | None = None) -> None:
         self.root = root
         self._read: dict[str, bytes | None] = {}
+        self._hashes = hashes or Hashes()
+
+    def sha256(self, path: str) -> str | None:
+        """The hash of `path`'s bytes (None: no file), without reading a file whose status vouches for its
+        hash (`scaffold.hashes`): a regeneration learns that a file is as scaffold left it from `stat`."""
+        if path in self._read:
+            content = self._read[path]
+            return None if content is None else hashlib.sha256(content).hexdigest()
+        try:
+            return self._hashes.sha256(self.root / path)
+        except (FileNotFoundError, NotADirectoryError, IsADirectoryError):
+            return None
 
     def read(self, path: str) -> bytes | None:
         """The bytes of `path` (relative to the root) as first read in this run; None where there is no file."""

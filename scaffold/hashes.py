@@ -56,10 +56,12 @@ class Hashes:
             self._asked[key] = (*now, digest)
         return digest
 
-    def save(self) -> None:
-        """Keep the hashes of this run's files (only those: the cache follows the project as it is now)."""
-        if self.root is not None and self._asked != self._known:
-            cache.write(self.root, NAME, marshal.dumps((_FORMAT, self._asked)))
+    def save(self, complete: bool = True) -> None:
+        """Keep the hashes of this run's files: only those when the run asked about every file of the project
+        (`complete`: the cache follows the project as it is now), else those besides the ones kept before."""
+        kept = self._asked if complete else self._known | self._asked
+        if self.root is not None and kept != self._known:
+            cache.write(self.root, NAME, marshal.dumps((_FORMAT, kept)))
 
 
 def _load(path: str) -> dict[str, _Entry]:

@@ -18,6 +18,7 @@ from pathlib import Path
 from scaffold import incremental, protoc, relayout, state
 from scaffold import inputs as input_digest
 from scaffold import plan as plan_module
+from scaffold.bases import layered
 from scaffold.config import Config
 from scaffold.disk import Disk
 from scaffold.errors import EXIT_NEEDS_USER, Diagnostic, ScaffoldError
@@ -83,13 +84,13 @@ def plan(inputs: Inputs, arguments: Sequence[Path] = ()) -> Outcome:
         digest = input_digest.digest_of(table, copies.items(), config.template_dir()) if table is not None else None
     restricted = _restrict_with(config, result, renderer, inputs.memo)
     # A new project's files of the user's (`new --force`) never came from scaffold: nothing to rebuild.
-    bases = (
+    bases: Mapping[str, bytes] = (
         {} if inputs.new_from else merge_bases(disk, previous, generation, [ours for ours, _ in sources], restricted)
     )
     move = relayout.Move()
     if previous is not None and previous.layout != config.layout:
         move = _switch(disk, previous, generation, restricted)
-        bases |= move.bases
+        bases = layered(bases, move.bases)
     after = servicer_modules(config.package, config.layout, view)
     classified = plan_module.build(
         disk,
@@ -120,7 +121,7 @@ def merge_bases(
     generation: Generation,
     servicers: Sequence[bytes | None],
     render_with: Callable[[Callable[[Service, Rpc], bool]], Generation],
-) -> dict[str, bytes]:
+) -> Mapping[str, bytes]:
     """The merge base of every user file, recorded or, where it was lost, rebuilt.
 
     A user file on disk without a recorded base (`.scaffold/` deleted, not
@@ -131,7 +132,7 @@ def merge_bases(
     The merge then adds exactly what is new; where the guess is wrong it
     conflicts, and the user sees both sides: nothing is lost either way.
     """
-    bases = dict(previous.base) if previous else {}
+    bases = previous.base if previous else {}
     lost = [
         path
         for path, output in generation.files.items()
@@ -150,7 +151,7 @@ def merge_bases(
             if (service.class_name, rpc.name) in methods
         }
     rebuilt = render_with(lambda service, rpc: (service.full_name, rpc.name) in known).files
-    return bases | {path: rebuilt[path].content for path in lost if path in rebuilt}
+    return layered(bases, {path: rebuilt[path].content for path in lost if path in rebuilt})
 
 
 def _restrict_with(
@@ -166,11 +167,11 @@ def _restrict_with(
 
 
 def _with_readded_stubs(
-    bases: dict[str, bytes],
+    bases: Mapping[str, bytes],
     modules: Mapping[str, Sequence[Service]],
     changes: Changes,
     read: Callable[[str], bytes | None],
-) -> dict[str, bytes]:
+) -> Mapping[str, bytes]:
     """The servicer modules' bases without the stubs of RPCs added back after the user deleted their orphan.
 
     The recorded base still shows such a stub (it was the orphan's), so the
@@ -180,7 +181,7 @@ def _with_readded_stubs(
     if not changes.added:
         return bases
     added = set(changes.added)
-    fixed = dict(bases)
+    fixed: dict[str, bytes] = {}
     for path, services in modules.items():
         base = bases.get(path)
         routes = [(s, r) for s in services for r in s.rpcs if f"{s.full_name}/{r.name}" in added]
@@ -190,7 +191,7 @@ def _with_readded_stubs(
         doomed = {(s.class_name, r.name) for s, r in routes if (s.class_name, r.name) not in present}
         if doomed:
             fixed[path] = without_methods(base, doomed)
-    return fixed
+    return layered(bases, fixed)
 
 
 def _switch(
@@ -213,7 +214,9 @@ def _switch(
 def _refuse_unresolved_conflicts(disk: Disk, previous: state.State | None) -> None:
     problems = []
     for path, record in sorted(previous.files.items() if previous else ()):
-        content = disk.read(path) if record.owner == "user" else None
+        if record.owner != "user" or disk.sha256(path) in (None, record.sha256):
+            continue  # a file exactly as its merge base, a render, holds no markers: not read
+        content = disk.read(path)
         for line in conflict_lines(content) if content else ():
             message = "unresolved conflict marker; resolve it, then run scaffold gen"
             problems.append(Diagnostic(str(disk.root / path), message, line, 1))

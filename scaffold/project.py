@@ -62,10 +62,10 @@ def load(root: Path, *, full: bool = False, recreate: Iterable[str] = (), for_ge
     hashes = Hashes(root)
     return Inputs(
         config=config,
-        disk=Disk(root),
+        disk=Disk(root, hashes),
         protos=protoc.resolve_inputs(config.proto_files(), config.include_dirs()),
         include_dirs=config.include_dirs(),
-        previous=state.read(root) if for_generation else None,
+        previous=state.read(root, hashes) if for_generation else None,
         record=None if full else incremental.load(root, config.generated_dir),
         table=table,
         digest=input_digest.digest(root, table, hashes) if for_generation else None,

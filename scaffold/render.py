@@ -104,6 +104,7 @@ class Renderer:
         """
         outputs: dict[str, str] = {}
         shared: str | None = None  # the fingerprint of what every per-service render reads alike
+        owns: dict[str, str] = {}
         for name in self.template_names():
             output = name.removesuffix(SUFFIX)
             for placeholder in PLACEHOLDERS:
@@ -120,7 +121,7 @@ class Renderer:
                     common = {k: v for k, v in context.items() if k not in mine}
                     shared = renders.fingerprint(self.template_dirs, {**common, **_view_sets(context["servicer"])})
                 rendered = {
-                    _per_service_path(output, stem): self._render_kept(name, context, extra, kept, shared)
+                    _per_service_path(output, stem): self._render_kept(name, context, extra, kept, shared, owns, stem)
                     for stem, extra in services.items()
                 }
             else:
@@ -130,11 +131,22 @@ class Renderer:
         return {path: text for path, text in outputs.items() if text.strip() or path.rpartition("/")[0] in holding}
 
     def _render_kept(
-        self, name: str, context: Mapping[str, Any], own: Mapping[str, Any], kept: Memo | None, shared: str | None
+        self,
+        name: str,
+        context: Mapping[str, Any],
+        own: Mapping[str, Any],
+        kept: Memo | None,
+        shared: str | None,
+        owns: dict[str, str],
+        module: str,
     ) -> str:
+        """A per-service render, from `kept` where its key is there; `owns` holds each service's
+        `renders.own_digest` by module, taken once for all its templates."""
         if kept is None or shared is None:
             return self._render_one(name, {**context, **own})
-        key = renders.key(shared, name, own)
+        if module not in owns:
+            owns[module] = renders.own_digest(own)
+        key = renders.key(shared, name, owns[module])
         text = kept.get(key)
         if text is None:
             text = self._render_one(name, {**context, **own})

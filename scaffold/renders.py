@@ -27,13 +27,19 @@ from scaffold.config import Config
 _FORMAT = 1
 
 
-def key(fingerprint: str, template: str, own: Mapping[str, Any]) -> str:
+def key(fingerprint: str, template: str, own: str) -> str:
     """The key of `template` rendered with the run's shared context (`fingerprint`) and a service's own
-    part: `project` narrowed to it, and the services and pending shapes of its servicer view (the view's
-    project-wide sets are in the fingerprint)."""
+    part (`own_digest`)."""
+    return hashlib.sha256(f"{fingerprint}\0{template}\0{own}".encode()).hexdigest()
+
+
+def own_digest(own: Mapping[str, Any]) -> str:
+    """A service's own part of a render's context: `project` narrowed to it, and the services and pending
+    shapes of its servicer view (the view's project-wide sets are in the fingerprint). Taken once per
+    service, for all its templates: the `repr`s were most of the cost of keying googleapis' renders."""
     view = own["servicer"]
     mine = f"{own['project']!r}\0{view.services!r}\0{view.pending!r}"
-    return hashlib.sha256(f"{fingerprint}\0{template}\0{mine}".encode()).hexdigest()
+    return hashlib.sha256(mine.encode()).hexdigest()
 
 
 def fingerprint(template_dirs: tuple[Path, ...], shared: Mapping[str, Any]) -> str:

@@ -10,6 +10,7 @@ merge. All of it is written in the same transaction as the project's files.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import hashlib
 import json
 from collections.abc import Iterable, Mapping
@@ -18,7 +19,9 @@ from pathlib import Path
 from typing import Any
 
 from scaffold import __version__
+from scaffold.bases import Bases
 from scaffold.errors import fail
+from scaffold.hashes import Hashes
 from scaffold.imports import Import
 from scaffold.layout import BASE_DIR, MANIFEST
 from scaffold.model import MessageRef, Owner, Rpc, Service
@@ -36,7 +39,7 @@ class State:
     files: dict[str, FileRecord]
     rpcs: dict[str, dict[str, str]]
     servicer: tuple[Service, ...]
-    base: dict[str, bytes] = field(default_factory=dict)
+    base: Mapping[str, bytes] = field(default_factory=dict)
     layout: str = "single"
     """The layout the user's files were last rendered in; a manifest without one is a single-module project's."""
 
@@ -45,8 +48,9 @@ def sha256(content: bytes) -> str:
     return hashlib.sha256(content).hexdigest()
 
 
-def read(root: Path) -> State | None:
-    """The state of the project at `root`, or None for a project scaffold has no record of."""
+def read(root: Path, hashes: Hashes | None = None) -> State | None:
+    """The state of the project at `root`, or None for a project scaffold has no record of; its merge bases
+    are read when asked for (`scaffold.bases`, with `hashes`)."""
     path = root / MANIFEST
     if not path.is_file():
         return None
@@ -62,10 +66,7 @@ def read(root: Path) -> State | None:
     except (ValueError, KeyError, TypeError, AttributeError) as error:
         message = f"unreadable state ({type(error).__name__}: {error}); restore it from version control"
         raise fail(str(path), message) from None
-    base = {}
-    for p, record in files.items():
-        if record.owner == "user" and (root / BASE_DIR / p).is_file():
-            base[p] = (root / BASE_DIR / p).read_bytes()
+    base = Bases(root / BASE_DIR, [p for p, record in files.items() if record.owner == "user"], hashes)
     return State(files, rpcs, servicer, base, layout)
 
 
@@ -145,18 +146,26 @@ def service_record(service: Service) -> dict[str, Any]:
 
     Built field by field (in declaration order, so the JSON is deterministic)
     rather than by `dataclasses.asdict`, whose deep copies cost more than the
-    rest of writing the manifest of a large tree.
+    rest of writing the manifest of a large tree; each class's fields are
+    looked up once (googleapis: 1,700 services, 300,000 values).
     """
-
-    def flat(value: Any) -> Any:
-        if dataclasses.is_dataclass(value) and not isinstance(value, type):
-            return {f.name: flat(getattr(value, f.name)) for f in dataclasses.fields(value)}
-        if isinstance(value, tuple):
-            return [flat(item) for item in value]
-        return value
-
-    record: dict[str, Any] = flat(service)
+    record: dict[str, Any] = _flat(service)
     return record
+
+
+def _flat(value: Any) -> Any:
+    kind = type(value)
+    if kind is str or kind is bool or kind is int or value is None:
+        return value
+    if kind is tuple:
+        return [_flat(item) for item in value]
+    names = _field_names(kind)  # type: ignore[arg-type]  # a class is hashable; typeshed's `type[Any]` is not
+    return {name: _flat(getattr(value, name)) for name in names} if names is not None else value
+
+
+@functools.cache
+def _field_names(kind: type) -> tuple[str, ...] | None:
+    return tuple(f.name for f in dataclasses.fields(kind)) if dataclasses.is_dataclass(kind) else None
 
 
 def service_from_record(record: dict[str, Any]) -> Service:

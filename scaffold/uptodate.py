@@ -9,7 +9,6 @@ read, taken before reading, so the next run can answer from `stat` alone.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import marshal
 import os
@@ -49,18 +48,19 @@ def _check_and_stamp(root: Path) -> bool:
     # The inputs first: they are what changes most often (a proto saved), and on a large tree stating
     # every output before finding that out took longer than the digest.
     hashes = Hashes(root)
-    matches = recorded == inputs.digest(root, table, hashes)
-    hashes.save()  # kept either way: when something changed, the full run that follows reads fewer files
-    if not matches:
-        return False
-    before |= _status(_outputs_read(root, files))
-    if not _outputs_match(root, files):
-        return False
+    try:
+        if recorded != inputs.digest(root, table, hashes):
+            return False
+        before |= _status(_outputs_read(root, files))
+        if not _outputs_match(root, files, hashes):
+            return False
+    finally:
+        hashes.save(complete=False)  # kept either way: when something changed, the full run reads fewer files
     _write_stamp(root, before)
     return True
 
 
-def _outputs_match(root: Path, files: dict[str, dict[str, str | None]]) -> bool:
+def _outputs_match(root: Path, files: dict[str, dict[str, str | None]], hashes: Hashes) -> bool:
     from scaffold import config
     from scaffold.errors import ScaffoldError
 
@@ -70,9 +70,9 @@ def _outputs_match(root: Path, files: dict[str, dict[str, str | None]]) -> bool:
         return False
     for path, entry in files.items():
         if entry["owner"] == "generated":
-            if _sha256(root / path) != entry["sha256"]:
+            if _sha256(root / path, hashes) != entry["sha256"]:
                 return False
-        elif _sha256(root / BASE_DIR / path) != entry["sha256"] or _has_conflict_markers(root / path):
+        elif _sha256(root / BASE_DIR / path, hashes) != entry["sha256"] or _has_conflict_markers(root / path):
             return False
     return True
 
@@ -120,9 +120,9 @@ def _write_stamp(root: Path, status: dict[str, Status]) -> None:
     cache.write(root, os.path.basename(STAMP), marshal.dumps((STAMP_FORMAT, __version__, entries)))
 
 
-def _sha256(path: Path) -> str | None:
+def _sha256(path: Path, hashes: Hashes) -> str | None:
     try:
-        return hashlib.sha256(path.read_bytes()).hexdigest()
+        return hashes.sha256(path)
     except OSError:
         return None
 
