@@ -71,7 +71,7 @@ class Bases(Mapping[str, bytes]):
             content = self._read[path]
             return None if content is None else hashlib.sha256(content).hexdigest()
         try:
-            return self._hashes.sha256(self._directory / path)
+            return self._hashes.sha256(os.path.join(self._directory, path))
         except OSError:
             return None
 

@@ -27,6 +27,9 @@ NAME = "hashes.marshal"
 _FORMAT = 1
 _SETTLED_NS = 1_000_000_000
 """How much older than the run a file's times must be for its hash to be kept (coarse file systems tick in seconds)."""
+SETTLED_ENVIRONMENT = "SCAFFOLD_SETTLED_NS"
+"""A seam for tests: another `_SETTLED_NS` (0: every file older than the run), so that runs a moment apart
+answer from status as runs a second apart do, on file systems whose times have nanoseconds."""
 
 _Entry = tuple[int, int, int, int, str]
 
@@ -38,13 +41,16 @@ class Hashes:
         """The hashes kept in the cache of the project at `root`; None keeps none (every file is read)."""
         self.root = None if root is None else os.fspath(root)
         self._started_ns = time.time_ns()
+        self._settled_ns = int(os.environ.get(SETTLED_ENVIRONMENT, _SETTLED_NS))
         self._known = {} if self.root is None else _load(os.path.join(self.root, CACHE_DIR, NAME))
         self._asked: dict[str, _Entry] = {}
 
     def sha256(self, path: str | os.PathLike[str]) -> str:
         """The hex sha256 of the file at `path` (absolute, or relative to the working directory); raises
         OSError as reading it would."""
-        key = os.path.abspath(path)
+        key = os.fspath(path)
+        if not os.path.isabs(key):
+            key = os.path.abspath(key)
         status = os.stat(key)
         now = (status.st_mtime_ns, status.st_ctime_ns, status.st_size, status.st_ino)
         entry = self._known.get(key)
@@ -52,7 +58,7 @@ class Hashes:
             self._asked[key] = entry
             return entry[4]
         digest = hashlib.sha256(_read(key)).hexdigest()
-        if max(now[0], now[1]) < self._started_ns - _SETTLED_NS:
+        if max(now[0], now[1]) < self._started_ns - self._settled_ns:
             self._asked[key] = (*now, digest)
         return digest
 

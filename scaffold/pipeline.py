@@ -11,6 +11,7 @@ nothing. The commands differ only in what they do with the outcome
 from __future__ import annotations
 
 import dataclasses
+import functools
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,7 +19,7 @@ from pathlib import Path
 from scaffold import incremental, protoc, relayout, state
 from scaffold import inputs as input_digest
 from scaffold import plan as plan_module
-from scaffold.bases import layered
+from scaffold.bases import layered, sha256_of
 from scaffold.config import Config
 from scaffold.disk import Disk
 from scaffold.errors import EXIT_NEEDS_USER, Diagnostic, ScaffoldError
@@ -30,7 +31,7 @@ from scaffold.model import Project, Rpc, Service, restrict
 from scaffold.plan import Plan
 from scaffold.project import Inputs, run_protoc
 from scaffold.protoc import ProtocResult, ProtoInput
-from scaffold.reconcile import Changes, methods_of, reconcile, without_methods
+from scaffold.reconcile import Changes, Module, methods_of, reconcile, without_methods
 from scaffold.render import Renderer
 
 
@@ -68,7 +69,14 @@ def plan(inputs: Inputs, arguments: Sequence[Path] = ()) -> Outcome:
         before = servicer_modules(config.package, previous.layout, previous.servicer)
     else:
         before = servicer_modules(config.package, config.layout, project.services)
-    sources = [(disk.read(path), previous.base.get(path) if previous else None) for path in before]
+    bases_before: Mapping[str, bytes] = previous.base if previous else {}
+    sources = [
+        (
+            Module(disk.sha256(path), functools.partial(disk.read, path)),
+            Module(sha256_of(bases_before, path), functools.partial(bases_before.get, path)),
+        )
+        for path in before
+    ]
     view, changes = reconcile(
         previous.rpcs if previous else state.rpc_summary(project.services),
         previous.servicer if previous else project.services,
@@ -85,7 +93,7 @@ def plan(inputs: Inputs, arguments: Sequence[Path] = ()) -> Outcome:
     restricted = _restrict_with(config, result, renderer, inputs.memo)
     # A new project's files of the user's (`new --force`) never came from scaffold: nothing to rebuild.
     bases: Mapping[str, bytes] = (
-        {} if inputs.new_from else merge_bases(disk, previous, generation, [ours for ours, _ in sources], restricted)
+        {} if inputs.new_from else merge_bases(disk, previous, generation, list(before), restricted)
     )
     move = relayout.Move()
     if previous is not None and previous.layout != config.layout:
@@ -96,7 +104,7 @@ def plan(inputs: Inputs, arguments: Sequence[Path] = ()) -> Outcome:
         disk,
         generation.files,
         previous,
-        lambda recorded, settled: generation.state_files(digest if settled else None, recorded),
+        lambda recorded, settled, digests: generation.state_files(digest if settled else None, recorded, digests),
         inputs.recreate,
         _with_readded_stubs(bases, after, changes, lambda path: move.currents.get(path) or disk.read(path)),
         move.currents,
@@ -119,7 +127,7 @@ def merge_bases(
     disk: Disk,
     previous: state.State | None,
     generation: Generation,
-    servicers: Sequence[bytes | None],
+    servicers: Sequence[str],
     render_with: Callable[[Callable[[Service, Rpc], bool]], Generation],
 ) -> Mapping[str, bytes]:
     """The merge base of every user file, recorded or, where it was lost, rebuilt.
@@ -143,7 +151,7 @@ def merge_bases(
     if previous is not None and previous.rpcs:
         known = {(service, rpc) for service, rpcs in previous.rpcs.items() for rpc in rpcs}
     else:
-        methods = {key: method for servicer in servicers for key, method in methods_of(servicer).items()}
+        methods = {key: method for servicer in servicers for key, method in methods_of(disk.read(servicer)).items()}
         known = {
             (service.full_name, rpc.name)
             for service in generation.project.services

@@ -85,14 +85,15 @@ def build(
     disk: Disk,
     files: Mapping[str, OutputFile],
     state: State | None,
-    record: Callable[[Mapping[str, tuple[str, bytes | None]], bool], dict[str, bytes]],
+    record: Callable[[Mapping[str, tuple[str, bytes | None]], bool, Mapping[str, str]], dict[str, bytes]],
     recreate: frozenset[str] = frozenset(),
     bases: Mapping[str, bytes] | None = None,
     moved_in: Mapping[str, bytes] = {},
     left_behind: Mapping[str, bytes | None] = {},
 ) -> Plan:
     """Classify every file; `record` renders the state files from what each file is recorded as,
-    and whether the project is settled (no file left unmerged: the no-op path may vouch for it).
+    whether the project is settled (no file left unmerged: the no-op path may vouch for it), and
+    the hashes of the recorded contents this classification took.
 
     `bases` are the merge bases of user files (by default the state's); a
     user file is recorded with the new render as its base only where its new
@@ -109,9 +110,13 @@ def build(
     planned = []
     backups: dict[str, bytes] = {}
     recorded: dict[str, tuple[str, bytes | None]] = {}
+    digests: dict[str, str] = {}
     for path, output in sorted(files.items()):
         entry = state.files.get(path) if state else None
-        untouched = None if path in moved_in or path in recreate else _untouched(disk, path, output, bases)
+        digests[path] = sha256(output.content)
+        untouched = (
+            None if path in moved_in or path in recreate else _untouched(disk, path, output, bases, digests[path])
+        )
         if untouched is not None:
             planned.append(untouched)
             recorded[path] = (output.owner, output.content)
@@ -139,19 +144,19 @@ def build(
         elif path not in files:
             planned.append(_orphan(path, entry.owner, entry.sha256, disk.read(path)))
     settled = not any(f.action == "unmerged" for f in planned)
-    new_state = record(recorded, settled)
+    taken = {path: digest for path, digest in digests.items() if recorded[path][1] is files[path].content}
+    new_state = record(recorded, settled, taken)
     transaction = _transaction(disk, planned, backups, new_state, frozenset(moved_in))
     return Plan(tuple(planned), new_state, backups, transaction)
 
 
-def _untouched(disk: Disk, path: str, output: OutputFile, bases: Mapping[str, bytes]) -> FilePlan | None:
+def _untouched(disk: Disk, path: str, output: OutputFile, bases: Mapping[str, bytes], rendered: str) -> FilePlan | None:
     """`identical`, decided from hashes alone, for a file whose render is what the last run rendered and
     which is as that run left it (a user file: whose merge base is the render); None when that takes reading.
 
-    On googleapis' 43,000 files a leaf change leaves all but a handful so:
+    `rendered` is the render's hash. On googleapis' 43,000 files a leaf change leaves all but a handful so:
     their status vouches for their hashes (`scaffold.hashes`), and none is read.
     """
-    rendered = sha256(output.content)
     if output.owner == "generated":
         if disk.sha256(path) != rendered:
             return None

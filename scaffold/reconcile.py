@@ -15,7 +15,7 @@ import ast
 import dataclasses
 import difflib
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from scaffold.memo import Memo
@@ -54,7 +54,7 @@ def reconcile(
     previous_rpcs: dict[str, dict[str, str]],
     previous_view: Sequence[Service],
     services: Sequence[Service],
-    modules: Sequence[tuple[bytes | None, bytes | None]],
+    modules: Sequence[tuple[Module, Module]],
     aio: bool = False,
     memo: Memo | None = None,
 ) -> tuple[tuple[Service, ...], Changes]:
@@ -67,9 +67,10 @@ def reconcile(
     methods: dict[tuple[str, str], str] = {}
     pristine: dict[tuple[str, str], str] = {}
     for ours, base in modules:
-        found = methods_of(ours, memo)
+        found = _methods_of_module(ours, memo)
         methods |= found
-        pristine |= found if base == ours else methods_of(base, memo)  # an untouched servicer is parsed once
+        same = base.sha256 == ours.sha256
+        pristine |= found if same else _methods_of_module(base, memo)  # an untouched servicer is parsed once
     old_services = {s.full_name: s for s in previous_view}
     new_services = {s.full_name: s for s in services}
     added: list[str] = []
@@ -125,25 +126,39 @@ def _changed(key: tuple[str, str], methods: dict[tuple[str, str], str], pristine
     return key in methods and methods[key] != pristine.get(key)
 
 
-def methods_of(source: bytes | None, memo: Memo | None = None) -> dict[tuple[str, str], str]:
-    """(class, method) -> the method's source, for every method of every top-level class.
+@dataclass(frozen=True)
+class Module:
+    """A servicer module as reconcile sees it: its hash (None: no file) and how to read it, read only
+    when the memo has not seen that hash."""
 
-    Parsing is most of reconciling a thousand servicer modules; `memo` keeps what earlier runs found,
-    by the module's hash (an untouched module is parsed once, in the run that wrote it).
-    """
-    if source is None:
+    sha256: str | None
+    read: Callable[[], bytes | None]
+
+    @classmethod
+    def of(cls, content: bytes | None) -> Module:
+        """A module whose bytes are at hand (None: no file)."""
+        return cls(None if content is None else hashlib.sha256(content).hexdigest(), lambda: content)
+
+
+def _methods_of_module(module: Module, memo: Memo | None) -> dict[tuple[str, str], str]:
+    """`methods_of` the module, from the memo where an earlier run parsed the same bytes (parsing was
+    most of reconciling a thousand servicer modules, and a leaf change leaves all but one as they were)."""
+    if module.sha256 is None:
         return {}
-    key = "methods:" + hashlib.blake2b(source, digest_size=20).hexdigest()
+    key = f"methods:{module.sha256}"
     kept = memo.get(key) if memo is not None else None
     if kept is not None:
         return {(cls, method): text for cls, method, text in kept}
-    found = _methods_of(source)
+    found = methods_of(module.read())
     if memo is not None:
         memo.put(key, [(cls, method, text) for (cls, method), text in found.items()])
     return found
 
 
-def _methods_of(source: bytes) -> dict[tuple[str, str], str]:
+def methods_of(source: bytes | None) -> dict[tuple[str, str], str]:
+    """(class, method) -> the method's source, for every method of every top-level class."""
+    if source is None:
+        return {}
     try:
         text = source.decode("utf-8")
         tree = ast.parse(text)

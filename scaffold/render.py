@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 import jinja2
+import jinja2.meta
 
 from scaffold import renders
 from scaffold.errors import Diagnostic, ScaffoldError
@@ -110,8 +111,11 @@ class Renderer:
             for placeholder in PLACEHOLDERS:
                 output = output.replace(placeholder, paths[placeholder])
             if PER_FILE in output:
+                reads = self._reads(name) if kept is not None else None
+                read = {key: value for key, value in context.items() if reads is None or key in reads}
+                own_files = renders.fingerprint(self.template_dirs, read) if kept is not None else None
                 rendered = {
-                    output.replace(PER_FILE, stem): self._render_one(name, {**context, "file": file})
+                    output.replace(PER_FILE, stem): self._render_file(name, context, file, kept, own_files)
                     for stem, file in files.items()
                 }
             elif PER_SERVICE in output:
@@ -152,6 +156,46 @@ class Renderer:
             text = self._render_one(name, {**context, **own})
             kept.put(key, text)
         return text
+
+    def _render_file(
+        self, name: str, context: Mapping[str, Any], file: Any, kept: Memo | None, shared: str | None
+    ) -> str:
+        """A per-file render, from `kept` where its key is there: `shared` fingerprints the part of the
+        context the template reads (`_reads`), the key adds the file."""
+        if kept is None or shared is None:
+            return self._render_one(name, {**context, "file": file})
+        key = renders.key(shared, name, renders.digest_of(file))
+        text = kept.get(key)
+        if text is None:
+            text = self._render_one(name, {**context, "file": file})
+            kept.put(key, text)
+        return text
+
+    def _reads(self, name: str) -> frozenset[str] | None:
+        """The context names template `name` can read, through every template it includes or imports;
+        None when that cannot be known (a template named by an expression): then it reads everything.
+
+        A per-file template that reads neither `project` nor `servicer` (the built-in one reads `file`
+        and `config`) renders the same for an unchanged proto whatever else changed, so it is kept."""
+        environment = self.environment
+        found: set[str] = set()
+        pending, seen = [name], set()
+        while pending:
+            current = pending.pop()
+            if current in seen:
+                continue
+            seen.add(current)
+            try:
+                source, _, _ = environment.loader.get_source(environment, current)  # type: ignore[union-attr]
+                tree = environment.parse(source)
+            except jinja2.TemplateError:
+                return None  # rendering reports it, located
+            found |= jinja2.meta.find_undeclared_variables(tree)
+            for referenced in jinja2.meta.find_referenced_templates(tree):
+                if referenced is None:
+                    return None
+                pending.append(referenced)
+        return frozenset(found)
 
     def _render_one(self, name: str, context: Mapping[str, Any]) -> str:
         try:

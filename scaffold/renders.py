@@ -33,6 +33,11 @@ def key(fingerprint: str, template: str, own: str) -> str:
     return hashlib.sha256(f"{fingerprint}\0{template}\0{own}".encode()).hexdigest()
 
 
+def digest_of(value: Any) -> str:
+    """A digest of one object a render reads (a proto file of a per-file template)."""
+    return hashlib.sha256(repr(value).encode()).hexdigest()
+
+
 def own_digest(own: Mapping[str, Any]) -> str:
     """A service's own part of a render's context: `project` narrowed to it, and the services and pending
     shapes of its servicer view (the view's project-wide sets are in the fingerprint). Taken once per

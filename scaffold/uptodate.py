@@ -72,8 +72,10 @@ def _outputs_match(root: Path, files: dict[str, dict[str, str | None]], hashes: 
         if entry["owner"] == "generated":
             if _sha256(root / path, hashes) != entry["sha256"]:
                 return False
-        elif _sha256(root / BASE_DIR / path, hashes) != entry["sha256"] or _has_conflict_markers(root / path):
+        elif _sha256(root / BASE_DIR / path, hashes) != entry["sha256"]:
             return False
+        elif _sha256(root / path, hashes) != entry["sha256"] and _has_conflict_markers(root / path):
+            return False  # (a file exactly as its base, a render, holds none: not read)
     return True
 
 

@@ -15,7 +15,7 @@ from scaffold import plan
 from scaffold.imports import Import
 from scaffold.merge import merge
 from scaffold.model import MessageRef, Rpc, Service
-from scaffold.reconcile import reconcile
+from scaffold.reconcile import Module, reconcile
 
 RENDER, BASE, EDITED = b"top\n\nnew end\n", b"top\n\nend\n", b"my top\n\nend\n"
 
@@ -115,7 +115,10 @@ def test_reconcile(
     old, new = _service(*rpcs(before)), _service(*rpcs(after))
     pristine = _servicer(*((n.rstrip("*"), STUB) for n in before))
     view, changes = reconcile(
-        {"p.S": {r.name: r.proto_signature for r in old.rpcs}}, [old], [new], [(_servicer(*ours), pristine)]
+        {"p.S": {r.name: r.proto_signature for r in old.rpcs}},
+        [old],
+        [new],
+        [(Module.of(_servicer(*ours)), Module.of(pristine))],
     )
     assert [r.name + ("*" if r.server_streaming else "") for r in view[0].rpcs] == shown
     described = [f"added {r}" for r in changes.added]

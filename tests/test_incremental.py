@@ -4,6 +4,7 @@ run writes."""
 
 from __future__ import annotations
 
+import marshal
 import os
 import shutil
 import sys
@@ -130,3 +131,78 @@ def test_an_incremental_run_equals_a_full_one_on_real_trees(name: str) -> None:
         assert result.outputs == full.outputs
         assert result.generated_names == full.generated_names
         assert set(result.warnings) == set(full.warnings)
+
+
+def _same_size_same_time(path: Path, old: str, new: str) -> None:
+    """Edit `path` keeping its size and modification time: only the status change time tells."""
+    assert len(old) == len(new)
+    status = path.stat()
+    _edit(path, old, new)
+    os.utime(path, ns=(status.st_atime_ns, status.st_mtime_ns))
+    assert path.stat().st_size == status.st_size and path.stat().st_mtime_ns == status.st_mtime_ns
+
+
+def test_files_whose_status_vouches_for_their_hash_are_not_read_and_every_edit_is_still_seen(tmp_path: Path) -> None:
+    """scaffold.hashes: with every hash kept (the seam makes runs a moment apart behave like runs a second
+    apart), edits that keep a file's size and modification time (a proto, a generated module, the user's
+    servicer) are each seen, and the tree is what a run with no cache at all makes of the same files."""
+    settled = {"SCAFFOLD_SETTLED_NS": "0"}
+    project = tmp_path / "p"
+    assert run_scaffold("new", REPO / "protos/route_guide.proto", "-o", project, env=settled).returncode == 0
+    for _ in range(2):  # the first run hashes what `new` wrote; the second answers from status alone
+        assert run_scaffold("gen", "-C", project, env=settled).returncode == 0
+    assert (project / ".scaffold/cache/hashes.marshal").is_file()
+
+    _same_size_same_time(project / "protos/route_guide.proto", "rpc GetFeature(", "rpc GetFeaturX(")
+    generated = project / "route_guide/generated/route_guide_pb2_grpc.py"
+    _same_size_same_time(generated, "import grpc", "import grpX")
+    servicer = project / "route_guide/servicer.py"
+    _same_size_same_time(servicer, "context.abort(", "context.abor_(")
+    twin = tmp_path / "twin"
+    shutil.copytree(project, twin)
+    shutil.rmtree(twin / ".scaffold/cache")  # no hash, no record, no memo: every file read
+
+    vouched = run_scaffold("-v", "gen", "-C", project, env=settled)
+    read = run_scaffold("-v", "gen", "-C", twin, env=settled)
+    assert vouched.returncode == read.returncode == 0, vouched.stderr + read.stderr
+    assert "protoc generated 1 of 1 protos" in vouched.stdout
+    assert "route_guide/generated/route_guide_pb2_grpc.py" in vouched.stdout  # rewritten, the hand edit kept aside
+    assert b"context.abor_(" in servicer.read_bytes() and b"def GetFeaturX" in servicer.read_bytes()
+    assert tree(project) == {path: content for path, content in tree(twin).items()}
+
+
+def test_a_run_killed_between_the_records_shards_and_its_index_leaves_a_record_the_next_run_can_trust(
+    tmp_path: Path,
+) -> None:
+    """Killed after the first of the shards it rewrites: that shard is not the one the index names, so its
+    protos are compiled again (an entry newer than the others it was made with is never trusted), and the
+    tree is what an uninterrupted run makes."""
+    source = tmp_path / "src"
+    protos = synthetic(source)
+    project = tmp_path / "p"
+    assert run_scaffold("new", *protos, "-I", source, "--name", "bench", "-o", project).returncode == 0
+    for n in (30, 31, 40):  # svc30 and the protos that see it: several shards change
+        _edit(project / f"protos/pkg{n // 10}/svc{n}.proto", "Item30", "Thing30")
+    uninterrupted = tmp_path / "uninterrupted"
+    shutil.copytree(project, uninterrupted)
+    assert run_scaffold("gen", "-C", uninterrupted).returncode == 0
+
+    hooks = tmp_path / "hooks"
+    hooks.mkdir()
+    written = tmp_path / "written"
+    (hooks / "seam_hook.py").write_text(
+        "import os\n\ndef hook(moment, path):\n"
+        "    if moment == 'record-shard-written':\n"
+        f"        open({str(written)!r}, 'w').write(path)\n"
+        "        os._exit(137)\n"
+    )
+    killed = run_scaffold("gen", "-C", project, env={"SCAFFOLD_SEAM": "seam_hook:hook", "PYTHONPATH": str(hooks)})
+    assert killed.returncode == 137, killed.stderr
+    _, shard = marshal.loads((project / ".scaffold/cache" / written.read_text()).read_bytes())
+    record = incremental.load(project, "bench/generated")
+    assert shard and record is not None and len(record) == 100 - len(shard)
+    assert not set(shard) & set(record)  # the new shard's entries are left out, the others are the old ones
+    after = run_scaffold("-v", "gen", "-C", project)
+    assert after.returncode == 0, after.stderr
+    assert tree(project) == tree(uninterrupted)
+    assert "protoc generated 0 of 100 protos" in run_scaffold("-v", "gen", "-C", project).stdout

@@ -141,3 +141,37 @@ def test_an_empty_generated_init_is_written_for_protos_without_services(tmp_path
     assert (tmp_path / "p/m/generated/__init__.py").read_text() == ""
     imported = run_python("-c", "import m.generated.m_pb2", cwd=tmp_path / "p")
     assert imported.returncode == 0, imported.stderr
+
+
+def test_a_kept_per_file_render_is_reused_only_while_what_its_template_reads_is_unchanged(tmp_path: Path) -> None:
+    """Per-file renders are kept between runs, keyed by the context names their template (and what it
+    includes) reads: one that reads `project`, through an included template, follows a service added to
+    another proto; one that reads only `file` does not change; both equal what a clean `new` writes."""
+    templates = tmp_path / "templates"
+    (templates / "__package__").mkdir(parents=True)
+    (templates / "_count.jinja").write_text("{{ project.services | length }} services\n")
+    (templates / "__package__/__proto___count.txt.jinja").write_text('{% include "_count.jinja" %}')
+    (templates / "__package__/__proto___name.txt.jinja").write_text("{{ file.name }}\n")
+    source = tmp_path / "protos"
+    source.mkdir()
+    for name in ("a", "b"):
+        (source / f"{name}.proto").write_text(
+            f'syntax = "proto3";\npackage {name};\nmessage M {{}}\nservice S{name} {{\n  rpc Get(M) returns (M);\n}}\n'
+        )
+    project = tmp_path / "p"
+    result = run_scaffold("new", source, "-o", project, "--name", "shop", "--templates", templates)
+    assert result.returncode == 0, result.stderr
+    assert (project / "shop/a_count.txt").read_text() == "2 services\n"
+
+    added = project / "protos/b.proto"
+    added.write_text(added.read_text() + "service Other {\n  rpc Put(M) returns (M);\n}\n")
+    assert run_scaffold("gen", "-C", project).returncode == 0
+    assert (project / "shop/a_count.txt").read_text() == "3 services\n"  # a.proto unchanged, its render not
+    assert (project / "shop/a_name.txt").read_text() == "a.proto\n"
+    clean = tmp_path / "clean"
+    shutil.copytree(project / "protos", tmp_path / "clean-protos")
+    result = run_scaffold("new", tmp_path / "clean-protos", "-o", clean, "--name", "shop", "--templates", templates)
+    assert result.returncode == 0, result.stderr
+    assert {p: c for p, c in tree(project).items() if p.startswith("shop/")} == {
+        p: c for p, c in tree(clean).items() if p.startswith("shop/")
+    }
