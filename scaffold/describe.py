@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import keyword
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Mapping, Sequence
 from typing import NamedTuple
 
 from google.protobuf import descriptor_pb2
@@ -56,56 +56,80 @@ def _distinct(names: Sequence[str], reserved: frozenset[str]) -> list[str]:
     return result
 
 
-class _Found(NamedTuple):
-    """A service as the descriptors have it, before names are given out across all of them."""
-
-    proto: descriptor_pb2.FileDescriptorProto
-    service: descriptor_pb2.ServiceDescriptorProto
+class _Method(NamedTuple):
+    name: str
+    input_type: str
+    output_type: str
+    client_streaming: bool
+    server_streaming: bool
+    deprecated: bool
     doc: str
-    methods: list[tuple[descriptor_pb2.MethodDescriptorProto, str]]
+
+
+class _FoundService(NamedTuple):
+    name: str
+    deprecated: bool
+    doc: str
+    methods: tuple[_Method, ...]
+
+
+class _Summary(NamedTuple):
+    """What describing reads of one proto file, as plain data.
+
+    All of it follows from the file's own descriptor, so the memo keeps it by
+    the descriptor's hash: a leaf change describes one file, not googleapis'
+    7,000 (walking every message and source location of every file in Python
+    was two seconds). Names are given out across all files afterwards, from
+    the summaries alone.
+    """
+
+    package: str
+    dependency: tuple[str, ...]
+    messages: tuple[tuple[str, str, tuple[tuple[str, int, str], ...]], ...]
+    """(full name, Python qualname, required fields as (name, type, type name)) of every message."""
+    enums: tuple[tuple[str, str], ...]
+    """(full name, first value's name) of every enum."""
+    services: tuple[_FoundService, ...]
+    problems: tuple[tuple[str, int, int], ...]
+    """(message, line, column) of every name grpc's plugin cannot generate."""
 
 
 def describe(result: ProtocResult, package: str, generated_subpackage: str, memo: Memo | None = None) -> Project:
     """The model of the input protos of one protoc run, for the Python package `package`; `memo` keeps
-    what earlier runs found in unchanged protos (see `_comments`)."""
+    each file's summary from earlier runs (see `_Summary`)."""
     generated_package = f"{package}.{generated_subpackage}"
     files = {f.name: f for f in result.descriptors.file}
+    summaries = {name: _summary(file, result.descriptor_bytes.get(name), memo) for name, file in files.items()}
     locations = {item.name: item.path.as_posix() for item in result.inputs}
     modules = _ModuleNames(files, generated_package)
-    messages = _index_messages(files.values())
+    messages = _MessageIndex(summaries)
 
-    problems: list[Diagnostic] = _too_deep(files, result.inputs, locations)
-    services: list[_Found] = []
+    problems: list[Diagnostic] = _too_deep(files, summaries, result.inputs, locations)
+    services: list[tuple[str, _FoundService]] = []
     for item in result.inputs:
-        proto = files[item.name]
-        comments = _comments(proto, memo or Memo()) if proto.service else {}
-        defined: dict[str, str] = {}  # the names grpc's module defines for each service, by the service
-        for s_index, service in enumerate(proto.service):
-            problems += _unusable(locations[item.name], proto, (_SERVICE_FIELD, s_index), "service", service.name)
-            problems += _grpc_name_clashes(locations[item.name], proto, s_index, defined)
-            rpcs = []
-            for m_index, method in enumerate(service.method):
-                path = (_SERVICE_FIELD, s_index, _METHOD_FIELD, m_index)
-                problems += _unusable(locations[item.name], proto, path, "RPC", method.name)
-                rpcs.append((method, comments.get(path, "")))
-            services.append(_Found(proto, service, comments.get((_SERVICE_FIELD, s_index), ""), rpcs))
+        summary = summaries[item.name]
+        problems += [Diagnostic(locations[item.name], *problem) for problem in summary.problems]
+        services += [(item.name, service) for service in summary.services]
     if problems:
         raise ScaffoldError(problems)
 
-    class_names = _unique([f.service.name for f in services], [_camel(f.proto.package) for f in services])
+    class_names = _unique(
+        [service.name for _, service in services], [_camel(summaries[name].package) for name, _ in services]
+    )
     function_names = _unique(
-        [snake_case(method.name) for found in services for method, _ in found.methods],
+        [snake_case(method.name) for _, service in services for method in service.methods],
         [
             snake_case(class_name)
-            for found, class_name in zip(services, class_names, strict=True)
-            for _ in found.methods
+            for (_, service), class_name in zip(services, class_names, strict=True)
+            for _ in service.methods
         ],
         joiner="_",
     )
     functions = iter(_distinct(function_names, _CLIENT_NAMES))
     model_services: dict[str, list[Service]] = {}
-    for (proto, service, doc, methods), class_name in zip(services, class_names, strict=True):
-        full_name = f"{proto.package}.{service.name}" if proto.package else service.name
+    for (proto_name, service), class_name in zip(services, class_names, strict=True):
+        proto_package = summaries[proto_name].package
+        full_name = f"{proto_package}.{service.name}" if proto_package else service.name
         model_rpcs = tuple(
             Rpc(
                 name=method.name,
@@ -113,31 +137,117 @@ def describe(result: ProtocResult, package: str, generated_subpackage: str, memo
                 kind=KINDS[(method.client_streaming, method.server_streaming)],
                 request=messages.ref(method.input_type, modules),
                 response=messages.ref(method.output_type, modules),
-                doc=docstring_body(_with_deprecation(rpc_doc, method.options.deprecated, "RPC")),
-                deprecated=method.options.deprecated,
+                doc=docstring_body(_with_deprecation(method.doc, method.deprecated, "RPC")),
+                deprecated=method.deprecated,
                 function=next(functions),
-                summary=_first_sentence(rpc_doc),
+                summary=_first_sentence(method.doc),
             )
-            for method, rpc_doc in methods
+            for method in service.methods
         )
-        model_services.setdefault(proto.name, []).append(
+        model_services.setdefault(proto_name, []).append(
             Service(
                 name=service.name,
                 full_name=full_name,
                 snake=safe_identifier(snake_case(class_name)),
-                grpc_import=modules.import_of(proto.name, grpc=True),
+                grpc_import=modules.import_of(proto_name, grpc=True),
                 class_name=f"{class_name}Servicer",
-                doc=docstring_body(_with_deprecation(doc, service.options.deprecated, "service")),
-                deprecated=service.options.deprecated,
+                doc=docstring_body(_with_deprecation(service.doc, service.deprecated, "service")),
+                deprecated=service.deprecated,
                 rpcs=model_rpcs,
-                package=proto.package,
+                package=proto_package,
             )
         )
     proto_files = tuple(
-        ProtoFile(item.name, files[item.name].package, tuple(model_services.get(item.name, ())), package)
+        ProtoFile(item.name, summaries[item.name].package, tuple(model_services.get(item.name, ())), package)
         for item in result.inputs
     )
     return Project(package=package, generated_package=generated_package, files=proto_files)
+
+
+def _summary(proto: descriptor_pb2.FileDescriptorProto, serialized: bytes | None, memo: Memo | None) -> _Summary:
+    """`proto`'s summary, from the memo where an earlier run summarised the same descriptor."""
+    if memo is None:
+        return _summarise(proto)
+    digest = hashlib.blake2b(serialized if serialized is not None else proto.SerializeToString(), digest_size=20)
+    key = f"describe:{digest.hexdigest()}"
+    kept = memo.get(key)
+    if kept is not None:
+        package, dependency, messages, enums, services, problems = kept
+        found = tuple(
+            _FoundService(name, deprecated, doc, tuple(_Method(*method) for method in methods))
+            for name, deprecated, doc, methods in services
+        )
+        return _Summary(package, dependency, messages, enums, found, problems)
+    summary = _summarise(proto)
+    plain_services = tuple((s.name, s.deprecated, s.doc, tuple(tuple(m) for m in s.methods)) for s in summary.services)
+    memo.put(key, (*summary[:4], plain_services, summary.problems))
+    return summary
+
+
+def _summarise(proto: descriptor_pb2.FileDescriptorProto) -> _Summary:
+    messages: list[tuple[str, str, tuple[tuple[str, int, str], ...]]] = []
+    enums: list[tuple[str, str]] = []
+    file_requires = proto.options.features.field_presence == descriptor_pb2.FeatureSet.LEGACY_REQUIRED
+    proto3 = proto.syntax == "proto3"  # neither `required` nor features: no field to look at
+
+    def walk(
+        prefix: str,
+        qual_prefix: str,
+        nested: Sequence[descriptor_pb2.DescriptorProto],
+        nested_enums: Sequence[descriptor_pb2.EnumDescriptorProto],
+    ) -> None:
+        for enum in nested_enums:
+            enums.append((f"{prefix}.{enum.name}" if prefix else enum.name, enum.value[0].name if enum.value else ""))
+        for message in nested:
+            full_name = f"{prefix}.{message.name}" if prefix else message.name
+            qualname = f"{qual_prefix}.{message.name}" if qual_prefix else message.name
+            required = () if proto3 else _required(message, file_requires)
+            messages.append((full_name, qualname, required))
+            walk(full_name, qualname, message.nested_type, message.enum_type)
+
+    walk(proto.package, "", proto.message_type, proto.enum_type)
+    comments = _comments(proto) if proto.service else {}
+    services = []
+    problems: list[tuple[str, int, int]] = []
+    defined: dict[str, str] = {}  # the names grpc's module defines for each service, by the service
+    for s_index, service in enumerate(proto.service):
+        problems += _unusable(proto, (_SERVICE_FIELD, s_index), "service", service.name)
+        problems += _grpc_name_clashes(proto, s_index, defined)
+        methods = []
+        for m_index, method in enumerate(service.method):
+            path = (_SERVICE_FIELD, s_index, _METHOD_FIELD, m_index)
+            problems += _unusable(proto, path, "RPC", method.name)
+            methods.append(
+                _Method(
+                    method.name,
+                    method.input_type,
+                    method.output_type,
+                    method.client_streaming,
+                    method.server_streaming,
+                    method.options.deprecated,
+                    comments.get(path, ""),
+                )
+            )
+        doc = comments.get((_SERVICE_FIELD, s_index), "")
+        services.append(_FoundService(service.name, service.options.deprecated, doc, tuple(methods)))
+    return _Summary(
+        proto.package, tuple(proto.dependency), tuple(messages), tuple(enums), tuple(services), tuple(problems)
+    )
+
+
+def _required(message: descriptor_pb2.DescriptorProto, file_requires: bool) -> tuple[tuple[str, int, str], ...]:
+    """(name, type, type name) of the fields proto2's `required` or editions' LEGACY_REQUIRED demand."""
+    fields = []
+    for field in message.field:
+        features = field.options.features
+        required = field.label == _FieldType.LABEL_REQUIRED or (
+            features.field_presence == descriptor_pb2.FeatureSet.LEGACY_REQUIRED
+            if features.HasField("field_presence")
+            else file_requires and field.label != _FieldType.LABEL_REPEATED and not field.HasField("oneof_index")
+        )
+        if required:
+            fields.append((field.name, field.type, field.type_name.lstrip(".")))
+    return tuple(fields)
 
 
 class _ModuleNames:
@@ -171,7 +281,7 @@ class _ModuleNames:
 
 
 _FieldType = descriptor_pb2.FieldDescriptorProto
-_ZERO = {
+_ZERO: dict[int, str] = {
     _FieldType.TYPE_STRING: '""',
     _FieldType.TYPE_BYTES: 'b""',
     _FieldType.TYPE_BOOL: "False",
@@ -181,26 +291,16 @@ _ZERO = {
 
 
 class _MessageIndex:
-    def __init__(self) -> None:
+    def __init__(self, summaries: Mapping[str, _Summary]) -> None:
         self._where: dict[str, tuple[str, str]] = {}
-        self._messages: dict[str, tuple[descriptor_pb2.DescriptorProto, bool, bool]] = {}
+        self._required: dict[str, tuple[tuple[str, int, str], ...]] = {}
         self._enums: dict[str, str] = {}
         self._arguments: dict[str, str] = {}  # googleapis names 24,000 request and response types, 14,000 distinct
-
-    def add(
-        self,
-        full_name: str,
-        proto_name: str,
-        qualname: str,
-        message: descriptor_pb2.DescriptorProto,
-        required: bool,
-        proto3: bool,
-    ) -> None:
-        self._where[full_name] = (proto_name, qualname)
-        self._messages[full_name] = (message, required, proto3)
-
-    def add_enum(self, full_name: str, enum: descriptor_pb2.EnumDescriptorProto) -> None:
-        self._enums[full_name] = enum.value[0].name if enum.value else ""
+        for proto_name, summary in summaries.items():
+            for full_name, qualname, required in summary.messages:
+                self._where[full_name] = (proto_name, qualname)
+                self._required[full_name] = required
+            self._enums.update(summary.enums)
 
     def ref(self, type_name: str, modules: _ModuleNames) -> MessageRef:
         full_name = type_name.lstrip(".")
@@ -220,70 +320,24 @@ class _MessageIndex:
         return found
 
     def _required_fields(self, full_name: str, seen: frozenset[str]) -> list[tuple[str, str]]:
-        """(name, zero value) of the fields proto2's `required` or editions' LEGACY_REQUIRED demand."""
-        message, file_requires, proto3 = self._messages[full_name]
-        if proto3:
-            return []  # proto3 has neither `required` nor features: no field to look at
-        fields = []
-        for field in message.field:
-            features = field.options.features
-            required = field.label == _FieldType.LABEL_REQUIRED or (
-                features.field_presence == descriptor_pb2.FeatureSet.LEGACY_REQUIRED
-                if features.HasField("field_presence")
-                else file_requires and field.label != _FieldType.LABEL_REPEATED and not field.HasField("oneof_index")
-            )
-            if required:
-                fields.append((field.name, self._zero(field, seen | {full_name})))
-        return fields
+        """(name, zero value) of the message's required fields."""
+        return [
+            (name, self._zero(field_type, type_name, seen | {full_name}))
+            for name, field_type, type_name in self._required[full_name]
+        ]
 
-    def _zero(self, field: descriptor_pb2.FieldDescriptorProto, seen: frozenset[str]) -> str:
-        if field.type in (_FieldType.TYPE_MESSAGE, _FieldType.TYPE_GROUP):
-            nested = field.type_name.lstrip(".")
-            pairs = [] if nested in seen else self._required_fields(nested, seen)
+    def _zero(self, field_type: int, type_name: str, seen: frozenset[str]) -> str:
+        if field_type in (_FieldType.TYPE_MESSAGE, _FieldType.TYPE_GROUP):
+            pairs = [] if type_name in seen else self._required_fields(type_name, seen)
             return "{" + ", ".join(f'"{name}": {value}' for name, value in pairs) + "}"
-        if field.type == _FieldType.TYPE_ENUM:
-            return f'"{self._enums.get(field.type_name.lstrip("."), "")}"'
-        return _ZERO.get(field.type, "0")
+        if field_type == _FieldType.TYPE_ENUM:
+            return f'"{self._enums.get(type_name, "")}"'
+        return _ZERO.get(field_type, "0")
 
 
-def _index_messages(files: Iterable[descriptor_pb2.FileDescriptorProto]) -> _MessageIndex:
-    index = _MessageIndex()
-
-    def walk(
-        proto_name: str,
-        prefix: str,
-        qual_prefix: str,
-        messages: Sequence[descriptor_pb2.DescriptorProto],
-        enums: Sequence[descriptor_pb2.EnumDescriptorProto],
-        file_requires: bool,
-        proto3: bool,
-    ) -> None:
-        for enum in enums:
-            index.add_enum(f"{prefix}.{enum.name}" if prefix else enum.name, enum)
-        for message in messages:
-            full_name = f"{prefix}.{message.name}" if prefix else message.name
-            qualname = f"{qual_prefix}.{message.name}" if qual_prefix else message.name
-            index.add(full_name, proto_name, qualname, message, file_requires, proto3)
-            walk(proto_name, full_name, qualname, message.nested_type, message.enum_type, file_requires, proto3)
-
-    for proto in files:
-        file_requires = proto.options.features.field_presence == descriptor_pb2.FeatureSet.LEGACY_REQUIRED
-        proto3 = proto.syntax == "proto3"
-        walk(proto.name, proto.package, "", proto.message_type, proto.enum_type, file_requires, proto3)
-    return index
-
-
-def _comments(proto: descriptor_pb2.FileDescriptorProto, memo: Memo) -> dict[tuple[int, ...], str]:
+def _comments(proto: descriptor_pb2.FileDescriptorProto) -> dict[tuple[int, ...], str]:
     """Leading (else trailing) comment of every service and RPC, indexed once by its source path (the
-    model documents nothing else: cleaning every message's comments too was most of describing googleapis).
-
-    Finding them walks every location of the file in Python (700,000 in googleapis' protos with services,
-    a second); the memo keeps them by a hash of the file's source info, which protoc serializes in C.
-    """
-    key = "comments:" + hashlib.blake2b(proto.source_code_info.SerializeToString(), digest_size=20).hexdigest()
-    kept = memo.get(key)
-    if kept is not None:
-        return {tuple(path): text for path, text in kept}
+    model documents nothing else: cleaning every message's comments too was most of describing googleapis)."""
     result = {}
     for location in proto.source_code_info.location:
         if not location.path or location.path[0] != _SERVICE_FIELD:
@@ -291,7 +345,6 @@ def _comments(proto: descriptor_pb2.FileDescriptorProto, memo: Memo) -> dict[tup
         text = location.leading_comments or location.trailing_comments
         if text:
             result[tuple(location.path)] = clean_comment(text)
-    memo.put(key, list(result.items()))
     return result
 
 
@@ -320,9 +373,9 @@ def _camel(proto_package: str) -> str:
 
 
 def _unusable(
-    location: str, proto: descriptor_pb2.FileDescriptorProto, path: tuple[int, ...], what: str, name: str
-) -> list[Diagnostic]:
-    """Why grpc's plugin cannot turn `name` into working Python, located at its proto line; [] if it can.
+    proto: descriptor_pb2.FileDescriptorProto, path: tuple[int, ...], what: str, name: str
+) -> list[tuple[str, int, int]]:
+    """Why grpc's plugin cannot turn `name` into working Python, at its proto line and column; [] if it can.
 
     A keyword becomes `def None(...)` / `class class(...)`, a SyntaxError in
     grpc's own module; a dunder RPC (`__init__`, `__call__`) would replace the
@@ -335,7 +388,7 @@ def _unusable(
     else:
         return []
     line, col = _position(proto, path)
-    return [Diagnostic(location, f"{what} name {name!r} {reason}; grpc's plugin cannot generate it", line, col)]
+    return [(f"{what} name {name!r} {reason}; grpc's plugin cannot generate it", line, col)]
 
 
 MAX_IMPORT_DEPTH = 64
@@ -345,12 +398,15 @@ package: a chain of 100 generated modules ends in RecursionError, 90 still impor
 
 
 def _too_deep(
-    files: dict[str, descriptor_pb2.FileDescriptorProto], inputs: Sequence[ProtoInput], locations: dict[str, str]
+    files: dict[str, descriptor_pb2.FileDescriptorProto],
+    summaries: Mapping[str, _Summary],
+    inputs: Sequence[ProtoInput],
+    locations: dict[str, str],
 ) -> list[Diagnostic]:
     """An input whose chain of imports is too deep for Python to import, located at the import that starts it."""
     depth: dict[str, int] = {}
-    for name, file in files.items():  # protoc lists every file after its imports
-        depth[name] = 1 + max((depth.get(dependency, 0) for dependency in file.dependency), default=0)
+    for name, summary in summaries.items():  # protoc lists every file after its imports
+        depth[name] = 1 + max((depth.get(dependency, 0) for dependency in summary.dependency), default=0)
     deepest = max(inputs, key=lambda item: depth[item.name], default=None)
     problems = []
     for item in [deepest] if deepest is not None and depth[deepest.name] > MAX_IMPORT_DEPTH else []:
@@ -366,8 +422,8 @@ def _too_deep(
 
 
 def _grpc_name_clashes(
-    location: str, proto: descriptor_pb2.FileDescriptorProto, index: int, defined: dict[str, str]
-) -> list[Diagnostic]:
+    proto: descriptor_pb2.FileDescriptorProto, index: int, defined: dict[str, str]
+) -> list[tuple[str, int, int]]:
     """Services of one proto whose names in grpc's module collide (`Greeter` and `GreeterStub`: two
     classes `GreeterStub`, the second silently replacing the first); located at the later service."""
     name = proto.service[index].name
@@ -379,7 +435,7 @@ def _grpc_name_clashes(
             message = (
                 f"service {name!r}: grpc's module would define {generated} for both {other} and {name}; rename one"
             )
-            problems.append(Diagnostic(location, message, line, col))
+            problems.append((message, line, col))
     return problems
 
 

@@ -150,9 +150,8 @@ def run(
     for name in reused:
         outputs |= record[name].outputs
         warnings += record[name].warnings
-    file_set = b"".join(
-        _as_file_field(fresh[name].SerializeToString() if name in fresh else record[name].descriptor) for name in order
-    )
+    serialized = {name: fresh[name].SerializeToString() if name in fresh else record[name].descriptor for name in order}
+    file_set = b"".join(_as_file_field(descriptor) for descriptor in serialized.values())
     result = ProtocResult(
         inputs=tuple(inputs),
         generated_names=(*names, *imported),
@@ -161,6 +160,7 @@ def run(
         warnings=protoc.in_order(warnings),
         compiled=tuple(compiled),
         placed_in=placed_in,
+        descriptor_bytes=serialized,
     )
     for name in order:
         if name not in sources:

@@ -16,7 +16,7 @@ import os
 import re
 import tempfile
 import threading
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any
@@ -63,6 +63,9 @@ class ProtocResult:
     """The protos protoc generated in this run; the others' outputs were reused (`scaffold.incremental`)."""
     placed_in: str = ""
     """The package directory `outputs` are placed in (`route_guide/generated`); "" for protoc's own."""
+    descriptor_bytes: Mapping[str, bytes] = dataclasses.field(default_factory=dict, compare=False)
+    """Each file's descriptor as serialized, where the run has it at hand (`scaffold.incremental`): what
+    describing keys its memo by, without serializing the descriptors again."""
 
 
 def expand_directories(paths: Sequence[Path], include_dirs: Sequence[Path]) -> tuple[list[Path], list[Path]]:
