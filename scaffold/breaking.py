@@ -260,7 +260,7 @@ def _model_names(config: Config, side: Side) -> dict[tuple[str, str], tuple[str,
 
     files = descriptor_pb2.FileDescriptorSet(file=[f.proto for f in side.all.values()])
     inputs = tuple(ProtoInput(Path(side.shown(name)), name) for name in side.files)
-    result = ProtocResult(inputs, tuple(side.files), {}, files, (), ())
+    result = ProtocResult(inputs, tuple(side.files), {}, files, (), ())  # parsed already: no bytes at hand
     try:
         project = describe(result, config.package, config.generated)
     except ScaffoldError:

@@ -102,9 +102,9 @@ class Config:
         for entry in self.protos:
             path = self.root / entry
             if any(char in entry for char in "*?["):
-                found = sorted(p for p in self.root.glob(entry) if p.suffix == ".proto")
+                found = sorted((p for p in self.root.glob(entry) if p.suffix == ".proto"), key=_path_order)
             elif path.is_dir():
-                found = sorted(path.rglob("*.proto"))
+                found = sorted(path.rglob("*.proto"), key=_path_order)
             else:
                 found = []
             files.update(dict.fromkeys(found or [path]))  # an entry that names nothing: protoc's input check says so
@@ -121,6 +121,12 @@ class Config:
     def template_dir(self) -> Path | None:
         """Normalised without touching the disk: `new` asks before the project directory exists."""
         return Path(os.path.normpath(self.root / self.templates)) if self.templates else None
+
+
+def _path_order(path: Path) -> tuple[str, ...]:
+    """The order of sorting the paths themselves (by their parts), with each path's parts taken once:
+    comparing 7,000 Paths pairwise took a third of a second."""
+    return path.parts
 
 
 # Top-level packages a generated project imports besides the standard library's: a project package of

@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import keyword
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import NamedTuple
 
 from google.protobuf import descriptor_pb2
@@ -98,13 +98,13 @@ def describe(result: ProtocResult, package: str, generated_subpackage: str, memo
     """The model of the input protos of one protoc run, for the Python package `package`; `memo` keeps
     each file's summary from earlier runs (see `_Summary`)."""
     generated_package = f"{package}.{generated_subpackage}"
-    files = {f.name: f for f in result.descriptors.file}
-    summaries = {name: _summary(file, result.descriptor_bytes.get(name), memo) for name, file in files.items()}
+    serialized = result.descriptor_bytes or {f.name: f.SerializeToString() for f in result.descriptors.file}
+    summaries = {name: _summary(descriptor, memo) for name, descriptor in serialized.items()}
     locations = {item.name: item.path.as_posix() for item in result.inputs}
-    modules = _ModuleNames(files, generated_package)
+    modules = _ModuleNames(summaries, generated_package)
     messages = _MessageIndex(summaries)
 
-    problems: list[Diagnostic] = _too_deep(files, summaries, result.inputs, locations)
+    problems: list[Diagnostic] = _too_deep(serialized, summaries, result.inputs, locations)
     services: list[tuple[str, _FoundService]] = []
     for item in result.inputs:
         summary = summaries[item.name]
@@ -164,12 +164,12 @@ def describe(result: ProtocResult, package: str, generated_subpackage: str, memo
     return Project(package=package, generated_package=generated_package, files=proto_files)
 
 
-def _summary(proto: descriptor_pb2.FileDescriptorProto, serialized: bytes | None, memo: Memo | None) -> _Summary:
-    """`proto`'s summary, from the memo where an earlier run summarised the same descriptor."""
+def _summary(serialized: bytes, memo: Memo | None) -> _Summary:
+    """The summary of the file whose descriptor is `serialized`, from the memo where an earlier run
+    summarised the same descriptor (then it is not even parsed)."""
     if memo is None:
-        return _summarise(proto)
-    digest = hashlib.blake2b(serialized if serialized is not None else proto.SerializeToString(), digest_size=20)
-    key = f"describe:{digest.hexdigest()}"
+        return _summarise(_FILE.FromString(serialized))
+    key = f"describe:{hashlib.blake2b(serialized, digest_size=20).hexdigest()}"
     kept = memo.get(key)
     if kept is not None:
         package, dependency, messages, enums, services, problems = kept
@@ -178,7 +178,7 @@ def _summary(proto: descriptor_pb2.FileDescriptorProto, serialized: bytes | None
             for name, deprecated, doc, methods in services
         )
         return _Summary(package, dependency, messages, enums, found, problems)
-    summary = _summarise(proto)
+    summary = _summarise(_FILE.FromString(serialized))
     plain_services = tuple((s.name, s.deprecated, s.doc, tuple(tuple(m) for m in s.methods)) for s in summary.services)
     memo.put(key, (*summary[:4], plain_services, summary.problems))
     return summary
@@ -257,7 +257,7 @@ class _ModuleNames:
     a file name, in which case the directory joins in (`a_common_pb2`).
     """
 
-    def __init__(self, files: dict[str, descriptor_pb2.FileDescriptorProto], generated_package: str) -> None:
+    def __init__(self, files: Iterable[str], generated_package: str) -> None:
         self._generated_package = generated_package
         self._stem_counts = Counter(module_path(name).rpartition("/")[2] for name in files)
         self._imports: dict[tuple[str, bool], Import] = {}  # googleapis asks 26,000 times, for 3,000 modules
@@ -398,7 +398,7 @@ package: a chain of 100 generated modules ends in RecursionError, 90 still impor
 
 
 def _too_deep(
-    files: dict[str, descriptor_pb2.FileDescriptorProto],
+    serialized: Mapping[str, bytes],
     summaries: Mapping[str, _Summary],
     inputs: Sequence[ProtoInput],
     locations: dict[str, str],
@@ -410,7 +410,7 @@ def _too_deep(
     deepest = max(inputs, key=lambda item: depth[item.name], default=None)
     problems = []
     for item in [deepest] if deepest is not None and depth[deepest.name] > MAX_IMPORT_DEPTH else []:
-        proto = files[item.name]
+        proto = _FILE.FromString(serialized[item.name])
         index = max(range(len(proto.dependency)), key=lambda i: depth.get(proto.dependency[i], 0))
         line, col = _position(proto, (descriptor_pb2.FileDescriptorProto.DEPENDENCY_FIELD_NUMBER, index))
         message = (

@@ -44,6 +44,7 @@ class Hashes:
         self._settled_ns = int(os.environ.get(SETTLED_ENVIRONMENT, _SETTLED_NS))
         self._known = {} if self.root is None else _load(os.path.join(self.root, CACHE_DIR, NAME))
         self._asked: dict[str, _Entry] = {}
+        self._answered: dict[str, str] = {}
 
     def sha256(self, path: str | os.PathLike[str]) -> str:
         """The hex sha256 of the file at `path` (absolute, or relative to the working directory); raises
@@ -51,15 +52,19 @@ class Hashes:
         key = os.fspath(path)
         if not os.path.isabs(key):
             key = os.path.abspath(key)
+        if key in self._answered:  # asked again in the same run (a proto: by the digest, then by protoc's record)
+            return self._answered[key]
         status = os.stat(key)
         now = (status.st_mtime_ns, status.st_ctime_ns, status.st_size, status.st_ino)
         entry = self._known.get(key)
         if entry is not None and entry[:4] == now:
             self._asked[key] = entry
-            return entry[4]
-        digest = hashlib.sha256(_read(key)).hexdigest()
-        if max(now[0], now[1]) < self._started_ns - self._settled_ns:
-            self._asked[key] = (*now, digest)
+            digest = entry[4]
+        else:
+            digest = hashlib.sha256(_read(key)).hexdigest()
+            if max(now[0], now[1]) < self._started_ns - self._settled_ns:
+                self._asked[key] = (*now, digest)
+        self._answered[key] = digest
         return digest
 
     def save(self, complete: bool = True) -> None:

@@ -156,7 +156,7 @@ def run(
         inputs=tuple(inputs),
         generated_names=(*names, *imported),
         outputs=dict(sorted(outputs.items())),
-        descriptors=descriptor_pb2.FileDescriptorSet.FromString(file_set),
+        descriptor_set=file_set,
         warnings=protoc.in_order(warnings),
         compiled=tuple(compiled),
         placed_in=placed_in,
@@ -181,10 +181,12 @@ def record_of(result: ProtocResult, sources: Mapping[str, Source | None], skip: 
         warnings_of.setdefault(warning.path, []).append(index)
     record = Record()
     prefix = f"{result.placed_in}/" if result.placed_in else ""
-    for file in result.descriptors.file:
-        source = sources.get(file.name)
-        if source is None or file.name in skip:
+    serialized = result.descriptor_bytes or {f.name: f.SerializeToString() for f in result.descriptors.file}
+    for name, descriptor in serialized.items():
+        source = sources.get(name)
+        if source is None or name in skip:
             continue  # not recorded: the next run compiles it again
+        file = descriptor_pb2.FileDescriptorProto.FromString(descriptor)
         stem = prefix + module_path(file.name)
         paths = (f"{stem}_pb2.py", f"{stem}_pb2.pyi", f"{stem}_pb2_grpc.py")
         record[file.name] = CompiledProto(
@@ -192,7 +194,7 @@ def record_of(result: ProtocResult, sources: Mapping[str, Source | None], skip: 
             sha256=source[1],
             dependencies=tuple(file.dependency),
             public=tuple(file.dependency[i] for i in file.public_dependency),
-            descriptor=file.SerializeToString(),
+            descriptor=descriptor,
             outputs={path: result.outputs[path] for path in paths if path in result.outputs},
             warnings=tuple(result.warnings[i] for i in _about(warnings_of, file.name, displayed.get(file.name))),
         )

@@ -111,7 +111,8 @@ def build(
     backups: dict[str, bytes] = {}
     recorded: dict[str, tuple[str, bytes | None]] = {}
     digests: dict[str, str] = {}
-    for path, output in sorted(files.items()):
+    for path in sorted(files):
+        output = files[path]
         entry = state.files.get(path) if state else None
         digests[path] = sha256(output.content)
         untouched = (

@@ -57,15 +57,23 @@ class ProtocResult:
     inputs: tuple[ProtoInput, ...]
     generated_names: tuple[str, ...]
     outputs: dict[str, bytes]
-    descriptors: descriptor_pb2.FileDescriptorSet
+    descriptor_set: descriptor_pb2.FileDescriptorSet | bytes = dataclasses.field(compare=False)
+    """The descriptors, parsed or as serialized (then parsed on first use of `descriptors`)."""
     warnings: tuple[Diagnostic, ...]
     compiled: tuple[str, ...]
     """The protos protoc generated in this run; the others' outputs were reused (`scaffold.incremental`)."""
     placed_in: str = ""
     """The package directory `outputs` are placed in (`route_guide/generated`); "" for protoc's own."""
     descriptor_bytes: Mapping[str, bytes] = dataclasses.field(default_factory=dict, compare=False)
-    """Each file's descriptor as serialized, where the run has it at hand (`scaffold.incremental`): what
-    describing keys its memo by, without serializing the descriptors again."""
+    """Each file's descriptor as serialized, in protoc's order, where the run has them at hand
+    (`scaffold.incremental`): a regeneration describes from these and the memo, and never parses the
+    whole set (half a second on googleapis)."""
+
+    @functools.cached_property
+    def descriptors(self) -> descriptor_pb2.FileDescriptorSet:
+        if isinstance(self.descriptor_set, descriptor_pb2.FileDescriptorSet):
+            return self.descriptor_set
+        return descriptor_pb2.FileDescriptorSet.FromString(self.descriptor_set)
 
 
 def expand_directories(paths: Sequence[Path], include_dirs: Sequence[Path]) -> tuple[list[Path], list[Path]]:
@@ -170,7 +178,7 @@ def run(inputs: Sequence[ProtoInput], include_dirs: Sequence[Path]) -> ProtocRes
         inputs=tuple(inputs),
         generated_names=(*names, *imported),
         outputs=dict(sorted((first.outputs | second.outputs).items())),
-        descriptors=first.descriptors,
+        descriptor_set=first.descriptors,
         warnings=in_order((*first.warnings, *second.warnings)),
         compiled=(*names, *imported),
     )

@@ -16,8 +16,6 @@ import marshal
 import os
 from pathlib import Path
 
-from google.protobuf import descriptor_pb2
-
 from scaffold.errors import Diagnostic, fail
 from scaffold.protoc import ProtocResult, ProtoInput
 
@@ -67,7 +65,7 @@ def replayed(placed_in: str) -> ProtocResult | None:
         inputs=tuple(ProtoInput(Path(p), name) for p, name in inputs),
         generated_names=tuple(names),
         outputs=dict(outputs),
-        descriptors=descriptor_pb2.FileDescriptorSet.FromString(descriptors),
+        descriptor_set=descriptors,
         warnings=tuple(Diagnostic(*w) for w in warnings),
         compiled=tuple(compiled),
         placed_in=placed_in,
