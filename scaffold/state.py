@@ -119,6 +119,7 @@ def render(
     if layout != "single":  # absent means single: the manifests of projects made before layouts stay as they were
         manifest["layout"] = layout
     # Key order is construction order (sorted paths, declaration-ordered records): deterministic as is.
+    # `inputs` stays on its own line near the top: the no-op check reads it there (`scaffold.uptodate`).
     state = {MANIFEST: _text(manifest).encode()}
     for p, (owner, content) in files.items():
         if owner == "user" and content is not None:
