@@ -19,11 +19,9 @@ the same bytes a full run writes (`tests/test_incremental.py` holds that).
 from __future__ import annotations
 
 import hashlib
-import marshal
 import os
 import sys
 import time
-import zlib
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,18 +30,16 @@ from typing import Any
 from google.protobuf import descriptor_pb2
 from grpc_tools import grpc_version  # type: ignore[import-untyped]
 
-from scaffold import __version__, cache, protoc, seams
+from scaffold import __version__, cache, protoc, shards
 from scaffold.errors import Diagnostic
 from scaffold.hashes import Hashes
-from scaffold.layout import CACHE_DIR, PROTOC_RECORD
+from scaffold.layout import PROTOC_RECORD
 from scaffold.naming import module_path
 from scaffold.protoc import ProtocResult, ProtoInput
 from scaffold.relocate import place
 
 _RECORD = PROTOC_RECORD
-_INDEX = "index"
-_SHARDS = 64
-_FORMAT = 2
+_FORMAT = 3
 _SETTLED_NS = 1_000_000_000
 
 _Dependencies = Callable[[str], Sequence[str]]
@@ -66,21 +62,18 @@ class CompiledProto:
 class Record(dict[str, CompiledProto]):
     """Proto name -> what protoc made of it: the previous run's, or the next run's.
 
-    Stored as shards (`_SHARDS` files, a proto's by a hash of its name), so a
-    run that compiled a few protos rewrites a few shards, not the whole record
-    (226 MB on googleapis). `stored` remembers, per shard, the id it was read
-    with and its entries as read: a shard whose entries are still those very
-    objects is not written again.
+    Kept in shards (`scaffold.shards`), so a run that compiled a few protos
+    rewrites a few shards, not the whole record (226 MB on googleapis).
+    `stored` is what the shards held when read: an entry a run reuses stays
+    that very object, and a shard of such entries is not written again.
     """
 
-    def __init__(
-        self, entries: Mapping[str, CompiledProto] = {}, stored: Mapping[int, tuple[str, dict[str, CompiledProto]]] = {}
-    ) -> None:
+    def __init__(self, entries: Mapping[str, CompiledProto] = {}, stored: shards.Stored | None = None) -> None:
         super().__init__(entries)
-        self.stored = dict(stored)
+        self.stored: shards.Stored = stored or {}
 
 
-def stored_from(record: Mapping[str, CompiledProto]) -> dict[int, tuple[str, dict[str, CompiledProto]]]:
+def stored_from(record: Mapping[str, CompiledProto]) -> shards.Stored:
     return record.stored if isinstance(record, Record) else {}
 
 
@@ -230,69 +223,30 @@ def protoc_order(names: Iterable[str], dependencies: _Dependencies) -> list[str]
     return order
 
 
-def load(root: Path, placed_in: str | None = None) -> Record | None:
-    """The previous run's record, or None when there is none this run can trust.
-
-    `placed_in`: the package directory the outputs must have been placed in;
-    None when only the descriptors are wanted. A shard that is not the one
-    the index names (a run killed between writing it and the index) is left
-    out: its protos are compiled again.
-    """
-    directory = root / CACHE_DIR / _RECORD
-    try:
-        key, placement, ids = marshal.loads((directory / _INDEX).read_bytes())
-        if key != _key(root) or (placed_in is not None and placement != placed_in):
-            return None
-        record = Record()
-        for shard, expected in ids.items():
-            shard_id, files = _read_shard(directory / f"{shard:02d}")
-            if shard_id != expected:  # missing, or not what the index names: its protos are compiled again
-                continue
-            entries = {
-                name: CompiledProto(origin, sha256, dependencies, public, descriptor, outputs, _diagnostics(warnings))
-                for name, (origin, sha256, dependencies, public, descriptor, outputs, warnings) in files.items()
-            }
-            record.update(entries)
-            record.stored[shard] = (expected, entries)
-        return record
-    except Exception:  # noqa: BLE001 - missing, truncated, or from another version: a full run decides
+def load(root: Path, placed_in: str) -> Record | None:
+    """The previous run's record of a project whose generated package is `placed_in`, or None when there
+    is none this run can trust. A shard a killed run left unnamed by the index is left out (see
+    `scaffold.shards`): its protos are compiled again."""
+    loaded = shards.load(root, _RECORD, (_key(root), placed_in), _decode)
+    if loaded is None:
         return None
-
-
-def _read_shard(path: Path) -> tuple[str | None, dict[str, Any]]:
-    try:
-        shard_id, files = marshal.loads(path.read_bytes())
-    except Exception:  # noqa: BLE001 - missing or truncated
-        return None, {}
-    return shard_id, files
+    entries, stored = loaded
+    return Record(entries, stored)
 
 
 def save(root: Path, record: Record, placed_in: str = "") -> None:
     """Keep `record` for the next run: the shards whose entries changed, then the index that names them."""
-    shards: dict[int, dict[str, CompiledProto]] = {}
-    for name, compiled in record.items():
-        shards.setdefault(zlib.crc32(name.encode()) % _SHARDS, {})[name] = compiled
-    stored = stored_from(record)
-    ids = {}
-    for shard, entries in sorted(shards.items()):
-        before = stored.get(shard)
-        if (
-            before is not None
-            and before[1].keys() == entries.keys()
-            and all(entries[name] is compiled for name, compiled in before[1].items())
-        ):
-            ids[shard] = before[0]
-            continue
-        ids[shard] = os.urandom(8).hex()
-        files = {
-            name: (c.origin, c.sha256, c.dependencies, c.public, c.descriptor, c.outputs, _warning_tuples(c.warnings))
-            for name, c in sorted(entries.items())
-        }
-        cache.write(root, f"{_RECORD}/{shard:02d}", marshal.dumps((ids[shard], files)))
-        seams.at(seams.RECORD_SHARD_WRITTEN, f"{_RECORD}/{shard:02d}")
-    index: Any = (_key(root), placed_in, ids)
-    cache.write(root, f"{_RECORD}/{_INDEX}", marshal.dumps(index))
-    cache.remove(root, "protoc.marshal")  # the single-file record of scaffold 0.x before shards
+    shards.save(root, _RECORD, (_key(root), placed_in), record, stored_from(record), _encode)
+    cache.remove(root, "protoc.marshal")  # the record as one file, as kept before it was sharded
+
+
+def _decode(entry: tuple[Any, ...]) -> CompiledProto:
+    origin, sha256, dependencies, public, descriptor, outputs, warnings = entry
+    return CompiledProto(origin, sha256, dependencies, public, descriptor, outputs, _diagnostics(warnings))
+
+
+def _encode(c: CompiledProto) -> tuple[Any, ...]:
+    return (c.origin, c.sha256, c.dependencies, c.public, c.descriptor, c.outputs, _warning_tuples(c.warnings))
 
 
 def _key(root: Path) -> tuple[object, ...]:

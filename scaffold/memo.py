@@ -11,17 +11,16 @@ it makes the next run slower, never different.
 
 from __future__ import annotations
 
-import marshal
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from scaffold import __version__, cache
-from scaffold.layout import CACHE_DIR
+from scaffold import __version__, cache, shards
 
-NAME = "memo.marshal"
-_FORMAT = 1
+NAME = "memo"
+"""A directory of shards (`scaffold.shards`): a leaf change rewrites the few whose entries it changed."""
+_FORMAT = 2
 
 
 @dataclass
@@ -30,6 +29,8 @@ class Memo:
 
     kept: Mapping[str, Any] = field(default_factory=dict)
     used: dict[str, Any] = field(default_factory=dict)
+    stored: shards.Stored = field(default_factory=dict)
+    """What the shards held when read (see `scaffold.shards.save`)."""
 
     def get(self, key: str) -> Any:
         """The value kept under `key`; None when there is none."""
@@ -44,15 +45,16 @@ class Memo:
 
 def load(root: Path) -> Memo:
     """What the last run kept; nothing when there is nothing this run can trust."""
-    try:
-        form, version, kept = marshal.loads((root / CACHE_DIR / NAME).read_bytes())
-    except Exception:  # noqa: BLE001 - missing, truncated, or not marshal: compute everything
+    loaded = shards.load(root, NAME, (_FORMAT, __version__))
+    if loaded is None:
         return Memo()
-    return Memo(kept) if (form, version) == (_FORMAT, __version__) and isinstance(kept, dict) else Memo()
+    kept, stored = loaded
+    return Memo(kept, stored=stored)
 
 
 def save(root: Path, memo: Memo) -> None:
     """Keep what this run used."""
     if memo.used != memo.kept:
-        cache.write(root, NAME, marshal.dumps((_FORMAT, __version__, memo.used)))
-    cache.remove(root, "renders.marshal")  # where the per-service renders alone were kept before
+        shards.save(root, NAME, (_FORMAT, __version__), memo.used, memo.stored)
+    for earlier in ("renders.marshal", "memo.marshal"):  # where earlier versions kept it, in one file
+        cache.remove(root, earlier)

@@ -152,11 +152,12 @@ def build(
 
 
 def _untouched(disk: Disk, path: str, output: OutputFile, bases: Mapping[str, bytes], rendered: str) -> FilePlan | None:
-    """`identical`, decided from hashes alone, for a file whose render is what the last run rendered and
-    which is as that run left it (a user file: whose merge base is the render); None when that takes reading.
+    """`identical`, decided from hashes alone: a generated file whose bytes are the render's (hash
+    `rendered`), a user file whose merge base is the render (whatever the user made of it); None when
+    deciding takes reading the file.
 
-    `rendered` is the render's hash. On googleapis' 43,000 files a leaf change leaves all but a handful so:
-    their status vouches for their hashes (`scaffold.hashes`), and none is read.
+    On googleapis' 43,000 files a leaf change leaves all but a handful so: their status vouches for their
+    hashes (`scaffold.hashes`), and none of them is read.
     """
     if output.owner == "generated":
         if disk.sha256(path) != rendered:

@@ -11,7 +11,7 @@ merge or rendering code.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -60,19 +60,34 @@ def load(root: Path, *, full: bool = False, recreate: Iterable[str] = (), for_ge
     (`call`, `describe`: descriptors only) the state and the inputs' digest are not read."""
     config, table = config_module.load_with_table(root)
     hashes = Hashes(root)
+    record = None if full else incremental.load(root, config.generated_dir)
     return Inputs(
         config=config,
         disk=Disk(root, hashes),
-        protos=protoc.resolve_inputs(config.proto_files(), config.include_dirs()),
+        protos=protoc.resolve_inputs(config.proto_files(), config.include_dirs(), _compiled_before(record, hashes)),
         include_dirs=config.include_dirs(),
         previous=state.read(root, hashes) if for_generation else None,
-        record=None if full else incremental.load(root, config.generated_dir),
+        record=record,
         table=table,
         digest=input_digest.digest(root, table, hashes) if for_generation else None,
         recreate=frozenset(recreate),
         memo=(Memo() if full else memo.load(root)) if for_generation else None,
         hashes=hashes,
     )
+
+
+def _compiled_before(record: incremental.Record | None, hashes: Hashes) -> Callable[[Path], bool]:
+    """Whether a proto file holds the bytes the protoc record says protoc compiled from it."""
+    compiled = {entry.origin: entry.sha256 for entry in (record or {}).values()}
+
+    def vouched(path: Path) -> bool:
+        origin = os.path.abspath(path)
+        try:
+            return origin in compiled and hashes.sha256(origin) == compiled[origin]
+        except OSError:
+            return False
+
+    return vouched
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,7 @@ import os
 import re
 import tempfile
 import threading
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any
@@ -93,11 +93,17 @@ def expand_directories(paths: Sequence[Path], include_dirs: Sequence[Path]) -> t
     return files, roots
 
 
-def resolve_inputs(proto_files: Sequence[Path], include_dirs: Sequence[Path]) -> tuple[ProtoInput, ...]:
+def resolve_inputs(
+    proto_files: Sequence[Path],
+    include_dirs: Sequence[Path],
+    compiled_before: Callable[[Path], bool] = lambda path: False,
+) -> tuple[ProtoInput, ...]:
     """Name every proto file relative to the first include root that holds it.
 
     A file under no include root gets its own directory as a root, which is
-    what a user who passes a bare path means.
+    what a user who passes a bare path means. A file `compiled_before` vouches
+    for (the very bytes protoc compiled in an earlier run) is proto text: it is
+    not read to check that again.
     """
     problems: list[Diagnostic] = []
     inputs: dict[str, ProtoInput] = {}  # by name: googleapis has 7,000 protos, a list scan was quadratic
@@ -110,7 +116,7 @@ def resolve_inputs(proto_files: Sequence[Path], include_dirs: Sequence[Path]) ->
         if not path.is_file():
             problems.append(Diagnostic(str(path), "not a file (expected a .proto file)", 1, 1))
             continue
-        unreadable = _not_proto_text(path)
+        unreadable = None if compiled_before(path) else _not_proto_text(path)
         if unreadable:
             problems.append(unreadable)
             continue

@@ -4,7 +4,7 @@ A kill, an editor's save or a second run can land at any moment of a
 regeneration; to test what each leaves behind, the moment must be hit every
 time, not by chance. The write stage calls `at(moment, path)` at the moments
 that matter (after planning, before and after each file is swapped in), and
-so does the protoc record's save (after each shard, before its index); when
+so does the save of a sharded cache (after each shard, before its index); when
 the environment variable `SCAFFOLD_SEAM` names a function (`module:function`,
 importable from `sys.path`), it is called there with the same arguments and
 may do anything: `os._exit`, write a file, start another `scaffold`. Unset (as
@@ -22,9 +22,8 @@ PLANNED = "planned"
 """Everything is read and merged; nothing is written yet."""
 BEFORE_SWAP = "before-swap"
 AFTER_SWAP = "after-swap"
-RECORD_SHARD_WRITTEN = "record-shard-written"
-"""One of the protoc record's changed shards is written, the index that names it is not yet
-(see `scaffold.incremental.save`)."""
+SHARD_WRITTEN = "shard-written"
+"""One of a cache's changed shards is written, the index that names it is not yet (see `scaffold.shards`)."""
 
 _hook: Callable[[str, str], object] | None = None
 _loaded_for: str | None = None

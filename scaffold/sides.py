@@ -79,7 +79,7 @@ def _from_record(config: Config, inputs: tuple[protoc.ProtoInput, ...]) -> descr
     """The descriptors `scaffold.incremental` recorded, if every proto the inputs reach is unchanged on disk."""
     from scaffold import incremental
 
-    record = incremental.load(config.root)
+    record = incremental.load(config.root, config.generated_dir)
     if not record:
         return None
     roots = (*protoc.include_roots(inputs, config.include_dirs()), protoc.WELL_KNOWN_INCLUDE)
