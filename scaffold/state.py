@@ -133,7 +133,10 @@ def _text(manifest: dict[str, Any]) -> str:
     takes the pure-Python one, spent 4 s on googleapis' manifest)."""
     entries = []
     for key, value in manifest.items():
-        if isinstance(value, dict) and value:
+        if key == "files" and value:
+            inner = ",\n".join(f"  {json.dumps(k)}: {_file_entry(v)}" for k, v in value.items())
+            entries.append(f" {json.dumps(key)}: {{\n{inner}\n }}")
+        elif isinstance(value, dict) and value:
             inner = ",\n".join(f"  {json.dumps(k)}: {json.dumps(v)}" for k, v in value.items())
             entries.append(f" {json.dumps(key)}: {{\n{inner}\n }}")
         elif isinstance(value, list) and value:
@@ -142,6 +145,15 @@ def _text(manifest: dict[str, Any]) -> str:
         else:
             entries.append(f" {json.dumps(key)}: {json.dumps(value)}")
     return "{\n" + ",\n".join(entries) + "\n}\n"
+
+
+def _file_entry(entry: dict[str, str | None]) -> str:
+    """`json.dumps(entry)` of a file's entry, byte for byte, by formatting (43,000 encoder calls were a
+    third of writing googleapis' manifest): an owner is one of two words, a hash is hex or null."""
+    owner, digest = entry["owner"], entry["sha256"]
+    assert owner in ("generated", "user") and (digest is None or digest.isalnum())
+    encoded = "null" if digest is None else f'"{digest}"'
+    return f'{{"owner": "{owner}", "sha256": {encoded}}}'
 
 
 def service_record(service: Service) -> dict[str, Any]:
