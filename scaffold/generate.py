@@ -11,7 +11,6 @@ import dataclasses
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from pathlib import PurePosixPath
 from typing import Any
 
 from scaffold import state
@@ -85,9 +84,7 @@ def generate(
     if result.placed_in not in ("", package_dir):
         raise AssertionError(f"protoc's outputs were placed in {result.placed_in}, not in {package_dir}")
     generated = result.outputs if result.placed_in else place(result.outputs, result.generated_names, package_dir)
-    modules = frozenset(
-        str(PurePosixPath(path).with_suffix("")).replace("/", ".") for path in generated if path.endswith(".py")
-    )
+    modules = frozenset(path.removesuffix(".py").replace("/", ".") for path in generated if path.endswith(".py"))
     servicer = ServicerView(
         tuple(project.services if servicer_services is None else servicer_services),
         config.package,
