@@ -31,6 +31,14 @@ def custom_templates(directory: Path) -> Path:
     return directory
 
 
+def template_set(directory: Path, templates: dict[str, str]) -> Path:
+    """A directory of the user's own templates holding `templates` (path -> source)."""
+    for path, source in templates.items():
+        (directory / path).parent.mkdir(parents=True, exist_ok=True)
+        (directory / path).write_text(source)
+    return directory
+
+
 def test_export_refuses_a_non_empty_directory(tmp_path: Path) -> None:
     (tmp_path / "x").mkdir()
     (tmp_path / "x/keep").write_text("")
@@ -113,11 +121,14 @@ def test_watch_regenerates_when_a_template_is_saved(tmp_path: Path) -> None:
 def test_a_template_rendering_nothing_writes_no_file_but_an_empty_init_is_kept(tmp_path: Path) -> None:
     """An option can add a module by rendering nothing when it is off; an empty `__init__.py` still
     makes a package, so it is written."""
-    templates = tmp_path / "templates"
-    (templates / "__package__/__generated__").mkdir(parents=True)
-    (templates / "__package__/__init__.py.jinja").write_text("{# nothing #}\n")
-    (templates / "__package__/__generated__/__init__.py.jinja").write_text("")
-    (templates / "__package__/extra.py.jinja").write_text("{% if config.aio %}ASYNC = True\n{% endif %}")
+    templates = template_set(
+        tmp_path / "templates",
+        {
+            "__package__/__init__.py.jinja": "{# nothing #}\n",
+            "__package__/__generated__/__init__.py.jinja": "",
+            "__package__/extra.py.jinja": "{% if config.aio %}ASYNC = True\n{% endif %}",
+        },
+    )
     project = tmp_path / "project"
     result = run_scaffold("new", REPO / "protos/helloworld.proto", "-o", project, "--templates", templates)
     assert result.returncode == 0, result.stderr
@@ -131,9 +142,7 @@ def test_a_template_rendering_nothing_writes_no_file_but_an_empty_init_is_kept(t
 def test_an_empty_generated_init_is_written_for_protos_without_services(tmp_path: Path) -> None:
     """The generated package's `__init__.py` goes in every directory of protoc's modules, which hold no other
     render when no proto defines a service: an empty template still makes them packages."""
-    templates = tmp_path / "templates"
-    (templates / "__package__/__generated__").mkdir(parents=True)
-    (templates / "__package__/__generated__/__init__.py.jinja").write_text("")
+    templates = template_set(tmp_path / "templates", {"__package__/__generated__/__init__.py.jinja": ""})
     proto = tmp_path / "m.proto"
     proto.write_text('syntax = "proto3";\npackage m;\nmessage M {\n  string a = 1;\n}\n')
     result = run_scaffold("new", proto, "-o", tmp_path / "p", "--templates", templates)
@@ -147,11 +156,14 @@ def test_a_kept_per_file_render_is_reused_only_while_what_its_template_reads_is_
     """Per-file renders are kept between runs, keyed by the context names their template (and what it
     includes) reads: one that reads `project`, through an included template, follows a service added to
     another proto; one that reads only `file` does not change; both equal what a clean `new` writes."""
-    templates = tmp_path / "templates"
-    (templates / "__package__").mkdir(parents=True)
-    (templates / "_count.jinja").write_text("{{ project.services | length }} services\n")
-    (templates / "__package__/__proto___count.txt.jinja").write_text('{% include "_count.jinja" %}')
-    (templates / "__package__/__proto___name.txt.jinja").write_text("{{ file.name }}\n")
+    templates = template_set(
+        tmp_path / "templates",
+        {
+            "_count.jinja": "{{ project.services | length }} services\n",
+            "__package__/__proto___count.txt.jinja": '{% include "_count.jinja" %}',
+            "__package__/__proto___name.txt.jinja": "{{ file.name }}\n",
+        },
+    )
     source = tmp_path / "protos"
     source.mkdir()
     for name in ("a", "b"):
