@@ -41,7 +41,7 @@ class Hashes:
         """The hashes kept in the cache of the project at `root`; None keeps none (every file is read)."""
         self.root = None if root is None else os.fspath(root)
         self._started_ns = time.time_ns()
-        self._settled_ns = int(os.environ.get(SETTLED_ENVIRONMENT, _SETTLED_NS))
+        self._settled_ns = _settled_ns()
         self._known = {} if self.root is None else _load(os.path.join(self.root, CACHE_DIR, NAME))
         self._asked: dict[str, _Entry] = {}
         self._answered: dict[str, str] = {}
@@ -73,6 +73,14 @@ class Hashes:
         kept = self._asked if complete else self._known | self._asked
         if self.root is not None and kept != self._known:
             cache.write(self.root, NAME, marshal.dumps((_FORMAT, kept)))
+
+
+def _settled_ns() -> int:
+    """The seam's value, or the default when it is unset or not a count of nanoseconds (never a traceback)."""
+    try:
+        return max(0, int(os.environ.get(SETTLED_ENVIRONMENT, _SETTLED_NS)))
+    except ValueError:
+        return _SETTLED_NS
 
 
 def _load(path: str) -> dict[str, _Entry]:
