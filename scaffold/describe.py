@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import keyword
 from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import NamedTuple
 
 from google.protobuf import descriptor_pb2
@@ -98,13 +98,19 @@ def describe(result: ProtocResult, package: str, generated_subpackage: str, memo
     """The model of the input protos of one protoc run, for the Python package `package`; `memo` keeps
     each file's summary from earlier runs (see `_Summary`)."""
     generated_package = f"{package}.{generated_subpackage}"
-    serialized = result.descriptor_bytes or {f.name: f.SerializeToString() for f in result.descriptors.file}
-    summaries = {name: _summary(descriptor, memo) for name, descriptor in serialized.items()}
+    if result.descriptor_bytes:  # a regeneration's: summaries from the memo, files parsed only on a miss
+        serialized = result.descriptor_bytes
+        summaries = {name: _summary(descriptor, memo) for name, descriptor in serialized.items()}
+        proto_of: Callable[[str], descriptor_pb2.FileDescriptorProto] = lambda name: _FILE.FromString(serialized[name])
+    else:  # parsed already (`breaking`, `describe`, a replay): summarised as they are
+        files = {f.name: f for f in result.descriptors.file}
+        summaries = {name: _summarise(file) for name, file in files.items()}
+        proto_of = files.__getitem__
     locations = {item.name: item.path.as_posix() for item in result.inputs}
     modules = _ModuleNames(summaries, generated_package)
     messages = _MessageIndex(summaries)
 
-    problems: list[Diagnostic] = _too_deep(serialized, summaries, result.inputs, locations)
+    problems: list[Diagnostic] = _too_deep(proto_of, summaries, result.inputs, locations)
     services: list[tuple[str, _FoundService]] = []
     for item in result.inputs:
         summary = summaries[item.name]
@@ -398,7 +404,7 @@ package: a chain of 100 generated modules ends in RecursionError, 90 still impor
 
 
 def _too_deep(
-    serialized: Mapping[str, bytes],
+    proto_of: Callable[[str], descriptor_pb2.FileDescriptorProto],
     summaries: Mapping[str, _Summary],
     inputs: Sequence[ProtoInput],
     locations: dict[str, str],
@@ -410,7 +416,7 @@ def _too_deep(
     deepest = max(inputs, key=lambda item: depth[item.name], default=None)
     problems = []
     for item in [deepest] if deepest is not None and depth[deepest.name] > MAX_IMPORT_DEPTH else []:
-        proto = _FILE.FromString(serialized[item.name])
+        proto = proto_of(item.name)
         index = max(range(len(proto.dependency)), key=lambda i: depth.get(proto.dependency[i], 0))
         line, col = _position(proto, (descriptor_pb2.FileDescriptorProto.DEPENDENCY_FIELD_NUMBER, index))
         message = (
