@@ -39,6 +39,7 @@ from scaffold.protosource import (
     Service,
     Side,
 )
+from scaffold.text import lines as text_lines
 
 _FIELD = descriptor_pb2.FieldDescriptorProto
 _FEATURES = descriptor_pb2.FeatureSet
@@ -713,7 +714,7 @@ def _keyword_before(field: Field, place: Location | None, keyword: str) -> Locat
     """`place` moved back to the keyword that precedes it on its line, when the side has the source."""
     if place is None or field.file.text is None:
         return place
-    lines = field.file.text.splitlines()
+    lines = text_lines(field.file.text)
     before = lines[place.line - 1][: place.col - 1] if place.line <= len(lines) else ""
     found = re.search(keyword, before)
     return Location(place.file, place.line, found.start() + 1) if found else place

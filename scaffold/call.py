@@ -28,6 +28,7 @@ from google.protobuf import descriptor_pb2, descriptor_pool, json_format, messag
 from google.protobuf.descriptor import FieldDescriptor, MethodDescriptor
 
 from scaffold.errors import Diagnostic, ScaffoldError, fail
+from scaffold.text import lines as text_lines
 
 
 @dataclass(frozen=True)
@@ -157,7 +158,7 @@ def _position_of_key(text: str, key: str) -> tuple[int, int]:
 
 def requests(source: IO[str] | str, cls: type[message.Message], origin: str) -> Iterator[message.Message]:
     """One message per JSON document, one document per non-empty line, parsed as it is read."""
-    lines = source.splitlines() if isinstance(source, str) else source
+    lines = text_lines(source) if isinstance(source, str) else source
     for number, line in enumerate(lines):
         if line.strip():
             yield parse(line, cls, origin, line_offset=number)

@@ -21,6 +21,7 @@ from typing import Any
 from scaffold.errors import Diagnostic, ScaffoldError, fail
 from scaffold.formatting import FORMATTERS
 from scaffold.layout import CONFIG_FILE, TABLE
+from scaffold.text import lines as text_lines
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -196,7 +197,7 @@ class _Located:
 
     def __init__(self, path: Path, text: str, table: str = TABLE) -> None:
         self.path = path
-        self.lines = text.splitlines()
+        self.lines = text_lines(text)
         header = next((i for i, line in enumerate(self.lines) if line.strip() == f"[{table}]"), None)
         self.start = header + 1 if header is not None else 0
 

@@ -22,6 +22,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from scaffold.errors import Diagnostic, ScaffoldError, fail
+from scaffold.text import lines as text_lines
 
 FORMATTERS = ("ruff",)
 
@@ -56,7 +57,7 @@ def format_python(files: Mapping[str, bytes], pyproject: bytes, origin: str) -> 
             text=True,
         )
         if done.returncode != 0:
-            problem = (done.stderr or done.stdout).strip().splitlines()
+            problem = text_lines((done.stderr or done.stdout).strip())
             raise ScaffoldError(
                 [Diagnostic(origin, f"ruff format failed: {problem[0] if problem else done.returncode}")]
             )

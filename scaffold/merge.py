@@ -15,6 +15,8 @@ from dataclasses import dataclass
 
 import merge3
 
+from scaffold.text import lines as text_lines
+
 YOURS = "yours (on disk)"
 BASE = "scaffold's last render"
 THEIRS = "scaffold's new render"
@@ -39,16 +41,16 @@ def merge(base: bytes, ours: bytes, theirs: bytes) -> Merged:
     not. Every line that comes from the user's file is written exactly as it
     was; every new line takes the file's indent style and most common ending.
     """
-    ours_lines = ours.decode("utf-8").splitlines(True)
+    ours_lines = text_lines(ours.decode("utf-8"), keepends=True)
     endings = [line[len(line.rstrip("\r\n")) :] for line in ours_lines]
     usual = Counter(ending for ending in endings if ending).most_common(1)
     newline = usual[0][0] if usual else "\n"
     tabs = any(line.startswith("\t") for line in ours_lines)
     final_newline = not ours_lines or bool(endings[-1])
-    theirs_lines = theirs.decode("utf-8").splitlines(True)
+    theirs_lines = text_lines(theirs.decode("utf-8"), keepends=True)
     ours_keys = [_key(line) for line in ours_lines]
     theirs_keys = [_key(line) for line in theirs_lines]
-    base_keys = [_key(line) for line in base.decode("utf-8").splitlines(True)]
+    base_keys = [_key(line) for line in text_lines(base.decode("utf-8"), keepends=True)]
     merged_keys, conflicts, kept = _merge_keys(base_keys, ours_keys, theirs_keys)
     written = {key: _styled(line, tabs, newline) for line, key in zip(theirs_lines, theirs_keys, strict=True)}
     result = [written.get(key, key.rstrip("\n") + newline) for key in merged_keys]
@@ -111,6 +113,6 @@ def conflict_lines(content: bytes) -> list[int]:
     """1-based numbers of the lines that open or close a conflict."""
     return [
         number
-        for number, line in enumerate(content.decode("utf-8", "replace").splitlines(), 1)
+        for number, line in enumerate(text_lines(content.decode("utf-8", "replace")), 1)
         if line.startswith((f"{START} ", f"{END} "))
     ]

@@ -10,6 +10,8 @@ from __future__ import annotations
 import keyword
 import re
 
+from scaffold.text import lines as text_lines
+
 _WORD_BOUNDARY = re.compile(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])")
 
 
@@ -38,7 +40,7 @@ def safe_identifier(name: str) -> str:
 
 def clean_comment(comment: str) -> str:
     """Protoc's raw comment text, dedented by the one space `// ` leaves, without blank edges."""
-    lines = [line.removeprefix(" ") for line in comment.splitlines()]
+    lines = [line.removeprefix(" ") for line in text_lines(comment)]
     return "\n".join(line.rstrip() for line in lines).strip("\n")
 
 

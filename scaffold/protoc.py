@@ -26,6 +26,7 @@ from google.protobuf import descriptor_pb2
 
 from scaffold.errors import Diagnostic, ScaffoldError, fail
 from scaffold.naming import module_path
+from scaffold.text import lines as text_lines
 
 _LOCATED = re.compile(r"^(?P<path>.+?):(?P<line>\d+):(?P<col>\d+): (?P<message>.*)$")
 _FILE_LEVEL = re.compile(r"^(?:.*: )?(?P<path>[^:]+\.proto): (?P<message>.*)$")
@@ -317,7 +318,7 @@ def parse_diagnostics(stderr: str, inputs: Sequence[ProtoInput]) -> list[Diagnos
     """
     by_name = {item.name: item.path.as_posix() for item in inputs}
     result = []
-    for raw in stderr.splitlines():
+    for raw in text_lines(stderr):
         line = raw.strip()
         if not line or line.startswith(_ABSL_PREAMBLE):
             continue

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 
 from scaffold.memo import Memo
 from scaffold.model import Rpc, Service
+from scaffold.text import lines as text_lines
 
 
 @dataclass(frozen=True)
@@ -164,7 +165,7 @@ def methods_of(source: bytes | None) -> dict[tuple[str, str], str]:
         tree = ast.parse(text)
     except (SyntaxError, UnicodeDecodeError, ValueError):
         return {}
-    lines = text.splitlines()  # once: ast.get_source_segment would split the file for every method
+    lines = text_lines(text)  # once: ast.get_source_segment would split the file for every method
     found = {}
     for node in tree.body:
         if isinstance(node, ast.ClassDef):
@@ -186,7 +187,7 @@ def without_methods(source: bytes, doomed: set[tuple[str, str]]) -> bytes:
         tree = ast.parse(text)
     except (SyntaxError, UnicodeDecodeError, ValueError):
         return source
-    lines = text.splitlines(True)
+    lines = text_lines(text, keepends=True)
     cut: set[int] = set()
     for node in tree.body:
         if isinstance(node, ast.ClassDef):

@@ -11,6 +11,7 @@ from collections.abc import Iterable
 
 from scaffold.plan import FilePlan, Plan
 from scaffold.reconcile import Changes
+from scaffold.text import lines as text_lines
 
 
 def file_lines(plan: Plan) -> list[str]:
@@ -50,8 +51,8 @@ def change_lines(changes: Changes) -> list[str]:
 
 def unified_diff(f: FilePlan) -> list[str]:
     """The file's change as a unified diff, lines without their newlines."""
-    before = (f.current or b"").decode("utf-8", "replace").splitlines()
-    after = (f.content or b"").decode("utf-8", "replace").splitlines()
+    before = text_lines((f.current or b"").decode("utf-8", "replace"))
+    after = text_lines((f.content or b"").decode("utf-8", "replace"))
     old = f"a/{f.path}" if f.current is not None else "/dev/null"
     new = f"b/{f.path}" if f.content is not None else "/dev/null"
     return list(difflib.unified_diff(before, after, old, new, lineterm=""))

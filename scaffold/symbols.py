@@ -16,6 +16,7 @@ from google.protobuf import descriptor_pb2
 from scaffold.errors import fail
 from scaffold.model import KINDS
 from scaffold.naming import clean_comment
+from scaffold.text import lines as text_lines
 
 _F = descriptor_pb2.FileDescriptorProto
 _D = descriptor_pb2.DescriptorProto
@@ -117,7 +118,7 @@ def _rpc(method: dict[str, Any]) -> str:
 
 
 def _comment_lines(comment: str, indent: str) -> Iterator[str]:
-    for line in comment.splitlines():
+    for line in text_lines(comment):
         yield f"{indent}// {line}".rstrip()
 
 
