@@ -21,7 +21,7 @@ from google.protobuf import descriptor_pb2, unknown_fields
 from google.protobuf.message import DecodeError
 from grpc_tools import grpc_version  # type: ignore[import-untyped]
 
-from scaffold import __version__, cache, protoc
+from scaffold import __version__, cache, paths, protoc
 from scaffold.config import Config
 from scaffold.errors import Diagnostic, ScaffoldError, fail
 from scaffold.layout import CACHE_DIR
@@ -199,20 +199,11 @@ def _revision(config: Config, ref: str) -> Side:
 
 def _read_revision(config: Config, ref: str, top: Path, prefix: str) -> Side:
     root = config.root
-    listing = _git(top, "ls-tree", "-r", "-z", "--full-tree", ref).split(b"\0")
-    blobs = []
-    for entry in listing:
-        if not entry:
-            continue
-        meta, _, raw_name = entry.partition(b"\t")
-        if meta.split()[1] == b"blob" and raw_name.endswith(b".proto"):
-            blobs.append((os.fsdecode(raw_name), meta.split()[2].decode()))
+    blobs = _proto_blobs(_git(top, "ls-tree", "-r", "-z", "--full-tree", ref), ref)
     contents = _blobs(top, [sha for _, sha in blobs])
     with tempfile.TemporaryDirectory(prefix="scaffold-against-") as tmp:
         for (name, _), content in zip(blobs, contents, strict=True):
-            target = Path(tmp, name)
-            target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_bytes(content)
+            _write_new(Path(tmp), name, content)
         then = dataclasses.replace(config, root=Path(tmp, prefix))
         files = tuple(path for path in then.proto_files() if path.is_file())
         if not files:
@@ -221,6 +212,48 @@ def _read_revision(config: Config, ref: str, top: Path, prefix: str) -> Side:
             return _compiled(then, files, shown=lambda path: _shown_then(path, then.root, root))
         except ScaffoldError as error:
             raise ScaffoldError(_at_revision(d, tmp, ref) for d in error.diagnostics) from None
+
+
+def _proto_blobs(listing: bytes, ref: str) -> list[tuple[str, str]]:
+    """The (path, blob id) of every .proto of a `git ls-tree -r -z` listing, each path checked before any is
+    written under the temporary directory: git accepts trees that name `..`, links and duplicates, and
+    written by name such a path would land outside it (on the project's own protos, say)."""
+    blobs: dict[str, str] = {}
+    problems = []
+    for entry in listing.split(b"\0"):
+        meta, _, raw_name = entry.partition(b"\t")
+        fields = meta.split()
+        if len(fields) != 3 or fields[1] != b"blob" or not raw_name.endswith(b".proto"):
+            continue
+        name = os.fsdecode(raw_name)
+        problem = paths.problem(name)
+        if problem is None and fields[0] == b"120000":
+            problem = "is a symbolic link in the revision; scaffold reads no link from a revision"
+        if problem is None and name in blobs:
+            problem = "appears twice in the revision's tree"
+        if problem is None:
+            blobs[name] = fields[2].decode()
+        else:
+            problems.append(Diagnostic(f"{ref}:{name}", problem))
+    directories = {"/".join(name.split("/")[:end]) for name in blobs for end in range(1, name.count("/") + 1)}
+    problems += [
+        Diagnostic(f"{ref}:{name}", "is both a file and a directory in the revision")
+        for name in blobs
+        if name in directories
+    ]
+    if problems:
+        raise ScaffoldError(problems)
+    return list(blobs.items())
+
+
+def _write_new(directory: Path, name: str, content: bytes) -> None:
+    """Write `content` at `name` (checked by `_proto_blobs`) below `directory`, as a new file: never over one,
+    never through a link."""
+    target = directory / name
+    target.parent.mkdir(parents=True, exist_ok=True)
+    descriptor = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o644)
+    with os.fdopen(descriptor, "wb") as file:
+        file.write(content)
 
 
 _REVISION_FORMAT = 1
