@@ -160,6 +160,8 @@ def regenerate(
     started = time.perf_counter()
     with lock.held(root, required=not dry_run):
         recovered = () if dry_run else write.recover(root)
+        if recovered and not (root / CONFIG_FILE).is_file():  # what was rolled back was a `new`: no project
+            raise fail(str(root), "rolled back a `scaffold new` that was interrupted; run that `scaffold new` again")
         for _ in range(_ATTEMPTS):
             inputs = project.load(root, full=full, recreate=recreate)
             outcome = pipeline.plan(inputs)

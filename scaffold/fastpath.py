@@ -20,7 +20,7 @@ import os
 import sys
 
 from scaffold import __version__
-from scaffold.layout import CONFIG_FILE, MANIFEST, STAMP, STAMP_FORMAT, TXN_DIR
+from scaffold.layout import CACHE_DIR, CONFIG_FILE, MANIFEST, STAMP, STAMP_FORMAT, STATE_DIR, TXN_DIR
 
 REQUIRED = frozenset({CONFIG_FILE, os.path.normpath(MANIFEST)})
 _MESSAGES = {"gen": "Up to date (no input changed).", "check": "Up to date."}
@@ -51,7 +51,9 @@ def run(argv: list[str]) -> bool:
 def stamp_holds(root: str) -> bool:
     """Whether every file the last content check read still has the status it had then."""
     try:
-        with open(os.path.join(root, STAMP), "rb") as stamp:
+        if os.path.islink(os.path.join(root, STATE_DIR)) or os.path.islink(os.path.join(root, CACHE_DIR)):
+            return False  # the full pipeline refuses it (`scaffold.lock`)
+        with open(os.open(os.path.join(root, STAMP), os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC), "rb") as stamp:
             written = os.fstat(stamp.fileno()).st_mtime_ns
             form, version, entries = marshal.loads(stamp.read())
         if form != STAMP_FORMAT or version != __version__ or os.path.lexists(os.path.join(root, TXN_DIR)):

@@ -21,7 +21,6 @@ import os
 import time
 
 from scaffold import cache
-from scaffold.layout import CACHE_DIR
 
 NAME = "hashes.marshal"
 _FORMAT = 1
@@ -42,7 +41,7 @@ class Hashes:
         self.root = None if root is None else os.fspath(root)
         self._started_ns = time.time_ns()
         self._settled_ns = _settled_ns()
-        self._known = {} if self.root is None else _load(os.path.join(self.root, CACHE_DIR, NAME))
+        self._known = {} if self.root is None else _load(self.root)
         self._asked: dict[str, _Entry] = {}
         self._answered: dict[str, str] = {}
 
@@ -57,7 +56,7 @@ class Hashes:
         status = os.stat(key)
         now = (status.st_mtime_ns, status.st_ctime_ns, status.st_size, status.st_ino)
         entry = self._known.get(key)
-        if entry is not None and entry[:4] == now:
+        if type(entry) is tuple and len(entry) == 5 and entry[:4] == now and isinstance(entry[4], str):
             self._asked[key] = entry
             digest = entry[4]
         else:
@@ -83,9 +82,11 @@ def _settled_ns() -> int:
         return _SETTLED_NS
 
 
-def _load(path: str) -> dict[str, _Entry]:
+def _load(root: str) -> dict[str, _Entry]:
+    """The kept hashes; each entry's shape is checked where it is used (`Hashes.sha256`): a crafted or
+    corrupt entry is one to ignore, never a traceback."""
     try:
-        form, known = marshal.loads(_read(path))
+        form, known = marshal.loads(cache.read(root, NAME) or b"")
     except Exception:  # noqa: BLE001 - missing, truncated, or from another Python: hash everything
         return {}
     return known if form == _FORMAT and isinstance(known, dict) else {}

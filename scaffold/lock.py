@@ -38,9 +38,7 @@ def held(root: Path, wait_seconds: float = WAIT_SECONDS, required: bool = True) 
     all (a read-only checkout), such a run goes on without it.
     """
     path = root / LOCK_FILE
-    for part in (root / STATE_DIR, root / CACHE_DIR):
-        if part.is_symlink():
-            raise fail(str(part), "is a symbolic link; scaffold does not write through links")
+    refuse_links(root)
     try:
         cache.directory(root)
         descriptor = os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o644)
@@ -54,6 +52,14 @@ def held(root: Path, wait_seconds: float = WAIT_SECONDS, required: bool = True) 
         yield
     finally:
         os.close(descriptor)  # releases the lock
+
+
+def refuse_links(root: Path) -> None:
+    """Refuse a link at `.scaffold/`, `.scaffold/cache/` or the lock: scaffold's record and the lock that
+    guards it are not written through one (a link below the cache is only a cache lost: `scaffold.cache`)."""
+    for part in (root / STATE_DIR, root / CACHE_DIR, root / LOCK_FILE):
+        if part.is_symlink():
+            raise fail(str(part), "is a symbolic link; scaffold does not write through links")
 
 
 def _acquire(descriptor: int, path: Path, root: Path, wait_seconds: float) -> None:

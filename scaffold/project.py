@@ -19,7 +19,7 @@ from typing import Any
 from google.protobuf import descriptor_pb2
 
 from scaffold import config as config_module
-from scaffold import incremental, memo, protoc, replay, state
+from scaffold import incremental, lock, memo, protoc, replay, state, write
 from scaffold import inputs as input_digest
 from scaffold.config import Config, check_package_name
 from scaffold.disk import Disk
@@ -122,6 +122,9 @@ def for_new(protos: Sequence[Path], options: NewOptions) -> Inputs:
         raise fail(str(root), "exists and is not a directory")
     if options.templates is not None and not options.templates.is_dir():
         raise fail(f"--templates {options.templates}", "no such directory")
+    if root.is_dir():
+        lock.refuse_links(root)
+        write.recover(root)  # a `new` killed half-way: what it swapped in is not a project to refuse, nor kept
     if root.is_dir() and _holds_project(root):
         raise fail(
             str(root),

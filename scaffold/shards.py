@@ -20,7 +20,6 @@ from pathlib import Path
 from typing import Any
 
 from scaffold import cache, seams
-from scaffold.layout import CACHE_DIR
 
 SHARDS = 64
 _INDEX = "index"
@@ -34,22 +33,39 @@ def load(
 ) -> tuple[dict[str, Any], Stored] | None:
     """The entries kept under `name`, each `decode`d (and, per shard, the id and the entries read), or None
     when its index is missing, unreadable or made for another `key`."""
-    directory = root / CACHE_DIR / name
     try:
-        stored_key, ids = marshal.loads((directory / _INDEX).read_bytes())
+        stored_key, ids = marshal.loads(cache.read(root, f"{name}/{_INDEX}") or b"")
     except Exception:  # noqa: BLE001 - missing, truncated, or from another Python
         return None
-    if stored_key != key or not isinstance(ids, dict):
+    if stored_key != key or not _is_index(ids):
         return None
     entries: dict[str, Any] = {}
     stored: Stored = {}
     for shard, expected in ids.items():
-        shard_id, found = _read(directory / f"{shard:02d}")
-        if shard_id == expected:  # else missing, or not the one the index names: left out
-            decoded = {entry_key: decode(value) for entry_key, value in found.items()}
+        shard_id, found = _read(root, f"{name}/{shard:02d}")
+        if shard_id != expected:  # missing, or not the one the index names: left out
+            continue
+        decoded = _decoded(found, decode)
+        if decoded is not None:
             entries.update(decoded)
             stored[shard] = (expected, decoded)
     return entries, stored
+
+
+def _decoded(found: dict[str, Any], decode: Callable[[Any], Any]) -> dict[str, Any] | None:
+    """A shard's entries, `decode`d; None when one is of another shape (the shard is left out, as a corrupt one)."""
+    try:
+        return {entry_key: decode(value) for entry_key, value in found.items()}
+    except Exception:  # noqa: BLE001 - crafted or corrupt: a cache to ignore, never a traceback
+        return None
+
+
+def _is_index(ids: object) -> bool:
+    """Whether `ids` is what `save` writes as an index: shard number -> shard id. A cache of any other shape
+    (crafted, or written by another tool) is a cache to ignore, never a traceback."""
+    return isinstance(ids, dict) and all(
+        type(shard) is int and 0 <= shard < SHARDS and isinstance(expected, str) for shard, expected in ids.items()
+    )
 
 
 def save(
@@ -83,9 +99,11 @@ def _same(before: Mapping[str, Any], now: Mapping[str, Any]) -> bool:
     return before.keys() == now.keys() and all(now[entry_key] is value for entry_key, value in before.items())
 
 
-def _read(path: Path) -> tuple[str | None, dict[str, Any]]:
+def _read(root: Path, name: str) -> tuple[str | None, dict[str, Any]]:
     try:
-        shard_id, found = marshal.loads(path.read_bytes())
+        shard_id, found = marshal.loads(cache.read(root, name) or b"")
     except Exception:  # noqa: BLE001 - missing or truncated
+        return None, {}
+    if not isinstance(found, dict) or not all(isinstance(entry_key, str) for entry_key in found):
         return None, {}
     return shard_id, found

@@ -24,7 +24,6 @@ from grpc_tools import grpc_version  # type: ignore[import-untyped]
 from scaffold import __version__, cache, paths, protoc
 from scaffold.config import Config
 from scaffold.errors import Diagnostic, ScaffoldError, fail
-from scaffold.layout import CACHE_DIR
 from scaffold.protosource import Side
 
 _IMAGE_EXTENSION = 8042
@@ -264,7 +263,7 @@ revision, the config's protos or the tools change. A git tree never changes, so 
 
 def _cached_revision(root: Path, key: str) -> Side | None:
     try:
-        data = marshal.loads((root / CACHE_DIR / _REVISION_CACHE).read_bytes())
+        data = marshal.loads(cache.read(root, _REVISION_CACHE) or b"")
         if data["key"] != key:
             return None
         files = [descriptor_pb2.FileDescriptorProto.FromString(raw) for raw in data["files"]]

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from scaffold import __version__, cache, inputs
 from scaffold.hashes import Hashes
-from scaffold.layout import BASE_DIR, CONFIG_FILE, MANIFEST, STAMP, STAMP_FORMAT, TXN_DIR
+from scaffold.layout import BASE_DIR, CACHE_DIR, CONFIG_FILE, MANIFEST, STAMP, STAMP_FORMAT, STATE_DIR, TXN_DIR
 
 
 def check_and_stamp(root: Path) -> bool:
@@ -35,8 +35,8 @@ def check_and_stamp(root: Path) -> bool:
 def _check_and_stamp(root: Path) -> bool:
     # Each status is taken before what it covers is read, so an edit racing this check is seen next time.
     before = _status([root / CONFIG_FILE, root / MANIFEST])
-    if (root / TXN_DIR).exists():
-        return False
+    if (root / TXN_DIR).exists() or (root / STATE_DIR).is_symlink() or (root / CACHE_DIR).is_symlink():
+        return False  # a run to roll back, a link the full pipeline refuses (`scaffold.lock`)
     try:
         text = (root / MANIFEST).read_text(encoding="utf-8")
     except (OSError, ValueError):

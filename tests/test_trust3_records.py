@@ -5,6 +5,7 @@ up to date. Driven through the CLI, as a user (or an attacker) meets it."""
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -92,3 +93,111 @@ def test_a_revision_whose_tree_names_a_bad_path_is_refused_before_anything_is_wr
     assert done.stderr == f"{commit}:{bad}: {message}\n"
     assert list(temp.iterdir()) == []  # nothing left in the temp root, nothing written beside the temp dir
     assert tree(project) == before
+
+
+# Item 6: nothing below `.scaffold/` is written through a link. `.scaffold/cache` itself (the lock lives
+# there) refuses the run; a link below it is a cache lost: neither read nor written.
+
+
+def _outside(tmp_path: Path) -> Path:
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "mine.txt").write_text("the user's\n")
+    return outside
+
+
+def _touch_proto(project: Path) -> None:
+    proto = project / PROTO
+    proto.write_text(proto.read_text().replace("service RouteGuide {", "// Touched.\nservice RouteGuide {"))
+
+
+def test_a_linked_cache_directory_refuses_every_run_and_nothing_is_written_through_it(tmp_path: Path) -> None:
+    project = _route_guide(tmp_path)
+    outside = _outside(tmp_path)
+    shutil.rmtree(project / ".scaffold/cache")
+    (project / ".scaffold/cache").symlink_to(outside)
+    expected = f"{project / '.scaffold/cache'}: is a symbolic link; scaffold does not write through links\n"
+    for command in (["check"], ["gen"], ["-q", "gen"], ["check"]):
+        done = run_scaffold(*command, "-C", project)
+        assert (done.returncode, done.stderr) == (2, expected), command
+    _touch_proto(project)
+    before = tree(project)
+    done = run_scaffold("gen", "-C", project)
+    assert (done.returncode, done.stderr) == (2, expected)
+    assert tree(project) == before
+    assert sorted(p.name for p in outside.iterdir()) == ["mine.txt"]
+
+
+def test_new_force_refuses_a_linked_cache_directory(tmp_path: Path) -> None:
+    outside = _outside(tmp_path)
+    target = tmp_path / "target"
+    (target / ".scaffold").mkdir(parents=True)
+    (target / ".scaffold/cache").symlink_to(outside)
+    done = run_scaffold("new", REPO / PROTO, "-o", target, "--force")
+    assert done.returncode == 2
+    assert done.stderr == f"{target / '.scaffold/cache'}: is a symbolic link; scaffold does not write through links\n"
+    assert sorted(p.name for p in outside.iterdir()) == ["mine.txt"]
+    assert sorted(p.name for p in target.iterdir()) == [".scaffold"]
+
+
+@pytest.mark.parametrize("linked", ["memo", "protoc", "memo/index"])
+def test_a_link_below_the_cache_is_a_cache_lost_never_written_through(tmp_path: Path, linked: str) -> None:
+    project = _route_guide(tmp_path)
+    reference = _route_guide(tmp_path, "reference")
+    outside = _outside(tmp_path)
+    settled = {"SCAFFOLD_SETTLED_NS": "0"}
+    assert run_scaffold("check", "-C", project, env=settled).returncode == 0  # the stamp and the hashes
+    entry = project / ".scaffold/cache" / linked
+    assert entry.exists(), linked
+    kept = outside / "kept"
+    shutil.move(entry, kept)  # what the link points at: the cache's own entry, moved out
+    entry.symlink_to(kept)
+    before = {p.relative_to(outside): (p.read_bytes() if p.is_file() else None) for p in outside.rglob("*")}
+    for project_ in (project, reference):
+        _touch_proto(project_)
+        done = run_scaffold("gen", "-C", project_, env=settled)
+        assert done.returncode == 0, done.stderr
+        for command in ("check", "gen"):
+            assert run_scaffold(command, "-C", project_, env=settled).returncode == 0
+    after = {p.relative_to(outside): (p.read_bytes() if p.is_file() else None) for p in outside.rglob("*")}
+    assert after == before  # a linked file may be replaced by the cache's own; what it pointed at is never written
+    assert tree(project) == tree(reference)
+
+
+# E3b: a `new --force` killed half-way is rolled back by the next `new --force`; a `gen` says what to do.
+
+
+def _killed_new(tmp_path: Path) -> Path:
+    target = tmp_path / "target"
+    target.mkdir()
+    (target / "README.md").write_text("# my readme\n")
+    hooks = tmp_path / "hooks"
+    hooks.mkdir()
+    (hooks / "seam_hook.py").write_text(
+        "import os\ncount = [0]\n\ndef hook(moment, path):\n"
+        "    if moment == 'after-swap' and path == 'pyproject.toml':\n        os._exit(137)\n"
+    )
+    env = {"SCAFFOLD_SEAM": "seam_hook:hook", "PYTHONPATH": str(hooks)}
+    killed = run_scaffold("new", REPO / PROTO, "-o", target, "--force", env=env)
+    assert killed.returncode == 137, killed.stderr
+    assert (target / ".scaffold/txn").is_dir() and (target / "pyproject.toml").is_file()
+    return target
+
+
+def test_a_killed_new_force_is_rolled_back_by_the_next_new_force(tmp_path: Path) -> None:
+    target = _killed_new(tmp_path)
+    done = run_scaffold("new", REPO / PROTO, "-o", target, "--force")
+    assert done.returncode == 0, done.stderr
+    assert (target / "README.md").read_text() == "# my readme\n"
+    assert run_scaffold("check", "-C", target).returncode == 0
+
+
+def test_a_gen_after_a_killed_new_rolls_it_back_and_says_to_run_new_again(tmp_path: Path) -> None:
+    target = _killed_new(tmp_path)
+    done = run_scaffold("gen", "-C", target)
+    assert done.returncode == 2
+    assert (
+        done.stderr == f"{target}: rolled back a `scaffold new` that was interrupted; run that `scaffold new` again\n"
+    )
+    assert not (target / "pyproject.toml").exists() and (target / "README.md").read_text() == "# my readme\n"
+    assert run_scaffold("new", REPO / PROTO, "-o", target, "--force").returncode == 0
