@@ -65,6 +65,8 @@ def plan(inputs: Inputs, arguments: Sequence[Path] = ()) -> Outcome:
     if inputs.choose_layout and len(project.services) > 1:
         config = dataclasses.replace(config, layout="per-service")
     renderer = Renderer.with_overrides(config.template_dir())
+    if previous is None and not inputs.new_from:
+        relayout.refuse_stranded(disk.read, config.package, config.layout, project.services)
     if previous:
         before = servicer_modules(config.package, previous.layout, previous.servicer)
     else:

@@ -4,32 +4,45 @@ A switch renders the user's code into other modules: a servicer class moves
 from `servicer.py` to its service's module, a test function and a client call
 to theirs. Rendering alone would give the new modules fresh stubs and leave the
 user's implementation in a file scaffold no longer renders. So, before the
-merge, every top-level definition that the new layout renders in exactly one
-other module moves there, twice: the user's block into what the module "was"
-(the merge's own side) and the recorded block into its merge base. The merge
-then adds what the protos changed and keeps every line the user wrote; the merge
+merge, every top-level definition that the new layout renders in another
+module moves there, twice: the user's block into what the module "was" (the
+merge's own side) and the recorded block into its merge base. The merge then
+adds what the protos changed and keeps every line the user wrote; the merge
 base moved with the code, so the next run merges as if the module had always
-been there.
+been there. A block is a definition with its decorators and the comments
+directly above it; a definition the new layout renders in several modules
+(a test fixture, a client helper) goes to each of them when the user edited it.
 
 What is not a moved definition stays where it was: a module the new layout
 no longer renders keeps the user's other lines (helpers, constants) and is
 deleted only when nothing of the user's is left in it. A moved block that uses
 an import the user added, or a helper the user defined beside it, takes the
-import along and imports the helper from the module it stayed in.
+import along and imports the helper from the module it stayed in; the user's
+licence header goes with the code to every module it lands in.
+
+A switch proves what it did before anything is written: every line the user
+wrote is in the new tree, and every name the moved code reads resolves where
+it lands (what ruff's F821 and F811 check). A switch that cannot (a module
+that does not parse, two helpers of one name meeting in one module, a
+statement left behind that names a moved class) is refused with the place
+and the reason, and nothing changes.
 """
 
 from __future__ import annotations
 
 import ast
-import functools
-import sys
-from collections.abc import Callable, Iterable, Mapping
+import re
+from collections import Counter
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
+from scaffold import pysource
+from scaffold.errors import Diagnostic, ScaffoldError
+from scaffold.generate import servicer_modules
+from scaffold.model import Service
+from scaffold.pysource import Source, Span
 from scaffold.state import State
-
-Blocks = dict[str, tuple[int, int]]
-"""Top-level definition name -> its lines, [first, end) (0-based), decorators included, trailing blanks not."""
+from scaffold.text import lines as split_lines
 
 
 @dataclass(frozen=True)
@@ -44,6 +57,49 @@ class Move:
     """An old module no longer rendered -> what stays of it (None: nothing of the user's, deleted)."""
 
 
+@dataclass(frozen=True)
+class _Old:
+    """A module of the old layout that the new one no longer renders: the user's and scaffold's record of it."""
+
+    path: str
+    ours: Source
+    base: Source | None
+
+    def block(self, name: str, recorded: bool = False) -> str | None:
+        source = self.base if recorded else self.ours
+        if source is None or name not in source.blocks:
+            return None
+        first, end = source.blocks[name]
+        text = "".join(source.lines[first:end])
+        return text if text.endswith("\n") else text + "\n"
+
+    def edited(self, name: str) -> bool:
+        return self.block(name) != self.block(name, recorded=True)
+
+    @property
+    def header(self) -> list[str]:
+        """The user's own header lines (a licence): those scaffold's record of the module does not have."""
+        recorded = set(self.base.header) if self.base else set()
+        mine = self.ours.header
+        return mine if any(line.strip() and line not in recorded for line in mine) else []
+
+    @property
+    def own_names(self) -> set[str]:
+        """What the user defined at top level beside scaffold's code (helpers, constants), imports aside."""
+        recorded = self.base.defined if self.base else set()
+        return {
+            name
+            for node in self.ours.tree.body
+            if not isinstance(node, (ast.Import, ast.ImportFrom))
+            for name in pysource.defined_by(node)
+        } - recorded
+
+    @property
+    def added_imports(self) -> list[tuple[str, set[str]]]:
+        had = {statement for statement, _ in self.base.imports} if self.base else set()
+        return [(statement, bound) for statement, bound in self.ours.imports if statement not in had]
+
+
 def move(
     read: Callable[[str], bytes | None],
     previous: State,
@@ -51,230 +107,335 @@ def move(
     rendered_before: Mapping[str, bytes],
     package: str,
 ) -> Move:
-    """The moves of a switch from `previous.layout` to the layout of `rendered`.
+    """The moves of a switch from `previous.layout` to the layout of `rendered`; raises with located reasons
+    when the switch cannot keep every line and every name the user's code reads.
 
     `rendered` are the new render's user-owned Python modules; `rendered_before`
     the same layout rendered from what the protos had last time (the starting
     point of each new module's merge base); `read` reads the project's files.
     """
-    old_paths = [p for p, r in sorted(previous.files.items()) if r.owner == "user" and p.endswith(".py")]
-    old: dict[str, tuple[bytes, bytes | None, Blocks, Blocks]] = {}
-    for path in old_paths:
-        ours = read(path)
-        if ours is None:
-            continue
-        base = previous.base.get(path)
-        old[path] = (ours, base, _blocks(ours), _blocks(base) if base is not None else {})
-    new_defs = {path: _blocks(content) for path, content in rendered.items()}
-    homes = _unique_homes((path, names) for path, names in new_defs.items())
-    sources = _unique_homes((path, {*b_ours, *b_base}) for path, (_, _, b_ours, b_base) in old.items())
-    moving: dict[str, dict[str, str]] = {}  # new path -> name -> old path
-    for name, source in sources.items():
-        target = homes.get(name)
-        # Only from a module the new layout no longer renders into one it did not render before: a module
-        # of both layouts (server.py) keeps its own code, and nothing is ever defined twice.
-        if target is None or source in rendered or target in previous.files:
-            continue
-        moving.setdefault(target, {})[name] = source
-    every_moved = {name for names in moving.values() for name in names}
+    olds = _olds(read, previous, rendered)
+    parsed = {path: _parse_render(path, content) for path, content in rendered.items() if path not in previous.files}
+    homes: dict[str, list[str]] = {}
+    for path, source in sorted(parsed.items()):
+        for name in source.blocks:
+            homes.setdefault(name, []).append(path)
+    arrivals, cut, problems = _arrivals(olds, homes)
     result = Move()
-    cut: dict[str, set[str]] = {}
-    carried_imports: dict[str, set[str]] = {}
-    added: dict[str, tuple[list[tuple[str, set[str]]], set[str]]] = {}
-    for target, arriving in sorted(moving.items()):
-        merge_base = current = rendered_before.get(target, rendered[target]).decode()
-        additions: list[str] = []
-        for name, source in sorted(arriving.items()):
-            ours, old_base, ours_blocks, base_blocks = old[source]
-            if name in base_blocks and old_base is not None:
-                merge_base = _replace(merge_base, name, _text(_lines(old_base), base_blocks[name]))
-            if name in ours_blocks:
-                current = _replace(current, name, _text(_lines(ours), ours_blocks[name]))
-            else:
-                current = _replace(current, name, "")  # the user deleted it: the deletion moves too
-            cut.setdefault(source, set()).add(name)
-        for source in sorted(set(arriving.values())):
-            ours, old_base, ours_blocks, _ = old[source]
-            used = _names_used(
-                _lines(ours), [ours_blocks[n] for n, s in arriving.items() if s == source and n in ours_blocks]
-            )
-            if source not in added:  # parsed once per module: googleapis' single servicer is 191,000 lines
-                added[source] = (_added_imports(ours, old_base), _defined(ours) - _defined(old_base) - every_moved)
-            imports, extra = added[source]
-            taken = [statement for statement, bound in imports if bound & used]
-            carried_imports.setdefault(source, set()).update(taken)
-            helpers = sorted(extra & used)
-            additions += taken
-            if helpers:
-                module = source.removesuffix(".py").replace("/", ".")
-                additions.append(f"from {module} import {', '.join(helpers)}")
-        module = target.removesuffix(".py").replace("/", ".")
-        additions = [line for line in additions if not _imports_from(line, module)]
-        existing = read(target)
-        if existing is not None:  # the user's own file there (what an earlier switch left): absorbed, not lost
-            current = _absorb(current, existing, module, package)
-        if additions:
-            current = _with_imports(current, additions, package)
+    carried: dict[str, set[str]] = {}
+    for target, arriving in sorted(arrivals.items()):
+        current, merge_base, taken, more = _arrive(target, arriving, olds, (rendered, rendered_before), read, package)
+        problems += more
+        for path, statements in taken.items():
+            carried.setdefault(path, set()).update(statements)
         result.currents[target] = current.encode()
         result.bases[target] = merge_base.encode()
-    for source, gone in cut.items():
-        ours, old_base, ours_blocks, base_blocks = old[source]
-        left = _without(ours.decode(), [ours_blocks[n] for n in gone if n in ours_blocks], carried_imports[source])
-        left_base = (
-            _without(old_base.decode(), [base_blocks[n] for n in gone if n in base_blocks], set())
-            if old_base is not None
-            else None
-        )
-        if left == left_base or not left.strip():
-            result.leftovers[source] = None
-        else:
-            scaffolds = {statement for statement, _ in _imports(old_base)} if old_base is not None else set()
-            result.leftovers[source] = _tidy(_without_unused_imports(left, scaffolds)).encode()
+    moved = {name: target for target, arriving in arrivals.items() for name in arriving}
+    for path, names in sorted(cut.items()):
+        leftover, more = _leftover(olds[path], names, carried.get(path, set()), moved, arrivals)
+        problems += more
+        result.leftovers[path] = leftover
+    if not problems:
+        problems = _lost_lines(olds, result)
+    if problems:
+        raise ScaffoldError(problems)
     return result
 
 
-def _imports_from(statement: str, module: str) -> bool:
-    try:
-        node = ast.parse(statement).body[0]
-    except (SyntaxError, IndexError):
-        return False
-    return isinstance(node, ast.ImportFrom) and node.module == module
+def refuse_stranded(
+    read: Callable[[str], bytes | None], package: str, layout: str, services: Sequence[Service]
+) -> None:
+    """Without scaffold's record (`.scaffold/` lost) nothing says which layout the code is in, so nothing can
+    move: a servicer class in the other layout's module would stay there unserved while `layout`'s gets
+    fresh stubs. Refuse, saying how to get back to a record."""
+    other = "single" if layout == "per-service" else "per-service"
+    here = servicer_modules(package, layout, services)
+    home = {service.class_name: path for path, shown in here.items() for service in shown}
+    problems = []
+    for path, shown in sorted(servicer_modules(package, other, services).items()):
+        content = None if path in here else read(path)
+        if content is None:
+            continue
+        names = {service.class_name for service in shown}
+        for number, line in enumerate(split_lines(content.decode("utf-8", "replace")), 1):
+            found = re.match(r"class (\w+)", line)
+            if found and found.group(1) in names:
+                message = (
+                    f"{found.group(1)} is here, but layout {layout!r} serves it from {home[found.group(1)]} and"
+                    f" without scaffold's record (.scaffold/) it cannot move: set layout = {other!r}, run"
+                    " scaffold gen, then switch"
+                )
+                problems.append(Diagnostic(path, message, number, 1))
+    if problems:
+        raise ScaffoldError(problems)
+
+
+def _olds(read: Callable[[str], bytes | None], previous: State, rendered: Mapping[str, bytes]) -> dict[str, _Old]:
+    """The old layout's user modules the new one no longer renders; one that does not parse stops the switch,
+    since its code could be neither moved nor left importable."""
+    olds: dict[str, _Old] = {}
+    problems: list[Diagnostic] = []
+    for path, record in sorted(previous.files.items()):
+        if record.owner != "user" or not path.endswith(".py") or path in rendered:
+            continue
+        content = read(path)
+        if content is None:
+            continue
+        ours = pysource.parse(path, content)
+        if isinstance(ours, Diagnostic):
+            reason = f"{ours.message}: the layout switch cannot move its code; fix it, then run scaffold gen"
+            problems.append(Diagnostic(path, reason, ours.line, ours.col))
+            continue
+        recorded = previous.base.get(path)
+        base = pysource.parse(path, recorded) if recorded is not None else None
+        olds[path] = _Old(path, ours, base if isinstance(base, Source) else None)
+    if problems:
+        raise ScaffoldError(problems)
+    return olds
+
+
+def _parse_render(path: str, content: bytes) -> Source:
+    source = pysource.parse(path, content)
+    assert isinstance(source, Source), source  # scaffold's own render always parses
+    return source
+
+
+def _arrivals(
+    olds: Mapping[str, _Old], homes: Mapping[str, list[str]]
+) -> tuple[dict[str, dict[str, str]], dict[str, set[str]], list[Diagnostic]]:
+    """Which definition goes where from which old module (target -> name -> old path), and what each old
+    module loses. A name several old modules define (a fixture of every per-service test module) arrives
+    once: the user's edit of it, or any copy when none is edited; two different edits cannot become one."""
+    holders: dict[str, list[str]] = {}
+    for path, old in olds.items():
+        for name in {*old.ours.blocks, *(old.base.blocks if old.base else ())}:
+            holders.setdefault(name, []).append(path)
+    arrivals: dict[str, dict[str, str]] = {}
+    cut: dict[str, set[str]] = {}
+    problems: list[Diagnostic] = []
+    for name, paths in sorted(holders.items()):
+        targets = homes.get(name, [])
+        if not targets or (len(paths) > 1 and len(targets) > 1):
+            continue
+        edited = {olds[path].block(name): path for path in paths if olds[path].edited(name)}
+        if len(edited) > 1:
+            first, second = sorted(edited.values())[:2]
+            line = olds[second].ours.blocks.get(name, (0, 0))[0] + 1
+            message = f"`{name}` is edited differently here and in {first}, which both move into {targets[0]}"
+            problems.append(Diagnostic(second, message + "; make them the same, then run scaffold gen", line, 1))
+            continue
+        for path in paths:
+            cut.setdefault(path, set()).add(name)
+        if not edited and (len(paths) > 1 or len(targets) > 1):
+            continue  # a shared definition as scaffold wrote it: each new module has its own render of it
+        chosen = next(iter(edited.values()), min(paths))
+        for target in targets:
+            arrivals.setdefault(target, {})[name] = chosen
+    return arrivals, cut, problems
+
+
+def _arrive(
+    target: str,
+    arriving: Mapping[str, str],
+    olds: Mapping[str, _Old],
+    renders: tuple[Mapping[str, bytes], Mapping[str, bytes]],
+    read: Callable[[str], bytes | None],
+    package: str,
+) -> tuple[str, str, dict[str, set[str]], list[Diagnostic]]:
+    """The new module `target` as it would be had the user's code always been there, and its merge base;
+    with the imports taken from each old module and the problems that stop the switch."""
+    rendered, rendered_before = renders
+    merge_base = current = rendered_before.get(target, rendered[target]).decode()
+    order = list(_parse_render(target, rendered[target]).blocks)
+    for name, path in sorted(arriving.items()):
+        recorded = olds[path].block(name, recorded=True)
+        if recorded is not None:
+            merge_base = _put(merge_base, name, recorded, order)
+        current = _put(current, name, olds[path].block(name) or "", order)  # a deleted definition stays deleted
+    module = _module(target)
+    additions: list[str] = []
+    taken: dict[str, set[str]] = {}
+    helpers: dict[str, str] = {}
+    problems: list[Diagnostic] = []
+    for path in sorted(set(arriving.values())):
+        old = olds[path]
+        spans = [old.ours.blocks[n] for n, p in arriving.items() if p == path and n in old.ours.blocks]
+        used = pysource.names_used(old.ours, spans)
+        taken[path] = {statement for statement, bound in old.added_imports if bound & used}
+        additions += sorted(taken[path])
+        for name in sorted(old.own_names & used - set(arriving)):
+            if name in helpers or name in _parse_render(target, current.encode()).defined:
+                line = _line_defining(old.ours, name)
+                elsewhere = helpers.get(name, target)
+                message = f"`{name}`, which code moving to {target} uses, is also defined in {elsewhere}"
+                problems.append(Diagnostic(path, message + "; rename one of them, then run scaffold gen", line, 1))
+                continue
+            helpers[name] = path
+            additions.append(f"from {_module(path)} import {name}")
+        if old.header and "".join(old.header) not in current:
+            current = "".join(old.header).rstrip("\n") + "\n" + current
+    additions = [line for line in dict.fromkeys(additions) if not _imports_from(line, module)]
+    for statement in additions:
+        current = pysource.with_import(current, statement, package)
+    existing = read(target)
+    if existing is not None:  # the user's own file there (what an earlier switch left): absorbed, not lost
+        current = _absorb(current, existing, module, package)
+    problems += _unresolved_after(target, current, rendered[target], arriving, olds)
+    return current, merge_base, taken, problems
 
 
 def _absorb(current: str, existing: bytes, module: str, package: str) -> str:
-    """`current` with what the file `existing` adds to it: its imports (not those from `module` itself)
-    and its top-level statements that define what `current` does not, placed before its first definition."""
-    try:
-        text = existing.decode("utf-8")
-        tree = ast.parse(text)
-    except (SyntaxError, UnicodeDecodeError, ValueError):
+    """`current` with what the file `existing` adds to it: its header, its imports (not those from `module`
+    itself) and its top-level statements that define what `current` does not, before its first definition."""
+    source = pysource.parse(module, existing)
+    if isinstance(source, Diagnostic):
         return current  # not Python: left out of the move, and the merge reports it
-    have = {statement for statement, _ in _imports(current.encode())}
-    defined = _defined(current.encode())
-    imports = [s for s, _ in _imports(existing) if s not in have and not _imports_from(s, module)]
-    lines = text.splitlines(True)
+    into = _parse_render(module, current.encode())
+    have = {statement for statement, _ in into.imports}
+    imports = [s for s, _ in source.imports if s not in have and not _imports_from(s, module)]
     extra: list[str] = []
-    for index, node in enumerate(tree.body):
+    for index, node in enumerate(source.tree.body):
         if isinstance(node, (ast.Import, ast.ImportFrom)) or (index == 0 and isinstance(node, ast.Expr)):
             continue
-        if _defined_by(node) & defined:
+        if pysource.defined_by(node) & into.defined:
             continue
-        extra.append("".join(lines[_first_line(node) : node.end_lineno]).rstrip("\n") + "\n")
+        first = pysource.statement_start(source, index)
+        extra.append("".join(source.lines[first : node.end_lineno]).rstrip("\n") + "\n")
     if extra:
-        spans = _blocks(current.encode())
-        first = min((start for start, _ in spans.values()), default=len(current.splitlines()))
-        body = current.splitlines(True)
-        current = "".join(body[:first]) + "\n\n".join(extra) + "\n\n" + "".join(body[first:])
-    return _with_imports(current, imports, package) if imports else current
+        first = min((start for start, _ in into.blocks.values()), default=len(into.lines))
+        current = "".join(into.lines[:first]) + "\n\n".join(extra) + "\n\n" + "".join(into.lines[first:])
+    header = "".join(source.header)
+    if header.strip() and header not in current:
+        current = header.rstrip("\n") + "\n" + current
+    for statement in imports:
+        current = pysource.with_import(current, statement, package)
+    return current
 
 
-def _defined_by(node: ast.stmt) -> set[str]:
-    if isinstance(node, (ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)):
-        return {node.name}
-    if isinstance(node, (ast.Assign, ast.AnnAssign)):
-        targets = node.targets if isinstance(node, ast.Assign) else [node.target]
-        return {t.id for t in targets if isinstance(t, ast.Name)}
-    return set()
+def _unresolved_after(
+    target: str, current: str, render: bytes, arriving: Mapping[str, str], olds: Mapping[str, _Old]
+) -> list[Diagnostic]:
+    """Names the moved code reads that would be undefined in `target`, or defined twice there, except what
+    was already so where the code came from (the user's own unfinished code is not the switch's to judge)."""
+    problems = []
+    # what the new render defines arrives with the merge (an import a kept method needs, say)
+    missing = set(pysource.unresolved(current)) - _parse_render(target, render).defined
+    twice = pysource.redefined(current)
+    for path in sorted(set(arriving.values())):
+        old = olds[path]
+        spans = [old.ours.blocks[n] for n, p in arriving.items() if p == path and n in old.ours.blocks]
+        reads = pysource.names_used(old.ours, spans)
+        already = pysource.unresolved(old.ours.text)
+        for name in sorted(missing & reads - set(already)):
+            line = _line_reading(old.ours, name)
+            message = f"code moving to {target} reads `{name}`, which would be undefined there"
+            problems.append(
+                Diagnostic(path, message + "; import or define it beside the code, then run scaffold gen", line, 1)
+            )
+        for name in sorted(set(twice) - set(pysource.redefined(old.ours.text))):
+            message = f"`{name}` would be defined twice in {target}; rename one, then run scaffold gen"
+            problems.append(Diagnostic(path, message, _line_defining(old.ours, name), 1))
+    return problems
 
 
-def _unique_homes(entries: Iterable[tuple[str, Iterable[str]]]) -> dict[str, str]:
-    """Name -> the one path that defines it; names defined in several paths have no home."""
-    homes: dict[str, str] = {}
-    shared: set[str] = set()
-    for path, names in entries:
-        for name in names:
-            if name in homes and homes[name] != path:
-                shared.add(name)
-            homes[name] = path
-    return {name: path for name, path in homes.items() if name not in shared}
+def _leftover(
+    old: _Old, names: set[str], carried: set[str], moved: Mapping[str, str], targets: Iterable[str]
+) -> tuple[bytes | None, list[Diagnostic]]:
+    """What stays of `old` once `names` left it (None: nothing of the user's); a statement that stays and
+    names what moved would fail at import, so it stops the switch."""
+    ours = _without(old.ours, [old.ours.blocks[n] for n in names if n in old.ours.blocks])
+    recorded = _without(old.base, [old.base.blocks[n] for n in names if n in old.base.blocks]) if old.base else None
+    # scaffold's imports, those carried away with the code and those of what moved, where nothing left uses them
+    removable = {statement for statement, _ in old.base.imports} if old.base else set()
+    removable |= carried | {s for s, _ in old.ours.imports if any(_imports_from(s, _module(t)) for t in targets)}
+    ours = _without_unused_imports(ours, removable)
+    if old.header:  # carried to every module the code went to
+        ours = ours.replace("".join(old.header), "", 1).lstrip("\n")
+    if not ours.strip() or (recorded is not None and ours == _without_unused_imports(recorded, removable)):
+        return None, []
+    text = _tidy(ours)
+    if old.header:
+        text = "".join(old.header).rstrip("\n") + "\n" + text
+    problems = []
+    for name in pysource.unresolved(text):
+        if name in moved and name not in pysource.unresolved(old.ours.text):
+            message = f"this line stays in {old.path} but reads `{name}`, which moves to {moved[name]}"
+            problems.append(
+                Diagnostic(
+                    old.path,
+                    message + "; move or remove it, then run scaffold gen",
+                    _line_reading(old.ours, name, outside=names),
+                    1,
+                )
+            )
+    return text.encode(), problems
 
 
-def _blocks(source: bytes) -> Blocks:
-    """Top-level classes and functions of `source` with their line ranges; none when it does not parse.
-
-    A block runs to the next top-level statement, so a class's trailing comments
-    (`# scaffold adds the stubs ... above this line.`) go with it.
-    """
-    try:
-        text = source.decode("utf-8")
-        tree = ast.parse(text)
-    except (SyntaxError, UnicodeDecodeError, ValueError):
-        return {}
-    lines = text.splitlines()
-    starts = [_first_line(node) for node in tree.body] + [len(lines)]
-    blocks: Blocks = {}
-    for index, node in enumerate(tree.body):
-        if isinstance(node, (ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)):
-            end = starts[index + 1]
-            while end > starts[index] and not lines[end - 1].strip():
-                end -= 1
-            if index + 1 < len(tree.body):  # comments at column 0 just above the next statement are its own
-                while end > node.end_lineno and lines[end - 1].startswith("#"):  # type: ignore[operator]
-                    end -= 1
-                while end > starts[index] and not lines[end - 1].strip():
-                    end -= 1
-            blocks[node.name] = (starts[index], end)
-    return blocks
+def _lost_lines(olds: Mapping[str, _Old], result: Move) -> list[Diagnostic]:
+    """The last word before anything is written: each line the user wrote in a module the switch empties
+    must stand in the new tree as many times as before; the switch stops rather than lose one."""
+    written = Counter(
+        line.strip()
+        for content in [*result.currents.values(), *(c for c in result.leftovers.values() if c is not None)]
+        for line in split_lines(content.decode())
+    )
+    problems = []
+    for path in result.leftovers:
+        old = olds[path]
+        mine = Counter(line.strip() for line in split_lines(old.ours.text) if line.strip())
+        if old.base is not None:
+            mine -= Counter(line.strip() for line in split_lines(old.base.text))
+        for module in map(_module, result.currents):  # an import of what now lives in the module itself goes
+            mine = Counter({line: n for line, n in mine.items() if not line.startswith(f"from {module} import ")})
+        for line, count in sorted(mine.items()):
+            if written[line] < count:
+                number = next(i for i, text in enumerate(split_lines(old.ours.text), 1) if text.strip() == line)
+                message = "the layout switch would lose this line of yours (a bug in scaffold: please report it)"
+                problems.append(Diagnostic(path, message, number, 1))
+                break
+    return problems
 
 
-def _first_line(node: ast.stmt) -> int:
-    decorators = getattr(node, "decorator_list", [])
-    return min([node.lineno, *(d.lineno for d in decorators)]) - 1
-
-
-@functools.lru_cache(maxsize=8)
-def _lines(source: bytes) -> list[str]:
-    """`source`'s lines, split once for all the blocks a switch takes from one module."""
-    return source.decode("utf-8").splitlines(True)
-
-
-def _text(lines: list[str], span: tuple[int, int]) -> str:
-    block = "".join(lines[span[0] : span[1]])
-    return block if block.endswith("\n") else block + "\n"
-
-
-def _replace(text: str, name: str, block: str) -> str:
-    """`text` with the definition `name` replaced by `block` ("" removes it and the blank lines before it)."""
-    spans = _blocks(text.encode())
-    if name not in spans:
-        return text
-    first, end = spans[name]
-    lines = text.splitlines(True)
+def _put(text: str, name: str, block: str, order: list[str]) -> str:
+    """`text` with the definition `name` replaced by `block`, or inserted where `order` (the render's order of
+    definitions) puts it when `text` does not have it; "" removes it and the blank lines before it."""
+    source = _parse_render("", text.encode())
+    lines = source.lines
+    if name in source.blocks:
+        first, end = source.blocks[name]
+        if not block:
+            while first > 0 and not lines[first - 1].strip():
+                first -= 1
+        return "".join(lines[:first]) + block + "".join(lines[end:])
     if not block:
-        while first > 0 and not lines[first - 1].strip():
-            first -= 1
-    return "".join(lines[:first]) + block + "".join(lines[end:])
+        return text
+    following = order[order.index(name) + 1 :] if name in order else []
+    at = next((source.blocks[n][0] for n in following if n in source.blocks), None)
+    if at is None:
+        return text.rstrip("\n") + "\n\n\n" + block
+    return "".join(lines[:at]) + block + "\n\n" + "".join(lines[at:])
 
 
-def _without(text: str, spans: list[tuple[int, int]], statements: set[str]) -> str:
-    """`text` with the line ranges `spans` (and the blank lines before each) and the import `statements` cut."""
-    lines = text.splitlines(True)
+def _without(source: Source, spans: list[Span]) -> str:
+    """`source` with the line ranges `spans` (and the blank lines before each) cut."""
+    lines = source.lines
     drop: set[int] = set()
     for first, end in spans:
         while first > 0 and not lines[first - 1].strip() and first - 1 not in drop:
             first -= 1
         drop.update(range(first, end))
-    kept = [line for number, line in enumerate(lines) if number not in drop]
-    result = "".join(kept)
-    for statement in statements:
-        result = result.replace(statement + "\n", "", 1)
+    result = "".join(line for number, line in enumerate(lines) if number not in drop)
     return result.rstrip("\n") + "\n" if result.strip() else ""
 
 
 def _tidy(text: str) -> str:
     """Two blank lines before each top-level definition, as cutting blocks out may leave one or three."""
-    try:
-        tree = ast.parse(text)
-    except SyntaxError:
+    source = pysource.parse("", text.encode())
+    if isinstance(source, Diagnostic):
         return text
-    starts = {
-        _first_line(node)
-        for node in tree.body[1:]
-        if isinstance(node, (ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef))
-    }
-    lines = text.splitlines(True)
+    starts = {first for first, _ in list(source.blocks.values())[0:] if first > 0}
     out: list[str] = []
-    for number, line in enumerate(lines):
+    for number, line in enumerate(source.lines):
         if number in starts:
             while out and not out[-1].strip():
                 out.pop()
@@ -283,117 +444,50 @@ def _tidy(text: str) -> str:
     return "".join(out)
 
 
-def _without_unused_imports(text: str, scaffolds: set[str]) -> str:
-    """`text` without the import statements scaffold wrote (`scaffolds`) that nothing left in it uses."""
-    try:
-        tree = ast.parse(text)
-    except SyntaxError:
+def _without_unused_imports(text: str, removable: set[str]) -> str:
+    """`text` without the import statements of `removable` (scaffold's, or carried away) that nothing left
+    in it uses."""
+    source = pysource.parse("", text.encode())
+    if isinstance(source, Diagnostic):
         return text
-    used = {node.id for node in ast.walk(tree) if isinstance(node, ast.Name)}
-    used |= {
-        node.value.id for node in ast.walk(tree) if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name)
-    }
-    unused = {statement for statement, bound in _imports(text.encode()) if statement in scaffolds and not bound & used}
+    used = {node.id for node in ast.walk(source.tree) if isinstance(node, ast.Name)}
+    unused = {statement for statement, bound in source.imports if statement in removable and not bound & used}
     if not unused:
         return text
-    lines = text.splitlines(True)
+    lines = source.lines
     drop: set[int] = set()
-    for node in tree.body:
-        if isinstance(node, (ast.Import, ast.ImportFrom)) and ast.get_source_segment(text, node) in unused:
-            drop.update(range(node.lineno - 1, node.end_lineno or node.lineno))
-            if node.end_lineno is not None and node.end_lineno < len(lines) and not lines[node.end_lineno].strip():
-                drop.add(node.end_lineno)  # the blank line that separated its section
+    for node in source.tree.body:
+        end = node.end_lineno or node.lineno
+        if isinstance(node, (ast.Import, ast.ImportFrom)) and "".join(lines[node.lineno - 1 : end]).strip() in unused:
+            drop.update(range(node.lineno - 1, end))
+            if end < len(lines) and not lines[end].strip():
+                drop.add(end)  # the blank line that separated its section
     return "".join(line for number, line in enumerate(lines) if number not in drop)
 
 
-def _added_imports(ours: bytes, base: bytes | None) -> list[tuple[str, set[str]]]:
-    """The top-level import statements in `ours` that `base` does not have, with the names each binds."""
-    had = {statement for statement, _ in _imports(base)} if base is not None else set()
-    return [(statement, bound) for statement, bound in _imports(ours) if statement not in had]
+def _imports_from(statement: str, module: str) -> bool:
+    node = ast.parse(statement).body[0]
+    return isinstance(node, ast.ImportFrom) and node.module == module
 
 
-def _imports(source: bytes) -> list[tuple[str, set[str]]]:
-    try:
-        text = source.decode("utf-8")
-        tree = ast.parse(text)
-    except (SyntaxError, UnicodeDecodeError, ValueError):
-        return []
-    found = []
-    for node in tree.body:
-        if isinstance(node, (ast.Import, ast.ImportFrom)) and not (
-            isinstance(node, ast.ImportFrom) and node.module == "__future__"
-        ):
-            segment = ast.get_source_segment(text, node) or ""
-            bound = {(alias.asname or alias.name).split(".")[0] for alias in node.names}
-            found.append((segment, bound))
-    return found
+def _module(path: str) -> str:
+    return path.removesuffix(".py").replace("/", ".")
 
 
-def _defined(source: bytes | None) -> set[str]:
-    """The names `source` defines at top level (functions, classes, assignments)."""
-    if source is None:
-        return set()
-    try:
-        tree = ast.parse(source.decode("utf-8"))
-    except (SyntaxError, UnicodeDecodeError, ValueError):
-        return set()
-    return {name for node in tree.body for name in _defined_by(node)}
+def _line_defining(source: Source, name: str) -> int:
+    for node in source.tree.body:
+        if name in pysource.defined_by(node):
+            return node.lineno
+    return 1
 
 
-def _names_used(lines: list[str], spans: list[tuple[int, int]]) -> set[str]:
-    """The names the blocks `spans` of a module (its `lines`) read."""
-    used: set[str] = set()
-    for first, end in spans:
-        try:
-            tree = ast.parse("".join(lines[first:end]))
-        except SyntaxError:
+def _line_reading(source: Source, name: str, outside: Iterable[str] = ()) -> int:
+    """The first line of `source` that reads `name` (outside the definitions `outside`)."""
+    skip = {n for n in outside}
+    for node in source.tree.body:
+        if isinstance(node, (ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)) and node.name in skip:
             continue
-        used.update(node.id for node in ast.walk(tree) if isinstance(node, ast.Name))
-    return used
-
-
-def _with_imports(text: str, statements: list[str], package: str) -> str:
-    """`text` with each import statement of `statements` placed where ruff's isort would put it: in its
-    section (standard library, third party, the project's own), `import x` before `from x import`, by module."""
-    for statement in dict.fromkeys(statements):
-        text = _with_import(text, statement, package)
-    return text
-
-
-def _with_import(text: str, statement: str, package: str) -> str:
-    tree = ast.parse(text)
-    new = ast.parse(statement).body[0]
-    key = _import_key(new, package)
-    lines = text.splitlines(True)
-    imports = [node for node in tree.body if isinstance(node, (ast.Import, ast.ImportFrom))]
-    added = statement.rstrip("\n") + "\n"
-    later = [node for node in imports if _import_key(node, package) > key]
-    if later:
-        at = later[0]
-        same_section = _import_key(at, package)[0] == key[0]
-        return (
-            "".join(lines[: at.lineno - 1]) + added + ("" if same_section else "\n") + "".join(lines[at.lineno - 1 :])
-        )
-    if imports:
-        last = imports[-1]
-        same_section = _import_key(last, package)[0] == key[0]
-        end = last.end_lineno or last.lineno
-        return "".join(lines[:end]) + ("" if same_section else "\n") + added + "".join(lines[end:])
-    docstring = tree.body[0] if tree.body and isinstance(tree.body[0], ast.Expr) else None
-    end = (docstring.end_lineno or 0) if docstring else 0
-    return "".join(lines[:end]) + ("\n" if end else "") + added + "".join(lines[end:])
-
-
-def _import_key(node: ast.stmt, package: str) -> tuple[int, int, str]:
-    """(section, `import` before `from`, module) as ruff's isort orders statements."""
-    module = (node.module or "") if isinstance(node, ast.ImportFrom) else node.names[0].name  # type: ignore[attr-defined]
-    top = module.split(".")[0]
-    if top == "__future__":
-        section = 0
-    elif top in sys.stdlib_module_names:
-        section = 1
-    elif top == package:
-        section = 3
-    else:
-        section = 2
-    return section, int(isinstance(node, ast.ImportFrom)), module.lower()
+        for inner in ast.walk(node):
+            if isinstance(inner, ast.Name) and inner.id == name:
+                return inner.lineno
+    return 1
