@@ -10,6 +10,7 @@ each side labelled, so the user sees what the template used to say too.
 from __future__ import annotations
 
 import difflib
+import re
 from collections import Counter
 from dataclasses import dataclass
 
@@ -85,10 +86,45 @@ def _merge_keys(base: list[str], ours: list[str], theirs: list[str]) -> tuple[li
                 merged += ours[ours_start:ours_end]
                 kept += 1
                 continue
+            around = _insertion_around(
+                base[base_start:base_end], ours[ours_start:ours_end], theirs[theirs_start:theirs_end]
+            )
+            if around is not None:
+                merged += [*around[0], *ours[ours_start:ours_end], *around[1]]
+                continue
             conflicts += 1
             merged += [f"{START} {YOURS}\n", *ours[ours_start:ours_end], f"||||||| {BASE}\n"]
             merged += [*base[base_start:base_end], "=======\n", *theirs[theirs_start:theirs_end], f"{END} {THEIRS}\n"]
     return merged, conflicts, kept
+
+
+_DEFINES = re.compile(r"\s*(?:async\s+)?(?:def|class)\s+(\w+)")
+
+
+def _insertion_around(base: list[str], ours: list[str], theirs: list[str]) -> tuple[list[str], list[str]] | None:
+    """Where the new render only adds lines before or after the base lines the user changed: (before, after).
+
+    A stub for an RPC declared right after a method the user implemented (or
+    deleted) is such an insertion. The line diff is free to align the new
+    stub's blank line before it or after it, and one of the two touches the
+    user's edit, which merge3 calls a conflict; but the render kept every
+    base line, so the user's version of them goes between what it added.
+    Not when both sides only inserted at one point (no base lines: nothing
+    says which goes first), nor when the addition defines a name the user's
+    lines define (their own method for the new RPC: the stub would shadow it).
+    """
+    if not base or len(theirs) <= len(base):
+        return None
+    for start in range(len(theirs) - len(base) + 1):
+        if theirs[start : start + len(base)] == base:
+            before, after = theirs[:start], theirs[start + len(base) :]
+            break
+    else:
+        return None
+    defined = {match[1] for line in ours if (match := _DEFINES.match(line))}
+    if any((match := _DEFINES.match(line)) and match[1] in defined for line in [*before, *after]):
+        return None
+    return before, after
 
 
 def _key(line: str) -> str:

@@ -23,6 +23,7 @@ from scaffold.generate import OutputFile
 from scaffold.layout import BACKUP_SUFFIX, BASE_DIR, CONFIG_FILE, TABLE
 from scaffold.merge import merge
 from scaffold.model import Owner
+from scaffold.reconcile import without_deleted
 from scaffold.state import State, sha256
 
 Action = Literal["create", "identical", "update", "merge", "conflict", "orphan", "remove", "kept", "unmerged"]
@@ -227,7 +228,7 @@ def _user(path: str, new: bytes, current: bytes | None, base: bytes | None, rend
     if current == base:
         return FilePlan(path, "update", "user", new, current)
     try:
-        merged = merge(base, current, new)
+        merged = merge(without_deleted(base, current) if path.endswith(".py") else base, current, new)
         if path == CONFIG_FILE and not merged.conflicts and not _valid_toml(merged.content):
             merged = merge(base, current, _with_table_of(new, current))
     except UnicodeDecodeError:

@@ -107,6 +107,10 @@ def reconcile(
                 continue
             if rpc_name not in before and previous_rpcs:
                 added.append(route)
+            if old_rpc is None and key in methods:
+                continue  # written by the user before the protos had it: a stub after it would shadow it
+            if rpc_name in before and _deleted(key, methods, pristine, old_rpc is None):
+                continue  # the generated base class answers UNIMPLEMENTED for it: a deleted stub stays deleted
             implemented = _changed(key, methods, pristine)
             if old_rpc is not None and old_rpc.proto_signature != new_rpc.proto_signature:
                 rpcs.append(old_rpc if implemented else new_rpc)
@@ -120,6 +124,19 @@ def reconcile(
         view.append(dataclasses.replace(new, rpcs=tuple(rpcs)))
     changes = Changes(tuple(added), tuple(removed), tuple(reshaped), tuple(removed_services))
     return tuple(view), changes
+
+
+def _deleted(
+    key: tuple[str, str], methods: dict[tuple[str, str], str], pristine: dict[tuple[str, str], str], gone: bool
+) -> bool:
+    """Whether the user deleted the stub of `key`, an RPC the protos had last time too.
+
+    It was in the last render (`pristine`), or already left out of it for
+    this reason (`gone`), and the user's module, which parsed and defines the
+    class, has no such method. Only the user's module can say so: one that is
+    missing or does not parse says nothing, and the stub stays.
+    """
+    return key not in methods and (key[0], CLASS) in methods and (gone or key in pristine)
 
 
 def _changed(key: tuple[str, str], methods: dict[tuple[str, str], str], pristine: dict[tuple[str, str], str]) -> bool:
@@ -146,18 +163,23 @@ def _methods_of_module(module: Module, memo: Memo | None) -> dict[tuple[str, str
     most of reconciling a thousand servicer modules, and a leaf change leaves all but one as they were)."""
     if module.sha256 is None:
         return {}
-    key = f"methods:{module.sha256}"
+    key = f"methods+classes:{module.sha256}"
     kept = memo.get(key) if memo is not None else None
     if kept is not None:
         return {(cls, method): text for cls, method, text in kept}
-    found = methods_of(module.read())
+    found = methods_of(module.read(), classes=True)
     if memo is not None:
         memo.put(key, [(cls, method, text) for (cls, method), text in found.items()])
     return found
 
 
-def methods_of(source: bytes | None) -> dict[tuple[str, str], str]:
-    """(class, method) -> the method's source, for every method of every top-level class."""
+CLASS = ""
+"""The method name under which `methods_of` with `classes` records that a class exists (no method is named so)."""
+
+
+def methods_of(source: bytes | None, classes: bool = False) -> dict[tuple[str, str], str]:
+    """(class, method) -> the method's source, for every method of every top-level class; with
+    `classes`, also (class, CLASS) for every top-level class, so that a class with no method left shows."""
     if source is None:
         return {}
     try:
@@ -169,6 +191,8 @@ def methods_of(source: bytes | None) -> dict[tuple[str, str], str]:
     found = {}
     for node in tree.body:
         if isinstance(node, ast.ClassDef):
+            if classes:
+                found[(node.name, CLASS)] = ""
             for item in node.body:
                 if isinstance(item, (ast.FunctionDef, ast.AsyncFunctionDef)):
                     found[(node.name, item.name)] = "\n".join(lines[item.lineno - 1 : item.end_lineno])
@@ -198,6 +222,24 @@ def without_methods(source: bytes, doomed: set[tuple[str, str]]) -> bytes:
                         first -= 1
                     cut.update(range(first, item.end_lineno or item.lineno))
     return "".join(line for number, line in enumerate(lines) if number not in cut).encode("utf-8")
+
+
+def without_deleted(base: bytes, ours: bytes) -> bytes:
+    """`base` without the methods the user deleted from `ours` (both must parse; else `base` as it is).
+
+    The base shows a method only so the merge can tell what the user changed
+    in it; one the user deleted is, from then on, no business of the merge:
+    the new render either leaves it out too (a stub the user deleted stays
+    deleted), or shows it again (an RPC added back to the protos), and then
+    it is added like any new stub. Left in the base, the deletion sits next
+    to every stub the render adds around it, and the line merge conflicts
+    with an empty "yours".
+    """
+    mine = methods_of(ours, classes=True)
+    if not mine:
+        return base
+    doomed = {key for key in methods_of(base) if key not in mine and (key[0], CLASS) in mine}
+    return without_methods(base, doomed) if doomed else base
 
 
 def _merged_order(old: list[str], new: list[str]) -> list[str]:

@@ -5,11 +5,12 @@ driven through the CLI (races made deterministic through `scaffold.seams`)."""
 from __future__ import annotations
 
 import ast
+import re
 from pathlib import Path
 
 import pytest
 from conftest import run_scaffold
-from test_gen import AGAIN, HELLO, HELLO_BODY, SERVICER, implement, make_project, set_rpcs
+from test_gen import AGAIN, BYE, HELLO, HELLO_BODY, SERVICER, fresh_render, implement, make_project, set_rpcs, stub_body
 
 CLIENT = "greeter/client.py"
 
@@ -48,5 +49,137 @@ def test_separators_python_does_not_split_at_survive_a_merge(tmp_path: Path, pat
     assert ODD in merged
     ast.parse(merged)  # still one module: no literal cut in two
     assert "SayHelloAgain" in merged or "say_hello_again" in merged
+    assert check(project) == 0
+    assert gen(project).stdout.startswith("Up to date")
+
+
+# Item 13: a new stub next to any edited method merges cleanly.
+
+BYE_BODY = '        return greeter_pb2.HelloReply(message="Bye!")\n'
+
+
+@pytest.mark.parametrize(
+    ("edited", "after"),
+    [
+        ("SayHello", (HELLO, AGAIN, BYE)),  # right after the edited method
+        ("SayBye", (HELLO, AGAIN, BYE)),  # right before it
+        ("SayHello", (AGAIN, HELLO, BYE)),  # first in the class, before it
+        ("SayBye", (HELLO, BYE, AGAIN)),  # last, after it
+    ],
+)
+def test_a_new_stub_next_to_an_edited_method_merges_cleanly(
+    tmp_path: Path, edited: str, after: tuple[str, ...]
+) -> None:
+    project = make_project(tmp_path, HELLO, BYE)
+    body = HELLO_BODY if edited == "SayHello" else BYE_BODY
+    implement(project, edited, body)
+    set_rpcs(project, *after)
+    result = gen(project)
+    assert result.returncode == 0 and "conflict" not in result.stdout, result.stdout + result.stderr
+    expected = fresh_render(tmp_path, *after)[SERVICER].decode().replace(stub_body(edited), body)
+    assert (project / SERVICER).read_text() == expected
+    assert check(project) == 0
+
+
+STORE_A = """syntax = "proto3";
+package shop.a.v1;
+// A store.
+service Store {{
+  // Get an item.
+  rpc Get (Item) returns (Item) {{}}
+{added}  rpc List (Item) returns (stream Item) {{}}
+}}
+message Item {{ string name = 1; }}
+"""
+STORE_B = """syntax = "proto3";
+package shop.b.v1;
+service Store {
+  rpc Put (Thing) returns (Thing) {}
+}
+service Catalog {
+  rpc Find (Thing) returns (Thing) {}
+}
+message Thing { string name = 1; }
+"""
+UNARY_STUB = re.compile(
+    r"( +)# TODO: return an? (\S+)\.\n +context\.abort\(\s*grpc\.StatusCode\.UNIMPLEMENTED,\s*\"(\w+) is not implemented yet\"\s*\)\n"
+)
+
+
+def implement_all(module: Path) -> str:
+    """Every unary stub of `module` given a body of the user's."""
+    text = UNARY_STUB.sub(lambda m: f'{m[1]}return {m[2]}(name="MY_{m[3]}")  # mine\n', module.read_text())
+    module.write_text(text)
+    return text
+
+
+@pytest.mark.parametrize("layout", ["single", "per-service"])
+def test_an_rpc_declared_after_an_implemented_one_merges_in_either_layout(tmp_path: Path, layout: str) -> None:
+    protos = tmp_path / "src/shop"
+    for package, text in (("a", STORE_A.format(added="")), ("b", STORE_B)):
+        (protos / package / "v1").mkdir(parents=True)
+        (protos / package / "v1/store.proto").write_text(text)
+    project = tmp_path / "shop"
+    made = run_scaffold("new", tmp_path / "src", "-o", project, "--name", "shop", "--layout", layout)
+    assert made.returncode == 0, made.stderr
+    modules = [
+        p for p in (project / "shop").rglob("*.py") if "generated" not in p.parts and "Servicer)" in p.read_text()
+    ]
+    implemented = {module: implement_all(module) for module in modules}
+    added = "  rpc Added (Item) returns (Item) {}\n"
+    (project / "protos/shop/a/v1/store.proto").write_text(STORE_A.format(added=added))
+    result = gen(project)
+    assert result.returncode == 0 and "conflict" not in result.stdout, result.stdout + result.stderr
+    for module, before in implemented.items():
+        text = module.read_text()
+        assert [line for line in before.splitlines() if "MY_" in line] == [
+            line for line in text.splitlines() if "MY_" in line
+        ]
+    servicer = "".join(module.read_text() for module in modules)
+    assert servicer.index('name="MY_Get"') < servicer.index("def Added(") < servicer.index("def List(")
+    assert check(project) == 0
+
+
+def test_a_method_the_user_wrote_before_the_protos_had_the_rpc_gets_no_stub(tmp_path: Path) -> None:
+    """A stub added beside (or after) the user's own method for the new RPC would shadow it."""
+    project = make_project(tmp_path, HELLO, BYE)
+    own = HELLO_BODY + "\n    def SayHelloAgain(self, request, context):\n        return None\n"
+    written = implement(project, "SayHello", own)
+    set_rpcs(project, HELLO, AGAIN, BYE)
+    result = gen(project)
+    assert result.returncode == 0 and "+ SayHelloAgain" in result.stdout, result.stdout + result.stderr
+    assert (project / SERVICER).read_text() == written
+    assert check(project) == 0
+
+
+# Item 15: a stub the user deleted stays deleted (the base class answers UNIMPLEMENTED), and the next
+# RPC merges cleanly beside where it was.
+
+
+@pytest.mark.parametrize("implemented", [True, False])
+@pytest.mark.parametrize("deleted", ["the newest stub", "a stub in the middle"])
+def test_a_deleted_stub_is_up_to_date_and_the_next_rpc_merges_cleanly(
+    tmp_path: Path, deleted: str, implemented: bool
+) -> None:
+    project = make_project(tmp_path, HELLO)
+    if implemented:
+        implement(project, "SayHello", HELLO_BODY)
+    before = (project / SERVICER).read_text()
+    set_rpcs(project, HELLO, AGAIN)
+    assert gen(project).returncode == 0
+    if deleted == "the newest stub":
+        (project / SERVICER).write_text(before)  # `git checkout servicer.py`: SayHelloAgain's stub is gone
+        rpcs: tuple[str, ...] = (HELLO, AGAIN, BYE)
+    else:
+        rpcs = (HELLO, BYE, AGAIN)  # SayBye declared between SayHello and the stub the user deleted
+        (project / SERVICER).write_text(before)
+    assert check(project) == 0  # a legitimate choice: nothing to regenerate
+    set_rpcs(project, *rpcs)
+    result = gen(project)
+    assert result.returncode == 0 and "conflict" not in result.stdout, result.stdout + result.stderr
+    text = (project / SERVICER).read_text()
+    assert "    def SayBye(" in text and "    def SayHelloAgain(" not in text
+    expected = fresh_render(tmp_path, HELLO, BYE)[SERVICER].decode()
+    assert text == (expected.replace(stub_body("SayHello"), HELLO_BODY) if implemented else expected)
     assert check(project) == 0
     assert gen(project).stdout.startswith("Up to date")
