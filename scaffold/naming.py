@@ -15,6 +15,16 @@ from scaffold.text import lines as text_lines
 _WORD_BOUNDARY = re.compile(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])")
 
 
+# C0 controls but tab and newline, DEL, and what str.splitlines ends a line at beyond them.
+_DOCSTRING_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f\x85\u2028\u2029]")
+
+
+def _escape_char(match: re.Match[str]) -> str:
+    """The character as the shortest escape Python reads back as it (`\\r`, `\\x0c`, `\\u2028`)."""
+    char = match[0]
+    return "\\r" if char == "\r" else f"\\x{ord(char):02x}" if ord(char) < 0x100 else f"\\u{ord(char):04x}"
+
+
 def module_path(proto_name: str) -> str:
     """Where protoc puts a proto's Python module, without suffix: `a/b-c/x.min.proto` -> `a/b_c/x/min`.
 
@@ -45,13 +55,18 @@ def clean_comment(comment: str) -> str:
 
 
 def docstring_body(text: str) -> str:
-    """Text that can sit between triple quotes and mean exactly `text`.
+    """Text that can sit between triple quotes and mean exactly `text`, and read like it.
 
     Backslashes are doubled (so `\\N{` or `\\p` is neither an escape nor a
-    SyntaxWarning), every `"` that could close the string is escaped, and a
-    trailing quote is escaped so it does not merge with the closing quotes.
+    SyntaxWarning, and a trailing one does not escape the closing quotes);
+    the third quote of every run of three is escaped (`""\\"`), so no run closes
+    the string; a trailing run of quotes is escaped whole, so it does not merge
+    with the closing quotes. Characters Python or a tool would read as a line
+    end or could not hold in source (`\\r`, NUL, a form feed, U+2028, ...)
+    become escapes: the source keeps the text's lines, and Jinja's `indent`
+    (which splits like `str.splitlines`) cannot cut it.
     """
-    text = text.replace("\\", "\\\\").replace('"""', '\\"\\"\\"')
-    if text.endswith('"'):
-        text = text[:-1] + '\\"'
-    return text
+    body = text.rstrip('"')
+    trailing = len(text) - len(body)
+    body = body.replace("\\", "\\\\").replace('"""', '""\\"')
+    return _DOCSTRING_CONTROL.sub(_escape_char, body) + '\\"' * trailing

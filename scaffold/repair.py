@@ -51,45 +51,86 @@ def repair(outputs: Mapping[str, bytes]) -> dict[str, bytes]:
 
 
 def _docstrings_may_need_repair(content: bytes) -> bool:
-    """Cheap test: the plugin's own strings use single quotes, so a file whose
-    only double quotes are docstring delimiters and holds no backslash is fine."""
-    return b"\\" in content or content.count(b'"') != 3 * content.count(b'"""')
+    """Cheap test that a file's docstrings hold only what needs no escape.
+
+    The plugin's own code uses single quotes, so in a file that needs no
+    repair every `"` is in the `\"\"\"` that opens a docstring below a `class`
+    or `def` line (or the module's), in the `\"\"\"` that closes it (alone on a
+    line, or ending a one-line docstring); with no backslash and no control
+    character. A comment line that begins or ends with `\"\"\"` adds a line
+    beginning with quotes or turns an opener into a one-liner, which the
+    count of openers (fixed by the code, not by comments: a comment line is
+    never at column 0, nor a `def` line at indentation 4 followed by one at 8)
+    exposes; any other quote breaks the count of quotes.
+    """
+    if b"\\" in content or _CONTROL.search(content) is not None:
+        return True
+    starts = len(_LINE_START_QUOTES.findall(content))
+    one_liners = len(_ONE_LINER.findall(content))
+    openers = len(_OPENER.findall(content))
+    return content.count(b'"') != 3 * (starts + one_liners) or starts != 2 * openers - one_liners
 
 
-# The docstrings the plugin writes on one line itself, not from comments.
-_PLUGIN_ONE_LINERS = frozenset(
-    {
-        'Client and server classes corresponding to protobuf-defined services."""',
-        'Missing associated documentation comment in .proto file."""',
-    }
-)
+# What `docstring_body` escapes, as UTF-8: C0 controls but tab and newline, DEL, U+0085, U+2028, U+2029.
+_CONTROL = re.compile(rb"[\x00-\x08\x0b-\x1f\x7f]|\xc2\x85|\xe2\x80[\xa8\xa9]")
+_LINE_START_QUOTES = re.compile(rb'^ *"""', re.MULTILINE)
+_ONE_LINER = re.compile(rb'^ *""".*"""$', re.MULTILINE)
+_OPENER = re.compile(rb'^(?:|class [^\n]*:\n    |    def [^\n]*:\n        )"""', re.MULTILINE)
+_HEADER = re.compile(r"^(?P<indent> *)(?:class|def) .*:$")
 
 
 def _repair_docstrings(content: bytes) -> bytes:
-    """Re-escape every docstring the plugin wrote as `\"\"\"text` ... `<indent>\"\"\"`.
+    """Re-escape every docstring the plugin wrote from a comment, right below a `class` or `def` line.
 
-    The plugin prints each comment line stripped and indented, then the closing
-    quotes alone on a line at the same indentation: the first such line closes
-    the docstring. (A comment line holding nothing but `\"\"\"` would look like
-    the closer; what that leaves fails validation, which names the file.)
+    The plugin writes `\"\"\"` and the first comment line, the other lines
+    stripped and indented, then the closing quotes alone on a line; a comment
+    line may itself be `\"\"\"` or look like any line of code, so where the
+    docstring ends is found by indentation, which a comment cannot fake
+    (`_closer`). An opener with no closer is a one-line docstring of the
+    plugin's own, left as it is.
     """
     lines = content.decode("utf-8").split("\n")
     out: list[str] = []
     index = 0
     while index < len(lines):
-        match = _DOCSTRING_OPEN.match(lines[index])
-        closer = len(lines)
-        if match and match["first"] not in _PLUGIN_ONE_LINERS:
-            closing_line = f'{match["indent"]}"""'
-            closer = next((n for n in range(index + 1, len(lines)) if lines[n] == closing_line), len(lines))
-        if match is None or closer == len(lines):
-            out.append(lines[index])
-            index += 1
+        out.append(lines[index])
+        header = _HEADER.match(lines[index])
+        opener = _DOCSTRING_OPEN.match(lines[index + 1]) if header and index + 1 < len(lines) else None
+        index += 1
+        if header is None or opener is None:
             continue
-        body = "\n".join([match["first"], *lines[index + 1 : closer]])
-        out += [f'{match["indent"]}"""{docstring_body(body)}', lines[closer]]
+        if len(opener["indent"]) != len(header["indent"]) + 4:
+            continue
+        closer = _closer(lines, index, len(header["indent"]))
+        if closer is None:
+            continue
+        # A CRLF proto's comment lines keep their CR: part of the line end, not of the text.
+        body = "\n".join(line.removesuffix("\r") for line in [opener["first"], *lines[index + 1 : closer]])
+        out += [f'{opener["indent"]}"""{docstring_body(body)}', lines[closer]]
         index = closer + 1
     return "\n".join(out).encode("utf-8")
+
+
+def _closer(lines: list[str], opener: int, header_indent: int) -> int | None:
+    """The line that closes the docstring opened at `opener`, below a line indented `header_indent`.
+
+    Every line of the docstring is blank or indented deeper than its header,
+    so the docstring lies within the lines before the next line that is not
+    (the next member of the class, the next top-level statement). The code
+    the plugin writes after the docstring in that stretch (a class's methods,
+    a method's body) is indented deeper still or is not bare quotes, so the
+    closer is the last line of bare quotes at the docstring's own indentation.
+    """
+    closing = " " * (header_indent + 4) + '"""'
+    found = None
+    for number in range(opener + 1, len(lines)):
+        line = lines[number]
+        stripped = line.lstrip(" ")
+        if stripped and len(line) - len(stripped) <= header_indent:
+            break
+        if line == closing:
+            found = number
+    return found
 
 
 _SLOTS = re.compile(r"^(?P<indent> *)__slots__ = \((?P<names>[^)]*)\)$", re.MULTILINE)
