@@ -7,6 +7,14 @@ roots and every built-in template. Not the tool's own code: that would make
 every commit to scaffold churn the record in every project; a release changes
 the version, and in this repository the golden test (which regenerates with
 `new`, never the no-op path) catches any output a code change alters.
+
+It covers what protoc and Jinja read, which is more than the files below
+each root as listed: both follow links (a vendored proto directory linked
+into `protos/`, a linked directory of shared includes), so the digest does
+too, cutting a directory linked from inside itself; and protoc searches the
+directory of a listed proto that lies under no proto root, so the digest
+searches it as well. `[tool.scaffold.breaking]` is left out: it changes what
+`breaking` compares, never a file scaffold writes.
 """
 
 from __future__ import annotations
@@ -57,23 +65,87 @@ def digest(root: Path, table: dict[str, Any], hashes: Hashes | None = None) -> s
     """The digest of everything a generation of the project at `root` reads (`hashes`: what the files'
     status says of their contents, see `scaffold.hashes`)."""
     hashes = hashes or Hashes(root)
-    protos = [
-        (path.relative_to(root).as_posix(), hashes.sha256(path))
-        for r in _proto_roots(root, table)
-        if r.is_dir()
-        for path in r.rglob("*.proto")  # in any order: the digest sorts by path
-    ]
+    roots, implied, listed = _proto_roots(root, table), *_outside_roots(root, table)
+    found = [path for r in roots for path in files_below(r, ".proto")]  # in any order: the digest sorts by path
+    found += dict.fromkeys([*(path for r in implied for path in files_below(r, ".proto")), *listed])
+    protos = [(_relative(path, root), hashes.sha256(path)) for path in found]
     return _digest_of_hashes(table, protos, _custom_templates(root, table), hashes)
 
 
 def directories_read(root: Path, table: dict[str, Any]) -> list[Path]:
-    """The directories whose files the digest reads, existing or not: the proto roots, the templates."""
-    directories = [*_proto_roots(root, table), builtin_templates(), _custom_templates(root, table)]
+    """The directories whose files the digest reads, existing or not: the proto roots (those a listed proto
+    outside them implies too), the templates."""
+    implied, _ = _outside_roots(root, table)
+    directories = [*_proto_roots(root, table), *implied, builtin_templates(), _custom_templates(root, table)]
     return [d for d in directories if d is not None]
+
+
+def walk(directory: Path) -> list[tuple[Path, list[str]]]:
+    """Each directory below `directory` (itself first) with the names of its files, in a stable order,
+    following links as protoc's and Jinja's file lookups do; a directory that is one of its own ancestors
+    (`protos/loop -> .`) is not entered again, and scaffold's own `.scaffold/` never. Nothing for a
+    directory that does not exist."""
+    found: list[tuple[Path, list[str]]] = []
+    pending = [(str(directory), frozenset[tuple[int, int]]())]
+    while pending:
+        path, ancestors = pending.pop()
+        try:
+            status = os.stat(path)
+            entries = sorted(os.scandir(path), key=lambda entry: entry.name)
+        except OSError:
+            continue
+        here = ancestors | {(status.st_dev, status.st_ino)}
+        if len(here) == len(ancestors):
+            continue  # a link back up the tree
+        files, subdirectories = [], []
+        for entry in entries:
+            try:
+                if entry.is_dir():
+                    subdirectories.append(entry.name)
+                elif entry.is_file():
+                    files.append(entry.name)
+            except OSError:
+                continue
+        found.append((Path(path), files))
+        pending += [(os.path.join(path, d), here) for d in reversed(subdirectories) if d != ".scaffold"]
+    return found
+
+
+def files_below(directory: Path, suffix: str = "") -> list[Path]:
+    """Every file below `directory` whose name ends in `suffix`, links followed (see `walk`)."""
+    return [parent / name for parent, names in walk(directory) for name in names if name.endswith(suffix)]
 
 
 def _proto_roots(root: Path, table: dict[str, Any]) -> list[Path]:
     return [root / p for p in table.get("proto_paths", ["protos"]) if isinstance(p, str)]
+
+
+def _outside_roots(root: Path, table: dict[str, Any]) -> tuple[list[Path], list[Path]]:
+    """What protoc also searches and reads for the entries of `protos` that lie under no proto root: the
+    directory of each such file (and each such directory, or a glob's fixed part), and the files named."""
+    roots = [os.path.realpath(r) + os.sep for r in _proto_roots(root, table)]
+    implied: dict[Path, None] = {}
+    listed: dict[Path, None] = {}
+    for entry in table.get("protos", []):
+        if not isinstance(entry, str):
+            continue
+        fixed = entry.split("*")[0].split("?")[0].split("[")[0]
+        path = root / (fixed.rpartition("/")[0] if fixed != entry else entry)
+        if any((os.path.realpath(path) + os.sep).startswith(r) for r in roots):
+            continue
+        if fixed != entry or path.is_dir():
+            implied[path] = None
+        else:
+            implied[path.parent] = None
+            listed[path] = None
+    return list(implied), list(listed)
+
+
+def _relative(path: Path, root: Path) -> str:
+    try:
+        return path.relative_to(root).as_posix()
+    except ValueError:  # a listed proto named outside the project
+        return Path(os.path.relpath(path, root)).as_posix()
 
 
 def _custom_templates(root: Path, table: dict[str, Any]) -> Path | None:
@@ -91,11 +163,12 @@ def digest_of(table: dict[str, Any], protos: Iterable[tuple[str, bytes]], custom
 def _digest_of_hashes(
     table: dict[str, Any], protos: Iterable[tuple[str, str]], custom: Path | None, hashes: Hashes
 ) -> str:
-    result = hashlib.sha256(json.dumps([__version__, table], sort_keys=True).encode())
+    generating = {key: value for key, value in table.items() if key != "breaking"}
+    result = hashlib.sha256(json.dumps([__version__, generating], sort_keys=True).encode())
     named = []
     for kind, directory in (("template", builtin_templates()), ("custom", custom)):
-        if directory is not None and directory.is_dir():
-            files = sorted(p for p in directory.rglob("*") if p.is_file())
+        if directory is not None:
+            files = sorted(files_below(directory))
             named += [(f"{kind}:{p.relative_to(directory).as_posix()}", hashes.sha256(p)) for p in files]
     for name, sha256 in [*((f"proto:{path}", sha256) for path, sha256 in sorted(protos)), *named]:
         result.update(name.encode() + b"\0" + bytes.fromhex(sha256))

@@ -21,7 +21,7 @@ from typing import Any
 
 import jinja2
 
-from scaffold import __version__
+from scaffold import __version__, inputs
 from scaffold.config import Config
 
 _FORMAT = 1
@@ -52,9 +52,8 @@ def fingerprint(template_dirs: tuple[Path, ...], shared: Mapping[str, Any]) -> s
     the tools, and the shared context, with its sets in a stable order."""
     digest = hashlib.sha256(f"{_FORMAT}\0{__version__}\0{jinja2.__version__}\0".encode())
     for directory in template_dirs:
-        for path in sorted(directory.rglob("*")):
-            if path.is_file():
-                digest.update(f"{path.relative_to(directory).as_posix()}\0".encode() + path.read_bytes() + b"\0")
+        for path in sorted(inputs.files_below(directory)):  # links followed, as Jinja's loader follows them
+            digest.update(f"{path.relative_to(directory).as_posix()}\0".encode() + path.read_bytes() + b"\0")
     for name in sorted(shared):
         digest.update(f"{name}\0{_stable(shared[name])}\0".encode())
     return digest.hexdigest()

@@ -87,14 +87,14 @@ def _outputs_match(root: Path, files: dict[str, dict[str, str | None]], hashes: 
 
 
 def _inputs_read(root: Path, table: dict[str, object]) -> list[Path]:
-    """Every directory the inputs' digest lists and every file in them (a new proto changes its directory's times)."""
+    """Every directory the inputs' digest lists and every file in them (a new proto changes its directory's
+    times), below links as the digest follows them."""
     paths = []
     for directory in inputs.directories_read(root, table):
         paths.append(directory)  # one that does not exist yet is stamped as missing: creating it is a change
-        for parent, subdirectories, names in os.walk(directory):
-            subdirectories[:] = sorted(d for d in subdirectories if d != ".scaffold")
-            paths.append(Path(parent))
-            paths += [Path(parent, name) for name in sorted(names)]
+        for parent, names in inputs.walk(directory):
+            paths.append(parent)
+            paths += [parent / name for name in names]
     return paths
 
 

@@ -201,3 +201,111 @@ def test_a_gen_after_a_killed_new_rolls_it_back_and_says_to_run_new_again(tmp_pa
     )
     assert not (target / "pyproject.toml").exists() and (target / "README.md").read_text() == "# my readme\n"
     assert run_scaffold("new", REPO / PROTO, "-o", target, "--force").returncode == 0
+
+
+# Item 9: the inputs' digest, the no-op stamp and the render keys cover what protoc and Jinja read: below
+# links, and in the directory of a listed proto that lies under no proto root.
+
+SETTLED = {"SCAFFOLD_SETTLED_NS": "0"}
+
+
+def _stamped(project: Path) -> None:
+    """`gen` then `check`, both 0: the no-op stamp now vouches for everything it covers."""
+    for command in ("gen", "check"):
+        done = run_scaffold(command, "-C", project, env=SETTLED)
+        assert done.returncode == 0, (command, done.stdout, done.stderr)
+
+
+def _stale_then_generated(project: Path, stale: str) -> None:
+    check = run_scaffold("check", "-C", project, env=SETTLED)
+    assert check.returncode == 1 and f"stale: {stale}" in check.stderr, (check.stdout, check.stderr)
+    done = run_scaffold("gen", "-C", project, env=SETTLED)
+    assert done.returncode == 0, done.stderr
+    assert run_scaffold("check", "-C", project, env=SETTLED).returncode == 0
+
+
+def test_an_edit_below_a_linked_proto_directory_is_seen(tmp_path: Path) -> None:
+    shared = tmp_path / "shared/vendor"
+    shared.mkdir(parents=True)
+    (shared / "common.proto").write_text('syntax = "proto3";\npackage vendor;\nmessage Common { string a = 1; }\n')
+    (tmp_path / "src").mkdir()
+    (tmp_path / "src/app.proto").write_text(
+        'syntax = "proto3";\npackage app;\nimport "vendor/common.proto";\n'
+        "service App { rpc Do (vendor.Common) returns (vendor.Common) {} }\n"
+    )
+    done = run_scaffold(
+        "new", tmp_path / "src/app.proto", "-I", tmp_path / "src", "-I", tmp_path / "shared", "-o", tmp_path / "p"
+    )
+    assert done.returncode == 0, done.stderr
+    project = tmp_path / "p"
+    shutil.rmtree(project / "protos/vendor")
+    (project / "protos/vendor").symlink_to(shared)  # a monorepo's shared protos, linked in
+    _stamped(project)
+    (shared / "common.proto").write_text(
+        'syntax = "proto3";\npackage vendor;\nmessage Common { string a = 1; int64 added_b = 2; }\n'
+    )
+    _stale_then_generated(project, "app/generated/vendor/common_pb2.py")
+    assert "added_b" in (project / "app/generated/vendor/common_pb2.pyi").read_text()
+
+
+def test_an_edit_of_a_listed_proto_outside_the_proto_paths_is_seen(tmp_path: Path) -> None:
+    project = _route_guide(tmp_path)
+    (project / "extra").mkdir()
+    extra = project / "extra/extra.proto"
+    extra.write_text(
+        'syntax = "proto3";\npackage extra;\nservice Extra { rpc Ping (PingMsg) returns (PingMsg) {} }\n'
+        "message PingMsg { string a = 1; }\n"
+    )
+    pyproject = project / "pyproject.toml"
+    text = pyproject.read_text()
+    pyproject.write_text(
+        text.replace(
+            'protos = ["protos/route_guide.proto"]', 'protos = ["protos/route_guide.proto", "extra/extra.proto"]'
+        )
+    )
+    assert pyproject.read_text() != text
+    _stamped(project)
+    extra.write_text(extra.read_text().replace("{} }", "{}\n  rpc Pong (PingMsg) returns (PingMsg) {}\n}"))
+    _stale_then_generated(project, "route_guide/servicer.py")
+    assert "def Pong" in (project / "route_guide/servicer.py").read_text()
+
+
+def test_an_edit_below_a_linked_template_directory_renders_every_service_again(tmp_path: Path) -> None:
+    source = tmp_path / "src/shop.proto"
+    source.parent.mkdir()
+    source.write_text(
+        'syntax = "proto3";\npackage shop;\nmessage Item { string name = 1; }\n'
+        "service Store { rpc Get (Item) returns (Item) {} }\nservice Catalog { rpc Find (Item) returns (Item) {} }\n"
+    )
+    templates = tmp_path / "tpl"
+    assert run_scaffold("templates", "export", templates).returncode == 0
+    shared = tmp_path / "shared_tpl"
+    shared.mkdir()
+    (shared / "header.jinja").write_text("# shared header v1\n")
+    (templates / "_inc").symlink_to(shared)
+    servicer = templates / "__package__/services/__service__.py.jinja"
+    servicer.write_text('{% include "_inc/header.jinja" %}\n' + servicer.read_text())
+    done = run_scaffold("new", source, "-o", tmp_path / "p", "--templates", templates)
+    assert done.returncode == 0, done.stderr
+    project = tmp_path / "p"
+    modules = sorted(m for m in (project / "shop/services").rglob("*.py") if m.name != "__init__.py")
+    assert len(modules) == 2 and all(m.read_text().startswith("# shared header v1\n") for m in modules)
+    _stamped(project)
+    (shared / "header.jinja").write_text("# shared header v2\n")
+    _stale_then_generated(project, modules[0].relative_to(project).as_posix())
+    assert all(m.read_text().startswith("# shared header v2\n") for m in modules)
+
+
+# Item 17: what only `breaking` reads changes nothing scaffold writes.
+
+
+def test_adding_a_breaking_table_leaves_the_project_up_to_date(tmp_path: Path) -> None:
+    project = _route_guide(tmp_path)
+    _stamped(project)
+    pyproject = project / "pyproject.toml"
+    pyproject.write_text(pyproject.read_text() + '\n[tool.scaffold.breaking]\nagainst = "main"\ncategory = "WIRE"\n')
+    before = tree(project)
+    for command in ("check", "gen", "check"):
+        done = run_scaffold(command, "-C", project, env=SETTLED)
+        assert done.returncode == 0, (command, done.stdout, done.stderr)
+    assert tree(project) == before
