@@ -36,6 +36,9 @@ class Reshaped:
     route: str
     signature: str
     kept: bool
+    news: bool = True
+    """The protos changed its shape in this run; False: an earlier run reported it, and the user's method
+    is still rendered with the old signature (the servicer keeps importing what the new one needs)."""
 
 
 @dataclass(frozen=True)
@@ -114,7 +117,8 @@ def reconcile(
             implemented = _changed(key, methods, pristine)
             if old_rpc is not None and old_rpc.proto_signature != new_rpc.proto_signature:
                 rpcs.append(old_rpc if implemented else new_rpc)
-                reshaped.append(Reshaped(route, new_rpc.python_signature(aio), kept=implemented))
+                news = before.get(rpc_name) != new_rpc.proto_signature
+                reshaped.append(Reshaped(route, new_rpc.python_signature(aio), implemented, news))
             elif old_rpc is not None and implemented and old_rpc.doc != new_rpc.doc:
                 # The docstring sits right above the user's body: a reworded proto comment would conflict
                 # with it on every run. The method is theirs now, docstring included.

@@ -37,7 +37,7 @@ def change_lines(changes: Changes) -> list[str]:
         hint = f"; did you rename {{rpc}} to {orphan.rename_hint}?" if orphan.rename_hint else ""
         what = "your method stays" if orphan.kept else "its untouched stub went with it"
         add(orphan.route, "  - {rpc} (removed from the protos; " + what + hint + ")")
-    for item in changes.reshaped:
+    for item in (item for item in changes.reshaped if item.news):  # once, in the run that reshapes it
         what = "your implementation kept: change it to" if item.kept else "stub updated to"
         add(item.route, f"  ~ {{rpc}} changed shape ({what} `{item.signature.replace('{', '{{').replace('}', '}}')}`)")
     lines = []

@@ -10,7 +10,19 @@ from pathlib import Path
 
 import pytest
 from conftest import run_scaffold
-from test_gen import AGAIN, BYE, HELLO, HELLO_BODY, SERVICER, fresh_render, implement, make_project, set_rpcs, stub_body
+from test_gen import (
+    AGAIN,
+    BYE,
+    HELLO,
+    HELLO_BODY,
+    HELLO_STREAM,
+    SERVICER,
+    fresh_render,
+    implement,
+    make_project,
+    set_rpcs,
+    stub_body,
+)
 
 CLIENT = "greeter/client.py"
 
@@ -183,3 +195,29 @@ def test_a_deleted_stub_is_up_to_date_and_the_next_rpc_merges_cleanly(
     assert text == (expected.replace(stub_body("SayHello"), HELLO_BODY) if implemented else expected)
     assert check(project) == 0
     assert gen(project).stdout.startswith("Up to date")
+
+
+# Item 14: a changed shape is reported once, in the run that changes it.
+
+
+def test_a_changed_shape_is_reported_once_and_the_fixed_method_stays(tmp_path: Path) -> None:
+    project = make_project(tmp_path, HELLO)
+    implement(project, "SayHello", HELLO_BODY)
+    set_rpcs(project, HELLO_STREAM)
+    result = gen(project)
+    hint = re.search(r"~ SayHello changed shape \(your implementation kept: change it to `(.*)`\)", result.stdout)
+    assert result.returncode == 0 and hint is not None, result.stdout
+    servicer = (project / SERVICER).read_text()
+    start, end = servicer.index("    def SayHello("), servicer.index("        return greeter_pb2.HelloReply(")
+    fixed = servicer[:start] + f"    {hint[1]}:\n" + servicer[end:].replace("return", "yield", 1)
+    (project / SERVICER).write_text(fixed)  # the user follows the hint
+    again = gen(project, "--full")
+    assert again.returncode == 0 and "changed shape" not in again.stdout, again.stdout
+    assert check(project) == 0
+    set_rpcs(project, HELLO_STREAM, AGAIN)
+    grown = gen(project)
+    assert grown.returncode == 0 and "changed shape" not in grown.stdout, grown.stdout
+    assert "+ SayHelloAgain" in grown.stdout
+    text = (project / SERVICER).read_text()
+    assert text.startswith(fixed[: fixed.index("    # scaffold adds")]) and "    def SayHelloAgain(" in text
+    assert check(project) == 0
