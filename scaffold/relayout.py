@@ -231,7 +231,37 @@ def _arrivals(
         chosen = next(iter(edited.values()), min(paths))
         for target in targets:
             arrivals.setdefault(target, {})[name] = chosen
+    _gather_copies(olds, holders, arrivals, cut)
     return arrivals, cut, problems
+
+
+def _gather_copies(
+    olds: Mapping[str, _Old],
+    holders: Mapping[str, list[str]],
+    arrivals: dict[str, dict[str, str]],
+    cut: dict[str, set[str]],
+) -> None:
+    """A definition of the user's in old modules whose moved code all goes to one module goes there too, once
+    (the same words in each: a fixture an earlier switch copied to each test module), rather than stay
+    behind in a module the layout no longer has."""
+    goes_to: dict[str, set[str]] = {}
+    for target, arriving in arrivals.items():
+        for path in arriving.values():
+            goes_to.setdefault(path, set()).add(target)
+    for name, paths in sorted(holders.items()):
+        if any(name in arriving for arriving in arrivals.values()):
+            continue
+        targets = {target for path in paths for target in goes_to.get(path, {""})}
+        copies = {olds[path].block(name) for path in paths}
+        if (
+            len(targets) == 1
+            and "" not in targets
+            and len(copies) == 1
+            and all(name in olds[p].own_names for p in paths)
+        ):
+            arrivals[targets.pop()][name] = min(paths)
+            for path in paths:
+                cut.setdefault(path, set()).add(name)
 
 
 def _arrive(
@@ -271,7 +301,10 @@ def _arrive(
                 problems.append(Diagnostic(path, message + "; rename one of them, then run scaffold gen", line, 1))
                 continue
             helpers[name] = path
-            additions.append(f"from {_module(path)} import {name}")
+            if _is_fixture(old.ours, name):  # pytest finds a fixture by its name in the module: a copy, not an import
+                current = _put(current, name, old.block(name) or "", [])
+            else:
+                additions.append(f"from {_module(path)} import {name}")
         if old.header and "".join(old.header) not in current:
             current = "".join(old.header).rstrip("\n") + "\n" + current
     additions = [line for line in dict.fromkeys(additions) if not _imports_from(line, module)]
@@ -472,6 +505,13 @@ def _imports_from(statement: str, module: str) -> bool:
 
 def _module(path: str) -> str:
     return path.removesuffix(".py").replace("/", ".")
+
+
+def _is_fixture(source: Source, name: str) -> bool:
+    for node in source.tree.body:
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.name == name:
+            return any("fixture" in ast.unparse(decorator) for decorator in node.decorator_list)
+    return False
 
 
 def _line_defining(source: Source, name: str) -> int:

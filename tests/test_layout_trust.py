@@ -1,0 +1,209 @@
+"""A layout switch keeps every line the user wrote and leaves a project that imports, or is refused with the
+place and the reason and changes nothing (issue 25: the switch held to "never lose a line")."""
+
+from __future__ import annotations
+
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+from conftest import IMPORT_EVERYTHING, run_python, run_scaffold, tree
+from test_layout import PING, gen, implement, make, set_layout
+
+from scaffold import pysource
+
+HEADER = "# Copyright 2026 Example Corp.\n# SPDX-License-Identifier: Apache-2.0\n"
+ABOVE_CLASS = "# MARK-above-class: Root answers pings from the load balancer.\n"
+HELPER = 'def loud(text: str) -> str:\n    """MARK-helper"""\n    return text.upper()\n'
+PUT_A = "        return a_pb2.Item(name=loud(json.dumps(request.name)))  # MARK-put-a\n"
+FIXTURE = '@pytest.fixture\ndef greeting() -> str:\n    return "MARK-fixture"\n'
+ODD = '        return b_pb2.Thing(name="MARK-odd \u2028 \x0c \x85 end")\n'
+
+
+def _sound(project: Path) -> int:
+    """The project imports under -W error, pytest collects its tests, and no name is undefined or defined
+    twice (ruff's F821, F811); the number of tests collected."""
+    imported = run_python("-W", "error", "-c", IMPORT_EVERYTHING, "shop", cwd=project)
+    assert imported.returncode == 0, imported.stderr
+    names = run_python("-m", "ruff", "check", "--no-cache", "--select", "F821,F811", ".", cwd=project)
+    assert names.returncode == 0, names.stdout
+    collected = run_python("-m", "pytest", "-q", "--collect-only", "-p", "no:cacheprovider", cwd=project)
+    assert collected.returncode == 0, collected.stdout
+    return int(re.findall(r"(\d+) tests? collected", collected.stdout)[-1])
+
+
+def _marks(files: dict[str, bytes]) -> list[str]:
+    return sorted(
+        line.strip()
+        for path, content in files.items()
+        if path.endswith(".py") and not path.startswith(".scaffold/")
+        for line in content.decode().split("\n")
+        if "MARK" in line
+    )
+
+
+def _edit_single(project: Path) -> None:
+    """A licence header, a comment above a class, a helper with its import, a method using both, a method
+    with line separators in a string, a fixture of the user's used by a moved test, the shared fixture edited."""
+    servicer = project / "shop/servicer.py"
+    text = HEADER + servicer.read_text()
+    text = text.replace("from collections.abc", "import json\nfrom collections.abc", 1)
+    text = text.replace("\n\nclass ShopAV1StoreServicer", "\n\n" + HELPER + "\n\nclass ShopAV1StoreServicer", 1)
+    servicer.write_text(text.replace("\n\nclass RootServicer", "\n\n" + ABOVE_CLASS + "class RootServicer", 1))
+    implement(servicer, "Put", PUT_A)
+    implement(servicer, "Put", ODD)
+    implement(servicer, "Ping", PING)
+    test = project / "tests/test_shop.py"
+    text = test.read_text() + "\n\n" + FIXTURE
+    text = text.replace("def test_ping(", "def test_ping(greeting: str, ", 1)
+    test.write_text(text.replace("    server.start()\n", "    server.start()  # MARK-shared-fixture\n", 1))
+
+
+def test_a_round_trip_keeps_every_line_comment_header_helper_and_fixture(tmp_path: Path) -> None:
+    project = make(tmp_path, "--layout", "single")
+    _edit_single(project)
+    marks = _marks(tree(project))
+    collected = _sound(project)
+    assert len(marks) == 6
+
+    set_layout(project, "per-service")
+    switched = gen(project)
+    assert switched.returncode == 0, switched.stderr
+    files = tree(project)
+    assert set(_marks(files)) == set(marks)  # the shared fixture's edit went to every test module
+    assert files["shop/services/root.py"].decode().startswith(HEADER)
+    assert ABOVE_CLASS + "class RootServicer" in files["shop/services/root.py"].decode()
+    for path in ("tests/shop/a/v1/test_store.py", "tests/shop/b/v1/test_store.py", "tests/shop/b/v1/test_chatter.py"):
+        assert "server.start()  # MARK-shared-fixture" in files[path].decode(), path
+    assert FIXTURE in files["tests/test_root.py"].decode()  # a copy: pytest finds fixtures by name
+    assert _sound(project) == collected
+    assert run_scaffold("check", "-C", project).returncode == 0
+
+    set_layout(project, "single")
+    back = gen(project)
+    assert back.returncode == 0, back.stderr
+    files = tree(project)
+    assert _marks(files) == marks
+    servicer = files["shop/servicer.py"].decode()
+    assert (
+        servicer.startswith(HEADER) and servicer.count(HEADER) == 1 and ABOVE_CLASS + "class RootServicer" in servicer
+    )
+    assert not [path for path in files if path.startswith(("shop/services/", "shop/clients/", "tests/shop/"))]
+    assert _sound(project) == collected
+    assert run_scaffold("check", "-C", project).returncode == 0
+
+
+@pytest.mark.parametrize("to", ["single", "per-service"])
+def test_a_service_removed_in_the_same_run_as_a_switch_keeps_its_code(tmp_path: Path, to: str) -> None:
+    start = "per-service" if to == "single" else "single"
+    project = make(tmp_path, "--layout", start)
+    module = project / ("shop/services/root.py" if start == "per-service" else "shop/servicer.py")
+    implement(module, "Ping", PING)
+    root = project / "protos/root.proto"
+    root.write_text(root.read_text().replace("service Root {\n  rpc Ping (Empty) returns (Empty);\n}\n", ""))
+    set_layout(project, to)
+    switched = gen(project)
+    assert switched.returncode == 0, switched.stderr
+    files = tree(project)
+    kept = files["shop/servicer.py" if to == "single" else "shop/services/root.py"].decode()
+    assert "class RootServicer:" in kept and PING in kept
+    assert _sound(project) >= 4
+    assert run_scaffold("check", "-C", project).returncode == 0
+
+
+def _syntax_error(project: Path) -> str:
+    servicer = project / "shop/servicer.py"
+    servicer.write_text(servicer.read_text().replace("    def Ping(", "    def Ping((", 1))
+    return r"shop/servicer\.py:\d+:\d+: does not parse"
+
+
+def _latin1(project: Path) -> str:
+    servicer = project / "shop/servicer.py"
+    servicer.write_bytes(servicer.read_bytes().replace(b"Ping is not implemented yet", b"Ping \xe9", 1))
+    return r"shop/servicer\.py:\d+:\d+: not UTF-8 \(byte 0xe9\)"
+
+
+def _statement_naming_a_moved_class(project: Path) -> str:
+    servicer = project / "shop/servicer.py"
+    servicer.write_text(servicer.read_text() + "\n\nEVERY_SERVICER = [RootServicer, ChatterServicer]\n")
+    return r"shop/servicer\.py:\d+:1: this line stays in shop/servicer\.py but reads `ChatterServicer`"
+
+
+@pytest.mark.parametrize(
+    "breakage", [_syntax_error, _latin1, _statement_naming_a_moved_class], ids=lambda f: f.__name__.strip("_")
+)
+def test_a_switch_that_cannot_keep_the_project_importable_is_refused_and_changes_nothing(
+    tmp_path: Path, breakage: object
+) -> None:
+    project = make(tmp_path, "--layout", "single")
+    wanted = breakage(project)  # type: ignore[operator]
+    set_layout(project, "per-service")
+    before = tree(project)
+    for command in ("gen", "check"):
+        refused = run_scaffold(command, "-C", project)
+        assert refused.returncode == 2, refused.stderr
+        assert re.search(wanted, refused.stderr), refused.stderr
+        assert "Traceback" not in refused.stderr
+    assert tree(project) == before
+
+
+def test_two_helpers_of_one_name_meeting_in_one_module_are_refused(tmp_path: Path) -> None:
+    project = make(tmp_path)  # per-service
+    for path, rpc in (("shop/services/shop/a/v1/store.py", "Put"), ("shop/services/root.py", "Ping")):
+        module = project / path
+        module.write_text(module.read_text() + f'\n\ndef tag(text: str) -> str:\n    return "{path}" + text\n')
+        body = "        return a_pb2.Item(name=tag(request.name))\n" if rpc == "Put" else f"        tag('x')\n{PING}"
+        implement(module, rpc, body)
+    set_layout(project, "single")
+    before = tree(project)
+    refused = gen(project)
+    assert refused.returncode == 2
+    assert re.search(
+        r"shop/services/\S+\.py:\d+:1: `tag`, which code moving to shop/servicer\.py uses, is also defined",
+        refused.stderr,
+    )
+    assert tree(project) == before
+
+
+def test_a_lost_record_with_code_in_the_other_layout_is_refused(tmp_path: Path) -> None:
+    project = make(tmp_path)  # per-service
+    implement(project / "shop/services/root.py", "Ping", PING)
+    shutil.rmtree(project / ".scaffold")
+    set_layout(project, "single")
+    before = tree(project)
+    refused = gen(project)
+    assert refused.returncode == 2
+    assert re.search(r"shop/services/root\.py:\d+:1: RootServicer is here, but layout 'single'", refused.stderr)
+    assert tree(project) == before
+
+
+@pytest.mark.parametrize(
+    ("source", "blocks"),
+    [
+        ("# licence\n\nclass A:\n    pass\n", {"A": (2, 4)}),  # a module's header is not its first block's
+        (
+            "import x\n# about A\nclass A:\n    x = 1\n\n    # end of A\n# about f\n\ndef f(): ...\n",
+            {"A": (1, 6), "f": (6, 9)},
+        ),
+        ("X = 1\n@d\ndef f(): ...\n\n\n# trailing\n", {"f": (1, 6)}),
+    ],
+)
+def test_a_block_takes_the_comments_above_it_and_leaves_the_header(
+    source: str, blocks: dict[str, tuple[int, int]]
+) -> None:
+    parsed = pysource.parse("m.py", source.encode())
+    assert isinstance(parsed, pysource.Source) and parsed.blocks == blocks
+
+
+@pytest.mark.parametrize(
+    ("source", "missing"),
+    [
+        ("import json\ndef f():\n    return json, helper\n", {"helper": 3}),
+        ("class A:\n    x = B\ndef f(a):\n    return [q for q in a], A\n", {"B": 2}),
+        ("from m import *\ndef f():\n    return anything\n", {}),
+        ("def f():\n    return len(__name__)\n", {}),
+    ],
+)
+def test_unresolved_names_are_what_the_compiler_finds_unbound(source: str, missing: dict[str, int]) -> None:
+    assert pysource.unresolved(source) == missing
