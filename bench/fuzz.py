@@ -1,0 +1,96 @@
+"""The fuzzer's long mode: `python bench/fuzz.py --steps 10000 --seed 1`.
+
+Runs seeded edit sequences (proto edits, layout switches, option toggles, user edits, faults)
+against a real project through the CLI, checking the promise after every step (see
+tests/fuzzing/runner.py). A long run is cut into sequences of `--chunk` steps, each from a fresh
+project (seed, seed+1, ...), so one defect does not hide the rest. A failing sequence is shrunk
+(`--no-shrink` to skip) and printed as a ready-to-paste regression test.
+
+Prints, at the end: steps, faults injected (and how many landed at their moment), conflicts,
+refusals, marks tracked, lines lost, violations.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
+
+from fuzzing.runner import Stats, replay
+from fuzzing.shrink import regression_test, shrink
+from fuzzing.steps import generate
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--steps", type=int, default=200, help="steps in all")
+    parser.add_argument("--seed", type=int, default=1, help="seed of the first sequence")
+    parser.add_argument("--chunk", type=int, default=100, help="steps per sequence (a fresh project each)")
+    parser.add_argument("--expensive-every", type=int, default=10, help="import/collect/lint/clean-gen every N steps")
+    parser.add_argument("--check-every", type=int, default=1, help="`check` before and after gen every N steps")
+    parser.add_argument("--no-shrink", action="store_true", help="report failing sequences without shrinking")
+    parser.add_argument("--shrink-budget", type=int, default=60, help="replays a shrink may spend")
+    parser.add_argument("-v", "--verbose", action="store_true", help="print every step")
+    options = parser.parse_args()
+
+    total = Stats()
+    failures: list[str] = []
+    started = time.monotonic()
+    seed, left = options.seed, options.steps
+    while left > 0:
+        count = min(options.chunk, left)
+        steps = generate(seed, count)
+        log = print if options.verbose else None
+        with tempfile.TemporaryDirectory(prefix="fz-") as scratch:
+            world, violation = replay(Path(scratch), steps, options.expensive_every, options.check_every, log)
+        stats = world.stats if world else Stats()
+        _add(total, stats)
+        print(
+            f"seed {seed}: {stats.steps} steps, faults {sum(stats.faults.values())} ({stats.faults_hit} landed), "
+            f"conflicts {stats.conflicts}, refusals {stats.refusals}, lines lost {stats.lines_lost}"
+            + (f"; VIOLATION {violation}" if violation else ""),
+            flush=True,
+        )
+        for refusal in stats.refused:
+            print(f"  refused: {refusal}")
+        if violation is not None:
+            minimal = steps
+            if not options.no_shrink:
+                print("  shrinking...", flush=True)
+                minimal, violation = shrink(
+                    steps,
+                    violation,
+                    options.expensive_every,
+                    options.check_every,
+                    options.shrink_budget,
+                    log=lambda line: print(line, flush=True),
+                )
+            test = regression_test(seed, minimal, violation)
+            failures.append(f"seed {seed}: {violation}\n{test}")
+            print(test, flush=True)
+        seed += 1
+        left -= count
+    print(
+        f"\n{total.steps} steps in {time.monotonic() - started:.0f} s; faults injected {sum(total.faults.values())} "
+        f"{dict(sorted(total.faults.items()))} ({total.faults_hit} landed at their moment); gens {total.gens}, "
+        f"checks {total.checks}, conflicts {total.conflicts}, refusals {total.refusals}, marks {total.marks}, "
+        f"lines lost {total.lines_lost}, violations {len(failures)}"
+    )
+    for failure in failures:
+        print("\n" + failure)
+    return 1 if failures else 0
+
+
+def _add(total: Stats, stats: Stats) -> None:
+    for name in ("steps", "gens", "checks", "faults_hit", "conflicts", "refusals", "marks", "lines_lost", "expensive"):
+        setattr(total, name, getattr(total, name) + getattr(stats, name))
+    for kind, count in stats.faults.items():
+        total.faults[kind] = total.faults.get(kind, 0) + count
+
+
+if __name__ == "__main__":
+    sys.exit(main())

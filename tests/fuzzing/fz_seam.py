@@ -1,0 +1,42 @@
+"""The fuzzer's `SCAFFOLD_SEAM` hook (`SCAFFOLD_SEAM=fz_seam:hook`, this directory on PYTHONPATH).
+
+Configured by the environment, one fault per run, each at the N-th call of a moment:
+FZ_KILL_AT / FZ_KILL_N: `os._exit(137)` there (a kill, a power cut).
+FZ_SAVE_AT / FZ_SAVE_N / FZ_SAVE_FILE / FZ_SAVE_TEXT / FZ_SAVE_FLAG: append the text to the file
+  (an editor's save landing mid-run), then create the flag file so the fuzzer knows it happened.
+FZ_SECOND_AT / FZ_SECOND_N / FZ_SECOND_DIR / FZ_SECOND_PROJECT: start a second `scaffold gen` of
+  the project (without the hook) whose output and exit code land in FZ_SECOND_DIR, and give it
+  half a second to barge in.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+
+_counts: dict[str, int] = {}
+
+
+def _due(kind: str, moment: str) -> bool:
+    return os.environ.get(f"FZ_{kind}_AT") == moment and _counts[moment] == int(os.environ.get(f"FZ_{kind}_N", "1"))
+
+
+def hook(moment: str, path: str) -> None:
+    _counts[moment] = _counts.get(moment, 0) + 1
+    if _due("SAVE", moment):
+        with open(os.environ["FZ_SAVE_FILE"], "a", encoding="utf-8", newline="") as out:
+            out.write(os.environ["FZ_SAVE_TEXT"])
+        open(os.environ["FZ_SAVE_FLAG"], "w").close()
+    if _due("SECOND", moment):
+        where = os.environ["FZ_SECOND_DIR"]
+        env = {k: v for k, v in os.environ.items() if k != "SCAFFOLD_SEAM"}
+        command = [sys.executable, "-m", "scaffold", "gen", "-C", os.environ["FZ_SECOND_PROJECT"]]
+        script = 'out="$1"; shift; "$@" >"$out/out" 2>&1; echo $? >"$out/rc.tmp"; mv "$out/rc.tmp" "$out/rc"'
+        subprocess.Popen(["sh", "-c", script, "sh", where, *command], env=env, start_new_session=True)
+        deadline = time.monotonic() + 0.5
+        while time.monotonic() < deadline and not os.path.exists(os.path.join(where, "rc")):
+            time.sleep(0.02)
+    if _due("KILL", moment):
+        os._exit(137)

@@ -1,0 +1,583 @@
+"""Runs a sequence of steps against a real project through the CLI and holds the promise after each.
+
+The workspace is a directory holding the project and, beside it, a sentinel tree (the protos the
+project was made from, a decoy project, a few files) whose hash must never change. After every
+step:
+
+1. every mark the user wrote (`fz-0007`, in a comment or a string) is in the project tree, a
+   `.mine` backup or a conflict region (`.scaffold/` does not count: it is scaffold's record);
+2. `check` agrees with `gen`: 0 after a clean `gen`; non-zero after a generated file was edited;
+   a `check` that said up to date was right (the `gen` after it changes nothing); after a kill, a
+   half-done tree is not called up to date;
+3. (every `expensive_every` steps and at the end) every module of the package imports, pytest
+   collects the tests, ruff finds no undefined or duplicated name (F821, F811), and a `gen` of a
+   copy without `.scaffold/cache` writes the same tree (the caches never change the result);
+4. nothing outside the project directory changed.
+
+A `gen` that exits 1 must leave conflict markers, which the fuzzer resolves as a user would
+(keeping its own side); one that exits 2 must leave the tree as it was, and the fuzzer then undoes
+its edit. Exit 3 (a traceback) or any other code is a violation.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import traceback
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from . import model
+from .steps import EDITS, Step
+
+HERE = Path(__file__).resolve().parent
+SKIP_DIRS = {"__pycache__", ".pytest_cache", ".ruff_cache", ".mypy_cache"}
+MARK = re.compile(rb"fz-\d{4}")
+
+
+class Violation(Exception):
+    def __init__(self, invariant: str, detail: str, step: int = -1) -> None:
+        super().__init__(f"{invariant}: {detail}")
+        self.invariant, self.detail, self.step = invariant, detail, step
+
+    def __str__(self) -> str:
+        return f"step {self.step}: {self.invariant}: {self.detail}"
+
+
+@dataclass
+class Stats:
+    steps: int = 0
+    gens: int = 0
+    checks: int = 0
+    faults: dict[str, int] = field(default_factory=dict)
+    faults_hit: int = 0
+    conflicts: int = 0
+    refusals: int = 0
+    refused: list[str] = field(default_factory=list)
+    marks: int = 0
+    lines_lost: int = 0
+    expensive: int = 0
+    seconds: float = 0.0
+
+    def fault(self, kind: str) -> None:
+        self.faults[kind] = self.faults.get(kind, 0) + 1
+
+
+def _scaffold(
+    *args: str | Path, env: dict[str, str] | None = None, timeout: float = 180
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "scaffold", *map(str, args)],
+        capture_output=True,
+        text=True,
+        env={**os.environ, **(env or {})},
+        timeout=timeout,
+        check=False,
+    )
+
+
+def tree(root: Path, skip_scaffold: bool = False) -> dict[str, bytes]:
+    """Every file below `root` (but `.scaffold/cache` and tool caches) by relative path."""
+    files: dict[str, bytes] = {}
+    for directory, dirs, names in os.walk(root):
+        rel = os.path.relpath(directory, root)
+        dirs[:] = sorted(d for d in dirs if d not in SKIP_DIRS)
+        if rel == ".scaffold":
+            dirs[:] = [] if skip_scaffold else [d for d in dirs if d != "cache"]
+            if skip_scaffold:
+                continue
+        for name in names:
+            path = Path(directory, name)
+            key = os.path.normpath(os.path.join(rel, name))
+            files[key] = b"<link>" + os.readlink(path).encode() if path.is_symlink() else path.read_bytes()
+    return files
+
+
+def digest(files: dict[str, bytes]) -> str:
+    h = hashlib.sha256()
+    for key in sorted(files):
+        h.update(key.encode() + b"\0" + hashlib.sha256(files[key]).digest())
+    return h.hexdigest()
+
+
+def _diff_keys(a: dict[str, bytes], b: dict[str, bytes]) -> list[str]:
+    return sorted(k for k in a.keys() | b.keys() if a.get(k) != b.get(k))
+
+
+class World:
+    """The project, the model of its protos, the marks the user wrote, and the CLI runs."""
+
+    def __init__(
+        self, root: Path, expensive_every: int = 10, check_every: int = 1, log: Callable[[str], None] | None = None
+    ) -> None:
+        self.root = root
+        self.project = root / "proj"
+        self.expensive_every = max(1, expensive_every)
+        self.check_every = max(1, check_every)
+        self.log = log or (lambda line: None)
+        self.stats = Stats()
+        self.protos = model.initial()
+        self.marks: dict[str, str] = {}  # mark -> where and what it was written as
+        self.step_marks: list[str] = []
+        self.expect_stale = False
+        self.step_index = -1
+        self._make()
+
+    # The workspace.
+
+    def _make(self) -> None:
+        src = self.root / "src"
+        src.mkdir(parents=True)
+        for name, text in self.protos.texts().items():
+            (src / name).write_text(text, encoding="utf-8")
+        sentinel = self.root / "sentinel"
+        (sentinel / "protos").mkdir(parents=True)
+        (sentinel / "notes.txt").write_text("the user's other work\n")
+        (sentinel / "pyproject.toml").write_text('[tool.scaffold]\npackage = "decoy"\nprotos = ["protos"]\n')
+        (sentinel / "protos/decoy.proto").write_text(
+            'syntax = "proto3";\npackage decoy;\nmessage D { string d = 1; }\n'
+        )
+        result = _scaffold("new", src, "-o", self.project, "--name", "shop", "--layout", "single")
+        if result.returncode != 0:
+            raise RuntimeError(f"scaffold new failed: {result.stdout}{result.stderr}")
+        protos_dir = self.project / "protos"
+        for old in protos_dir.glob("*.proto"):
+            if old.name not in self.protos.texts():
+                old.unlink()
+        self.outside = self._outside()
+        self.write_protos()
+        self.gen_ok("the first gen")
+
+    def _outside(self) -> str:
+        return digest({k: v for k, v in tree(self.root).items() if not k.startswith(("proj" + os.sep, ".fz" + os.sep))})
+
+    # Files.
+
+    def text(self, path: str) -> str:
+        return (self.project / path).read_bytes().decode("utf-8", "surrogateescape")
+
+    def write(self, path: str, text: str) -> None:
+        target = self.project / path
+        mode = target.stat().st_mode if target.exists() else None
+        target.write_bytes(text.encode("utf-8", "surrogateescape"))
+        if mode is not None:
+            os.chmod(target, mode)
+
+    def manifest(self) -> dict[str, dict[str, str]]:
+        try:
+            files = json.loads((self.project / ".scaffold/manifest.json").read_text())["files"]
+            return files if isinstance(files, dict) else {}
+        except (OSError, ValueError, KeyError, TypeError):
+            return {}
+
+    def user_python(self) -> list[str]:
+        return sorted(
+            p
+            for p, entry in self.manifest().items()
+            if entry.get("owner") == "user"
+            and p.endswith(".py")
+            and (self.project / p).is_file()
+            and not p.endswith("__init__.py")
+        )
+
+    def generated(self) -> list[str]:
+        return sorted(
+            p
+            for p, entry in self.manifest().items()
+            if entry.get("owner") == "generated" and p.endswith((".py", ".pyi")) and (self.project / p).is_file()
+        )
+
+    def mark(self, path: str, what: str) -> str:
+        self.stats.marks += 1
+        mark = f"fz-{self.stats.marks:04d}"
+        self.marks[mark] = f"{what} in {path} (step {self.step_index})"
+        self.step_marks.append(mark)
+        return mark
+
+    def ruff_format(self, path: str) -> None:
+        ruff = Path(sys.executable).parent / "ruff"
+        command = [str(ruff)] if ruff.exists() else [sys.executable, "-m", "ruff"]
+        subprocess.run([*command, "format", "--quiet", path], cwd=self.project, capture_output=True, check=False)
+
+    # The config.
+
+    def config(self, key: str) -> str | None:
+        section = self._section()
+        found = re.search(rf"(?m)^{key} = (.*?)\r?$", section)
+        return found.group(1) if found else None
+
+    def _section(self) -> str:
+        text = self.text("pyproject.toml")
+        start = text.find("[tool.scaffold]")
+        end = text.find("\n[", start + 1)
+        return text[start : end if end >= 0 else len(text)]
+
+    def set_config(self, key: str, value: str) -> None:
+        text = self.text("pyproject.toml")
+        start = text.find("[tool.scaffold]")
+        end = text.find("\n[", start + 1)
+        end = end if end >= 0 else len(text)
+        section = text[start:end]
+        if re.search(rf"(?m)^{key} = ", section):
+            section = re.sub(rf"(?m)^{key} = .*?(\r?)$", lambda m: f"{key} = {value}{m.group(1)}", section, count=1)
+        else:
+            section = section.replace("[tool.scaffold]\n", f"[tool.scaffold]\n{key} = {value}\n", 1)
+        self.write("pyproject.toml", text[:start] + section + text[end:])
+
+    def write_protos(self) -> None:
+        protos_dir = self.project / "protos"
+        texts = self.protos.texts()
+        for old in protos_dir.glob("*.proto"):
+            if old.name not in texts:
+                old.unlink()
+        for name, text in texts.items():
+            target = protos_dir / name
+            if not target.exists() or target.read_text(encoding="utf-8") != text:
+                target.write_text(text, encoding="utf-8")
+
+    # Runs.
+
+    def gen(self, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+        self.stats.gens += 1
+        return _scaffold("gen", "-C", self.project, env=env)
+
+    def check(self) -> int:
+        self.stats.checks += 1
+        return _scaffold("check", "-C", self.project).returncode
+
+    def gen_ok(self, why: str) -> None:
+        result = self.gen()
+        if result.returncode != 0:
+            raise Violation(
+                "gen",
+                f"{why}: exit {result.returncode}: {result.stdout[-1500:]}{result.stderr[-1500:]}",
+                self.step_index,
+            )
+
+    def fail(self, invariant: str, detail: str) -> None:
+        raise Violation(invariant, detail, self.step_index)
+
+    # One step.
+
+    def step(self, index: int, step: Step) -> None:
+        self.step_index, self.step_marks, self.expect_stale = index, [], False
+        self.stats.steps += 1
+        saved_protos, saved_files = self.protos.copy(), tree(self.project, skip_scaffold=True)
+        changed = True
+        kind, args = step.kind, step.args
+        if kind.startswith("f.") and "edit" in args:  # the edit whose run the fault hits
+            kind, args = args["edit"], args["edit_args"]
+        if kind in EDITS:
+            changed = EDITS[kind](self, args)
+            if kind.startswith("p."):
+                self.write_protos()
+        if self.expect_stale and self.check() == 0:
+            self.fail("check", f"{step.kind}: `check` says up to date after a generated file was edited by hand")
+        pre_check = self.check() if changed and index % self.check_every == 0 else None
+        before = tree(self.project)
+        if step.kind.startswith("f."):
+            result = self._fault(step)
+        else:
+            result = self.gen()
+        self._settle(result, before, saved_protos, saved_files, step)
+        after = tree(self.project)
+        if pre_check == 0 and result.returncode == 0 and _diff_keys(before, after):
+            changed_files = [k for k in _diff_keys(before, after) if not k.startswith(".scaffold")]
+            if changed_files:
+                self.fail("check", f"`check` said up to date, then `gen` changed {changed_files[:6]}")
+        self.cheap_invariants()
+        if result.returncode == 0 and index % self.check_every == 0:
+            code = self.check()
+            if code != 0:
+                self.fail("check", f"`check` exits {code} right after a `gen` that exited 0")
+        if (index + 1) % self.expensive_every == 0:
+            self.expensive_invariants()
+
+    def _fault(self, step: Step) -> subprocess.CompletedProcess[str]:
+        kind, args = step.kind, step.args
+        self.stats.fault(kind)
+        seam = {
+            "SCAFFOLD_SEAM": "fz_seam:hook",
+            "PYTHONPATH": os.pathsep.join(filter(None, [str(HERE), os.environ.get("PYTHONPATH")])),
+        }
+        if kind == "f.kill":
+            killed = self.gen({**seam, "FZ_KILL_AT": args["moment"], "FZ_KILL_N": str(args["n"])})
+            if killed.returncode != 137:
+                return killed
+            self.stats.faults_hit += 1
+            half_done = tree(self.project)
+            said = self.check()
+            if args["edit_after"]:
+                users = self.user_python()
+                if users:
+                    path = users[args["pick"] % len(users)]
+                    mark = self.mark(path, "edit saved after a killed run")
+                    with open(self.project / path, "a", encoding="utf-8", newline="") as out:
+                        out.write(f"# {mark}: saved after the run died\n")
+            result = self.gen()
+            if (
+                said == 0
+                and not args["edit_after"]
+                and [k for k in _diff_keys(half_done, tree(self.project)) if not k.startswith(".scaffold")]
+            ):
+                self.fail(
+                    "check",
+                    f"`check` said a tree left by a run killed at {args['moment']}#{args['n']} is up to date; the next gen changed it",
+                )
+            return result
+        if kind == "f.save":
+            users = self.user_python()
+            if not users:
+                return self.gen()
+            path = users[args["pick"] % len(users)]
+            mark = self.mark(path, f"save landing at {args['moment']}#{args['n']}")
+            flag = self.root / ".fz/saved.flag"
+            flag.parent.mkdir(exist_ok=True)
+            flag.unlink(missing_ok=True)
+            result = self.gen(
+                {
+                    **seam,
+                    "FZ_SAVE_AT": args["moment"],
+                    "FZ_SAVE_N": str(args["n"]),
+                    "FZ_SAVE_FILE": str(self.project / path),
+                    "FZ_SAVE_TEXT": f"# {mark}: saved while gen ran\n",
+                    "FZ_SAVE_FLAG": str(flag),
+                }
+            )
+            if flag.exists():
+                self.stats.faults_hit += 1
+                flag.unlink()
+            else:
+                del self.marks[mark]
+                self.step_marks.remove(mark)
+            return result
+        second = self.root / ".fz/second"
+        shutil.rmtree(second, ignore_errors=True)
+        second.mkdir(parents=True)
+        result = self.gen(
+            {
+                **seam,
+                "FZ_SECOND_AT": args["moment"],
+                "FZ_SECOND_N": str(args["n"]),
+                "FZ_SECOND_DIR": str(second),
+                "FZ_SECOND_PROJECT": str(self.project),
+            }
+        )
+        if (second / "out").exists() or (second / "rc").exists():
+            self.stats.faults_hit += 1
+            deadline = time.monotonic() + 120
+            while not (second / "rc").exists():
+                if time.monotonic() > deadline:
+                    self.fail("second-run", "the second run never ended")
+                time.sleep(0.05)
+            code = int((second / "rc").read_text())
+            out = (second / "out").read_text(errors="replace")
+            # After a first run that ends in a conflict, the second may find the markers: 1, or 2 for a
+            # pyproject.toml that no longer parses.
+            if code not in (0, 1, 2) or (code == 2 and result.returncode != 1):
+                self.fail("second-run", f"the second run exits {code} (first {result.returncode}): {out[-1500:]}")
+            if code == 1 and result.returncode == 0:
+                result = subprocess.CompletedProcess(result.args, 1, out, "")
+        return result
+
+    def _settle(
+        self,
+        result: subprocess.CompletedProcess[str],
+        before: dict[str, bytes],
+        saved_protos: model.Protos,
+        saved_files: dict[str, bytes],
+        step: Step,
+    ) -> None:
+        """Bring an exit 1 or 2 back to a clean project as a user would, checking what it left."""
+        for attempt in range(4):
+            code = result.returncode
+            if code == 0:
+                return
+            output = f"{result.stdout[-2000:]}{result.stderr[-2000:]}"
+            if code == 2:
+                self.stats.refusals += 1
+                now = tree(self.project)
+                moved = [k for k in _diff_keys(before, now) if not k.startswith(".scaffold/txn")]
+                if moved and step.kind != "f.save":
+                    self.fail("refused-changed", f"`gen` exits 2 but changed {moved[:6]}: {output}")
+                if "a bug in scaffold" in result.stderr:
+                    self.fail("refused-bug", f"`gen` refuses and calls it a bug in scaffold: {output}")
+                if not re.search(r"\S+(:\d+:\d+)?: ", result.stderr):
+                    self.fail("refused-unlocated", f"`gen` exits 2 without a located reason: {output}")
+                reason = (result.stderr.strip().splitlines() or ["?"])[-1][:300]
+                self.stats.refused.append(f"step {self.step_index} {step.kind}: {reason}")
+                self.log(f"  step {self.step_index}: refused ({reason}); undoing the edit")
+                self.cheap_invariants()
+                self._undo(saved_protos, saved_files)
+                before = tree(self.project)
+                result = self.gen()
+                if attempt >= 1 and result.returncode == 2:
+                    self.fail("stuck", f"`gen` still refuses after the edit was undone: {result.stderr[-1500:]}")
+                continue
+            if code == 1:
+                self.stats.conflicts += 1
+                conflicted = [
+                    p for p, data in tree(self.project, skip_scaffold=True).items() if b"\n<<<<<<< " in b"\n" + data
+                ]
+                if not conflicted:
+                    self.fail("conflict-unmarked", f"`gen` exits 1 and no file holds conflict markers: {output}")
+                self.cheap_invariants()
+                if self.check() == 0:
+                    self.fail("check", f"`check` says up to date with conflict markers in {conflicted}")
+                self.log(f"  step {self.step_index}: conflict in {conflicted}; keeping the user's side")
+                for path in conflicted:
+                    self.write(path, _keep_yours(self.text(path)))
+                before = tree(self.project)
+                result = self.gen()
+                continue
+            self.fail("crash", f"`gen` exits {code}: {output}")
+        self.fail(
+            "stuck",
+            f"`gen` still exits {result.returncode} after resolving 3 times: {result.stdout[-800:]}{result.stderr[-800:]}",
+        )
+
+    def _undo(self, saved_protos: model.Protos, saved_files: dict[str, bytes]) -> None:
+        self.protos = saved_protos
+        current = tree(self.project, skip_scaffold=True)
+        for path in _diff_keys(saved_files, current):
+            if path in saved_files:
+                (self.project / path).parent.mkdir(parents=True, exist_ok=True)
+                (self.project / path).write_bytes(saved_files[path])
+            elif path.startswith(("protos/", "protos" + os.sep)):
+                (self.project / path).unlink()
+        for mark in self.step_marks:
+            self.marks.pop(mark, None)
+        self.step_marks = []
+
+    # Invariants.
+
+    def cheap_invariants(self) -> None:
+        found: set[bytes] = set()
+        for data in tree(self.project, skip_scaffold=True).values():
+            found.update(MARK.findall(data))
+        lost = sorted(m for m in self.marks if m.encode() not in found)
+        if lost:
+            self.stats.lines_lost += len(lost)
+            where = self._whereabouts(lost)
+            self.fail("lost", "; ".join(f"{m} ({self.marks[m]}){where.get(m, '')}" for m in lost[:8]))
+        if self._outside() != self.outside:
+            self.fail("outside", "a file outside the project directory changed")
+
+    def _whereabouts(self, lost: list[str]) -> dict[str, str]:
+        """Where a lost mark still is, if anywhere (scaffold's record, a transaction's backup)."""
+        where: dict[str, str] = {}
+        everything = tree(self.project)
+        for mark in lost:
+            holders = [k for k, v in everything.items() if mark.encode() in v]
+            where[mark] = f" [only in {holders[:3]}]" if holders else " [nowhere]"
+        return where
+
+    def expensive_invariants(self) -> None:
+        self.stats.expensive += 1
+        probe = (
+            "import importlib, os, sys\n"
+            "sys.path.insert(0, os.getcwd())\n"
+            "package = 'shop'\n"
+            "for directory, dirs, files in sorted(os.walk(package)):\n"
+            "    dirs[:] = sorted(d for d in dirs if d != '__pycache__')\n"
+            "    for name in sorted(files):\n"
+            "        if name.endswith('.py'):\n"
+            "            module = os.path.join(directory, name)[:-3].replace(os.sep, '.')\n"
+            "            importlib.import_module(module[:-9] if module.endswith('.__init__') else module)\n"
+            "import pytest\n"
+            "code = pytest.main(['--collect-only', '-q', '-p', 'no:cacheprovider'])\n"
+            "sys.exit(0 if code in (0, 5) else 10 + int(code))\n"
+        )
+        env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1"}
+        env.pop("SCAFFOLD_SEAM", None)
+        result = subprocess.run(
+            [sys.executable, "-c", probe],
+            cwd=self.project,
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=180,
+            check=False,
+        )
+        if result.returncode != 0:
+            self.fail(
+                "imports",
+                f"the project does not import or collect (exit {result.returncode}): "
+                f"{(result.stdout + result.stderr)[-2000:]}",
+            )
+        ruff = Path(sys.executable).parent / "ruff"
+        command = [str(ruff)] if ruff.exists() else [sys.executable, "-m", "ruff"]
+        lint = subprocess.run(
+            [*command, "check", "--no-cache", "--select", "F821,F811,F823", "--output-format", "concise", "."],
+            cwd=self.project,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        if lint.returncode != 0:
+            self.fail("names", f"ruff finds undefined or duplicated names: {lint.stdout[-2000:]}{lint.stderr[-500:]}")
+        with tempfile.TemporaryDirectory(prefix="fz-clean-") as scratch:
+            copy = Path(scratch) / "proj"
+            shutil.copytree(self.project, copy, symlinks=True, ignore=shutil.ignore_patterns("__pycache__"))
+            shutil.rmtree(copy / ".scaffold/cache", ignore_errors=True)
+            clean = _scaffold("gen", "-C", copy)
+            if clean.returncode != 0:
+                self.fail(
+                    "cache",
+                    f"a gen without .scaffold/cache exits {clean.returncode}: {clean.stdout[-800:]}{clean.stderr[-800:]}",
+                )
+            mine, theirs = tree(self.project), tree(copy)
+            differ = [k for k in _diff_keys(mine, theirs) if not k.startswith(".scaffold")]
+            if differ:
+                self.fail("cache", f"a gen without .scaffold/cache writes a different tree: {differ[:6]}")
+
+
+def _keep_yours(text: str) -> str:
+    """Resolve every conflict region by keeping the user's side (what a user who reads it may do)."""
+    out: list[str] = []
+    state = "plain"
+    for line in re.findall(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+$", text):
+        if line.startswith("<<<<<<< "):
+            state = "yours"
+        elif line.startswith("||||||| ") and state == "yours":
+            state = "base"
+        elif line.rstrip("\r\n") == "=======" and state in ("yours", "base"):
+            state = "theirs"
+        elif line.startswith(">>>>>>> ") and state == "theirs":
+            state = "plain"
+        elif state in ("plain", "yours"):
+            out.append(line)
+    return "".join(out)
+
+
+def replay(
+    root: Path,
+    steps: list[Step],
+    expensive_every: int = 10,
+    check_every: int = 1,
+    log: Callable[[str], None] | None = None,
+) -> tuple[World, Violation | None]:
+    """Run `steps` in a fresh workspace under `root`; the violation they end in, if any."""
+    world: World | None = None
+    try:
+        world = World(root, expensive_every, check_every, log)
+        for index, step in enumerate(steps):
+            log and log(f"step {index}: {step!r}")
+            world.step(index, step)
+        world.step_index = len(steps)
+        world.expensive_invariants()
+        return world, None
+    except Violation as violation:
+        return world, violation  # type: ignore[return-value]
+    except subprocess.TimeoutExpired as timeout:
+        return world, Violation("timeout", str(timeout)[:500], world.step_index if world else -1)  # type: ignore[return-value]
+    except Exception:  # noqa: BLE001 -- a defect of the fuzzer itself, reported apart from scaffold's
+        return world, Violation("fuzzer-error", traceback.format_exc()[-2000:], world.step_index if world else -1)  # type: ignore[return-value]
