@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from scaffold import __version__
+from scaffold import __version__, paths
 from scaffold.bases import Bases
 from scaffold.errors import fail
 from scaffold.hashes import Hashes
@@ -50,38 +50,87 @@ def sha256(content: bytes) -> str:
 
 def read(root: Path, hashes: Hashes | None = None) -> State | None:
     """The state of the project at `root`, or None for a project scaffold has no record of; its merge bases
-    are read when asked for (`scaffold.bases`, with `hashes`)."""
+    are read when asked for (`scaffold.bases`, with `hashes`).
+
+    A hand-edited or foreign manifest stops the run with one line at the entry that is wrong, never a
+    traceback, and never names a file outside the project or one file by two names (`a//b`)."""
     path = root / MANIFEST
     if not path.is_file():
         return None
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-        files = {p: FileRecord(entry["owner"], entry["sha256"]) for p, entry in data["files"].items()}
-        _check_shape(files, data.get("rpcs", {}))
-        servicer = tuple(service_from_record(record) for record in data.get("servicer", []))
-        rpcs = data.get("rpcs", {})
-        layout = data.get("layout", "single")
-        if layout not in ("single", "per-service"):
-            raise ValueError(f"layout {layout!r} is not one scaffold writes")
+        text = path.read_text(encoding="utf-8")
+        data = json.loads(text)
+    except json.JSONDecodeError as error:
+        raise fail(
+            str(path), f"not JSON ({error.msg}); restore it from version control", error.lineno, error.colno
+        ) from None
+    except (OSError, ValueError) as error:
+        raise fail(str(path), f"unreadable state ({error}); restore it from version control") from None
+    try:
+        return _state(data, root, hashes)
+    except _Malformed as error:
+        line, col = _located(text, error.key)
+        raise fail(str(path), f"{error.message}; restore it from version control", line, col) from None
     except (ValueError, KeyError, TypeError, AttributeError) as error:
         message = f"unreadable state ({type(error).__name__}: {error}); restore it from version control"
-        raise fail(str(path), message) from None
+        raise fail(str(path), message, 1, 1) from None
+
+
+class _Malformed(Exception):
+    """A manifest entry that is not what `render` writes: `key` is the JSON key where it stands."""
+
+    def __init__(self, key: str | None, message: str) -> None:
+        super().__init__(message)
+        self.key = key
+        self.message = message
+
+
+def _state(data: Any, root: Path, hashes: Hashes | None) -> State:
+    if not isinstance(data, dict):
+        raise _Malformed(None, "not a JSON object of scaffold's record")
+    if not isinstance(data.get("files"), dict):
+        raise _Malformed("files", "files is not a table of paths")
+    files = {p: _file_record(p, entry) for p, entry in data["files"].items()}
+    rpcs = data.get("rpcs", {})
+    if not isinstance(rpcs, dict) or not all(
+        isinstance(v, dict) and all(isinstance(s, str) for s in v.values()) for v in rpcs.values()
+    ):
+        raise _Malformed("rpcs", "rpcs is not a table of services to RPCs")
+    try:
+        servicer = tuple(service_from_record(record) for record in data.get("servicer", []))
+    except (ValueError, KeyError, TypeError, AttributeError) as error:
+        raise _Malformed(
+            "servicer", f"servicer holds a record of the wrong shape ({type(error).__name__}: {error})"
+        ) from None
+    layout = data.get("layout", "single")
+    if layout not in ("single", "per-service"):
+        raise _Malformed("layout", f"layout {layout!r} is not one scaffold writes")
     base = Bases(root / BASE_DIR, [p for p, record in files.items() if record.owner == "user"], hashes)
     return State(files, rpcs, servicer, base, layout)
 
 
-def _check_shape(files: dict[str, FileRecord], rpcs: Any) -> None:
-    """Raise ValueError unless the manifest holds what this module writes: a hand-edited or foreign
-    one must stop the run with its path, never a traceback, and never name a file outside the project."""
-    for name, record in files.items():
-        if not isinstance(name, str) or name.startswith("/") or ".." in name.split("/"):
-            raise ValueError(f"file {name!r} is not a path inside the project")
-        if record.owner not in ("generated", "user") or not isinstance(record.sha256, (str, type(None))):
-            raise ValueError(f"file {name!r} has an entry of the wrong shape")
-    if not isinstance(rpcs, dict) or not all(
-        isinstance(v, dict) and all(isinstance(s, str) for s in v.values()) for v in rpcs.values()
+def _file_record(path: str, entry: Any) -> FileRecord:
+    """The record of one file, its path checked as scaffold writes it: normal form, inside the project,
+    outside scaffold's own record."""
+    problem = paths.recorded_problem(path)
+    if problem is not None:
+        raise _Malformed(path, f"file {path!r} {problem}")
+    if (
+        not isinstance(entry, dict)
+        or entry.get("owner") not in ("generated", "user")
+        or not isinstance(entry.get("sha256"), (str, type(None)))
     ):
-        raise ValueError("rpcs is not a table of services to RPCs")
+        raise _Malformed(path, f"file {path!r} has an entry of the wrong shape (expected owner and sha256)")
+    return FileRecord(entry["owner"], entry["sha256"])
+
+
+def _located(text: str, key: str | None) -> tuple[int, int]:
+    """The line and column of `key` as a JSON key in `text` (as `render` writes it), else 1:1."""
+    at = -1 if key is None else text.find(f"{json.dumps(key)}:")
+    if at < 0:
+        return 1, 1
+    line = text.count("\n", 0, at) + 1
+    return line, at - (text.rfind("\n", 0, at) + 1) + 1
 
 
 def rpc_summary(services: Iterable[Service]) -> dict[str, dict[str, str]]:

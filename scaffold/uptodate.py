@@ -15,7 +15,7 @@ import os
 import re
 from pathlib import Path
 
-from scaffold import __version__, cache, inputs
+from scaffold import __version__, cache, inputs, paths
 from scaffold.hashes import Hashes
 from scaffold.layout import BASE_DIR, CACHE_DIR, CONFIG_FILE, MANIFEST, STAMP, STAMP_FORMAT, STATE_DIR, TXN_DIR
 
@@ -76,6 +76,8 @@ def _outputs_match(root: Path, files: dict[str, dict[str, str | None]], hashes: 
     except ScaffoldError:
         return False
     for path, entry in files.items():
+        if paths.recorded_problem(path) is not None:
+            return False  # the full pipeline says where the manifest is wrong
         if entry["owner"] == "generated":
             if _sha256(root / path, hashes) != entry["sha256"]:
                 return False
@@ -89,23 +91,23 @@ def _outputs_match(root: Path, files: dict[str, dict[str, str | None]], hashes: 
 def _inputs_read(root: Path, table: dict[str, object]) -> list[Path]:
     """Every directory the inputs' digest lists and every file in them (a new proto changes its directory's
     times), below links as the digest follows them."""
-    paths = []
+    found = []
     for directory in inputs.directories_read(root, table):
-        paths.append(directory)  # one that does not exist yet is stamped as missing: creating it is a change
+        found.append(directory)  # one that does not exist yet is stamped as missing: creating it is a change
         for parent, names in inputs.walk(directory):
-            paths.append(parent)
-            paths += [parent / name for name in names]
-    return paths
+            found.append(parent)
+            found += [parent / name for name in names]
+    return found
 
 
 def _outputs_read(root: Path, files: dict[str, dict[str, str | None]]) -> list[Path]:
     """Every file of the manifest, and the merge base of each of the user's."""
-    paths = []
+    found = []
     for path, entry in files.items():
-        paths.append(root / path)
+        found.append(root / path)
         if entry["owner"] == "user":
-            paths.append(root / BASE_DIR / path)
-    return paths
+            found.append(root / BASE_DIR / path)
+    return found
 
 
 Status = tuple[int, int, int, int] | None

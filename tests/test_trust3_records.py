@@ -4,6 +4,7 @@ up to date. Driven through the CLI, as a user (or an attacker) meets it."""
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -309,3 +310,75 @@ def test_adding_a_breaking_table_leaves_the_project_up_to_date(tmp_path: Path) -
         done = run_scaffold(command, "-C", project, env=SETTLED)
         assert done.returncode == 0, (command, done.stdout, done.stderr)
     assert tree(project) == before
+
+
+# Items 10 and 12: a manifest path in any form but the one scaffold writes is one located line; a cache of
+# any shape is a cache to ignore.
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        "route_guide//servicer.py",
+        "route_guide/./servicer.py",
+        "route_guide/x\0y.py",
+        "../outside.py",
+        "/tmp/outside.py",
+        "route_guide\\..\\x.py",
+        "",
+        ".scaffold/manifest.json",
+    ],
+)
+def test_a_manifest_path_in_another_form_is_one_located_line_and_nothing_changes(tmp_path: Path, bad: str) -> None:
+    project = _route_guide(tmp_path)
+    manifest = project / ".scaffold/manifest.json"
+    text = manifest.read_text()
+    lines = text.splitlines(keepends=True)
+    at = lines.index(' "files": {\n') + 1
+    lines.insert(at, f'  {json.dumps(bad)}: {{"owner": "generated", "sha256": null}},\n')
+    manifest.write_text("".join(lines))
+    before = tree(project)
+    for command in ("check", "gen", "diff"):
+        done = run_scaffold(command, "-C", project)
+        assert done.returncode == 2, (command, done.stderr)
+        assert done.stderr.startswith(f"{manifest}:{at + 1}:3: file {bad!r} "), done.stderr
+        assert done.stderr.endswith("; restore it from version control\n") and done.stderr.count("\n") == 1
+        assert "Traceback" not in done.stderr
+    assert tree(project) == before
+
+
+CORRUPTIONS = {
+    "a memo index with a string shard key": "memo_index({'a/b': 'x'})",
+    "a memo shard of another shape": "shard([1, 2])",
+    "a hashes entry of another shape": "hashes({os.path.abspath(PROTO): 5})",
+    "the cache a regular file": "shutil.rmtree(CACHE); open(CACHE, 'w').write('x')",
+}
+CORRUPT = """
+import marshal, os, shutil, sys
+CACHE, PROTO = ".scaffold/cache", "protos/route_guide.proto"
+def memo_index(ids):
+    key, _ = marshal.loads(open(CACHE + "/memo/index", "rb").read())
+    open(CACHE + "/memo/index", "wb").write(marshal.dumps((key, ids)))
+def shard(found):
+    key, ids = marshal.loads(open(CACHE + "/memo/index", "rb").read())
+    number = sorted(ids)[0]
+    open(f"{CACHE}/memo/{number:02d}", "wb").write(marshal.dumps((ids[number], found)))
+def hashes(known):
+    open(CACHE + "/hashes.marshal", "wb").write(marshal.dumps((1, known)))
+exec(sys.argv[1])
+"""
+
+
+@pytest.mark.parametrize("corruption", sorted(CORRUPTIONS))
+def test_a_corrupt_cache_is_ignored_and_the_run_ends_as_with_an_intact_one(tmp_path: Path, corruption: str) -> None:
+    project = _route_guide(tmp_path)
+    reference = _route_guide(tmp_path, "reference")
+    assert run_scaffold("check", "-C", project, env=SETTLED).returncode == 0  # a stamp and hashes to corrupt
+    done = subprocess.run([sys.executable, "-c", CORRUPT, CORRUPTIONS[corruption]], cwd=project, check=False)
+    assert done.returncode == 0
+    for root in (project, reference):
+        _touch_proto(root)
+        done = run_scaffold("gen", "-C", root, env=SETTLED)
+        assert done.returncode == 0, done.stderr
+    assert tree(project) == tree(reference)
+    assert run_scaffold("check", "-C", project, env=SETTLED).returncode == 0
