@@ -3,7 +3,8 @@
 A kill, an editor's save or a second run can land at any moment of a
 regeneration; to test what each leaves behind, the moment must be hit every
 time, not by chance. The write stage calls `at(moment, path)` at the moments
-that matter (after planning, before and after each file is swapped in), and
+that matter (after planning, before each file is swapped in, between its last
+comparison and its swap, and after it), and
 so does the save of a sharded cache (after each shard, before its index); when
 the environment variable `SCAFFOLD_SEAM` names a function (`module:function`,
 importable from `sys.path`), it is called there with the same arguments and
@@ -21,6 +22,8 @@ ENVIRONMENT = "SCAFFOLD_SEAM"
 PLANNED = "planned"
 """Everything is read and merged; nothing is written yet."""
 BEFORE_SWAP = "before-swap"
+SWAPPING = "swapping"
+"""A file is compared with what the plan read, for the last time; its swap (or removal) is next."""
 AFTER_SWAP = "after-swap"
 SHARD_WRITTEN = "shard-written"
 """One of a cache's changed shards is written, the index that names it is not yet (see `scaffold.shards`)."""

@@ -18,11 +18,13 @@ from __future__ import annotations
 
 import ast
 import concurrent.futures
+import errno
 import hashlib
 import json
 import multiprocessing
 import os
 import shutil
+import sys
 import tempfile
 import warnings
 from collections.abc import Collection, Mapping
@@ -239,7 +241,11 @@ def _commit_one(root: Path, path: str, write: bool, expected: object) -> None:
     file at the moment of the link, it is also what is compared with
     `expected`: a save that lands after that (an editor writing in place)
     lands in the backup too, and is caught by the second comparison, after
-    the swap, which the rollback then undoes.
+    the swap, which the rollback then undoes. A save that replaces the file
+    (an editor's rename-save) after the first comparison is another inode:
+    the swap is an exchange (`_replace`) and a removal a rename into the
+    transaction, so what they take out of the tree is exactly what stood
+    there at that instant, compared, and put back if the plan did not read it.
     """
     txn = root / TXN_DIR
     target, staged, backup = root / path, txn / "new" / path, txn / "old" / path
@@ -255,13 +261,38 @@ def _commit_one(root: Path, path: str, write: bool, expected: object) -> None:
             _keep_mode(backup, staged)
     elif expected is not UNREAD and expected is not None:
         raise Changed(path)  # deleted since the plan read it
+    seams.at(seams.SWAPPING, path)
     if write:
         target.parent.mkdir(parents=True, exist_ok=True)
-        _replace(staged, target)
-    else:
-        target.unlink()
+        if _replace(staged, target):
+            _check_displaced(staged, target, expected, path)
+    elif _exists(target):
+        gone = txn / "gone" / path
+        gone.parent.mkdir(parents=True, exist_ok=True)
+        os.rename(target, gone)  # moved, not unlinked: what it held at that instant can still be compared
+        if expected is not UNREAD and _read(gone) != expected:
+            _put_back(gone, target)
+            raise Changed(path)
     if expected is not UNREAD and _exists(backup) and _read(backup) != expected:
         raise Changed(path)
+
+
+def _check_displaced(displaced: Path, target: Path, expected: object, path: str) -> None:
+    """After an exchange, `displaced` holds what `target` held at that instant: if that is not what the
+    plan read (an editor's rename-save or an in-place save since the last comparison), it goes back."""
+    if expected is not UNREAD and _read(displaced) != expected:
+        if not _exchange(displaced, target):
+            os.replace(displaced, target)
+        raise Changed(path)
+
+
+def _put_back(displaced: Path, target: Path) -> None:
+    """`displaced` back at `target`, unless something newer is there already (never replaced)."""
+    try:
+        os.link(displaced, target)
+    except FileExistsError:
+        return
+    os.unlink(displaced)
 
 
 def _keep_mode(old: Path, new: Path) -> None:
@@ -271,9 +302,67 @@ def _keep_mode(old: Path, new: Path) -> None:
         os.chmod(new, mode & 0o7777)
 
 
-def _replace(source: Path, target: Path) -> None:
-    """The one primitive that changes the project tree (tests inject failures here)."""
+def _replace(source: Path, target: Path) -> bool:
+    """The one primitive that swaps a file into the project tree (tests inject failures here).
+
+    A plain rename replaces whatever is at `target` at that instant: an
+    editor's rename-save landing after the last comparison would be replaced
+    unseen. So where the system can, the two paths are exchanged in one step
+    (True): `source` then holds what `target` held, which the caller compares
+    and puts back if it is not what the plan read. Elsewhere (not Linux, or a
+    filesystem that refuses the exchange) it is the plain rename (False):
+    a save in place is still caught by the comparison after the swap, a
+    rename-save in the instant between the comparison and the rename is not.
+    """
+    if _exists(target) and _exchange(source, target):
+        return True
     os.replace(source, target)
+    return False
+
+
+_RENAME_EXCHANGE = 2  # linux/fs.h
+_AT_FDCWD = -100
+_SYS_RENAMEAT2 = {"x86_64": 316, "aarch64": 276, "armv7l": 382, "ppc64le": 357, "s390x": 347, "riscv64": 276}
+_renameat2: Any = None  # the C function once looked up; False: this system has none
+
+
+def _exchange(first: Path, second: Path) -> bool:
+    """Swap two existing paths atomically (`renameat2(RENAME_EXCHANGE)`); False where that is not supported."""
+    global _renameat2
+    if _renameat2 is None:
+        _renameat2 = _find_renameat2()
+    if _renameat2 is False:
+        return False
+    if _renameat2(_AT_FDCWD, os.fsencode(first), _AT_FDCWD, os.fsencode(second), _RENAME_EXCHANGE) == 0:
+        return True
+    import ctypes  # here, not at the top: only a run that writes pays for loading it
+
+    error = ctypes.get_errno()
+    if error in (errno.EINVAL, errno.ENOSYS, errno.EOPNOTSUPP, errno.ENOTSUP):
+        return False  # this filesystem (or kernel) cannot exchange: the plain rename
+    raise OSError(error, os.strerror(error), str(second))
+
+
+def _find_renameat2() -> Any:
+    """libc's `renameat2` (glibc 2.28+), else the raw system call on a known architecture, else False."""
+    if not sys.platform.startswith("linux"):
+        return False
+    import ctypes
+
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+    except OSError:
+        return False
+    if hasattr(libc, "renameat2"):
+        function = libc.renameat2
+        function.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p, ctypes.c_uint]
+        return function
+    number = _SYS_RENAMEAT2.get(os.uname().machine)
+    if number is None or not hasattr(libc, "syscall"):
+        return False
+    syscall = libc.syscall
+    syscall.argtypes = [ctypes.c_long, ctypes.c_int, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p, ctypes.c_uint]
+    return lambda *arguments: syscall(number, *arguments)
 
 
 def recover(root: Path) -> tuple[Diagnostic, ...]:

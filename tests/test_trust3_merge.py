@@ -9,7 +9,7 @@ import re
 from pathlib import Path
 
 import pytest
-from conftest import run_scaffold
+from conftest import run_scaffold, tree
 from test_gen import (
     AGAIN,
     BYE,
@@ -23,6 +23,7 @@ from test_gen import (
     set_rpcs,
     stub_body,
 )
+from test_trust import with_seam
 
 CLIENT = "greeter/client.py"
 
@@ -220,4 +221,87 @@ def test_a_changed_shape_is_reported_once_and_the_fixed_method_stays(tmp_path: P
     assert "+ SayHelloAgain" in grown.stdout
     text = (project / SERVICER).read_text()
     assert text.startswith(fixed[: fixed.index("    # scaffold adds")]) and "    def SayHelloAgain(" in text
+    assert check(project) == 0
+
+
+# Item 3: a save landing between the last comparison and the swap is never replaced.
+
+SAVED = "# SAVED BY THE EDITOR\n"
+
+
+def saving_at(tmp_path: Path, target: Path, path: str, how: str, times: int = 1) -> dict[str, str]:
+    """A seam hook that saves `target` at the moment `swapping` of `path`, `times` times: by writing a
+    temporary file renamed over it (vim, JetBrains, VS Code) or in place."""
+    count = tmp_path / "saves"
+    body = f"""
+    def hook(moment, path):
+        count = Path({str(count)!r})
+        done = len(count.read_text()) if count.exists() else 0
+        if moment != 'swapping' or path != {path!r} or done >= {times}:
+            return
+        count.write_text('x' * (done + 1))
+        target = Path({str(target)!r})
+        text = target.read_text() + {SAVED!r}
+        if {how!r} == 'rename':
+            temporary = target.with_name('.' + target.name + '.swp')
+            temporary.write_text(text)
+            os.replace(temporary, target)
+        else:
+            target.write_text(text)
+    """
+    return with_seam(tmp_path, body)
+
+
+@pytest.mark.parametrize("how", ["rename", "in place"])
+def test_a_save_between_the_last_comparison_and_the_swap_is_kept_and_merged(tmp_path: Path, how: str) -> None:
+    project = make_project(tmp_path, HELLO)
+    implement(project, "SayHello", HELLO_BODY)
+    set_rpcs(project, HELLO, AGAIN)
+    result = gen(project, env=saving_at(tmp_path, project / SERVICER, SERVICER, how))
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert (tmp_path / "saves").read_text() == "x"  # the save did land in the window
+    text = (project / SERVICER).read_text()
+    assert text.endswith(SAVED) and "    def SayHelloAgain(" in text and HELLO_BODY in text
+    assert check(project) == 0
+
+
+def test_a_file_saved_in_every_swap_window_stops_the_run_with_one_line(tmp_path: Path) -> None:
+    project = make_project(tmp_path, HELLO)
+    set_rpcs(project, HELLO, AGAIN)
+    before = tree(project)
+    result = gen(project, env=saving_at(tmp_path, project / SERVICER, SERVICER, "rename", times=3))
+    assert result.returncode == 2
+    assert result.stderr == (
+        f"{project / SERVICER}: changed while scaffold was writing, 3 times in a row; nothing was written: run it again\n"
+    )
+    after = tree(project)
+    assert after.pop(SERVICER) == before.pop(SERVICER) + SAVED.encode() * 3
+    assert after == before
+    assert not (project / ".scaffold/txn").exists()
+
+
+TWO_SERVICES = """syntax = "proto3";
+package two;
+service Alpha {{
+  rpc Ping (Note) returns (Note) {{}}
+}}
+{beta}message Note {{ string text = 1; }}
+"""
+BETA = "service Beta {\n  rpc Pong (Note) returns (Note) {}\n}\n"
+
+
+def test_a_save_landing_as_an_untouched_module_is_removed_is_kept(tmp_path: Path) -> None:
+    source = tmp_path / "src/two.proto"
+    source.parent.mkdir(parents=True)
+    source.write_text(TWO_SERVICES.format(beta=BETA))
+    project = tmp_path / "project"
+    assert run_scaffold("new", source, "-o", project, "--layout", "per-service").returncode == 0
+    beta = next(p for p in (project / "two/services").rglob("beta.py"))
+    path = beta.relative_to(project).as_posix()
+    (project / "protos/two.proto").write_text(TWO_SERVICES.format(beta=""))
+    result = gen(project, env=saving_at(tmp_path, beta, path, "rename"))
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert (tmp_path / "saves").read_text() == "x"
+    assert beta.read_text().endswith(SAVED)  # kept: the user's now, no longer scaffold's to remove
+    assert f"orphan    {path}" in result.stdout
     assert check(project) == 0
