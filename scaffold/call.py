@@ -6,22 +6,27 @@ a proto given on the command line, or the server's reflection service. So it
 calls any gRPC server (Python, Node, Go), and needs nothing imported from
 the project.
 
-Requests are JSON documents; a streaming request is one document per line,
-sent as it is read (so bidi streams interleave with the responses printed
-as they arrive). A bad document is a located error (`-d:1:17: ...`) and
-nothing is sent.
+Requests are JSON documents; a streaming request is one document per line.
+A bad document, bad metadata or a bad deadline is a located error
+(`-d:1:17: ...`, exit 2) and nothing is sent. The exception is a request
+stream read from standard input (`-d @-`), sent as it is read (so bidi
+streams interleave with the responses printed as they arrive): a bad line
+there cancels the call, and the documents before it have been sent.
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
 import difflib
 import json
+import math
 import re
 import sys
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any
+from typing import Any, BinaryIO
 
 import grpc
 from google.protobuf import descriptor_pb2, descriptor_pool, json_format, message, message_factory
@@ -107,25 +112,72 @@ def _spellings(name: str) -> set[str]:
     return {f"{'.'.join(parts[i:])}/{method}" for i in range(len(parts))} | {method}
 
 
+# protobuf's JSON parser reads messages nested at most this deep; deeper JSON is refused alike.
+_DEPTH_LIMIT = 100
+_FAILED_FIELD = re.compile(r"Failed to parse (\w+) field: ")
+
+
 def parse(text: str, cls: type[message.Message], origin: str, line_offset: int = 0) -> message.Message:
-    """`text` (one JSON document) as a `cls` message; a located error for bad JSON or an unknown field."""
+    """`text` (one JSON document) as a `cls` message; a located error for anything that is not one."""
     try:
         document = json.loads(text) if text.strip() else {}
+        if not isinstance(document, dict):
+            line, col = _start(text)
+            kind = f"{_JSON_KINDS.get(type(document), 'a value')}"
+            raise fail(origin, f"a request is a JSON object ({{...}}), not {kind}", line + line_offset, col)
+        problem = _unknown_field(document, cls.DESCRIPTOR)
+        if problem is not None:
+            key, message_name, known = problem
+            line, col = _position_of_key(text, key)
+            close = difflib.get_close_matches(key, known, n=1)
+            hint = f'; did you mean "{close[0]}"?' if close else ""
+            raise fail(origin, f'no field "{key}" in {message_name}{hint}', line + line_offset, col)
+        return json_format.ParseDict(document, cls(), max_recursion_depth=_DEPTH_LIMIT)
     except json.JSONDecodeError as error:
         raise fail(origin, f"not valid JSON: {error.msg}", error.lineno + line_offset, error.colno) from None
-    problem = _unknown_field(document, cls.DESCRIPTOR)
-    if problem is not None:
-        key, message_name, known = problem
-        line, col = _position_of_key(text, key)
-        close = difflib.get_close_matches(key, known, n=1)
-        hint = f'; did you mean "{close[0]}"?' if close else ""
-        raise fail(origin, f'no field "{key}" in {message_name}{hint}', line + line_offset, col)
-    try:
-        return json_format.ParseDict(document, cls())
-    except json_format.ParseError as error:
-        named = re.search(r"Failed to parse (\w+) field", str(error))
-        line, col = _position_of_key(text, named[1]) if named else (1, 1)
-        raise fail(origin, str(error), line + line_offset, col) from None
+    except RecursionError:  # Python's own limit, met first by the JSON reader or the field check
+        raise _too_deep(text, origin, line_offset) from None
+    except (json_format.ParseError, ValueError, TypeError) as error:
+        if "too deep" in str(error):
+            raise _too_deep(text, origin, line_offset) from None
+        raise _bad_value(str(error), text, origin, line_offset) from None
+
+
+_JSON_KINDS = {list: "an array", str: "a string", int: "a number", float: "a number", bool: "true or false"}
+_JSON_KINDS[type(None)] = "null"
+
+
+def _start(text: str) -> tuple[int, int]:
+    """Line and column of the first character of `text` that is not white space."""
+    stripped = len(text) - len(text.lstrip())
+    before = text[:stripped]
+    return before.count("\n") + 1, stripped - (before.rfind("\n") + 1) + 1
+
+
+def _too_deep(text: str, origin: str, line_offset: int) -> ScaffoldError:
+    """The error for a document nested too deep, at the bracket that opens level `_DEPTH_LIMIT + 1`."""
+    depth = 0
+    line, col = _start(text)
+    for token in re.finditer(r'"[^"\\]*(?:\\.[^"\\]*)*"?|[\[{]|[\]}]', text):
+        if token[0] in "[{":
+            depth += 1
+            if depth > _DEPTH_LIMIT:
+                before = text[: token.start()]
+                line, col = before.count("\n") + 1, token.start() - (before.rfind("\n") + 1) + 1
+                break
+        elif token[0] in "]}":
+            depth -= 1
+    return fail(origin, f"nested deeper than {_DEPTH_LIMIT} levels: protobuf reads no deeper", line + line_offset, col)
+
+
+def _bad_value(reason: str, text: str, origin: str, line_offset: int) -> ScaffoldError:
+    """protobuf's error for a value of the wrong form, on one line, at the outermost field it names:
+    `Failed to parse a field: Failed to parse b field: why` is `field a.b: why`."""
+    fields = _FAILED_FIELD.findall(reason)
+    why = " ".join(_FAILED_FIELD.sub("", reason).split())
+    line, col = _position_of_key(text, fields[0]) if fields else _start(text)
+    where = f"field {'.'.join(fields)}: " if fields else ""
+    return fail(origin, where + why, line + line_offset, col)
 
 
 def _unknown_field(document: Any, descriptor: Any) -> tuple[str, str, list[str]] | None:
@@ -139,6 +191,14 @@ def _unknown_field(document: Any, descriptor: Any) -> tuple[str, str, list[str]]
             return key, descriptor.full_name, sorted({f.json_name for f in descriptor.fields})
         if found.type == FieldDescriptor.TYPE_MESSAGE and found.message_type is not None:
             if found.message_type.GetOptions().map_entry:
+                inner_type = found.message_type.fields_by_name["value"].message_type
+                if inner_type is None or not isinstance(value, dict):
+                    continue
+                values = list(value.values())
+                for item in values:
+                    inner = _unknown_field(item, inner_type)
+                    if inner is not None:
+                        return inner
                 continue
             values = value if isinstance(value, list) else [value]
             for item in values:
@@ -156,35 +216,83 @@ def _position_of_key(text: str, key: str) -> tuple[int, int]:
     return before.count("\n") + 1, match.start() - (before.rfind("\n") + 1) + 1
 
 
-def requests(source: IO[str] | str, cls: type[message.Message], origin: str) -> Iterator[message.Message]:
+def requests(source: BinaryIO | str, cls: type[message.Message], origin: str) -> Iterator[message.Message]:
     """One message per JSON document, one document per non-empty line, parsed as it is read."""
-    lines = text_lines(source) if isinstance(source, str) else source
-    for number, line in enumerate(lines):
-        if line.strip():
-            yield parse(line, cls, origin, line_offset=number)
+    numbered: Iterable[tuple[int, str | bytes]] = enumerate(text_lines(source) if isinstance(source, str) else source)
+    for number, line in numbered:
+        text = line if isinstance(line, str) else decoded(line, origin, number)
+        if text.strip():
+            yield parse(text, cls, origin, line_offset=number)
+
+
+def decoded(raw: bytes, origin: str, line_offset: int = 0) -> str:
+    """`raw` as UTF-8 text (a leading byte-order mark dropped); a located error at the first bad byte."""
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        before = raw[: error.start]
+        col = len(before[before.rfind(b"\n") + 1 :].decode("utf-8-sig")) + 1
+        line = before.count(b"\n") + 1 + line_offset
+        raise fail(origin, f"not UTF-8: byte 0x{raw[error.start]:02x}", line, col) from None
+
+
+class _Stream:
+    """A request stream read as it is sent, remembering the located error that ended it (grpc only
+    sees an exception in its request thread and cancels the call)."""
+
+    def __init__(self, messages: Iterator[message.Message]) -> None:
+        self.messages = messages
+        self.error: ScaffoldError | None = None
+
+    def __iter__(self) -> Iterator[message.Message]:
+        return self
+
+    def __next__(self) -> message.Message:
+        try:
+            return next(self.messages)
+        except ScaffoldError as error:
+            self.error = error
+            raise
 
 
 @dataclass
 class Options:
     target: str
-    metadata: Sequence[tuple[str, str]] = ()
+    metadata: Sequence[tuple[str, str | bytes]] = ()
     timeout: float | None = None
     emit_defaults: bool = False
     credentials: grpc.ChannelCredentials | None = None
     out: Callable[[str], None] = field(default=lambda line: print(line, flush=True))
 
 
-def invoke(method: Method, data: IO[str] | str, options: Options, origin: str = "-d") -> None:
+def invoke(method: Method, data: BinaryIO | str, options: Options, origin: str = "-d") -> None:
     """Call `method` with the requests in `data` and print each response as one line of JSON.
 
-    A unary request is parsed (and checked) before the channel is even made.
+    Every request is parsed (and checked) before the channel is even made,
+    but a stream from standard input, which is sent as it is read.
     Raises `grpc.RpcError` for the RPC's own failure.
     """
+    timeout = options.timeout
+    if timeout is not None and not 0 < timeout < math.inf:
+        raise fail("--timeout", f"{timeout}: a deadline is a positive number of seconds")
+    stream = None
     if not method.client_streaming:
-        text = data if isinstance(data, str) else data.read()
-        request_or_stream: Any = parse(text, method.request, origin)
+        request_or_stream: Any = parse(
+            data if isinstance(data, str) else decoded(data.read(), origin), method.request, origin
+        )
+    elif isinstance(data, str):
+        request_or_stream = list(requests(data, method.request, origin))
     else:
-        request_or_stream = requests(data, method.request, origin)
+        request_or_stream = stream = _Stream(requests(data, method.request, origin))
+    try:
+        _send(method, request_or_stream, options)
+    except grpc.RpcError:
+        if stream is not None and stream.error is not None:
+            raise stream.error from None
+        raise
+
+
+def _send(method: Method, request_or_stream: Any, options: Options) -> None:
     channel = (
         grpc.secure_channel(options.target, options.credentials)
         if options.credentials
@@ -253,26 +361,51 @@ def _collect(file: Any, files: dict[str, descriptor_pb2.FileDescriptorProto]) ->
     files[file.name] = proto
 
 
-def read_data(data: str | None) -> IO[str] | str:
-    """`-d JSON`, `-d @FILE` or `-d @-` (standard input); no `-d`: an empty request."""
+def read_data(data: str | None) -> BinaryIO | str:
+    """`-d JSON`, `-d @FILE` (read and decoded now) or `-d @-` (standard input, read as it is sent);
+    no `-d`: an empty request."""
     if data is None:
         return ""
     if data == "@-":
-        return sys.stdin
+        return sys.stdin.buffer
     if data.startswith("@"):
         try:
-            return open(data[1:], encoding="utf-8")
+            raw = Path(data[1:]).read_bytes()
         except OSError as error:
             raise fail(data[1:], f"cannot be read: {error.strerror}") from None
+        return decoded(raw, data[1:])
     return data
 
 
-def header(text: str) -> tuple[str, str]:
-    """`-H KEY:VALUE` as gRPC metadata (keys are lower case on the wire)."""
+# gRPC's metadata keys (HTTP/2 header names): lower case letters, digits, `-`, `_` and `.`.
+_METADATA_KEY = re.compile(r"[0-9a-z_.-]+")
+
+
+def header(text: str) -> tuple[str, str | bytes]:
+    """`-H KEY:VALUE` as gRPC metadata: keys are lower case on the wire; a key ending `-bin` carries
+    bytes, given as base64 (grpcurl's convention); any other value is printable ASCII."""
     name, separator, value = text.partition(":")
-    if not separator or not name.strip():
+    name, value = name.strip().lower(), value.strip()
+    if not separator or not name:
         raise fail(f"-H {text}", "metadata is KEY:VALUE")
-    return name.strip().lower(), value.strip()
+    if not _METADATA_KEY.fullmatch(name):
+        raise fail(f"-H {text}", "a metadata key holds only letters, digits, '-', '_' and '.'")
+    if name.startswith("grpc-"):
+        raise fail(f"-H {text}", "keys starting with grpc- are gRPC's own")
+    if name.endswith("-bin"):
+        try:
+            return name, _base64(value)
+        except (binascii.Error, ValueError):
+            raise fail(f"-H {text}", "the value of a key ending -bin is base64") from None
+    if not all(" " <= char <= "~" for char in value):
+        raise fail(f"-H {text}", "a value is printable ASCII; bytes go in a key ending -bin, as base64")
+    return name, value
+
+
+def _base64(value: str) -> bytes:
+    """Standard or URL-safe base64, padded or not (grpcurl reads both)."""
+    padded = value + "=" * (-len(value) % 4)
+    return base64.b64decode(padded, altchars=b"-_" if {"-", "_"} & set(value) else None, validate=True)
 
 
 def credentials(tls: bool, ca: Path | None, cert: Path | None, key: Path | None) -> grpc.ChannelCredentials | None:

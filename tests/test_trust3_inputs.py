@@ -6,20 +6,23 @@ exit code and nothing changed on disk."""
 from __future__ import annotations
 
 import ast
+import re
+import subprocess
+import sys
 from pathlib import Path
 
-from conftest import check_project, run_scaffold, tree
+from conftest import check_project, run_scaffold, served, tree
 
 # Comment lines that each broke a docstring: quotes that close it (anywhere, alone on a line, at its
 # end), backslashes that escape or join lines, characters Python or Jinja read as line ends, and lines
 # that look like the code grpc's plugin writes around its docstrings.
 ODD_COMMENTS = [
     ['"""'],
-    ["ends with \"\"\"", '"""', "a line of quotes above"],
+    ['ends with """', '"""', "a line of quotes above"],
     ['Use """docstrings""" here', "and a backslash at the end \\"],
     ['"""Missing associated documentation comment in .proto file."""'],
     ["\\N{BULLET} \\p{L} \\x \\u12 \\", "", '    indented, then quotes ""'],
-    ["form\x0cfeed, line\u2028separator, next\x85line, vertical\x0btab", "'''", "\"\"\"\"\""],
+    ["form\x0cfeed, line\u2028separator, next\x85line, vertical\x0btab", "'''", '"""""'],
     ['"""', "", "def __init__(self, channel):", 'context.set_code(grpc.StatusCode.UNIMPLEMENTED)"""'],
 ]
 
@@ -30,7 +33,9 @@ def _odd_comment_proto() -> str:
     def comment(lines: list[str], indent: str) -> str:
         return "".join(f"{indent}//{' ' if line else ''}{line}\n" for line in lines)
 
-    rpcs = [f"{comment(lines, '  ')}  rpc R{number} (M) returns (M) {{}}\n" for number, lines in enumerate(ODD_COMMENTS)]
+    rpcs = [
+        f"{comment(lines, '  ')}  rpc R{number} (M) returns (M) {{}}\n" for number, lines in enumerate(ODD_COMMENTS)
+    ]
     text = (
         'syntax = "proto3";\npackage odd;\n'
         + comment(ODD_COMMENTS[0], "")
@@ -84,3 +89,74 @@ def test_comments_with_quotes_backslashes_and_line_separators_become_docstrings_
     again = run_scaffold("check", "-C", out)  # what was written is what a regeneration writes
     assert again.returncode == 0, again.stdout + again.stderr
     assert not [path for path in tree(out) if path.endswith(".mine")]
+
+
+NODE_PROTO = """syntax = "proto3";
+package rr;
+service R {
+  rpc Get (Node) returns (Node) {}
+  rpc Up (stream Node) returns (Node) {}
+}
+message Node { string name = 1; Node child = 2; repeated int32 xs = 3; map<string, Node> m = 4; int32 n = 5; }
+"""
+
+
+def _call(project: Path, target: str, *args: str, stdin: bytes | None = None) -> subprocess.CompletedProcess[str]:
+    """`scaffold call -C PROJECT --target TARGET ARGS` with `stdin` (bytes, as a pipe gives them)."""
+    result = subprocess.run(
+        [sys.executable, "-m", "scaffold", "call", "-C", str(project), "--target", target, *args],
+        cwd=project,
+        input=stdin,
+        capture_output=True,
+        timeout=60,
+        check=False,
+    )
+    return subprocess.CompletedProcess(result.args, result.returncode, result.stdout.decode(), result.stderr.decode())
+
+
+def test_call_refuses_bad_requests_metadata_and_deadlines_with_one_located_line_and_sends_nothing(
+    tmp_path: Path,
+) -> None:
+    (tmp_path / "r.proto").write_text(NODE_PROTO)
+    project = tmp_path / "p"
+    assert run_scaffold("new", tmp_path / "r.proto", "-o", project).returncode == 0
+    (tmp_path / "deep.json").write_text('{"child":' * 5000 + "{}" + "}" * 5000)
+    (tmp_path / "arrays.json").write_text('{"xs": ' + "[" * 100_000 + "]" * 100_000 + "}")
+    (tmp_path / "latin1.json").write_bytes(b'{"name": "\xff\xfe"}')
+    deep, arrays, latin1 = (str(tmp_path / name) for name in ("deep.json", "arrays.json", "latin1.json"))
+    refused = {
+        ("Get", "-d", "5"): "-d:1:1: a request is a JSON object ({...}), not a number",
+        ("Get", "-d", " null"): "-d:1:2: a request is a JSON object ({...}), not null",
+        ("Get", "-d", '["x"]'): "-d:1:1: a request is a JSON object ({...}), not an array",
+        ("Get", "-d", f"@{deep}"): f"{deep}:1:901: nested deeper than 100 levels: protobuf reads no deeper",
+        ("Get", "-d", f"@{arrays}"): f"{arrays}:1:107: nested deeper than 100 levels: protobuf reads no deeper",
+        ("Get", "-d", f"@{latin1}"): f"{latin1}:1:11: not UTF-8: byte 0xff",
+        ("Get", "-d", '{"m": {"k": {"nmae": "x"}}}'): '-d:1:14: no field "nmae" in rr.Node; did you mean "name"?',
+        ("Get", "-d", '{\n"n": 1.5}'): "-d:2:1: field n: Couldn't parse integer: 1.5 at Node.n.",
+        ("Get", "-H", "x-bin:%%%"): "-H x-bin:%%%: the value of a key ending -bin is base64",
+        ("Get", "-H", "Bad Key:1"): "-H Bad Key:1: a metadata key holds only letters, digits, '-', '_' and '.'",
+        ("Get", "-H", "x-note:caf\u00e9"): (
+            "-H x-note:caf\u00e9: a value is printable ASCII; bytes go in a key ending -bin, as base64"
+        ),
+        ("Get", "--timeout", "nan"): "--timeout: nan: a deadline is a positive number of seconds",
+        ("Get", "--timeout", "-1"): "--timeout: -1.0: a deadline is a positive number of seconds",
+        (
+            "Up",
+            "-d",
+            '{"name": "a"}\n{"name": "b"}\n{"nme": "c"}',
+        ): '-d:3:2: no field "nme" in rr.Node; did you mean "name"?',
+    }
+    with served(project, "r") as server:
+        target = f"127.0.0.1:{server.port}"
+        for args, expected in refused.items():
+            result = _call(project, target, *args)
+            assert (result.returncode, result.stderr) == (2, expected + "\n"), args
+        sent = _call(project, target, "Get", "-H", "x-bin:abc", "-H", "X-Note:ok", "-d", "{}")  # unpadded base64
+        assert (sent.returncode, sent.stderr) == (1, "UNIMPLEMENTED: Get is not implemented yet\n")
+        # The server saw that call and nothing of the refused ones.
+        access = server.wait_for(re.compile(r"/rr\.R/\w+ UNIMPLEMENTED"))
+        assert len([line for line in access if "/rr.R/" in line]) == 1, access
+
+        # A stream read from stdin is sent as it is read: a bad line there cancels the call, located.
+        stream = _call(project, target, "Up", "-d", "@-", stdin=b'{"name": "a"}\n{"name": "\xff"}\n')
+        assert (stream.returncode, stream.stderr) == (2, "<stdin>:2:11: not UTF-8: byte 0xff\n")
