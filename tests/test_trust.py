@@ -661,14 +661,15 @@ def test_a_rollback_that_fails_keeps_the_transaction_for_the_next_run(
     real_replace = os.replace
     broken = {"on": True}
 
-    def replace(source: object, target: object) -> None:
+    def replace(source: object, target: object, **options: object) -> None:
         if broken["on"] and "/txn/old/" in str(source):
             raise OSError(5, "Input/output error")
         if broken["on"] and str(target).endswith("tests/test_greeter.py"):
             raise OSError(28, "No space left on device")
-        real_replace(source, target)  # type: ignore[arg-type]
+        real_replace(source, target, **options)  # type: ignore[arg-type]
 
     monkeypatch.setattr(write.os, "replace", replace)
+    monkeypatch.setattr(write, "_exchange", lambda first, second: False)  # every swap a rename: fails here
     with pytest.raises(ScaffoldError, match="could not be put back .Input/output error.; the next run tries again"):
         regenerate(project)
     assert (project / ".scaffold/txn/journal.json").is_file()
