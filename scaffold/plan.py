@@ -24,7 +24,7 @@ from scaffold.layout import BACKUP_SUFFIX, BASE_DIR, CONFIG_FILE, TABLE
 from scaffold.merge import merge
 from scaffold.model import Owner
 from scaffold.reconcile import without_deleted
-from scaffold.state import State, sha256
+from scaffold.state import State, made_by_a_generator, sha256
 
 Action = Literal["create", "identical", "update", "merge", "conflict", "orphan", "remove", "kept", "unmerged"]
 WRITING: frozenset[Action] = frozenset({"create", "update", "merge", "conflict", "remove"})
@@ -206,7 +206,8 @@ def _generated(path: str, new: bytes, current: bytes | None, recorded: str | Non
         return FilePlan(path, "identical", "generated", new, current)
     note = ""
     if recorded is None:
-        note = "not written by scaffold; your copy is kept as {backup}"
+        if not made_by_a_generator(path, current):  # a generator's output (the record lost): taken back
+            note = "not written by scaffold; your copy is kept as {backup}"
     elif sha256(current) != recorded:
         note = "edited by hand; your copy is kept as {backup}"
     return FilePlan(path, "update", "generated", new, current, note)

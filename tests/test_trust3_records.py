@@ -382,3 +382,40 @@ def test_a_corrupt_cache_is_ignored_and_the_run_ends_as_with_an_intact_one(tmp_p
         assert done.returncode == 0, done.stderr
     assert tree(project) == tree(reference)
     assert run_scaffold("check", "-C", project, env=SETTLED).returncode == 0
+
+
+# Item 17: with `.scaffold/` lost, the generators' own modules are taken back, not kept as the user's.
+
+TWO_SERVICES = (
+    'syntax = "proto3";\npackage shop;\nmessage Item {{ string name = 1;{field} }}\n'
+    "service Store {{ rpc Get (Item) returns (Item) {{}}{more} }}\n"
+    "service Catalog {{ rpc Find (Item) returns (Item) {{}} }}\n"
+)
+
+
+def test_after_the_record_is_lost_the_generators_modules_are_taken_back_without_backups(tmp_path: Path) -> None:
+    source = tmp_path / "src/shop.proto"
+    source.parent.mkdir()
+    source.write_text(TWO_SERVICES.format(field="", more=""))
+    assert run_scaffold("new", source, "-o", tmp_path / "p").returncode == 0
+    project = tmp_path / "p"
+    shutil.rmtree(project / ".scaffold")
+    more = "\n  rpc Put (Item) returns (Item) {}"
+    (project / "protos/shop.proto").write_text(TWO_SERVICES.format(field=" repeated int64 counts = 2;", more=more))
+    done = run_scaffold("gen", "-C", project)
+    assert done.returncode == 0, done.stderr
+    for generated in ("shop_pb2.py", "shop_pb2.pyi", "shop_pb2_grpc.py", "shop_pb2_grpc.pyi"):
+        assert f"update    shop/generated/{generated}\n" in done.stdout, done.stdout
+    assert "not written by scaffold" not in done.stdout and "backup" not in done.stdout, done.stdout
+    assert list(project.rglob("*.mine*")) == []
+    assert run_scaffold("check", "-C", project).returncode == 0
+
+
+def test_after_the_record_is_lost_a_module_of_the_users_at_a_generated_path_is_still_kept(tmp_path: Path) -> None:
+    project = _route_guide(tmp_path)
+    shutil.rmtree(project / ".scaffold")
+    mine = project / "route_guide/generated/route_guide_pb2_grpc.py"
+    mine.write_text("# my own stubs\nVALUE = 1\n")
+    done = run_scaffold("gen", "-C", project)
+    assert done.returncode == 0, done.stderr
+    assert (project / "route_guide/generated/route_guide_pb2_grpc.py.mine").read_text() == "# my own stubs\nVALUE = 1\n"
