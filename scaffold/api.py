@@ -170,7 +170,7 @@ def regenerate(
                 if changes and not dry_run:
                     seams.at(seams.PLANNED)
                     merged = [f.path for f in outcome.plan.files if f.action in ("merge", "conflict")]
-                    write.apply(root, changes, outcome.plan.expected, users_text=merged, progress=progress)
+                    write.apply(root, changes, outcome.plan.expected, users_text=merged, progress=progress, undo=True)
             except write.Changed as changed:
                 overtaken = changed.path
                 continue
@@ -193,3 +193,16 @@ def regenerate(
             )
     message = f"changed while scaffold was writing, {_ATTEMPTS} times in a row; nothing was written: run it again"
     raise fail(str(root / overtaken), message)
+
+
+def abort_last_run(root: Path) -> list[str]:
+    """Put back what the last `regenerate` that wrote changed (`scaffold gen --abort`); the paths.
+
+    For a regeneration the user does not want (a conflict they would rather
+    not resolve now): every file it changed, scaffold's record included,
+    goes back to what it held before, as one transaction, provided nothing
+    was edited since (`write.undo_last`).
+    """
+    with lock.held(root, required=True):
+        write.recover(root)
+        return write.undo_last(root)

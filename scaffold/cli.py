@@ -192,12 +192,21 @@ def gen(
             "--recreate", help="Write this user file again although you deleted it (repeatable).", metavar="PATH"
         ),
     ] = None,
+    abort: Annotated[
+        bool,
+        typer.Option(
+            "--abort", help="Put back what the last gen changed (a conflicted one, say), if nothing was edited since."
+        ),
+    ] = False,
 ) -> None:
     """Regenerate from [tool.scaffold]: rewrite generated files, merge new stubs into yours."""
     from scaffold.api import regenerate
     from scaffold.report import change_lines, file_lines, summary
 
     root = _project(project)
+    if abort:
+        _abort(root, dry_run or full or bool(recreate))
+        return
     bar = _progress_bar()
     report = _run(lambda: regenerate(root, dry_run=dry_run, recreate=recreate or (), progress=bar, full=full))
     _warnings(report.warnings)
@@ -222,6 +231,19 @@ def gen(
         paths = ", ".join(f.path for f in report.plan.conflicts)
         typer.echo(f"Resolve the conflict markers in {paths}, then run scaffold gen again.", err=True)
         raise typer.Exit(EXIT_NEEDS_USER)
+
+
+def _abort(root: Path, other_options: bool) -> None:
+    """`gen --abort`: the last run's changes put back, one line per file."""
+    from scaffold.api import abort_last_run
+
+    if other_options:
+        typer.echo("--abort takes no other option of gen (--dry-run, --full, --recreate)", err=True)
+        raise typer.Exit(EXIT_BAD_INPUT)
+    restored = _run(lambda: abort_last_run(root))
+    for path in restored:
+        _say(f"{'restore':<9} {path}")
+    _say(f"Put back what the last run changed: {len(restored)} file{'s' if len(restored) != 1 else ''}.")
 
 
 @app.command()

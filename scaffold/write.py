@@ -35,6 +35,7 @@ from scaffold import seams
 from scaffold.errors import Diagnostic, ScaffoldError, fail
 from scaffold.layout import JOURNAL as _JOURNAL
 from scaffold.layout import STATE_DIR, TXN_DIR
+from scaffold.paths import problem as path_problem
 from scaffold.progress import ProgressCallback
 
 
@@ -137,16 +138,19 @@ def apply(
     expected: Mapping[str, bytes | None] | None = None,
     users_text: Collection[str] = (),
     progress: ProgressCallback | None = None,
+    undo: bool = False,
 ) -> None:
     """Write (bytes) or delete (None) every path in `changes`, all or nothing.
 
     `expected` is what the plan read at each path (None: no file). Every
     file is compared with it right before its swap; a difference means the
     user saved it meanwhile, and raises `Changed` with the tree as it was.
-    The caller holds the project's lock (`scaffold.lock`).
+    With `undo`, the transaction's backups are kept as the record `undo_last`
+    puts back (`scaffold gen --abort`). The caller holds the project's lock
+    (`scaffold.lock`).
     """
     validate(changes, root, users_text)
-    _refuse_links(root, [*changes, f"{TXN_DIR}/{_JOURNAL}"])
+    _refuse_links(root, [*changes, f"{TXN_DIR}/{_JOURNAL}", *([f"{UNDO_DIR}/{_UNDO_RECORD}"] if undo else [])])
     _refuse_non_files(root, changes)
     if not changes:
         return
@@ -172,10 +176,75 @@ def apply(
         rollback(root)
         raise
     os.unlink(txn / _JOURNAL)  # the commit point: from here on, a run that finds the transaction only clears it
-    shutil.rmtree(txn)
+    if undo:
+        _keep_for_undo(root, journal)
+    else:
+        shutil.rmtree(txn)
     for path in paths:
         if changes[path] is None:
             _prune_empty_dirs((root / path).parent, root)
+
+
+UNDO_DIR = f"{STATE_DIR}/undo"
+"""The last writing run's backups and what it wrote, for `scaffold gen --abort` (ignored by git)."""
+_UNDO_RECORD = "undo.json"
+
+
+def _keep_for_undo(root: Path, journal: dict[str, Any]) -> None:
+    """Turn the committed transaction into the undo record, in place of the previous one.
+
+    Its backups (`old/`) are what the run replaced, as hard links: keeping
+    them costs a rename, not a copy. The record is not named like a journal
+    until it stands at `UNDO_DIR`, so a run killed half-way through this
+    leaves a transaction without one, which the next run only clears.
+    """
+    txn, undo = root / TXN_DIR, root / UNDO_DIR
+    for leftover in ("new", "gone"):  # staged files, and what exchanges took out: copies of `old/`
+        shutil.rmtree(txn / leftover, ignore_errors=True)
+    _write(txn / _UNDO_RECORD, json.dumps(journal).encode())
+    _write(txn / ".gitignore", b"*\n")
+    shutil.rmtree(undo, ignore_errors=True)
+    os.rename(txn, undo)
+
+
+def undo_last(root: Path) -> list[str]:
+    """Put back what the last writing run changed, all or nothing; the paths put back.
+
+    Only where every file still holds what that run wrote: a file edited
+    since holds work the undo would lose, so the undo stops and names each
+    one (exit 1), changing nothing. The caller holds the project's lock.
+    """
+    undo = root / UNDO_DIR
+    if undo.is_symlink():
+        raise fail(str(undo), "is a symbolic link; scaffold does not write through links")
+    record = _journal(undo, _UNDO_RECORD)
+    if not record:
+        raise fail(str(root), "nothing to undo: no run of `scaffold gen` changed this project since the last undo")
+    for path in record:  # a file on disk like any other: its paths are checked before they are used
+        why = path_problem(path) or (
+            "is inside scaffold's transaction" if path.startswith((f"{TXN_DIR}/", f"{UNDO_DIR}/")) else None
+        )
+        if why:
+            raise fail(str(undo / _UNDO_RECORD), f"names {path!r}, which {why}; nothing was put back")
+    current = {path: _read(root / path) if _exists(root / path) else None for path in record}
+    edited = [path for path, entry in record.items() if _hash(current[path]) != entry["new"]]
+    if edited:
+        message = "changed since the last run; nothing was put back (undo your edits first, or keep this run)"
+        raise ScaffoldError([Diagnostic(str(root / path), message) for path in sorted(edited)], exit_code=1)
+    changes: dict[str, bytes | None] = {}
+    for path, entry in record.items():
+        old = _read(undo / "old" / path) if entry["existed"] else None
+        if entry["existed"] and old is None:
+            raise fail(str(undo / "old" / path), "is missing: the undo record is incomplete; nothing was put back")
+        changes[path] = old
+    try:
+        apply(root, changes, current, users_text=set(changes))
+    except Changed as changed:
+        raise fail(
+            str(root / changed.path), "changed while scaffold was putting it back; nothing was put back"
+        ) from None
+    shutil.rmtree(undo)
+    return sorted(changes)
 
 
 def _hash(content: bytes | None) -> str | None:
@@ -409,9 +478,9 @@ def rollback(root: Path) -> list[Diagnostic]:
     return notes
 
 
-def _journal(txn: Path) -> dict[str, dict[str, Any]]:
+def _journal(txn: Path, name: str = _JOURNAL) -> dict[str, dict[str, Any]]:
     try:
-        paths = json.loads((txn / _JOURNAL).read_bytes())["paths"]
+        paths = json.loads((txn / name).read_bytes())["paths"]
         return {p: {"existed": bool(e["existed"]), "new": e["new"]} for p, e in paths.items()}
     except (OSError, ValueError, KeyError, TypeError, AttributeError):
         return {}

@@ -305,3 +305,62 @@ def test_a_save_landing_as_an_untouched_module_is_removed_is_kept(tmp_path: Path
     assert beta.read_text().endswith(SAVED)  # kept: the user's now, no longer scaffold's to remove
     assert f"orphan    {path}" in result.stdout
     assert check(project) == 0
+
+
+# Item 16: `gen --abort` puts back what the last run changed.
+
+
+def without_undo(files: dict[str, bytes]) -> dict[str, bytes]:
+    return {path: content for path, content in files.items() if not path.startswith(".scaffold/undo/")}
+
+
+def conflicted(tmp_path: Path) -> tuple[Path, dict[str, bytes]]:
+    """A project whose last `gen` ended in a conflict, and its tree before that run."""
+    project = make_project(tmp_path, HELLO)
+    implement(project, "SayHello", HELLO_BODY)
+    readme = project / "README.md"
+    readme.write_text(readme.read_text().replace("| SayHello |", "| SayHello (greets by name) |"))
+    set_rpcs(project, HELLO, AGAIN)
+    before = without_undo(tree(project))
+    result = gen(project)
+    assert result.returncode == 1 and "conflict  README.md" in result.stdout, result.stdout
+    assert "    def SayHelloAgain(" in (project / SERVICER).read_text()
+    return project, before
+
+
+def test_gen_abort_puts_back_a_conflicted_run(tmp_path: Path) -> None:
+    project, before = conflicted(tmp_path)
+    aborted = run_scaffold("gen", "--abort", "-C", project)
+    assert aborted.returncode == 0, aborted.stderr
+    assert f"restore   {SERVICER}" in aborted.stdout and "restore   .scaffold/manifest.json" in aborted.stdout
+    assert aborted.stdout.splitlines()[-1].startswith("Put back what the last run changed: ")
+    assert tree(project) == before
+    assert check(project) == 1  # the protos still say what the aborted run was for
+    again = run_scaffold("gen", "--abort", "-C", project)
+    assert again.returncode == 2 and again.stderr.count("\n") == 1 and "nothing to undo" in again.stderr
+    assert tree(project) == before
+
+
+def test_gen_abort_refuses_when_a_file_was_edited_since(tmp_path: Path) -> None:
+    project, _ = conflicted(tmp_path)
+    (project / "greeter/client.py").write_text((project / "greeter/client.py").read_text() + "# mine\n")
+    edited = tree(project)
+    aborted = run_scaffold("gen", "--abort", "-C", project)
+    assert aborted.returncode == 1
+    assert aborted.stderr == (
+        f"{project / 'greeter/client.py'}: changed since the last run; nothing was put back"
+        " (undo your edits first, or keep this run)\n"
+    )
+    assert tree(project) == edited
+
+
+def test_gen_abort_killed_half_way_ends_in_one_tree_or_the_other(tmp_path: Path) -> None:
+    project, before = conflicted(tmp_path)
+    after = tree(project)
+    body = "def hook(moment, path):\n    if moment == 'after-swap' and path == 'greeter/client.py':\n        os._exit(137)\n"
+    killed = run_scaffold("gen", "--abort", "-C", project, env=with_seam(tmp_path, body))
+    assert killed.returncode == 137
+    assert run_scaffold("gen", "--dry-run", "-C", project).returncode in (0, 1)  # a half-done abort is readable
+    aborted = run_scaffold("gen", "--abort", "-C", project)  # rolls the killed abort back, then aborts
+    assert aborted.returncode == 0, aborted.stderr
+    assert tree(project) == before != after
