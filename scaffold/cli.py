@@ -148,7 +148,7 @@ def new(
         lambda: new_project(
             protos,
             output=output,
-            include_dirs=include or (),
+            include_dirs=_include_dirs(include),
             name=name,
             force=force,
             aio=aio,
@@ -427,7 +427,7 @@ def inspect(
     from scaffold import listing
 
     if protos:
-        table = _run(lambda: listing.rows(protos, include or ()))
+        table = _run(lambda: listing.rows(protos, _include_dirs(include)))
     else:
         from scaffold import config as config_module
 
@@ -495,7 +495,8 @@ def call_command(
 
     credentials = _run(lambda: call.credentials(tls, ca, cert, key))
     root = None if proto or reflect else _project(project)
-    files, names = _run(lambda: call.descriptors_for(root, proto or (), include or (), reflect, target, credentials))
+    include_dirs = _include_dirs(include)
+    files, names = _run(lambda: call.descriptors_for(root, proto or (), include_dirs, reflect, target, credentials))
     chosen = _run(lambda: call.find_method(call.pool_of(files), names, method))
     metadata = _run(lambda: [call.header(h) for h in header or ()])
     options = call.Options(target, metadata, timeout, emit_defaults, credentials)
@@ -551,7 +552,8 @@ def dev(
     context: typer.Context,
     project: ProjectDir = None,
     port: Annotated[
-        int, typer.Option("--port", help="The server's port (0: any free one, kept across restarts).")
+        int,
+        typer.Option("--port", min=0, max=65_535, help="The server's port (0: any free one, kept across restarts)."),
     ] = 50051,
     host: Annotated[str, typer.Option("--host", help="The server's address.")] = "127.0.0.1",
 ) -> None:
@@ -614,11 +616,22 @@ def _relative(path: Path, root: Path) -> str:
 
 
 def _project(option: Path | None) -> Path:
-    from scaffold.config import find_project
+    """The project `-C` names, checked (a located line, exit 2, before any command starts), or the one
+    found upward from here."""
+    from scaffold.config import find_project, project_dir
 
     if option is not None:
-        return option
+        return _run(lambda: project_dir(option))
     return _run(lambda: find_project(Path.cwd()))
+
+
+def _include_dirs(include: list[Path] | None) -> list[Path]:
+    """The `-I` directories, each checked: protoc would search a mistyped one silently, and find nothing."""
+    for path in include or ():
+        if not path.is_dir():
+            typer.echo(f"-I {path}: {'not a directory' if path.exists() else 'no such directory'}", err=True)
+            raise typer.Exit(EXIT_BAD_INPUT)
+    return list(include or ())
 
 
 def _run(action: Callable[[], T]) -> T:

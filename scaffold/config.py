@@ -93,6 +93,12 @@ class Config:
     breaking: BreakingConfig = BreakingConfig()
 
     @property
+    def limits(self) -> dict[str, tuple[int, int]]:
+        """The range of each number the generated server takes, as a key or a flag (`port` too): its
+        flags refuse what this config refuses."""
+        return {**_LIMITS, "port": _LIMITS["metrics_port"]}
+
+    @property
     def distribution(self) -> str:
         return self.package.replace("_", "-")
 
@@ -401,6 +407,25 @@ def _either(inner: _Located, outer: _Located, key: str, message: str) -> Diagnos
     """The key's line in `[...ignore_only]`, or the `ignore_only = {...}` line when written inline."""
     found = inner.at(key, message)
     return found if found.line is not None else outer.at("ignore_only", message)
+
+
+def project_dir(path: Path) -> Path:
+    """`path` as `-C` names a project: an existing directory whose pyproject.toml has a [tool.scaffold]
+    table (read as text: a config broken mid-edit is still a project, for `watch` to wait on)."""
+    if not path.exists():
+        raise fail(str(path), "no such directory")
+    if not path.is_dir():
+        raise fail(str(path), "not a directory")
+    candidate = path / CONFIG_FILE
+    try:
+        text = candidate.read_text(encoding="utf-8", errors="replace")
+    except FileNotFoundError:
+        raise fail(str(candidate), "no such file; `scaffold new` makes a project") from None
+    except OSError as error:
+        raise fail(str(candidate), f"cannot be read: {error.strerror or error}") from None
+    if f"[{TABLE}]" not in text:
+        raise fail(str(candidate), f"no [{TABLE}] table; `scaffold new` makes a project")
+    return path
 
 
 def find_project(start: Path) -> Path:

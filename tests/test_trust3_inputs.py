@@ -7,11 +7,12 @@ from __future__ import annotations
 
 import ast
 import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
 
-from conftest import check_project, run_scaffold, served, tree
+from conftest import REPO, check_project, run_python, run_scaffold, served, tree
 
 # Comment lines that each broke a docstring: quotes that close it (anywhere, alone on a line, at its
 # end), backslashes that escape or join lines, characters Python or Jinja read as line ends, and lines
@@ -160,3 +161,55 @@ def test_call_refuses_bad_requests_metadata_and_deadlines_with_one_located_line_
         # A stream read from stdin is sent as it is read: a bad line there cancels the call, located.
         stream = _call(project, target, "Up", "-d", "@-", stdin=b'{"name": "a"}\n{"name": "\xff"}\n')
         assert (stream.returncode, stream.stderr) == (2, "<stdin>:2:11: not UTF-8: byte 0xff\n")
+
+
+SERVER_FLAGS_OUT_OF_RANGE = {
+    ("--port", "116000"): "argument --port: 116000 is not from 0 to 65535",
+    ("--port", "-1"): "argument --port: -1 is not from 0 to 65535",
+    ("--port", "x"): "argument --port: invalid int value: 'x'",
+    ("--max-message-bytes", "0"): "argument --max-message-bytes: 0 is not from 1 to 2147483647",
+    ("--grace", "nan"): "argument --grace: nan is not from 0 to 86400",
+    ("--keepalive-seconds", "inf"): "argument --keepalive-seconds: inf is not from 0 to 86400",
+    ("--max-connection-age-seconds", "-1"): "argument --max-connection-age-seconds: -1 is not from 0 to 31536000",
+}
+
+
+def test_generated_server_refuses_ports_and_numbers_its_flags_cannot_take(tmp_path: Path) -> None:
+    sync, aio = tmp_path / "sync", tmp_path / "aio"
+    assert run_scaffold("new", REPO / "protos/route_guide.proto", "-o", sync, "--metrics").returncode == 0
+    shutil.copytree(REPO / "examples/route_guide_aio", aio)
+    cases = {
+        (sync, "--max-workers", "0"): "argument --max-workers: 0 is not from 1 to 10000",
+        (sync, "--metrics-port", "65536"): "argument --metrics-port: 65536 is not from 0 to 65535",
+        **{(project, *args): message for project in (sync, aio) for args, message in SERVER_FLAGS_OUT_OF_RANGE.items()},
+    }
+    for (project, *args), message in cases.items():
+        refused = run_python("-m", "route_guide.server", *args, cwd=project, timeout=60)
+        assert refused.returncode == 2, (args, refused.stderr)
+        assert refused.stderr.splitlines()[-1] == f"server.py: error: {message}"
+    with served(aio, "route_guide", ["--grace", "0", "--keepalive-seconds", "86400"]) as server:
+        assert server.port > 0  # the bounds themselves are taken
+
+
+def test_every_command_refuses_a_project_or_include_dir_that_is_not_one(tmp_path: Path) -> None:
+    (tmp_path / "file").write_text("x")
+    (tmp_path / "empty").mkdir()
+    projects = {
+        "missing": "missing: no such directory",
+        "file": "file: not a directory",
+        "empty": "empty/pyproject.toml: no such file; `scaffold new` makes a project",
+    }
+    commands = [["gen"], ["check"], ["diff"], ["describe"], ["inspect"], ["breaking"], ["watch"], ["dev"]]
+    for command in [*commands, ["call", "GetFeature"]]:
+        for given, message in projects.items():
+            result = run_scaffold(*command, "-C", given, cwd=tmp_path)
+            assert (result.returncode, result.stderr) == (2, message + "\n"), command
+    proto = REPO / "protos/route_guide.proto"
+    for command in (["new", proto, "-o", "out"], ["inspect", proto], ["call", "--proto", proto, "GetFeature"]):
+        for given, message in (("missing", "no such directory"), ("file", "not a directory")):
+            result = run_scaffold(*command, "-I", given, cwd=tmp_path)
+            assert (result.returncode, result.stderr) == (2, f"-I {given}: {message}\n"), command
+    dev = run_scaffold("dev", "--port", "116000", cwd=tmp_path)
+    assert dev.returncode == 2 and "116000 is not in the range 0<=x<=65535" in dev.stderr
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["empty", "file"]
+    assert not list((tmp_path / "empty").iterdir())

@@ -20,8 +20,9 @@ import logging
 import signal
 import socket
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import TypeVar
 
 import grpc
 import grpc.aio
@@ -48,6 +49,22 @@ LOG_FORMATS = {
     "text": "%(asctime)s %(levelname)s %(name)s: %(message)s",
     "json": "%(message)s",
 }
+
+
+Number = TypeVar("Number", int, float)
+
+
+def in_range(kind: type[Number], low: Number, high: Number) -> Callable[[str], Number]:
+    """An argparse type: a number from `low` to `high` (nan and inf are neither)."""
+
+    def parse(text: str) -> Number:
+        value = kind(text)
+        if not low <= value <= high:
+            raise argparse.ArgumentTypeError(f"{text} is not from {low} to {high}")
+        return value
+
+    parse.__name__ = kind.__name__  # argparse's "invalid int value: 'x'" names the type by it
+    return parse
 
 
 class BindError(Exception):
@@ -171,7 +188,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     )
     parser.add_argument(
         "--port",
-        type=int,
+        type=in_range(int, 0, 65535),
         default=DEFAULT_PORT,
         help="port to bind, 0 for any free one (default: %(default)s)",
     )
@@ -182,25 +199,25 @@ def main(argv: Sequence[str] | None = None) -> None:
     )
     parser.add_argument(
         "--max-message-bytes",
-        type=int,
+        type=in_range(int, 1, 2147483647),
         default=MAX_MESSAGE_BYTES,
         help="largest message sent or received (default: %(default)s)",
     )
     parser.add_argument(
         "--grace",
-        type=float,
+        type=in_range(float, 0, 86400),
         default=SHUTDOWN_GRACE_SECONDS,
         help="seconds calls in flight get to finish on shutdown (default: %(default)s)",
     )
     parser.add_argument(
         "--keepalive-seconds",
-        type=float,
+        type=in_range(float, 0, 86400),
         default=KEEPALIVE_SECONDS,
         help="ping idle connections this often, 0 never (default: %(default)s)",
     )
     parser.add_argument(
         "--max-connection-age-seconds",
-        type=float,
+        type=in_range(float, 0, 31536000),
         default=MAX_CONNECTION_AGE_SECONDS,
         help="make clients reconnect this often, 0 never (default: %(default)s)",
     )
