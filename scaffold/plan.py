@@ -229,7 +229,7 @@ def _user(path: str, new: bytes, current: bytes | None, base: bytes | None, rend
     if current == base:
         return FilePlan(path, "update", "user", new, current)
     try:
-        merged = merge(without_deleted(base, current) if path.endswith(".py") else base, current, new)
+        merged = merge(without_deleted(base, current, new) if path.endswith(".py") else base, current, new)
         if path == CONFIG_FILE and not merged.conflicts and not _valid_toml(merged.content):
             merged = merge(base, current, _with_table_of(new, current))
     except UnicodeDecodeError:

@@ -228,21 +228,25 @@ def without_methods(source: bytes, doomed: set[tuple[str, str]]) -> bytes:
     return "".join(line for number, line in enumerate(lines) if number not in cut).encode("utf-8")
 
 
-def without_deleted(base: bytes, ours: bytes) -> bytes:
-    """`base` without the methods the user deleted from `ours` (both must parse; else `base` as it is).
+def without_deleted(base: bytes, ours: bytes, theirs: bytes) -> bytes:
+    """`base` without the methods both the user's file and the new render leave out (`base` as it is where
+    either does not parse).
 
-    The base shows a method only so the merge can tell what the user changed
-    in it; one the user deleted is, from then on, no business of the merge:
-    the new render either leaves it out too (a stub the user deleted stays
-    deleted), or shows it again (an RPC added back to the protos), and then
-    it is added like any new stub. Left in the base, the deletion sits next
-    to every stub the render adds around it, and the line merge conflicts
-    with an empty "yours".
+    The base shows a method only so the merge can tell what each side did
+    with it; one that both sides dropped (a stub the user deleted, which the
+    render then leaves out too: see `reconcile`) is no business of the merge
+    any more. Left in the base, the deletion sits next to every stub the
+    render adds around it, and the line merge conflicts with an empty
+    "yours". A method the render still shows stays in the base, so that the
+    user's deletion of it stands.
     """
     mine = methods_of(ours, classes=True)
     if not mine:
         return base
-    doomed = {key for key in methods_of(base) if key not in mine and (key[0], CLASS) in mine}
+    rendered = methods_of(theirs, classes=True)
+    if not rendered:
+        return base
+    doomed = {key for key in methods_of(base) if key not in mine and key not in rendered and (key[0], CLASS) in mine}
     return without_methods(base, doomed) if doomed else base
 
 

@@ -199,12 +199,15 @@ def _keep_for_undo(root: Path, journal: dict[str, Any]) -> None:
     leaves a transaction without one, which the next run only clears.
     """
     txn, undo = root / TXN_DIR, root / UNDO_DIR
-    for leftover in ("new", "gone"):  # staged files, and what exchanges took out: copies of `old/`
-        shutil.rmtree(txn / leftover, ignore_errors=True)
-    _write(txn / _UNDO_RECORD, json.dumps(journal).encode())
-    _write(txn / ".gitignore", b"*\n")
-    shutil.rmtree(undo, ignore_errors=True)
-    os.rename(txn, undo)
+    try:
+        for leftover in ("new", "gone"):  # staged files, and what exchanges took out: copies of `old/`
+            shutil.rmtree(txn / leftover, ignore_errors=True)
+        _write(txn / _UNDO_RECORD, json.dumps(journal).encode())
+        _write(txn / ".gitignore", b"*\n")
+        shutil.rmtree(undo, ignore_errors=True)
+        os.rename(txn, undo)
+    except OSError:  # the run is committed; without its undo record, `--abort` only says there is none
+        shutil.rmtree(txn, ignore_errors=True)
 
 
 def undo_last(root: Path) -> list[str]:
