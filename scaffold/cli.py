@@ -571,7 +571,8 @@ def dev(
     loop = _run(lambda: DevLoop(root, host, port, context.args, typer.echo, _print_watch_event, stop))
 
     signal.signal(signal.SIGTERM, lambda signum, frame: stop.set())  # the loop ends, and stops the server
-    _say(f"Developing {loop.package}: regenerating on every save, serving on {host}:{port} (Ctrl-C to stop)")
+    where = f"{host}:{port}" if port else f"{host}, on a free port"
+    _say(f"Developing {loop.package}: regenerating on every save, serving on {where} (Ctrl-C to stop)")
     try:
         loop.run()
     except KeyboardInterrupt:

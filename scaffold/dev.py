@@ -19,6 +19,8 @@ that does not compile leaves the running server serving the last good code.
 from __future__ import annotations
 
 import ctypes
+import errno
+import hashlib
 import importlib.util
 import os
 import re
@@ -34,11 +36,40 @@ from pathlib import Path
 import watchfiles
 
 from scaffold import config as config_module
+from scaffold.merge import conflict_lines
 from scaffold.watch import Watcher, WatchEvent
 
 _LISTENING = re.compile(r"listening on (?P<host>.*):(?P<port>\d+)\s*$")
 _PR_SET_PDEATHSIG = 1
 READY_SECONDS = 30.0
+RETRY_SECONDS = 1.0
+
+
+def port_holder(port: int) -> str | None:
+    """`PID (command)` of the process listening on TCP `port`, from Linux's /proc; None where it cannot be
+    known (another system, another user's process)."""
+    inodes = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        try:
+            rows = Path(table).read_text().split("\n")[1:]
+        except OSError:
+            continue
+        for row in rows:
+            fields = row.split()
+            if len(fields) > 9 and fields[3] == "0A" and int(fields[1].rpartition(":")[2], 16) == port:
+                inodes.add(f"socket:[{fields[9]}]")
+    for process in Path("/proc").iterdir() if inodes else ():
+        if not process.name.isdigit():
+            continue
+        try:
+            if any(os.readlink(fd) in inodes for fd in (process / "fd").iterdir()):
+                command = " ".join(
+                    (process / "cmdline").read_bytes().decode(errors="replace").replace("\0", " ").split()
+                )
+                return f"{process.name} ({command[:80]})"
+        except OSError:
+            continue
+    return None
 
 
 def _die_with_parent() -> None:  # pragma: no cover - runs in the child between fork and exec
@@ -96,11 +127,33 @@ class Server:
                 return self._ready(deadline)
             if self.process.poll() is not None:
                 time.sleep(0.05)  # let the pump print the last lines (the traceback)
+                if self._port_taken():
+                    return self._when_port_frees()
                 self.say(f"server exited with code {self.process.returncode}; fix it and save: dev keeps watching")
                 return False
         if not self.stopping.is_set():
             self.say("server did not start listening in time; stopping it")
         self.stop()
+        return False
+
+    def _port_taken(self) -> bool:
+        if self.port == 0:
+            return False
+        with socket.socket(socket.AF_INET6 if ":" in self._call_host() else socket.AF_INET) as probe:
+            try:
+                probe.bind((self._call_host(), self.port))
+            except OSError as error:
+                return error.errno == errno.EADDRINUSE
+        return False
+
+    def _when_port_frees(self) -> bool:
+        """No save frees a port: say who holds it, then start again as soon as it is free (or dev stops)."""
+        holder = port_holder(self.port)
+        who = f"process {holder}" if holder else "another process"
+        self.say(f"port {self.port} is in use by {who}; dev starts the server when it is free (Ctrl-C to stop)")
+        while not self.stopping.wait(RETRY_SECONDS):
+            if not self._port_taken():
+                return self.start()
         return False
 
     def _ready(self, deadline: float) -> bool:
@@ -159,6 +212,8 @@ class DevLoop:
         config = config_module.load(self.root)
         self.package, self.grace = config.package, config.grace_seconds
         self.server = Server(self.root, config.package, host, port, args, say, self.stop)
+        self._written: dict[str, str] = {}  # path -> sha256 of what the last regeneration wrote there
+        self._conflicted: set[str] = set()  # files a regeneration left with conflict markers
 
     def code_changed(self, path: str) -> bool:
         """A `.py` file of the project's package (not its tests, not scaffold's state)."""
@@ -172,25 +227,59 @@ class DevLoop:
             for changed in self.watcher.batches(also=self.code_changed):
                 if not started:  # the watches are live: nothing saved from here on is missed
                     started = True
-                    self.watcher.cycle(("startup",))
-                    self._restart("startup")
+                    self._note(self.watcher.cycle(("startup",)))
+                    if not self._unresolved():
+                        self._restart("startup")
                 self._handle(changed)
         finally:
             self.server.stop(self.grace)
 
     def _handle(self, paths: set[str]) -> None:
         inputs = sorted(p for p in paths if self.watcher.accepts(watchfiles.Change.modified, p))
-        code = sorted(p for p in paths if self.code_changed(p))
+        code = sorted(p for p in paths if self.code_changed(p) and not self._wrote_it(p))
+        if not inputs and not code:
+            return  # the files the last regeneration wrote, arriving as their own burst: counted already
         reasons = []
-        event = self.watcher.cycle([_relative(p, self.root) for p in inputs] or ["inputs changed"])
-        written: list[str] = []
-        if event is not None and event.kind == "generated" and event.report is not None and event.report.written:
+        written = self._note(self.watcher.cycle([_relative(p, self.root) for p in inputs] or ["inputs changed"]))
+        if written:
             reasons.append("regenerated")
-            written = [str(self.root / f.path) for f in event.report.plan.files if f.writes]
         reasons += [_relative(p, self.root) for p in code]
         _forget_bytecode([*code, *written])
-        if reasons:
+        if reasons and not self._unresolved():
             self._restart(", ".join(dict.fromkeys(reasons)))
+
+    def _note(self, event: WatchEvent | None) -> list[str]:
+        """The files a regeneration wrote, remembered with what it wrote (their own burst of saves is not
+        another change) and with the conflicts it left."""
+        if event is None or event.kind != "generated" or event.report is None or not event.report.written:
+            return []
+        files = [f for f in event.report.plan.files if f.writes]
+        self._written = {str(self.root / f.path): _sha256(f.content) for f in files if f.content is not None}
+        self._conflicted |= {str(self.root / f.path) for f in files if f.action == "conflict"}
+        return [str(self.root / f.path) for f in files]
+
+    def _wrote_it(self, path: str) -> bool:
+        """A file the last regeneration wrote, as it wrote it: its own save was already counted, once."""
+        try:
+            return self._written.get(path) == _sha256(Path(path).read_bytes())
+        except OSError:
+            return False
+
+    def _unresolved(self) -> bool:
+        """Whether a conflict of the last regenerations is still in a file: the server would die on its
+        markers, so the one running (the last good code) goes on until the user resolves them."""
+        still = set()
+        for path in sorted(self._conflicted):
+            try:
+                if conflict_lines(Path(path).read_bytes()):
+                    still.add(path)
+            except OSError:
+                continue
+        self._conflicted = still
+        if still:
+            listed = ", ".join(_relative(p, self.root) for p in sorted(still))
+            self.say(f"conflict markers in {listed}: resolve them and save; the server serves the last good code")
+        return bool(still)
 
     def _restart(self, reason: str) -> None:
         started = time.perf_counter()
@@ -200,6 +289,10 @@ class DevLoop:
             self.say(
                 f"[{time.strftime('%H:%M:%S')}] {reason}: serving on {self.server.host}:{self.server.port} ({elapsed:.0f} ms)"
             )
+
+
+def _sha256(content: bytes) -> str:
+    return hashlib.sha256(content).hexdigest()
 
 
 def _forget_bytecode(paths: list[str]) -> None:

@@ -187,9 +187,21 @@ def test_call_completes_method_names(route_guide) -> None:  # type: ignore[no-un
 class Dev:
     """`scaffold dev` as a process, its output collected line by line."""
 
-    def __init__(self, project: Path, server_args: Sequence[str] = ()) -> None:
+    def __init__(self, project: Path, server_args: Sequence[str] = (), port: int = 0) -> None:
         self.process = subprocess.Popen(
-            [sys.executable, "-u", "-m", "scaffold", "dev", "-C", str(project), "--port", "0", "--", *server_args],
+            [
+                sys.executable,
+                "-u",
+                "-m",
+                "scaffold",
+                "dev",
+                "-C",
+                str(project),
+                "--port",
+                str(port),
+                "--",
+                *server_args,
+            ],
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             text=True,
