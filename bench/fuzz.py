@@ -22,7 +22,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 
 from fuzzing.runner import Stats, replay
 from fuzzing.shrink import regression_test, shrink
-from fuzzing.steps import generate
+from fuzzing.steps import WEIGHTS, generate
 
 
 def main() -> int:
@@ -34,16 +34,18 @@ def main() -> int:
     parser.add_argument("--check-every", type=int, default=1, help="`check` before and after gen every N steps")
     parser.add_argument("--no-shrink", action="store_true", help="report failing sequences without shrinking")
     parser.add_argument("--shrink-budget", type=int, default=60, help="replays a shrink may spend")
+    parser.add_argument("--without", default="", help="step kinds never drawn, comma-separated (e.g. p.remove_service)")
     parser.add_argument("-v", "--verbose", action="store_true", help="print every step")
     options = parser.parse_args()
 
+    weights = {k: (0 if k in options.without.split(",") else w) for k, w in WEIGHTS.items()}
     total = Stats()
     failures: list[str] = []
     started = time.monotonic()
     seed, left = options.seed, options.steps
     while left > 0:
         count = min(options.chunk, left)
-        steps = generate(seed, count)
+        steps = generate(seed, count, weights)
         log = print if options.verbose else None
         with tempfile.TemporaryDirectory(prefix="fz-") as scratch:
             world, violation = replay(Path(scratch), steps, options.expensive_every, options.check_every, log)
@@ -57,6 +59,8 @@ def main() -> int:
         )
         for refusal in stats.refused:
             print(f"  refused: {refusal}")
+        for conflict in stats.conflicted:
+            print(f"  conflict: {conflict}")
         if violation is not None:
             minimal = steps
             if not options.no_shrink:

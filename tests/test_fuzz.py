@@ -74,3 +74,13 @@ def test_the_fuzzer_sees_a_lost_line_and_a_blind_check(tmp_path: Path) -> None:
     world.write(path, world.text(path).replace(lost, "gone"))
     with pytest.raises(Exception, match=rf"lost: {lost}"):
         world.cheap_invariants()
+
+
+@pytest.mark.parametrize("kind", ["f.kill", "f.save", "f.second"])
+def test_each_fault_lands_at_its_moment(tmp_path: Path, kind: str) -> None:
+    """A fault that never fires proves nothing: each kind lands in a run that has work to do."""
+    args = {"pick": 1, "moment": "before-swap", "n": 2, "edit_after": True, "edit": "p.add_rpc"}
+    args["edit_args"] = {"pick": 3, "name": "Put", "shape": 1, "comment": 1}
+    world, violation = replay(tmp_path / "run", [Step(kind, args)], expensive_every=1)
+    assert violation is None, str(violation)
+    assert world is not None and world.stats.faults_hit == 1 and world.stats.lines_lost == 0

@@ -21,6 +21,7 @@ its edit. Exit 3 (a traceback) or any other code is a violation.
 
 from __future__ import annotations
 
+import difflib
 import hashlib
 import json
 import os
@@ -62,6 +63,7 @@ class Stats:
     conflicts: int = 0
     refusals: int = 0
     refused: list[str] = field(default_factory=list)
+    conflicted: list[str] = field(default_factory=list)
     marks: int = 0
     lines_lost: int = 0
     expensive: int = 0
@@ -72,10 +74,11 @@ class Stats:
 
 
 def _scaffold(
-    *args: str | Path, env: dict[str, str] | None = None, timeout: float = 180
+    *args: str | Path, cwd: Path, env: dict[str, str] | None = None, timeout: float = 180
 ) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "scaffold", *map(str, args)],
+        cwd=cwd,  # never the caller's directory: `-m` would import a `scaffold` found there first
         capture_output=True,
         text=True,
         env={**os.environ, **(env or {})},
@@ -145,7 +148,7 @@ class World:
         (sentinel / "protos/decoy.proto").write_text(
             'syntax = "proto3";\npackage decoy;\nmessage D { string d = 1; }\n'
         )
-        result = _scaffold("new", src, "-o", self.project, "--name", "shop", "--layout", "single")
+        result = _scaffold("new", src, "-o", self.project, "--name", "shop", "--layout", "single", cwd=self.root)
         if result.returncode != 0:
             raise RuntimeError(f"scaffold new failed: {result.stdout}{result.stderr}")
         protos_dir = self.project / "protos"
@@ -157,7 +160,15 @@ class World:
         self.gen_ok("the first gen")
 
     def _outside(self) -> str:
-        return digest({k: v for k, v in tree(self.root).items() if not k.startswith(("proj" + os.sep, ".fz" + os.sep))})
+        files: dict[str, bytes] = {}
+        for child in sorted(self.root.iterdir()):
+            if child.name in ("proj", ".fz"):
+                continue
+            if child.is_dir() and not child.is_symlink():
+                files.update({f"{child.name}/{k}": v for k, v in tree(child).items()})
+            else:
+                files[child.name] = child.read_bytes() if not child.is_symlink() else b"<link>"
+        return digest(files)
 
     # Files.
 
@@ -247,11 +258,11 @@ class World:
 
     def gen(self, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
         self.stats.gens += 1
-        return _scaffold("gen", "-C", self.project, env=env)
+        return _scaffold("gen", "-C", self.project, cwd=self.root, env=env)
 
     def check(self) -> int:
         self.stats.checks += 1
-        return _scaffold("check", "-C", self.project).returncode
+        return _scaffold("check", "-C", self.project, cwd=self.root).returncode
 
     def gen_ok(self, why: str) -> None:
         result = self.gen()
@@ -432,6 +443,7 @@ class World:
                 self.cheap_invariants()
                 if self.check() == 0:
                     self.fail("check", f"`check` says up to date with conflict markers in {conflicted}")
+                self.stats.conflicted.append(f"step {self.step_index} {step.kind}: {', '.join(conflicted)}")
                 self.log(f"  step {self.step_index}: conflict in {conflicted}; keeping the user's side")
                 for path in conflicted:
                     self.write(path, _keep_yours(self.text(path)))
@@ -528,7 +540,7 @@ class World:
             copy = Path(scratch) / "proj"
             shutil.copytree(self.project, copy, symlinks=True, ignore=shutil.ignore_patterns("__pycache__"))
             shutil.rmtree(copy / ".scaffold/cache", ignore_errors=True)
-            clean = _scaffold("gen", "-C", copy)
+            clean = _scaffold("gen", "-C", copy, cwd=Path(scratch))
             if clean.returncode != 0:
                 self.fail(
                     "cache",
@@ -537,7 +549,19 @@ class World:
             mine, theirs = tree(self.project), tree(copy)
             differ = [k for k in _diff_keys(mine, theirs) if not k.startswith(".scaffold")]
             if differ:
-                self.fail("cache", f"a gen without .scaffold/cache writes a different tree: {differ[:6]}")
+                first = differ[0]
+                excerpt = "".join(
+                    list(
+                        difflib.unified_diff(
+                            mine.get(first, b"").decode(errors="replace").splitlines(True),
+                            theirs.get(first, b"").decode(errors="replace").splitlines(True),
+                            "project/" + first,
+                            "clean-gen/" + first,
+                            n=1,
+                        )
+                    )[:30]
+                )
+                self.fail("cache", f"a gen without .scaffold/cache writes a different tree: {differ[:6]}\n{excerpt}")
 
 
 def _keep_yours(text: str) -> str:

@@ -33,6 +33,8 @@ def shrink(
     log: Callable[[str], None] = lambda line: None,
 ) -> tuple[list[Step], Violation]:
     """The smallest subsequence of `steps` found (within `budget` replays) that breaks the same invariant."""
+    if violation.invariant != "check":  # replays skip the `check` runs the failure does not need
+        check_every = 10**9
     test = fails_like(violation, expensive_every, check_every)
     current = steps[: violation.step + 1] if 0 <= violation.step < len(steps) else list(steps)
     found = test(current)
@@ -72,7 +74,8 @@ def regression_test(seed: int, steps: list[Step], violation: Violation) -> str:
     name = f"test_fuzz_seed_{seed}_{violation.invariant.replace('-', '_')}"
     body = "\n".join(f"        {step!r}," for step in steps)
     detail = violation.detail.replace('"""', "'''").replace("\\", "\\\\")
-    detail = "\n    ".join(line[:110] for line in detail.splitlines()[:6])
+    lines = detail.splitlines()
+    detail = "\n    ".join(line[:110] for line in (lines[:1] + ["..."] + lines[-3:] if len(lines) > 5 else lines))
     return (
         f"def {name}(tmp_path: Path) -> None:\n"
         f'    """Found by the fuzzer (seed {seed}), shrunk to {len(steps)} steps; it broke\n'
