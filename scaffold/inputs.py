@@ -82,21 +82,23 @@ def directories_read(root: Path, table: dict[str, Any]) -> list[Path]:
 
 def walk(directory: Path) -> list[tuple[Path, list[str]]]:
     """Each directory below `directory` (itself first) with the names of its files, in a stable order,
-    following links as protoc's and Jinja's file lookups do; a directory that is one of its own ancestors
-    (`protos/loop -> .`) is not entered again, and scaffold's own `.scaffold/` never. Nothing for a
+    following links as protoc's and Jinja's file lookups do. Each directory is entered once, under the first
+    name met (a link back up the tree, `protos/loop -> .`, or a second link to one directory is not entered
+    again: the walk stays as long as the tree), and scaffold's own `.scaffold/` never. Nothing for a
     directory that does not exist."""
     found: list[tuple[Path, list[str]]] = []
-    pending = [(str(directory), frozenset[tuple[int, int]]())]
+    seen: set[tuple[int, int]] = set()
+    pending = [str(directory)]
     while pending:
-        path, ancestors = pending.pop()
+        path = pending.pop()
         try:
             status = os.stat(path)
+            if (status.st_dev, status.st_ino) in seen:
+                continue
+            seen.add((status.st_dev, status.st_ino))
             entries = sorted(os.scandir(path), key=lambda entry: entry.name)
         except OSError:
             continue
-        here = ancestors | {(status.st_dev, status.st_ino)}
-        if len(here) == len(ancestors):
-            continue  # a link back up the tree
         files, subdirectories = [], []
         for entry in entries:
             try:
@@ -107,7 +109,7 @@ def walk(directory: Path) -> list[tuple[Path, list[str]]]:
             except OSError:
                 continue
         found.append((Path(path), files))
-        pending += [(os.path.join(path, d), here) for d in reversed(subdirectories) if d != ".scaffold"]
+        pending += [os.path.join(path, d) for d in reversed(subdirectories) if d != ".scaffold"]
     return found
 
 
@@ -117,7 +119,11 @@ def files_below(directory: Path, suffix: str = "") -> list[Path]:
 
 
 def _proto_roots(root: Path, table: dict[str, Any]) -> list[Path]:
-    return [root / p for p in table.get("proto_paths", ["protos"]) if isinstance(p, str)]
+    """The proto roots, but one that holds the whole project (`"/"`), which the config refuses: walked
+    with its links followed, that is the whole file system, before the full pipeline says what is wrong."""
+    project = os.path.realpath(root) + os.sep
+    roots = [root / p for p in table.get("proto_paths", ["protos"]) if isinstance(p, str)]
+    return [r for r in roots if not project.startswith(os.path.join(os.path.realpath(r), ""))]
 
 
 def _outside_roots(root: Path, table: dict[str, Any]) -> tuple[list[Path], list[Path]]:
