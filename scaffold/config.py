@@ -250,7 +250,7 @@ def load_with_table(root: Path) -> tuple[Config, dict[str, Any]]:
         package=check_package_name(_string(table, "package", where), f"{path}: [{TABLE}] package"),
         protos=_strings(table, "protos", where),
         proto_paths=_proto_paths(table, root, where),
-        generated=_dotted_name(table, "generated", where),
+        generated=_generated(table, root, where),
         aio=_bool(table, "aio", where, default=False),
         health=_bool(table, "health", where, default=False),
         reflection=_bool(table, "reflection", where, default=False),
@@ -327,6 +327,38 @@ def _dotted_name(table: dict[str, Any], key: str, where: _Located) -> str:
         message = f"[{TABLE}] {key} must be a dotted Python package name inside the project, not {value!r}"
         raise where.error(key, message)
     return value
+
+
+def _generated(table: dict[str, Any], root: Path, where: _Located) -> str:
+    """protoc's sub-package: a dotted name that is none of the package's own modules or directories
+    (`services`, `clients`, `server`, ...): scaffold would own the user's modules below it, or they it."""
+    value = _dotted_name(table, "generated", where)
+    first = value.split(".")[0]
+    owned = _package_entries(root, table.get("templates"))
+    if first in owned:
+        message = (
+            f"[{TABLE}] generated: {first!r} is where the project keeps {owned[first]}; "
+            'name protoc\'s sub-package something else (the default is "generated")'
+        )
+        raise where.error("generated", message)
+    return value
+
+
+def _package_entries(root: Path, templates: object) -> dict[str, str]:
+    """Each name the templates write directly in the package (a module without `.py`, a directory),
+    with the template that writes it: the built-in templates, and the project's own when it has any."""
+    from scaffold.inputs import builtin_templates
+
+    directories = [builtin_templates() / "__package__"]
+    if isinstance(templates, str):
+        directories.insert(0, root / templates / "__package__")
+    entries: dict[str, str] = {}
+    for directory in directories:
+        for entry in sorted(directory.iterdir()) if directory.is_dir() else ():
+            name = entry.name.removesuffix(".jinja").removesuffix(".py")
+            if not (name.startswith("_") and not name.startswith("__")) and name != "__generated__":
+                entries.setdefault(name, f"{entry.name}/" if entry.is_dir() else f"{name}.py")
+    return entries
 
 
 def _bool(table: dict[str, Any], key: str, where: _Located, default: bool) -> bool:

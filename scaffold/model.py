@@ -9,12 +9,13 @@ from protoc's descriptors, so templates only read fields and switch on
 from __future__ import annotations
 
 import dataclasses
+import itertools
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Literal
 
 from scaffold.imports import Import, ImportLines, import_lines
-from scaffold.naming import safe_identifier, snake_case
+from scaffold.naming import module_name, snake_case
 
 Kind = Literal["unary_unary", "unary_stream", "stream_unary", "stream_stream"]
 Owner = Literal["generated", "user"]
@@ -222,7 +223,9 @@ def service_paths(services: Iterable[Service]) -> dict[str, str]:
     The directories mirror the proto package; the module is the service's name
     in snake case, or, where that is taken (two names with one snake case, or a
     module that would stand where a package's directory does), the service's
-    project-wide unique snake name.
+    project-wide unique snake name (then that name numbered). A name Python reserves, as a service's or
+    a package part's, is made plain (`__init__` -> `init_`, `naming.module_name`):
+    nothing of the user's ever stands where a package's `__init__.py` does.
     """
     chosen = list(services)
     directories = {"/".join(_parts(s.package)[:n]) for s in chosen for n in range(1, len(_parts(s.package)) + 1)}
@@ -230,7 +233,8 @@ def service_paths(services: Iterable[Service]) -> dict[str, str]:
     taken: set[str] = set()
     for service in chosen:
         prefix = "/".join(_parts(service.package))
-        for stem in (safe_identifier(snake_case(service.name)), service.snake):
+        stems = (module_name(snake_case(service.name)), module_name(service.snake))
+        for stem in itertools.chain(stems, (f"{stems[-1]}_{number}" for number in itertools.count(2))):
             path = f"{prefix}/{stem}" if prefix else stem
             if path not in taken and path not in directories:
                 break
@@ -240,7 +244,7 @@ def service_paths(services: Iterable[Service]) -> dict[str, str]:
 
 
 def _parts(proto_package: str) -> list[str]:
-    return [safe_identifier(part) for part in proto_package.split(".")] if proto_package else []
+    return [module_name(part) for part in proto_package.split(".")] if proto_package else []
 
 
 @dataclass(frozen=True)

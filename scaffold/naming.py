@@ -48,6 +48,16 @@ def safe_identifier(name: str) -> str:
     return name
 
 
+def module_name(name: str) -> str:
+    """A module or package name for `name` that means nothing special to Python: keywords as
+    `safe_identifier` makes them, and a name Python reserves (`__init__`, `__main__`: any `__x__`) as
+    a plain one with a trailing underscore (`init_`), so a service or package named `__init__` never
+    stands where a package's own `__init__.py` does."""
+    if len(name) > 4 and name.startswith("__") and name.endswith("__"):
+        return name.strip("_") + "_"
+    return safe_identifier(name)
+
+
 def clean_comment(comment: str) -> str:
     """Protoc's raw comment text, dedented by the one space `// ` leaves, without blank edges."""
     lines = [line.removeprefix(" ") for line in text_lines(comment)]

@@ -12,7 +12,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from conftest import REPO, check_project, run_python, run_scaffold, served, tree
+from conftest import REPO, TEST_PROTOS, at_key, check_project, run_python, run_scaffold, served, tree
 
 # Comment lines that each broke a docstring: quotes that close it (anywhere, alone on a line, at its
 # end), backslashes that escape or join lines, characters Python or Jinja read as line ends, and lines
@@ -213,3 +213,65 @@ def test_every_command_refuses_a_project_or_include_dir_that_is_not_one(tmp_path
     assert dev.returncode == 2 and "116000 is not in the range 0<=x<=65535" in dev.stderr
     assert sorted(path.name for path in tmp_path.iterdir()) == ["empty", "file"]
     assert not list((tmp_path / "empty").iterdir())
+
+
+def test_generated_named_like_a_directory_or_module_of_the_package_is_refused_located(tmp_path: Path) -> None:
+    project = tmp_path / "shop"
+    result = run_scaffold("new", TEST_PROTOS / "multi/shop.proto", "-I", TEST_PROTOS / "multi", "-o", project)
+    assert result.returncode == 0, result.stderr
+    pyproject = project / "pyproject.toml"
+    original = pyproject.read_text()
+    for name, owned in [("services", "services/"), ("clients.v1", "clients/"), ("server", "server.py")]:
+        pyproject.write_text(re.sub(r"(?m)^generated = .*$", f'generated = "{name}"', original))
+        before = tree(project)
+        for command in ("gen", "check"):
+            result = run_scaffold(command, "-C", project)
+            expected = (
+                f"{at_key(pyproject, 'generated')}: [tool.scaffold] generated: {name.split('.')[0]!r} is where the"
+                f' project keeps {owned}; name protoc\'s sub-package something else (the default is "generated")\n'
+            )
+            assert (result.returncode, result.stderr) == (2, expected), command
+        assert tree(project) == before
+
+
+ODD_NAMES_PROTO = """syntax = "proto3";
+package pk;
+service __init__ { rpc Do (M) returns (M) {} }
+service Init_ { rpc Do (M) returns (M) {} }
+message M { string a = 1; }
+"""
+
+
+def test_services_and_packages_named_init_get_modules_that_stand_where_no_package_file_does(tmp_path: Path) -> None:
+    protos = tmp_path / "protos"
+    protos.mkdir()
+    (protos / "pk.proto").write_text(ODD_NAMES_PROTO)
+    (protos / "q.proto").write_text(ODD_NAMES_PROTO.replace("package pk;", "package __init__;"))
+    project = tmp_path / "proj"
+    result = run_scaffold("new", protos, "-o", project, "--name", "proj", "--layout", "per-service")
+    assert result.returncode == 0, result.stderr
+    modules = sorted(path for path in tree(project) if path.startswith(("proj/services/", "proj/clients/", "tests/")))
+    assert [path for path in modules if not path.endswith("__init__.py")] == [
+        "proj/clients/init_/init_.py",
+        "proj/clients/init_/init_init_.py",
+        "proj/clients/pk/init_.py",
+        "proj/clients/pk/pk_init_.py",
+        "proj/services/init_/init_.py",
+        "proj/services/init_/init_init_.py",
+        "proj/services/pk/init_.py",
+        "proj/services/pk/pk_init_.py",
+        "tests/init_/test_init_.py",
+        "tests/init_/test_init_init_.py",
+        "tests/pk/test_init_.py",
+        "tests/pk/test_pk_init_.py",
+    ]
+    servicer = project / "proj/services/pk/init_.py"
+    implemented = servicer.read_text() + '\n\ndef helper() -> str:\n    return "MARK"\n'
+    servicer.write_text(implemented)
+    (protos / "pk.proto").write_text(ODD_NAMES_PROTO.replace("{ rpc Do", "{ rpc Extra (M) returns (M) {}\n  rpc Do", 1))
+    shutil.copy(protos / "pk.proto", project / "protos/pk.proto")
+    result = run_scaffold("gen", "-C", project)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "MARK" in servicer.read_text() and "def Extra(" in servicer.read_text()
+    assert not [path for path in tree(project) if path.endswith(".mine")]
+    check_project(project, "proj")
