@@ -222,7 +222,8 @@ def undo_last(root: Path) -> list[str]:
         raise fail(str(undo), "is a symbolic link; scaffold does not write through links")
     record = _journal(undo, _UNDO_RECORD)
     if not record:
-        raise fail(str(root), "nothing to undo: no run of `scaffold gen` changed this project since the last undo")
+        message = "nothing to undo: no `scaffold gen` changed this project since it was made or last undone"
+        raise fail(str(root), message)
     for path in record:  # a file on disk like any other: its paths are checked before they are used
         why = path_problem(path) or (
             "is inside scaffold's transaction" if path.startswith((f"{TXN_DIR}/", f"{UNDO_DIR}/")) else None

@@ -364,3 +364,16 @@ def test_gen_abort_killed_half_way_ends_in_one_tree_or_the_other(tmp_path: Path)
     aborted = run_scaffold("gen", "--abort", "-C", project)  # rolls the killed abort back, then aborts
     assert aborted.returncode == 0, aborted.stderr
     assert tree(project) == before != after
+
+
+def test_gen_abort_never_follows_an_undo_record_outside_the_project(tmp_path: Path) -> None:
+    project, _ = conflicted(tmp_path)
+    record = project / ".scaffold/undo/undo.json"
+    outside = tmp_path / "outside.txt"
+    outside.write_text("not scaffold's\n")
+    record.write_text(record.read_text().replace('"README.md"', '"../outside.txt"'))
+    before = tree(project)
+    aborted = run_scaffold("gen", "--abort", "-C", project)
+    assert aborted.returncode == 2 and aborted.stderr.count("\n") == 1, aborted.stderr
+    assert aborted.stderr.startswith(f"{record}: names '../outside.txt', which has a `..` component")
+    assert tree(project) == before and outside.read_text() == "not scaffold's\n"
