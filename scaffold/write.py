@@ -33,8 +33,8 @@ from typing import Any
 
 from scaffold import seams
 from scaffold.errors import Diagnostic, ScaffoldError, fail
+from scaffold.layout import BACKUP_SUFFIX, STATE_DIR, TXN_DIR
 from scaffold.layout import JOURNAL as _JOURNAL
-from scaffold.layout import STATE_DIR, TXN_DIR
 from scaffold.paths import problem as path_problem
 from scaffold.progress import ProgressCallback
 
@@ -360,12 +360,21 @@ def _check_displaced(displaced: Path, target: Path, expected: object, path: str)
 
 
 def _put_back(displaced: Path, target: Path) -> None:
-    """`displaced` back at `target`, unless something newer is there already (never replaced)."""
-    try:
-        os.link(displaced, target)
-    except FileExistsError:
+    """`displaced` back at `target`; where something newer stands there already (never replaced), beside
+    it as `NAME.mine`, `NAME.mine.1`, ..., as any copy of the user's that scaffold keeps."""
+    beside = (target.with_name(f"{target.name}{BACKUP_SUFFIX}" + (f".{n}" if n else "")) for n in range(1000))
+    for name in (target, *beside):
+        try:
+            os.link(displaced, name)
+        except FileExistsError:
+            continue
+        except OSError:  # no hard links here: a rename, which replaces only in the instant after the look
+            if _exists(name):
+                continue
+            os.rename(displaced, name)
+            return
+        os.unlink(displaced)
         return
-    os.unlink(displaced)
 
 
 def _keep_mode(old: Path, new: Path) -> None:
@@ -411,8 +420,8 @@ def _exchange(first: Path, second: Path) -> bool:
     import ctypes  # here, not at the top: only a run that writes pays for loading it
 
     error = ctypes.get_errno()
-    if error in (errno.EINVAL, errno.ENOSYS, errno.EOPNOTSUPP, errno.ENOTSUP):
-        return False  # this filesystem (or kernel) cannot exchange: the plain rename
+    if error in (errno.EINVAL, errno.ENOSYS, errno.EOPNOTSUPP, errno.ENOTSUP, errno.ENOENT):
+        return False  # this filesystem (or kernel) cannot exchange, or `second` is gone: the plain rename
     raise OSError(error, os.strerror(error), str(second))
 
 
