@@ -11,7 +11,7 @@ the version, and in this repository the golden test (which regenerates with
 It covers what protoc and Jinja read, which is more than the files below
 each root as listed: both follow links (a vendored proto directory linked
 into `protos/`, a linked directory of shared includes), so the digest does
-too, cutting a directory linked from inside itself; and protoc searches the
+too, entering each directory once; and protoc searches the
 directory of a listed proto that lies under no proto root, so the digest
 searches it as well. `[tool.scaffold.breaking]` is left out: it changes what
 `breaking` compares, never a file scaffold writes.

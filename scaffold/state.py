@@ -65,7 +65,7 @@ def read(root: Path, hashes: Hashes | None = None) -> State | None:
             str(path), f"not JSON ({error.msg}); restore it from version control", error.lineno, error.colno
         ) from None
     except (OSError, ValueError) as error:
-        raise fail(str(path), f"unreadable state ({error}); restore it from version control") from None
+        raise fail(str(path), f"unreadable state ({error}); restore it from version control", 1, 1) from None
     try:
         return _state(data, root, hashes)
     except _Malformed as error:
