@@ -60,7 +60,7 @@ def run_python(*args: str, cwd: Path, timeout: float = 120) -> subprocess.Comple
 
 
 def tree(root: Path) -> dict[str, bytes]:
-    """Every file under `root` by relative path, caches left out."""
+    """Every file under `root` by relative path, caches and `gen --abort`'s record of the last run left out."""
     return {
         p.relative_to(root).as_posix(): p.read_bytes()
         for p in sorted(root.rglob("*"))
@@ -69,7 +69,7 @@ def tree(root: Path) -> dict[str, bytes]:
 
 
 def _in_scaffold_cache(path: Path, root: Path) -> bool:
-    return path.relative_to(root).as_posix().startswith(".scaffold/cache/")
+    return path.relative_to(root).as_posix().startswith((".scaffold/cache/", ".scaffold/undo/"))  # not the tree
 
 
 IMPORT_EVERYTHING = """

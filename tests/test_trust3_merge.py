@@ -310,10 +310,6 @@ def test_a_save_landing_as_an_untouched_module_is_removed_is_kept(tmp_path: Path
 # Item 16: `gen --abort` puts back what the last run changed.
 
 
-def without_undo(files: dict[str, bytes]) -> dict[str, bytes]:
-    return {path: content for path, content in files.items() if not path.startswith(".scaffold/undo/")}
-
-
 def conflicted(tmp_path: Path) -> tuple[Path, dict[str, bytes]]:
     """A project whose last `gen` ended in a conflict, and its tree before that run."""
     project = make_project(tmp_path, HELLO)
@@ -321,7 +317,7 @@ def conflicted(tmp_path: Path) -> tuple[Path, dict[str, bytes]]:
     readme = project / "README.md"
     readme.write_text(readme.read_text().replace("| SayHello |", "| SayHello (greets by name) |"))
     set_rpcs(project, HELLO, AGAIN)
-    before = without_undo(tree(project))
+    before = tree(project)
     result = gen(project)
     assert result.returncode == 1 and "conflict  README.md" in result.stdout, result.stdout
     assert "    def SayHelloAgain(" in (project / SERVICER).read_text()
