@@ -30,7 +30,7 @@ from typing import Any
 from google.protobuf import descriptor_pb2
 from grpc_tools import grpc_version  # type: ignore[import-untyped]
 
-from scaffold import __version__, cache, protoc, shards
+from scaffold import __version__, cache, paths, protoc, shards
 from scaffold.errors import Diagnostic
 from scaffold.hashes import Hashes
 from scaffold.layout import PROTOC_RECORD
@@ -242,6 +242,8 @@ def save(root: Path, record: Record, placed_in: str = "") -> None:
 
 def _decode(entry: tuple[Any, ...]) -> CompiledProto:
     origin, sha256, dependencies, public, descriptor, outputs, warnings = entry
+    if not isinstance(outputs, dict) or any(paths.problem(path) for path in outputs):
+        raise ValueError("an output path in another form")  # its shard is left out (`scaffold.shards`)
     return CompiledProto(origin, sha256, dependencies, public, descriptor, outputs, _diagnostics(warnings))
 
 

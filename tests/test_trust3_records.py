@@ -419,3 +419,30 @@ def test_after_the_record_is_lost_a_module_of_the_users_at_a_generated_path_is_s
     done = run_scaffold("gen", "-C", project)
     assert done.returncode == 0, done.stderr
     assert (project / "route_guide/generated/route_guide_pb2_grpc.py.mine").read_text() == "# my own stubs\nVALUE = 1\n"
+
+
+POISON_PROTOC_RECORD = """
+import marshal
+CACHE = ".scaffold/cache/protoc"
+key, ids = marshal.loads(open(CACHE + "/index", "rb").read())
+for number, shard_id in ids.items():
+    _, found = marshal.loads(open(f"{CACHE}/{number:02d}", "rb").read())
+    for name, entry in found.items():
+        entry[5]["route_guide//servicer.py"] = b"# not yours\\n"
+        found[name] = entry
+    open(f"{CACHE}/{number:02d}", "wb").write(marshal.dumps((shard_id, found)))
+"""
+
+
+def test_a_protoc_record_naming_an_output_by_an_alias_is_ignored(tmp_path: Path) -> None:
+    project = _route_guide(tmp_path)
+    reference = _route_guide(tmp_path, "reference")
+    done = subprocess.run([sys.executable, "-c", POISON_PROTOC_RECORD], cwd=project, check=False)
+    assert done.returncode == 0
+    servicer = (project / "route_guide/servicer.py").read_bytes()
+    for root in (project, reference):
+        (root / "route_guide/generated/route_guide_pb2.py").unlink()  # a full run that reuses the record
+        done = run_scaffold("gen", "-C", root)
+        assert done.returncode == 0, done.stderr
+    assert (project / "route_guide/servicer.py").read_bytes() == servicer
+    assert tree(project) == tree(reference)
