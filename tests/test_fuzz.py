@@ -84,3 +84,35 @@ def test_each_fault_lands_at_its_moment(tmp_path: Path, kind: str) -> None:
     world, violation = replay(tmp_path / "run", [Step(kind, args)], expensive_every=1)
     assert violation is None, str(violation)
     assert world is not None and world.stats.faults_hit == 1 and world.stats.lines_lost == 0
+
+
+# Sequences the fuzzer found, shrunk (python bench/fuzz.py --seed N). Each fails while its defect lives.
+
+
+def test_found_a_removed_service_whose_class_a_module_statement_names_still_imports(tmp_path: Path) -> None:
+    """Seed 5: `FZ_ALIAS = CatalogServicer` at the end of servicer.py, then Catalog removed from the protos:
+    the untouched class is kept with its base `shop_pb2_grpc.CatalogServicer`, which no longer exists, so
+    the servicer (and the server) no longer import; `check` says up to date."""
+    steps = [
+        Step("u.statement", {"pick": 861, "where": 757, "decor": 5}),
+        Step("p.remove_service", {"pick": 713}),
+    ]
+    _, violation = replay(tmp_path, steps, expensive_every=1)
+    assert violation is None, str(violation)
+
+
+def test_found_a_save_during_a_switch_back_to_single_is_moved(tmp_path: Path) -> None:
+    """Seed 3: per-service, a method implemented, metrics on, a service removed and one added, then the
+    switch back to single with a comment saved at the end of catalog.py while the run swaps its 7th file:
+    the re-planned run refuses, `catalog.py:37:1: the layout switch would lose this line of yours (a bug
+    in scaffold: please report it)`. The same line written before the run moves fine."""
+    steps = [
+        Step("c.layout", {"pick": 594}),
+        Step("u.implement", {"pick": 779, "where": 46, "decor": 3, "helper": False}),
+        Step("c.metrics", {"pick": 36}),
+        Step("p.remove_service", {"pick": 78}),
+        Step("p.add_service", {"pick": 706, "name": "Get", "shape": 2, "comment": 4, "service": "Ledger"}),
+        Step("f.save", {"pick": 918, "moment": "before-swap", "n": 7, "edit": "c.layout", "edit_args": {"pick": 890}}),
+    ]
+    _, violation = replay(tmp_path, steps, expensive_every=1)
+    assert violation is None, str(violation)

@@ -37,6 +37,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import model
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - Python 3.10
+    import tomli as tomllib
 from .steps import EDITS, Step
 
 HERE = Path(__file__).resolve().parent
@@ -408,6 +413,7 @@ class World:
         step: Step,
     ) -> None:
         """Bring an exit 1 or 2 back to a clean project as a user would, checking what it left."""
+        first_before = before
         for attempt in range(4):
             code = result.returncode
             if code == 0:
@@ -444,9 +450,25 @@ class World:
                 if self.check() == 0:
                     self.fail("check", f"`check` says up to date with conflict markers in {conflicted}")
                 self.stats.conflicted.append(f"step {self.step_index} {step.kind}: {', '.join(conflicted)}")
-                self.log(f"  step {self.step_index}: conflict in {conflicted}; keeping the user's side")
-                for path in conflicted:
-                    self.write(path, _keep_yours(self.text(path)))
+                resolved = {path: _keep_yours(self.text(path)) for path in conflicted}
+                mine = all(_yours_is_the_users(self.text(path)) for path in conflicted)
+                if mine and all(_parses(path, text) for path, text in resolved.items()):
+                    self.log(f"  step {self.step_index}: conflict in {conflicted}; keeping the user's side")
+                    for path, text in resolved.items():
+                        self.write(path, text)
+                else:  # scaffold's lines are in conflict, or the user's side alone does not parse: undo the edit
+                    self.log(f"  step {self.step_index}: conflict in {conflicted}; undoing the edit")
+                    for path in conflicted:
+                        if path in first_before:
+                            (self.project / path).write_bytes(first_before[path])
+                    self.protos = saved_protos.copy()
+                    self.write_protos()
+                    if "pyproject.toml" in saved_files:
+                        (self.project / "pyproject.toml").write_bytes(saved_files["pyproject.toml"])
+                    found = b"".join(tree(self.project, skip_scaffold=True).values())
+                    for mark in self.step_marks:
+                        if mark.encode() not in found:
+                            self.marks.pop(mark, None)
                 before = tree(self.project)
                 result = self.gen()
                 continue
@@ -562,6 +584,24 @@ class World:
                     )[:30]
                 )
                 self.fail("cache", f"a gen without .scaffold/cache writes a different tree: {differ[:6]}\n{excerpt}")
+
+
+def _parses(path: str, text: str) -> bool:
+    """Whether a resolved file is one its tools can read (Python compiles, TOML loads)."""
+    try:
+        if path.endswith(".py"):
+            compile(text, path, "exec", dont_inherit=True)
+        elif path.endswith(".toml"):
+            tomllib.loads(text)
+    except (SyntaxError, ValueError):
+        return False
+    return True
+
+
+def _yours_is_the_users(text: str) -> bool:
+    """Whether every conflict region's "yours" side holds a line the user wrote (a mark)."""
+    regions = re.split(r"(?m)^<<<<<<< .*$", text)[1:]
+    return all(MARK.search(region.split("\n||||||| ", 1)[0].split("\n=======", 1)[0].encode()) for region in regions)
 
 
 def _keep_yours(text: str) -> str:
