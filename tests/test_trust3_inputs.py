@@ -147,6 +147,10 @@ def test_call_refuses_bad_requests_metadata_and_deadlines_with_one_located_line_
             '{"name": "a"}\n{"name": "b"}\n{"nme": "c"}',
         ): '-d:3:2: no field "nme" in rr.Node; did you mean "name"?',
     }
+    servicer = project / "r/servicer.py"  # Up reads its whole stream, as a real one would
+    text = servicer.read_text()
+    up = text.index("context.abort(", text.index("def Up("))
+    servicer.write_text(text[:up] + "for _ in request_iterator:\n            pass\n        " + text[up:])
     with served(project, "r") as server:
         target = f"127.0.0.1:{server.port}"
         for args, expected in refused.items():

@@ -65,7 +65,8 @@ def in_range(kind: type[Number], low: Number, high: Number) -> Callable[[str], N
             raise argparse.ArgumentTypeError(f"{text} is not from {low} to {high}")
         return value
 
-    parse.__name__ = kind.__name__  # argparse's "invalid int value: 'x'" names the type by it
+    # argparse's "invalid int value: 'x'" names the type by it.
+    parse.__name__ = kind.__name__
     return parse
 
 
