@@ -446,3 +446,13 @@ def test_a_protoc_record_naming_an_output_by_an_alias_is_ignored(tmp_path: Path)
         assert done.returncode == 0, done.stderr
     assert (project / "route_guide/servicer.py").read_bytes() == servicer
     assert tree(project) == tree(reference)
+
+
+def test_breaking_and_describe_never_write_through_a_linked_cache(committed: Path, tmp_path: Path) -> None:
+    outside = _outside(tmp_path)
+    shutil.rmtree(committed / ".scaffold/cache")
+    (committed / ".scaffold/cache").symlink_to(outside)
+    done = run_scaffold("breaking", "--against", "HEAD", cwd=committed)
+    assert done.returncode == 0, done.stderr
+    assert run_scaffold("describe", "Point", "-C", committed).returncode == 0
+    assert sorted(p.name for p in outside.iterdir()) == ["mine.txt"]
