@@ -22,7 +22,7 @@ from fuzzing.shrink import regression_test, shrink
 from fuzzing.steps import WEIGHTS, Step, generate
 
 SEEDS = [1, 2, 3, 4]
-STEPS = int(os.environ.get("FUZZ_STEPS", "60"))
+STEPS = int(os.environ.get("FUZZ_STEPS", "50"))
 EXPENSIVE_EVERY = int(os.environ.get("FUZZ_EXPENSIVE_EVERY", "15"))
 
 
@@ -113,6 +113,20 @@ def test_found_a_save_during_a_switch_back_to_single_is_moved(tmp_path: Path) ->
         Step("p.remove_service", {"pick": 78}),
         Step("p.add_service", {"pick": 706, "name": "Get", "shape": 2, "comment": 4, "service": "Ledger"}),
         Step("f.save", {"pick": 918, "moment": "before-swap", "n": 7, "edit": "c.layout", "edit_args": {"pick": 890}}),
+    ]
+    _, violation = replay(tmp_path, steps, expensive_every=1)
+    assert violation is None, str(violation)
+
+
+def test_found_a_switch_leaves_no_main_guard_without_its_main(tmp_path: Path) -> None:
+    """Seed 1 (shrunk by hand to 2 steps): an import and a module statement of the user in client.py,
+    then single -> per-service: client.py keeps the user's lines ("your other lines stay here") and the
+    `if __name__ == "__main__": raise SystemExit(main())` block, while `main` moved to the clients/
+    modules: ruff F821 `main` (NameError under `python -m shop.client`). In seed 1's longer run the
+    moved clients/billing/v1/store2.py got that block between the imports and the functions, twice."""
+    steps = [
+        Step("u.import", {"pick": 0, "where": 1, "decor": 0}),
+        Step("c.layout", {"pick": 0}),
     ]
     _, violation = replay(tmp_path, steps, expensive_every=1)
     assert violation is None, str(violation)

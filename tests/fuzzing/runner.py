@@ -450,8 +450,10 @@ class World:
                 if self.check() == 0:
                     self.fail("check", f"`check` says up to date with conflict markers in {conflicted}")
                 self.stats.conflicted.append(f"step {self.step_index} {step.kind}: {', '.join(conflicted)}")
-                resolved = {path: _keep_yours(self.text(path)) for path in conflicted}
                 mine = all(_yours_is_the_users(self.text(path)) for path in conflicted)
+                resolved = {path: _resolve(self.text(path), union=True) for path in conflicted}
+                if not all(_parses(path, text) for path, text in resolved.items()):
+                    resolved = {path: _resolve(self.text(path), union=False) for path in conflicted}
                 if mine and all(_parses(path, text) for path, text in resolved.items()):
                     self.log(f"  step {self.step_index}: conflict in {conflicted}; keeping the user's side")
                     for path, text in resolved.items():
@@ -605,20 +607,33 @@ def _yours_is_the_users(text: str) -> bool:
 
 
 def _keep_yours(text: str) -> str:
-    """Resolve every conflict region by keeping the user's side (what a user who reads it may do)."""
+    return _resolve(text, union=False)
+
+
+def _resolve(text: str, union: bool) -> str:
+    """Resolve every conflict region as a user may: the user's side, then (`union`) the lines scaffold's
+    new render adds that neither the user's side nor the base has (a new import, a new stub)."""
     out: list[str] = []
     state = "plain"
+    yours: list[str] = []
+    base: list[str] = []
+    theirs: list[str] = []
     for line in re.findall(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+$", text):
-        if line.startswith("<<<<<<< "):
-            state = "yours"
+        bare = line.rstrip("\r\n")
+        if line.startswith("<<<<<<< ") and state == "plain":
+            state, yours, base, theirs = "yours", [], [], []
         elif line.startswith("||||||| ") and state == "yours":
             state = "base"
-        elif line.rstrip("\r\n") == "=======" and state in ("yours", "base"):
+        elif bare == "=======" and state in ("yours", "base"):
             state = "theirs"
         elif line.startswith(">>>>>>> ") and state == "theirs":
             state = "plain"
-        elif state in ("plain", "yours"):
-            out.append(line)
+            out += yours
+            if union:
+                known = {x.strip() for x in yours + base}
+                out += [x for x in theirs if x.strip() not in known]
+        else:
+            {"plain": out, "yours": yours, "base": base, "theirs": theirs}[state].append(line)
     return "".join(out)
 
 
