@@ -419,9 +419,12 @@ def credentials(tls: bool, ca: Path | None, cert: Path | None, key: Path | None)
         if path is None:
             return None
         try:
-            return path.read_bytes()
+            data = path.read_bytes()
         except OSError as error:
             raise fail(f"{flag} {path}", f"cannot be read: {error.strerror}") from None
+        if b"-----BEGIN " not in data:  # grpc would take it, and fail every handshake as UNAVAILABLE
+            raise fail(f"{flag} {path}", "not PEM (no -----BEGIN line)")
+        return data
 
     return grpc.ssl_channel_credentials(read(ca, "--ca"), read(key, "--key"), read(cert, "--cert"))
 

@@ -680,7 +680,11 @@ def _open_pairs(tool: str, root: Path, files: Sequence[FilePlan]) -> None:
     scaffold's proposal, a read-only copy. A tool that exits non-zero (`:cq`
     in vim) stops the walk, like `git difftool --trust-exit-code`.
     """
-    command = shlex.split(tool)
+    try:
+        command = shlex.split(tool)
+    except ValueError as error:  # an unbalanced quote
+        typer.echo(f"--tool {tool}: {error}", err=True)
+        raise typer.Exit(EXIT_BAD_INPUT) from None
     if not command:
         raise typer.Exit(EXIT_BAD_INPUT)
     with tempfile.TemporaryDirectory(prefix="scaffold-diff-") as tmp:
@@ -696,6 +700,9 @@ def _open_pairs(tool: str, root: Path, files: Sequence[FilePlan]) -> None:
                 status = subprocess.run([*command, str(yours), str(proposed)], check=False).returncode
             except FileNotFoundError:
                 typer.echo(f"scaffold: difftool not found: {command[0]}", err=True)
+                raise typer.Exit(EXIT_BAD_INPUT) from None
+            except OSError as error:  # not executable, a directory, ...
+                typer.echo(f"--tool {command[0]}: cannot run it: {error.strerror or error}", err=True)
                 raise typer.Exit(EXIT_BAD_INPUT) from None
             if status != 0:
                 typer.echo(f"scaffold: {command[0]} exited with {status}; stopped at {f.path}", err=True)

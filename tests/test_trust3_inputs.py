@@ -6,6 +6,7 @@ exit code and nothing changed on disk."""
 from __future__ import annotations
 
 import ast
+import os
 import re
 import shutil
 import subprocess
@@ -279,3 +280,28 @@ def test_services_and_packages_named_init_get_modules_that_stand_where_no_packag
     assert "MARK" in servicer.read_text() and "def Extra(" in servicer.read_text()
     assert not [path for path in tree(project) if path.endswith(".mine")]
     check_project(project, "proj")
+
+
+def test_tool_and_certificate_paths_that_cannot_serve_are_one_line_each(tmp_path: Path) -> None:
+    project = tmp_path / "p"
+    assert run_scaffold("new", REPO / "protos/route_guide.proto", "-o", project).returncode == 0
+    proto = project / "protos/route_guide.proto"
+    proto.write_text(
+        proto.read_text().replace("rpc GetFeature", "rpc Extra(Point) returns (Point) {}\n  rpc GetFeature")
+    )
+    before = tree(project)
+    (tmp_path / "notpem").write_text("x")
+    cases = {
+        ("diff", "--tool", str(tmp_path)): f"--tool {tmp_path}: cannot run it: Permission denied",
+        ("diff", "--tool", "vim '"): "--tool vim ': No closing quotation",
+        ("call", "GetFeature", "--tls", "--ca", str(tmp_path / "notpem")): (
+            f"--ca {tmp_path / 'notpem'}: not PEM (no -----BEGIN line)"
+        ),
+        ("call", "GetFeature", "--ca", os.devnull): f"--ca {os.devnull}: not PEM (no -----BEGIN line)",
+    }
+    for (command, *args), message in cases.items():
+        target = ["--target", "127.0.0.1:1"] if command == "call" else []
+        result = run_scaffold(command, "-C", project, *args, *target)
+        assert result.returncode == 2, (command, args, result.stderr)
+        assert result.stderr.splitlines() == [message]
+    assert tree(project) == before
