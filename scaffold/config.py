@@ -20,7 +20,7 @@ from typing import Any
 
 from scaffold.errors import Diagnostic, ScaffoldError, fail
 from scaffold.formatting import FORMATTERS
-from scaffold.layout import CONFIG_FILE, TABLE
+from scaffold.layout import CONFIG_FILE, PROTO_DIR, TABLE
 from scaffold.text import lines as text_lines
 
 if sys.version_info >= (3, 11):
@@ -145,8 +145,20 @@ TAKEN_PACKAGES = frozenset(
 
 
 def shadows(name: str) -> bool:
-    """Whether a top-level package `name` would hide a module the project needs."""
-    return name in sys.stdlib_module_names or name in TAKEN_PACKAGES or name in sys.builtin_module_names
+    """Whether the project cannot take `name` as its package (`_taken_because`)."""
+    return _taken_because(name) is not None
+
+
+def _taken_because(name: str) -> str | None:
+    """Why a top-level package `name` cannot be the project's: it would hide a module the project
+    needs, stand where the project keeps its proto copies, or mean something to Python (`__main__`)."""
+    if name in sys.stdlib_module_names or name in TAKEN_PACKAGES or name in sys.builtin_module_names:
+        return "would shadow the module of that name the project imports"
+    if name == PROTO_DIR:
+        return f"is the directory the project keeps its protos in ({PROTO_DIR}/)"
+    if name.startswith("__") and name.endswith("__"):
+        return "is a name Python reserves"
+    return None
 
 
 def check_package_name(name: str, origin: str) -> str:
@@ -155,9 +167,9 @@ def check_package_name(name: str, origin: str) -> str:
         raise ScaffoldError(
             [Diagnostic(origin, f"{name!r} is not a valid Python package name (use letters, digits and _)")]
         )
-    if shadows(name):
-        message = f"{name!r} would shadow the module of that name the project imports; choose another package name"
-        raise fail(origin, message)
+    reason = _taken_because(name)
+    if reason is not None:
+        raise fail(origin, f"{name!r} {reason}; choose another package name")
     return name
 
 
@@ -377,7 +389,7 @@ def _number(table: dict[str, Any], key: str, where: _Located, default: float, in
     if not usable or not (value > 0 if low == 1 else value >= low) or value > high:
         what = "a whole number" if integer else "a number"
         raise where.error(key, f"[{TABLE}] {key} must be {what} from {low} to {high:_}, not {value!r}")
-    return value
+    return float(value)
 
 
 def _strings(

@@ -305,3 +305,19 @@ def test_tool_and_certificate_paths_that_cannot_serve_are_one_line_each(tmp_path
         assert result.returncode == 2, (command, args, result.stderr)
         assert result.stderr.splitlines() == [message]
     assert tree(project) == before
+
+
+def test_a_package_name_where_the_project_keeps_its_protos_or_that_python_reserves_is_refused(tmp_path: Path) -> None:
+    proto = REPO / "protos/route_guide.proto"
+    for name, reason in [
+        ("protos", "is the directory the project keeps its protos in (protos/)"),
+        ("__main__", "is a name Python reserves"),
+        ("__init__", "is a name Python reserves"),
+    ]:
+        result = run_scaffold("new", proto, "-o", tmp_path / "out", "--name", name)
+        assert (result.returncode, result.stderr) == (2, f"--name: {name!r} {reason}; choose another package name\n")
+        assert not (tmp_path / "out").exists()
+    (tmp_path / "protos.proto").write_text(proto.read_text())
+    result = run_scaffold("new", tmp_path / "protos.proto", "-o", tmp_path / "out")
+    assert result.returncode == 0, result.stderr
+    assert 'package = "protos_service"' in (tmp_path / "out/pyproject.toml").read_text()
