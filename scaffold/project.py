@@ -115,8 +115,8 @@ def for_new(protos: Sequence[Path], options: NewOptions) -> Inputs:
         raise fail("scaffold new", "no proto file given")
     proto_files, include_dirs = protoc.expand_directories(protos, options.include_dirs)
     proto_inputs = protoc.resolve_inputs(proto_files, include_dirs)
-    name = options.name or _package_from(protos[0])
-    package = check_package_name(name, "--name" if options.name else str(protos[0]))
+    name = options.name if options.name is not None else _package_from(protos[0])  # `--name ''` is refused
+    package = check_package_name(name, "--name" if options.name is not None else str(protos[0]))
     root = options.output if options.output is not None else Path(package)
     if root.exists() and not root.is_dir():
         raise fail(str(root), "exists and is not a directory")

@@ -309,6 +309,11 @@ def test_tool_and_certificate_paths_that_cannot_serve_are_one_line_each(tmp_path
 
 def test_a_package_name_where_the_project_keeps_its_protos_or_that_python_reserves_is_refused(tmp_path: Path) -> None:
     proto = REPO / "protos/route_guide.proto"
+    empty = run_scaffold("new", proto, "-o", tmp_path / "out", "--name", "")
+    assert (empty.returncode, empty.stderr) == (
+        2,
+        "--name: '' is not a valid Python package name (use letters, digits and _)\n",
+    )
     for name, reason in [
         ("protos", "is the directory the project keeps its protos in (protos/)"),
         ("__main__", "is a name Python reserves"),
