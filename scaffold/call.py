@@ -19,6 +19,7 @@ from __future__ import annotations
 import base64
 import binascii
 import difflib
+import itertools
 import json
 import math
 import re
@@ -120,7 +121,7 @@ _FAILED_FIELD = re.compile(r"Failed to parse (\w+) field: ")
 def parse(text: str, cls: type[message.Message], origin: str, line_offset: int = 0) -> message.Message:
     """`text` (one JSON document) as a `cls` message; a located error for anything that is not one."""
     try:
-        document = json.loads(text) if text.strip() else {}
+        document = json.loads(text, object_pairs_hook=_unique_keys) if text.strip() else {}
         if not isinstance(document, dict):
             line, col = _start(text)
             kind = f"{_JSON_KINDS.get(type(document), 'a value')}"
@@ -135,6 +136,10 @@ def parse(text: str, cls: type[message.Message], origin: str, line_offset: int =
         return json_format.ParseDict(document, cls(), max_recursion_depth=_DEPTH_LIMIT)
     except json.JSONDecodeError as error:
         raise fail(origin, f"not valid JSON: {error.msg}", error.lineno + line_offset, error.colno) from None
+    except _DuplicateKey as duplicate:
+        line, col = _position_of_key(text, duplicate.key, occurrence=2)
+        message = f'"{duplicate.key}" twice in one object: JSON would keep the last, silently'
+        raise fail(origin, message, line + line_offset, col) from None
     except RecursionError:  # Python's own limit, met first by the JSON reader or the field check
         raise _too_deep(text, origin, line_offset) from None
     except (json_format.ParseError, ValueError, TypeError) as error:
@@ -145,6 +150,22 @@ def parse(text: str, cls: type[message.Message], origin: str, line_offset: int =
 
 _JSON_KINDS = {list: "an array", str: "a string", int: "a number", float: "a number", bool: "true or false"}
 _JSON_KINDS[type(None)] = "null"
+
+
+class _DuplicateKey(Exception):
+    def __init__(self, key: str) -> None:
+        super().__init__(key)
+        self.key = key
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """A JSON object's members, refusing a key given twice (Python's reader would drop the first)."""
+    members: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in members:
+            raise _DuplicateKey(key)
+        members[key] = value
+    return members
 
 
 def _start(text: str) -> tuple[int, int]:
@@ -208,8 +229,10 @@ def _unknown_field(document: Any, descriptor: Any) -> tuple[str, str, list[str]]
     return None
 
 
-def _position_of_key(text: str, key: str) -> tuple[int, int]:
-    match = re.search(rf'"{re.escape(key)}"\s*:', text)
+def _position_of_key(text: str, key: str, occurrence: int = 1) -> tuple[int, int]:
+    """Line and column of the `occurrence`th `"key":` in `text` (1:1 when there is none)."""
+    matches = re.finditer(rf'"{re.escape(key)}"\s*:', text)
+    match = next(itertools.islice(matches, occurrence - 1, None), None)
     if match is None:
         return 1, 1
     before = text[: match.start()]

@@ -135,6 +135,9 @@ def test_call_refuses_bad_requests_metadata_and_deadlines_with_one_located_line_
         ("Get", "-d", f"@{latin1}"): f"{latin1}:1:11: not UTF-8: byte 0xff",
         ("Get", "-d", '{"m": {"k": {"nmae": "x"}}}'): '-d:1:14: no field "nmae" in rr.Node; did you mean "name"?',
         ("Get", "-d", '{\n"n": 1.5}'): "-d:2:1: field n: Couldn't parse integer: 1.5 at Node.n.",
+        ("Get", "-d", '{"name": "a", "name": "b"}'): (
+            '-d:1:15: "name" twice in one object: JSON would keep the last, silently'
+        ),
         ("Get", "-H", "x-bin:%%%"): "-H x-bin:%%%: the value of a key ending -bin is base64",
         ("Get", "-H", "Bad Key:1"): "-H Bad Key:1: a metadata key holds only letters, digits, '-', '_' and '.'",
         ("Get", "-H", "x-note:caf\u00e9"): (
