@@ -277,11 +277,10 @@ def _arrive(
     rendered, rendered_before = renders
     merge_base = current = rendered_before.get(target, rendered[target]).decode()
     order = list(_parse_render(target, rendered[target]).blocks)
-    for name, path in sorted(arriving.items()):
-        recorded = olds[path].block(name, recorded=True)
-        if recorded is not None:
-            merge_base = _put(merge_base, name, recorded, order)
-        current = _put(current, name, olds[path].block(name) or "", order)  # a deleted definition stays deleted
+    recorded = {n: olds[p].block(n, recorded=True) for n, p in arriving.items()}
+    merge_base = _put(merge_base, {n: block for n, block in recorded.items() if block is not None}, order)
+    # a definition the user deleted stays deleted ("")
+    current = _put(current, {n: olds[p].block(n) or "" for n, p in arriving.items()}, order)
     module = _module(target)
     additions: list[str] = []
     taken: dict[str, set[str]] = {}
@@ -302,7 +301,7 @@ def _arrive(
                 continue
             helpers[name] = path
             if _is_fixture(old.ours, name):  # pytest finds a fixture by its name in the module: a copy, not an import
-                current = _put(current, name, old.block(name) or "", [])
+                current = _put(current, {name: old.block(name) or ""}, [])
             else:
                 additions.append(f"from {_module(path)} import {name}")
         if old.header and "".join(old.header) not in current:
@@ -330,8 +329,8 @@ def _absorb(current: str, existing: bytes, module: str, package: str) -> str:
     for index, node in enumerate(source.tree.body):
         if isinstance(node, (ast.Import, ast.ImportFrom)) or (index == 0 and isinstance(node, ast.Expr)):
             continue
-        if pysource.defined_by(node) & into.defined:
-            continue
+        if pysource.defined_by(node) & into.defined or ast.dump(node) in {ast.dump(n) for n in into.tree.body}:
+            continue  # what the new module defines already, or has word for word (the `__main__` guard)
         first = pysource.statement_start(source, index)
         extra.append("".join(source.lines[first : node.end_lineno]).rstrip("\n") + "\n")
     if extra:
@@ -376,8 +375,14 @@ def _leftover(
 ) -> tuple[bytes | None, list[Diagnostic]]:
     """What stays of `old` once `names` left it (None: nothing of the user's); a statement that stays and
     names what moved would fail at import, so it stops the switch."""
-    ours = _without(old.ours, [old.ours.blocks[n] for n in names if n in old.ours.blocks])
-    recorded = _without(old.base, [old.base.blocks[n] for n in names if n in old.base.blocks]) if old.base else None
+    ours = _without(
+        old.ours, [old.ours.blocks[n] for n in names if n in old.ours.blocks] + _follows(old.ours, old, names)
+    )
+    recorded = (
+        _without(old.base, [old.base.blocks[n] for n in names if n in old.base.blocks] + _follows(old.base, old, names))
+        if old.base
+        else None
+    )
     # scaffold's imports, those carried away with the code and those of what moved, where nothing left uses them
     removable = {statement for statement, _ in old.base.imports} if old.base else set()
     removable |= carried | {s for s, _ in old.ours.imports if any(_imports_from(s, _module(t)) for t in targets)}
@@ -402,6 +407,22 @@ def _leftover(
                 )
             )
     return text.encode(), problems
+
+
+def _follows(source: Source, old: _Old, gone: set[str]) -> list[Span]:
+    """Statements of scaffold's, as it wrote them, that read what left the module (`if __name__ == "__main__": main()`):
+    the new modules have their own, and left behind they would read a name that is gone."""
+    if old.base is None:
+        return []
+    recorded = {ast.dump(node) for node in old.base.tree.body}
+    spans = []
+    for index, node in enumerate(source.tree.body):
+        if isinstance(node, (ast.Import, ast.ImportFrom, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)):
+            continue
+        reads = {n.id for n in ast.walk(node) if isinstance(n, ast.Name)}
+        if reads & gone and ast.dump(node) in recorded:
+            spans.append((pysource.statement_start(source, index), node.end_lineno or node.lineno))
+    return spans
 
 
 def _lost_lines(olds: Mapping[str, _Old], result: Move) -> list[Diagnostic]:
@@ -429,24 +450,36 @@ def _lost_lines(olds: Mapping[str, _Old], result: Move) -> list[Diagnostic]:
     return problems
 
 
-def _put(text: str, name: str, block: str, order: list[str]) -> str:
-    """`text` with the definition `name` replaced by `block`, or inserted where `order` (the render's order of
-    definitions) puts it when `text` does not have it; "" removes it and the blank lines before it."""
+def _put(text: str, blocks: Mapping[str, str], order: list[str]) -> str:
+    """`text` with each definition of `blocks` replaced by its block, or inserted where `order` (the render's
+    order of definitions) puts it when `text` does not have it; "" removes one and the blank lines before it.
+
+    All at once, by the places the definitions have in `text`: one at a time, a comment at the end of a
+    block put in would read as the comment above the next definition, and go with it when that is put."""
     source = _parse_render("", text.encode())
     lines = source.lines
-    if name in source.blocks:
-        first, end = source.blocks[name]
-        if not block:
-            while first > 0 and not lines[first - 1].strip():
-                first -= 1
-        return "".join(lines[:first]) + block + "".join(lines[end:])
-    if not block:
-        return text
-    following = order[order.index(name) + 1 :] if name in order else []
-    at = next((source.blocks[n][0] for n in following if n in source.blocks), None)
-    if at is None:
-        return text.rstrip("\n") + "\n\n\n" + block
-    return "".join(lines[:at]) + block + "\n\n" + "".join(lines[at:])
+    splices: list[tuple[int, int, int, str]] = []  # (first, end, rank, new text): [first, end) becomes it
+    for rank, (name, block) in enumerate(sorted(blocks.items())):
+        if name in source.blocks:
+            first, end = source.blocks[name]
+            if not block:
+                while first > 0 and not lines[first - 1].strip():
+                    first -= 1
+            splices.append((first, end, rank, block))
+        elif block:
+            following = order[order.index(name) + 1 :] if name in order else []
+            at = next((source.blocks[n][0] for n in following if n in source.blocks), None)
+            if at is None:
+                splices.append((len(lines), len(lines), rank, "\n\n" + block))
+            else:
+                splices.append((at, at, rank, block + "\n\n"))
+    out = list(lines)
+    if any(first == len(lines) for first, *_ in splices) and out and not out[-1].endswith("\n"):
+        out[-1] += "\n"
+    # from the bottom up; at one place, what replaces lines there before what goes in front of them
+    for first, end, _, new in sorted(splices, key=lambda s: (s[0], s[1] > s[0], s[2]), reverse=True):
+        out[first:end] = [new]
+    return "".join(out)
 
 
 def _without(source: Source, spans: list[Span]) -> str:
