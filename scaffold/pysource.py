@@ -13,6 +13,7 @@ import ast
 import builtins
 import symtable
 import sys
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from scaffold.errors import Diagnostic
@@ -229,3 +230,121 @@ def with_import(text: str, statement: str, package: str) -> str:
     docstring = tree.body[0] if tree.body and isinstance(tree.body[0], ast.Expr) else None
     end = (docstring.end_lineno or 0) if docstring else 0
     return "".join(lines[:end]) + ("\n" if end else "") + added + "".join(lines[end:])
+
+
+def put(text: str, blocks: Mapping[str, str], order: list[str]) -> str:
+    """`text` with each definition of `blocks` replaced by its block, or inserted where `order` (the render's
+    order of definitions) puts it when `text` does not have it; "" removes one and the blank lines before it.
+
+    All at once, by the places the definitions have in `text`: one at a time, a comment at the end of a
+    block put in would read as the comment above the next definition, and go with it when that is put."""
+    source = _parsed(text)
+    lines = source.lines
+    splices: list[tuple[int, int, int, str]] = []  # (first, end, rank, new text): [first, end) becomes it
+    for rank, (name, block) in enumerate(sorted(blocks.items())):
+        if name in source.blocks:
+            first, end = source.blocks[name]
+            if not block:
+                while first > 0 and not lines[first - 1].strip():
+                    first -= 1
+            splices.append((first, end, rank, block))
+        elif block:
+            following = order[order.index(name) + 1 :] if name in order else []
+            at = next((source.blocks[n][0] for n in following if n in source.blocks), None)
+            if at is None:
+                splices.append((len(lines), len(lines), rank, "\n\n" + block))
+            else:
+                splices.append((at, at, rank, block + "\n\n"))
+    out = list(lines)
+    if any(first == len(lines) for first, *_ in splices) and out and not out[-1].endswith("\n"):
+        out[-1] += "\n"
+    # from the bottom up; at one place, what replaces lines there before what goes in front of them
+    for first, end, _, new in sorted(splices, key=lambda s: (s[0], s[1] > s[0], s[2]), reverse=True):
+        out[first:end] = [new]
+    return "".join(out)
+
+
+def without(source: Source, spans: list[Span]) -> str:
+    """`source` with the line ranges `spans` (and the blank lines before each) cut."""
+    lines = source.lines
+    drop: set[int] = set()
+    for first, end in spans:
+        while first > 0 and not lines[first - 1].strip() and first - 1 not in drop:
+            first -= 1
+        drop.update(range(first, end))
+    result = "".join(line for number, line in enumerate(lines) if number not in drop)
+    return result.rstrip("\n") + "\n" if result.strip() else ""
+
+
+def tidy(text: str) -> str:
+    """Two blank lines before each top-level definition, as cutting blocks out may leave one or three."""
+    source = parse("", text.encode())
+    if isinstance(source, Diagnostic):
+        return text
+    starts = {first for first, _ in list(source.blocks.values())[0:] if first > 0}
+    out: list[str] = []
+    for number, line in enumerate(source.lines):
+        if number in starts:
+            while out and not out[-1].strip():
+                out.pop()
+            out += ["\n", "\n"]
+        out.append(line)
+    return "".join(out)
+
+
+def without_unused_imports(text: str, removable: set[str]) -> str:
+    """`text` without the import statements of `removable` (scaffold's, or carried away) that nothing left
+    in it uses."""
+    source = parse("", text.encode())
+    if isinstance(source, Diagnostic):
+        return text
+    used = {node.id for node in ast.walk(source.tree) if isinstance(node, ast.Name)}
+    unused = {statement for statement, bound in source.imports if statement in removable and not bound & used}
+    if not unused:
+        return text
+    lines = source.lines
+    drop: set[int] = set()
+    for node in source.tree.body:
+        end = node.end_lineno or node.lineno
+        if isinstance(node, (ast.Import, ast.ImportFrom)) and "".join(lines[node.lineno - 1 : end]).strip() in unused:
+            drop.update(range(node.lineno - 1, end))
+            if end < len(lines) and not lines[end].strip():
+                drop.add(end)  # the blank line that separated its section
+    return "".join(line for number, line in enumerate(lines) if number not in drop)
+
+
+def imports_from(statement: str, module: str) -> bool:
+    node = ast.parse(statement).body[0]
+    return isinstance(node, ast.ImportFrom) and node.module == module
+
+
+def line_defining(source: Source, name: str) -> int:
+    for node in source.tree.body:
+        if name in defined_by(node):
+            return node.lineno
+    return 1
+
+
+def line_reading(source: Source, name: str, outside: Iterable[str] = ()) -> int:
+    """The first line of `source` that reads `name` (outside the definitions `outside`)."""
+    skip = set(outside)
+    for node in source.tree.body:
+        if isinstance(node, (ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)) and node.name in skip:
+            continue
+        for inner in ast.walk(node):
+            if isinstance(inner, ast.Name) and inner.id == name:
+                return inner.lineno
+    return 1
+
+
+def is_fixture(source: Source, name: str) -> bool:
+    for node in source.tree.body:
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.name == name:
+            return any("fixture" in ast.unparse(decorator) for decorator in node.decorator_list)
+    return False
+
+
+def _parsed(text: str) -> Source:
+    source = parse("", text.encode())
+    assert isinstance(source, Source), source  # scaffold's own text, which always parses
+    return source

@@ -278,9 +278,9 @@ def _arrive(
     merge_base = current = rendered_before.get(target, rendered[target]).decode()
     order = list(_parse_render(target, rendered[target]).blocks)
     recorded = {n: olds[p].block(n, recorded=True) for n, p in arriving.items()}
-    merge_base = _put(merge_base, {n: block for n, block in recorded.items() if block is not None}, order)
+    merge_base = pysource.put(merge_base, {n: block for n, block in recorded.items() if block is not None}, order)
     # a definition the user deleted stays deleted ("")
-    current = _put(current, {n: olds[p].block(n) or "" for n, p in arriving.items()}, order)
+    current = pysource.put(current, {n: olds[p].block(n) or "" for n, p in arriving.items()}, order)
     module = _module(target)
     additions: list[str] = []
     taken: dict[str, set[str]] = {}
@@ -294,19 +294,21 @@ def _arrive(
         additions += sorted(taken[path])
         for name in sorted(old.own_names & used - set(arriving)):
             if name in helpers or name in _parse_render(target, current.encode()).defined:
-                line = _line_defining(old.ours, name)
+                line = pysource.line_defining(old.ours, name)
                 elsewhere = helpers.get(name, target)
                 message = f"`{name}`, which code moving to {target} uses, is also defined in {elsewhere}"
                 problems.append(Diagnostic(path, message + "; rename one of them, then run scaffold gen", line, 1))
                 continue
             helpers[name] = path
-            if _is_fixture(old.ours, name):  # pytest finds a fixture by its name in the module: a copy, not an import
-                current = _put(current, {name: old.block(name) or ""}, [])
+            if pysource.is_fixture(
+                old.ours, name
+            ):  # pytest finds a fixture by its name in the module: a copy, not an import
+                current = pysource.put(current, {name: old.block(name) or ""}, [])
             else:
                 additions.append(f"from {_module(path)} import {name}")
         if old.header and "".join(old.header) not in current:
             current = "".join(old.header).rstrip("\n") + "\n" + current
-    additions = [line for line in dict.fromkeys(additions) if not _imports_from(line, module)]
+    additions = [line for line in dict.fromkeys(additions) if not pysource.imports_from(line, module)]
     for statement in additions:
         current = pysource.with_import(current, statement, package)
     existing = read(target)
@@ -324,7 +326,7 @@ def _absorb(current: str, existing: bytes, module: str, package: str) -> str:
         return current  # not Python: left out of the move, and the merge reports it
     into = _parse_render(module, current.encode())
     have = {statement for statement, _ in into.imports}
-    imports = [s for s, _ in source.imports if s not in have and not _imports_from(s, module)]
+    imports = [s for s, _ in source.imports if s not in have and not pysource.imports_from(s, module)]
     extra: list[str] = []
     for index, node in enumerate(source.tree.body):
         if isinstance(node, (ast.Import, ast.ImportFrom)) or (index == 0 and isinstance(node, ast.Expr)):
@@ -359,14 +361,14 @@ def _unresolved_after(
         reads = pysource.names_used(old.ours, spans)
         already = pysource.unresolved(old.ours.text)
         for name in sorted(missing & reads - set(already)):
-            line = _line_reading(old.ours, name)
+            line = pysource.line_reading(old.ours, name)
             message = f"code moving to {target} reads `{name}`, which would be undefined there"
             problems.append(
                 Diagnostic(path, message + "; import or define it beside the code, then run scaffold gen", line, 1)
             )
         for name in sorted(set(twice) - set(pysource.redefined(old.ours.text))):
             message = f"`{name}` would be defined twice in {target}; rename one, then run scaffold gen"
-            problems.append(Diagnostic(path, message, _line_defining(old.ours, name), 1))
+            problems.append(Diagnostic(path, message, pysource.line_defining(old.ours, name), 1))
     return problems
 
 
@@ -375,23 +377,27 @@ def _leftover(
 ) -> tuple[bytes | None, list[Diagnostic]]:
     """What stays of `old` once `names` left it (None: nothing of the user's); a statement that stays and
     names what moved would fail at import, so it stops the switch."""
-    ours = _without(
+    ours = pysource.without(
         old.ours, [old.ours.blocks[n] for n in names if n in old.ours.blocks] + _follows(old.ours, old, names)
     )
     recorded = (
-        _without(old.base, [old.base.blocks[n] for n in names if n in old.base.blocks] + _follows(old.base, old, names))
+        pysource.without(
+            old.base, [old.base.blocks[n] for n in names if n in old.base.blocks] + _follows(old.base, old, names)
+        )
         if old.base
         else None
     )
     # scaffold's imports, those carried away with the code and those of what moved, where nothing left uses them
     removable = {statement for statement, _ in old.base.imports} if old.base else set()
-    removable |= carried | {s for s, _ in old.ours.imports if any(_imports_from(s, _module(t)) for t in targets)}
-    ours = _without_unused_imports(ours, removable)
+    removable |= carried | {
+        s for s, _ in old.ours.imports if any(pysource.imports_from(s, _module(t)) for t in targets)
+    }
+    ours = pysource.without_unused_imports(ours, removable)
     if old.header:  # carried to every module the code went to
         ours = ours.replace("".join(old.header), "", 1).lstrip("\n")
-    if not ours.strip() or (recorded is not None and ours == _without_unused_imports(recorded, removable)):
+    if not ours.strip() or (recorded is not None and ours == pysource.without_unused_imports(recorded, removable)):
         return None, []
-    text = _tidy(ours)
+    text = pysource.tidy(ours)
     if old.header:
         text = "".join(old.header).rstrip("\n") + "\n" + text
     problems = []
@@ -402,7 +408,7 @@ def _leftover(
                 Diagnostic(
                     old.path,
                     message + "; move or remove it, then run scaffold gen",
-                    _line_reading(old.ours, name, outside=names),
+                    pysource.line_reading(old.ours, name, outside=names),
                     1,
                 )
             )
@@ -450,117 +456,5 @@ def _lost_lines(olds: Mapping[str, _Old], result: Move) -> list[Diagnostic]:
     return problems
 
 
-def _put(text: str, blocks: Mapping[str, str], order: list[str]) -> str:
-    """`text` with each definition of `blocks` replaced by its block, or inserted where `order` (the render's
-    order of definitions) puts it when `text` does not have it; "" removes one and the blank lines before it.
-
-    All at once, by the places the definitions have in `text`: one at a time, a comment at the end of a
-    block put in would read as the comment above the next definition, and go with it when that is put."""
-    source = _parse_render("", text.encode())
-    lines = source.lines
-    splices: list[tuple[int, int, int, str]] = []  # (first, end, rank, new text): [first, end) becomes it
-    for rank, (name, block) in enumerate(sorted(blocks.items())):
-        if name in source.blocks:
-            first, end = source.blocks[name]
-            if not block:
-                while first > 0 and not lines[first - 1].strip():
-                    first -= 1
-            splices.append((first, end, rank, block))
-        elif block:
-            following = order[order.index(name) + 1 :] if name in order else []
-            at = next((source.blocks[n][0] for n in following if n in source.blocks), None)
-            if at is None:
-                splices.append((len(lines), len(lines), rank, "\n\n" + block))
-            else:
-                splices.append((at, at, rank, block + "\n\n"))
-    out = list(lines)
-    if any(first == len(lines) for first, *_ in splices) and out and not out[-1].endswith("\n"):
-        out[-1] += "\n"
-    # from the bottom up; at one place, what replaces lines there before what goes in front of them
-    for first, end, _, new in sorted(splices, key=lambda s: (s[0], s[1] > s[0], s[2]), reverse=True):
-        out[first:end] = [new]
-    return "".join(out)
-
-
-def _without(source: Source, spans: list[Span]) -> str:
-    """`source` with the line ranges `spans` (and the blank lines before each) cut."""
-    lines = source.lines
-    drop: set[int] = set()
-    for first, end in spans:
-        while first > 0 and not lines[first - 1].strip() and first - 1 not in drop:
-            first -= 1
-        drop.update(range(first, end))
-    result = "".join(line for number, line in enumerate(lines) if number not in drop)
-    return result.rstrip("\n") + "\n" if result.strip() else ""
-
-
-def _tidy(text: str) -> str:
-    """Two blank lines before each top-level definition, as cutting blocks out may leave one or three."""
-    source = pysource.parse("", text.encode())
-    if isinstance(source, Diagnostic):
-        return text
-    starts = {first for first, _ in list(source.blocks.values())[0:] if first > 0}
-    out: list[str] = []
-    for number, line in enumerate(source.lines):
-        if number in starts:
-            while out and not out[-1].strip():
-                out.pop()
-            out += ["\n", "\n"]
-        out.append(line)
-    return "".join(out)
-
-
-def _without_unused_imports(text: str, removable: set[str]) -> str:
-    """`text` without the import statements of `removable` (scaffold's, or carried away) that nothing left
-    in it uses."""
-    source = pysource.parse("", text.encode())
-    if isinstance(source, Diagnostic):
-        return text
-    used = {node.id for node in ast.walk(source.tree) if isinstance(node, ast.Name)}
-    unused = {statement for statement, bound in source.imports if statement in removable and not bound & used}
-    if not unused:
-        return text
-    lines = source.lines
-    drop: set[int] = set()
-    for node in source.tree.body:
-        end = node.end_lineno or node.lineno
-        if isinstance(node, (ast.Import, ast.ImportFrom)) and "".join(lines[node.lineno - 1 : end]).strip() in unused:
-            drop.update(range(node.lineno - 1, end))
-            if end < len(lines) and not lines[end].strip():
-                drop.add(end)  # the blank line that separated its section
-    return "".join(line for number, line in enumerate(lines) if number not in drop)
-
-
-def _imports_from(statement: str, module: str) -> bool:
-    node = ast.parse(statement).body[0]
-    return isinstance(node, ast.ImportFrom) and node.module == module
-
-
 def _module(path: str) -> str:
     return path.removesuffix(".py").replace("/", ".")
-
-
-def _is_fixture(source: Source, name: str) -> bool:
-    for node in source.tree.body:
-        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.name == name:
-            return any("fixture" in ast.unparse(decorator) for decorator in node.decorator_list)
-    return False
-
-
-def _line_defining(source: Source, name: str) -> int:
-    for node in source.tree.body:
-        if name in pysource.defined_by(node):
-            return node.lineno
-    return 1
-
-
-def _line_reading(source: Source, name: str, outside: Iterable[str] = ()) -> int:
-    """The first line of `source` that reads `name` (outside the definitions `outside`)."""
-    skip = {n for n in outside}
-    for node in source.tree.body:
-        if isinstance(node, (ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)) and node.name in skip:
-            continue
-        for inner in ast.walk(node):
-            if isinstance(inner, ast.Name) and inner.id == name:
-                return inner.lineno
-    return 1
