@@ -11,6 +11,7 @@ merge or rendering code.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,7 +26,7 @@ from scaffold.config import Config, check_package_name
 from scaffold.disk import Disk
 from scaffold.errors import fail
 from scaffold.hashes import Hashes
-from scaffold.layout import CONFIG_FILE, MANIFEST, STATE_DIR
+from scaffold.layout import CONFIG_FILE, MANIFEST, PROTO_DIR, STATE_DIR
 from scaffold.memo import Memo
 from scaffold.protoc import ProtocResult, ProtoInput
 
@@ -115,9 +116,10 @@ def for_new(protos: Sequence[Path], options: NewOptions) -> Inputs:
         raise fail("scaffold new", "no proto file given")
     proto_files, include_dirs = protoc.expand_directories(protos, options.include_dirs)
     proto_inputs = protoc.resolve_inputs(proto_files, include_dirs)
-    name = options.name if options.name is not None else _package_from(protos[0])  # `--name ''` is refused
+    name = options.name if options.name is not None else _package_from(protos[0], proto_files)  # `--name ''` is refused
     package = check_package_name(name, "--name" if options.name is not None else str(protos[0]))
     root = options.output if options.output is not None else Path(package)
+    _refuse_output_over_inputs(root, protos, proto_files, defaulted=options.output is None)
     if root.exists() and not root.is_dir():
         raise fail(str(root), "exists and is not a directory")
     if options.templates is not None and not options.templates.is_dir():
@@ -184,9 +186,51 @@ def _holds_project(root: Path) -> bool:
     return (root / CONFIG_FILE).is_file() and input_digest.config_table(root) is not None
 
 
-def _package_from(argument: Path) -> str:
-    """The default package: a proto file's name, or a directory's name; `logging.proto` gives
-    `logging_service`, since a package `logging` would hide the standard library's."""
-    name = argument.resolve().name if argument.is_dir() else argument.stem
+def _package_from(argument: Path, proto_files: Sequence[Path]) -> str:
+    """The default package: a proto file's name; for a directory, the proto package its protos share
+    (`shop.a.v1` and `shop.b.v1` give `shop`), else its only proto's name, else the first one's (never the
+    directory's own name: `protos/` would name the package after where protos are kept).
+    `logging.proto` gives `logging_service`, since a package `logging` would hide the standard library's."""
+    if argument.is_dir():
+        below = [p for p in proto_files if p.resolve().is_relative_to(argument.resolve())]
+        shared = _shared_package(below)
+        name = "_".join(shared) if shared else below[0].stem
+    else:
+        name = argument.stem
     name = name.replace("-", "_").replace(".", "_")
-    return f"{name}_service" if config_module.shadows(name) else name
+    return f"{name}_service" if config_module.shadows(name) or name == PROTO_DIR else name
+
+
+_PACKAGE = re.compile(r"^\s*package\s+([\w.]+)\s*;", re.MULTILINE)
+_VERSION = re.compile(r"v\d+([a-z]+\d*)?")
+
+
+def _shared_package(files: Sequence[Path]) -> list[str]:
+    """The leading parts of the proto package every file declares, versions (`v1`, `v1beta2`) left off."""
+    packages = []
+    for path in files:
+        found = _PACKAGE.search(path.read_text(encoding="utf-8", errors="replace"))
+        if found is None:
+            return []
+        packages.append(found.group(1).split("."))
+    shared = list(os.path.commonprefix(packages)) if packages else []
+    while shared and _VERSION.fullmatch(shared[-1]):
+        shared.pop()
+    return shared
+
+
+def _refuse_output_over_inputs(
+    root: Path, arguments: Sequence[Path], proto_files: Sequence[Path], defaulted: bool
+) -> None:
+    """A project written where its protos are read would mix the two (and copy the protos into themselves):
+    the output may be neither an input directory nor hold an input proto, with --force or without."""
+    where = root.resolve()
+    for argument in arguments:
+        resolved = argument.resolve()
+        inside = [p for p in proto_files if p.resolve().is_relative_to(where)]
+        if (argument.is_dir() and where == resolved) or resolved.is_relative_to(where) or inside:
+            held = argument if argument.is_dir() else (inside[0] if inside else argument)
+            why = "the default output" if defaulted else "the output directory"
+            raise fail(
+                str(root), f"{why} holds the protos being read ({held}); write the project elsewhere with -o DIR"
+            )

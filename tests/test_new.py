@@ -224,7 +224,8 @@ def test_a_directory_takes_every_proto_below_it(tmp_path: Path) -> None:
     result = run_scaffold("new", TEST_PROTOS / "multi", "-o", tmp_path / "out")
     assert result.returncode == 0, result.stderr
     files = tree(tmp_path / "out")
-    assert "multi/generated/shop_pb2_grpc.py" in files and "multi/generated/common/types_pb2.py" in files
+    # named from the package the protos share (shop.v1, shop.common), not from the directory
+    assert "shop/generated/shop_pb2_grpc.py" in files and "shop/generated/common/types_pb2.py" in files
     table = tomllib.loads(files["pyproject.toml"].decode())["tool"]["scaffold"]
     assert table["protos"] == ["protos"]  # the directory: a proto added there later is an input too
     tests = run_python("-m", "pytest", "-q", "-p", "no:cacheprovider", cwd=tmp_path / "out")
