@@ -136,7 +136,8 @@ def move(
         problems += more
         result.leftovers[path] = leftover
     if not problems:
-        problems = _lost_lines(olds, result)
+        absorbed = {t: pysource.parse(t, c) for t in arrivals if (c := read(t)) is not None}
+        problems = _lost_lines(olds, result, {t: s for t, s in absorbed.items() if isinstance(s, Source)})
     if problems:
         raise ScaffoldError(problems)
     return result
@@ -335,6 +336,7 @@ def _absorb(current: str, existing: bytes, module: str, package: str) -> str:
             continue  # what the new module defines already, or has word for word (the `__main__` guard)
         first = pysource.statement_start(source, index)
         extra.append("".join(source.lines[first : node.end_lineno]).rstrip("\n") + "\n")
+    extra += [line for line in _loose_comments(source) if line.strip() not in current]
     if extra:
         first = min((start for start, _ in into.blocks.values()), default=len(into.lines))
         current = "".join(into.lines[:first]) + "\n\n".join(extra) + "\n\n" + "".join(into.lines[first:])
@@ -344,6 +346,14 @@ def _absorb(current: str, existing: bytes, module: str, package: str) -> str:
     for statement in imports:
         current = pysource.with_import(current, statement, package)
     return current
+
+
+def _loose_comments(source: Source) -> list[str]:
+    """Comment lines between top-level statements (not the header): nothing the parse tree holds."""
+    taken: set[int] = set(range(len(source.header)))
+    for index, node in enumerate(source.tree.body):
+        taken.update(range(pysource.statement_start(source, index), node.end_lineno or node.lineno))
+    return [line for number, line in enumerate(source.lines) if number not in taken and line.lstrip().startswith("#")]
 
 
 def _unresolved_after(
@@ -431,25 +441,37 @@ def _follows(source: Source, old: _Old, gone: set[str]) -> list[Span]:
     return spans
 
 
-def _lost_lines(olds: Mapping[str, _Old], result: Move) -> list[Diagnostic]:
-    """The last word before anything is written: each line the user wrote in a module the switch empties
-    must stand in the new tree as many times as before; the switch stops rather than lose one."""
+def _lost_lines(olds: Mapping[str, _Old], result: Move, absorbed: Mapping[str, Source]) -> list[Diagnostic]:
+    """The last word before anything is written: each line the user wrote in a module the switch empties, or
+    in a file of theirs a new module absorbs, must stand in the new tree as many times as before; the switch
+    stops rather than lose one."""
     written = Counter(
         line.strip()
         for content in [*result.currents.values(), *(c for c in result.leftovers.values() if c is not None)]
         for line in split_lines(content.decode())
     )
-    problems = []
+    mine: dict[str, tuple[Source, Counter[str]]] = {}
     for path in result.leftovers:
         old = olds[path]
-        mine = Counter(line.strip() for line in split_lines(old.ours.text) if line.strip())
-        if old.base is not None:
-            mine -= Counter(line.strip() for line in split_lines(old.base.text))
+        lines = Counter(line.strip() for line in split_lines(old.ours.text) if line.strip())
+        mine[path] = (
+            old.ours,
+            lines - Counter(line.strip() for line in split_lines(old.base.text)) if old.base else lines,
+        )
+    for path, source in absorbed.items():
+        docstring = source.tree.body[0] if source.tree.body and isinstance(source.tree.body[0], ast.Expr) else None
+        skip = range(docstring.lineno - 1, docstring.end_lineno or 0) if docstring else range(0)
+        mine[path] = (
+            source,
+            Counter(line.strip() for n, line in enumerate(source.lines) if line.strip() and n not in skip),
+        )
+    problems = []
+    for path, (source, lines) in mine.items():
         for module in map(_module, result.currents):  # an import of what now lives in the module itself goes
-            mine = Counter({line: n for line, n in mine.items() if not line.startswith(f"from {module} import ")})
-        for line, count in sorted(mine.items()):
+            lines = Counter({line: n for line, n in lines.items() if not line.startswith(f"from {module} import ")})
+        for line, count in sorted(lines.items()):
             if written[line] < count:
-                number = next(i for i, text in enumerate(split_lines(old.ours.text), 1) if text.strip() == line)
+                number = next(i for i, text in enumerate(source.lines, 1) if text.strip() == line)
                 message = "the layout switch would lose this line of yours (a bug in scaffold: please report it)"
                 problems.append(Diagnostic(path, message, number, 1))
                 break

@@ -102,7 +102,7 @@ def implement(path: Path, rpc: str, body: str) -> None:
     """Replaces the stub of the unary `rpc` in the servicer module `path` with `body`."""
     text = path.read_text()
     stub = re.compile(
-        rf'        # TODO: return a [^\n]*\n        context\.abort\([^)]*"{rpc} is not implemented yet"\s*\)\n'
+        rf'        # TODO: return an? [^\n]*\n        context\.abort\([^)]*"{rpc} is not implemented yet"\s*\)\n'
     )
     assert stub.search(text), (path, rpc)
     path.write_text(stub.sub(lambda _: body, text, count=1))

@@ -207,3 +207,21 @@ def test_a_block_takes_the_comments_above_it_and_leaves_the_header(
 )
 def test_unresolved_names_are_what_the_compiler_finds_unbound(source: str, missing: dict[str, int]) -> None:
     assert pysource.unresolved(source) == missing
+
+
+def test_a_file_left_behind_and_taken_back_keeps_its_loose_comments(tmp_path: Path) -> None:
+    """A comment of the user's between two statements of a module the switch leaves behind is in no parse
+    tree; switching back takes the file into the new module, the comment included (found by the fuzzer)."""
+    project = make(tmp_path, "--layout", "single")
+    client = project / "shop/client.py"
+    text = client.read_text()
+    at = text.index("\nDEFAULT_TARGET")
+    client.write_text(text[:at] + "\n# MARK-loose: kept between two constants\n" + text[at:])
+    set_layout(project, "per-service")
+    assert gen(project).returncode == 0
+    assert "# MARK-loose" in (project / "shop/client.py").read_text()  # what stays of the old module
+    set_layout(project, "single")
+    back = gen(project)
+    assert back.returncode == 0, back.stderr
+    assert "# MARK-loose: kept between two constants" in (project / "shop/client.py").read_text()
+    assert run_scaffold("check", "-C", project).returncode == 0
