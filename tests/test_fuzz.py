@@ -63,7 +63,7 @@ def test_a_conflict_is_resolved_by_keeping_the_users_side() -> None:
     assert _keep_yours(text.replace("\n", "\r\n")) == "a\r\nmine\r\nz\r\n"
 
 
-def test_the_fuzzer_sees_a_lost_line_and_a_blind_check(tmp_path: Path) -> None:
+def test_the_fuzzer_sees_a_lost_line(tmp_path: Path) -> None:
     """The invariants bite: a mark the user wrote that vanishes is reported, with where it went."""
     world, violation = replay(
         tmp_path / "ok", [Step("u.comment", {"pick": 0, "where": 1, "decor": 1})], expensive_every=1
@@ -127,6 +127,33 @@ def test_found_a_switch_leaves_no_main_guard_without_its_main(tmp_path: Path) ->
     steps = [
         Step("u.import", {"pick": 0, "where": 1, "decor": 0}),
         Step("c.layout", {"pick": 0}),
+    ]
+    _, violation = replay(tmp_path, steps, expensive_every=1)
+    assert violation is None, str(violation)
+
+
+def test_found_a_grown_import_line_replaces_the_old_one_beside_the_users_import(tmp_path: Path) -> None:
+    """Seed 8: the user's `import decimal` and a module statement right below
+    `from shop.generated import audit_pb2, ...`; a new service in billing.proto makes scaffold's import
+    of the generated modules grow into a parenthesised one: the merge keeps the old line and adds the
+    new block below the user's lines, so every module is imported twice (ruff F811)."""
+    steps = [
+        Step("p.add_file", {"pick": 586, "message": "Thing", "stem": "audit", "service": "Store", "name": "Sync"}),
+        Step("u.import", {"pick": 99, "where": 833, "decor": 0}),
+        Step("p.add_service", {"pick": 364, "name": "Delete", "shape": 2, "comment": 7, "service": "Relay"}),
+    ]
+    _, violation = replay(tmp_path, steps, expensive_every=1)
+    assert violation is None, str(violation)
+
+
+def test_found_code_kept_from_a_removed_proto_file_names_only_what_exists(tmp_path: Path) -> None:
+    """Seed 10: a method of StoreServicer implemented, then shop.proto (both services) removed: the
+    implemented class is kept (its base stripped, "kept for your code"), but its signatures still name
+    `shop_pb2`, whose import went with the file: ruff F821 `shop_pb2` in servicer.py (it imports only
+    thanks to `from __future__ import annotations`); `check` says up to date."""
+    steps = [
+        Step("u.implement", {"pick": 853, "where": 818, "decor": 3, "helper": True}),
+        Step("p.remove_file", {"pick": 336}),
     ]
     _, violation = replay(tmp_path, steps, expensive_every=1)
     assert violation is None, str(violation)
