@@ -15,6 +15,7 @@ import symtable
 import sys
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from functools import cached_property
 
 from scaffold.errors import Diagnostic
 from scaffold.text import lines as split_lines
@@ -33,18 +34,18 @@ class Source:
     lines: list[str]
     tree: ast.Module
 
-    @property
+    @cached_property
     def blocks(self) -> dict[str, Span]:
         """Top-level classes and functions with their lines: decorators and the comments directly above
         included (the comment says what follows), trailing blank lines not."""
         return _blocks(self)
 
-    @property
+    @cached_property
     def defined(self) -> set[str]:
         """The names the module defines at top level (functions, classes, assignments)."""
         return {name for node in self.tree.body for name in defined_by(node)}
 
-    @property
+    @cached_property
     def imports(self) -> list[tuple[str, set[str]]]:
         """Top-level import statements (not `__future__`) as written, with the names each binds."""
         found = []
@@ -56,7 +57,7 @@ class Source:
                 found.append((segment, {(alias.asname or alias.name).split(".")[0] for alias in node.names}))
         return found
 
-    @property
+    @cached_property
     def header(self) -> list[str]:
         """The comment lines above the first statement (a licence, a shebang), blank lines between included."""
         first = statement_start(self, 0) if self.tree.body else len(self.lines)
@@ -153,10 +154,10 @@ def names_used(source: Source, spans: list[Span]) -> set[str]:
     return used
 
 
-def unresolved(text: str) -> dict[str, int]:
-    """The names `text` reads that nothing defines (ruff's F821), each with the line it is first read on;
-    none when a star import could define anything."""
-    tree = ast.parse(text)
+def unresolved(text: str, tree: ast.Module | None = None) -> dict[str, int]:
+    """The names `text` (parsed: `tree`) reads that nothing defines (ruff's F821), each with the line it is
+    first read on; none when a star import could define anything."""
+    tree = tree or ast.parse(text)
     if any(isinstance(n, ast.ImportFrom) and any(a.name == "*" for a in n.names) for n in tree.body):
         return {}
     table = symtable.symtable(text, "<module>", "exec")
@@ -179,11 +180,12 @@ def unresolved(text: str) -> dict[str, int]:
     return {name: first.get(name, 1) for name in sorted(missing)}
 
 
-def redefined(text: str) -> dict[str, int]:
-    """Top-level names `text` defines twice by `def`, `class` or import (ruff's F811), with the second line."""
+def redefined(text: str, tree: ast.Module | None = None) -> dict[str, int]:
+    """Top-level names `text` (parsed: `tree`) defines twice by `def`, `class` or import (ruff's F811), with
+    the second line."""
     seen: set[str] = set()
     twice: dict[str, int] = {}
-    for node in ast.parse(text).body:
+    for node in (tree or ast.parse(text)).body:
         if isinstance(node, (ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef, ast.Import, ast.ImportFrom)):
             for name in defined_by(node):
                 if name in seen and name not in twice:

@@ -31,10 +31,12 @@ and the reason, and nothing changes.
 from __future__ import annotations
 
 import ast
+import functools
 import re
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 
 from scaffold import pysource
 from scaffold.errors import Diagnostic, ScaffoldError
@@ -73,17 +75,26 @@ class _Old:
         text = "".join(source.lines[first:end])
         return text if text.endswith("\n") else text + "\n"
 
+    @cached_property
+    def unresolved(self) -> set[str]:
+        """What the user's module already leaves undefined: not the switch's doing, so not its to refuse."""
+        return set(pysource.unresolved(self.ours.text, self.ours.tree))
+
+    @cached_property
+    def redefined(self) -> set[str]:
+        return set(pysource.redefined(self.ours.text, self.ours.tree))
+
     def edited(self, name: str) -> bool:
         return self.block(name) != self.block(name, recorded=True)
 
-    @property
+    @cached_property
     def header(self) -> list[str]:
         """The user's own header lines (a licence): those scaffold's record of the module does not have."""
         recorded = set(self.base.header) if self.base else set()
         mine = self.ours.header
         return mine if any(line.strip() and line not in recorded for line in mine) else []
 
-    @property
+    @cached_property
     def own_names(self) -> set[str]:
         """What the user defined at top level beside scaffold's code (helpers, constants), imports aside."""
         recorded = self.base.defined if self.base else set()
@@ -94,7 +105,7 @@ class _Old:
             for name in pysource.defined_by(node)
         } - recorded
 
-    @property
+    @cached_property
     def added_imports(self) -> list[tuple[str, set[str]]]:
         had = {statement for statement, _ in self.base.imports} if self.base else set()
         return [(statement, bound) for statement, bound in self.ours.imports if statement not in had]
@@ -195,6 +206,7 @@ def _olds(read: Callable[[str], bytes | None], previous: State, rendered: Mappin
     return olds
 
 
+@functools.lru_cache(maxsize=64)  # a module is asked for several times in a row while code arrives in it
 def _parse_render(path: str, content: bytes) -> Source:
     source = pysource.parse(path, content)
     assert isinstance(source, Source), source  # scaffold's own render always parses
@@ -329,10 +341,11 @@ def _absorb(current: str, existing: bytes, module: str, package: str) -> str:
     have = {statement for statement, _ in into.imports}
     imports = [s for s, _ in source.imports if s not in have and not pysource.imports_from(s, module)]
     extra: list[str] = []
+    has = {ast.dump(n) for n in into.tree.body}
     for index, node in enumerate(source.tree.body):
         if isinstance(node, (ast.Import, ast.ImportFrom)) or (index == 0 and isinstance(node, ast.Expr)):
             continue
-        if pysource.defined_by(node) & into.defined or ast.dump(node) in {ast.dump(n) for n in into.tree.body}:
+        if pysource.defined_by(node) & into.defined or ast.dump(node) in has:
             continue  # what the new module defines already, or has word for word (the `__main__` guard)
         first = pysource.statement_start(source, index)
         extra.append("".join(source.lines[first : node.end_lineno]).rstrip("\n") + "\n")
@@ -363,20 +376,21 @@ def _unresolved_after(
     was already so where the code came from (the user's own unfinished code is not the switch's to judge)."""
     problems = []
     # what the new render defines arrives with the merge (an import a kept method needs, say)
-    missing = set(pysource.unresolved(current)) - _parse_render(target, render).defined
-    twice = pysource.redefined(current)
+    parsed = _parse_render(target, current.encode())
+    missing = set(pysource.unresolved(current, parsed.tree)) - _parse_render(target, render).defined
+    twice = pysource.redefined(current, parsed.tree)
     for path in sorted(set(arriving.values())):
         old = olds[path]
         spans = [old.ours.blocks[n] for n, p in arriving.items() if p == path and n in old.ours.blocks]
         reads = pysource.names_used(old.ours, spans)
-        already = pysource.unresolved(old.ours.text)
+        already = old.unresolved
         for name in sorted(missing & reads - set(already)):
             line = pysource.line_reading(old.ours, name)
             message = f"code moving to {target} reads `{name}`, which would be undefined there"
             problems.append(
                 Diagnostic(path, message + "; import or define it beside the code, then run scaffold gen", line, 1)
             )
-        for name in sorted(set(twice) - set(pysource.redefined(old.ours.text))):
+        for name in sorted(set(twice) - old.redefined):
             message = f"`{name}` would be defined twice in {target}; rename one, then run scaffold gen"
             problems.append(Diagnostic(path, message, pysource.line_defining(old.ours, name), 1))
     return problems
@@ -412,7 +426,7 @@ def _leftover(
         text = "".join(old.header).rstrip("\n") + "\n" + text
     problems = []
     for name in pysource.unresolved(text):
-        if name in moved and name not in pysource.unresolved(old.ours.text):
+        if name in moved and name not in old.unresolved:
             message = f"this line stays in {old.path} but reads `{name}`, which moves to {moved[name]}"
             problems.append(
                 Diagnostic(
