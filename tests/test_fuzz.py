@@ -89,6 +89,31 @@ def test_each_fault_lands_at_its_moment(tmp_path: Path, kind: str) -> None:
 # Sequences the fuzzer found, shrunk (python bench/fuzz.py --seed N). Each fails while its defect lives.
 
 
+def test_found_a_layout_round_trip_keeps_a_line_saved_at_the_end_of_client_py(tmp_path: Path) -> None:
+    """Seed 1 (also 3 and 21 in other files): LOSES A LINE. A run killed at `planned`; the user then appends
+    a comment at the very end of shop/client.py and regenerates; single -> per-service keeps it in
+    shop/client.py ("your other lines stay here"); per-service -> single rewrites shop/client.py without
+    it: the line is only in .scaffold/undo/old/shop/client.py, and `check` says up to date. The kill is not
+    needed: `echo '# mine' >> shop/client.py`, then the round trip, loses it the same way."""
+    steps = [
+        Step(
+            "f.kill",
+            {
+                "pick": 426,
+                "moment": "planned",
+                "n": 1,
+                "edit_after": True,
+                "edit": "p.remove_rpc",
+                "edit_args": {"pick": 123},
+            },
+        ),
+        Step("c.layout", {"pick": 520}),
+        Step("c.layout", {"pick": 315}),
+    ]
+    _, violation = replay(tmp_path, steps, expensive_every=1)
+    assert violation is None, str(violation)
+
+
 def test_found_a_removed_service_whose_class_a_module_statement_names_still_imports(tmp_path: Path) -> None:
     """Seed 5: `FZ_ALIAS = CatalogServicer` at the end of servicer.py, then Catalog removed from the protos:
     the untouched class is kept with its base `shop_pb2_grpc.CatalogServicer`, which no longer exists, so
