@@ -9,6 +9,7 @@ diagnostics before anything is written.
 
 from __future__ import annotations
 
+import posixpath
 import shutil
 import time
 from collections.abc import Iterable, Sequence
@@ -158,6 +159,7 @@ def regenerate(
     the saved file, so the save is merged, never overwritten.
     """
     started = time.perf_counter()
+    recreate = [_in_project(root, path) for path in recreate]
     with lock.held(root, required=not dry_run):
         recovered = () if dry_run else write.recover(root)
         if recovered and not (root / CONFIG_FILE).is_file():  # what was rolled back was a `new`: no project
@@ -165,6 +167,7 @@ def regenerate(
         for _ in range(_ATTEMPTS):
             inputs = project.load(root, full=full, recreate=recreate)
             outcome = pipeline.plan(inputs)
+            _check_recreated(recreate, outcome.plan)
             changes = outcome.plan.writes
             try:
                 if changes and not dry_run:
@@ -193,6 +196,29 @@ def regenerate(
             )
     message = f"changed while scaffold was writing, {_ATTEMPTS} times in a row; nothing was written: run it again"
     raise fail(str(root / overtaken), message)
+
+
+def _in_project(root: Path, path: str) -> str:
+    """A `--recreate` path as the plan names files (relative to the project, `/`-separated); one
+    outside the project is refused before anything runs."""
+    given = Path(path)
+    if given.is_absolute():
+        try:
+            given = given.resolve().relative_to(root.resolve())
+        except ValueError:
+            raise fail(f"--recreate {path}", "outside the project: name a file scaffold writes in it") from None
+    relative = posixpath.normpath(given.as_posix())
+    if relative == ".." or relative.startswith("../") or relative == ".":
+        raise fail(f"--recreate {path}", "outside the project: name a file scaffold writes in it")
+    return relative
+
+
+def _check_recreated(recreate: Iterable[str], plan: Plan) -> None:
+    """Every `--recreate` path must be a file scaffold writes: a typo would otherwise pass in silence."""
+    written = {f.path for f in plan.files}
+    for path in recreate:
+        if path not in written:
+            raise fail(f"--recreate {path}", "scaffold writes no such file in the project")
 
 
 def abort_last_run(root: Path) -> list[str]:

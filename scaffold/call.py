@@ -196,6 +196,7 @@ def _bad_value(reason: str, text: str, origin: str, line_offset: int) -> Scaffol
     `Failed to parse a field: Failed to parse b field: why` is `field a.b: why`."""
     fields = _FAILED_FIELD.findall(reason)
     why = " ".join(_FAILED_FIELD.sub("", reason).split())
+    why = re.sub(r"\.{2,}$", ".", why)  # protobuf ends a nested field's message with a second period
     line, col = _position_of_key(text, fields[0]) if fields else _start(text)
     where = f"field {'.'.join(fields)}: " if fields else ""
     return fail(origin, where + why, line + line_offset, col)
@@ -349,6 +350,47 @@ def status_line(error: grpc.RpcError) -> str:
     return f"{code.name if code is not None else 'UNKNOWN'}: {details or ''}".rstrip(": ").rstrip()
 
 
+def failure_line(error: grpc.RpcError, target: str, tls: bool, client_cert: bool = False) -> str:
+    """`status_line`, but a connection that failed for want of a flag (TLS to a plaintext server,
+    no --ca for a private CA, ...) says which flag to pass instead of grpc's handshake details."""
+    line = status_line(error)
+    if line.startswith("UNAVAILABLE: "):
+        advice = connection_advice(target, line, tls, client_cert)
+        if advice is not None:
+            return f"UNAVAILABLE: {advice}"
+    return line
+
+
+def connection_advice(target: str, details: str, tls: bool, client_cert: bool = False) -> str | None:
+    """What to pass when a connection to `target` failed, read from grpc's `details` of the failure; None
+    when no flag would help (no server there, say). The generated `tls.py` says the same to its client."""
+    if not tls:
+        if "Socket closed" not in details:
+            return None
+        return (
+            f"{target} closed the plaintext connection: if it serves TLS, pass --tls (and --ca FILE for a private CA)"
+        )
+    for marker, advice in _TLS_ADVICE:
+        if marker in details:
+            return advice.format(target=target)
+    if "Socket closed" in details:
+        if client_cert:
+            return f"{target} refused the client certificate: pass a --cert signed by a CA it trusts"
+        return f"{target} closed the TLS connection: if it asks for a client certificate, pass --cert FILE --key FILE"
+    return None
+
+
+# grpc's words for a failed TLS handshake, and the flag that fixes it.
+_TLS_ADVICE = (
+    (
+        "CERTIFICATE_VERIFY_FAILED",
+        "the certificate of {target} is not signed by a CA this client trusts: pass --ca FILE, the CA that signed it",
+    ),
+    ("WRONG_VERSION_NUMBER", "{target} does not serve TLS: leave out --tls, --ca, --cert and --key"),
+    ("Hostname Verification", "the certificate of {target} is not for that name: use a --target the certificate names"),
+)
+
+
 def reflected(target: str, credentials: grpc.ChannelCredentials | None = None) -> descriptor_pb2.FileDescriptorSet:
     """Every file the server at `target` describes through its reflection service."""
     try:
@@ -363,7 +405,8 @@ def reflected(target: str, credentials: grpc.ChannelCredentials | None = None) -
         try:
             services = [s for s in database.get_services() if not s.startswith("grpc.reflection.")]
         except grpc.RpcError as error:
-            raise ScaffoldError([Diagnostic(target, f"reflection failed: {status_line(error)}")]) from None
+            failure = failure_line(error, target, credentials is not None)
+            raise ScaffoldError([Diagnostic(target, f"reflection failed: {failure}")]) from None
         pool = descriptor_pool.DescriptorPool(database)
         files: dict[str, descriptor_pb2.FileDescriptorProto] = {}
         for service in services:

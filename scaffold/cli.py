@@ -16,15 +16,17 @@ import tempfile
 import time
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
+import typer.core
 
 from scaffold import __version__
 from scaffold.errors import EXIT_BAD_INPUT, EXIT_NEEDS_USER, EXIT_OK, Diagnostic, ScaffoldError
 from scaffold.layout import CONFIG_FILE
 
 if TYPE_CHECKING:  # only for annotations: these modules load with the commands that need them
+    from scaffold.api import GenReport
     from scaffold.plan import FilePlan
     from scaffold.progress import ProgressCallback
     from scaffold.watch import WatchEvent
@@ -100,11 +102,20 @@ def _detail(line: str) -> None:
         typer.echo(line)
 
 
-@app.command()
+class _PlainUsage(typer.core.TyperCommand):
+    """typer writes a required argument as `{PROTO...}` in the usage line; the README, click and every other
+    tool write `PROTO...`, and braces read as a set of choices."""
+
+    def collect_usage_pieces(self, ctx: Any) -> list[str]:
+        pieces = super().collect_usage_pieces(ctx)
+        return [p[1:-1] if p.startswith("{") and p.endswith("}") else p for p in pieces]
+
+
+@app.command(cls=_PlainUsage)
 def new(
     protos: Annotated[
         list[Path],
-        typer.Argument(help="The .proto files to build the project from.", show_default=False, metavar="PROTO"),
+        typer.Argument(help="The .proto files to build the project from.", show_default=False, metavar="PROTO..."),
     ],
     output: Annotated[
         Path | None, typer.Option("--output", "-o", help="Project directory [default: ./NAME].", show_default=False)
@@ -210,7 +221,7 @@ def gen(
     bar = _progress_bar()
     report = _run(lambda: regenerate(root, dry_run=dry_run, recreate=recreate or (), progress=bar, full=full))
     _warnings(report.warnings)
-    _detail(f"protoc generated {len(report.compiled)} of {report.protos} protos; the rest were unchanged")
+    _detail(_compiled_line(len(report.compiled), report.protos))
     if report.recovered:
         _say("Rolled back an interrupted run before regenerating.")
         _warnings(report.recovered[1:])
@@ -231,6 +242,17 @@ def gen(
         paths = ", ".join(f.path for f in report.plan.conflicts)
         typer.echo(f"Resolve the conflict markers in {paths}, then run scaffold gen again.", err=True)
         raise typer.Exit(EXIT_NEEDS_USER)
+
+
+def _compiled_line(compiled: int, protos: int) -> str:
+    """How many protos protoc compiled (-v), worded for each count: "all 3", "1 of 3", "none of the 3"."""
+    if compiled == 0:
+        return "protoc compiled no proto: none changed"
+    if compiled == protos:
+        return "protoc compiled the project's one proto" if protos == 1 else f"protoc compiled all {protos} protos"
+    rest = protos - compiled
+    others = "the other one was" if rest == 1 else f"the other {rest} were"
+    return f"protoc compiled {compiled} of {protos} protos; {others} unchanged"
 
 
 def _abort(root: Path, other_options: bool) -> None:
@@ -264,31 +286,63 @@ def diff(
     exit_code: Annotated[
         bool, typer.Option("--exit-code", help="Exit 1 when scaffold gen would change anything, 0 when not.")
     ] = False,
+    no_pager: Annotated[
+        bool, typer.Option("--no-pager", help="Never page the diff through $PAGER (as NO_PAGER does).")
+    ] = False,
 ) -> None:
-    """Show what `scaffold gen` would change, without changing anything."""
+    """Show what `scaffold gen` would change, without changing anything.
+
+    Exit 0, or 1 when something would change and --exit-code or -q asks for the answer; 2 on bad input.
+    """
+    from scaffold import pager
     from scaffold.api import regenerate
-    from scaffold.report import change_lines, unified_diff
 
     root = _project(project)
     report = _run(lambda: regenerate(root, dry_run=True))
     changed = [f for f in report.plan.changed if f.writes]
-    shown = changed if everything else [f for f in changed if not _protoc_module(f.path)]
+    shown = [f for f in changed if not _protoc_module(f.path)] if not everything else _readable(changed)
     if tool:
         _open_pairs(tool, root, shown)
+        for line in _diff_summary(report, changed, shown, everything):
+            _say(line)
     else:
-        color = _color()
-        for f in shown:
-            for line in unified_diff(f):
-                typer.echo(_colored(line) if color else line)
-    for line in change_lines(report.changes):
-        _say(line)
-    if len(shown) < len(changed):
-        left_out = len(changed) - len(shown)
-        _say(f"({left_out} of protoc's module{'s' if left_out != 1 else ''} left out; --all shows them)")
-    if not changed:
-        _say("Up to date: scaffold gen would change nothing.")
-    if exit_code and changed:
+        summary = _diff_summary(report, changed, shown, everything) if _verbosity >= NORMAL else []
+        pager.show([*_diff_lines(shown), *summary], refused=no_pager)
+    if (exit_code or _verbosity == QUIET) and changed:  # -q silences the lines, not the answer
         raise typer.Exit(EXIT_NEEDS_USER)
+
+
+def _readable(changed: Sequence[FilePlan]) -> list[FilePlan]:
+    """Every change but a `_pb2.py` whose `_pb2.pyi` changes too: its diff is serialized descriptor bytes,
+    the .pyi's says the same readably (a `_pb2.py` changed alone, edited by hand say, is shown)."""
+    paths = {f.path for f in changed}
+    return [f for f in changed if not (f.path.endswith("_pb2.py") and f"{f.path}i" in paths)]
+
+
+def _diff_lines(shown: Sequence[FilePlan]) -> list[str]:
+    """The unified diff of each file, coloured on a terminal (unless NO_COLOR)."""
+    from scaffold.report import unified_diff
+
+    color = _color()
+    return [_colored(line) if color else line for f in shown for line in unified_diff(f)]
+
+
+def _diff_summary(
+    report: GenReport, changed: Sequence[FilePlan], shown: Sequence[FilePlan], everything: bool
+) -> list[str]:
+    """What changes per service and per message, and what the diff left out: the lines a reader scans first."""
+    from scaffold.messages import message_lines
+    from scaffold.report import change_lines
+
+    lines = [*change_lines(report.changes), *message_lines(changed)]
+    left_out = len(changed) - len(shown)
+    if left_out and everything:  # a _pb2.py differs only in its serialized descriptor: its .pyi shows the change
+        lines.append(f"({left_out} _pb2.py left out: serialized descriptors, which the _pb2.pyi above shows)")
+    elif left_out:
+        lines.append(f"({left_out} of protoc's module{'s' if left_out != 1 else ''} left out; --all shows them)")
+    if not changed:
+        lines.append("Up to date: scaffold gen would change nothing.")
+    return lines
 
 
 def _protoc_module(path: str) -> bool:
@@ -491,6 +545,7 @@ def call_command(
     project: ProjectDir = None,
 ) -> None:
     """Call one RPC with JSON: responses printed as JSON, one per line (grpcurl, from the project's descriptors)."""
+    _quiet_grpc()
     from scaffold import call
 
     credentials = _run(lambda: call.credentials(tls, ca, cert, key))
@@ -506,8 +561,15 @@ def call_command(
     except BrokenPipeError:  # the reader went away (`| head`): stop quietly, as other command-line tools do
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
     except call.grpc.RpcError as error:
-        typer.echo(call.status_line(error), err=True)
+        typer.echo(call.failure_line(error, target, credentials is not None, cert is not None), err=True)
         raise typer.Exit(EXIT_NEEDS_USER) from None
+
+
+def _quiet_grpc() -> None:
+    """grpc's C core reads GRPC_VERBOSITY once, as grpc loads: unless -v, its own log lines (one per
+    failed TLS handshake) stay out of the output, which says in one line what failed. The user's value wins."""
+    if _verbosity < VERBOSE:
+        os.environ.setdefault("GRPC_VERBOSITY", "ERROR")
 
 
 @app.command()
@@ -587,8 +649,8 @@ def _print_watch_event(event: WatchEvent) -> None:
     cause = ", ".join(event.trigger)
     if event.kind == "failed":
         typer.echo(f"[{stamp}] {cause}: not regenerated, outputs untouched", err=True)
-        for diagnostic in event.diagnostics:
-            typer.echo(f"  {diagnostic}", err=True)
+        for diagnostic in event.diagnostics:  # the loop goes on by itself once a file is fixed and saved
+            typer.echo(f"  {str(diagnostic).replace(', then run scaffold gen', ' and save it')}", err=True)
         return
     if event.kind == "crashed":
         if event.repeated:
@@ -606,7 +668,8 @@ def _print_watch_event(event: WatchEvent) -> None:
     for line in [*file_lines(report.plan), *change_lines(report.changes)]:
         _say(f"  {line}")
     if report.plan.conflicts:
-        typer.echo(f"  resolve the conflict markers in {', '.join(f.path for f in report.plan.conflicts)}", err=True)
+        paths = ", ".join(f.path for f in report.plan.conflicts)
+        typer.echo(f"  resolve the conflict markers in {paths} and save: watch goes on from there", err=True)
 
 
 def _relative(path: Path, root: Path) -> str:

@@ -163,7 +163,9 @@ def _taken_because(name: str) -> str | None:
 
 def check_package_name(name: str, origin: str) -> str:
     """`name` if it can be a Python package name, else a located error naming `origin`."""
-    if not name.isidentifier() or keyword.iskeyword(name) or not name.isascii():
+    if keyword.iskeyword(name):
+        raise fail(origin, f"{name!r} is not a valid Python package name (a Python keyword)")
+    if not name.isidentifier() or not name.isascii():
         raise ScaffoldError(
             [Diagnostic(origin, f"{name!r} is not a valid Python package name (use letters, digits and _)")]
         )
@@ -238,6 +240,23 @@ def load(root: Path) -> Config:
     return load_with_table(root)[0]
 
 
+_TOML_PLACE = re.compile(r" \(at (?:line (\d+), column (\d+)|end of document)\)$")
+
+
+def _toml_error(path: Path, text: str, error: tomllib.TOMLDecodeError) -> ScaffoldError:
+    """tomllib's error at the place its text names (`(at line 62, column 7)`), not at 1:1; the end of the
+    document is its last line."""
+    message = str(error)
+    place = _TOML_PLACE.search(message)
+    if place is None:
+        return fail(str(path), f"not valid TOML: {message}", 1, 1)
+    if place[1]:
+        line, col = int(place[1]), int(place[2])
+    else:
+        line, col = max(len(text_lines(text)), 1), 1
+    return fail(str(path), f"not valid TOML: {message[: place.start()]}", line, col)
+
+
 def load_with_table(root: Path) -> tuple[Config, dict[str, Any]]:
     """The config, and the raw `[tool.scaffold]` table it was read from (the inputs' digest covers it)."""
     path = root / CONFIG_FILE
@@ -249,7 +268,7 @@ def load_with_table(root: Path) -> tuple[Config, dict[str, Any]]:
     except (OSError, UnicodeDecodeError) as error:
         raise fail(str(path), f"cannot be read: {error}") from None
     except tomllib.TOMLDecodeError as error:
-        raise fail(str(path), f"not valid TOML: {error}", 1, 1) from None
+        raise _toml_error(path, text, error) from None
     table = data.get("tool", {}).get("scaffold")
     if not isinstance(table, dict):
         raise fail(str(path), f"no [{TABLE}] table")

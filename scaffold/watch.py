@@ -32,6 +32,7 @@ from scaffold import inputs
 from scaffold.api import GenReport, regenerate
 from scaffold.errors import EXIT_NEEDS_USER, Diagnostic, ScaffoldError
 from scaffold.layout import CONFIG_FILE
+from scaffold.merge import conflict_lines
 
 STEP_MS = 50  # quiet time that closes a batch of events
 DEBOUNCE_MS = 1600  # longest a batch may grow
@@ -160,7 +161,7 @@ class Watcher:
         started = time.perf_counter()
         self._roots = self._load_roots()
         digest = self.digest()
-        touched_conflict = any(self.root / path in self._conflicted for path in trigger)
+        touched_conflict = self._resolved_a_conflict(trigger)
         if digest == self._digest and not touched_conflict:
             return None
         self._digest = digest
@@ -182,6 +183,18 @@ class Watcher:
             event = WatchEvent("generated", trigger, report.seconds, report=report)
         self.on_event(event)
         return event
+
+    def _resolved_a_conflict(self, trigger: Iterable[str]) -> bool:
+        """Whether `trigger` saved a file the last run left in conflict, and it holds no marker now. Its
+        own conflicted write (markers still in) is no reason to run again and report the markers."""
+        for path in (self.root / name for name in trigger):
+            if path in self._conflicted:
+                try:
+                    if not conflict_lines(path.read_bytes()):
+                        return True
+                except OSError:
+                    return True  # deleted or unreadable: let the run say what it makes of it
+        return False
 
 
 def _existing_parent(path: Path) -> Path:

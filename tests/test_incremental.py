@@ -102,7 +102,7 @@ def test_only_edited_protos_and_those_that_see_them_are_compiled_and_output_equa
     assert api.regenerate(project).compiled == ()
     full = run_scaffold("-v", "gen", "--full", "-C", project)
     assert full.returncode == 0, full.stderr
-    assert "protoc generated 101 of 101 protos" in full.stdout
+    assert "protoc compiled all 101 protos" in full.stdout
     assert full.stdout.rstrip().splitlines()[-1].startswith("Up to date")
 
 
@@ -169,7 +169,7 @@ def test_files_whose_status_vouches_for_their_hash_are_not_read_and_every_edit_i
     vouched = run_scaffold("-v", "gen", "-C", project, env=settled)
     read = run_scaffold("-v", "gen", "-C", twin, env=settled)
     assert vouched.returncode == read.returncode == 0, vouched.stderr + read.stderr
-    assert "protoc generated 1 of 1 protos" in vouched.stdout
+    assert "protoc compiled the project's one proto" in vouched.stdout
     assert "route_guide/generated/route_guide_pb2_grpc.py" in vouched.stdout  # rewritten, the hand edit kept aside
     assert b"context.abor_(" in servicer.read_bytes() and b"def GetFeaturX" in servicer.read_bytes()
     assert tree(project) == {path: content for path, content in tree(twin).items()}
@@ -209,4 +209,4 @@ def test_a_run_killed_between_the_records_shards_and_its_index_leaves_a_record_t
     after = run_scaffold("-v", "gen", "-C", project)
     assert after.returncode == 0, after.stderr
     assert tree(project) == tree(uninterrupted)
-    assert "protoc generated 0 of 100 protos" in run_scaffold("-v", "gen", "-C", project).stdout
+    assert "protoc compiled no proto: none changed" in run_scaffold("-v", "gen", "-C", project).stdout

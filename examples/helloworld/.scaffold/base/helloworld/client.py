@@ -9,8 +9,19 @@ gets a channel with the same retry policy from `create_channel`.
 
 from __future__ import annotations
 
+import os
+import sys
+
+if __name__ == "__main__" and not {"-v", "--verbose"} & set(sys.argv):
+    # grpc's C core reads GRPC_VERBOSITY once, as grpc loads: run as a program, its own log lines
+    # (one per failed TLS handshake) stay out unless -v; a failure is said in one line below.
+    # A GRPC_VERBOSITY of yours wins.
+    os.environ.setdefault("GRPC_VERBOSITY", "ERROR")
+
 import argparse
 import json
+import queue
+import time
 from collections.abc import Callable, Sequence
 from functools import partial
 
@@ -18,10 +29,18 @@ import grpc
 from google.protobuf import message, text_format
 
 from helloworld.generated import helloworld_pb2, helloworld_pb2_grpc
-from helloworld.tls import TlsError, channel_credentials, readable_file
+from helloworld.tls import (
+    TlsError,
+    channel_credentials,
+    connection_advice,
+    readable_file,
+)
 
 DEFAULT_TARGET = "localhost:50051"
 CONNECT_TIMEOUT_SECONDS = 5.0
+# A method no server has: a call to it that does not wait for a connection fails at once, with
+# grpc's reason for the last failed one (a TLS handshake, say), which `connect` turns into advice.
+PROBE_METHOD = "/scaffold.Probe/Connection"
 TIMEOUT_SECONDS = 10.0
 # grpc's service config for the calls of this client. `waitForReady`: a call made while the
 # server is unreachable waits for it (up to its timeout) instead of failing at once. The
@@ -96,11 +115,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Calls every RPC once and prints what came back; exits 1 if any call failed."""
     parser = arguments()
     args = parser.parse_args(argv)
-    with create_channel(args.target, credentials(parser, args)) as channel:
-        try:
-            grpc.channel_ready_future(channel).result(timeout=CONNECT_TIMEOUT_SECONDS)
-        except grpc.FutureTimeoutError:
-            print(f"No server answered at {args.target}")
+    tls = credentials(parser, args)
+    with create_channel(args.target, tls) as channel:
+        problem = connect(channel, args.target, tls is not None, args.cert is not None)
+        if problem is not None:
+            print(problem)
             return 1
         greeter_stub = helloworld_pb2_grpc.GreeterStub(channel)
         succeeded = [
@@ -108,6 +127,48 @@ def main(argv: Sequence[str] | None = None) -> int:
             _attempt("SayHelloAgain", partial(say_hello_again, greeter_stub)),
         ]
     return 0 if all(succeeded) else 1
+
+
+def connect(
+    channel: grpc.Channel, target: str, tls: bool, client_cert: bool = False
+) -> str | None:
+    """None once the server at `target` answers; else why not, in one line that says what to pass.
+
+    A server still starting is waited for (up to CONNECT_TIMEOUT_SECONDS), but a failed TLS
+    handshake ends the wait at once: no retry fixes it, and grpc would only say UNAVAILABLE."""
+    states: queue.Queue[grpc.ChannelConnectivity] = queue.Queue()
+    observe = states.put
+    channel.subscribe(observe, try_to_connect=True)
+    deadline = time.monotonic() + CONNECT_TIMEOUT_SECONDS
+    try:
+        while (left := deadline - time.monotonic()) > 0:
+            try:
+                state = states.get(timeout=left)
+            except queue.Empty:
+                break
+            if state is grpc.ChannelConnectivity.READY:
+                return None
+            if state is grpc.ChannelConnectivity.TRANSIENT_FAILURE:
+                advice = _advice(channel, target, tls, client_cert)
+                if advice is not None:
+                    return advice
+    finally:
+        channel.unsubscribe(observe)
+    advice = _advice(channel, target, tls, client_cert)
+    return advice or f"No server answered at {target}"
+
+
+def _advice(
+    channel: grpc.Channel, target: str, tls: bool, client_cert: bool
+) -> str | None:
+    """What the last failed connection says, as the flag that would fix it; None if no flag would."""
+    probe: grpc.UnaryUnaryMultiCallable[bytes, bytes]
+    probe = channel.unary_unary(PROBE_METHOD)
+    try:
+        probe(b"", timeout=CONNECT_TIMEOUT_SECONDS, wait_for_ready=False)
+    except grpc.RpcError as error:
+        return connection_advice(target, _describe(error), tls, client_cert)
+    return None
 
 
 def _attempt(rpc: str, call: Callable[[], None]) -> bool:
@@ -143,6 +204,12 @@ def arguments() -> argparse.ArgumentParser:
         help="PEM client certificate, for mTLS (implies --tls)",
     )
     parser.add_argument("--key", type=readable_file, help="PEM private key of --cert")
+    parser.add_argument(
+        "-v",
+        "--verbose",
+        action="store_true",
+        help="also show grpc's own log lines (TLS handshakes)",
+    )
     return parser
 
 

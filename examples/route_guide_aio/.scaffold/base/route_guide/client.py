@@ -9,6 +9,15 @@ gets a channel with the same retry policy from `create_channel`.
 
 from __future__ import annotations
 
+import os
+import sys
+
+if __name__ == "__main__" and not {"-v", "--verbose"} & set(sys.argv):
+    # grpc's C core reads GRPC_VERBOSITY once, as grpc loads: run as a program, its own log lines
+    # (one per failed TLS handshake) stay out unless -v; a failure is said in one line below.
+    # A GRPC_VERBOSITY of yours wins.
+    os.environ.setdefault("GRPC_VERBOSITY", "ERROR")
+
 import argparse
 import asyncio
 import json
@@ -19,10 +28,18 @@ import grpc.aio
 from google.protobuf import message, text_format
 
 from route_guide.generated import route_guide_pb2, route_guide_pb2_grpc
-from route_guide.tls import TlsError, channel_credentials, readable_file
+from route_guide.tls import (
+    TlsError,
+    channel_credentials,
+    connection_advice,
+    readable_file,
+)
 
 DEFAULT_TARGET = "localhost:50051"
 CONNECT_TIMEOUT_SECONDS = 5.0
+# A method no server has: a call to it that does not wait for a connection fails at once, with
+# grpc's reason for the last failed one (a TLS handshake, say), which `connect` turns into advice.
+PROBE_METHOD = "/scaffold.Probe/Connection"
 TIMEOUT_SECONDS = 10.0
 # grpc's service config for the calls of this client. `waitForReady`: a call made while the
 # server is unreachable waits for it (up to its timeout) instead of failing at once. The
@@ -127,13 +144,16 @@ async def route_chat(stub: route_guide_pb2_grpc.RouteGuideStub) -> None:
         print(f"RouteChat -> {_show(response)}")
 
 
-async def run(target: str, credentials: grpc.ChannelCredentials | None = None) -> int:
+async def run(
+    target: str,
+    credentials: grpc.ChannelCredentials | None = None,
+    client_cert: bool = False,
+) -> int:
     """Calls every RPC once and prints what came back; 1 if any call failed."""
     async with create_channel(target, credentials) as channel:
-        try:
-            await asyncio.wait_for(channel.channel_ready(), CONNECT_TIMEOUT_SECONDS)
-        except asyncio.TimeoutError:
-            print(f"No server answered at {target}")
+        problem = await connect(channel, target, credentials is not None, client_cert)
+        if problem is not None:
+            print(problem)
             return 1
         route_guide_stub = route_guide_pb2_grpc.RouteGuideStub(channel)
         succeeded = [
@@ -149,7 +169,52 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Calls every RPC once and prints what came back; exits 1 if any call failed."""
     parser = arguments()
     args = parser.parse_args(argv)
-    return asyncio.run(run(args.target, credentials(parser, args)))
+    tls = credentials(parser, args)
+    return asyncio.run(run(args.target, tls, args.cert is not None))
+
+
+async def connect(
+    channel: grpc.aio.Channel, target: str, tls: bool, client_cert: bool = False
+) -> str | None:
+    """None once the server at `target` answers; else why not, in one line that says what to pass.
+
+    A server still starting is waited for (up to CONNECT_TIMEOUT_SECONDS), but a failed TLS
+    handshake ends the wait at once: no retry fixes it, and grpc would only say UNAVAILABLE."""
+    try:
+        return await asyncio.wait_for(
+            _ready_or_advice(channel, target, tls, client_cert), CONNECT_TIMEOUT_SECONDS
+        )
+    except asyncio.TimeoutError:
+        advice = await _advice(channel, target, tls, client_cert)
+        return advice or f"No server answered at {target}"
+
+
+async def _ready_or_advice(
+    channel: grpc.aio.Channel, target: str, tls: bool, client_cert: bool
+) -> str | None:
+    """Waits for the channel to be ready; after each failed connection, the advice it gives, if any."""
+    state = channel.get_state(try_to_connect=True)
+    while state is not grpc.ChannelConnectivity.READY:
+        if state is grpc.ChannelConnectivity.TRANSIENT_FAILURE:
+            advice = await _advice(channel, target, tls, client_cert)
+            if advice is not None:
+                return advice
+        await channel.wait_for_state_change(state)
+        state = channel.get_state(try_to_connect=True)
+    return None
+
+
+async def _advice(
+    channel: grpc.aio.Channel, target: str, tls: bool, client_cert: bool
+) -> str | None:
+    """What the last failed connection says, as the flag that would fix it; None if no flag would."""
+    probe: grpc.aio.UnaryUnaryMultiCallable[bytes, bytes]
+    probe = channel.unary_unary(PROBE_METHOD)
+    try:
+        await probe(b"", timeout=CONNECT_TIMEOUT_SECONDS, wait_for_ready=False)
+    except grpc.aio.AioRpcError as error:
+        return connection_advice(target, error.details() or "", tls, client_cert)
+    return None
 
 
 async def _attempt(rpc: str, call: Awaitable[None]) -> bool:
@@ -179,6 +244,12 @@ def arguments() -> argparse.ArgumentParser:
         help="PEM client certificate, for mTLS (implies --tls)",
     )
     parser.add_argument("--key", type=readable_file, help="PEM private key of --cert")
+    parser.add_argument(
+        "-v",
+        "--verbose",
+        action="store_true",
+        help="also show grpc's own log lines (TLS handshakes)",
+    )
     return parser
 
 

@@ -50,7 +50,7 @@ def check_key_pair(cert: Path, key: Path) -> None:
         ssl.create_default_context(ssl.Purpose.CLIENT_AUTH).load_cert_chain(cert, key)
     except ssl.SSLError as error:
         message = f"{cert} and {key} are not a PEM certificate and its private key"
-        raise TlsError(f"{message} ({error.reason})") from None
+        raise TlsError(message + _reason(error)) from None
 
 
 def check_ca(ca: Path) -> None:
@@ -58,7 +58,12 @@ def check_ca(ca: Path) -> None:
     try:
         ssl.create_default_context().load_verify_locations(ca)
     except ssl.SSLError as error:
-        raise TlsError(f"{ca} holds no PEM certificate ({error.reason})") from None
+        raise TlsError(f"{ca} holds no PEM certificate{_reason(error)}") from None
+
+
+def _reason(error: ssl.SSLError) -> str:
+    """OpenSSL's reason in parentheses, when it gave one (it often gives none: no "(None)")."""
+    return f" ({error.reason})" if error.reason else ""
 
 
 class ServerCertificates:
@@ -114,6 +119,34 @@ class ServerCertificates:
             return None
         self._seen = stamps
         return configuration
+
+
+def connection_advice(
+    target: str, details: str, tls: bool, client_cert: bool = False
+) -> str | None:
+    """What to pass when a connection to `target` failed, read from grpc's `details` of the failure
+    (a call only says UNAVAILABLE); None when no flag would help (no server there, say)."""
+    if not tls:
+        if "Socket closed" not in details:
+            return None
+        return (
+            f"{target} closed the plaintext connection: if it serves TLS, pass --tls"
+            " (and --ca FILE when a private CA signed its certificate)"
+        )
+    if "CERTIFICATE_VERIFY_FAILED" in details:
+        return (
+            f"the certificate of {target} is not signed by a CA this client trusts:"
+            " pass --ca FILE, the CA that signed it"
+        )
+    if "WRONG_VERSION_NUMBER" in details:
+        return f"{target} does not serve TLS: leave out --tls, --ca, --cert and --key"
+    if "Hostname Verification" in details:
+        return f"the certificate of {target} is not for that name: use a --target the certificate names"
+    if "Socket closed" in details:
+        if client_cert:
+            return f"{target} refused the client certificate: pass a --cert signed by a CA it trusts"
+        return f"{target} closed the TLS connection: if it asks for a client certificate, pass --cert FILE --key FILE"
+    return None
 
 
 def channel_credentials(
