@@ -368,7 +368,8 @@ def connection_advice(target: str, details: str, tls: bool, client_cert: bool = 
         if "Socket closed" not in details:
             return None
         return (
-            f"{target} closed the plaintext connection: if it serves TLS, pass --tls (and --ca FILE for a private CA)"
+            f"{target} closed the plaintext connection: if it serves TLS, pass --tls"
+            " (and --ca FILE when a private CA signed its certificate)"
         )
     for marker, advice in _TLS_ADVICE:
         if marker in details:

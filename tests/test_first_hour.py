@@ -105,10 +105,7 @@ def test_call_says_which_tls_flag_to_pass(generated, certificates: dict[str, Pat
 
         plaintext = call()
         assert (plaintext.returncode, plaintext.stdout) == (1, "")
-        assert plaintext.stderr == (
-            f"UNAVAILABLE: {target} closed the plaintext connection: if it serves TLS, pass --tls"
-            " (and --ca FILE for a private CA)\n"
-        )
+        assert plaintext.stderr == f"UNAVAILABLE: {PLAINTEXT_TO_TLS.format(target=target)}\n"
         untrusted = call("--tls")
         assert untrusted.stderr == f"UNAVAILABLE: {UNTRUSTED.format(target=target)}\n"
         assert "Handshake failed" in call("-v", "--tls").stderr
