@@ -9,6 +9,7 @@ scripts and CI logs get the plain lines.
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 from collections.abc import Sequence
@@ -21,7 +22,9 @@ def pager_command(on_terminal: bool, refused: bool) -> str | None:
     (`--no-pager`, `NO_PAGER`) or when `$PAGER` is empty or `cat` (git's reading of them)."""
     if refused or not on_terminal or os.environ.get("NO_PAGER"):
         return None
-    pager = os.environ.get("PAGER", DEFAULT_PAGER).strip()
+    if "PAGER" not in os.environ:  # the default, where it is installed (a bare container may lack less)
+        return DEFAULT_PAGER if shutil.which(DEFAULT_PAGER.split()[0]) else None
+    pager = os.environ["PAGER"].strip()
     return None if pager in ("", "cat") else pager
 
 
