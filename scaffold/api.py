@@ -160,6 +160,9 @@ def regenerate(
     """
     started = time.perf_counter()
     recreate = [_in_project(root, path) for path in recreate]
+    if not dry_run and write.interrupted_new(root):  # before the lock, which would be left in no project
+        write.recover(root)
+        raise fail(str(root), "rolled back a `scaffold new` that was interrupted; run that `scaffold new` again")
     with lock.held(root, required=not dry_run):
         recovered = () if dry_run else write.recover(root)
         if recovered and not (root / CONFIG_FILE).is_file():  # what was rolled back was a `new`: no project

@@ -92,6 +92,12 @@ def _merge_keys(base: list[str], ours: list[str], theirs: list[str]) -> tuple[li
             if around is not None:
                 merged += [*around[0], *ours[ours_start:ours_end], *around[1]]
                 continue
+            beside = _insertion_around(
+                base[base_start:base_end], theirs[theirs_start:theirs_end], ours[ours_start:ours_end]
+            )
+            if beside is not None:
+                merged += [*beside[0], *theirs[theirs_start:theirs_end], *beside[1]]
+                continue
             conflicts += 1
             merged += [f"{START} {YOURS}\n", *ours[ours_start:ours_end], f"||||||| {BASE}\n"]
             merged += [*base[base_start:base_end], "=======\n", *theirs[theirs_start:theirs_end], f"{END} {THEIRS}\n"]
@@ -102,7 +108,15 @@ _DEFINES = re.compile(r"\s*(?:async\s+)?(?:def|class)\s+(\w+)")
 
 
 def _insertion_around(base: list[str], ours: list[str], theirs: list[str]) -> tuple[list[str], list[str]] | None:
-    """Where the new render only adds lines before or after the base lines the user changed: (before, after).
+    """Where `theirs` only adds lines before or after the base lines `ours` changed: (before, after).
+
+    Called both ways round, since the merge is symmetric here: the new render
+    adding around lines the user changed, and the user adding around lines
+    the new render changed (their `import decimal` right below scaffold's
+    import of the generated modules, which a new proto grows into a
+    parenthesised block: merge3 calls the neighbours a conflict, and a user
+    resolving it by keeping both imports every module twice). What the
+    other side changed goes between what this side added.
 
     A stub for an RPC declared right after a method the user implemented (or
     deleted) is such an insertion. The line diff is free to align the new
@@ -110,8 +124,9 @@ def _insertion_around(base: list[str], ours: list[str], theirs: list[str]) -> tu
     user's edit, which merge3 calls a conflict; but the render kept every
     base line, so the user's version of them goes between what it added.
     Not when both sides only inserted at one point (no base lines: nothing
-    says which goes first), nor when the addition defines a name the user's
-    lines define (their own method for the new RPC: the stub would shadow it).
+    says which goes first), nor when the addition defines a name the other
+    side's lines define (the user's own method for the new RPC: the stub
+    would shadow it).
     """
     if not base or len(theirs) <= len(base):
         return None

@@ -176,14 +176,18 @@ class Project:
 # locals): an RPC function with one of these names would shadow them, and a broken client would import fine.
 
 
-def restrict(project: Project, keep: Callable[[Service, Rpc], bool]) -> Project:
-    """`project` with only the RPCs `keep` accepts (every service stays, perhaps without RPCs)."""
+def restrict(
+    project: Project, keep: Callable[[Service, Rpc], bool], services: Callable[[Service], bool] = lambda s: True
+) -> Project:
+    """`project` with only the services `services` accepts, and of them only the RPCs `keep` accepts
+    (perhaps none)."""
     files = tuple(
         dataclasses.replace(
             file,
             services=tuple(
                 dataclasses.replace(service, rpcs=tuple(rpc for rpc in service.rpcs if keep(service, rpc)))
                 for service in file.services
+                if services(service)
             ),
         )
         for file in project.files

@@ -31,7 +31,7 @@ from scaffold.model import Project, Rpc, Service, restrict
 from scaffold.plan import Plan
 from scaffold.project import Inputs, run_protoc
 from scaffold.protoc import ProtocResult, ProtoInput
-from scaffold.reconcile import Changes, Module, methods_of, reconcile, without_methods
+from scaffold.reconcile import CLASS, Changes, Module, dropped, methods_of, reconcile, without_methods
 from scaffold.render import Renderer
 
 
@@ -79,40 +79,63 @@ def plan(inputs: Inputs, arguments: Sequence[Path] = ()) -> Outcome:
         )
         for path in before
     ]
-    view, changes = reconcile(
-        previous.rpcs if previous else state.rpc_summary(project.services),
-        previous.servicer if previous else project.services,
-        project.services,
-        sources,
-        config.aio,
-        inputs.memo,
-    )
-    generation = generate(config, result, renderer, project, view, _pending(project, changes), inputs.memo)
-    digest = inputs.digest
-    if inputs.new_from:
-        table = input_digest.table_of(generation.files[CONFIG_FILE].content.decode())
-        digest = input_digest.digest_of(table, copies.items(), config.template_dir()) if table is not None else None
     restricted = _restrict_with(config, result, renderer, inputs.memo)
-    # A new project's files of the user's (`new --force`) never came from scaffold: nothing to rebuild.
-    bases: Mapping[str, bytes] = (
-        {} if inputs.new_from else merge_bases(disk, previous, generation, list(before), restricted)
-    )
-    move = relayout.Move()
-    if previous is not None and previous.layout != config.layout:
-        move = _switch(disk, previous, generation, restricted)
-        bases = layered(bases, move.bases)
-    after = servicer_modules(config.package, config.layout, view)
-    classified = plan_module.build(
-        disk,
-        generation.files,
-        previous,
-        lambda recorded, settled, digests: generation.state_files(digest if settled else None, recorded, digests),
-        inputs.recreate,
-        _with_readded_stubs(bases, after, changes, lambda path: move.currents.get(path) or disk.read(path)),
-        move.currents,
-        move.leftovers,
-    )
+    previous_view = previous.servicer if previous else project.services
+
+    def classify(keep: frozenset[tuple[str, str]]) -> tuple[Plan, Changes, frozenset[tuple[str, str]]]:
+        """reconcile -> render -> classify; with what the merge keeps of the code reconcile dropped."""
+        view, changes = reconcile(
+            previous.rpcs if previous else state.rpc_summary(project.services),
+            previous_view,
+            project.services,
+            sources,
+            config.aio,
+            inputs.memo,
+            keep,
+        )
+        generation = generate(config, result, renderer, project, view, _pending(project, changes), inputs.memo)
+        digest = inputs.digest
+        if inputs.new_from:
+            table = input_digest.table_of(generation.files[CONFIG_FILE].content.decode())
+            digest = input_digest.digest_of(table, copies.items(), config.template_dir()) if table is not None else None
+        # A new project's files of the user's (`new --force`) never came from scaffold: nothing to rebuild.
+        bases: Mapping[str, bytes] = (
+            {} if inputs.new_from else merge_bases(disk, previous, generation, list(before), restricted)
+        )
+        move = relayout.Move()
+        if previous is not None and previous.layout != config.layout:
+            move = _switch(disk, previous, generation, restricted)
+            bases = layered(bases, move.bases)
+        after = servicer_modules(config.package, config.layout, view)
+        classified = plan_module.build(
+            disk,
+            generation.files,
+            previous,
+            lambda recorded, settled, digests: generation.state_files(digest if settled else None, recorded, digests),
+            inputs.recreate,
+            _with_readded_stubs(bases, after, changes, lambda path: move.currents.get(path) or disk.read(path)),
+            move.currents,
+            move.leftovers,
+        )
+        lost = dropped(previous_view, view)
+        return classified, changes, _kept_by_merge(classified, {*before, *after}, lost) if lost else frozenset()
+
+    classified, changes, kept = classify(frozenset())
+    if kept:  # the merge keeps code reconcile let go (`dropped`): rendered as kept, it loses its dead base
+        classified, changes, _ = classify(kept)
     return Outcome(classified, changes, result, record, copies, config)
+
+
+def _kept_by_merge(classified: Plan, modules: set[str], lost: frozenset[tuple[str, str]]) -> frozenset[tuple[str, str]]:
+    """Which of the classes and methods reconcile dropped (`lost`) the servicer modules still define once
+    merged: the line merge keeps code of the user's that the render drops, and the user's lines may touch
+    a dropped class or stub (see `scaffold.reconcile.dropped`)."""
+    found: set[tuple[str, str]] = set()
+    for planned in classified.files:
+        if planned.path in modules and planned.action != "remove":
+            content = planned.content if planned.content is not None else planned.current
+            found |= lost & methods_of(content, classes=True).keys()
+    return frozenset(found)
 
 
 def _pending(project: Project, changes: Changes) -> list[Service]:
@@ -130,7 +153,7 @@ def merge_bases(
     previous: state.State | None,
     generation: Generation,
     servicers: Sequence[str],
-    render_with: Callable[[Callable[[Service, Rpc], bool]], Generation],
+    render_with: Callable[..., Generation],
 ) -> Mapping[str, bytes]:
     """The merge base of every user file, recorded or, where it was lost, rebuilt.
 
@@ -139,6 +162,10 @@ def merge_bases(
     as it is would never give it the stubs of new RPCs. Its base is rebuilt
     as the render of the RPCs it already knows: those of the last run's protos
     where the manifest has them, else those the user's servicer implements.
+    A service the last run did not have (whose class the user's modules do
+    not define) is left out of it altogether, as the last render had it: not
+    rendered without RPCs, which no render ever was (a README row with no
+    RPCs, conflicting with the new one).
     The merge then adds exactly what is new; where the guess is wrong it
     conflicts, and the user sees both sides: nothing is lost either way.
     """
@@ -152,25 +179,36 @@ def merge_bases(
         return bases
     if previous is not None and previous.rpcs:
         known = {(service, rpc) for service, rpcs in previous.rpcs.items() for rpc in rpcs}
+        services = set(previous.rpcs)
     else:
-        methods = {key: method for servicer in servicers for key, method in methods_of(disk.read(servicer)).items()}
+        methods = {
+            key: method
+            for servicer in servicers
+            for key, method in methods_of(disk.read(servicer), classes=True).items()
+        }
         known = {
             (service.full_name, rpc.name)
             for service in generation.project.services
             for rpc in service.rpcs
             if (service.class_name, rpc.name) in methods
         }
-    rebuilt = render_with(lambda service, rpc: (service.full_name, rpc.name) in known).files
+        # No module to read (missing, not parsing): every service, as the safer guess for the servicer's base.
+        services = {s.full_name for s in generation.project.services if (s.class_name, CLASS) in methods or not methods}
+    rebuilt = render_with(
+        lambda service, rpc: (service.full_name, rpc.name) in known, lambda service: service.full_name in services
+    ).files
     return layered(bases, {path: rebuilt[path].content for path in lost if path in rebuilt})
 
 
 def _restrict_with(
     config: Config, result: ProtocResult, renderer: Renderer, memo: Memo | None
-) -> Callable[[Callable[[Service, Rpc], bool]], Generation]:
-    """A render of the same inputs with only the RPCs a predicate keeps."""
+) -> Callable[..., Generation]:
+    """A render of the same inputs with only the services and RPCs predicates keep (see `model.restrict`)."""
 
-    def render(keep: Callable[[Service, Rpc], bool]) -> Generation:
-        project = restrict(build_project(config, result, memo), keep)
+    def render(
+        keep: Callable[[Service, Rpc], bool], services: Callable[[Service], bool] = lambda s: True
+    ) -> Generation:
+        project = restrict(build_project(config, result, memo), keep, services)
         return generate(config, result, renderer, project, project.services)
 
     return render
@@ -208,7 +246,7 @@ def _switch(
     disk: Disk,
     previous: state.State,
     generation: Generation,
-    render_with: Callable[[Callable[[Service, Rpc], bool]], Generation],
+    render_with: Callable[..., Generation],
 ) -> relayout.Move:
     """The moves of a layout switch: the new layout rendered from the RPCs the protos had last time is
     where each new module's merge base starts (see `scaffold.relayout`)."""

@@ -61,12 +61,15 @@ def reconcile(
     modules: Sequence[tuple[Module, Module]],
     aio: bool = False,
     memo: Memo | None = None,
+    keep: frozenset[tuple[str, str]] = frozenset(),
 ) -> tuple[tuple[Service, ...], Changes]:
     """The services to render the servicer from, and the changes to report.
 
     `previous_rpcs` are the RPCs the protos had last time, `previous_view` the
     services the servicer was rendered from last time, `modules` each servicer
-    module as (on disk, as last rendered): one, or one per service.
+    module as (on disk, as last rendered): one, or one per service. `keep`
+    holds classes ((class, CLASS)) and methods of dropped services and RPCs
+    that stay whatever their code: those the merge keeps (see `dropped`).
     """
     methods: dict[tuple[str, str], str] = {}
     pristine: dict[tuple[str, str], str] = {}
@@ -86,7 +89,9 @@ def reconcile(
         old, new = old_services.get(name), new_services.get(name)
         if new is None:
             assert old is not None
-            kept = any(_changed((old.class_name, rpc.name), methods, pristine) for rpc in old.rpcs)
+            kept = (old.class_name, CLASS) in keep or any(
+                _changed((old.class_name, rpc.name), methods, pristine) for rpc in old.rpcs
+            )
             if kept:
                 view.append(old)
             if name in previous_rpcs:
@@ -102,7 +107,7 @@ def reconcile(
             key = (new.class_name, rpc_name)
             if new_rpc is None:
                 assert old_rpc is not None
-                kept = _changed(key, methods, pristine)
+                kept = key in keep or _changed(key, methods, pristine)
                 if kept:
                     rpcs.append(old_rpc)
                 if rpc_name in before:
@@ -128,6 +133,25 @@ def reconcile(
         view.append(dataclasses.replace(new, rpcs=tuple(rpcs)))
     changes = Changes(tuple(added), tuple(removed), tuple(reshaped), tuple(removed_services))
     return tuple(view), changes
+
+
+def dropped(previous_view: Sequence[Service], view: Sequence[Service]) -> frozenset[tuple[str, str]]:
+    """The classes ((class, CLASS)) and methods the last render showed that `view` leaves out: the
+    untouched code of services and RPCs the protos dropped.
+
+    Only a guess of reconcile's: the line merge keeps such code after all
+    where the user's lines touch it (a statement right below the class, a
+    method implemented right after the stub), since it keeps whatever the user
+    changed that the new render drops. A class kept that way would keep its
+    generated base, which the protos no longer define: the module no longer
+    imports. So the pipeline asks the merge, and renders again with what it
+    kept passed to `reconcile` as `keep`: the class unserved, the method as
+    an orphan, reported as kept.
+    """
+    shown = {(s.class_name, CLASS) for s in view} | {(s.class_name, r.name) for s in view for r in s.rpcs}
+    before = {(s.class_name, CLASS) for s in previous_view}
+    before |= {(s.class_name, r.name) for s in previous_view for r in s.rpcs}
+    return frozenset(before - shown)
 
 
 def _deleted(

@@ -16,6 +16,10 @@ import marshal
 import os
 from pathlib import Path
 
+from google.protobuf import descriptor_pb2
+from google.protobuf.message import DecodeError
+
+from scaffold import paths
 from scaffold.errors import Diagnostic, fail
 from scaffold.protoc import ProtocResult, ProtoInput
 
@@ -50,23 +54,43 @@ def replayed(placed_in: str) -> ProtocResult | None:
     path = os.environ.get(REPLAY)
     if not path:
         return None
+    source = f"{REPLAY}={path}"
     try:
         data = marshal.loads(Path(path).read_bytes())
         if not isinstance(data, tuple) or not data or data[0] != _FORMAT:
             raise ValueError(f"not a dump of format {_FORMAT}")
         _, inputs, names, outputs, descriptors, warnings, compiled, dumped_in = data
-    except (OSError, ValueError, EOFError, TypeError) as error:
-        raise fail(f"{REPLAY}={path}", f"cannot be replayed: {error}") from None
-    if dumped_in != placed_in:
-        raise fail(
-            f"{REPLAY}={path}", f"was saved for the package directory {dumped_in}, not this project's {placed_in}"
+        result = ProtocResult(
+            inputs=tuple(ProtoInput(Path(p), name) for p, name in inputs),
+            generated_names=tuple(names),
+            outputs=dict(outputs),
+            descriptor_set=descriptor_pb2.FileDescriptorSet.FromString(descriptors),
+            warnings=tuple(Diagnostic(*w) for w in warnings),
+            compiled=tuple(compiled),
+            placed_in=placed_in,
         )
-    return ProtocResult(
-        inputs=tuple(ProtoInput(Path(p), name) for p, name in inputs),
-        generated_names=tuple(names),
-        outputs=dict(outputs),
-        descriptor_set=descriptors,
-        warnings=tuple(Diagnostic(*w) for w in warnings),
-        compiled=tuple(compiled),
-        placed_in=placed_in,
-    )
+    except (OSError, ValueError, EOFError, TypeError, DecodeError) as error:
+        raise fail(source, f"cannot be replayed: {error}") from None
+    if dumped_in != placed_in:
+        raise fail(source, f"was saved for the package directory {dumped_in}, not this project's {placed_in}")
+    _check_paths(source, result)
+    return result
+
+
+def _check_paths(source: str, result: ProtocResult) -> None:
+    """Every path the file names, checked as every path from outside (`scaffold.paths`) before anything is
+    written by it: an output is written by its name (one of protoc's, so in the package directory), a
+    proto's name becomes the path of its copy and of its modules. The first bad one is the error: one line,
+    exit 2."""
+    named = [
+        *(("an output", name) for name in result.outputs),
+        *(("a proto's name", item.name) for item in result.inputs),
+        *(("a proto's name", name) for name in (*result.generated_names, *result.compiled)),
+        *(("a descriptor's file", file.name) for file in result.descriptors.file),
+    ]
+    for what, name in named:
+        why = paths.problem(name)
+        if why is None and what == "an output" and not name.startswith(f"{result.placed_in}/"):
+            why = f"is not in the package directory {result.placed_in}"
+        if why is not None:
+            raise fail(source, f"names {name!r} ({what}), which {why}; nothing was written")

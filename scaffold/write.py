@@ -33,7 +33,7 @@ from typing import Any
 
 from scaffold import seams
 from scaffold.errors import Diagnostic, ScaffoldError, fail
-from scaffold.layout import BACKUP_SUFFIX, STATE_DIR, TXN_DIR
+from scaffold.layout import BACKUP_SUFFIX, CONFIG_FILE, STATE_DIR, TXN_DIR
 from scaffold.layout import JOURNAL as _JOURNAL
 from scaffold.paths import problem as path_problem
 from scaffold.progress import ProgressCallback
@@ -49,9 +49,9 @@ def validate(files: Mapping[str, bytes | None], root: Path, users_text: Collecti
     problems = []
     to_check: dict[tuple[bytes, bool], str] = {}  # each distinct content once: state copies repeat files
     for path, content in sorted(files.items()):
-        pure = PurePosixPath(path)
-        if pure.is_absolute() or ".." in pure.parts:
-            problems.append(Diagnostic(path, "refusing to write outside the project"))
+        why = path_problem(path)  # an alias (`a//b`) or a NUL byte is refused too, not only a way out
+        if why is not None:
+            problems.append(Diagnostic(repr(path), f"{why}; refusing to write it (nothing was written)"))
             continue
         if content is not None and path.endswith((".py", ".pyi")) and path not in users_text:
             to_check.setdefault((content, path.endswith(".pyi")), str(root / path))
@@ -101,6 +101,7 @@ def _check_python(content: bytes, display: str, stub: bool) -> Diagnostic | None
 def create_tree(root: Path, files: Mapping[str, bytes], progress: ProgressCallback | None = None) -> None:
     """A new directory appears complete or not at all: staged beside it, then renamed."""
     validate(files, root)
+    created = [parent for parent in root.absolute().parents if not parent.exists()]  # deepest first
     root.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{root.name}.scaffold-", dir=root.parent))
     try:
@@ -112,6 +113,11 @@ def create_tree(root: Path, files: Mapping[str, bytes], progress: ProgressCallba
         os.rename(staging, root)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
+        for parent in created:  # the directories it made to hold the project, as they were: missing
+            try:
+                parent.rmdir()
+            except OSError:
+                break
         raise
 
 
@@ -159,12 +165,16 @@ def apply(
     staged = txn / "new"
     # The project's files first, scaffold's record of them last.
     paths = sorted(changes, key=lambda path: (path.startswith(f"{STATE_DIR}/"), path))
+    created = _missing_dirs(root, [f"{TXN_DIR}/{_JOURNAL}", *(path for path in paths if changes[path] is not None)])
     try:
         for path in paths:
             content = changes[path]
             if content is not None:
                 _write(staged / path, content)
-        journal = {"paths": {path: {"existed": _exists(root / path), "new": _hash(changes[path])} for path in paths}}
+        journal: dict[str, Any] = {
+            "paths": {path: {"existed": _exists(root / path), "new": _hash(changes[path])} for path in paths},
+            "dirs": created,
+        }
         _write_atomically(txn / _JOURNAL, json.dumps(journal).encode())
         for done, path in enumerate(paths, 1):
             seams.at(seams.BEFORE_SWAP, path)
@@ -174,6 +184,7 @@ def apply(
                 progress(done, len(paths))
     except BaseException:
         rollback(root)
+        _remove_empty_dirs(root, created)  # also where the journal naming them was not written yet
         raise
     os.unlink(txn / _JOURNAL)  # the commit point: from here on, a run that finds the transaction only clears it
     if undo:
@@ -487,8 +498,54 @@ def rollback(root: Path) -> list[Diagnostic]:
             )
     if failed:  # the transaction stays, with its backups, for the next run
         raise ScaffoldError(failed)
+    created = _created_dirs(txn)
     shutil.rmtree(txn, ignore_errors=True)
+    _remove_empty_dirs(root, created)
     return notes
+
+
+def interrupted_new(root: Path) -> bool:
+    """Whether a transaction left in `root` is a `scaffold new`'s: one that created the project's config
+    (every other run reads the config before it writes, so it was there before)."""
+    entry = _journal(root / TXN_DIR).get(CONFIG_FILE)
+    return entry is not None and not entry["existed"]
+
+
+def _missing_dirs(root: Path, paths: Collection[str]) -> list[str]:
+    """The directories on the way to `paths` that do not exist yet: the ones a transaction writing them creates."""
+    missing: list[str] = []
+    seen: set[PurePosixPath] = set()
+    for path in paths:
+        for parent in PurePosixPath(path).parents:
+            if parent == PurePosixPath(".") or parent in seen:
+                break
+            seen.add(parent)
+            if not (root / parent).is_dir():
+                missing.append(parent.as_posix())
+    return sorted(missing)
+
+
+def _created_dirs(txn: Path) -> list[str]:
+    """The directories the journal in `txn` says its transaction created, each checked as any path read
+    from disk (a crafted journal names no directory outside the project)."""
+    try:
+        dirs = json.loads((txn / _JOURNAL).read_bytes()).get("dirs", [])
+    except (OSError, ValueError, AttributeError):
+        return []
+    return [d for d in dirs if path_problem(d) is None] if isinstance(dirs, list) else []
+
+
+def _remove_empty_dirs(root: Path, dirs: Collection[str]) -> None:
+    """Remove each of `dirs` that is empty, deepest first: a rolled-back transaction leaves the tree's
+    directories as it found them (a killed `scaffold new` leaves the output directory empty again, so a
+    second `new` does not find it "not empty"). One that holds anything, a file saved since, stays."""
+    for directory in sorted(dirs, key=lambda d: d.count("/"), reverse=True):
+        target = root / directory
+        if not target.is_symlink():
+            try:
+                target.rmdir()
+            except OSError:
+                pass
 
 
 def _journal(txn: Path, name: str = _JOURNAL) -> dict[str, dict[str, Any]]:

@@ -303,7 +303,8 @@ def test_a_save_landing_as_an_untouched_module_is_removed_is_kept(tmp_path: Path
     assert result.returncode == 0, result.stdout + result.stderr
     assert (tmp_path / "saves").read_text() == "x"
     assert beta.read_text().endswith(SAVED)  # kept: the user's now, no longer scaffold's to remove
-    assert f"orphan    {path}" in result.stdout
+    # Kept as a removed service's class is: unserved, without the generated base the protos no longer define.
+    assert f"merge     {path}" in result.stdout and "class BetaServicer:  # its service is gone" in beta.read_text()
     assert check(project) == 0
 
 

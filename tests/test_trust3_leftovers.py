@@ -1,0 +1,248 @@
+"""Issue 25, what was left after round 3: a removed service's class kept by the merge, scaffold's import
+block grown beside the user's lines, a lost record with a new service, a killed `new`, and the paths of a
+replay file; all driven through the CLI."""
+
+from __future__ import annotations
+
+import marshal
+import shutil
+from pathlib import Path
+
+import pytest
+from conftest import REPO, run_python, run_scaffold, tree
+from test_trust import with_seam
+
+
+def gen(project: Path, *args: str, env: dict[str, str] | None = None):  # type: ignore[no-untyped-def]
+    return run_scaffold("gen", "-C", project, *args, env=env)
+
+
+def check(project: Path) -> int:
+    return run_scaffold("check", "-C", project).returncode
+
+
+def imports(project: Path, *modules: str) -> None:
+    """Every module in `modules` imports in a fresh interpreter, as the server and the tests import them."""
+    loaded = run_python(
+        "-c", "import importlib, sys\nfor m in sys.argv[1:]: importlib.import_module(m)", *modules, cwd=project
+    )
+    assert loaded.returncode == 0, loaded.stderr
+
+
+def lint(project: Path, *paths: str) -> None:
+    """Names defined twice or never (ruff F811, F821): a merge that duplicates or drops a definition."""
+    found = run_python("-m", "ruff", "check", "--no-cache", "--select", "F811,F821", *paths, cwd=project)
+    assert found.returncode == 0, found.stdout
+
+
+# 1. A class of a removed service that the merge keeps (the user's lines touch it) is kept unserved.
+
+SHOP = """syntax = "proto3";
+package shop.v1;
+message Item {{ string name = 1; }}
+service Store {{
+  rpc Get (Item) returns (Item) {{}}
+}}
+{catalog}"""
+CATALOG = (
+    "service Catalog {\n  rpc Find (Item) returns (Item) {}\n  rpc Chat (stream Item) returns (stream Item) {}\n}\n"
+)
+
+
+def shop(tmp_path: Path, layout: str) -> Path:
+    source = tmp_path / "src/shop.proto"
+    source.parent.mkdir(parents=True)
+    source.write_text(SHOP.format(catalog=CATALOG))
+    project = tmp_path / "project"
+    made = run_scaffold("new", source, "-o", project, "--layout", layout)
+    assert made.returncode == 0, made.stderr
+    return project
+
+
+@pytest.mark.parametrize("layout", ["single", "per-service"])
+@pytest.mark.parametrize(
+    "statement",
+    [
+        "EVERY_CATALOG = [CatalogServicer]  # names the class\n",
+        "# a note of mine, right below the class\nLIMIT = 3\n",
+    ],
+)
+def test_a_removed_services_class_the_merge_keeps_loses_its_base(tmp_path: Path, layout: str, statement: str) -> None:
+    project = shop(tmp_path, layout)
+    module = project / ("shop/servicer.py" if layout == "single" else "shop/services/shop/v1/catalog.py")
+    module.write_text(module.read_text() + "\n" + statement)
+    (project / "protos/shop.proto").write_text(SHOP.format(catalog=""))
+    result = gen(project)
+    assert result.returncode == 0 and "conflict" not in result.stdout, result.stdout + result.stderr
+    assert "Catalog (removed from the protos; its servicer class stays" in result.stdout, result.stdout
+    text = module.read_text()
+    assert text.endswith(statement) and "class CatalogServicer:  # its service is gone" in text, text
+    imports(project, "shop.server", module.relative_to(project).with_suffix("").as_posix().replace("/", "."))
+    assert check(project) == 0
+    assert gen(project).stdout.startswith("Up to date")
+
+
+# 2. scaffold's import block replaces its old lines, whatever the user put right beside them.
+
+PROTO = """syntax = "proto3";
+package {name}.v1;
+message {message} {{ string name = 1; }}
+service {service} {{
+  rpc Sync ({message}) returns ({message}) {{}}
+}}
+"""
+
+
+@pytest.mark.parametrize("where", ["below", "above"])
+def test_a_grown_import_block_replaces_the_old_lines_beside_the_users(tmp_path: Path, where: str) -> None:
+    source = tmp_path / "src"
+    source.mkdir()
+    for name, message, service in (("ledger", "Entry", "Ledger"), ("orders", "Order", "Orders")):
+        (source / f"{name}.proto").write_text(PROTO.format(name=name, message=message, service=service))
+    project = tmp_path / "project"
+    made = run_scaffold("new", source, "-o", project, "--name", "shop", "--layout", "single")
+    assert made.returncode == 0, made.stderr
+    servicer = project / "shop/servicer.py"
+    text = servicer.read_text()
+    line = next(line for line in text.splitlines(keepends=True) if line.startswith("from shop.generated import "))
+    mine = "import decimal  # mine\n\nPRECISION = decimal.getcontext().prec  # mine\n"
+    servicer.write_text(text.replace(line, line + mine if where == "below" else mine + line))
+    (project / "protos/invoicing.proto").write_text(PROTO.format(name="invoicing", message="Bill", service="Billing"))
+    result = gen(project)
+    assert result.returncode == 0 and "conflict" not in result.stdout, result.stdout + result.stderr
+    merged = servicer.read_text()
+    assert line not in merged and "    invoicing_pb2_grpc,\n" in merged and mine in merged, merged
+    lint(project, "shop/servicer.py")
+    imports(project, "shop.server")
+    assert check(project) == 0
+
+
+# 3. A lost `.scaffold/` and a new service: the rebuilt merge base has no trace of the new service.
+
+TWO = """syntax = "proto3";
+package two;
+message Note {{ string text = 1; }}
+service Alpha {{
+  rpc Ping (Note) returns (Note) {{}}
+}}
+service Beta {{
+  rpc Pong (Note) returns (Note) {{}}
+}}
+{more}"""
+
+
+@pytest.mark.parametrize("layout", ["per-service", "single"])
+def test_a_lost_record_and_a_new_service_merge_every_shared_file(tmp_path: Path, layout: str) -> None:
+    source = tmp_path / "src/two.proto"
+    source.parent.mkdir(parents=True)
+    source.write_text(TWO.format(more=""))
+    project = tmp_path / "project"
+    made = run_scaffold("new", source, "-o", project, "--layout", layout)
+    assert made.returncode == 0, made.stderr
+    readme = project / "README.md"
+    readme.write_text(readme.read_text() + "\nMy notes.\n")
+    shutil.rmtree(project / ".scaffold")
+    (project / "protos/two.proto").write_text(
+        TWO.format(more="service Gamma {\n  rpc Go (Note) returns (Note) {}\n}\n")
+    )
+    result = gen(project)
+    assert result.returncode == 0 and "conflict" not in result.stdout, result.stdout + result.stderr
+    text = readme.read_text()
+    assert "| `two.Gamma` | Go |" in text and text.endswith("\nMy notes.\n"), text
+    assert "class GammaServicer(" in "".join(p.read_text() for p in (project / "two").rglob("*.py"))
+    imports(project, "two.server")
+    assert check(project) == 0
+
+
+# 4. A killed `new` rolls back to the directory as it was: no empty directory of its own is left.
+
+KILL = "def hook(moment, path):\n    if (moment, path) == ({moment!r}, {path!r}):\n        os._exit(137)\n"
+
+
+def directories(root: Path) -> list[str]:
+    return sorted(p.relative_to(root).as_posix() for p in root.rglob("*") if p.is_dir())
+
+
+@pytest.mark.parametrize(
+    ("moment", "path"),
+    [
+        ("after-swap", "protos/helloworld.proto"),
+        ("swapping", "helloworld/generated/helloworld_pb2.py"),
+        ("after-swap", ".scaffold/manifest.json"),
+    ],
+)
+def test_a_killed_new_leaves_the_output_directory_as_it_was(tmp_path: Path, moment: str, path: str) -> None:
+    proto = REPO / "protos/helloworld.proto"
+    hook = with_seam(tmp_path, KILL.format(moment=moment, path=path))
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    assert run_scaffold("new", proto, "-o", empty, env=hook).returncode == 137
+    again = run_scaffold("new", proto, "-o", empty)  # no --force: rolled back, the directory is empty again
+    assert again.returncode == 0, again.stderr
+    assert check(empty) == 0
+
+    mine = tmp_path / "mine"
+    (mine / "notes/old").mkdir(parents=True)
+    (mine / "notes/old/NOTES.md").write_text("mine\n")
+    (mine / "helloworld").mkdir()
+    before, dirs = tree(mine), directories(mine)
+    assert run_scaffold("new", "--force", proto, "-o", mine, env=hook).returncode == 137
+    refused = run_scaffold("new", proto, "-o", mine)  # rolls the killed run back, then refuses: not empty
+    assert refused.returncode == 2 and "output directory is not empty" in refused.stderr, refused.stderr
+    assert tree(mine) == before and directories(mine) == dirs
+
+
+def test_gen_after_a_killed_new_rolls_it_back_to_an_empty_directory(tmp_path: Path) -> None:
+    proto = REPO / "protos/helloworld.proto"
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    hook = with_seam(tmp_path, KILL.format(moment="after-swap", path=".scaffold/manifest.json"))
+    assert run_scaffold("new", proto, "-o", empty, env=hook).returncode == 137
+    rolled = gen(empty)
+    assert rolled.returncode == 2 and rolled.stderr.count("\n") == 1, rolled.stderr
+    assert "run that `scaffold new` again" in rolled.stderr
+    assert list(empty.iterdir()) == []  # as it was: not even scaffold's lock
+    again = run_scaffold("new", proto, "-o", empty)
+    assert again.returncode == 0, again.stderr
+
+
+# 5. The paths a replay file names are checked before anything is written.
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        "helloworld/generated//helloworld_pb2.py",
+        "./helloworld/generated/x_pb2.py",
+        "helloworld/generated/x\0_pb2.py",
+        "helloworld\\generated\\x_pb2.py",
+        "helloworld/generated/../../../outside.py",
+        "/tmp/outside.py",
+    ],
+)
+@pytest.mark.parametrize("field", ["outputs", "generated_names"])
+def test_a_replay_file_naming_a_path_not_in_normal_form_is_refused(tmp_path: Path, bad: str, field: str) -> None:
+    project = tmp_path / "project"
+    made = run_scaffold("new", REPO / "protos/helloworld.proto", "-o", project)
+    assert made.returncode == 0, made.stderr
+    dumped = gen(project, "--full", env={"SCAFFOLD_DUMP": str(tmp_path / "dump")})
+    assert dumped.returncode == 0, dumped.stderr
+    saved = tmp_path / "dump/protoc-result.marshal"
+    data = list(marshal.loads(saved.read_bytes()))
+    if field == "outputs":
+        data[3] = {**data[3], bad: b"X = 1\n"}
+    else:
+        data[2] = [*data[2], bad.removeprefix("helloworld/generated/").replace("_pb2.py", ".proto")]
+    crafted = tmp_path / "crafted.marshal"
+    crafted.write_bytes(marshal.dumps(tuple(data)))
+    before = tree(project)
+    for command in (["gen", "--full", "-C", project], ["new", REPO / "protos/helloworld.proto", "-o", tmp_path / "n"]):
+        refused = run_scaffold(*command, env={"SCAFFOLD_REPLAY": str(crafted)})
+        assert refused.returncode == 2, refused.stdout + refused.stderr
+        assert refused.stderr.count("\n") == 1 and refused.stderr.startswith(f"SCAFFOLD_REPLAY={crafted}: "), (
+            refused.stderr
+        )
+        assert "Traceback" not in refused.stderr
+    assert tree(project) == before
+    assert not (tmp_path / "n").exists() and not (tmp_path / "outside.py").exists()
+    assert not Path("/tmp/outside.py").exists()
