@@ -182,3 +182,35 @@ def test_found_code_kept_from_a_removed_proto_file_names_only_what_exists(tmp_pa
     ]
     _, violation = replay(tmp_path, steps, expensive_every=1)
     assert violation is None, str(violation)
+
+
+def test_found_a_class_kept_from_a_removed_file_loses_its_gone_base(tmp_path: Path) -> None:
+    """Seed 3 (CI seed, shrunk to 11 steps within its budget): per-service and back with a save landing
+    mid-switch, a kill mid-reshape, then shop.proto removed: shop/servicer.py keeps
+    `class Ledger2Servicer(shop_pb2_grpc.Ledger2Servicer)` while its import is gone, so the servicer and
+    the server fail to import (NameError `shop_pb2_grpc`); `check` says up to date."""
+    steps = [
+        Step("p.remove_message", {"pick": 618}),
+        Step("c.layout", {"pick": 594}),
+        Step("p.add_rpc", {"pick": 13, "name": "Sync", "shape": 2, "comment": 7}),
+        Step("p.comment", {"pick": 734, "comment": 6}),
+        Step("p.add_rpc", {"pick": 202, "name": "Chat", "shape": 2, "comment": 8}),
+        Step("p.add_service", {"pick": 706, "name": "Get", "shape": 2, "comment": 4, "service": "Ledger"}),
+        Step("f.save", {"pick": 918, "moment": "before-swap", "n": 7, "edit": "c.layout", "edit_args": {"pick": 890}}),
+        Step("u.implement", {"pick": 659, "where": 887, "decor": 4, "helper": False}),
+        Step("p.remove_rpc", {"pick": 996}),
+        Step(
+            "f.kill",
+            {
+                "pick": 519,
+                "moment": "after-swap",
+                "n": 7,
+                "edit_after": False,
+                "edit": "p.reshape_rpc",
+                "edit_args": {"pick": 958, "shape": 2},
+            },
+        ),
+        Step("p.remove_file", {"pick": 264}),
+    ]
+    _, violation = replay(tmp_path, steps, expensive_every=1)
+    assert violation is None, str(violation)
