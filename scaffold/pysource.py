@@ -54,7 +54,7 @@ class Source:
                 isinstance(node, ast.ImportFrom) and node.module == "__future__"
             ):
                 segment = "".join(self.lines[node.lineno - 1 : node.end_lineno]).strip()
-                found.append((segment, {(alias.asname or alias.name).split(".")[0] for alias in node.names}))
+                found.append((segment, defined_by(node)))
         return found
 
     @cached_property
