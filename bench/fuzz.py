@@ -53,7 +53,7 @@ def main() -> int:
         _add(total, stats)
         print(
             f"seed {seed}: {stats.steps} steps, faults {sum(stats.faults.values())} ({stats.faults_hit} landed), "
-            f"conflicts {stats.conflicts}, refusals {stats.refusals}, lines lost {stats.lines_lost}"
+            f"conflicts {stats.conflicts}, gone {stats.gone}, refusals {stats.refusals}, lines lost {stats.lines_lost}"
             + (f"; VIOLATION {violation}" if violation else ""),
             flush=True,
         )
@@ -81,7 +81,7 @@ def main() -> int:
     print(
         f"\n{total.steps} steps in {time.monotonic() - started:.0f} s; faults injected {sum(total.faults.values())} "
         f"{dict(sorted(total.faults.items()))} ({total.faults_hit} landed at their moment); gens {total.gens}, "
-        f"checks {total.checks}, conflicts {total.conflicts}, refusals {total.refusals}, marks {total.marks}, "
+        f"checks {total.checks}, conflicts {total.conflicts}, gone {total.gone}, refusals {total.refusals}, marks {total.marks}, "
         f"lines lost {total.lines_lost}, violations {len(failures)}"
     )
     for failure in failures:
@@ -90,7 +90,18 @@ def main() -> int:
 
 
 def _add(total: Stats, stats: Stats) -> None:
-    for name in ("steps", "gens", "checks", "faults_hit", "conflicts", "refusals", "marks", "lines_lost", "expensive"):
+    for name in (
+        "steps",
+        "gens",
+        "checks",
+        "faults_hit",
+        "conflicts",
+        "gone",
+        "refusals",
+        "marks",
+        "lines_lost",
+        "expensive",
+    ):
         setattr(total, name, getattr(total, name) + getattr(stats, name))
     for kind, count in stats.faults.items():
         total.faults[kind] = total.faults.get(kind, 0) + count

@@ -238,10 +238,18 @@ def gen(
         _say("Dry run: nothing written.")
     else:
         _say(f"Regenerated: {summary(report.plan.files, report.seconds)}.")
+    _gone(report.plan.gone)
     if report.plan.conflicts:
         paths = ", ".join(f.path for f in report.plan.conflicts)
         typer.echo(f"Resolve the conflict markers in {paths}, then run scaffold gen again.", err=True)
+    if report.plan.conflicts or report.plan.gone:
         raise typer.Exit(EXIT_NEEDS_USER)
+
+
+def _gone(found: Sequence[Diagnostic], indent: str = "") -> None:
+    """The user's code that names a module no longer generated (`scaffold.gone`): one located line each."""
+    for diagnostic in found:
+        typer.echo(f"{indent}{diagnostic}", err=True)
 
 
 def _compiled_line(compiled: int, protos: int) -> str:
@@ -368,6 +376,9 @@ def check(
     stale = report.plan.stale
     state_stale = not stale and not report.up_to_date
     broken = _breaks(root, None, None, False) if breaking else False
+    _gone(report.plan.gone)
+    if report.plan.gone and not stale and not state_stale:
+        raise typer.Exit(EXIT_NEEDS_USER)
     if not stale and not state_stale:
         if broken:
             raise typer.Exit(EXIT_NEEDS_USER)
@@ -662,11 +673,13 @@ def _print_watch_event(event: WatchEvent) -> None:
     assert report is not None  # a "generated" event always carries its report
     if report.up_to_date or not report.plan.changed:
         _say(f"[{stamp}] {cause}: up to date ({event.seconds * 1000:.0f} ms)")
+        _gone(report.plan.gone, "  ")
         return
     written = sum(1 for f in report.plan.files if f.writes)
     _say(f"[{stamp}] {cause}: {written} file{'s' if written != 1 else ''} written in {event.seconds * 1000:.0f} ms")
     for line in [*file_lines(report.plan), *change_lines(report.changes)]:
         _say(f"  {line}")
+    _gone(report.plan.gone, "  ")
     if report.plan.conflicts:
         paths = ", ".join(f.path for f in report.plan.conflicts)
         typer.echo(f"  resolve the conflict markers in {paths} and save: watch goes on from there", err=True)

@@ -48,14 +48,22 @@ class Generation:
         inputs: str | None = None,
         recorded: Mapping[str, tuple[str, bytes | None]] | None = None,
         digests: Mapping[str, str] = {},
+        gone: Sequence[str] = (),
     ) -> dict[str, bytes]:
         """The `.scaffold/` files that record this generation (of inputs with digest `inputs`);
         `recorded` says what each file is recorded as, by default its render (see `scaffold.plan`),
-        and `digests` the hashes of those contents already taken."""
+        `digests` the hashes of those contents already taken, and `gone` the modules no longer
+        generated that code still names."""
         if recorded is None:
             recorded = {path: (f.owner, f.content) for path, f in self.files.items()}
         return state.render(
-            recorded, state.rpc_summary(self.project.services), self.servicer.services, inputs, self.layout, digests
+            recorded,
+            state.rpc_summary(self.project.services),
+            self.servicer.services,
+            inputs,
+            self.layout,
+            digests,
+            gone,
         )
 
 

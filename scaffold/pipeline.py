@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from scaffold import incremental, protoc, relayout, state
+from scaffold import gone, incremental, protoc, relayout, state
 from scaffold import inputs as input_digest
 from scaffold import plan as plan_module
 from scaffold.bases import layered, sha256_of
@@ -111,11 +111,14 @@ def plan(inputs: Inputs, arguments: Sequence[Path] = ()) -> Outcome:
             disk,
             generation.files,
             previous,
-            lambda recorded, settled, digests: generation.state_files(digest if settled else None, recorded, digests),
+            lambda recorded, settled, digests, gone: generation.state_files(
+                digest if settled else None, recorded, digests, gone
+            ),
             inputs.recreate,
             _with_readded_stubs(bases, after, changes, lambda path: move.currents.get(path) or disk.read(path)),
             move.currents,
             move.leftovers,
+            functools.partial(_scan_for_gone_modules, disk, config, previous),
         )
         lost = dropped(previous_view, view)
         return classified, changes, _kept_by_merge(classified, {*before, *after}, lost) if lost else frozenset()
@@ -124,6 +127,33 @@ def plan(inputs: Inputs, arguments: Sequence[Path] = ()) -> Outcome:
     if kept:  # the merge keeps code reconcile let go (`dropped`): rendered as kept, it loses its dead base
         classified, changes, _ = classify(kept)
     return Outcome(classified, changes, result, record, copies, config)
+
+
+def _scan_for_gone_modules(
+    disk: Disk,
+    config: Config,
+    previous: state.State | None,
+    planned: Sequence[plan_module.FilePlan],
+) -> gone.Findings:
+    """The user's code in the planned tree that reads what this run, or an earlier one, took away (`scaffold.gone`)."""
+    if previous is None:
+        return gone.Findings()
+    by_path = {f.path: f for f in planned}
+    written = [(f.path, disk.read(f.path), f.content) for f in planned if f.writes and f.path.endswith(".py")]
+    away = gone.taken_away(written, previous.gone)
+    if not away:
+        return gone.Findings()
+    skip = config.generated_dir + "/"
+    python = [p for p in by_path if p.endswith(".py") and by_path[p].owner == "user"]
+    python += [p for top in (config.package, "tests") for p in disk.files_under(top) if p.endswith(".py")]
+
+    def read(path: str) -> bytes | None:
+        planned_file = by_path.get(path)
+        if planned_file is not None and planned_file.writes:
+            return planned_file.content
+        return disk.read(path)
+
+    return gone.scan(away, [p for p in python if not p.startswith(skip)], read, config.generated_dir)
 
 
 def _kept_by_merge(classified: Plan, modules: set[str], lost: frozenset[tuple[str, str]]) -> frozenset[tuple[str, str]]:

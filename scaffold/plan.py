@@ -10,7 +10,7 @@ and `check` are views of the same plan; `gen` writes it.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import PurePosixPath
 from typing import Literal
@@ -19,7 +19,9 @@ import tomllib
 
 from scaffold.bases import sha256_of
 from scaffold.disk import Disk
+from scaffold.errors import Diagnostic
 from scaffold.generate import OutputFile
+from scaffold.gone import Findings
 from scaffold.layout import BACKUP_SUFFIX, BASE_DIR, CONFIG_FILE, TABLE
 from scaffold.merge import merge
 from scaffold.model import Owner
@@ -56,6 +58,8 @@ class Plan:
     backups: dict[str, bytes]
     transaction: dict[str, tuple[bytes | None, bytes | None]]
     """Path -> (what it will hold, what the plan read there), for every path the plan changes."""
+    gone: tuple[Diagnostic, ...] = ()
+    """Code of the user's that names a generated module no longer generated (`scaffold.gone`): theirs to change."""
 
     @property
     def changed(self) -> tuple[FilePlan, ...]:
@@ -86,15 +90,19 @@ def build(
     disk: Disk,
     files: Mapping[str, OutputFile],
     state: State | None,
-    record: Callable[[Mapping[str, tuple[str, bytes | None]], bool, Mapping[str, str]], dict[str, bytes]],
+    record: Callable[
+        [Mapping[str, tuple[str, bytes | None]], bool, Mapping[str, str], Sequence[str]], dict[str, bytes]
+    ],
     recreate: frozenset[str] = frozenset(),
     bases: Mapping[str, bytes] | None = None,
     moved_in: Mapping[str, bytes] = {},
     left_behind: Mapping[str, bytes | None] = {},
+    scan: Callable[[Sequence[FilePlan]], Findings] = lambda planned: Findings(),
 ) -> Plan:
     """Classify every file; `record` renders the state files from what each file is recorded as,
-    whether the project is settled (no file left unmerged: the no-op path may vouch for it), and
-    the hashes of the recorded contents this classification took.
+    whether the project is settled (no file left unmerged, no code naming a gone module: the no-op
+    path may vouch for it), the hashes of the recorded contents this classification took, and the
+    gone modules still named (`scan` finds them in the planned tree).
 
     `bases` are the merge bases of user files (by default the state's); a
     user file is recorded with the new render as its base only where its new
@@ -145,11 +153,12 @@ def build(
             planned.append(_left_behind(path, left_behind[path], disk.read(path)))
         elif path not in files:
             planned.append(_orphan(path, entry.owner, entry.sha256, disk.read(path)))
-    settled = not any(f.action == "unmerged" for f in planned)
+    findings = scan(planned)
+    settled = not any(f.action == "unmerged" for f in planned) and not findings.diagnostics
     taken = {path: digest for path, digest in digests.items() if recorded[path][1] is files[path].content}
-    new_state = record(recorded, settled, taken)
+    new_state = record(recorded, settled, taken, findings.named)
     transaction = _transaction(disk, planned, backups, new_state, frozenset(moved_in))
-    return Plan(tuple(planned), new_state, backups, transaction)
+    return Plan(tuple(planned), new_state, backups, transaction, findings.diagnostics)
 
 
 def _untouched(disk: Disk, path: str, output: OutputFile, bases: Mapping[str, bytes], rendered: str) -> FilePlan | None:

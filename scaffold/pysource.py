@@ -173,11 +173,37 @@ def unresolved(text: str, tree: ast.Module | None = None) -> dict[str, int]:
             visit(child)
 
     visit(table)
+    # Under `from __future__ import annotations` symtable does not see the names annotations read; ruff does.
+    bound = set(defined)
+
+    def bind(scope: symtable.SymbolTable) -> None:  # a class-level alias may be what a method's annotation reads
+        bound.update(
+            s.get_name() for s in scope.get_symbols() if s.is_assigned() or s.is_imported() or s.is_parameter()
+        )
+        for child in scope.get_children():
+            bind(child)
+
+    bind(table)
+    missing |= {name for name in _annotation_names(tree) if name not in bound and name not in _MODULE_NAMES}
     first: dict[str, int] = {}
     for node in ast.walk(tree):
         if isinstance(node, ast.Name) and node.id in missing:
             first[node.id] = min(first.get(node.id, node.lineno), node.lineno)
     return {name: first.get(name, 1) for name in sorted(missing)}
+
+
+def _annotation_names(tree: ast.Module) -> set[str]:
+    """The first name of every dotted name an annotation reads (`shop_pb2` of `shop_pb2.Item`), strings aside."""
+    annotations: list[ast.expr | None] = []
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            annotations.append(node.returns)
+            arguments = node.args
+            every = [*arguments.posonlyargs, *arguments.args, *arguments.kwonlyargs, arguments.vararg, arguments.kwarg]
+            annotations += [argument.annotation for argument in every if argument is not None]
+        elif isinstance(node, ast.AnnAssign):
+            annotations.append(node.annotation)
+    return {n.id for a in annotations if a is not None for n in ast.walk(a) if isinstance(n, ast.Name)}
 
 
 def redefined(text: str, tree: ast.Module | None = None) -> dict[str, int]:

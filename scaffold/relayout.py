@@ -426,8 +426,9 @@ def _leftover(
         text = "".join(old.header).rstrip("\n") + "\n" + text
     problems = []
     for name in pysource.unresolved(text):
-        if name in moved and name not in old.unresolved:
-            message = f"this line stays in {old.path} but reads `{name}`, which moves to {moved[name]}"
+        if (name in moved or name in names) and name not in old.unresolved:
+            where = f"moves to {moved[name]}" if name in moved else "the new layout renders under another name"
+            message = f"this line stays in {old.path} but reads `{name}`, which {where}"
             problems.append(
                 Diagnostic(
                     old.path,

@@ -21,6 +21,8 @@ from typing import Any
 from scaffold import __version__, paths
 from scaffold.bases import Bases
 from scaffold.errors import fail
+from scaffold.gone import path_of
+from scaffold.gone import valid as valid_gone
 from scaffold.hashes import Hashes
 from scaffold.imports import Import
 from scaffold.layout import BASE_DIR, MANIFEST
@@ -42,6 +44,8 @@ class State:
     base: Mapping[str, bytes] = field(default_factory=dict)
     layout: str = "single"
     """The layout the user's files were last rendered in; a manifest without one is a single-module project's."""
+    gone: tuple[str, ...] = ()
+    """What scaffold took away (a module, `path::name`) that the user's code still read (`scaffold.gone`)."""
 
 
 def sha256(content: bytes) -> str:
@@ -105,8 +109,13 @@ def _state(data: Any, root: Path, hashes: Hashes | None) -> State:
     layout = data.get("layout", "single")
     if layout not in ("single", "per-service"):
         raise _Malformed("layout", f"layout {layout!r} is not one scaffold writes")
+    gone = data.get("gone", [])
+    if not isinstance(gone, list) or not all(
+        isinstance(e, str) and valid_gone(e) and paths.recorded_problem(path_of(e)) is None for e in gone
+    ):
+        raise _Malformed("gone", "gone is not a list of paths (or path::name) in the project")
     base = Bases(root / BASE_DIR, [p for p, record in files.items() if record.owner == "user"], hashes)
-    return State(files, rpcs, servicer, base, layout)
+    return State(files, rpcs, servicer, base, layout, tuple(gone))
 
 
 def _file_record(path: str, entry: Any) -> FileRecord:
@@ -167,6 +176,7 @@ def render(
     inputs: str | None = None,
     layout: str = "single",
     digests: Mapping[str, str] = {},
+    gone: Iterable[str] = (),
 ) -> dict[str, bytes]:
     """The state files for `files` (path -> (owner, what it is recorded as)); `digests` holds the hashes
     of those contents that were taken already (hashing googleapis' 43,000 files twice took half a second).
@@ -175,7 +185,8 @@ def render(
     or None where it has none (a file scaffold never wrote, that it keeps).
 
     `inputs` is the digest of what the generation read (see `scaffold.inputs`),
-    which lets the no-op path answer without generating; None when unknown.
+    which lets the no-op path answer without generating; None when unknown. `gone` lists what
+    scaffold took away that the user's code still reads (`scaffold.gone`).
     """
     manifest: dict[str, Any] = {
         "scaffold": __version__,
@@ -189,6 +200,8 @@ def render(
     }
     if layout != "single":  # absent means single: the manifests of projects made before layouts stay as they were
         manifest["layout"] = layout
+    if gone:  # absent when no code reads what was taken away: other manifests stay as they were
+        manifest["gone"] = sorted(gone)
     # Key order is construction order (sorted paths, declaration-ordered records): deterministic as is.
     # `inputs` stays on its own line near the top: the no-op check reads it there (`scaffold.uptodate`).
     state = {MANIFEST: _text(manifest).encode()}

@@ -56,8 +56,8 @@ def _check_and_stamp(root: Path) -> bool:
             recorded, files = manifest["inputs"], manifest["files"]
         except (ValueError, KeyError, TypeError):
             return False
-        if recorded != _recorded_inputs(text):
-            return False
+        if recorded != _recorded_inputs(text) or manifest.get("gone"):
+            return False  # code reads what a run took away (`scaffold.gone`): the full pipeline says where
         before |= _status(_outputs_read(root, files))
         if not _outputs_match(root, files, hashes):
             return False

@@ -21,11 +21,7 @@ from fuzzing.runner import _keep_yours, replay
 from fuzzing.shrink import regression_test, shrink
 from fuzzing.steps import WEIGHTS, Step, generate
 
-KEPT_CODE_NAMES_A_GONE_MODULE = (
-    "open defect (issue 25): code of the user's that scaffold keeps or leaves in place (a kept class, a test module"
-    " a layout switch left behind) still names a generated module whose proto was removed; gen and check say nothing"
-)
-SEEDS = [1, 2, pytest.param(3, marks=pytest.mark.xfail(strict=True, reason=KEPT_CODE_NAMES_A_GONE_MODULE)), 4]
+SEEDS = [1, 2, 3, 4]
 STEPS = int(os.environ.get("FUZZ_STEPS", "50"))
 EXPENSIVE_EVERY = int(os.environ.get("FUZZ_EXPENSIVE_EVERY", "15"))
 
@@ -175,7 +171,6 @@ def test_found_a_grown_import_line_replaces_the_old_one_beside_the_users_import(
     assert violation is None, str(violation)
 
 
-@pytest.mark.xfail(strict=True, reason=KEPT_CODE_NAMES_A_GONE_MODULE)
 def test_found_code_kept_from_a_removed_proto_file_names_only_what_exists(tmp_path: Path) -> None:
     """Seed 10: a method of StoreServicer implemented, then shop.proto (both services) removed: the
     implemented class is kept (its base stripped, "kept for your code"), but its signatures still name
@@ -189,9 +184,6 @@ def test_found_code_kept_from_a_removed_proto_file_names_only_what_exists(tmp_pa
     assert violation is None, str(violation)
 
 
-@pytest.mark.xfail(
-    strict=True, reason=KEPT_CODE_NAMES_A_GONE_MODULE
-)  # its base is gone now; its signatures still name shop_pb2
 def test_found_a_class_kept_from_a_removed_file_loses_its_gone_base(tmp_path: Path) -> None:
     """Seed 3 (CI seed, shrunk to 11 steps within its budget): per-service and back with a save landing
     mid-switch, a kill mid-reshape, then shop.proto removed: shop/servicer.py keeps

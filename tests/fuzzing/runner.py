@@ -66,6 +66,8 @@ class Stats:
     faults: dict[str, int] = field(default_factory=dict)
     faults_hit: int = 0
     conflicts: int = 0
+    gone: int = 0
+    """Runs that named code of the user's naming a module no longer generated (exit 1, `scaffold.gone`)."""
     refusals: int = 0
     refused: list[str] = field(default_factory=list)
     conflicted: list[str] = field(default_factory=list)
@@ -444,6 +446,11 @@ class World:
                 conflicted = [
                     p for p, data in tree(self.project, skip_scaffold=True).items() if b"\n<<<<<<< " in b"\n" + data
                 ]
+                if not conflicted and GONE.search(output):
+                    self._settle_gone(output, saved_protos, saved_files)
+                    before = tree(self.project)
+                    result = self.gen()
+                    continue
                 if not conflicted:
                     self.fail("conflict-unmarked", f"`gen` exits 1 and no file holds conflict markers: {output}")
                 self.cheap_invariants()
@@ -479,6 +486,19 @@ class World:
             "stuck",
             f"`gen` still exits {result.returncode} after resolving 3 times: {result.stdout[-800:]}{result.stderr[-800:]}",
         )
+
+    def _settle_gone(self, output: str, saved_protos: model.Protos, saved_files: dict[str, bytes]) -> None:
+        """`gen` wrote the new tree and says which code of the user's names a module no longer generated:
+        that code is kept, `check` must not call the project up to date, and the user takes the proto back."""
+        self.stats.gone += 1
+        self.cheap_invariants()
+        if self.check() == 0:
+            self.fail("check", f"`check` says up to date while gen said code names a gone module: {output}")
+        self.log(f"  step {self.step_index}: code names a gone module; taking the edit back")
+        self.protos = saved_protos.copy()
+        self.write_protos()
+        if "pyproject.toml" in saved_files:
+            (self.project / "pyproject.toml").write_bytes(saved_files["pyproject.toml"])
 
     def _undo(self, saved_protos: model.Protos, saved_files: dict[str, bytes]) -> None:
         self.protos = saved_protos
@@ -586,6 +606,9 @@ class World:
                     )[:30]
                 )
                 self.fail("cache", f"a gen without .scaffold/cache writes a different tree: {differ[:6]}\n{excerpt}")
+
+
+GONE = re.compile(r"\S+:\d+:\d+: (imports|reads) \S+, which scaffold no longer (generates|writes)")
 
 
 def _parses(path: str, text: str) -> bool:

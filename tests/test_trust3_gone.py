@@ -1,0 +1,129 @@
+"""Issue 25, the class the fuzzer found last: code of the user's that reads what a regeneration took away
+(a removed proto's module, a removed service's client module, a removed RPC's test) is kept, and `gen`
+and `check` say where it is, located, with exit 1, until the user changes it; never "up to date"."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+from conftest import run_scaffold, tree
+from test_trust3_leftovers import imports, lint
+
+STORE = 'syntax = "proto3";\npackage shop.v1;\nmessage Item { string name = 1; }\nservice Store { rpc Get (Item) returns (Item); }\n'
+LEDGER = (
+    'syntax = "proto3";\npackage shop.v1;\nmessage Entry { string name = 1; }\n'
+    "service Ledger {\n  rpc Put (Entry) returns (Entry);\n  rpc Audit (Entry) returns (stream Entry);\n}\n"
+)
+LOCATED = re.compile(
+    r"^(\S+):(\d+):(\d+): (imports|reads) (\S+), which scaffold no longer (generates|writes)", re.MULTILINE
+)
+
+
+def two_files(tmp_path: Path, layout: str = "single") -> Path:
+    source = tmp_path / "src"
+    source.mkdir()
+    (source / "store.proto").write_text(STORE)
+    (source / "ledger.proto").write_text(LEDGER)
+    project = tmp_path / "project"
+    made = run_scaffold(
+        "new", source / "store.proto", source / "ledger.proto", "-o", project, "--name", "shop", "--layout", layout
+    )
+    assert made.returncode == 0, made.stderr
+    return project
+
+
+def drop_proto(project: Path, name: str) -> None:
+    (project / "protos" / name).unlink()
+    config = project / "pyproject.toml"
+    config.write_text(config.read_text().replace(f', "protos/{name}"', "").replace(f'"protos/{name}", ', ""))
+
+
+def found(stderr: str) -> list[tuple[str, int, str, str]]:
+    return [(m[1], int(m[2]), m[4], m[5]) for m in LOCATED.finditer(stderr)]
+
+
+def test_a_kept_class_of_a_removed_proto_is_reported_until_the_user_changes_it(tmp_path: Path) -> None:
+    project = two_files(tmp_path)
+    servicer = project / "shop/servicer.py"
+    text = servicer.read_text()
+    stub = '        context.abort(grpc.StatusCode.UNIMPLEMENTED, "Put is not implemented yet")'
+    assert stub in text
+    servicer.write_text(text.replace(stub, "        return ledger_pb2.Entry(name=request.name)  # mine: Put"))
+    (project / "tests/test_mine.py").write_text("from shop.generated import ledger_pb2  # mine: import\n")
+    drop_proto(project, "ledger.proto")
+
+    first = run_scaffold("gen", "-C", project)
+    assert first.returncode == 1, first.stdout + first.stderr
+    where = found(first.stderr)
+    assert ("tests/test_mine.py", 1, "imports", "ledger_pb2") in where
+    assert any(path == "shop/servicer.py" and verb == "reads" and what == "ledger_pb2" for path, _, verb, what in where)
+    for path, line, _, _ in where:  # each location is the line that reads it
+        assert "ledger_pb2" in (project / path).read_text().splitlines()[line - 1]
+    assert "# mine: Put" in servicer.read_text() and "class LedgerServicer" in servicer.read_text()
+    assert not (project / "shop/generated/ledger_pb2.py").exists()  # the new tree is written
+    manifest = json.loads((project / ".scaffold/manifest.json").read_text())
+    assert manifest["gone"] == ["shop/generated/ledger_pb2.py"] and manifest["inputs"] is None
+
+    for _ in range(2):  # the no-op path never vouches while the finding stands
+        again = run_scaffold("check", "-C", project)
+        assert again.returncode == 1 and found(again.stderr) == where, again.stderr
+        again = run_scaffold("gen", "-C", project)
+        assert again.returncode == 1 and found(again.stderr) == where, again.stderr
+
+    servicer.write_text(servicer.read_text().replace("ledger_pb2.Entry(name=request.name)", "request"))
+    servicer.write_text(re.sub(r"ledger_pb2\.Entry", "object", servicer.read_text()))
+    (project / "tests/test_mine.py").write_text("# mine: import, no longer needed\n")
+    settled = run_scaffold("gen", "-C", project)
+    assert settled.returncode == 0, settled.stderr
+    assert "gone" not in json.loads((project / ".scaffold/manifest.json").read_text())
+    assert run_scaffold("check", "-C", project).returncode == 0
+    assert run_scaffold("check", "-C", project).returncode == 0  # now from the stamp
+    imports(project, "shop.servicer", "shop.server")
+    lint(project, ".")
+
+
+def test_a_removed_rpcs_test_and_a_removed_services_client_read_by_the_user(tmp_path: Path) -> None:
+    project = two_files(tmp_path, layout="per-service")
+    tests = sorted(p.relative_to(project).as_posix() for p in (project / "tests").rglob("test_*.py"))
+    ledger_test = next(p for p in tests if p.endswith("test_ledger.py"))
+    text = (project / ledger_test).read_text()
+    assert "def test_audit(" in text, text
+    (project / ledger_test).write_text(text + "\nMY_ALIAS = test_audit  # mine: alias\n")
+    clients = sorted(
+        p.relative_to(project).as_posix() for p in (project / "shop").rglob("*.py") if "clients" in p.parts
+    )
+    ledger_client = next(p for p in clients if p.endswith("ledger.py"))
+    module = ledger_client.removesuffix(".py").replace("/", ".")
+    (project / "shop/mine.py").write_text(f"import {module}  # mine: client\n")
+    before = tree(project)
+
+    ledger = project / "protos/ledger.proto"
+    ledger.write_text(ledger.read_text().replace("  rpc Audit (Entry) returns (stream Entry);\n", ""))
+    first = run_scaffold("gen", "-C", project)
+    assert first.returncode == 1, first.stdout + first.stderr
+    lines = (project / ledger_test).read_text().splitlines()
+    alias = next(n for n, line in enumerate(lines, 1) if line.startswith("MY_ALIAS = test_audit  # mine: alias"))
+    assert "def test_audit(" not in "\n".join(lines)
+    assert found(first.stderr) == [(ledger_test, alias, "reads", "`test_audit`")], first.stderr
+    assert run_scaffold("check", "-C", project).returncode == 1
+
+    drop_proto(project, "ledger.proto")  # the whole file now: its client module goes too
+    second = run_scaffold("gen", "-C", project)
+    assert second.returncode == 1, second.stdout + second.stderr
+    assert ("shop/mine.py", 1, "imports", module) in found(second.stderr), second.stderr
+    assert (project / "shop/mine.py").read_text() == before["shop/mine.py"].decode()
+    assert not (project / ledger_client).exists()
+
+
+def test_a_hand_edited_record_of_what_was_taken_away_is_refused_located(tmp_path: Path) -> None:
+    project = two_files(tmp_path)
+    manifest = project / ".scaffold/manifest.json"
+    text = manifest.read_text()
+    manifest.write_text(text[: text.rindex("}")].rstrip() + ',\n "gone": ["../outside.py"]\n}\n')
+    before = tree(project)
+    refused = run_scaffold("gen", "-C", project)
+    assert refused.returncode == 2, refused.stderr
+    assert re.search(r"manifest\.json:\d+:\d+: gone is not a list of paths", refused.stderr), refused.stderr
+    assert tree(project) == before
