@@ -31,7 +31,7 @@ def test_the_main_command_leaves_the_shell_where_it_was_and_takes_a_free_port() 
         depth += {"(": 1, ")": -1}.get(character, 0)
         top_level += character if depth == 0 else ""
     assert "cd " not in top_level and "cd demo" in main
-    assert "50051" not in main and "--port \"$port\"" in main
+    assert "50051" not in main and '--port "$port"' in main
 
 
 def test_shell_completion_completes_commands() -> None:

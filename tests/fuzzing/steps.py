@@ -420,7 +420,9 @@ def u_import(world: World, a: dict[str, Any]) -> bool:
         return False
     eol = _eol(lines)
     mark, mark2 = world.mark(path, "import"), world.mark(path, "module statement using the import")
-    choices = [m for m in ("fractions", "decimal", "textwrap", "statistics") if f"import {m}  #" not in world.text(path)]
+    choices = [
+        m for m in ("fractions", "decimal", "textwrap", "statistics") if f"import {m}  #" not in world.text(path)
+    ]
     if not choices:
         return False  # a user does not import the same module twice: that F811 would be theirs, not scaffold's
     module = choices[a["where"] % len(choices)]
