@@ -1,6 +1,6 @@
 """One pipeline for every command: `Inputs` -> `plan()` -> `Outcome`.
 
-`Inputs` (`scaffold.project`) is everything a generation reads, read once,
+`Inputs` (`scaffold.generation.project`) is everything a generation reads, read once,
 from one of two loaders: `load` (a project on disk, for gen, diff, check,
 watch) and `for_new` (the arguments of `new`). `plan` runs protoc
 (incremental) -> describe -> reconcile -> render -> classify and writes
@@ -130,7 +130,7 @@ def plan(inputs: Inputs, arguments: Sequence[Path] = ()) -> Outcome:
 def _kept_by_merge(classified: Plan, modules: set[str], lost: frozenset[tuple[str, str]]) -> frozenset[tuple[str, str]]:
     """Which of the classes and methods reconcile dropped (`lost`) the servicer modules still define once
     merged: the line merge keeps code of the user's that the render drops, and the user's lines may touch
-    a dropped class or stub (see `scaffold.reconcile.dropped`)."""
+    a dropped class or stub (see `scaffold.generation.reconcile.dropped`)."""
     found: set[tuple[str, str]] = set()
     for planned in classified.files:
         if planned.path in modules and planned.action != "remove":
@@ -250,7 +250,7 @@ def _switch(
     render_with: Callable[..., Generation],
 ) -> relayout.Move:
     """The moves of a layout switch: the new layout rendered from the RPCs the protos had last time is
-    where each new module's merge base starts (see `scaffold.relayout`)."""
+    where each new module's merge base starts (see `scaffold.generation.relayout`)."""
     known = {(service, rpc) for service, rpcs in previous.rpcs.items() for rpc in rpcs}
     before = render_with(lambda service, rpc: (service.full_name, rpc.name) in known).files
 

@@ -101,7 +101,7 @@ def build(
     content derives from that render, so a file left as it is never claims
     to hold what it does not (the next merge would then lose the difference).
 
-    A layout switch (`scaffold.relayout`) gives `moved_in`, a new module's
+    A layout switch (`scaffold.generation.relayout`) gives `moved_in`, a new module's
     content as if the user's moved code had always been in it (merged like a
     file on disk, written as a new one), and `left_behind`, what stays of a
     module no longer rendered (None: nothing of the user's, removed).
@@ -158,7 +158,7 @@ def _untouched(disk: Disk, path: str, output: OutputFile, bases: Mapping[str, by
     deciding takes reading the file.
 
     On googleapis' 43,000 files a leaf change leaves all but a handful so: their status vouches for their
-    hashes (`scaffold.hashes`), and none of them is read.
+    hashes (`scaffold.record.hashes`), and none of them is read.
     """
     if output.owner == "generated":
         if disk.sha256(path) != rendered:

@@ -1,7 +1,7 @@
 """Whether a project is exactly what scaffold last wrote from its current inputs, by content.
 
 The no-op path (`scaffold.fastpath`) asks this only when its stamp cannot
-answer: it recomputes the inputs' digest (`scaffold.inputs`) and checks that
+answer: it recomputes the inputs' digest (`scaffold.generation.inputs`) and checks that
 every file scaffold recorded is still what it wrote. When all of that holds,
 it leaves a stamp: the file status (times, size, inode) of everything it
 read, taken before reading, so the next run can answer from `stat` alone.
@@ -39,7 +39,7 @@ def _check_and_stamp(root: Path) -> bool:
     # Each status is taken before what it covers is read, so an edit racing this check is seen next time.
     before = _status([root / CONFIG_FILE, root / MANIFEST])
     if (root / TXN_DIR).exists() or (root / STATE_DIR).is_symlink() or (root / CACHE_DIR).is_symlink():
-        return False  # a run to roll back, a link the full pipeline refuses (`scaffold.lock`)
+        return False  # a run to roll back, a link the full pipeline refuses (`scaffold.record.lock`)
     try:
         text = (root / MANIFEST).read_text(encoding="utf-8")
     except (OSError, ValueError):
@@ -133,7 +133,7 @@ _INPUTS_LINE = re.compile(r'^ "inputs": (null|"[0-9a-f]+"),$', re.MULTILINE)
 
 
 def _recorded_inputs(manifest: str) -> str | None:
-    """The manifest's `inputs` digest, read from its own line near the top (`scaffold.state` writes it
+    """The manifest's `inputs` digest, read from its own line near the top (`scaffold.record.state` writes it
     there) without parsing the entries of every file; None when it has none."""
     found = _INPUTS_LINE.search(manifest, 0, 4096)
     return json.loads(found[1]) if found else None

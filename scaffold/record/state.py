@@ -51,7 +51,7 @@ def sha256(content: bytes) -> str:
 
 def read(root: Path, hashes: Hashes | None = None) -> State | None:
     """The state of the project at `root`, or None for a project scaffold has no record of; its merge bases
-    are read when asked for (`scaffold.bases`, with `hashes`).
+    are read when asked for (`scaffold.record.bases`, with `hashes`).
 
     A hand-edited or foreign manifest stops the run with one line at the entry that is wrong, never a
     traceback, and never names a file outside the project or one file by two names (`a//b`)."""
@@ -175,7 +175,7 @@ def render(
     A generated file is recorded as its render; a user file as its merge base,
     or None where it has none (a file scaffold never wrote, that it keeps).
 
-    `inputs` is the digest of what the generation read (see `scaffold.inputs`),
+    `inputs` is the digest of what the generation read (see `scaffold.generation.inputs`),
     which lets the no-op path answer without generating; None when unknown.
     """
     manifest: dict[str, Any] = {
@@ -191,7 +191,7 @@ def render(
     if layout != "single":  # absent means single: the manifests of projects made before layouts stay as they were
         manifest["layout"] = layout
     # Key order is construction order (sorted paths, declaration-ordered records): deterministic as is.
-    # `inputs` stays on its own line near the top: the no-op check reads it there (`scaffold.uptodate`).
+    # `inputs` stays on its own line near the top: the no-op check reads it there (`scaffold.generation.uptodate`).
     state = {MANIFEST: _text(manifest).encode()}
     for p, (owner, content) in files.items():
         if owner == "user" and content is not None:
