@@ -20,6 +20,15 @@ PACKAGE = Path(__file__).resolve().parent.parent / "scaffold"
 LAYERS = ["base", "core", "record", "generation", "breaking", "api", "live", "cli", "entry"]
 ROOT = {"scaffold": "base", "layout": "base", "api": "api", "fastpath": "entry", "__main__": "entry"}
 MAX_LINES = 450
+# Modules still to split by job (issue 26), at their size when the cap came in: each may only shrink,
+# and leaves this list once it is under the cap.
+TO_SPLIT = {
+    "scaffold/record/write.py": 591,
+    "scaffold/live/call.py": 522,
+    "scaffold/generation/config.py": 501,
+    "scaffold/generation/relayout.py": 496,
+    "scaffold/generation/describe.py": 451,
+}
 # Imports that go upward, each with its reason. Keep this short.
 ALLOWED = {
     # A config names buf's rule IDs in [tool.scaffold.breaking] ignore_only: checked against the rules
@@ -100,9 +109,11 @@ def test_every_package_is_a_part():
 
 
 def test_no_module_over_450_lines():
-    long = {
-        str(path.relative_to(PACKAGE.parent)): count
+    counts = {
+        str(path.relative_to(PACKAGE.parent)): len(path.read_text(encoding="utf-8").splitlines())
         for path in modules().values()
-        if (count := len(path.read_text(encoding="utf-8").splitlines())) > MAX_LINES
     }
+    long = {name: count for name, count in counts.items() if count > max(MAX_LINES, TO_SPLIT.get(name, 0))}
     assert not long, f"split these by job (at most {MAX_LINES} lines each): {long}"
+    done = {name for name in TO_SPLIT if counts.get(name, 0) <= MAX_LINES}
+    assert not done, f"under the cap now: take them out of TO_SPLIT: {done}"
