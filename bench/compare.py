@@ -35,7 +35,7 @@ from pathlib import Path
 
 from trees import route_guide, synthetic
 
-from scaffold.protoc import WELL_KNOWN_INCLUDE
+from scaffold.generation.protoc import WELL_KNOWN_INCLUDE
 
 SCAFFOLD = [sys.executable, "-m", "scaffold"]
 ENVIRONMENT = {key: value for key, value in os.environ.items() if key != "PYTHONDONTWRITEBYTECODE"}

@@ -34,7 +34,7 @@ from pathlib import Path
 
 from compare import SCAFFOLD, timed
 
-from scaffold.protoc import WELL_KNOWN_INCLUDE
+from scaffold.generation.protoc import WELL_KNOWN_INCLUDE
 
 PINNED = "f8291d2b89f0017ab078a4c7378069bae5686f6f"  # 2026-08-22; 7,292 protos, none under preview/
 LEAF = "google/spanner/v1/spanner.proto"

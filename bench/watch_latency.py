@@ -24,8 +24,8 @@ from pathlib import Path
 from trees import route_guide, synthetic
 
 from scaffold.api import new_project
-from scaffold.protoc import WELL_KNOWN_INCLUDE
-from scaffold.watch import STEP_MS, Watcher, WatchEvent
+from scaffold.generation.protoc import WELL_KNOWN_INCLUDE
+from scaffold.live.watch import STEP_MS, Watcher, WatchEvent
 
 
 def plain_protoc_seconds(protos: list[Path], root: Path, runs: int = 5) -> float:

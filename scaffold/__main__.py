@@ -2,7 +2,7 @@
 
 A `gen` or `check` with nothing to do is answered by `scaffold.fastpath`
 before the CLI framework is even imported; everything else goes to the Typer
-app in `scaffold.cli`.
+app in `scaffold.cli.app`.
 """
 
 from __future__ import annotations
@@ -25,14 +25,14 @@ def main() -> None:
     sys.argv[1:] = hoist_global_flags(sys.argv[1:])
     if fastpath.run(sys.argv[1:]):
         return
-    from scaffold.cli import app
+    from scaffold.cli.app import app
 
     try:
         app()
     except Exception:  # noqa: BLE001 - what reaches here is a bug in scaffold, not in the user's project: say so
         import traceback
 
-        from scaffold.errors import BUG_REPORT, EXIT_INTERNAL
+        from scaffold.core.errors import BUG_REPORT, EXIT_INTERNAL
 
         traceback.print_exc()
         print(BUG_REPORT, file=sys.stderr)

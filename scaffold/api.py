@@ -1,6 +1,6 @@
 """The library API: what the CLI commands do, callable from tests and other tools.
 
-Every command runs the one pipeline (`scaffold.pipeline`: inputs -> plan)
+Every command runs the one pipeline (`scaffold.generation.pipeline`: inputs -> plan)
 and differs only in what it does with the plan: `new_project` creates the
 tree, `regenerate` applies the plan (or, as `diff` and `check` use it, only
 returns it). Each returns a report or raises `ScaffoldError` with located
@@ -16,14 +16,16 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from scaffold import incremental, lock, memo, pipeline, project, seams, write
-from scaffold.config import Config
-from scaffold.errors import Diagnostic, ScaffoldError, fail
-from scaffold.inputs import builtin_templates
+from scaffold.core import seams
+from scaffold.core.errors import Diagnostic, ScaffoldError, fail
+from scaffold.core.progress import ProgressCallback
+from scaffold.generation import incremental, pipeline, project
+from scaffold.generation.config import Config
+from scaffold.generation.inputs import builtin_templates
+from scaffold.generation.plan import FilePlan, Plan
+from scaffold.generation.reconcile import Changes
 from scaffold.layout import CONFIG_FILE
-from scaffold.plan import FilePlan, Plan
-from scaffold.progress import ProgressCallback
-from scaffold.reconcile import Changes
+from scaffold.record import lock, memo, write
 
 
 @dataclass(frozen=True)
@@ -153,9 +155,9 @@ def regenerate(
     Generated files are rewritten (a hand-edited one is kept beside it as
     `.mine`); user files get a 3-way merge; a conflict is written with
     markers and reported with exit code 1. protoc runs only for the protos
-    that changed and those that can see them (`scaffold.incremental`);
+    that changed and those that can see them (`scaffold.generation.incremental`);
     `full` runs it for every proto. The run holds the project's lock
-    (`scaffold.lock`); a file saved while it writes makes it plan again from
+    (`scaffold.record.lock`); a file saved while it writes makes it plan again from
     the saved file, so the save is merged, never overwritten.
     """
     started = time.perf_counter()
@@ -182,7 +184,7 @@ def regenerate(
                 continue
             if not dry_run and outcome.record != inputs.record:
                 incremental.save(root, outcome.record, outcome.result.placed_in)
-            inputs.hashes.save()  # a cache (`scaffold.hashes`): `check` and `diff` keep what they hashed too
+            inputs.hashes.save()  # a cache (`scaffold.record.hashes`): `check` and `diff` keep what they hashed too
             if not dry_run and inputs.memo is not None:
                 memo.save(root, inputs.memo)
             return GenReport(

@@ -3,7 +3,7 @@
 Runs before the CLI framework, protoc or Jinja are imported, and before
 `pathlib` even: only `os` and `marshal`, which the interpreter has loaded
 already. It compares the status (times, size, inode) of every file the last
-full check read with the stamp that check left (`scaffold.uptodate`), as git
+full check read with the stamp that check left (`scaffold.generation.uptodate`), as git
 does with its index; a file whose times are not older than the stamp itself
 could have changed in the same clock tick, so it is not trusted. When the
 stamp cannot answer, the content check runs (hashing every input and output)
@@ -39,7 +39,7 @@ def run(argv: list[str]) -> bool:
     if not stamp_holds(root):
         from pathlib import Path
 
-        from scaffold import uptodate
+        from scaffold.generation import uptodate
 
         if not uptodate.check_and_stamp(Path(root)):
             return False
@@ -52,7 +52,7 @@ def stamp_holds(root: str) -> bool:
     """Whether every file the last content check read still has the status it had then."""
     try:
         if os.path.islink(os.path.join(root, STATE_DIR)) or os.path.islink(os.path.join(root, CACHE_DIR)):
-            return False  # the full pipeline refuses it (`scaffold.lock`)
+            return False  # the full pipeline refuses it (`scaffold.record.lock`)
         with open(os.open(os.path.join(root, STAMP), os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC), "rb") as stamp:
             written = os.fstat(stamp.fileno()).st_mtime_ns
             form, version, entries = marshal.loads(stamp.read())
@@ -91,7 +91,7 @@ def _find_project(start: str) -> str | None:
     """The project around `start`: the nearest directory with a stamp or a pyproject.toml.
 
     A pyproject.toml met first may or may not hold [tool.scaffold]; the
-    content check reads it (and goes on upward like `scaffold.config.find_project`).
+    content check reads it (and goes on upward like `scaffold.generation.config.find_project`).
     """
     directory = start
     while True:
@@ -108,7 +108,7 @@ def _find_project(start: str) -> str | None:
 def _find_configured(start: str) -> str | None:
     from pathlib import Path
 
-    from scaffold import inputs
+    from scaffold.generation import inputs
 
     for directory in (Path(start), *Path(start).parents):
         if inputs.config_table(directory) is not None:

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 from google.protobuf import descriptor_pb2
 
-from scaffold.protosource import Field, Message, Side
+from scaffold.breaking.protosource import Field, Message, Side
 
 _F = descriptor_pb2.FieldDescriptorProto
 SCALARS = ["int32", "int64", "uint32", "uint64", "sint32", "sint64", "fixed32", "fixed64", "sfixed32", "sfixed64"]

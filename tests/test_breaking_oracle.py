@@ -31,9 +31,10 @@ from pathlib import Path
 import pytest
 from mutations import Corpus, mutate, sweep
 
-from scaffold import breaking_rules, protoc
-from scaffold.errors import ScaffoldError
-from scaffold.protosource import Side
+from scaffold.breaking import rules as breaking_rules
+from scaffold.breaking.protosource import Side
+from scaffold.core.errors import ScaffoldError
+from scaffold.generation import protoc
 
 BUF_VERSION = "1.75.0"
 HERE = Path(__file__).parent

@@ -11,11 +11,11 @@ from pathlib import Path
 import pytest
 from conftest import REPO, run_scaffold, tree
 
-from scaffold import plan
-from scaffold.imports import Import
-from scaffold.merge import merge
-from scaffold.model import MessageRef, Rpc, Service
-from scaffold.reconcile import Module, reconcile
+from scaffold.core.imports import Import
+from scaffold.core.model import MessageRef, Rpc, Service
+from scaffold.generation import plan
+from scaffold.generation.merge import merge
+from scaffold.generation.reconcile import Module, reconcile
 
 RENDER, BASE, EDITED = b"top\n\nnew end\n", b"top\n\nend\n", b"my top\n\nend\n"
 

@@ -48,7 +48,7 @@ def stamped(project: Path) -> Path:
     """Run no-op gens until one answers from the stamp alone (files written in the stamp's clock tick are
     checked by content, and the stamp renewed), within a deadline."""
     deadline = time.monotonic() + DEADLINE_SECONDS
-    while "scaffold.uptodate" in no_op_imports(project):
+    while "scaffold.generation.uptodate" in no_op_imports(project):
         assert time.monotonic() < deadline, "the no-op path never answered from its stamp"
     return project
 
@@ -61,7 +61,7 @@ def test_no_op_imports_nothing_heavy(project: Path) -> None:
 
 def test_a_stamped_no_op_reads_no_file_content(project: Path) -> None:
     imported = no_op_imports(stamped(project))
-    assert imported.isdisjoint({"scaffold.uptodate", "hashlib", "json", "pathlib", "tomllib"}), imported
+    assert imported.isdisjoint({"scaffold.generation.uptodate", "hashlib", "json", "pathlib", "tomllib"}), imported
 
 
 def edit_proto(root: Path) -> None:

@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 from conftest import at_key, run_python, run_scaffold, served, tree
 
-from scaffold import write
 from scaffold.api import regenerate
+from scaffold.record import write
 
 PROTO = """syntax = "proto3";
 

@@ -15,7 +15,8 @@ import pytest
 from conftest import REPO, run_scaffold, tree
 from test_real_protos import TREES
 
-from scaffold import api, incremental, protoc
+from scaffold import api
+from scaffold.generation import incremental, protoc
 
 sys.path.insert(0, str(REPO / "bench"))
 from trees import synthetic
@@ -147,7 +148,7 @@ def _same_size_same_time(path: Path, old: str, new: str) -> None:
 
 
 def test_files_whose_status_vouches_for_their_hash_are_not_read_and_every_edit_is_still_seen(tmp_path: Path) -> None:
-    """scaffold.hashes: with every hash kept (the seam makes runs a moment apart behave like runs a second
+    """scaffold.record.hashes: with every hash kept (the seam makes runs a moment apart behave like runs a second
     apart), edits that keep a file's size and modification time (a proto, a generated module, the user's
     servicer) are each seen, and the tree is what a run with no cache at all makes of the same files."""
     settled = {"SCAFFOLD_SETTLED_NS": "0"}

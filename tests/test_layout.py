@@ -13,7 +13,7 @@ from conftest import check_project, run_python, run_scaffold, served, tree
 from test_trust import killed_after_swapping, swaps_of_a_run
 
 from scaffold import api
-from scaffold.render import Renderer
+from scaffold.generation.render import Renderer
 
 STORE_A = """syntax = "proto3";
 
@@ -296,7 +296,7 @@ def test_an_aio_switch_with_a_new_rpc_in_the_same_run_keeps_the_code_and_adds_th
 def test_a_change_to_one_service_renders_only_its_modules_and_equals_a_clean_new(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """The per-service renders are kept between runs (`scaffold.renders`), keyed by what each reads."""
+    """The per-service renders are kept between runs (`scaffold.generation.renders`), keyed by what each reads."""
     project = make(tmp_path)
     b_proto = project / "protos/b.proto"
     b_proto.write_text(b_proto.read_text().replace("// Talks.", "// Talks, and listens."))

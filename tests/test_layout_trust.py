@@ -11,7 +11,7 @@ import pytest
 from conftest import IMPORT_EVERYTHING, run_python, run_scaffold, tree
 from test_layout import PING, gen, implement, make, set_layout
 
-from scaffold import pysource
+from scaffold.generation import pysource
 
 HEADER = "# Copyright 2026 Example Corp.\n# SPDX-License-Identifier: Apache-2.0\n"
 ABOVE_CLASS = "# MARK-above-class: Root answers pings from the load balancer.\n"

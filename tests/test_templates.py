@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from conftest import REPO, at_key, run_python, run_scaffold, tree
 
-from scaffold.watch import Watcher, WatchEvent
+from scaffold.live.watch import Watcher, WatchEvent
 
 HEADER = "# Reviewed by the platform team.\n"
 

@@ -1,6 +1,6 @@
 """No run of scaffold loses a line the user wrote, or leaves a broken project that `check` calls up
 to date: kills, saves landing mid-run, two runs at once, lost state, hostile names and config,
-driven through the CLI. Races are made deterministic through `scaffold.seams` (SCAFFOLD_SEAM)."""
+driven through the CLI. Races are made deterministic through `scaffold.core.seams` (SCAFFOLD_SEAM)."""
 
 from __future__ import annotations
 
@@ -18,9 +18,9 @@ import pytest
 from conftest import DEADLINE_SECONDS, REPO, at_key, check_project, run_python, run_scaffold, served, tree
 from test_gen import AGAIN, BYE, HELLO, HELLO_BODY, SERVICER, implement, make_project, set_rpcs, stub_body
 
-from scaffold import lock, write
-from scaffold.errors import ScaffoldError
-from scaffold.merge import merge
+from scaffold.core.errors import ScaffoldError
+from scaffold.generation.merge import merge
+from scaffold.record import lock, write
 
 SAVED = "# SAVED BY THE USER\n"
 
@@ -511,7 +511,7 @@ def test_a_second_run_waits_for_the_first_and_both_end_correct(tmp_path: Path) -
 def test_watch_and_gen_side_by_side_both_end_correct(tmp_path: Path) -> None:
     import threading
 
-    from scaffold.watch import Watcher, WatchEvent
+    from scaffold.live.watch import Watcher, WatchEvent
 
     project = make_project(tmp_path, HELLO)
     implement(project, "SayHello", HELLO_BODY)
@@ -726,7 +726,7 @@ def test_line_endings_survive_a_merge(ours: bytes, merged: bytes) -> None:
 def test_watch_notices_a_resolved_conflict_and_goes_on(tmp_path: Path) -> None:
     import threading
 
-    from scaffold.watch import Watcher, WatchEvent
+    from scaffold.live.watch import Watcher, WatchEvent
 
     project = make_project(tmp_path, HELLO)
     readme = project / "README.md"

@@ -1,6 +1,6 @@
 """Issue 25, the merge and the write stage: what a line is, a new stub beside an edited method, a
 deleted stub, a reshape reported once, a rename-save landing in the swap, and `gen --abort`; all
-driven through the CLI (races made deterministic through `scaffold.seams`)."""
+driven through the CLI (races made deterministic through `scaffold.core.seams`)."""
 
 from __future__ import annotations
 

@@ -9,12 +9,12 @@ from pathlib import Path
 
 import pytest
 
-from scaffold.errors import Diagnostic
-from scaffold.imports import Import, import_lines
-from scaffold.naming import clean_comment, docstring_body, safe_identifier, snake_case
-from scaffold.protoc import ProtoInput, parse_diagnostics
-from scaffold.relocate import package_dirs, relocate
-from scaffold.repair import repair
+from scaffold.core.errors import Diagnostic
+from scaffold.core.imports import Import, import_lines
+from scaffold.core.naming import clean_comment, docstring_body, safe_identifier, snake_case
+from scaffold.generation.protoc import ProtoInput, parse_diagnostics
+from scaffold.generation.relocate import package_dirs, relocate
+from scaffold.generation.repair import repair
 
 
 @pytest.mark.parametrize(

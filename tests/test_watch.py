@@ -18,8 +18,8 @@ import pytest
 import watchfiles
 from conftest import REPO, run_scaffold, tree
 
-from scaffold import watch as watch_module
-from scaffold.watch import Watcher, WatchEvent
+from scaffold.live import watch as watch_module
+from scaffold.live.watch import Watcher, WatchEvent
 
 DEADLINE = 20.0
 PROTO = (REPO / "protos/helloworld.proto").read_text()

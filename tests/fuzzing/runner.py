@@ -67,7 +67,7 @@ class Stats:
     faults_hit: int = 0
     conflicts: int = 0
     gone: int = 0
-    """Runs that named code of the user's naming a module no longer generated (exit 1, `scaffold.gone`)."""
+    """Runs that named code of the user's naming a module no longer generated (exit 1, `scaffold.generation.gone`)."""
     refusals: int = 0
     refused: list[str] = field(default_factory=list)
     conflicted: list[str] = field(default_factory=list)

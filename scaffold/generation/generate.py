@@ -1,0 +1,195 @@
+"""Stage: assemble every file of a project in memory, each with its owner.
+
+Owners decide what a later regeneration may do with a file: `generated`
+files are always rewritten; `user` files are the user's once written, only
+ever merged into.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from scaffold.core.errors import fail
+from scaffold.core.model import Owner, Project, Service, ServicerView, service_paths
+from scaffold.core.naming import module_path
+from scaffold.generation.config import Config
+from scaffold.generation.describe import describe
+from scaffold.generation.formatting import format_python
+from scaffold.generation.protoc import ProtocResult
+from scaffold.generation.relocate import package_dirs, place
+from scaffold.generation.render import Renderer
+from scaffold.layout import CONFIG_FILE, TABLE
+from scaffold.record import state
+from scaffold.record.memo import Memo
+
+_GRPC_VERSION = re.compile(rb"^GRPC_GENERATED_VERSION = '(?P<version>[\d.]+)'$", re.MULTILINE)
+_PROTOBUF_VERSION = re.compile(rb"^# Protobuf Python Version: (?P<version>[\d.]+)$", re.MULTILINE)
+
+
+@dataclass(frozen=True)
+class OutputFile:
+    content: bytes
+    owner: Owner
+
+
+@dataclass(frozen=True)
+class Generation:
+    files: dict[str, OutputFile]
+    project: Project
+    servicer: ServicerView
+    layout: str = "single"
+
+    def state_files(
+        self,
+        inputs: str | None = None,
+        recorded: Mapping[str, tuple[str, bytes | None]] | None = None,
+        digests: Mapping[str, str] = {},
+        gone: Sequence[str] = (),
+    ) -> dict[str, bytes]:
+        """The `.scaffold/` files that record this generation (of inputs with digest `inputs`);
+        `recorded` says what each file is recorded as, by default its render (see `scaffold.generation.plan`),
+        `digests` the hashes of those contents already taken, and `gone` what was taken away that code
+        still reads (`scaffold.generation.gone`)."""
+        if recorded is None:
+            recorded = {path: (f.owner, f.content) for path, f in self.files.items()}
+        return state.render(
+            recorded,
+            state.rpc_summary(self.project.services),
+            self.servicer.services,
+            inputs,
+            self.layout,
+            digests,
+            gone,
+        )
+
+
+def build_project(config: Config, result: ProtocResult, memo: Memo | None = None) -> Project:
+    return describe(result, config.package, config.generated, memo)
+
+
+def generate(
+    config: Config,
+    result: ProtocResult,
+    renderer: Renderer,
+    project: Project | None = None,
+    servicer_services: Sequence[Service] | None = None,
+    pending: Sequence[Service] = (),
+    kept: Memo | None = None,
+) -> Generation:
+    """Every file of the project, keyed by its path relative to the project root.
+
+    `servicer_services` are the services the servicer module shows (see
+    `scaffold.generation.reconcile`); by default the protos' own. `pending` holds the
+    new shapes of RPCs kept in an old one, whose imports the servicer needs.
+    `kept` holds the per-service renders of earlier runs (`scaffold.generation.renders`).
+    """
+    project = project or build_project(config, result)
+    package_dir = config.generated_dir
+    if result.placed_in not in ("", package_dir):
+        raise AssertionError(f"protoc's outputs were placed in {result.placed_in}, not in {package_dir}")
+    generated = result.outputs if result.placed_in else place(result.outputs, result.generated_names, package_dir)
+    modules = frozenset(path.removesuffix(".py").replace("/", ".") for path in generated if path.endswith(".py"))
+    servicer = ServicerView(
+        tuple(project.services if servicer_services is None else servicer_services),
+        config.package,
+        modules,
+        tuple(pending),
+        frozenset(service.full_name for service in project.services),
+    )
+    modules_of = service_paths(_unique((*servicer.services, *project.services)))
+    context = {
+        "project": project,
+        "servicer": servicer,
+        "config": config,
+        "versions": runtime_versions(result.outputs),
+        "service_modules": {name: path.replace("/", ".") for name, path in modules_of.items()},
+    }
+    paths = {"__package__": config.package, "__generated__": config.generated.replace(".", "/")}
+    with_services = {module_path(f.name): f for f in project.files if f.services}
+    per_service = _per_service(project, servicer, modules_of) if config.layout == "per-service" else {}
+    rendered = renderer.render(context, paths, with_services, per_service, kept)
+
+    files = {path: OutputFile(content, "generated") for path, content in generated.items()}
+    # Every directory of the package holds protoc's modules, so its `__init__.py` is written even when the
+    # template renders nothing (render leaves out an empty one whose directory holds no other render).
+    init = rendered.pop(f"{package_dir}/__init__.py", "").encode()
+    for directory in package_dirs(generated, package_dir):
+        files[f"{directory}/__init__.py"] = OutputFile(init, "generated")
+    trees = tuple(f"{config.package}/{tree}/" for tree in PER_SERVICE_TREES)
+    for path, text in rendered.items():
+        owner: Owner = "generated" if path.startswith(f"{package_dir}/") or _is_tree_init(path, trees) else "user"
+        files[path] = OutputFile(text.encode(), owner)
+    for tree in trees:
+        below = [path for path in files if path.startswith(tree)]
+        for directory in package_dirs(below, tree.rstrip("/")) if below else ():
+            files.setdefault(f"{directory}/__init__.py", OutputFile(b"", "generated"))
+    if config.format == "ruff":
+        files |= _formatted(files, config)
+    return Generation(files, project, servicer, config.layout)
+
+
+def servicer_modules(package: str, layout: str, services: Sequence[Service]) -> dict[str, tuple[Service, ...]]:
+    """The user's servicer module(s) in `layout`, each with the services it shows."""
+    if layout == "single":
+        return {f"{package}/servicer.py": tuple(services)}
+    paths = service_paths(services)
+    return {f"{package}/services/{paths[service.full_name]}.py": (service,) for service in services}
+
+
+PER_SERVICE_TREES = ("services", "clients")
+"""The packages of a per-service layout's modules below the project package; their `__init__.py` are scaffold's."""
+
+
+def _per_service(project: Project, servicer: ServicerView, modules_of: Mapping[str, str]) -> dict[str, dict[str, Any]]:
+    """What each service's own modules are rendered from, by module path: the servicer view of it alone, and
+    `project` narrowed to it (empty for a service the protos dropped whose methods are kept)."""
+    pending = {service.full_name: service for service in servicer.pending}
+    shown = {service.full_name: service for service in servicer.services}
+    defined = {service.full_name: (file, service) for file in project.files for service in file.services}
+    contexts: dict[str, dict[str, Any]] = {}
+    for name, path in modules_of.items():
+        files = (dataclasses.replace(defined[name][0], services=(defined[name][1],)),) if name in defined else ()
+        view = dataclasses.replace(
+            servicer,
+            services=(shown[name],) if name in shown else (),
+            pending=(pending[name],) if name in pending else (),
+        )
+        contexts[path] = {"project": dataclasses.replace(project, files=files), "servicer": view}
+    return contexts
+
+
+def _unique(services: Sequence[Service]) -> list[Service]:
+    return list({service.full_name: service for service in services}.values())
+
+
+def _is_tree_init(path: str, trees: tuple[str, ...]) -> bool:
+    return path.startswith(trees) and path.endswith("/__init__.py")
+
+
+def _formatted(files: Mapping[str, OutputFile], config: Config) -> dict[str, OutputFile]:
+    """The user-owned .py files through `ruff format`, under the project's own pyproject.toml when it exists."""
+    on_disk = config.root / CONFIG_FILE
+    pyproject = on_disk.read_bytes() if on_disk.is_file() else files[CONFIG_FILE].content
+    sources = {path: f.content for path, f in files.items() if f.owner == "user" and path.endswith(".py")}
+    formatted = format_python(sources, pyproject, f"{on_disk}: [{TABLE}] format")
+    return {path: OutputFile(content, "user") for path, content in formatted.items()}
+
+
+def runtime_versions(outputs: Mapping[str, bytes]) -> dict[str, str]:
+    """The oldest grpcio and protobuf runtimes that can load this protoc's output, read from it."""
+    grpc = protobuf = None
+    for content in outputs.values():
+        grpc = grpc or _GRPC_VERSION.search(content)
+        protobuf = protobuf or _PROTOBUF_VERSION.search(content)
+    if grpc is None or protobuf is None:
+        raise fail("grpcio-tools", "protoc's output names no runtime version; is grpcio-tools too old?")
+    protobuf_version = protobuf["version"].decode()
+    return {
+        "grpcio": grpc["version"].decode(),
+        "protobuf": protobuf_version,
+        "protobuf_next_major": str(int(protobuf_version.split(".")[0]) + 1),
+    }

@@ -1,0 +1,181 @@
+"""What a generation reads, and one digest of it.
+
+Standard library only: the no-op path (`scaffold.generation.uptodate`) uses this before
+protoc, Jinja or even the CLI framework are imported. The digest covers the
+tool's version, the `[tool.scaffold]` table, every .proto under the proto
+roots and every built-in template. Not the tool's own code: that would make
+every commit to scaffold churn the record in every project; a release changes
+the version, and in this repository the golden test (which regenerates with
+`new`, never the no-op path) catches any output a code change alters.
+
+It covers what protoc and Jinja read, which is more than the files below
+each root as listed: both follow links (a vendored proto directory linked
+into `protos/`, a linked directory of shared includes), so the digest does
+too, entering each directory once; and protoc searches the
+directory of a listed proto that lies under no proto root, so the digest
+searches it as well. `[tool.scaffold.breaking]` is left out: it changes what
+`breaking` compares, never a file scaffold writes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import sys
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+from scaffold import __version__
+from scaffold.layout import CONFIG_FILE
+from scaffold.record.hashes import Hashes
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - exercised only on Python 3.10
+    import tomli as tomllib
+
+
+def builtin_templates() -> Path:
+    """The built-in templates: inside the installed package, or beside it in a source checkout."""
+    here = Path(__file__).resolve().parent.parent  # the `scaffold` package
+    packaged = here / "templates"
+    return packaged if packaged.is_dir() else here.parent / "templates"
+
+
+def config_table(root: Path) -> dict[str, Any] | None:
+    """The raw `[tool.scaffold]` table, or None when there is none (or the file is not TOML)."""
+    try:
+        return table_of((root / CONFIG_FILE).read_text(encoding="utf-8"))
+    except OSError:
+        return None
+
+
+def table_of(pyproject: str) -> dict[str, Any] | None:
+    try:
+        data = tomllib.loads(pyproject)
+    except ValueError:
+        return None
+    table = data.get("tool", {}).get("scaffold")
+    return table if isinstance(table, dict) else None
+
+
+def digest(root: Path, table: dict[str, Any], hashes: Hashes | None = None) -> str:
+    """The digest of everything a generation of the project at `root` reads (`hashes`: what the files'
+    status says of their contents, see `scaffold.record.hashes`)."""
+    hashes = hashes or Hashes(root)
+    roots, implied, listed = _proto_roots(root, table), *_outside_roots(root, table)
+    found = [path for r in roots for path in files_below(r, ".proto")]  # in any order: the digest sorts by path
+    found += dict.fromkeys([*(path for r in implied for path in files_below(r, ".proto")), *listed])
+    protos = [(_relative(path, root), hashes.sha256(path)) for path in found]
+    return _digest_of_hashes(table, protos, _custom_templates(root, table), hashes)
+
+
+def directories_read(root: Path, table: dict[str, Any]) -> list[Path]:
+    """The directories whose files the digest reads, existing or not: the proto roots (those a listed proto
+    outside them implies too), the templates."""
+    implied, _ = _outside_roots(root, table)
+    directories = [*_proto_roots(root, table), *implied, builtin_templates(), _custom_templates(root, table)]
+    return [d for d in directories if d is not None]
+
+
+def walk(directory: Path) -> list[tuple[Path, list[str]]]:
+    """Each directory below `directory` (itself first) with the names of its files, in a stable order,
+    following links as protoc's and Jinja's file lookups do. Each directory is entered once, under the first
+    name met (a link back up the tree, `protos/loop -> .`, or a second link to one directory is not entered
+    again: the walk stays as long as the tree), and scaffold's own `.scaffold/` never. Nothing for a
+    directory that does not exist."""
+    found: list[tuple[Path, list[str]]] = []
+    seen: set[tuple[int, int]] = set()
+    pending = [str(directory)]
+    while pending:
+        path = pending.pop()
+        try:
+            status = os.stat(path)
+            if (status.st_dev, status.st_ino) in seen:
+                continue
+            seen.add((status.st_dev, status.st_ino))
+            entries = sorted(os.scandir(path), key=lambda entry: entry.name)
+        except OSError:
+            continue
+        files, subdirectories = [], []
+        for entry in entries:
+            try:
+                if entry.is_dir():
+                    subdirectories.append(entry.name)
+                elif entry.is_file():
+                    files.append(entry.name)
+            except OSError:
+                continue
+        found.append((Path(path), files))
+        pending += [os.path.join(path, d) for d in reversed(subdirectories) if d != ".scaffold"]
+    return found
+
+
+def files_below(directory: Path, suffix: str = "") -> list[Path]:
+    """Every file below `directory` whose name ends in `suffix`, links followed (see `walk`)."""
+    return [parent / name for parent, names in walk(directory) for name in names if name.endswith(suffix)]
+
+
+def _proto_roots(root: Path, table: dict[str, Any]) -> list[Path]:
+    """The proto roots, but one that holds the whole project (`"/"`), which the config refuses: walked
+    with its links followed, that is the whole file system, before the full pipeline says what is wrong."""
+    project = os.path.realpath(root) + os.sep
+    roots = [root / p for p in table.get("proto_paths", ["protos"]) if isinstance(p, str)]
+    return [r for r in roots if not project.startswith(os.path.join(os.path.realpath(r), ""))]
+
+
+def _outside_roots(root: Path, table: dict[str, Any]) -> tuple[list[Path], list[Path]]:
+    """What protoc also searches and reads for the entries of `protos` that lie under no proto root: the
+    directory of each such file (and each such directory, or a glob's fixed part), and the files named."""
+    roots = [os.path.realpath(r) + os.sep for r in _proto_roots(root, table)]
+    implied: dict[Path, None] = {}
+    listed: dict[Path, None] = {}
+    for entry in table.get("protos", []):
+        if not isinstance(entry, str):
+            continue
+        fixed = entry.split("*")[0].split("?")[0].split("[")[0]
+        path = root / (fixed.rpartition("/")[0] if fixed != entry else entry)
+        if any((os.path.realpath(path) + os.sep).startswith(r) for r in roots):
+            continue
+        if fixed != entry or path.is_dir():
+            implied[path] = None
+        else:
+            implied[path.parent] = None
+            listed[path] = None
+    return list(implied), list(listed)
+
+
+def _relative(path: Path, root: Path) -> str:
+    try:
+        return path.relative_to(root).as_posix()
+    except ValueError:  # a listed proto named outside the project
+        return Path(os.path.relpath(path, root)).as_posix()
+
+
+def _custom_templates(root: Path, table: dict[str, Any]) -> Path | None:
+    custom = table.get("templates")
+    return Path(os.path.normpath(root / custom)) if isinstance(custom, str) else None
+
+
+def digest_of(table: dict[str, Any], protos: Iterable[tuple[str, bytes]], custom: Path | None = None) -> str:
+    """The same digest from contents in memory: `protos` are (path relative to the project, bytes);
+    `custom` is the directory of the user's own templates, if any."""
+    hashed = [(path, hashlib.sha256(content).hexdigest()) for path, content in protos]
+    return _digest_of_hashes(table, hashed, custom, Hashes())
+
+
+def _digest_of_hashes(
+    table: dict[str, Any], protos: Iterable[tuple[str, str]], custom: Path | None, hashes: Hashes
+) -> str:
+    generating = {key: value for key, value in table.items() if key != "breaking"}
+    result = hashlib.sha256(json.dumps([__version__, generating], sort_keys=True).encode())
+    named = []
+    for kind, directory in (("template", builtin_templates()), ("custom", custom)):
+        if directory is not None:
+            files = sorted(files_below(directory))
+            named += [(f"{kind}:{p.relative_to(directory).as_posix()}", hashes.sha256(p)) for p in files]
+    for name, sha256 in [*((f"proto:{path}", sha256) for path, sha256 in sorted(protos)), *named]:
+        result.update(name.encode() + b"\0" + bytes.fromhex(sha256))
+    return result.hexdigest()

@@ -1,0 +1,169 @@
+"""A real 3-way merge of one user-owned file.
+
+base is scaffold's pristine last render, ours the file on disk, theirs the
+new render. merge3 (the line-based merge of Breezy) does the work; around it
+this module keeps the user's conventions: line endings (CRLF, CR, mixed),
+tabs, quote style and a missing final newline survive the merge. Conflicts are written diff3-style, with
+each side labelled, so the user sees what the template used to say too.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from collections import Counter
+from dataclasses import dataclass
+
+import merge3
+
+from scaffold.core.text import lines as text_lines
+
+YOURS = "yours (on disk)"
+BASE = "scaffold's last render"
+THEIRS = "scaffold's new render"
+START, END = "<<<<<<<", ">>>>>>>"
+
+
+@dataclass(frozen=True)
+class Merged:
+    content: bytes
+    conflicts: int
+    kept: int = 0
+    """Blocks of the user's that the new render drops, kept: reported, never a conflict."""
+
+
+def merge(base: bytes, ours: bytes, theirs: bytes) -> Merged:
+    """Merge `theirs` (the new render) into `ours` (the user's file) over `base` (the last render).
+
+    Lines are matched by their content alone, not by how it is written: line
+    ending, trailing space, tabs or spaces in the indent, and quote style do
+    not count, so a user who reformats their file (ruff with single quotes
+    and tabs, an editor that writes CRLF) merges as cleanly as one who did
+    not. Every line that comes from the user's file is written exactly as it
+    was; every new line takes the file's indent style and most common ending.
+    """
+    ours_lines = text_lines(ours.decode("utf-8"), keepends=True)
+    endings = [line[len(line.rstrip("\r\n")) :] for line in ours_lines]
+    usual = Counter(ending for ending in endings if ending).most_common(1)
+    newline = usual[0][0] if usual else "\n"
+    tabs = any(line.startswith("\t") for line in ours_lines)
+    final_newline = not ours_lines or bool(endings[-1])
+    theirs_lines = text_lines(theirs.decode("utf-8"), keepends=True)
+    ours_keys = [_key(line) for line in ours_lines]
+    theirs_keys = [_key(line) for line in theirs_lines]
+    base_keys = [_key(line) for line in text_lines(base.decode("utf-8"), keepends=True)]
+    merged_keys, conflicts, kept = _merge_keys(base_keys, ours_keys, theirs_keys)
+    written = {key: _styled(line, tabs, newline) for line, key in zip(theirs_lines, theirs_keys, strict=True)}
+    result = [written.get(key, key.rstrip("\n") + newline) for key in merged_keys]
+    matcher = difflib.SequenceMatcher(None, merged_keys, ours_keys, autojunk=False)
+    for block in matcher.get_matching_blocks():
+        for offset in range(block.size):
+            line = ours_lines[block.b + offset]
+            result[block.a + offset] = line if endings[block.b + offset] else line + newline
+    merged = "".join(result)
+    if not final_newline and merged.endswith(newline):
+        merged = merged[: -len(newline)]
+    return Merged(merged.encode("utf-8"), conflicts, kept)
+
+
+def _merge_keys(base: list[str], ours: list[str], theirs: list[str]) -> tuple[list[str], int, int]:
+    """merge3's regions, written diff3-style, with one rule of ours: where the new render drops
+    lines the user changed (an RPC removed from the protos whose client or test code they edited),
+    the user's lines stay, as their servicer method does; that is not a conflict. Also counts both."""
+    merged: list[str] = []
+    conflicts = kept = 0
+    for region in merge3.Merge3(base, ours, theirs).merge_regions():
+        what = region[0]
+        if what == "unchanged":
+            merged += base[region[1] : region[2]]
+        elif what in ("a", "same"):
+            merged += ours[region[1] : region[2]]
+        elif what == "b":
+            merged += theirs[region[1] : region[2]]
+        else:
+            _, base_start, base_end, ours_start, ours_end, theirs_start, theirs_end = region  # type: ignore[misc]
+            if theirs_start == theirs_end:
+                merged += ours[ours_start:ours_end]
+                kept += 1
+                continue
+            around = _insertion_around(
+                base[base_start:base_end], ours[ours_start:ours_end], theirs[theirs_start:theirs_end]
+            )
+            if around is not None:
+                merged += [*around[0], *ours[ours_start:ours_end], *around[1]]
+                continue
+            beside = _insertion_around(
+                base[base_start:base_end], theirs[theirs_start:theirs_end], ours[ours_start:ours_end]
+            )
+            if beside is not None:
+                merged += [*beside[0], *theirs[theirs_start:theirs_end], *beside[1]]
+                continue
+            conflicts += 1
+            merged += [f"{START} {YOURS}\n", *ours[ours_start:ours_end], f"||||||| {BASE}\n"]
+            merged += [*base[base_start:base_end], "=======\n", *theirs[theirs_start:theirs_end], f"{END} {THEIRS}\n"]
+    return merged, conflicts, kept
+
+
+_DEFINES = re.compile(r"\s*(?:async\s+)?(?:def|class)\s+(\w+)")
+
+
+def _insertion_around(base: list[str], ours: list[str], theirs: list[str]) -> tuple[list[str], list[str]] | None:
+    """Where `theirs` only adds lines before or after the base lines `ours` changed: (before, after).
+
+    Called both ways round, since the merge is symmetric here: the new render
+    adding around lines the user changed, and the user adding around lines
+    the new render changed (their `import decimal` right below scaffold's
+    import of the generated modules, which a new proto grows into a
+    parenthesised block: merge3 calls the neighbours a conflict, and a user
+    resolving it by keeping both imports every module twice). What the
+    other side changed goes between what this side added.
+
+    A stub for an RPC declared right after a method the user implemented (or
+    deleted) is such an insertion. The line diff is free to align the new
+    stub's blank line before it or after it, and one of the two touches the
+    user's edit, which merge3 calls a conflict; but the render kept every
+    base line, so the user's version of them goes between what it added.
+    Not when both sides only inserted at one point (no base lines: nothing
+    says which goes first), nor when the addition defines a name the other
+    side's lines define (the user's own method for the new RPC: the stub
+    would shadow it).
+    """
+    if not base or len(theirs) <= len(base):
+        return None
+    for start in range(len(theirs) - len(base) + 1):
+        if theirs[start : start + len(base)] == base:
+            before, after = theirs[:start], theirs[start + len(base) :]
+            break
+    else:
+        return None
+    defined = {match[1] for line in ours if (match := _DEFINES.match(line))}
+    if any((match := _DEFINES.match(line)) and match[1] in defined for line in [*before, *after]):
+        return None
+    return before, after
+
+
+def _key(line: str) -> str:
+    """What a line says, whatever its ending, trailing space, indent characters or quote style."""
+    text = line.rstrip()
+    body = text.lstrip(" \t")
+    indent = text[: len(text) - len(body)].expandtabs(4)
+    return indent + body.replace("'", '"') + "\n"
+
+
+def _styled(line: str, tabs: bool, newline: str) -> str:
+    """A rendered line in the user's style: their indent character and line ending."""
+    text = line.rstrip("\r\n")
+    if tabs:
+        body = text.lstrip(" ")
+        levels, rest = divmod(len(text) - len(body), 4)
+        text = "\t" * levels + " " * rest + body
+    return text + newline
+
+
+def conflict_lines(content: bytes) -> list[int]:
+    """1-based numbers of the lines that open or close a conflict."""
+    return [
+        number
+        for number, line in enumerate(text_lines(content.decode("utf-8", "replace")), 1)
+        if line.startswith((f"{START} ", f"{END} "))
+    ]

@@ -1,0 +1,345 @@
+"""One pipeline for every command: `Inputs` -> `plan()` -> `Outcome`.
+
+`Inputs` (`scaffold.generation.project`) is everything a generation reads, read once,
+from one of two loaders: `load` (a project on disk, for gen, diff, check,
+watch) and `for_new` (the arguments of `new`). `plan` runs protoc
+(incremental) -> describe -> reconcile -> render -> classify and writes
+nothing. The commands differ only in what they do with the outcome
+(`scaffold.api`): create the tree, apply the plan, show it, or judge it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from scaffold.core.errors import EXIT_NEEDS_USER, Diagnostic, ScaffoldError
+from scaffold.core.model import Project, Rpc, Service, restrict
+from scaffold.generation import gone, incremental, protoc, relayout
+from scaffold.generation import inputs as input_digest
+from scaffold.generation import plan as plan_module
+from scaffold.generation.config import Config
+from scaffold.generation.generate import Generation, OutputFile, build_project, generate, servicer_modules
+from scaffold.generation.merge import conflict_lines
+from scaffold.generation.plan import Plan
+from scaffold.generation.project import Inputs, run_protoc
+from scaffold.generation.protoc import ProtocResult, ProtoInput
+from scaffold.generation.reconcile import CLASS, Changes, Module, dropped, methods_of, reconcile, without_methods
+from scaffold.generation.render import Renderer
+from scaffold.layout import CONFIG_FILE, PROTO_DIR
+from scaffold.record import state
+from scaffold.record.bases import layered, sha256_of
+from scaffold.record.disk import Disk
+from scaffold.record.memo import Memo
+
+
+@dataclass(frozen=True)
+class Outcome:
+    plan: Plan
+    changes: Changes
+    result: ProtocResult
+    record: incremental.Record
+    copies: dict[str, bytes]
+    """For `new`: the protos to copy into the project (written only where no such file is yet)."""
+    config: Config
+    """The config the plan was made with (for `new`: with the `protos` it records)."""
+
+
+def plan(inputs: Inputs, arguments: Sequence[Path] = ()) -> Outcome:
+    """protoc -> describe -> reconcile -> render -> classify; writes nothing.
+
+    `arguments` are `new`'s proto arguments, from which it records `protos`.
+    """
+    config, disk, previous = inputs.config, inputs.disk, inputs.previous
+    _refuse_unresolved_conflicts(disk, previous)
+    result, record = run_protoc(inputs)
+    copies: dict[str, bytes] = {}
+    if inputs.new_from:
+        copies = {f"{PROTO_DIR}/{n}": _find_source(n, inputs.new_from).read_bytes() for n in result.generated_names}
+        recorded = _recorded_protos(arguments, inputs.protos, inputs.include_dirs, result.generated_names)
+        config = dataclasses.replace(config, protos=recorded)
+        record = _record_of_copies(config.root, result, copies)
+    project = build_project(config, result, inputs.memo)
+    if inputs.choose_layout and len(project.services) > 1:
+        config = dataclasses.replace(config, layout="per-service")
+    renderer = Renderer.with_overrides(config.template_dir())
+    if previous is None and not inputs.new_from:
+        relayout.refuse_stranded(disk.read, config.package, config.layout, project.services)
+    if previous:
+        before = servicer_modules(config.package, previous.layout, previous.servicer)
+    else:
+        before = servicer_modules(config.package, config.layout, project.services)
+    bases_before: Mapping[str, bytes] = previous.base if previous else {}
+    sources = [
+        (
+            Module(disk.sha256(path), functools.partial(disk.read, path)),
+            Module(sha256_of(bases_before, path), functools.partial(bases_before.get, path)),
+        )
+        for path in before
+    ]
+    restricted = _restrict_with(config, result, renderer, inputs.memo)
+    previous_view = previous.servicer if previous else project.services
+
+    def classify(keep: frozenset[tuple[str, str]]) -> tuple[Plan, Changes, frozenset[tuple[str, str]]]:
+        """reconcile -> render -> classify; with what the merge keeps of the code reconcile dropped."""
+        view, changes = reconcile(
+            previous.rpcs if previous else state.rpc_summary(project.services),
+            previous_view,
+            project.services,
+            sources,
+            config.aio,
+            inputs.memo,
+            keep,
+        )
+        generation = generate(config, result, renderer, project, view, _pending(project, changes), inputs.memo)
+        digest = inputs.digest
+        if inputs.new_from:
+            table = input_digest.table_of(generation.files[CONFIG_FILE].content.decode())
+            digest = input_digest.digest_of(table, copies.items(), config.template_dir()) if table is not None else None
+        # A new project's files of the user's (`new --force`) never came from scaffold: nothing to rebuild.
+        bases: Mapping[str, bytes] = (
+            {} if inputs.new_from else merge_bases(disk, previous, generation, list(before), restricted)
+        )
+        move = relayout.Move()
+        if previous is not None and previous.layout != config.layout:
+            move = _switch(disk, previous, generation, restricted)
+            bases = layered(bases, move.bases)
+        after = servicer_modules(config.package, config.layout, view)
+        classified = plan_module.build(
+            disk,
+            generation.files,
+            previous,
+            lambda recorded, settled, digests, taken: generation.state_files(
+                digest if settled else None, recorded, digests, taken
+            ),
+            inputs.recreate,
+            _with_readded_stubs(bases, after, changes, lambda path: move.currents.get(path) or disk.read(path)),
+            move.currents,
+            move.leftovers,
+            functools.partial(_scan_for_gone_modules, disk, config, previous),
+        )
+        lost = dropped(previous_view, view)
+        return classified, changes, _kept_by_merge(classified, {*before, *after}, lost) if lost else frozenset()
+
+    classified, changes, kept = classify(frozenset())
+    if kept:  # the merge keeps code reconcile let go (`dropped`): rendered as kept, it loses its dead base
+        classified, changes, _ = classify(kept)
+    return Outcome(classified, changes, result, record, copies, config)
+
+
+def _scan_for_gone_modules(
+    disk: Disk,
+    config: Config,
+    previous: state.State | None,
+    planned: Sequence[plan_module.FilePlan],
+) -> gone.Findings:
+    """The user's code in the planned tree that reads what this run, or an earlier one, took away (`scaffold.generation.gone`)."""
+    if previous is None:
+        return gone.Findings()
+    by_path = {f.path: f for f in planned}
+    written = [(f.path, disk.read(f.path), f.content) for f in planned if f.writes and f.path.endswith(".py")]
+    away = gone.taken_away(written, previous.gone)
+    if not away:
+        return gone.Findings()
+    skip = config.generated_dir + "/"
+    python = [p for p in by_path if p.endswith(".py") and by_path[p].owner == "user"]
+    python += [p for top in (config.package, "tests") for p in disk.files_under(top) if p.endswith(".py")]
+
+    def read(path: str) -> bytes | None:
+        planned_file = by_path.get(path)
+        if planned_file is not None and planned_file.writes:
+            return planned_file.content
+        return disk.read(path)
+
+    return gone.scan(away, [p for p in python if not p.startswith(skip)], read, config.generated_dir)
+
+
+def _kept_by_merge(classified: Plan, modules: set[str], lost: frozenset[tuple[str, str]]) -> frozenset[tuple[str, str]]:
+    """Which of the classes and methods reconcile dropped (`lost`) the servicer modules still define once
+    merged: the line merge keeps code of the user's that the render drops, and the user's lines may touch
+    a dropped class or stub (see `scaffold.generation.reconcile.dropped`)."""
+    found: set[tuple[str, str]] = set()
+    for planned in classified.files:
+        if planned.path in modules and planned.action != "remove":
+            content = planned.content if planned.content is not None else planned.current
+            found |= lost & methods_of(content, classes=True).keys()
+    return frozenset(found)
+
+
+def _pending(project: Project, changes: Changes) -> list[Service]:
+    """The new shapes of RPCs whose old implementation is kept: the servicer imports what they need."""
+    kept = {item.route for item in changes.reshaped if item.kept}
+    return [
+        dataclasses.replace(s, rpcs=tuple(r for r in s.rpcs if f"{s.full_name}/{r.name}" in kept))
+        for s in project.services
+        if any(f"{s.full_name}/{r.name}" in kept for r in s.rpcs)
+    ]
+
+
+def merge_bases(
+    disk: Disk,
+    previous: state.State | None,
+    generation: Generation,
+    servicers: Sequence[str],
+    render_with: Callable[..., Generation],
+) -> Mapping[str, bytes]:
+    """The merge base of every user file, recorded or, where it was lost, rebuilt.
+
+    A user file on disk without a recorded base (`.scaffold/` deleted, not
+    committed, or made by an older run) cannot be merged into, and keeping it
+    as it is would never give it the stubs of new RPCs. Its base is rebuilt
+    as the render of the RPCs it already knows: those of the last run's protos
+    where the manifest has them, else those the user's servicer implements.
+    A service the last run did not have (whose class the user's modules do
+    not define) is left out of it altogether, as the last render had it: not
+    rendered without RPCs, which no render ever was (a README row with no
+    RPCs, conflicting with the new one).
+    The merge then adds exactly what is new; where the guess is wrong it
+    conflicts, and the user sees both sides: nothing is lost either way.
+    """
+    bases = previous.base if previous else {}
+    lost = [
+        path
+        for path, output in generation.files.items()
+        if output.owner == "user" and path not in bases and disk.read(path) is not None
+    ]
+    if not lost:
+        return bases
+    if previous is not None and previous.rpcs:
+        known = {(service, rpc) for service, rpcs in previous.rpcs.items() for rpc in rpcs}
+        services = set(previous.rpcs)
+    else:
+        methods = {
+            key: method
+            for servicer in servicers
+            for key, method in methods_of(disk.read(servicer), classes=True).items()
+        }
+        known = {
+            (service.full_name, rpc.name)
+            for service in generation.project.services
+            for rpc in service.rpcs
+            if (service.class_name, rpc.name) in methods
+        }
+        # No module to read (missing, not parsing): every service, as the safer guess for the servicer's base.
+        services = {s.full_name for s in generation.project.services if (s.class_name, CLASS) in methods or not methods}
+    rebuilt = render_with(
+        lambda service, rpc: (service.full_name, rpc.name) in known, lambda service: service.full_name in services
+    ).files
+    return layered(bases, {path: rebuilt[path].content for path in lost if path in rebuilt})
+
+
+def _restrict_with(
+    config: Config, result: ProtocResult, renderer: Renderer, memo: Memo | None
+) -> Callable[..., Generation]:
+    """A render of the same inputs with only the services and RPCs predicates keep (see `model.restrict`)."""
+
+    def render(
+        keep: Callable[[Service, Rpc], bool], services: Callable[[Service], bool] = lambda s: True
+    ) -> Generation:
+        project = restrict(build_project(config, result, memo), keep, services)
+        return generate(config, result, renderer, project, project.services)
+
+    return render
+
+
+def _with_readded_stubs(
+    bases: Mapping[str, bytes],
+    modules: Mapping[str, Sequence[Service]],
+    changes: Changes,
+    read: Callable[[str], bytes | None],
+) -> Mapping[str, bytes]:
+    """The servicer modules' bases without the stubs of RPCs added back after the user deleted their orphan.
+
+    The recorded base still shows such a stub (it was the orphan's), so the
+    merge would read its absence from the user's file as a wish to keep it
+    out; the RPC is new again and gets its stub like any other.
+    """
+    if not changes.added:
+        return bases
+    added = set(changes.added)
+    fixed: dict[str, bytes] = {}
+    for path, services in modules.items():
+        base = bases.get(path)
+        routes = [(s, r) for s in services for r in s.rpcs if f"{s.full_name}/{r.name}" in added]
+        if base is None or not routes:
+            continue
+        present = methods_of(read(path))
+        doomed = {(s.class_name, r.name) for s, r in routes if (s.class_name, r.name) not in present}
+        if doomed:
+            fixed[path] = without_methods(base, doomed)
+    return layered(bases, fixed)
+
+
+def _switch(
+    disk: Disk,
+    previous: state.State,
+    generation: Generation,
+    render_with: Callable[..., Generation],
+) -> relayout.Move:
+    """The moves of a layout switch: the new layout rendered from the RPCs the protos had last time is
+    where each new module's merge base starts (see `scaffold.generation.relayout`)."""
+    known = {(service, rpc) for service, rpcs in previous.rpcs.items() for rpc in rpcs}
+    before = render_with(lambda service, rpc: (service.full_name, rpc.name) in known).files
+
+    def python(files: Mapping[str, OutputFile]) -> dict[str, bytes]:
+        return {path: f.content for path, f in files.items() if f.owner == "user" and path.endswith(".py")}
+
+    return relayout.move(disk.read, previous, python(generation.files), python(before), generation.project.package)
+
+
+def _refuse_unresolved_conflicts(disk: Disk, previous: state.State | None) -> None:
+    problems = []
+    for path, record in sorted(previous.files.items() if previous else ()):
+        if record.owner != "user" or disk.sha256(path) in (None, record.sha256):
+            continue  # a file exactly as its merge base, a render, holds no markers: not read
+        content = disk.read(path)
+        for line in conflict_lines(content) if content else ():
+            message = "unresolved conflict marker; resolve it, then run scaffold gen"
+            problems.append(Diagnostic(str(disk.root / path), message, line, 1))
+    if problems:
+        raise ScaffoldError(problems, exit_code=EXIT_NEEDS_USER)
+
+
+def _recorded_protos(
+    arguments: Sequence[Path], inputs: Sequence[ProtoInput], roots: Sequence[Path], copied: Iterable[str]
+) -> tuple[str, ...]:
+    """`protos` of the new config: a directory argument is recorded as the directory (a proto added there
+    later is an input of the next `gen`), unless a copied import would land in it and become an input too."""
+    recorded: list[str] = []
+    inputs_below: set[str] = set()
+    for argument in arguments:
+        if not argument.is_dir():
+            continue
+        below = [item.name for item in inputs if item.path.resolve().is_relative_to(argument.resolve())]
+        root = next(r.resolve() for r in roots if argument.resolve().is_relative_to(r.resolve()))
+        relative = argument.resolve().relative_to(root).as_posix()
+        directory = PROTO_DIR if relative == "." else f"{PROTO_DIR}/{relative}"
+        imported = [name for name in copied if name not in below and f"{PROTO_DIR}/{name}".startswith(directory + "/")]
+        if below and not imported:
+            recorded.append(directory)
+            inputs_below.update(below)
+    recorded += [f"{PROTO_DIR}/{item.name}" for item in inputs if item.name not in inputs_below]
+    return tuple(dict.fromkeys(recorded))
+
+
+def _record_of_copies(root: Path, result: ProtocResult, copies: Mapping[str, bytes]) -> incremental.Record:
+    """The protoc record of a new project: its sources are the project's copies, which its next `gen` compiles
+    (the runtime's protos where protoc has them)."""
+    sources = {
+        f.name: incremental.source(root / PROTO_DIR / f.name, copies[f"{PROTO_DIR}/{f.name}"])
+        if f"{PROTO_DIR}/{f.name}" in copies
+        else incremental.find_source(f.name, (protoc.WELL_KNOWN_INCLUDE,))
+        for f in result.descriptors.file
+    }
+    return incremental.record_of(result, sources)
+
+
+def _find_source(name: str, roots: Sequence[Path]) -> Path:
+    """The file protoc read for `name`: the first include root that has it, as protoc searches."""
+    for root in roots:
+        if (root / name).is_file():
+            return root / name
+    raise AssertionError(f"protoc compiled {name} but it is under no include root")

@@ -1,0 +1,306 @@
+"""Stage: classify every file of a regeneration before anything is written.
+
+Each file is one of: create, identical, update, merge, conflict, orphan (no
+longer rendered, kept), remove (no longer generated and untouched: deleted),
+kept (a user file scaffold leaves alone, e.g. one the user deleted), or
+unmerged (a user file that should change but cannot be merged now, e.g. not
+UTF-8: left as it is, and stale until it can be). `gen --dry-run`, `diff`
+and `check` are views of the same plan; `gen` writes it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, replace
+from pathlib import PurePosixPath
+from typing import Literal
+
+import tomllib
+
+from scaffold.core.errors import Diagnostic
+from scaffold.core.model import Owner
+from scaffold.generation.generate import OutputFile
+from scaffold.generation.gone import Findings
+from scaffold.generation.merge import merge
+from scaffold.generation.reconcile import without_deleted
+from scaffold.layout import BACKUP_SUFFIX, BASE_DIR, CONFIG_FILE, TABLE
+from scaffold.record.bases import sha256_of
+from scaffold.record.disk import Disk
+from scaffold.record.state import State, made_by_a_generator, sha256
+
+Action = Literal["create", "identical", "update", "merge", "conflict", "orphan", "remove", "kept", "unmerged"]
+WRITING: frozenset[Action] = frozenset({"create", "update", "merge", "conflict", "remove"})
+
+
+@dataclass(frozen=True)
+class FilePlan:
+    path: str
+    action: Action
+    owner: Owner
+    content: bytes | None = None
+    """What the file will hold; None when it is removed or left as it is."""
+    current: bytes | None = None
+    note: str = ""
+
+    @property
+    def writes(self) -> bool:
+        return self.action in WRITING
+
+
+# What a user file's content derives from the new render for: the render becomes its merge base.
+_DERIVED: frozenset[Action] = frozenset({"create", "identical", "update", "merge", "conflict"})
+
+
+@dataclass(frozen=True)
+class Plan:
+    files: tuple[FilePlan, ...]
+    state: dict[str, bytes]
+    backups: dict[str, bytes]
+    transaction: dict[str, tuple[bytes | None, bytes | None]]
+    """Path -> (what it will hold, what the plan read there), for every path the plan changes."""
+    gone: tuple[Diagnostic, ...] = ()
+    """Code of the user's that names a generated module no longer generated (`scaffold.generation.gone`): theirs to change."""
+
+    @property
+    def changed(self) -> tuple[FilePlan, ...]:
+        return tuple(f for f in self.files if f.action != "identical")
+
+    @property
+    def stale(self) -> tuple[FilePlan, ...]:
+        """What `check` fails on: every file the plan writes, and every one it should but cannot."""
+        return tuple(f for f in self.files if f.writes or f.action == "unmerged")
+
+    @property
+    def conflicts(self) -> tuple[FilePlan, ...]:
+        return tuple(f for f in self.files if f.action == "conflict")
+
+    @property
+    def writes(self) -> dict[str, bytes | None]:
+        """Path -> new bytes (None: delete) for everything this plan changes, state included."""
+        return {path: content for path, (content, _) in self.transaction.items()}
+
+    @property
+    def expected(self) -> dict[str, bytes | None]:
+        """What the plan read at each path it writes (None: no file), which the write stage checks
+        again right before each swap: a file saved since is never overwritten."""
+        return {path: read for path, (_, read) in self.transaction.items()}
+
+
+def build(
+    disk: Disk,
+    files: Mapping[str, OutputFile],
+    state: State | None,
+    record: Callable[
+        [Mapping[str, tuple[str, bytes | None]], bool, Mapping[str, str], Sequence[str]], dict[str, bytes]
+    ],
+    recreate: frozenset[str] = frozenset(),
+    bases: Mapping[str, bytes] | None = None,
+    moved_in: Mapping[str, bytes] = {},
+    left_behind: Mapping[str, bytes | None] = {},
+    scan: Callable[[Sequence[FilePlan]], Findings] = lambda planned: Findings(),
+) -> Plan:
+    """Classify every file; `record` renders the state files from what each file is recorded as,
+    whether the project is settled (no file left unmerged, no code naming a gone module: the no-op
+    path may vouch for it), the hashes of the recorded contents this classification took, and the
+    gone modules still named (`scan` finds them in the planned tree).
+
+    `bases` are the merge bases of user files (by default the state's); a
+    user file is recorded with the new render as its base only where its new
+    content derives from that render, so a file left as it is never claims
+    to hold what it does not (the next merge would then lose the difference).
+
+    A layout switch (`scaffold.generation.relayout`) gives `moved_in`, a new module's
+    content as if the user's moved code had always been in it (merged like a
+    file on disk, written as a new one), and `left_behind`, what stays of a
+    module no longer rendered (None: nothing of the user's, removed).
+    """
+    if bases is None:
+        bases = state.base if state else {}
+    planned = []
+    backups: dict[str, bytes] = {}
+    recorded: dict[str, tuple[str, bytes | None]] = {}
+    digests: dict[str, str] = {}
+    for path in sorted(files):
+        output = files[path]
+        entry = state.files.get(path) if state else None
+        digests[path] = sha256(output.content)
+        untouched = (
+            None if path in moved_in or path in recreate else _untouched(disk, path, output, bases, digests[path])
+        )
+        if untouched is not None:
+            planned.append(untouched)
+            recorded[path] = (output.owner, output.content)
+            continue
+        current = moved_in.get(path) or disk.read(path)
+        if output.owner == "generated":
+            planned.append(_generated(path, output.content, current, entry.sha256 if entry else None))
+            if planned[-1].note and current is not None:
+                backup, fresh = _backup_name(disk, path, current, backups)
+                if fresh:
+                    backups[backup] = current
+                planned[-1] = replace(planned[-1], note=planned[-1].note.format(backup=PurePosixPath(backup).name))
+            recorded[path] = ("generated", output.content)
+        else:
+            base = bases.get(path)
+            planned.append(_user(path, output.content, current, base, entry is not None and path not in recreate))
+            if path in moved_in and planned[-1].action == "identical":  # it still has to be written
+                action: Action = "create" if disk.read(path) is None else "update"
+                planned[-1] = replace(planned[-1], action=action, note="your code moved here")
+            keep = output.content if planned[-1].action in _DERIVED else (state.base.get(path) if state else None)
+            recorded[path] = ("user", keep)
+    for path, entry in sorted(state.files.items() if state else ()):
+        if path in left_behind:
+            planned.append(_left_behind(path, left_behind[path], disk.read(path)))
+        elif path not in files:
+            planned.append(_orphan(path, entry.owner, entry.sha256, disk.read(path)))
+    findings = scan(planned)
+    settled = not any(f.action == "unmerged" for f in planned) and not findings.diagnostics
+    taken = {path: digest for path, digest in digests.items() if recorded[path][1] is files[path].content}
+    new_state = record(recorded, settled, taken, findings.named)
+    transaction = _transaction(disk, planned, backups, new_state, frozenset(moved_in))
+    return Plan(tuple(planned), new_state, backups, transaction, findings.diagnostics)
+
+
+def _untouched(disk: Disk, path: str, output: OutputFile, bases: Mapping[str, bytes], rendered: str) -> FilePlan | None:
+    """`identical`, decided from hashes alone: a generated file whose bytes are the render's (hash
+    `rendered`), a user file whose merge base is the render (whatever the user made of it); None when
+    deciding takes reading the file.
+
+    On googleapis' 43,000 files a leaf change leaves all but a handful so: their status vouches for their
+    hashes (`scaffold.record.hashes`), and none of them is read.
+    """
+    if output.owner == "generated":
+        if disk.sha256(path) != rendered:
+            return None
+        return FilePlan(path, "identical", "generated", output.content, output.content)
+    if sha256_of(bases, path) != rendered or disk.sha256(path) is None:
+        return None
+    return FilePlan(path, "identical", "user")  # contents unread: the user's, whatever they are
+
+
+def _transaction(
+    disk: Disk, planned: list[FilePlan], backups: dict[str, bytes], new_state: dict[str, bytes], moved: frozenset[str]
+) -> dict[str, tuple[bytes | None, bytes | None]]:
+    changes: dict[str, tuple[bytes | None, bytes | None]] = {
+        f.path: (f.content, disk.read(f.path) if f.path in moved else f.current) for f in planned if f.writes
+    }
+    changes |= {path: (content, None) for path, content in backups.items()}
+    for path, content in new_state.items():
+        if disk.sha256(path) != sha256(content):
+            changes[path] = (content, disk.read(path))
+    for path in disk.files_under(BASE_DIR):
+        if path not in new_state:  # the base of a file scaffold no longer renders
+            changes[path] = (None, disk.read(path))
+    return changes
+
+
+def _backup_name(disk: Disk, path: str, current: bytes, taken: Mapping[str, bytes]) -> tuple[str, bool]:
+    """Where `current` is kept: `x.py.mine`, else `x.py.mine.1`, ...; never over a backup that exists.
+    The flag is False when a backup holding exactly `current` is there already."""
+    number = 0
+    while True:
+        name = f"{path}{BACKUP_SUFFIX}" + (f".{number}" if number else "")
+        existing = disk.read(name)
+        if existing == current:
+            return name, False
+        if existing is None and name not in taken and not disk.exists(name):
+            return name, True
+        number += 1
+
+
+def _generated(path: str, new: bytes, current: bytes | None, recorded: str | None) -> FilePlan:
+    if current is None:
+        return FilePlan(path, "create", "generated", new)
+    if current == new:
+        return FilePlan(path, "identical", "generated", new, current)
+    note = ""
+    if recorded is None:
+        if not made_by_a_generator(path, current):  # a generator's output (the record lost): taken back
+            note = "not written by scaffold; your copy is kept as {backup}"
+    elif sha256(current) != recorded:
+        note = "edited by hand; your copy is kept as {backup}"
+    return FilePlan(path, "update", "generated", new, current, note)
+
+
+def _user(path: str, new: bytes, current: bytes | None, base: bytes | None, rendered_before: bool) -> FilePlan:
+    if current is None:
+        if rendered_before:
+            return FilePlan(
+                path, "kept", "user", note=f"you deleted it; `scaffold gen --recreate {path}` brings it back"
+            )
+        return FilePlan(path, "create", "user", new)
+    if current == new or base == new:
+        return FilePlan(path, "identical", "user", current, current)
+    if base is None:
+        return FilePlan(
+            path, "kept", "user", current=current, note="exists but scaffold has no record of it; left as is"
+        )
+    if current == base:
+        return FilePlan(path, "update", "user", new, current)
+    try:
+        merged = merge(without_deleted(base, current, new) if path.endswith(".py") else base, current, new)
+        if path == CONFIG_FILE and not merged.conflicts and not _valid_toml(merged.content):
+            merged = merge(base, current, _with_table_of(new, current))
+    except UnicodeDecodeError:
+        return FilePlan(path, "unmerged", "user", current=current, note="not UTF-8 text; cannot merge, left as is")
+    if merged.conflicts:
+        noun = "conflict" if merged.conflicts == 1 else "conflicts"
+        return FilePlan(path, "conflict", "user", merged.content, current, f"{merged.conflicts} {noun} to resolve")
+    note = (
+        f"kept {merged.kept} changed block{'s' if merged.kept != 1 else ''} of yours the new render drops"
+        if merged.kept
+        else ""
+    )
+    return FilePlan(path, "merge", "user", merged.content, current, note)
+
+
+def _left_behind(path: str, left: bytes | None, current: bytes | None) -> FilePlan:
+    if current is None:
+        return FilePlan(path, "identical", "user")
+    if left is None:
+        return FilePlan(path, "remove", "user", None, current, "its code moved to the new layout's modules")
+    if left == current:
+        return FilePlan(path, "orphan", "user", current=current, note="no longer generated; kept because it is yours")
+    note = "its code moved to the new layout's modules; your other lines stay here"
+    return FilePlan(path, "update", "user", left, current, note)
+
+
+def _valid_toml(content: bytes) -> bool:
+    try:
+        tomllib.loads(content.decode("utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError):
+        return False
+    return True
+
+
+def _with_table_of(rendered: bytes, current: bytes) -> bytes:
+    """`rendered` with the `[tool.scaffold]` table as `current` has it.
+
+    The render's table is a projection of the very table the config was read
+    from, so where merging the two breaks the TOML (a key the user added at
+    the top of the table that the render adds at its end: twice), the user's
+    table is the one to keep: regenerating from it gives the same config.
+    """
+    mine = _table(current.decode("utf-8"))
+    text = rendered.decode("utf-8")
+    theirs = _table(text)
+    if mine is None or theirs is None:
+        return rendered
+    return text.replace(theirs, mine, 1).encode("utf-8")
+
+
+def _table(text: str) -> str | None:
+    start = text.find(f"\n[{TABLE}]\n")
+    if start < 0:
+        return None
+    end = text.find("\n[", start + 1)
+    return text[start : end if end >= 0 else len(text)]
+
+
+def _orphan(path: str, owner: Owner, recorded: str | None, current: bytes | None) -> FilePlan:
+    if current is None:
+        return FilePlan(path, "identical", owner)
+    if sha256(current) == recorded:  # exactly what scaffold wrote (for a user file: its merge base)
+        return FilePlan(path, "remove", owner, None, current, "no longer generated")
+    reason = "edited by hand" if owner == "generated" else "yours"
+    return FilePlan(path, "orphan", owner, current=current, note=f"no longer generated; kept because it is {reason}")

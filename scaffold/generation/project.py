@@ -1,0 +1,237 @@
+"""The inputs of a generation, read once: `Inputs`, from a project on disk or from `new`'s arguments.
+
+Everything a run reads comes through here: the config and its raw table, the
+digest of the inputs, the previous state, the protoc record, the protos, and
+the project directory as a `Disk` snapshot; nothing downstream reads them
+again. `scaffold.generation.pipeline` plans from an `Inputs`; `call` and `describe` take
+only its descriptors (`descriptors`), so this module loads no template,
+merge or rendering code.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from google.protobuf import descriptor_pb2
+
+from scaffold.core.errors import fail
+from scaffold.generation import config as config_module
+from scaffold.generation import incremental, protoc, replay
+from scaffold.generation import inputs as input_digest
+from scaffold.generation.config import Config, check_package_name
+from scaffold.generation.protoc import ProtocResult, ProtoInput
+from scaffold.layout import CONFIG_FILE, MANIFEST, PROTO_DIR, STATE_DIR
+from scaffold.record import lock, memo, state, write
+from scaffold.record.disk import Disk
+from scaffold.record.hashes import Hashes
+from scaffold.record.memo import Memo
+
+
+@dataclass(frozen=True)
+class Inputs:
+    """What one generation reads; nothing downstream reads the project's config or state again."""
+
+    config: Config
+    disk: Disk
+    protos: tuple[ProtoInput, ...]
+    include_dirs: tuple[Path, ...]
+    previous: state.State | None = None
+    record: incremental.Record | None = None
+    """The previous run's protoc record; None runs protoc for every proto."""
+    table: Mapping[str, Any] | None = None
+    """The raw `[tool.scaffold]` table on disk; None for `new`, whose config is still to be rendered."""
+    digest: str | None = None
+    recreate: frozenset[str] = frozenset()
+    new_from: tuple[Path, ...] = ()
+    """For `new`: the include roots the protos are copied from into the project's `protos/`."""
+    memo: Memo | None = None
+    """What earlier runs computed and kept (`scaffold.record.memo`); None computes everything."""
+    choose_layout: bool = False
+    """For `new` without `--layout`: per-service when the protos define more than one service."""
+    hashes: Hashes = field(default_factory=Hashes)
+    """The files' hashes as their status vouches for them (`scaffold.record.hashes`); saved once the run is done."""
+
+
+def load(root: Path, *, full: bool = False, recreate: Iterable[str] = (), for_generation: bool = True) -> Inputs:
+    """The inputs of the project at `root`; `full` ignores the protoc record. Without `for_generation`
+    (`call`, `describe`: descriptors only) the state and the inputs' digest are not read."""
+    config, table = config_module.load_with_table(root)
+    hashes = Hashes(root)
+    record = None if full else incremental.load(root, config.generated_dir)
+    return Inputs(
+        config=config,
+        disk=Disk(root, hashes),
+        protos=protoc.resolve_inputs(config.proto_files(), config.include_dirs(), _compiled_before(record, hashes)),
+        include_dirs=config.include_dirs(),
+        previous=state.read(root, hashes) if for_generation else None,
+        record=record,
+        table=table,
+        digest=input_digest.digest(root, table, hashes) if for_generation else None,
+        recreate=frozenset(recreate),
+        memo=(Memo() if full else memo.load(root)) if for_generation else None,
+        hashes=hashes,
+    )
+
+
+def _compiled_before(record: incremental.Record | None, hashes: Hashes) -> Callable[[Path], bool]:
+    """Whether a proto file holds the bytes the protoc record says protoc compiled from it."""
+    compiled = {entry.origin: entry.sha256 for entry in (record or {}).values()}
+
+    def vouched(path: Path) -> bool:
+        origin = os.path.abspath(path)
+        try:
+            return origin in compiled and hashes.sha256(origin) == compiled[origin]
+        except OSError:
+            return False
+
+    return vouched
+
+
+@dataclass(frozen=True)
+class NewOptions:
+    """What `scaffold new` is asked for besides the protos (see `scaffold.api.new_project`)."""
+
+    output: Path | None = None
+    include_dirs: Sequence[Path] = ()
+    name: str | None = None
+    force: bool = False
+    aio: bool = False
+    health: bool = False
+    reflection: bool = False
+    tls: bool = False
+    metrics: bool = False
+    templates: Path | None = None
+    format: str | None = None
+    layout: str | None = None
+    """None: chosen from the protos (see `Inputs.choose_layout`)."""
+
+
+def for_new(protos: Sequence[Path], options: NewOptions) -> Inputs:
+    """The inputs of a project `new` is about to create, checked before protoc runs."""
+    if not protos:
+        raise fail("scaffold new", "no proto file given")
+    proto_files, include_dirs = protoc.expand_directories(protos, options.include_dirs)
+    proto_inputs = protoc.resolve_inputs(proto_files, include_dirs)
+    name = options.name if options.name is not None else _package_from(protos[0], proto_files)  # `--name ''` is refused
+    package = check_package_name(name, "--name" if options.name is not None else str(protos[0]))
+    root = options.output if options.output is not None else Path(package)
+    _refuse_output_over_inputs(root, protos, proto_files, defaulted=options.output is None)
+    if root.exists() and not root.is_dir():
+        raise fail(str(root), "exists and is not a directory")
+    if options.templates is not None and not options.templates.is_dir():
+        raise fail(f"--templates {options.templates}", "no such directory")
+    if root.is_dir():
+        lock.refuse_links(root)
+        write.recover(root)  # a `new` killed half-way: what it swapped in is not a project to refuse, nor kept
+    if root.is_dir() and _holds_project(root):
+        raise fail(
+            str(root),
+            f"holds a scaffold project already; `scaffold gen -C {root}` regenerates it (nothing was written)",
+        )
+    if root.is_dir() and any(p.name != STATE_DIR for p in root.iterdir()) and not options.force:
+        raise fail(str(root), "output directory is not empty; pass --force to write into it")
+    templates = options.templates
+    config = Config(
+        root=root,
+        package=package,
+        protos=tuple(str(p) for p in protos),  # replaced by what the project records, once protoc has run
+        aio=options.aio,
+        health=options.health,
+        reflection=options.reflection,
+        tls=options.tls,
+        metrics=options.metrics,
+        templates=os.path.relpath(templates.resolve(), root.resolve()) if templates else None,
+        format=options.format,
+        layout=options.layout or "single",
+    )
+    roots = tuple(protoc.include_roots(proto_inputs, include_dirs))
+    return Inputs(
+        config=config,
+        disk=Disk(root),
+        protos=proto_inputs,
+        include_dirs=tuple(include_dirs),
+        new_from=roots,
+        memo=Memo(),
+        choose_layout=options.layout is None,
+    )
+
+
+def descriptors(inputs: Inputs) -> descriptor_pb2.FileDescriptorSet:
+    """The descriptors of the project's protos (and what they import), with comments: what `call` and
+    `describe` read. Compiled incrementally, like a generation: usually without running protoc at all."""
+    return run_protoc(inputs)[0].descriptors
+
+
+def run_protoc(inputs: Inputs) -> tuple[ProtocResult, incremental.Record]:
+    """protoc's result, incremental; or, under SCAFFOLD_REPLAY, a saved one (see `scaffold.generation.replay`)."""
+    saved = replay.replayed(inputs.config.generated_dir)
+    if saved is not None:
+        return saved, inputs.record or incremental.Record()
+    config = inputs.config
+    result, record = incremental.run(
+        inputs.protos, inputs.include_dirs, inputs.record, config.generated_dir, inputs.hashes
+    )
+    replay.dump(result)
+    return result, record
+
+
+def _holds_project(root: Path) -> bool:
+    """A manifest, or a config with [tool.scaffold]: what a `new` killed half-way leaves (`.scaffold/txn`) is not."""
+    if (root / MANIFEST).exists():
+        return True
+    return (root / CONFIG_FILE).is_file() and input_digest.config_table(root) is not None
+
+
+def _package_from(argument: Path, proto_files: Sequence[Path]) -> str:
+    """The default package: a proto file's name; for a directory, the proto package its protos share
+    (`shop.a.v1` and `shop.b.v1` give `shop`), else its only proto's name, else the first one's (never the
+    directory's own name: `protos/` would name the package after where protos are kept).
+    `logging.proto` gives `logging_service`, since a package `logging` would hide the standard library's."""
+    if argument.is_dir():
+        below = [p for p in proto_files if p.resolve().is_relative_to(argument.resolve())]
+        shared = _shared_package(below)
+        name = "_".join(shared) if shared else below[0].stem
+    else:
+        name = argument.stem
+    name = name.replace("-", "_").replace(".", "_")
+    return f"{name}_service" if config_module.shadows(name) or name == PROTO_DIR else name
+
+
+_PACKAGE = re.compile(r"^\s*package\s+([\w.]+)\s*;", re.MULTILINE)
+_VERSION = re.compile(r"v\d+([a-z]+\d*)?")
+
+
+def _shared_package(files: Sequence[Path]) -> list[str]:
+    """The leading parts of the proto package every file declares, versions (`v1`, `v1beta2`) left off."""
+    packages = []
+    for path in files:
+        found = _PACKAGE.search(path.read_text(encoding="utf-8", errors="replace"))
+        if found is None:
+            return []
+        packages.append(found.group(1).split("."))
+    shared = list(os.path.commonprefix(packages)) if packages else []
+    while shared and _VERSION.fullmatch(shared[-1]):
+        shared.pop()
+    return shared
+
+
+def _refuse_output_over_inputs(
+    root: Path, arguments: Sequence[Path], proto_files: Sequence[Path], defaulted: bool
+) -> None:
+    """A project written where its protos are read would mix the two (and copy the protos into themselves):
+    the output may be neither an input directory nor hold an input proto, with --force or without."""
+    where = root.resolve()
+    for argument in arguments:
+        resolved = argument.resolve()
+        inside = [p for p in proto_files if p.resolve().is_relative_to(where)]
+        if (argument.is_dir() and where == resolved) or resolved.is_relative_to(where) or inside:
+            held = argument if argument.is_dir() else (inside[0] if inside else argument)
+            why = "the default output" if defaulted else "the output directory"
+            raise fail(
+                str(root), f"{why} holds the protos being read ({held}); write the project elsewhere with -o DIR"
+            )

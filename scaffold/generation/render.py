@@ -1,0 +1,266 @@
+"""Stage: render the project's own files from Jinja templates, in memory.
+
+A template's path is its output's path plus `.jinja`, with `__package__`
+standing for the project's package directory and `__generated__` for the
+generated sub-package inside it. A template whose name holds `__proto__` is
+rendered once per proto file that defines a service, with `file` in its
+context and the proto's path (without `.proto`) in its name. One whose name
+holds `__service__` is rendered once per service, with `project` and
+`servicer` narrowed to that service in its context: the name part holding
+the placeholder takes the service's module name, below the directories of its
+proto package (`tests/test___service__.py` -> `tests/google/spanner/v1/test_spanner.py`).
+Files and directories whose name starts with one `_` are shared macros, not
+outputs. A template that renders to nothing but whitespace writes no file: that
+is how an option or a layout adds a module (`metrics = true` adds `metrics.py`);
+an empty `__init__.py` is still written where its directory holds other
+outputs, since it makes that directory a package. Rendering never
+touches the disk: it returns `{path: text}` for the later stages to check
+and write.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import jinja2
+import jinja2.meta
+
+from scaffold.core.errors import Diagnostic, ScaffoldError
+from scaffold.generation import renders
+from scaffold.generation.inputs import builtin_templates
+from scaffold.record.memo import Memo
+
+PLACEHOLDERS = ("__package__", "__generated__")
+PER_FILE = "__proto__"
+PER_SERVICE = "__service__"
+SUFFIX = ".jinja"
+
+
+@dataclass(frozen=True)
+class Renderer:
+    """One Jinja environment over the template directories, searched in order.
+
+    The environment, and with it every compiled template, lives as long as the
+    renderer: compiling the templates was 85% of a regeneration's time, which
+    `watch` pays on every save otherwise. Jinja still checks each template's
+    mtime, so an edited template is recompiled.
+    """
+
+    template_dirs: tuple[Path, ...]
+
+    @classmethod
+    def builtin(cls) -> Renderer:
+        return _renderer((builtin_templates(),))
+
+    @classmethod
+    def with_overrides(cls, directory: Path | None) -> Renderer:
+        """The user's templates in `directory` first, file by file, then the built-in ones."""
+        if directory is None:
+            return cls.builtin()
+        return _renderer((directory.resolve(), builtin_templates()))
+
+    @functools.cached_property
+    def environment(self) -> jinja2.Environment:
+        # Autoescape stays off: HTML escaping would corrupt Python source.
+        return jinja2.Environment(
+            bytecode_cache=_bytecode_cache(),
+            loader=jinja2.FileSystemLoader([str(d) for d in self.template_dirs]),
+            undefined=jinja2.StrictUndefined,
+            keep_trailing_newline=True,
+            trim_blocks=True,
+            lstrip_blocks=True,
+            autoescape=False,
+        )
+
+    def template_names(self) -> list[str]:
+        names = set()
+        for directory in self.template_dirs:
+            for path in directory.rglob(f"*{SUFFIX}"):
+                relative = path.relative_to(directory)
+                if not any(part.startswith("_") and not part.startswith("__") for part in relative.parts):
+                    names.add(relative.as_posix())
+        return sorted(names)
+
+    def render(
+        self,
+        context: Mapping[str, Any],
+        paths: Mapping[str, str],
+        files: Mapping[str, Any] = {},
+        services: Mapping[str, Mapping[str, Any]] = {},
+        kept: Memo | None = None,
+    ) -> dict[str, str]:
+        """Every output template rendered with `context`, keyed by output path.
+
+        `paths` gives the directory each placeholder stands for; `files` maps a
+        proto's path without `.proto` to the object a per-file template sees as
+        `file`; `services` maps a service's module path (`google/spanner/v1/spanner`)
+        to what a per-service template sees besides `context`. With `kept`, a
+        per-service render whose inputs are unchanged since the run that kept it
+        is taken from there (see `scaffold.generation.renders`).
+        """
+        outputs: dict[str, str] = {}
+        shared: str | None = None  # the fingerprint of what every per-service render reads alike
+        owns: dict[str, str] = {}
+        for name in self.template_names():
+            output = name.removesuffix(SUFFIX)
+            for placeholder in PLACEHOLDERS:
+                output = output.replace(placeholder, paths[placeholder])
+            if PER_FILE in output:
+                reads = self._kept_reads(name, kept) if kept is not None else None
+                read = {key: value for key, value in context.items() if reads is None or key in reads}
+                own_files = renders.fingerprint(self.template_dirs, read) if kept is not None else None
+                rendered = {
+                    output.replace(PER_FILE, stem): self._render_file(name, context, file, kept, own_files)
+                    for stem, file in files.items()
+                }
+            elif PER_SERVICE in output:
+                if kept is not None and shared is None and services:
+                    # `project` and `servicer` are each service's own (narrowed): only the view's sets are shared.
+                    mine = next(iter(services.values()))
+                    common = {k: v for k, v in context.items() if k not in mine}
+                    shared = renders.fingerprint(self.template_dirs, {**common, **_view_sets(context["servicer"])})
+                rendered = {
+                    _per_service_path(output, stem): self._render_kept(name, context, extra, kept, shared, owns, stem)
+                    for stem, extra in services.items()
+                }
+            else:
+                rendered = {output: self._render_one(name, context)}
+            outputs.update((path, text) for path, text in rendered.items() if text.strip() or _is_package(path))
+        holding = {parent for path, text in outputs.items() if text.strip() for parent in _parents(path)}
+        return {path: text for path, text in outputs.items() if text.strip() or path.rpartition("/")[0] in holding}
+
+    def _render_kept(
+        self,
+        name: str,
+        context: Mapping[str, Any],
+        own: Mapping[str, Any],
+        kept: Memo | None,
+        shared: str | None,
+        owns: dict[str, str],
+        module: str,
+    ) -> str:
+        """A per-service render, from `kept` where its key is there; `owns` holds each service's
+        `renders.own_digest` by module, taken once for all its templates."""
+        if kept is None or shared is None:
+            return self._render_one(name, {**context, **own})
+        if module not in owns:
+            owns[module] = renders.own_digest(own)
+        key = renders.key(shared, name, owns[module])
+        text = kept.get(key)
+        if text is None:
+            text = self._render_one(name, {**context, **own})
+            kept.put(key, text)
+        return text
+
+    def _render_file(
+        self, name: str, context: Mapping[str, Any], file: Any, kept: Memo | None, shared: str | None
+    ) -> str:
+        """A per-file render, from `kept` where its key is there: `shared` fingerprints the part of the
+        context the template reads (`_reads`), the key adds the file."""
+        if kept is None or shared is None:
+            return self._render_one(name, {**context, "file": file})
+        key = renders.key(shared, name, renders.digest_of(file))
+        text = kept.get(key)
+        if text is None:
+            text = self._render_one(name, {**context, "file": file})
+            kept.put(key, text)
+        return text
+
+    def _kept_reads(self, name: str, kept: Memo) -> frozenset[str] | None:
+        """`_reads`, from the memo while no template changed (finding them compiles the templates again:
+        a seventh of a second, more than the rest of a small project's regeneration)."""
+        key = f"reads:{renders.fingerprint(self.template_dirs, {})}:{name}"
+        found = kept.get(key)
+        if found is None:
+            reads = self._reads(name)
+            kept.put(key, ["*"] if reads is None else sorted(reads))
+            return reads
+        return None if found == ["*"] else frozenset(found)
+
+    def _reads(self, name: str) -> frozenset[str] | None:
+        """The context names template `name` can read, through every template it includes or imports;
+        None when that cannot be known (a template named by an expression): then it reads everything.
+
+        A per-file template that reads neither `project` nor `servicer` (the built-in one reads `file`
+        and `config`) renders the same for an unchanged proto whatever else changed, so it is kept."""
+        environment = self.environment
+        found: set[str] = set()
+        pending, seen = [name], set()
+        while pending:
+            current = pending.pop()
+            if current in seen:
+                continue
+            seen.add(current)
+            try:
+                source, _, _ = environment.loader.get_source(environment, current)  # type: ignore[union-attr]
+                tree = environment.parse(source)
+            except jinja2.TemplateError:
+                return None  # rendering reports it, located
+            found |= jinja2.meta.find_undeclared_variables(tree)
+            for referenced in jinja2.meta.find_referenced_templates(tree):
+                if referenced is None:
+                    return None
+                pending.append(referenced)
+        return frozenset(found)
+
+    def _render_one(self, name: str, context: Mapping[str, Any]) -> str:
+        try:
+            return self.environment.get_template(name).render(context)
+        except jinja2.TemplateError as error:
+            raise ScaffoldError([_template_diagnostic(name, error, self.template_dirs)]) from None
+
+
+def _view_sets(view: Any) -> dict[str, Any]:
+    """What a per-service servicer view shares with every other: its project-wide fields."""
+    return {"servicer.package": view.package, "servicer.modules": view.modules, "servicer.served": view.served}
+
+
+def _per_service_path(output: str, module: str) -> str:
+    """`output` with the name part holding `__service__` placed below `module`'s directories."""
+    directory, _, stem = module.rpartition("/")
+    parts = output.split("/")
+    index = next(i for i, part in enumerate(parts) if PER_SERVICE in part)
+    parts[index] = (f"{directory}/" if directory else "") + parts[index].replace(PER_SERVICE, stem)
+    return "/".join(parts)
+
+
+def _parents(path: str) -> list[str]:
+    """Every directory `path` lies in: `a/b/c.py` -> `a/b`, `a`."""
+    parts = path.split("/")[:-1]
+    return ["/".join(parts[:n]) for n in range(len(parts), 0, -1)]
+
+
+def _is_package(path: str) -> bool:
+    return path.rpartition("/")[2] == "__init__.py"
+
+
+def _bytecode_cache() -> jinja2.BytecodeCache | None:
+    """Compiled templates kept between processes (a fresh process otherwise spends ~45 ms compiling).
+
+    Jinja keys each entry by the template's source, so an edited template is
+    never served stale; no writable cache directory just means no cache.
+    """
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    directory = os.path.join(base, "scaffold", "jinja")
+    try:
+        os.makedirs(directory, exist_ok=True)
+    except OSError:
+        return None
+    return jinja2.FileSystemBytecodeCache(directory)
+
+
+@functools.cache
+def _renderer(template_dirs: tuple[Path, ...]) -> Renderer:
+    """One renderer per search path, so `watch` compiles each template once."""
+    return Renderer(template_dirs)
+
+
+def _template_diagnostic(name: str, error: jinja2.TemplateError, dirs: Sequence[Path]) -> Diagnostic:
+    line = getattr(error, "lineno", None)
+    filename = getattr(error, "filename", None) or next((str(d / name) for d in dirs if (d / name).is_file()), name)
+    return Diagnostic(filename, f"template error: {error}", line or 1, 1)

@@ -1,0 +1,168 @@
+"""Stage: fix the known defects of protoc's and grpc's own output, before it is relocated.
+
+Every repair here answers a defect of an upstream generator that breaks a
+real proto tree, and is a no-op on output without that defect, so protos
+that never hit one get protoc's bytes unchanged:
+
+- grpc's plugin copies proto comments into docstrings verbatim. A comment
+  holding `\"\"\"` ends the docstring early (a SyntaxError), and `\\N{` or `\\p`
+  become escapes (a SyntaxError or a SyntaxWarning). The text between the
+  plugin's quotes is re-escaped so the docstring means the comment, exactly.
+- protoc's `.pyi` generator annotates module-level extension numbers as
+  `_ClassVar[int]`, which type checkers reject outside a class body.
+- for a message with a field named after a keyword (`from`, `in`) it writes
+  `**kwargs` without an annotation, which `mypy --strict` rejects.
+- for an enum value named after a keyword (`None`, used by real APIs) it
+  declares `None: _ClassVar[E]`, a SyntaxError: the declaration is dropped
+  (Python code cannot name that attribute anyway; `E.Value("None")` works).
+- a field named like a type it annotates with (`float`, `int`, `datetime`)
+  shadows that type for the rest of the class body, so `float: float` makes
+  every later `float` in that class a variable; those references are
+  qualified (`_builtins.float`, `_datetime.datetime`), as mypy-protobuf does.
+"""
+
+from __future__ import annotations
+
+import keyword
+import re
+from collections.abc import Mapping
+
+from scaffold.core.naming import docstring_body
+
+_DOCSTRING_OPEN = re.compile(r'^(?P<indent> *)"""(?P<first>.*)$')
+_MODULE_CLASSVAR = re.compile(rb"^(?P<name>\w+): _ClassVar\[(?P<type>\w+)\]$", re.MULTILINE)
+_KEYWORD_DECLARATION = re.compile(rb"^ *(?:" + "|".join(keyword.kwlist).encode() + rb"): .*\n", re.MULTILINE)
+_UNTYPED_KWARGS = re.compile(rb"\*\*kwargs\) -> None: \.\.\.$", re.MULTILINE)
+
+
+def repair(outputs: Mapping[str, bytes]) -> dict[str, bytes]:
+    """protoc's outputs with the defects above fixed; other files unchanged."""
+    repaired = {}
+    for path, content in outputs.items():
+        if path.endswith("_pb2_grpc.py") and _docstrings_may_need_repair(content):
+            content = _repair_docstrings(content)
+        elif path.endswith("_pb2.pyi"):
+            content = _MODULE_CLASSVAR.sub(rb"\g<name>: \g<type>", content)
+            content = _UNTYPED_KWARGS.sub(rb"**kwargs: object) -> None: ...", content)
+            content = _KEYWORD_DECLARATION.sub(b"", content)
+            content = _unshadow(content)
+        repaired[path] = content
+    return repaired
+
+
+def _docstrings_may_need_repair(content: bytes) -> bool:
+    """Cheap test that a file's docstrings hold only what needs no escape.
+
+    The plugin's own code uses single quotes, so in a file that needs no
+    repair every `"` is in the `\"\"\"` that opens a docstring below a `class`
+    or `def` line (or the module's), in the `\"\"\"` that closes it (alone on a
+    line, or ending a one-line docstring); with no backslash and no control
+    character. A comment line that begins or ends with `\"\"\"` adds a line
+    beginning with quotes or turns an opener into a one-liner, which the
+    count of openers (fixed by the code, not by comments: a comment line is
+    never at column 0, nor a `def` line at indentation 4 followed by one at 8)
+    exposes; any other quote breaks the count of quotes.
+    """
+    if b"\\" in content or _CONTROL.search(content) is not None:
+        return True
+    starts = len(_LINE_START_QUOTES.findall(content))
+    one_liners = len(_ONE_LINER.findall(content))
+    openers = len(_OPENER.findall(content))
+    return content.count(b'"') != 3 * (starts + one_liners) or starts != 2 * openers - one_liners
+
+
+# What `docstring_body` escapes, as UTF-8: C0 controls but tab and newline, DEL, U+0085, U+2028, U+2029.
+_CONTROL = re.compile(rb"[\x00-\x08\x0b-\x1f\x7f]|\xc2\x85|\xe2\x80[\xa8\xa9]")
+_LINE_START_QUOTES = re.compile(rb'^ *"""', re.MULTILINE)
+_ONE_LINER = re.compile(rb'^ *""".*"""$', re.MULTILINE)
+_OPENER = re.compile(rb'^(?:|class [^\n]*:\n    |    def [^\n]*:\n        )"""', re.MULTILINE)
+_HEADER = re.compile(r"^(?P<indent> *)(?:class|def) .*:$")
+
+
+def _repair_docstrings(content: bytes) -> bytes:
+    """Re-escape every docstring the plugin wrote from a comment, right below a `class` or `def` line.
+
+    The plugin writes `\"\"\"` and the first comment line, the other lines
+    stripped and indented, then the closing quotes alone on a line; a comment
+    line may itself be `\"\"\"` or look like any line of code, so where the
+    docstring ends is found by indentation, which a comment cannot fake
+    (`_closer`). An opener with no closer is a one-line docstring of the
+    plugin's own, left as it is.
+    """
+    lines = content.decode("utf-8").split("\n")
+    out: list[str] = []
+    index = 0
+    while index < len(lines):
+        out.append(lines[index])
+        header = _HEADER.match(lines[index])
+        opener = _DOCSTRING_OPEN.match(lines[index + 1]) if header and index + 1 < len(lines) else None
+        index += 1
+        if header is None or opener is None:
+            continue
+        if len(opener["indent"]) != len(header["indent"]) + 4:
+            continue
+        closer = _closer(lines, index, len(header["indent"]))
+        if closer is None:
+            continue
+        # A CRLF proto's comment lines keep their CR: part of the line end, not of the text.
+        body = "\n".join(line.removesuffix("\r") for line in [opener["first"], *lines[index + 1 : closer]])
+        out += [f'{opener["indent"]}"""{docstring_body(body)}', lines[closer]]
+        index = closer + 1
+    return "\n".join(out).encode("utf-8")
+
+
+def _closer(lines: list[str], opener: int, header_indent: int) -> int | None:
+    """The line that closes the docstring opened at `opener`, below a line indented `header_indent`.
+
+    Every line of the docstring is blank or indented deeper than its header,
+    so the docstring lies within the lines before the next line that is not
+    (the next member of the class, the next top-level statement). The code
+    the plugin writes after the docstring in that stretch (a class's methods,
+    a method's body) is indented deeper still or is not bare quotes, so the
+    closer is the last line of bare quotes at the docstring's own indentation.
+    """
+    closing = " " * (header_indent + 4) + '"""'
+    found = None
+    for number in range(opener + 1, len(lines)):
+        line = lines[number]
+        stripped = line.lstrip(" ")
+        if stripped and len(line) - len(stripped) <= header_indent:
+            break
+        if line == closing:
+            found = number
+    return found
+
+
+_SLOTS = re.compile(r"^(?P<indent> *)__slots__ = \((?P<names>[^)]*)\)$", re.MULTILINE)
+_SHADOWABLE = {name: f"_builtins.{name}" for name in ("float", "int", "str", "bool", "bytes")}
+_MODULE_IMPORT = re.compile(r"^import (\w+)$", re.MULTILINE)
+
+
+def _unshadow(content: bytes) -> bytes:
+    """Qualify the type names a message's own fields shadow in its class body (see the module docstring)."""
+    text = content.decode("utf-8")
+    replacement = {**_SHADOWABLE, **{module: f"_{module}" for module in _MODULE_IMPORT.findall(text)}}
+    slot_names = {name for slots in _SLOTS.finditer(text) for name in re.findall(r'"(\w+)"', slots["names"])}
+    if not slot_names & replacement.keys():
+        return content
+    lines = text.split("\n")
+    needed: set[str] = set()
+    for index, line in enumerate(lines):
+        slots = _SLOTS.match(line)
+        if slots is None:
+            continue
+        shadowed = [name for name in re.findall(r'"(\w+)"', slots["names"]) if name in replacement]
+        if not shadowed:
+            continue
+        reference = re.compile(r"(?<![.\w])(" + "|".join(shadowed) + r")\b(?!:)")
+        member = slots["indent"]
+        end = index + 1
+        while end < len(lines) and (lines[end].startswith(member) or not lines[end]):
+            if lines[end].startswith(member) and not lines[end][len(member)].isspace():
+                lines[end] = reference.sub(lambda m: replacement[m[1]], lines[end])
+            end += 1
+        needed.update(replacement[name].split(".")[0] for name in shadowed)
+    if not needed:
+        return content
+    imports = [f"import {alias.removeprefix('_')} as {alias}" for alias in sorted(needed)]
+    return "\n".join([*imports, *lines]).encode("utf-8")

@@ -1,0 +1,161 @@
+"""Whether a project is exactly what scaffold last wrote from its current inputs, by content.
+
+The no-op path (`scaffold.fastpath`) asks this only when its stamp cannot
+answer: it recomputes the inputs' digest (`scaffold.generation.inputs`) and checks that
+every file scaffold recorded is still what it wrote. When all of that holds,
+it leaves a stamp: the file status (times, size, inode) of everything it
+read, taken before reading, so the next run can answer from `stat` alone.
+"""
+
+from __future__ import annotations
+
+import json
+import marshal
+import os
+import re
+from pathlib import Path
+
+from scaffold import __version__
+from scaffold.core import paths
+from scaffold.generation import inputs
+from scaffold.layout import BASE_DIR, CACHE_DIR, CONFIG_FILE, MANIFEST, STAMP, STAMP_FORMAT, STATE_DIR, TXN_DIR
+from scaffold.record import cache
+from scaffold.record.hashes import Hashes
+
+
+def check_and_stamp(root: Path) -> bool:
+    """True when nothing would change; then the stamp is written for the next run.
+
+    Anything unexpected in what it reads (a manifest of the wrong shape) is
+    not its to report: it answers False, and the full pipeline says what is wrong.
+    """
+    try:
+        return _check_and_stamp(root)
+    except Exception:  # noqa: BLE001 - the full pipeline reports, with a location
+        return False
+
+
+def _check_and_stamp(root: Path) -> bool:
+    # Each status is taken before what it covers is read, so an edit racing this check is seen next time.
+    before = _status([root / CONFIG_FILE, root / MANIFEST])
+    if (root / TXN_DIR).exists() or (root / STATE_DIR).is_symlink() or (root / CACHE_DIR).is_symlink():
+        return False  # a run to roll back, a link the full pipeline refuses (`scaffold.record.lock`)
+    try:
+        text = (root / MANIFEST).read_text(encoding="utf-8")
+    except (OSError, ValueError):
+        return False
+    table = inputs.config_table(root)
+    if table is None:
+        return False
+    before |= _status(_inputs_read(root, table))
+    # The inputs first: they are what changes most often (a proto saved), and on a large tree stating
+    # every output, or parsing the manifest's entry for each, before finding that out took longer than the digest.
+    hashes = Hashes(root)
+    try:
+        if _recorded_inputs(text) != inputs.digest(root, table, hashes):
+            return False
+        try:
+            manifest = json.loads(text)
+            recorded, files = manifest["inputs"], manifest["files"]
+        except (ValueError, KeyError, TypeError):
+            return False
+        if recorded != _recorded_inputs(text) or manifest.get("gone"):
+            return False  # code reads what a run took away (`scaffold.generation.gone`): the full pipeline says where
+        before |= _status(_outputs_read(root, files))
+        if not _outputs_match(root, files, hashes):
+            return False
+    finally:
+        hashes.save(complete=False)  # kept either way: when something changed, the full run reads fewer files
+    _write_stamp(root, before)
+    return True
+
+
+def _outputs_match(root: Path, files: dict[str, dict[str, str | None]], hashes: Hashes) -> bool:
+    from scaffold.core.errors import ScaffoldError
+    from scaffold.generation import config
+
+    try:
+        config.load(root)  # a config the full path rejects is never "up to date" (a templates dir gone, a bad key)
+    except ScaffoldError:
+        return False
+    for path, entry in files.items():
+        if paths.recorded_problem(path) is not None:
+            return False  # the full pipeline says where the manifest is wrong
+        if entry["owner"] == "generated":
+            if _sha256(root / path, hashes) != entry["sha256"]:
+                return False
+        elif _sha256(root / BASE_DIR / path, hashes) != entry["sha256"]:
+            return False
+        elif _sha256(root / path, hashes) != entry["sha256"] and _has_conflict_markers(root / path):
+            return False  # (a file exactly as its base, a render, holds none: not read)
+    return True
+
+
+def _inputs_read(root: Path, table: dict[str, object]) -> list[Path]:
+    """Every directory the inputs' digest lists and every file in them (a new proto changes its directory's
+    times), below links as the digest follows them."""
+    found = []
+    for directory in inputs.directories_read(root, table):
+        found.append(directory)  # one that does not exist yet is stamped as missing: creating it is a change
+        for parent, names in inputs.walk(directory):
+            found.append(parent)
+            found += [parent / name for name in names]
+    return found
+
+
+def _outputs_read(root: Path, files: dict[str, dict[str, str | None]]) -> list[Path]:
+    """Every file of the manifest, and the merge base of each of the user's."""
+    found = []
+    for path, entry in files.items():
+        found.append(root / path)
+        if entry["owner"] == "user":
+            found.append(root / BASE_DIR / path)
+    return found
+
+
+Status = tuple[int, int, int, int] | None
+"""mtime, ctime, size and inode of a file or directory; None for one that does not exist (a deleted user file)."""
+
+
+def _status(paths: list[Path]) -> dict[str, Status]:
+    status: dict[str, Status] = {}
+    for path in dict.fromkeys(paths):
+        try:
+            result = os.stat(path)
+        except OSError:  # missing, or not ours to stat: the stamp then never vouches for it
+            status[str(path)] = None
+            continue
+        status[str(path)] = (result.st_mtime_ns, result.st_ctime_ns, result.st_size, result.st_ino)
+    return status
+
+
+_INPUTS_LINE = re.compile(r'^ "inputs": (null|"[0-9a-f]+"),$', re.MULTILINE)
+
+
+def _recorded_inputs(manifest: str) -> str | None:
+    """The manifest's `inputs` digest, read from its own line near the top (`scaffold.record.state` writes it
+    there) without parsing the entries of every file; None when it has none."""
+    found = _INPUTS_LINE.search(manifest, 0, 4096)
+    return json.loads(found[1]) if found else None
+
+
+def _write_stamp(root: Path, status: dict[str, Status]) -> None:
+    """The status of every file checked, in the order checked (config, manifest, inputs, then outputs), so
+    that the next run meets a saved proto before it has stated 40,000 outputs."""
+    entries = [(os.path.relpath(path, root), values) for path, values in status.items()]
+    cache.write(root, os.path.basename(STAMP), marshal.dumps((STAMP_FORMAT, __version__, entries)))
+
+
+def _sha256(path: Path, hashes: Hashes) -> str | None:
+    try:
+        return hashes.sha256(path)
+    except OSError:
+        return None
+
+
+def _has_conflict_markers(path: Path) -> bool:
+    try:
+        content = path.read_bytes()
+    except OSError:
+        return False  # a user file the user deleted: the full pipeline reports it, nothing to write
+    return b"\n<<<<<<< " in b"\n" + content

@@ -1,0 +1,124 @@
+"""`.scaffold/cache/`: what makes the next run fast, never what makes it right.
+
+Everything here can be deleted at any time (the next run is slower, not
+different), so writing is atomic and quiet: a cache that cannot be written
+only costs time. The directory ignores itself in git, like `__pycache__`.
+
+Every file below `.scaffold/` that is not part of a transaction (the memo,
+protoc's record and their shards, the hashes, the no-op stamp, the compiled
+revision of `breaking`, the lock) is written here, and this module never
+follows a link below the project: each directory on the way is opened
+without following one (`O_NOFOLLOW`, then relative to the opened directory),
+so a link swapped in between two steps is not followed either. An entry
+behind a link is treated as missing: not read, not written. The lock refuses
+a link at `.scaffold/` or `.scaffold/cache/` itself (`scaffold.record.lock`), as the
+write stage refuses one on the way to any file it writes.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+
+from scaffold.layout import CACHE_DIR
+
+_IGNORE = "# scaffold's cache: safe to delete, never worth committing\n*\n"
+_DIRECTORY = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
+
+
+def directory(root: str | os.PathLike[str]) -> str:
+    """The cache directory of the project at `root`, made (with its .gitignore) if missing; OSError if it cannot
+    be, or if a link is on the way. A file where it goes is a cache gone wrong: it is replaced."""
+    try:
+        descriptor = _open(root, CACHE_DIR, create=True)
+    except NotADirectoryError:
+        _remove_if_file(os.path.join(root, CACHE_DIR))
+        descriptor = _open(root, CACHE_DIR, create=True)
+    try:
+        created = os.open(".gitignore", os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o644, dir_fd=descriptor)
+    except FileExistsError:
+        pass
+    else:
+        with os.fdopen(created, "w", encoding="utf-8") as file:
+            file.write(_IGNORE)
+    finally:
+        os.close(descriptor)
+    return os.path.join(root, CACHE_DIR)
+
+
+def write(root: str | os.PathLike[str], name: str, content: bytes) -> None:
+    """Replace `name` in the cache of the project at `root` with `content`, all at once or not at all."""
+    try:
+        directory(root)
+        folder, leaf = os.path.split(f"{CACHE_DIR}/{name}")
+        descriptor = _open(root, folder, create=True)
+        try:
+            staged = f".{leaf}.{os.urandom(6).hex()}.tmp"
+            flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
+            with os.fdopen(os.open(staged, flags, 0o644, dir_fd=descriptor), "wb") as file:
+                file.write(content)
+            try:
+                os.replace(staged, leaf, src_dir_fd=descriptor, dst_dir_fd=descriptor)
+            except OSError:
+                os.unlink(staged, dir_fd=descriptor)
+                raise
+        finally:
+            os.close(descriptor)
+    except OSError:
+        pass
+
+
+def read(root: str | os.PathLike[str], name: str) -> bytes | None:
+    """The bytes of `name` in the cache; None where it is missing, unreadable or behind a link."""
+    folder, leaf = os.path.split(f"{CACHE_DIR}/{name}")
+    try:
+        descriptor = _open(root, folder, create=False)
+        try:
+            with os.fdopen(os.open(leaf, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC, dir_fd=descriptor), "rb") as file:
+                return file.read()
+        finally:
+            os.close(descriptor)
+    except OSError:
+        return None
+
+
+def remove(root: str | os.PathLike[str], name: str) -> None:
+    """Remove `name` from the cache, if it is there (what an older version kept under another name)."""
+    folder, leaf = os.path.split(f"{CACHE_DIR}/{name}")
+    try:
+        descriptor = _open(root, folder, create=False)
+        try:
+            os.unlink(leaf, dir_fd=descriptor)
+        finally:
+            os.close(descriptor)
+    except OSError:
+        pass
+
+
+def _open(root: str | os.PathLike[str], relative: str, create: bool) -> int:
+    """A descriptor of the directory `root/relative`, each component below `root` opened without following a
+    link (made first, with `create`); OSError where one is a link, a file, or missing."""
+    descriptor = os.open(root, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+    try:
+        for part in relative.split("/"):
+            if create:
+                try:
+                    os.mkdir(part, 0o777, dir_fd=descriptor)
+                except FileExistsError:
+                    pass
+            inner = os.open(part, _DIRECTORY, dir_fd=descriptor)
+            os.close(descriptor)
+            descriptor = inner
+    except BaseException:
+        os.close(descriptor)
+        raise
+    return descriptor
+
+
+def _remove_if_file(path: str) -> None:
+    """Remove a regular file where the cache directory goes (never a link, nor anything else)."""
+    try:
+        if stat.S_ISREG(os.lstat(path).st_mode):
+            os.unlink(path)
+    except OSError:
+        pass

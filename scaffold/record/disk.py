@@ -1,0 +1,56 @@
+"""The project directory as one run finds it: each file read at most once.
+
+Every stage that needs a file of the project asks this snapshot instead of
+the file system, so a run reads each file once, and what the plan decided
+from is exactly what the write stage compares with right before each swap
+(a file saved in between is then never overwritten: see `scaffold.record.write`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from pathlib import Path
+
+from scaffold.record.hashes import Hashes
+
+
+class Disk:
+    def __init__(self, root: Path, hashes: Hashes | None = None) -> None:
+        self.root = root
+        self._read: dict[str, bytes | None] = {}
+        self._hashes = hashes or Hashes()
+        self._root = os.path.abspath(root)
+
+    def sha256(self, path: str) -> str | None:
+        """The hash of `path`'s bytes (None: no file), without reading a file whose status vouches for its
+        hash (`scaffold.record.hashes`): a regeneration learns that a file is as scaffold left it from `stat`."""
+        if path in self._read:
+            content = self._read[path]
+            return None if content is None else hashlib.sha256(content).hexdigest()
+        try:
+            return self._hashes.sha256(os.path.join(self._root, path))  # strings: pathlib's joins took a second
+        except (FileNotFoundError, NotADirectoryError, IsADirectoryError):
+            return None
+
+    def read(self, path: str) -> bytes | None:
+        """The bytes of `path` (relative to the root) as first read in this run; None where there is no file."""
+        if path not in self._read:
+            try:
+                self._read[path] = (self.root / path).read_bytes()
+            except (FileNotFoundError, NotADirectoryError, IsADirectoryError):
+                self._read[path] = None
+        return self._read[path]
+
+    def exists(self, path: str) -> bool:
+        """Whether anything is at `path`: a file, a directory, or a link (even a broken one)."""
+        return os.path.lexists(self.root / path)
+
+    def files_under(self, directory: str) -> list[str]:
+        """The files below `directory`, as paths relative to the root, sorted."""
+        found = []
+        for parent, _, names in os.walk(self.root / directory):  # not rglob: 5,000 Paths took 0.7 s
+            relative = os.path.relpath(parent, self.root).replace(os.sep, "/")
+            prefix = "" if relative == "." else f"{relative}/"
+            found += [prefix + name for name in names if os.path.isfile(os.path.join(parent, name))]
+        return sorted(found)

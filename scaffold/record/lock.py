@@ -1,0 +1,87 @@
+"""One writer per project at a time.
+
+Two runs that overlap (a `gen` in a terminal while `watch` regenerates, or a
+pre-commit hook) would each plan from what the other is about to replace,
+and the second would take the first one's half-done transaction for a dead
+run's and roll it back. So every run that reads a project to write it holds
+an exclusive `flock` on `.scaffold/cache/lock` from before it reads until
+after it writes. The kernel drops the lock when the process dies, however it
+dies, so a killed run never leaves the project locked. A second run waits for
+the first to end (a regeneration takes seconds) and gives up with a clear
+message after `WAIT_SECONDS`.
+"""
+
+from __future__ import annotations
+
+import errno
+import fcntl
+import os
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from scaffold.core.errors import fail
+from scaffold.layout import CACHE_DIR, LOCK_FILE, STATE_DIR
+from scaffold.record import cache
+
+WAIT_SECONDS = 60.0
+_POLL_SECONDS = 0.05
+
+
+@contextmanager
+def held(root: Path, wait_seconds: float = WAIT_SECONDS, required: bool = True) -> Iterator[None]:
+    """Hold the project's lock for the duration of the block.
+
+    A run that only reads (`check`, `diff`) takes it too, so that it never
+    judges a tree half-written by another run; where it cannot be taken at
+    all (a read-only checkout), such a run goes on without it.
+    """
+    path = root / LOCK_FILE
+    refuse_links(root)
+    try:
+        cache.directory(root)
+        descriptor = os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o644)
+    except OSError as error:
+        if not required:
+            yield
+            return
+        raise fail(str(path), f"cannot take the project's lock: {error.strerror}") from None
+    try:
+        _acquire(descriptor, path, root, wait_seconds)
+        yield
+    finally:
+        os.close(descriptor)  # releases the lock
+
+
+def refuse_links(root: Path) -> None:
+    """Refuse a link at `.scaffold/`, `.scaffold/cache/` or the lock: scaffold's record and the lock that
+    guards it are not written through one (a link below the cache is only a cache lost: `scaffold.record.cache`)."""
+    for part in (root / STATE_DIR, root / CACHE_DIR, root / LOCK_FILE):
+        if part.is_symlink():
+            raise fail(str(part), "is a symbolic link; scaffold does not write through links")
+
+
+def _acquire(descriptor: int, path: Path, root: Path, wait_seconds: float) -> None:
+    deadline = time.monotonic() + wait_seconds
+    while True:
+        try:
+            fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            break
+        except OSError as error:
+            if error.errno not in (errno.EAGAIN, errno.EACCES):
+                raise fail(str(path), f"cannot take the lock: {error.strerror}") from None
+        if time.monotonic() >= deadline:
+            message = f"another scaffold run{_holder(descriptor)} is writing this project; try again when it has ended"
+            raise fail(str(root), message)
+        time.sleep(_POLL_SECONDS)
+    os.ftruncate(descriptor, 0)
+    os.pwrite(descriptor, f"{os.getpid()}\n".encode(), 0)
+
+
+def _holder(descriptor: int) -> str:
+    try:
+        pid = os.pread(descriptor, 32, 0).decode().strip()
+    except OSError:
+        return ""
+    return f" (pid {pid})" if pid.isdigit() else ""
