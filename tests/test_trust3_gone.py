@@ -127,3 +127,41 @@ def test_a_hand_edited_record_of_what_was_taken_away_is_refused_located(tmp_path
     assert refused.returncode == 2, refused.stderr
     assert re.search(r"manifest\.json:\d+:\d+: gone is not a list of paths", refused.stderr), refused.stderr
     assert tree(project) == before
+
+
+def test_a_new_service_never_shadows_a_class_kept_for_the_users_code(tmp_path: Path) -> None:
+    """Fuzzer seed 3005: shop.v1.Store removed with its class kept (implemented), then a service Store in
+    another package: in one servicer module its new class would define StoreServicer a second time (F811,
+    the user's code dead without a word). The run stops, located, until the user renames theirs."""
+    source = tmp_path / "src"
+    source.mkdir()
+    (source / "store.proto").write_text(STORE + "service Other { rpc Ping (Item) returns (Item); }\n")
+    (source / "ledger.proto").write_text(LEDGER.replace("package shop.v1;", "package billing.v1;"))
+    project = tmp_path / "project"
+    made = run_scaffold(
+        "new", source / "store.proto", source / "ledger.proto", "-o", project, "--name", "shop", "--layout", "single"
+    )
+    assert made.returncode == 0, made.stderr
+    servicer = project / "shop/servicer.py"
+    stub = '        context.abort(grpc.StatusCode.UNIMPLEMENTED, "Get is not implemented yet")'
+    servicer.write_text(servicer.read_text().replace(stub, "        return request  # mine: Get"))
+    store = project / "protos/store.proto"
+    store.write_text(store.read_text().replace("service Store { rpc Get (Item) returns (Item); }\n", ""))
+    assert run_scaffold("gen", "-C", project).returncode == 0
+    ledger = project / "protos/ledger.proto"
+    ledger.write_text(ledger.read_text() + "service Store { rpc Pay (Entry) returns (Entry); }\n")
+    before = tree(project)
+    refused = run_scaffold("gen", "-C", project)
+    assert refused.returncode == 2, refused.stdout + refused.stderr
+    lines = servicer.read_text().splitlines()
+    line = next(n for n, text in enumerate(lines, 1) if text.startswith("class StoreServicer"))
+    assert f"shop/servicer.py:{line}:1: class StoreServicer is yours, kept from shop.v1.Store" in refused.stderr
+    assert tree(project) == before
+
+    servicer.write_text(servicer.read_text().replace("class StoreServicer:", "class OldStoreServicer:"))
+    settled = run_scaffold("gen", "-C", project)
+    assert settled.returncode == 0, settled.stdout + settled.stderr
+    text = servicer.read_text()
+    assert "class OldStoreServicer:" in text and "# mine: Get" in text and "class StoreServicer(" in text
+    lint(project, ".")
+    imports(project, "shop.server")

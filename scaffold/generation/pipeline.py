@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -94,6 +95,8 @@ def plan(inputs: Inputs, arguments: Sequence[Path] = ()) -> Outcome:
             inputs.memo,
             keep,
         )
+        if config.layout == "single":
+            _refuse_a_kept_class_shadowed(view, project.services, disk.read, list(before))
         generation = generate(config, result, renderer, project, view, _pending(project, changes), inputs.memo)
         digest = inputs.digest
         if inputs.new_from:
@@ -128,6 +131,33 @@ def plan(inputs: Inputs, arguments: Sequence[Path] = ()) -> Outcome:
     if kept:  # the merge keeps code reconcile let go (`dropped`): rendered as kept, it loses its dead base
         classified, changes, _ = classify(kept)
     return Outcome(classified, changes, result, record, copies, config)
+
+
+def _refuse_a_kept_class_shadowed(
+    view: Sequence[Service], live: Sequence[Service], read: Callable[[str], bytes | None], modules: list[str]
+) -> None:
+    """A class kept for the user's code after its service left the protos keeps its name; a service of the
+    protos whose class would take that name in the same module would shadow it (ruff F811, the user's code
+    dead without a word), so the run stops until the user renames or removes theirs."""
+    serving = {service.full_name for service in live}
+    kept = {s.class_name: s.full_name for s in view if s.full_name not in serving}
+    clashes = [s for s in live if s.class_name in kept]
+    if not clashes:
+        return
+    problems = []
+    for service in clashes:
+        path, line = modules[0] if modules else "servicer.py", 1
+        for module in modules:
+            found = re.search(rf"(?m)^class {service.class_name}\b", (read(module) or b"").decode(errors="replace"))
+            if found:
+                path, line = module, found.string.count("\n", 0, found.start()) + 1
+                break
+        message = (
+            f"class {service.class_name} is yours, kept from {kept[service.class_name]} (gone from the protos);"
+            f" {service.full_name} now needs that name: rename or remove your class, then run scaffold gen"
+        )
+        problems.append(Diagnostic(path, message, line, 1))
+    raise ScaffoldError(problems)
 
 
 def _scan_for_gone_modules(

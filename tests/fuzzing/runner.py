@@ -36,6 +36,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from scaffold.generation import pysource
+
 from . import model
 
 if sys.version_info >= (3, 11):
@@ -459,9 +461,10 @@ class World:
                 self.stats.conflicted.append(f"step {self.step_index} {step.kind}: {', '.join(conflicted)}")
                 mine = all(_yours_is_the_users(self.text(path)) for path in conflicted)
                 resolved = {path: _resolve(self.text(path), union=True) for path in conflicted}
-                if not all(_parses(path, text) for path, text in resolved.items()):
+                was = {path: first_before.get(path, b"").decode(errors="replace") for path in conflicted}
+                if not all(_parses(path, text, was[path]) for path, text in resolved.items()):
                     resolved = {path: _resolve(self.text(path), union=False) for path in conflicted}
-                if mine and all(_parses(path, text) for path, text in resolved.items()):
+                if mine and all(_parses(path, text, was[path]) for path, text in resolved.items()):
                     self.log(f"  step {self.step_index}: conflict in {conflicted}; keeping the user's side")
                     for path, text in resolved.items():
                         self.write(path, text)
@@ -611,13 +614,31 @@ class World:
 GONE = re.compile(r"\S+:\d+:\d+: (imports|reads) \S+, which scaffold no longer (generates|writes)")
 
 
-def _parses(path: str, text: str) -> bool:
-    """Whether a resolved file is one its tools can read (Python compiles, TOML loads)."""
+def _parses(path: str, text: str, before: str = "") -> bool:
+    """Whether a resolved file is one its tools can read (Python compiles, TOML loads), and, for Python,
+    neither reads a name that nothing defines nor defines one twice where the file `before` the step did
+    not: a user who keeps
+    their side of a conflict (sync code across an aio toggle) fixes the imports it needs; a resolution
+    that does not is the fuzzer's, not scaffold's."""
     try:
         if path.endswith(".py"):
             compile(text, path, "exec", dont_inherit=True)
+            readable = _compiles(before)
+            missing, twice = set(pysource.unresolved(text)), set(pysource.redefined(text))
+            if missing and missing - set(pysource.unresolved(before) if readable else ()):
+                return False
+            if twice and twice - set(pysource.redefined(before) if readable else ()):
+                return False  # a union of two sides that import the same name
         elif path.endswith(".toml"):
             tomllib.loads(text)
+    except (SyntaxError, ValueError):
+        return False
+    return True
+
+
+def _compiles(text: str) -> bool:
+    try:
+        compile(text, "<before>", "exec", dont_inherit=True)
     except (SyntaxError, ValueError):
         return False
     return True
