@@ -7,6 +7,7 @@ generations of the same .proto (the descriptor pool refuses the duplicate).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import queue
@@ -43,6 +44,15 @@ def run_scaffold(
         text=True,
         timeout=120,
     )
+
+
+def progress(config: pytest.Config, line: str) -> None:
+    """A line on the terminal while a long fixture works (pytest shows nothing else for minutes then):
+    written with pytest's capture off, to the stderr the process started with (an xdist worker's is the run's)."""
+    capture = config.pluginmanager.getplugin("capturemanager")
+    with capture.global_and_fixture_disabled() if capture else contextlib.nullcontext():
+        sys.stderr.write(f"\n[{time.strftime('%H:%M:%S')}] {line}\n")
+        sys.stderr.flush()
 
 
 def at_key(pyproject: Path, key: str) -> str:

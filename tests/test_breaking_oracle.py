@@ -25,10 +25,12 @@ import os
 import random
 import shutil
 import subprocess
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from conftest import progress
 from mutations import Corpus, mutate, sweep
 
 from scaffold.breaking import rules as breaking_rules
@@ -174,12 +176,24 @@ class Comparison:
 
 
 @pytest.fixture(scope="session")
-def comparisons(buf: str, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Comparison]:
+def comparisons(
+    buf: str, tmp_path_factory: pytest.TempPathFactory, pytestconfig: pytest.Config
+) -> dict[str, Comparison]:
     """Every corpus's mutations, checked by both tools (buf two at a time, alongside scaffold's own checks)."""
     results = {}
     with concurrent.futures.ThreadPoolExecutor(max_workers=2) as pool:
         for name in sorted(SEEDS):
+            started = time.monotonic()
+            progress(
+                pytestconfig, f"breaking oracle: {name}: mutating the corpus, each mutation checked by scaffold and buf"
+            )
             results[name] = _compare(name, buf, tmp_path_factory.mktemp(name), pool)
+            result = results[name]
+            progress(
+                pytestconfig,
+                f"breaking oracle: {name}: {result.compared} compared, {len(result.skipped)} skipped,"
+                f" {len(result.differences)} differences, in {time.monotonic() - started:.0f} s",
+            )
     return results
 
 
