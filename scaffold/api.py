@@ -25,7 +25,7 @@ from scaffold.generation.inputs import builtin_templates
 from scaffold.generation.plan import FilePlan, Plan
 from scaffold.generation.reconcile import Changes
 from scaffold.layout import CONFIG_FILE
-from scaffold.record import lock, memo, write
+from scaffold.record import journal, lock, memo, swap, write
 
 
 @dataclass(frozen=True)
@@ -103,7 +103,7 @@ def new_project(
     inputs = project.for_new(protos, options)
     root = inputs.config.root
     if root.is_dir():
-        write.recover(root)  # a `new` killed half-way: its files go before this one looks at the directory
+        journal.recover(root)  # a `new` killed half-way: its files go before this one looks at the directory
     outcome = pipeline.plan(inputs, protos)
     files = dict(outcome.plan.writes)
     taken = [path for path, content in sorted(outcome.copies.items()) if inputs.disk.read(path) not in (None, content)]
@@ -162,11 +162,11 @@ def regenerate(
     """
     started = time.perf_counter()
     recreate = [_in_project(root, path) for path in recreate]
-    if not dry_run and write.interrupted_new(root):  # before the lock, which would be left in no project
-        write.recover(root)
+    if not dry_run and journal.interrupted_new(root):  # before the lock, which would be left in no project
+        journal.recover(root)
         raise fail(str(root), "rolled back a `scaffold new` that was interrupted; run that `scaffold new` again")
     with lock.held(root, required=not dry_run):
-        recovered = () if dry_run else write.recover(root)
+        recovered = () if dry_run else journal.recover(root)
         if recovered and not (root / CONFIG_FILE).is_file():  # what was rolled back was a `new`: no project
             raise fail(str(root), "rolled back a `scaffold new` that was interrupted; run that `scaffold new` again")
         for _ in range(_ATTEMPTS):
@@ -179,7 +179,7 @@ def regenerate(
                     seams.at(seams.PLANNED)
                     merged = [f.path for f in outcome.plan.files if f.action in ("merge", "conflict")]
                     write.apply(root, changes, outcome.plan.expected, users_text=merged, progress=progress, undo=True)
-            except write.Changed as changed:
+            except swap.Changed as changed:
                 overtaken = changed.path
                 continue
             if not dry_run and outcome.record != inputs.record:
@@ -235,5 +235,5 @@ def abort_last_run(root: Path) -> list[str]:
     was edited since (`write.undo_last`).
     """
     with lock.held(root, required=True):
-        write.recover(root)
+        journal.recover(root)
         return write.undo_last(root)

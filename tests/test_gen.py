@@ -12,7 +12,7 @@ import pytest
 from conftest import at_key, run_python, run_scaffold, served, tree
 
 from scaffold.api import regenerate
-from scaffold.record import write
+from scaffold.record import journal, swap
 
 PROTO = """syntax = "proto3";
 
@@ -431,7 +431,7 @@ def test_failure_while_writing_the_third_file_leaves_the_tree_unchanged(
     assert len(regenerate(project, dry_run=True).plan.writes) >= 5
 
     installs = []
-    real_replace = write._replace
+    real_replace = swap._replace
 
     def failing_replace(source: Path, target: Path) -> None:
         if "/txn/new/" in source.as_posix():
@@ -440,7 +440,7 @@ def test_failure_while_writing_the_third_file_leaves_the_tree_unchanged(
                 raise OSError(28, "No space left on device")
         real_replace(source, target)
 
-    monkeypatch.setattr(write, "_replace", failing_replace)
+    monkeypatch.setattr(swap, "_replace", failing_replace)
     with pytest.raises(OSError, match="No space left"):
         regenerate(project)
     assert len(installs) == 3
@@ -453,7 +453,7 @@ def test_interrupted_run_is_rolled_back_by_the_next(tmp_path: Path, monkeypatch:
     set_rpcs(project, HELLO, AGAIN)
     before = tree(project)
     calls = []
-    real_replace = write._replace
+    real_replace = swap._replace
 
     def dying_replace(source: Path, target: Path) -> None:
         calls.append(target)
@@ -461,8 +461,8 @@ def test_interrupted_run_is_rolled_back_by_the_next(tmp_path: Path, monkeypatch:
             raise SystemExit("killed")  # as if the process died here: no chance to clean up
         real_replace(source, target)
 
-    monkeypatch.setattr(write, "_replace", dying_replace)
-    monkeypatch.setattr(write, "rollback", lambda root: None)
+    monkeypatch.setattr(swap, "_replace", dying_replace)
+    monkeypatch.setattr(journal, "rollback", lambda root: None)
     with pytest.raises(SystemExit):
         regenerate(project)
     assert (project / ".scaffold/txn/journal.json").is_file()

@@ -20,7 +20,7 @@ from test_gen import AGAIN, BYE, HELLO, HELLO_BODY, SERVICER, implement, make_pr
 
 from scaffold.core.errors import ScaffoldError
 from scaffold.generation.merge import merge
-from scaffold.record import lock, write
+from scaffold.record import lock, swap
 
 SAVED = "# SAVED BY THE USER\n"
 
@@ -548,7 +548,7 @@ def test_a_run_that_cannot_get_the_lock_names_the_holder(tmp_path: Path) -> None
             sys.executable,
             "-c",
             (
-                "import sys, time; from pathlib import Path; from scaffold import lock\n"
+                "import sys, time; from pathlib import Path; from scaffold.record import lock\n"
                 "with lock.held(Path(sys.argv[1])):\n    print('held', flush=True); time.sleep(60)"
             ),
             str(project),
@@ -668,8 +668,8 @@ def test_a_rollback_that_fails_keeps_the_transaction_for_the_next_run(
             raise OSError(28, "No space left on device")
         real_replace(source, target, **options)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(write.os, "replace", replace)
-    monkeypatch.setattr(write, "_exchange", lambda first, second: False)  # every swap a rename: fails here
+    monkeypatch.setattr(swap.os, "replace", replace)  # os itself: the rollback calls it too
+    monkeypatch.setattr(swap, "_exchange", lambda first, second: False)  # every swap a rename: fails here
     with pytest.raises(ScaffoldError, match="could not be put back .Input/output error.; the next run tries again"):
         regenerate(project)
     assert (project / ".scaffold/txn/journal.json").is_file()

@@ -26,7 +26,7 @@ from scaffold.generation import inputs as input_digest
 from scaffold.generation.config import Config, check_package_name
 from scaffold.generation.protoc import ProtocResult, ProtoInput
 from scaffold.layout import CONFIG_FILE, MANIFEST, PROTO_DIR, STATE_DIR
-from scaffold.record import lock, memo, state, write
+from scaffold.record import journal, lock, memo, state
 from scaffold.record.disk import Disk
 from scaffold.record.hashes import Hashes
 from scaffold.record.memo import Memo
@@ -127,7 +127,7 @@ def for_new(protos: Sequence[Path], options: NewOptions) -> Inputs:
         raise fail(f"--templates {options.templates}", "no such directory")
     if root.is_dir():
         lock.refuse_links(root)
-        write.recover(root)  # a `new` killed half-way: what it swapped in is not a project to refuse, nor kept
+        journal.recover(root)  # a `new` killed half-way: what it swapped in is not a project to refuse, nor kept
     if root.is_dir() and _holds_project(root):
         raise fail(
             str(root),

@@ -1,0 +1,138 @@
+"""The journal of a transaction, and the rollback of one a run left behind.
+
+Before its first swap, a transaction (`scaffold.record.write`) writes a
+journal under `.scaffold/txn/`: each path with the hash of what it will hold,
+and the directories it creates. A failure rolls back from it at once; a run
+that died half-way (no chance to restore) is rolled back by the next run
+before it reads anything, but only where a file still holds what the dead
+run wrote: an edit made since is kept. This is its own module because
+reading a journal back, unlike writing one, must trust nothing it reads.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from collections.abc import Collection, Mapping
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+from scaffold.core.errors import Diagnostic, ScaffoldError, fail
+from scaffold.core.paths import problem as path_problem
+from scaffold.layout import CONFIG_FILE, JOURNAL, TXN_DIR
+from scaffold.record.fileops import exists, read, sha256, write_atomically
+
+
+def begin(root: Path, changes: Mapping[str, bytes | None], paths: Collection[str], dirs: list[str]) -> dict[str, Any]:
+    """Write the journal of a transaction about to swap `paths` in, creating `dirs`; the journal.
+
+    It appears whole or not at all, before the first swap: a journal that
+    cannot be read names nothing that was swapped in.
+    """
+    journal: dict[str, Any] = {
+        "paths": {path: {"existed": exists(root / path), "new": sha256(changes[path])} for path in paths},
+        "dirs": dirs,
+    }
+    write_atomically(root / TXN_DIR / JOURNAL, json.dumps(journal).encode())
+    return journal
+
+
+def recover(root: Path) -> tuple[Diagnostic, ...]:
+    """Roll back a transaction an earlier run left behind; what it did, as notes (none: there was none)."""
+    txn = root / TXN_DIR
+    if not exists(txn):
+        return ()
+    if txn.is_symlink():
+        raise fail(str(txn), "is a symbolic link; scaffold does not write through links")
+    return (Diagnostic(str(root), "rolled back a run that was interrupted", severity="note"), *rollback(root))
+
+
+def rollback(root: Path) -> list[Diagnostic]:
+    """Put back every path of the journal that still holds what the transaction wrote.
+
+    A file that holds anything else was changed after the transaction wrote
+    it (the user went on editing after a killed run): it is kept as it is,
+    and reported. A journal that cannot be read was never completed (it is
+    written atomically, before the first swap), so nothing was swapped in.
+    """
+    txn = root / TXN_DIR
+    notes = []
+    failed = []
+    for path, entry in entries(txn).items():
+        target, backup = root / path, txn / "old" / path
+        try:
+            current = read(target) if exists(target) else None
+            ours = sha256(current) == entry["new"]  # what this transaction wrote, or a delete that went through
+            if exists(backup):
+                if ours:
+                    os.replace(backup, target)
+                elif current != read(backup):
+                    message = "changed after the interrupted run; kept as it is"
+                    notes.append(Diagnostic(str(target), message, severity="note"))
+            elif not entry["existed"] and ours and current is not None:
+                target.unlink()  # created by this transaction
+        except OSError as error:
+            failed.append(
+                Diagnostic(str(target), f"could not be put back ({error.strerror}); the next run tries again")
+            )
+    if failed:  # the transaction stays, with its backups, for the next run
+        raise ScaffoldError(failed)
+    created = _created_dirs(txn)
+    shutil.rmtree(txn, ignore_errors=True)
+    remove_empty_dirs(root, created)
+    return notes
+
+
+def interrupted_new(root: Path) -> bool:
+    """Whether a transaction left in `root` is a `scaffold new`'s: one that created the project's config
+    (every other run reads the config before it writes, so it was there before)."""
+    entry = entries(root / TXN_DIR).get(CONFIG_FILE)
+    return entry is not None and not entry["existed"]
+
+
+def missing_dirs(root: Path, paths: Collection[str]) -> list[str]:
+    """The directories on the way to `paths` that do not exist yet: the ones a transaction writing them creates."""
+    missing: list[str] = []
+    seen: set[PurePosixPath] = set()
+    for path in paths:
+        for parent in PurePosixPath(path).parents:
+            if parent == PurePosixPath(".") or parent in seen:
+                break
+            seen.add(parent)
+            if not (root / parent).is_dir():
+                missing.append(parent.as_posix())
+    return sorted(missing)
+
+
+def _created_dirs(txn: Path) -> list[str]:
+    """The directories the journal in `txn` says its transaction created, each checked as any path read
+    from disk (a crafted journal names no directory outside the project)."""
+    try:
+        dirs = json.loads((txn / JOURNAL).read_bytes()).get("dirs", [])
+    except (OSError, ValueError, AttributeError):
+        return []
+    return [d for d in dirs if path_problem(d) is None] if isinstance(dirs, list) else []
+
+
+def remove_empty_dirs(root: Path, dirs: Collection[str]) -> None:
+    """Remove each of `dirs` that is empty, deepest first: a rolled-back transaction leaves the tree's
+    directories as it found them (a killed `scaffold new` leaves the output directory empty again, so a
+    second `new` does not find it "not empty"). One that holds anything, a file saved since, stays."""
+    for directory in sorted(dirs, key=lambda d: d.count("/"), reverse=True):
+        target = root / directory
+        if not target.is_symlink():
+            try:
+                target.rmdir()
+            except OSError:
+                pass
+
+
+def entries(txn: Path, name: str = JOURNAL) -> dict[str, dict[str, Any]]:
+    """The paths a journal (or the undo record) in `txn` names, each as `existed` and `new`; none where it
+    cannot be read."""
+    try:
+        paths = json.loads((txn / name).read_bytes())["paths"]
+        return {p: {"existed": bool(e["existed"]), "new": e["new"]} for p, e in paths.items()}
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return {}

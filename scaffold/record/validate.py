@@ -1,0 +1,128 @@
+"""What must not be written: checked before a transaction changes anything.
+
+Every .py must compile and every .pyi parse, protoc's own output included:
+protoc exits 0 on code that does not compile. Warnings count as errors so
+that nothing written ever fails under `python -W error`. A path that leads
+out of the project, or through a symbolic link, or where a directory of the
+user's stands (or a file where scaffold needs a directory), is refused too.
+This is its own module because it only reads: the write stage
+(`scaffold.record.write`) calls it first, and nothing here changes the tree.
+"""
+
+from __future__ import annotations
+
+import ast
+import concurrent.futures
+import multiprocessing
+import os
+import warnings
+from collections.abc import Collection, Mapping
+from pathlib import Path, PurePosixPath
+
+from scaffold.core.errors import Diagnostic, ScaffoldError
+from scaffold.core.paths import problem as path_problem
+
+
+def validate(files: Mapping[str, bytes | None], root: Path, users_text: Collection[str] = ()) -> None:
+    """Raise with a located diagnostic for every path or module that must not be written.
+
+    `users_text` are paths whose content is the result of merging into the
+    user's file: the user's code, possibly with conflict markers, not
+    scaffold's output, so it is not compiled.
+    """
+    problems = []
+    to_check: dict[tuple[bytes, bool], str] = {}  # each distinct content once: state copies repeat files
+    for path, content in sorted(files.items()):
+        why = path_problem(path)  # an alias (`a//b`) or a NUL byte is refused too, not only a way out
+        if why is not None:
+            problems.append(Diagnostic(repr(path), f"{why}; refusing to write it (nothing was written)"))
+            continue
+        if content is not None and path.endswith((".py", ".pyi")) and path not in users_text:
+            to_check.setdefault((content, path.endswith(".pyi")), str(root / path))
+    problems += [p for p in _check_all(to_check) if p is not None]
+    if problems:
+        raise ScaffoldError(problems)
+
+
+_PARALLEL_FROM = 64  # below this many modules, starting worker processes costs more than it saves
+
+
+def _check_all(modules: Mapping[tuple[bytes, bool], str]) -> list[Diagnostic | None]:
+    """Compile every module; a large batch is spread over the machine's cores.
+
+    Compiling is most of a large tree's validation time and is pure CPU, so
+    forked workers (which inherit everything already imported) divide it.
+    """
+    jobs = [(content, display, stub) for (content, stub), display in modules.items()]
+    workers = min(os.cpu_count() or 1, 8)
+    if len(jobs) < _PARALLEL_FROM or workers < 2 or "fork" not in multiprocessing.get_all_start_methods():
+        return [_check_python(*job) for job in jobs]
+    context = multiprocessing.get_context("fork")
+    with concurrent.futures.ProcessPoolExecutor(workers, mp_context=context) as pool:
+        return list(pool.map(_check_job, jobs, chunksize=max(1, len(jobs) // (workers * 4))))
+
+
+def _check_job(job: tuple[bytes, str, bool]) -> Diagnostic | None:
+    return _check_python(*job)
+
+
+def _check_python(content: bytes, display: str, stub: bool) -> Diagnostic | None:
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        try:
+            if stub:
+                ast.parse(content, display)
+            else:
+                compile(content, display, "exec", dont_inherit=True)
+        except SyntaxError as error:
+            message = f"generated code does not compile: {error.msg}"
+            return Diagnostic(display, message, error.lineno or 1, error.offset or 1)
+        except Warning as warning:
+            return Diagnostic(display, f"generated code warns when compiled: {warning}", 1, 1)
+    return None
+
+
+def refuse_links(root: Path, paths: Collection[str]) -> None:
+    """Refuse to write through a symbolic link inside the project.
+
+    Following one would let a regeneration change files outside the project
+    (or replace the link with a file the user did not expect), so any link
+    on the way to a path scaffold writes (its own `.scaffold/txn/` included)
+    is an error before anything changes.
+    """
+    links: set[Path] = set()
+    for path in paths:
+        current = root
+        for part in PurePosixPath(path).parts:
+            current = current / part
+            if current.is_symlink():
+                links.add(current)
+                break
+    if links:
+        raise ScaffoldError(
+            [
+                Diagnostic(str(link), "is a symbolic link; scaffold does not write through links")
+                for link in sorted(links)
+            ]
+        )
+
+
+def refuse_non_files(root: Path, paths: Collection[str]) -> None:
+    """A directory where a file goes (or a file where a directory goes) is the user's: say so before writing."""
+    problems = []
+    directories: set[PurePosixPath] = set()  # each directory on the way is looked at once, not once per file
+    for path in sorted(paths):
+        target = root / path
+        if target.is_dir():
+            problems.append(
+                Diagnostic(str(target), "is a directory; scaffold writes a file here (nothing was changed)")
+            )
+        for parent in PurePosixPath(path).parents:
+            if parent == PurePosixPath(".") or parent in directories:
+                continue
+            directories.add(parent)
+            if (root / parent).is_file():
+                message = f"is a file; scaffold writes {path} below it (nothing was changed)"
+                problems.append(Diagnostic(str(root / parent), message))
+    if problems:
+        raise ScaffoldError(sorted(set(problems), key=str))
