@@ -26,10 +26,10 @@ def _method_names(incomplete: str) -> list[str]:
     try:
         from scaffold.generation import project
         from scaffold.generation.config import find_project
-        from scaffold.live import call
+        from scaffold.live import methods
 
         inputs = project.load(find_project(Path.cwd()), for_generation=False)
-        names = call.method_names(project.descriptors(inputs), [item.name for item in inputs.protos])
+        names = methods.method_names(project.descriptors(inputs), [item.name for item in inputs.protos])
     except Exception:  # noqa: BLE001 - completion must never print a traceback into the user's shell
         return []
     spellings = sorted({form for name in names for form in (name, name.partition("/")[2])})
@@ -77,22 +77,22 @@ def call_command(
 ) -> None:
     """Call one RPC with JSON: responses printed as JSON, one per line (grpcurl, from the project's descriptors)."""
     _quiet_grpc()
-    from scaffold.live import call
+    from scaffold.live import call, connection, methods, request
 
-    credentials = _run(lambda: call.credentials(tls, ca, cert, key))
+    credentials = _run(lambda: connection.credentials(tls, ca, cert, key))
     root = None if proto or reflect else _project(project)
     include_dirs = _include_dirs(include)
-    files, names = _run(lambda: call.descriptors_for(root, proto or (), include_dirs, reflect, target, credentials))
-    chosen = _run(lambda: call.find_method(call.pool_of(files), names, method))
-    metadata = _run(lambda: [call.header(h) for h in header or ()])
+    files, names = _run(lambda: methods.descriptors_for(root, proto or (), include_dirs, reflect, target, credentials))
+    chosen = _run(lambda: methods.find_method(methods.pool_of(files), names, method))
+    metadata = _run(lambda: [connection.header(h) for h in header or ()])
     options = call.Options(target, metadata, timeout, emit_defaults, credentials)
     origin = "-d" if not data or not data.startswith("@") else "<stdin>" if data == "@-" else data[1:]
     try:
-        _run(lambda: call.invoke(chosen, call.read_data(data), options, origin=origin))
+        _run(lambda: call.invoke(chosen, request.read_data(data), options, origin=origin))
     except BrokenPipeError:  # the reader went away (`| head`): stop quietly, as other command-line tools do
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
     except call.grpc.RpcError as error:
-        typer.echo(call.failure_line(error, target, credentials is not None, cert is not None), err=True)
+        typer.echo(connection.failure_line(error, target, credentials is not None, cert is not None), err=True)
         raise typer.Exit(EXIT_NEEDS_USER) from None
 
 
