@@ -10,6 +10,8 @@ component a plain name.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from scaffold.layout import STATE_DIR
 
 
@@ -42,6 +44,17 @@ def recorded_problem(path: object) -> str | None:
     if found is None and (path == STATE_DIR or str(path).startswith(f"{STATE_DIR}/")):
         return "is scaffold's own record, not a file it renders"
     return found
+
+
+def first_recorded_problem(found: Iterable[object]) -> tuple[object, str] | None:
+    """The first of `found` that cannot name a file in the manifest, with why; None when all can. One call
+    for a whole manifest: its 43,000 paths are checked in one loop, not one call each."""
+    for path in found:
+        if not (isinstance(path, str) and _plain(path)):  # a plain path never starts with `.scaffold/`
+            why = recorded_problem(path)
+            if why is not None:
+                return path, why
+    return None
 
 
 def _plain(path: str) -> bool:

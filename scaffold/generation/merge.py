@@ -162,6 +162,8 @@ def _styled(line: str, tabs: bool, newline: str) -> str:
 
 def conflict_lines(content: bytes) -> list[int]:
     """1-based numbers of the lines that open or close a conflict."""
+    if f"{START} ".encode() not in content and f"{END} ".encode() not in content:
+        return []  # the common case, without splitting the file into lines
     return [
         number
         for number, line in enumerate(text_lines(content.decode("utf-8", "replace")), 1)

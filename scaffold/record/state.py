@@ -93,6 +93,9 @@ def _state(data: Any, root: Path, hashes: Hashes | None) -> State:
         raise _Malformed(None, "not a JSON object of scaffold's record")
     if not isinstance(data.get("files"), dict):
         raise _Malformed("files", "files is not a table of paths")
+    wrong = paths.first_recorded_problem(data["files"])
+    if wrong is not None:
+        raise _Malformed(str(wrong[0]), f"file {wrong[0]!r} {wrong[1]}")
     files = {p: _file_record(p, entry) for p, entry in data["files"].items()}
     rpcs = data.get("rpcs", {})
     if not isinstance(rpcs, dict) or not all(
@@ -126,11 +129,7 @@ def _taken_away_entry(entry: str) -> bool:
 
 
 def _file_record(path: str, entry: Any) -> FileRecord:
-    """The record of one file, its path checked as scaffold writes it: normal form, inside the project,
-    outside scaffold's own record."""
-    problem = paths.recorded_problem(path)
-    if problem is not None:
-        raise _Malformed(path, f"file {path!r} {problem}")
+    """The record of one file (its path checked already, with every other, by `paths.first_recorded_problem`)."""
     if (
         not isinstance(entry, dict)
         or entry.get("owner") not in ("generated", "user")
