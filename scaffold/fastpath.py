@@ -91,7 +91,7 @@ def _find_project(start: str) -> str | None:
     """The project around `start`: the nearest directory with a stamp or a pyproject.toml.
 
     A pyproject.toml met first may or may not hold [tool.scaffold]; the
-    content check reads it (and goes on upward like `scaffold.generation.config.find_project`).
+    content check reads it (and goes on upward like `scaffold.generation.configfile.find_project`).
     """
     directory = start
     while True:

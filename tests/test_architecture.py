@@ -23,7 +23,6 @@ MAX_LINES = 450
 # Modules still to split by job (issue 26), at their size when the cap came in: each may only shrink,
 # and leaves this list once it is under the cap.
 TO_SPLIT = {
-    "scaffold/generation/config.py": 501,
     "scaffold/generation/relayout.py": 497,
     "scaffold/generation/describe.py": 451,
 }
@@ -31,7 +30,7 @@ TO_SPLIT = {
 ALLOWED = {
     # A config names buf's rule IDs in [tool.scaffold.breaking] ignore_only: checked against the rules
     # themselves, imported only when the table names some (the no-op path loads the config).
-    ("scaffold.generation.config", "scaffold.breaking.rules"),
+    ("scaffold.generation.configkeys", "scaffold.breaking.rules"),
 }
 
 

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from conftest import REPO, TEST_PROTOS, run_python, run_scaffold, served, tree
 
-from scaffold.generation.config import load
+from scaffold.generation.configfile import load
 
 if sys.version_info >= (3, 11):
     import tomllib

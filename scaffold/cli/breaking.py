@@ -59,7 +59,7 @@ def breaking_command(
 def _breaks(root: Path, against: str | None, category: str | None, as_json: bool) -> bool:
     """Print the breaks (stdout) and a summary (stderr); True when there are any."""
     from scaffold.breaking import check as breaking
-    from scaffold.generation.config import load
+    from scaffold.generation.configfile import load
 
     report = _run(lambda: breaking.check(load(root), against, category, Path.cwd()))
     for line in breaking.lines(report, as_json):

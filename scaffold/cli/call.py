@@ -25,7 +25,7 @@ def _method_names(incomplete: str) -> list[str]:
     """Tab completion of `scaffold call METHOD`: the project's methods, from its descriptors."""
     try:
         from scaffold.generation import project
-        from scaffold.generation.config import find_project
+        from scaffold.generation.configfile import find_project
         from scaffold.live import methods
 
         inputs = project.load(find_project(Path.cwd()), for_generation=False)

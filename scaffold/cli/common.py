@@ -67,7 +67,7 @@ def _relative(path: Path, root: Path) -> str:
 def _project(option: Path | None) -> Path:
     """The project `-C` names, checked (a located line, exit 2, before any command starts), or the one
     found upward from here."""
-    from scaffold.generation.config import find_project, project_dir
+    from scaffold.generation.configfile import find_project, project_dir
 
     if option is not None:
         return _run(lambda: project_dir(option))

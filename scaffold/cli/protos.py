@@ -32,9 +32,9 @@ def inspect(
     if protos:
         table = _run(lambda: listing.rows(protos, _include_dirs(include)))
     else:
-        from scaffold.generation import config as config_module
+        from scaffold.generation import configfile
 
-        config = _run(lambda: config_module.load(_project(project)))
+        config = _run(lambda: configfile.load(_project(project)))
         table = _run(lambda: listing.rows(config.proto_files(), [*config.include_dirs(), *(include or ())]))
     typer.echo(listing.as_json(table) if as_json else listing.as_text(table))
 

@@ -1,14 +1,16 @@
 """The generation: from a project's config and protos to the plan of every file.
 
-Stages, in order: the config (`config`, `formatting`), the inputs and their
-digest (`inputs`, `uptodate` for the no-op check), the inputs read once
-(`project`, `replay`), protoc (`protoc`, `incremental`, `repair`,
-`relocate`), the model (`describe`), the user's code kept (`reconcile`,
-`merge`, `pysource`, `relayout`), the render (`render`, `renders`,
-`generate`), the plan (`plan`) and the one pipeline over them (`pipeline`).
+Stages, in order: the config (`config`, its schema; `configfile`, the file
+found and read; `configkeys`, each key checked; `packagename`; `formatting`),
+the inputs and their digest (`inputs`, `uptodate` for the no-op check), the
+inputs read once (`project`, `replay`), protoc (`protoc`, `incremental`,
+`repair`, `relocate`), the model (`describe`), the user's code kept
+(`reconcile`, `merge`, `pysource`, `relayout`), the render (`render`,
+`renders`, `generate`), the plan (`plan`) and the one pipeline over them
+(`pipeline`).
 
 May import: `scaffold.layout`, `scaffold.core` and `scaffold.record`. Never
 breaking, live, the API or the CLI (one exception, held by
-tests/test_architecture.py: `config` checks `ignore_only`'s rule IDs against
-`scaffold.breaking.rules`, lazily). Imports nothing here.
+tests/test_architecture.py: `configkeys` checks `ignore_only`'s rule IDs
+against `scaffold.breaking.rules`, lazily). Imports nothing here.
 """

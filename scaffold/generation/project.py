@@ -20,10 +20,9 @@ from typing import Any
 from google.protobuf import descriptor_pb2
 
 from scaffold.core.errors import fail
-from scaffold.generation import config as config_module
-from scaffold.generation import incremental, protoc, replay
+from scaffold.generation import configfile, incremental, packagename, protoc, replay
 from scaffold.generation import inputs as input_digest
-from scaffold.generation.config import Config, check_package_name
+from scaffold.generation.config import Config
 from scaffold.generation.protoc import ProtocResult, ProtoInput
 from scaffold.layout import CONFIG_FILE, MANIFEST, PROTO_DIR, STATE_DIR
 from scaffold.record import journal, lock, memo, state
@@ -60,7 +59,7 @@ class Inputs:
 def load(root: Path, *, full: bool = False, recreate: Iterable[str] = (), for_generation: bool = True) -> Inputs:
     """The inputs of the project at `root`; `full` ignores the protoc record. Without `for_generation`
     (`call`, `describe`: descriptors only) the state and the inputs' digest are not read."""
-    config, table = config_module.load_with_table(root)
+    config, table = configfile.load_with_table(root)
     hashes = Hashes(root)
     record = None if full else incremental.load(root, config.generated_dir)
     return Inputs(
@@ -118,7 +117,7 @@ def for_new(protos: Sequence[Path], options: NewOptions) -> Inputs:
     proto_files, include_dirs = protoc.expand_directories(protos, options.include_dirs)
     proto_inputs = protoc.resolve_inputs(proto_files, include_dirs)
     name = options.name if options.name is not None else _package_from(protos[0], proto_files)  # `--name ''` is refused
-    package = check_package_name(name, "--name" if options.name is not None else str(protos[0]))
+    package = packagename.check_package_name(name, "--name" if options.name is not None else str(protos[0]))
     root = options.output if options.output is not None else Path(package)
     _refuse_output_over_inputs(root, protos, proto_files, defaulted=options.output is None)
     if root.exists() and not root.is_dir():
@@ -199,7 +198,7 @@ def _package_from(argument: Path, proto_files: Sequence[Path]) -> str:
     else:
         name = argument.stem
     name = name.replace("-", "_").replace(".", "_")
-    return f"{name}_service" if config_module.shadows(name) or name == PROTO_DIR else name
+    return f"{name}_service" if packagename.shadows(name) or name == PROTO_DIR else name
 
 
 _PACKAGE = re.compile(r"^\s*package\s+([\w.]+)\s*;", re.MULTILINE)

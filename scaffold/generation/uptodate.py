@@ -72,10 +72,10 @@ def _check_and_stamp(root: Path) -> bool:
 
 def _outputs_match(root: Path, files: dict[str, dict[str, str | None]], hashes: Hashes) -> bool:
     from scaffold.core.errors import ScaffoldError
-    from scaffold.generation import config
+    from scaffold.generation import configfile
 
     try:
-        config.load(root)  # a config the full path rejects is never "up to date" (a templates dir gone, a bad key)
+        configfile.load(root)  # a config the full path rejects is never "up to date" (a templates dir gone, a bad key)
     except ScaffoldError:
         return False
     for path, entry in files.items():

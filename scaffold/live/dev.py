@@ -35,7 +35,7 @@ from pathlib import Path
 
 import watchfiles
 
-from scaffold.generation import config as config_module
+from scaffold.generation import configfile
 from scaffold.generation.merge import conflict_lines
 from scaffold.live.watch import Watcher, WatchEvent
 
@@ -209,7 +209,7 @@ class DevLoop:
         self.stop = stop or threading.Event()
         self.say = say
         self.watcher = Watcher(self.root, on_event, self.stop)
-        config = config_module.load(self.root)
+        config = configfile.load(self.root)
         self.package, self.grace = config.package, config.grace_seconds
         self.server = Server(self.root, config.package, host, port, args, say, self.stop)
         self._written: dict[str, str] = {}  # path -> sha256 of what the last regeneration wrote there

@@ -29,8 +29,7 @@ import watchfiles
 
 from scaffold.api import GenReport, regenerate
 from scaffold.core.errors import EXIT_NEEDS_USER, Diagnostic, ScaffoldError
-from scaffold.generation import config as config_module
-from scaffold.generation import inputs
+from scaffold.generation import configfile, inputs
 from scaffold.generation.merge import conflict_lines
 from scaffold.layout import CONFIG_FILE
 
@@ -77,7 +76,7 @@ class Watcher:
     def _load_roots(self) -> tuple[Path, ...]:
         """The proto roots (and, on the side, the custom template directory) of the config."""
         try:
-            config = config_module.load(self.root)
+            config = configfile.load(self.root)
         except ScaffoldError:
             return (self.root,)
         template_dir = config.template_dir()
