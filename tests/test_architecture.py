@@ -24,7 +24,6 @@ MAX_LINES = 450
 # and leaves this list once it is under the cap.
 TO_SPLIT = {
     "scaffold/generation/relayout.py": 497,
-    "scaffold/generation/describe.py": 451,
 }
 # Imports that go upward, each with its reason. Keep this short.
 ALLOWED = {

@@ -4,7 +4,8 @@ Stages, in order: the config (`config`, its schema; `configfile`, the file
 found and read; `configkeys`, each key checked; `packagename`; `formatting`),
 the inputs and their digest (`inputs`, `uptodate` for the no-op check), the
 inputs read once (`project`, `replay`), protoc (`protoc`, `incremental`,
-`repair`, `relocate`), the model (`describe`), the user's code kept
+`repair`, `relocate`), the model (`describe`; each file's `summary`;
+`unusable`: names refused at their line), the user's code kept
 (`reconcile`, `merge`, `pysource`, `relayout`), the render (`render`,
 `renders`, `generate`), the plan (`plan`) and the one pipeline over them
 (`pipeline`).

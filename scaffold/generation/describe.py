@@ -1,32 +1,35 @@
 """Stage: from protoc's descriptors to the model templates read (`scaffold.core.model`).
 
-No descriptor_pb2 object leaves this module: names, imports, docstrings and
-the shape of every RPC are resolved here, and so is everything that would
-make generated code fail (keywords, names that collide in grpc's module or in
-the client, imports nested too deep for Python), refused at its proto line.
+No descriptor_pb2 object leaves the describing: names, imports, docstrings
+and the shape of every RPC are resolved here, and so is everything that
+would make generated code fail (keywords, names that collide in grpc's
+module or in the client, imports nested too deep for Python), refused at
+its proto line (`scaffold.generation.unusable`). Each file is read into a
+summary of plain data first (`scaffold.generation.summary`, kept in the
+memo); this module assembles the model from the summaries of all files:
+the names given out across them, each message's module and import alias,
+the arguments a message's required fields need.
 """
 
 from __future__ import annotations
 
-import hashlib
 import keyword
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from typing import NamedTuple
 
 from google.protobuf import descriptor_pb2
 
 from scaffold.core.errors import Diagnostic, ScaffoldError
 from scaffold.core.imports import Import
 from scaffold.core.model import KINDS, MessageRef, Project, ProtoFile, Rpc, Service
-from scaffold.core.naming import clean_comment, docstring_body, module_path, safe_identifier, snake_case
-from scaffold.generation.protoc import ProtocResult, ProtoInput, provided_by_runtime
+from scaffold.core.naming import docstring_body, module_path, safe_identifier, snake_case
+from scaffold.generation.protoc import ProtocResult, provided_by_runtime
+from scaffold.generation.summary import FoundService, Summary, summarise, summary_of
+from scaffold.generation.unusable import too_deep
 from scaffold.record.memo import Memo
 
 _FILE = descriptor_pb2.FileDescriptorProto
-_SERVICE_FIELD = _FILE.SERVICE_FIELD_NUMBER
-_METHOD_FIELD = descriptor_pb2.ServiceDescriptorProto.METHOD_FIELD_NUMBER
-
+_FieldType = descriptor_pb2.FieldDescriptorProto
 
 _CLIENT_NAMES = frozenset(
     {"main", "run", "channel", "args", "parser", "argv", "target", "succeeded", "argparse", "asyncio", "grpc"}
@@ -56,62 +59,24 @@ def _distinct(names: Sequence[str], reserved: frozenset[str]) -> list[str]:
     return result
 
 
-class _Method(NamedTuple):
-    name: str
-    input_type: str
-    output_type: str
-    client_streaming: bool
-    server_streaming: bool
-    deprecated: bool
-    doc: str
-
-
-class _FoundService(NamedTuple):
-    name: str
-    deprecated: bool
-    doc: str
-    methods: tuple[_Method, ...]
-
-
-class _Summary(NamedTuple):
-    """What describing reads of one proto file, as plain data.
-
-    All of it follows from the file's own descriptor, so the memo keeps it by
-    the descriptor's hash: a leaf change describes one file, not googleapis'
-    7,000 (walking every message and source location of every file in Python
-    was two seconds). Names are given out across all files afterwards, from
-    the summaries alone.
-    """
-
-    package: str
-    dependency: tuple[str, ...]
-    messages: tuple[tuple[str, str, tuple[tuple[str, int, str], ...]], ...]
-    """(full name, Python qualname, required fields as (name, type, type name)) of every message."""
-    enums: tuple[tuple[str, str], ...]
-    """(full name, first value's name) of every enum."""
-    services: tuple[_FoundService, ...]
-    problems: tuple[tuple[str, int, int], ...]
-    """(message, line, column) of every name grpc's plugin cannot generate."""
-
-
 def describe(result: ProtocResult, package: str, generated_subpackage: str, memo: Memo | None = None) -> Project:
     """The model of the input protos of one protoc run, for the Python package `package`; `memo` keeps
-    each file's summary from earlier runs (see `_Summary`)."""
+    each file's summary from earlier runs (see `Summary`)."""
     generated_package = f"{package}.{generated_subpackage}"
     if result.descriptor_bytes:  # a regeneration's: summaries from the memo, files parsed only on a miss
         serialized = result.descriptor_bytes
-        summaries = {name: _summary(descriptor, memo) for name, descriptor in serialized.items()}
+        summaries = {name: summary_of(descriptor, memo) for name, descriptor in serialized.items()}
         proto_of: Callable[[str], descriptor_pb2.FileDescriptorProto] = lambda name: _FILE.FromString(serialized[name])
     else:  # parsed already (`breaking`, `describe`, a replay): summarised as they are
         files = {f.name: f for f in result.descriptors.file}
-        summaries = {name: _summarise(file) for name, file in files.items()}
+        summaries = {name: summarise(file) for name, file in files.items()}
         proto_of = files.__getitem__
     locations = {item.name: item.path.as_posix() for item in result.inputs}
     modules = _ModuleNames(summaries, generated_package)
     messages = _MessageIndex(summaries)
 
-    problems: list[Diagnostic] = _too_deep(proto_of, summaries, result.inputs, locations)
-    services: list[tuple[str, _FoundService]] = []
+    problems: list[Diagnostic] = too_deep(proto_of, summaries, result.inputs, locations)
+    services: list[tuple[str, FoundService]] = []
     for item in result.inputs:
         summary = summaries[item.name]
         problems += [Diagnostic(locations[item.name], *problem) for problem in summary.problems]
@@ -170,92 +135,6 @@ def describe(result: ProtocResult, package: str, generated_subpackage: str, memo
     return Project(package=package, generated_package=generated_package, files=proto_files)
 
 
-def _summary(serialized: bytes, memo: Memo | None) -> _Summary:
-    """The summary of the file whose descriptor is `serialized`, from the memo where an earlier run
-    summarised the same descriptor (then it is not even parsed)."""
-    if memo is None:
-        return _summarise(_FILE.FromString(serialized))
-    key = f"describe:{hashlib.blake2b(serialized, digest_size=20).hexdigest()}"
-    kept = memo.get(key)
-    if kept is not None:
-        package, dependency, messages, enums, services, problems = kept
-        found = tuple(
-            _FoundService(name, deprecated, doc, tuple(_Method(*method) for method in methods))
-            for name, deprecated, doc, methods in services
-        )
-        return _Summary(package, dependency, messages, enums, found, problems)
-    summary = _summarise(_FILE.FromString(serialized))
-    plain_services = tuple((s.name, s.deprecated, s.doc, tuple(tuple(m) for m in s.methods)) for s in summary.services)
-    memo.put(key, (*summary[:4], plain_services, summary.problems))
-    return summary
-
-
-def _summarise(proto: descriptor_pb2.FileDescriptorProto) -> _Summary:
-    messages: list[tuple[str, str, tuple[tuple[str, int, str], ...]]] = []
-    enums: list[tuple[str, str]] = []
-    file_requires = proto.options.features.field_presence == descriptor_pb2.FeatureSet.LEGACY_REQUIRED
-    proto3 = proto.syntax == "proto3"  # neither `required` nor features: no field to look at
-
-    def walk(
-        prefix: str,
-        qual_prefix: str,
-        nested: Sequence[descriptor_pb2.DescriptorProto],
-        nested_enums: Sequence[descriptor_pb2.EnumDescriptorProto],
-    ) -> None:
-        for enum in nested_enums:
-            enums.append((f"{prefix}.{enum.name}" if prefix else enum.name, enum.value[0].name if enum.value else ""))
-        for message in nested:
-            full_name = f"{prefix}.{message.name}" if prefix else message.name
-            qualname = f"{qual_prefix}.{message.name}" if qual_prefix else message.name
-            required = () if proto3 else _required(message, file_requires)
-            messages.append((full_name, qualname, required))
-            walk(full_name, qualname, message.nested_type, message.enum_type)
-
-    walk(proto.package, "", proto.message_type, proto.enum_type)
-    comments = _comments(proto) if proto.service else {}
-    services = []
-    problems: list[tuple[str, int, int]] = []
-    defined: dict[str, str] = {}  # the names grpc's module defines for each service, by the service
-    for s_index, service in enumerate(proto.service):
-        problems += _unusable(proto, (_SERVICE_FIELD, s_index), "service", service.name)
-        problems += _grpc_name_clashes(proto, s_index, defined)
-        methods = []
-        for m_index, method in enumerate(service.method):
-            path = (_SERVICE_FIELD, s_index, _METHOD_FIELD, m_index)
-            problems += _unusable(proto, path, "RPC", method.name)
-            methods.append(
-                _Method(
-                    method.name,
-                    method.input_type,
-                    method.output_type,
-                    method.client_streaming,
-                    method.server_streaming,
-                    method.options.deprecated,
-                    comments.get(path, ""),
-                )
-            )
-        doc = comments.get((_SERVICE_FIELD, s_index), "")
-        services.append(_FoundService(service.name, service.options.deprecated, doc, tuple(methods)))
-    return _Summary(
-        proto.package, tuple(proto.dependency), tuple(messages), tuple(enums), tuple(services), tuple(problems)
-    )
-
-
-def _required(message: descriptor_pb2.DescriptorProto, file_requires: bool) -> tuple[tuple[str, int, str], ...]:
-    """(name, type, type name) of the fields proto2's `required` or editions' LEGACY_REQUIRED demand."""
-    fields = []
-    for field in message.field:
-        features = field.options.features
-        required = field.label == _FieldType.LABEL_REQUIRED or (
-            features.field_presence == descriptor_pb2.FeatureSet.LEGACY_REQUIRED
-            if features.HasField("field_presence")
-            else file_requires and field.label != _FieldType.LABEL_REPEATED and not field.HasField("oneof_index")
-        )
-        if required:
-            fields.append((field.name, field.type, field.type_name.lstrip(".")))
-    return tuple(fields)
-
-
 class _ModuleNames:
     """Python module paths and import aliases of generated modules.
 
@@ -286,7 +165,6 @@ class _ModuleNames:
         return Import(package, name + suffix, stem + suffix)
 
 
-_FieldType = descriptor_pb2.FieldDescriptorProto
 _ZERO: dict[int, str] = {
     _FieldType.TYPE_STRING: '""',
     _FieldType.TYPE_BYTES: 'b""',
@@ -297,7 +175,7 @@ _ZERO: dict[int, str] = {
 
 
 class _MessageIndex:
-    def __init__(self, summaries: Mapping[str, _Summary]) -> None:
+    def __init__(self, summaries: Mapping[str, Summary]) -> None:
         self._where: dict[str, tuple[str, str]] = {}
         self._required: dict[str, tuple[tuple[str, int, str], ...]] = {}
         self._enums: dict[str, str] = {}
@@ -341,26 +219,6 @@ class _MessageIndex:
         return _ZERO.get(field_type, "0")
 
 
-def _comments(proto: descriptor_pb2.FileDescriptorProto) -> dict[tuple[int, ...], str]:
-    """Leading (else trailing) comment of every service and RPC, indexed once by its source path (the
-    model documents nothing else: cleaning every message's comments too was most of describing googleapis)."""
-    result = {}
-    for location in proto.source_code_info.location:
-        if not location.path or location.path[0] != _SERVICE_FIELD:
-            continue
-        text = location.leading_comments or location.trailing_comments
-        if text:
-            result[tuple(location.path)] = clean_comment(text)
-    return result
-
-
-def _position(proto: descriptor_pb2.FileDescriptorProto, path: tuple[int, ...]) -> tuple[int, int]:
-    for location in proto.source_code_info.location:
-        if tuple(location.path) == path:
-            return location.span[0] + 1, location.span[1] + 1
-    return 1, 1
-
-
 def _first_sentence(comment: str) -> str:
     text = " ".join(comment.split())
     end = text.find(". ")
@@ -376,73 +234,6 @@ def _with_deprecation(doc: str, deprecated: bool, what: str) -> str:
 
 def _camel(proto_package: str) -> str:
     return "".join(part[:1].upper() + part[1:] for part in proto_package.replace("_", ".").split(".") if part)
-
-
-def _unusable(
-    proto: descriptor_pb2.FileDescriptorProto, path: tuple[int, ...], what: str, name: str
-) -> list[tuple[str, int, int]]:
-    """Why grpc's plugin cannot turn `name` into working Python, at its proto line and column; [] if it can.
-
-    A keyword becomes `def None(...)` / `class class(...)`, a SyntaxError in
-    grpc's own module; a dunder RPC (`__init__`, `__call__`) would replace the
-    method Python itself calls on the stub and servicer classes.
-    """
-    if keyword.iskeyword(name):
-        reason = "is a Python keyword"
-    elif what == "RPC" and name.startswith("__") and name.endswith("__"):
-        reason = "is a Python special method name"
-    else:
-        return []
-    line, col = _position(proto, path)
-    return [(f"{what} name {name!r} {reason}; grpc's plugin cannot generate it", line, col)]
-
-
-MAX_IMPORT_DEPTH = 64
-"""Python imports a module inside the import of the module that needs it, about ten frames a level in a
-package: a chain of 100 generated modules ends in RecursionError, 90 still imports from a bare shell
-(measured, Python 3.11). The callers' own frames (pytest, a server framework) need room too."""
-
-
-def _too_deep(
-    proto_of: Callable[[str], descriptor_pb2.FileDescriptorProto],
-    summaries: Mapping[str, _Summary],
-    inputs: Sequence[ProtoInput],
-    locations: dict[str, str],
-) -> list[Diagnostic]:
-    """An input whose chain of imports is too deep for Python to import, located at the import that starts it."""
-    depth: dict[str, int] = {}
-    for name, summary in summaries.items():  # protoc lists every file after its imports
-        depth[name] = 1 + max((depth.get(dependency, 0) for dependency in summary.dependency), default=0)
-    deepest = max(inputs, key=lambda item: depth[item.name], default=None)
-    problems = []
-    for item in [deepest] if deepest is not None and depth[deepest.name] > MAX_IMPORT_DEPTH else []:
-        proto = proto_of(item.name)
-        index = max(range(len(proto.dependency)), key=lambda i: depth.get(proto.dependency[i], 0))
-        line, col = _position(proto, (descriptor_pb2.FileDescriptorProto.DEPENDENCY_FIELD_NUMBER, index))
-        message = (
-            f"imports a chain of {depth[item.name] - 1} protos (through {proto.dependency[index]!r}); Python cannot"
-            f" import generated modules nested deeper than {MAX_IMPORT_DEPTH}: flatten the imports"
-        )
-        problems.append(Diagnostic(locations[item.name], message, line, col))
-    return problems  # the deepest input only: in a chain every input above the limit says the same
-
-
-def _grpc_name_clashes(
-    proto: descriptor_pb2.FileDescriptorProto, index: int, defined: dict[str, str]
-) -> list[tuple[str, int, int]]:
-    """Services of one proto whose names in grpc's module collide (`Greeter` and `GreeterStub`: two
-    classes `GreeterStub`, the second silently replacing the first); located at the later service."""
-    name = proto.service[index].name
-    problems = []
-    for generated in (name, f"{name}Stub", f"{name}Servicer", f"add_{name}Servicer_to_server"):
-        other = defined.setdefault(generated, name)
-        if other != name:
-            line, col = _position(proto, (_SERVICE_FIELD, index))
-            message = (
-                f"service {name!r}: grpc's module would define {generated} for both {other} and {name}; rename one"
-            )
-            problems.append((message, line, col))
-    return problems
 
 
 def _unique(names: Sequence[str], qualifiers: Sequence[str], joiner: str = "") -> list[str]:

@@ -2,7 +2,7 @@
 
 Each user keys an entry by everything the value is computed from (a
 per-service render by its templates and context: `scaffold.generation.renders`; a
-proto's service comments by its source info: `scaffold.generation.describe`), so a kept
+proto's service comments by its source info: `scaffold.generation.summary`), so a kept
 value is reused only where it would come out the same. What a run used is
 what the next run keeps: the memo follows the project as it is now, not
 every past one. Kept in `.scaffold/cache/` (see `scaffold.record.cache`): deleting
