@@ -19,6 +19,7 @@ from __future__ import annotations
 import collections
 import concurrent.futures
 import dataclasses
+import hashlib
 import importlib.util
 import json
 import os
@@ -108,6 +109,32 @@ def _ours(current: Side, previous: Side, category: str | None = None) -> collect
             found[(item.rule, item.location.file, item.location.line, item.location.col)] += 1
         else:
             found[(item.rule, item.file or "", 1, 1)] += 1
+    return found
+
+
+BUF_ANSWERS = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "scaffold-tests" / "buf-answers"
+
+
+def _bufs_cached(
+    buf: str, directory: Path, against: Path, category: str | None = None
+) -> collections.Counter[tuple[str, str, int, int]] | str:
+    """buf's answer for these exact protos, image and rules: from the cache when this machine asked before
+    (buf is the oracle's slow half, and its answer to the same bytes does not change), else asked and kept.
+    scaffold's side is computed on every run."""
+    key = hashlib.sha256(f"{BUF_VERSION}\0{category}\0".encode() + against.read_bytes())
+    for path in sorted(p for p in directory.rglob("*") if p.is_file()):
+        key.update(f"\0{path.relative_to(directory).as_posix()}\0".encode() + path.read_bytes())
+    kept = BUF_ANSWERS / f"{key.hexdigest()}.json"
+    try:
+        answer = json.loads(kept.read_text())
+        return answer if isinstance(answer, str) else collections.Counter({tuple(k): n for k, n in answer})
+    except (OSError, ValueError):
+        pass
+    found = _bufs(buf, directory, against, category)
+    BUF_ANSWERS.mkdir(parents=True, exist_ok=True)
+    scratch = kept.with_suffix(f".{os.getpid()}.tmp")
+    scratch.write_text(json.dumps(found if isinstance(found, str) else sorted(found.items())))
+    scratch.replace(kept)  # whole or absent, whichever worker or run wrote it
     return found
 
 
@@ -217,7 +244,7 @@ def _compare(name: str, buf: str, tmp_path: Path, pool: concurrent.futures.Execu
         category = CATEGORIES[seed % len(CATEGORIES)]
         for rules in (None, category):
             ours = _ours(current, previous, rules)
-            pending.append((seed, description, rules, ours, pool.submit(_bufs, buf, directory, image, rules)))
+            pending.append((seed, description, rules, ours, pool.submit(_bufs_cached, buf, directory, image, rules)))
     for seed, description, category, ours, future in pending:
         theirs = future.result()
         if isinstance(theirs, str):
