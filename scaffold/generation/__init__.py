@@ -6,9 +6,9 @@ the inputs and their digest (`inputs`, `uptodate` for the no-op check), the
 inputs read once (`project`, `replay`), protoc (`protoc`, `incremental`,
 `repair`, `relocate`), the model (`describe`; each file's `summary`;
 `unusable`: names refused at their line), the user's code kept
-(`reconcile`, `merge`, `pysource`, `relayout`), the render (`render`,
-`renders`, `generate`), the plan (`plan`) and the one pipeline over them
-(`pipeline`).
+(`reconcile`, `merge`, `pysource`, `relayout` with `oldlayout`, `arrival`,
+`leftover` and `moveproof`), the render (`render`, `renders`, `generate`),
+the plan (`plan`) and the one pipeline over them (`pipeline`).
 
 May import: `scaffold.layout`, `scaffold.core` and `scaffold.record`. Never
 breaking, live, the API or the CLI (one exception, held by

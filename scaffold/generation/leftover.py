@@ -1,0 +1,77 @@
+"""What stays of a module of the old layout once the switch has moved its definitions out.
+
+The user's other lines (helpers, constants) stay where they were, tidied of
+the imports nothing left uses; a module with nothing of the user's left is
+deleted. A statement that stays and reads what moved away would fail at
+import, so it stops the switch, located (`scaffold.generation.relayout`).
+"""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Iterable, Mapping
+
+from scaffold.core.errors import Diagnostic
+from scaffold.generation import pysource
+from scaffold.generation.oldlayout import Old, module_of
+from scaffold.generation.pysource import Source, Span
+
+
+def stays(
+    old: Old, names: set[str], carried: set[str], moved: Mapping[str, str], targets: Iterable[str]
+) -> tuple[bytes | None, list[Diagnostic]]:
+    """What stays of `old` once `names` left it (None: nothing of the user's); a statement that stays and
+    names what moved would fail at import, so it stops the switch."""
+    ours = pysource.without(
+        old.ours, [old.ours.blocks[n] for n in names if n in old.ours.blocks] + _follows(old.ours, old, names)
+    )
+    recorded = (
+        pysource.without(
+            old.base, [old.base.blocks[n] for n in names if n in old.base.blocks] + _follows(old.base, old, names)
+        )
+        if old.base
+        else None
+    )
+    # scaffold's imports, those carried away with the code and those of what moved, where nothing left uses them
+    removable = {statement for statement, _ in old.base.imports} if old.base else set()
+    removable |= carried | {
+        s for s, _ in old.ours.imports if any(pysource.imports_from(s, module_of(t)) for t in targets)
+    }
+    ours = pysource.without_unused_imports(ours, removable)
+    if old.header:  # carried to every module the code went to
+        ours = ours.replace("".join(old.header), "", 1).lstrip("\n")
+    if not ours.strip() or (recorded is not None and ours == pysource.without_unused_imports(recorded, removable)):
+        return None, []
+    text = pysource.tidy(ours)
+    if old.header:
+        text = "".join(old.header).rstrip("\n") + "\n" + text
+    problems = []
+    for name in pysource.unresolved(text):
+        if (name in moved or name in names) and name not in old.unresolved:
+            where = f"moves to {moved[name]}" if name in moved else "the new layout renders under another name"
+            message = f"this line stays in {old.path} but reads `{name}`, which {where}"
+            problems.append(
+                Diagnostic(
+                    old.path,
+                    message + "; move or remove it, then run scaffold gen",
+                    pysource.line_reading(old.ours, name, outside=names),
+                    1,
+                )
+            )
+    return text.encode(), problems
+
+
+def _follows(source: Source, old: Old, gone: set[str]) -> list[Span]:
+    """Statements of scaffold's, as it wrote them, that read what left the module (`if __name__ == "__main__": main()`):
+    the new modules have their own, and left behind they would read a name that is gone."""
+    if old.base is None:
+        return []
+    recorded = {ast.dump(node) for node in old.base.tree.body}
+    spans = []
+    for index, node in enumerate(source.tree.body):
+        if isinstance(node, (ast.Import, ast.ImportFrom, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)):
+            continue
+        reads = {n.id for n in ast.walk(node) if isinstance(n, ast.Name)}
+        if reads & gone and ast.dump(node) in recorded:
+            spans.append((pysource.statement_start(source, index), node.end_lineno or node.lineno))
+    return spans

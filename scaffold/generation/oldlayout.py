@@ -1,0 +1,82 @@
+"""A module of the old layout, as a layout switch reads it (`scaffold.generation.relayout`).
+
+Every step of a switch asks the same questions of a module the new layout no
+longer renders: the block of a definition as the user has it and as scaffold
+recorded it, whether the user edited it, the user's own header, helpers and
+imports, and what the module already leaves undefined. They are answered
+here once, for the planning (`relayout`), the new modules (`arrival`), what
+stays behind (`leftover`) and the proofs (`moveproof`).
+"""
+
+from __future__ import annotations
+
+import ast
+import functools
+from dataclasses import dataclass
+from functools import cached_property
+
+from scaffold.generation import pysource
+from scaffold.generation.pysource import Source
+
+
+@dataclass(frozen=True)
+class Old:
+    """A module of the old layout that the new one no longer renders: the user's and scaffold's record of it."""
+
+    path: str
+    ours: Source
+    base: Source | None
+
+    def block(self, name: str, recorded: bool = False) -> str | None:
+        source = self.base if recorded else self.ours
+        if source is None or name not in source.blocks:
+            return None
+        first, end = source.blocks[name]
+        text = "".join(source.lines[first:end])
+        return text if text.endswith("\n") else text + "\n"
+
+    @cached_property
+    def unresolved(self) -> set[str]:
+        """What the user's module already leaves undefined: not the switch's doing, so not its to refuse."""
+        return set(pysource.unresolved(self.ours.text, self.ours.tree))
+
+    @cached_property
+    def redefined(self) -> set[str]:
+        return set(pysource.redefined(self.ours.text, self.ours.tree))
+
+    def edited(self, name: str) -> bool:
+        return self.block(name) != self.block(name, recorded=True)
+
+    @cached_property
+    def header(self) -> list[str]:
+        """The user's own header lines (a licence): those scaffold's record of the module does not have."""
+        recorded = set(self.base.header) if self.base else set()
+        mine = self.ours.header
+        return mine if any(line.strip() and line not in recorded for line in mine) else []
+
+    @cached_property
+    def own_names(self) -> set[str]:
+        """What the user defined at top level beside scaffold's code (helpers, constants), imports aside."""
+        recorded = self.base.defined if self.base else set()
+        return {
+            name
+            for node in self.ours.tree.body
+            if not isinstance(node, (ast.Import, ast.ImportFrom))
+            for name in pysource.defined_by(node)
+        } - recorded
+
+    @cached_property
+    def added_imports(self) -> list[tuple[str, set[str]]]:
+        had = {statement for statement, _ in self.base.imports} if self.base else set()
+        return [(statement, bound) for statement, bound in self.ours.imports if statement not in had]
+
+
+@functools.lru_cache(maxsize=64)  # a module is asked for several times in a row while code arrives in it
+def parse_render(path: str, content: bytes) -> Source:
+    source = pysource.parse(path, content)
+    assert isinstance(source, Source), source  # scaffold's own render always parses
+    return source
+
+
+def module_of(path: str) -> str:
+    return path.removesuffix(".py").replace("/", ".")
