@@ -40,7 +40,9 @@ def stays(
     ours = pysource.without_unused_imports(ours, removable)
     if old.header:  # carried to every module the code went to
         ours = ours.replace("".join(old.header), "", 1).lstrip("\n")
-    if not ours.strip() or (recorded is not None and ours == pysource.without_unused_imports(recorded, removable)):
+    if not ours.strip() or (
+        recorded is not None and ours.strip() == pysource.without_unused_imports(recorded, removable).strip()
+    ):
         return None, []
     text = pysource.tidy(ours)
     if old.header:
@@ -48,7 +50,7 @@ def stays(
     problems = []
     for name in pysource.unresolved(text):
         if (name in moved or name in names) and name not in old.unresolved:
-            where = f"moves to {moved[name]}" if name in moved else "the new layout renders under another name"
+            where = f"moves to {moved[name]}" if name in moved else "leaves this module in the switch"
             message = f"this line stays in {old.path} but reads `{name}`, which {where}"
             problems.append(
                 Diagnostic(
@@ -74,4 +76,48 @@ def _follows(source: Source, old: Old, gone: set[str]) -> list[Span]:
         reads = {n.id for n in ast.walk(node) if isinstance(n, ast.Name)}
         if reads & gone and ast.dump(node) in recorded:
             spans.append((pysource.statement_start(source, index), node.end_lineno or node.lineno))
-    return spans
+    moved = [source.blocks[name] for name in gone if name in source.blocks]
+    return spans + _scaffolds_own(source, old.base, spans, moved)
+
+
+def _scaffolds_own(source: Source, base: Source, taken: list[Span], moved: list[Span]) -> list[Span]:
+    """The rest of scaffold's module-level statements, exactly as it wrote them with the comments right above
+    (the docstring, a service config, constants): the new layout's modules have their own, and left behind
+    they would make scaffold's lines look like the user's to the next switch, which then could not place
+    them. One that a line staying behind reads stays too."""
+    mine = {index: _commented(source, index) for index in _statements(source)}
+    theirs = {_text(base, _commented(base, index)) for index in _statements(base)}
+    candidates = {index for index, span in mine.items() if _text(source, span) in theirs and span not in taken}
+    while True:
+        staying = [n for i, n in enumerate(source.tree.body) if i not in candidates]
+        gone_spans = [*taken, *moved, *(mine[i] for i in candidates)]
+        reads = {
+            name.id
+            for node in staying
+            if not any(start <= node.lineno - 1 < end for start, end in gone_spans)
+            for name in ast.walk(node)
+            if isinstance(name, ast.Name)
+        }
+        needed = {i for i in candidates if pysource.defined_by(source.tree.body[i]) & reads}
+        if not needed:
+            return [mine[i] for i in sorted(candidates)]
+        candidates -= needed
+
+
+def _statements(source: Source) -> list[int]:
+    kinds = (ast.Import, ast.ImportFrom, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)
+    return [i for i, node in enumerate(source.tree.body) if not isinstance(node, kinds)]
+
+
+def _commented(source: Source, index: int) -> Span:
+    """Statement `index` with the comment lines directly above it (above the first, they are the module's
+    header, which the switch carries on its own)."""
+    node = source.tree.body[index]
+    start = pysource.statement_start(source, index)
+    while index and start > 0 and source.lines[start - 1].lstrip().startswith("#"):  # a header is no comment
+        start -= 1
+    return start, node.end_lineno or node.lineno
+
+
+def _text(source: Source, span: Span) -> str:
+    return "".join(source.lines[span[0] : span[1]])

@@ -19,7 +19,7 @@ from pathlib import Path
 
 from scaffold.core.errors import EXIT_NEEDS_USER, Diagnostic, ScaffoldError
 from scaffold.core.model import Project, Rpc, Service, restrict
-from scaffold.generation import gone, incremental, protoc, relayout
+from scaffold.generation import gone, incremental, protoc, pysource, relayout
 from scaffold.generation import inputs as input_digest
 from scaffold.generation import plan as plan_module
 from scaffold.generation.config import Config
@@ -130,34 +130,75 @@ def plan(inputs: Inputs, arguments: Sequence[Path] = ()) -> Outcome:
     classified, changes, kept = classify(frozenset())
     if kept:  # the merge keeps code reconcile let go (`dropped`): rendered as kept, it loses its dead base
         classified, changes, _ = classify(kept)
+    _refuse_a_second_definition(classified, disk.read)
     return Outcome(classified, changes, result, record, copies, config)
 
 
 def _refuse_a_kept_class_shadowed(
     view: Sequence[Service], live: Sequence[Service], read: Callable[[str], bytes | None], modules: list[str]
 ) -> None:
-    """A class kept for the user's code after its service left the protos keeps its name; a service of the
-    protos whose class would take that name in the same module would shadow it (ruff F811, the user's code
-    dead without a word), so the run stops until the user renames or removes theirs."""
+    """A class kept for the user's code after its service left the protos keeps its name; another class of
+    that name in the same module (a service of the protos, or a second kept class a switch to one module
+    brings beside it) would shadow one of them (ruff F811, the user's code dead without a word), so the run
+    stops until the user renames or removes theirs."""
     serving = {service.full_name for service in live}
-    kept = {s.class_name: s.full_name for s in view if s.full_name not in serving}
-    clashes = [s for s in live if s.class_name in kept]
-    if not clashes:
-        return
+    by_name: dict[str, list[Service]] = {}
+    for service in view:
+        by_name.setdefault(service.class_name, []).append(service)
     problems = []
-    for service in clashes:
-        path, line = modules[0] if modules else "servicer.py", 1
-        for module in modules:
-            found = re.search(rf"(?m)^class {service.class_name}\b", (read(module) or b"").decode(errors="replace"))
-            if found:
-                path, line = module, found.string.count("\n", 0, found.start()) + 1
-                break
+    for name, services in sorted(by_name.items()):
+        kept = [s.full_name for s in services if s.full_name not in serving]
+        if len(services) < 2 or not kept:
+            continue
+        others = ", ".join(s.full_name for s in services if s.full_name != kept[0])
         message = (
-            f"class {service.class_name} is yours, kept from {kept[service.class_name]} (gone from the protos);"
-            f" {service.full_name} now needs that name: rename or remove your class, then run scaffold gen"
+            f"class {name} is yours, kept from {kept[0]} (gone from the protos); {others} needs that name in the"
+            " same module: rename or remove your class, then run scaffold gen"
         )
+        places = [(module, line) for module in modules for line in _class_lines(read(module), name)]
+        path, line = places[0] if places else (modules[0] if modules else "servicer.py", 1)
         problems.append(Diagnostic(path, message, line, 1))
-    raise ScaffoldError(problems)
+    if problems:
+        raise ScaffoldError(problems)
+
+
+def _refuse_a_second_definition(classified: Plan, read: Callable[[str], bytes | None]) -> None:
+    """No run writes a module of the user's that defines a top-level name twice where the module on disk
+    defined it once (ruff F811: the first definition, often the user's code, silently dead); whatever led
+    there (a kept class meeting a moved one, two merges of the same block), the run stops, located."""
+    problems = []
+    for planned in classified.files:
+        if planned.owner != "user" or not planned.writes or not planned.path.endswith(".py") or not planned.content:
+            continue
+        try:
+            twice = pysource.redefined(planned.content.decode())
+        except (SyntaxError, ValueError):
+            continue  # conflict markers: the conflict is reported on its own
+        if not twice:
+            continue
+        before = (read(planned.path) or b"").decode(errors="replace")
+        try:
+            already = set(pysource.redefined(before))
+        except (SyntaxError, ValueError):
+            already = set()
+        for name in sorted(set(twice) - already):
+            lines = _class_lines(before.encode(), name) or _def_lines(before, name)
+            message = (
+                f"this run would define `{name}` a second time in this module (your code and scaffold's meet);"
+                " rename or remove yours, then run scaffold gen"
+            )
+            problems.append(Diagnostic(planned.path, message, lines[0] if lines else 1, 1))
+    if problems:
+        raise ScaffoldError(problems)
+
+
+def _def_lines(text: str, name: str) -> list[int]:
+    return [text.count("\n", 0, m.start()) + 1 for m in re.finditer(rf"(?m)^(?:async )?def {name}\b", text)]
+
+
+def _class_lines(content: bytes | None, name: str) -> list[int]:
+    text = (content or b"").decode(errors="replace")
+    return [text.count("\n", 0, m.start()) + 1 for m in re.finditer(rf"(?m)^class {name}\b", text)]
 
 
 def _scan_for_gone_modules(

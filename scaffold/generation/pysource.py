@@ -213,7 +213,10 @@ def redefined(text: str, tree: ast.Module | None = None) -> dict[str, int]:
     twice: dict[str, int] = {}
     for node in (tree or ast.parse(text)).body:
         if isinstance(node, (ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef, ast.Import, ast.ImportFrom)):
-            for name in defined_by(node):
+            names = defined_by(node)
+            if isinstance(node, ast.Import):  # `import grpc.aio` beside `import grpc` binds the same package
+                names = {(a.asname or a.name) for a in node.names if a.asname or "." not in a.name}
+            for name in names:
                 if name in seen and name not in twice:
                     twice[name] = node.lineno
                 seen.add(name)
