@@ -41,15 +41,15 @@ class _Located:
     """`path:line:col` of a key of the table, so that every config error points at its line."""
 
     def __init__(self, path: Path, text: str, table: str = TABLE) -> None:
-        self.path = path
-        self.lines = text_lines(text)
-        header = next((i for i, line in enumerate(self.lines) if line.strip() == f"[{table}]"), None)
-        self.start = header + 1 if header is not None else 0
+        self.path, self.text, self.table = path, text, table  # split into lines only for an error
 
     def error(self, key: str, message: str) -> ScaffoldError:
         return ScaffoldError([self.at(key, message)])
 
     def at(self, key: str, message: str) -> Diagnostic:
+        self.lines = text_lines(self.text)
+        header = next((i for i, line in enumerate(self.lines) if line.strip() == f"[{self.table}]"), None)
+        self.start = header + 1 if header is not None else 0
         pattern = re.compile(rf"^\s*{re.escape(key)}\s*=")
         for number in range(self.start, len(self.lines)):
             if self.lines[number].startswith("["):

@@ -41,7 +41,7 @@ def begin(root: Path, changes: Mapping[str, bytes | None], paths: Collection[str
 def recover(root: Path) -> tuple[Diagnostic, ...]:
     """Roll back a transaction an earlier run left behind; what it did, as notes (none: there was none)."""
     txn = root / TXN_DIR
-    if not exists(txn):
+    if not os.path.lexists(txn):  # the common case: nothing to roll back
         return ()
     if txn.is_symlink():
         raise fail(str(txn), "is a symbolic link; scaffold does not write through links")
