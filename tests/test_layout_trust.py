@@ -57,7 +57,8 @@ def _edit_single(project: Path) -> None:
     test = project / "tests/test_shop.py"
     text = test.read_text() + "\n\n" + FIXTURE
     text = text.replace("def test_ping(", "def test_ping(greeting: str, ", 1)
-    test.write_text(text.replace("    server.start()\n", "    server.start()  # MARK-shared-fixture\n", 1))
+    fixture_line = "    with served_channel(create_server) as channel:\n"
+    test.write_text(text.replace(fixture_line, fixture_line.rstrip("\n") + "  # MARK-fixture-of-a-service\n", 1))
 
 
 def test_a_round_trip_keeps_every_line_comment_header_helper_and_fixture(tmp_path: Path) -> None:
@@ -71,11 +72,11 @@ def test_a_round_trip_keeps_every_line_comment_header_helper_and_fixture(tmp_pat
     switched = gen(project)
     assert switched.returncode == 0, switched.stderr
     files = tree(project)
-    assert set(_marks(files)) == set(marks)  # the shared fixture's edit went to every test module
+    assert set(_marks(files)) == set(marks)  # a fixture of the user's is copied where its tests go
     assert files["shop/services/root.py"].decode().startswith(HEADER)
     assert ABOVE_CLASS + "class RootServicer" in files["shop/services/root.py"].decode()
-    for path in ("tests/shop/a/v1/test_store.py", "tests/shop/b/v1/test_store.py", "tests/shop/b/v1/test_chatter.py"):
-        assert "server.start()  # MARK-shared-fixture" in files[path].decode(), path
+    edited = [path for path, content in files.items() if path.startswith("tests/") and b"MARK-fixture-of-a" in content]
+    assert len(edited) == 1, edited  # with the tests of its service
     assert FIXTURE in files["tests/test_root.py"].decode()  # a copy: pytest finds fixtures by name
     assert _sound(project) == collected
     assert run_scaffold("check", "-C", project).returncode == 0
@@ -215,7 +216,7 @@ def test_a_file_left_behind_and_taken_back_keeps_its_loose_comments(tmp_path: Pa
     project = make(tmp_path, "--layout", "single")
     client = project / "shop/client.py"
     text = client.read_text()
-    at = text.index("\nDEFAULT_TARGET")
+    at = text.index("\nTIMEOUT_SECONDS")
     client.write_text(text[:at] + "\n# MARK-loose: kept between two constants\n" + text[at:])
     set_layout(project, "per-service")
     assert gen(project).returncode == 0
@@ -225,3 +226,19 @@ def test_a_file_left_behind_and_taken_back_keeps_its_loose_comments(tmp_path: Pa
     assert back.returncode == 0, back.stderr
     assert "# MARK-loose: kept between two constants" in (project / "shop/client.py").read_text()
     assert run_scaffold("check", "-C", project).returncode == 0
+
+
+@pytest.mark.parametrize(
+    ("source", "expected"),
+    [
+        ("from m import a, b\nimport grpc\n\nx = a\n", "from m import a\n\nx = a\n"),
+        ("from m import a, b\n\nx = a, b\n", "from m import a, b\n\nx = a, b\n"),
+        ("from m import a as z, b\n\nx = z\n", "from m import a as z\n\nx = z\n"),
+        ("from m import a, b\nfrom n import c, d\n\nx = a, c\n", "from m import a\nfrom n import c, d\n\nx = a, c\n"),
+    ],
+)
+def test_scaffolds_imports_narrow_to_what_arrived_code_uses(source: str, expected: str) -> None:
+    """Code moved by a switch may use fewer of scaffold's imports than the module it left; the user's own
+    imports (`from n import ...` here) are never touched."""
+    scaffolds = {"from m import a, b", "import grpc", "from m import a as z, b"}
+    assert pysource.without_unused_names(source, scaffolds) == expected

@@ -154,10 +154,10 @@ from pathlib import Path
 
 import grpc
 
-from route_guide.client import create_channel
 from route_guide.generated import route_guide_pb2 as pb
 from route_guide.generated import route_guide_pb2_grpc
-from route_guide.tls import channel_credentials
+from route_guide.generated.runtime.calling import create_channel
+from route_guide.generated.runtime.tls import channel_credentials
 
 parser = argparse.ArgumentParser()
 parser.add_argument("target")
@@ -227,7 +227,7 @@ async def run_aio():
 if args.plain:
     options = {"credentials": credentials} if credentials else {}
     run_sync(grpc.secure_channel(args.target, **options) if credentials else grpc.insecure_channel(args.target))
-elif inspect.iscoroutinefunction(__import__("route_guide.client", fromlist=["run"]).__dict__.get("run")):
+elif inspect.iscoroutinefunction(__import__("route_guide.generated.runtime.calling", fromlist=["run"]).__dict__.get("run")):
     asyncio.run(run_aio())
 else:
     run_sync(create_channel(args.target, credentials))
@@ -518,14 +518,14 @@ def test_metrics_dependency_only_when_on(tmp_path: Path) -> None:
     plain = tmp_path / "plain"
     assert run_scaffold("new", REPO / "protos/route_guide.proto", "-o", plain).returncode == 0
     assert "prometheus" not in (plain / "pyproject.toml").read_text()
-    assert not (plain / "route_guide/metrics.py").exists()
+    assert not (plain / "route_guide/generated/runtime/metrics.py").exists()
     text = (plain / "pyproject.toml").read_text()
     (plain / "pyproject.toml").write_text(text.replace("metrics = false", "metrics = true"))
     result = run_scaffold("gen", cwd=plain)
     assert result.returncode == 0, result.stderr
     assert '"prometheus-client>=' in (plain / "pyproject.toml").read_text()
-    assert (plain / "route_guide/metrics.py").is_file()
-    assert "metrics.record" in (plain / "route_guide/interceptors.py").read_text()
+    assert (plain / "route_guide/generated/runtime/metrics.py").is_file()
+    assert "metrics.record" in (plain / "route_guide/generated/runtime/interceptors.py").read_text()
     # The project's own tests still pass with metrics on.
     tests = run_python("-m", "pytest", "-q", "-p", "no:cacheprovider", cwd=plain, timeout=300)
     assert tests.returncode == 0, tests.stdout

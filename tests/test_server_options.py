@@ -86,7 +86,7 @@ def test_server_options_live_in_the_config(tmp_path: Path) -> None:
     )
     result = run_scaffold("gen", "-C", project)
     assert result.returncode == 0, result.stderr
-    server = (project / "route_guide/server.py").read_text()
+    server = (project / "route_guide/generated/runtime/serving.py").read_text()
     assert "MAX_WORKERS = 3\n" in server and "SHUTDOWN_GRACE_SECONDS = 0.5\n" in server
 
     pyproject.write_text(pyproject.read_text().replace("max_workers = 3", "max_workers = -1"))

@@ -90,7 +90,10 @@ def test_a_removed_rpcs_test_and_a_removed_services_client_read_by_the_user(tmp_
     ledger_test = next(p for p in tests if p.endswith("test_ledger.py"))
     text = (project / ledger_test).read_text()
     assert "def test_audit(" in text, text
-    (project / ledger_test).write_text(text + "\nMY_ALIAS = test_audit  # mine: alias\n")
+    # before the first test, away from test_audit (a line added next to a block the render drops keeps it)
+    first = text.index("\n\n\ndef test_")
+    alias = "\n\n\ndef my_alias() -> object:\n    return test_audit  # mine: alias"
+    (project / ledger_test).write_text(text[:first] + alias + text[first:])
     clients = sorted(
         p.relative_to(project).as_posix() for p in (project / "shop").rglob("*.py") if "clients" in p.parts
     )
@@ -104,7 +107,7 @@ def test_a_removed_rpcs_test_and_a_removed_services_client_read_by_the_user(tmp_
     first = run_scaffold("gen", "-C", project)
     assert first.returncode == 1, first.stdout + first.stderr
     lines = (project / ledger_test).read_text().splitlines()
-    alias = next(n for n, line in enumerate(lines, 1) if line.startswith("MY_ALIAS = test_audit  # mine: alias"))
+    alias = next(n for n, line in enumerate(lines, 1) if line.startswith("    return test_audit  # mine: alias"))
     assert "def test_audit(" not in "\n".join(lines)
     assert found(first.stderr) == [(ledger_test, alias, "reads", "`test_audit`")], first.stderr
     assert run_scaffold("check", "-C", project).returncode == 1

@@ -259,7 +259,7 @@ def test_services_and_packages_named_init_get_modules_that_stand_where_no_packag
     result = run_scaffold("new", protos, "-o", project, "--name", "proj", "--layout", "per-service")
     assert result.returncode == 0, result.stderr
     modules = sorted(path for path in tree(project) if path.startswith(("proj/services/", "proj/clients/", "tests/")))
-    assert [path for path in modules if not path.endswith("__init__.py")] == [
+    assert [path for path in modules if not path.endswith(("__init__.py", "__main__.py"))] == [
         "proj/clients/init_/init_.py",
         "proj/clients/init_/init_init_.py",
         "proj/clients/pk/init_.py",

@@ -100,8 +100,6 @@ def new(
     _say("Next:")
     _say(f"  cd {report.root} && pip install -e '.[test]'")
     _say(f"  python -m {report.config.package}.server --port 50051")
-    if report.config.layout == "single":
-        _say(f"  python -m {report.config.package}.client --target localhost:50051")
-    else:
-        _say(f"  python -m {report.config.package}.clients.<package>.<service> --target localhost:50051")
+    clients = "client" if report.config.layout == "single" else "clients"  # per-service: every service's calls
+    _say(f"  python -m {report.config.package}.{clients} --target localhost:50051")
     _say("  pytest")

@@ -71,6 +71,8 @@ def arrive(
     existing = read(target)
     if existing is not None:  # the user's own file there (what an earlier switch left): absorbed, not lost
         current = _absorb(current, existing, module, package)
+    scaffolds = {statement for statement, _ in parse_render(target, rendered[target]).imports}
+    current = pysource.without_unused_names(current, scaffolds)
     problems += unresolved_after(target, current, rendered[target], arriving, olds)
     return current, merge_base, taken, problems
 

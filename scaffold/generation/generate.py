@@ -167,7 +167,9 @@ def _unique(services: Sequence[Service]) -> list[Service]:
 
 
 def _is_tree_init(path: str, trees: tuple[str, ...]) -> bool:
-    return path.startswith(trees) and path.endswith("/__init__.py")
+    """A package init below `services/` or `clients/`, or `clients/__main__.py` (`python -m PKG.clients`):
+    scaffold's lists of the user's modules, rewritten on every run (no service's module takes these names)."""
+    return path.startswith(trees) and path.endswith("/__init__.py") or any(path == f"{t}__main__.py" for t in trees)
 
 
 def _formatted(files: Mapping[str, OutputFile], config: Config) -> dict[str, OutputFile]:

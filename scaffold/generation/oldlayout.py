@@ -67,8 +67,17 @@ class Old:
 
     @cached_property
     def added_imports(self) -> list[tuple[str, set[str]]]:
-        had = {statement for statement, _ in self.base.imports} if self.base else set()
-        return [(statement, bound) for statement, bound in self.ours.imports if statement not in had]
+        """The user's imports: those the recorded render did not have. One of scaffold's narrowed to fewer
+        names (what a switch does when moved code needs fewer, `pysource.without_unused_names`) is not."""
+        if self.base is None:
+            return list(self.ours.imports)
+        had = {statement for statement, _ in self.base.imports}
+        scaffolds = [bound for _, bound in self.base.imports]
+        return [
+            (statement, bound)
+            for statement, bound in self.ours.imports
+            if statement not in had and not any(bound < names for names in scaffolds)
+        ]
 
 
 @functools.lru_cache(maxsize=64)  # a module is asked for several times in a row while code arrives in it

@@ -152,7 +152,7 @@ def build(
         if path in left_behind:
             planned.append(_left_behind(path, left_behind[path], disk.read(path)))
         elif path not in files:
-            planned.append(_orphan(path, entry.owner, entry.sha256, disk.read(path)))
+            planned.append(_orphan(path, entry.owner, entry.sha256, disk.read(path), _successor(path, files)))
     findings = scan(planned)
     settled = not any(f.action == "unmerged" for f in planned) and not findings.diagnostics
     taken = {path: digest for path, digest in digests.items() if recorded[path][1] is files[path].content}
@@ -297,10 +297,32 @@ def _table(text: str) -> str | None:
     return text[start : end if end >= 0 else len(text)]
 
 
-def _orphan(path: str, owner: Owner, recorded: str | None, current: bytes | None) -> FilePlan:
+def _orphan(path: str, owner: Owner, recorded: str | None, current: bytes | None, successor: str | None) -> FilePlan:
     if current is None:
         return FilePlan(path, "identical", owner)
     if sha256(current) == recorded:  # exactly what scaffold wrote (for a user file: its merge base)
         return FilePlan(path, "remove", owner, None, current, "no longer generated")
     reason = "edited by hand" if owner == "generated" else "yours"
-    return FilePlan(path, "orphan", owner, current=current, note=f"no longer generated; kept because it is {reason}")
+    note = f"no longer generated; kept because it is {reason}"
+    if successor is not None:
+        name = PurePosixPath(path).name
+        note += (
+            f"; nothing imports it now: {successor} does its job ({_EXTENSION_POINTS.get(name, 'see its docstring')})"
+        )
+    return FilePlan(path, "orphan", owner, current=current, note=note)
+
+
+_EXTENSION_POINTS = {
+    "interceptors.py": "your interceptors go in INTERCEPTORS of server.py",
+    "tls.py": "server.py's --tls-* flags, the client's --tls, --ca, --cert, --key",
+    "metrics.py": "[tool.scaffold] metrics, --metrics-port",
+}
+"""What replaces each module a project made before scaffold's runtime (`GENERATED/runtime/`) held itself:
+an edited one stays the user's, its note says where that job is done now and how to change it."""
+
+
+def _successor(path: str, files: Mapping[str, OutputFile]) -> str | None:
+    """The module of scaffold's runtime that took over the job of the user's module `path`, if one did."""
+    directory, _, name = path.rpartition("/")
+    taken_over = (p for p, f in files.items() if f.owner == "generated" and p.endswith(f"/runtime/{name}"))
+    return next((p for p in sorted(taken_over) if p.startswith(f"{directory}/")), None)

@@ -339,9 +339,30 @@ def without_unused_imports(text: str, removable: set[str]) -> str:
         end = node.end_lineno or node.lineno
         if isinstance(node, (ast.Import, ast.ImportFrom)) and "".join(lines[node.lineno - 1 : end]).strip() in unused:
             drop.update(range(node.lineno - 1, end))
-            if end < len(lines) and not lines[end].strip():
-                drop.add(end)  # the blank line that separated its section
+            before = node.lineno - 2
+            alone = before < 0 or before in drop or not lines[before].strip()
+            if alone and end < len(lines) and not lines[end].strip():
+                drop.add(end)  # the blank line that separated its section, which it was alone in
     return "".join(line for number, line in enumerate(lines) if number not in drop)
+
+
+def without_unused_names(text: str, statements: set[str]) -> str:
+    """`text` with each of `statements` (scaffold's own imports) narrowed to the names something in it
+    uses, and dropped when it uses none: code that arrived from another module may not need all of them."""
+    text = without_unused_imports(text, statements)
+    source = parse("", text.encode())
+    if isinstance(source, Diagnostic):
+        return text
+    used = {node.id for node in ast.walk(source.tree) if isinstance(node, ast.Name)} | _annotation_names(source.tree)
+    for node in source.tree.body:
+        if not isinstance(node, ast.ImportFrom) or node.module is None or node.level:
+            continue
+        statement = "".join(source.lines[node.lineno - 1 : node.end_lineno]).strip()
+        kept = [alias for alias in node.names if (alias.asname or alias.name) in used]
+        if statement in statements and 0 < len(kept) < len(node.names):
+            names = ", ".join(alias.name + (f" as {alias.asname}" if alias.asname else "") for alias in kept)
+            text = text.replace(statement, f"from {node.module} import {names}", 1)
+    return text
 
 
 def imports_from(statement: str, module: str) -> bool:

@@ -4,30 +4,19 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-import grpc
 import pytest
 
 from helloworld.generated import helloworld_pb2, helloworld_pb2_grpc
+from helloworld.generated.runtime.testing import served_channel
 from helloworld.server import create_server
 
 TIMEOUT_SECONDS = 10.0
 
 
 @pytest.fixture(scope="module")
-def channel() -> Iterator[grpc.Channel]:
-    """A channel to a server started in this process on a free loopback port."""
-    server, port = create_server("127.0.0.1:0")
-    server.start()
-    try:
-        with grpc.insecure_channel(f"127.0.0.1:{port}") as channel:
-            yield channel
-    finally:
-        server.stop(None)
-
-
-@pytest.fixture
-def greeter_stub(channel: grpc.Channel) -> helloworld_pb2_grpc.GreeterStub:
-    return helloworld_pb2_grpc.GreeterStub(channel)
+def greeter_stub() -> Iterator[helloworld_pb2_grpc.GreeterStub]:
+    with served_channel(create_server) as channel:
+        yield helloworld_pb2_grpc.GreeterStub(channel)
 
 
 @pytest.mark.parametrize("name", ["you", "", "Zoë"])

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-import grpc
 import pytest
 
 from route_guide.generated import route_guide_pb2, route_guide_pb2_grpc
+from route_guide.generated.runtime.testing import served_channel
 from route_guide.resources import read_route_guide_database
 from route_guide.server import create_server
 
@@ -17,20 +17,9 @@ Point = route_guide_pb2.Point
 
 
 @pytest.fixture(scope="module")
-def channel() -> Iterator[grpc.Channel]:
-    """A channel to a server started in this process on a free loopback port."""
-    server, port = create_server("127.0.0.1:0")
-    server.start()
-    try:
-        with grpc.insecure_channel(f"127.0.0.1:{port}") as channel:
-            yield channel
-    finally:
-        server.stop(None)
-
-
-@pytest.fixture
-def route_guide_stub(channel: grpc.Channel) -> route_guide_pb2_grpc.RouteGuideStub:
-    return route_guide_pb2_grpc.RouteGuideStub(channel)
+def route_guide_stub() -> Iterator[route_guide_pb2_grpc.RouteGuideStub]:
+    with served_channel(create_server) as channel:
+        yield route_guide_pb2_grpc.RouteGuideStub(channel)
 
 
 def test_get_feature_known(

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import random
 from collections.abc import AsyncIterator, Sequence
 
@@ -16,57 +15,13 @@ import grpc
 import grpc.aio
 
 from route_guide.generated import route_guide_pb2, route_guide_pb2_grpc
+from route_guide.generated.runtime import calling
 from route_guide.resources import read_route_guide_database
 
-DEFAULT_TARGET = "localhost:50051"
 TIMEOUT_SECONDS = 10.0
 ROUTE_LENGTH = 10
 
 Point = route_guide_pb2.Point
-
-# grpc's service config for the calls of this client. `waitForReady`: a call made while the
-# server is unreachable waits for it (up to its timeout) instead of failing at once. The
-# retry policy: a call that fails with UNAVAILABLE (a server restarting, a connection lost)
-# is made again, up to 4 attempts in all, after about 0.1 s, 0.2 s, 0.4 s. grpc retries
-# only calls it can replay: the unary and server-streaming ones are listed for it.
-SERVICE_CONFIG: dict[str, list[dict[str, object]]] = {
-    "methodConfig": [
-        {
-            "name": [
-                {"service": "routeguide.RouteGuide", "method": "GetFeature"},
-                {"service": "routeguide.RouteGuide", "method": "ListFeatures"},
-            ],
-            "waitForReady": True,
-            "retryPolicy": {
-                "maxAttempts": 4,
-                "initialBackoff": "0.1s",
-                "maxBackoff": "1s",
-                "backoffMultiplier": 2,
-                "retryableStatusCodes": ["UNAVAILABLE"],
-            },
-        },
-        {
-            "name": [
-                {"service": "routeguide.RouteGuide"},
-            ],
-            "waitForReady": True,
-        },
-    ]
-}
-
-
-def create_channel(
-    target: str, credentials: grpc.ChannelCredentials | None = None
-) -> grpc.aio.Channel:
-    """A channel to `target` that follows SERVICE_CONFIG; TLS with `credentials`
-    (see `route_guide.tls.channel_credentials`), plaintext without."""
-    options = [
-        ("grpc.enable_retries", 1),
-        ("grpc.service_config", json.dumps(SERVICE_CONFIG)),
-    ]
-    if credentials is None:
-        return grpc.aio.insecure_channel(target, options=options)
-    return grpc.aio.secure_channel(target, credentials, options=options)
 
 
 async def get_feature(stub: route_guide_pb2_grpc.RouteGuideStub, point: Point) -> None:
@@ -130,7 +85,7 @@ async def route_chat(stub: route_guide_pb2_grpc.RouteGuideStub) -> None:
 
 
 async def run(target: str) -> int:
-    async with create_channel(target) as channel:
+    async with calling.create_channel(target) as channel:
         stub = route_guide_pb2_grpc.RouteGuideStub(channel)
         try:
             print("-------------- GetFeature --------------")
@@ -153,7 +108,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         description="Take RouteGuide through its four RPCs with asyncio."
     )
     parser.add_argument(
-        "--target", default=DEFAULT_TARGET, help="server address (default: %(default)s)"
+        "--target",
+        default=calling.DEFAULT_TARGET,
+        help="server address (default: %(default)s)",
     )
     args = parser.parse_args(argv)
     return asyncio.run(run(args.target))

@@ -3,34 +3,13 @@ with asyncio, against the 100-feature database the server ships with."""
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Awaitable, Callable
-
-import grpc
-import grpc.aio
-
 from route_guide.generated import route_guide_pb2, route_guide_pb2_grpc
+from route_guide.generated.runtime.testing import serving
 from route_guide.resources import read_route_guide_database
 from route_guide.server import create_server
 
 TIMEOUT_SECONDS = 10.0
 Point = route_guide_pb2.Point
-Scenario = Callable[[route_guide_pb2_grpc.RouteGuideStub], Awaitable[None]]
-
-
-def serving(scenario: Scenario) -> None:
-    """Runs `scenario` against a server started on a free loopback port, in one event loop."""
-
-    async def run() -> None:
-        server, port = create_server("127.0.0.1:0")
-        await server.start()
-        try:
-            async with grpc.aio.insecure_channel(f"127.0.0.1:{port}") as channel:
-                await scenario(route_guide_pb2_grpc.RouteGuideStub(channel))
-        finally:
-            await server.stop(None)
-
-    asyncio.run(run())
 
 
 def test_get_feature_known_and_unknown() -> None:
@@ -44,7 +23,7 @@ def test_get_feature_known_and_unknown() -> None:
         empty = await stub.GetFeature(unknown, timeout=TIMEOUT_SECONDS)
         assert empty == route_guide_pb2.Feature(name="", location=unknown)
 
-    serving(scenario)
+    serving(create_server, route_guide_pb2_grpc.RouteGuideStub, scenario)
 
 
 def test_list_features() -> None:
@@ -57,7 +36,7 @@ def test_list_features() -> None:
         features = [feature async for feature in responses]
         assert features == read_route_guide_database()
 
-    serving(scenario)
+    serving(create_server, route_guide_pb2_grpc.RouteGuideStub, scenario)
 
 
 def test_record_route() -> None:
@@ -74,7 +53,7 @@ def test_record_route() -> None:
             summary.distance == 17_420_603
         )  # the same trip as the sync example's test
 
-    serving(scenario)
+    serving(create_server, route_guide_pb2_grpc.RouteGuideStub, scenario)
 
 
 def test_route_chat() -> None:
@@ -87,4 +66,4 @@ def test_route_chat() -> None:
         replies = stub.RouteChat(iter(sent), timeout=TIMEOUT_SECONDS)
         assert [reply.message async for reply in replies] == ["a", "a", "c"]
 
-    serving(scenario)
+    serving(create_server, route_guide_pb2_grpc.RouteGuideStub, scenario)

@@ -1,16 +1,10 @@
-"""Implementations of routeguide.RouteGuide.
-
-This module is yours: scaffold wrote it once and from now on only adds a stub
-for each RPC added to the protos, never changing what you wrote. A stub ends
-its call with UNIMPLEMENTED until you give it a body.
-"""
+"""Implementations of routeguide.RouteGuide: yours (scaffold adds only new RPCs' stubs)."""
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
 
 import grpc
-import grpc.aio
 
 from route_guide.generated import route_guide_pb2, route_guide_pb2_grpc
 

@@ -6,9 +6,10 @@ to observers: `AccessLog` (one line per call).
 short message that leaks nothing, and logs its traceback once, naming the
 method; a status the method chose (`context.abort`, `context.set_code`) and
 the status of a failed gRPC call it made itself pass through unchanged.
+Your own interceptors go in `INTERCEPTORS` of `helloworld.server`: they
+run inside these, so the access log sees the status they end a call with.
 
-This module is yours: `scaffold gen` merges its own changes into it and keeps
-yours. Add your interceptors (authentication, tracing) to `server_interceptors`.
+scaffold rewrites this module on every `scaffold gen`: do not edit it.
 """
 
 from __future__ import annotations
@@ -23,11 +24,11 @@ from urllib.parse import unquote
 
 import grpc
 
-ACCESS_LOGGER = logging.getLogger("route_guide.access")
+ACCESS_LOGGER = logging.getLogger("helloworld.access")
 # A client whose deadline passes cancels the call itself, and that can reach the server a moment
 # before the server's own clock says the deadline passed: within this much, it was the deadline.
 DEADLINE_SLACK_SECONDS = 0.05
-ERROR_LOGGER = logging.getLogger("route_guide.errors")
+ERROR_LOGGER = logging.getLogger("helloworld.errors")
 INTERNAL_ERROR_DETAILS = "internal server error"
 
 # Strings: grpc's classes take no type arguments at run time.
@@ -53,7 +54,7 @@ Observer = Callable[[FinishedCall], None]
 
 
 class AccessLog:
-    """Logs one line per call on the `route_guide.access` logger, as text or as JSON for log collectors."""
+    """Logs one line per call on the `helloworld.access` logger, as text or as JSON for log collectors."""
 
     def __init__(
         self, log_format: str = "text", logger: logging.Logger = ACCESS_LOGGER
@@ -79,11 +80,18 @@ class AccessLog:
 
 
 def server_interceptors(
-    access_log: bool = True, log_format: str = "text"
+    access_log: bool = True,
+    log_format: str = "text",
+    error_mapping: bool = True,
 ) -> list[grpc.ServerInterceptor]:
-    """The interceptors `server.py` installs, outermost first."""
+    """scaffold's interceptors, outermost first: what observes each call, then the error mapping."""
     observers: list[Observer] = [AccessLog(log_format)] if access_log else []
-    return [ObserveCalls(observers), MapErrors()] if observers else [MapErrors()]
+    chain: list[grpc.ServerInterceptor] = []
+    if observers:
+        chain.append(ObserveCalls(observers))
+    if error_mapping:
+        chain.append(MapErrors())
+    return chain
 
 
 def _shape(handler: Handler) -> str:

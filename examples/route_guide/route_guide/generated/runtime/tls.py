@@ -3,8 +3,9 @@
 The server re-reads its certificate files on the first handshake after any of
 them changes (grpc's dynamic server credentials), so a rotated certificate
 takes effect without a restart; a rotation caught half-written keeps the old
-certificate until the files are whole again. This module is yours: `scaffold
-gen` merges its own changes into it and keeps yours.
+certificate until the files are whole again.
+
+scaffold rewrites this module on every `scaffold gen`: do not edit it.
 """
 
 from __future__ import annotations

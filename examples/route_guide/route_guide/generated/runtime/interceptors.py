@@ -6,24 +6,23 @@ to observers: `AccessLog` (one line per call).
 short message that leaks nothing, and logs its traceback once, naming the
 method; a status the method chose (`context.abort`, `context.set_code`) and
 the status of a failed gRPC call it made itself pass through unchanged.
+Your own interceptors go in `INTERCEPTORS` of `route_guide.server`: they
+run inside these, so the access log sees the status they end a call with.
 
-This module is yours: `scaffold gen` merges its own changes into it and keeps
-yours. Add your interceptors (authentication, tracing) to `server_interceptors`.
+scaffold rewrites this module on every `scaffold gen`: do not edit it.
 """
 
 from __future__ import annotations
 
-import inspect
 import json
 import logging
 import time
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, NoReturn, TypeAlias
 from urllib.parse import unquote
 
 import grpc
-import grpc.aio
 
 ACCESS_LOGGER = logging.getLogger("route_guide.access")
 # A client whose deadline passes cancels the call itself, and that can reach the server a moment
@@ -34,7 +33,7 @@ INTERNAL_ERROR_DETAILS = "internal server error"
 
 # Strings: grpc's classes take no type arguments at run time.
 Handler: TypeAlias = "grpc.RpcMethodHandler[Any, Any]"
-Context: TypeAlias = "grpc.aio.ServicerContext[Any, Any]"
+Context: TypeAlias = "grpc.ServicerContext"
 Behavior: TypeAlias = Callable[..., Any]
 
 
@@ -81,11 +80,18 @@ class AccessLog:
 
 
 def server_interceptors(
-    access_log: bool = True, log_format: str = "text"
-) -> list[grpc.aio.ServerInterceptor]:
-    """The interceptors `server.py` installs, outermost first."""
+    access_log: bool = True,
+    log_format: str = "text",
+    error_mapping: bool = True,
+) -> list[grpc.ServerInterceptor]:
+    """scaffold's interceptors, outermost first: what observes each call, then the error mapping."""
     observers: list[Observer] = [AccessLog(log_format)] if access_log else []
-    return [ObserveCalls(observers), MapErrors()] if observers else [MapErrors()]
+    chain: list[grpc.ServerInterceptor] = []
+    if observers:
+        chain.append(ObserveCalls(observers))
+    if error_mapping:
+        chain.append(MapErrors())
+    return chain
 
 
 def _shape(handler: Handler) -> str:
@@ -109,6 +115,15 @@ def _rebuild(handler: Handler, wrap: Callable[[Behavior], Behavior]) -> Handler:
     return factory(wrap(behavior), *serializers)
 
 
+def _code_of(context: Context) -> grpc.StatusCode | None:
+    """The status the method set (`set_code`, `abort`), None if it set none.
+
+    grpc has had `ServicerContext.code()` since 1.38; types-grpcio does not declare it.
+    """
+    code: grpc.StatusCode | None = getattr(context, "code")()  # noqa: B009
+    return code
+
+
 class _Call:
     """The bookkeeping of one call: when it started and how many messages went each way."""
 
@@ -118,13 +133,13 @@ class _Call:
         self.requests = 0
         self.responses = 0
 
-    async def counted(self, requests: AsyncIterator[Any]) -> AsyncIterator[Any]:
-        async for request in requests:
+    def counted(self, requests: Iterator[Any]) -> Iterator[Any]:
+        for request in requests:
             self.requests += 1
             yield request
 
     def finished(self, error: BaseException | None) -> FinishedCall:
-        code = self.context.code()
+        code = _code_of(self.context)
         if code is None or code == grpc.StatusCode.OK:
             code = _unset_code(self.context, error)
         seconds = time.perf_counter() - self.started
@@ -135,10 +150,11 @@ class _Call:
 
 def _unset_code(context: Context, error: BaseException | None) -> grpc.StatusCode:
     """The status of a call whose method set none: grpc's answer to an uncaught exception,
-    or what cut the call short (asyncio.CancelledError): its deadline, or the client."""
-    if isinstance(error, Exception):
+    or what cut the call short before the answer went out: its deadline, or the client
+    (grpc then drops a response stream: GeneratorExit)."""
+    if error is not None and not isinstance(error, GeneratorExit):
         return grpc.StatusCode.UNKNOWN
-    if error is not None or context.cancelled():
+    if error is not None or not context.is_active():
         remaining = context.time_remaining()
         if remaining is not None and remaining <= DEADLINE_SLACK_SECONDS:
             return grpc.StatusCode.DEADLINE_EXCEEDED
@@ -146,19 +162,19 @@ def _unset_code(context: Context, error: BaseException | None) -> grpc.StatusCod
     return grpc.StatusCode.OK
 
 
-class _WrapsHandlers(grpc.aio.ServerInterceptor):
+class _WrapsHandlers(grpc.ServerInterceptor):
     """Wraps each method's handler once, on its first call: grpc hands every call of a
     method the same handler, and wrapping it again on each call would cost time."""
 
     def __init__(self) -> None:
         self._wrapped: dict[str, tuple[Handler, Handler]] = {}
 
-    async def intercept_service(
+    def intercept_service(
         self,
-        continuation: Callable[[grpc.HandlerCallDetails], Any],
+        continuation: Callable[[grpc.HandlerCallDetails], Handler | None],
         handler_call_details: grpc.HandlerCallDetails,
     ) -> Handler | None:
-        handler: Handler | None = await continuation(handler_call_details)
+        handler = continuation(handler_call_details)
         if handler is None:
             return None
         method = handler_call_details.method
@@ -195,10 +211,10 @@ class ObserveCalls(_WrapsHandlers):
                     return call, request
                 return call, call.counted(request)
 
-            async def unary(request: Any, context: Context) -> Any:
+            def unary(request: Any, context: Context) -> Any:
                 call, request = start(request, context)
                 try:
-                    response = await behavior(request, context)
+                    response = behavior(request, context)
                 except BaseException as error:
                     report(call, error)
                     raise
@@ -206,16 +222,12 @@ class ObserveCalls(_WrapsHandlers):
                 report(call, None)
                 return response
 
-            async def streamed(request: Any, context: Context) -> AsyncIterator[Any]:
+            def streamed(request: Any, context: Context) -> Iterator[Any]:
                 call, request = start(request, context)
                 try:
-                    responses = behavior(request, context)
-                    if inspect.isawaitable(responses):  # it sends with context.write()
-                        await responses
-                    else:
-                        async for response in responses:
-                            call.responses += 1
-                            yield response
+                    for response in behavior(request, context):
+                        call.responses += 1
+                        yield response
                 except BaseException as error:
                     report(call, error)
                     raise
@@ -231,38 +243,29 @@ class MapErrors(_WrapsHandlers):
 
     def wrap(self, handler: Handler, method: str) -> Handler:
         def guard(behavior: Behavior) -> Behavior:
-            async def unary(request: Any, context: Context) -> Any:
+            def unary(request: Any, context: Context) -> Any:
                 try:
-                    return await behavior(request, context)
-                except grpc.aio.AbortError:
-                    raise
+                    return behavior(request, context)
                 except Exception as error:  # noqa: BLE001 - mapping them is the point
-                    await _abort_for(error, method, context)
+                    _abort_for(error, method, context)
 
-            async def streamed(request: Any, context: Context) -> AsyncIterator[Any]:
+            def streamed(request: Any, context: Context) -> Iterator[Any]:
                 try:
-                    responses = behavior(request, context)
-                    if inspect.isawaitable(responses):
-                        await responses
-                    else:
-                        async for response in responses:
-                            yield response
-                except grpc.aio.AbortError:
-                    raise
+                    yield from behavior(request, context)
                 except Exception as error:  # noqa: BLE001 - mapping them is the point
-                    await _abort_for(error, method, context)
+                    _abort_for(error, method, context)
 
             return streamed if handler.response_streaming else unary
 
         return _rebuild(handler, guard)
 
 
-async def _abort_for(error: Exception, method: str, context: Context) -> NoReturn:
+def _abort_for(error: Exception, method: str, context: Context) -> NoReturn:
     """Ends the call with the status `error` calls for (see the module's docstring)."""
-    code = context.code()
+    code = _code_of(context)
     if code is not None and code != grpc.StatusCode.OK:
-        raise error
-    if isinstance(error, grpc.aio.AioRpcError):
-        await context.abort(error.code(), error.details() or "")
+        raise error  # context.abort() raised it, or the method set its status and then failed
+    if isinstance(error, grpc.RpcError) and isinstance(error, grpc.Call):
+        context.abort(error.code(), error.details() or "")
     ERROR_LOGGER.error("%s failed", method, exc_info=error)
-    await context.abort(grpc.StatusCode.INTERNAL, INTERNAL_ERROR_DETAILS)
+    context.abort(grpc.StatusCode.INTERNAL, INTERNAL_ERROR_DETAILS)

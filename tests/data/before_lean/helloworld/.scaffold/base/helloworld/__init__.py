@@ -1,0 +1,1 @@
+"""helloworld: a gRPC project for protos/helloworld.proto, made with scaffold."""

@@ -1,0 +1,54 @@
+"""Calls every RPC through the generated stubs over a real loopback connection.
+
+On the fresh skeleton every RPC answers UNIMPLEMENTED, so these tests start
+green. When you implement an RPC, replace its `pytest.raises` block with the
+call and assertions on what it should answer.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import grpc
+import pytest
+
+from helloworld.generated import helloworld_pb2, helloworld_pb2_grpc
+from helloworld.server import create_server
+
+TIMEOUT_SECONDS = 10.0
+
+
+@pytest.fixture(scope="module")
+def channel() -> Iterator[grpc.Channel]:
+    """A channel to a server started in this process on a free loopback port."""
+    server, port = create_server("127.0.0.1:0")
+    server.start()
+    try:
+        with grpc.insecure_channel(f"127.0.0.1:{port}") as channel:
+            yield channel
+    finally:
+        server.stop(None)
+
+
+@pytest.fixture
+def greeter_stub(channel: grpc.Channel) -> helloworld_pb2_grpc.GreeterStub:
+    return helloworld_pb2_grpc.GreeterStub(channel)
+
+
+def test_say_hello(greeter_stub: helloworld_pb2_grpc.GreeterStub) -> None:
+    request = helloworld_pb2.HelloRequest()
+    with pytest.raises(grpc.RpcError) as raised:
+        greeter_stub.SayHello(request, timeout=TIMEOUT_SECONDS)
+    assert status_of(raised.value) == grpc.StatusCode.UNIMPLEMENTED
+
+
+def test_say_hello_again(greeter_stub: helloworld_pb2_grpc.GreeterStub) -> None:
+    request = helloworld_pb2.HelloRequest()
+    with pytest.raises(grpc.RpcError) as raised:
+        greeter_stub.SayHelloAgain(request, timeout=TIMEOUT_SECONDS)
+    assert status_of(raised.value) == grpc.StatusCode.UNIMPLEMENTED
+
+
+def status_of(error: grpc.RpcError) -> grpc.StatusCode:
+    assert isinstance(error, grpc.Call)
+    return error.code()
