@@ -192,3 +192,20 @@ def test_a_move_killed_at_any_swap_ends_in_the_old_tree_or_the_new_one(tmp_path:
         copy = killed_after_swapping(project, paths[index], tmp_path / f"kill{index}")
         assert gen(copy).returncode == 0
         assert tree(copy) == new, paths[index]
+
+
+def test_a_call_in_the_client_carries_the_first_paragraph_of_its_rpcs_comment(tmp_path: Path) -> None:
+    """The servicer's method, where the RPC is implemented, keeps the whole comment; the call that shows how
+    to call it does not repeat pages of it (googleapis' comments run to dozens of lines)."""
+    proto = tmp_path / "notes.proto"
+    proto.write_text(
+        'syntax = "proto3";\npackage notes;\nservice Notes {\n'
+        "  // Writes a note.\n  //\n  // Notes longer than a page are refused with INVALID_ARGUMENT.\n"
+        "  rpc Write (Note) returns (Note);\n}\nmessage Note { string text = 1; }\n"
+    )
+    project = tmp_path / "notes"
+    assert run_scaffold("new", proto, "-o", project).returncode == 0
+    servicer = (project / "notes/servicer.py").read_text()
+    client = (project / "notes/client.py").read_text()
+    assert "Writes a note.\n\n        Notes longer than a page are refused" in servicer
+    assert '    """Writes a note."""\n' in client and "longer than a page" not in client
