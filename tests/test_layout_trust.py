@@ -242,3 +242,19 @@ def test_scaffolds_imports_narrow_to_what_arrived_code_uses(source: str, expecte
     imports (`from n import ...` here) are never touched."""
     scaffolds = {"from m import a, b", "import grpc", "from m import a as z, b"}
     assert pysource.without_unused_names(source, scaffolds) == expected
+
+
+@pytest.mark.parametrize(
+    ("statement", "original", "narrower"),
+    [
+        ("from m import a", "from m import a, b", True),
+        ("from m import a, b", "from m import a, b", False),  # the same statement: scaffold's as it is
+        ("from n import a", "from m import a, b", False),  # another module: the user's import
+        ("from m import a as z", "from m import a, b", False),
+        ("import m", "from m import a, b", False),
+    ],
+)
+def test_an_import_narrowed_from_scaffolds_is_told_from_one_the_user_added(
+    statement: str, original: str, narrower: bool
+) -> None:
+    assert pysource.narrows(statement, original) is narrower

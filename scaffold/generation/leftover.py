@@ -34,8 +34,7 @@ def stays(
     )
     # scaffold's imports, those carried away with the code and those of what moved, where nothing left uses them
     removable = {statement for statement, _ in old.base.imports} if old.base else set()
-    user_added = {statement for statement, _ in old.added_imports}
-    removable |= {statement for statement, _ in old.ours.imports if statement not in user_added}  # narrowed
+    removable |= old.scaffolds_imports
     removable |= carried | {
         s for s, _ in old.ours.imports if any(pysource.imports_from(s, module_of(t)) for t in targets)
     }

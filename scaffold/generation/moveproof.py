@@ -67,9 +67,7 @@ def lost_lines(
         lines = Counter(line.strip() for line in split_lines(old.ours.text) if line.strip())
         if old.base:
             lines -= Counter(line.strip() for line in split_lines(old.base.text))
-            user_added = {statement for statement, _ in old.added_imports}
-            narrowed = {s for s, _ in old.ours.imports if s not in user_added and "\n" not in s}  # scaffold's
-            lines = Counter({line: n for line, n in lines.items() if line not in narrowed})
+            lines = Counter({line: n for line, n in lines.items() if line not in old.scaffolds_imports})
         mine[path] = (old.ours, lines)
     for path, source in absorbed.items():
         docstring = source.tree.body[0] if source.tree.body and isinstance(source.tree.body[0], ast.Expr) else None

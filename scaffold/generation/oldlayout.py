@@ -71,13 +71,18 @@ class Old:
         names (what a switch does when moved code needs fewer, `pysource.without_unused_names`) is not."""
         if self.base is None:
             return list(self.ours.imports)
-        had = {statement for statement, _ in self.base.imports}
-        scaffolds = [bound for _, bound in self.base.imports]
+        had = [statement for statement, _ in self.base.imports]
         return [
             (statement, bound)
             for statement, bound in self.ours.imports
-            if statement not in had and not any(bound < names for names in scaffolds)
+            if statement not in had and not any(pysource.narrows(statement, original) for original in had)
         ]
+
+    @cached_property
+    def scaffolds_imports(self) -> set[str]:
+        """The import statements of this module that are scaffold's: as rendered, or narrowed since."""
+        users = {statement for statement, _ in self.added_imports}
+        return {statement for statement, _ in self.ours.imports if statement not in users}
 
 
 @functools.lru_cache(maxsize=64)  # a module is asked for several times in a row while code arrives in it

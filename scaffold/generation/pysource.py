@@ -365,6 +365,18 @@ def without_unused_names(text: str, statements: set[str]) -> str:
     return text
 
 
+def narrows(statement: str, original: str) -> bool:
+    """Whether `statement` imports, from the module `original` imports from, fewer of its names
+    (what `without_unused_names` makes of it)."""
+    ours, theirs = ast.parse(statement).body[0], ast.parse(original).body[0]
+    if not (isinstance(ours, ast.ImportFrom) and isinstance(theirs, ast.ImportFrom)):
+        return False
+    names = {(alias.name, alias.asname) for alias in ours.names}
+    return (ours.module, ours.level) == (theirs.module, theirs.level) and names < {
+        (alias.name, alias.asname) for alias in theirs.names
+    }
+
+
 def imports_from(statement: str, module: str) -> bool:
     node = ast.parse(statement).body[0]
     return isinstance(node, ast.ImportFrom) and node.module == module
