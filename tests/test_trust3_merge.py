@@ -9,7 +9,7 @@ import re
 from pathlib import Path
 
 import pytest
-from conftest import run_scaffold, tree
+from conftest import run_python, run_scaffold, tree
 from test_gen import (
     AGAIN,
     BYE,
@@ -374,3 +374,29 @@ def test_gen_abort_never_follows_an_undo_record_outside_the_project(tmp_path: Pa
     assert aborted.returncode == 2 and aborted.stderr.count("\n") == 1, aborted.stderr
     assert aborted.stderr.startswith(f"{record}: names '../outside.txt', which has a `..` component")
     assert tree(project) == before and outside.read_text() == "not scaffold's\n"
+
+
+# A clean merge that drops an import the kept code reads (found by the fuzzer, seeds 6008 and 6039).
+
+UPLOAD = "  // Uploads names.\n  rpc Upload (stream HelloRequest) returns (HelloReply) {}\n"
+
+
+def test_a_kept_request_generator_keeps_the_import_it_reads(tmp_path: Path) -> None:
+    """The user fills in a client-streaming RPC's request generator; the RPC stops streaming its requests,
+    and the new render no longer imports `Iterator`. The merge keeps the user's generator (changed by
+    them), so it keeps the import it reads: the module still imports and ruff finds every name."""
+    project = make_project(tmp_path, HELLO, UPLOAD)
+    client = project / CLIENT
+    mine = '    for name in ("Ada", "Grace"):  # mine\n        yield greeter_pb2.HelloRequest(name=name)\n'
+    text = client.read_text()
+    assert "    yield greeter_pb2.HelloRequest()\n" in text
+    client.write_text(text.replace("    yield greeter_pb2.HelloRequest()\n", mine))
+    set_rpcs(project, HELLO, UPLOAD.replace("(stream HelloRequest)", "(HelloRequest)"))
+    result = gen(project)
+    assert result.returncode == 0, result.stdout + result.stderr
+    merged = client.read_text()
+    assert mine in merged and "from collections.abc import Iterator\n" in merged
+    lint = run_python("-m", "ruff", "check", "--no-cache", "--select", "F821,I", CLIENT, cwd=project)
+    assert lint.returncode == 0, lint.stdout
+    assert run_python("-c", "import greeter.client", cwd=project).returncode == 0
+    assert check(project) == 0

@@ -13,6 +13,7 @@ from scaffold.core.errors import Diagnostic
 from scaffold.core.imports import Import, import_lines
 from scaffold.core.naming import clean_comment, docstring_body, safe_identifier, snake_case
 from scaffold.generation.protoc import ProtoInput, parse_diagnostics
+from scaffold.generation.rebind import rebound
 from scaffold.generation.relocate import package_dirs, relocate
 from scaffold.generation.repair import repair
 
@@ -187,3 +188,68 @@ def test_repair_fixes_protocs_stubs_where_they_cannot_type_check() -> None:
         "def __init__(self, float: _Optional[_builtins.float] = ..., datetime: _Optional[_datetime.datetime] = ...,"
         " **kwargs: object) -> None: ..." in text
     )
+
+
+_KEPT_READS_ITERATOR = (
+    "from collections.abc import Iterator\n"
+    "\n"
+    "from shop.generated import shop_pb2\n"
+    "\n"
+    "\n"
+    "def upload_requests() -> Iterator[shop_pb2.Item]:\n"
+    "    yield shop_pb2.Item(name='mine')\n"
+)
+
+
+@pytest.mark.parametrize(
+    ("merged", "render", "current", "gone", "expected"),
+    [
+        pytest.param(  # the render puts back a base class; the user's import, narrowed, lacks its module
+            "from shop.generated import shop_pb2\n\n\nclass Store(shop_pb2_grpc.StoreServicer):\n    x: shop_pb2.Item\n",
+            "from shop.generated import shop_pb2, shop_pb2_grpc\n",
+            "from shop.generated import shop_pb2\n\n\nclass Store:\n    x: shop_pb2.Item\n",
+            (),
+            "from shop.generated import shop_pb2, shop_pb2_grpc\n\n\nclass Store(shop_pb2_grpc.StoreServicer):\n"
+            "    x: shop_pb2.Item\n",
+            id="render's binding joins the user's statement",
+        ),
+        pytest.param(  # the render drops `Iterator`; the user's changed generator, kept, reads it
+            _KEPT_READS_ITERATOR.replace("from collections.abc import Iterator\n\n", "").replace("\n", "\r\n"),
+            "from shop.generated import shop_pb2\n",
+            _KEPT_READS_ITERATOR.replace("\n", "\r\n"),
+            (),
+            _KEPT_READS_ITERATOR.replace("\n", "\r\n"),
+            id="the user's import comes back, in the file's line endings",
+        ),
+        pytest.param(
+            "from shop.generated import shop_pb2  # noqa: F401\n\nx = shop_pb2_grpc.StoreStub\n",
+            "from shop.generated import shop_pb2_grpc\n",
+            "from shop.generated import shop_pb2  # noqa: F401\n",
+            (),
+            "from shop.generated import shop_pb2  # noqa: F401\nfrom shop.generated import shop_pb2_grpc\n\n"
+            "x = shop_pb2_grpc.StoreStub\n",
+            id="a statement holding a comment is left as written",
+        ),
+        pytest.param(
+            "def f() -> None:\n    shop_pb2.Item()\n",
+            "",
+            "from shop.generated import shop_pb2\n\n\ndef f() -> None:\n    shop_pb2.Item()\n",
+            ("shop.generated.shop_pb2",),
+            "def f() -> None:\n    shop_pb2.Item()\n",
+            id="not from a module the run takes away: that read is reported",
+        ),
+        pytest.param(
+            "def f() -> None:\n    unknown()\n",
+            "import unknown\n",
+            "def f() -> None:\n    unknown()\n",
+            (),
+            "def f() -> None:\n    unknown()\n",
+            id="what the user's own file left unbound stays theirs",
+        ),
+    ],
+)
+def test_a_clean_merge_keeps_the_imports_its_code_reads(
+    merged: str, render: str, current: str, gone: tuple[str, ...], expected: str
+) -> None:
+    result = rebound(merged.encode(), render.encode(), current.encode(), "shop", gone.__contains__)
+    assert result.decode() == expected

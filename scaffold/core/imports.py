@@ -35,7 +35,7 @@ class ImportLines:
     first_party: tuple[str, ...]
 
 
-_LINE_LIMIT = 88
+LINE_LIMIT = 88
 
 
 def import_lines(imports: Iterable[Import], first_party_package: str) -> ImportLines:
@@ -51,14 +51,14 @@ def import_lines(imports: Iterable[Import], first_party_package: str) -> ImportL
         statements.setdefault((item.package, "" if item.alias == item.module else item.alias), []).append(item)
     keyed = []
     for (package, alias), items in statements.items():
-        items.sort(key=lambda item: _member_key(item.module))
+        items.sort(key=lambda item: member_key(item.module))
         names = [item.module if not alias else f"{item.module} as {alias}" for item in items]
-        keyed.append(((_natural_key(package), _member_key(items[0].module), alias), package, names))
+        keyed.append(((_natural_key(package), member_key(items[0].module), alias), package, names))
     third_party: list[str] = []
     first_party: list[str] = []
     for _, package, names in sorted(keyed):
         line = f"from {package} import {', '.join(names)}"
-        if len(line) > _LINE_LIMIT:
+        if len(line) > LINE_LIMIT:
             line = f"from {package} import (\n" + "".join(f"    {name},\n" for name in names) + ")"
         own = package == first_party_package or package.startswith(first_party_package + ".")
         (first_party if own else third_party).append(line)
@@ -82,6 +82,6 @@ def _natural_key(text: str) -> tuple[tuple[int, int], ...]:
 
 
 @functools.lru_cache(maxsize=65536)
-def _member_key(name: str) -> tuple[int, tuple[tuple[int, int], ...], tuple[tuple[int, int], ...]]:
+def member_key(name: str) -> tuple[int, tuple[tuple[int, int], ...], tuple[tuple[int, int], ...]]:
     kind = 0 if len(name) > 1 and name.isupper() else 1 if name[:1].isupper() else 2
     return kind, _natural_key(name.lower()), _natural_key(name)

@@ -123,6 +123,7 @@ def plan(inputs: Inputs, arguments: Sequence[Path] = ()) -> Outcome:
             move.currents,
             move.leftovers,
             functools.partial(_scan_for_gone_modules, disk, config, previous),
+            config.package,
         )
         lost = dropped(previous_view, view)
         return classified, changes, _kept_by_merge(classified, {*before, *after}, lost) if lost else frozenset()

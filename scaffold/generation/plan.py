@@ -22,6 +22,7 @@ from scaffold.core.model import Owner
 from scaffold.generation.generate import OutputFile
 from scaffold.generation.gone import Findings
 from scaffold.generation.merge import merge
+from scaffold.generation.rebind import rebound
 from scaffold.generation.reconcile import without_deleted
 from scaffold.layout import BACKUP_SUFFIX, BASE_DIR, CONFIG_FILE, TABLE
 from scaffold.record.bases import sha256_of
@@ -98,6 +99,7 @@ def build(
     moved_in: Mapping[str, bytes] = {},
     left_behind: Mapping[str, bytes | None] = {},
     scan: Callable[[Sequence[FilePlan]], Findings] = lambda planned: Findings(),
+    package: str = "",
 ) -> Plan:
     """Classify every file; `record` renders the state files from what each file is recorded as,
     whether the project is settled (no file left unmerged, no code naming a gone module: the no-op
@@ -113,9 +115,16 @@ def build(
     content as if the user's moved code had always been in it (merged like a
     file on disk, written as a new one), and `left_behind`, what stays of a
     module no longer rendered (None: nothing of the user's, removed).
+    `package` is the project's own: where an import a merge puts back goes.
     """
     if bases is None:
         bases = state.base if state else {}
+    taken_away = {path for path in (state.files if state else ()) if path.endswith(".py") and path not in files}
+
+    def gone(module: str) -> bool:
+        path = module.replace(".", "/")
+        return f"{path}.py" in taken_away or f"{path}/__init__.py" in taken_away
+
     planned = []
     backups: dict[str, bytes] = {}
     recorded: dict[str, tuple[str, bytes | None]] = {}
@@ -142,7 +151,9 @@ def build(
             recorded[path] = ("generated", output.content)
         else:
             base = bases.get(path)
-            planned.append(_user(path, output.content, current, base, entry is not None and path not in recreate))
+            planned.append(
+                _user(path, output.content, current, base, entry is not None and path not in recreate, package, gone)
+            )
             if path in moved_in and planned[-1].action == "identical":  # it still has to be written
                 action: Action = "create" if disk.read(path) is None else "update"
                 planned[-1] = replace(planned[-1], action=action, note="your code moved here")
@@ -222,7 +233,15 @@ def _generated(path: str, new: bytes, current: bytes | None, recorded: str | Non
     return FilePlan(path, "update", "generated", new, current, note)
 
 
-def _user(path: str, new: bytes, current: bytes | None, base: bytes | None, rendered_before: bool) -> FilePlan:
+def _user(
+    path: str,
+    new: bytes,
+    current: bytes | None,
+    base: bytes | None,
+    rendered_before: bool,
+    package: str,
+    gone: Callable[[str], bool],
+) -> FilePlan:
     if current is None:
         if rendered_before:
             return FilePlan(
@@ -246,12 +265,13 @@ def _user(path: str, new: bytes, current: bytes | None, base: bytes | None, rend
     if merged.conflicts:
         noun = "conflict" if merged.conflicts == 1 else "conflicts"
         return FilePlan(path, "conflict", "user", merged.content, current, f"{merged.conflicts} {noun} to resolve")
+    content = rebound(merged.content, new, current, package, gone) if path.endswith(".py") else merged.content
     note = (
         f"kept {merged.kept} changed block{'s' if merged.kept != 1 else ''} of yours the new render drops"
         if merged.kept
         else ""
     )
-    return FilePlan(path, "merge", "user", merged.content, current, note)
+    return FilePlan(path, "merge", "user", content, current, note)
 
 
 def _left_behind(path: str, left: bytes | None, current: bytes | None) -> FilePlan:

@@ -238,29 +238,33 @@ def import_key(node: ast.stmt, package: str) -> tuple[int, int, str]:
     return section, int(isinstance(node, ast.ImportFrom)), module.lower()
 
 
-def with_import(text: str, statement: str, package: str) -> str:
+def with_import(text: str, statement: str, package: str, newline: str = "\n") -> str:
     """`text` with the import `statement` placed where ruff's isort would put it: in its section (standard
-    library, third party, the project's own), `import x` before `from x import`, by module."""
+    library, third party, the project's own), `import x` before `from x import`, by module; the lines it
+    adds end in `newline`."""
     tree = ast.parse(text)
     key = import_key(ast.parse(statement).body[0], package)
     lines = split_lines(text, keepends=True)
     imports = [node for node in tree.body if isinstance(node, (ast.Import, ast.ImportFrom))]
-    added = statement.rstrip("\n") + "\n"
+    added = statement.rstrip("\n").replace("\n", newline) + newline
     later = [node for node in imports if import_key(node, package) > key]
     if later:
         at = later[0]
         same_section = import_key(at, package)[0] == key[0]
         return (
-            "".join(lines[: at.lineno - 1]) + added + ("" if same_section else "\n") + "".join(lines[at.lineno - 1 :])
+            "".join(lines[: at.lineno - 1])
+            + added
+            + ("" if same_section else newline)
+            + "".join(lines[at.lineno - 1 :])
         )
     if imports:
         last = imports[-1]
         same_section = import_key(last, package)[0] == key[0]
         end = last.end_lineno or last.lineno
-        return "".join(lines[:end]) + ("" if same_section else "\n") + added + "".join(lines[end:])
+        return "".join(lines[:end]) + ("" if same_section else newline) + added + "".join(lines[end:])
     docstring = tree.body[0] if tree.body and isinstance(tree.body[0], ast.Expr) else None
     end = (docstring.end_lineno or 0) if docstring else 0
-    return "".join(lines[:end]) + ("\n" if end else "") + added + "".join(lines[end:])
+    return "".join(lines[:end]) + (newline if end else "") + added + "".join(lines[end:])
 
 
 def put(text: str, blocks: Mapping[str, str], order: list[str]) -> str:

@@ -49,6 +49,8 @@ from .steps import EDITS, Step
 HERE = Path(__file__).resolve().parent
 SKIP_DIRS = {"__pycache__", ".pytest_cache", ".ruff_cache", ".mypy_cache"}
 MARK = re.compile(rb"fz-\d{4}")
+OPENS = re.compile(rb"(?:\A|[\r\n])<<<<<<< ")
+"""A conflict region opening, at the start of a line ended in any way (a file of CR line ends holds them too)."""
 
 
 class Violation(Exception):
@@ -140,6 +142,8 @@ class World:
         self.marks: dict[str, str] = {}  # mark -> where and what it was written as
         self.step_marks: list[str] = []
         self.expect_stale = False
+        self.half_done: dict[str, bytes] | None = None
+        """The tree a killed run left, while the step that killed it settles."""
         self.step_index = -1
         self._make()
 
@@ -289,6 +293,7 @@ class World:
 
     def step(self, index: int, step: Step) -> None:
         self.step_index, self.step_marks, self.expect_stale = index, [], False
+        self.half_done = None
         self.stats.steps += 1
         saved_protos, saved_files = self.protos.copy(), tree(self.project, skip_scaffold=True)
         changed = True
@@ -333,7 +338,7 @@ class World:
             if killed.returncode != 137:
                 return killed
             self.stats.faults_hit += 1
-            half_done = tree(self.project)
+            half_done = self.half_done = tree(self.project)
             said = self.check()
             if args["edit_after"]:
                 users = self.user_python()
@@ -418,6 +423,8 @@ class World:
     ) -> None:
         """Bring an exit 1 or 2 back to a clean project as a user would, checking what it left."""
         first_before = before
+        if self.half_done is not None:  # what a refusal may not change is what the killed run left
+            before, self.half_done = self.half_done, None
         for attempt in range(4):
             code = result.returncode
             if code == 0:
@@ -446,9 +453,7 @@ class World:
                 continue
             if code == 1:
                 self.stats.conflicts += 1
-                conflicted = [
-                    p for p, data in tree(self.project, skip_scaffold=True).items() if b"\n<<<<<<< " in b"\n" + data
-                ]
+                conflicted = [p for p, data in tree(self.project, skip_scaffold=True).items() if OPENS.search(data)]
                 if not conflicted and GONE.search(output):
                     self._settle_gone(output, saved_protos, saved_files)
                     before = tree(self.project)
@@ -647,8 +652,10 @@ def _compiles(text: str) -> bool:
 
 def _yours_is_the_users(text: str) -> bool:
     """Whether every conflict region's "yours" side holds a line the user wrote (a mark)."""
-    regions = re.split(r"(?m)^<<<<<<< .*$", text)[1:]
-    return all(MARK.search(region.split("\n||||||| ", 1)[0].split("\n=======", 1)[0].encode()) for region in regions)
+    regions = re.split(r"(?:\A|[\r\n])<<<<<<< [^\r\n]*", text)[1:]
+    return all(
+        MARK.search(re.split(r"[\r\n](?:\|{7} |={7}[\r\n])", region, maxsplit=1)[0].encode()) for region in regions
+    )
 
 
 def _keep_yours(text: str) -> str:

@@ -1,0 +1,131 @@
+"""Imports a clean merge must not drop: the ones the merged module still reads.
+
+A line merge knows nothing of names. The new render can stop importing a
+name (`Iterator`, once no RPC streams its requests; a proto's `_pb2_grpc`,
+once its services are gone) while code of the user's that reads it stays,
+kept because they changed it; or it can put back a line that reads a name
+(a service back in the protos, its servicer's base class again) beside the
+user's import statement that no longer binds it. Either way the merge is
+clean and the module does not import. So every name the merged module reads
+and nothing binds, that the user's file did bind or did not read, gets its
+import back: the new render's statement for it, else the user's own. A name
+neither side imports is left to the run's report of what it took away.
+"""
+
+from __future__ import annotations
+
+import ast
+from collections import Counter
+from collections.abc import Callable
+
+from scaffold.core.imports import LINE_LIMIT, member_key
+from scaffold.core.text import lines as split_lines
+from scaffold.generation import pysource
+
+Binding = tuple[ast.Import | ast.ImportFrom, ast.alias]
+
+
+def rebound(
+    merged: bytes, render: bytes, current: bytes, package: str, gone: Callable[[str], bool] = lambda module: False
+) -> bytes:
+    """`merged` (a clean merge of `current` and `render`) with an import for each name it reads that
+    `current` did not leave unbound and `render` or `current` imports, unless from a module this run
+    takes away (`gone`, by dotted name): that read is the report's to name, not an import to put back."""
+    try:
+        text = merged.decode("utf-8")
+        missing = set(pysource.unresolved(text, ast.parse(text)))
+    except (UnicodeDecodeError, SyntaxError, ValueError):
+        return merged
+    if not missing:
+        return merged
+    missing -= _unresolved(current)
+    bindings: list[Binding] = []
+    for side in (render, current):
+        for binding in _imports(side):
+            name = _bound_name(binding[1])
+            if name in missing and not any(gone(module) for module in _modules(*binding)):
+                missing.discard(name)
+                bindings.append(binding)
+    if not bindings:
+        return merged
+    newline = _usual_newline(text)
+    for node, alias in bindings:
+        text = _with_binding(text, node, alias, package, newline)
+    try:
+        ast.parse(text)
+    except SyntaxError:  # never expected; the merge as it was is still the user's lines
+        return merged
+    return text.encode("utf-8")
+
+
+def _unresolved(content: bytes) -> set[str]:
+    try:
+        text = content.decode("utf-8")
+        return set(pysource.unresolved(text, ast.parse(text)))
+    except (UnicodeDecodeError, SyntaxError, ValueError):
+        return set()
+
+
+def _imports(content: bytes) -> list[Binding]:
+    try:
+        tree = ast.parse(content.decode("utf-8"))
+    except (UnicodeDecodeError, SyntaxError, ValueError):
+        return []
+    return [
+        (node, alias)
+        for node in tree.body
+        if isinstance(node, (ast.Import, ast.ImportFrom)) and getattr(node, "module", None) != "__future__"
+        for alias in node.names
+        if alias.name != "*"
+    ]
+
+
+def _modules(node: ast.Import | ast.ImportFrom, alias: ast.alias) -> list[str]:
+    """The modules an import may load for `alias` (absolute imports only: scaffold renders no other)."""
+    if isinstance(node, ast.Import):
+        return [alias.name]
+    if node.level or node.module is None:
+        return []
+    return [node.module, f"{node.module}.{alias.name}"]
+
+
+def _bound_name(alias: ast.alias) -> str:
+    return alias.asname or alias.name.partition(".")[0]
+
+
+def _usual_newline(text: str) -> str:
+    endings = Counter(line[len(line.rstrip("\r\n")) :] for line in split_lines(text, keepends=True))
+    endings.pop("", None)
+    return endings.most_common(1)[0][0] if endings else "\n"
+
+
+def _with_binding(text: str, node: ast.Import | ast.ImportFrom, alias: ast.alias, package: str, newline: str) -> str:
+    """`text` binding `alias` as `node` did: joined to a `from` statement of the same module when there is
+    one (as ruff's isort combines them), else a statement of its own where isort would place it."""
+    spelled = alias.name + (f" as {alias.asname}" if alias.asname else "")
+    if isinstance(node, ast.Import):
+        return pysource.with_import(text, f"import {spelled}", package, newline)
+    source = "." * node.level + (node.module or "")
+    if not alias.asname:
+        for existing in ast.parse(text).body:
+            if (
+                isinstance(existing, ast.ImportFrom)
+                and (existing.module, existing.level) == (node.module, node.level)
+                and not any(other.asname or other.name == "*" for other in existing.names)
+                and "#" not in "".join(split_lines(text)[existing.lineno - 1 : existing.end_lineno])
+            ):
+                return _joined(text, existing, source, alias.name, newline)
+    return pysource.with_import(text, f"from {source} import {spelled}", package, newline)
+
+
+def _joined(text: str, existing: ast.ImportFrom, source: str, name: str, newline: str) -> str:
+    """`text` with `name` added to the statement `existing` (which holds no comment), its names in ruff's
+    order and wrapped as ruff format wraps a statement too long for one line."""
+    lines = split_lines(text, keepends=True)
+    first, end = existing.lineno - 1, existing.end_lineno or existing.lineno
+    names = sorted({*(other.name for other in existing.names), name}, key=member_key)
+    statement = f"from {source} import {', '.join(names)}"
+    if len(statement) > LINE_LIMIT:
+        statement = f"from {source} import (" + newline + "".join(f"    {n},{newline}" for n in names) + ")"
+    ending = lines[end - 1][len(lines[end - 1].rstrip("\r\n")) :] or newline
+    return "".join([*lines[:first], statement + ending, *lines[end:]])
