@@ -650,6 +650,13 @@ def sweep(corpus: Corpus) -> list[tuple[str, dict[str, str | None]]]:
                                 [(file.name, *_whole_lines(corpus, file.name, *span), "")],
                             )
                         )
+            if not isinstance(element, Message) and element.proto.options.allow_alias:
+                for index, value in enumerate(element.proto.value):  # a third name, and one of two renamed
+                    span = corpus.span(file.name, (*element.path, 2, index))
+                    if span is not None:
+                        end = _whole_lines(corpus, file.name, *span)[1]
+                        alias = f"  {value.name}_ALIAS = {value.number};\n"
+                        made.append((f"alias of {value.name}", [(file.name, end, end, alias)]))
             if file.syntax == "editions" and not isinstance(element, Message):
                 option = "features.enum_type = " + ("OPEN" if element.closed else "CLOSED")
                 body = _body_start(corpus, element)  # type: ignore[arg-type]

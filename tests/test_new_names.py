@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from conftest import run_scaffold, tree
+from conftest import run_python, run_scaffold, tree
 
 SHOP = 'syntax = "proto3";\npackage shop.{part}.v1;\nservice S{part} {{ rpc Get (M) returns (M); }}\nmessage M {{}}\n'
 
@@ -48,3 +48,38 @@ def test_no_output_lands_on_the_protos_it_reads(tmp_path: Path, force: list[str]
         assert refused.returncode == 2, refused.stdout
         assert "holds the protos being read" in refused.stderr and "-o DIR" in refused.stderr
         assert tree(tmp_path) == before
+
+
+@pytest.mark.parametrize(
+    ("stem", "package"),
+    [("Capital", "capital"), ("import", "import_"), ("HelloWorld", "hello_world")],
+)
+def test_a_proto_file_name_python_would_not_take_as_a_module_names_a_lowercase_package(
+    tmp_path: Path, stem: str, package: str
+) -> None:
+    """Issue 27, items 4 and 5: the package named from a file is a lowercase identifier (pep8-naming's N999,
+    in the ruff a later project may run, rejects `Capital`), a keyword taking PEP 8's trailing underscore,
+    rather than a refusal; the project imports and lints clean with that rule on."""
+    source = tmp_path / f"{stem}.proto"
+    source.write_text('syntax = "proto3";\npackage things;\nservice Things { rpc Get (M) returns (M); }\nmessage M {}\n')
+    made = run_scaffold("new", source, "-o", tmp_path / "project")
+    assert made.returncode == 0, made.stderr
+    project = tmp_path / "project"
+    assert (project / package / "server.py").is_file()
+    assert run_python("-c", f"import {package}.server, {package}.client", cwd=project).returncode == 0
+    lint = run_python("-m", "ruff", "check", "--no-cache", "--extend-select", "N999", ".", cwd=project)
+    assert lint.returncode == 0, lint.stdout
+
+
+@pytest.mark.parametrize("name", ["3d.proto", "import/things.proto", "v1.2/things.proto"])
+def test_a_proto_whose_module_python_cannot_import_is_refused_at_the_file(tmp_path: Path, name: str) -> None:
+    """Issue 27: protoc names the generated module after the file; where that is no Python name the refusal
+    is at the proto, exit 2, before anything is written (not compile errors at generated paths)."""
+    source = tmp_path / "src" / name
+    source.parent.mkdir(parents=True)
+    source.write_text('syntax = "proto3";\nmessage M {}\n')
+    made = run_scaffold("new", "-I", tmp_path / "src", source, "-o", tmp_path / "project")
+    assert made.returncode == 2
+    assert made.stderr.startswith(f"{source}:1:1: protoc names this file's module "), made.stderr
+    assert "which Python cannot import" in made.stderr and made.stderr.count("\n") == 1
+    assert not (tmp_path / "project").exists()

@@ -400,3 +400,43 @@ def test_a_kept_request_generator_keeps_the_import_it_reads(tmp_path: Path) -> N
     assert lint.returncode == 0, lint.stdout
     assert run_python("-c", "import greeter.client", cwd=project).returncode == 0
     assert check(project) == 0
+
+
+MY_TESTS = '''
+
+@pytest.fixture
+def greeting() -> str:
+    return "hi"
+
+
+def test_mine(greeting: str) -> None:
+    assert greeting == "hi"
+'''
+
+
+@pytest.mark.parametrize("aio", ["true", "false"])
+def test_a_module_the_render_rewrites_merges_by_definition(tmp_path: Path, aio: str) -> None:
+    """Found by the fuzzer (seed 6022): the user adds a fixture and a test between two generated tests, then
+    switches `aio`, which rewrites every test. The line merge aligned the user's lines on a blank line inside
+    a new asyncio test and split it around them: clean, and `scenario` read where nothing binds it. The
+    merge goes by definitions instead: the new render with the user's definitions where they were."""
+    project = make_project(tmp_path, HELLO, AGAIN)
+    if aio == "false":  # the other way round: from asyncio's tests to plain ones
+        config = project / "pyproject.toml"
+        config.write_text(config.read_text().replace("aio = false", "aio = true"))
+        assert gen(project).returncode == 0
+    module = project / "tests/test_greeter.py"
+    text = module.read_text()
+    first_test_ends = text.index("\n\n\ndef test_say_hello_again")
+    module.write_text(text[:first_test_ends] + "\n" + MY_TESTS.rstrip("\n") + text[first_test_ends:])
+    config = project / "pyproject.toml"
+    config.write_text(re.sub(r"(?m)^aio = \w+$", f"aio = {aio}", config.read_text()))
+    result = gen(project)
+    assert result.returncode == 0 and "merge     tests/test_greeter.py" in result.stdout, result.stdout + result.stderr
+    merged = module.read_text()
+    assert MY_TESTS.strip("\n") in merged
+    lint = run_python("-m", "ruff", "check", "--no-cache", "--select", "F821,F811,I", "tests", cwd=project)
+    assert lint.returncode == 0, lint.stdout
+    tests = run_python("-m", "pytest", "-q", "-p", "no:cacheprovider", "tests", cwd=project)
+    assert "3 passed" in tests.stdout, tests.stdout + tests.stderr
+    assert check(project) == 0

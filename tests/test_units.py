@@ -13,7 +13,9 @@ from scaffold.core.errors import Diagnostic
 from scaffold.core.imports import Import, import_lines
 from scaffold.core.naming import clean_comment, docstring_body, safe_identifier, snake_case
 from scaffold.generation.protoc import ProtoInput, parse_diagnostics
-from scaffold.generation.rebind import rebound
+from scaffold.generation.bydefinition import by_definition
+from scaffold.generation.merge import whole
+from scaffold.generation.rebind import misplaced, rebound
 from scaffold.generation.relocate import package_dirs, relocate
 from scaffold.generation.repair import repair
 
@@ -253,3 +255,27 @@ def test_a_clean_merge_keeps_the_imports_its_code_reads(
 ) -> None:
     result = rebound(merged.encode(), render.encode(), current.encode(), "shop", gone.__contains__)
     assert result.decode() == expected
+
+
+def test_a_merge_by_definition_never_leaves_out_a_line_of_the_users() -> None:
+    """The user's added top-level definitions go in; a statement of theirs outside any definition has no
+    place in a rewritten module, so the merge is refused (the plan writes the whole file as one conflict)."""
+    base = b"import os\n\n\ndef a() -> None:\n    pass\n\n\ndef b() -> None:\n    pass\n"
+    theirs = b"import os\n\n\nasync def a() -> None:\n    pass\n\n\nasync def b() -> None:\n    pass\n"
+    mine = b"\n\n\ndef mine() -> int:\n    return 1\n"
+    ours = base.replace(b"\n\n\ndef b", mine + b"\n\ndef b")
+    merged = by_definition(base, ours, theirs, "shop")
+    assert merged == theirs.replace(b"\n\n\nasync def b", mine + b"\n\nasync def b")
+    assert by_definition(base, ours + b"\nLIMIT = 3\n", theirs, "shop") is None
+    conflict = whole(base, ours, theirs)
+    assert conflict.conflicts == 1 and conflict.content.startswith(b"<<<<<<< yours (on disk)\n" + ours)
+
+
+def test_a_line_merge_that_splits_a_definition_or_doubles_a_method_is_called_misplaced() -> None:
+    render = b"def t() -> None:\n    async def scenario() -> None:\n        pass\n\n    run(scenario)\n"
+    split = b"def t() -> None:\n    async def scenario() -> None:\n        pass\n\n\ndef mine() -> None:\n    run(scenario)\n"
+    assert misplaced(split, render, render) == ["scenario"]
+    cls = b"class Catalog:\n    def Watch(self) -> None:\n        pass\n"
+    doubled = cls + b"\n    def Watch(self) -> None:\n        pass\n"
+    assert misplaced(doubled, cls, cls) == ["Catalog.Watch"]
+    assert misplaced(doubled, cls, doubled) == []  # the user's own file had it so: theirs to fix, not the merge's

@@ -145,8 +145,8 @@ def _enum_value_same_name(current: Side, previous: Side) -> Iterator[Break]:
         old_numbers = old.by_number()
         for number, values in sorted(enum.by_number().items()):
             before = old_numbers.get(number)
-            if before is None or set(values) <= set(before):
-                continue
+            if before is None or set(before) <= set(values):
+                continue  # buf's rule: every old name of the number stays (a new alias beside them breaks nothing)
             text = (
                 f"value {number} of enum {enum.full_name} changed name from "
                 f"{', '.join(sorted(before))} to {', '.join(sorted(values))}"

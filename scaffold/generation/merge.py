@@ -104,6 +104,19 @@ def _merge_keys(base: list[str], ours: list[str], theirs: list[str]) -> tuple[li
     return merged, conflicts, kept
 
 
+def whole(base: bytes, ours: bytes, theirs: bytes) -> Merged:
+    """One conflict of the whole file: yours, the last render, the new one, for a merge that cannot be
+    trusted line by line (see `scaffold.generation.rebind.misplaced`)."""
+
+    def body(content: bytes) -> list[str]:
+        lines = text_lines(content.decode("utf-8"), keepends=True)
+        return [line if line.endswith(("\n", "\r")) else line + "\n" for line in lines]
+
+    merged = [f"{START} {YOURS}\n", *body(ours), f"||||||| {BASE}\n", *body(base), "=======\n"]
+    merged += [*body(theirs), f"{END} {THEIRS}\n"]
+    return Merged("".join(merged).encode("utf-8"), 1)
+
+
 _DEFINES = re.compile(r"\s*(?:async\s+)?(?:def|class)\s+(\w+)")
 
 

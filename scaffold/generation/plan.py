@@ -19,10 +19,11 @@ import tomllib
 
 from scaffold.core.errors import Diagnostic
 from scaffold.core.model import Owner
+from scaffold.generation.bydefinition import by_definition
 from scaffold.generation.generate import OutputFile
 from scaffold.generation.gone import Findings
-from scaffold.generation.merge import merge
-from scaffold.generation.rebind import rebound
+from scaffold.generation.merge import Merged, merge, whole
+from scaffold.generation.rebind import misplaced, rebound
 from scaffold.generation.reconcile import without_deleted
 from scaffold.layout import BACKUP_SUFFIX, BASE_DIR, CONFIG_FILE, TABLE
 from scaffold.record.bases import sha256_of
@@ -262,16 +263,20 @@ def _user(
             merged = merge(base, current, _with_table_of(new, current))
     except UnicodeDecodeError:
         return FilePlan(path, "unmerged", "user", current=current, note="not UTF-8 text; cannot merge, left as is")
+    if path.endswith(".py") and not merged.conflicts:
+        merged = replace(merged, content=rebound(merged.content, new, current, package, gone))
+        if misplaced(merged.content, new, current):
+            rewritten = by_definition(base, current, new, package)
+            merged = Merged(rewritten, 0) if rewritten is not None else whole(base, current, new)
     if merged.conflicts:
         noun = "conflict" if merged.conflicts == 1 else "conflicts"
         return FilePlan(path, "conflict", "user", merged.content, current, f"{merged.conflicts} {noun} to resolve")
-    content = rebound(merged.content, new, current, package, gone) if path.endswith(".py") else merged.content
     note = (
         f"kept {merged.kept} changed block{'s' if merged.kept != 1 else ''} of yours the new render drops"
         if merged.kept
         else ""
     )
-    return FilePlan(path, "merge", "user", content, current, note)
+    return FilePlan(path, "merge", "user", merged.content, current, note)
 
 
 def _left_behind(path: str, left: bytes | None, current: bytes | None) -> FilePlan:

@@ -20,6 +20,7 @@ from typing import Any
 from google.protobuf import descriptor_pb2
 
 from scaffold.core.errors import fail
+from scaffold.core.naming import module_name, snake_case
 from scaffold.generation import configfile, incremental, packagename, protoc, replay
 from scaffold.generation import inputs as input_digest
 from scaffold.generation.config import Config
@@ -190,14 +191,18 @@ def _package_from(argument: Path, proto_files: Sequence[Path]) -> str:
     """The default package: a proto file's name; for a directory, the proto package its protos share
     (`shop.a.v1` and `shop.b.v1` give `shop`), else its only proto's name, else the first one's (never the
     directory's own name: `protos/` would name the package after where protos are kept).
-    `logging.proto` gives `logging_service`, since a package `logging` would hide the standard library's."""
+    `logging.proto` gives `logging_service`, since a package `logging` would hide the standard library's;
+    the name is a lowercase identifier whatever the file's (`Capital.proto`: `capital`, which every ruff
+    accepts as a module name; `import.proto`: `import_`)."""
     if argument.is_dir():
         below = [p for p in proto_files if p.resolve().is_relative_to(argument.resolve())]
         shared = _shared_package(below)
         name = "_".join(shared) if shared else below[0].stem
     else:
         name = argument.stem
-    name = name.replace("-", "_").replace(".", "_")
+    name = module_name(snake_case(re.sub(r"\W|[^\x00-\x7f]", "_", name)))
+    if name[:1].isdigit():
+        name = f"service_{name}"
     return f"{name}_service" if packagename.shadows(name) or name == PROTO_DIR else name
 
 

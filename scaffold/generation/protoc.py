@@ -12,6 +12,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import importlib.util
+import keyword
 import os
 import re
 import tempfile
@@ -94,6 +95,22 @@ def expand_directories(paths: Sequence[Path], include_dirs: Sequence[Path]) -> t
     return files, roots
 
 
+def _unimportable(item: ProtoInput) -> Diagnostic | None:
+    """A proto whose generated module Python cannot import, refused at the file rather than at the modules:
+    protoc names it after the file (`3d.proto`: `3d_pb2`; `import/x.proto`: `import.x_pb2`)."""
+    module = item.name.removesuffix(".proto").replace("-", "_") + "_pb2"
+    parts = module.split("/")
+    bad = [part for part in parts if not all(p.isidentifier() for p in part.split("."))]
+    bad += [part for part in parts[:-1] if keyword.iskeyword(part)]
+    if not bad:
+        return None
+    message = (
+        f"protoc names this file's module {module.replace('/', '.')}, which Python cannot import"
+        f" ({bad[0].removesuffix('_pb2')!r} is not a Python name); rename the file or its directory"
+    )
+    return Diagnostic(str(item.path), message, 1, 1)
+
+
 def resolve_inputs(
     proto_files: Sequence[Path],
     include_dirs: Sequence[Path],
@@ -122,6 +139,10 @@ def resolve_inputs(
             problems.append(unreadable)
             continue
         item = ProtoInput(path, _name_under(path, roots, directories))
+        unimportable = _unimportable(item)
+        if unimportable:
+            problems.append(unimportable)
+            continue
         same_name = inputs.get(item.name)
         if same_name is None:
             inputs[item.name] = item

@@ -58,6 +58,43 @@ def rebound(
     return text.encode("utf-8")
 
 
+def misplaced(merged: bytes, render: bytes, current: bytes) -> list[str]:
+    """What a clean line merge broke that neither side had broken: a name read where nothing binds it, though
+    the render binds it where it reads it and the user's file did too (the merge put a read apart from its
+    definition, aligning lines on the wrong blank line when the render rewrote the module: a sync test
+    module become asyncio's), or a name defined twice in one class or module (a method's lines aligned with
+    another class's). Such a merge is no merge; the caller calls it a conflict."""
+    twice = _defined_twice(merged) - _defined_twice(current) - _defined_twice(render)
+    suspects = _unresolved(merged) - _unresolved(current) - _unresolved(render)
+    if not suspects:
+        return sorted(twice)
+    try:
+        tree = ast.parse(render.decode("utf-8"))
+    except (UnicodeDecodeError, SyntaxError, ValueError):
+        return sorted(twice)
+    named = {node.id for node in ast.walk(tree) if isinstance(node, ast.Name)}
+    named |= {node.name for node in ast.walk(tree) if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))}
+    return sorted(twice | (suspects & named))
+
+
+def _defined_twice(content: bytes) -> set[str]:
+    """`Class.name` or `name` for each function or class defined twice in one class body or module."""
+    try:
+        tree = ast.parse(content.decode("utf-8"))
+    except (UnicodeDecodeError, SyntaxError, ValueError):
+        return set()
+    twice: set[str] = set()
+    scopes: list[tuple[str, list[ast.stmt]]] = [("", tree.body)]
+    scopes += [(f"{node.name}.", node.body) for node in tree.body if isinstance(node, ast.ClassDef)]
+    for prefix, body in scopes:
+        seen: set[str] = set()
+        for node in body:
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+                name = prefix + node.name
+                (twice if name in seen else seen).add(name)
+    return twice
+
+
 def _unresolved(content: bytes) -> set[str]:
     try:
         text = content.decode("utf-8")

@@ -1,0 +1,65 @@
+"""A merge by top-level definitions, for a module the new render rewrote around the user's code.
+
+A line merge aligns what the user added on lines the two renders share. When
+the render rewrites the module (its tests become asyncio's, and every line
+but the blank ones differs) it can align on a blank line inside a new
+function and split that function around the user's addition: clean, and
+wrong (found by the fuzzer, seed 6022). Top-level definitions are what a
+user adds, changes and deletes in such a module, so this merge works on
+them: the new render, with each definition the user changed or added put in
+(before the definition that followed it in their file), each one they
+deleted left out, and the imports they added. It is accepted only when no
+definition changed on both sides, every line the user wrote is in the
+result and every name it reads is bound; otherwise the caller writes the
+whole file as one conflict.
+"""
+
+from __future__ import annotations
+
+from scaffold.core.errors import Diagnostic
+from scaffold.generation import pysource
+from scaffold.generation.pysource import Source
+from scaffold.generation.rebind import misplaced
+
+
+def by_definition(base: bytes, ours: bytes, theirs: bytes, package: str) -> bytes | None:
+    """`theirs` with the user's top-level changes of `ours` over `base`, or None where that would leave out
+    a line of theirs or a name unbound."""
+    if b"\r" in ours:
+        return None  # the render's lines and theirs would end differently; the conflict keeps each as it is
+    sources = [pysource.parse("", content) for content in (base, ours, theirs)]
+    if any(isinstance(source, Diagnostic) for source in sources):
+        return None
+    before, mine, render = sources
+    assert isinstance(before, Source) and isinstance(mine, Source) and isinstance(render, Source)
+    blocks = {
+        name: _block(mine, name)
+        for name in mine.blocks
+        if name not in before.blocks or _block(before, name) != _block(mine, name)
+    }
+    if any(
+        name in render.blocks and _block(render, name) != _block(before, name)
+        for name in blocks
+        if name in before.blocks
+    ):
+        return None  # a definition both sides changed: whose change wins is the user's to say
+    blocks |= {name: "" for name in before.blocks if name not in mine.blocks and name in render.blocks}
+    text = pysource.put(render.text, blocks, list(mine.blocks))
+    theirs_imports = {statement for statement, _ in render.imports} | {s for s, _ in before.imports}
+    for statement, _ in mine.imports:
+        if statement not in theirs_imports:
+            text = pysource.with_import(text, statement, package)
+    result = text.encode("utf-8")
+    merged = pysource.parse("", result)
+    if isinstance(merged, Diagnostic):
+        return None
+    written = {line.strip() for line in mine.lines} - {line.strip() for line in before.lines}
+    if not written <= {line.strip() for line in merged.lines} or misplaced(result, theirs, ours):
+        return None
+    return result
+
+
+def _block(source: Source, name: str) -> str:
+    first, end = source.blocks[name]
+    text = "".join(source.lines[first:end])
+    return text if text.endswith("\n") else text + "\n"
