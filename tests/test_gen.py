@@ -397,6 +397,24 @@ def test_conflict_is_marked_labelled_and_blocks_the_next_run(tmp_path: Path) -> 
     assert after.returncode == 0 and after.stdout.startswith("Up to date")
 
 
+@pytest.mark.parametrize("ending", ["\r", "\r\n"], ids=["CR", "CRLF"])
+def test_a_conflict_in_a_file_of_other_line_ends_is_never_called_up_to_date(tmp_path: Path, ending: str) -> None:
+    """Found by the fuzzer (seeds 6035, 6037): the markers of a conflict in a file whose lines end in CR
+    alone were not seen by the up-to-date check, so the next `gen` took the no-input-changed path and
+    `check` said up to date with the markers in place."""
+    project = make_project(tmp_path, HELLO)
+    readme = project / "README.md"
+    text = readme.read_text().replace("| SayHello |", "| SayHello (greets by name) |")
+    readme.write_bytes(text.replace("\n", ending).encode())
+    set_rpcs(project, HELLO, AGAIN)
+    assert gen(project).returncode == 1
+    assert f"{ending}<<<<<<< yours (on disk){ending}".encode() in readme.read_bytes()
+    for _ in range(2):  # the second time after a `gen` that found nothing to render
+        assert run_scaffold("check", "-C", project).returncode == 1
+        blocked = gen(project)
+        assert blocked.returncode == 1 and "unresolved conflict marker" in blocked.stderr
+
+
 def test_protoc_error_during_gen_changes_nothing(tmp_path: Path) -> None:
     project = make_project(tmp_path, HELLO)
     (project / "protos/greeter.proto").write_text(

@@ -61,7 +61,9 @@ def test_a_proto_file_name_python_would_not_take_as_a_module_names_a_lowercase_p
     in the ruff a later project may run, rejects `Capital`), a keyword taking PEP 8's trailing underscore,
     rather than a refusal; the project imports and lints clean with that rule on."""
     source = tmp_path / f"{stem}.proto"
-    source.write_text('syntax = "proto3";\npackage things;\nservice Things { rpc Get (M) returns (M); }\nmessage M {}\n')
+    source.write_text(
+        'syntax = "proto3";\npackage things;\nservice Things { rpc Get (M) returns (M); }\nmessage M {}\n'
+    )
     made = run_scaffold("new", source, "-o", tmp_path / "project")
     assert made.returncode == 0, made.stderr
     project = tmp_path / "project"

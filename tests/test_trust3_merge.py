@@ -402,7 +402,7 @@ def test_a_kept_request_generator_keeps_the_import_it_reads(tmp_path: Path) -> N
     assert check(project) == 0
 
 
-MY_TESTS = '''
+MY_TESTS = """
 
 @pytest.fixture
 def greeting() -> str:
@@ -411,7 +411,7 @@ def greeting() -> str:
 
 def test_mine(greeting: str) -> None:
     assert greeting == "hi"
-'''
+"""
 
 
 @pytest.mark.parametrize("aio", ["true", "false"])

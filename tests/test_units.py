@@ -12,9 +12,9 @@ import pytest
 from scaffold.core.errors import Diagnostic
 from scaffold.core.imports import Import, import_lines
 from scaffold.core.naming import clean_comment, docstring_body, safe_identifier, snake_case
-from scaffold.generation.protoc import ProtoInput, parse_diagnostics
 from scaffold.generation.bydefinition import by_definition
 from scaffold.generation.merge import whole
+from scaffold.generation.protoc import ProtoInput, parse_diagnostics
 from scaffold.generation.rebind import misplaced, rebound
 from scaffold.generation.relocate import package_dirs, relocate
 from scaffold.generation.repair import repair

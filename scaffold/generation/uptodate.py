@@ -158,4 +158,9 @@ def _has_conflict_markers(path: Path) -> bool:
         content = path.read_bytes()
     except OSError:
         return False  # a user file the user deleted: the full pipeline reports it, nothing to write
-    return b"\n<<<<<<< " in b"\n" + content
+    return _MARKER.search(content) is not None
+
+
+_MARKER = re.compile(rb"(?:\A|[\r\n])(?:<<<<<<<|>>>>>>>) ")
+"""A conflict's opening or closing line, however lines end (a file of CR ends holds them too), as
+`scaffold.generation.merge.conflict_lines` finds them."""
