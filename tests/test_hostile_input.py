@@ -40,6 +40,8 @@ def test_hostile_names_and_comments_generate_code_that_imports_serves_and_type_c
     assert not {"hostile/clients/hostile/v1/empty.py", "tests/hostile/v1/test_empty.py"} & set(files)
     stubs = files["hostile/generated/hostile_pb2.pyi"].decode()
     assert "float: _builtins.float" in stubs and "**kwargs: object" in stubs
+    # A field named like a message or enum of its own file (issue 27, item 1): named through an alias.
+    assert "    Phrase: _global___Phrase\n" in stubs and stubs.endswith("_global___Phrase = Phrase\n")
     # An enum value named None cannot be declared in a stub (Modifier.Value("None") works at runtime).
     assert "\n    None:" not in stubs and "\nNone:" not in stubs
 

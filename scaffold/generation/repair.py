@@ -18,7 +18,9 @@ that never hit one get protoc's bytes unchanged:
 - a field named like a type it annotates with (`float`, `int`, `datetime`)
   shadows that type for the rest of the class body, so `float: float` makes
   every later `float` in that class a variable; those references are
-  qualified (`_builtins.float`, `_datetime.datetime`), as mypy-protobuf does.
+  qualified (`_builtins.float`, `_datetime.datetime`), as mypy-protobuf does;
+  a field named like a message or enum of its own file (`Thing Thing = 1;`)
+  likewise, through an alias the stub declares at its end.
 """
 
 from __future__ import annotations
@@ -136,12 +138,16 @@ def _closer(lines: list[str], opener: int, header_indent: int) -> int | None:
 _SLOTS = re.compile(r"^(?P<indent> *)__slots__ = \((?P<names>[^)]*)\)$", re.MULTILINE)
 _SHADOWABLE = {name: f"_builtins.{name}" for name in ("float", "int", "str", "bool", "bytes")}
 _MODULE_IMPORT = re.compile(r"^import (\w+)$", re.MULTILINE)
+_TOP_LEVEL_CLASS = re.compile(r"^class (\w+)\(", re.MULTILINE)
+_OWN_ALIAS = "_global___"
+"""A message or enum of the file a field shadows is named through a module-level alias, as mypy-protobuf does."""
 
 
 def _unshadow(content: bytes) -> bytes:
     """Qualify the type names a message's own fields shadow in its class body (see the module docstring)."""
     text = content.decode("utf-8")
-    replacement = {**_SHADOWABLE, **{module: f"_{module}" for module in _MODULE_IMPORT.findall(text)}}
+    own = {name: f"{_OWN_ALIAS}{name}" for name in _TOP_LEVEL_CLASS.findall(text)}
+    replacement = {**_SHADOWABLE, **{module: f"_{module}" for module in _MODULE_IMPORT.findall(text)}, **own}
     slot_names = {name for slots in _SLOTS.finditer(text) for name in re.findall(r'"(\w+)"', slots["names"])}
     if not slot_names & replacement.keys():
         return content
@@ -164,5 +170,6 @@ def _unshadow(content: bytes) -> bytes:
         needed.update(replacement[name].split(".")[0] for name in shadowed)
     if not needed:
         return content
-    imports = [f"import {alias.removeprefix('_')} as {alias}" for alias in sorted(needed)]
-    return "\n".join([*imports, *lines]).encode("utf-8")
+    imports = [f"import {alias.removeprefix('_')} as {alias}" for alias in sorted(needed - set(own.values()))]
+    aliases = [f"{alias} = {name}" for name, alias in sorted(own.items()) if alias in needed]
+    return "\n".join([*imports, *lines, *aliases, ""] if aliases else [*imports, *lines]).encode("utf-8")
