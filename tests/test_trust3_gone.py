@@ -9,7 +9,8 @@ import re
 from pathlib import Path
 
 from conftest import run_scaffold, tree
-from test_trust3_leftovers import imports, lint
+from test_gen import HELLO, make_project
+from test_trust3_leftovers import gen, imports, lint
 
 STORE = 'syntax = "proto3";\npackage shop.v1;\nmessage Item { string name = 1; }\nservice Store { rpc Get (Item) returns (Item); }\n'
 LEDGER = (
@@ -168,3 +169,25 @@ def test_a_new_service_never_shadows_a_class_kept_for_the_users_code(tmp_path: P
     assert "class OldStoreServicer:" in text and "# mine: Get" in text and "class StoreServicer(" in text
     lint(project, ".")
     imports(project, "shop.server")
+
+
+def test_what_a_conflicted_module_still_reads_is_reported_once_the_user_keeps_their_side(tmp_path: Path) -> None:
+    """Found by the fuzzer (seed 6022): switching to asyncio conflicts in a test module the user edited; the
+    run takes `served_channel` out of the runtime, but the conflicted module does not parse, so nothing was
+    found reading it, and once the user resolved by keeping their (sync) side, `gen` and `check` said up to
+    date over a module that does not import. The record keeps what a file it could not read may read."""
+    project = make_project(tmp_path, HELLO)
+    module = project / "tests/test_greeter.py"
+    module.write_text(module.read_text().replace("HelloRequest()", 'HelloRequest(name="me")'))
+    assert "served_channel" in module.read_text()
+    config = project / "pyproject.toml"
+    config.write_text(config.read_text().replace("aio = false", "aio = true"))
+    mine = module.read_text()
+    assert gen(project).returncode == 1 and "<<<<<<< " in module.read_text()
+    module.write_text(mine)  # resolved as `git checkout --ours` would: the whole file as the user had it
+    result = gen(project)
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "imports `served_channel`, which scaffold no longer writes in greeter/generated/runtime/testing.py" in (
+        result.stderr
+    )
+    assert run_scaffold("check", "-C", project).returncode == 1

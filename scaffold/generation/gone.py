@@ -84,7 +84,10 @@ def scan(away: list[str], files: Iterable[str], read: Callable[[str], bytes | No
             text = content.decode("utf-8")
             tree = ast.parse(text, path)
         except (UnicodeDecodeError, SyntaxError, ValueError):
-            continue  # not Python scaffold can read (conflict markers): the run reports it on its own
+            # not Python scaffold can read (conflict markers): the run reports that on its own, and the record
+            # keeps what the file may read until it parses (the user may resolve by keeping their side)
+            named.update(entry for word, entry in _entries_by_word(modules, names, stems) if word.encode() in content)
+            continue
         here = _module(path)
         for statement, module, name in _imports(tree, _package_of(path)):
             entry = modules.get(f"{module}.{name}") or modules.get(module) or names.get((module, name))
@@ -101,6 +104,14 @@ def scan(away: list[str], files: Iterable[str], read: Callable[[str], bytes | No
                 del unread[node.id]  # its first read stands for the others
     unique = sorted(set(found), key=lambda d: (d.path, d.line or 0, d.col or 0, d.message))
     return Findings(tuple(unique), tuple(sorted(named)))
+
+
+def _entries_by_word(
+    modules: dict[str, str], names: dict[tuple[str, str], str], stems: dict[str, str]
+) -> list[tuple[str, str]]:
+    """(word a reader would hold, entry taken away) for every entry."""
+    found = [(module.rpartition(".")[2], entry) for module, entry in modules.items()]
+    return found + [(name, entry) for (_, name), entry in names.items()] + list(stems.items())
 
 
 def _top_level_names(content: bytes) -> set[str]:

@@ -226,7 +226,12 @@ def _scan_for_gone_modules(
             return planned_file.content
         return disk.read(path)
 
-    return gone.scan(away, [p for p in python if not p.startswith(skip)], read, config.generated_dir)
+    found = gone.scan(away, [p for p in python if not p.startswith(skip)], read, config.generated_dir)
+    if any(f.action == "conflict" for f in planned):
+        # A conflict may be resolved to anything (the user's whole file back, say): all that was taken away
+        # stays in the record, for the runs after it to look for again.
+        return dataclasses.replace(found, named=tuple(away))
+    return found
 
 
 def _kept_by_merge(classified: Plan, modules: set[str], lost: frozenset[tuple[str, str]]) -> frozenset[tuple[str, str]]:
