@@ -191,3 +191,28 @@ def test_what_a_conflicted_module_still_reads_is_reported_once_the_user_keeps_th
         result.stderr
     )
     assert run_scaffold("check", "-C", project).returncode == 1
+
+
+def test_a_read_of_a_stub_class_of_a_service_gone_from_its_proto_is_reported(tmp_path: Path) -> None:
+    """Found by the fuzzer (seed 6015): a service leaves a proto that stays, and code of the user's still reads
+    its classes through the `_pb2_grpc` module (`shop_pb2_grpc.LedgerStub`, a kept class's base): the module
+    imports, the attribute is gone. Each such read is reported, located, until the user changes it."""
+    source = tmp_path / "src" / "shop.proto"
+    source.parent.mkdir()
+    source.write_text(STORE.replace("}\n", "}\nservice Ledger { rpc Put (Item) returns (Item); }\n", 1))
+    project = tmp_path / "project"
+    assert run_scaffold("new", source, "-o", project, "--layout", "single").returncode == 0
+    module = project / "tests/test_shop.py"
+    helper = "\n\ndef ledger_of(channel: grpc.Channel) -> object:\n    return shop_pb2_grpc.LedgerStub(channel)\n"
+    module.write_text(module.read_text() + helper)
+    (project / "protos/shop.proto").write_text(STORE)
+    result = gen(project)
+    assert result.returncode == 1, result.stdout + result.stderr
+    line = module.read_text().splitlines().index("    return shop_pb2_grpc.LedgerStub(channel)") + 1
+    assert (
+        f"tests/test_shop.py:{line}:12: reads `LedgerStub`, which scaffold no longer writes in"
+        " shop/generated/shop_pb2_grpc.py" in result.stderr
+    ), result.stderr
+    assert run_scaffold("check", "-C", project).returncode == 1
+    module.write_text(module.read_text().replace(helper, ""))
+    assert gen(project).returncode == 0 and run_scaffold("check", "-C", project).returncode == 0

@@ -54,7 +54,7 @@ def taken_away(written: Iterable[tuple[str, bytes | None, bytes | None]], record
             away.add(path) if before is not None else None
             continue
         back.add(path)
-        if before is None or path.endswith(_PROTOC):  # protoc's modules define their names at run time
+        if before is None or path.endswith("_pb2.py"):  # protoc's message modules define their names at run time
             continue
         names_after = _top_level_names(after)
         away.update(f"{path}{SEPARATOR}{name}" for name in _top_level_names(before) - names_after)
@@ -94,6 +94,11 @@ def scan(away: list[str], files: Iterable[str], read: Callable[[str], bytes | No
             if entry is not None:
                 named.add(entry)
                 found.append(_diagnostic(path, statement, entry, generated_dir, "imports"))
+        for attribute, module in _attributes_of_modules(tree, _package_of(path)):
+            entry = names.get((module, attribute.attr))
+            if entry is not None:  # `shop_pb2_grpc.LedgerStub`, the service gone from the protos
+                named.add(entry)
+                found.append(_diagnostic(path, attribute, entry, generated_dir, "reads"))
         unread = pysource.unresolved(text, tree)
         reads = [n for n in ast.walk(tree) if isinstance(n, ast.Name) and n.id in unread]
         for node in sorted(reads, key=lambda n: (n.lineno, n.col_offset)):
@@ -146,6 +151,24 @@ def _imports(tree: ast.Module, package: str) -> Iterator[tuple[ast.stmt, str, st
                 base = ".".join([*parts, *([base] if base else [])])
             for alias in node.names:
                 yield node, base, alias.name
+
+
+def _attributes_of_modules(tree: ast.Module, package: str) -> Iterator[tuple[ast.Attribute, str]]:
+    """Each `alias.name` read of a module the file imports, with the module's dotted name; where the file
+    binds the alias to nothing else."""
+    modules: dict[str, str] = {}
+    for statement, module, name in _imports(tree, package):
+        for alias in statement.names:  # type: ignore[attr-defined]
+            if isinstance(statement, ast.Import) and alias.name == (f"{module}.{name}" if module else name):
+                modules[alias.asname or alias.name] = alias.name
+            elif isinstance(statement, ast.ImportFrom) and alias.name == name:
+                modules[alias.asname or name] = f"{module}.{name}" if module else name
+    bound_else = {t.id for t in ast.walk(tree) if isinstance(t, ast.Name) and isinstance(t.ctx, ast.Store)}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name):
+            found = modules.get(node.value.id)
+            if found is not None and node.value.id not in bound_else:
+                yield node, found
 
 
 def _diagnostic(path: str, node: ast.AST, entry: str, generated_dir: str, verb: str) -> Diagnostic:
