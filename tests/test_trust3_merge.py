@@ -440,3 +440,23 @@ def test_a_module_the_render_rewrites_merges_by_definition(tmp_path: Path, aio: 
     tests = run_python("-m", "pytest", "-q", "-p", "no:cacheprovider", "tests", cwd=project)
     assert "3 passed" in tests.stdout, tests.stdout + tests.stderr
     assert check(project) == 0
+
+
+def test_a_helper_written_right_above_an_untouched_class_stays_when_its_service_goes(tmp_path: Path) -> None:
+    """Found by the fuzzer (seed 6015): a helper of the user's right above a servicer class they never
+    touched made the line merge keep the whole class when its service left the protos ("its servicer
+    class stays until you delete it"), and with it a read of the proto's module that is gone. The
+    helper stays; the untouched class goes, as it would without the helper."""
+    project = make_project(tmp_path, HELLO)
+    servicer = project / SERVICER
+    helper = "def shout(text: str) -> str:  # mine\n    return text.upper()\n\n\n"
+    servicer.write_text(servicer.read_text().replace("class GreeterServicer", helper + "class GreeterServicer", 1))
+    proto = project / "protos/greeter.proto"
+    proto.write_text(re.sub(r"// Greets people.\nservice Greeter \{.*?\n\}\n", "", proto.read_text(), flags=re.DOTALL))
+    result = gen(project)
+    assert result.returncode == 0, result.stdout + result.stderr
+    text = servicer.read_text()
+    assert helper.rstrip("\n") in text and "class GreeterServicer" not in text
+    assert "stays until you delete it" not in result.stdout
+    assert run_python("-c", "import greeter.server", cwd=project).returncode == 0
+    assert check(project) == 0

@@ -69,7 +69,10 @@ def merge(base: bytes, ours: bytes, theirs: bytes) -> Merged:
 def _merge_keys(base: list[str], ours: list[str], theirs: list[str]) -> tuple[list[str], int, int]:
     """merge3's regions, written diff3-style, with one rule of ours: where the new render drops
     lines the user changed (an RPC removed from the protos whose client or test code they edited),
-    the user's lines stay, as their servicer method does; that is not a conflict. Also counts both."""
+    the user's lines stay, as their servicer method does; that is not a conflict. Where the user only
+    wrote beside those lines (a helper right above a class whose service is gone), the user's lines
+    stay and the dropped ones go: the render's lines kept for that alone would keep the class. Also
+    counts both."""
     merged: list[str] = []
     conflicts = kept = 0
     for region in merge3.Merge3(base, ours, theirs).merge_regions():
@@ -83,6 +86,10 @@ def _merge_keys(base: list[str], ours: list[str], theirs: list[str]) -> tuple[li
         else:
             _, base_start, base_end, ours_start, ours_end, theirs_start, theirs_end = region  # type: ignore[misc]
             if theirs_start == theirs_end:
+                added_alone = _written_beside(base[base_start:base_end], ours[ours_start:ours_end])
+                if added_alone is not None:  # the user only wrote beside what the render drops: that goes
+                    merged += added_alone
+                    continue
                 merged += ours[ours_start:ours_end]
                 kept += 1
                 continue
@@ -118,6 +125,31 @@ def whole(base: bytes, ours: bytes, theirs: bytes) -> Merged:
 
 
 _DEFINES = re.compile(r"\s*(?:async\s+)?(?:def|class)\s+(\w+)")
+
+
+def _written_beside(base: list[str], ours: list[str]) -> list[str] | None:
+    """The lines the user added among `base`'s, when that is all they did, every addition starts at the
+    top level (a helper, an import, a comment between definitions) and none names what `base` defines;
+    None when they changed a line of the base, added inside one of its blocks (their method in a class) or
+    use what it defines: then all of the region stays."""
+    added: list[str] = []
+    defined = {match[1] for line in base if (match := _DEFINES.match(line))}
+    matcher = difflib.SequenceMatcher(None, base, ours, autojunk=False)
+    for tag, _, _, ours_start, ours_end in matcher.get_opcodes():
+        if tag == "equal":
+            continue
+        if tag != "insert":
+            return None  # a line of the base changed or deleted
+        chunk = ours[ours_start:ours_end]
+        first = next((line for line in chunk if line.strip()), "")
+        following = ours[ours_end] if ours_end < len(ours) else ""
+        attached = chunk[-1].strip() and (_DEFINES.match(following) or following.startswith("@"))
+        if first[:1] in (" ", "\t") or attached:
+            return None  # an addition inside a block, or a comment on the definition below
+        added += chunk
+    if any(re.search(rf"\b{name}\b", line) for name in defined for line in added):
+        return None  # what they wrote names what the render drops (`ALL = [CatalogServicer]`): it stays
+    return added
 
 
 def _insertion_around(base: list[str], ours: list[str], theirs: list[str]) -> tuple[list[str], list[str]] | None:
