@@ -13,6 +13,7 @@ from scaffold.core.errors import Diagnostic
 from scaffold.core.imports import Import, import_lines
 from scaffold.core.naming import clean_comment, docstring_body, safe_identifier, snake_case
 from scaffold.generation.bydefinition import by_definition
+from scaffold.generation.gone import still_there
 from scaffold.generation.merge import whole
 from scaffold.generation.protoc import ProtoInput, parse_diagnostics
 from scaffold.generation.rebind import misplaced, rebound
@@ -279,3 +280,12 @@ def test_a_line_merge_that_splits_a_definition_or_doubles_a_method_is_called_mis
     doubled = cls + b"\n    def Watch(self) -> None:\n        pass\n"
     assert misplaced(doubled, cls, cls) == ["Catalog.Watch"]
     assert misplaced(doubled, cls, doubled) == []  # the user's own file had it so: theirs to fix, not the merge's
+
+
+def test_what_the_record_says_was_taken_away_is_checked_against_the_tree() -> None:
+    """Found by the fuzzer (seed 7003): an entry recorded while a conflict was open stayed after the user took
+    the edit back, reported on every run although the tree defines the name again."""
+    tree = {"shop/generated/shop_pb2_grpc.py": b"class CatalogServicer(object):\n    pass\n", "shop/x.py": b""}
+    assert still_there("shop/generated/shop_pb2_grpc.py::CatalogServicer", tree.get)
+    assert not still_there("shop/generated/shop_pb2_grpc.py::LedgerServicer", tree.get)
+    assert still_there("shop/x.py", tree.get) and not still_there("shop/gone.py", tree.get)

@@ -62,6 +62,16 @@ def taken_away(written: Iterable[tuple[str, bytes | None, bytes | None]], record
     return sorted((away | set(recorded)) - back)
 
 
+def still_there(entry: str, read: Callable[[str], bytes | None]) -> bool:
+    """Whether what `entry` names is back in the tree (`read`), whichever run put it back: the record may hold
+    it from a run that ended in a conflict, and a later run may restore it without writing it again."""
+    path, _, name = entry.partition(SEPARATOR)
+    content = read(path)
+    if content is None:
+        return False
+    return not name or path.endswith("_pb2.py") or name in _top_level_names(content)
+
+
 def path_of(entry: str) -> str:
     return entry.partition(SEPARATOR)[0]
 

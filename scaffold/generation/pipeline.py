@@ -216,15 +216,19 @@ def _scan_for_gone_modules(
     away = gone.taken_away(written, previous.gone)
     if not away:
         return gone.Findings()
-    skip = config.generated_dir + "/"
-    python = [p for p in by_path if p.endswith(".py") and by_path[p].owner == "user"]
-    python += [p for top in (config.package, "tests") for p in disk.files_under(top) if p.endswith(".py")]
 
     def read(path: str) -> bytes | None:
         planned_file = by_path.get(path)
         if planned_file is not None and planned_file.writes:
             return planned_file.content
         return disk.read(path)
+
+    away = [entry for entry in away if not gone.still_there(entry, read)]
+    if not away:
+        return gone.Findings()
+    skip = config.generated_dir + "/"
+    python = [p for p in by_path if p.endswith(".py") and by_path[p].owner == "user"]
+    python += [p for top in (config.package, "tests") for p in disk.files_under(top) if p.endswith(".py")]
 
     found = gone.scan(away, [p for p in python if not p.startswith(skip)], read, config.generated_dir)
     if any(f.action == "conflict" for f in planned):
