@@ -267,7 +267,10 @@ def _user(
         merged = replace(merged, content=rebound(merged.content, new, current, package, gone))
         if misplaced(merged.content, new, current):
             rewritten = by_definition(base, current, new, package)
-            merged = Merged(rewritten, 0) if rewritten is not None else whole(base, current, new)
+            if rewritten is None:
+                merged = whole(base, current, new)
+            else:
+                merged = Merged(rebound(rewritten, new, current, package, gone), 0)
     if merged.conflicts:
         noun = "conflict" if merged.conflicts == 1 else "conflicts"
         return FilePlan(path, "conflict", "user", merged.content, current, f"{merged.conflicts} {noun} to resolve")
