@@ -240,8 +240,8 @@ def _user(
     current: bytes | None,
     base: bytes | None,
     rendered_before: bool,
-    package: str,
-    gone: Callable[[str], bool],
+    package: str = "",
+    gone: Callable[[str], bool] = lambda module: False,
 ) -> FilePlan:
     if current is None:
         if rendered_before:
