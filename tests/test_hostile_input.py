@@ -92,6 +92,31 @@ def test_names_that_cannot_be_made_safe_point_at_their_proto_line(tmp_path: Path
     assert sorted(p.name for p in tmp_path.iterdir()) == ["names.proto"]
 
 
+@pytest.mark.parametrize(
+    ("rpc", "where", "side", "name"),
+    [
+        ("rpc Get(None) returns (M);", "3:21", "request", "None"),
+        ("rpc Get(M) returns (Outer.True);", "3:33", "response", "Outer.True"),
+    ],
+)
+def test_an_rpc_whose_message_python_cannot_name_is_refused_at_the_type(
+    tmp_path: Path, rpc: str, where: str, side: str, name: str
+) -> None:
+    """Issue 27, item 7: `x_pb2.None` is a SyntaxError in every module that would call or serve the RPC; the
+    refusal is at the type in the RPC's line, not at six generated paths. An unused `message None` is fine
+    (tests/protos/hostile has one: its stub class is left out of the .pyi)."""
+    messages = "message M {} message None {} message Outer { message True {} }"
+    (tmp_path / "names.proto").write_text(f'syntax = "proto3";\n{messages}\nservice S {{ {rpc} }}\n')
+    result = run_scaffold("new", "names.proto", "-o", "out", cwd=tmp_path)
+    assert result.returncode == 2
+    keyword_part = name.rpartition(".")[2]
+    assert result.stderr == (
+        f"names.proto:{where}: RPC 'Get': its {side} type {name!r} holds {keyword_part!r}, a Python keyword,"
+        " which generated code cannot name; rename the message\n"
+    )
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["names.proto"]
+
+
 BAD_INPUT = {
     "unknown-type": (
         {"a.proto": 'syntax = "proto3";\nmessage A { Missing m = 1; }\n'},

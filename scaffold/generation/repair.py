@@ -14,7 +14,9 @@ that never hit one get protoc's bytes unchanged:
   `**kwargs` without an annotation, which `mypy --strict` rejects.
 - for an enum value named after a keyword (`None`, used by real APIs) it
   declares `None: _ClassVar[E]`, a SyntaxError: the declaration is dropped
-  (Python code cannot name that attribute anyway; `E.Value("None")` works).
+  (Python code cannot name that attribute anyway; `E.Value("None")` works);
+  likewise a message named after a keyword, whose `class None(...)` is
+  dropped from the stub (an RPC using one is refused at its proto line).
 - a field named like a type it annotates with (`float`, `int`, `datetime`)
   shadows that type for the rest of the class body, so `float: float` makes
   every later `float` in that class a variable; those references are
@@ -34,6 +36,10 @@ from scaffold.core.naming import docstring_body
 _DOCSTRING_OPEN = re.compile(r'^(?P<indent> *)"""(?P<first>.*)$')
 _MODULE_CLASSVAR = re.compile(rb"^(?P<name>\w+): _ClassVar\[(?P<type>\w+)\]$", re.MULTILINE)
 _KEYWORD_DECLARATION = re.compile(rb"^ *(?:" + "|".join(keyword.kwlist).encode() + rb"): .*\n", re.MULTILINE)
+_KEYWORD_CLASS = re.compile(
+    rb"^(?P<indent> *)class (?:" + "|".join(keyword.kwlist).encode() + rb")\(.*\n(?:(?:(?P=indent) .*)?\n)*",
+    re.MULTILINE,
+)
 _UNTYPED_KWARGS = re.compile(rb"\*\*kwargs\) -> None: \.\.\.$", re.MULTILINE)
 
 
@@ -46,6 +52,7 @@ def repair(outputs: Mapping[str, bytes]) -> dict[str, bytes]:
         elif path.endswith("_pb2.pyi"):
             content = _MODULE_CLASSVAR.sub(rb"\g<name>: \g<type>", content)
             content = _UNTYPED_KWARGS.sub(rb"**kwargs: object) -> None: ...", content)
+            content = _KEYWORD_CLASS.sub(b"", content)
             content = _KEYWORD_DECLARATION.sub(b"", content)
             content = _unshadow(content)
         repaired[path] = content

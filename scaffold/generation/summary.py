@@ -17,7 +17,7 @@ from typing import NamedTuple
 from google.protobuf import descriptor_pb2
 
 from scaffold.core.naming import clean_comment
-from scaffold.generation.unusable import grpc_name_clashes, unusable
+from scaffold.generation.unusable import grpc_name_clashes, unnamable_types, unusable
 from scaffold.record.memo import Memo
 
 _FILE = descriptor_pb2.FileDescriptorProto
@@ -117,6 +117,7 @@ def summarise(proto: descriptor_pb2.FileDescriptorProto) -> Summary:
         for m_index, method in enumerate(service.method):
             path = (_SERVICE_FIELD, s_index, _METHOD_FIELD, m_index)
             problems += unusable(proto, path, "RPC", method.name)
+            problems += unnamable_types(proto, path, method)
             methods.append(
                 FoundMethod(
                     method.name,

@@ -52,6 +52,32 @@ def unusable(
     return [(f"{what} name {name!r} {reason}; grpc's plugin cannot generate it", line, col)]
 
 
+_REQUEST, _RESPONSE = 2, 3  # MethodDescriptorProto's input_type and output_type
+
+
+def unnamable_types(
+    proto: descriptor_pb2.FileDescriptorProto, path: tuple[int, ...], method: descriptor_pb2.MethodDescriptorProto
+) -> list[tuple[str, int, int]]:
+    """An RPC whose request or response type Python code cannot name (`message None`: `x_pb2.None` is a
+    SyntaxError in the servicer, client and tests), at the type in the RPC's line. A message so named that
+    no RPC uses is left to protobuf, which builds it (`getattr(x_pb2, "None")`)."""
+    problems = []
+    for number, side, type_name in (
+        (_REQUEST, "request", method.input_type),
+        (_RESPONSE, "response", method.output_type),
+    ):
+        parts = type_name.removeprefix(".").split(".")  # the package's parts too: `a.class.v1` is a fine package
+        named = [parts[-1]] if keyword.iskeyword(parts[-1]) else [p for p in parts if p in ("None", "True", "False")]
+        if named:
+            line, col = position(proto, (*path, number))
+            message = (
+                f"RPC {method.name!r}: its {side} type {type_name.removeprefix('.')!r} holds {named[0]!r}, a Python"
+                " keyword, which generated code cannot name; rename the message"
+            )
+            problems.append((message, line, col))
+    return problems
+
+
 MAX_IMPORT_DEPTH = 64
 """Python imports a module inside the import of the module that needs it, about ten frames a level in a
 package: a chain of 100 generated modules ends in RecursionError, 90 still imports from a bare shell
