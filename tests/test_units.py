@@ -266,8 +266,14 @@ def test_a_merge_by_definition_never_leaves_out_a_line_of_the_users() -> None:
     mine = b"\n\n\ndef mine() -> int:\n    return 1\n"
     ours = base.replace(b"\n\n\ndef b", mine + b"\n\ndef b")
     merged = by_definition(base, ours, theirs, "shop")
-    assert merged == theirs.replace(b"\n\n\nasync def b", mine + b"\n\nasync def b")
+    assert merged == (theirs.replace(b"\n\n\nasync def b", mine + b"\n\nasync def b"), 0)
     assert by_definition(base, ours + b"\nLIMIT = 3\n", theirs, "shop") is None
+    # A definition both sides changed is a conflict of it alone; the render's new definition goes in regardless.
+    edited = ours.replace(b"def a() -> None:\n    pass", b"def a() -> None:\n    print('mine')")
+    grown = theirs + b"\n\nasync def c() -> None:\n    pass\n"
+    content, conflicts = by_definition(base, edited, grown, "shop") or (b"", 0)
+    assert conflicts == 1 and b"async def c() -> None" in content and b"print('mine')" in content
+    assert content.count(b"<<<<<<< ") == 1 and b"def mine() -> int:" in content
     conflict = whole(base, ours, theirs)
     assert conflict.conflicts == 1 and conflict.content.startswith(b"<<<<<<< yours (on disk)\n" + ours)
 

@@ -8,23 +8,28 @@ wrong (found by the fuzzer, seed 6022). Top-level definitions are what a
 user adds, changes and deletes in such a module, so this merge works on
 them: the new render, with each definition the user changed or added put in
 (before the definition that followed it in their file), each one they
-deleted left out, and the imports they added. It is accepted only when no
-definition changed on both sides, every line the user wrote is in the
-result and every name it reads is bound; otherwise the caller writes the
-whole file as one conflict.
+deleted left out, and the imports they added; a definition both sides
+changed is a conflict of that definition alone, so the render's new
+definitions go in whichever side the user keeps. It is accepted only when
+every line the user wrote is in the result and, without conflicts, every
+name it reads is bound; otherwise the caller writes the whole file as one
+conflict.
 """
 
 from __future__ import annotations
 
 from scaffold.core.errors import Diagnostic
+from scaffold.core.text import lines
 from scaffold.generation import pysource
+from scaffold.generation.merge import BASE, END, START, THEIRS, YOURS
 from scaffold.generation.pysource import Source
 from scaffold.generation.rebind import misplaced
 
 
-def by_definition(base: bytes, ours: bytes, theirs: bytes, package: str) -> bytes | None:
-    """`theirs` with the user's top-level changes of `ours` over `base`, or None where that would leave out
-    a line of theirs or a name unbound."""
+def by_definition(base: bytes, ours: bytes, theirs: bytes, package: str) -> tuple[bytes, int] | None:
+    """`theirs` with the user's top-level changes of `ours` over `base`, and how many definitions both sides
+    changed (each written as one conflict of that definition alone); None where that would leave out a line
+    of the user's or a name unbound."""
     if b"\r" in ours:
         return None  # the render's lines and theirs would end differently; the conflict keeps each as it is
     sources = [pysource.parse("", content) for content in (base, ours, theirs)]
@@ -37,26 +42,25 @@ def by_definition(base: bytes, ours: bytes, theirs: bytes, package: str) -> byte
         for name in mine.blocks
         if name not in before.blocks or _block(before, name) != _block(mine, name)
     }
-    if any(
-        name in render.blocks and _block(render, name) != _block(before, name)
-        for name in blocks
-        if name in before.blocks
-    ):
-        return None  # a definition both sides changed: whose change wins is the user's to say
+    both = [n for n in blocks if n in before.blocks and n in render.blocks and _block(render, n) != _block(before, n)]
+    for name in both:  # whose change wins is the user's to say: a conflict of that definition, the rest merged
+        blocks[name] = "".join(
+            [f"{START} {YOURS}\n", blocks[name], f"||||||| {BASE}\n", _block(before, name), "=======\n"]
+            + [_block(render, name), f"{END} {THEIRS}\n"]
+        )
     blocks |= {name: "" for name in before.blocks if name not in mine.blocks and name in render.blocks}
-    text = pysource.put(render.text, blocks, list(mine.blocks))
+    text = render.text
     theirs_imports = {statement for statement, _ in render.imports} | {s for s, _ in before.imports}
     for statement, _ in mine.imports:
         if statement not in theirs_imports:
             text = pysource.with_import(text, statement, package)
-    result = text.encode("utf-8")
-    merged = pysource.parse("", result)
-    if isinstance(merged, Diagnostic):
-        return None
+    result = pysource.put(text, blocks, list(mine.blocks)).encode("utf-8")
     written = {line.strip() for line in mine.lines} - {line.strip() for line in before.lines}
-    if not written <= {line.strip() for line in merged.lines} or misplaced(result, theirs, ours):
+    if not written <= {line.strip() for line in lines(result.decode("utf-8"))}:
         return None
-    return result
+    if not both and (isinstance(pysource.parse("", result), Diagnostic) or misplaced(result, theirs, ours)):
+        return None
+    return result, len(both)
 
 
 def _block(source: Source, name: str) -> str:

@@ -269,8 +269,10 @@ def _user(
             rewritten = by_definition(base, current, new, package)
             if rewritten is None:
                 merged = whole(base, current, new)
+            elif rewritten[1]:
+                merged = Merged(*rewritten)
             else:
-                merged = Merged(rebound(rewritten, new, current, package, gone), 0)
+                merged = Merged(rebound(rewritten[0], new, current, package, gone), 0)
     if merged.conflicts:
         noun = "conflict" if merged.conflicts == 1 else "conflicts"
         return FilePlan(path, "conflict", "user", merged.content, current, f"{merged.conflicts} {noun} to resolve")
