@@ -286,6 +286,9 @@ def test_a_line_merge_that_splits_a_definition_or_doubles_a_method_is_called_mis
     doubled = cls + b"\n    def Watch(self) -> None:\n        pass\n"
     assert misplaced(doubled, cls, cls) == ["Catalog.Watch"]
     assert misplaced(doubled, cls, doubled) == []  # the user's own file had it so: theirs to fix, not the merge's
+    fixture = b"@pytest.fixture\ndef mine() -> int:\n    return 1\n"
+    twice = b'@pytest.fixture(scope="module")\n' + fixture  # a removed fixture's decorator left on the user's
+    assert misplaced(twice, b"", fixture) == ["@decorator mine"]
 
 
 def test_what_the_record_says_was_taken_away_is_checked_against_the_tree() -> None:

@@ -78,7 +78,9 @@ def misplaced(merged: bytes, render: bytes, current: bytes) -> list[str]:
 
 
 def _defined_twice(content: bytes) -> set[str]:
-    """`Class.name` or `name` for each function or class defined twice in one class body or module."""
+    """`Class.name` or `name` for each function or class defined twice in one class body or module, and
+    `@decorator name` for a definition that carries one decorator twice (a removed fixture's
+    `@pytest.fixture` line left on the user's fixture below it)."""
     try:
         tree = ast.parse(content.decode("utf-8"))
     except (UnicodeDecodeError, SyntaxError, ValueError):
@@ -92,6 +94,9 @@ def _defined_twice(content: bytes) -> set[str]:
             if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
                 name = prefix + node.name
                 (twice if name in seen else seen).add(name)
+                decorators = [ast.dump(d.func if isinstance(d, ast.Call) else d) for d in node.decorator_list]
+                if len(set(decorators)) < len(decorators):
+                    twice.add(f"@decorator {name}")
     return twice
 
 
