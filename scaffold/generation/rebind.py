@@ -10,6 +10,10 @@ clean and the module does not import. So every name the merged module reads
 and nothing binds, that the user's file did bind or did not read, gets its
 import back: the new render's statement for it, else the user's own. A name
 neither side imports is left to the run's report of what it took away.
+
+`misplaced` is the other half of the check: what a clean merge broke that no
+import mends (a read torn from its definition, a method or a decorator twice),
+for which the plan merges by definitions instead (`bydefinition`).
 """
 
 from __future__ import annotations
