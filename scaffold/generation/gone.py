@@ -83,7 +83,9 @@ def scan(away: list[str], files: Iterable[str], read: Callable[[str], bytes | No
     modules = {_module(entry): entry for entry in away if SEPARATOR not in entry}
     names = {(_module(path_of(e)), e.partition(SEPARATOR)[2]): e for e in away if SEPARATOR in e}
     stems = {module.rpartition(".")[2]: entry for module, entry in modules.items()}
-    words = {*stems, *(name for _, name in names)}
+    by_word = [(module.rpartition(".")[2], entry) for module, entry in modules.items()]
+    by_word += [(name, entry) for (_, name), entry in names.items()]
+    words = {word for word, _ in by_word}
     found: list[Diagnostic] = []
     named: set[str] = set()
     for path in sorted(set(files)):
@@ -96,7 +98,7 @@ def scan(away: list[str], files: Iterable[str], read: Callable[[str], bytes | No
         except (UnicodeDecodeError, SyntaxError, ValueError):
             # not Python scaffold can read (conflict markers): the run reports that on its own, and the record
             # keeps what the file may read until it parses (the user may resolve by keeping their side)
-            named.update(entry for word, entry in _entries_by_word(modules, names, stems) if word.encode() in content)
+            named.update(entry for word, entry in by_word if word.encode() in content)
             continue
         here = _module(path)
         for statement, module, name in _imports(tree, _package_of(path)):
@@ -119,14 +121,6 @@ def scan(away: list[str], files: Iterable[str], read: Callable[[str], bytes | No
                 del unread[node.id]  # its first read stands for the others
     unique = sorted(set(found), key=lambda d: (d.path, d.line or 0, d.col or 0, d.message))
     return Findings(tuple(unique), tuple(sorted(named)))
-
-
-def _entries_by_word(
-    modules: dict[str, str], names: dict[tuple[str, str], str], stems: dict[str, str]
-) -> list[tuple[str, str]]:
-    """(word a reader would hold, entry taken away) for every entry."""
-    found = [(module.rpartition(".")[2], entry) for module, entry in modules.items()]
-    return found + [(name, entry) for (_, name), entry in names.items()] + list(stems.items())
 
 
 def _top_level_names(content: bytes) -> set[str]:
