@@ -67,10 +67,34 @@ def test_a_generated_file_is_always_rewritten_and_a_foreign_one_backed_up(
         ("a\n\tb\n", "a\n\tb\n", "a\n\tb\n\tNEW\n", "a\n\tb\n\tNEW\n", 0),
         ("x = 'q'\n", 'x = "q"\n', "x = 'q'\ny = 1\n", 'x = "q"\ny = 1\n', 0),  # a quote style is no change
         ("a\nb\n", "a\nB\n", "a\nX\n", None, 1),  # both changed one line: the user decides
+        # Both add at the end of a module: the render's new class goes above the user's trailing block,
+        # below their method of the class above, and a class of theirs by the same name is theirs to settle.
+        (
+            "class A:\n    x = 1\n",
+            "class A:\n    x = 1\n# mine\n",
+            "class A:\n    x = 1\nclass B:\n    y = 2\n",
+            "class A:\n    x = 1\nclass B:\n    y = 2\n# mine\n",
+            0,
+        ),
+        (
+            "class A:\n    x = 1\n",
+            "class A:\n    x = 1\n    def m(self): ...\n",
+            "class A:\n    x = 1\nclass B:\n    y = 2\n",
+            "class A:\n    x = 1\n    def m(self): ...\nclass B:\n    y = 2\n",
+            0,
+        ),
+        (
+            "class A:\n    x = 1\n",
+            "class A:\n    x = 1\nclass B:\n    pass\n",
+            "class A:\n    x = 1\nclass B:\n    y = 2\n",
+            None,
+            1,
+        ),
+        ("class A:\n    x = 1\n", "class A:\n    x = 1\n# mine\n", "class A:\n    x = 1\n    y = 2\n", None, 1),
     ],
 )
 def test_merge(base: str, ours: str, theirs: str, merged: str | None, conflicts: int) -> None:
-    result = merge(base.encode(), ours.encode(), theirs.encode())
+    result = merge(base.encode(), ours.encode(), theirs.encode(), python=True)
     assert result.conflicts == conflicts
     if merged is not None:
         assert result.content.decode() == merged

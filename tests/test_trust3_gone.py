@@ -216,3 +216,25 @@ def test_a_read_of_a_stub_class_of_a_service_gone_from_its_proto_is_reported(tmp
     assert run_scaffold("check", "-C", project).returncode == 1
     module.write_text(module.read_text().replace(helper, ""))
     assert gen(project).returncode == 0 and run_scaffold("check", "-C", project).returncode == 0
+
+
+def test_a_removed_rpcs_test_read_by_the_user_is_reported_in_a_module_of_cr_line_ends(tmp_path: Path) -> None:
+    """An editor may save CR alone: the names a module defines are still found at the start of its lines
+    (found by the fuzzer, seed 8003: the alias's read was called up to date)."""
+    project = two_files(tmp_path)
+    test_module = project / "tests/test_shop.py"
+    text = test_module.read_text()
+    assert "def test_audit(" in text, text
+    first = text.index("\n\n\ndef test_")  # away from test_audit, which stays when written beside it
+    text = text[:first] + "\n\n\nMY_ALIAS = test_audit  # mine: alias" + text[first:]
+    test_module.write_bytes(text.replace("\n", "\r").encode())
+    ledger = project / "protos/ledger.proto"
+    ledger.write_text(ledger.read_text().replace("  rpc Audit (Entry) returns (stream Entry);\n", ""))
+
+    first = run_scaffold("gen", "-C", project)
+    assert first.returncode == 1, first.stdout + first.stderr
+    lines = test_module.read_bytes().decode().split("\r")
+    alias = next(n for n, line in enumerate(lines, 1) if line.startswith("MY_ALIAS = test_audit  # mine: alias"))
+    assert "def test_audit(" not in "\r".join(lines)
+    assert found(first.stderr) == [("tests/test_shop.py", alias, "reads", "`test_audit`")], first.stderr
+    assert run_scaffold("check", "-C", project).returncode == 1

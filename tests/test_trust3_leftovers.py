@@ -251,3 +251,35 @@ def test_a_replay_file_naming_a_path_not_in_normal_form_is_refused(tmp_path: Pat
     assert tree(project) == before
     assert not (tmp_path / "n").exists() and not (tmp_path / "outside.py").exists()
     assert not Path("/tmp/outside.py").exists()
+
+
+# 2. What the user appends to a module and what a new service appends to it both land, without a conflict.
+
+
+@pytest.mark.parametrize(
+    "trailing",
+    [
+        "# fz-0022: saved while gen ran\n",
+        '\n\nif __name__ == "__main__":\n    print(__doc__)  # mine: a main block stays last\n',
+    ],
+)
+def test_a_new_services_class_lands_above_what_the_user_appended(tmp_path: Path, trailing: str) -> None:
+    """Found by the fuzzer (seed 8100): both sides adding at the end of a module was a conflict, and a user
+    keeping their side dropped the new class the server imports."""
+    source = tmp_path / "src/shop.proto"
+    source.parent.mkdir(parents=True)
+    source.write_text(SHOP.format(catalog=""))
+    project = tmp_path / "project"
+    assert run_scaffold("new", source, "-o", project, "--layout", "single").returncode == 0
+    for path in ("shop/servicer.py", "tests/test_shop.py"):
+        (project / path).write_text((project / path).read_text() + trailing)
+    (project / "protos/shop.proto").write_text(SHOP.format(catalog=CATALOG))
+
+    result = gen(project)
+    assert result.returncode == 0, result.stdout + result.stderr
+    servicer = (project / "shop/servicer.py").read_text()
+    assert servicer.endswith(trailing) and "class CatalogServicer(" in servicer, servicer
+    assert (project / "tests/test_shop.py").read_text().endswith(trailing)
+    assert check(project) == 0
+    imports(project, "shop.server", "shop.servicer")
+    lint(project, "shop", "tests")

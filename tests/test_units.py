@@ -289,6 +289,24 @@ def test_a_line_merge_that_splits_a_definition_or_doubles_a_method_is_called_mis
     fixture = b"@pytest.fixture\ndef mine() -> int:\n    return 1\n"
     twice = b'@pytest.fixture(scope="module")\n' + fixture  # a removed fixture's decorator left on the user's
     assert misplaced(twice, b"", fixture) == ["@decorator mine"]
+    # The user's lines put between a block's last two lines (seed 9005): a module that no longer parses.
+    torn = b"def t() -> None:\n    x = 1\nMINE = 2\n    assert x\n"
+    assert misplaced(torn, render, b"def t() -> None:\n    x = 1\n    assert x\n\n\nMINE = 2\n") != []
+    assert misplaced(torn, render, torn) == []  # the user's own file did not parse either: not the merge's doing
+
+
+@pytest.mark.parametrize("ending", [b"\r", b"\r\n"])
+def test_a_merge_by_definition_keeps_the_users_line_ends(ending: bytes) -> None:
+    """A module saved with CR or CRLF merges by definitions as one with LF does, and is written back with
+    the user's line ends (it was refused, and the whole file became one conflict: seed 9005)."""
+    base = b"import os\n\n\ndef a() -> None:\n    pass\n"
+    theirs = b"import os\n\n\nasync def a() -> None:\n    pass\n"
+    ours = (base + b"\n\ndef mine() -> int:\n    return 1\n").replace(b"\n", ending)
+    merged = by_definition(base, ours, theirs, "shop")
+    assert merged == ((theirs + b"\n\ndef mine() -> int:\n    return 1\n").replace(b"\n", ending), 0)
+    more = b"\n\ndef more() -> None:\n    pass\n"
+    assert by_definition(base, ours + more.replace(b"\n", ending), theirs, "shop") is not None
+    assert by_definition(base, ours + more, theirs, "shop") is None  # mixed ends: one whole conflict
 
 
 def test_what_the_record_says_was_taken_away_is_checked_against_the_tree() -> None:

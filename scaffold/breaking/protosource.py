@@ -91,7 +91,7 @@ class Element:
 
     @property
     def options(self) -> Any:
-        return self.proto.options  # type: ignore[attr-defined]
+        return self.proto.options
 
     @property
     def proto(self) -> Any:

@@ -77,6 +77,8 @@ def call_command(
 ) -> None:
     """Call one RPC with JSON: responses printed as JSON, one per line (grpcurl, from the project's descriptors)."""
     _quiet_grpc()
+    import grpc  # loaded by now: `scaffold.live.call` calls through it
+
     from scaffold.live import call, connection, methods, request
 
     credentials = _run(lambda: connection.credentials(tls, ca, cert, key))
@@ -91,7 +93,7 @@ def call_command(
         _run(lambda: call.invoke(chosen, request.read_data(data), options, origin=origin))
     except BrokenPipeError:  # the reader went away (`| head`): stop quietly, as other command-line tools do
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-    except call.grpc.RpcError as error:
+    except grpc.RpcError as error:
         typer.echo(connection.failure_line(error, target, credentials is not None, cert is not None), err=True)
         raise typer.Exit(EXIT_NEEDS_USER) from None
 

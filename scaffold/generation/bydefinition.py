@@ -18,6 +18,8 @@ conflict.
 
 from __future__ import annotations
 
+import re
+
 from scaffold.core.errors import Diagnostic
 from scaffold.core.text import lines
 from scaffold.generation import pysource
@@ -30,8 +32,12 @@ def by_definition(base: bytes, ours: bytes, theirs: bytes, package: str) -> tupl
     """`theirs` with the user's top-level changes of `ours` over `base`, and how many definitions both sides
     changed (each written as one conflict of that definition alone); None where that would leave out a line
     of the user's or a name unbound."""
-    if b"\r" in ours:
-        return None  # the render's lines and theirs would end differently; the conflict keeps each as it is
+    ending = _one_line_end(ours)
+    if ending is None:
+        return None  # mixed line ends: the merged lines would end differently; the conflict keeps each as it is
+    if ending != b"\n":  # an editor's CR or CRLF: merged as LF, written back in the user's
+        merged = by_definition(_as_lf(base), _as_lf(ours), _as_lf(theirs), package)
+        return None if merged is None else (merged[0].replace(b"\n", ending), merged[1])
     sources = [pysource.parse("", content) for content in (base, ours, theirs)]
     if any(isinstance(source, Diagnostic) for source in sources):
         return None
@@ -67,3 +73,15 @@ def _block(source: Source, name: str) -> str:
     first, end = source.blocks[name]
     text = "".join(source.lines[first:end])
     return text if text.endswith("\n") else text + "\n"
+
+
+def _one_line_end(content: bytes) -> bytes | None:
+    """The one way `content` ends its lines (LF when it has no line end); None when it mixes them."""
+    found = {match for match in re.findall(rb"\r\n|\r|\n", content)}
+    if len(found) > 1:
+        return None
+    return found.pop() if found else b"\n"
+
+
+def _as_lf(content: bytes) -> bytes:
+    return content.replace(b"\r\n", b"\n").replace(b"\r", b"\n")

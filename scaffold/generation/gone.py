@@ -32,7 +32,11 @@ from scaffold.generation import pysource
 from scaffold.record.state import GONE_SEPARATOR as SEPARATOR
 
 _PROTOC = ("_pb2.py", "_pb2_grpc.py")
-_DEFINES = re.compile(rb"^(?:(?:async[ \t]+)?def|class)[ \t]+(\w+)|^(\w+)[ \t]*(?::[^=\n]*)?=(?!=)", re.MULTILINE)
+_LINE_START = rb"(?:\A|(?<=[\r\n]))"
+_DEFINES = re.compile(
+    _LINE_START + rb"(?:(?:async[ \t]+)?def|class)[ \t]+(\w+)|" + _LINE_START + rb"(\w+)[ \t]*(?::[^=\r\n]*)?=(?!=)"
+)
+"""A top-level definition's name, at the start of a line however lines end (an editor may save CR alone)."""
 
 
 @dataclass(frozen=True)

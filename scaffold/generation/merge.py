@@ -32,7 +32,7 @@ class Merged:
     """Blocks of the user's that the new render drops, kept: reported, never a conflict."""
 
 
-def merge(base: bytes, ours: bytes, theirs: bytes) -> Merged:
+def merge(base: bytes, ours: bytes, theirs: bytes, python: bool = False) -> Merged:
     """Merge `theirs` (the new render) into `ours` (the user's file) over `base` (the last render).
 
     Lines are matched by their content alone, not by how it is written: line
@@ -41,6 +41,7 @@ def merge(base: bytes, ours: bytes, theirs: bytes) -> Merged:
     and tabs, an editor that writes CRLF) merges as cleanly as one who did
     not. Every line that comes from the user's file is written exactly as it
     was; every new line takes the file's indent style and most common ending.
+    In `python` source, what both sides add at one point can be told apart (`_added_side_by_side`).
     """
     ours_lines = text_lines(ours.decode("utf-8"), keepends=True)
     endings = [line[len(line.rstrip("\r\n")) :] for line in ours_lines]
@@ -52,7 +53,7 @@ def merge(base: bytes, ours: bytes, theirs: bytes) -> Merged:
     ours_keys = [_key(line) for line in ours_lines]
     theirs_keys = [_key(line) for line in theirs_lines]
     base_keys = [_key(line) for line in text_lines(base.decode("utf-8"), keepends=True)]
-    merged_keys, conflicts, kept = _merge_keys(base_keys, ours_keys, theirs_keys)
+    merged_keys, conflicts, kept = _merge_keys(base_keys, ours_keys, theirs_keys, python)
     written = {key: _styled(line, tabs, newline) for line, key in zip(theirs_lines, theirs_keys, strict=True)}
     result = [written.get(key, key.rstrip("\n") + newline) for key in merged_keys]
     matcher = difflib.SequenceMatcher(None, merged_keys, ours_keys, autojunk=False)
@@ -66,7 +67,7 @@ def merge(base: bytes, ours: bytes, theirs: bytes) -> Merged:
     return Merged(merged.encode("utf-8"), conflicts, kept)
 
 
-def _merge_keys(base: list[str], ours: list[str], theirs: list[str]) -> tuple[list[str], int, int]:
+def _merge_keys(base: list[str], ours: list[str], theirs: list[str], python: bool) -> tuple[list[str], int, int]:
     """merge3's regions, written diff3-style, with one rule of ours: where the new render drops
     lines the user changed (an RPC removed from the protos whose client or test code they edited),
     the user's lines stay, as their servicer method does; that is not a conflict. Where the user only
@@ -104,6 +105,10 @@ def _merge_keys(base: list[str], ours: list[str], theirs: list[str]) -> tuple[li
             )
             if beside is not None:
                 merged += [*beside[0], *theirs[theirs_start:theirs_end], *beside[1]]
+                continue
+            both = _added_side_by_side(ours[ours_start:ours_end], theirs[theirs_start:theirs_end])
+            if python and base_start == base_end and both is not None:
+                merged += both
                 continue
             conflicts += 1
             merged += [f"{START} {YOURS}\n", *ours[ours_start:ours_end], f"||||||| {BASE}\n"]
@@ -185,6 +190,25 @@ def _insertion_around(base: list[str], ours: list[str], theirs: list[str]) -> tu
     if any((match := _DEFINES.match(line)) and match[1] in defined for line in [*before, *after]):
         return None
     return before, after
+
+
+def _added_side_by_side(ours: list[str], theirs: list[str]) -> list[str] | None:
+    """Both sides' lines, when both only added Python at one point and the render's lines are whole
+    top-level blocks (a new service's class or test at the end of the module, where the user appended a
+    helper or a `__main__` block): the user's lines stay next to what they continue, the lines above when
+    indented (a method of the class above), else the lines below (their trailing block stays last).
+    None when the render adds inside a block, or either side defines a name the other does (the user's
+    own class for the new service: that is theirs to choose)."""
+    first_theirs = next((line for line in theirs if line.strip()), "")
+    first_ours = next((line for line in ours if line.strip()), "")
+    if not first_theirs or not first_ours or first_theirs[:1] in (" ", "\t"):
+        return None
+    defined = {match[1] for line in ours if (match := _DEFINES.match(line))}
+    if any((match := _DEFINES.match(line)) and match[1] in defined for line in theirs):
+        return None
+    if first_ours[:1] in (" ", "\t"):
+        return [*ours, *theirs]
+    return [*theirs, *ours]
 
 
 def _key(line: str) -> str:

@@ -19,6 +19,7 @@ from pathlib import Path
 
 from scaffold.core.errors import EXIT_NEEDS_USER, Diagnostic, ScaffoldError
 from scaffold.core.model import Project, Rpc, Service, restrict
+from scaffold.core.text import lines as text_lines
 from scaffold.generation import gone, incremental, protoc, pysource, relayout
 from scaffold.generation import inputs as input_digest
 from scaffold.generation import plan as plan_module
@@ -194,12 +195,16 @@ def _refuse_a_second_definition(classified: Plan, read: Callable[[str], bytes | 
 
 
 def _def_lines(text: str, name: str) -> list[int]:
-    return [text.count("\n", 0, m.start()) + 1 for m in re.finditer(rf"(?m)^(?:async )?def {name}\b", text)]
+    return _lines_opening(text, rf"(?:async )?def {name}\b")
 
 
 def _class_lines(content: bytes | None, name: str) -> list[int]:
-    text = (content or b"").decode(errors="replace")
-    return [text.count("\n", 0, m.start()) + 1 for m in re.finditer(rf"(?m)^class {name}\b", text)]
+    return _lines_opening((content or b"").decode(errors="replace"), rf"class {name}\b")
+
+
+def _lines_opening(text: str, pattern: str) -> list[int]:
+    """The numbers of the lines that start with `pattern`, however the file ends its lines (CR alone too)."""
+    return [number for number, line in enumerate(text_lines(text), 1) if re.match(pattern, line)]
 
 
 def _scan_for_gone_modules(

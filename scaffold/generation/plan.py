@@ -258,7 +258,8 @@ def _user(
     if current == base:
         return FilePlan(path, "update", "user", new, current)
     try:
-        merged = merge(without_deleted(base, current, new) if path.endswith(".py") else base, current, new)
+        python = path.endswith(".py")
+        merged = merge(without_deleted(base, current, new) if python else base, current, new, python)
         if path == CONFIG_FILE and not merged.conflicts and not _valid_toml(merged.content):
             merged = merge(base, current, _with_table_of(new, current))
     except UnicodeDecodeError:

@@ -306,7 +306,7 @@ def _with_include_hint(diagnostic: Diagnostic, inputs: Sequence[ProtoInput], roo
 
 def _grpc_protoc() -> Any:
     """grpcio-tools' protoc, loaded when a run compiles (`call` and `describe` usually compile nothing)."""
-    from grpc_tools import protoc  # type: ignore[import-untyped]
+    from grpc_tools import protoc
 
     return protoc
 

@@ -91,7 +91,7 @@ def parse(path: str, content: bytes) -> Source | Diagnostic:
 def statement_start(source: Source, index: int) -> int:
     """The first line of top-level statement `index`, its decorators included."""
     node = source.tree.body[index]
-    decorators = getattr(node, "decorator_list", [])
+    decorators: list[ast.expr] = getattr(node, "decorator_list", [])
     return min([node.lineno, *(d.lineno for d in decorators)]) - 1
 
 

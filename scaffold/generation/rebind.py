@@ -67,7 +67,11 @@ def misplaced(merged: bytes, render: bytes, current: bytes) -> list[str]:
     the render binds it where it reads it and the user's file did too (the merge put a read apart from its
     definition, aligning lines on the wrong blank line when the render rewrote the module: a sync test
     module become asyncio's), or a name defined twice in one class or module (a method's lines aligned with
-    another class's). Such a merge is no merge; the caller calls it a conflict."""
+    another class's), or a module that no longer parses though both sides did (the user's lines put between
+    the last two lines of a block, the line diff having aligned a removed block's twin last line with the
+    one that stays). Such a merge is no merge; the caller calls it a conflict."""
+    if not _parses(merged) and _parses(current) and _parses(render):
+        return ["<the merged module does not parse>"]
     twice = _defined_twice(merged) - _defined_twice(current) - _defined_twice(render)
     suspects = _unresolved(merged) - _unresolved(current) - _unresolved(render)
     if not suspects:
@@ -102,6 +106,14 @@ def _defined_twice(content: bytes) -> set[str]:
                 if len(set(decorators)) < len(decorators):
                     twice.add(f"@decorator {name}")
     return twice
+
+
+def _parses(content: bytes) -> bool:
+    try:
+        ast.parse(content.decode("utf-8"))
+    except (UnicodeDecodeError, SyntaxError, ValueError):
+        return False
+    return True
 
 
 def _unresolved(content: bytes) -> set[str]:

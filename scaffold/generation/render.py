@@ -151,7 +151,7 @@ class Renderer:
         if module not in owns:
             owns[module] = renders.own_digest(own)
         key = renders.key(shared, name, owns[module])
-        text = kept.get(key)
+        text: str | None = kept.get(key)
         if text is None:
             text = self._render_one(name, {**context, **own})
             kept.put(key, text)
@@ -165,7 +165,7 @@ class Renderer:
         if kept is None or shared is None:
             return self._render_one(name, {**context, "file": file})
         key = renders.key(shared, name, renders.digest_of(file))
-        text = kept.get(key)
+        text: str | None = kept.get(key)
         if text is None:
             text = self._render_one(name, {**context, "file": file})
             kept.put(key, text)

@@ -92,7 +92,7 @@ def main(argv: list[str]) -> None:
 
         return create
 
-    grpc.server, grpc.aio.server = wrap(False), wrap(True)  # type: ignore[assignment]
+    grpc.server, grpc.aio.server = wrap(False), wrap(True)
     sys.argv = [f"{package}.server", *server_args]
     runpy.run_module(f"{package}.server", run_name="__main__", alter_sys=True)
 
