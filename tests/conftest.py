@@ -26,6 +26,8 @@ from typing import NamedTuple
 
 import pytest
 
+from scaffold.live.dev import said
+
 REPO = Path(__file__).resolve().parent.parent
 TEST_PROTOS = Path(__file__).resolve().parent / "protos"
 DEADLINE_SECONDS = 30.0
@@ -202,7 +204,7 @@ def served(project: Path, package: str, extra: Sequence[str] = ()) -> Iterator[R
             except queue.Empty:
                 continue
             seen.append(line)
-            match = _LISTENING.search(line)
+            match = _LISTENING.search(said(line))
             if match:
                 break
         server = RunningServer(process, int(match.group(1)), lines, seen)

@@ -30,7 +30,8 @@ from cryptography.x509.oid import NameOID
 from test_dev_call import Dev
 
 FLAVOURS = pytest.mark.parametrize("aio", [False, True], ids=["sync", "aio"])
-ACCESS_LINE = re.compile(r'^\{"method": "/routeguide\.RouteGuide/')
+ACCESS_LINE = re.compile(r'"logger": "route_guide\.access", "message": "/routeguide\.RouteGuide/')
+RFC3339_UTC = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")
 SHAPES = ("GetFeature", "ListFeatures", "RecordRoute", "RouteChat")
 
 SYNC_SERVICER = """
@@ -264,6 +265,18 @@ def test_access_log_and_error_mapping_for_every_shape(projects: dict[bool, Path]
     with served(project, "route_guide", ["--log-format", "json", "--no-metrics"]) as server:
         outcomes = probe(project, server.port, *calls, options=("--plain",))
         printed = server.wait_for(ACCESS_LINE, count=len(calls))
+        printed = server.printed + printed + server.stop()
+    # Every line the server wrote, on stdout and stderr, is one JSON object a collector can read.
+    lines = [json.loads(line) for line in printed]
+    for line in lines:
+        assert {"time", "level", "logger", "message"} <= set(line), line
+        assert RFC3339_UTC.match(line["time"]), line
+    said = [line["message"] for line in lines if line["logger"] == "route_guide.server"]
+    assert said[-2].startswith("Server listening on 127.0.0.1:") and said[-1] == "Server stopped", said
+    failures = [line for line in lines if line["logger"] == "route_guide.errors"]
+    assert len(failures) == len(SHAPES), failures
+    for failure in failures:  # the traceback is a field of its line, not lines of its own
+        assert failure["level"] == "ERROR" and "Traceback (most recent call last)" in failure["exception"]
     answered = {"GetFeature": 1, "ListFeatures": 2, "RecordRoute": 1, "RouteChat": 3}
     before_failing = {"GetFeature": 0, "ListFeatures": 2, "RecordRoute": 0, "RouteChat": 2}
     for rpc in SHAPES:
@@ -289,8 +302,10 @@ def test_access_log_and_error_mapping_for_every_shape(projects: dict[bool, Path]
     logged = [json.loads(line) for line in printed if ACCESS_LINE.search(line)]
     assert len(logged) == len(calls)
     codes = {}
+    call = {"method", "shape", "code", "seconds", "peer", "requests", "responses"}
     for entry in logged:
-        assert set(entry) == {"method", "shape", "code", "seconds", "peer", "requests", "responses"}
+        assert set(entry) == {"time", "level", "logger", "message", *call}, entry
+        assert entry["message"].startswith(f"{entry['method']} {entry['code']} ") and entry["level"] == "INFO"
         assert entry["peer"].startswith("ipv4:127.0.0.1:") and entry["seconds"] > 0
         codes.setdefault(entry["method"].rsplit("/", 1)[1], []).append(entry["code"])
     for rpc in SHAPES:

@@ -22,6 +22,7 @@ import ctypes
 import errno
 import hashlib
 import importlib.util
+import json
 import os
 import re
 import signal
@@ -43,6 +44,17 @@ _LISTENING = re.compile(r"listening on (?P<host>.*):(?P<port>\d+)\s*$")
 _PR_SET_PDEATHSIG = 1
 READY_SECONDS = 30.0
 RETRY_SECONDS = 1.0
+
+
+def said(line: str) -> str:
+    """What a line of the server says: its `message` when it is a JSON line (`--log-format json`)."""
+    if line.startswith("{"):
+        try:
+            message = json.loads(line).get("message")
+        except (ValueError, AttributeError):
+            return line
+        return message if isinstance(message, str) else line
+    return line
 
 
 def port_holder(port: int) -> str | None:
@@ -175,7 +187,7 @@ class Server:
         assert process.stdout is not None
         for line in process.stdout:
             text = line.rstrip("\n")
-            bound = _LISTENING.search(text)
+            bound = _LISTENING.search(said(text))
             if bound:
                 self.port = int(bound["port"])  # port 0 the first time: keep the one it got
                 self._bound.set()

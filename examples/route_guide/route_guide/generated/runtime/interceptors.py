@@ -14,7 +14,6 @@ scaffold rewrites this module on every `scaffold gen`: do not edit it.
 
 from __future__ import annotations
 
-import json
 import logging
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -23,6 +22,8 @@ from typing import Any, NoReturn, TypeAlias
 from urllib.parse import unquote
 
 import grpc
+
+from route_guide.generated.runtime import logs
 
 ACCESS_LOGGER = logging.getLogger("route_guide.access")
 # A client whose deadline passes cancels the call itself, and that can reach the server a moment
@@ -54,7 +55,8 @@ Observer = Callable[[FinishedCall], None]
 
 
 class AccessLog:
-    """Logs one line per call on the `route_guide.access` logger, as text or as JSON for log collectors."""
+    """Logs one line per call on the `route_guide.access` logger; with `json`, the call's fields
+    go in the JSON line too (`logs.JsonLines`)."""
 
     def __init__(
         self, log_format: str = "text", logger: logging.Logger = ACCESS_LOGGER
@@ -65,18 +67,12 @@ class AccessLog:
     def __call__(self, call: FinishedCall) -> None:
         if not self._logger.isEnabledFor(logging.INFO):
             return
-        if self._json:
-            fields = dict(vars(call), code=call.code.name)
-            message = json.dumps(fields)
-        else:
-            message = (
-                f"{call.method} {call.code.name} {call.seconds * 1000:.1f}ms "
-                f"peer={call.peer} requests={call.requests} responses={call.responses}"
-            )
-        # Not `logger.info`: it looks up the caller's file and line, a third of its cost.
-        name, level = self._logger.name, logging.INFO
-        record = self._logger.makeRecord(name, level, "", 0, message, (), None)
-        self._logger.handle(record)
+        message = (
+            f"{call.method} {call.code.name} {call.seconds * 1000:.1f}ms "
+            f"peer={call.peer} requests={call.requests} responses={call.responses}"
+        )
+        fields = dict(vars(call), code=call.code.name) if self._json else {}
+        self._logger.handle(logs.record(self._logger, message, **fields))
 
 
 def server_interceptors(

@@ -26,6 +26,7 @@ from typing import TypeVar
 
 import grpc
 
+from route_guide.generated.runtime import logs
 from route_guide.generated.runtime.interceptors import server_interceptors
 from route_guide.generated.runtime.tls import (
     ServerCertificates,
@@ -47,10 +48,6 @@ MAX_CONNECTION_AGE_SECONDS = 0.0
 TLS_REQUIRED = False
 ACCESS_LOG = True
 LOG_FORMAT = "text"
-LOG_FORMATS = {
-    "text": "%(asctime)s %(levelname)s %(name)s: %(message)s",
-    "json": "%(message)s",
-}
 
 AddServices = Callable[[grpc.Server], None]
 """Registers the project's services with a server (`route_guide.server.add_services`)."""
@@ -196,11 +193,13 @@ def serve(
     server.start()
     if settings.certificates is not None:
         mutual = settings.certificates.client_ca is not None
-        print("TLS on, client certificates required" if mutual else "TLS on")
-    print(f"Server listening on {settings.host}:{bound_port}", flush=True)
+        said = "TLS on, client certificates required" if mutual else "TLS on"
+        logs.announce(said, settings.log_format, client_certificates=mutual)
+    listening = f"Server listening on {settings.host}:{bound_port}"
+    logs.announce(listening, settings.log_format, host=settings.host, port=bound_port)
     stop.wait()
     server.stop(settings.grace_seconds).wait()
-    print("Server stopped", flush=True)
+    logs.announce("Server stopped", settings.log_format)
 
 
 def run(
@@ -279,7 +278,7 @@ def parse_flags(argv: Sequence[str] | None = None) -> Settings:
     )
     parser.add_argument(
         "--log-format",
-        choices=sorted(LOG_FORMATS),
+        choices=logs.FORMATS,
         default=LOG_FORMAT,
         help="log lines as (default: %(default)s)",
     )
@@ -300,10 +299,17 @@ def parse_flags(argv: Sequence[str] | None = None) -> Settings:
 
 
 def configure_logging(log_format: str) -> None:
-    """INFO and above, as `log_format` says; a logging configuration made before this wins."""
-    if logging.getLogger().handlers:
+    """INFO and above on stderr, as `log_format` says; a logging configuration made before this wins."""
+    root = logging.getLogger()
+    if root.handlers:
         return
-    logging.basicConfig(level=logging.INFO, format=LOG_FORMATS[log_format])
+    handler = logging.StreamHandler()
+    if log_format == "json":
+        handler.setFormatter(logs.JsonLines())
+    else:
+        handler.setFormatter(logging.Formatter(logs.TEXT_FORMAT))
+    root.addHandler(handler)
+    root.setLevel(logging.INFO)
     # The access log makes a record per call: leave out what no format here prints
     # (Python's logging documentation advises this where logging must be fast).
     logging.logThreads = logging.logProcesses = logging.logMultiprocessing = False
