@@ -28,6 +28,7 @@ from google.protobuf import descriptor_pb2
 from scaffold.core.errors import Diagnostic, ScaffoldError, fail
 from scaffold.core.naming import module_path
 from scaffold.core.text import lines as text_lines
+from scaffold.generation import providers
 
 _LOCATED = re.compile(r"^(?P<path>.+?):(?P<line>\d+):(?P<col>\d+): (?P<message>.*)$")
 _FILE_LEVEL = re.compile(r"^(?:.*: )?(?P<path>[^:]+\.proto): (?P<message>.*)$")
@@ -278,7 +279,7 @@ def _compile(
     if descriptor_path is not None:
         args += [f"--descriptor_set_out={descriptor_path}", "--include_imports", "--include_source_info"]
     code, stderr = _run_protoc([*args, *names])
-    diagnostics = [_with_include_hint(d, inputs, roots) for d in parse_diagnostics(stderr, inputs)]
+    diagnostics = _said_once([_with_include_hint(d, inputs, roots) for d in parse_diagnostics(stderr, inputs)])
     errors = [d for d in diagnostics if d.severity == "error"]
     if code != 0:
         raise ScaffoldError(errors or [Diagnostic(inputs[0].path.as_posix(), "protoc failed without a message", 1, 1)])
@@ -286,6 +287,13 @@ def _compile(
 
 
 _IMPORT_NOT_FOUND = re.compile(r'^Import "(?P<name>[^"]+)" was not found')
+
+
+def _said_once(diagnostics: list[Diagnostic]) -> list[Diagnostic]:
+    """Without protoc's `NAME:1:1: File not found.` for an import another line already reports at the
+    statement that imports it (with where the file can come from)."""
+    imported = {m["name"] for d in diagnostics if (m := _IMPORT_NOT_FOUND.match(d.message))}
+    return [d for d in diagnostics if not (d.message == "File not found." and d.path in imported)]
 
 
 def _with_include_hint(diagnostic: Diagnostic, inputs: Sequence[ProtoInput], roots: Sequence[Path]) -> Diagnostic:
@@ -301,6 +309,9 @@ def _with_include_hint(diagnostic: Diagnostic, inputs: Sequence[ProtoInput], roo
                 root = Path(candidate.as_posix()[: -len(name) - 1])
                 hint = f"; it is at {candidate}: add `-I {root}` (or, in a project, {root} to proto_paths)"
                 return dataclasses.replace(diagnostic, message=diagnostic.message.rstrip(".") + hint)
+    provided = providers.hint(name)
+    if provided is not None:
+        return dataclasses.replace(diagnostic, message=f"{diagnostic.message.rstrip('.')}; {provided}")
     return diagnostic
 
 
