@@ -46,6 +46,37 @@ def test_hostile_names_and_comments_generate_code_that_imports_serves_and_type_c
     assert "\n    None:" not in stubs and "\nNone:" not in stubs
 
 
+PROTO2_STUB_DEFECTS = """syntax = "proto2";
+package legacy.v1;
+option py_generic_services = true;
+message Base {
+  optional string name = 1;
+  extensions 100 to 199;
+}
+extend Base { optional int32 weight = 100; }
+service Things { rpc Get (Base) returns (Base); }
+"""
+
+
+def test_proto2_extension_ranges_and_generic_services_type_check(tmp_path: Path) -> None:
+    """Issue 27, items 2 and 3: protoc's stub names `_python_message._ExtensionDict` and subclasses
+    `google.protobuf.service.service`, neither of which protobuf 7's stubs have (mypy name-defined)."""
+    source = tmp_path / "legacy.proto"
+    source.write_text(PROTO2_STUB_DEFECTS)
+    out = tmp_path / "out"
+    result = run_scaffold("new", source, "-o", out)
+    assert result.returncode == 0, result.stderr
+    check_project(out, "legacy")
+    stubs = tree(out)["legacy/generated/legacy_pb2.pyi"].decode()
+    assert "_python_message" not in stubs and "_service" not in stubs
+    assert "class Things: ...\n" in stubs and "class Things_Stub(Things): ...\n" in stubs
+    # What the stub says is what the module has: the extension, and the two plain classes protoc builds.
+    probe = "from legacy.generated import legacy_pb2 as m\nb = m.Base()\nb.Extensions[m.weight] = 3\n"
+    probe += "assert b.Extensions[m.weight] == 3 and m.Things.__bases__ == (object,) and m.Things_Stub.__bases__ == (m.Things,)"
+    ran = run_python("-W", "error", "-c", probe, cwd=out)
+    assert ran.returncode == 0, ran.stderr
+
+
 def test_proto2_editions_and_the_same_names_in_two_packages(tmp_path: Path) -> None:
     root = TEST_PROTOS / "editions"
     out = tmp_path / "out"

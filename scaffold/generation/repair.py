@@ -23,6 +23,12 @@ that never hit one get protoc's bytes unchanged:
   qualified (`_builtins.float`, `_datetime.datetime`), as mypy-protobuf does;
   a field named like a message or enum of its own file (`Thing Thing = 1;`)
   likewise, through an alias the stub declares at its end.
+- for a proto2 message with extension ranges it declares `Extensions:
+  _python_message._ExtensionDict`, a name the type stubs do not have; the
+  declaration is dropped (`Message.Extensions` is typed by the stubs already).
+- for `option py_generic_services = true` it imports `google.protobuf.service`,
+  which protobuf 7 and its stubs no longer have, to subclass its `service`;
+  at run time the classes protoc builds subclass nothing, and the stub now says so.
 """
 
 from __future__ import annotations
@@ -41,6 +47,12 @@ _KEYWORD_CLASS = re.compile(
     re.MULTILINE,
 )
 _UNTYPED_KWARGS = re.compile(rb"\*\*kwargs\) -> None: \.\.\.$", re.MULTILINE)
+_EXTENSIONS_DECLARATION = re.compile(rb"^ +Extensions: _python_message\._ExtensionDict\n", re.MULTILINE)
+_PYTHON_MESSAGE_IMPORT = re.compile(
+    rb"^from google\.protobuf\.internal import python_message as _python_message\n", re.MULTILINE
+)
+_SERVICE_IMPORT = re.compile(rb"^from google\.protobuf import service as _service\n", re.MULTILINE)
+_GENERIC_SERVICE = re.compile(rb"^class (?P<name>\w+)\(_service\.service\): \.\.\.$", re.MULTILINE)
 
 
 def repair(outputs: Mapping[str, bytes]) -> dict[str, bytes]:
@@ -55,8 +67,20 @@ def repair(outputs: Mapping[str, bytes]) -> dict[str, bytes]:
             content = _KEYWORD_CLASS.sub(b"", content)
             content = _KEYWORD_DECLARATION.sub(b"", content)
             content = _unshadow(content)
+            content = _without_missing_names(content)
         repaired[path] = content
     return repaired
+
+
+def _without_missing_names(content: bytes) -> bytes:
+    """The stub without what it takes from modules protobuf 7 and its stubs lack (see the module's docstring)."""
+    content = _EXTENSIONS_DECLARATION.sub(b"", content)
+    if b"_python_message." not in content:
+        content = _PYTHON_MESSAGE_IMPORT.sub(b"", content)
+    content = _GENERIC_SERVICE.sub(rb"class \g<name>: ...", content)
+    if b"_service." not in content:
+        content = _SERVICE_IMPORT.sub(b"", content)
+    return content
 
 
 def _docstrings_may_need_repair(content: bytes) -> bool:
