@@ -150,6 +150,7 @@ def test_config_in_pyproject_is_everything_gen_needs(generated) -> None:
         "log_format": "text",
         "metrics": False,
         "metrics_port": 9464,
+        "otel": False,
         "keepalive_seconds": 0.0,
         "max_connection_age_seconds": 0.0,
         "layout": "per-service",  # shop.proto has two services

@@ -50,6 +50,9 @@ def new(
     reflection: Annotated[bool, typer.Option("--reflection", help="Serve gRPC server reflection.")] = False,
     tls: Annotated[bool, typer.Option("--tls", help="Make the server refuse to start without a certificate.")] = False,
     metrics: Annotated[bool, typer.Option("--metrics", help="Serve Prometheus metrics of every call.")] = False,
+    otel: Annotated[
+        bool, typer.Option("--otel", help="OpenTelemetry traces and metrics of every call, server and client.")
+    ] = False,
     templates: Annotated[
         Path | None,
         typer.Option("--templates", help="Your own templates, searched before the built-in ones.", show_default=False),
@@ -85,6 +88,7 @@ def new(
             reflection=reflection,
             tls=tls,
             metrics=metrics,
+            otel=otel,
             templates=templates,
             format=formatter,
             layout=layout.value if layout else None,

@@ -43,8 +43,8 @@ class Config:
     the project lives in and `generated` the sub-package protoc's modules go
     to. `aio` selects the asyncio flavour (grpc.aio) of every file scaffold
     writes. The rest are server options: `health` and `reflection` add the
-    standard health and reflection services and `metrics` a Prometheus
-    endpoint (off by default: each brings a dependency); `tls = true` makes
+    standard health and reflection services, `metrics` a Prometheus
+    endpoint and `otel` OpenTelemetry traces and metrics (off by default: each brings a dependency); `tls = true` makes
     the server refuse to start without a certificate; the others are the
     defaults of the server's flags.
     `templates` is a directory of templates searched before the built-in
@@ -68,6 +68,7 @@ class Config:
     log_format: str = "text"
     metrics: bool = False
     metrics_port: int = 9464
+    otel: bool = False
     keepalive_seconds: float = 0.0
     max_connection_age_seconds: float = 0.0
     templates: str | None = None
@@ -137,6 +138,7 @@ KEYS = (
     "log_format",
     "metrics",
     "metrics_port",
+    "otel",
     "keepalive_seconds",
     "max_connection_age_seconds",
     "templates",

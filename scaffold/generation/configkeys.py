@@ -83,6 +83,7 @@ def parse(table: dict[str, Any], root: Path, path: Path, text: str) -> Config:
         log_format=_choice(table, "log_format", LOG_FORMATS, where, default="text") or "text",
         metrics=_bool(table, "metrics", where, default=False),
         metrics_port=int(_number(table, "metrics_port", where, default=9464, integer=True)),
+        otel=_bool(table, "otel", where, default=False),
         keepalive_seconds=float(_number(table, "keepalive_seconds", where, default=0.0)),
         max_connection_age_seconds=float(_number(table, "max_connection_age_seconds", where, default=0.0)),
         templates=_templates(table, root, where),

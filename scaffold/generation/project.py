@@ -105,6 +105,7 @@ class NewOptions:
     reflection: bool = False
     tls: bool = False
     metrics: bool = False
+    otel: bool = False
     templates: Path | None = None
     format: str | None = None
     layout: str | None = None
@@ -145,6 +146,7 @@ def for_new(protos: Sequence[Path], options: NewOptions) -> Inputs:
         reflection=options.reflection,
         tls=options.tls,
         metrics=options.metrics,
+        otel=options.otel,
         templates=os.path.relpath(templates.resolve(), root.resolve()) if templates else None,
         format=options.format,
         layout=options.layout or "single",

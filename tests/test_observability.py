@@ -1,0 +1,269 @@
+"""Issue 29: OpenTelemetry traces and metrics of every call shape, sync and aio, server and client.
+
+A generated project (`otel = true`, the servicer of tests/test_production.py, whose
+behaviour the request chooses) runs in a subprocess with the SDK's in-memory span
+exporter and metric reader: its own server on a loopback port, called through its
+own `create_channel`. The script prints what was recorded as JSON; the tests read
+the span pairs, their links and attributes, the histograms and the JSON log lines.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from conftest import REPO, run_python, run_scaffold
+from test_production import FLAVOURS, SHAPES, make_project
+
+TRACED = """
+import asyncio, json, os, sys, time, warnings
+
+os.environ["GRPC_VERBOSITY"] = "ERROR"  # the in-process client's own C-core lines (a GOAWAY) are not the server's
+
+from opentelemetry import metrics, trace
+from opentelemetry.sdk.metrics import MeterProvider
+from opentelemetry.sdk.metrics.export import InMemoryMetricReader
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+spans = InMemorySpanExporter()
+provider = TracerProvider()
+provider.add_span_processor(SimpleSpanProcessor(spans))
+trace.set_tracer_provider(provider)
+reader = InMemoryMetricReader()
+metrics.set_meter_provider(MeterProvider(metric_readers=[reader]))
+
+import grpc
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+
+from route_guide.generated import route_guide_pb2 as pb
+from route_guide.generated import route_guide_pb2_grpc
+from route_guide.generated.runtime import calling, serving, tracing
+from route_guide.server import add_services
+
+serving.configure_logging("json")
+tracing.configure()  # a provider is set: it must leave it alone
+warnings.simplefilter("error")
+repeat, AIO = int(sys.argv[1]), sys.argv[2] == "aio"
+
+
+def request(rpc, latitude):
+    point = pb.Point(latitude=latitude)
+    return {
+        "GetFeature": point,
+        "ListFeatures": pb.Rectangle(lo=point),
+        "RecordRoute": [pb.Point(), pb.Point(), point],
+        "RouteChat": [pb.RouteNote(location=point)] * 3,
+    }[rpc]
+
+
+CALLS = [(rpc, latitude, 10.0) for rpc in SHAPES for latitude in (0, 1, 2)]
+CALLS += [("GetFeature", 5, 0.3), ("ListFeatures", 5, 0.3)]  # past their deadline
+
+
+def create():
+    from grpc_health.v1 import health
+    servicer = (health.aio if AIO else health).HealthServicer()
+    server, port = serving.create_server("127.0.0.1:0", add_services, health_servicer=servicer)
+    return server, port
+
+
+def done(outcomes):
+    # A method past its deadline runs on after the client has its answer: wait for every server span.
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        finished = spans.get_finished_spans()
+        if sum(s.kind == trace.SpanKind.SERVER for s in finished) >= sum(s.kind == trace.SpanKind.CLIENT for s in finished):
+            break
+        time.sleep(0.05)
+    provider.force_flush()
+    print(json.dumps({"outcomes": outcomes, "spans": [json.loads(s.to_json()) for s in spans.get_finished_spans()],
+                      "metrics": json.loads(reader.get_metrics_data().to_json())}))
+
+
+def run_sync():
+    server, port = create()
+    server.start()
+    outcomes = []
+    with calling.create_channel(f"127.0.0.1:{port}") as channel:
+        stub = route_guide_pb2_grpc.RouteGuideStub(channel)
+        for rpc, latitude, timeout in CALLS:
+            sent = request(rpc, latitude)
+            try:
+                answer = getattr(stub, rpc)(iter(sent) if isinstance(sent, list) else sent, timeout=timeout)
+                if rpc in ("ListFeatures", "RouteChat"):
+                    list(answer)
+                outcomes.append([rpc, latitude, "OK"])
+            except grpc.RpcError as error:
+                outcomes.append([rpc, latitude, error.code().name])
+        stream = stub.ListFeatures(pb.Rectangle(), timeout=10)
+        next(stream)
+        stream.cancel()  # the client gives up after one response
+        outcomes.append(["ListFeatures", -1, "CANCELLED"])
+        health_pb2_grpc.HealthStub(channel).Check(health_pb2.HealthCheckRequest(), timeout=10)
+        for _ in range(repeat):
+            list(stub.ListFeatures(pb.Rectangle(), timeout=10))
+    server.stop(None).wait()
+    done(outcomes)
+
+
+async def run_aio():
+    server, port = create()
+    await server.start()
+    outcomes = []
+    async with calling.create_channel(f"127.0.0.1:{port}") as channel:
+        stub = route_guide_pb2_grpc.RouteGuideStub(channel)
+        for rpc, latitude, timeout in CALLS:
+            sent = request(rpc, latitude)
+            try:
+                answer = getattr(stub, rpc)(iter(sent) if isinstance(sent, list) else sent, timeout=timeout)
+                if rpc in ("ListFeatures", "RouteChat"):
+                    [_ async for _ in answer]
+                else:
+                    await answer
+                outcomes.append([rpc, latitude, "OK"])
+            except grpc.RpcError as error:
+                outcomes.append([rpc, latitude, error.code().name])
+        stream = stub.ListFeatures(pb.Rectangle(), timeout=10)
+        await stream.read()
+        stream.cancel()
+        outcomes.append(["ListFeatures", -1, "CANCELLED"])
+        await health_pb2_grpc.HealthStub(channel).Check(health_pb2.HealthCheckRequest(), timeout=10)
+        for _ in range(repeat):
+            [_ async for _ in stub.ListFeatures(pb.Rectangle(), timeout=10)]
+    await server.stop(None)
+    done(outcomes)
+
+
+asyncio.run(run_aio()) if AIO else run_sync()
+""".replace("SHAPES", repr(SHAPES))
+
+STATUS = {"OK": 0, "CANCELLED": 1, "UNKNOWN": 2, "DEADLINE_EXCEEDED": 4, "NOT_FOUND": 5, "INTERNAL": 13}
+
+
+@pytest.fixture(scope="module")
+def projects(tmp_path_factory: pytest.TempPathFactory) -> dict[bool, Path]:
+    directory = tmp_path_factory.mktemp("observability")
+    made = {aio: make_project(directory, aio, "--otel", "--health") for aio in (False, True)}
+    for project in made.values():
+        (project / "traced.py").write_text(TRACED)
+    return made
+
+
+def traced(project: Path, aio: bool, repeat: int = 0) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """What the script recorded, and the JSON lines its server logged (stderr)."""
+    result = run_python("traced.py", str(repeat), "aio" if aio else "sync", cwd=project, timeout=300)
+    assert result.returncode == 0, result.stderr[-3000:]
+    lines = [json.loads(line) for line in result.stderr.splitlines()]
+    return json.loads(result.stdout), lines
+
+
+@FLAVOURS
+def test_one_server_and_one_client_span_per_call_linked_with_the_calls_status(
+    projects: dict[bool, Path], aio: bool
+) -> None:
+    recorded, logged = traced(projects[aio], aio)
+    outcomes = recorded["outcomes"]
+    spans = recorded["spans"]
+    servers = [s for s in spans if s["kind"] == "SpanKind.SERVER"]
+    clients = [s for s in spans if s["kind"] == "SpanKind.CLIENT"]
+    # One pair per call; the health check is not traced on either side.
+    assert len(servers) == len(clients) == len(outcomes), [s["name"] for s in spans]
+    assert not [s for s in spans if "Health" in s["name"]]
+    by_id = {s["context"]["span_id"]: s for s in clients}
+    for server in servers:
+        client = by_id[server["parent_id"]]  # the server's span is the child of the client's, through traceparent
+        assert client["context"]["trace_id"] == server["context"]["trace_id"] and client["name"] == server["name"]
+    for (rpc, latitude, code), client in zip(outcomes, clients, strict=True):
+        assert client["name"] == f"routeguide.RouteGuide/{rpc}", (rpc, latitude, client["name"])
+        assert client["attributes"]["rpc.grpc.status_code"] == STATUS[code], (rpc, latitude, client)
+        assert (client["status"]["status_code"] == "ERROR") == (code != "OK")
+    expected = {(rpc, 0): "OK" for rpc in SHAPES} | {(rpc, 1): "INTERNAL" for rpc in SHAPES}
+    expected |= {(rpc, 2): "NOT_FOUND" for rpc in SHAPES} | {("GetFeature", 5): "DEADLINE_EXCEEDED"}
+    expected |= {("ListFeatures", 5): "DEADLINE_EXCEEDED", ("ListFeatures", -1): "CANCELLED"}
+    assert {(rpc, latitude): code for rpc, latitude, code in outcomes} == expected
+    for server in servers:
+        attributes = server["attributes"]
+        assert attributes["rpc.system"] == "grpc" and attributes["rpc.service"] == "routeguide.RouteGuide"
+        assert attributes["network.peer.address"] == "127.0.0.1" and attributes["network.peer.port"] > 0
+        client = by_id[server["parent_id"]]
+        if client["attributes"]["rpc.grpc.status_code"] == STATUS["CANCELLED"]:  # the server may have answered all
+            assert attributes["rpc.grpc.status_code"] in (STATUS["OK"], STATUS["CANCELLED"]), server
+        else:
+            assert attributes["rpc.grpc.status_code"] == client["attributes"]["rpc.grpc.status_code"], server
+        failed = attributes["rpc.grpc.status_code"] in (STATUS["INTERNAL"], STATUS["DEADLINE_EXCEEDED"])
+        assert (server["status"]["status_code"] == "ERROR") == failed, server  # NOT_FOUND, CANCELLED: not the server's
+        exceptions = [event for event in server["events"] if event["name"] == "exception"]
+        if attributes["rpc.grpc.status_code"] == STATUS["INTERNAL"]:  # the servicer's ValueError, recorded once
+            assert len(exceptions) == 1 and exceptions[0]["attributes"]["exception.type"] == "ValueError", server
+        else:
+            assert exceptions == [], server
+    # The log lines of a call carry its trace: the access line and the traceback's line.
+    traces = {s["context"]["trace_id"].removeprefix("0x") for s in servers}
+    lines = [line for line in logged if line["logger"] in ("route_guide.access", "route_guide.errors")]
+    calls = [line for line in lines if "/routeguide.RouteGuide/" in line["message"]]
+    assert len(calls) == len(outcomes) + len(SHAPES), logged  # every call, and one traceback per shape
+    assert all(line["trace_id"] in traces and len(line["span_id"]) == 16 for line in calls), calls
+    (health,) = [line for line in lines if "/grpc.health.v1.Health/Check" in line["message"]]
+    assert "trace_id" not in health  # not traced
+
+
+@FLAVOURS
+def test_durations_and_sizes_are_histograms_by_method_and_status(projects: dict[bool, Path], aio: bool) -> None:
+    recorded, _ = traced(projects[aio], aio)
+    found: dict[str, list[dict[str, Any]]] = {}
+    for resource in recorded["metrics"]["resource_metrics"]:
+        for scope in resource["scope_metrics"]:
+            for metric in scope["metrics"]:
+                found[metric["name"]] = metric["data"]["data_points"]
+    assert {"rpc.server.duration", "rpc.client.duration", "rpc.server.request.size", "rpc.server.response.size"} <= set(
+        found
+    )
+    for name in ("rpc.server.duration", "rpc.client.duration"):
+        points = {
+            (p["attributes"]["rpc.method"], p["attributes"]["rpc.grpc.status_code"]): p["count"] for p in found[name]
+        }
+        assert points[("GetFeature", 0)] == 1 and points[("GetFeature", STATUS["INTERNAL"])] == 1, points
+        assert points[("RouteChat", 0)] == 1 and points[("RouteChat", STATUS["NOT_FOUND"])] == 1, points
+        assert all(p["attributes"]["rpc.system"] == "grpc" for p in found[name])
+        assert not any("Health" in p["attributes"]["rpc.service"] for p in found[name])
+    requests = {p["attributes"]["rpc.method"]: p["count"] for p in found["rpc.server.request.size"]}
+    assert requests["RecordRoute"] == 3 * 3 and requests["GetFeature"] == 4, requests  # every message, each call
+
+
+@FLAVOURS
+def test_many_streamed_calls_leave_no_warning_and_no_context_error(projects: dict[bool, Path], aio: bool) -> None:
+    """contrib's instrumentation logs "Failed to detach context" on server streams (#2357): a context is
+    detached here where it was attached, never across a yield; the script turns warnings into errors."""
+    recorded, logged = traced(projects[aio], aio, repeat=10_000)
+    servers = [s for s in recorded["spans"] if s["kind"] == "SpanKind.SERVER"]
+    assert len(servers) == len(recorded["outcomes"]) + 10_000
+    assert [
+        line for line in logged if line["logger"] != "route_guide.access" and line["logger"] != "route_guide.errors"
+    ] == []
+
+
+def test_otel_turned_on_and_off_by_the_config(tmp_path: Path) -> None:
+    """`otel = true` in an existing project: the dependencies and the runtime module come with it, and go
+    with it; the project's own tests pass either way."""
+    project = tmp_path / "plain"
+    assert run_scaffold("new", REPO / "protos/route_guide.proto", "-o", project).returncode == 0
+    config = project / "pyproject.toml"
+    assert "opentelemetry" not in config.read_text()
+    assert not (project / "route_guide/generated/runtime/tracing.py").exists()
+    config.write_text(config.read_text().replace("otel = false", "otel = true"))
+    result = run_scaffold("gen", "-C", project)
+    assert result.returncode == 0, result.stderr
+    text = config.read_text()
+    assert '"opentelemetry-sdk>=' in text and '"opentelemetry-exporter-otlp-proto-grpc>=' in text
+    assert (project / "route_guide/generated/runtime/tracing.py").is_file()
+    tests = run_python("-m", "pytest", "-q", "-p", "no:cacheprovider", cwd=project, timeout=300)
+    assert tests.returncode == 0, tests.stdout
+    config.write_text(config.read_text().replace("otel = true", "otel = false"))
+    assert run_scaffold("gen", "-C", project).returncode == 0
+    assert "opentelemetry" not in config.read_text()
+    assert not (project / "route_guide/generated/runtime/tracing.py").exists()
+    assert "tracing" not in (project / "route_guide/generated/runtime/interceptors.py").read_text()
