@@ -21,6 +21,7 @@ its edit. Exit 3 (a traceback) or any other code is a violation.
 
 from __future__ import annotations
 
+import ast
 import difflib
 import hashlib
 import json
@@ -503,11 +504,43 @@ class World:
         self.cheap_invariants()
         if self.check() == 0:
             self.fail("check", f"`check` says up to date while gen said code names a gone module: {output}")
+        if self.protos == saved_protos and self._remove_stale_blocks(output):
+            return  # the edit is back already: the reported code is scaffold's own, kept by a whole-file "yours"
         self.log(f"  step {self.step_index}: code names a gone module; taking the edit back")
         self.protos = saved_protos.copy()
         self.write_protos()
         if "pyproject.toml" in saved_files:
             (self.project / "pyproject.toml").write_bytes(saved_files["pyproject.toml"])
+
+    def _remove_stale_blocks(self, output: str) -> bool:
+        """Remove, as the message asks, each top-level block a gone report points into that holds no line
+        the user wrote (scaffold's class of a service renamed and back, kept by resolving a whole-file
+        conflict as "yours"); False when a reported block holds one: then nothing is removed."""
+        blocks: dict[str, set[tuple[int, int]]] = {}
+        for match in LOCATED_GONE.finditer(output):
+            path, line = match["path"], int(match["line"])
+            text = self.text(path)
+            try:
+                tree_ = ast.parse(text)
+            except SyntaxError:
+                return False
+            node = next((n for n in tree_.body if n.lineno <= line <= (n.end_lineno or n.lineno)), None)
+            if node is None:
+                return False
+            first = min([node.lineno, *(d.lineno for d in getattr(node, "decorator_list", []))])
+            lines = re.findall(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+$", text)
+            if MARK.search("".join(lines[first - 1 : node.end_lineno]).encode()):
+                return False
+            blocks.setdefault(path, set()).add((first, node.end_lineno or node.lineno))
+        if not blocks:
+            return False
+        for path, spans in blocks.items():
+            lines = re.findall(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+$", self.text(path))
+            for first, last in sorted(spans, reverse=True):
+                del lines[first - 1 : last]
+            self.write(path, "".join(lines))
+        self.log(f"  step {self.step_index}: removed scaffold's stale blocks the report names in {sorted(blocks)}")
+        return True
 
     def _undo(self, saved_protos: model.Protos, saved_files: dict[str, bytes]) -> None:
         self.protos = saved_protos
@@ -618,6 +651,9 @@ class World:
 
 
 GONE = re.compile(r"\S+:\d+:\d+: (imports|reads) \S+, which scaffold no longer (generates|writes)")
+LOCATED_GONE = re.compile(
+    r"(?m)^\s*(?P<path>\S+?):(?P<line>\d+):\d+: (?:imports|reads) \S+, which scaffold no longer (?:generates|writes)"
+)
 
 
 def _parses(path: str, text: str, before: str = "") -> bool:
