@@ -260,3 +260,18 @@ def test_an_import_public_is_relocated_and_its_names_reexported(tmp_path: Path) 
     check_project(out, "keeper")  # every module imports, under -W error; the tests pass
     probe = "from keeper.generated.lib import reexport_pb2; print(reexport_pb2.Thing(name='x').name)"
     assert run_python("-c", probe, cwd=out).stdout == "x\n"
+
+
+def test_a_keyword_rpc_in_an_imported_proto_is_refused_at_its_line(tmp_path: Path) -> None:
+    """Issue 27, item 6: grpc's module of an imported proto that defines `rpc lambda` would not compile; the
+    refusal names the imported proto's line, not a generated path that is never written."""
+    (tmp_path / "kw.proto").write_text(
+        'syntax = "proto3";\npackage kw.v1;\nmessage M { string a = 1; }\nservice KW { rpc lambda (M) returns (M); }\n'
+    )
+    (tmp_path / "main.proto").write_text(
+        'syntax = "proto3";\npackage main.v1;\nimport "kw.proto";\nservice Main { rpc Get (kw.v1.M) returns (kw.v1.M); }\n'
+    )
+    result = run_scaffold("new", "main.proto", "-o", "out", cwd=tmp_path)
+    assert result.returncode == 2
+    assert result.stderr == "kw.proto:4:14: RPC name 'lambda' is a Python keyword; grpc's plugin cannot generate it\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["kw.proto", "main.proto"]

@@ -59,6 +59,26 @@ def _distinct(names: Sequence[str], reserved: frozenset[str]) -> list[str]:
     return result
 
 
+def _in_imports(
+    result: ProtocResult, summaries: Mapping[str, Summary], locations: Mapping[str, str]
+) -> list[Diagnostic]:
+    """What grpc's plugin cannot generate in an imported proto the project generates too (its
+    `_pb2_grpc` module would not compile), at the proto line; the file is placed beside the first input
+    found under the same include root (`protos/` in a project)."""
+    inputs = {item.name for item in result.inputs}
+    root = next(
+        (path.removesuffix(name) for name, path in locations.items() if path.endswith(name)),
+        "",
+    )
+    return [
+        Diagnostic(root + name, *problem)
+        for name in result.generated_names
+        if name not in inputs and name in summaries
+        for problem in summaries[name].problems
+        if "grpc's" in problem[0]  # the servicer, client and tests scaffold renders are the inputs' alone
+    ]
+
+
 def describe(result: ProtocResult, package: str, generated_subpackage: str, memo: Memo | None = None) -> Project:
     """The model of the input protos of one protoc run, for the Python package `package`; `memo` keeps
     each file's summary from earlier runs (see `Summary`)."""
@@ -81,6 +101,7 @@ def describe(result: ProtocResult, package: str, generated_subpackage: str, memo
         summary = summaries[item.name]
         problems += [Diagnostic(locations[item.name], *problem) for problem in summary.problems]
         services += [(item.name, service) for service in summary.services]
+    problems += _in_imports(result, summaries, locations)
     if problems:
         raise ScaffoldError(problems)
 
