@@ -1,23 +1,36 @@
-"""What the generated server's interceptors (access log, error mapping) cost under load.
+"""What the generated server's interceptors and its OpenTelemetry tracing cost under load.
 
-Drives the route_guide example (examples/route_guide, sync) over loopback with
-concurrent clients, each on its own channel calling GetFeature (unary) and
-ListFeatures (server streaming, a few features) in turn, for a fixed time.
-The same server code runs three times per round, in separate processes: with
-no interceptors, with the error mapping alone (`--no-access-log`), and with
-both that `server.py` installs by default (the access log written to a file,
-as a real deployment writes it somewhere). Rounds alternate the order, so a
-slow moment of the machine does not favour one side.
+Drives a route_guide server (examples/route_guide's servicer, sync) over loopback
+with concurrent clients, each on its own channel calling GetFeature (unary) and
+ListFeatures (server streaming, a few features) in turn, for a fixed time. Each
+side is its own server process:
+
+- `none`: grpc's server with the services alone, none of scaffold's interceptors;
+- `mapping`: the error mapping alone (`access_log=False`);
+- `access log`: the access log (written to a file, as a deployment writes it
+  somewhere) and the error mapping, as `server.py` runs by default;
+- `otel off`: the same project made with `--otel`, the SDK disabled
+  (`OTEL_SDK_DISABLED=true`: the API's no-op spans);
+- `otel on`: that project with the SDK's tracer and meter providers, every span
+  recorded and handed to an exporter that drops it.
+
+Rounds alternate the order, so a slow moment of the machine does not favour one
+side. A second part times client streams of 1,000 messages (RecordRoute) with
+tracing off and on.
 
     python bench/load.py [--clients 8] [--seconds 5] [--rounds 2]
 
-Prints calls per second and p50/p99 latency of each side, and its throughput
-as a ratio to no interceptors; the target is at most 10% lost.
+Prints calls per second, p50/p99 latency, and throughput as a ratio (median of
+rounds): `access log` to `none` (target: at most 10% lost), `otel on` to
+`otel off` (target: at most 5%), and the stream time with tracing to without
+(target: at most 5%).
 """
 
 from __future__ import annotations
 
 import argparse
+import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -31,15 +44,35 @@ import grpc
 REPO = Path(__file__).resolve().parent.parent
 EXAMPLE = REPO / "examples" / "route_guide"
 SERVE = """
-import logging, signal, sys, threading
-from route_guide.interceptors import server_interceptors
-from route_guide.server import LOG_FORMATS, Settings, configure_logging, create_server
-logging.basicConfig(level=logging.INFO, filename=sys.argv[2], format=LOG_FORMATS["text"])
-configure_logging("text")
-settings = Settings(host="127.0.0.1", port=0)
-side = sys.argv[1]
-interceptors = {"none": [], "mapping": server_interceptors(access_log=False), "all": None}[side]
-server, port = create_server("127.0.0.1:0", settings, interceptors=interceptors)
+import logging, os, signal, sys, threading
+side, log = sys.argv[1], sys.argv[2]
+logging.basicConfig(level=logging.INFO, filename=log, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+if side == "otel on":
+    from opentelemetry import metrics, trace
+    from opentelemetry.sdk.metrics import MeterProvider
+    from opentelemetry.sdk.metrics.export import InMemoryMetricReader
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import SimpleSpanProcessor, SpanExporter, SpanExportResult
+
+    class Drop(SpanExporter):
+        def export(self, spans):
+            return SpanExportResult.SUCCESS
+
+    provider = TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(Drop()))
+    trace.set_tracer_provider(provider)
+    metrics.set_meter_provider(MeterProvider(metric_readers=[InMemoryMetricReader()]))
+import grpc
+from concurrent import futures
+from route_guide.generated.runtime import serving
+from route_guide.server import add_services, create_server
+if side == "none":
+    server = grpc.server(futures.ThreadPoolExecutor(max_workers=serving.MAX_WORKERS))
+    add_services(server)
+    port = server.add_insecure_port("127.0.0.1:0")
+else:
+    settings = serving.Settings(host="127.0.0.1", port=0, access_log=side != "mapping")
+    server, port = create_server("127.0.0.1:0", settings)
 server.start()
 print(port, flush=True)
 stop = threading.Event()
@@ -48,20 +81,33 @@ stop.wait()
 server.stop(0)
 """
 
-
-SIDES = {
-    "none": "no interceptors     ",
-    "mapping": "error mapping only  ",
-    "all": "access log + mapping",
-}
+SIDES = ("none", "mapping", "access log", "otel off", "otel on")
 
 
-def serve(side: str, log: Path) -> tuple[subprocess.Popen[str], str]:
+def traced_project(scratch: Path) -> Path:
+    """route_guide made with `--otel`, with the example's servicer and database."""
+    project = scratch / "traced"
+    made = subprocess.run(
+        [sys.executable, "-m", "scaffold", "new", str(REPO / "protos/route_guide.proto"), "-o", str(project), "--otel"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if made.returncode != 0:
+        raise SystemExit(made.stderr)
+    for name in ("servicer.py", "resources.py", "route_guide_db.json"):
+        shutil.copy(EXAMPLE / "route_guide" / name, project / "route_guide" / name)
+    return project
+
+
+def serve(side: str, log: Path, traced: Path) -> tuple[subprocess.Popen[str], str]:
+    env = {**os.environ, "OTEL_SDK_DISABLED": "true" if side == "otel off" else "false"}
     process = subprocess.Popen(
         [sys.executable, "-c", SERVE, side, str(log)],
-        cwd=EXAMPLE,
+        cwd=traced if side.startswith("otel") else EXAMPLE,
         stdout=subprocess.PIPE,
         text=True,
+        env=env,
     )
     assert process.stdout is not None
     target = f"127.0.0.1:{process.stdout.readline().strip()}"
@@ -72,7 +118,6 @@ def serve(side: str, log: Path) -> tuple[subprocess.Popen[str], str]:
 
 def drive(target: str, clients: int, seconds: float) -> tuple[int, list[float]]:
     """Calls made and their latencies, from `clients` threads on their own channels for `seconds`."""
-    sys.path.insert(0, str(EXAMPLE))
     from route_guide.generated import route_guide_pb2, route_guide_pb2_grpc
 
     point = route_guide_pb2.Point(latitude=409146138, longitude=-746188906)
@@ -104,24 +149,46 @@ def drive(target: str, clients: int, seconds: float) -> tuple[int, list[float]]:
     return len(every), every
 
 
+def stream(target: str, streams: int) -> float:
+    """The median time of a client stream of 1,000 points (RecordRoute), over `streams` of them."""
+    from route_guide.generated import route_guide_pb2, route_guide_pb2_grpc
+
+    points = [route_guide_pb2.Point(latitude=409146138 + i, longitude=-746188906) for i in range(1000)]
+    times = []
+    with grpc.insecure_channel(target) as channel:
+        stub = route_guide_pb2_grpc.RouteGuideStub(channel)
+        for _ in range(streams):
+            started = time.perf_counter()
+            stub.RecordRoute(iter(points), timeout=30)
+            times.append(time.perf_counter() - started)
+    return statistics.median(times)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--clients", type=int, default=8)
     parser.add_argument("--seconds", type=float, default=5.0)
-    parser.add_argument("--rounds", type=int, default=4)
+    parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--streams", type=int, default=30, help="client streams of 1,000 messages per side")
     args = parser.parse_args()
+    sys.path.insert(0, str(EXAMPLE))
     latencies: dict[str, list[float]] = {side: [] for side in SIDES}
     calls = dict.fromkeys(SIDES, 0)
     ratios: dict[str, list[float]] = {side: [] for side in SIDES}
+    streamed: dict[str, list[float]] = {"otel off": [], "otel on": []}
     with tempfile.TemporaryDirectory() as scratch:
+        traced = traced_project(Path(scratch))
+        log = Path(scratch) / "access.log"
         for round_number in range(args.rounds):
             order = list(SIDES) if round_number % 2 == 0 else list(reversed(SIDES))
             rate = {}
             for side in order:
-                process, target = serve(side, Path(scratch) / "access.log")
+                process, target = serve(side, log, traced)
                 try:
                     drive(target, args.clients, 0.5)  # warm-up: connections, code paths
                     made, measured = drive(target, args.clients, args.seconds)
+                    if side in streamed:
+                        streamed[side].append(stream(target, args.streams))
                 finally:
                     process.terminate()
                     process.wait(timeout=30)
@@ -129,21 +196,24 @@ def main() -> None:
                 latencies[side] += measured
                 rate[side] = made / args.seconds
             for side in SIDES:
-                ratios[side].append(rate[side] / rate["none"])
-        with open(Path(scratch) / "access.log") as log:
-            logged = sum(1 for _ in log)
+                ratios[side].append(rate[side] / rate["otel off" if side == "otel on" else "none"])
+        logged = sum(1 for _ in log.open())
     print(
         f"route_guide (sync), {args.clients} clients, {args.rounds} rounds of {args.seconds:.0f} s per side, loopback"
     )
-    for side, label in SIDES.items():
+    for side in SIDES:
         cuts = statistics.quantiles(latencies[side], n=100)
         rate = calls[side] / (args.rounds * args.seconds)
-        ratio = statistics.median(ratios[side])
+        against = "otel off" if side == "otel on" else "none"
         print(
-            f"{label}: {rate:6.0f} calls/s  p50 {cuts[49] * 1000:6.2f} ms  p99 {cuts[98] * 1000:6.2f} ms"
-            f"  throughput {ratio:.2f}x of none (median of rounds)"
+            f"{side:<10}: {rate:6.0f} calls/s  p50 {cuts[49] * 1000:6.2f} ms  p99 {cuts[98] * 1000:6.2f} ms"
+            f"  throughput {statistics.median(ratios[side]):.2f}x of {against}"
         )
-    print(f"target: >= 0.90x; access log lines written: {logged}")
+    off, on = statistics.median(streamed["otel off"]), statistics.median(streamed["otel on"])
+    print(f"client stream of 1,000 messages: {off * 1000:.1f} ms untraced, {on * 1000:.1f} ms traced ({on / off:.2f}x)")
+    print(
+        f"targets: access log >= 0.90x of none; otel on >= 0.95x of otel off, streams <= 1.05x; lines logged {logged}"
+    )
 
 
 if __name__ == "__main__":

@@ -477,9 +477,14 @@ class World:
                         self.write(path, text)
                 else:  # scaffold's lines are in conflict, or the user's side alone does not parse: undo the edit
                     self.log(f"  step {self.step_index}: conflict in {conflicted}; undoing the edit")
-                    for path in conflicted:
-                        if path in first_before:
-                            (self.project / path).write_bytes(first_before[path])
+                    # As the README tells a user: `gen --abort` puts back all the run changed (a layout switch
+                    # moved code out of modules it removed). Only where there is nothing to undo (a second
+                    # run's conflict) are the conflicted files put back by hand.
+                    aborted = _scaffold("gen", "--abort", "-C", self.project, cwd=self.project.parent)
+                    if aborted.returncode != 0:
+                        for path in conflicted:
+                            if path in first_before:
+                                (self.project / path).write_bytes(first_before[path])
                     self.protos = saved_protos.copy()
                     self.write_protos()
                     if "pyproject.toml" in saved_files:
