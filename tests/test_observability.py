@@ -21,6 +21,7 @@ TRACED = """
 import asyncio, json, os, sys, time, warnings
 
 os.environ["GRPC_VERBOSITY"] = "ERROR"  # the in-process client's own C-core lines (a GOAWAY) are not the server's
+os.environ["OTEL_PYTHON_GRPC_MESSAGE_EVENTS"] = sys.argv[3]
 
 from opentelemetry import metrics, trace
 from opentelemetry.sdk.metrics import MeterProvider
@@ -153,9 +154,12 @@ def projects(tmp_path_factory: pytest.TempPathFactory) -> dict[bool, Path]:
     return made
 
 
-def traced(project: Path, aio: bool, repeat: int = 0) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+def traced(
+    project: Path, aio: bool, repeat: int = 0, events: bool = False
+) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     """What the script recorded, and the JSON lines its server logged (stderr)."""
-    result = run_python("traced.py", str(repeat), "aio" if aio else "sync", cwd=project, timeout=300)
+    flavour, switch = "aio" if aio else "sync", "true" if events else "false"
+    result = run_python("traced.py", str(repeat), flavour, switch, cwd=project, timeout=300)
     assert result.returncode == 0, result.stderr[-3000:]
     lines = [json.loads(line) for line in result.stderr.splitlines()]
     return json.loads(result.stdout), lines
@@ -197,6 +201,7 @@ def test_one_server_and_one_client_span_per_call_linked_with_the_calls_status(
         failed = attributes["rpc.grpc.status_code"] in (STATUS["INTERNAL"], STATUS["DEADLINE_EXCEEDED"])
         assert (server["status"]["status_code"] == "ERROR") == failed, server  # NOT_FOUND, CANCELLED: not the server's
         exceptions = [event for event in server["events"] if event["name"] == "exception"]
+        assert len(exceptions) == len(server["events"]), server  # message events are off by default
         if attributes["rpc.grpc.status_code"] == STATUS["INTERNAL"]:  # the servicer's ValueError, recorded once
             assert len(exceptions) == 1 and exceptions[0]["attributes"]["exception.type"] == "ValueError", server
         else:
@@ -267,3 +272,22 @@ def test_otel_turned_on_and_off_by_the_config(tmp_path: Path) -> None:
     assert "opentelemetry" not in config.read_text()
     assert not (project / "route_guide/generated/runtime/tracing.py").exists()
     assert "tracing" not in (project / "route_guide/generated/runtime/interceptors.py").read_text()
+
+
+@FLAVOURS
+def test_message_events_when_switched_on(projects: dict[bool, Path], aio: bool) -> None:
+    """`OTEL_PYTHON_GRPC_MESSAGE_EVENTS=true`: an event per message on the server's span, numbered per
+    direction, with its size."""
+    recorded, _ = traced(projects[aio], aio, events=True)
+    servers = {
+        (s["name"], s["attributes"]["rpc.grpc.status_code"]): s
+        for s in recorded["spans"]
+        if s["kind"] == "SpanKind.SERVER"
+    }
+    route = servers[("routeguide.RouteGuide/RecordRoute", 0)]
+    said = [(e["attributes"]["message.type"], e["attributes"]["message.id"]) for e in route["events"]]
+    assert said == [("RECEIVED", 1), ("RECEIVED", 2), ("RECEIVED", 3), ("SENT", 1)], route["events"]
+    listed = servers[("routeguide.RouteGuide/ListFeatures", 0)]
+    said = [(e["attributes"]["message.type"], e["attributes"]["message.id"]) for e in listed["events"]]
+    assert said == [("RECEIVED", 1), ("SENT", 1), ("SENT", 2)], listed["events"]
+    assert all(e["attributes"]["message.uncompressed_size"] >= 0 for e in listed["events"])
