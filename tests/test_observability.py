@@ -72,14 +72,15 @@ def create():
     return server, port
 
 
+def settled(expected):
+    # Whether every call's two spans have ended: a method past its deadline runs on after its client
+    # has the answer, and an aio client span ends in a task of its own.
+    finished = spans.get_finished_spans()
+    kinds = [s.kind for s in finished]
+    return kinds.count(trace.SpanKind.SERVER) >= expected and kinds.count(trace.SpanKind.CLIENT) >= expected
+
+
 def done(outcomes):
-    # A method past its deadline runs on after the client has its answer: wait for every server span.
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        finished = spans.get_finished_spans()
-        if sum(s.kind == trace.SpanKind.SERVER for s in finished) >= sum(s.kind == trace.SpanKind.CLIENT for s in finished):
-            break
-        time.sleep(0.05)
     provider.force_flush()
     print(json.dumps({"outcomes": outcomes, "spans": [json.loads(s.to_json()) for s in spans.get_finished_spans()],
                       "metrics": json.loads(reader.get_metrics_data().to_json())}))
@@ -107,6 +108,9 @@ def run_sync():
         health_pb2_grpc.HealthStub(channel).Check(health_pb2.HealthCheckRequest(), timeout=10)
         for _ in range(repeat):
             list(stub.ListFeatures(pb.Rectangle(), timeout=10))
+        deadline = time.monotonic() + 30
+        while not settled(len(outcomes) + repeat) and time.monotonic() < deadline:
+            time.sleep(0.05)
     server.stop(None).wait()
     done(outcomes)
 
@@ -135,6 +139,9 @@ async def run_aio():
         await health_pb2_grpc.HealthStub(channel).Check(health_pb2.HealthCheckRequest(), timeout=10)
         for _ in range(repeat):
             [_ async for _ in stub.ListFeatures(pb.Rectangle(), timeout=10)]
+        deadline = time.monotonic() + 30
+        while not settled(len(outcomes) + repeat) and time.monotonic() < deadline:
+            await asyncio.sleep(0.05)
     await server.stop(None)
     done(outcomes)
 

@@ -478,10 +478,12 @@ class World:
                 else:  # scaffold's lines are in conflict, or the user's side alone does not parse: undo the edit
                     self.log(f"  step {self.step_index}: conflict in {conflicted}; undoing the edit")
                     # As the README tells a user: `gen --abort` puts back all the run changed (a layout switch
-                    # moved code out of modules it removed). Only where there is nothing to undo (a second
-                    # run's conflict) are the conflicted files put back by hand.
-                    aborted = _scaffold("gen", "--abort", "-C", self.project, cwd=self.project.parent)
-                    if aborted.returncode != 0:
+                    # moved code out of modules it removed). Where there is nothing to undo (a second run's
+                    # conflict), or the conflict came back after one (a change of an earlier step, still
+                    # pending, conflicts too), the conflicted files are put back by hand.
+                    undo = ("gen", "--abort", "-C", self.project)
+                    aborted = attempt == 0 and _scaffold(*undo, cwd=self.project.parent).returncode == 0
+                    if not aborted:
                         for path in conflicted:
                             if path in first_before:
                                 (self.project / path).write_bytes(first_before[path])
