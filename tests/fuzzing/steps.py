@@ -419,12 +419,13 @@ def u_import(world: World, a: dict[str, Any]) -> bool:
     if not imports:
         return False
     eol = _eol(lines)
-    mark, mark2 = world.mark(path, "import"), world.mark(path, "module statement using the import")
     choices = [
         m for m in ("fractions", "decimal", "textwrap", "statistics") if f"import {m}  #" not in world.text(path)
     ]
     if not choices:
         return False  # a user does not import the same module twice: that F811 would be theirs, not scaffold's
+    # Marked only once the lines will be written: a mark for lines never written is "lost" (seed 13000).
+    mark, mark2 = world.mark(path, "import"), world.mark(path, "module statement using the import")
     module = choices[a["where"] % len(choices)]
     at = imports[a["where"] % len(imports)] + 1
     while at < len(lines) and lines[at].startswith((" ", ")")):
