@@ -4,6 +4,7 @@ official helloworld and route_guide."""
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import re
 from collections.abc import Iterator
@@ -13,13 +14,17 @@ import grpc
 import pytest
 from conftest import REPO, run_python, run_scaffold, served, tree
 
+# googleapis-common-protos's root: where google/api/annotations.proto is installed
+GOOGLEAPIS = str(Path(importlib.util.find_spec("google.api").submodule_search_locations[0]).parents[1])  # type: ignore[index, union-attr]
 # example directory -> the `scaffold new` arguments it was made with
 EXAMPLES = {
     "helloworld": ["protos/helloworld.proto"],
     "route_guide": ["protos/route_guide.proto"],
     "route_guide_aio": ["protos/route_guide.proto", "--aio"],
+    "route_guide_web": ["protos/web/route_guide.proto", "-I", GOOGLEAPIS, "--web"],
 }
-ROUTE_GUIDES = ["route_guide", "route_guide_aio"]
+ROUTE_GUIDES = ["route_guide", "route_guide_aio", "route_guide_web"]
+WEB_PORT = {"route_guide_web": ["--http-port", "0"]}  # any free one: tests run side by side
 
 
 @pytest.mark.parametrize("name", EXAMPLES)
@@ -33,7 +38,7 @@ def test_generated_files_are_exactly_what_the_cli_writes_today(tmp_path: Path, n
     tool_written = [p for p in fresh if owners.get(p) == "generated" or p.startswith((".scaffold/", "protos/"))]
     stale = [path for path in tool_written if committed.get(path) != fresh[path]]
     assert stale == [], "run: scaffold gen -C examples/" + name
-    package = EXAMPLES[name][0].removeprefix("protos/").removesuffix(".proto")
+    package = Path(EXAMPLES[name][0]).stem
     leftovers = [p for p in committed if p.startswith((f"{package}/generated/", ".scaffold/")) and p not in fresh]
     assert leftovers == []
     user_files = [p for p in fresh if owners.get(p) == "user"]
@@ -61,7 +66,7 @@ def test_helloworld_client_prints_what_the_official_client_prints() -> None:
 @pytest.mark.parametrize("example", ROUTE_GUIDES)
 def test_route_guide_client_prints_what_the_official_client_prints(example: str) -> None:
     project = REPO / "examples" / example
-    with served(project, "route_guide") as server:
+    with served(project, "route_guide", WEB_PORT.get(example, [])) as server:
         client = run_python("-m", "route_guide.client", "--target", f"127.0.0.1:{server.port}", cwd=project)
     assert client.returncode == 0, client.stderr
     sections = dict(re.findall(r"-{14} (\w+) -{14}\n(.*?)(?=-{14}|\Z)", client.stdout, re.DOTALL))
@@ -124,11 +129,18 @@ def raw_channels() -> Iterator[dict[str, grpc.Channel]]:
         served(REPO / "examples/helloworld", "helloworld") as hello,
         served(REPO / "examples/route_guide", "route_guide") as guide,
         served(REPO / "examples/route_guide_aio", "route_guide") as guide_aio,
+        served(REPO / "examples/route_guide_web", "route_guide", WEB_PORT["route_guide_web"]) as guide_web,
         grpc.insecure_channel(f"127.0.0.1:{hello.port}") as hello_channel,
         grpc.insecure_channel(f"127.0.0.1:{guide.port}") as guide_channel,
         grpc.insecure_channel(f"127.0.0.1:{guide_aio.port}") as guide_aio_channel,
+        grpc.insecure_channel(f"127.0.0.1:{guide_web.port}") as guide_web_channel,
     ):
-        yield {"helloworld": hello_channel, "route_guide": guide_channel, "route_guide_aio": guide_aio_channel}
+        yield {
+            "helloworld": hello_channel,
+            "route_guide": guide_channel,
+            "route_guide_aio": guide_aio_channel,
+            "route_guide_web": guide_web_channel,
+        }
 
 
 def test_helloworld_on_the_wire(raw_channels: dict[str, grpc.Channel]) -> None:

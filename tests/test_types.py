@@ -59,9 +59,9 @@ def test_a_call_with_the_wrong_message_type_is_a_type_error(
 
 @FLAVOURS
 def test_every_server_option_on_passes_mypy_strict_and_ruff(tmp_path: Path, mypy_cache: Path, aio: bool) -> None:
-    """health, reflection, metrics and tls together: the most conditional code of scaffold's runtime."""
+    """health, reflection, metrics, tls, otel and web together: the most conditional code of scaffold's runtime."""
     project = tmp_path / "project"
-    flags = ["--health", "--reflection", "--metrics", "--tls", *(["--aio"] if aio else [])]
+    flags = ["--health", "--reflection", "--metrics", "--tls", "--otel", "--web", *(["--aio"] if aio else [])]
     result = run_python(
         "-m", "scaffold", "new", str(REPO / "protos/route_guide.proto"), "-o", str(project), *flags, cwd=tmp_path
     )

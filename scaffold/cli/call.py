@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import enum
 import os
 import sys
 from pathlib import Path
@@ -19,6 +20,13 @@ from scaffold.cli.common import (
     verbosity,
 )
 from scaffold.core.errors import EXIT_NEEDS_USER
+
+
+class Protocol(str, enum.Enum):
+    grpc = "grpc"
+    connect = "connect"
+    grpc_web = "grpc-web"
+    http = "http"
 
 
 def _method_names(incomplete: str) -> list[str]:
@@ -73,6 +81,14 @@ def call_command(
     ca: Annotated[Path | None, typer.Option("--ca", help="With --tls: the CA certificate to trust.")] = None,
     cert: Annotated[Path | None, typer.Option("--cert", help="With --tls: a client certificate (mTLS).")] = None,
     key: Annotated[Path | None, typer.Option("--key", help="With --cert: its private key.")] = None,
+    protocol: Annotated[
+        Protocol,
+        typer.Option(
+            "--protocol",
+            help="gRPC, or over a `web = true` server's HTTP port (--target): Connect, gRPC-Web, "
+            "or the method's REST route (http).",
+        ),
+    ] = Protocol.grpc,
     project: ProjectDir = None,
 ) -> None:
     """Call one RPC with JSON: responses printed as JSON, one per line (grpcurl, from the project's descriptors)."""
@@ -89,6 +105,15 @@ def call_command(
     metadata = _run(lambda: [connection.header(h) for h in header or ()])
     options = call.Options(target, metadata, timeout, emit_defaults, credentials)
     origin = "-d" if not data or not data.startswith("@") else "<stdin>" if data == "@-" else data[1:]
+    if protocol != Protocol.grpc:
+        from scaffold.live import webcall
+
+        try:
+            _run(lambda: webcall.invoke(chosen, request.read_data(data), options, protocol.value, origin=origin))
+        except webcall.WebCallError as error:
+            typer.echo(f"{error.code}: {error.details}", err=True)
+            raise typer.Exit(EXIT_NEEDS_USER) from None
+        return
     try:
         _run(lambda: call.invoke(chosen, request.read_data(data), options, origin=origin))
     except BrokenPipeError:  # the reader went away (`| head`): stop quietly, as other command-line tools do

@@ -53,6 +53,9 @@ def new(
     otel: Annotated[
         bool, typer.Option("--otel", help="OpenTelemetry traces and metrics of every call, server and client.")
     ] = False,
+    web: Annotated[
+        bool, typer.Option("--web", help="Also serve every service to browsers and HTTP clients (Connect, gRPC-Web).")
+    ] = False,
     templates: Annotated[
         Path | None,
         typer.Option("--templates", help="Your own templates, searched before the built-in ones.", show_default=False),
@@ -89,6 +92,7 @@ def new(
             tls=tls,
             metrics=metrics,
             otel=otel,
+            web=web,
             templates=templates,
             format=formatter,
             layout=layout.value if layout else None,

@@ -69,6 +69,11 @@ class Config:
     metrics: bool = False
     metrics_port: int = 9464
     otel: bool = False
+    web: bool = False
+    """Also serve every service over HTTP (Connect, gRPC-Web) from the same servicers, on `http_port`."""
+    http_port: int = 8080
+    cors_origins: tuple[str, ...] = ()
+    """Browser origins allowed to call the web port from their pages ("*": any)."""
     keepalive_seconds: float = 0.0
     max_connection_age_seconds: float = 0.0
     templates: str | None = None
@@ -139,6 +144,9 @@ KEYS = (
     "metrics",
     "metrics_port",
     "otel",
+    "web",
+    "http_port",
+    "cors_origins",
     "keepalive_seconds",
     "max_connection_age_seconds",
     "templates",
@@ -153,6 +161,7 @@ LIMITS = {
     "max_message_bytes": (1, 2**31 - 1),
     "grace_seconds": (0, 86_400),
     "metrics_port": (0, 65_535),
+    "http_port": (0, 65_535),
     "keepalive_seconds": (0, 86_400),
     "max_connection_age_seconds": (0, 365 * 86_400),
 }

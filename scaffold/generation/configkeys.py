@@ -84,6 +84,9 @@ def parse(table: dict[str, Any], root: Path, path: Path, text: str) -> Config:
         metrics=_bool(table, "metrics", where, default=False),
         metrics_port=int(_number(table, "metrics_port", where, default=9464, integer=True)),
         otel=_bool(table, "otel", where, default=False),
+        web=_bool(table, "web", where, default=False),
+        http_port=int(_number(table, "http_port", where, default=8080, integer=True)),
+        cors_origins=_origins(table, where),
         keepalive_seconds=float(_number(table, "keepalive_seconds", where, default=0.0)),
         max_connection_age_seconds=float(_number(table, "max_connection_age_seconds", where, default=0.0)),
         templates=_templates(table, root, where),
@@ -91,6 +94,18 @@ def parse(table: dict[str, Any], root: Path, path: Path, text: str) -> Config:
         layout=_choice(table, "layout", LAYOUTS, where, default="single") or "single",
         breaking=_breaking(table, path, text),
     )
+
+
+def _origins(table: dict[str, Any], where: _Located) -> tuple[str, ...]:
+    """Origins as a browser sends them (`https://app.example.com`, no path), or "*"."""
+    if table.get("cors_origins", []) == []:
+        return ()
+    origins = _strings(table, "cors_origins", where)
+    for origin in origins:
+        if origin != "*" and not re.fullmatch(r"https?://[^/\s]+", origin):
+            message = f'[{TABLE}] cors_origins: {origin!r} is not an origin (scheme://host[:port], or "*")'
+            raise where.error("cors_origins", message)
+    return origins
 
 
 def _closest(key: str) -> str:

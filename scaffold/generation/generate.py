@@ -13,9 +13,10 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from scaffold.core.errors import fail
+from scaffold.core.errors import ScaffoldError, fail
 from scaffold.core.model import Owner, Project, Service, ServicerView, service_paths
 from scaffold.core.naming import module_path
+from scaffold.generation import httprules, openapi
 from scaffold.generation.config import Config
 from scaffold.generation.describe import describe
 from scaffold.generation.formatting import format_python
@@ -68,7 +69,12 @@ class Generation:
 
 
 def build_project(config: Config, result: ProtocResult, memo: Memo | None = None) -> Project:
-    return describe(result, config.package, config.generated, memo)
+    project = describe(result, config.package, config.generated, memo)
+    if config.web:  # the server would meet a bad REST rule only when a request comes
+        problems = httprules.problems(result)
+        if problems:
+            raise ScaffoldError(problems)
+    return project
 
 
 def generate(
@@ -114,6 +120,10 @@ def generate(
     rendered = renderer.render(context, paths, with_services, per_service, kept)
 
     files = {path: OutputFile(content, "generated") for path, content in generated.items()}
+    if config.web:  # served at /openapi.json
+        files[f"{package_dir}/runtime/openapi.json"] = OutputFile(
+            openapi.document_bytes(result, config.package), "generated"
+        )
     # Every directory of the package holds protoc's modules, so its `__init__.py` is written even when the
     # template renders nothing (render leaves out an empty one whose directory holds no other render).
     init = rendered.pop(f"{package_dir}/__init__.py", "").encode()

@@ -106,6 +106,7 @@ class NewOptions:
     tls: bool = False
     metrics: bool = False
     otel: bool = False
+    web: bool = False
     templates: Path | None = None
     format: str | None = None
     layout: str | None = None
@@ -147,6 +148,7 @@ def for_new(protos: Sequence[Path], options: NewOptions) -> Inputs:
         tls=options.tls,
         metrics=options.metrics,
         otel=options.otel,
+        web=options.web,
         templates=os.path.relpath(templates.resolve(), root.resolve()) if templates else None,
         format=options.format,
         layout=options.layout or "single",

@@ -125,12 +125,7 @@ def create_server(
     Tests pass "127.0.0.1:0" to get a free port; start and stop the server yourself.
     """
     settings = settings or Settings()
-    chain = server_interceptors(
-        settings.access_log,
-        settings.log_format,
-        settings.error_mapping,
-    )
-    chain.extend(interceptors)
+    chain = call_interceptors(settings, interceptors)
     options = server_options(settings)
     executor = futures.ThreadPoolExecutor(max_workers=settings.max_workers)
     server = grpc.server(executor, interceptors=chain, options=options)
@@ -145,6 +140,19 @@ def create_server(
     except RuntimeError:
         raise BindError(f"cannot bind {address}") from None
     return server, port
+
+
+def call_interceptors(
+    settings: Settings, interceptors: Interceptors = ()
+) -> list[grpc.ServerInterceptor]:
+    """What each call passes, outermost first: scaffold's interceptors as `settings` asks, then `interceptors`."""
+    chain = server_interceptors(
+        settings.access_log,
+        settings.log_format,
+        settings.error_mapping,
+    )
+    chain.extend(interceptors)
+    return chain
 
 
 def refuse_busy_port(address: str) -> None:

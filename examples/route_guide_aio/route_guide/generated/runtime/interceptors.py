@@ -119,6 +119,8 @@ class _Call:
     def __init__(self, method: str, shape: str, context: Context) -> None:
         self.method, self.shape, self.context = method, shape, context
         self.started = time.perf_counter()
+        # Asked now: once a call is cut short, grpc may have let go of its transport.
+        self.peer = context.peer()
         self.requests = 0
         self.responses = 0
 
@@ -132,7 +134,7 @@ class _Call:
         if code is None or code == grpc.StatusCode.OK:
             code = _unset_code(self.context, error)
         seconds = time.perf_counter() - self.started
-        peer = unquote(self.context.peer())  # "ipv6:%5B::1%5D:50" -> "ipv6:[::1]:50"
+        peer = unquote(self.peer)  # "ipv6:%5B::1%5D:50" -> "ipv6:[::1]:50"
         counts = self.requests, self.responses
         return FinishedCall(self.method, self.shape, code, seconds, peer, *counts)
 

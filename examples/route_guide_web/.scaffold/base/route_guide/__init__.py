@@ -1,0 +1,1 @@
+"""route_guide: a gRPC project for protos/route_guide.proto, made with scaffold."""
