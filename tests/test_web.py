@@ -11,14 +11,18 @@ metadata, CORS, GET, client streams, size limits. Starlette mounts the app at a 
 from __future__ import annotations
 
 import base64
+import functools
+import http.server
 import importlib.util
 import json
 import os
+import queue
 import re
 import shutil
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.parse
 from collections.abc import Iterator
@@ -30,7 +34,13 @@ import pytest
 from conftest import DEADLINE_SECONDS, REPO, RunningServer, run_python, run_scaffold, served, tree
 
 FLAVOURS = pytest.mark.parametrize("aio", [False, True], ids=["sync", "aio"])
-CONNECT_PACKAGES = ("@connectrpc/connect@2.1.2", "@connectrpc/connect-node@2.1.2", "@bufbuild/protobuf@2.17.0")
+CONNECT_PACKAGES = (
+    "@connectrpc/connect@2.1.2",
+    "@connectrpc/connect-node@2.1.2",
+    "@connectrpc/connect-web@2.1.2",
+    "@bufbuild/protobuf@2.17.0",
+    "esbuild@0.25.12",
+)
 WEB_LINE = re.compile(r"Web \(Connect, gRPC-Web\) listening on http://127\.0\.0\.1:(\d+)")
 SERVICE = "routeguide.RouteGuide"
 ORIGIN = "http://app.example"
@@ -60,6 +70,15 @@ class RouteGuideServicer(route_guide_pb2_grpc.RouteGuideServicer):
             context.abort(grpc.StatusCode.NOT_FOUND, "nothing at 2 (\\u00e9%)")
         if request.latitude == 3:
             time.sleep(3)
+        if request.latitude == 6:  # rich error details, as grpc_status sends them
+            from google.protobuf import any_pb2
+            from google.rpc import status_pb2
+
+            detail = any_pb2.Any()
+            detail.Pack(pb.Point(latitude=6))
+            status = status_pb2.Status(code=3, message="bad point", details=[detail])
+            context.set_trailing_metadata((("grpc-status-details-bin", status.SerializeToString()),))
+            context.abort(grpc.StatusCode.INVALID_ARGUMENT, "bad point")
         if request.latitude == 4:
             metadata = dict(context.invocation_metadata())
             context.send_initial_metadata((("echo", str(metadata.get("x-token"))),))
@@ -101,7 +120,7 @@ AIO_SERVICER = (
 def connect_client() -> Path:
     """tests/web/connect_client.mjs beside the npm packages it imports (installed once into a cache)."""
     cache = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "scaffold-tests" / "connect-2.1.2"
-    if not (cache / "node_modules" / "@connectrpc" / "connect-node").is_dir():
+    if not all((cache / "node_modules" / name.rpartition("@")[0]).is_dir() for name in CONNECT_PACKAGES):
         npm = shutil.which("npm")
         assert npm, "the web tests call the server with connectrpc's Node client: install Node.js and npm"
         cache.mkdir(parents=True, exist_ok=True)
@@ -302,6 +321,11 @@ def test_connect_unary_errors_are_http_statuses_with_the_field_at_fault(both: Bo
     status, headers, answer = connect_json(both, "GetFeature", {"latitude": 2})
     assert (status, answer) == (404, {"code": "not_found", "message": "nothing at 2 (\u00e9%)"})
     assert headers["trailer-where"] == "nowhere" and headers["trailer-blob-bin"] == "AP8="
+    details = [{"type": "routeguide.Point", "value": "CAY"}]  # a Point of latitude 6, base64 unpadded
+    assert connect_json(both, "GetFeature", {"latitude": 6})[::2] == (
+        400,
+        {"code": "invalid_argument", "message": "bad point", "details": details},
+    )
     assert connect_json(both, "GetFeature", {"latitude": 1})[::2] == (
         500,
         {"code": "internal", "message": "internal server error"},
@@ -435,6 +459,15 @@ def test_web_settings_are_checked_where_they_are_written(tmp_path: Path, project
         f"pyproject.toml:{line}:1: [tool.scaffold] cors_origins: 'app.example/path' is not an origin" in failed.stderr
     )
     assert config.read_text() != text and not (project / ".scaffold.lock").exists()
+    # --ignore-unknown-fields: a JSON field the message lacks is dropped, not refused.
+    extra = ["--http-port", "0", "--http-host", "127.0.0.1", "--ignore-unknown-fields"]
+    with served(projects[False], "route_guide", extra) as server:
+        port = next(m for line in server.wait_for(WEB_LINE) if (m := WEB_LINE.search(line))).group(1)
+        url = f"http://127.0.0.1:{port}/{SERVICE}/GetFeature"
+        status, _, answer = curl(
+            "-X", "POST", url, "-H", "content-type: application/json", "-d", '{"latitude": 7, "lat": 1}'
+        )
+        assert (status, json.loads(answer)["location"]) == (200, {"latitude": 7})
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))
         taken.listen()
@@ -689,3 +722,103 @@ def test_the_web_example_answers_over_rest_connect_and_grpc_web_as_over_grpc(
         message = urllib.parse.quote(json.dumps(calls[0]["request"]))
         status, _, answer = curl(f"{url}/{SERVICE}/GetFeature?encoding=json&message={message}")
         assert (status, json.loads(answer)) == (200, expected[0]["responses"][0])
+
+
+PAGE = """<!doctype html>
+<html><body><pre id="out"></pre><script type="module" src="bundle.js"></script></body></html>
+"""
+
+
+class _Page(http.server.SimpleHTTPRequestHandler):
+    """Serves the bundled page and takes its report (POST /result) into `results`."""
+
+    results: queue.Queue[str]
+
+    def do_POST(self) -> None:
+        self.results.put(self.rfile.read(int(self.headers["content-length"])).decode())
+        self.send_response(204)
+        self.end_headers()
+
+    def log_message(self, format: str, *args: Any) -> None:
+        """Quiet: the test says what went wrong."""
+
+
+@pytest.fixture(scope="module")
+def page(connect_client: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, queue.Queue[str]]]:
+    """tests/web/browser_page.mjs bundled by esbuild with connect-web and the example's descriptors,
+    served from an origin of its own; yields that origin and the queue its reports arrive on."""
+    example = REPO / "examples/route_guide_web"
+    served_from = tmp_path_factory.mktemp("page")
+    source = connect_client.parent / f"page-{served_from.name}"
+    source.mkdir()
+    descriptors = served_from / "route_guide.pb"
+    compiled = run_python(
+        "-m", "grpc_tools.protoc", "-Iprotos", "--include_imports", f"--descriptor_set_out={descriptors}",
+        "protos/route_guide.proto", cwd=example,
+    )  # fmt: skip
+    assert compiled.returncode == 0, compiled.stderr
+    encoded = base64.b64encode(descriptors.read_bytes()).decode()
+    (source / "descriptors.mjs").write_text(f'export const DESCRIPTORS = "{encoded}";\n')
+    shutil.copyfile(REPO / "tests/web/browser_page.mjs", source / "browser_page.mjs")
+    esbuild = connect_client.parent / "node_modules/.bin/esbuild"
+    bundle = [str(esbuild), str(source / "browser_page.mjs"), "--bundle", "--format=esm", "--target=es2022"]
+    built = subprocess.run(
+        [*bundle, f"--outfile={served_from / 'bundle.js'}", "--log-level=warning"],
+        check=False,
+        capture_output=True,
+        text=True,
+    )
+    shutil.rmtree(source)
+    assert built.returncode == 0, built.stderr
+    (served_from / "index.html").write_text(PAGE)
+    results: queue.Queue[str] = queue.Queue()
+    handler = type("Page", (_Page,), {"results": results})
+    with http.server.ThreadingHTTPServer(
+        ("127.0.0.1", 0), functools.partial(handler, directory=str(served_from))
+    ) as server:
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        try:
+            yield f"http://127.0.0.1:{server.server_address[1]}", results
+        finally:
+            server.shutdown()
+
+
+def open_in_chromium(url: str, results: queue.Queue[str], profile: Path) -> dict[str, Any]:
+    """What the page at `url` reported, opened in headless Chromium (Debian's `chromium`)."""
+    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
+    assert chromium, "the browser test runs Debian's chromium headless: apt-get install chromium"
+    flags = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", f"--user-data-dir={profile}"]
+    browser = subprocess.Popen([chromium, *flags, url], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        report: dict[str, Any] = json.loads(results.get(timeout=DEADLINE_SECONDS))
+        return report
+    except queue.Empty:
+        pytest.fail(f"the page at {url} reported nothing within {DEADLINE_SECONDS} s")
+    finally:
+        browser.kill()
+        browser.wait()
+
+
+def test_a_browser_page_of_another_origin_calls_the_example(page: tuple[str, queue.Queue[str]], tmp_path: Path) -> None:
+    """connect-web in headless Chromium, over Connect and gRPC-Web, through CORS; an origin not allowed is refused."""
+    origin, results = page
+    example = REPO / "examples/route_guide_web"
+    extra = ["--http-port", "0", "--http-host", "127.0.0.1", "--cors-origin", origin]
+    with served(example, "route_guide", extra) as server:
+        api = "http://127.0.0.1:" + next(m for line in server.wait_for(WEB_LINE) if (m := WEB_LINE.search(line))).group(
+            1
+        )
+        expected = grpc_calls(
+            example, server.port, [CALLS[0] | {"request": {"latitude": 409146138, "longitude": -746188906}}]
+        )
+        for protocol in ("connect", "grpc-web"):
+            report = open_in_chromium(
+                f"{origin}/index.html?api={api}&protocol={protocol}", results, tmp_path / protocol
+            )
+            assert "error" not in report, (protocol, report)
+            assert report["feature"] == expected[0]["responses"][0], protocol
+            assert len(report["listed"]) == 100 and report["listed"][0] == "Patriots Path, Mendham, NJ 07945, USA"
+        # The same page from an origin the server does not list: the browser refuses to hand it the answer.
+        elsewhere = origin.replace("127.0.0.1", "localhost")
+        report = open_in_chromium(f"{elsewhere}/index.html?api={api}&protocol=connect", results, tmp_path / "elsewhere")
+        assert report == {"error": "ConnectError: [unknown] Failed to fetch"}

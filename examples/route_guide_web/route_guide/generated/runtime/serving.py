@@ -98,6 +98,8 @@ class Settings:
     http_port: int | None = HTTP_PORT
     http_host: str | None = None  # None: `host`
     cors_origins: tuple[str, ...] = CORS_ORIGINS
+    # JSON fields a request's message lacks: refused, naming the field, unless True.
+    ignore_unknown_fields: bool = False
 
 
 def server_options(settings: Settings) -> list[tuple[str, int]]:
@@ -331,6 +333,16 @@ def parse_flags(argv: Sequence[str] | None = None) -> Settings:
         "--http-host", help="address the web port binds (default: --host's)"
     )
     parser.add_argument("--no-http", action="store_true", help="serve gRPC only")
+    parser.add_argument(
+        "--cors-origin",
+        action="append",
+        help="an origin whose pages may call the web port, repeatable (default: cors_origins)",
+    )
+    parser.add_argument(
+        "--ignore-unknown-fields",
+        action="store_true",
+        help="drop JSON fields a request's message lacks (default: refuse the request)",
+    )
     args = parser.parse_args(argv)
     return Settings(
         host=args.host,
@@ -346,6 +358,8 @@ def parse_flags(argv: Sequence[str] | None = None) -> Settings:
         log_format=args.log_format,
         http_port=None if args.no_http else args.http_port,
         http_host=args.http_host,
+        cors_origins=tuple(args.cors_origin or CORS_ORIGINS),
+        ignore_unknown_fields=args.ignore_unknown_fields,
     )
 
 

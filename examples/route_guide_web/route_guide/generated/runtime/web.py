@@ -161,9 +161,11 @@ def app_for(
     calls = Calls(registry, chain, settings.max_workers)
     routes = webrest.Routes.of(registry.methods)
     document = Path(__file__).with_name("openapi.json").read_bytes()
-    return WebApp(
+    app = WebApp(
         calls, settings.max_message_bytes, settings.cors_origins, routes, document
     )
+    app.ignore_unknown_fields = settings.ignore_unknown_fields
+    return app
 
 
 @dataclass(frozen=True)
@@ -240,6 +242,9 @@ class WebApp:
     ) -> None:
         self._calls = calls
         self._limit = max_message_bytes
+        self.ignore_unknown_fields = (
+            False  # True: JSON fields the message lacks are dropped
+        )
         self._origins = frozenset(cors_origins)
         self._routes = routes or webrest.Routes(())
         self._document = document  # the OpenAPI document `scaffold gen` wrote
@@ -352,7 +357,7 @@ class WebApp:
                 data = await request.body(self._limit)
                 encoding = request.headers.get("content-encoding", "identity")
                 data = _unpacked(data, encoding, self._limit)
-            messages = [_decode(data, method, json_codec)]
+            messages = [_decode(data, method, json_codec, self.ignore_unknown_fields)]
             context, responses, _ = await self._start(request, method.name, messages)
             answers = [answer async for answer in responses]
             ending = context.ended or Ending(
@@ -389,7 +394,7 @@ class WebApp:
             body = await request.body(MAX_STREAMED_REQUEST_BYTES)
             encoding = request.headers.get("connect-content-encoding")
             messages = [
-                _decode(m, method, json_codec)
+                _decode(m, method, json_codec, self.ignore_unknown_fields)
                 for m in _framed(body, self._limit, encoding)
             ]
             context, responses, _ = await self._start(request, method.name, messages)
@@ -426,7 +431,7 @@ class WebApp:
                 body = _base64(body, "the grpc-web-text body")
             encoding = request.headers.get("grpc-encoding")
             messages = [
-                _decode(m, method, json_codec)
+                _decode(m, method, json_codec, self.ignore_unknown_fields)
                 for m in _framed(body, self._limit, encoding)
             ]
             context, responses, _ = await self._start(request, method.name, messages)
@@ -455,7 +460,9 @@ class WebApp:
         try:
             body = await request.body(self._limit)
             try:
-                made = webrest.request_of(binding, values, request.query, body)
+                made = webrest.request_of(
+                    binding, values, request.query, body, self.ignore_unknown_fields
+                )
             except webcodec.BadMessage as error:
                 raise _Refused(grpc.StatusCode.INVALID_ARGUMENT, str(error)) from None
             context, responses, handler = await self._start(
@@ -635,10 +642,12 @@ def _describe(route: str) -> Method | None:
     )
 
 
-def _decode(data: bytes, method: Method, json_codec: bool) -> message.Message:
+def _decode(
+    data: bytes, method: Method, json_codec: bool, ignore_unknown: bool
+) -> message.Message:
     try:
         if json_codec:
-            return webcodec.decode_json(data, method.input)
+            return webcodec.decode_json(data, method.input, ignore_unknown)
         return webcodec.decode_binary(data, method.input)
     except webcodec.TooLarge as error:
         raise _Refused(grpc.StatusCode.RESOURCE_EXHAUSTED, str(error)) from None

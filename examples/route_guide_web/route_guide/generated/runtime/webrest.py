@@ -194,7 +194,11 @@ def _segments_pattern(segments: list[str]) -> str:
 
 
 def request_of(
-    binding: Binding, values: dict[str, str], query: str, body: bytes
+    binding: Binding,
+    values: dict[str, str],
+    query: str,
+    body: bytes,
+    ignore_unknown: bool = False,
 ) -> message.Message:
     """The request the route's body, path and query string make together."""
     descriptor_of = binding.input.DESCRIPTOR
@@ -217,13 +221,24 @@ def request_of(
         for key, text in parse_qsl(query, keep_blank_values=True):
             parameters.setdefault(key, []).append(text)
         for key, texts in parameters.items():
-            if key not in bound:
+            if key not in bound and not (
+                ignore_unknown and _unknown(descriptor_of, key)
+            ):
                 _set(
                     request,
                     key.split("."),
                     _typed(descriptor_of, key, texts, "query parameter"),
                 )
-    return webcodec.from_json(request, binding.input)
+    return webcodec.from_json(request, binding.input, ignore_unknown)
+
+
+def _unknown(message_type: Any, path: str) -> bool:
+    for name in path.split("."):
+        field = message_type.fields_by_name.get(name) if message_type else None
+        if field is None:
+            return True
+        message_type = field.message_type
+    return False
 
 
 def response_of(binding: Binding, answer: message.Message) -> Any:
