@@ -27,7 +27,6 @@ as browsers and gRPC do: http.client writes a request's head and body apart.
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import json
 import os
 import platform
@@ -117,10 +116,9 @@ print(json.dumps((time.perf_counter() - start) / count))
 
 def make_project(scratch: Path) -> Path:
     project = scratch / "route_guide_web"
-    googleapis = Path(importlib.util.find_spec("google.api").submodule_search_locations[0]).parents[1]  # type: ignore[index, union-attr]
     proto = REPO / "protos/web/route_guide.proto"  # with REST routes for GetFeature and ListFeatures
     made = subprocess.run(
-        [sys.executable, "-m", "scaffold", "new", str(proto), "-I", str(googleapis), "-o", str(project), "--web"],
+        [sys.executable, "-m", "scaffold", "new", str(proto), "-o", str(project), "--web"],
         capture_output=True,
         text=True,
         check=False,

@@ -1,14 +1,14 @@
-"""Issue 31, its first part: a proto imported from the ecosystem (googleapis' `google/api`, `google/type`,
-protovalidate's `buf/validate`) that no include root holds is named with where it comes from, located;
-and the root an installed distribution ships it in generates a project that imports beside that
-distribution's own modules."""
+"""Issue 31: a proto imported from the ecosystem (googleapis' `google/api`, `google/type`, protovalidate's
+`buf/validate`) that no include root holds: `new` takes it from the distribution installed beside scaffold
+that ships it (the project keeps its copy, and its modules import beside that distribution's own); where
+nothing can (`gen` in a project, nothing installed) it is named with where it comes from, located."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 import pytest
-from conftest import run_python, run_scaffold
+from conftest import run_python, run_scaffold, tree
 
 from scaffold.generation import providers
 
@@ -23,25 +23,20 @@ service Store {
 """
 
 
-def test_an_installed_distributions_proto_is_named_with_the_root_that_holds_it(tmp_path: Path) -> None:
+def test_new_takes_an_installed_distributions_proto_and_gen_names_the_root_that_holds_it(tmp_path: Path) -> None:
     source = tmp_path / "src/shop.proto"
     source.parent.mkdir()
     source.write_text(SHOP)
     project = tmp_path / "project"
-
-    refused = run_scaffold("new", source, "-o", project)
-    assert refused.returncode == 2, refused.stdout + refused.stderr
     installed = providers.installed_root("google/api/annotations.proto")
     assert installed is not None, "googleapis-common-protos (a dependency of the test extras) ships its .proto files"
     distribution, root = installed
-    first = refused.stderr.strip().splitlines()[0]
-    assert first.startswith((f"{source}:3:1: ", "src/shop.proto:3:1: ")), refused.stderr
-    assert 'Import "google/api/annotations.proto" was not found' in first, first
-    assert f"it is installed with {distribution}: add `-I {root}`" in first, first
-    assert not project.exists()
 
-    made = run_scaffold("new", source, "-o", project, "-I", root)
+    # `new` finds what googleapis-common-protos ships without -I, and the project keeps its own copy.
+    made = run_scaffold("new", source, "-o", project)
     assert made.returncode == 0, made.stdout + made.stderr
+    for name in ("google/api/annotations.proto", "google/api/http.proto", "google/type/money.proto"):
+        assert (project / "protos" / name).read_bytes() == (root / name).read_bytes(), name
     # The project's modules and googleapis-common-protos' own load in one process: the same files.
     loaded = run_python(
         "-c",
@@ -49,6 +44,22 @@ def test_an_installed_distributions_proto_is_named_with_the_root_that_holds_it(t
         cwd=project,
     )
     assert loaded.returncode == 0 and loaded.stdout.strip() == "ok", loaded.stderr
+
+    # A later import the project does not hold: `gen` names the root, at the import, and writes nothing.
+    proto = project / "protos/shop.proto"
+    proto.write_text(
+        proto.read_text().replace(
+            'import "google/type/money.proto";', 'import "google/type/money.proto";\nimport "google/type/date.proto";'
+        )
+    )
+    before = tree(project)
+    refused = run_scaffold("gen", "-C", project)
+    assert refused.returncode == 2, refused.stdout + refused.stderr
+    first = refused.stderr.strip().splitlines()[0]
+    assert first.startswith(f"{proto}:5:1: "), refused.stderr
+    assert 'Import "google/type/date.proto" was not found' in first, first
+    assert f"it is installed with {distribution}: add `-I {root}` (or, in a project, {root} to proto_paths)" in first
+    assert tree(project) == before
 
 
 @pytest.mark.parametrize(

@@ -4,7 +4,6 @@ official helloworld and route_guide."""
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import re
 from collections.abc import Iterator
@@ -14,14 +13,13 @@ import grpc
 import pytest
 from conftest import REPO, run_python, run_scaffold, served, tree
 
-# googleapis-common-protos's root: where google/api/annotations.proto is installed
-GOOGLEAPIS = str(Path(importlib.util.find_spec("google.api").submodule_search_locations[0]).parents[1])  # type: ignore[index, union-attr]
 # example directory -> the `scaffold new` arguments it was made with
 EXAMPLES = {
     "helloworld": ["protos/helloworld.proto"],
     "route_guide": ["protos/route_guide.proto"],
     "route_guide_aio": ["protos/route_guide.proto", "--aio"],
-    "route_guide_web": ["protos/web/route_guide.proto", "-I", GOOGLEAPIS, "--web"],
+    # google/api/annotations.proto: from googleapis-common-protos, installed with the test extras
+    "route_guide_web": ["protos/web/route_guide.proto", "--web"],
 }
 ROUTE_GUIDES = ["route_guide", "route_guide_aio", "route_guide_web"]
 WEB_PORT = {"route_guide_web": ["--http-port", "0"]}  # any free one: tests run side by side

@@ -21,7 +21,7 @@ from google.protobuf import descriptor_pb2
 
 from scaffold.core.errors import fail
 from scaffold.core.naming import module_name, snake_case
-from scaffold.generation import configfile, incremental, packagename, protoc, replay
+from scaffold.generation import configfile, incremental, packagename, protoc, providers, replay
 from scaffold.generation import inputs as input_digest
 from scaffold.generation.config import Config
 from scaffold.generation.protoc import ProtocResult, ProtoInput
@@ -118,6 +118,8 @@ def for_new(protos: Sequence[Path], options: NewOptions) -> Inputs:
     if not protos:
         raise fail("scaffold new", "no proto file given")
     proto_files, include_dirs = protoc.expand_directories(protos, options.include_dirs)
+    searched = [*include_dirs, *dict.fromkeys(path.parent for path in proto_files)]
+    include_dirs = [*include_dirs, *providers.installed_roots(proto_files, searched)]
     proto_inputs = protoc.resolve_inputs(proto_files, include_dirs)
     name = options.name if options.name is not None else _package_from(protos[0], proto_files)  # `--name ''` is refused
     package = packagename.check_package_name(name, "--name" if options.name is not None else str(protos[0]))

@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import functools
 import importlib.metadata
+import re
+from collections.abc import Sequence
 from pathlib import Path
 
 _FAMILIES = (
@@ -65,3 +67,31 @@ def _shipped() -> dict[str, tuple[str, Path]]:
             root = Path(str(distribution.locate_file(""))).resolve()
             found.setdefault(path, (distribution.metadata["Name"], root))
     return found
+
+
+_IMPORT = re.compile(r'^\s*import\s+(?:public\s+|weak\s+)?"([^"]+)"\s*;', re.MULTILINE)
+
+
+def installed_roots(protos: Sequence[Path], include_dirs: Sequence[Path]) -> list[Path]:
+    """The roots of installed distributions that ship what `protos` import (directly, or through the
+    protos they import from `include_dirs`) and no include root holds: what `new` adds to its -I list,
+    so that `import "google/api/annotations.proto";` needs no flag when googleapis-common-protos is
+    installed. The project then carries its own copy under `protos/`, as of any import."""
+    roots: list[Path] = []
+    pending, seen = list(protos), set(protos)
+    while pending:
+        try:
+            text = pending.pop().read_text(encoding="utf-8", errors="replace")
+        except OSError:
+            continue  # protoc says what is wrong with it
+        for name in _IMPORT.findall(text):
+            local = next((d / name for d in include_dirs if (d / name).is_file()), None)
+            if local is not None:
+                if local not in seen:
+                    seen.add(local)
+                    pending.append(local)
+                continue
+            installed = installed_root(name) if not name.startswith("google/protobuf/") else None
+            if installed is not None and installed[1] not in roots:
+                roots.append(installed[1])
+    return roots
