@@ -279,3 +279,57 @@ def processes_in(directory: Path) -> list[str]:
         except OSError:
             continue
     return found
+
+
+def test_describe_shows_a_message_as_its_proto_declares_it(tmp_path: Path) -> None:
+    """oneofs, maps, labels, options, reserved numbers and names, nested types: as the proto says them."""
+    project = tmp_path / "tasks"
+    made = run_scaffold("new", REPO / "tests/protos/describe_task.proto", "-o", project)
+    assert made.returncode == 0, made.stderr
+    text = run_scaffold("describe", "Task", "-C", project)
+    assert text.returncode == 0, text.stderr
+    assert text.stdout == (
+        "// A task.\n"
+        "message tasks.v1.Task {  // describe_task.proto\n"
+        "  option deprecated = true;\n"
+        "  // Its name.\n"
+        "  string name = 1 [deprecated = true];\n"
+        "  map<string, string> labels = 2;\n"
+        "  oneof target {\n"
+        "    string user = 3;\n"
+        "    int64 group = 4;\n"
+        "  }\n"
+        "  optional int32 priority = 5;\n"
+        '  string due_date = 6 [json_name = "due"];\n'
+        "  repeated tasks.v1.Task.Step steps = 7;\n"
+        "  tasks.v1.Task.Status status = 9;\n"
+        "  reserved 8, 10 to 12, 100 to max;\n"
+        '  reserved "old", "older";\n'
+        "  // One step.\n"
+        "  message Step {\n"
+        "    string what = 1;\n"
+        "    map<int32, tasks.v1.Task.Step> children = 2;\n"
+        "  }\n"
+        "  enum Status {\n"
+        "    option allow_alias = true;\n"
+        "    STATUS_UNSPECIFIED = 0;\n"
+        "    DONE = 1;\n"
+        "    FINISHED = 1 [deprecated = true];\n"
+        "    reserved 5 to max;\n"
+        '    reserved "GONE";\n'
+        "  }\n"
+        "}\n"
+    )
+    [task] = json.loads(run_scaffold("describe", "Task", "--json", "-C", project).stdout)
+    fields = {field["name"]: field for field in task["fields"]}
+    assert fields["labels"]["type"] == "map<string, string>" and fields["labels"]["label"] == ""
+    assert fields["steps"]["label"] == "repeated" and fields["priority"]["label"] == "optional"
+    assert fields["user"]["oneof"] == fields["group"]["oneof"] == "target"
+    assert fields["due_date"]["json_name"] == "due" and fields["name"]["deprecated"] is True
+    assert task["reserved"] == {"ranges": [[8, 8], [10, 12], [100, "max"]], "names": ["old", "older"]}
+    assert [nested["name"] for nested in task["nested"]] == ["tasks.v1.Task.Step", "tasks.v1.Task.Status"]
+    # A nested type is found by its own name too.
+    status = run_scaffold("describe", "Task.Status", "-C", project)
+    assert status.stdout.startswith(
+        "enum tasks.v1.Task.Status {  // describe_task.proto\n  option allow_alias = true;\n"
+    )

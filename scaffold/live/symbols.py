@@ -2,7 +2,10 @@
 
 Services with their methods and shapes, messages with their fields and types,
 enums with their values; as text for people, or JSON (`--json`) for tools.
-Read from the same descriptors `scaffold call` uses.
+Read from the same descriptors `scaffold call` uses, and shown the way the proto
+says it: `oneof` blocks, `map<K, V>` fields (not their synthetic entries),
+`optional`/`required` labels, `deprecated` and a `json_name` of the proto's own,
+`reserved` numbers and names, nested messages and enums inside their message.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ from scaffold.core.text import lines as text_lines
 _F = descriptor_pb2.FileDescriptorProto
 _D = descriptor_pb2.DescriptorProto
 _FIELD = descriptor_pb2.FieldDescriptorProto
+_MAX_FIELD = 536_870_911  # `max` in a reserved range
 _TYPES = {
     value: name.removeprefix("TYPE_").lower()
     for name, value in _FIELD.Type.items()
@@ -60,15 +64,19 @@ def symbols(files: descriptor_pb2.FileDescriptorSet, only: set[str] | None = Non
 
 
 def select(found: list[dict[str, Any]], symbol: str) -> list[dict[str, Any]]:
-    """The symbol named `symbol` (full or short name; `Service/Method` or `Service.Method` for a method)."""
+    """The symbol named `symbol` (full or short name; `Service/Method` or `Service.Method` for a method;
+    a nested message or enum by its full name or its last parts)."""
     wanted = symbol.lstrip(".").replace("/", ".")
     chosen = []
-    for item in found:
+    pending = list(found)
+    while pending:
+        item = pending.pop(0)
         if _named(item["name"], wanted):
             chosen.append(item)
         for method in item.get("methods", []):
             if _named(f"{item['name']}.{method['name']}", wanted):
                 chosen.append({**method, "kind": "method", "name": f"{item['name']}/{method['name']}"})
+        pending += item.get("nested", [])
     if not chosen:
         raise fail(symbol, "no such service, method, message or enum in the protos")
     return chosen
@@ -97,18 +105,53 @@ def _lines(found: list[dict[str, Any]]) -> Iterator[str]:
             yield "}"
         elif item["kind"] == "method":
             yield _rpc(item)
-        elif item["kind"] == "message":
-            yield f"message {item['name']} {{  // {item['file']}"
-            for f in item["fields"]:
-                yield from _comment_lines(f["comment"], "  ")
-                yield f"  {f['label']}{f['type']} {f['name']} = {f['number']};"
-            yield "}"
         else:
-            yield f"enum {item['name']} {{  // {item['file']}"
-            for value in item["values"]:
-                yield from _comment_lines(value["comment"], "  ")
-                yield f"  {value['name']} = {value['number']};"
-            yield "}"
+            yield from _declaration(item, "", f"{item['name']} {{  // {item['file']}")
+
+
+def _declaration(item: dict[str, Any], indent: str, opening: str) -> Iterator[str]:
+    """A message or enum as the proto declares it: oneofs, maps, options, reserved, nested types."""
+    inner = indent + "  "
+    yield f"{indent}{item['kind']} {opening}"
+    if item.get("deprecated"):
+        yield f"{inner}option deprecated = true;"
+    if item.get("allow_alias"):
+        yield f"{inner}option allow_alias = true;"
+    if item["kind"] == "enum":
+        for value in item["values"]:
+            yield from _comment_lines(value["comment"], inner)
+            yield f"{inner}{value['name']} = {value['number']}{_options(value)};"
+    else:
+        open_oneof = None
+        for f in item["fields"]:
+            if f.get("oneof") != open_oneof:
+                if open_oneof is not None:
+                    yield f"{inner}}}"
+                open_oneof = f.get("oneof")
+                if open_oneof is not None:
+                    yield f"{inner}oneof {open_oneof} {{"
+            at = inner + ("  " if open_oneof is not None else "")
+            yield from _comment_lines(f["comment"], at)
+            label = f"{f['label']} " if f["label"] else ""
+            yield f"{at}{label}{f['type']} {f['name']} = {f['number']}{_options(f)};"
+        if open_oneof is not None:
+            yield f"{inner}}}"
+    reserved = item.get("reserved", {})
+    if reserved.get("ranges"):
+        spans = (str(a) if a == b else f"{a} to {b}" for a, b in reserved["ranges"])
+        yield f"{inner}reserved {', '.join(spans)};"
+    if reserved.get("names"):
+        yield f"{inner}reserved {', '.join(json.dumps(n) for n in reserved['names'])};"
+    for nested in item.get("nested", []):
+        yield from _comment_lines(nested["comment"], inner)
+        yield from _declaration(nested, inner, f"{nested['name'].rpartition('.')[2]} {{")
+    yield f"{indent}}}"
+
+
+def _options(element: dict[str, Any]) -> str:
+    shown = [f'json_name = "{element["json_name"]}"'] if element.get("json_name_set") else []
+    shown += ["deprecated = true"] if element.get("deprecated") else []
+    return f" [{', '.join(shown)}]" if shown else ""
 
 
 def _rpc(method: dict[str, Any]) -> str:
@@ -129,31 +172,78 @@ def _symbol(kind: str, name: str, proto: _F, comment: str, **rest: Any) -> dict[
 def _messages(
     item: _D, prefix: str, proto: _F, path: tuple[int, ...], comments: dict[tuple[int, ...], str]
 ) -> list[dict[str, Any]]:
+    """The message (a list of one: the shape `symbols` extends), its nested types inside it."""
+    full = prefix + item.name
+    entries = {f".{full}.{n.name}": n for n in item.nested_type if n.options.map_entry}
+    proto2 = proto.syntax in ("", "proto2")
     fields = []
     for index, f in enumerate(item.field):
-        if f.type in (_FIELD.TYPE_MESSAGE, _FIELD.TYPE_ENUM):
-            type_name = f.type_name.lstrip(".")
-        else:
-            type_name = _TYPES[f.type]
-        repeated = f.label == _FIELD.LABEL_REPEATED
-        fields.append(
-            {
-                "name": f.name,
-                "number": f.number,
-                "type": type_name,
-                "label": "repeated " if repeated else "optional " if f.proto3_optional else "",
-                "json_name": f.json_name,
-                "comment": comments.get((*path, _D.FIELD_FIELD_NUMBER, index), ""),
-            }
-        )
-    full = prefix + item.name
-    result = [_symbol("message", full, proto, comments.get(path, ""), fields=fields)]
-    for index, nested in enumerate(item.nested_type):
-        if not nested.options.map_entry:
-            result += _messages(nested, full + ".", proto, (*path, _D.NESTED_TYPE_FIELD_NUMBER, index), comments)
+        entry = entries.get(f.type_name)
+        field: dict[str, Any] = {
+            "name": f.name,
+            "number": f.number,
+            "type": _map_type(entry) if entry else _type_of(f),
+            "label": _label(f, proto2) if entry is None else "",
+            "json_name": f.json_name,
+            "comment": comments.get((*path, _D.FIELD_FIELD_NUMBER, index), ""),
+        }
+        if f.HasField("oneof_index") and not f.proto3_optional:
+            field["oneof"] = item.oneof_decl[f.oneof_index].name
+        if f.json_name and f.json_name != _camel(f.name):
+            field["json_name_set"] = True
+        if f.options.deprecated:
+            field["deprecated"] = True
+        fields.append(field)
+    nested: list[dict[str, Any]] = []
+    for index, message in enumerate(item.nested_type):
+        if not message.options.map_entry:
+            nested += _messages(message, full + ".", proto, (*path, _D.NESTED_TYPE_FIELD_NUMBER, index), comments)
     for index, enum in enumerate(item.enum_type):
-        result.append(_enum(enum, full + ".", proto, (*path, _D.ENUM_TYPE_FIELD_NUMBER, index), comments))
-    return result
+        nested.append(_enum(enum, full + ".", proto, (*path, _D.ENUM_TYPE_FIELD_NUMBER, index), comments))
+    extra: dict[str, Any] = {"fields": fields, "nested": nested}
+    reserved = _reserved([(r.start, r.end - 1) for r in item.reserved_range], item.reserved_name, _MAX_FIELD)
+    if reserved:
+        extra["reserved"] = reserved
+    if item.options.deprecated:
+        extra["deprecated"] = True
+    return [_symbol("message", full, proto, comments.get(path, ""), **extra)]
+
+
+def _type_of(f: descriptor_pb2.FieldDescriptorProto) -> str:
+    if f.type in (_FIELD.TYPE_MESSAGE, _FIELD.TYPE_ENUM, _FIELD.TYPE_GROUP):
+        return f.type_name.lstrip(".")
+    return _TYPES[f.type]
+
+
+def _map_type(entry: _D) -> str:
+    key, value = entry.field[0], entry.field[1]
+    return f"map<{_type_of(key)}, {_type_of(value)}>"
+
+
+def _label(f: descriptor_pb2.FieldDescriptorProto, proto2: bool) -> str:
+    if f.label == _FIELD.LABEL_REPEATED:
+        return "repeated"
+    if f.label == _FIELD.LABEL_REQUIRED:
+        return "required"
+    if f.proto3_optional or (proto2 and not f.HasField("oneof_index")):
+        return "optional"
+    return ""
+
+
+def _camel(name: str) -> str:
+    """protoc's default json_name: lowerCamelCase of the field name."""
+    parts = name.split("_")
+    return parts[0] + "".join(part[:1].upper() + part[1:] for part in parts[1:])
+
+
+def _reserved(ranges: list[tuple[int, int]], names: Any, highest: int) -> dict[str, Any]:
+    """Reserved numbers (first and last of each range, "max" for the highest there is) and names."""
+    reserved: dict[str, Any] = {}
+    if ranges:
+        reserved["ranges"] = [[start, "max" if end == highest else end] for start, end in ranges]
+    if names:
+        reserved["names"] = list(names)
+    return reserved
 
 
 def _enum(
@@ -163,11 +253,22 @@ def _enum(
     path: tuple[int, ...],
     comments: dict[tuple[int, ...], str],
 ) -> dict[str, Any]:
-    values = [
-        {"name": v.name, "number": v.number, "comment": comments.get((*path, 2, index), "")}
-        for index, v in enumerate(enum.value)
-    ]
-    return _symbol("enum", prefix + enum.name, proto, comments.get(path, ""), values=values)
+    values = []
+    for index, v in enumerate(enum.value):
+        value: dict[str, Any] = {"name": v.name, "number": v.number, "comment": comments.get((*path, 2, index), "")}
+        if v.options.deprecated:
+            value["deprecated"] = True
+        values.append(value)
+    extra: dict[str, Any] = {"values": values}
+    # An enum's reserved range includes its end; a message's does not.
+    reserved = _reserved([(r.start, r.end) for r in enum.reserved_range], enum.reserved_name, 2**31 - 1)
+    if reserved:
+        extra["reserved"] = reserved
+    if enum.options.allow_alias:
+        extra["allow_alias"] = True
+    if enum.options.deprecated:
+        extra["deprecated"] = True
+    return _symbol("enum", prefix + enum.name, proto, comments.get(path, ""), **extra)
 
 
 def _comments(proto: _F) -> dict[tuple[int, ...], str]:
