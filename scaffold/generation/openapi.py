@@ -108,8 +108,8 @@ def _add_rest(
 ) -> None:
     template = httprules.rule_template(rule)
     kind = rule.WhichOneof("pattern")
-    if kind is None or httprules.template_problems(template):
-        return
+    if kind is None or httprules.template_problems(template) or method.client_streaming:
+        return  # no REST request carries a stream: the server refuses it
     verb = (rule.custom.kind if kind == "custom" else kind).lower()
     path, variables = _openapi_path(template)
     parameters = [
@@ -131,8 +131,6 @@ def _add_rest(
     if rule.body:
         schema = index.ref(method.input_type) if rule.body == "*" else index.field_schema(request, rule.body)
         operation["requestBody"] = {"required": True, "content": {"application/json": {"schema": schema}}}
-    if method.client_streaming:
-        return  # no REST request carries a stream: the server refuses it
     paths.setdefault(path, {}).setdefault(verb, operation)
 
 

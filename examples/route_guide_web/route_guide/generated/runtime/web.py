@@ -161,11 +161,14 @@ def app_for(
     calls = Calls(registry, chain, settings.max_workers)
     routes = webrest.Routes.of(registry.methods)
     document = Path(__file__).with_name("openapi.json").read_bytes()
-    app = WebApp(
-        calls, settings.max_message_bytes, settings.cors_origins, routes, document
+    return WebApp(
+        calls,
+        settings.max_message_bytes,
+        settings.cors_origins,
+        routes,
+        document,
+        settings.ignore_unknown_fields,
     )
-    app.ignore_unknown_fields = settings.ignore_unknown_fields
-    return app
 
 
 @dataclass(frozen=True)
@@ -239,12 +242,12 @@ class WebApp:
         cors_origins: Sequence[str] = (),
         routes: webrest.Routes | None = None,
         document: bytes | None = None,
+        ignore_unknown_fields: bool = False,
     ) -> None:
         self._calls = calls
         self._limit = max_message_bytes
-        self.ignore_unknown_fields = (
-            False  # True: JSON fields the message lacks are dropped
-        )
+        # True: JSON fields the message lacks are dropped; False: the request is refused.
+        self.ignore_unknown_fields = ignore_unknown_fields
         self._origins = frozenset(cors_origins)
         self._routes = routes or webrest.Routes(())
         self._document = document  # the OpenAPI document `scaffold gen` wrote
