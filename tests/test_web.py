@@ -148,35 +148,40 @@ def projects(tmp_path_factory: pytest.TempPathFactory) -> dict[bool, Path]:
         config.write_text(config.read_text().replace("cors_origins = []", f'cors_origins = ["{ORIGIN}"]'))
         regenerated = run_scaffold("gen", "-C", project)
         assert regenerated.returncode == 0, regenerated.stderr
-        descriptors = project / "route_guide.pb"
-        compiled = run_python(
-            "-m",
-            "grpc_tools.protoc",
-            "-Iprotos",
-            "--include_imports",
-            f"--descriptor_set_out={descriptors}",
-            "protos/route_guide.proto",
-            cwd=project,
-        )
-        assert compiled.returncode == 0, compiled.stderr
+        descriptor_set(project, project / "route_guide.pb")
         made[aio] = project
     return made
+
+
+def descriptor_set(project: Path, out: Path) -> Path:
+    """The FileDescriptorSet of the project's route_guide.proto and what it imports: what connectrpc's
+    clients build their schemas from (no generated TypeScript needed)."""
+    compiled = run_python(
+        "-m", "grpc_tools.protoc", "-Iprotos", "--include_imports", f"--descriptor_set_out={out}",
+        "protos/route_guide.proto", cwd=project,
+    )  # fmt: skip
+    assert compiled.returncode == 0, compiled.stderr
+    return out
+
+
+def web_url(server: RunningServer) -> str:
+    """The web port's URL, once the server says it listens there."""
+    found = next(m for line in server.wait_for(WEB_LINE) if (m := WEB_LINE.search(line)))
+    return f"http://127.0.0.1:{found.group(1)}"
 
 
 class Both:
     """A project's server, running: its gRPC port and its web port."""
 
-    def __init__(self, project: Path, server: RunningServer, web_port: int) -> None:
-        self.project, self.server, self.grpc_port, self.web_port = project, server, server.port, web_port
-        self.url = f"http://127.0.0.1:{web_port}"
+    def __init__(self, project: Path, server: RunningServer, url: str) -> None:
+        self.project, self.server, self.grpc_port, self.url = project, server, server.port, url
 
 
 @pytest.fixture(params=[False, True], ids=["sync", "aio"])
 def both(request: pytest.FixtureRequest, projects: dict[bool, Path]) -> Iterator[Both]:
     extra = ["--http-port", "0", "--http-host", "127.0.0.1", "--max-message-bytes", "1000"]
     with served(projects[request.param], "route_guide", extra) as server:
-        web = next(m for line in server.wait_for(WEB_LINE) if (m := WEB_LINE.search(line)))
-        yield Both(projects[request.param], server, int(web.group(1)))
+        yield Both(projects[request.param], server, web_url(server))
 
 
 def grpc_calls(project: Path, port: int, calls: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -461,8 +466,7 @@ def test_web_settings_are_checked_where_they_are_written(tmp_path: Path, project
     # --ignore-unknown-fields: a JSON field the message lacks is dropped, not refused.
     extra = ["--http-port", "0", "--http-host", "127.0.0.1", "--ignore-unknown-fields"]
     with served(projects[False], "route_guide", extra) as server:
-        port = next(m for line in server.wait_for(WEB_LINE) if (m := WEB_LINE.search(line))).group(1)
-        url = f"http://127.0.0.1:{port}/{SERVICE}/GetFeature"
+        url = f"{web_url(server)}/{SERVICE}/GetFeature"
         status, _, answer = curl(
             "-X", "POST", url, "-H", "content-type: application/json", "-d", '{"latitude": 7, "lat": 1}'
         )
@@ -565,9 +569,7 @@ def rest(url: str, verb: str, path: str, body: Any = None) -> tuple[int, Any]:
 def test_rest_routes_from_google_api_http(library: Path) -> None:
     extra = ["--http-port", "0", "--http-host", "127.0.0.1"]
     with served(library, "library", extra) as server:
-        url = "http://127.0.0.1:" + next(m for line in server.wait_for(WEB_LINE) if (m := WEB_LINE.search(line))).group(
-            1
-        )
+        url = web_url(server)
         dune = {"title": "Dune", "genre": "FICTION", "pages": "412", "author": {"name": "Herbert", "born": 1920}}
         # A field body, a path variable and a query parameter make the request together.
         assert rest(url, "POST", "/v1/shelves/1/books?book_id=dune", dune) == (
@@ -689,16 +691,9 @@ def test_the_web_example_answers_over_rest_connect_and_grpc_web_as_over_grpc(
 ) -> None:
     """examples/route_guide_web: route_guide with google.api.http rules, its real database and servicer."""
     example = REPO / "examples/route_guide_web"
-    descriptors = tmp_path / "route_guide.pb"
-    compiled = run_python(
-        "-m", "grpc_tools.protoc", "-Iprotos", "--include_imports", f"--descriptor_set_out={descriptors}",
-        "protos/route_guide.proto", cwd=example,
-    )  # fmt: skip
-    assert compiled.returncode == 0, compiled.stderr
+    descriptors = descriptor_set(example, tmp_path / "route_guide.pb")
     with served(example, "route_guide", ["--http-port", "0", "--http-host", "127.0.0.1"]) as server:
-        url = "http://127.0.0.1:" + next(m for line in server.wait_for(WEB_LINE) if (m := WEB_LINE.search(line))).group(
-            1
-        )
+        url = web_url(server)
         calls = [
             {"method": "GetFeature", "request": {"latitude": 409146138, "longitude": -746188906}},
             {"method": "ListFeatures", "request": {"lo": {"latitude": 400000000, "longitude": -750000000},
@@ -749,12 +744,7 @@ def page(connect_client: Path, tmp_path_factory: pytest.TempPathFactory) -> Iter
     served_from = tmp_path_factory.mktemp("page")
     source = connect_client.parent / f"page-{served_from.name}"
     source.mkdir()
-    descriptors = served_from / "route_guide.pb"
-    compiled = run_python(
-        "-m", "grpc_tools.protoc", "-Iprotos", "--include_imports", f"--descriptor_set_out={descriptors}",
-        "protos/route_guide.proto", cwd=example,
-    )  # fmt: skip
-    assert compiled.returncode == 0, compiled.stderr
+    descriptors = descriptor_set(example, served_from / "route_guide.pb")
     encoded = base64.b64encode(descriptors.read_bytes()).decode()
     (source / "descriptors.mjs").write_text(f'export const DESCRIPTORS = "{encoded}";\n')
     shutil.copyfile(REPO / "tests/web/browser_page.mjs", source / "browser_page.mjs")
@@ -803,9 +793,7 @@ def test_a_browser_page_of_another_origin_calls_the_example(page: tuple[str, que
     example = REPO / "examples/route_guide_web"
     extra = ["--http-port", "0", "--http-host", "127.0.0.1", "--cors-origin", origin]
     with served(example, "route_guide", extra) as server:
-        api = "http://127.0.0.1:" + next(m for line in server.wait_for(WEB_LINE) if (m := WEB_LINE.search(line))).group(
-            1
-        )
+        api = web_url(server)
         expected = grpc_calls(
             example, server.port, [CALLS[0] | {"request": {"latitude": 409146138, "longitude": -746188906}}]
         )
