@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 from fuzzing.model import initial
-from fuzzing.runner import _keep_yours, replay
+from fuzzing.runner import _keep_yours, _parses, replay
 from fuzzing.shrink import regression_test, shrink
 from fuzzing.steps import WEIGHTS, Step, generate
 
@@ -61,6 +61,16 @@ def test_a_conflict_is_resolved_by_keeping_the_users_side() -> None:
     text = "a\n<<<<<<< yours\nmine\n||||||| base\nold\n=======\nnew\n>>>>>>> new\nz\n"
     assert _keep_yours(text) == "a\nmine\nz\n"
     assert _keep_yours(text.replace("\n", "\r\n")) == "a\r\nmine\r\nz\r\n"
+
+
+def test_a_resolution_that_keeps_a_method_twice_is_not_the_users() -> None:
+    """Seed 15020: the user's side of a conflict whose other side moved a method keeps that method twice
+    (F811 inside a class); the simulated user undoes such an edit, as a user would not keep it."""
+    before = "class S:\n    def a(self):\n        pass\n\n    def b(self):\n        pass\n"
+    twice = before + "\n    def a(self):\n        return 1\n"
+    assert _parses("s.py", before, before)
+    assert not _parses("s.py", twice, before)
+    assert _parses("s.py", twice, twice)  # already so before the step: not the resolution's doing
 
 
 def test_the_fuzzer_sees_a_lost_line(tmp_path: Path) -> None:

@@ -673,16 +673,28 @@ def _parses(path: str, text: str, before: str = "") -> bool:
         if path.endswith(".py"):
             compile(text, path, "exec", dont_inherit=True)
             readable = _compiles(before)
-            missing, twice = set(pysource.unresolved(text)), set(pysource.redefined(text))
+            missing, twice = set(pysource.unresolved(text)), _defined_twice(text)
             if missing and missing - set(pysource.unresolved(before) if readable else ()):
                 return False
-            if twice and twice - set(pysource.redefined(before) if readable else ()):
-                return False  # a union of two sides that import the same name
+            if twice and twice - (_defined_twice(before) if readable else set()):
+                return False  # a union of two sides that import the same name, or keep a method twice
         elif path.endswith(".toml"):
             tomllib.loads(text)
     except (SyntaxError, ValueError):
         return False
     return True
+
+
+def _defined_twice(text: str) -> set[str]:
+    """Top-level names defined twice (F811), and methods a class defines twice (`Class.method`): keeping
+    the user's side of a conflict whose other side moved a method keeps that method twice (seed 15020)."""
+    tree = ast.parse(text)
+    twice = set(pysource.redefined(text, tree))
+    for node in tree.body:
+        if isinstance(node, ast.ClassDef):
+            names = [n.name for n in node.body if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))]
+            twice |= {f"{node.name}.{name}" for name in names if names.count(name) > 1}
+    return twice
 
 
 def _compiles(text: str) -> bool:
