@@ -210,6 +210,29 @@ def test_unresolved_names_are_what_the_compiler_finds_unbound(source: str, missi
     assert pysource.unresolved(source) == missing
 
 
+def test_a_file_of_the_users_defining_a_name_the_switch_renders_is_refused_located(tmp_path: Path) -> None:
+    """A file of the user's where the new layout renders its module (what an earlier switch left: a test of a
+    removed RPC) defines a name the render defines otherwise: both cannot stand, and the user's would have
+    been dropped. Refused at its line, not as a bug in scaffold, and nothing changes (found by the fuzzer,
+    seed 15029)."""
+    project = make(tmp_path)  # per-service
+    leftover = project / "tests/test_shop.py"
+    leftover.write_text("def test_ping() -> None:\n    assert 'MARK-leftover'\n")
+    set_layout(project, "single")
+    before = tree(project)
+    refused = gen(project)
+    assert refused.returncode == 2, refused.stdout + refused.stderr
+    assert refused.stderr.strip() == (
+        "tests/test_shop.py:1:1: your `test_ping` here and scaffold's would be defined twice in this module after the "
+        "switch; rename or remove yours, then run scaffold gen"
+    ), refused.stderr
+    assert tree(project) == before
+    leftover.write_text("def test_ping_by_hand() -> None:\n    assert 'MARK-leftover'\n")
+    moved = gen(project)
+    assert moved.returncode == 0, moved.stderr
+    assert "MARK-leftover" in leftover.read_text()
+
+
 def test_a_file_left_behind_and_taken_back_keeps_its_loose_comments(tmp_path: Path) -> None:
     """A comment of the user's between two statements of a module the switch leaves behind is in no parse
     tree; switching back takes the file into the new module, the comment included (found by the fuzzer)."""

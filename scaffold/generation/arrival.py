@@ -70,28 +70,37 @@ def arrive(
         current = pysource.with_import(current, statement, package)
     existing = read(target)
     if existing is not None:  # the user's own file there (what an earlier switch left): absorbed, not lost
-        current = _absorb(current, existing, module, package)
+        current, clashes = _absorb(current, existing, module, package)
+        problems += [Diagnostic(target, *clash) for clash in clashes]
     scaffolds = {statement for statement, _ in parse_render(target, rendered[target]).imports}
     current = pysource.without_unused_names(current, scaffolds)
     problems += unresolved_after(target, current, rendered[target], arriving, olds)
     return current, merge_base, taken, problems
 
 
-def _absorb(current: str, existing: bytes, module: str, package: str) -> str:
+def _absorb(current: str, existing: bytes, module: str, package: str) -> tuple[str, list[tuple[str, int, int]]]:
     """`current` with what the file `existing` adds to it: its header, its imports (not those from `module`
-    itself) and its top-level statements that define what `current` does not, before its first definition."""
+    itself) and its top-level statements that define what `current` does not, before its first definition;
+    and each definition of the file's that `current` defines otherwise (both cannot stand: seed 15029, a
+    test of a removed RPC left by an earlier switch, named like a test the render now has)."""
     source = pysource.parse(module, existing)
     if isinstance(source, Diagnostic):
-        return current  # not Python: left out of the move, and the merge reports it
+        return current, []  # not Python: left out of the move, and the merge reports it
     into = parse_render(module, current.encode())
     have = {statement for statement, _ in into.imports}
     imports = [s for s, _ in source.imports if s not in have and not pysource.imports_from(s, module)]
     extra: list[str] = []
+    clashes: list[tuple[str, int, int]] = []
     has = {ast.dump(n) for n in into.tree.body}
+    rendered = {ast.dump(n) for n in into.tree.body if pysource.defined_by(n)}
     for index, node in enumerate(source.tree.body):
         if isinstance(node, (ast.Import, ast.ImportFrom)) or (index == 0 and isinstance(node, ast.Expr)):
             continue
-        if pysource.defined_by(node) & into.defined or ast.dump(node) in has:
+        both = pysource.defined_by(node) & into.defined
+        if both and ast.dump(node) not in rendered and not isinstance(node, (ast.Assign, ast.AnnAssign)):
+            message = f"your `{min(both)}` here and scaffold's would be defined twice in this module after the switch"
+            clashes.append((message + "; rename or remove yours, then run scaffold gen", node.lineno, 1))
+        if both or ast.dump(node) in has:
             continue  # what the new module defines already, or has word for word (the `__main__` guard)
         first = pysource.statement_start(source, index)
         extra.append("".join(source.lines[first : node.end_lineno]).rstrip("\n") + "\n")
@@ -104,7 +113,7 @@ def _absorb(current: str, existing: bytes, module: str, package: str) -> str:
         current = header.rstrip("\n") + "\n" + current
     for statement in imports:
         current = pysource.with_import(current, statement, package)
-    return current
+    return current, clashes
 
 
 def _loose_comments(source: Source) -> list[str]:
