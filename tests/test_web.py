@@ -808,3 +808,20 @@ def test_a_browser_page_of_another_origin_calls_the_example(page: tuple[str, que
         elsewhere = origin.replace("127.0.0.1", "localhost")
         report = open_in_chromium(f"{elsewhere}/index.html?api={api}&protocol=connect", results, tmp_path / "elsewhere")
         assert report == {"error": "ConnectError: [unknown] Failed to fetch"}
+
+
+def test_call_over_the_web_refuses_what_it_cannot_send_before_connecting() -> None:
+    example = REPO / "examples/route_guide_web"
+    nowhere = ("--target", "127.0.0.1:1", "-C", str(example))
+    no_route = run_scaffold("call", "RecordRoute", "-d", "{}", "--protocol", "http", *nowhere)
+    assert (no_route.returncode, no_route.stderr) == (
+        2,
+        (
+            "/routeguide.RouteGuide/RecordRoute: has no REST route (google.api.http): "
+            "call it with --protocol connect or grpc-web\n"
+        ),
+    )
+    late = run_scaffold("call", "GetFeature", "-d", "{}", "--protocol", "connect", "--timeout", "-1", *nowhere)
+    assert (late.returncode, late.stderr) == (2, "--timeout: -1.0: a deadline is a positive number of seconds\n")
+    down = run_scaffold("call", "GetFeature", "-d", "{}", "--protocol", "grpc-web", *nowhere)
+    assert (down.returncode, down.stderr) == (1, "UNAVAILABLE: 127.0.0.1:1: Connection refused\n")

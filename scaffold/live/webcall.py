@@ -16,6 +16,7 @@ from __future__ import annotations
 import base64
 import http.client
 import json
+import math
 import re
 import socket
 from collections.abc import Iterator
@@ -50,6 +51,8 @@ def invoke(method: Method, data: BinaryIO | str, options: Options, protocol: str
     """Call `method` over `protocol` at `options.target` (the HTTP port) with the requests in `data`, each
     checked before anything is sent, and print each response as `scaffold.live.call.invoke` prints it;
     the call's failure raises WebCallError."""
+    if options.timeout is not None and not 0 < options.timeout < math.inf:
+        raise fail("--timeout", f"{options.timeout}: a deadline is a positive number of seconds")
     text = data if isinstance(data, str) else decoded(data.read(), origin)
     if method.client_streaming:
         requests = list(read_requests(text, method.request, origin))
@@ -58,6 +61,8 @@ def invoke(method: Method, data: BinaryIO | str, options: Options, protocol: str
     host, _, port = options.target.rpartition(":")
     connection = http.client.HTTPConnection(host.strip("[]") or "localhost", int(port), timeout=options.timeout or 60)
     headers = {key.lower(): _value(value) for key, value in options.metadata}
+    if protocol == "http":
+        _rule(method)  # a method without a REST route: said before connecting
     try:
         connection.connect()
     except OSError as error:
@@ -133,10 +138,7 @@ def _framed(
 def _http(
     connection: http.client.HTTPConnection, method: Method, request: message.Message, headers: dict[str, str]
 ) -> Iterator[message.Message]:
-    rules = httprules.rules_in_options(method.descriptor.GetOptions().SerializeToString())
-    if not rules or rules[0].WhichOneof("pattern") is None:
-        raise fail(method.path, "has no REST route (google.api.http): call it with --protocol connect or grpc-web")
-    rule = rules[0]
+    rule = _rule(method)
     kind = rule.WhichOneof("pattern")
     verb = rule.custom.kind.upper() if kind == "custom" else kind.upper()
     fields = json_format.MessageToDict(request, preserving_proto_field_name=True)
@@ -169,6 +171,14 @@ def _http(
         if rule.response_body:
             value = {rule.response_body: value}
         yield json_format.ParseDict(value, method.response(), ignore_unknown_fields=True)
+
+
+def _rule(method: Method) -> Any:
+    """The method's (first) REST rule; a method without one is a located error, before anything is sent."""
+    rules = httprules.rules_in_options(method.descriptor.GetOptions().SerializeToString())
+    if not rules or rules[0].WhichOneof("pattern") is None:
+        raise fail(method.path, "has no REST route (google.api.http): call it with --protocol connect or grpc-web")
+    return rules[0]
 
 
 def _filled(template: str, fields: dict[str, Any]) -> str:
