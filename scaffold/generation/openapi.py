@@ -39,7 +39,11 @@ _SCALARS: dict[int, dict[str, Any]] = {
     _Field.TYPE_STRING: {"type": "string"},
     _Field.TYPE_BYTES: {"type": "string", "format": "byte"},
 }
-_WRAPPED = {"Double": "number", "Float": "number", "Int64": "string", "UInt64": "string", "Int32": "integer"}
+# Each wrapper's JSON type (protobuf's JSON mapping: 64-bit integers as strings); null when unset.
+_WRAPPERS = {
+    "Double": "number", "Float": "number", "Int64": "string", "UInt64": "string", "Int32": "integer",
+    "UInt32": "integer", "Bool": "boolean", "String": "string", "Bytes": "string",
+}  # fmt: skip
 _WELL_KNOWN: dict[str, dict[str, Any]] = {
     ".google.protobuf.Timestamp": {"type": "string", "format": "date-time"},
     ".google.protobuf.Duration": {"type": "string", "pattern": r"^-?[0-9]+(\.[0-9]+)?s$"},
@@ -49,13 +53,8 @@ _WELL_KNOWN: dict[str, dict[str, Any]] = {
     ".google.protobuf.ListValue": {"type": "array"},
     ".google.protobuf.Empty": {"type": "object"},
     ".google.protobuf.Any": {"type": "object", "properties": {"@type": {"type": "string"}}, "required": ["@type"]},
-    **{
-        f".google.protobuf.{kind}Value": {"type": [_WRAPPED.get(kind, kind.lower().replace("bytes", "string")), "null"]}
-        for kind in ("Double", "Float", "Int64", "UInt64", "Int32", "UInt32", "Bool", "String", "Bytes")
-    },
+    **{f".google.protobuf.{kind}Value": {"type": [kind_type, "null"]} for kind, kind_type in _WRAPPERS.items()},
 }
-_WELL_KNOWN[".google.protobuf.UInt32Value"] = {"type": ["integer", "null"]}
-_WELL_KNOWN[".google.protobuf.BoolValue"] = {"type": ["boolean", "null"]}
 _STATUS = {
     "type": "object",
     "description": "google.rpc.Status: the error of a failed call.",
