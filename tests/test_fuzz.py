@@ -224,3 +224,27 @@ def test_found_a_class_kept_from_a_removed_file_loses_its_gone_base(tmp_path: Pa
     ]
     _, violation = replay(tmp_path, steps, expensive_every=1)
     assert violation is None, str(violation)
+
+
+def test_found_a_kept_class_whose_file_comes_back_imports_its_module_once(tmp_path: Path) -> None:
+    """Seed 17005 (shrunk from 35 steps): a kill mid-run and a save mid-switch leave a per-service servicer
+    whose service is gone; a proto file removed takes its import away, and undoing that brings back the
+    render's `from shop.generated import shop_pb2, shop_pb2_grpc` beside the user's kept
+    `from shop.generated import shop_pb2`: `shop_pb2` bound twice, and every later `gen` refused it."""
+    steps = [
+        Step(
+            "f.kill",
+            {
+                "pick": 806,
+                "moment": "after-swap",
+                "n": 8,
+                "edit_after": True,
+                "edit": "p.add_service",
+                "edit_args": {"pick": 720, "name": "Import", "shape": 2, "comment": 7, "service": "Catalog"},
+            },
+        ),
+        Step("f.save", {"pick": 323, "moment": "after-swap", "n": 4, "edit": "c.layout", "edit_args": {"pick": 452}}),
+        Step("p.remove_file", {"pick": 336}),
+    ]
+    _, violation = replay(tmp_path, steps, expensive_every=1)
+    assert violation is None, str(violation)

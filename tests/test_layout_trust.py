@@ -179,6 +179,26 @@ def test_a_lost_record_with_code_in_the_other_layout_is_refused(tmp_path: Path) 
     assert tree(project) == before
 
 
+def test_a_module_whose_record_is_lost_switches_without_binding_an_import_twice(tmp_path: Path) -> None:
+    """Found by the fuzzer (seed 17005): a per-service module whose recorded render is gone (a kill) has all
+    its imports taken for the user's; the switch to one module brought them beside the render's own, every
+    name bound twice, and refused the switch. Now the user's statements stay and the render's statement
+    gives up the names they bind: the switch goes through, every line kept, the project sound."""
+    project = make(tmp_path)  # per-service
+    implement(project / "shop/services/shop/a/v1/store.py", "Put", PUT_A.replace("loud(json.dumps(", "(("))
+    implement(project / "shop/services/root.py", "Ping", PING)
+    for module in ("shop/services/shop/a/v1/store.py", "shop/services/root.py"):
+        (project / ".scaffold/base" / module).unlink()
+    set_layout(project, "single")
+    result = gen(project)
+    assert result.returncode == 0, result.stdout + result.stderr
+    servicer = (project / "shop/servicer.py").read_text()
+    assert "MARK-put-a" in servicer and PING in servicer
+    assert "from shop.generated import a_pb2, a_pb2_grpc\n" in servicer  # the moved module's own line, whole
+    assert _sound(project) > 0
+    assert run_scaffold("check", "-C", project).returncode == 0
+
+
 @pytest.mark.parametrize(
     ("source", "blocks"),
     [

@@ -378,14 +378,16 @@ def test_names_that_shadow_modules_are_derived_or_refused(tmp_path: Path) -> Non
 def test_rpc_names_that_collide_in_python_are_all_called_and_tested(tmp_path: Path) -> None:
     (tmp_path / "c.proto").write_text(
         'syntax = "proto3";\npackage c;\nservice S {\n  rpc GetThing (M) returns (M) {}\n  rpc getThing (M) returns (M) {}\n'
-        "  rpc Main (M) returns (M) {}\n  rpc Channel (M) returns (M) {}\n}\nmessage M { string x = 1; }\n"
+        "  rpc Main (M) returns (M) {}\n  rpc Channel (M) returns (M) {}\n  rpc Calls (M) returns (M) {}\n}\n"
+        "message M { string x = 1; }\n"
     )
     project = tmp_path / "p"
-    assert run_scaffold("new", "c.proto", "-o", project, cwd=tmp_path).returncode == 0
-    assert check_project(project, "c").passed == 4  # one test per RPC: none shadows another
+    made = run_scaffold("new", "c.proto", "-o", project, cwd=tmp_path)
+    assert made.returncode == 0, made.stderr  # `Calls` was refused: the client's own `calls` defined twice
+    assert check_project(project, "c").passed == 5  # one test per RPC: none shadows another
     with served(project, "c") as server:
         client = run_python("-m", "c.client", "--target", f"127.0.0.1:{server.port}", cwd=project)
-    assert client.stdout.count("UNIMPLEMENTED") == 4, client.stdout + client.stderr
+    assert client.stdout.count("UNIMPLEMENTED") == 5, client.stdout + client.stderr
 
 
 def test_services_whose_grpc_names_collide_are_refused_at_their_line(tmp_path: Path) -> None:

@@ -460,3 +460,27 @@ def test_a_helper_written_right_above_an_untouched_class_stays_when_its_service_
     assert "stays until you delete it" not in result.stdout
     assert run_python("-c", "import greeter.server", cwd=project).returncode == 0
     assert check(project) == 0
+
+
+@pytest.mark.parametrize("spot", ["above the others", "where isort puts it"])
+def test_an_import_the_user_and_the_render_both_add_is_kept_once(tmp_path: Path, spot: str) -> None:
+    """Found by the fuzzer (seed 16000): the user imports pytest for a fixture of theirs while the tests
+    need none; an RPC arrives and the render's tests import pytest too. Both lines merged in was pytest
+    bound twice (F811) and the run refused; the render's copy goes, the user's line stays."""
+    project = make_project(tmp_path)
+    module = project / "tests/test_greeter.py"
+    text = module.read_text()
+    assert "import pytest" not in text
+    mine = "import pytest\nimport grpc\n" if spot == "above the others" else "import grpc\nimport pytest\n"
+    module.write_text(text.replace("import grpc\n", mine, 1) + MY_TESTS)
+    set_rpcs(project, HELLO)
+    result = gen(project)
+    assert result.returncode == 0, result.stdout + result.stderr
+    merged = module.read_text()
+    assert merged.count("import pytest\n") == 1 and MY_TESTS.strip("\n") in merged
+    assert "def test_say_hello(" in merged
+    lint = run_python("-m", "ruff", "check", "--no-cache", "--select", "F821,F811", "tests", cwd=project)
+    assert lint.returncode == 0, lint.stdout
+    tests = run_python("-m", "pytest", "-q", "-p", "no:cacheprovider", "tests", cwd=project)
+    assert tests.returncode == 0 and "2 passed" in tests.stdout, tests.stdout + tests.stderr  # theirs and mine
+    assert check(project) == 0

@@ -249,6 +249,30 @@ _KEPT_READS_ITERATOR = (
             "def f() -> None:\n    unknown()\n",
             id="what the user's own file left unbound stays theirs",
         ),
+        pytest.param(  # the user imported pytest for a fixture; the render's test module needs it too
+            "import pytest\nimport grpc\nimport pytest\n\nx = pytest.fixture, grpc\n",
+            "import grpc\nimport pytest\n",
+            "import pytest\nimport grpc\n\nx = pytest.fixture, grpc\n",
+            (),
+            "import pytest\nimport grpc\n\nx = pytest.fixture, grpc\n",
+            id="an import both sides added is kept once, as the user wrote it",
+        ),
+        pytest.param(  # the user's import kept; the render's comes back binding one more name
+            "from m import a, b\nfrom m import a\n\nx = a, b\n",
+            "from m import a, b\n",
+            "from m import a\n\nx = a, b\n",
+            (),
+            "from m import b\nfrom m import a\n\nx = a, b\n",
+            id="the render's statement gives up the name the user's binds",
+        ),
+        pytest.param(
+            "import os\nimport os\n\nx = os\n",
+            "import os\n",
+            "import os\nimport os\n\nx = os\n",
+            (),
+            "import os\nimport os\n\nx = os\n",
+            id="a name the user's file already bound twice is theirs",
+        ),
     ],
 )
 def test_a_clean_merge_keeps_the_imports_its_code_reads(

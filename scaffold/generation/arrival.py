@@ -19,6 +19,7 @@ from scaffold.generation import pysource
 from scaffold.generation.moveproof import unresolved_after
 from scaffold.generation.oldlayout import Old, module_of, parse_render
 from scaffold.generation.pysource import Source
+from scaffold.generation.rebind import undoubled
 
 
 def arrive(
@@ -73,6 +74,9 @@ def arrive(
         current, clashes = _absorb(current, existing, module, package)
         problems += [Diagnostic(target, *clash) for clash in clashes]
     scaffolds = {statement for statement, _ in parse_render(target, rendered[target]).imports}
+    # a statement the moved code brings that binds what the render's binds too (an old module's imports,
+    # all taken for the user's when its record was lost): theirs stays, the render's binding goes
+    current = undoubled(current, "".join(f"{statement}\n" for statement in additions).encode())
     current = pysource.without_unused_names(current, scaffolds)
     problems += unresolved_after(target, current, rendered[target], arriving, olds)
     return current, merge_base, taken, problems

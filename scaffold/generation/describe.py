@@ -33,7 +33,7 @@ _FieldType = descriptor_pb2.FieldDescriptorProto
 
 _CLIENT_NAMES = frozenset(
     {"main", "run", "channel", "args", "parser", "argv", "target", "succeeded", "argparse", "asyncio", "grpc"}
-    | {"message", "partial", "pytest", "annotations", "serving", "status_of", "server_accepts_connections"}
+    | {"message", "partial", "pytest", "annotations", "serving", "status_of", "server_accepts_connections", "calls"}
 )
 
 

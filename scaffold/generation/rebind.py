@@ -10,6 +10,9 @@ clean and the module does not import. So every name the merged module reads
 and nothing binds, that the user's file did bind or did not read, gets its
 import back: the new render's statement for it, else the user's own. A name
 neither side imports is left to the run's report of what it took away.
+The other way round, both sides can add the same import (the user's
+`import pytest` for a fixture, the render's once a test needs it): the
+render's copy of the binding goes, the user's line stays.
 
 `misplaced` is the other half of the check: what a clean merge broke that no
 import mends (a read torn from its definition, a method or a decorator twice),
@@ -34,14 +37,15 @@ def rebound(
 ) -> bytes:
     """`merged` (a clean merge of `current` and `render`) with an import for each name it reads that
     `current` did not leave unbound and `render` or `current` imports, unless from a module this run
-    takes away (`gone`, by dotted name): that read is the report's to name, not an import to put back."""
+    takes away (`gone`, by dotted name): that read is the report's to name, not an import to put back;
+    and without a second binding of a name both sides import (`_undoubled`)."""
     try:
-        text = merged.decode("utf-8")
+        text = undoubled(merged.decode("utf-8"), current)
         missing = set(pysource.unresolved(text, ast.parse(text)))
     except (UnicodeDecodeError, SyntaxError, ValueError):
         return merged
     if not missing:
-        return merged
+        return text.encode("utf-8")
     missing -= _unresolved(current)
     bindings: list[Binding] = []
     for side in (render, current):
@@ -51,7 +55,7 @@ def rebound(
                 missing.discard(name)
                 bindings.append(binding)
     if not bindings:
-        return merged
+        return text.encode("utf-8")
     newline = _usual_newline(text)
     for node, alias in bindings:
         text = _with_binding(text, node, alias, package, newline)
@@ -60,6 +64,86 @@ def rebound(
     except SyntaxError:  # never expected; the merge as it was is still the user's lines
         return merged
     return text.encode("utf-8")
+
+
+def undoubled(text: str, kept: bytes) -> str:
+    """`text` without the second binding of a name two of its import statements bind to the same thing,
+    where `kept` did not already: both sides added the import (the user's `import pytest` beside the
+    render's, the user's `from m import a` kept while the render's `from m import a, b` came back; a layout
+    switch carrying a module's imports, taken for the user's without its record, beside the render's), and
+    ruff would call it F811. The binding dropped is one in a statement `kept` does not have (of a statement
+    both have, the later copy): with the user's file as `kept`, every line the user wrote stays."""
+    tree = ast.parse(text)
+    try:
+        theirs = Counter(_statements(kept.decode("utf-8"), ast.parse(kept.decode("utf-8"))))
+    except (UnicodeDecodeError, SyntaxError, ValueError):
+        return text
+    groups: dict[tuple[str, tuple[object, ...]], list[tuple[Binding, bool]]] = {}
+    seen: Counter[str] = Counter()
+    nodes = [n for n in tree.body if isinstance(n, (ast.Import, ast.ImportFrom))]
+    for node, statement in zip(nodes, _statements(text, tree), strict=True):
+        seen[statement] += 1
+        added = seen[statement] > theirs[statement]  # this copy is not one the user's file has
+        for alias in node.names:
+            identity = _identity(node, alias)
+            if identity is not None:
+                groups.setdefault(identity, []).append(((node, alias), added))
+    drop: list[Binding] = []
+    for group in groups.values():
+        if len(group) > 1:
+            copies = [binding for binding, was_added in group if was_added]
+            drop += copies if len(copies) < len(group) else copies[1:]
+    return _without(text, drop) if drop else text
+
+
+def _statements(text: str, tree: ast.Module) -> list[str]:
+    lines = split_lines(text, keepends=True)
+    return [
+        "".join(lines[n.lineno - 1 : n.end_lineno]).strip()
+        for n in tree.body
+        if isinstance(n, (ast.Import, ast.ImportFrom))
+    ]
+
+
+def _identity(node: ast.Import | ast.ImportFrom, alias: ast.alias) -> tuple[str, tuple[object, ...]] | None:
+    """The name `alias` binds and what it binds it to; None for `import a.b` (binds `a` only beside it) and `*`."""
+    if alias.name == "*" or (isinstance(node, ast.Import) and "." in alias.name and not alias.asname):
+        return None
+    if isinstance(node, ast.Import):
+        return alias.asname or alias.name, ("import", alias.name)
+    return alias.asname or alias.name, ("from", node.module, node.level, alias.name)
+
+
+def _without(text: str, drop: list[Binding]) -> str:
+    """`text` without the bindings `drop`: a statement left binding nothing goes with its lines, one left
+    binding fewer names is spelled anew (as ruff format would, wrapped when long)."""
+    lines = split_lines(text, keepends=True)
+    by_node: dict[int, tuple[ast.Import | ast.ImportFrom, list[ast.alias]]] = {}
+    for node, alias in drop:
+        by_node.setdefault(id(node), (node, []))[1].append(alias)
+    for node, aliases in sorted(by_node.values(), key=lambda pair: -pair[0].lineno):
+        first, end = node.lineno - 1, node.end_lineno or node.lineno
+        kept = [alias for alias in node.names if alias not in aliases]
+        ending = lines[end - 1][len(lines[end - 1].rstrip("\r\n")) :]
+        comment = "#" in "".join(lines[first:end])
+        if not kept:
+            lines[first:end] = []
+            if first < len(lines) and not lines[first].strip() and (first == 0 or not lines[first - 1].strip()):
+                del lines[first]  # the blank line that set it apart, now one of two in a row
+        elif not comment:
+            lines[first:end] = [_spelled(node, kept, ending or "\n") + ending]
+    return "".join(lines)
+
+
+def _spelled(node: ast.Import | ast.ImportFrom, aliases: list[ast.alias], newline: str) -> str:
+    names = [alias.name + (f" as {alias.asname}" if alias.asname else "") for alias in aliases]
+    if isinstance(node, ast.Import):
+        return f"import {', '.join(names)}"
+    source = "." * node.level + (node.module or "")
+    statement = f"from {source} import {', '.join(names)}"
+    if len(statement) > LINE_LIMIT:
+        statement = f"from {source} import (" + newline + "".join(f"    {n},{newline}" for n in names) + ")"
+    return statement
 
 
 def misplaced(merged: bytes, render: bytes, current: bytes) -> list[str]:

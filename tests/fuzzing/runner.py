@@ -511,6 +511,8 @@ class World:
         self.cheap_invariants()
         if self.check() == 0:
             self.fail("check", f"`check` says up to date while gen said code names a gone module: {output}")
+        if self._repoint_aliases(output):
+            return  # the user's own statements named a function scaffold renamed: they change them, as asked
         if self.protos == saved_protos and self._remove_stale_blocks(output):
             return  # the edit is back already: the reported code is scaffold's own, kept by a whole-file "yours"
         self.log(f"  step {self.step_index}: code names a gone module; taking the edit back")
@@ -518,6 +520,30 @@ class World:
         self.write_protos()
         if "pyproject.toml" in saved_files:
             (self.project / "pyproject.toml").write_bytes(saved_files["pyproject.toml"])
+
+    def _repoint_aliases(self, output: str) -> bool:
+        """When every report is a `FZ_ALIAS_... = name` line of the user's (`u.statement`) reading a name the
+        render no longer defines (an unrelated RPC made scaffold qualify a client function, seed 16003), the
+        user points each at None, keeping the line: what "change or remove it" asks, done as a user would."""
+        found = list(READS_GONE.finditer(output))
+        if not found or len(found) != len(GONE.findall(output)):
+            return False
+        edits: dict[str, list[str]] = {}
+        for match in found:
+            path = match["path"]
+            lines = edits.setdefault(path, re.findall(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+$", self.text(path)))
+            number = int(match["line"]) - 1
+            line = lines[number] if number < len(lines) else ""
+            alias = re.match(rf"(FZ_ALIAS_\w+ = ){re.escape(match['name'])}\b", line)
+            if alias is None:
+                return False
+            lines[number] = alias[1] + "None" + line[alias.end() :]
+        for path, lines in edits.items():
+            self.write(path, "".join(lines))
+        self.log(
+            f"  step {self.step_index}: pointed the user's aliases of renamed functions at None in {sorted(edits)}"
+        )
+        return True
 
     def _remove_stale_blocks(self, output: str) -> bool:
         """Remove, as the message asks, each top-level block a gone report points into that holds no line
@@ -658,6 +684,9 @@ class World:
 
 
 GONE = re.compile(r"\S+:\d+:\d+: (imports|reads) \S+, which scaffold no longer (generates|writes)")
+READS_GONE = re.compile(
+    r"(?m)^\s*(?P<path>\S+?):(?P<line>\d+):\d+: reads `(?P<name>\w+)`, which scaffold no longer writes"
+)
 LOCATED_GONE = re.compile(
     r"(?m)^\s*(?P<path>\S+?):(?P<line>\d+):\d+: (?:imports|reads) \S+, which scaffold no longer (?:generates|writes)"
 )

@@ -506,7 +506,17 @@ def u_test(world: World, a: dict[str, Any]) -> bool:
         f"    assert fz_fixture_{mark[3:]} != {_literal(text)}",
     ]
     _insert_top_level(world, path, a["where"], block)
+    if not re.search(r"^import pytest\b", world.text(path), re.MULTILINE):
+        _import_pytest(world, path)  # a user who writes a fixture imports pytest (seed 16000, shrunk)
     return True
+
+
+def _import_pytest(world: World, path: str) -> None:
+    lines = _lines(world, path)
+    imports = [i for i, line in enumerate(lines) if re.match(r"(import|from) \w", line) and "__future__" not in line]
+    at = imports[0] if imports else 0
+    lines.insert(at, f"import pytest{_eol(lines)}")
+    world.write(path, "".join(lines))
 
 
 def u_ruff(world: World, a: dict[str, Any]) -> bool:
