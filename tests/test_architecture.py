@@ -28,6 +28,8 @@ ALLOWED = {
     # A config names buf's rule IDs in [tool.scaffold.breaking] ignore_only: checked against the rules
     # themselves, imported only when the table names some (the no-op path loads the config).
     ("scaffold.generation.configkeys", "scaffold.breaking.rules"),
+    # The same for the rule IDs and categories of `use` and `except`.
+    ("scaffold.generation.configkeys", "scaffold.breaking.selection"),
 }
 
 

@@ -160,6 +160,46 @@ def test_the_config_table_and_ignores(project: Path) -> None:
     assert done.stderr.startswith(f"{at_key(pyproject, 'category')}: [tool.scaffold.breaking] category must be")
 
 
+def test_use_and_except_and_a_buf_yaml_beside_the_protos(project: Path) -> None:
+    """buf's `use`/`except` in the table; a buf.yaml read when the table leaves a key unsaid; bad input in
+    either located, exit 2; what scaffold cannot honour in a buf.yaml named in one line."""
+    pyproject = project / "pyproject.toml"
+    base = pyproject.read_text()
+    _edit(project, "string name = 1;", "string title = 1;")
+    table = '\n[tool.scaffold.breaking]\nagainst = "HEAD"\nuse = ["WIRE_JSON"]\nexcept = ["FIELD_SAME_JSON_NAME"]\n'
+    pyproject.write_text(base + table)
+    done = run_scaffold("breaking", cwd=project)
+    assert done.returncode == 1 and [b["rule"] for b in _breaks(done.stdout)] == ["FIELD_SAME_NAME"]
+    assert "(WIRE_JSON except FIELD_SAME_JSON_NAME)." in done.stderr
+    for bad, key, message in [
+        ('category = "FILE"\nuse = ["WIRE"]\n', "use", "sets both category and use"),
+        ('use = ["WIRE", "NOPE"]\n', "use", "use: 'NOPE' is not a rule or category of buf's v2 configuration"),
+        ('except = "FILE"\n', "except", "except must be a list of rule IDs and categories"),
+    ]:
+        pyproject.write_text(base + '\n[tool.scaffold.breaking]\nagainst = "HEAD"\n' + bad)
+        refused = run_scaffold("breaking", cwd=project)
+        assert refused.returncode == 2 and refused.stderr.startswith(f"{at_key(pyproject, key)}: "), refused.stderr
+        assert message in refused.stderr
+    pyproject.write_text(base + '\n[tool.scaffold.breaking]\nagainst = "HEAD"\n')
+    buf_yaml = project / "buf.yaml"
+    buf_yaml.write_text(
+        "version: v2\nbreaking:\n  use: [WIRE_JSON]\n  except: [FIELD_SAME_NAME]\nplugins:\n  - plugin: x\n"
+    )
+    done = run_scaffold("breaking", cwd=project)
+    assert [b["rule"] for b in _breaks(done.stdout)] == ["FIELD_SAME_JSON_NAME"]
+    assert f"{buf_yaml}: plugins is not honoured by scaffold breaking (buf only)\n" in done.stderr
+    for text, where, message in [
+        ("version: v3\n", "1:1", "version must be one of v1beta1, v1, v2, not 'v3'"),
+        ("version: v1\nbreaking:\n  use: [CSR]\n", "3:3", "'CSR' is not a rule or category of buf's v1"),
+        ("version: v2\nbreaking:\n  use: [FILE\n", "4:1", "not YAML"),
+        ("version: v2\nbreaking:\n  lint_use: [FILE]\n", "3:3", "breaking has no key 'lint_use'"),
+    ]:
+        buf_yaml.write_text(text)
+        refused = run_scaffold("breaking", cwd=project)
+        assert refused.returncode == 2 and refused.stderr.startswith(f"{buf_yaml}:{where}: "), refused.stderr
+        assert message in refused.stderr and "Traceback" not in refused.stderr
+
+
 def test_check_breaking_for_ci(project: Path) -> None:
     pyproject = project / "pyproject.toml"
     pyproject.write_text(pyproject.read_text() + '\n[tool.scaffold.breaking]\nagainst = "HEAD"\n')

@@ -26,6 +26,7 @@ import os
 import random
 import shutil
 import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -35,6 +36,7 @@ from conftest import progress
 from mutations import Corpus, mutate, sweep
 
 from scaffold.breaking import rules as breaking_rules
+from scaffold.breaking import selection
 from scaffold.breaking.protosource import Side
 from scaffold.core.errors import ScaffoldError
 from scaffold.generation import protoc
@@ -192,6 +194,62 @@ def test_rule_categories_are_bufs(buf: str) -> None:
     assert ours == theirs
 
 
+def _configs() -> Iterator[tuple[str, list[str], list[str]]]:
+    """(version, use, except): every category alone, and seeded mixes of categories, rule IDs, IDs buf
+    deprecated and names a version does not know."""
+    rng = random.Random(27)
+    for version in selection.VERSIONS:
+        names = [*selection.CATEGORIES[version], *selection.categories(version), *selection.DEPRECATED]
+        names += ["CSR", "DEFAULT", "FIELD_SAME_DEFAULT", "MESSAGE_SAME_MESSAGE_SET_WIRE_FORMAT"]
+        yield version, [], []
+        for category in selection.CATEGORIES[version]:
+            yield version, [category], []
+        for _ in range(12):
+            yield version, rng.sample(names, rng.randint(0, 3)), rng.sample(names, rng.randint(0, 2))
+
+
+def test_a_config_selects_the_rules_buf_selects(buf: str) -> None:
+    """`use` and `except` under buf.yaml v1beta1, v1 and v2, compared with `buf config ls-breaking-rules
+    --configured-only`: the same rules, or both refuse the config."""
+    compared = refused = 0
+    for version, use, leave_out in _configs():
+        config = f"version: {version}\nbreaking:\n  use: {json.dumps(use)}\n  except: {json.dumps(leave_out)}\n"
+        listed = subprocess.run(
+            [buf, "config", "ls-breaking-rules", "--configured-only", "--format", "json", "--config", config],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        ours = selection.select(version, use, leave_out)
+        if listed.returncode != 0:
+            assert isinstance(ours, str), (config, listed.stderr, ours)
+            refused += 1
+            continue
+        theirs = {json.loads(line)["id"] for line in listed.stdout.splitlines()}
+        assert not isinstance(ours, str) and set(ours) == theirs, (config, ours, sorted(theirs))
+        compared += 1
+    assert compared >= 30 and refused >= 5, (compared, refused)
+
+
+@pytest.mark.parametrize(
+    ("package", "unstable"),
+    [("foo.v1alpha1", True), ("foo.v1p1beta2", True), ("foo.v1test", True), ("foo.v2beta", True)]
+    + [("foo.v1", False), ("v1alpha1", False), ("foo.v0alpha1", False), ("foo.v1alpha0", False)]
+    + [("foo.v1p0alpha1", False), ("foo.v1p1test", False), ("foo.V1alpha1", False), ("foo.v1alpha1.bar", False)],
+)
+def test_unstable_packages_are_bufs(buf: str, tmp_path: Path, package: str, unstable: bool) -> None:
+    """A field deleted in `package`, checked by buf with ignore_unstable_packages: ignored exactly when
+    scaffold calls the package unstable."""
+    for side, fields in (("old", "string a = 1; string b = 2;"), ("new", "string a = 1;")):
+        (tmp_path / side).mkdir()
+        (tmp_path / side / "buf.yaml").write_text("version: v2\nbreaking:\n  ignore_unstable_packages: true\n")
+        (tmp_path / side / "p.proto").write_text(f'syntax = "proto3";\npackage {package};\nmessage M {{ {fields} }}\n')
+    found = subprocess.run(
+        [buf, "breaking", "--against", "../old"], cwd=tmp_path / "new", capture_output=True, text=True, check=False
+    )
+    assert (found.returncode == 0) == unstable == selection.unstable(package), found.stdout + found.stderr
+
+
 @dataclasses.dataclass
 class Comparison:
     compared: int = 0
@@ -285,3 +343,97 @@ def test_the_mutations_reach_most_rules(comparisons: dict[str, Comparison]) -> N
     missing = sorted(set(breaking_rules.RULES) - seen)
     print(f"{len(seen)} of {len(breaking_rules.RULES)} rules fired; never: {', '.join(missing)}")
     assert len(seen) >= MIN_RULES_SEEN, missing
+
+
+_BREAKING = """  use: [WIRE_JSON, FIELD_SAME_NAME]
+  except: [FIELD_SAME_JSON_NAME]
+  ignore_only:
+    FIELD_NO_DELETE_UNLESS_NAME_RESERVED: [{a}]
+  ignore_unstable_packages: true
+"""
+BUF_YAMLS = {  # version: (where the buf.yaml goes, its text, where buf runs), paths as each version reads them
+    "v1beta1": (
+        "buf.yaml",
+        "version: v1beta1\nbuild:\n  roots: [protos]\nbreaking:\n" + _BREAKING.format(a="a/v1"),
+        ".",
+    ),
+    "v1": ("protos/buf.yaml", "version: v1\nbreaking:\n" + _BREAKING.format(a="a/v1"), "protos"),
+    "v2": ("buf.yaml", "version: v2\nmodules:\n  - path: protos\nbreaking:\n" + _BREAKING.format(a="protos/a/v1"), "."),
+}
+_LAB = {
+    "a/v1/a.proto": "package a.v1;\nmessage M {\n  string a = 1;\n  int32 c = 3;\n}\n",
+    "b/v1beta1/b.proto": "package b.v1beta1;\nmessage N {\n  string a = 1;\n  string b = 2;\n}\n",
+    "c/v1/c.proto": "package c.v1;\nmessage O {\n  string a = 1;\n  string b = 2;\n}\n",
+}
+
+
+@pytest.mark.parametrize("version", BUF_YAMLS)
+def test_a_buf_yaml_is_read_as_buf_reads_it(buf: str, tmp_path: Path, version: str) -> None:
+    """The same tree and buf.yaml (use, except, ignore_only by path, unstable packages) under buf and
+    `scaffold breaking`: the same breaks. A key of `[tool.scaffold.breaking]` then overrides the buf.yaml's."""
+    source = tmp_path / "src"
+    for name, text in _LAB.items():
+        (source / name).parent.mkdir(parents=True, exist_ok=True)
+        (source / name).write_text('syntax = "proto3";\n' + text)
+    project = tmp_path / "p"
+    made = subprocess.run(
+        [sys.executable, "-m", "scaffold", "new", *(source / n for n in _LAB), "-I", source, "-o", project]
+        + ["--name", "lab"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert made.returncode == 0, made.stderr
+    place, config, runs_in = BUF_YAMLS[version]
+    old = tmp_path / "old"
+    shutil.copytree(project / "protos", old / "protos")
+    for root in (project, old):
+        (root / place).write_text(config)
+    protos = project / "protos"
+    for name, old_text, new_text in [
+        ("a/v1/a.proto", "string a = 1;\n  int32 c = 3;", "string x = 1;"),
+        ("b/v1beta1/b.proto", "  string b = 2;\n", ""),
+        ("c/v1/c.proto", "  string b = 2;\n", ""),
+    ]:
+        (protos / name).write_text((protos / name).read_text().replace(old_text, new_text))
+    theirs = subprocess.run(
+        [buf, "breaking", "--against", str(old / runs_in), "--error-format", "json"],
+        cwd=project / runs_in,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    found = {
+        (b["type"], Path(b["path"]).name, b["start_line"], b["start_column"])
+        for b in map(json.loads, theirs.stdout.splitlines())
+    }
+    ours = subprocess.run(
+        [sys.executable, "-m", "scaffold", "breaking", "--against", str(old / "protos"), "--format", "json"],
+        cwd=project,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert ours.returncode == 1, ours.stderr
+    mine = {
+        (b["rule"], Path(b["path"]).name, b["line"], b["column"]) for b in map(json.loads, ours.stdout.splitlines())
+    }
+    assert mine == found, (mine, found, theirs.stderr)
+    assert {(rule, name) for rule, name, _, _ in mine} == {
+        ("FIELD_SAME_NAME", "a.proto"),
+        ("FIELD_NO_DELETE_UNLESS_NUMBER_RESERVED", "a.proto"),  # its NAME_RESERVED twin ignored only there
+        ("FIELD_NO_DELETE_UNLESS_NAME_RESERVED", "c.proto"),
+        ("FIELD_NO_DELETE_UNLESS_NUMBER_RESERVED", "c.proto"),
+    }
+    pyproject = project / "pyproject.toml"
+    pyproject.write_text(pyproject.read_text() + '\n[tool.scaffold.breaking]\nuse = ["FILE"]\n')
+    own = subprocess.run(
+        [sys.executable, "-m", "scaffold", "breaking", "--against", str(old / "protos"), "--format", "json"],
+        cwd=project,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    rules = {(json.loads(line)["rule"], Path(json.loads(line)["path"]).name) for line in own.stdout.splitlines()}
+    assert ("FIELD_NO_DELETE", "a.proto") in rules and ("FIELD_SAME_JSON_NAME", "a.proto") not in rules, rules
+    assert not any(name == "b.proto" for _, name in rules)  # the buf.yaml's unstable packages still left out

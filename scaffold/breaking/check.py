@@ -15,16 +15,16 @@ import functools
 import json
 import re
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from scaffold.breaking import bufyaml, selection, sides
 from scaffold.breaking import rules as breaking_rules
-from scaffold.breaking import sides
 from scaffold.breaking.protosource import Message, Side
 from scaffold.breaking.rules import Break, Subject
 from scaffold.core.errors import ScaffoldError, fail
-from scaffold.generation.config import Config
+from scaffold.generation.config import BreakingConfig, Config
 
 
 @dataclass(frozen=True)
@@ -70,27 +70,54 @@ class Report:
     findings: tuple[Finding, ...]
     against: str
     category: str
+    """The rules chosen, as the user named them (`FILE`, `WIRE, FIELD_SAME_NAME except FIELD_NO_DELETE`)."""
     rules: int
+    notes: tuple[str, ...] = ()
+    """What a buf.yaml asks that scaffold cannot honour, one line each."""
 
 
 def check(config: Config, against: str | None = None, category: str | None = None, base: Path | None = None) -> Report:
-    """Compare the project's protos with `against` (else the config's) under `category` (else the config's)."""
-    settings = config.breaking
+    """Compare the project's protos with `against` (else the config's) under `category` (else the rules the
+    config, and a buf.yaml beside the protos, select)."""
+    settings, notes = effective(config)
     ref = against or settings.against
     if not ref:
         raise fail(
             str(config.root / "pyproject.toml"),
             "nothing to compare against: pass --against REF or set against in [tool.scaffold.breaking]",
         )
-    chosen = category or settings.category
-    rules = tuple(rule.id for rule in breaking_rules.RULES.values() if chosen in rule.categories)
+    rules, chosen = _rules(settings, category)
+    config = replace(config, breaking=settings)
     current = sides.of_project(config)
     previous = sides.against(config, ref, (base or Path.cwd()) if against else config.root, current)
     found = [b for b in breaking_rules.find(current, previous, rules) if not _ignored(b, config, current, previous)]
     code = _Code(config, current, previous)
     here = (base or Path.cwd()).resolve()
     findings = tuple(_relative(_finding(b, current, previous, code.touches(b.subject)), here) for b in found)
-    return Report(findings, ref, chosen, len(rules))
+    return Report(findings, ref, chosen, len(rules), notes)
+
+
+def effective(config: Config) -> tuple[BreakingConfig, tuple[str, ...]]:
+    """`[tool.scaffold.breaking]` with what it leaves unsaid taken from a buf.yaml beside the protos, and a
+    line for each thing of that buf.yaml scaffold does not honour."""
+    path = bufyaml.find(config)
+    if path is None:
+        return config.breaking, ()
+    buf = bufyaml.read(path, config)
+    notes = tuple(f"{path}: {key} is not honoured by scaffold breaking (buf only)" for key in buf.unhonoured)
+    return bufyaml.applied(config.breaking, buf), notes
+
+
+def _rules(settings: BreakingConfig, category: str | None) -> tuple[tuple[str, ...], str]:
+    if category or not (settings.use or settings.leave_out):
+        chosen = category or settings.category
+        return tuple(rule.id for rule in breaking_rules.RULES.values() if chosen in rule.categories), chosen
+    use = settings.use or (settings.category,)
+    selected = selection.select(settings.version, use, settings.leave_out)
+    named = ", ".join(use) + (f" except {', '.join(settings.leave_out)}" if settings.leave_out else "")
+    if isinstance(selected, str):
+        raise fail("[tool.scaffold.breaking]", f"use {named}: {selected}")
+    return selected, named
 
 
 def _relative(finding: Finding, base: Path) -> Finding:
@@ -119,13 +146,18 @@ def _finding(item: Break, current: Side, previous: Side, touches: tuple[Touch, .
 def _ignored(item: Break, config: Config, current: Side, previous: Side) -> bool:
     """buf's `ignore` and `ignore_only`, matched against the break's file now or, gone, as it was."""
     settings = config.breaking
+    names = {name for name in (item.file, item.against_file) if name}
+    if settings.ignore_unstable_packages and any(
+        selection.unstable(side.all[name].package) for name in names for side in (current, previous) if name in side.all
+    ):
+        return True
     paths = list(settings.ignore)
     for key, listed in settings.ignore_only:
-        if key == item.rule or key in breaking_rules.RULES[item.rule].categories:
+        rule_categories = selection.categories(settings.version).get(item.rule, ())
+        if key == item.rule or key in rule_categories or item.rule in selection.DEPRECATED.get(key, ()):
             paths += listed
     if not paths:
         return False
-    names = {name for name in (item.file, item.against_file) if name}
     shown = {side.shown(name) for name in names for side in (current, previous)}
     root = config.root.as_posix().rstrip("/") + "/"
     candidates = names | {s.removeprefix(root) for s in shown}

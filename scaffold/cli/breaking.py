@@ -62,6 +62,8 @@ def _breaks(root: Path, against: str | None, category: str | None, as_json: bool
     from scaffold.generation.configfile import load
 
     report = _run(lambda: breaking.check(load(root), against, category, Path.cwd()))
+    for note in report.notes:
+        typer.echo(note, err=True)
     for line in breaking.lines(report, as_json):
         typer.echo(line)
     count = len(report.findings)

@@ -22,16 +22,28 @@ BREAKING_CATEGORIES = ("FILE", "PACKAGE", "WIRE_JSON", "WIRE", "CSR")
 class BreakingConfig:
     """`[tool.scaffold.breaking]`: what `scaffold breaking` compares against and what it leaves out.
 
-    Like buf's: `category` picks the rule set, `ignore` takes paths out of
-    every rule, `ignore_only` maps a rule ID or category to the paths it
-    skips. Paths are proto names (`foo/v1/a.proto`) or directories of them,
-    or the same under the project (`protos/foo/v1`).
+    Like buf's: `use` lists categories and rule IDs (`category` is the
+    shorthand for one category), `except` takes some away, `ignore` takes
+    paths out of every rule, `ignore_only` maps a rule ID or category to
+    the paths it skips, `ignore_unstable_packages` leaves out packages such
+    as `foo.v1alpha1`. Paths are proto names (`foo/v1/a.proto`) or
+    directories of them, or the same under the project (`protos/foo/v1`).
+    A `buf.yaml` beside the protos fills in what this table leaves unsaid
+    (`scaffold.breaking.bufyaml`); `version` is the buf config version the
+    names are read in (v2 unless a buf.yaml says otherwise).
     """
 
     against: str | None = None
     category: str = "FILE"
     ignore: tuple[str, ...] = ()
     ignore_only: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    use: tuple[str, ...] = ()
+    leave_out: tuple[str, ...] = ()
+    """buf's `except` (a Python keyword)."""
+    ignore_unstable_packages: bool = False
+    version: str = "v2"
+    given: frozenset[str] = frozenset()
+    """The keys the table set, so that a buf.yaml fills in only the others."""
 
 
 @dataclass(frozen=True)
@@ -154,7 +166,7 @@ KEYS = (
     "layout",
     "breaking",
 )
-BREAKING_KEYS = ("against", "category", "ignore", "ignore_only")
+BREAKING_KEYS = ("against", "category", "use", "except", "ignore", "ignore_only", "ignore_unstable_packages")
 # What the generated server can use: grpc takes message sizes as a C int, a thread pool needs a thread.
 LIMITS = {
     "max_workers": (1, 10_000),

@@ -246,7 +246,32 @@ def _breaking(table: dict[str, Any], path: Path, text: str) -> BreakingConfig:
     ignore = value.get("ignore", [])
     if not isinstance(ignore, list) or not all(isinstance(v, str) and v for v in ignore):
         raise where.error("ignore", f"[{name}] ignore must be a list of paths")
-    return BreakingConfig(against, category, tuple(ignore), _ignore_only(value.get("ignore_only", {}), path, text))
+    if "category" in value and "use" in value:
+        raise where.error("use", f"[{name}] sets both category and use: keep one (use lists categories too)")
+    use, leave_out = (_rule_names(value, key, where) for key in ("use", "except"))
+    unstable = value.get("ignore_unstable_packages", False)
+    if not isinstance(unstable, bool):
+        raise where.error("ignore_unstable_packages", f"[{name}] ignore_unstable_packages must be true or false")
+    ignore_only = _ignore_only(value.get("ignore_only", {}), path, text)
+    return BreakingConfig(
+        against, category, tuple(ignore), ignore_only, use, leave_out, unstable, given=frozenset(value)
+    )
+
+
+def _rule_names(value: dict[str, Any], key: str, where: _Located) -> tuple[str, ...]:
+    """`use` or `except`: buf's categories and rule IDs (v2 names), checked when listed (the rules are
+    imported only then: the no-op path loads this config)."""
+    names = value.get(key, [])
+    name = f"{TABLE}.breaking"
+    if not isinstance(names, list) or not all(isinstance(n, str) and n for n in names):
+        raise where.error(key, f"[{name}] {key} must be a list of rule IDs and categories")
+    if names:
+        from scaffold.breaking.selection import select
+
+        problem = select("v2", names if key == "use" else ["FILE"], names if key == "except" else [])
+        if isinstance(problem, str) and problem != "selects no rule":
+            raise where.error(key, f"[{name}] {key}: {problem}")
+    return tuple(names)
 
 
 def _ignore_only(value: object, path: Path, text: str) -> tuple[tuple[str, tuple[str, ...]], ...]:
