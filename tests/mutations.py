@@ -141,6 +141,28 @@ def delete_field(rng: random.Random, c: Corpus, reserve: str = "") -> tuple[str,
     return f"delete field {field.full_name}{' reserving ' + reserve if reserve else ''}", edits
 
 
+def retype_map(rng: random.Random, c: Corpus) -> tuple[str, list[Edit]] | None:
+    """A map's key or value retyped: the break is in the synthetic entry, which buf places at the map field
+    (in `sweep`, once per map of the corpus)."""
+    field = _pick(rng, _fields(c, lambda f: f.is_map(c.side)))
+    if not isinstance(field, Field):
+        return None
+    span = c.span(field.file.name, (*field.path, 6))
+    found = (
+        re.fullmatch(r"map\s*<\s*(\w+)\s*,\s*([\w.]+)\s*>", c.texts[field.file.name][span[0] : span[1]])
+        if span
+        else None
+    )
+    if span is None or found is None:
+        return None
+    key, value = found[1], found[2]
+    if rng.random() < 0.3:
+        key = rng.choice([k for k in ("int32", "int64", "uint32", "string", "bool") if k != key])
+    else:
+        value = rng.choice([v for v in SCALARS if v != value])
+    return f"retype map {field.full_name} to map<{key}, {value}>", [(field.file.name, *span, f"map<{key}, {value}>")]
+
+
 def renumber_field(rng: random.Random, c: Corpus) -> tuple[str, list[Edit]] | None:
     field = _pick(rng, _fields(c))
     if not isinstance(field, Field) or field.message is None:
@@ -671,4 +693,8 @@ def sweep(corpus: Corpus) -> list[tuple[str, dict[str, str | None]]]:
                 span = corpus.span(file.name, (*method.path, 2))
                 if others and span is not None:
                     made.append((f"request of {method.name}", [(file.name, *span, "." + others[0])]))
+    rng = random.Random(10)  # each map's key or value retyped once (random draws would shift every seed's)
+    made += [
+        edit for _ in range(len(_fields(corpus, lambda f: f.is_map(corpus.side)))) if (edit := retype_map(rng, corpus))
+    ]
     return [(description, apply(corpus.texts, edits)) for description, edits in made]  # type: ignore[misc]

@@ -19,6 +19,8 @@ from typing import Any
 
 from google.protobuf import descriptor_pb2
 
+from scaffold.breaking.features import DEFAULTS, FEATURE_NUMBER, FEATURES_PATH
+
 _FILE = descriptor_pb2.FileDescriptorProto
 _MESSAGE = descriptor_pb2.DescriptorProto
 _FIELD = descriptor_pb2.FieldDescriptorProto
@@ -27,34 +29,6 @@ _SERVICE = descriptor_pb2.ServiceDescriptorProto
 _FEATURES = descriptor_pb2.FeatureSet
 
 SourcePath = tuple[int, ...]
-
-# The defaults of the standard features, by syntax: proto2 and proto3 behave as editions with these values.
-_DEFAULTS: dict[str, dict[str, int]] = {
-    "proto2": {
-        "field_presence": _FEATURES.EXPLICIT,
-        "enum_type": _FEATURES.CLOSED,
-        "utf8_validation": _FEATURES.NONE,
-        "message_encoding": _FEATURES.LENGTH_PREFIXED,
-        "json_format": _FEATURES.LEGACY_BEST_EFFORT,
-    },
-    "proto3": {
-        "field_presence": _FEATURES.IMPLICIT,
-        "enum_type": _FEATURES.OPEN,
-        "utf8_validation": _FEATURES.VERIFY,
-        "message_encoding": _FEATURES.LENGTH_PREFIXED,
-        "json_format": _FEATURES.ALLOW,
-    },
-    "editions": {
-        "field_presence": _FEATURES.EXPLICIT,
-        "enum_type": _FEATURES.OPEN,
-        "utf8_validation": _FEATURES.VERIFY,
-        "message_encoding": _FEATURES.LENGTH_PREFIXED,
-        "json_format": _FEATURES.ALLOW,
-    },
-}
-# Where each element kind keeps `features` in its options (the options field, then `features`).
-_FEATURES_PATH = {"file": (8, 50), "message": (7, 12), "field": (8, 21), "oneof": (2, 1), "enum": (3, 7)}
-_FEATURE_NUMBER = {"field_presence": 1, "enum_type": 2, "utf8_validation": 4, "message_encoding": 5, "json_format": 6}
 
 MESSAGE_MAX = 536_870_911
 MESSAGE_SET_MAX = 2_147_483_646
@@ -74,6 +48,8 @@ class Element:
     """Something declared in a file, with its source path; `parent` is where features are inherited from."""
 
     kind = ""
+    stand_in: Element | None = None
+    """Where a synthetic element is written: a map entry and its key and value are the `map<,>` field."""
 
     def __init__(self, file: File, path: SourcePath, parent: Element | None) -> None:
         self.file = file
@@ -83,7 +59,8 @@ class Element:
 
     def at(self, *sub: int) -> Location | None:
         """The place of this element (or of its part `sub`), or None when the source does not record one."""
-        return self.file.locate((*self.path, *sub))
+        found = self.file.locate((*self.path, *sub))
+        return found if found is not None or self.stand_in is None else self.stand_in.at()
 
     @property
     def location(self) -> Location | None:
@@ -105,12 +82,12 @@ class Element:
             if features.HasField(name):
                 resolved = int(getattr(features, name))
             else:
-                resolved = self.parent.feature(name) if self.parent is not None else _DEFAULTS[self.file.syntax][name]
+                resolved = self.parent.feature(name) if self.parent is not None else DEFAULTS[self.file.syntax][name]
             self._resolved[name] = resolved
         return resolved
 
     def feature_location(self, name: str) -> Location | None:
-        return self.at(*_FEATURES_PATH[self.kind], _FEATURE_NUMBER[name])
+        return self.at(*FEATURES_PATH[self.kind], FEATURE_NUMBER[name])
 
 
 class File(Element):
@@ -179,6 +156,11 @@ class Message(Element):
         self.nested = [Message(file, m, (*path, 3, i), self) for i, m in enumerate(proto.nested_type)]
         self.enums = [Enum(file, e, (*path, 4, i), self) for i, e in enumerate(proto.enum_type)]
         self.extensions = [Field(file, f, (*path, 6, i), self, None) for i, f in enumerate(proto.extension)]
+        entries = {f".{m.full_name}": m for m in self.nested if m.is_map_entry}
+        for field in self.fields:
+            entry = entries.get(field.type_name)
+            for synthetic in (entry, *entry.fields) if entry else ():
+                synthetic.stand_in = field
 
     @property
     def proto(self) -> _MESSAGE:
