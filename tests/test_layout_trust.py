@@ -253,6 +253,24 @@ def test_a_file_of_the_users_defining_a_name_the_switch_renders_is_refused_locat
     assert "MARK-leftover" in leftover.read_text()
 
 
+def test_a_file_of_the_users_importing_what_the_render_imports_is_absorbed_whole(tmp_path: Path) -> None:
+    """A file of the user's where the new layout renders its module imports some of the names the render
+    imports, in a statement of its own: its line stays whole and the render's statement gives up those
+    names (found by the fuzzer, seed 18007, where the user's statement was narrowed and the switch then
+    refused as "a bug in scaffold")."""
+    project = make(tmp_path)  # per-service
+    leftover = project / "tests/test_shop.py"
+    mine = "from shop.generated import a_pb2, root_pb2  # MARK-imports\n"
+    leftover.write_text(f"{mine}\n\ndef test_by_hand() -> None:\n    assert a_pb2.Item and root_pb2.Empty\n")
+    set_layout(project, "single")
+    moved = gen(project)
+    assert moved.returncode == 0, moved.stdout + moved.stderr
+    text = leftover.read_text()
+    assert mine in text and "def test_by_hand() -> None:" in text
+    assert _sound(project) > 0
+    assert run_scaffold("check", "-C", project).returncode == 0
+
+
 def test_a_file_left_behind_and_taken_back_keeps_its_loose_comments(tmp_path: Path) -> None:
     """A comment of the user's between two statements of a module the switch leaves behind is in no parse
     tree; switching back takes the file into the new module, the comment included (found by the fuzzer)."""

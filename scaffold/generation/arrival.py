@@ -70,13 +70,16 @@ def arrive(
     for statement in additions:
         current = pysource.with_import(current, statement, package)
     existing = read(target)
+    brought = list(additions)
     if existing is not None:  # the user's own file there (what an earlier switch left): absorbed, not lost
         current, clashes = _absorb(current, existing, module, package)
         problems += [Diagnostic(target, *clash) for clash in clashes]
+        absorbed = pysource.parse(module, existing)
+        brought += [statement for statement, _ in absorbed.imports] if isinstance(absorbed, Source) else []
     scaffolds = {statement for statement, _ in parse_render(target, rendered[target]).imports}
-    # a statement the moved code brings that binds what the render's binds too (an old module's imports,
-    # all taken for the user's when its record was lost): theirs stays, the render's binding goes
-    current = undoubled(current, "".join(f"{statement}\n" for statement in additions).encode())
+    # a statement the moved code or an absorbed file brings that binds what the render's binds too (an old
+    # module's imports, all taken for the user's when its record was lost): theirs stays, the render's goes
+    current = undoubled(current, "".join(f"{statement}\n" for statement in brought).encode())
     current = pysource.without_unused_names(current, scaffolds)
     problems += unresolved_after(target, current, rendered[target], arriving, olds)
     return current, merge_base, taken, problems

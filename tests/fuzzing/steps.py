@@ -506,7 +506,7 @@ def u_test(world: World, a: dict[str, Any]) -> bool:
         f"    assert fz_fixture_{mark[3:]} != {_literal(text)}",
     ]
     _insert_top_level(world, path, a["where"], block)
-    if not re.search(r"^import pytest\b", world.text(path), re.MULTILINE):
+    if not any(re.match(r"import pytest\b", line) for line in _lines(world, path)):  # CR-only lines too
         _import_pytest(world, path)  # a user who writes a fixture imports pytest (seed 16000, shrunk)
     return True
 
