@@ -437,3 +437,48 @@ def test_a_buf_yaml_is_read_as_buf_reads_it(buf: str, tmp_path: Path, version: s
     rules = {(json.loads(line)["rule"], Path(json.loads(line)["path"]).name) for line in own.stdout.splitlines()}
     assert ("FIELD_NO_DELETE", "a.proto") in rules and ("FIELD_SAME_JSON_NAME", "a.proto") not in rules, rules
     assert not any(name == "b.proto" for _, name in rules)  # the buf.yaml's unstable packages still left out
+
+
+LANG = HERE / "protos/langfeatures/lang.proto"
+LANG_EDITS: dict[str, tuple[str, str] | tuple[str, str, tuple[str, str]]] = {
+    "a field's C++ string type CORD -> STRING": ("(pb.cpp).string_type = CORD]", "(pb.cpp).string_type = STRING]"),
+    "a field's C++ string type CORD -> VIEW": ("(pb.cpp).string_type = CORD]", "(pb.cpp).string_type = VIEW]"),
+    "a field's C++ string type unset": (" [features.(pb.cpp).string_type = CORD]", ""),
+    "a field's C++ string type set": ("string title = 1;", "string title = 1 [features.(pb.cpp).string_type = CORD];"),
+    "bytes made a VIEW": ("bytes blob = 2;", "bytes blob = 2 [features.(pb.cpp).string_type = VIEW];"),
+    "the file's C++ string type": (
+        "option features.utf8",
+        "option features.(pb.cpp).string_type = CORD;\noption features.utf8",
+    ),
+    "ctype CORD as a feature": ("[ctype = CORD]", "[features.(pb.cpp).string_type = CORD]"),
+    "a field's Java validation unset": (" [features.(pb.java).utf8_validation = VERIFY]", ""),
+    "a field's Java validation set": (
+        "string title = 1;",
+        "string title = 1 [features.(pb.java).utf8_validation = VERIFY];",
+    ),
+    "the file's UTF-8 validation NONE": ("utf8_validation = VERIFY;\n\nmessage", "utf8_validation = NONE;\n\nmessage"),
+    "edition 2024 (VIEW by default)": ('edition = "2023";', 'edition = "2024";', (" [ctype = CORD]", "")),
+    "the file's Java validation": (
+        "option features.utf8",
+        "option features.(pb.java).utf8_validation = VERIFY;\noption features.utf8",
+    ),
+}
+
+
+@pytest.mark.parametrize("edit", LANG_EDITS)
+def test_language_features_of_editions_are_read_as_buf_reads_them(buf: str, tmp_path: Path, edit: str) -> None:
+    """`features.(pb.cpp).string_type` and `features.(pb.java).utf8_validation`, set on a file, a message or
+    a field and changed, unset or inherited: the same breaks, at the same places, as buf finds."""
+    text = LANG.read_text()
+    old, new, *before = LANG_EDITS[edit]
+    for was, now in before:  # what the old side changes first (2024 has no ctype)
+        text = text.replace(was, now)
+    assert old in text, old
+    _write(tmp_path / "old", {"lang.proto": text})
+    _write(tmp_path / "new", {"lang.proto": text.replace(old, new, 1)})
+    image = tmp_path / "old.binpb"
+    subprocess.run([buf, "build", str(tmp_path / "old"), "-o", str(image)], check=True)
+    theirs = _bufs(buf, tmp_path / "new", image)
+    assert not isinstance(theirs, str), theirs
+    ours = _ours(_side(tmp_path / "new", ["lang.proto"]), _side(tmp_path / "old", ["lang.proto"]))
+    assert ours == theirs, (sorted(ours.elements()), sorted(theirs.elements()))

@@ -39,3 +39,57 @@ DEFAULTS: dict[str, dict[str, int]] = {
 # Where each element kind keeps `features` in its options (the options field, then `features`).
 FEATURES_PATH = {"file": (8, 50), "message": (7, 12), "field": (8, 21), "oneof": (2, 1), "enum": (3, 7)}
 FEATURE_NUMBER = {"field_presence": 1, "enum_type": 2, "utf8_validation": 4, "message_encoding": 5, "json_format": 6}
+
+CPP = 1000
+"""`(pb.cpp)`: the C++ features' extension of FeatureSet; its `string_type` is field 2."""
+JAVA = 1001
+"""`(pb.java)`: the Java features' extension of FeatureSet; its `utf8_validation` is field 2."""
+CPP_STRING_TYPES = {1: "VIEW", 2: "CORD", 3: "STRING"}
+JAVA_VERIFY = 2
+
+
+def language_feature(features: _FEATURES, extension: int, number: int) -> int | None:
+    """The value of field `number` of the language features `extension` set in `features`, or None.
+
+    protobuf's Python runtime ships no `cpp_features_pb2`/`java_features_pb2`, so the extension stays an
+    unknown field of the parsed FeatureSet; it is read from the wire form, as protoc wrote it."""
+    found = None
+    for field, value in _fields(features.SerializeToString()):
+        if field == extension and isinstance(value, bytes):
+            for inner, setting in _fields(value):
+                if inner == number and isinstance(setting, int):
+                    found = setting
+    return found
+
+
+def _fields(data: bytes) -> list[tuple[int, int | bytes]]:
+    """The (field number, varint or bytes) pairs of a message's wire form; fixed-width values skipped."""
+    fields: list[tuple[int, int | bytes]] = []
+    at = 0
+    while at < len(data):
+        key, at = _varint(data, at)
+        number, wire = key >> 3, key & 7
+        if wire == 0:
+            value, at = _varint(data, at)
+            fields.append((number, value))
+        elif wire == 2:
+            size, at = _varint(data, at)
+            fields.append((number, data[at : at + size]))
+            at += size
+        elif wire in (1, 5):
+            at += 8 if wire == 1 else 4
+        else:
+            break  # groups: no feature set holds one
+    return fields
+
+
+def _varint(data: bytes, at: int) -> tuple[int, int]:
+    value = shift = 0
+    while at < len(data):
+        byte = data[at]
+        at += 1
+        value |= (byte & 0x7F) << shift
+        shift += 7
+        if not byte & 0x80:
+            break
+    return value, at

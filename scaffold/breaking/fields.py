@@ -10,6 +10,7 @@ from collections.abc import Callable, Iterator
 
 from google.protobuf import descriptor_pb2
 
+from scaffold.breaking import features
 from scaffold.breaking.protosource import Enum, Field, Location, Side
 from scaffold.breaking.rulebook import (
     _FEATURES,
@@ -250,7 +251,8 @@ def _field_same_jstype(field: Field, old: Field, current: Side, previous: Side) 
 
 
 def _cpp_string_type(field: Field) -> tuple[str, bool]:
-    """(C++ string type, is it STRING_PIECE): from `ctype`; (pb.cpp) features are not read (see the README)."""
+    """(C++ string type, is it STRING_PIECE): from `ctype`, else in an editions file from the `(pb.cpp)`
+    feature set on the field or inherited, else the edition's default (VIEW from 2024)."""
     options = descriptor_pb2.FieldOptions
     if field.options.HasField("ctype"):
         ctype = field.options.ctype
@@ -258,6 +260,11 @@ def _cpp_string_type(field: Field) -> tuple[str, bool]:
             return "CORD", False
         if ctype == options.STRING_PIECE:
             return "STRING", True
+    if field.file.syntax == "editions":
+        chosen = field.language_feature(features.CPP, 2)
+        if chosen is None:
+            return ("VIEW" if field.file.proto.edition >= descriptor_pb2.EDITION_2024 else "STRING"), False
+        return features.CPP_STRING_TYPES.get(chosen, "STRING"), False
     return "STRING", False
 
 
@@ -276,18 +283,20 @@ def _field_same_cpp_string_type(field: Field, old: Field, current: Side, previou
             "FIELD_SAME_CPP_STRING_TYPE",
             text,
             _subject(field),
-            _first(field.at(8, 1), field.location),
-            _first(old.at(8, 1), old.location),
+            _first(field.at(8, 1), field.at(8, 21, features.CPP, 2), field.location),
+            _first(old.at(8, 1), old.at(8, 21, features.CPP, 2), old.location),
             field.file.name,
         )
 
 
 def _java_utf8(field: Field) -> int:
+    """What Java validates: VERIFY where `java_string_check_utf8` or the `(pb.java)` feature says so, else
+    the field's UTF-8 validation."""
     default = field.feature("utf8_validation")
     file_options = field.file.options
     if field.file.syntax != "editions" or file_options.HasField("java_string_check_utf8"):
         return _FEATURES.VERIFY if file_options.java_string_check_utf8 else default
-    return default
+    return _FEATURES.VERIFY if field.language_feature(features.JAVA, 2) == features.JAVA_VERIFY else default
 
 
 @_field_rule("FIELD_SAME_JAVA_UTF8_VALIDATION", "FILE PACKAGE", "a string field keeps its Java UTF-8 validation")
@@ -302,8 +311,8 @@ def _field_same_java_utf8(field: Field, old: Field, current: Side, previous: Sid
             "FIELD_SAME_JAVA_UTF8_VALIDATION",
             text,
             _subject(field),
-            _first(field.file.at(8, 27), field.location),
-            _first(old.file.at(8, 27), old.location),
+            _first(field.file.at(8, 27), field.at(8, 21, features.JAVA, 2), field.location),
+            _first(old.file.at(8, 27), old.at(8, 21, features.JAVA, 2), old.location),
             field.file.name,
         )
 

@@ -19,7 +19,7 @@ from typing import Any
 
 from google.protobuf import descriptor_pb2
 
-from scaffold.breaking.features import DEFAULTS, FEATURE_NUMBER, FEATURES_PATH
+from scaffold.breaking.features import DEFAULTS, FEATURE_NUMBER, FEATURES_PATH, language_feature
 
 _FILE = descriptor_pb2.FileDescriptorProto
 _MESSAGE = descriptor_pb2.DescriptorProto
@@ -85,6 +85,11 @@ class Element:
                 resolved = self.parent.feature(name) if self.parent is not None else DEFAULTS[self.file.syntax][name]
             self._resolved[name] = resolved
         return resolved
+
+    def language_feature(self, extension: int, number: int) -> int | None:
+        """A C++ or Java feature (`features.language_feature`) set here or on an enclosing element, or None."""
+        found = language_feature(self.options.features, extension, number)
+        return found if found is not None or self.parent is None else self.parent.language_feature(extension, number)
 
     def feature_location(self, name: str) -> Location | None:
         return self.at(*FEATURES_PATH[self.kind], FEATURE_NUMBER[name])
