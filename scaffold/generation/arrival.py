@@ -76,7 +76,9 @@ def arrive(
         problems += [Diagnostic(target, *clash) for clash in clashes]
         absorbed = pysource.parse(module, existing)
         brought += [statement for statement, _ in absorbed.imports] if isinstance(absorbed, Source) else []
-    scaffolds = {statement for statement, _ in parse_render(target, rendered[target]).imports}
+    # scaffold's own statements may narrow to what the arrived code reads; one the absorbed file has word
+    # for word is that file's line too, and stays whole (seed 18006)
+    scaffolds = {statement for statement, _ in parse_render(target, rendered[target]).imports} - set(brought)
     # a statement the moved code or an absorbed file brings that binds what the render's binds too (an old
     # module's imports, all taken for the user's when its record was lost): theirs stays, the render's goes
     current = undoubled(current, "".join(f"{statement}\n" for statement in brought).encode())
