@@ -482,3 +482,26 @@ def test_language_features_of_editions_are_read_as_buf_reads_them(buf: str, tmp_
     assert not isinstance(theirs, str), theirs
     ours = _ours(_side(tmp_path / "new", ["lang.proto"]), _side(tmp_path / "old", ["lang.proto"]))
     assert ours == theirs, (sorted(ours.elements()), sorted(theirs.elements()))
+
+
+def test_an_element_deleted_beside_its_moved_parent_is_placed_as_buf_places_it(buf: str, tmp_path: Path) -> None:
+    """A message moves to another file of its package and loses a nested message on the way:
+    the package rules place each deletion at the closest enclosing message left anywhere in the package,
+    as buf does; the file rules at the old file."""
+    outer = "message Outer {\n  message Mid {\n    message Deep { string z = 1; }\n    string y = 1;\n  }\n  string keep = 2;\n}\n"
+    head = 'syntax = "proto3";\npackage p.v1;\n'
+    old = {
+        "a.proto": head + outer + "message Other { string a = 1; }\n",
+        "b.proto": head + "message Side { string s = 1; }\n",
+    }
+    moved = outer.replace("    message Deep { string z = 1; }\n", "")
+    new = {"a.proto": head + "message Other { string a = 1; }\n", "b.proto": old["b.proto"] + "\n" + moved}
+    _write(tmp_path / "old", old)
+    _write(tmp_path / "new", new)
+    image = tmp_path / "old.binpb"
+    subprocess.run([buf, "build", str(tmp_path / "old"), "-o", str(image)], check=True)
+    theirs = _bufs(buf, tmp_path / "new", image)
+    assert not isinstance(theirs, str), theirs
+    ours = _ours(_side(tmp_path / "new", sorted(new)), _side(tmp_path / "old", sorted(old)))
+    assert ours == theirs, (sorted(ours.elements()), sorted(theirs.elements()))
+    assert ("PACKAGE_MESSAGE_NO_DELETE", "b.proto", 6, 3) in ours

@@ -32,8 +32,9 @@ from scaffold.breaking.rulebook import (
 # Deletions.
 
 
-def _where_deleted(file: File, nested_name: str, current: dict[str, Message]) -> Location | None:
-    """buf's place for an element gone from a file: the closest enclosing message that is still there."""
+def _where_deleted(nested_name: str, current: dict[str, Message]) -> Location | None:
+    """buf's place for an element gone: the closest enclosing message that is still there (in its file for
+    the FILE rules, anywhere in its package for the PACKAGE ones)."""
     parts = nested_name.split(".")
     for end in range(len(parts) - 1, 0, -1):
         message = current.get(".".join(parts[:end]))
@@ -54,7 +55,7 @@ def _deleted_from_files(
                     rule,
                     f"{what} {old.prefixed(name)} was deleted from {file.name}",
                     _subject(element),
-                    _where_deleted(file, name, messages),
+                    _where_deleted(name, messages),
                     element.location,
                     file.name,
                 )
@@ -103,17 +104,17 @@ def _deleted_from_packages(
         if package not in now_packages:
             continue
         now = {name for file in now_packages[package] for name in members(file)}
+        messages = {m.nested_name: m for file in now_packages[package] for m in file.all_messages()}
         for old in old_files:
             for name, element in sorted(members(old).items()):
                 if name in now:
                     continue
                 file = current.files.get(old.name)
-                here = None
-                if file is not None and what != "service":
-                    here = _where_deleted(file, name, {m.nested_name: m for m in file.all_messages()})
+                here = _where_deleted(name, messages) if what != "service" else None
                 shown = f"{package}.{name}" if package else name
                 message = f"{what} {shown} was deleted from package {package or '(none)'}"
-                yield _break(rule, message, _subject(element), here, element.location, file.name if file else None)
+                placed = here.file if here else file.name if file else None
+                yield _break(rule, message, _subject(element), here, element.location, placed)
 
 
 for _what, _members in _MEMBERS.items():
