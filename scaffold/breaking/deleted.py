@@ -33,8 +33,7 @@ from scaffold.breaking.rulebook import (
 
 
 def _where_deleted(nested_name: str, current: dict[str, Message]) -> Location | None:
-    """buf's place for an element gone: the closest enclosing message that is still there (in its file for
-    the FILE rules, anywhere in its package for the PACKAGE ones)."""
+    """buf's place for an element gone: the closest enclosing message of `current` still there."""
     parts = nested_name.split(".")
     for end in range(len(parts) - 1, 0, -1):
         message = current.get(".".join(parts[:end]))
@@ -110,7 +109,12 @@ def _deleted_from_packages(
                 if name in now:
                     continue
                 file = current.files.get(old.name)
-                here = _where_deleted(name, messages) if what != "service" else None
+                # buf looks for a deleted message's closest enclosing message anywhere in the package, for an
+                # enum's or an extension's in the file it was in (and places a service at its file)
+                inside = (
+                    messages if what == "message" else {m.nested_name: m for m in file.all_messages()} if file else {}
+                )
+                here = _where_deleted(name, inside) if what != "service" else None
                 shown = f"{package}.{name}" if package else name
                 message = f"{what} {shown} was deleted from package {package or '(none)'}"
                 placed = here.file if here else file.name if file else None
