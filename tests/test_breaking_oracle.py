@@ -505,3 +505,47 @@ def test_an_element_deleted_beside_its_moved_parent_is_placed_as_buf_places_it(b
     ours = _ours(_side(tmp_path / "new", sorted(new)), _side(tmp_path / "old", sorted(old)))
     assert ours == theirs, (sorted(ours.elements()), sorted(theirs.elements()))
     assert ("PACKAGE_MESSAGE_NO_DELETE", "b.proto", 6, 3) in ours
+
+
+_P = 'syntax = "proto3";\npackage p.v1;\n'
+PACKAGE_DELETIONS = {
+    "the package's last enum": (
+        {"a.proto": _P + "enum Kind { KIND_UNSPECIFIED = 0; }\nmessage Keep {}\n"},
+        {"a.proto": _P + "message Keep {}\n"},
+    ),
+    "one of two enums": (
+        {
+            "a.proto": _P + "enum Kind { KIND_UNSPECIFIED = 0; }\n",
+            "b.proto": _P + "enum Side { SIDE_UNSPECIFIED = 0; }\n",
+        },
+        {"a.proto": _P, "b.proto": _P + "enum Side { SIDE_UNSPECIFIED = 0; }\n"},
+    ),
+    "the package's last message": (
+        {"a.proto": _P + "message Gone {}\nenum Kind { KIND_UNSPECIFIED = 0; }\n"},
+        {"a.proto": _P + "enum Kind { KIND_UNSPECIFIED = 0; }\n"},
+    ),
+    "the package's last service": (
+        {"a.proto": _P + "message M {}\nservice S { rpc R (M) returns (M); }\n"},
+        {"a.proto": _P + "message M {}\n"},
+    ),
+    "one of two services": (
+        {"a.proto": _P + "message M {}\nservice S { rpc R (M) returns (M); }\nservice T { rpc R (M) returns (M); }\n"},
+        {"a.proto": _P + "message M {}\nservice T { rpc R (M) returns (M); }\n"},
+    ),
+}
+
+
+@pytest.mark.parametrize("case", PACKAGE_DELETIONS)
+def test_a_package_rule_compares_what_the_package_still_has_of_its_kind(buf: str, tmp_path: Path, case: str) -> None:
+    """buf compares a package's enums (messages, services) only while the package still has one: deleting
+    its last enum is no PACKAGE_ENUM_NO_DELETE, deleting one of two is."""
+    old, new = PACKAGE_DELETIONS[case]
+    _write(tmp_path / "old", old)
+    _write(tmp_path / "new", new)
+    image = tmp_path / "old.binpb"
+    subprocess.run([buf, "build", str(tmp_path / "old"), "-o", str(image)], check=True)
+    for category in ("PACKAGE", None):
+        theirs = _bufs(buf, tmp_path / "new", image, category)
+        assert not isinstance(theirs, str), theirs
+        ours = _ours(_side(tmp_path / "new", sorted(new)), _side(tmp_path / "old", sorted(old)), category)
+        assert ours == theirs, (category, sorted(ours.elements()), sorted(theirs.elements()))

@@ -103,6 +103,8 @@ def _deleted_from_packages(
         if package not in now_packages:
             continue
         now = {name for file in now_packages[package] for name in members(file)}
+        if not now and what != "service":
+            continue  # as buf: a package left with no message (enum, extension) is not compared for them
         messages = {m.nested_name: m for file in now_packages[package] for m in file.all_messages()}
         for old in old_files:
             for name, element in sorted(members(old).items()):
