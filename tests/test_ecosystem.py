@@ -79,3 +79,52 @@ def test_a_known_familys_proto_nothing_installed_ships_is_named_with_its_source(
     assert refused.returncode == 2, refused.stdout + refused.stderr
     assert f'Import "{name}" was not found' in refused.stderr and said in refused.stderr, refused.stderr
     assert not (tmp_path / "project").exists()
+
+
+STATUS_USER = """syntax = "proto3";
+
+package demo.v1;
+
+import "google/rpc/status.proto";
+
+message Reply {
+  google.rpc.Status status = 1;
+}
+
+service Demo {
+  rpc Do (Reply) returns (Reply);
+}
+"""
+BESIDE = """import sys
+sys.path.insert(0, ".")
+import google.rpc.status_pb2
+import demo.generated.google.rpc.status_pb2
+print("both loaded")
+"""
+
+
+def test_a_copy_that_differs_from_the_installed_proto_of_its_name_is_refused_where_it_is(tmp_path: Path) -> None:
+    """The project's copy of google/rpc/status.proto beside googleapis-common-protos' own: equal (a comment
+    aside), both load in one process; a field added, protobuf would refuse the second ("duplicate file
+    name"), so gen and check stop at the copy, naming the installed file, and nothing is written."""
+    (tmp_path / "demo.proto").write_text(STATUS_USER)
+    project = tmp_path / "p"
+    made = run_scaffold("new", "demo.proto", "-o", project, cwd=tmp_path)
+    assert made.returncode == 0, made.stderr
+    copy = project / "protos/google/rpc/status.proto"
+    copy.write_text(copy.read_text() + "// a note of the project's\n")
+    assert run_scaffold("gen", "-C", project).returncode == 0
+    loaded = run_python("-c", BESIDE, cwd=project)
+    assert loaded.returncode == 0 and "both loaded" in loaded.stdout, loaded.stderr
+    copy.write_text(copy.read_text().replace("message Status {", "message Status {\n  string extra = 99;", 1))
+    before = tree(project)
+    for command in ("gen", "check"):
+        refused = run_scaffold(command, "-C", project)
+        assert refused.returncode == 2, (command, refused.stdout, refused.stderr)
+        installed = providers.installed_root("google/rpc/status.proto")
+        assert installed is not None
+        assert refused.stderr.startswith(
+            f"protos/google/rpc/status.proto:1:1: differs from {installed[1] / 'google/rpc/status.proto'} "
+            "(googleapis-common-protos, installed) though both are google/rpc/status.proto"
+        ), refused.stderr
+    assert tree(project) == before

@@ -20,7 +20,7 @@ from pathlib import Path
 from scaffold.core.errors import EXIT_NEEDS_USER, Diagnostic, ScaffoldError
 from scaffold.core.model import Project, Rpc, Service, restrict
 from scaffold.core.text import lines as text_lines
-from scaffold.generation import gone, incremental, protoc, pysource, relayout
+from scaffold.generation import clash, gone, incremental, protoc, pysource, relayout
 from scaffold.generation import inputs as input_digest
 from scaffold.generation import plan as plan_module
 from scaffold.generation.config import Config
@@ -58,6 +58,7 @@ def plan(inputs: Inputs, arguments: Sequence[Path] = ()) -> Outcome:
     config, disk, previous = inputs.config, inputs.disk, inputs.previous
     _refuse_unresolved_conflicts(disk, previous)
     result, record = run_protoc(inputs)
+    clash.refuse(result, config.root, config.proto_paths)
     copies: dict[str, bytes] = {}
     if inputs.new_from:
         copies = {f"{PROTO_DIR}/{n}": _find_source(n, inputs.new_from).read_bytes() for n in result.generated_names}

@@ -1,0 +1,94 @@
+"""A proto of the project that an installed distribution ships too, at another version: refused, located.
+
+protobuf keeps one pool of file descriptors per process, by proto name: the
+project's `google/rpc/status.proto` and googleapis-common-protos' own cannot
+both be loaded unless they describe the same thing (`TypeError: Couldn't build
+proto file into descriptor pool: duplicate file name`), and grpcio-status,
+Google's client libraries and OpenTelemetry load the installed one. So a copy
+that differs from what an installed distribution ships under the same name is
+named with both files before anything is written; a copy equal to it (comments
+and layout aside: the pool compares descriptors) is fine.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+
+from google.protobuf import descriptor_pb2
+
+from scaffold.core.errors import Diagnostic, ScaffoldError
+from scaffold.generation import providers
+from scaffold.generation.protoc import ProtocResult
+
+_FILE = descriptor_pb2.FileDescriptorProto
+_SHIPPED_PREFIXES = ("google/", "grpc/", "buf/", "opentelemetry/")
+"""Where a distribution's protos live; any other name is the project's own, and costs no lookup."""
+
+
+def refuse(result: ProtocResult, root: Path, proto_paths: Sequence[str]) -> None:
+    """Stop the run, located at the project's copy, when a proto it generates clashes with an installed one."""
+    problems = list(clashes(result, root, proto_paths))
+    if problems:
+        raise ScaffoldError(problems)
+
+
+def clashes(result: ProtocResult, root: Path, proto_paths: Sequence[str]) -> Iterable[Diagnostic]:
+    for name in result.generated_names:
+        if not name.startswith(_SHIPPED_PREFIXES) or name.startswith("google/protobuf/"):
+            continue
+        copy = next((f"{d}/{name}" for d in proto_paths if (root / d / name).is_file()), None)
+        if copy is None:
+            continue  # compiled from where it is installed: the distribution's own file
+        shipped = providers.installed_root(name)
+        theirs = _installed(name) if shipped is not None else None
+        if shipped is None or theirs is None:
+            continue
+        ours = _ours(result, name)
+        if ours is not None and _comparable(ours) != _comparable(theirs):
+            distribution, installed = shipped
+            yield Diagnostic(
+                copy,
+                f"differs from {installed / name} ({distribution}, installed) though both are {name}: protobuf "
+                "cannot load both in one process, and grpcio-status and Google's libraries load the installed one; "
+                "make this copy the installed version (copy it over)",
+                1,
+                1,
+            )
+
+
+def _installed(name: str) -> _FILE | None:
+    """The descriptor the distribution's own `_pb2` module registers, or None when it cannot be loaded."""
+    module = name.removesuffix(".proto").replace("/", ".") + "_pb2"
+    try:
+        loaded = importlib.import_module(module)
+        return _FILE.FromString(loaded.DESCRIPTOR.serialized_pb)
+    except Exception:  # noqa: BLE001 -- any failure to load it means nothing to compare with
+        return None
+
+
+def _ours(result: ProtocResult, name: str) -> _FILE | None:
+    serialized = result.descriptor_bytes.get(name)
+    if serialized is not None:
+        return _FILE.FromString(serialized)
+    return next((file for file in result.descriptors.file if file.name == name), None)
+
+
+def _comparable(file: _FILE) -> bytes:
+    """The descriptor as the pool compares it: no source info, no json_name protoc's set adds to every field."""
+    copy = _FILE()
+    copy.CopyFrom(file)
+    copy.ClearField("source_code_info")
+    for message in _messages(copy.message_type):
+        for field in (*message.field, *message.extension):
+            field.ClearField("json_name")
+    for field in copy.extension:
+        field.ClearField("json_name")
+    return copy.SerializeToString(deterministic=True)
+
+
+def _messages(messages: Iterable[descriptor_pb2.DescriptorProto]) -> Iterable[descriptor_pb2.DescriptorProto]:
+    for message in messages:
+        yield message
+        yield from _messages(message.nested_type)
