@@ -248,3 +248,49 @@ def test_found_a_kept_class_whose_file_comes_back_imports_its_module_once(tmp_pa
     ]
     _, violation = replay(tmp_path, steps, expensive_every=1)
     assert violation is None, str(violation)
+
+
+def test_found_a_switch_keeps_whole_an_import_line_of_the_file_it_absorbs(tmp_path: Path) -> None:
+    """Seed 18006 (shrunk from 47 steps): a kill after a switch to per-service left the single layout's
+    shop/servicer.py beside the new modules; switching back absorbs it, and its import line, word for word
+    the render's, was narrowed as scaffold's (a kept class no longer needs its `_pb2_grpc`): "the layout
+    switch would lose this line of yours (a bug in scaffold)"."""
+    steps = [
+        Step("u.implement", {"pick": 626, "where": 805, "decor": 1, "helper": False}),
+        Step("u.implement", {"pick": 359, "where": 446, "decor": 2, "helper": False}),
+        Step("u.implement", {"pick": 499, "where": 873, "decor": 2, "helper": False}),
+        Step("p.add_file", {"pick": 475, "message": "Thing", "stem": "audit", "service": "Inbox", "name": "Count"}),
+        Step("p.reshape_rpc", {"pick": 944, "shape": 3}),
+        Step("u.test", {"pick": 518, "where": 88, "decor": 2}),
+        Step("u.implement", {"pick": 494, "where": 781, "decor": 0, "helper": False}),
+        Step("u.implement", {"pick": 444, "where": 905, "decor": 6, "helper": False}),
+        Step("p.remove_service", {"pick": 686}),
+        Step("u.pyproject", {"pick": 456, "where": 904, "decor": 6}),
+        Step("p.remove_service", {"pick": 97}),
+        Step("p.remove_message", {"pick": 839}),
+        Step(
+            "f.kill",
+            {
+                "pick": 743,
+                "moment": "shard-written",
+                "n": 2,
+                "edit_after": True,
+                "edit": "p.add_rpc",
+                "edit_args": {"pick": 644, "name": "Chat", "shape": 0, "comment": 7},
+            },
+        ),
+        Step("p.add_rpc", {"pick": 149, "name": "Find", "shape": 1, "comment": -1}),
+        Step(
+            "f.kill",
+            {
+                "pick": 281,
+                "moment": "shard-written",
+                "n": 1,
+                "edit_after": True,
+                "edit": "c.layout",
+                "edit_args": {"pick": 411},
+            },
+        ),
+    ]
+    _, violation = replay(tmp_path, steps, expensive_every=1)
+    assert violation is None, str(violation)
