@@ -407,17 +407,7 @@ def test_a_buf_yaml_is_read_as_buf_reads_it(buf: str, tmp_path: Path, version: s
         (b["type"], Path(b["path"]).name, b["start_line"], b["start_column"])
         for b in map(json.loads, theirs.stdout.splitlines())
     }
-    ours = subprocess.run(
-        [sys.executable, "-m", "scaffold", "breaking", "--against", str(old / "protos"), "--format", "json"],
-        cwd=project,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    assert ours.returncode == 1, ours.stderr
-    mine = {
-        (b["rule"], Path(b["path"]).name, b["line"], b["column"]) for b in map(json.loads, ours.stdout.splitlines())
-    }
+    mine = _scaffold_breaks(project, old / "protos")
     assert mine == found, (mine, found, theirs.stderr)
     assert {(rule, name) for rule, name, _, _ in mine} == {
         ("FIELD_SAME_NAME", "a.proto"),
@@ -427,16 +417,38 @@ def test_a_buf_yaml_is_read_as_buf_reads_it(buf: str, tmp_path: Path, version: s
     }
     pyproject = project / "pyproject.toml"
     pyproject.write_text(pyproject.read_text() + '\n[tool.scaffold.breaking]\nuse = ["FILE"]\n')
-    own = subprocess.run(
-        [sys.executable, "-m", "scaffold", "breaking", "--against", str(old / "protos"), "--format", "json"],
+    rules = {(rule, name) for rule, name, _, _ in _scaffold_breaks(project, old / "protos")}
+    assert ("FIELD_NO_DELETE", "a.proto") in rules and ("FIELD_SAME_JSON_NAME", "a.proto") not in rules, rules
+    assert not any(name == "b.proto" for _, name in rules)  # the buf.yaml's unstable packages still left out
+
+
+def _scaffold_breaks(project: Path, against: Path) -> set[tuple[str, str, int, int]]:
+    """(rule, file name, line, column) of what `scaffold breaking --format json` finds, run as a user runs it."""
+    done = subprocess.run(
+        [sys.executable, "-m", "scaffold", "breaking", "--against", str(against), "--format", "json"],
         cwd=project,
         capture_output=True,
         text=True,
         check=False,
     )
-    rules = {(json.loads(line)["rule"], Path(json.loads(line)["path"]).name) for line in own.stdout.splitlines()}
-    assert ("FIELD_NO_DELETE", "a.proto") in rules and ("FIELD_SAME_JSON_NAME", "a.proto") not in rules, rules
-    assert not any(name == "b.proto" for _, name in rules)  # the buf.yaml's unstable packages still left out
+    assert done.returncode in (0, 1), done.stderr
+    return {
+        (b["rule"], Path(b["path"]).name, b["line"], b["column"]) for b in map(json.loads, done.stdout.splitlines())
+    }
+
+
+def _both(
+    buf: str, tmp_path: Path, old: dict[str, str], new: dict[str, str], category: str | None = None
+) -> tuple[collections.Counter[tuple[str, str, int, int]], collections.Counter[tuple[str, str, int, int]]]:
+    """What scaffold's rules and buf find between two small trees of protos: (ours, buf's). The trees are
+    written under `tmp_path`, and the old one built into buf's image, on the first call only."""
+    if not (tmp_path / "old").exists():
+        _write(tmp_path / "old", old)
+        _write(tmp_path / "new", new)
+        subprocess.run([buf, "build", str(tmp_path / "old"), "-o", str(tmp_path / "old.binpb")], check=True)
+    theirs = _bufs(buf, tmp_path / "new", tmp_path / "old.binpb", category)
+    assert not isinstance(theirs, str), theirs
+    return _ours(_side(tmp_path / "new", sorted(new)), _side(tmp_path / "old", sorted(old)), category), theirs
 
 
 LANG = HERE / "protos/langfeatures/lang.proto"
@@ -474,13 +486,7 @@ def test_language_features_of_editions_are_read_as_buf_reads_them(buf: str, tmp_
     for was, now in before:  # what the old side changes first (2024 has no ctype)
         text = text.replace(was, now)
     assert old in text, old
-    _write(tmp_path / "old", {"lang.proto": text})
-    _write(tmp_path / "new", {"lang.proto": text.replace(old, new, 1)})
-    image = tmp_path / "old.binpb"
-    subprocess.run([buf, "build", str(tmp_path / "old"), "-o", str(image)], check=True)
-    theirs = _bufs(buf, tmp_path / "new", image)
-    assert not isinstance(theirs, str), theirs
-    ours = _ours(_side(tmp_path / "new", ["lang.proto"]), _side(tmp_path / "old", ["lang.proto"]))
+    ours, theirs = _both(buf, tmp_path, {"lang.proto": text}, {"lang.proto": text.replace(old, new, 1)})
     assert ours == theirs, (sorted(ours.elements()), sorted(theirs.elements()))
 
 
@@ -496,13 +502,7 @@ def test_an_element_deleted_beside_its_moved_parent_is_placed_as_buf_places_it(b
     }
     moved = outer.replace("    message Deep { string z = 1; }\n", "")
     new = {"a.proto": head + "message Other { string a = 1; }\n", "b.proto": old["b.proto"] + "\n" + moved}
-    _write(tmp_path / "old", old)
-    _write(tmp_path / "new", new)
-    image = tmp_path / "old.binpb"
-    subprocess.run([buf, "build", str(tmp_path / "old"), "-o", str(image)], check=True)
-    theirs = _bufs(buf, tmp_path / "new", image)
-    assert not isinstance(theirs, str), theirs
-    ours = _ours(_side(tmp_path / "new", sorted(new)), _side(tmp_path / "old", sorted(old)))
+    ours, theirs = _both(buf, tmp_path, old, new)
     assert ours == theirs, (sorted(ours.elements()), sorted(theirs.elements()))
     assert ("PACKAGE_MESSAGE_NO_DELETE", "b.proto", 6, 3) in ours
 
@@ -540,12 +540,6 @@ def test_a_package_rule_compares_what_the_package_still_has_of_its_kind(buf: str
     """buf compares a package's enums (messages, services) only while the package still has one: deleting
     its last enum is no PACKAGE_ENUM_NO_DELETE, deleting one of two is."""
     old, new = PACKAGE_DELETIONS[case]
-    _write(tmp_path / "old", old)
-    _write(tmp_path / "new", new)
-    image = tmp_path / "old.binpb"
-    subprocess.run([buf, "build", str(tmp_path / "old"), "-o", str(image)], check=True)
     for category in ("PACKAGE", None):
-        theirs = _bufs(buf, tmp_path / "new", image, category)
-        assert not isinstance(theirs, str), theirs
-        ours = _ours(_side(tmp_path / "new", sorted(new)), _side(tmp_path / "old", sorted(old)), category)
+        ours, theirs = _both(buf, tmp_path, old, new, category)
         assert ours == theirs, (category, sorted(ours.elements()), sorted(theirs.elements()))

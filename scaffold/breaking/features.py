@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from google.protobuf import descriptor_pb2
 
+from scaffold.breaking import wire
+
 _FEATURES = descriptor_pb2.FeatureSet
 
 # The defaults of the standard features, by syntax: proto2 and proto3 behave as editions with these values.
@@ -54,42 +56,9 @@ def language_feature(features: _FEATURES, extension: int, number: int) -> int | 
     protobuf's Python runtime ships no `cpp_features_pb2`/`java_features_pb2`, so the extension stays an
     unknown field of the parsed FeatureSet; it is read from the wire form, as protoc wrote it."""
     found = None
-    for field, value in _fields(features.SerializeToString()):
+    for field, value in wire.fields(features.SerializeToString()):
         if field == extension and isinstance(value, bytes):
-            for inner, setting in _fields(value):
+            for inner, setting in wire.fields(value):
                 if inner == number and isinstance(setting, int):
                     found = setting
     return found
-
-
-def _fields(data: bytes) -> list[tuple[int, int | bytes]]:
-    """The (field number, varint or bytes) pairs of a message's wire form; fixed-width values skipped."""
-    fields: list[tuple[int, int | bytes]] = []
-    at = 0
-    while at < len(data):
-        key, at = _varint(data, at)
-        number, wire = key >> 3, key & 7
-        if wire == 0:
-            value, at = _varint(data, at)
-            fields.append((number, value))
-        elif wire == 2:
-            size, at = _varint(data, at)
-            fields.append((number, data[at : at + size]))
-            at += size
-        elif wire in (1, 5):
-            at += 8 if wire == 1 else 4
-        else:
-            break  # groups: no feature set holds one
-    return fields
-
-
-def _varint(data: bytes, at: int) -> tuple[int, int]:
-    value = shift = 0
-    while at < len(data):
-        byte = data[at]
-        at += 1
-        value |= (byte & 0x7F) << shift
-        shift += 7
-        if not byte & 0x80:
-            break
-    return value, at

@@ -22,6 +22,7 @@ from google.protobuf.message import DecodeError
 from grpc_tools import grpc_version  # type: ignore[import-untyped]
 
 from scaffold import __version__
+from scaffold.breaking import wire
 from scaffold.breaking.protosource import Side
 from scaffold.core import paths
 from scaffold.core.errors import Diagnostic, ScaffoldError, fail
@@ -139,33 +140,7 @@ def _marked_import(file: descriptor_pb2.FileDescriptorProto) -> bool:
 
 def _first_varint_field(data: bytes, wanted: int = 1) -> int:
     """The value of varint field `wanted` of a serialized message (ImageFileExtension.is_import is field 1)."""
-    at = 0
-    while at < len(data):
-        key, at = _varint(data, at)
-        number, wire = key >> 3, key & 7
-        if wire == 0:
-            value, at = _varint(data, at)
-            if number == wanted:
-                return value
-        elif wire == 2:
-            length, at = _varint(data, at)
-            at += length
-        elif wire in (1, 5):
-            at += 8 if wire == 1 else 4
-        else:
-            return 0
-    return 0
-
-
-def _varint(data: bytes, at: int) -> tuple[int, int]:
-    value = shift = 0
-    while True:
-        byte = data[at]
-        at += 1
-        value |= (byte & 0x7F) << shift
-        shift += 7
-        if not byte & 0x80:
-            return value, at
+    return next((value for number, value in wire.fields(data) if number == wanted and isinstance(value, int)), 0)
 
 
 def _git(root: Path, *args: str, data: bytes | None = None) -> bytes:
