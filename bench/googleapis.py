@@ -96,8 +96,20 @@ def prepare(source: Path, commit: str, tree: Path) -> tuple[list[Path], list[str
     for path, text in texts.items():
         if path not in left_out:
             (tree / path).parent.mkdir(parents=True, exist_ok=True)
-            (tree / path).write_bytes(text)
+            (tree / path).write_bytes(_as_installed(path, text))
     return sorted(Path(path) for path in texts if path not in left_out), sorted(left_out)
+
+
+def _as_installed(path: str, text: bytes) -> bytes:
+    """The proto as an installed distribution ships it, where one does (googleapis-common-protos ships
+    google/api, google/rpc, ... at its own googleapis commit): a project cannot be imported beside a
+    different file of the same name, so scaffold refuses one (`scaffold.generation.clash`), and a user of
+    googleapis with googleapis-common-protos installed takes those files from it. A few files of 7,000."""
+    for directory in sys.path:
+        installed = Path(directory) / path
+        if directory and installed.is_file() and not path.startswith("google/protobuf/"):
+            return installed.read_bytes()
+    return text
 
 
 def main() -> None:

@@ -19,7 +19,7 @@ import marshal
 import os
 import sys
 
-from scaffold import __version__
+from scaffold import run_identity
 from scaffold.layout import CACHE_DIR, CONFIG_FILE, MANIFEST, STAMP, STAMP_FORMAT, STATE_DIR, TXN_DIR
 
 REQUIRED = frozenset({CONFIG_FILE, os.path.normpath(MANIFEST)})
@@ -56,7 +56,7 @@ def stamp_holds(root: str) -> bool:
         with open(os.open(os.path.join(root, STAMP), os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC), "rb") as stamp:
             written = os.fstat(stamp.fileno()).st_mtime_ns
             form, version, entries = marshal.loads(stamp.read())
-        if form != STAMP_FORMAT or version != __version__ or os.path.lexists(os.path.join(root, TXN_DIR)):
+        if form != STAMP_FORMAT or version != run_identity() or os.path.lexists(os.path.join(root, TXN_DIR)):
             return False
         if not REQUIRED.issubset(path for path, _ in entries):
             return False  # a stamp that does not cover the config and the manifest vouches for nothing

@@ -128,3 +128,23 @@ def test_a_copy_that_differs_from_the_installed_proto_of_its_name_is_refused_whe
             "(googleapis-common-protos, installed) though both are google/rpc/status.proto"
         ), refused.stderr
     assert tree(project) == before
+
+
+def test_a_distribution_changed_under_a_copy_of_its_proto_makes_the_project_stale(tmp_path: Path) -> None:
+    """The installed file a copy must match is an input: when it changes (a distribution upgraded, here one
+    put first on the import path), a no-op `check` no longer calls the project up to date, and the next
+    `gen` compiles, checks the copy against what is installed, and records it."""
+    (tmp_path / "demo.proto").write_text(STATUS_USER)
+    project = tmp_path / "p"
+    assert run_scaffold("new", "demo.proto", "-o", project, cwd=tmp_path).returncode == 0
+    assert run_scaffold("check", "-C", project).returncode == 0
+    upgraded = tmp_path / "site" / "google" / "rpc"
+    upgraded.mkdir(parents=True)
+    text = (project / "protos/google/rpc/status.proto").read_text()
+    (upgraded / "status.proto").write_text(text.replace("message Status {", "message Status {\n  string extra = 99;"))
+    env = {"PYTHONPATH": str(tmp_path / "site")}
+    stale = run_scaffold("check", "-C", project, env=env)
+    assert stale.returncode == 1, stale.stdout + stale.stderr
+    assert run_scaffold("gen", "-C", project, env=env).returncode == 0
+    assert run_scaffold("check", "-C", project, env=env).returncode == 0
+    assert run_scaffold("check", "-C", project).returncode == 1  # and back: the installed file is the input

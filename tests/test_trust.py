@@ -346,10 +346,10 @@ def test_a_config_the_full_path_rejects_is_never_up_to_date(tmp_path: Path) -> N
 def test_a_stamp_that_covers_nothing_vouches_for_nothing(tmp_path: Path) -> None:
     import marshal
 
-    from scaffold import __version__, fastpath
+    from scaffold import fastpath, run_identity
 
     project = make_project(tmp_path, HELLO)
-    (project / fastpath.STAMP).write_bytes(marshal.dumps((fastpath.STAMP_FORMAT, __version__, [])))
+    (project / fastpath.STAMP).write_bytes(marshal.dumps((fastpath.STAMP_FORMAT, run_identity(), [])))
     set_rpcs(project, HELLO, AGAIN)
     assert run_scaffold("check", "-C", project).returncode == 1
 

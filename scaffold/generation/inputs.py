@@ -14,7 +14,10 @@ into `protos/`, a linked directory of shared includes), so the digest does
 too, entering each directory once; and protoc searches the
 directory of a listed proto that lies under no proto root, so the digest
 searches it as well. `[tool.scaffold.breaking]` is left out: it changes what
-`breaking` compares, never a file scaffold writes.
+`breaking` compares, never a file scaffold writes. A proto of the project that
+an installed distribution ships too is covered with that installed file
+(`installed_counterparts`): a copy that no longer matches it could not be
+imported beside it.
 """
 
 from __future__ import annotations
@@ -69,7 +72,58 @@ def digest(root: Path, table: dict[str, Any], hashes: Hashes | None = None) -> s
     found = [path for r in roots for path in files_below(r, ".proto")]  # in any order: the digest sorts by path
     found += dict.fromkeys([*(path for r in implied for path in files_below(r, ".proto")), *listed])
     protos = [(_relative(path, root), hashes.sha256(path)) for path in found]
-    return _digest_of_hashes(table, protos, _custom_templates(root, table), hashes)
+    named = [name for r in roots for name in _names_below(r, found)]
+    installed = [(name, _sha256(path)) for name, path in installed_counterparts(named, root)]
+    return _digest_of_hashes(table, protos, _custom_templates(root, table), hashes, installed)
+
+
+_SHIPPED = ("google/", "grpc/", "buf/", "opentelemetry/")
+"""Where installed distributions keep their protos (googleapis-common-protos, grpcio-status, ...)."""
+
+
+def installed_counterparts(names: Iterable[str], root: Path) -> list[tuple[str, Path]]:
+    """For each proto name of the project that an installed distribution may also ship, that installed file,
+    found as protobuf's own packages lay them out: the `.proto` beside its `_pb2` module on the import path.
+    A copy that differs from it cannot be imported beside it (`scaffold.generation.clash`), so an upgrade of
+    the distribution is an input: the digest covers these files and the no-op stamp their status."""
+    project = os.path.realpath(root) + os.sep
+    directories = [
+        entry
+        for entry in sys.path
+        if entry and os.path.isdir(entry) and not (os.path.realpath(entry) + os.sep).startswith(project)
+    ]
+    found = []
+    for name in sorted(set(names)):
+        if not name.startswith(_SHIPPED) or name.startswith("google/protobuf/"):
+            continue
+        installed = next((Path(d) / name for d in directories if os.path.isfile(os.path.join(d, name))), None)
+        if installed is not None:
+            found.append((name, installed))
+    return found
+
+
+def _names_below(proto_root: Path, files: Iterable[Path]) -> list[str]:
+    names = []
+    for path in files:
+        try:
+            names.append(path.relative_to(proto_root).as_posix())
+        except ValueError:
+            continue
+    return names
+
+
+def _sha256(path: Path) -> str:
+    try:
+        return hashlib.sha256(path.read_bytes()).hexdigest()
+    except OSError:
+        return ""
+
+
+def installed_read(root: Path, table: dict[str, Any]) -> list[Path]:
+    """The installed files the digest reads beside the project's protos (`installed_counterparts`)."""
+    roots = _proto_roots(root, table)
+    named = [name for r in roots for name in _names_below(r, [p for r2 in roots for p in files_below(r2, ".proto")])]
+    return [path for _, path in installed_counterparts(named, root)]
 
 
 def directories_read(root: Path, table: dict[str, Any]) -> list[Path]:
@@ -159,15 +213,26 @@ def _custom_templates(root: Path, table: dict[str, Any]) -> Path | None:
     return Path(os.path.normpath(root / custom)) if isinstance(custom, str) else None
 
 
-def digest_of(table: dict[str, Any], protos: Iterable[tuple[str, bytes]], custom: Path | None = None) -> str:
+def digest_of(
+    table: dict[str, Any], protos: Iterable[tuple[str, bytes]], custom: Path | None = None, root: Path | None = None
+) -> str:
     """The same digest from contents in memory: `protos` are (path relative to the project, bytes);
-    `custom` is the directory of the user's own templates, if any."""
+    `custom` is the directory of the user's own templates, if any; `root` the project's directory to be."""
+    protos = list(protos)
     hashed = [(path, hashlib.sha256(content).hexdigest()) for path, content in protos]
-    return _digest_of_hashes(table, hashed, custom, Hashes())
+    prefixes = [f"{p.strip('/')}/" for p in table.get("proto_paths", ["protos"]) if isinstance(p, str)]
+    named = [path[len(prefix) :] for path, _ in protos for prefix in prefixes if path.startswith(prefix)]
+    where = root if root is not None else Path.cwd()
+    installed = [(name, _sha256(path)) for name, path in installed_counterparts(named, where)]
+    return _digest_of_hashes(table, hashed, custom, Hashes(), installed)
 
 
 def _digest_of_hashes(
-    table: dict[str, Any], protos: Iterable[tuple[str, str]], custom: Path | None, hashes: Hashes
+    table: dict[str, Any],
+    protos: Iterable[tuple[str, str]],
+    custom: Path | None,
+    hashes: Hashes,
+    installed: Iterable[tuple[str, str]] = (),
 ) -> str:
     generating = {key: value for key, value in table.items() if key != "breaking"}
     result = hashlib.sha256(json.dumps([__version__, generating], sort_keys=True).encode())
@@ -178,4 +243,6 @@ def _digest_of_hashes(
             named += [(f"{kind}:{p.relative_to(directory).as_posix()}", hashes.sha256(p)) for p in files]
     for name, sha256 in [*((f"proto:{path}", sha256) for path, sha256 in sorted(protos)), *named]:
         result.update(name.encode() + b"\0" + bytes.fromhex(sha256))
+    for name, sha256 in sorted(installed):  # absent for a project that copies nothing a distribution ships
+        result.update(f"installed:{name}".encode() + b"\0" + sha256.encode())
     return result.hexdigest()

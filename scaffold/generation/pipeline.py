@@ -103,7 +103,11 @@ def plan(inputs: Inputs, arguments: Sequence[Path] = ()) -> Outcome:
         digest = inputs.digest
         if inputs.new_from:
             table = input_digest.table_of(generation.files[CONFIG_FILE].content.decode())
-            digest = input_digest.digest_of(table, copies.items(), config.template_dir()) if table is not None else None
+            digest = (
+                input_digest.digest_of(table, copies.items(), config.template_dir(), config.root)
+                if table is not None
+                else None
+            )
         # A new project's files of the user's (`new --force`) never came from scaffold: nothing to rebuild.
         bases: Mapping[str, bytes] = (
             {} if inputs.new_from else merge_bases(disk, previous, generation, list(before), restricted)

@@ -15,7 +15,7 @@ import os
 import re
 from pathlib import Path
 
-from scaffold import __version__
+from scaffold import run_identity
 from scaffold.core import paths
 from scaffold.generation import inputs
 from scaffold.layout import BASE_DIR, CACHE_DIR, CONFIG_FILE, MANIFEST, STAMP, STAMP_FORMAT, STATE_DIR, TXN_DIR
@@ -100,7 +100,7 @@ def _inputs_read(root: Path, table: dict[str, object]) -> list[Path]:
         for parent, names in inputs.walk(directory):
             found.append(parent)
             found += [parent / name for name in names]
-    return found
+    return found + inputs.installed_read(root, table)  # a distribution upgraded under a copy of its proto
 
 
 def _outputs_read(root: Path, files: dict[str, dict[str, str | None]]) -> list[Path]:
@@ -143,7 +143,7 @@ def _write_stamp(root: Path, status: dict[str, Status]) -> None:
     """The status of every file checked, in the order checked (config, manifest, inputs, then outputs), so
     that the next run meets a saved proto before it has stated 40,000 outputs."""
     entries = [(os.path.relpath(path, root), values) for path, values in status.items()]
-    cache.write(root, os.path.basename(STAMP), marshal.dumps((STAMP_FORMAT, __version__, entries)))
+    cache.write(root, os.path.basename(STAMP), marshal.dumps((STAMP_FORMAT, run_identity(), entries)))
 
 
 def _sha256(path: Path, hashes: Hashes) -> str | None:
