@@ -92,11 +92,13 @@ def installed_counterparts(names: Iterable[str], root: Path) -> list[tuple[str, 
         for entry in sys.path
         if entry and os.path.isdir(entry) and not (os.path.realpath(entry) + os.sep).startswith(project)
     ]
+    holding = {top: [d for d in directories if os.path.isdir(os.path.join(d, top))] for top in _SHIPPED}
     found = []
     for name in sorted(set(names)):
-        if not name.startswith(_SHIPPED) or name.startswith("google/protobuf/"):
+        top = name[: name.find("/") + 1]
+        if top not in holding or name.startswith("google/protobuf/"):
             continue
-        installed = next((Path(d) / name for d in directories if os.path.isfile(os.path.join(d, name))), None)
+        installed = next((Path(d) / name for d in holding[top] if os.path.isfile(os.path.join(d, name))), None)
         if installed is not None:
             found.append((name, installed))
     return found
