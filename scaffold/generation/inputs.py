@@ -124,8 +124,8 @@ def _sha256(path: Path) -> str:
 def installed_read(root: Path, table: dict[str, Any]) -> list[Path]:
     """The installed files the digest reads beside the project's protos (`installed_counterparts`)."""
     roots = _proto_roots(root, table)
-    named = [name for r in roots for name in _names_below(r, [p for r2 in roots for p in files_below(r2, ".proto")])]
-    return [path for _, path in installed_counterparts(named, root)]
+    files = [path for r in roots for path in files_below(r, ".proto")]
+    return [path for _, path in installed_counterparts([n for r in roots for n in _names_below(r, files)], root)]
 
 
 def directories_read(root: Path, table: dict[str, Any]) -> list[Path]:
