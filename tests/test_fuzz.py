@@ -86,6 +86,20 @@ def test_the_fuzzer_sees_a_lost_line(tmp_path: Path) -> None:
         world.cheap_invariants()
 
 
+def test_the_users_alias_of_a_renamed_function_is_pointed_at_none_not_removed(tmp_path: Path) -> None:
+    """Seed 16003: a report that the user's own statement reads a function scaffold renamed is acted on as
+    the report asks, the line (and its mark) kept; any other report is left to the edit's undoing."""
+    world, violation = replay(tmp_path / "ok", [], expensive_every=1)
+    assert violation is None and world is not None
+    path = world.user_python()[0]
+    world.write(path, world.text(path) + "\nFZ_ALIAS_0001 = watch  # fz-0001\n")
+    line = world.text(path).count("\n")
+    report = f"{path}:{line}:17: reads `watch`, which scaffold no longer writes in {path}; this code is yours"
+    assert world._repoint_aliases(report)
+    assert world.text(path).endswith("\nFZ_ALIAS_0001 = None  # fz-0001\n")
+    assert not world._repoint_aliases(f"{path}:1:1: reads `grpc`, which scaffold no longer writes in {path}")
+
+
 @pytest.mark.parametrize("kind", ["f.kill", "f.save", "f.second"])
 def test_each_fault_lands_at_its_moment(tmp_path: Path, kind: str) -> None:
     """A fault that never fires proves nothing: each kind lands in a run that has work to do."""
