@@ -354,16 +354,26 @@ _BREAKING = """  use: [WIRE_JSON, FIELD_SAME_NAME]
 BUF_YAMLS = {  # version: (where the buf.yaml goes, its text, where buf runs), paths as each version reads them
     "v1beta1": (
         "buf.yaml",
-        "version: v1beta1\nbuild:\n  roots: [protos]\nbreaking:\n" + _BREAKING.format(a="a/v1"),
+        "version: v1beta1\nbuild:\n  roots: [protos]\n  excludes: [protos/d]\nbreaking:\n" + _BREAKING.format(a="a/v1"),
         ".",
     ),
-    "v1": ("protos/buf.yaml", "version: v1\nbreaking:\n" + _BREAKING.format(a="a/v1"), "protos"),
-    "v2": ("buf.yaml", "version: v2\nmodules:\n  - path: protos\nbreaking:\n" + _BREAKING.format(a="protos/a/v1"), "."),
+    "v1": (
+        "protos/buf.yaml",
+        "version: v1\nbuild:\n  excludes: [d]\nbreaking:\n" + _BREAKING.format(a="a/v1"),
+        "protos",
+    ),
+    "v2": (
+        "buf.yaml",
+        "version: v2\nmodules:\n  - path: protos\n    excludes: [protos/d]\nbreaking:\n"
+        + _BREAKING.format(a="protos/a/v1"),
+        ".",
+    ),
 }
 _LAB = {
     "a/v1/a.proto": "package a.v1;\nmessage M {\n  string a = 1;\n  int32 c = 3;\n}\n",
     "b/v1beta1/b.proto": "package b.v1beta1;\nmessage N {\n  string a = 1;\n  string b = 2;\n}\n",
     "c/v1/c.proto": "package c.v1;\nmessage O {\n  string a = 1;\n  string b = 2;\n}\n",
+    "d/v1/d.proto": "package d.v1;\nmessage P {\n  string a = 1;\n  string b = 2;\n}\n",
 }
 
 
@@ -394,6 +404,7 @@ def test_a_buf_yaml_is_read_as_buf_reads_it(buf: str, tmp_path: Path, version: s
         ("a/v1/a.proto", "string a = 1;\n  int32 c = 3;", "string x = 1;"),
         ("b/v1beta1/b.proto", "  string b = 2;\n", ""),
         ("c/v1/c.proto", "  string b = 2;\n", ""),
+        ("d/v1/d.proto", "  string b = 2;\n", ""),  # in what the module excludes: nobody's to check
     ]:
         (protos / name).write_text((protos / name).read_text().replace(old_text, new_text))
     theirs = subprocess.run(
@@ -419,7 +430,7 @@ def test_a_buf_yaml_is_read_as_buf_reads_it(buf: str, tmp_path: Path, version: s
     pyproject.write_text(pyproject.read_text() + '\n[tool.scaffold.breaking]\nuse = ["FILE"]\n')
     rules = {(rule, name) for rule, name, _, _ in _scaffold_breaks(project, old / "protos")}
     assert ("FIELD_NO_DELETE", "a.proto") in rules and ("FIELD_SAME_JSON_NAME", "a.proto") not in rules, rules
-    assert not any(name == "b.proto" for _, name in rules)  # the buf.yaml's unstable packages still left out
+    assert not any(name in ("b.proto", "d.proto") for _, name in rules)  # unstable, and excluded: still left out
 
 
 def _scaffold_breaks(project: Path, against: Path) -> set[tuple[str, str, int, int]]:

@@ -36,6 +36,8 @@ class BufBreaking:
     version: str
     settings: dict[str, Any]
     unhonoured: tuple[str, ...] = ()
+    excluded: tuple[str, ...] = ()
+    """The module's `excludes` (v1beta1 and v1 `build.excludes`, a v2 module's), project-relative."""
 
 
 def find(config: Config) -> Path | None:
@@ -68,15 +70,18 @@ def read(path: Path, config: Config) -> BufBreaking:
     unhonoured = tuple(key for key in ("plugins", "policies") if data.get(key))
     base = path.parent
     if version == "v2":
-        breaking, roots = _v2_module(data, base, config, where)
+        breaking, roots, excludes = _v2_module(data, base, config, where)
     else:
         breaking = data.get("breaking") or {}
         build = data.get("build") or {}
         roots = [base / root for root in (build.get("roots") or ["."])] if version == "v1beta1" else [base]
+        excludes = build.get("excludes") if isinstance(build, dict) else None
     if not isinstance(breaking, dict):
         raise where.error("breaking", "breaking must be a mapping")
     settings = _settings(breaking, version, roots, config.root, where)
-    return BufBreaking(path, version, settings, unhonoured)
+    # what the module excludes is no part of it: buf checks none of it, whatever `ignore` says
+    left_out = _paths(_strings(excludes, "excludes", where), [base], config.root)
+    return BufBreaking(path, version, settings, unhonoured, left_out)
 
 
 def applied(table: BreakingConfig, buf: BufBreaking) -> BreakingConfig:
@@ -91,11 +96,14 @@ def applied(table: BreakingConfig, buf: BufBreaking) -> BreakingConfig:
     }
     if "use" in changes or "leave_out" in changes:
         changes["version"] = buf.version
+    if buf.excluded:
+        changes["ignore"] = (*changes.get("ignore", table.ignore), *buf.excluded)
     return dataclasses.replace(table, **changes)
 
 
-def _v2_module(data: dict[str, Any], base: Path, config: Config, where: _Where) -> tuple[Any, list[Path]]:
-    """The breaking section of the v2 module holding the project's protos (its own, else the workspace's)."""
+def _v2_module(data: dict[str, Any], base: Path, config: Config, where: _Where) -> tuple[Any, list[Path], Any]:
+    """The breaking section of the v2 module holding the project's protos (its own, else the workspace's),
+    the roots its paths start from, and its `excludes`."""
     modules = data.get("modules") or [{"path": "."}]
     if not isinstance(modules, list) or not all(isinstance(m, dict) for m in modules):
         raise where.error("modules", "modules must be a list of mappings with a path")
@@ -103,8 +111,8 @@ def _v2_module(data: dict[str, Any], base: Path, config: Config, where: _Where) 
     for module in modules:
         root = (base / str(module.get("path", "."))).resolve()
         if any(p == root or root in p.parents or p in root.parents for p in protos):
-            return module.get("breaking", data.get("breaking") or {}), [base]
-    return data.get("breaking") or {}, [base]
+            return module.get("breaking", data.get("breaking") or {}), [base], module.get("excludes")
+    return data.get("breaking") or {}, [base], None
 
 
 def _settings(
@@ -144,7 +152,7 @@ def _strings(value: object, key: str, where: _Where) -> list[str]:
     if value is None:
         return []
     if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
-        raise where.error(key, f"breaking.{key} must be a list of strings")
+        raise where.error(key, f"{key if key == 'excludes' else 'breaking.' + key} must be a list of strings")
     return list(value)
 
 
