@@ -74,13 +74,18 @@ def read(path: Path, config: Config) -> BufBreaking:
     else:
         breaking = data.get("breaking") or {}
         build = data.get("build") or {}
-        roots = [base / root for root in (build.get("roots") or ["."])] if version == "v1beta1" else [base]
-        excludes = build.get("excludes") if isinstance(build, dict) else None
+        if not isinstance(build, dict):
+            raise where.error("build", "build must be a mapping")
+        named_roots = _strings(build.get("roots"), "roots", where, "build") or ["."]
+        roots = [base / root for root in named_roots] if version == "v1beta1" else [base]
+        excludes = build.get("excludes")
     if not isinstance(breaking, dict):
         raise where.error("breaking", "breaking must be a mapping")
     settings = _settings(breaking, version, roots, config.root, where)
     # what the module excludes is no part of it: buf checks none of it, whatever `ignore` says
-    left_out = _paths(_strings(excludes, "excludes", where), [base], config.root)
+    left_out = _paths(
+        _strings(excludes, "excludes", where, "build" if version != "v2" else "modules"), [base], config.root
+    )
     return BufBreaking(path, version, settings, unhonoured, left_out)
 
 
@@ -139,7 +144,7 @@ def _settings(
         for rule, paths in sorted(value.items()):
             if isinstance(selection.select(version, [str(rule)]), str):
                 raise where.error(str(rule), f"breaking.ignore_only: {rule!r} is no rule or category of {version}")
-            only.append((str(rule), _paths(_strings(paths, str(rule), where), roots, project)))
+            only.append((str(rule), _paths(_strings(paths, str(rule), where, "breaking.ignore_only"), roots, project)))
         settings["ignore_only"] = tuple(only)
     if "ignore_unstable_packages" in breaking:
         if not isinstance(breaking["ignore_unstable_packages"], bool):
@@ -148,11 +153,11 @@ def _settings(
     return settings
 
 
-def _strings(value: object, key: str, where: _Where) -> list[str]:
+def _strings(value: object, key: str, where: _Where, section: str = "breaking") -> list[str]:
     if value is None:
         return []
     if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
-        raise where.error(key, f"{key if key == 'excludes' else 'breaking.' + key} must be a list of strings")
+        raise where.error(key, f"{section}.{key} must be a list of strings")
     return list(value)
 
 
