@@ -193,6 +193,9 @@ def test_use_and_except_and_a_buf_yaml_beside_the_protos(project: Path) -> None:
         ("version: v1\nbreaking:\n  use: [CSR]\n", "3:3", "'CSR' is not a rule or category of buf's v1"),
         ("version: v2\nbreaking:\n  use: [FILE\n", "4:1", "not YAML"),
         ("version: v2\nbreaking:\n  lint_use: [FILE]\n", "3:3", "breaking has no key 'lint_use'"),
+        ("version: v1\nbuild: 5\n", "2:1", "build must be a mapping"),
+        ("version: v1beta1\nbuild:\n  roots: 7\n", "3:3", "build.roots must be a list of strings"),
+        ("version: v2\nmodules:\n  - path: protos\n    excludes: 3\n", "4:5", "modules.excludes must be a list"),
     ]:
         buf_yaml.write_text(text)
         refused = run_scaffold("breaking", cwd=project)
