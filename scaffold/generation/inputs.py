@@ -15,9 +15,9 @@ too, entering each directory once; and protoc searches the
 directory of a listed proto that lies under no proto root, so the digest
 searches it as well. `[tool.scaffold.breaking]` is left out: it changes what
 `breaking` compares, never a file scaffold writes. A proto of the project that
-an installed distribution ships too is covered with that installed file
-(`installed_counterparts`): a copy that no longer matches it could not be
-imported beside it.
+an installed distribution ships differently is covered with that installed file
+(`installed_counterparts`): a copy that no longer matches it may not be
+importable beside it, which the next `gen` checks.
 """
 
 from __future__ import annotations
@@ -72,9 +72,19 @@ def digest(root: Path, table: dict[str, Any], hashes: Hashes | None = None) -> s
     found = [path for r in roots for path in files_below(r, ".proto")]  # in any order: the digest sorts by path
     found += dict.fromkeys([*(path for r in implied for path in files_below(r, ".proto")), *listed])
     protos = [(_relative(path, root), hashes.sha256(path)) for path in found]
-    named = [name for r in roots for name in _names_below(r, found)]
-    installed = [(name, _sha256(path)) for name, path in installed_counterparts(named, root)]
-    return _digest_of_hashes(table, protos, _custom_templates(root, table), hashes, installed)
+    copies = {name: hashes.sha256(r / name) for r in roots for name in _names_below(r, found)}
+    return _digest_of_hashes(table, protos, _custom_templates(root, table), hashes, _differing(copies, root))
+
+
+def _differing(copies: dict[str, str], root: Path) -> list[tuple[str, str]]:
+    """(name, hash) of each installed counterpart whose bytes are not its copy's: a copy that is the installed
+    file adds nothing, so the digest of such a project is the same with or without the distribution."""
+    found = []
+    for name, path in installed_counterparts(copies, root):
+        sha256 = _sha256(path)
+        if sha256 != copies[name]:
+            found.append((name, sha256))
+    return found
 
 
 _SHIPPED = ("google/", "grpc/", "buf/", "opentelemetry/")
@@ -223,9 +233,8 @@ def digest_of(
     protos = list(protos)
     hashed = [(path, hashlib.sha256(content).hexdigest()) for path, content in protos]
     prefixes = [f"{p.strip('/')}/" for p in table.get("proto_paths", ["protos"]) if isinstance(p, str)]
-    named = [path[len(prefix) :] for path, _ in protos for prefix in prefixes if path.startswith(prefix)]
-    where = root if root is not None else Path.cwd()
-    installed = [(name, _sha256(path)) for name, path in installed_counterparts(named, where)]
+    copies = {path[len(p) :]: sha256 for path, sha256 in hashed for p in prefixes if path.startswith(p)}
+    installed = _differing(copies, root if root is not None else Path.cwd())
     return _digest_of_hashes(table, hashed, custom, Hashes(), installed)
 
 
@@ -245,6 +254,6 @@ def _digest_of_hashes(
             named += [(f"{kind}:{p.relative_to(directory).as_posix()}", hashes.sha256(p)) for p in files]
     for name, sha256 in [*((f"proto:{path}", sha256) for path, sha256 in sorted(protos)), *named]:
         result.update(name.encode() + b"\0" + bytes.fromhex(sha256))
-    for name, sha256 in sorted(installed):  # absent for a project that copies nothing a distribution ships
+    for name, sha256 in sorted(installed):  # absent while every copy is the installed file, or none is installed
         result.update(f"installed:{name}".encode() + b"\0" + sha256.encode())
     return result.hexdigest()
