@@ -308,3 +308,72 @@ def test_found_a_switch_keeps_whole_an_import_line_of_the_file_it_absorbs(tmp_pa
     ]
     _, violation = replay(tmp_path, steps, expensive_every=1)
     assert violation is None, str(violation)
+
+
+def test_found_a_file_edited_after_a_killed_switch_keeps_what_it_held_before(tmp_path: Path) -> None:
+    """Seed 23001 (29 steps, not shrunk): a switch to per-service killed after it had swapped in what stays of
+    shop/client.py but before the new client modules; the user saves shop/client.py; the next run rolls back,
+    keeps the edited file as it is, and dropped the backup with the user's comment the switch was moving:
+    LOST. What the file held before the run is now kept beside it, as client.py.mine, and said so."""
+    steps = [
+        Step("u.header", {"pick": 235, "where": 612, "decor": 6}),
+        Step("u.import", {"pick": 804, "where": 254, "decor": 1}),
+        Step("u.implement", {"pick": 620, "where": 260, "decor": 2, "helper": False}),
+        Step("c.layout", {"pick": 435}),
+        Step("p.comment", {"pick": 670, "comment": 7}),
+        Step("u.implement", {"pick": 513, "where": 452, "decor": 3, "helper": False}),
+        Step("c.layout", {"pick": 294}),
+        Step("p.reshape_rpc", {"pick": 970, "shape": 1}),
+        Step("c.layout", {"pick": 994}),
+        Step("u.comment", {"pick": 849, "where": 247, "decor": 1}),
+        Step("c.layout", {"pick": 946}),
+        Step("u.statement", {"pick": 219, "where": 940, "decor": 6}),
+        Step("c.layout", {"pick": 81}),
+        Step("p.rename_service", {"pick": 159, "service": "Vault"}),
+        Step("p.comment", {"pick": 155, "comment": -1}),
+        Step("p.remove_message", {"pick": 619}),
+        Step("p.rename_rpc", {"pick": 236, "name": "getThing"}),
+        Step("u.comment", {"pick": 320, "where": 524, "decor": 3}),
+        Step("c.layout", {"pick": 162}),
+        Step("c.layout", {"pick": 577}),
+        Step("u.header", {"pick": 922, "where": 118, "decor": 3}),
+        Step("p.add_rpc", {"pick": 400, "name": "Delete", "shape": 2, "comment": 2}),
+        Step("p.rename_rpc", {"pick": 72, "name": "Put"}),
+        Step(
+            "f.kill",
+            {
+                "pick": 162,
+                "moment": "after-swap",
+                "n": 2,
+                "edit_after": True,
+                "edit": "p.add_rpc",
+                "edit_args": {"pick": 577, "name": "List", "shape": 1, "comment": 4},
+            },
+        ),
+        Step("c.aio", {"pick": 648}),
+        Step(
+            "f.second",
+            {
+                "pick": 573,
+                "moment": "shard-written",
+                "n": 2,
+                "edit": "p.rename_rpc",
+                "edit_args": {"pick": 258, "name": "Delete"},
+            },
+        ),
+        Step("u.implement", {"pick": 568, "where": 136, "decor": 2, "helper": False}),
+        Step("p.comment", {"pick": 326, "comment": 9}),
+        Step(
+            "f.kill",
+            {
+                "pick": 684,
+                "moment": "after-swap",
+                "n": 6,
+                "edit_after": True,
+                "edit": "c.layout",
+                "edit_args": {"pick": 21},
+            },
+        ),
+    ]
+    _, violation = replay(tmp_path, steps)
+    assert violation is None, str(violation)

@@ -14,13 +14,15 @@ from __future__ import annotations
 import json
 import os
 import shutil
+from collections import Counter
 from collections.abc import Collection, Mapping
 from pathlib import Path, PurePosixPath
 from typing import Any
 
 from scaffold.core.errors import Diagnostic, ScaffoldError, fail
 from scaffold.core.paths import problem as path_problem
-from scaffold.layout import CONFIG_FILE, JOURNAL, TXN_DIR
+from scaffold.core.text import lines as text_lines
+from scaffold.layout import BACKUP_SUFFIX, CONFIG_FILE, JOURNAL, TXN_DIR
 from scaffold.record.fileops import exists, read, sha256, write_atomically
 
 
@@ -67,8 +69,14 @@ def rollback(root: Path) -> list[Diagnostic]:
             if exists(backup):
                 if ours:
                     os.replace(backup, target)
-                elif current != read(backup):
+                elif current != (before := read(backup)):
                     message = "changed after the interrupted run; kept as it is"
+                    if before is not None and not _holds_every_line(current, before):
+                        # the run had swapped in its version, which the user then edited: what the file held
+                        # before the run (lines the run was moving elsewhere, say) is kept beside it
+                        kept = _free_name(target)
+                        os.replace(backup, kept)
+                        message += f", and what it held before that run as {kept.name}"
                     notes.append(Diagnostic(str(target), message, severity="note"))
             elif not entry["existed"] and ours and current is not None:
                 target.unlink()  # created by this transaction
@@ -82,6 +90,24 @@ def rollback(root: Path) -> list[Diagnostic]:
     shutil.rmtree(txn, ignore_errors=True)
     remove_empty_dirs(root, created)
     return notes
+
+
+def _holds_every_line(current: bytes | None, before: bytes) -> bool:
+    """Whether `current` still has every line of `before`, as many times (an edit appended to it, say)."""
+    if current is None:
+        return False
+    have = Counter(text_lines(current.decode("utf-8", errors="replace")))
+    return not Counter(text_lines(before.decode("utf-8", errors="replace"))) - have
+
+
+def _free_name(target: Path) -> Path:
+    """`NAME.mine`, or `NAME.mine.2`, ...: the first that is not taken."""
+    candidate = target.with_name(target.name + BACKUP_SUFFIX)
+    number = 2
+    while os.path.lexists(candidate):
+        candidate = target.with_name(f"{target.name}{BACKUP_SUFFIX}.{number}")
+        number += 1
+    return candidate
 
 
 def interrupted_new(root: Path) -> bool:
