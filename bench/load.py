@@ -7,8 +7,9 @@ side is its own server process:
 
 - `none`: grpc's server with the services alone, none of scaffold's interceptors;
 - `mapping`: the error mapping alone (`access_log=False`);
-- `access log`: the access log (written to a file, as a deployment writes it
-  somewhere) and the error mapping, as `server.py` runs by default;
+- `access log`: the access log and the error mapping, as `server.py` runs by
+  default: its logging on stderr, which goes to a file as a deployment sends it
+  somewhere (`LOAD_FILE_HANDLER=1`: a `logging.FileHandler` of the user's own instead);
 - `otel off`: the same project made with `--otel`, the SDK disabled
   (`OTEL_SDK_DISABLED=true`: the API's no-op spans);
 - `otel on`: that project with the SDK's tracer and meter providers, every span
@@ -46,7 +47,8 @@ EXAMPLE = REPO / "examples" / "route_guide"
 SERVE = """
 import logging, os, signal, sys, threading
 side, log = sys.argv[1], sys.argv[2]
-logging.basicConfig(level=logging.INFO, filename=log, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+if os.environ.get("LOAD_FILE_HANDLER"):  # a logging configuration of the user's own: a FileHandler
+    logging.basicConfig(level=logging.INFO, filename=log, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 if side == "otel on":
     from opentelemetry import metrics, trace
     from opentelemetry.sdk.metrics import MeterProvider
@@ -71,6 +73,7 @@ if side == "none":
     add_services(server)
     port = server.add_insecure_port("127.0.0.1:0")
 else:
+    serving.configure_logging("text")  # as server.py's main() does: stderr, which goes to the log file
     settings = serving.Settings(host="127.0.0.1", port=0, access_log=side != "mapping")
     server, port = create_server("127.0.0.1:0", settings)
 server.start()
@@ -102,13 +105,15 @@ def traced_project(scratch: Path) -> Path:
 
 def serve(side: str, log: Path, traced: Path) -> tuple[subprocess.Popen[str], str]:
     env = {**os.environ, "OTEL_SDK_DISABLED": "true" if side == "otel off" else "false"}
-    process = subprocess.Popen(
-        [sys.executable, "-c", SERVE, side, str(log)],
-        cwd=traced if side.startswith("otel") else EXAMPLE,
-        stdout=subprocess.PIPE,
-        text=True,
-        env=env,
-    )
+    with log.open("a") as stderr:  # what a deployment does with a server's stderr: a file, a collector's pipe
+        process = subprocess.Popen(
+            [sys.executable, "-c", SERVE, side, str(log)],
+            cwd=traced if side.startswith("otel") else EXAMPLE,
+            stdout=subprocess.PIPE,
+            stderr=stderr,
+            text=True,
+            env=env,
+        )
     assert process.stdout is not None
     target = f"127.0.0.1:{process.stdout.readline().strip()}"
     with grpc.insecure_channel(target) as channel:

@@ -19,13 +19,13 @@ from pathlib import Path
 from scaffold.core import seams
 from scaffold.core.errors import Diagnostic, ScaffoldError, fail
 from scaffold.core.progress import ProgressCallback
-from scaffold.generation import incremental, pipeline, project
+from scaffold.generation import gone, incremental, pipeline, project
 from scaffold.generation.config import Config
 from scaffold.generation.inputs import builtin_templates
 from scaffold.generation.plan import FilePlan, Plan
 from scaffold.generation.reconcile import Changes
 from scaffold.layout import CONFIG_FILE
-from scaffold.record import journal, lock, memo, swap, write
+from scaffold.record import journal, lock, memo, state, swap, write
 
 
 @dataclass(frozen=True)
@@ -170,11 +170,15 @@ def regenerate(
         journal.recover(root)
         raise fail(str(root), "rolled back a `scaffold new` that was interrupted; run that `scaffold new` again")
     with lock.held(root, required=not dry_run):
-        recovered = () if dry_run else journal.recover(root)
+        restored: journal.Restored = []
+        recovered = () if dry_run else journal.recover(root, restored)
         if recovered and not (root / CONFIG_FILE).is_file():  # what was rolled back was a `new`: no project
             raise fail(str(root), "rolled back a `scaffold new` that was interrupted; run that `scaffold new` again")
         for _ in range(_ATTEMPTS):
             inputs = project.load(root, full=full, recreate=recreate)
+            if restored and _record_rolled_back_reads(root, inputs, restored):
+                inputs = project.load(root, full=full, recreate=recreate)
+            restored = []
             outcome = pipeline.plan(inputs)
             _check_recreated(recreate, outcome.plan)
             changes = outcome.plan.writes
@@ -220,6 +224,23 @@ def _in_project(root: Path, path: str) -> str:
     if relative == ".." or relative.startswith("../") or relative == ".":
         raise fail(f"--recreate {path}", "outside the project: name a file scaffold writes in it")
     return relative
+
+
+def _record_rolled_back_reads(root: Path, inputs: project.Inputs, restored: journal.Restored) -> bool:
+    """Record as taken away what the rollback took out of the modules that the user's kept files read
+    (`scaffold.generation.gone.rolled_back`): an abort of the runs after this one brings that record back too."""
+    config = inputs.config
+    skip = config.generated_dir + "/"
+    files = [
+        p
+        for top in (config.package, "tests")
+        for p in inputs.disk.files_under(top)
+        if p.endswith(".py") and not p.startswith(skip)
+    ]
+    named = gone.rolled_back(restored, files, inputs.disk.read, config.generated_dir)
+    if named and inputs.previous is not None:
+        state.add_gone(root, named)
+    return bool(named)
 
 
 def _check_recreated(recreate: Iterable[str], plan: Plan) -> None:

@@ -28,16 +28,16 @@ def test_hostile_names_and_comments_generate_code_that_imports_serves_and_type_c
     )
     # grpc's own module, repaired, and our servicer: each docstring means the comment, exactly.
     assert inspect.cleandoc(docs["hostile.generated.hostile_pb2_grpc"]["HostileServicer"] or "") == comment
-    # Two services: one module each (the per-service layout), named after the proto package.
-    assert inspect.cleandoc(docs["hostile.services.hostile.v1.hostile"]["HostileServicer"] or "") == comment
+    # Two services: one module each (the per-service layout), at the top: both are in hostile.v1.
+    assert inspect.cleandoc(docs["hostile.services.hostile"]["HostileServicer"] or "") == comment
 
     files = tree(out)
-    client = files["hostile/clients/hostile/v1/hostile.py"].decode()
+    client = files["hostile/clients/hostile.py"].decode()
     assert "def import_(stub: hostile_pb2_grpc.HostileStub)" in client  # `Import` snake_cased is a keyword
     assert '"sayHello"' in client and "Deprecated" in client
     assert "EmptyStub" not in client  # nothing to call on a service without RPCs, nor to test
-    assert "hostile/services/hostile/v1/empty.py" in files
-    assert not {"hostile/clients/hostile/v1/empty.py", "tests/hostile/v1/test_empty.py"} & set(files)
+    assert "hostile/services/empty.py" in files
+    assert not {"hostile/clients/empty.py", "tests/test_empty.py"} & set(files)
     stubs = files["hostile/generated/hostile_pb2.pyi"].decode()
     assert "float: _builtins.float" in stubs and "**kwargs: object" in stubs
     # A field named like a message or enum of its own file (issue 27, item 1): named through an alias.

@@ -94,22 +94,22 @@ def test_layout_of_a_project_with_imports(generated) -> None:
         "shop/generated/common/types_pb2.py",
         "shop/generated/common/types_pb2.pyi",
         "shop/services/__init__.py",
-        "shop/services/shop/__init__.py",
-        "shop/services/shop/v1/__init__.py",
-        "shop/services/shop/v1/catalog.py",
-        "shop/services/shop/v1/checkout.py",
-        "shop/clients/shop/v1/catalog.py",
-        "shop/clients/shop/v1/checkout.py",
+        "shop/services/catalog.py",  # both services are in shop.v1: root_package, no deeper than that
+        "shop/services/checkout.py",
+        "shop/clients/catalog.py",
+        "shop/clients/checkout.py",
         "shop/server.py",
         "shop/clients/__main__.py",  # runs every service's client module
-        "tests/shop/v1/test_catalog.py",
-        "tests/shop/v1/test_checkout.py",
+        "tests/test_catalog.py",
+        "tests/test_checkout.py",
         "README.md",
         "pyproject.toml",
         ".scaffold/manifest.json",
-        ".scaffold/base/shop/services/shop/v1/catalog.py",
+        ".scaffold/base/shop/services/catalog.py",
     ]:
         assert path in files, path
+    assert 'layout = "per-service"\nroot_package = "shop.v1"\n' in files["pyproject.toml"].decode()
+    assert not [path for path in files if path.startswith(("shop/services/shop/", "tests/shop/"))]
     assert not {"shop/servicer.py", "shop/client.py", "tests/test_shop.py"} & set(files)  # two services
     assert files["protos/common/types.proto"] == (TEST_PROTOS / "multi/common/types.proto").read_bytes()
 
@@ -154,6 +154,7 @@ def test_config_in_pyproject_is_everything_gen_needs(generated) -> None:
         "keepalive_seconds": 0.0,
         "max_connection_age_seconds": 0.0,
         "layout": "per-service",  # shop.proto has two services
+        "root_package": "shop.v1",  # the package they share
     }
     config = load(project)
     assert all(path.is_file() for path in config.proto_files())

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from conftest import run_scaffold, tree
 from test_gen import HELLO, make_project
+from test_trust import killed_after_swapping, swaps_of_a_run
 from test_trust3_leftovers import gen, imports, lint
 
 STORE = 'syntax = "proto3";\npackage shop.v1;\nmessage Item { string name = 1; }\nservice Store { rpc Get (Item) returns (Item); }\n'
@@ -238,3 +239,36 @@ def test_a_removed_rpcs_test_read_by_the_user_is_reported_in_a_module_of_cr_line
     assert "def test_audit(" not in "\r".join(lines)
     assert found(first.stderr) == [("tests/test_shop.py", alias, "reads", "`test_audit`")], first.stderr
     assert run_scaffold("check", "-C", project).returncode == 1
+
+
+def test_a_file_kept_by_a_rollback_that_reads_what_the_rollback_took_back_is_reported(tmp_path: Path) -> None:
+    """Fuzzer seed 30014: a run that adds a service is killed after its last swap; the user saves the servicer
+    module (now holding the new class) before the next run, whose rollback keeps that file as it is and puts
+    the grpc module back without the service's base class. Taking the proto edit back, `gen` then wrote a tree
+    that does not import, and `check` called it up to date. The rollback now records what it took away that
+    kept code reads: reported, located, exit 1, until the user changes it."""
+    project = two_files(tmp_path)
+    store = project / "protos/store.proto"
+    store.write_text(STORE + "service Relay { rpc Pass (Item) returns (Item); }\n")
+    _, swapped = swaps_of_a_run(project, tmp_path)
+    killed = killed_after_swapping(project, swapped[-1], tmp_path / "killed")
+    servicer = killed / "shop/servicer.py"
+    assert "class RelayServicer(store_pb2_grpc.RelayServicer)" in servicer.read_text()
+    servicer.write_text(servicer.read_text() + "# saved after the kill\n")
+    (killed / "protos/store.proto").write_text(STORE)  # the user takes the edit back
+
+    result = run_scaffold("gen", "-C", killed)
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "changed after the interrupted run; kept as it is" in result.stderr
+    reads = [(path, what) for path, _, verb, what in found(result.stderr) if verb == "reads"]
+    assert reads and all(path == "shop/servicer.py" and "RelayServicer" in what for path, what in reads), result.stderr
+    assert run_scaffold("check", "-C", killed).returncode == 1
+    assert "# saved after the kill" in servicer.read_text()
+
+    text = servicer.read_text()  # the user removes the class, as asked: the project is whole again
+    start = text.index("class RelayServicer(")
+    end = text.find("\n\n\nclass ", start)
+    servicer.write_text(text[:start] + (text[end + 3 :] if end >= 0 else "# saved after the kill\n"))
+    assert run_scaffold("gen", "-C", killed).returncode == 0
+    assert run_scaffold("check", "-C", killed).returncode == 0
+    imports(killed, "shop.servicer", "shop.server")

@@ -69,7 +69,7 @@ def shop(tmp_path: Path, layout: str) -> Path:
 )
 def test_a_removed_services_class_the_merge_keeps_loses_its_base(tmp_path: Path, layout: str, statement: str) -> None:
     project = shop(tmp_path, layout)
-    module = project / ("shop/servicer.py" if layout == "single" else "shop/services/shop/v1/catalog.py")
+    module = project / ("shop/servicer.py" if layout == "single" else "shop/services/catalog.py")
     module.write_text(module.read_text() + "\n" + statement)
     (project / "protos/shop.proto").write_text(SHOP.format(catalog=""))
     result = gen(project)

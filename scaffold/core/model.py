@@ -220,23 +220,24 @@ def imports_for(
     return import_lines(filter(keep, chosen), package)
 
 
-def service_paths(services: Iterable[Service]) -> dict[str, str]:
+def service_paths(services: Iterable[Service], root_package: str = "") -> dict[str, str]:
     """Service full name -> where its modules go in a per-service layout, without suffix:
     `google.spanner.v1.Spanner` -> `google/spanner/v1/spanner`.
 
-    The directories mirror the proto package; the module is the service's name
-    in snake case, or, where that is taken (two names with one snake case, or a
+    The directories mirror the proto package below `root_package` (a package outside it: all of
+    its name; root `google.spanner.v1` gives `spanner`); the module is the service's name in snake case, or, where that is taken (two names with one snake case, or a
     module that would stand where a package's directory does), the service's
     project-wide unique snake name (then that name numbered). A name Python reserves, as a service's or
     a package part's, is made plain (`__init__` -> `init_`, `naming.module_name`):
     nothing of the user's ever stands where a package's `__init__.py` does.
     """
     chosen = list(services)
-    directories = {"/".join(_parts(s.package)[:n]) for s in chosen for n in range(1, len(_parts(s.package)) + 1)}
+    below = {s.full_name: _parts(_below(s.package, root_package)) for s in chosen}
+    directories = {"/".join(parts[:n]) for parts in below.values() for n in range(1, len(parts) + 1)}
     paths: dict[str, str] = {}
     taken: set[str] = set()
     for service in chosen:
-        prefix = "/".join(_parts(service.package))
+        prefix = "/".join(below[service.full_name])
         stems = (module_name(snake_case(service.name)), module_name(service.snake))
         for stem in itertools.chain(stems, (f"{stems[-1]}_{number}" for number in itertools.count(2))):
             path = f"{prefix}/{stem}" if prefix else stem
@@ -245,6 +246,15 @@ def service_paths(services: Iterable[Service]) -> dict[str, str]:
         paths[service.full_name] = path
         taken.add(path)
     return paths
+
+
+def _below(proto_package: str, root_package: str) -> str:
+    """What of `proto_package` the per-service trees mirror: the part below the root, or all of it."""
+    if root_package and proto_package == root_package:
+        return ""
+    if root_package and proto_package.startswith(root_package + "."):
+        return proto_package[len(root_package) + 1 :]
+    return proto_package
 
 
 def _parts(proto_package: str) -> list[str]:

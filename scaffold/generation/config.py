@@ -93,6 +93,12 @@ class Config:
     layout: str = "single"
     """Where the user's per-service code lives: "single" (one servicer, client and test module for every
     service) or "per-service" (one of each per service, in trees that mirror the proto packages)."""
+    root_package: str = ""
+    """The proto package the per-service trees start at: its services' modules sit at the top of
+    `services/`, `clients/` and `tests/` (a sub-package's below them, by the rest of its name); other
+    packages' mirror their whole name. `new` sets the package its services share, so a project of one
+    package gets `services/catalog.py`, not `services/inventory/v1/catalog.py`. Stays put as protos
+    come and go: a module moves only when this key (or `layout`) is edited, and `gen` moves the code."""
     breaking: BreakingConfig = BreakingConfig()
 
     @property
@@ -164,6 +170,7 @@ KEYS = (
     "templates",
     "format",
     "layout",
+    "root_package",
     "breaking",
 )
 BREAKING_KEYS = ("against", "category", "use", "except", "ignore", "ignore_only", "ignore_unstable_packages")

@@ -92,6 +92,7 @@ def parse(table: dict[str, Any], root: Path, path: Path, text: str) -> Config:
         templates=_templates(table, root, where),
         format=_format(table, where),
         layout=_choice(table, "layout", LAYOUTS, where, default="single") or "single",
+        root_package=_root_package(table, where),
         breaking=_breaking(table, path, text),
     )
 
@@ -106,6 +107,17 @@ def _origins(table: dict[str, Any], where: _Located) -> tuple[str, ...]:
             message = f'[{TABLE}] cors_origins: {origin!r} is not an origin (scheme://host[:port], or "*")'
             raise where.error("cors_origins", message)
     return origins
+
+
+def _root_package(table: dict[str, Any], where: _Located) -> str:
+    """A proto package name (`inventory.v1`), or "" (absent): every package's whole name is mirrored."""
+    value = table.get("root_package", "")
+    if value == "":
+        return ""
+    if not isinstance(value, str) or not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*", value):
+        message = f"[{TABLE}] root_package: {value!r} is not a proto package name (such as 'inventory.v1')"
+        raise where.error("root_package", message)
+    return value
 
 
 def _closest(key: str) -> str:

@@ -43,6 +43,7 @@ class Generation:
     project: Project
     servicer: ServicerView
     layout: str = "single"
+    root_package: str = ""
 
     def state_files(
         self,
@@ -65,6 +66,7 @@ class Generation:
             self.layout,
             digests,
             gone,
+            self.root_package,
         )
 
 
@@ -106,7 +108,7 @@ def generate(
         tuple(pending),
         frozenset(service.full_name for service in project.services),
     )
-    modules_of = service_paths(_unique((*servicer.services, *project.services)))
+    modules_of = module_paths(servicer, project, config.root_package)
     context = {
         "project": project,
         "servicer": servicer,
@@ -114,7 +116,7 @@ def generate(
         "versions": runtime_versions(result.outputs),
         "service_modules": {name: path.replace("/", ".") for name, path in modules_of.items()},
     }
-    paths = {"__package__": config.package, "__generated__": config.generated.replace(".", "/")}
+    paths = template_paths(config)
     with_services = {module_path(f.name): f for f in project.files if f.services}
     per_service = _per_service(project, servicer, modules_of) if config.layout == "per-service" else {}
     rendered = renderer.render(context, paths, with_services, per_service, kept)
@@ -139,14 +141,28 @@ def generate(
             files.setdefault(f"{directory}/__init__.py", OutputFile(b"", "generated"))
     if config.format == "ruff":
         files |= _formatted(files, config)
-    return Generation(files, project, servicer, config.layout)
+    return Generation(files, project, servicer, config.layout, config.root_package)
 
 
-def servicer_modules(package: str, layout: str, services: Sequence[Service]) -> dict[str, tuple[Service, ...]]:
-    """The user's servicer module(s) in `layout`, each with the services it shows."""
+def module_paths(servicer: ServicerView, project: Project, root_package: str) -> dict[str, str]:
+    """Each service's module path in the per-service trees: the services the servicer shows (those the
+    protos dropped whose code is kept too) and the protos' own."""
+    return service_paths(_unique((*servicer.services, *project.services)), root_package)
+
+
+def template_paths(config: Config) -> dict[str, str]:
+    """The directory each placeholder of a template's path stands for."""
+    return {"__package__": config.package, "__generated__": config.generated.replace(".", "/")}
+
+
+def servicer_modules(
+    package: str, layout: str, services: Sequence[Service], root_package: str = ""
+) -> dict[str, tuple[Service, ...]]:
+    """The user's servicer module(s) in `layout` (per-service: its trees rooted at `root_package`), each with
+    the services it shows."""
     if layout == "single":
         return {f"{package}/servicer.py": tuple(services)}
-    paths = service_paths(services)
+    paths = service_paths(services, root_package)
     return {f"{package}/services/{paths[service.full_name]}.py": (service,) for service in services}
 
 

@@ -66,6 +66,19 @@ def taken_away(written: Iterable[tuple[str, bytes | None, bytes | None]], record
     return sorted((away | set(recorded)) - back)
 
 
+def rolled_back(
+    restored: Iterable[tuple[str, bytes | None, bytes | None]],
+    files: Iterable[str],
+    read: Callable[[str], bytes | None],
+    generated_dir: str,
+) -> tuple[str, ...]:
+    """What a rollback took out of the modules it put back (`restored`: path, the killed run's version, the
+    one back) that code in `files` still reads: a file the user edited after the killed run is kept as it is,
+    and may hold a class that run added, reading a grpc servicer the rollback took away again."""
+    away = [entry for entry in taken_away(restored, ()) if not still_there(entry, read)]
+    return scan(away, files, read, generated_dir).named
+
+
 def still_there(entry: str, read: Callable[[str], bytes | None]) -> bool:
     """Whether what `entry` names is back in the tree (`read`), whichever run put it back: the record may hold
     it from a run that ended in a conflict, and a later run may restore it without writing it again."""

@@ -24,12 +24,19 @@ from scaffold.generation import clash, gone, incremental, protoc, pysource, rela
 from scaffold.generation import inputs as input_digest
 from scaffold.generation import plan as plan_module
 from scaffold.generation.config import Config
-from scaffold.generation.generate import Generation, OutputFile, build_project, generate, servicer_modules
+from scaffold.generation.generate import (
+    Generation,
+    OutputFile,
+    build_project,
+    generate,
+    servicer_modules,
+)
 from scaffold.generation.merge import conflict_lines
 from scaffold.generation.plan import Plan
 from scaffold.generation.project import Inputs, run_protoc
 from scaffold.generation.protoc import ProtocResult, ProtoInput
 from scaffold.generation.reconcile import CLASS, Changes, Module, dropped, methods_of, reconcile, without_methods
+from scaffold.generation.rehome import places, rehome_modules, shared_package
 from scaffold.generation.render import Renderer
 from scaffold.layout import CONFIG_FILE, PROTO_DIR
 from scaffold.record import state
@@ -68,13 +75,15 @@ def plan(inputs: Inputs, arguments: Sequence[Path] = ()) -> Outcome:
     project = build_project(config, result, inputs.memo)
     if inputs.choose_layout and len(project.services) > 1:
         config = dataclasses.replace(config, layout="per-service")
+    if inputs.new_from and config.layout == "per-service" and not config.root_package:
+        config = dataclasses.replace(config, root_package=shared_package(project.services))
     renderer = Renderer.with_overrides(config.template_dir())
     if previous is None and not inputs.new_from:
-        relayout.refuse_stranded(disk.read, config.package, config.layout, project.services)
+        relayout.refuse_stranded(disk, config.package, config.layout, project.services, config.root_package)
     if previous:
-        before = servicer_modules(config.package, previous.layout, previous.servicer)
+        before = servicer_modules(config.package, previous.layout, previous.servicer, previous.root_package)
     else:
-        before = servicer_modules(config.package, config.layout, project.services)
+        before = servicer_modules(config.package, config.layout, project.services, config.root_package)
     bases_before: Mapping[str, bytes] = previous.base if previous else {}
     sources = [
         (
@@ -113,10 +122,15 @@ def plan(inputs: Inputs, arguments: Sequence[Path] = ()) -> Outcome:
             {} if inputs.new_from else merge_bases(disk, previous, generation, list(before), restricted)
         )
         move = relayout.Move()
-        if previous is not None and previous.layout != config.layout:
-            move = _switch(disk, previous, generation, restricted)
+        if previous is not None and places(previous.layout, previous.root_package) != places(
+            config.layout, config.root_package
+        ):
+            if previous.layout == config.layout:  # per-service both: a root_package change
+                move = rehome_modules(disk, previous, generation, renderer, config)
+            else:
+                move = _switch(disk, previous, generation, restricted)
             bases = layered(bases, move.bases)
-        after = servicer_modules(config.package, config.layout, view)
+        after = servicer_modules(config.package, config.layout, view, config.root_package)
         classified = plan_module.build(
             disk,
             generation.files,

@@ -155,9 +155,14 @@ def build(
             planned.append(
                 _user(path, output.content, current, base, entry is not None and path not in recreate, package, gone)
             )
-            if path in moved_in and planned[-1].action == "identical":  # it still has to be written
+            if path in moved_in and (planned[-1].action == "identical" or planned[-1].content is None):
+                # It still has to be written: as merged, or, where it could not merge (no record of it, not
+                # UTF-8), as the user had it, which is what moves.
                 action: Action = "create" if disk.read(path) is None else "update"
-                planned[-1] = replace(planned[-1], action=action, note="your code moved here")
+                merged = planned[-1].content is not None
+                note = "your code moved here" + ("" if merged else " as it was, not merged")
+                content = planned[-1].content if merged else current
+                planned[-1] = replace(planned[-1], action=action, content=content, note=note)
             keep = output.content if planned[-1].action in _DERIVED else (state.base.get(path) if state else None)
             recorded[path] = ("user", keep)
     for path, entry in sorted(state.files.items() if state else ()):
@@ -260,7 +265,7 @@ def _user(
     try:
         python = path.endswith(".py")
         merged = merge(without_deleted(base, current, new) if python else base, current, new, python)
-        if path == CONFIG_FILE and not merged.conflicts and not _valid_toml(merged.content):
+        if path == CONFIG_FILE and (merged.conflicts or not _valid_toml(merged.content)):
             merged = merge(base, current, _with_table_of(new, current))
     except UnicodeDecodeError:
         return FilePlan(path, "unmerged", "user", current=current, note="not UTF-8 text; cannot merge, left as is")
@@ -309,8 +314,9 @@ def _with_table_of(rendered: bytes, current: bytes) -> bytes:
 
     The render's table is a projection of the very table the config was read
     from, so where merging the two breaks the TOML (a key the user added at
-    the top of the table that the render adds at its end: twice), the user's
-    table is the one to keep: regenerating from it gives the same config.
+    the top of the table that the render adds at its end: twice), or where the
+    two conflict (a key the user moved that the render rewrites in place), the
+    user's table is the one to keep: regenerating from it gives the same config.
     """
     mine = _table(current.decode("utf-8"))
     text = rendered.decode("utf-8")

@@ -50,6 +50,7 @@ from scaffold.generation.leftover import stays
 from scaffold.generation.moveproof import lost_lines
 from scaffold.generation.oldlayout import Old, parse_render
 from scaffold.generation.pysource import Source
+from scaffold.record.disk import Disk
 from scaffold.record.state import State
 
 
@@ -110,32 +111,42 @@ def move(
     return result
 
 
-def refuse_stranded(
-    read: Callable[[str], bytes | None], package: str, layout: str, services: Sequence[Service]
-) -> None:
+def refuse_stranded(disk: Disk, package: str, layout: str, services: Sequence[Service], root_package: str = "") -> None:
     """Without scaffold's record (`.scaffold/` lost) nothing says which layout the code is in, so nothing can
-    move: a servicer class in the other layout's module would stay there unserved while `layout`'s gets
-    fresh stubs. Refuse, saying how to get back to a record."""
-    other = "single" if layout == "per-service" else "per-service"
-    here = servicer_modules(package, layout, services)
+    move: a servicer class in another layout's module (or under another `root_package`) would stay there
+    unserved while `layout`'s gets fresh stubs. Refuse, saying how to get back to a record."""
+    here = servicer_modules(package, layout, services, root_package)
     home = {service.class_name: path for path, shown in here.items() for service in shown}
+    of_class = {service.class_name: service for service in services}
+    candidates = [f"{package}/servicer.py", *disk.files_under(f"{package}/services")]
     problems = []
-    for path, shown in sorted(servicer_modules(package, other, services).items()):
-        content = None if path in here else read(path)
+    for path in candidates:
+        content = None if path in here or not path.endswith(".py") else disk.read(path)
         if content is None:
             continue
-        names = {service.class_name for service in shown}
         for number, line in enumerate(split_lines(content.decode("utf-8", "replace")), 1):
             found = re.match(r"class (\w+)", line)
-            if found and found.group(1) in names:
+            if found and found.group(1) in home:
+                setting = _setting_of(path, package, of_class[found.group(1)], services)
                 message = (
                     f"{found.group(1)} is here, but layout {layout!r} serves it from {home[found.group(1)]} and"
-                    f" without scaffold's record (.scaffold/) it cannot move: set layout = {other!r}, run"
+                    f" without scaffold's record (.scaffold/) it cannot move: set {setting}, run"
                     " scaffold gen, then switch"
                 )
                 problems.append(Diagnostic(path, message, number, 1))
     if problems:
         raise ScaffoldError(problems)
+
+
+def _setting_of(path: str, package: str, service: Service, services: Sequence[Service]) -> str:
+    """The config that puts `service`'s servicer at `path`: the layout, and the root package it takes."""
+    if path == f"{package}/servicer.py":
+        return "layout = 'single'"
+    parts = service.package.split(".") if service.package else []
+    for root in [".".join(parts[:n]) for n in range(len(parts), -1, -1)]:
+        if path in servicer_modules(package, "per-service", services, root):
+            return f"layout = 'per-service', root_package = {root!r}"
+    return "layout and root_package to where this module is"
 
 
 def _olds(read: Callable[[str], bytes | None], previous: State, rendered: Mapping[str, bytes]) -> dict[str, Old]:

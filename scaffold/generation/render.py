@@ -86,6 +86,18 @@ class Renderer:
                     names.add(relative.as_posix())
         return sorted(names)
 
+    def per_service_outputs(self, paths: Mapping[str, str], module: str) -> list[str]:
+        """Where the per-service templates write the modules of the service whose path is `module`, in
+        template order (the same order for any `module`, so two services' lists pair up)."""
+        outputs = []
+        for name in self.template_names():
+            output = name.removesuffix(SUFFIX)
+            for placeholder in PLACEHOLDERS:
+                output = output.replace(placeholder, paths[placeholder])
+            if PER_SERVICE in output:
+                outputs.append(_per_service_path(output, module))
+        return outputs
+
     def render(
         self,
         context: Mapping[str, Any],

@@ -40,27 +40,38 @@ def begin(root: Path, changes: Mapping[str, bytes | None], paths: Collection[str
     return journal
 
 
-def recover(root: Path) -> tuple[Diagnostic, ...]:
-    """Roll back a transaction an earlier run left behind; what it did, as notes (none: there was none)."""
+Restored = list[tuple[str, bytes | None, bytes | None]]
+"""What a rollback put back where it kept other files as the user changed them: (path, what the run had
+written there, what is there again)."""
+
+
+def recover(root: Path, restored: Restored | None = None) -> tuple[Diagnostic, ...]:
+    """Roll back a transaction an earlier run left behind; what it did, as notes (none: there was none).
+    With `restored`, it gets what the rollback put back beside a file it kept as the user changed it."""
     txn = root / TXN_DIR
     if not os.path.lexists(txn):  # the common case: nothing to roll back
         return ()
     if txn.is_symlink():
         raise fail(str(txn), "is a symbolic link; scaffold does not write through links")
-    return (Diagnostic(str(root), "rolled back a run that was interrupted", severity="note"), *rollback(root))
+    return (Diagnostic(str(root), "rolled back a run that was interrupted", severity="note"), *rollback(root, restored))
 
 
-def rollback(root: Path) -> list[Diagnostic]:
+def rollback(root: Path, restored: Restored | None = None) -> list[Diagnostic]:
     """Put back every path of the journal that still holds what the transaction wrote.
 
     A file that holds anything else was changed after the transaction wrote
     it (the user went on editing after a killed run): it is kept as it is,
     and reported. A journal that cannot be read was never completed (it is
     written atomically, before the first swap), so nothing was swapped in.
+
+    Such a kept file may hold what the run wrote (a class it added) and read
+    what the rollback takes out of the modules beside it: `restored` gets what
+    was put back, for the caller to find those reads (`scaffold.generation.gone`).
     """
     txn = root / TXN_DIR
     notes = []
     failed = []
+    put_back: Restored = []
     for path, entry in entries(txn).items():
         target, backup = root / path, txn / "old" / path
         try:
@@ -68,6 +79,7 @@ def rollback(root: Path) -> list[Diagnostic]:
             ours = sha256(current) == entry["new"]  # what this transaction wrote, or a delete that went through
             if exists(backup):
                 if ours:
+                    put_back.append((path, current, read(backup)))
                     os.replace(backup, target)
                 elif current != (before := read(backup)):
                     message = "changed after the interrupted run; kept as it is"
@@ -79,6 +91,7 @@ def rollback(root: Path) -> list[Diagnostic]:
                         message += f", and what it held before that run as {kept.name}"
                     notes.append(Diagnostic(str(target), message, severity="note"))
             elif not entry["existed"] and ours and current is not None:
+                put_back.append((path, current, None))
                 target.unlink()  # created by this transaction
         except OSError as error:
             failed.append(
@@ -86,6 +99,8 @@ def rollback(root: Path) -> list[Diagnostic]:
             )
     if failed:  # the transaction stays, with its backups, for the next run
         raise ScaffoldError(failed)
+    if restored is not None and notes:
+        restored += put_back
     created = _created_dirs(txn)
     shutil.rmtree(txn, ignore_errors=True)
     remove_empty_dirs(root, created)

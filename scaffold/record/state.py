@@ -25,6 +25,7 @@ from scaffold.core.imports import Import
 from scaffold.core.model import MessageRef, Owner, Rpc, Service
 from scaffold.layout import BASE_DIR, MANIFEST
 from scaffold.record.bases import Bases
+from scaffold.record.fileops import write_atomically
 from scaffold.record.hashes import Hashes
 
 
@@ -45,6 +46,8 @@ class State:
     """The layout the user's files were last rendered in; a manifest without one is a single-module project's."""
     gone: tuple[str, ...] = ()
     """What scaffold took away (a module, `path::name`) that the user's code still read (`scaffold.generation.gone`)."""
+    root_package: str = ""
+    """The per-service trees' root package they were last rendered with (config `root_package`)."""
 
 
 def sha256(content: bytes) -> str:
@@ -114,8 +117,13 @@ def _state(data: Any, root: Path, hashes: Hashes | None) -> State:
     gone = data.get("gone", [])
     if not isinstance(gone, list) or not all(isinstance(e, str) and _taken_away_entry(e) for e in gone):
         raise _Malformed("gone", "gone is not a list of paths (or path::name) in the project")
+    root_package = data.get("root_package", "")
+    if not isinstance(root_package, str) or not all(
+        part.isidentifier() for part in root_package.split(".") if root_package
+    ):
+        raise _Malformed("root_package", f"root_package {root_package!r} is not a proto package name")
     base = Bases(root / BASE_DIR, [p for p, record in files.items() if record.owner == "user"], hashes)
-    return State(files, rpcs, servicer, base, layout, tuple(gone))
+    return State(files, rpcs, servicer, base, layout, tuple(gone), root_package)
 
 
 GONE_SEPARATOR = "::"
@@ -183,6 +191,7 @@ def render(
     layout: str = "single",
     digests: Mapping[str, str] = {},
     gone: Iterable[str] = (),
+    root_package: str = "",
 ) -> dict[str, bytes]:
     """The state files for `files` (path -> (owner, what it is recorded as)); `digests` holds the hashes
     of those contents that were taken already (hashing googleapis' 43,000 files twice took half a second).
@@ -206,6 +215,8 @@ def render(
     }
     if layout != "single":  # absent means single: the manifests of projects made before layouts stay as they were
         manifest["layout"] = layout
+    if root_package and layout != "single":  # absent: every package's whole name is mirrored
+        manifest["root_package"] = root_package
     if gone:  # absent when no code reads what was taken away: other manifests stay as they were
         manifest["gone"] = sorted(gone)
     # Key order is construction order (sorted paths, declaration-ordered records): deterministic as is.
@@ -215,6 +226,15 @@ def render(
         if owner == "user" and content is not None:
             state[f"{BASE_DIR}/{p}"] = content
     return state
+
+
+def add_gone(root: Path, entries: Iterable[str]) -> None:
+    """Record `entries` as taken away that code still reads (`gone`), beside what the manifest holds: the
+    runs after this one look for them until nothing reads them, and `check` is not up to date till then."""
+    path = root / MANIFEST
+    manifest = json.loads(path.read_text(encoding="utf-8"))
+    manifest["gone"] = sorted({*manifest.get("gone", []), *entries})
+    write_atomically(path, _text(manifest).encode())
 
 
 def _text(manifest: dict[str, Any]) -> str:

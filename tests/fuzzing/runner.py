@@ -146,6 +146,8 @@ class World:
         self.half_done: dict[str, bytes] | None = None
         """The tree a killed run left, while the step that killed it settles."""
         self.step_index = -1
+        self.checked = ""
+        """What the last `check` printed."""
         self._make()
 
     # The workspace.
@@ -276,7 +278,9 @@ class World:
 
     def check(self) -> int:
         self.stats.checks += 1
-        return _scaffold("check", "-C", self.project, cwd=self.root).returncode
+        checked = _scaffold("check", "-C", self.project, cwd=self.root)
+        self.checked = f"{checked.stdout[-1500:]}{checked.stderr[-1500:]}"  # for a violation's message
+        return checked.returncode
 
     def gen_ok(self, why: str) -> None:
         result = self.gen()
@@ -323,7 +327,7 @@ class World:
         if result.returncode == 0 and index % self.check_every == 0:
             code = self.check()
             if code != 0:
-                self.fail("check", f"`check` exits {code} right after a `gen` that exited 0")
+                self.fail("check", f"`check` exits {code} right after a `gen` that exited 0: {self.checked}")
         if (index + 1) % self.expensive_every == 0:
             self.expensive_invariants()
 
@@ -430,7 +434,7 @@ class World:
             code = result.returncode
             if code == 0:
                 return
-            output = f"{result.stdout[-2000:]}{result.stderr[-2000:]}"
+            output = f"{result.stdout[-2000:]}\n{result.stderr}"  # every report of stderr: each is parsed
             if code == 2:
                 self.stats.refusals += 1
                 now = tree(self.project)

@@ -61,6 +61,7 @@ WEIGHTS: dict[str, int] = {
     "p.add_file": 2,
     "p.remove_file": 1,
     "c.layout": 4,
+    "c.root": 2,
     "c.aio": 1,
     "c.metrics": 1,
     "c.tls": 1,
@@ -133,6 +134,7 @@ FAULTED_EDITS = [
     "p.add_service",
     "c.layout",
     "c.layout",
+    "c.root",
 ]
 
 
@@ -315,6 +317,15 @@ def p_remove_file(world: World, a: dict[str, Any]) -> bool:
 
 def c_layout(world: World, a: dict[str, Any]) -> bool:
     world.set_config("layout", '"single"' if world.config("layout") == '"per-service"' else '"per-service"')
+    return True
+
+
+def c_root(world: World, a: dict[str, Any]) -> bool:
+    """`root_package` to another of the protos' packages, or to none: in a per-service layout each
+    service's modules move whole; in a single one it only says where a later switch puts them."""
+    current = world.config("root_package") or '""'
+    choices = ['""', *sorted({f'"{f.package}"' for f in world.protos.files})]
+    world.set_config("root_package", _pick([c for c in choices if c != current], a["pick"]))
     return True
 
 
@@ -612,6 +623,7 @@ EDITS = {
     "p.add_file": p_add_file,
     "p.remove_file": p_remove_file,
     "c.layout": c_layout,
+    "c.root": c_root,
     "c.aio": _toggle("aio"),
     "c.metrics": _toggle("metrics"),
     "c.tls": _toggle("tls"),

@@ -307,7 +307,7 @@ def configure_logging(log_format: str) -> None:
     root = logging.getLogger()
     if root.handlers:
         return
-    handler = logging.StreamHandler()
+    handler = logs.stderr_handler()
     if log_format == "json":
         handler.setFormatter(logs.JsonLines())
     else:
