@@ -219,4 +219,6 @@ def test_without_the_record_modules_under_another_root_are_refused_not_stranded(
     set_root(project, None)
     result = gen(project)
     assert result.returncode == 2
-    assert f"{TOP[0]}:" in result.stderr and "set layout = 'per-service', root_package = 'inventory.v1'" in result.stderr, result.stderr
+    assert (
+        f"{TOP[0]}:" in result.stderr and "set layout = 'per-service', root_package = 'inventory.v1'" in result.stderr
+    ), result.stderr
