@@ -33,9 +33,11 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 spans = InMemorySpanExporter()
 provider = TracerProvider()
 provider.add_span_processor(SimpleSpanProcessor(spans))
-trace.set_tracer_provider(provider)
 reader = InMemoryMetricReader()
 metrics.set_meter_provider(MeterProvider(metric_readers=[reader]))
+METRICS_ONLY = sys.argv[4:] == ["metrics-only"]  # a meter provider of the user's and no tracer provider
+if not METRICS_ONLY:
+    trace.set_tracer_provider(provider)
 
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
@@ -46,7 +48,8 @@ from route_guide.generated.runtime import calling, serving, tracing
 from route_guide.server import add_services
 
 serving.configure_logging("json")
-tracing.configure()  # a provider is set: it must leave it alone
+if not METRICS_ONLY:  # an application of its own, with its meter provider, does not call it
+    tracing.configure()  # a provider is set: it must leave it alone
 warnings.simplefilter("error")
 repeat, AIO = int(sys.argv[1]), sys.argv[2] == "aio"
 
@@ -73,6 +76,11 @@ def create():
 
 
 def settled(expected):
+    if METRICS_ONLY:  # every call's server duration recorded
+        data = json.loads(reader.get_metrics_data().to_json())
+        counts = [p["count"] for r in data["resource_metrics"] for s in r["scope_metrics"] for m in s["metrics"]
+                  if m["name"] == "rpc.server.duration" for p in m["data"]["data_points"]]
+        return sum(counts) >= expected
     # Whether every call's two spans have ended: a method past its deadline runs on after its client
     # has the answer, and an aio client span ends in a task of its own.
     finished = spans.get_finished_spans()
@@ -162,11 +170,11 @@ def projects(tmp_path_factory: pytest.TempPathFactory) -> dict[bool, Path]:
 
 
 def traced(
-    project: Path, aio: bool, repeat: int = 0, events: bool = False
+    project: Path, aio: bool, repeat: int = 0, events: bool = False, *more: str
 ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     """What the script recorded, and the JSON lines its server logged (stderr)."""
     flavour, switch = "aio" if aio else "sync", "true" if events else "false"
-    result = run_python("traced.py", str(repeat), flavour, switch, cwd=project, timeout=300)
+    result = run_python("traced.py", str(repeat), flavour, switch, *more, cwd=project, timeout=300)
     assert result.returncode == 0, result.stderr[-3000:]
     lines = [json.loads(line) for line in result.stderr.splitlines()]
     return json.loads(result.stdout), lines
@@ -244,6 +252,27 @@ def test_durations_and_sizes_are_histograms_by_method_and_status(projects: dict[
         assert not any("Health" in p["attributes"]["rpc.service"] for p in found[name])
     requests = {p["attributes"]["rpc.method"]: p["count"] for p in found["rpc.server.request.size"]}
     assert requests["RecordRoute"] == 3 * 3 and requests["GetFeature"] == 4, requests  # every message, each call
+
+
+@FLAVOURS
+def test_a_meter_provider_without_a_tracer_provider_gets_the_metrics_and_no_span(
+    projects: dict[bool, Path], aio: bool
+) -> None:
+    """Without a tracer SDK a call starts no span and attaches no context (the API's stand-ins would record
+    nothing); a meter provider of the user's still gets every call's duration and message sizes."""
+    recorded, logged = traced(projects[aio], aio, 0, False, "metrics-only")
+    assert recorded["spans"] == []
+    found = {
+        metric["name"]: metric["data"]["data_points"]
+        for resource in recorded["metrics"]["resource_metrics"]
+        for scope in resource["scope_metrics"]
+        for metric in scope["metrics"]
+    }
+    served = sum(p["count"] for p in found["rpc.server.duration"])
+    assert served == len(recorded["outcomes"]) and sum(p["count"] for p in found["rpc.client.duration"]) == served
+    requests = {p["attributes"]["rpc.method"]: p["count"] for p in found["rpc.server.request.size"]}
+    assert requests["RecordRoute"] == 3 * 3, requests
+    assert all("trace_id" not in line for line in logged)
 
 
 @FLAVOURS

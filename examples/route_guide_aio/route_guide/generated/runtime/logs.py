@@ -7,26 +7,16 @@ string, never lines of its own), the address in the line that says the server
 listens. Records go through `logging` as ever, so handlers, levels and
 formatters of your own still apply (`serving.configure_logging` sets up only what no one did).
 
-Off a terminal (a file, a pipe to a collector) the lines are written in
-batches: `BatchedHandler` writes each record into a buffer at once and
-flushes it every `FLUSH_SECONDS` and at exit, so a busy server makes one
-write for many calls rather than one per call, each of which hands the GIL
-to another thread and waits to get it back.
-
 scaffold rewrites this module on every `scaffold gen`: do not edit it.
 """
 
 from __future__ import annotations
 
-import contextlib
 import datetime
 import json
 import logging
-import sys
-import threading
-from typing import IO, Any
+from typing import Any
 
-FLUSH_SECONDS = 0.2
 FORMATS = ("json", "text")
 TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 SERVER_LOGGER = logging.getLogger("route_guide.server")
@@ -50,56 +40,6 @@ class JsonLines(logging.Formatter):
         return json.dumps(line, default=str)
 
 
-class BatchedHandler(logging.Handler):
-    """Writes each record to `stream` and leaves the flushing to a thread of its own, every `seconds`,
-    and to `logging.shutdown` at exit: a line is out within `seconds` of its record."""
-
-    def __init__(self, stream: IO[str], seconds: float = FLUSH_SECONDS) -> None:
-        super().__init__()
-        self.stream = stream
-        self._closed = threading.Event()
-        flusher = threading.Thread(
-            target=self._flush_every, args=(seconds,), name="log-flush", daemon=True
-        )
-        flusher.start()
-
-    def emit(self, record: logging.LogRecord) -> None:
-        try:
-            self.stream.write(self.format(record) + "\n")
-        except RecursionError:
-            raise
-        except Exception:  # noqa: BLE001 - as logging's own handlers: report it, never raise
-            self.handleError(record)
-
-    def flush(self) -> None:
-        with self.lock or contextlib.nullcontext():
-            self.stream.flush()
-
-    def close(self) -> None:
-        self._closed.set()
-        self.flush()
-        super().close()
-
-    def _flush_every(self, seconds: float) -> None:
-        while not self._closed.wait(seconds):
-            self.flush()
-
-
-def stderr_handler() -> logging.Handler:
-    """stderr: a line at once on a terminal, in batches elsewhere (`BatchedHandler`)."""
-    if sys.stderr.isatty():
-        return logging.StreamHandler()
-    stream = open(  # noqa: SIM115 - stderr's own descriptor, open for the process's life
-        sys.stderr.fileno(),
-        "w",
-        buffering=1 << 16,
-        encoding=sys.stderr.encoding,
-        errors="backslashreplace",
-        closefd=False,
-    )
-    return BatchedHandler(stream)
-
-
 def rfc3339(seconds: float) -> str:
     """`2026-12-04T18:30:00.123Z`: UTC, to the millisecond."""
     moment = datetime.datetime.fromtimestamp(seconds, datetime.timezone.utc)
@@ -116,9 +56,7 @@ def record(logger: logging.Logger, message: str, **fields: Any) -> logging.LogRe
 
 def announce(message: str, log_format: str, **fields: Any) -> None:
     """A moment of the server's life (it listens, it stopped) on stdout, where tools wait for it:
-    the plain message, or with `json` a JSON line like the log's; what was logged before it is out first."""
-    for handler in logging.getLogger().handlers:
-        handler.flush()
+    the plain message, or with `json` a JSON line like the log's."""
     if log_format == "json":
         message = JsonLines().format(record(SERVER_LOGGER, message, **fields))
     print(message, flush=True)

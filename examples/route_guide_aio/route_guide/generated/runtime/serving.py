@@ -297,7 +297,7 @@ def configure_logging(log_format: str) -> None:
     root = logging.getLogger()
     if root.handlers:
         return
-    handler = logs.stderr_handler()
+    handler = logging.StreamHandler()
     if log_format == "json":
         handler.setFormatter(logs.JsonLines())
     else:
