@@ -11,6 +11,7 @@ import pytest
 
 from scaffold.core.errors import Diagnostic
 from scaffold.core.imports import Import, import_lines
+from scaffold.core.model import Service, service_paths
 from scaffold.core.naming import clean_comment, docstring_body, safe_identifier, snake_case
 from scaffold.generation.bydefinition import by_definition
 from scaffold.generation.gone import still_there
@@ -340,3 +341,28 @@ def test_what_the_record_says_was_taken_away_is_checked_against_the_tree() -> No
     assert still_there("shop/generated/shop_pb2_grpc.py::CatalogServicer", tree.get)
     assert not still_there("shop/generated/shop_pb2_grpc.py::LedgerServicer", tree.get)
     assert still_there("shop/x.py", tree.get) and not still_there("shop/gone.py", tree.get)
+
+
+def _service(full_name: str) -> Service:
+    package, _, name = full_name.rpartition(".")
+    grpc_import = Import("x", "x_pb2_grpc", "x_pb2_grpc")
+    return Service(name, full_name, snake_case(name), grpc_import, f"{name}Servicer", "", False, (), package)
+
+
+def test_per_service_paths_start_below_the_root_package_and_never_meet_a_directory() -> None:
+    services = [
+        _service("inventory.v1.Catalog"),
+        _service("inventory.v1.admin.Audit"),
+        _service("inventory.v1.Admin"),  # `admin` is a directory of the root's sub-package: a plain name is taken
+        _service("billing.v1.Ledger"),  # outside the root: its package's whole name
+        _service("Root"),
+    ]
+    assert service_paths(services, "inventory.v1") == {
+        "inventory.v1.Catalog": "catalog",
+        "inventory.v1.admin.Audit": "admin/audit",
+        "inventory.v1.Admin": "admin_2",  # its unique snake name is `admin` here too: numbered
+        "billing.v1.Ledger": "billing/v1/ledger",
+        "Root": "root",
+    }
+    assert service_paths(services)["inventory.v1.Catalog"] == "inventory/v1/catalog"  # no root: the whole name
+    assert service_paths(services, "inventory")["inventory.v1.Catalog"] == "v1/catalog"

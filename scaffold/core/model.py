@@ -225,11 +225,11 @@ def service_paths(services: Iterable[Service], root_package: str = "") -> dict[s
     `google.spanner.v1.Spanner` -> `google/spanner/v1/spanner`.
 
     The directories mirror the proto package below `root_package` (a package outside it: all of
-    its name; root `google.spanner.v1` gives `spanner`); the module is the service's name in snake case, or, where that is taken (two names with one snake case, or a
-    module that would stand where a package's directory does), the service's
-    project-wide unique snake name (then that name numbered). A name Python reserves, as a service's or
-    a package part's, is made plain (`__init__` -> `init_`, `naming.module_name`):
-    nothing of the user's ever stands where a package's `__init__.py` does.
+    its name; root `google.spanner.v1` gives `spanner`); the module is the service's name in snake
+    case, or, where that is taken (two names with one snake case, or a module that would stand where
+    a package's directory does), the service's project-wide unique snake name (then that name numbered).
+    A name Python reserves, as a service's or a package part's, is made plain (`__init__` -> `init_`,
+    `naming.module_name`): nothing of the user's ever stands where a package's `__init__.py` does.
     """
     chosen = list(services)
     below = {s.full_name: _parts(_below(s.package, root_package)) for s in chosen}

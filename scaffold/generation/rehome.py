@@ -10,8 +10,9 @@ a module that had always been there. The old path is deleted; nothing of it
 is left behind.
 
 A move never lands on a file that is there: a path the new root gives that
-holds a file already (the user's, or a module of the old layout that is not
-itself moving away) refuses the change, located, and nothing is written.
+holds a file already (the user's own, or another module of the old layout,
+even one that moves away itself) refuses the change, located, and nothing is
+written.
 """
 
 from __future__ import annotations
