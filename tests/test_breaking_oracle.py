@@ -448,18 +448,21 @@ def _scaffold_breaks(project: Path, against: Path) -> set[tuple[str, str, int, i
     }
 
 
+def _trees(buf: str, tmp_path: Path, old: dict[str, str], new: dict[str, str]) -> Path:
+    """The two trees of protos written under `tmp_path`, and the old one built into buf's image there."""
+    _write(tmp_path / "old", old)
+    _write(tmp_path / "new", new)
+    subprocess.run([buf, "build", str(tmp_path / "old"), "-o", str(tmp_path / "old.binpb")], check=True)
+    return tmp_path
+
+
 def _both(
-    buf: str, tmp_path: Path, old: dict[str, str], new: dict[str, str], category: str | None = None
+    buf: str, trees: Path, old: dict[str, str], new: dict[str, str], category: str | None = None
 ) -> tuple[collections.Counter[tuple[str, str, int, int]], collections.Counter[tuple[str, str, int, int]]]:
-    """What scaffold's rules and buf find between two small trees of protos: (ours, buf's). The trees are
-    written under `tmp_path`, and the old one built into buf's image, on the first call only."""
-    if not (tmp_path / "old").exists():
-        _write(tmp_path / "old", old)
-        _write(tmp_path / "new", new)
-        subprocess.run([buf, "build", str(tmp_path / "old"), "-o", str(tmp_path / "old.binpb")], check=True)
-    theirs = _bufs(buf, tmp_path / "new", tmp_path / "old.binpb", category)
+    """What scaffold's rules and buf find between the two trees `_trees` wrote: (ours, buf's)."""
+    theirs = _bufs(buf, trees / "new", trees / "old.binpb", category)
     assert not isinstance(theirs, str), theirs
-    return _ours(_side(tmp_path / "new", sorted(new)), _side(tmp_path / "old", sorted(old)), category), theirs
+    return _ours(_side(trees / "new", sorted(new)), _side(trees / "old", sorted(old)), category), theirs
 
 
 LANG = HERE / "protos/langfeatures/lang.proto"
@@ -497,7 +500,8 @@ def test_language_features_of_editions_are_read_as_buf_reads_them(buf: str, tmp_
     for was, now in before:  # what the old side changes first (2024 has no ctype)
         text = text.replace(was, now)
     assert old in text, old
-    ours, theirs = _both(buf, tmp_path, {"lang.proto": text}, {"lang.proto": text.replace(old, new, 1)})
+    sides = {"lang.proto": text}, {"lang.proto": text.replace(old, new, 1)}
+    ours, theirs = _both(buf, _trees(buf, tmp_path, *sides), *sides)
     assert ours == theirs, (sorted(ours.elements()), sorted(theirs.elements()))
 
 
@@ -513,7 +517,7 @@ def test_an_element_deleted_beside_its_moved_parent_is_placed_as_buf_places_it(b
     }
     moved = outer.replace("    message Deep { string z = 1; }\n", "")
     new = {"a.proto": head + "message Other { string a = 1; }\n", "b.proto": old["b.proto"] + "\n" + moved}
-    ours, theirs = _both(buf, tmp_path, old, new)
+    ours, theirs = _both(buf, _trees(buf, tmp_path, old, new), old, new)
     assert ours == theirs, (sorted(ours.elements()), sorted(theirs.elements()))
     assert ("PACKAGE_MESSAGE_NO_DELETE", "b.proto", 6, 3) in ours
 
@@ -551,6 +555,7 @@ def test_a_package_rule_compares_what_the_package_still_has_of_its_kind(buf: str
     """buf compares a package's enums (messages, services) only while the package still has one: deleting
     its last enum is no PACKAGE_ENUM_NO_DELETE, deleting one of two is."""
     old, new = PACKAGE_DELETIONS[case]
+    trees = _trees(buf, tmp_path, old, new)
     for category in ("PACKAGE", None):
-        ours, theirs = _both(buf, tmp_path, old, new, category)
+        ours, theirs = _both(buf, trees, old, new, category)
         assert ours == theirs, (category, sorted(ours.elements()), sorted(theirs.elements()))
