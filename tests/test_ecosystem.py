@@ -1,14 +1,16 @@
 """Issue 31: a proto imported from the ecosystem (googleapis' `google/api`, `google/type`, protovalidate's
 `buf/validate`) that no include root holds: `new` takes it from the distribution installed beside scaffold
-that ships it (the project keeps its copy, and its modules import beside that distribution's own); where
-nothing can (`gen` in a project, nothing installed) it is named with where it comes from, located."""
+that ships it, copies nothing and generates nothing of it: the project imports that distribution's modules
+and depends on it (`installed`); where nothing can, it is named with where it comes from, located. A copy the
+user vendors (their own -I) is the project's, checked against the installed file of its name."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
-from conftest import run_python, run_scaffold, tree
+from conftest import check_project, run_python, run_scaffold, tree
 
 from scaffold.generation import providers
 
@@ -23,43 +25,69 @@ service Store {
 """
 
 
-def test_new_takes_an_installed_distributions_proto_and_gen_names_the_root_that_holds_it(tmp_path: Path) -> None:
+def test_new_imports_an_installed_distributions_modules_and_depends_on_it(tmp_path: Path) -> None:
     source = tmp_path / "src/shop.proto"
     source.parent.mkdir()
     source.write_text(SHOP)
     project = tmp_path / "project"
-    installed = providers.installed_root("google/api/annotations.proto")
-    assert installed is not None, "googleapis-common-protos (a dependency of the test extras) ships its .proto files"
-    distribution, root = installed
+    shipped = providers.installed("googleapis-common-protos")
+    assert shipped is not None, "googleapis-common-protos (a dependency of the test extras) ships its .proto files"
+    requirement = f"googleapis-common-protos>={shipped.version}"
 
-    # `new` finds what googleapis-common-protos ships without -I, and the project keeps its own copy.
+    # `new` finds what googleapis-common-protos ships without -I, and neither copies nor generates it.
     made = run_scaffold("new", source, "-o", project)
     assert made.returncode == 0, made.stdout + made.stderr
-    for name in ("google/api/annotations.proto", "google/api/http.proto", "google/type/money.proto"):
-        assert (project / "protos" / name).read_bytes() == (root / name).read_bytes(), name
-    # The project's modules and googleapis-common-protos' own load in one process: the same files.
+    files = tree(project)
+    assert not [path for path in files if path.startswith(("protos/google/", "shop/generated/google/"))]
+    config = files["pyproject.toml"].decode()
+    assert f'installed = ["{requirement}"]' in config and f'    "{requirement}",\n' in config
+    assert b"from google.type import money_pb2 as " in files["shop/generated/shop_pb2.py"]
+    # The project's modules and googleapis-common-protos' own are one set: they load in one process, with
+    # grpcio-status' (which imports google/rpc/status.proto) and the project's tests and types pass.
     loaded = run_python(
         "-c",
-        "import google.api.annotations_pb2, google.type.money_pb2\nimport shop.server\nprint('ok')",
+        "import google.api.annotations_pb2, google.rpc.status_pb2\nimport shop.server\nprint('ok')",
         cwd=project,
     )
     assert loaded.returncode == 0 and loaded.stdout.strip() == "ok", loaded.stderr
+    assert check_project(project, "shop").passed == 1
 
-    # A later import the project does not hold: `gen` names the root, at the import, and writes nothing.
+    # A later import of another of its protos needs nothing more; the project stays whole.
     proto = project / "protos/shop.proto"
     proto.write_text(
-        proto.read_text().replace(
+        proto.read_text()
+        .replace(
             'import "google/type/money.proto";', 'import "google/type/money.proto";\nimport "google/type/date.proto";'
         )
+        .replace("google.type.Money price = 2;", "google.type.Money price = 2; google.type.Date since = 3;")
     )
-    before = tree(project)
-    refused = run_scaffold("gen", "-C", project)
-    assert refused.returncode == 2, refused.stdout + refused.stderr
-    first = refused.stderr.strip().splitlines()[0]
-    assert first.startswith(f"{proto}:5:1: "), refused.stderr
-    assert 'Import "google/type/date.proto" was not found' in first, first
-    assert f"it is installed with {distribution}: add `-I {root}` (or, in a project, {root} to proto_paths)" in first
-    assert tree(project) == before
+    assert run_scaffold("gen", "-C", project).returncode == 0
+    assert not (project / "protos/google").exists() and run_scaffold("check", "-C", project).returncode == 0
+    assert check_project(project, "shop").passed == 1
+
+
+def test_an_installed_distribution_missing_or_too_old_stops_the_run_at_its_line(tmp_path: Path) -> None:
+    source = tmp_path / "src/shop.proto"
+    source.parent.mkdir()
+    source.write_text(SHOP)
+    project = tmp_path / "project"
+    assert run_scaffold("new", source, "-o", project).returncode == 0
+    config = project / "pyproject.toml"
+    text = config.read_text()
+    line = next(n for n, row in enumerate(text.splitlines(), 1) if row.startswith("installed = "))
+    for entry, said in (
+        (
+            "googleapis-common-protos>=999.0",
+            "is installed, older than 999.0: pip install 'googleapis-common-protos>=999.0'",
+        ),
+        ("no-such-protos-dist>=1.0", "no-such-protos-dist is not installed: pip install 'no-such-protos-dist>=1.0'"),
+    ):
+        config.write_text(re.sub(r"^installed = .*$", f'installed = ["{entry}"]', text, flags=re.MULTILINE))
+        before = tree(project)
+        refused = run_scaffold("gen", "-C", project)
+        assert refused.returncode == 2, refused.stdout + refused.stderr
+        assert refused.stderr.startswith(f"{config}:{line}:1: ") and said in refused.stderr, refused.stderr
+        assert tree(project) == before
 
 
 @pytest.mark.parametrize(
@@ -103,13 +131,20 @@ print("both loaded")
 """
 
 
+def _installed_root() -> Path:
+    """Where googleapis-common-protos is installed: passed as -I, its files are the user's own to vendor."""
+    installed = providers.installed_root("google/rpc/status.proto")
+    assert installed is not None
+    return installed[1]
+
+
 def test_a_copy_that_differs_from_the_installed_proto_of_its_name_is_refused_where_it_is(tmp_path: Path) -> None:
     """The project's copy of google/rpc/status.proto beside googleapis-common-protos' own: equal (a comment
     aside), both load in one process; a field added, protobuf would refuse the second ("duplicate file
     name"), so gen and check stop at the copy, naming the installed file, and nothing is written."""
     (tmp_path / "demo.proto").write_text(STATUS_USER)
     project = tmp_path / "p"
-    made = run_scaffold("new", "demo.proto", "-o", project, cwd=tmp_path)
+    made = run_scaffold("new", "demo.proto", "-o", project, "-I", str(_installed_root()), cwd=tmp_path)
     assert made.returncode == 0, made.stderr
     copy = project / "protos/google/rpc/status.proto"
     copy.write_text(copy.read_text() + "// a note of the project's\n")
@@ -136,7 +171,7 @@ def test_a_distribution_changed_under_a_copy_of_its_proto_makes_the_project_stal
     `gen` compiles, checks the copy against what is installed, and records it."""
     (tmp_path / "demo.proto").write_text(STATUS_USER)
     project = tmp_path / "p"
-    assert run_scaffold("new", "demo.proto", "-o", project, cwd=tmp_path).returncode == 0
+    assert run_scaffold("new", "demo.proto", "-o", project, "-I", str(_installed_root()), cwd=tmp_path).returncode == 0
     assert run_scaffold("check", "-C", project).returncode == 0
     upgraded = tmp_path / "site" / "google" / "rpc"
     upgraded.mkdir(parents=True)

@@ -79,7 +79,7 @@ def test_comments_with_quotes_backslashes_and_line_separators_become_docstrings_
     assert result.returncode == 0, result.stderr
     check_project(out, "odd")  # imports under -W error, serves its tests, ruff and mypy --strict clean
 
-    ours = _docstrings(out / "odd/services/odd/s.py")
+    ours = _docstrings(out / "odd/services/s.py")
     plugins = _docstrings(out / "odd/generated/odd_pb2_grpc.py")
     for number, lines in enumerate(ODD_COMMENTS):
         # Ours is the comment, exactly; grpc's plugin strips each line's indentation, the repair keeps the rest.

@@ -21,6 +21,7 @@ import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 import urllib.parse
@@ -31,6 +32,8 @@ from typing import Any
 import openapi_spec_validator
 import pytest
 from conftest import DEADLINE_SECONDS, REPO, RunningServer, run_python, run_scaffold, served, tree
+
+from scaffold.generation import providers
 
 FLAVOURS = pytest.mark.parametrize("aio", [False, True], ids=["sync", "aio"])
 CONNECT_PACKAGES = (
@@ -155,10 +158,13 @@ def projects(tmp_path_factory: pytest.TempPathFactory) -> dict[bool, Path]:
 
 def descriptor_set(project: Path, out: Path) -> Path:
     """The FileDescriptorSet of the project's route_guide.proto and what it imports: what connectrpc's
-    clients build their schemas from (no generated TypeScript needed)."""
+    clients build their schemas from (no generated TypeScript needed). google/api comes from where
+    googleapis-common-protos is installed, as the project compiles it (its `installed`)."""
+    installed = providers.installed_root("google/api/annotations.proto")
+    assert installed is not None, "googleapis-common-protos (a dependency of the test extras) ships its .proto files"
     compiled = run_python(
-        "-m", "grpc_tools.protoc", "-Iprotos", "--include_imports", f"--descriptor_set_out={out}",
-        "protos/route_guide.proto", cwd=project,
+        "-m", "grpc_tools.protoc", "-Iprotos", f"-I{installed[1]}", "--include_imports",
+        f"--descriptor_set_out={out}", "protos/route_guide.proto", cwd=project,
     )  # fmt: skip
     assert compiled.returncode == 0, compiled.stderr
     return out
@@ -742,21 +748,21 @@ def page(connect_client: Path, tmp_path_factory: pytest.TempPathFactory) -> Iter
     served from an origin of its own; yields that origin and the queue its reports arrive on."""
     example = REPO / "examples/route_guide_web"
     served_from = tmp_path_factory.mktemp("page")
-    source = connect_client.parent / f"page-{served_from.name}"
-    source.mkdir()
     descriptors = descriptor_set(example, served_from / "route_guide.pb")
     encoded = base64.b64encode(descriptors.read_bytes()).decode()
-    (source / "descriptors.mjs").write_text(f'export const DESCRIPTORS = "{encoded}";\n')
-    shutil.copyfile(REPO / "tests/web/browser_page.mjs", source / "browser_page.mjs")
-    esbuild = connect_client.parent / "node_modules/.bin/esbuild"
-    bundle = [str(esbuild), str(source / "browser_page.mjs"), "--bundle", "--format=esm", "--target=es2022"]
-    built = subprocess.run(
-        [*bundle, f"--outfile={served_from / 'bundle.js'}", "--log-level=warning"],
-        check=False,
-        capture_output=True,
-        text=True,
-    )
-    shutil.rmtree(source)
+    # Beside connect-web's node_modules, for esbuild to resolve it; a name of its own, gone whatever happens.
+    with tempfile.TemporaryDirectory(prefix="page-", dir=connect_client.parent) as directory:
+        source = Path(directory)
+        (source / "descriptors.mjs").write_text(f'export const DESCRIPTORS = "{encoded}";\n')
+        shutil.copyfile(REPO / "tests/web/browser_page.mjs", source / "browser_page.mjs")
+        esbuild = connect_client.parent / "node_modules/.bin/esbuild"
+        bundle = [str(esbuild), str(source / "browser_page.mjs"), "--bundle", "--format=esm", "--target=es2022"]
+        built = subprocess.run(
+            [*bundle, f"--outfile={served_from / 'bundle.js'}", "--log-level=warning"],
+            check=False,
+            capture_output=True,
+            text=True,
+        )
     assert built.returncode == 0, built.stderr
     (served_from / "index.html").write_text(PAGE)
     results: queue.Queue[str] = queue.Queue()

@@ -93,6 +93,9 @@ class Config:
     layout: str = "single"
     """Where the user's per-service code lives: "single" (one servicer, client and test module for every
     service) or "per-service" (one of each per service, in trees that mirror the proto packages)."""
+    installed: tuple[str, ...] = ()
+    """Distributions whose `.proto` files the protos import where they are installed (`name>=version`):
+    compiled against, never copied nor generated; the project imports their modules and depends on them."""
     root_package: str = ""
     """The proto package the per-service trees start at: its services' modules sit at the top of
     `services/`, `clients/` and `tests/` (a sub-package's below them, by the rest of its name); other
@@ -171,6 +174,7 @@ KEYS = (
     "format",
     "layout",
     "root_package",
+    "installed",
     "breaking",
 )
 BREAKING_KEYS = ("against", "category", "use", "except", "ignore", "ignore_only", "ignore_unstable_packages")

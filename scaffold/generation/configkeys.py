@@ -93,6 +93,7 @@ def parse(table: dict[str, Any], root: Path, path: Path, text: str) -> Config:
         format=_format(table, where),
         layout=_choice(table, "layout", LAYOUTS, where, default="single") or "single",
         root_package=_root_package(table, where),
+        installed=_installed(table, where),
         breaking=_breaking(table, path, text),
     )
 
@@ -118,6 +119,26 @@ def _root_package(table: dict[str, Any], where: _Located) -> str:
         message = f"[{TABLE}] root_package: {value!r} is not a proto package name (such as 'inventory.v1')"
         raise where.error("root_package", message)
     return value
+
+
+REQUIREMENT = re.compile(r"(?P<name>[A-Za-z0-9][A-Za-z0-9._-]*)(?:>=(?P<floor>[0-9][0-9A-Za-z.+!-]*))?")
+"""An entry of `installed`: a distribution's name, with the lowest version it may be (`name>=1.2`)."""
+
+
+def _installed(table: dict[str, Any], where: _Located) -> tuple[str, ...]:
+    value = table.get("installed", [])
+    if not isinstance(value, list) or not all(isinstance(entry, str) for entry in value):
+        raise where.error("installed", f"[{TABLE}] installed must be a list of distributions (name>=version)")
+    for entry in value:
+        if not REQUIREMENT.fullmatch(entry):
+            message = f"[{TABLE}] installed: {entry!r} is not a distribution with its lowest version (name>=version)"
+            raise where.error("installed", message)
+    return tuple(value)
+
+
+def locate(path: Path, text: str, key: str, message: str) -> Diagnostic:
+    """`message` at the line of `key` in the `[tool.scaffold]` table of `path`, whose text is `text`."""
+    return _Located(path, text).at(key, message)
 
 
 def _closest(key: str) -> str:

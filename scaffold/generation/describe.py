@@ -92,7 +92,7 @@ def describe(result: ProtocResult, package: str, generated_subpackage: str, memo
         summaries = {name: summarise(file) for name, file in files.items()}
         proto_of = files.__getitem__
     locations = {item.name: item.path.as_posix() for item in result.inputs}
-    modules = _ModuleNames(summaries, generated_package)
+    modules = _ModuleNames(summaries, generated_package, result.provided)
     messages = _MessageIndex(summaries)
 
     problems: list[Diagnostic] = too_deep(proto_of, summaries, result.inputs, locations)
@@ -163,8 +163,9 @@ class _ModuleNames:
     a file name, in which case the directory joins in (`a_common_pb2`).
     """
 
-    def __init__(self, files: Iterable[str], generated_package: str) -> None:
+    def __init__(self, files: Iterable[str], generated_package: str, provided: frozenset[str] = frozenset()) -> None:
         self._generated_package = generated_package
+        self._provided = provided  # installed distributions' modules: imported where they are, as the runtime's
         self._stem_counts = Counter(module_path(name).rpartition("/")[2] for name in files)
         self._imports: dict[tuple[str, bool], Import] = {}  # googleapis asks 26,000 times, for 3,000 modules
 
@@ -179,7 +180,7 @@ class _ModuleNames:
         suffix = "_pb2_grpc" if grpc else "_pb2"
         stem = name if self._stem_counts[name] == 1 else module_path(proto_name).replace("/", "_")
         directories = parent.replace("/", ".")
-        if provided_by_runtime(proto_name):
+        if proto_name in self._provided or provided_by_runtime(proto_name):
             package = directories
         else:
             package = f"{self._generated_package}.{directories}" if directories else self._generated_package

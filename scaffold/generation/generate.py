@@ -115,6 +115,7 @@ def generate(
         "config": config,
         "versions": runtime_versions(result.outputs),
         "service_modules": {name: path.replace("/", ".") for name, path in modules_of.items()},
+        "installed_modules": installed_modules(result),
     }
     paths = template_paths(config)
     with_services = {module_path(f.name): f for f in project.files if f.services}
@@ -142,6 +143,13 @@ def generate(
     if config.format == "ruff":
         files |= _formatted(files, config)
     return Generation(files, project, servicer, config.layout, config.root_package)
+
+
+def installed_modules(result: ProtocResult) -> list[str]:
+    """The packages of the installed distributions' modules the project's modules import (`google.api`):
+    where mypy is to read their .pyi files, which come without a py.typed marker."""
+    read = result.descriptor_bytes.keys() if result.descriptor_bytes else [f.name for f in result.descriptors.file]
+    return sorted({module_path(name).rpartition("/")[0].replace("/", ".") for name in read if name in result.provided})
 
 
 def module_paths(servicer: ServicerView, project: Project, root_package: str) -> dict[str, str]:

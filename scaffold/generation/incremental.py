@@ -76,6 +76,10 @@ class Record(dict[str, CompiledProto]):
         self.stored: shards.Stored = stored or {}
 
 
+def _provided(name: str, provided: frozenset[str]) -> bool:
+    return name in provided or protoc.provided_by_runtime(name)
+
+
 def stored_from(record: Mapping[str, CompiledProto]) -> shards.Stored:
     return record.stored if isinstance(record, Record) else {}
 
@@ -86,11 +90,13 @@ def run(
     previous: Mapping[str, CompiledProto] | None,
     placed_in: str = "",
     hashes: Hashes | None = None,
+    provided: frozenset[str] = frozenset(),
 ) -> tuple[ProtocResult, Record]:
     """protoc's result for `inputs`, compiling only what the `previous` run's record cannot provide;
     and the record of this result, for the next run.
 
-    With `placed_in` (a package directory), the outputs are placed there
+    `provided` are protos an installed distribution provides: compiled against, never generated, like the
+    runtime's well-known types. With `placed_in` (a package directory), the outputs are placed there
     (`scaffold.generation.relocate.place`): those protoc compiled now; the others come
     placed from the record, which must have been made for the same directory.
     """
@@ -121,7 +127,7 @@ def run(
             name
             for name in order
             if name not in done
-            and not protoc.provided_by_runtime(name)
+            and not _provided(name, provided)
             and (name not in unchanged or not _visible(name, dependencies, public) <= unchanged)
         ]
 
@@ -139,7 +145,7 @@ def run(
             compiled += batch
     order = protoc_order(names, dependencies)
     given, generated_now = set(names), set(compiled)  # sets: googleapis' 7,000 names made list scans quadratic
-    imported = [name for name in order if name not in given and not protoc.provided_by_runtime(name)]
+    imported = [name for name in order if name not in given and not _provided(name, provided)]
     if placed_in:
         outputs = place(outputs, (*names, *imported), placed_in)
     reused = [name for name in order if name not in generated_now and name in unchanged]
@@ -157,6 +163,7 @@ def run(
         compiled=tuple(compiled),
         placed_in=placed_in,
         descriptor_bytes=serialized,
+        provided=provided,
     )
     for name in order:
         if name not in sources:

@@ -23,6 +23,7 @@ importable beside it, which the next `gen` checks.
 from __future__ import annotations
 
 import hashlib
+import importlib.metadata
 import json
 import os
 import sys
@@ -73,7 +74,21 @@ def digest(root: Path, table: dict[str, Any], hashes: Hashes | None = None) -> s
     found += dict.fromkeys([*(path for r in implied for path in files_below(r, ".proto")), *listed])
     protos = [(_relative(path, root), hashes.sha256(path)) for path in found]
     copies = {name: hashes.sha256(r / name) for r in roots for name in _names_below(r, found)}
-    return _digest_of_hashes(table, protos, _custom_templates(root, table), hashes, _differing(copies, root))
+    installed = [*_differing(copies, root), *_provider_versions(table)]
+    return _digest_of_hashes(table, protos, _custom_templates(root, table), hashes, installed)
+
+
+def _provider_versions(table: dict[str, Any]) -> list[tuple[str, str]]:
+    """The version of each distribution of `installed` (the config's): their protos are compiled against
+    where they are installed, so an upgrade is an input."""
+    versions = []
+    for entry in table.get("installed", []):
+        name = str(entry).partition(">=")[0]
+        try:
+            versions.append((f"distribution:{name}", importlib.metadata.version(name)))
+        except importlib.metadata.PackageNotFoundError:
+            versions.append((f"distribution:{name}", ""))
+    return versions
 
 
 def _differing(copies: dict[str, str], root: Path) -> list[tuple[str, str]]:
@@ -132,10 +147,19 @@ def _sha256(path: Path) -> str:
 
 
 def installed_read(root: Path, table: dict[str, Any]) -> list[Path]:
-    """The installed files the digest reads beside the project's protos (`installed_counterparts`)."""
+    """The installed files the digest reads beside the project's protos (`installed_counterparts`), and the
+    metadata of the distributions of `installed`, which an upgrade replaces."""
     roots = _proto_roots(root, table)
     files = [path for r in roots for path in files_below(r, ".proto")]
-    return [path for _, path in installed_counterparts([n for r in roots for n in _names_below(r, files)], root)]
+    found = [path for _, path in installed_counterparts([n for r in roots for n in _names_below(r, files)], root)]
+    for entry in table.get("installed", []):
+        try:
+            distribution = importlib.metadata.distribution(str(entry).partition(">=")[0])
+        except importlib.metadata.PackageNotFoundError:
+            continue
+        metadata = [f for f in distribution.files or () if str(f).endswith(".dist-info/METADATA")]
+        found += [Path(str(distribution.locate_file(f))) for f in metadata]
+    return found
 
 
 def directories_read(root: Path, table: dict[str, Any]) -> list[Path]:
@@ -234,7 +258,7 @@ def digest_of(
     hashed = [(path, hashlib.sha256(content).hexdigest()) for path, content in protos]
     prefixes = [f"{p.strip('/')}/" for p in table.get("proto_paths", ["protos"]) if isinstance(p, str)]
     copies = {path[len(p) :]: sha256 for path, sha256 in hashed for p in prefixes if path.startswith(p)}
-    installed = _differing(copies, root if root is not None else Path.cwd())
+    installed = [*_differing(copies, root if root is not None else Path.cwd()), *_provider_versions(table)]
     return _digest_of_hashes(table, hashed, custom, Hashes(), installed)
 
 

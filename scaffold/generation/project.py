@@ -19,9 +19,9 @@ from typing import Any
 
 from google.protobuf import descriptor_pb2
 
-from scaffold.core.errors import fail
+from scaffold.core.errors import ScaffoldError, fail
 from scaffold.core.naming import module_name, snake_case
-from scaffold.generation import configfile, incremental, packagename, protoc, providers, replay
+from scaffold.generation import configfile, configkeys, incremental, packagename, protoc, providers, replay
 from scaffold.generation import inputs as input_digest
 from scaffold.generation.config import Config
 from scaffold.generation.protoc import ProtocResult, ProtoInput
@@ -55,6 +55,8 @@ class Inputs:
     """For `new` without `--layout`: per-service when the protos define more than one service."""
     hashes: Hashes = field(default_factory=Hashes)
     """The files' hashes as their status vouches for them (`scaffold.record.hashes`); saved once the run is done."""
+    provided: frozenset[str] = frozenset()
+    """Protos an installed distribution of the config's `installed` provides: compiled against, not generated."""
 
 
 def load(root: Path, *, full: bool = False, recreate: Iterable[str] = (), for_generation: bool = True) -> Inputs:
@@ -63,11 +65,13 @@ def load(root: Path, *, full: bool = False, recreate: Iterable[str] = (), for_ge
     config, table = configfile.load_with_table(root)
     hashes = Hashes(root)
     record = None if full else incremental.load(root, config.generated_dir)
+    include_dirs, provided = _with_installed(config)
     return Inputs(
         config=config,
         disk=Disk(root, hashes),
-        protos=protoc.resolve_inputs(config.proto_files(), config.include_dirs(), _compiled_before(record, hashes)),
-        include_dirs=config.include_dirs(),
+        protos=protoc.resolve_inputs(config.proto_files(), include_dirs, _compiled_before(record, hashes)),
+        include_dirs=include_dirs,
+        provided=provided,
         previous=state.read(root, hashes) if for_generation else None,
         record=record,
         table=table,
@@ -76,6 +80,21 @@ def load(root: Path, *, full: bool = False, recreate: Iterable[str] = (), for_ge
         memo=(Memo() if full else memo.load(root)) if for_generation else None,
         hashes=hashes,
     )
+
+
+def _with_installed(config: Config) -> tuple[tuple[Path, ...], frozenset[str]]:
+    """The include roots with those of the config's `installed` distributions after them, and the protos
+    those provide; a distribution not installed, or older than its floor, stops the run at its line."""
+    own = config.include_dirs()
+    if not config.installed:
+        return own, frozenset()
+    found, provided, problems = providers.resolve_installed(config.installed, own)
+    if problems:
+        path = config.root / CONFIG_FILE
+        text = path.read_text(encoding="utf-8")
+        raise ScaffoldError([configkeys.locate(path, text, "installed", problem) for problem in problems])
+    roots = [shipped.root for shipped in found]
+    return (*own, *dict.fromkeys(root for root in roots if root not in own)), provided
 
 
 def _compiled_before(record: incremental.Record | None, hashes: Hashes) -> Callable[[Path], bool]:
@@ -119,7 +138,9 @@ def for_new(protos: Sequence[Path], options: NewOptions) -> Inputs:
         raise fail("scaffold new", "no proto file given")
     proto_files, include_dirs = protoc.expand_directories(protos, options.include_dirs)
     searched = [*include_dirs, *dict.fromkeys(path.parent for path in proto_files)]
-    include_dirs = [*include_dirs, *providers.installed_roots(proto_files, searched)]
+    shipped = providers.installed_for(proto_files, searched)
+    include_dirs = [*include_dirs, *dict.fromkeys(s.root for s in shipped if s.root not in include_dirs)]
+    provided = frozenset(p for s in shipped for p in s.protos if not any((d / p).is_file() for d in searched))
     proto_inputs = protoc.resolve_inputs(proto_files, include_dirs)
     name = options.name if options.name is not None else _package_from(protos[0], proto_files)  # `--name ''` is refused
     package = packagename.check_package_name(name, "--name" if options.name is not None else str(protos[0]))
@@ -154,6 +175,7 @@ def for_new(protos: Sequence[Path], options: NewOptions) -> Inputs:
         templates=os.path.relpath(templates.resolve(), root.resolve()) if templates else None,
         format=options.format,
         layout=options.layout or "single",
+        installed=tuple(s.requirement for s in shipped),
     )
     roots = tuple(protoc.include_roots(proto_inputs, include_dirs))
     return Inputs(
@@ -164,6 +186,7 @@ def for_new(protos: Sequence[Path], options: NewOptions) -> Inputs:
         new_from=roots,
         memo=Memo(),
         choose_layout=options.layout is None,
+        provided=provided,
     )
 
 
@@ -180,7 +203,7 @@ def run_protoc(inputs: Inputs) -> tuple[ProtocResult, incremental.Record]:
         return saved, inputs.record or incremental.Record()
     config = inputs.config
     result, record = incremental.run(
-        inputs.protos, inputs.include_dirs, inputs.record, config.generated_dir, inputs.hashes
+        inputs.protos, inputs.include_dirs, inputs.record, config.generated_dir, inputs.hashes, inputs.provided
     )
     replay.dump(result)
     return result, record

@@ -67,6 +67,9 @@ class ProtocResult:
     """The protos protoc generated in this run; the others' outputs were reused (`scaffold.generation.incremental`)."""
     placed_in: str = ""
     """The package directory `outputs` are placed in (`route_guide/generated`); "" for protoc's own."""
+    provided: frozenset[str] = frozenset()
+    """Protos an installed distribution provides (`Config.installed`): compiled against, not generated; the
+    project imports their modules where the distribution installs them."""
     descriptor_bytes: Mapping[str, bytes] = dataclasses.field(default_factory=dict, compare=False)
     """Each file's descriptor as serialized, in protoc's order, where the run has them at hand
     (`scaffold.generation.incremental`): a regeneration describes from these and the memo, and never parses the

@@ -16,6 +16,7 @@ import functools
 import importlib.metadata
 import re
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 _FAMILIES = (
@@ -74,10 +75,21 @@ _IMPORT = re.compile(r'^\s*import\s+(?:public\s+|weak\s+)?"([^"]+)"\s*;', re.MUL
 
 def installed_roots(protos: Sequence[Path], include_dirs: Sequence[Path]) -> list[Path]:
     """The roots of installed distributions that ship what `protos` import (directly, or through the
-    protos they import from `include_dirs`) and no include root holds: what `new` adds to its -I list,
+    protos they import from `include_dirs`) and no include root holds: what a run adds to its -I list,
     so that `import "google/api/annotations.proto";` needs no flag when googleapis-common-protos is
-    installed. The project then carries its own copy under `protos/`, as of any import."""
+    installed."""
     roots: list[Path] = []
+    for name in _installed_imports(protos, include_dirs):
+        root = _shipped()[name][1]
+        if root not in roots:
+            roots.append(root)
+    return roots
+
+
+def _installed_imports(protos: Sequence[Path], include_dirs: Sequence[Path]) -> list[str]:
+    """What `protos` import (directly, or through the protos they import from `include_dirs`) that no
+    include root holds and an installed distribution ships, in the order first met."""
+    found: list[str] = []
     pending, seen = list(protos), set(protos)
     while pending:
         try:
@@ -91,7 +103,72 @@ def installed_roots(protos: Sequence[Path], include_dirs: Sequence[Path]) -> lis
                     seen.add(local)
                     pending.append(local)
                 continue
-            installed = installed_root(name) if not name.startswith("google/protobuf/") else None
-            if installed is not None and installed[1] not in roots:
-                roots.append(installed[1])
-    return roots
+            if not name.startswith("google/protobuf/") and installed_root(name) is not None and name not in found:
+                found.append(name)
+    return found
+
+
+@dataclass(frozen=True)
+class Installed:
+    """A distribution that ships `.proto` files the project compiles against where they are installed."""
+
+    name: str
+    version: str
+    root: Path
+    """What to pass as `-I`: the directory its files are listed from (site-packages)."""
+    protos: frozenset[str]
+
+    @property
+    def requirement(self) -> str:
+        """The dependency the project gets: this version as the floor (what its protos were compiled against)."""
+        return f"{self.name}>={self.version}"
+
+
+def installed(name: str) -> Installed | None:
+    """The installed distribution `name` and the `.proto` files it ships; None when it is not installed."""
+    try:
+        distribution = importlib.metadata.distribution(name)
+    except importlib.metadata.PackageNotFoundError:
+        return None
+    files = [f.as_posix() if hasattr(f, "as_posix") else str(f) for f in distribution.files or ()]
+    protos = frozenset(f for f in files if f.endswith(".proto") and not f.startswith(("..", "/")))
+    root = Path(str(distribution.locate_file(""))).resolve()
+    return Installed(distribution.metadata["Name"], distribution.version, root, protos)
+
+
+def installed_for(protos: Sequence[Path], include_dirs: Sequence[Path]) -> list[Installed]:
+    """The installed distributions that ship what `protos` import and no include root holds (`new`'s
+    `installed`, in the order first needed)."""
+    found: dict[str, Installed] = {}
+    for name in _installed_imports(protos, include_dirs):
+        distribution = _shipped()[name][0]
+        shipped = found.get(distribution) or installed(distribution)
+        if shipped is not None:
+            found[distribution] = shipped
+    return list(found.values())
+
+
+def version_key(version: str) -> tuple[tuple[int, str], ...]:
+    """An order of versions good enough for a floor: numbers as numbers, other parts as text."""
+    return tuple((int(part), "") if part.isdigit() else (-1, part) for part in re.split(r"[.+!-]", version))
+
+
+def resolve_installed(names: Sequence[str], include_dirs: Sequence[Path]) -> tuple[list[Installed], frozenset[str], list[str]]:
+    """For the config's `installed` entries: each distribution, the protos they provide (what they ship
+    that no include root holds: a copy of one in the project is the project's own), and what is wrong
+    (not installed, or older than the floor)."""
+    found: list[Installed] = []
+    problems: list[str] = []
+    for entry in names:
+        name, _, floor = entry.partition(">=")
+        shipped = installed(name)
+        if shipped is None:
+            problems.append(f"{name} is not installed: pip install '{entry}'")
+        elif floor and version_key(shipped.version) < version_key(floor):
+            problems.append(f"{name} {shipped.version} is installed, older than {floor}: pip install '{entry}'")
+        else:
+            found.append(shipped)
+    names_held = frozenset(
+        proto for shipped in found for proto in shipped.protos if not any((d / proto).is_file() for d in include_dirs)
+    )
+    return found, names_held, problems

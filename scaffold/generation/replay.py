@@ -26,7 +26,7 @@ from scaffold.generation.protoc import ProtocResult, ProtoInput
 DUMP = "SCAFFOLD_DUMP"
 REPLAY = "SCAFFOLD_REPLAY"
 FILE_NAME = "protoc-result.marshal"
-_FORMAT = 2
+_FORMAT = 3
 
 
 def dump(result: ProtocResult) -> None:
@@ -44,6 +44,7 @@ def dump(result: ProtocResult) -> None:
         [(d.path, d.message, d.line, d.col, d.severity) for d in result.warnings],
         list(result.compiled),
         result.placed_in,
+        sorted(result.provided),
     )
     (Path(directory) / FILE_NAME).write_bytes(marshal.dumps(data))
 
@@ -59,7 +60,7 @@ def replayed(placed_in: str) -> ProtocResult | None:
         data = marshal.loads(Path(path).read_bytes())
         if not isinstance(data, tuple) or not data or data[0] != _FORMAT:
             raise ValueError(f"not a dump of format {_FORMAT}")
-        _, inputs, names, outputs, descriptors, warnings, compiled, dumped_in = data
+        _, inputs, names, outputs, descriptors, warnings, compiled, dumped_in, provided = data
         result = ProtocResult(
             inputs=tuple(ProtoInput(Path(p), name) for p, name in inputs),
             generated_names=tuple(names),
@@ -68,6 +69,7 @@ def replayed(placed_in: str) -> ProtocResult | None:
             warnings=tuple(Diagnostic(*w) for w in warnings),
             compiled=tuple(compiled),
             placed_in=placed_in,
+            provided=frozenset(provided),
         )
     except (OSError, ValueError, EOFError, TypeError, DecodeError) as error:
         raise fail(source, f"cannot be replayed: {error}") from None
@@ -85,7 +87,7 @@ def _check_paths(source: str, result: ProtocResult) -> None:
     named = [
         *(("an output", name) for name in result.outputs),
         *(("a proto's name", item.name) for item in result.inputs),
-        *(("a proto's name", name) for name in (*result.generated_names, *result.compiled)),
+        *(("a proto's name", name) for name in (*result.generated_names, *result.compiled, *result.provided)),
         *(("a descriptor's file", file.name) for file in result.descriptors.file),
     ]
     for what, name in named:

@@ -1,4 +1,0 @@
-"""Modules protoc generated from protos.
-
-scaffold rewrites this package on every `scaffold gen`: do not edit it.
-"""
