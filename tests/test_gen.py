@@ -169,9 +169,7 @@ def test_removed_rpc_stays_as_an_orphan_and_the_server_still_serves(tmp_path: Pa
     assert "SayBye" not in after_delete.stdout
 
 
-@pytest.mark.parametrize(
-    ("layout", "module"), [("single", SERVICER), ("per-service", "greeter/services/farewell.py")]
-)
+@pytest.mark.parametrize(("layout", "module"), [("single", SERVICER), ("per-service", "greeter/services/farewell.py")])
 def test_removed_service_keeps_its_class(tmp_path: Path, layout: str, module: str) -> None:
     farewell = "}\n\n// Says goodbye.\nservice Farewell {\n  rpc Leave (HelloRequest) returns (HelloReply) {}\n"
     project = make_project(tmp_path, HELLO, farewell, layout=layout)

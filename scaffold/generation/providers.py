@@ -153,7 +153,9 @@ def version_key(version: str) -> tuple[tuple[int, str], ...]:
     return tuple((int(part), "") if part.isdigit() else (-1, part) for part in re.split(r"[.+!-]", version))
 
 
-def resolve_installed(names: Sequence[str], include_dirs: Sequence[Path]) -> tuple[list[Installed], frozenset[str], list[str]]:
+def resolve_installed(
+    names: Sequence[str], include_dirs: Sequence[Path]
+) -> tuple[list[Installed], frozenset[str], list[str]]:
     """For the config's `installed` entries: each distribution, the protos they provide (what they ship
     that no include root holds: a copy of one in the project is the project's own), and what is wrong
     (not installed, or older than the floor)."""
