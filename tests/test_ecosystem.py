@@ -7,6 +7,8 @@ user vendors (their own -I) is the project's, checked against the installed file
 from __future__ import annotations
 
 import re
+import subprocess
+import venv
 from pathlib import Path
 
 import pytest
@@ -183,3 +185,79 @@ def test_a_distribution_changed_under_a_copy_of_its_proto_makes_the_project_stal
     assert run_scaffold("gen", "-C", project, env=env).returncode == 0
     assert run_scaffold("check", "-C", project, env=env).returncode == 0
     assert run_scaffold("check", "-C", project).returncode == 1  # and back: the installed file is the input
+
+
+PAYMENTS = """syntax = "proto3";
+package pay.v1;
+import "google/api/annotations.proto";
+import "google/rpc/status.proto";
+import "google/type/money.proto";
+
+// Takes payments.
+service Payments {
+  // Charges an amount; the answer says how it went, as google.rpc.Status with details.
+  rpc Charge (ChargeRequest) returns (google.rpc.Status) {
+    option (google.api.http) = { post: "/v1/charges" body: "*" };
+  }
+}
+
+message ChargeRequest {
+  google.type.Money amount = 1;
+}
+"""
+CHARGE = """        detail = any_pb2.Any()
+        detail.Pack(request.amount)
+        return status_pb2.Status(code=0, message="charged", details=[detail])
+"""
+CHARGE_TEST = """    amount = money_pb2.Money(currency_code="EUR", units=12)
+    answer = payments_stub.Charge(pay_pb2.ChargeRequest(amount=amount), timeout=TIMEOUT_SECONDS)
+    charged = money_pb2.Money()
+    assert answer.message == "charged" and answer.details[0].Unpack(charged) and charged == amount
+    # grpcio-status loads googleapis-common-protos' google/rpc/status.proto too: one and the same file.
+    import sys
+
+    from grpc_status import rpc_status
+
+    assert rpc_status.to_status and sys.modules["google.rpc.status_pb2"].Status is type(answer)
+"""
+
+
+def test_a_project_on_googleapis_types_installs_in_a_fresh_venv_beside_grpcio_status(tmp_path: Path) -> None:
+    """google.type.Money, google.rpc.Status with details and google.api annotations: the project made
+    without -I installs from its own dependencies into a fresh virtual environment (PyPI), with grpcio-status
+    beside it, and its tests pass there, the call's status details read back."""
+    source = tmp_path / "pay.proto"
+    source.write_text(PAYMENTS)
+    project = tmp_path / "p"
+    assert run_scaffold("new", source, "-o", project).returncode == 0
+    servicer = project / "pay/servicer.py"
+    text = re.sub(r"        # TODO: return a [^\n]*\n        context\.abort\([^\n]*\n", CHARGE, servicer.read_text())
+    servicer.write_text(text.replace("import grpc\n", "import grpc\nfrom google.protobuf import any_pb2\n", 1))
+    test = project / "tests/test_pay.py"
+    text = test.read_text()
+    body = text.index("\n", text.index("def test_charge(")) + 1
+    text = text[:body] + CHARGE_TEST
+    text = text.replace("import grpc\n", "").replace(", status_of", "")
+    test.write_text(
+        text.replace("from pay.generated import", "from google.type import money_pb2\n\nfrom pay.generated import", 1)
+    )
+    environment = tmp_path / "venv"
+    venv.create(environment, with_pip=True)
+    python = environment / "bin/python"
+    installed = subprocess.run(
+        [str(python), "-m", "pip", "install", "-q", "-e", f"{project}[test]", "grpcio-status"],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=600,
+    )
+    assert installed.returncode == 0, installed.stdout + installed.stderr
+    tested = subprocess.run(
+        [str(python), "-m", "pytest", "-q", "-p", "no:cacheprovider"],
+        cwd=project,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=300,
+    )
+    assert tested.returncode == 0 and "1 passed" in tested.stdout, tested.stdout + tested.stderr

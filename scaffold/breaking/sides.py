@@ -26,6 +26,7 @@ from scaffold.breaking import wire
 from scaffold.breaking.protosource import Side
 from scaffold.core import paths
 from scaffold.core.errors import Diagnostic, ScaffoldError, fail
+from scaffold.generation import project as project_inputs
 from scaffold.generation import protoc
 from scaffold.generation.config import Config
 from scaffold.record import cache
@@ -62,7 +63,7 @@ def _compiled(config: Config, files: tuple[Path, ...], shown: Callable[[Path], s
     """The protos `files` and what they import; checked are the files, and every import that lies in the
     project's own proto directories (the copies `new` made of imported protos are the project's too; buf
     checks its whole module the same way). Imports from elsewhere, and the well-known types, are context."""
-    include_dirs = config.include_dirs()
+    include_dirs = project_inputs.with_installed(config)[0]  # the installed distributions' roots too
     inputs = protoc.resolve_inputs(files, include_dirs)
     descriptors = (recorded and _from_record(config, inputs)) or protoc.descriptors_only(inputs, include_dirs)
     paths = {item.name: item.path for item in inputs}
@@ -85,7 +86,10 @@ def _from_record(config: Config, inputs: tuple[protoc.ProtoInput, ...]) -> descr
     record = incremental.load(config.root, config.generated_dir)
     if not record:
         return None
-    roots = (*protoc.include_roots(inputs, config.include_dirs()), protoc.WELL_KNOWN_INCLUDE)
+    roots = (
+        *protoc.include_roots(inputs, project_inputs.with_installed(config)[0]),
+        protoc.WELL_KNOWN_INCLUDE,
+    )
     pending, seen = [item.name for item in inputs], set()
     while pending:
         name = pending.pop()

@@ -33,9 +33,10 @@ def inspect(
         table = _run(lambda: listing.rows(protos, _include_dirs(include)))
     else:
         from scaffold.generation import configfile
+        from scaffold.generation.project import with_installed
 
         config = _run(lambda: configfile.load(_project(project)))
-        table = _run(lambda: listing.rows(config.proto_files(), [*config.include_dirs(), *(include or ())]))
+        table = _run(lambda: listing.rows(config.proto_files(), [*with_installed(config)[0], *(include or ())]))
     typer.echo(listing.as_json(table) if as_json else listing.as_text(table))
 
 

@@ -65,7 +65,7 @@ def load(root: Path, *, full: bool = False, recreate: Iterable[str] = (), for_ge
     config, table = configfile.load_with_table(root)
     hashes = Hashes(root)
     record = None if full else incremental.load(root, config.generated_dir)
-    include_dirs, provided = _with_installed(config)
+    include_dirs, provided = with_installed(config)
     return Inputs(
         config=config,
         disk=Disk(root, hashes),
@@ -82,7 +82,7 @@ def load(root: Path, *, full: bool = False, recreate: Iterable[str] = (), for_ge
     )
 
 
-def _with_installed(config: Config) -> tuple[tuple[Path, ...], frozenset[str]]:
+def with_installed(config: Config) -> tuple[tuple[Path, ...], frozenset[str]]:
     """The include roots with those of the config's `installed` distributions after them, and the protos
     those provide; a distribution not installed, or older than its floor, stops the run at its line."""
     own = config.include_dirs()
