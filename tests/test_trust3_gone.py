@@ -272,3 +272,30 @@ def test_a_file_kept_by_a_rollback_that_reads_what_the_rollback_took_back_is_rep
     assert run_scaffold("gen", "-C", killed).returncode == 0
     assert run_scaffold("check", "-C", killed).returncode == 0
     imports(killed, "shop.servicer", "shop.server")
+
+
+def test_the_rollbacks_record_survives_a_conflicting_run_undone_by_abort(tmp_path: Path) -> None:
+    """Seed 30014 as the fuzzer ran it: the proto edit still in place, the run after the rollback writes the
+    service back and conflicts on the class the kept file holds; the user aborts that run and takes the edit
+    back. `gen --abort` puts back the manifest the rollback wrote, with its record of what was taken back, so
+    the run after it still reports the kept class's read, and `check` is not up to date."""
+    project = two_files(tmp_path)
+    store = project / "protos/store.proto"
+    store.write_text(STORE + "service Relay { rpc Pass (Item) returns (Item); }\n")
+    _, swapped = swaps_of_a_run(project, tmp_path)
+    killed = killed_after_swapping(project, swapped[-1], tmp_path / "killed")
+    servicer = killed / "shop/servicer.py"
+    servicer.write_text(servicer.read_text().replace("class RelayServicer(", "class RelayServicer(  # mine\n    ", 1))
+
+    again = run_scaffold("gen", "-C", killed)  # the edit still there: the run writes Relay's class back
+    assert again.returncode == 1 and "conflict" in again.stdout, again.stdout + again.stderr
+    aborted = run_scaffold("gen", "--abort", "-C", killed)
+    assert aborted.returncode == 0, aborted.stdout + aborted.stderr
+    (killed / "protos/store.proto").write_text(STORE)  # the user takes the edit back
+
+    result = run_scaffold("gen", "-C", killed)
+    assert result.returncode == 1, result.stdout + result.stderr
+    reads = [(path, what) for path, _, verb, what in found(result.stderr) if verb == "reads"]
+    assert reads and all(path == "shop/servicer.py" and "RelayServicer" in what for path, what in reads), result.stderr
+    assert run_scaffold("check", "-C", killed).returncode == 1
+    assert "# mine" in servicer.read_text()
