@@ -7,7 +7,8 @@ ships the file (googleapis-common-protos ships `google/api`, `google/rpc`,
 `google/type`, ... beside its `_pb2` modules) is named with the root to pass;
 a file of a known family that nothing installed ships is named with the package
 that does, or, for protovalidate's rules (its PyPI package ships no `.proto`),
-with buf's module.
+with buf's module. The distributions a project compiles against where they are
+installed (config `installed`) are found, checked and listed here too.
 """
 
 from __future__ import annotations
@@ -73,19 +74,6 @@ def _shipped() -> dict[str, tuple[str, Path]]:
 _IMPORT = re.compile(r'^\s*import\s+(?:public\s+|weak\s+)?"([^"]+)"\s*;', re.MULTILINE)
 
 
-def installed_roots(protos: Sequence[Path], include_dirs: Sequence[Path]) -> list[Path]:
-    """The roots of installed distributions that ship what `protos` import (directly, or through the
-    protos they import from `include_dirs`) and no include root holds: what a run adds to its -I list,
-    so that `import "google/api/annotations.proto";` needs no flag when googleapis-common-protos is
-    installed."""
-    roots: list[Path] = []
-    for name in _installed_imports(protos, include_dirs):
-        root = _shipped()[name][1]
-        if root not in roots:
-            roots.append(root)
-    return roots
-
-
 def _installed_imports(protos: Sequence[Path], include_dirs: Sequence[Path]) -> list[str]:
     """What `protos` import (directly, or through the protos they import from `include_dirs`) that no
     include root holds and an installed distribution ships, in the order first met."""
@@ -148,7 +136,7 @@ def installed_for(protos: Sequence[Path], include_dirs: Sequence[Path]) -> list[
     return list(found.values())
 
 
-def version_key(version: str) -> tuple[tuple[int, str], ...]:
+def _version_key(version: str) -> tuple[tuple[int, str], ...]:
     """An order of versions good enough for a floor: numbers as numbers, other parts as text."""
     return tuple((int(part), "") if part.isdigit() else (-1, part) for part in re.split(r"[.+!-]", version))
 
@@ -166,7 +154,7 @@ def resolve_installed(
         shipped = installed(name)
         if shipped is None:
             problems.append(f"{name} is not installed: pip install '{entry}'")
-        elif floor and version_key(shipped.version) < version_key(floor):
+        elif floor and _version_key(shipped.version) < _version_key(floor):
             problems.append(f"{name} {shipped.version} is installed, older than {floor}: pip install '{entry}'")
         else:
             found.append(shipped)
