@@ -261,3 +261,28 @@ def test_a_project_on_googleapis_types_installs_in_a_fresh_venv_beside_grpcio_st
         timeout=300,
     )
     assert tested.returncode == 0 and "1 passed" in tested.stdout, tested.stdout + tested.stderr
+
+
+def test_a_vendored_project_meeting_an_installed_proto_it_does_not_hold_is_told_how_to_import_it(
+    tmp_path: Path,
+) -> None:
+    """A project that vendors googleapis (made with its root as -I) and then imports one more of its protos,
+    which it does not hold: `gen` stops at the import and says how to take it from where it is installed."""
+    (tmp_path / "demo.proto").write_text(STATUS_USER)
+    project = tmp_path / "p"
+    assert run_scaffold("new", "demo.proto", "-o", project, "-I", str(_installed_root()), cwd=tmp_path).returncode == 0
+    proto = project / "protos/demo.proto"
+    proto.write_text(
+        proto.read_text().replace(
+            'import "google/rpc/status.proto";', 'import "google/rpc/status.proto";\nimport "google/type/date.proto";'
+        )
+    )
+    before = tree(project)
+    refused = run_scaffold("gen", "-C", project)
+    assert refused.returncode == 2, refused.stdout + refused.stderr
+    shipped = providers.installed("googleapis-common-protos")
+    assert shipped is not None
+    first = refused.stderr.strip().splitlines()[0]
+    assert first.startswith(f"{proto}:6:1: ") and 'Import "google/type/date.proto" was not found' in first, first
+    assert f'add "{shipped.requirement}" to `installed` in [tool.scaffold]' in first, first
+    assert tree(project) == before

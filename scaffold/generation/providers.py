@@ -38,10 +38,16 @@ _BUF_MODULES = (("buf/validate/", "buf.build/bufbuild/protovalidate"),)
 
 def hint(name: str) -> str | None:
     """Where the proto imported as `name` can come from, as the end of a sentence; None when unknown."""
-    installed = installed_root(name)
-    if installed is not None:
-        distribution, root = installed
-        return f"it is installed with {distribution}: add `-I {root}` (or, in a project, {root} to proto_paths)"
+    where = installed_root(name)
+    if where is not None:
+        distribution, root = where
+        shipped = installed(distribution)
+        requirement = shipped.requirement if shipped is not None else distribution
+        return (
+            f'it is installed with {distribution}: in a project, add "{requirement}" to `installed` in'
+            f" [tool.scaffold] to import it from there (or vendor it: copy it under a proto path); elsewhere,"
+            f" pass -I {root}"
+        )
     for prefix, distribution in _FAMILIES:
         if name == prefix or (prefix.endswith("/") and name.startswith(prefix)):
             return f"it is in {distribution}: pip install {distribution}, or pass -I"
