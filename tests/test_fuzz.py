@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 from fuzzing.model import initial
-from fuzzing.runner import _keep_yours, _parses, replay
+from fuzzing.runner import World, _keep_yours, _parses, replay, tree
 from fuzzing.shrink import regression_test, shrink
 from fuzzing.steps import WEIGHTS, Step, generate
 
@@ -377,3 +377,18 @@ def test_found_a_file_edited_after_a_killed_switch_keeps_what_it_held_before(tmp
     ]
     _, violation = replay(tmp_path, steps)
     assert violation is None, str(violation)
+
+
+def test_the_fuzzers_user_gives_up_on_a_step_by_putting_back_the_whole_tree(tmp_path: Path) -> None:
+    """Seed 33021: a step's first run switched layout (moving code out of modules it removed) and conflicted,
+    the user kept their side, the next run conflicted again; putting back the conflicted file alone, as the
+    fuzzer's user did, overwrote the code the switch had moved into it: a loss of the user's own making,
+    reported as scaffold's. The user now puts back the whole tree as it was before the step."""
+    world = World(tmp_path / "run")
+    before = tree(world.project)
+    servicer = world.project / "shop/servicer.py"
+    servicer.write_text(servicer.read_text() + "# moved here by the step's first run\n")
+    (world.project / "shop/extra.py").write_text("# made by the step\n")
+    (world.project / "shop/client.py").unlink()
+    world._reset(before)
+    assert tree(world.project) == before

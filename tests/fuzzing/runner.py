@@ -485,13 +485,13 @@ class World:
                     # As the README tells a user: `gen --abort` puts back all the run changed (a layout switch
                     # moved code out of modules it removed). Where there is nothing to undo (a second run's
                     # conflict), or the conflict came back after one (a change of an earlier step, still
-                    # pending, conflicts too), the conflicted files are put back by hand.
+                    # pending, conflicts too), the user puts the whole tree back as it was before the step,
+                    # as `git checkout .` would: putting back the conflicted files alone would drop what the
+                    # step's first run moved into them from modules it removed (seed 33021).
                     undo = ("gen", "--abort", "-C", self.project)
                     aborted = attempt == 0 and _scaffold(*undo, cwd=self.project.parent).returncode == 0
                     if not aborted:
-                        for path in conflicted:
-                            if path in first_before:
-                                (self.project / path).write_bytes(first_before[path])
+                        self._reset(first_before)
                     self.protos = saved_protos.copy()
                     self.write_protos()
                     if "pyproject.toml" in saved_files:
@@ -579,6 +579,21 @@ class World:
             self.write(path, "".join(lines))
         self.log(f"  step {self.step_index}: removed scaffold's stale blocks the report names in {sorted(blocks)}")
         return True
+
+    def _reset(self, files: dict[str, bytes]) -> None:
+        """The project's tree (scaffold's record included, its caches aside) made `files` again."""
+        for path in tree(self.project):
+            if path not in files:
+                (self.project / path).unlink()
+        for path, data in files.items():
+            target = self.project / path
+            target.parent.mkdir(parents=True, exist_ok=True)
+            if data.startswith(b"<link>"):
+                target.unlink(missing_ok=True)
+                target.symlink_to(data[len(b"<link>") :].decode())
+            elif not target.is_file() or target.is_symlink() or target.read_bytes() != data:
+                target.unlink(missing_ok=True)
+                target.write_bytes(data)
 
     def _undo(self, saved_protos: model.Protos, saved_files: dict[str, bytes]) -> None:
         self.protos = saved_protos
