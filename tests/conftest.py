@@ -52,8 +52,14 @@ def run_scaffold(
 def pytest_configure(config: pytest.Config) -> None:
     """scaffold's modules compiled once, before the first of the suite's thousands of `python -m scaffold`
     runs: with PYTHONDONTWRITEBYTECODE set (as on this CI machine) every run would compile all of them
-    again, a third of its time. Python reads the cached bytecode whatever that variable says."""
+    again, a third of its time. Python reads the cached bytecode whatever that variable says.
+
+    Started from a script's background job (`.ci/run &`), the suite has SIGINT ignored, and every process it
+    starts would inherit that: the tests that stop `dev` and `watch` with Ctrl-C would wait out their
+    deadlines. A handler of its own here is reset to the default in each child, as a terminal's would be."""
     compileall.compile_dir(REPO / "scaffold", quiet=1)
+    if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 _LONGEST_FIRST = ("test_breaking_oracle.py", "test_fuzz.py")
