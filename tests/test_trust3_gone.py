@@ -241,17 +241,21 @@ def test_a_removed_rpcs_test_read_by_the_user_is_reported_in_a_module_of_cr_line
     assert run_scaffold("check", "-C", project).returncode == 1
 
 
+def _killed_adding_relay(tmp_path: Path) -> Path:
+    """A project whose run adding service Relay was killed right after its last swap (seed 30014)."""
+    project = two_files(tmp_path)
+    (project / "protos/store.proto").write_text(STORE + "service Relay { rpc Pass (Item) returns (Item); }\n")
+    _, swapped = swaps_of_a_run(project, tmp_path)
+    return killed_after_swapping(project, swapped[-1], tmp_path / "killed")
+
+
 def test_a_file_kept_by_a_rollback_that_reads_what_the_rollback_took_back_is_reported(tmp_path: Path) -> None:
     """Fuzzer seed 30014: a run that adds a service is killed after its last swap; the user saves the servicer
     module (now holding the new class) before the next run, whose rollback keeps that file as it is and puts
     the grpc module back without the service's base class. Taking the proto edit back, `gen` then wrote a tree
     that does not import, and `check` called it up to date. The rollback now records what it took away that
     kept code reads: reported, located, exit 1, until the user changes it."""
-    project = two_files(tmp_path)
-    store = project / "protos/store.proto"
-    store.write_text(STORE + "service Relay { rpc Pass (Item) returns (Item); }\n")
-    _, swapped = swaps_of_a_run(project, tmp_path)
-    killed = killed_after_swapping(project, swapped[-1], tmp_path / "killed")
+    killed = _killed_adding_relay(tmp_path)
     servicer = killed / "shop/servicer.py"
     assert "class RelayServicer(store_pb2_grpc.RelayServicer)" in servicer.read_text()
     servicer.write_text(servicer.read_text() + "# saved after the kill\n")
@@ -279,11 +283,7 @@ def test_the_rollbacks_record_survives_a_conflicting_run_undone_by_abort(tmp_pat
     service back and conflicts on the class the kept file holds; the user aborts that run and takes the edit
     back. `gen --abort` puts back the manifest the rollback wrote, with its record of what was taken back, so
     the run after it still reports the kept class's read, and `check` is not up to date."""
-    project = two_files(tmp_path)
-    store = project / "protos/store.proto"
-    store.write_text(STORE + "service Relay { rpc Pass (Item) returns (Item); }\n")
-    _, swapped = swaps_of_a_run(project, tmp_path)
-    killed = killed_after_swapping(project, swapped[-1], tmp_path / "killed")
+    killed = _killed_adding_relay(tmp_path)
     servicer = killed / "shop/servicer.py"
     servicer.write_text(servicer.read_text().replace("class RelayServicer(", "class RelayServicer(  # mine\n    ", 1))
 
