@@ -65,7 +65,9 @@ def _compiled(config: Config, files: tuple[Path, ...], shown: Callable[[Path], s
     checks its whole module the same way). Imports from elsewhere, and the well-known types, are context."""
     include_dirs = project_inputs.with_installed(config)[0]  # the installed distributions' roots too
     inputs = protoc.resolve_inputs(files, include_dirs)
-    descriptors = (recorded and _from_record(config, inputs)) or protoc.descriptors_only(inputs, include_dirs)
+    descriptors = (recorded and _from_record(config, inputs, include_dirs)) or protoc.descriptors_only(
+        inputs, include_dirs
+    )
     paths = {item.name: item.path for item in inputs}
     project = config.root.resolve()
     owned = [root for root in include_dirs if root.resolve().is_relative_to(project)]
@@ -79,17 +81,16 @@ def _compiled(config: Config, files: tuple[Path, ...], shown: Callable[[Path], s
     return Side(descriptors.file, list(paths), origin, texts)
 
 
-def _from_record(config: Config, inputs: tuple[protoc.ProtoInput, ...]) -> descriptor_pb2.FileDescriptorSet | None:
+def _from_record(
+    config: Config, inputs: tuple[protoc.ProtoInput, ...], include_dirs: tuple[Path, ...]
+) -> descriptor_pb2.FileDescriptorSet | None:
     """The descriptors `scaffold.generation.incremental` recorded, if every proto the inputs reach is unchanged on disk."""
     from scaffold.generation import incremental
 
     record = incremental.load(config.root, config.generated_dir)
     if not record:
         return None
-    roots = (
-        *protoc.include_roots(inputs, project_inputs.with_installed(config)[0]),
-        protoc.WELL_KNOWN_INCLUDE,
-    )
+    roots = (*protoc.include_roots(inputs, include_dirs), protoc.WELL_KNOWN_INCLUDE)
     pending, seen = [item.name for item in inputs], set()
     while pending:
         name = pending.pop()
