@@ -84,9 +84,10 @@ def new_project(
     The protos, and every proto they import that the protobuf runtime does not
     ship, are copied under the project's `protos/`, so the project regenerates
     from its own files alone. Into a directory that exists (`force`), a file
-    of the user's at a path scaffold writes is kept as it is (at a generated
-    path: beside it as `.mine`); a different config or proto copy stops `new`
-    with nothing written.
+    of the user's at a path scaffold writes keeps every line: a module gets
+    what it lacks of the render (`scaffold.generation.adopt`), another file is
+    kept as it is (at a generated path: beside it as `.mine`); a different
+    config or proto copy stops `new` with nothing written.
     """
     options = project.NewOptions(
         output=output,

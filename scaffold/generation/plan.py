@@ -19,6 +19,7 @@ import tomllib
 
 from scaffold.core.errors import Diagnostic
 from scaffold.core.model import Owner
+from scaffold.generation import adopt
 from scaffold.generation.bydefinition import by_definition
 from scaffold.generation.generate import OutputFile
 from scaffold.generation.gone import Findings
@@ -257,9 +258,7 @@ def _user(
     if current == new or base == new:
         return FilePlan(path, "identical", "user", current, current)
     if base is None:
-        return FilePlan(
-            path, "kept", "user", current=current, note="exists but scaffold has no record of it; left as is"
-        )
+        return _unrecorded(path, new, current, package)
     if current == base:
         return FilePlan(path, "update", "user", new, current)
     try:
@@ -288,6 +287,22 @@ def _user(
         else ""
     )
     return FilePlan(path, "merge", "user", merged.content, current, note)
+
+
+def _unrecorded(path: str, new: bytes, current: bytes, package: str) -> FilePlan:
+    """A file of the user's where scaffold renders one, with no record of it: a module gets what it lacks of
+    the render (`scaffold.generation.adopt`), which the rest of the project imports from it."""
+    adopted = adopt.adopted(path, current, new, package) if path.endswith(".py") else None
+    if adopted is None:
+        note = "exists but scaffold has no record of it; left as is" + (
+            ", as it defines all scaffold's would" if path.endswith(".py") else ""
+        )
+        return FilePlan(path, "kept", "user", current=current, note=note)
+    if isinstance(adopted, Diagnostic):  # the user's to mend: nothing of scaffold's is in it to be stale
+        note = f"exists but scaffold has no record of it; left as is (line {adopted.line}: {adopted.message})"
+        return FilePlan(path, "kept", "user", current=current, note=note)
+    note = "scaffold had no record of it: your lines kept, what it lacked of scaffold's added"
+    return FilePlan(path, "merge", "user", adopted, current, note)
 
 
 def _left_behind(path: str, left: bytes | None, current: bytes | None) -> FilePlan:

@@ -1,0 +1,126 @@
+"""Issue 25, fuzzer seed 36007: a module of the user's at a path scaffold renders, which scaffold has no
+record of (`new --force` into a directory, a module the user wrote where a service added later puts its
+own). The rest of the project imports the render's names from it: kept as it was, the project did not
+import while `check` called it up to date. It gets what it lacks of the render; every line of the
+user's stays, in its order."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from conftest import REPO, TEST_PROTOS, check_project, run_python, run_scaffold
+
+HELPERS = '''# Licence: mine.
+"""Ledger helpers of my own, written before the service existed."""
+
+import math
+
+RATE = 1.5
+
+
+def balance(amount: int) -> int:
+    """Rounded down, as the books want it."""
+    return math.floor(amount * RATE)
+'''
+
+TESTS = """import math
+
+
+def test_my_rounding() -> None:
+    assert math.floor(2.5) == 2
+"""
+
+
+def _in_order(mine: str, merged: str) -> bool:
+    """Every line of `mine` is in `merged`, in the same order."""
+    rest = iter(merged.splitlines())
+    return all(any(line == other for other in rest) for line in mine.splitlines())
+
+
+def _shop(tmp_path: Path) -> Path:
+    made = run_scaffold("new", TEST_PROTOS / "multi/shop.proto", "-I", TEST_PROTOS / "multi", "-o", tmp_path / "shop")
+    assert made.returncode == 0, made.stderr
+    return tmp_path / "shop"
+
+
+@pytest.mark.parametrize("service", ["Ledger", "AuditTrail"])
+def test_a_module_of_the_users_where_a_new_service_goes_gets_the_servicer_and_keeps_every_line(
+    tmp_path: Path, service: str
+) -> None:
+    project = _shop(tmp_path)
+    module = "ledger" if service == "Ledger" else "audit_trail"
+    servicer = project / f"shop/services/{module}.py"
+    assert not servicer.exists() and (project / "shop/services/__init__.py").is_file()  # per-service layout
+    servicer.write_text(HELPERS)
+    (project / f"tests/test_{module}.py").write_text(TESTS)
+    proto = next((project / "protos").rglob("shop.proto"))
+    request = "ItemQuery"
+    added = f"\nservice {service} {{\n  rpc Post({request}) returns ({request});\n}}\n"
+    proto.write_text(proto.read_text() + added)
+
+    done = run_scaffold("gen", "-C", project)
+    assert done.returncode == 0, done.stderr
+    assert f"merge     shop/services/{module}.py  (scaffold had no record of it" in done.stdout
+    merged = servicer.read_text()
+    assert _in_order(HELPERS, merged) and f"class {service}Servicer(" in merged
+    assert _in_order(TESTS, (project / f"tests/test_{module}.py").read_text())
+    checked = check_project(project, "shop")
+    assert f"{service}Servicer" in checked.docs[f"shop.services.{module}"]
+    mine = run_python(
+        "-m", "pytest", "-q", "-p", "no:cacheprovider", f"tests/test_{module}.py", "-k", "my_", cwd=project
+    )
+    assert "1 passed" in mine.stdout, mine.stdout
+    assert run_scaffold("check", "-C", project).returncode == 0
+
+    # Recorded from now on: a later RPC's stub goes into the class, the helpers stay where they are.
+    proto.write_text(
+        proto.read_text().replace(added, added.replace("}\n", f"  rpc Undo({request}) returns ({request});\n}}\n"))
+    )
+    again = run_scaffold("gen", "-C", project)
+    assert again.returncode == 0, again.stderr
+    grown = servicer.read_text()
+    assert "def Undo(" in grown and _in_order(merged, grown)
+    check_project(project, "shop")
+
+
+@pytest.mark.parametrize("layout", ["single", "per-service"])
+def test_new_force_over_modules_of_the_users_at_every_path_gives_a_project_that_works(
+    tmp_path: Path, layout: str
+) -> None:
+    proto = tmp_path / "src/route_guide.proto"
+    proto.parent.mkdir()
+    proto.write_text((REPO / "protos/route_guide.proto").read_text())
+    reference = run_scaffold("new", proto, "-o", tmp_path / "reference", "--layout", layout)
+    assert reference.returncode == 0, reference.stderr
+    files = json.loads((tmp_path / "reference/.scaffold/manifest.json").read_text())["files"]
+    users = [path for path, entry in sorted(files.items()) if entry["owner"] == "user" and path.endswith(".py")]
+    assert "route_guide/server.py" in users and "tests/test_route_guide.py" in users
+    target = tmp_path / "mine"
+    for path in users:
+        (target / path).parent.mkdir(parents=True, exist_ok=True)
+        (target / path).write_text(HELPERS)
+
+    created = run_scaffold("new", "--force", proto, "-o", target, "--layout", layout)
+    assert created.returncode == 0, created.stderr
+    for path in users:
+        assert _in_order(HELPERS, (target / path).read_text()), path
+    assert "merge     route_guide/server.py  (scaffold had no record of it" in created.stdout
+    check_project(target, "route_guide")
+    assert run_scaffold("check", "-C", target).returncode == 0
+
+
+def test_a_module_of_the_users_that_does_not_parse_is_left_as_it_is_with_where(tmp_path: Path) -> None:
+    project = _shop(tmp_path)
+    broken = b"def balance(:\n    pass\n"
+    (project / "shop/services/ledger.py").write_bytes(broken)
+    proto = next((project / "protos").rglob("shop.proto"))
+    proto.write_text(proto.read_text() + "\nservice Ledger {\n  rpc Post(ItemQuery) returns (ItemQuery);\n}\n")
+    done = run_scaffold("gen", "-C", project)
+    assert done.returncode == 0, done.stderr
+    assert (
+        "kept      shop/services/ledger.py  (exists but scaffold has no record of it; left as is"
+        " (line 1: does not parse: invalid syntax))"
+    ) in done.stdout
+    assert (project / "shop/services/ledger.py").read_bytes() == broken
