@@ -1,8 +1,9 @@
 """The `scaffold` command's entry point (console script and `python -m scaffold`).
 
 A `gen` or `check` with nothing to do is answered by `scaffold.fastpath`
-before the CLI framework is even imported; everything else goes to the Typer
-app in `scaffold.cli.app`.
+before the CLI framework is even imported, and so is a `call` in the forms
+`scaffold.cli.calling` reads; everything else goes to the Typer app in
+`scaffold.cli.app`.
 """
 
 from __future__ import annotations
@@ -25,6 +26,12 @@ def main() -> None:
     sys.argv[1:] = hoist_global_flags(sys.argv[1:])
     if fastpath.run(sys.argv[1:]):
         return
+    if "call" in sys.argv[1:3]:
+        from scaffold.cli import calling
+
+        arguments = calling.parse(sys.argv[1:])
+        if arguments is not None:
+            sys.exit(calling.perform(arguments))
     from scaffold.cli.app import app
 
     try:

@@ -93,6 +93,54 @@ def test_call_reports_errors_with_their_place_and_sends_nothing_then(route_guide
     assert unreachable.returncode == 1 and unreachable.stderr.startswith("UNAVAILABLE: ")
 
 
+THROUGH_TYPER = "import sys; from scaffold.cli.app import app; sys.argv[0] = 'scaffold'; app()"
+
+
+def test_call_answers_before_typer_loads_and_says_what_typer_would(route_guide, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """`scaffold.cli.calling` reads the common forms of `call` itself (issue 30): the same outputs and exit
+    codes as through Typer, whose import it spares; the forms it does not read still go to Typer."""
+    project, target = route_guide
+    (tmp_path / "point.json").write_text(POINT)
+    forms = [
+        ["GetFeature", f"--target={target}", "-d", POINT],
+        ["-v", "call", "--target", target, "--emit-defaults", "routeguide.RouteGuide/GetFeature", "-d", "{}"],
+        [
+            "-q",
+            "call",
+            "GetFeature",
+            "--target",
+            target,
+            "-H",
+            "x-trace:1",
+            "-H",
+            "x-b:2",
+            "-d",
+            f"@{tmp_path / 'point.json'}",
+        ],
+        ["GetFeatur", "--target", target],
+        ["GetFeature", "--target", target, "-d", '{"latitud": 1}'],
+        ["GetFeature", "--target", "127.0.0.1:1", "--timeout", "5"],
+        ["GetFeature", "--target", target, "-I", str(tmp_path / "nowhere"), "--proto", "route_guide.proto"],
+    ]
+    outputs = []
+    for form in forms:
+        argv = form if form[0] in ("-v", "-q") else ["call", *form]
+        fast = _process(project, "-X", "importtime", "-m", "scaffold", *argv)
+        typer = _process(project, "-c", THROUGH_TYPER, *argv)
+        said = "".join(line + "\n" for line in fast.stderr.splitlines() if not line.startswith("import time:"))
+        assert (fast.returncode, fast.stdout, said) == (typer.returncode, typer.stdout, typer.stderr), form
+        assert " typer" not in fast.stderr, form  # importtime lists every module imported: Typer is not
+        outputs.append(fast)
+    assert json.loads(outputs[0].stdout)["name"].startswith("Berkshire Valley")
+    assert [o.returncode for o in outputs] == [0, 0, 0, 2, 2, 1, 2]
+    for typers in (["--help"], [f"-d{POINT}", "GetFeature", "--target", target], ["--protocol", "smtp", "X"]):
+        assert " typer" in _process(project, "-X", "importtime", "-m", "scaffold", "call", *typers).stderr, typers
+
+
+def _process(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, *args], cwd=cwd, capture_output=True, text=True, timeout=60, check=False)
+
+
 @pytest.fixture(scope="module")
 def foreign(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
     """A server scaffold did not write: grpc's generic handlers over protoc's message classes alone."""

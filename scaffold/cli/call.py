@@ -1,25 +1,18 @@
-"""`scaffold call`: one RPC from the command line, with completion of method names."""
+"""`scaffold call`: one RPC from the command line, with completion of method names.
+
+Typer reads what `scaffold.cli.calling` leaves to it (help, completion, every form it does not read
+itself); both make the call with `calling.perform`."""
 
 from __future__ import annotations
 
 import enum
-import os
-import sys
 from pathlib import Path
 from typing import Annotated
 
 import typer
-import typer.core
 
-from scaffold.cli.common import (
-    VERBOSE,
-    ProjectDir,
-    _include_dirs,
-    _project,
-    _run,
-    verbosity,
-)
-from scaffold.core.errors import EXIT_NEEDS_USER
+from scaffold.cli import calling
+from scaffold.cli.common import VERBOSE, ProjectDir, verbosity
 
 
 class Protocol(str, enum.Enum):
@@ -92,39 +85,24 @@ def call_command(
     project: ProjectDir = None,
 ) -> None:
     """Call one RPC with JSON: responses printed as JSON, one per line (grpcurl, from the project's descriptors)."""
-    _quiet_grpc()
-    import grpc  # loaded by now: `scaffold.live.call` calls through it
-
-    from scaffold.live import call, connection, methods, request
-
-    credentials = _run(lambda: connection.credentials(tls, ca, cert, key))
-    root = None if proto or reflect else _project(project)
-    include_dirs = _include_dirs(include)
-    files, names = _run(lambda: methods.descriptors_for(root, proto or (), include_dirs, reflect, target, credentials))
-    chosen = _run(lambda: methods.find_method(methods.pool_of(files), names, method))
-    metadata = _run(lambda: [connection.header(h) for h in header or ()])
-    options = call.Options(target, metadata, timeout, emit_defaults, credentials)
-    origin = "-d" if not data or not data.startswith("@") else "<stdin>" if data == "@-" else data[1:]
-    if protocol != Protocol.grpc:
-        from scaffold.live import webcall
-
-        try:
-            _run(lambda: webcall.invoke(chosen, request.read_data(data), options, protocol.value, origin=origin))
-        except webcall.WebCallError as error:
-            typer.echo(f"{error.code}: {error.details}", err=True)
-            raise typer.Exit(EXIT_NEEDS_USER) from None
-        return
-    try:
-        _run(lambda: call.invoke(chosen, request.read_data(data), options, origin=origin))
-    except BrokenPipeError:  # the reader went away (`| head`): stop quietly, as other command-line tools do
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-    except grpc.RpcError as error:
-        typer.echo(connection.failure_line(error, target, credentials is not None, cert is not None), err=True)
-        raise typer.Exit(EXIT_NEEDS_USER) from None
-
-
-def _quiet_grpc() -> None:
-    """grpc's C core reads GRPC_VERBOSITY once, as grpc loads: unless -v, its own log lines (one per
-    failed TLS handshake) stay out of the output, which says in one line what failed. The user's value wins."""
-    if verbosity() < VERBOSE:
-        os.environ.setdefault("GRPC_VERBOSITY", "ERROR")
+    arguments = calling.CallArgs(
+        method,
+        data,
+        target,
+        tuple(header or ()),
+        timeout,
+        emit_defaults,
+        tuple(proto or ()),
+        tuple(include or ()),
+        reflect,
+        tls,
+        ca,
+        cert,
+        key,
+        protocol.value,
+        project,
+        verbose=verbosity() >= VERBOSE,
+    )
+    code = calling.perform(arguments)
+    if code:
+        raise typer.Exit(code)

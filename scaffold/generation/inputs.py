@@ -23,7 +23,6 @@ importable beside it, which the next `gen` checks.
 from __future__ import annotations
 
 import hashlib
-import importlib.metadata
 import json
 import os
 import sys
@@ -81,6 +80,10 @@ def digest(root: Path, table: dict[str, Any], hashes: Hashes | None = None) -> s
 def _provider_versions(table: dict[str, Any]) -> list[tuple[str, str]]:
     """The version of each distribution of `installed` (the config's): their protos are compiled against
     where they are installed, so an upgrade is an input."""
+    if not table.get("installed"):
+        return []
+    import importlib.metadata  # here: about 6 ms of every no-op run and `scaffold call` otherwise (issue 30)
+
     versions = []
     for entry in table.get("installed", []):
         name = str(entry).partition(">=")[0]
@@ -152,6 +155,8 @@ def installed_read(root: Path, table: dict[str, Any]) -> list[Path]:
     roots = _proto_roots(root, table)
     files = [path for r in roots for path in files_below(r, ".proto")]
     found = [path for _, path in installed_counterparts([n for r in roots for n in _names_below(r, files)], root)]
+    import importlib.metadata  # not at the top: see `_provider_versions`
+
     for entry in table.get("installed", []):
         try:
             distribution = importlib.metadata.distribution(str(entry).partition(">=")[0])

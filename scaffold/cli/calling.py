@@ -1,0 +1,175 @@
+"""`scaffold call` made from its arguments, without the CLI framework.
+
+A call is a whole process: what it costs beyond a plain script with the generated stub is the tool's
+own start-up, and Typer's import is most of that (issue 30). So `scaffold.__main__` reads the forms of
+`call` written in practice here and makes the call before Typer loads; anything else (`--help`, shell
+completion, `-dVALUE`, an option this does not know, a bad value) goes to Typer (`scaffold.cli.call`),
+which parses it, says what is wrong the way every other command does, and runs the same `perform`.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from scaffold.core.errors import EXIT_BAD_INPUT, EXIT_NEEDS_USER, ScaffoldError
+
+PROTOCOLS = ("grpc", "connect", "grpc-web", "http")
+
+
+@dataclass(frozen=True)
+class CallArgs:
+    """Every option of `scaffold call`, as Typer gives them too."""
+
+    method: str
+    data: str | None = None
+    target: str = "localhost:50051"
+    headers: tuple[str, ...] = ()
+    timeout: float | None = None
+    emit_defaults: bool = False
+    protos: tuple[Path, ...] = ()
+    include: tuple[Path, ...] = ()
+    reflect: bool = False
+    tls: bool = False
+    ca: Path | None = None
+    cert: Path | None = None
+    key: Path | None = None
+    protocol: str = "grpc"
+    project: Path | None = None
+    verbose: bool = field(default=False, compare=False)
+
+
+_VALUED = {
+    "-d": "data",
+    "--data": "data",
+    "--target": "target",
+    "-H": "headers",
+    "--header": "headers",
+    "--timeout": "timeout",
+    "--proto": "protos",
+    "-I": "include",
+    "--proto-path": "include",
+    "--ca": "ca",
+    "--cert": "cert",
+    "--key": "key",
+    "--protocol": "protocol",
+    "-C": "project",
+    "--project": "project",
+}
+_FLAGS = {"--emit-defaults": "emit_defaults", "--reflect": "reflect", "--tls": "tls"}
+_REPEATED = {"headers", "protos", "include"}
+_PATHS = {"protos", "include", "ca", "cert", "key", "project"}
+
+
+def parse(argv: list[str]) -> CallArgs | None:
+    """The arguments of `[-q|-v] call ...` (global flags first, as `scaffold.__main__` puts them); None
+    where Typer should read them."""
+    verbose = argv[:1] in (["-v"], ["--verbose"])
+    if argv[:1] in (["-q"], ["--quiet"]) or verbose:
+        argv = argv[1:]
+    if argv[:1] != ["call"] or any(key.startswith("_") and key.endswith("_COMPLETE") for key in os.environ):
+        return None
+    values: dict[str, object] = {}
+    method: str | None = None
+    rest = iter(argv[1:])
+    for token in rest:
+        name, equals, attached = token.partition("=") if token.startswith("--") else (token, "", "")
+        if token in _FLAGS:
+            values[_FLAGS[token]] = True
+        elif name in _VALUED:
+            value = attached if equals else next(rest, None)
+            if value is None or (value.startswith("-") and value != "-" and not equals):
+                return None
+            key = _VALUED[name]
+            typed = _typed(key, value)
+            if typed is None:
+                return None
+            if key in _REPEATED:
+                values[key] = (*_as_tuple(values.get(key)), typed)
+            else:
+                values[key] = typed  # the last one wins, as with Typer
+        elif token.startswith("-") or method is not None:
+            return None  # --help, `--`, `-dVALUE`, an unknown option or a second method: Typer's to say
+        else:
+            method = token
+    if method is None:
+        return None
+    return CallArgs(method, verbose=verbose, **values)  # type: ignore[arg-type]  # the keys are CallArgs' fields
+
+
+def _as_tuple(value: object) -> tuple[object, ...]:
+    return value if isinstance(value, tuple) else ()
+
+
+def _typed(key: str, value: str) -> object | None:
+    if key in _PATHS:
+        return Path(value)
+    if key == "timeout":
+        try:
+            return float(value)
+        except ValueError:
+            return None
+    if key == "protocol" and value not in PROTOCOLS:
+        return None
+    return value
+
+
+def perform(args: CallArgs) -> int:
+    """Make the call; the exit code, every failure said in one line on stderr first."""
+    if (
+        not args.verbose
+    ):  # grpc's C core reads it once, as grpc loads: its own log lines stay out, the user's value wins
+        os.environ.setdefault("GRPC_VERBOSITY", "ERROR")
+    import grpc
+
+    from scaffold.live import call, connection, methods, request
+
+    try:
+        for path in args.include:  # protoc would search a mistyped one silently, and find nothing
+            if not path.is_dir():
+                return _said(f"-I {path}: {'not a directory' if path.exists() else 'no such directory'}")
+        credentials = connection.credentials(args.tls, args.ca, args.cert, args.key)
+        root = None if args.protos or args.reflect else _project(args.project)
+        files, names = methods.descriptors_for(
+            root, args.protos, list(args.include), args.reflect, args.target, credentials
+        )
+        chosen = methods.find_method(methods.pool_of(files), names, args.method)
+        metadata = [connection.header(h) for h in args.headers]
+        options = call.Options(args.target, metadata, args.timeout, args.emit_defaults, credentials)
+        data = args.data
+        origin = "-d" if not data or not data.startswith("@") else "<stdin>" if data == "@-" else data[1:]
+        if args.protocol != "grpc":
+            from scaffold.live import webcall
+
+            try:
+                webcall.invoke(chosen, request.read_data(data), options, args.protocol, origin=origin)
+            except webcall.WebCallError as error:
+                return _said(f"{error.code}: {error.details}", EXIT_NEEDS_USER)
+            return 0
+        try:
+            call.invoke(chosen, request.read_data(data), options, origin=origin)
+        except grpc.RpcError as error:
+            line = connection.failure_line(error, args.target, credentials is not None, args.cert is not None)
+            return _said(line, EXIT_NEEDS_USER)
+    except ScaffoldError as error:
+        for diagnostic in error.diagnostics:
+            print(diagnostic, file=sys.stderr)
+        return error.exit_code
+    except BrokenPipeError:  # the reader went away (`| head`): stop quietly, as other command-line tools do
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    except OSError as error:  # the environment said no (a file it cannot read, ...)
+        return _said(f"{error.filename or 'scaffold'}: {error.strerror or error}; nothing was changed")
+    return 0
+
+
+def _project(option: Path | None) -> Path:
+    from scaffold.generation.configfile import find_project, project_dir
+
+    return project_dir(option) if option is not None else find_project(Path.cwd())
+
+
+def _said(line: str, code: int = EXIT_BAD_INPUT) -> int:
+    print(line, file=sys.stderr)
+    return code
