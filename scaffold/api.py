@@ -187,7 +187,8 @@ def regenerate(
                 if changes and not dry_run:
                     seams.at(seams.PLANNED)
                     merged = [f.path for f in outcome.plan.files if f.action in ("merge", "conflict")]
-                    write.apply(root, changes, outcome.plan.expected, users_text=merged, progress=progress, undo=True)
+                    users = [f.path for f in outcome.plan.files if f.owner == "user" and f.writes]
+                    write.apply(root, changes, outcome.plan.expected, merged, progress, undo=True, users=users)
             except swap.Changed as changed:
                 overtaken = changed.path
                 continue

@@ -60,7 +60,8 @@ def test_a_kill_after_the_servicer_is_swapped_then_an_edit_keeps_the_edit(tmp_pa
     recovered = gen(project)
     assert recovered.returncode == 0, recovered.stderr
     assert recovered.stdout.startswith("Rolled back an interrupted run before regenerating.\n")
-    assert f"{project / SERVICER}: note: changed after the interrupted run; kept as it is" in recovered.stderr
+    note = "changed after the interrupted run; your edits kept, onto what it held before that run"
+    assert f"{project / SERVICER}: note: {note}" in recovered.stderr
     text = (project / SERVICER).read_text()
     assert text.endswith(SAVED) and text.count("    def SayHelloAgain(") == 1
     assert run_scaffold("check", "-C", project).returncode == 0

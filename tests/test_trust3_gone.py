@@ -258,7 +258,8 @@ def test_a_file_kept_by_a_rollback_that_reads_what_the_rollback_took_back_is_rep
     killed = _killed_adding_relay(tmp_path)
     servicer = killed / "shop/servicer.py"
     assert "class RelayServicer(store_pb2_grpc.RelayServicer)" in servicer.read_text()
-    servicer.write_text(servicer.read_text() + "# saved after the kill\n")
+    mine = '    """Implements shop.v1.Relay."""\n    # saved after the kill\n'  # an edit inside the run's class
+    servicer.write_text(servicer.read_text().replace('    """Implements shop.v1.Relay."""\n', mine))
     (killed / "protos/store.proto").write_text(STORE)  # the user takes the edit back
 
     result = run_scaffold("gen", "-C", killed)
@@ -274,6 +275,27 @@ def test_a_file_kept_by_a_rollback_that_reads_what_the_rollback_took_back_is_rep
     end = text.find("\n\n\nclass ", start)
     servicer.write_text(text[:start] + (text[end + 3 :] if end >= 0 else "# saved after the kill\n"))
     assert run_scaffold("gen", "-C", killed).returncode == 0
+    assert run_scaffold("check", "-C", killed).returncode == 0
+    imports(killed, "shop.servicer", "shop.server")
+
+
+def test_an_edit_after_a_killed_run_is_kept_onto_the_tree_before_that_run(tmp_path: Path) -> None:
+    """Fuzzer seeds 37003 and 37005: the user saves a file the killed run wrote (a line of their own at its
+    end). Kept as it was, the file went on holding the run's code (a client of a service the proto no longer
+    has, or without a function the user's line reads). The rollback now merges the user's edit onto what the
+    file held before the run: the tree the run never changed, with the user's line."""
+    killed = _killed_adding_relay(tmp_path)
+    servicer = killed / "shop/servicer.py"
+    before = (killed / ".scaffold/txn/old/shop/servicer.py").read_text()
+    servicer.write_text(servicer.read_text() + "\n\nMY_LIMIT = 3  # saved after the kill\n")
+    (killed / "protos/store.proto").write_text(STORE)  # the user takes the edit back
+
+    result = run_scaffold("gen", "-C", killed)
+    assert result.returncode == 0, result.stdout + result.stderr
+    note = "changed after the interrupted run; your edits kept, onto what it held before that run"
+    assert f"{servicer}: note: {note}" in result.stderr
+    assert servicer.read_text() == before + "\n\nMY_LIMIT = 3  # saved after the kill\n"
+    assert not list(killed.rglob("*.mine*"))
     assert run_scaffold("check", "-C", killed).returncode == 0
     imports(killed, "shop.servicer", "shop.server")
 

@@ -60,7 +60,10 @@ def rollback(root: Path, restored: Restored | None = None) -> list[Diagnostic]:
     """Put back every path of the journal that still holds what the transaction wrote.
 
     A file that holds anything else was changed after the transaction wrote
-    it (the user went on editing after a killed run): it is kept as it is,
+    it (the user went on editing after a killed run). Where the run kept what
+    it wrote there (`WROTE`: the user's files), the user's edits are merged
+    onto what the file held before the run, as if the run had never been; where
+    that merge is not clean, or nothing was kept, the file is kept as it is,
     and reported. A journal that cannot be read was never completed (it is
     written atomically, before the first swap), so nothing was swapped in.
 
@@ -72,6 +75,7 @@ def rollback(root: Path, restored: Restored | None = None) -> list[Diagnostic]:
     notes = []
     failed = []
     put_back: Restored = []
+    kept_any = False
     for path, entry in entries(txn).items():
         target, backup = root / path, txn / "old" / path
         try:
@@ -81,7 +85,14 @@ def rollback(root: Path, restored: Restored | None = None) -> list[Diagnostic]:
                 if ours:
                     put_back.append((path, current, read(backup)))
                     os.replace(backup, target)
-                elif current != (before := read(backup)):
+                elif current != (before := read(backup)) and (
+                    merged := _edits_onto(before, current, txn / WROTE / path, entry["new"], path)
+                ):
+                    write_atomically(target, merged)  # the run taken back, what the user did since kept
+                    message = "changed after the interrupted run; your edits kept, onto what it held before that run"
+                    notes.append(Diagnostic(str(target), message, severity="note"))
+                elif current != before:
+                    kept_any = True
                     message = "changed after the interrupted run; kept as it is"
                     if before is not None and not _holds_every_line(current, before):
                         # the run had swapped in its version, which the user then edited: what the file held
@@ -99,12 +110,31 @@ def rollback(root: Path, restored: Restored | None = None) -> list[Diagnostic]:
             )
     if failed:  # the transaction stays, with its backups, for the next run
         raise ScaffoldError(failed)
-    if restored is not None and notes:
+    if restored is not None and kept_any:
         restored += put_back
     created = _created_dirs(txn)
     shutil.rmtree(txn, ignore_errors=True)
     remove_empty_dirs(root, created)
     return notes
+
+
+WROTE = "wrote"
+"""Under the transaction: a copy of what it writes to each of the user's files (`scaffold.record.write`)."""
+
+
+def _edits_onto(before: bytes | None, current: bytes | None, wrote: Path, digest: str, path: str) -> bytes | None:
+    """`before` with what the user changed in `current` since the run wrote `wrote` there; None where that
+    cannot be told (no copy of it, or not that one) or does not merge cleanly, every line of the user's kept."""
+    written = read(wrote) if exists(wrote) else None
+    if before is None or current is None or written is None or sha256(written) != digest:
+        return None
+    from scaffold.generation.merge import merge  # the 3-way merge of the user's files, text only
+
+    try:
+        merged = merge(written, current, before, path.endswith(".py"))
+    except UnicodeDecodeError:
+        return None
+    return merged.content if not merged.conflicts and not merged.kept else None
 
 
 def _holds_every_line(current: bytes | None, before: bytes) -> bool:

@@ -63,6 +63,7 @@ def apply(
     users_text: Collection[str] = (),
     progress: ProgressCallback | None = None,
     undo: bool = False,
+    users: Collection[str] = (),
 ) -> None:
     """Write (bytes) or delete (None) every path in `changes`, all or nothing.
 
@@ -70,10 +71,13 @@ def apply(
     file is compared with it right before its swap; a difference means the
     user saved it meanwhile, and raises `Changed` with the tree as it was.
     With `undo`, the transaction's backups are kept as the record `undo_last`
-    puts back (`scaffold gen --abort`). The caller holds the project's lock
-    (`scaffold.record.lock`).
+    puts back (`scaffold gen --abort`). What it writes to `users` (the user's
+    files) is also kept until it commits: a rollback merges an edit made
+    after the swap onto the old file (`journal.rollback`). The caller holds
+    the project's lock (`scaffold.record.lock`).
     """
     validate(changes, root, users_text)
+    users = frozenset(users)
     refuse_links(root, [*changes, f"{TXN_DIR}/{JOURNAL}", *([f"{UNDO_DIR}/{_UNDO_RECORD}"] if undo else [])])
     refuse_non_files(root, changes)
     if not changes:
@@ -91,6 +95,8 @@ def apply(
             content = changes[path]
             if content is not None:
                 write(staged / path, content)
+                if path in users:
+                    write(txn / journal.WROTE / path, content)
         begun = journal.begin(root, changes, paths, created)
         for done, path in enumerate(paths, 1):
             seams.at(seams.BEFORE_SWAP, path)
@@ -127,7 +133,7 @@ def _keep_for_undo(root: Path, begun: dict[str, Any]) -> None:
     """
     txn, undo = root / TXN_DIR, root / UNDO_DIR
     try:
-        for leftover in ("new", "gone"):  # staged files, and what exchanges took out: copies of `old/`
+        for leftover in ("new", "gone", journal.WROTE):  # staged, taken out by exchanges, kept to merge onto
             shutil.rmtree(txn / leftover, ignore_errors=True)
         write(txn / _UNDO_RECORD, json.dumps(begun).encode())
         write(txn / ".gitignore", b"*\n")

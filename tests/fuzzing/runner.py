@@ -572,11 +572,20 @@ class World:
             blocks.setdefault(path, set()).add((first, node.end_lineno or node.lineno))
         if not blocks:
             return False
+        edited: dict[str, str] = {}
         for path, spans in blocks.items():
-            lines = re.findall(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+$", self.text(path))
+            text = self.text(path)
+            lines = re.findall(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+$", text)
+            newline = "\r\n" if "\r\n" in text else "\r" if "\r" in text else "\n"
+            recorded = _top_level_blocks(self.project / ".scaffold/base" / path)
             for first, last in sorted(spans, reverse=True):
-                del lines[first - 1 : last]
-            self.write(path, "".join(lines))
+                name = getattr(ast.parse(text).body[_node_at(text, first)], "name", "")
+                # scaffold's last recorded version of a block it still renders (`calls` under the
+                # `__main__` guard, seed 37003); removed only where scaffold renders no such block
+                lines[first - 1 : last] = [recorded[name].replace("\n", newline)] if name in recorded else []
+            edited[path] = "".join(lines)
+        for path, text in edited.items():
+            self.write(path, text)
         self.log(f"  step {self.step_index}: removed scaffold's stale blocks the report names in {sorted(blocks)}")
         return True
 
@@ -816,3 +825,25 @@ def replay(
         return world, Violation("timeout", str(timeout)[:500], world.step_index if world else -1)  # type: ignore[return-value]
     except Exception:  # noqa: BLE001 -- a defect of the fuzzer itself, reported apart from scaffold's
         return world, Violation("fuzzer-error", traceback.format_exc()[-2000:], world.step_index if world else -1)  # type: ignore[return-value]
+
+
+def _top_level_blocks(path: Path) -> dict[str, str]:
+    """The text of each top-level definition of the module at `path` (none when it is missing)."""
+    if not path.is_file():
+        return {}
+    text = path.read_text()
+    lines = text.splitlines(keepends=True)
+    found = {}
+    for node in ast.parse(text).body:
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            first = min([node.lineno, *(d.lineno for d in node.decorator_list)])
+            found[node.name] = "".join(lines[first - 1 : node.end_lineno])
+    return found
+
+
+def _node_at(text: str, first: int) -> int:
+    """The index of the top-level statement of `text` whose first line (decorators included) is `first`."""
+    for index, node in enumerate(ast.parse(text).body):
+        if min([node.lineno, *(d.lineno for d in getattr(node, "decorator_list", []))]) == first:
+            return index
+    raise LookupError(first)
