@@ -1,8 +1,9 @@
 """The `scaffold` command's entry point (console script and `python -m scaffold`).
 
 A `gen` or `check` with nothing to do is answered by `scaffold.fastpath`
-before the CLI framework is even imported, and so is a `call` in the forms
-`scaffold.cli.calling` reads; everything else goes to the Typer app in
+before the CLI framework is even imported, and so are a `call` in the forms
+`scaffold.cli.calling` reads and a help request Typer answered before
+(`scaffold.helptext`); everything else goes to the Typer app in
 `scaffold.cli.app`.
 """
 
@@ -21,10 +22,14 @@ def hoist_global_flags(argv: list[str]) -> list[str]:
 
 
 def main() -> None:
-    from scaffold import fastpath
+    from scaffold import fastpath, helptext
 
     sys.argv[1:] = hoist_global_flags(sys.argv[1:])
     if fastpath.run(sys.argv[1:]):
+        return
+    if helptext.is_request(sys.argv[1:]):
+        main_module = sys.modules.get("__main__")
+        helptext.print_help(sys.argv[1:], f"{sys.argv[0]}|{getattr(main_module, '__package__', '')}", _typer)
         return
     if "call" in sys.argv[1:3]:
         from scaffold.cli import calling
@@ -32,6 +37,11 @@ def main() -> None:
         arguments = calling.parse(sys.argv[1:])
         if arguments is not None:
             sys.exit(calling.perform(arguments))
+    _typer()
+
+
+def _typer() -> None:
+    """The Typer app on `sys.argv`; a bug in scaffold said as one, with its traceback."""
     from scaffold.cli.app import app
 
     try:

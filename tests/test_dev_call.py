@@ -133,7 +133,7 @@ def test_call_answers_before_typer_loads_and_says_what_typer_would(route_guide, 
         outputs.append(fast)
     assert json.loads(outputs[0].stdout)["name"].startswith("Berkshire Valley")
     assert [o.returncode for o in outputs] == [0, 0, 0, 2, 2, 1, 2]
-    for typers in (["--help"], [f"-d{POINT}", "GetFeature", "--target", target], ["--protocol", "smtp", "X"]):
+    for typers in (["--nope", "X"], [f"-d{POINT}", "GetFeature", "--target", target], ["--protocol", "smtp", "X"]):
         assert " typer" in _process(project, "-X", "importtime", "-m", "scaffold", "call", *typers).stderr, typers
 
 
