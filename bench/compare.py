@@ -172,6 +172,14 @@ def main() -> None:
         ENVIRONMENT["PYTHONPYCACHEPREFIX"] = str(workdir / "pycache")
         warm_up(workdir / "warm-up")
         start_up = repeat(args.runs, lambda run: [sys.executable, "-c", "pass"])
+        ENVIRONMENT["XDG_CACHE_HOME"] = str(workdir / "cache")
+        kept_help = workdir / "cache/scaffold/help"
+
+        def without_kept_help(run: int) -> list[str]:
+            shutil.rmtree(kept_help, ignore_errors=True)
+            return [*SCAFFOLD, "--help"]
+
+        first_help = repeat(args.runs, without_kept_help)  # Typer's, which the next one prints from the copy
         help_timing = repeat(args.runs, lambda run: [*SCAFFOLD, "--help"])
         trees = {"route_guide": route_guide, "synthetic 100": synthetic, "googleapis": googleapis}
         print(
@@ -203,8 +211,9 @@ def main() -> None:
     floor = start_up.median * 1000
     print(f"Python start-up alone (`python -c pass`): {floor:.0f} ms median, the floor of every scaffold command")
     help_ms = help_timing.median * 1000
-    print(f"`scaffold --help`: {help_ms:.0f} ms median (target < 150 ms: {'met' if help_ms < 150 else 'MISSED'})")
-    if help_ms >= 150:
+    print(f"`scaffold --help`: {help_ms:.0f} ms median (target <= 60 ms: {'met' if help_ms <= 60 else 'MISSED'})")
+    print(f"  the first time (Typer's, then kept): {first_help.median * 1000:.0f} ms median")
+    if help_ms > 60:
         missed.append(f"--help takes {help_ms:.0f} ms")
     for line in missed:
         print(f"MISSED: {line}")
