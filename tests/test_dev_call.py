@@ -137,6 +137,34 @@ def test_call_answers_before_typer_loads_and_says_what_typer_would(route_guide, 
         assert " typer" in _process(project, "-X", "importtime", "-m", "scaffold", "call", *typers).stderr, typers
 
 
+def test_call_reads_the_project_once_and_again_after_any_input_changes(route_guide, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """The descriptors are kept in the project's cache while no input changed (`scaffold.live.kept`): the
+    next call does not load the project; a proto saved since (an RPC added, then taken out) is read again."""
+    _, target = route_guide
+    project = tmp_path / "route_guide"
+    shutil.copytree(ROUTE_GUIDE, project, ignore=shutil.ignore_patterns("cache"))
+    proto = project / "protos/route_guide.proto"
+
+    def called(method: str) -> tuple[subprocess.CompletedProcess[str], bool]:
+        done = _process(project, "-X", "importtime", "-m", "scaffold", "call", "--target", target, method, "-d", POINT)
+        return done, "| scaffold.generation.project" in done.stderr
+
+    first, loaded = called("GetFeature")
+    assert first.returncode == 0 and loaded, first.stderr[-500:]
+    again, loaded = called("GetFeature")
+    assert (again.returncode, again.stdout, loaded) == (0, first.stdout, False)
+
+    original = proto.read_text()
+    proto.write_text(
+        original.replace("  rpc GetFeature(", "  rpc Ping(Point) returns (Feature) {}\n  rpc GetFeature(", 1)
+    )
+    added, loaded = called("Ping")  # the server does not have it: it says so, after the call went out
+    assert added.returncode == 1 and loaded and "UNIMPLEMENTED" in added.stderr, added.stderr[-500:]
+    proto.write_text(original)
+    gone, loaded = called("Ping")
+    assert gone.returncode == 2 and loaded and "Ping: no such method" in gone.stderr, gone.stderr[-500:]
+
+
 def _process(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run([sys.executable, *args], cwd=cwd, capture_output=True, text=True, timeout=60, check=False)
 

@@ -91,6 +91,13 @@ def _outputs_match(root: Path, files: dict[str, dict[str, str | None]], hashes: 
     return True
 
 
+def inputs_status(root: Path) -> dict[str, Status] | None:
+    """The status of the config and of every input the digest reads (what protoc's descriptors come from);
+    None for a directory without [tool.scaffold]."""
+    table = inputs.config_table(root)
+    return None if table is None else _status([root / CONFIG_FILE, *_inputs_read(root, table)])
+
+
 def _inputs_read(root: Path, table: dict[str, object]) -> list[Path]:
     """Every directory the inputs' digest lists and every file in them (a new proto changes its directory's
     times), below links as the digest follows them."""

@@ -146,17 +146,34 @@ def descriptors_for(
 ) -> tuple[descriptor_pb2.FileDescriptorSet, list[str]]:
     """The descriptors to call with, and the methods one may call: the server's (`reflect`), those of
     `protos`, or the project's at `root`."""
-    from scaffold.generation import project, protoc
-
     if reflect:
         files = reflected(target, channel_credentials)
         return files, method_names(files)
     if protos:
+        from scaffold.generation import protoc
+
         proto_files, include_dirs = protoc.expand_directories(protos, include)
         proto_inputs = protoc.resolve_inputs(proto_files, include_dirs)
         files = protoc.run(proto_inputs, include_dirs).descriptors
         return files, method_names(files, [item.name for item in proto_inputs])
     assert root is not None
+    return _projects(root)
+
+
+def _projects(root: Path) -> tuple[descriptor_pb2.FileDescriptorSet, list[str]]:
+    """The project's descriptors and methods: as kept while no input changed (`scaffold.live.kept`), else
+    loaded, and kept."""
+    from scaffold.live import kept
+
+    before = kept.inputs(root)
+    found = kept.load(root, before) if before is not None else None
+    if found is not None:
+        return descriptor_pb2.FileDescriptorSet.FromString(found[0]), found[1]
+    from scaffold.generation import project
+
     inputs = project.load(root, for_generation=False)
     files = project.descriptors(inputs)
-    return files, method_names(files, [item.name for item in inputs.protos])
+    names = method_names(files, [item.name for item in inputs.protos])
+    if before is not None:
+        kept.save(root, before, files.SerializeToString(), names)
+    return files, names
