@@ -9,7 +9,6 @@ status), so an edited help text (an editable install, a new version) is asked fo
 
 from __future__ import annotations
 
-import hashlib
 import io
 import os
 import sys
@@ -52,6 +51,8 @@ def print_help(argv: list[str], prog: str, ask_typer: Callable[[], None]) -> Non
 
 
 def _kept_at(argv: list[str], prog: str) -> str:
+    import hashlib  # here: every other command would pay for its import
+
     status = sorted(_status(os.path.dirname(__file__)))
     key = repr((run_identity(), __file__, status, argv, prog, min(_columns(), _WIDTH_CAP)))
     base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
