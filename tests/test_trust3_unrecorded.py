@@ -53,7 +53,8 @@ def test_a_module_of_the_users_where_a_new_service_goes_gets_the_servicer_and_ke
     module = "ledger" if service == "Ledger" else "audit_trail"
     servicer = project / f"shop/services/{module}.py"
     assert not servicer.exists() and (project / "shop/services/__init__.py").is_file()  # per-service layout
-    servicer.write_text(HELPERS)
+    mine = HELPERS if service == "Ledger" else "def balance(amount: int) -> int:\r\n    return amount * 2\r\n"
+    servicer.write_bytes(mine.encode())  # the second: CRLF, no imports of its own
     (project / f"tests/test_{module}.py").write_text(TESTS)
     proto = next((project / "protos").rglob("shop.proto"))
     request = "ItemQuery"
@@ -63,8 +64,9 @@ def test_a_module_of_the_users_where_a_new_service_goes_gets_the_servicer_and_ke
     done = run_scaffold("gen", "-C", project)
     assert done.returncode == 0, done.stderr
     assert f"merge     shop/services/{module}.py  (scaffold had no record of it" in done.stdout
-    merged = servicer.read_text()
-    assert _in_order(HELPERS, merged) and f"class {service}Servicer(" in merged
+    merged = servicer.read_bytes().decode()
+    assert _in_order(mine, merged) and f"class {service}Servicer(" in merged
+    assert merged.count("\n") == merged.count("\r\n" if "\r" in mine else "\n")  # in the file's own endings
     assert _in_order(TESTS, (project / f"tests/test_{module}.py").read_text())
     checked = check_project(project, "shop")
     assert f"{service}Servicer" in checked.docs[f"shop.services.{module}"]
@@ -80,7 +82,7 @@ def test_a_module_of_the_users_where_a_new_service_goes_gets_the_servicer_and_ke
     )
     again = run_scaffold("gen", "-C", project)
     assert again.returncode == 0, again.stderr
-    grown = servicer.read_text()
+    grown = servicer.read_bytes().decode()
     assert "def Undo(" in grown and _in_order(merged, grown)
     check_project(project, "shop")
 

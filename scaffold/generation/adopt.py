@@ -23,7 +23,8 @@ def adopted(path: str, current: bytes, render: bytes, package: str) -> bytes | D
     """`current` with the render's top-level definitions it lacks, the imports they read and the render's
     `__main__` guard when it has none; None when it lacks nothing (left as it is); where and why it is not
     Python scaffold can add to."""
-    source = pysource.parse(path, current)
+    newline = _uniform_newline(current)  # a file all CRLF (or CR) gets what is added in its own endings
+    source = pysource.parse(path, current.replace(newline, b"\n") if newline else current)
     if isinstance(source, Diagnostic):
         return source
     into = parse_render(path, render)
@@ -49,7 +50,32 @@ def adopted(path: str, current: bytes, render: bytes, package: str) -> bytes | D
     for statement, binds in into.imports:
         if binds & used and not binds & source.defined:
             text = pysource.with_import(text, statement, package)
-    return text.encode()
+    if not any(isinstance(node, (ast.Import, ast.ImportFrom)) for node in source.tree.body):
+        text = _spaced_after_imports(text)
+    return text.encode().replace(b"\n", newline) if newline else text.encode()
+
+
+def _spaced_after_imports(text: str) -> str:
+    """Two blank lines between the imports and what follows, as isort wants, where imports were added to a
+    module that had none."""
+    tree = ast.parse(text)
+    imports = [node for node in tree.body if isinstance(node, (ast.Import, ast.ImportFrom))]
+    if not imports:
+        return text
+    lines = split_lines(text, keepends=True)
+    end = imports[-1].end_lineno or imports[-1].lineno
+    if end < len(lines) and lines[end].strip():
+        return "".join(lines[:end]) + "\n\n" + "".join(lines[end:])
+    return text
+
+
+def _uniform_newline(content: bytes) -> bytes | None:
+    """b"\r\n" or b"\r" where every line of `content` ends so; None for "\n" or a mix (what is added then
+    ends in "\n", and the user's lines keep theirs)."""
+    crlf, cr, lf = content.count(b"\r\n"), content.count(b"\r"), content.count(b"\n")
+    if crlf and crlf == cr == lf:
+        return b"\r\n"
+    return b"\r" if cr and not lf else None
 
 
 _BLOCKS = (ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)
