@@ -5,8 +5,8 @@ The layer order, lowest first (docs/architecture.md draws it):
     layout < core < record < generation < breaking < api < live < cli < entry
 
 `scaffold.layout` (constants) and `scaffold/__init__.py` are the base;
-`scaffold.api` is the library API; `scaffold.__main__` and `scaffold.fastpath`
-are the entry. A module may import its own part and the parts below it,
+`scaffold.api` is the library API; `scaffold.__main__`, `scaffold.fastpath` and
+`scaffold.helptext` are the entry. A module may import its own part and the parts below it,
 whether at the top of the file or inside a function. Each subpackage's
 `__init__.py` only says what its part does: it imports nothing.
 """
@@ -18,7 +18,14 @@ from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parent.parent / "scaffold"
 LAYERS = ["base", "core", "record", "generation", "breaking", "api", "live", "cli", "entry"]
-ROOT = {"scaffold": "base", "layout": "base", "api": "api", "fastpath": "entry", "__main__": "entry"}
+ROOT = {
+    "scaffold": "base",
+    "layout": "base",
+    "api": "api",
+    "fastpath": "entry",
+    "helptext": "entry",
+    "__main__": "entry",
+}
 MAX_LINES = 450
 # Modules still to split by job (issue 26), at their size when the cap came in: each may only shrink,
 # and leaves this list once it is under the cap.
@@ -30,6 +37,9 @@ ALLOWED = {
     ("scaffold.generation.configkeys", "scaffold.breaking.rules"),
     # The same for the rule IDs and categories of `use` and `except`.
     ("scaffold.generation.configkeys", "scaffold.breaking.selection"),
+    # A rollback puts the user's edits since a killed run onto the file as it was before that run, with
+    # the 3-way merge of a regeneration (text only; imported only when such an edit is found).
+    ("scaffold.record.journal", "scaffold.generation.merge"),
 }
 
 
