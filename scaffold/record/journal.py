@@ -85,10 +85,13 @@ def rollback(root: Path, restored: Restored | None = None) -> list[Diagnostic]:
                 if ours:
                     put_back.append((path, current, read(backup)))
                     os.replace(backup, target)
-                elif current != (before := read(backup)) and (
-                    merged := _edits_onto(before, current, txn / WROTE / path, entry["new"], path)
+                elif (
+                    current != (before := read(backup))
+                    and not target.is_symlink()
+                    and (merged := _edits_onto(before, current, txn / WROTE / path, entry["new"], path))
                 ):
                     write_atomically(target, merged)  # the run taken back, what the user did since kept
+                    os.chmod(target, os.stat(backup).st_mode)  # the file's own mode, as the old inode had it
                     message = "changed after the interrupted run; your edits kept, onto what it held before that run"
                     notes.append(Diagnostic(str(target), message, severity="note"))
                 elif current != before:
