@@ -4,11 +4,13 @@ Typer's import is most of what a help request costs (about 45 of 65 ms, issue 30
 depends only on the CLI's code, the name it runs under and the terminal's width (click wraps at the
 width, at most 80 columns). So the first request of each form asks Typer and keeps the text in the
 user's cache; the next one prints it. The key covers each of those (the package's modules by their
-status), so an edited help text (an editable install, a new version) is asked for again, never stale.
+status, and Typer's), so an edited help text (an editable install, a new version, another Typer) is
+asked for again, never stale.
 """
 
 from __future__ import annotations
 
+import importlib.util
 import io
 import os
 import sys
@@ -54,6 +56,9 @@ def _kept_at(argv: list[str], prog: str) -> str:
     import hashlib  # here: every other command would pay for its import
 
     status = sorted(_status(os.path.dirname(__file__)))
+    typer = importlib.util.find_spec("typer")  # an upgrade of Typer may print it otherwise
+    if typer is not None and typer.origin:
+        status.append((typer.origin, os.stat(typer.origin).st_mtime_ns, os.stat(typer.origin).st_size))
     key = repr((run_identity(), __file__, status, argv, prog, min(_columns(), _WIDTH_CAP)))
     base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
     return os.path.join(base, "scaffold", "help", hashlib.sha256(key.encode()).hexdigest()[:32] + ".txt")
