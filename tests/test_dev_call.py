@@ -153,6 +153,20 @@ def test_call_reads_the_project_once_and_again_after_any_input_changes(route_gui
     assert first.returncode == 0 and loaded, first.stderr[-500:]
     again, loaded = called("GetFeature")
     assert (again.returncode, again.stdout, loaded) == (0, first.stdout, False)
+    below = _process(
+        project / "route_guide",
+        "-X",
+        "importtime",
+        "-m",
+        "scaffold",
+        "call",
+        "--target",
+        target,
+        "GetFeature",
+        "-d",
+        POINT,
+    )
+    assert below.stdout == first.stdout and "| scaffold.generation" not in below.stderr  # nothing but the kept copy
 
     original = proto.read_text()
     proto.write_text(

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from scaffold.core.errors import EXIT_BAD_INPUT, EXIT_NEEDS_USER, ScaffoldError
+from scaffold.layout import CONFIG_FILE
 
 PROTOCOLS = ("grpc", "connect", "grpc-web", "http")
 
@@ -165,6 +166,17 @@ def perform(args: CallArgs) -> int:
 
 
 def _project(option: Path | None) -> Path:
+    """The project `-C` names, else the nearest one upward (`configfile`'s rules, and its located errors):
+    without reading a config where the first one met, or named, holds `call`'s kept descriptors."""
+    from scaffold.live import kept
+
+    if option is not None and kept.is_kept_for(option):
+        return option
+    directory = Path.cwd()
+    while option is None and not (directory / CONFIG_FILE).is_file() and directory != directory.parent:
+        directory = directory.parent
+    if option is None and kept.is_kept_for(directory):
+        return directory
     from scaffold.generation.configfile import find_project, project_dir
 
     return project_dir(option) if option is not None else find_project(Path.cwd())

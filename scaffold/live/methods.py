@@ -165,10 +165,10 @@ def _projects(root: Path) -> tuple[descriptor_pb2.FileDescriptorSet, list[str]]:
     loaded, and kept."""
     from scaffold.live import kept
 
-    before = kept.inputs(root)
-    found = kept.load(root, before) if before is not None else None
+    found = kept.load(root)
     if found is not None:
         return descriptor_pb2.FileDescriptorSet.FromString(found[0]), found[1]
+    before = kept.inputs(root)  # taken before the inputs are read: an edit meanwhile is seen next time
     from scaffold.generation import project
 
     inputs = project.load(root, for_generation=False)
