@@ -78,6 +78,7 @@ WEIGHTS: dict[str, int] = {
     "u.crlf": 1,
     "u.unicode": 1,
     "u.pyproject": 1,
+    "u.module": 2,
     "f.kill": 4,
     "f.save": 3,
     "f.second": 2,
@@ -600,6 +601,29 @@ def u_unicode(world: World, a: dict[str, Any]) -> bool:
     return True
 
 
+def u_module(world: World, a: dict[str, Any]) -> bool:
+    """A module of the user's own beside the servicer modules, named as a service of the pool would be:
+    when a later edit adds or renames a service to that name, scaffold renders its module at that path
+    and must take the user's lines in (seed 36007), not leave the project without the servicer."""
+    modules = _servicer_modules(world)
+    if not modules:
+        return False
+    directory = modules[a["pick"] % len(modules)].rpartition("/")[0]
+    service = SERVICE_NAMES[a["where"] % len(SERVICE_NAMES)]
+    path = f"{directory}/{re.sub(r'(?<!^)(?=[A-Z])', '_', service).lower()}.py"
+    if (world.project / path).exists():
+        return False
+    mark = world.mark(path, "module of the user's")
+    world.write(
+        path,
+        f'"""{mark}: helpers of the user, written before any service of this name."""\n\n'
+        f"FZ_LIMIT_{mark[3:]} = 3  # {DECOR[a['decor']]}\n\n\n"
+        f"def fz_module_{mark[3:]}(value: str) -> str:\n"
+        f'    return value + "{mark}"\n',
+    )
+    return True
+
+
 def u_pyproject(world: World, a: dict[str, Any]) -> bool:
     mark = world.mark("pyproject.toml", "comment in pyproject.toml")
     text = world.text("pyproject.toml")
@@ -640,4 +664,5 @@ EDITS = {
     "u.crlf": u_crlf,
     "u.unicode": u_unicode,
     "u.pyproject": u_pyproject,
+    "u.module": u_module,
 }
