@@ -80,11 +80,13 @@ def repeat(runs: int, before: Callable[[int], list[str]]) -> Timing:
 
 
 def googleapis(directory: Path) -> list[Path]:
-    """The .proto files of googleapis-common-protos, copied with their paths."""
+    """The .proto files of googleapis-common-protos, copied with their paths; not operations_proto.proto, a
+    second name it ships for google/longrunning/operations.proto, which no project can copy (scaffold refuses
+    it: protobuf cannot load its symbols beside the distribution's own module)."""
     distribution = importlib.metadata.distribution("googleapis-common-protos")
     paths = []
     for file in distribution.files or []:
-        if file.name.endswith(".proto"):
+        if file.name.endswith(".proto") and file.name != "operations_proto.proto":
             target = directory / file
             target.parent.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(file.locate(), target)

@@ -167,6 +167,37 @@ def test_a_copy_that_differs_from_the_installed_proto_of_its_name_is_refused_whe
     assert tree(project) == before
 
 
+def test_new_refuses_a_copy_that_could_not_load_beside_the_installed_one_and_writes_nothing(tmp_path: Path) -> None:
+    """What `gen` refuses, `new` refuses too, at the file it would copy, before making the project: a
+    differing google/rpc/status.proto under -I, and googleapis-common-protos' own operations_proto.proto,
+    a second name for google/longrunning/operations.proto (its module registers that name), whose
+    symbols protobuf cannot load twice whatever its bytes."""
+    vendored = tmp_path / "vendored"
+    (vendored / "google/rpc").mkdir(parents=True)
+    shipped = _installed_root() / "google/rpc/status.proto"
+    (vendored / "google/rpc/status.proto").write_text(
+        shipped.read_text().replace("message Status {", "message Status {\n  string extra = 99;", 1)
+    )
+    (tmp_path / "demo.proto").write_text(STATUS_USER)
+    refused = run_scaffold("new", "demo.proto", "-o", tmp_path / "p", "-I", str(vendored), cwd=tmp_path)
+    assert refused.returncode == 2, refused.stdout + refused.stderr
+    assert refused.stderr.startswith(f"{vendored / 'google/rpc/status.proto'}:1:1: differs from {shipped} ")
+    assert "leave out the -I that holds it" in refused.stderr and not (tmp_path / "p").exists()
+
+    second = run_scaffold(
+        "new",
+        str(_installed_root() / "google/longrunning/operations_proto.proto"),
+        "-I",
+        str(_installed_root()),
+        "-o",
+        tmp_path / "q",
+        cwd=tmp_path,
+    )
+    assert second.returncode == 2, second.stdout + second.stderr
+    assert "which its module registers as google/longrunning/operations.proto" in second.stderr
+    assert not (tmp_path / "q").exists()
+
+
 def test_a_distribution_changed_under_a_copy_of_its_proto_makes_the_project_stale(tmp_path: Path) -> None:
     """The installed file a copy must match is an input: when it changes (a distribution upgraded, here one
     put first on the import path), a no-op `check` no longer calls the project up to date, and the next

@@ -13,7 +13,7 @@ and layout aside: the pool compares descriptors) is fine.
 from __future__ import annotations
 
 import importlib
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 
 from google.protobuf import descriptor_pb2
@@ -27,18 +27,24 @@ _SHIPPED_PREFIXES = ("google/", "grpc/", "buf/", "opentelemetry/")
 """Where a distribution's protos live; any other name is the project's own, and costs no lookup."""
 
 
-def refuse(result: ProtocResult, root: Path, proto_paths: Sequence[str]) -> None:
-    """Stop the run, located at the project's copy, when a proto it generates clashes with an installed one."""
-    problems = list(clashes(result, root, proto_paths))
+def refuse(
+    result: ProtocResult, root: Path, proto_paths: Sequence[str], copying: Callable[[str], Path] | None = None
+) -> None:
+    """Stop the run, located at the project's copy, when a proto it generates clashes with an installed one;
+    `copying` (`new`) names where each proto it copies into the project comes from."""
+    problems = list(clashes(result, root, proto_paths, copying))
     if problems:
         raise ScaffoldError(problems)
 
 
-def clashes(result: ProtocResult, root: Path, proto_paths: Sequence[str]) -> Iterable[Diagnostic]:
+def clashes(
+    result: ProtocResult, root: Path, proto_paths: Sequence[str], copying: Callable[[str], Path] | None = None
+) -> Iterable[Diagnostic]:
     for name in result.generated_names:
         if not name.startswith(_SHIPPED_PREFIXES) or name.startswith("google/protobuf/"):
             continue
-        copy = next((f"{d}/{name}" for d in proto_paths if (root / d / name).is_file()), None)
+        kept = next((f"{d}/{name}" for d in proto_paths if (root / d / name).is_file()), None)
+        copy = kept or (str(copying(name)) if copying is not None else None)  # `new`: what it would copy
         if copy is None:
             continue  # compiled from where it is installed: the distribution's own file
         shipped = providers.installed_root(name)
@@ -46,13 +52,26 @@ def clashes(result: ProtocResult, root: Path, proto_paths: Sequence[str]) -> Ite
         if shipped is None or theirs is None:
             continue
         ours = _ours(result, name)
-        if ours is not None and _comparable(ours) != _comparable(theirs):
-            distribution, installed = shipped
+        distribution, installed = shipped
+        instead = (
+            f"leave out the -I that holds it, and `new` imports it from {distribution}"
+            if kept is None
+            else f'import it from there (`installed = ["{distribution}"]` in [tool.scaffold])'
+        )
+        if theirs.name != name:  # a second name for a file the distribution registers as another
+            yield Diagnostic(
+                copy,
+                f"defines what {installed / name} ({distribution}, installed) defines, which its module registers "
+                f"as {theirs.name}: protobuf cannot load both in one process; {instead} rather than copying it",
+                1,
+                1,
+            )
+        elif ours is not None and _comparable(ours) != _comparable(theirs):
             yield Diagnostic(
                 copy,
                 f"differs from {installed / name} ({distribution}, installed) though both are {name}: protobuf "
                 "cannot load both in one process, and grpcio-status and Google's libraries load the installed one; "
-                "make this copy the installed version (copy it over)",
+                f"make this copy the installed version (copy it over), or {instead}",
                 1,
                 1,
             )
