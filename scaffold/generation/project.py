@@ -259,9 +259,9 @@ def _refuse_output_over_inputs(
     """A project written where its protos are read would mix the two (and copy the protos into themselves):
     the output may be neither an input directory nor hold an input proto, with --force or without."""
     where = root.resolve()
+    inside = [p for p in proto_files if p.resolve().is_relative_to(where)]  # once: not per argument (100 x 100)
     for argument in arguments:
         resolved = argument.resolve()
-        inside = [p for p in proto_files if p.resolve().is_relative_to(where)]
         if (argument.is_dir() and where == resolved) or resolved.is_relative_to(where) or inside:
             held = argument if argument.is_dir() else (inside[0] if inside else argument)
             why = "the default output" if defaulted else "the output directory"
