@@ -151,7 +151,7 @@ def compiled_after_one_change(project: Path, proto: Path) -> str:
     output = subprocess.run(
         [*SCAFFOLD, "-v", "gen", "-C", str(project)], env=ENVIRONMENT, capture_output=True, text=True, check=True
     ).stdout
-    return next((line for line in output.splitlines() if line.startswith("protoc generated")), "?")
+    return next((line for line in output.splitlines() if line.startswith("protoc compiled")), "?")
 
 
 CHANGED: dict[str, tuple[Path, Path]] = {}  # tree -> (its project, the proto the one-change runs edit)
