@@ -12,6 +12,7 @@ and layout aside: the pool compares descriptors) is fine.
 
 from __future__ import annotations
 
+import dataclasses
 import importlib
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
@@ -27,14 +28,17 @@ _SHIPPED_PREFIXES = ("google/", "grpc/", "buf/", "opentelemetry/")
 """Where a distribution's protos live; any other name is the project's own, and costs no lookup."""
 
 
-def refuse(
-    result: ProtocResult, root: Path, proto_paths: Sequence[str], copying: Callable[[str], Path] | None = None
-) -> None:
-    """Stop the run, located at the project's copy, when a proto it generates clashes with an installed one;
-    `copying` (`new`) names where each proto it copies into the project comes from."""
+def checked(result: ProtocResult, root: Path, proto_paths: Sequence[str], new_from: Sequence[Path]) -> ProtocResult:
+    """`result`, once no proto the project generates clashes with an installed one: a regeneration stops,
+    located at the copy; `new` (copying from the include roots `new_from`) says so as a warning at the
+    file it copies, and makes the project (a PyPI project's vendored tree still generates, as issue 31
+    asks), which `gen` then refuses until the copy is settled."""
+    copying = (lambda name: next(r / name for r in new_from if (r / name).is_file())) if new_from else None
     problems = list(clashes(result, root, proto_paths, copying))
-    if problems:
+    if problems and not new_from:
         raise ScaffoldError(problems)
+    warned = tuple(dataclasses.replace(problem, severity="warning") for problem in problems)
+    return dataclasses.replace(result, warnings=result.warnings + warned) if warned else result
 
 
 def clashes(

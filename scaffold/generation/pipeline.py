@@ -65,12 +65,7 @@ def plan(inputs: Inputs, arguments: Sequence[Path] = ()) -> Outcome:
     config, disk, previous = inputs.config, inputs.disk, inputs.previous
     _refuse_unresolved_conflicts(disk, previous)
     result, record = run_protoc(inputs)
-    clash.refuse(
-        result,
-        config.root,
-        config.proto_paths,
-        (lambda n: _find_source(n, inputs.new_from)) if inputs.new_from else None,
-    )
+    result = clash.checked(result, config.root, config.proto_paths, inputs.new_from)
     copies: dict[str, bytes] = {}
     if inputs.new_from:
         copies = {f"{PROTO_DIR}/{n}": _find_source(n, inputs.new_from).read_bytes() for n in result.generated_names}
