@@ -119,9 +119,8 @@ def _typed(key: str, value: str) -> object | None:
 
 def perform(args: CallArgs) -> int:
     """Make the call; the exit code, every failure said in one line on stderr first."""
-    if (
-        not args.verbose
-    ):  # grpc's C core reads it once, as grpc loads: its own log lines stay out, the user's value wins
+    # grpc's C core reads it once, as grpc loads: unless -v, its own log lines stay out; the user's value wins
+    if not args.verbose:
         os.environ.setdefault("GRPC_VERBOSITY", "ERROR")
     import grpc
 
