@@ -16,7 +16,7 @@ import os
 import sys
 from collections.abc import Callable
 
-from scaffold import run_identity
+from scaffold import run_identity, user_cache
 
 _WIDTH_CAP = 80  # click's HelpFormatter wraps at min(columns, 80) - 2
 
@@ -60,8 +60,7 @@ def _kept_at(argv: list[str], prog: str) -> str:
     if typer is not None and typer.origin:
         status.append((typer.origin, os.stat(typer.origin).st_mtime_ns, os.stat(typer.origin).st_size))
     key = repr((run_identity(), __file__, status, argv, prog, min(_columns(), _WIDTH_CAP)))
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return os.path.join(base, "scaffold", "help", hashlib.sha256(key.encode()).hexdigest()[:32] + ".txt")
+    return os.path.join(user_cache("help"), hashlib.sha256(key.encode()).hexdigest()[:32] + ".txt")
 
 
 def _status(directory: str) -> list[tuple[str, int, int]]:

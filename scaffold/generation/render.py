@@ -31,6 +31,7 @@ from typing import Any
 import jinja2
 import jinja2.meta
 
+from scaffold import user_cache
 from scaffold.core.errors import Diagnostic, ScaffoldError
 from scaffold.generation import renders
 from scaffold.generation.inputs import builtin_templates
@@ -232,7 +233,7 @@ class Renderer:
 def _shared_reads(fingerprint: str, name: str, find: Callable[[], frozenset[str] | None]) -> list[str]:
     """What template `name` reads (["*"]: anything), kept in the user's cache by the templates' fingerprint,
     which names their sources and the tools' versions; a cache that cannot be read or written costs time only."""
-    path = os.path.join(_user_cache("reads"), f"{fingerprint}.json")
+    path = os.path.join(user_cache("reads"), f"{fingerprint}.json")
     try:
         with open(path, encoding="utf-8") as file:
             known = json.load(file)
@@ -252,11 +253,6 @@ def _shared_reads(fingerprint: str, name: str, find: Callable[[], frozenset[str]
     except OSError:
         pass
     return found
-
-
-def _user_cache(part: str) -> str:
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return os.path.join(base, "scaffold", part)
 
 
 def _view_sets(view: Any) -> dict[str, Any]:
@@ -289,7 +285,7 @@ def _bytecode_cache() -> jinja2.BytecodeCache | None:
     Jinja keys each entry by the template's source, so an edited template is
     never served stale; no writable cache directory just means no cache.
     """
-    directory = _user_cache("jinja")
+    directory = user_cache("jinja")
     try:
         os.makedirs(directory, exist_ok=True)
     except OSError:

@@ -35,7 +35,7 @@ def is_kept_for(root: Path) -> bool:
 def inputs(root: Path) -> Inputs | None:
     """The status of the inputs now; None outside a project, or where protoc's result is dumped or
     replayed (`scaffold.generation.replay`): each call then goes through protoc's stage."""
-    if os.environ.get("SCAFFOLD_DUMP") or os.environ.get("SCAFFOLD_REPLAY"):
+    if _replaying():
         return None
     from scaffold.generation.uptodate import inputs_status
 
@@ -45,7 +45,7 @@ def inputs(root: Path) -> Inputs | None:
 def load(root: Path) -> tuple[bytes, list[str]] | None:
     """The serialized FileDescriptorSet and the method names, if they were kept for inputs that all still
     have the status they had."""
-    if os.environ.get("SCAFFOLD_DUMP") or os.environ.get("SCAFFOLD_REPLAY"):
+    if _replaying():
         return None
     data = cache.read(root, _NAME)
     try:
@@ -73,3 +73,8 @@ def _status(path: str) -> Status:
     except OSError:
         return None
     return (result.st_mtime_ns, result.st_ctime_ns, result.st_size, result.st_ino)
+
+
+def _replaying() -> bool:
+    """protoc's result dumped or replayed (`scaffold.generation.replay`'s variables): nothing kept then."""
+    return bool(os.environ.get("SCAFFOLD_DUMP") or os.environ.get("SCAFFOLD_REPLAY"))

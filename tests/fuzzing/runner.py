@@ -554,7 +554,7 @@ class World:
         """Remove, as the message asks, each top-level block a gone report points into that holds no line
         the user wrote (scaffold's class of a service renamed and back, kept by resolving a whole-file
         conflict as "yours"); False when a reported block holds one: then nothing is removed."""
-        blocks: dict[str, set[tuple[int, int]]] = {}
+        blocks: dict[str, set[tuple[int, int, str]]] = {}
         for match in LOCATED_GONE.finditer(output):
             path, line = match["path"], int(match["line"])
             text = self.text(path)
@@ -569,7 +569,7 @@ class World:
             lines = re.findall(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+$", text)
             if MARK.search("".join(lines[first - 1 : node.end_lineno]).encode()):
                 return False
-            blocks.setdefault(path, set()).add((first, node.end_lineno or node.lineno))
+            blocks.setdefault(path, set()).add((first, node.end_lineno or node.lineno, getattr(node, "name", "")))
         if not blocks:
             return False
         edited: dict[str, str] = {}
@@ -578,8 +578,7 @@ class World:
             lines = re.findall(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+$", text)
             newline = "\r\n" if "\r\n" in text else "\r" if "\r" in text else "\n"
             recorded = _top_level_blocks(self.project / ".scaffold/base" / path)
-            for first, last in sorted(spans, reverse=True):
-                name = getattr(ast.parse(text).body[_node_at(text, first)], "name", "")
+            for first, last, name in sorted(spans, reverse=True):
                 # scaffold's last recorded version of a block it still renders (`calls` under the
                 # `__main__` guard, seed 37003); removed only where scaffold renders no such block
                 lines[first - 1 : last] = [recorded[name].replace("\n", newline)] if name in recorded else []
@@ -839,11 +838,3 @@ def _top_level_blocks(path: Path) -> dict[str, str]:
             first = min([node.lineno, *(d.lineno for d in node.decorator_list)])
             found[node.name] = "".join(lines[first - 1 : node.end_lineno])
     return found
-
-
-def _node_at(text: str, first: int) -> int:
-    """The index of the top-level statement of `text` whose first line (decorators included) is `first`."""
-    for index, node in enumerate(ast.parse(text).body):
-        if min([node.lineno, *(d.lineno for d in getattr(node, "decorator_list", []))]) == first:
-            return index
-    raise LookupError(first)
