@@ -2,14 +2,17 @@
 
 A `gen` or `check` with nothing to do is answered by `scaffold.fastpath`
 before the CLI framework is even imported, and so are a `call` in the forms
-`scaffold.cli.calling` reads and a help request Typer answered before
+`scaffold.cli.calling` reads, a `gen` or `check` in the forms
+`scaffold.cli.regenerating` reads, and a help request Typer answered before
 (`scaffold.helptext`); everything else goes to the Typer app in
 `scaffold.cli.app`.
 """
 
 from __future__ import annotations
 
+import os
 import sys
+from collections.abc import Callable
 
 GLOBAL_FLAGS = frozenset({"-q", "--quiet", "-v", "--verbose"})
 
@@ -36,8 +39,31 @@ def main() -> None:
 
         arguments = calling.parse(sys.argv[1:])
         if arguments is not None:
-            sys.exit(calling.perform(arguments))
+            sys.exit(_as_typer_would(lambda: calling.perform(arguments)))
+    if "gen" in sys.argv[1:4] or "check" in sys.argv[1:4]:
+        from scaffold.cli import regenerating
+
+        plain = regenerating.parse(sys.argv[1:])
+        if plain is not None:
+            sys.exit(_as_typer_would(lambda: regenerating.perform(plain)))
     _typer()
+
+
+def _as_typer_would(command: Callable[[], int]) -> int:
+    """A command run without Typer, ending as it would through Typer: Ctrl-C is a quiet exit 130, an end of
+    input "Aborted!" and exit 1, a reader gone from the pipe a quiet exit 1, a bug in scaffold said as one."""
+    try:
+        return command()
+    except KeyboardInterrupt:
+        return 130
+    except EOFError:
+        print("\nAborted!", file=sys.stderr)
+        return 1
+    except BrokenPipeError:
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
+    except Exception:  # noqa: BLE001 - what reaches here is a bug in scaffold, not in the user's project: say so
+        return _bug()
 
 
 def _typer() -> None:
@@ -47,13 +73,18 @@ def _typer() -> None:
     try:
         app()
     except Exception:  # noqa: BLE001 - what reaches here is a bug in scaffold, not in the user's project: say so
-        import traceback
+        sys.exit(_bug())
 
-        from scaffold.core.errors import BUG_REPORT, EXIT_INTERNAL
 
-        traceback.print_exc()
-        print(BUG_REPORT, file=sys.stderr)
-        sys.exit(EXIT_INTERNAL)
+def _bug() -> int:
+    """The exception being handled, said as a bug in scaffold with its traceback; the exit code."""
+    import traceback
+
+    from scaffold.core.errors import BUG_REPORT, EXIT_INTERNAL
+
+    traceback.print_exc()
+    print(BUG_REPORT, file=sys.stderr)
+    return EXIT_INTERNAL
 
 
 if __name__ == "__main__":
