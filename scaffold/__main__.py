@@ -2,8 +2,8 @@
 
 A `gen` or `check` with nothing to do is answered by `scaffold.fastpath`
 before the CLI framework is even imported, and so are a `call` in the forms
-`scaffold.cli.calling` reads, a `gen` or `check` in the forms
-`scaffold.cli.regenerating` reads, and a help request Typer answered before
+`scaffold.cli.calling` reads, a `gen`, `check` or `new` in the forms
+`scaffold.cli.regenerating` and `scaffold.cli.creating` read, and a help request Typer answered before
 (`scaffold.helptext`); everything else goes to the Typer app in
 `scaffold.cli.app`.
 """
@@ -46,6 +46,12 @@ def main() -> None:
         plain = regenerating.parse(sys.argv[1:])
         if plain is not None:
             sys.exit(_as_typer_would(lambda: regenerating.perform(plain)))
+    if "new" in sys.argv[1:4]:
+        from scaffold.cli import creating
+
+        fresh = creating.parse(sys.argv[1:])
+        if fresh is not None:
+            sys.exit(_as_typer_would(lambda: creating.perform(fresh)))
     _typer()
 
 

@@ -14,6 +14,7 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from scaffold.cli.output import include_problem
 from scaffold.core.errors import EXIT_BAD_INPUT, EXIT_NEEDS_USER, ScaffoldError
 from scaffold.layout import CONFIG_FILE
 
@@ -127,9 +128,9 @@ def perform(args: CallArgs) -> int:
     from scaffold.live import call, connection, methods, request
 
     try:
-        for path in args.include:  # protoc would search a mistyped one silently, and find nothing
-            if not path.is_dir():
-                return _said(f"-I {path}: {'not a directory' if path.exists() else 'no such directory'}")
+        problem = include_problem(args.include)
+        if problem is not None:
+            return _said(problem)
         credentials = connection.credentials(args.tls, args.ca, args.cert, args.key)
         root = None if args.protos or args.reflect else _project(args.project)
         files, names = methods.descriptors_for(

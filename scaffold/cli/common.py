@@ -10,7 +10,7 @@ from typing import Annotated
 import typer
 import typer.core
 
-from scaffold.cli.output import NORMAL, QUIET, VERBOSE, set_verbosity, taken_away, verbosity
+from scaffold.cli.output import NORMAL, QUIET, VERBOSE, include_problem, set_verbosity, taken_away, verbosity
 from scaffold.cli.output import detail as _detail
 from scaffold.cli.output import progress_bar as _progress_bar
 from scaffold.cli.output import project as _project
@@ -46,9 +46,9 @@ ProjectDir = Annotated[
 
 
 def _include_dirs(include: list[Path] | None) -> list[Path]:
-    """The `-I` directories, each checked: protoc would search a mistyped one silently, and find nothing."""
-    for path in include or ():
-        if not path.is_dir():
-            typer.echo(f"-I {path}: {'not a directory' if path.exists() else 'no such directory'}", err=True)
-            raise typer.Exit(EXIT_BAD_INPUT)
+    """The `-I` directories, each checked (`output.include_problem`)."""
+    problem = include_problem(include or ())
+    if problem is not None:
+        typer.echo(problem, err=True)
+        raise typer.Exit(EXIT_BAD_INPUT)
     return list(include or ())

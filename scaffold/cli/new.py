@@ -1,4 +1,5 @@
-"""`scaffold new`: a runnable gRPC project from protos."""
+"""`scaffold new` as a Typer command: its options, and `scaffold.cli.creating`, which runs it (and runs
+its plain forms before Typer loads)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from typing import Annotated, Any
 import typer
 import typer.core
 
-from scaffold.cli.common import _detail, _include_dirs, _progress_bar, _run, _say, _warnings
+from scaffold.cli import creating
 
 
 class Formatter(str, enum.Enum):
@@ -75,15 +76,11 @@ def new(
     ] = None,
 ) -> None:
     """Create a runnable gRPC project: generated modules, servicer, server, client, tests."""
-    from scaffold.api import new_project
-
-    formatter = format.value if format else None
-    bar = _progress_bar()
-    report = _run(
-        lambda: new_project(
-            protos,
+    code = creating.create(
+        creating.NewArgs(
+            tuple(protos),
             output=output,
-            include_dirs=_include_dirs(include),
+            include=tuple(include or ()),
             name=name,
             force=force,
             aio=aio,
@@ -94,20 +91,9 @@ def new(
             otel=otel,
             web=web,
             templates=templates,
-            format=formatter,
+            format=format.value if format else None,
             layout=layout.value if layout else None,
-            progress=bar,
         )
     )
-    _warnings(report.warnings)
-    for path in report.paths:
-        _detail(f"{'create':<9} {path}")
-    for f in report.left:
-        _say(f"{f.action:<9} {f.path}  ({f.note})")
-    _say(f"Created {report.root}/ ({report.files} files)")
-    _say("Next:")
-    _say(f"  cd {report.root} && pip install -e '.[test]'")
-    _say(f"  python -m {report.config.package}.server --port 50051")
-    clients = "client" if report.config.layout == "single" else "clients"  # per-service: every service's calls
-    _say(f"  python -m {report.config.package}.{clients} --target localhost:50051")
-    _say("  pytest")
+    if code:
+        raise typer.Exit(code)

@@ -101,3 +101,12 @@ def relative(path: Path, root: Path) -> str:
         return path.relative_to(root).as_posix() or "."
     except ValueError:
         return str(path)
+
+
+def include_problem(include: Iterable[Path]) -> str | None:
+    """What is wrong with the first `-I` directory that is not one: protoc would search it silently, and
+    find nothing."""
+    for path in include:
+        if not path.is_dir():
+            return f"-I {path}: {'not a directory' if path.exists() else 'no such directory'}"
+    return None

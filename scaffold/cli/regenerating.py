@@ -10,14 +10,12 @@ way every other command does, and runs the same `gen` and `check` below.
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from scaffold.cli import plain
 from scaffold.cli.output import (
     NORMAL,
-    QUIET,
-    VERBOSE,
     detail,
     echo,
     progress_bar,
@@ -30,8 +28,8 @@ from scaffold.cli.output import (
 )
 from scaffold.core.errors import EXIT_BAD_INPUT, EXIT_NEEDS_USER
 
-_GLOBAL = {"-q": QUIET, "--quiet": QUIET, "-v": VERBOSE, "--verbose": VERBOSE}
-_FLAGS = {"gen": ("--dry-run", "--full", "--abort"), "check": ()}
+_GEN_FLAGS = {"--dry-run": "dry_run", "--full": "full", "--abort": "abort"}
+_PROJECT = {"-C": "project", "--project": "project"}
 
 
 @dataclass(frozen=True)
@@ -48,33 +46,18 @@ class GenArgs:
 
 
 def parse(argv: list[str]) -> GenArgs | None:
-    """The arguments of `[-q|-v]... gen|check ...` (global flags first, as `scaffold.__main__` puts them);
-    None where Typer should read them."""
-    levels = []
-    while argv and argv[0] in _GLOBAL:
-        levels.append(_GLOBAL[argv[0]])
-        argv = argv[1:]
-    if not argv or argv[0] not in _FLAGS or any(k.startswith("_") and k.endswith("_COMPLETE") for k in os.environ):
-        return None
-    command, flags = argv[0], _FLAGS[argv[0]]
-    values: dict[str, object] = {}
-    rest = iter(argv[1:])
-    for token in rest:
-        name, equals, attached = token.partition("=") if token.startswith("--") else (token, "", "")
-        if token in flags:
-            values[token[2:].replace("-", "_")] = True
-        elif name in ("-C", "--project") or (name == "--recreate" and command == "gen"):
-            value = attached if equals else next(rest, None)
-            if not value or (value.startswith("-") and not equals):
-                return None  # a missing or odd value: Typer's to say
-            if name == "--recreate":
-                values["recreate"] = (*values.get("recreate", ()), value)  # type: ignore[misc]
-            else:
-                values["project"] = Path(value)  # the last one wins, as with Typer
-        else:
-            return None  # --help, --breaking, an unknown option or an argument: Typer's to say
-    level = QUIET if QUIET in levels else VERBOSE if VERBOSE in levels else NORMAL
-    return GenArgs(command, verbosity=level, **values)  # type: ignore[arg-type]  # the keys are GenArgs' fields
+    """The arguments of a plain `gen` or `check` (`scaffold.cli.plain`); None where Typer should read them."""
+    for command, flags, valued in (
+        ("gen", _GEN_FLAGS, {**_PROJECT, "--recreate": "recreate"}),
+        ("check", {}, _PROJECT),
+    ):
+        found = plain.read(argv, command, flags, valued, repeated={"recreate"})
+        if found is not None:
+            level, values = found
+            if "project" in values:
+                values["project"] = Path(str(values["project"]))
+            return GenArgs(command, verbosity=level, **values)  # type: ignore[arg-type]  # the keys are GenArgs' fields
+    return None
 
 
 def perform(args: GenArgs) -> int:

@@ -15,9 +15,7 @@ from __future__ import annotations
 
 import importlib.util
 import shutil
-import subprocess
 import sys
-import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -42,6 +40,9 @@ def format_python(files: Mapping[str, bytes], pyproject: bytes, origin: str) -> 
     command = ruff_command()
     if command is None:
         raise fail(origin, 'format = "ruff" needs ruff installed (pip install ruff)')
+    import subprocess  # here: only a project with `format = "ruff"` runs it, and the import is ~3 ms
+    import tempfile
+
     with tempfile.TemporaryDirectory(prefix="scaffold-format-") as tmp:
         scratch = Path(tmp)
         (scratch / "pyproject.toml").write_bytes(pyproject)

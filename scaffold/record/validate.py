@@ -12,8 +12,6 @@ This is its own module because it only reads: the write stage
 from __future__ import annotations
 
 import ast
-import concurrent.futures
-import multiprocessing
 import os
 import warnings
 from collections.abc import Collection, Mapping
@@ -55,7 +53,12 @@ def _check_all(modules: Mapping[tuple[bytes, bool], str]) -> list[Diagnostic | N
     """
     jobs = [(content, display, stub) for (content, stub), display in modules.items()]
     workers = min(os.cpu_count() or 1, 8)
-    if len(jobs) < _PARALLEL_FROM or workers < 2 or "fork" not in multiprocessing.get_all_start_methods():
+    if len(jobs) < _PARALLEL_FROM or workers < 2:
+        return [_check_python(*job) for job in jobs]
+    import concurrent.futures  # here: their import is ~10 ms, a small project's run never needs them
+    import multiprocessing
+
+    if "fork" not in multiprocessing.get_all_start_methods():
         return [_check_python(*job) for job in jobs]
     context = multiprocessing.get_context("fork")
     with concurrent.futures.ProcessPoolExecutor(workers, mp_context=context) as pool:

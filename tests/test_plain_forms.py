@@ -1,6 +1,6 @@
-"""`scaffold gen` and `check` in their plain forms run before Typer loads (`scaffold.cli.regenerating`,
-issue 30): each form gives the same stdout, stderr, exit code and tree as through Typer, without
-importing it; the forms it does not read still go to Typer."""
+"""`scaffold gen`, `check` and `new` in their plain forms run before Typer loads (`scaffold.cli.plain`,
+`regenerating`, `creating`; issue 30): each form gives the same stdout, stderr, exit code and tree as
+through Typer, without importing it; the forms they do not read still go to Typer."""
 
 from __future__ import annotations
 
@@ -163,3 +163,41 @@ def test_ctrl_c_in_a_plain_gen_ends_as_through_typer(made: Path, tmp_path: Path)
         assert _tree(root) == before
         results.append(_said(result, root))
     assert results[0] == results[1] == (130, "", "")
+
+
+NEW_FORMS: list[tuple[list[str], int]] = [
+    (["new", "{repo}/protos/helloworld.proto", "-o", "{out}"], 0),
+    (["-v", "new", "--aio", "--health", "-o", "{out}", "{repo}/protos/route_guide.proto"], 0),
+    (
+        ["-q", "new", "{repo}/protos/helloworld.proto", "--output={out}", "--layout", "per-service", "--name", "greet"],
+        0,
+    ),
+    (["new", "-I", "{repo}/protos", "{repo}/protos/helloworld.proto", "-I", "{repo}/protos", "-o", "{out}"], 0),
+    (["new", "{repo}/protos/nope.proto", "-o", "{out}"], 2),
+    (["new", "{repo}/protos/helloworld.proto", "-o", "{out}", "-I", "{out}/nowhere"], 2),
+    (["new", "{repo}/protos/helloworld.proto", "-o", "{repo}/protos"], 2),
+]
+
+
+@pytest.mark.parametrize(("argv", "code"), NEW_FORMS, ids=[" ".join(f[0][:3]) for f in NEW_FORMS])
+def test_plain_new_answers_as_typer_does_without_it(tmp_path: Path, argv: list[str], code: int) -> None:
+    results, trees = [], []
+    for name, prefix in (("plain", []), ("typed", ["typer"])):
+        out = tmp_path / name / "made"
+        filled = [a.format(repo=REPO, out=out) for a in argv]
+        result = _scaffold(tmp_path, [*prefix, *filled])
+        results.append(_said(result, out))
+        trees.append(_tree(out) if out.is_dir() else {})
+        if not prefix:
+            assert result.returncode == code, result.stderr[-2000:]
+            assert not _typer_loaded(result), argv
+    assert results[0] == results[1], argv
+    assert trees[0] == trees[1]
+
+
+@pytest.mark.parametrize(
+    "argv", [["new"], ["new", "--layout", "x", "p.proto"], ["new", "-oOUT", "p.proto"], ["new", "--", "p.proto"]]
+)
+def test_other_forms_of_new_go_to_typer(tmp_path: Path, argv: list[str]) -> None:
+    result = _scaffold(tmp_path, argv)
+    assert result.returncode == 2 and _typer_loaded(result), argv

@@ -1,0 +1,120 @@
+"""`scaffold new`, made from its arguments without the CLI framework.
+
+Typer's import is a tenth of a small project's `new` (issue 30), so `scaffold.__main__` reads the
+plain forms of `new` here (`scaffold.cli.plain`: every option, each value a separate argument or
+attached with `=`, a known `--format` and `--layout`) and runs them; anything else goes to Typer
+(`scaffold.cli.new`), which says what is wrong and runs the same `create`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from scaffold.cli import plain
+from scaffold.cli.output import NORMAL, detail, echo, include_problem, progress_bar, run, say, set_verbosity, warnings
+from scaffold.core.errors import EXIT_BAD_INPUT
+
+FORMATTERS = ("ruff",)
+LAYOUTS = ("single", "per-service")
+_SWITCHES = ("force", "aio", "health", "reflection", "tls", "metrics", "otel", "web")
+_VALUED = {
+    "-o": "output",
+    "--output": "output",
+    "-I": "include",
+    "--proto-path": "include",
+    "--name": "name",
+    "--templates": "templates",
+    "--format": "format",
+    "--layout": "layout",
+}
+
+
+@dataclass(frozen=True)
+class NewArgs:
+    """Every option of `scaffold new`, as Typer gives them too."""
+
+    protos: tuple[Path, ...]
+    output: Path | None = None
+    include: tuple[Path, ...] = ()
+    name: str | None = None
+    force: bool = False
+    aio: bool = False
+    health: bool = False
+    reflection: bool = False
+    tls: bool = False
+    metrics: bool = False
+    otel: bool = False
+    web: bool = False
+    templates: Path | None = None
+    format: str | None = None
+    layout: str | None = None
+    verbosity: int = NORMAL
+
+
+def parse(argv: list[str]) -> NewArgs | None:
+    """The arguments of a plain `new`; None where Typer should read them."""
+    flags = {f"--{switch}": switch for switch in _SWITCHES}
+    found = plain.read(argv, "new", flags, _VALUED, repeated={"include"}, arguments="protos")
+    if found is None:
+        return None
+    level, values = found
+    if not values.get("protos") or values.get("format", "ruff") not in FORMATTERS:
+        return None
+    if values.get("layout", "single") not in LAYOUTS:
+        return None
+    for key in ("output", "templates"):
+        if key in values:
+            values[key] = Path(str(values[key]))
+    for key in ("protos", "include"):
+        values[key] = tuple(Path(str(p)) for p in values.get(key, ()))  # type: ignore[attr-defined]
+    return NewArgs(verbosity=level, **values)  # type: ignore[arg-type]  # the keys are NewArgs' fields
+
+
+def perform(args: NewArgs) -> int:
+    set_verbosity(args.verbosity)
+    return create(args)
+
+
+def create(args: NewArgs) -> int:
+    """Create a runnable gRPC project: generated modules, servicer, server, client, tests."""
+    from scaffold.api import new_project
+
+    problem = include_problem(args.include)
+    if problem is not None:
+        echo(problem, err=True)
+        return EXIT_BAD_INPUT
+    bar = progress_bar()
+    report = run(
+        lambda: new_project(
+            list(args.protos),
+            output=args.output,
+            include_dirs=list(args.include),
+            name=args.name,
+            force=args.force,
+            aio=args.aio,
+            health=args.health,
+            reflection=args.reflection,
+            tls=args.tls,
+            metrics=args.metrics,
+            otel=args.otel,
+            web=args.web,
+            templates=args.templates,
+            format=args.format,
+            layout=args.layout,
+            progress=bar,
+        )
+    )
+    warnings(report.warnings)
+    for path in report.paths:
+        detail(f"{'create':<9} {path}")
+    for f in report.left:
+        say(f"{f.action:<9} {f.path}  ({f.note})")
+    say(f"Created {report.root}/ ({report.files} files)")
+    say("Next:")
+    say(f"  cd {report.root} && pip install -e '.[test]'")
+    say(f"  python -m {report.config.package}.server --port 50051")
+    clients = "client" if report.config.layout == "single" else "clients"  # per-service: every service's calls
+    say(f"  python -m {report.config.package}.{clients} --target localhost:50051")
+    say("  pytest")
+    return 0
