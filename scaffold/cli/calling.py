@@ -14,7 +14,8 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from scaffold.cli.output import include_problem
+from scaffold.cli import plain
+from scaffold.cli.output import VERBOSE, include_problem
 from scaffold.core.errors import EXIT_BAD_INPUT, EXIT_NEEDS_USER, ScaffoldError
 from scaffold.layout import CONFIG_FILE
 
@@ -66,43 +67,22 @@ _PATHS = {"protos", "include", "ca", "cert", "key", "project"}
 
 
 def parse(argv: list[str]) -> CallArgs | None:
-    """The arguments of `[-q|-v] call ...` (global flags first, as `scaffold.__main__` puts them); None
-    where Typer should read them."""
-    verbose = argv[:1] in (["-v"], ["--verbose"])
-    if argv[:1] in (["-q"], ["--quiet"]) or verbose:
-        argv = argv[1:]
-    if argv[:1] != ["call"] or any(key.startswith("_") and key.endswith("_COMPLETE") for key in os.environ):
+    """The arguments of a plain `call` (`scaffold.cli.plain`); None where Typer should read them."""
+    found = plain.read(argv, "call", _FLAGS, _VALUED, _REPEATED, arguments="method")
+    if found is None:
         return None
-    values: dict[str, object] = {}
-    method: str | None = None
-    rest = iter(argv[1:])
-    for token in rest:
-        name, equals, attached = token.partition("=") if token.startswith("--") else (token, "", "")
-        if token in _FLAGS:
-            values[_FLAGS[token]] = True
-        elif name in _VALUED:
-            value = attached if equals else next(rest, None)
-            if value is None or (value.startswith("-") and value != "-" and not equals):
-                return None
-            key = _VALUED[name]
-            typed = _typed(key, value)
-            if typed is None:
-                return None
-            if key in _REPEATED:
-                values[key] = (*_as_tuple(values.get(key)), typed)
-            else:
-                values[key] = typed  # the last one wins, as with Typer
-        elif token.startswith("-") or method is not None:
-            return None  # --help, `--`, `-dVALUE`, an unknown option or a second method: Typer's to say
-        else:
-            method = token
-    if method is None:
-        return None
-    return CallArgs(method, verbose=verbose, **values)  # type: ignore[arg-type]  # the keys are CallArgs' fields
-
-
-def _as_tuple(value: object) -> tuple[object, ...]:
-    return value if isinstance(value, tuple) else ()
+    level, values = found
+    methods = values.pop("method", ())
+    if not isinstance(methods, tuple) or len(methods) != 1:
+        return None  # no method, or a second one: Typer's to say
+    for key, value in values.items():
+        if value is True:
+            continue  # a flag
+        typed = tuple(_typed(key, v) for v in value) if isinstance(value, tuple) else _typed(key, str(value))
+        if typed is None or (isinstance(typed, tuple) and None in typed):
+            return None
+        values[key] = typed
+    return CallArgs(methods[0], verbose=level == VERBOSE, **values)  # type: ignore[arg-type]  # CallArgs' fields
 
 
 def _typed(key: str, value: str) -> object | None:

@@ -1,8 +1,8 @@
 """The plain forms of a command's arguments, read without Typer (`scaffold.cli.regenerating`,
 `scaffold.cli.creating`): global flags first (as `scaffold.__main__` puts them), the command, then
 options and arguments in any order, a value after its option or attached with `=`. Anything else
-(help, shell completion, `--`, `-oVALUE`, an unknown option, a value that looks like an option) is
-None: Typer's to read and, where it is wrong, to say so the way it does for every command."""
+(help, shell completion, `--`, `-oVALUE`, an unknown option, a value that looks like an option but
+`-`) is None: Typer's to read and, where it is wrong, to say so the way it does for every command."""
 
 from __future__ import annotations
 
@@ -39,7 +39,7 @@ def read(
             values[flags[token]] = True
         elif name in valued:
             value = attached if equals else next(rest, None)
-            if not value or (value.startswith("-") and not equals):
+            if not value or (value.startswith("-") and value != "-" and not equals):
                 return None
             key = valued[name]
             values[key] = (*_tuple(values.get(key)), value) if key in repeated else value
