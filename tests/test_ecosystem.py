@@ -172,7 +172,8 @@ def test_new_warns_of_a_copy_that_cannot_load_beside_the_installed_one_and_gen_r
     google/rpc/status.proto under -I, and googleapis-common-protos' own operations_proto.proto, a second
     name for google/longrunning/operations.proto (its module registers that name), whose symbols protobuf
     cannot load twice whatever its bytes. It still makes the project (a PyPI project's vendored tree
-    generates, as temporalio's does), and the next full `gen` stops at the copy, exit 2."""
+    generates, as temporalio's does); `check` and `gen` stop at the copy, exit 2, from the first run on,
+until the copy is the installed file."""
     vendored = tmp_path / "vendored"
     (vendored / "google/rpc").mkdir(parents=True)
     shipped = _installed_root() / "google/rpc/status.proto"
@@ -184,10 +185,15 @@ def test_new_warns_of_a_copy_that_cannot_load_beside_the_installed_one_and_gen_r
     assert made.returncode == 0, made.stdout + made.stderr
     assert f"{vendored / 'google/rpc/status.proto'}:1:1: warning: differs from {shipped} " in made.stderr
     assert "leave out the -I that holds it" in made.stderr
-    copy = tmp_path / "p/protos/google/rpc/status.proto"
-    copy.write_text(copy.read_text() + "// a note\n")
-    refused = run_scaffold("gen", "-C", tmp_path / "p")
-    assert refused.returncode == 2 and refused.stderr.startswith("protos/google/rpc/status.proto:1:1: differs from")
+    made_tree = tree(tmp_path / "p")
+    for command in ("check", "gen", "check"):  # no run calls it up to date until the copy is settled
+        refused = run_scaffold(command, "-C", tmp_path / "p")
+        assert refused.returncode == 2, (command, refused.stdout, refused.stderr)
+        assert refused.stderr.startswith("protos/google/rpc/status.proto:1:1: differs from"), refused.stderr
+        assert tree(tmp_path / "p") == made_tree
+    (tmp_path / "p/protos/google/rpc/status.proto").write_bytes(shipped.read_bytes())  # settled: the installed one
+    assert run_scaffold("gen", "-C", tmp_path / "p").returncode == 0
+    assert run_scaffold("check", "-C", tmp_path / "p").stdout == "Up to date.\n"
 
     second = run_scaffold(
         "new",
@@ -201,6 +207,7 @@ def test_new_warns_of_a_copy_that_cannot_load_beside_the_installed_one_and_gen_r
     assert second.returncode == 0, second.stdout + second.stderr
     assert "warning: defines what" in second.stderr
     assert "which its module registers as google/longrunning/operations.proto" in second.stderr
+    assert run_scaffold("check", "-C", tmp_path / "q").returncode == 2
 
 
 def test_a_distribution_changed_under_a_copy_of_its_proto_makes_the_project_stale(tmp_path: Path) -> None:

@@ -65,7 +65,7 @@ def plan(inputs: Inputs, arguments: Sequence[Path] = ()) -> Outcome:
     config, disk, previous = inputs.config, inputs.disk, inputs.previous
     _refuse_unresolved_conflicts(disk, previous)
     result, record = run_protoc(inputs)
-    result = clash.checked(result, config.root, config.proto_paths, inputs.new_from)
+    unchecked, result = result, clash.checked(result, config.root, config.proto_paths, inputs.new_from)
     copies: dict[str, bytes] = {}
     if inputs.new_from:
         copies = {f"{PROTO_DIR}/{n}": _find_source(n, inputs.new_from).read_bytes() for n in result.generated_names}
@@ -110,12 +110,12 @@ def plan(inputs: Inputs, arguments: Sequence[Path] = ()) -> Outcome:
             _refuse_a_kept_class_shadowed(view, project.services, disk.read, list(before))
         generation = generate(config, result, renderer, project, view, _pending(project, changes), inputs.memo)
         digest = inputs.digest
-        if inputs.new_from:
+        if inputs.new_from:  # no digest where a copy clashes (`clash.checked`): `gen` and `check` go the full way
             table = input_digest.table_of(generation.files[CONFIG_FILE].content.decode())
             digest = (
-                input_digest.digest_of(table, copies.items(), config.template_dir(), config.root)
-                if table is not None
-                else None
+                None
+                if table is None or result.warnings != unchecked.warnings
+                else input_digest.digest_of(table, copies.items(), config.template_dir(), config.root)
             )
         # A new project's files of the user's (`new --force`) never came from scaffold: nothing to rebuild.
         bases: Mapping[str, bytes] = (
