@@ -1,9 +1,10 @@
-"""The fuzzer's long mode: `python bench/fuzz.py --steps 10000 --seed 1`.
+"""The fuzzer's long mode: `python bench/fuzz.py --steps 10000 --seed 1 [--jobs 2]`.
 
 Runs seeded edit sequences (proto edits, layout switches, option toggles, user edits, faults)
 against a real project through the CLI, checking the promise after every step (see
 tests/fuzzing/runner.py). A long run is cut into sequences of `--chunk` steps, each from a fresh
-project (seed, seed+1, ...), so one defect does not hide the rest. A failing sequence is shrunk
+project (seed, seed+1, ...), so one defect does not hide the rest; `--jobs N` runs N sequences at
+once (a sequence is one process at a time: a machine's cores are used only this way), printed in seed order. A failing sequence is shrunk
 (`--no-shrink` to skip) and printed as a ready-to-paste regression test.
 
 Prints, at the end: steps, faults injected (and how many landed at their moment), conflicts,
@@ -13,6 +14,8 @@ refusals, marks tracked, lines lost, violations.
 from __future__ import annotations
 
 import argparse
+import concurrent.futures
+import contextlib
 import sys
 import tempfile
 import time
@@ -20,9 +23,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 
-from fuzzing.runner import Stats, replay
+from fuzzing.runner import Stats, Violation, replay
 from fuzzing.shrink import regression_test, shrink
-from fuzzing.steps import WEIGHTS, generate
+from fuzzing.steps import WEIGHTS, Step, generate
 
 
 def main() -> int:
@@ -35,6 +38,7 @@ def main() -> int:
     parser.add_argument("--no-shrink", action="store_true", help="report failing sequences without shrinking")
     parser.add_argument("--shrink-budget", type=int, default=60, help="replays a shrink may spend")
     parser.add_argument("--without", default="", help="step kinds never drawn, comma-separated (e.g. p.remove_service)")
+    parser.add_argument("--jobs", type=int, default=1, help="sequences run at once, each in a process of its own")
     parser.add_argument("-v", "--verbose", action="store_true", help="print every step")
     options = parser.parse_args()
 
@@ -42,42 +46,41 @@ def main() -> int:
     total = Stats()
     failures: list[str] = []
     started = time.monotonic()
-    seed, left = options.seed, options.steps
+    jobs, seed, left = [], options.seed, options.steps
     while left > 0:
         count = min(options.chunk, left)
-        steps = generate(seed, count, weights)
-        log = print if options.verbose else None
-        with tempfile.TemporaryDirectory(prefix="fz-") as scratch:
-            world, violation = replay(Path(scratch), steps, options.expensive_every, options.check_every, log)
-        stats = world.stats if world else Stats()
-        _add(total, stats)
-        print(
-            f"seed {seed}: {stats.steps} steps, faults {sum(stats.faults.values())} ({stats.faults_hit} landed), "
-            f"conflicts {stats.conflicts}, gone {stats.gone}, refusals {stats.refusals}, lines lost {stats.lines_lost}"
-            + (f"; VIOLATION {violation}" if violation else ""),
-            flush=True,
-        )
-        for refusal in stats.refused:
-            print(f"  refused: {refusal}")
-        for conflict in stats.conflicted:
-            print(f"  conflict: {conflict}")
-        if violation is not None:
-            minimal = steps
-            if not options.no_shrink:
-                print("  shrinking...", flush=True)
-                minimal, violation = shrink(
-                    steps,
-                    violation,
-                    options.expensive_every,
-                    options.check_every,
-                    options.shrink_budget,
-                    log=lambda line: print(line, flush=True),
-                )
-            test = regression_test(seed, minimal, violation)
-            failures.append(f"seed {seed}: {violation}\n{test}")
-            print(test, flush=True)
-        seed += 1
-        left -= count
+        jobs.append((seed, count, weights, options.expensive_every, options.check_every, options.verbose))
+        seed, left = seed + 1, left - count
+    with contextlib.ExitStack() as stack:
+        pool = stack.enter_context(concurrent.futures.ProcessPoolExecutor(options.jobs)) if options.jobs > 1 else None
+        for seed, steps, stats, found in (pool.map if pool else map)(_sequence, jobs):
+            violation = Violation(*found) if found else None
+            _add(total, stats)
+            print(
+                f"seed {seed}: {stats.steps} steps, faults {sum(stats.faults.values())} ({stats.faults_hit} landed), "
+                f"conflicts {stats.conflicts}, gone {stats.gone}, refusals {stats.refusals}, "
+                f"lines lost {stats.lines_lost}" + (f"; VIOLATION {violation}" if violation else ""),
+                flush=True,
+            )
+            for refusal in stats.refused:
+                print(f"  refused: {refusal}")
+            for conflict in stats.conflicted:
+                print(f"  conflict: {conflict}")
+            if violation is not None:
+                minimal = steps
+                if not options.no_shrink:
+                    print("  shrinking...", flush=True)
+                    minimal, violation = shrink(
+                        steps,
+                        violation,
+                        options.expensive_every,
+                        options.check_every,
+                        options.shrink_budget,
+                        log=lambda line: print(line, flush=True),
+                    )
+                test = regression_test(seed, minimal, violation)
+                failures.append(f"seed {seed}: {violation}\n{test}")
+                print(test, flush=True)
     print(
         f"\n{total.steps} steps in {time.monotonic() - started:.0f} s; faults injected {sum(total.faults.values())} "
         f"{dict(sorted(total.faults.items()))} ({total.faults_hit} landed at their moment); gens {total.gens}, "
@@ -87,6 +90,18 @@ def main() -> int:
     for failure in failures:
         print("\n" + failure)
     return 1 if failures else 0
+
+
+def _sequence(
+    job: tuple[int, int, dict[str, int], int, int, bool],
+) -> tuple[int, list[Step], Stats, tuple[str, str, int] | None]:
+    """One sequence from a fresh project: its seed, steps, stats and violation (as fields: it crosses processes)."""
+    seed, count, weights, expensive_every, check_every, verbose = job
+    steps = generate(seed, count, weights)
+    with tempfile.TemporaryDirectory(prefix="fz-") as scratch:
+        world, violation = replay(Path(scratch), steps, expensive_every, check_every, print if verbose else None)
+    found = (violation.invariant, violation.detail, violation.step) if violation is not None else None
+    return seed, steps, world.stats if world else Stats(), found
 
 
 def _add(total: Stats, stats: Stats) -> None:
