@@ -13,11 +13,12 @@ override the step count per seed and how often the import/collect/lint/clean-gen
 from __future__ import annotations
 
 import os
+import subprocess
 from pathlib import Path
 
 import pytest
 from fuzzing.model import initial
-from fuzzing.runner import World, _keep_yours, _parses, replay, tree
+from fuzzing.runner import Violation, World, _keep_yours, _parses, replay, tree
 from fuzzing.shrink import regression_test, shrink
 from fuzzing.steps import WEIGHTS, Step, generate
 
@@ -71,6 +72,43 @@ def test_a_resolution_that_keeps_a_method_twice_is_not_the_users() -> None:
     assert _parses("s.py", before, before)
     assert not _parses("s.py", twice, before)
     assert _parses("s.py", twice, twice)  # already so before the step: not the resolution's doing
+
+
+class _Scripted(World):
+    """A World whose `gen` answers from a script: the settling loop alone, without a project."""
+
+    def __init__(self, root: Path, codes: list[int]) -> None:
+        self.codes = codes
+        super().__init__(root)
+
+    def _make(self) -> None:
+        self.project.mkdir(parents=True)
+
+    def gen(self) -> subprocess.CompletedProcess[str]:  # type: ignore[override]
+        gone = "p/m.py:1:1: reads m, which scaffold no longer generates"
+        return subprocess.CompletedProcess([], self.codes.pop(0), "", gone)
+
+    def _settle_gone(self, output: str, saved_protos: object, saved_files: dict[str, bytes]) -> None:
+        self.stats.gone += 1
+
+    def cheap_invariants(self) -> None:
+        pass
+
+
+@pytest.mark.parametrize(("codes", "stuck"), [([1, 1, 1, 1, 0], False), ([1, 1, 1, 1, 1], True), ([0], False)])
+def test_a_step_settled_by_the_last_round_of_resolving_is_not_stuck(
+    tmp_path: Path, codes: list[int], stuck: bool
+) -> None:
+    """Seed 42025: a conflict, a gone module, a conflict and stale blocks took four rounds, and the fourth
+    round's `gen` exited 0; the loop ended without looking at it and called the step stuck."""
+    world = _Scripted(tmp_path, codes[1:])
+    first = subprocess.CompletedProcess([], codes[0], "", "p/m.py:1:1: reads m, which scaffold no longer generates")
+    step = Step("p.comment", {"pick": 1, "comment": 1})
+    if stuck:
+        with pytest.raises(Violation, match="stuck"):
+            world._settle(first, {}, world.protos, {}, step)
+    else:
+        world._settle(first, {}, world.protos, {}, step)
 
 
 def test_the_fuzzer_sees_a_lost_line(tmp_path: Path) -> None:
