@@ -7,6 +7,7 @@ user's stays, in its order."""
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -126,3 +127,66 @@ def test_a_module_of_the_users_that_does_not_parse_is_left_as_it_is_with_where(t
         " (line 1: does not parse: invalid syntax))"
     ) in done.stdout
     assert (project / "shop/services/ledger.py").read_bytes() == broken
+
+
+def _without_class(text: str, name: str) -> str:
+    """`text` without the top-level class `name` (its lines up to the next top-level statement)."""
+    lines, kept, skipping = text.splitlines(keepends=True), [], False
+    for line in lines:
+        if line.startswith(f"class {name}"):
+            skipping = True
+        elif skipping and line.strip() and not line[0].isspace():
+            skipping = False
+        if not skipping:
+            kept.append(line)
+    return re.sub(r"\n{4,}", "\n\n\n", "".join(kept))  # two blank lines where the class was, as ruff wants
+
+
+@pytest.mark.parametrize("layout", ["single", "per-service"])
+def test_a_servicer_class_dropped_from_a_recorded_module_is_put_back_and_check_says_so(
+    tmp_path: Path, layout: str
+) -> None:
+    """Fuzzer seed 47032: a conflict resolved by keeping only "yours" dropped the class of a service the
+    same run added; the merge, seeing the user delete what the render still had, kept it deleted, the server
+    could not import it, and `check` said up to date. A dropped method stays dropped (the generated base
+    class answers UNIMPLEMENTED); a dropped class is put back, around every line of the user's."""
+    made = run_scaffold(
+        "new",
+        TEST_PROTOS / "multi/shop.proto",
+        "-I",
+        TEST_PROTOS / "multi",
+        "-o",
+        tmp_path / "shop",
+        "--layout",
+        layout,
+    )
+    assert made.returncode == 0, made.stderr
+    project = tmp_path / "shop"
+    module = project / ("shop/servicer.py" if layout == "single" else "shop/services/catalog.py")
+    text = module.read_text()
+    name = next(line.split()[1].split("(")[0] for line in text.splitlines() if line.startswith("class "))
+    mine = _without_class(text, name).rstrip("\n") + "\n\n\ndef my_helper() -> int:  # MINE\n    return 1\n"
+    assert f"class {name}" not in mine
+    module.write_text(mine)
+
+    stale = run_scaffold("check", "-C", project)
+    assert stale.returncode == 1 and f"stale: {module.relative_to(project).as_posix()} (merge)" in stale.stderr
+    done = run_scaffold("gen", "-C", project)
+    assert done.returncode == 0, done.stderr
+    assert f"put back {name}, which the project imports from it and it lacked" in done.stdout
+    again = module.read_text()
+    assert f"class {name}(" in again and _in_order(mine, again)
+    check_project(project, "shop")
+    assert run_scaffold("check", "-C", project).stdout == "Up to date.\n"
+
+    # The class defined another way (imported under its name) is the user's: left as it is.
+    (module.parent / "elsewhere.py").write_text(f"from {_module_of(module, project)} import *  # noqa\n")
+    aliased = _without_class(again, name) + f"\n\n{name} = type('{name}', (), {{}})  # MINE too\n"
+    module.write_text(aliased)
+    assert run_scaffold("gen", "-C", project).returncode == 0
+    assert module.read_text() == aliased
+    assert run_scaffold("check", "-C", project).returncode == 0
+
+
+def _module_of(path: Path, project: Path) -> str:
+    return path.relative_to(project).with_suffix("").as_posix().replace("/", ".")

@@ -20,3 +20,15 @@ def lines(text: str, keepends: bool = False) -> list[str]:
     if keepends:
         return found
     return [line.rstrip("\r\n") if line.endswith(("\n", "\r")) else line for line in found]
+
+
+_CLASS_LINE = re.compile(rb"^class (\w+)", re.MULTILINE)
+
+
+def lacks_a_class(content: bytes, render: bytes) -> bool:
+    """Whether `content` has no line starting `class NAME` for some such line of `render`: cheap enough for
+    the no-op path; True only says to look closer (`scaffold.generation.adopt.restored_classes` decides)."""
+    return any(
+        re.search(rb"^class " + re.escape(name) + rb"\b", content, re.MULTILINE) is None
+        for name in _CLASS_LINE.findall(render)
+    )

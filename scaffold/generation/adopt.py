@@ -13,16 +13,22 @@ from __future__ import annotations
 import ast
 
 from scaffold.core.errors import Diagnostic
+from scaffold.core.text import lacks_a_class
 from scaffold.core.text import lines as split_lines
 from scaffold.generation import pysource
 from scaffold.generation.oldlayout import parse_render
 from scaffold.generation.pysource import Source
+from scaffold.generation.rebind import rebound
 
 
-def adopted(path: str, current: bytes, render: bytes, package: str) -> bytes | Diagnostic | None:
+def adopted(
+    path: str, current: bytes, render: bytes, package: str, classes_only: bool = False
+) -> bytes | Diagnostic | None:
     """`current` with the render's top-level definitions it lacks, the imports they read and the render's
     `__main__` guard when it has none; None when it lacks nothing (left as it is); where and why it is not
-    Python scaffold can add to."""
+    Python scaffold can add to.
+
+    `classes_only`: of a module scaffold has a record of, only the classes it lacks (`restored_classes`)."""
     newline = _uniform_newline(current)  # a file all CRLF (or CR) gets what is added in its own endings
     source = pysource.parse(path, current.replace(newline, b"\n") if newline else current)
     if isinstance(source, Diagnostic):
@@ -32,10 +38,15 @@ def adopted(path: str, current: bytes, render: bytes, package: str) -> bytes | D
         node
         for node in into.tree.body
         if not isinstance(node, (ast.Import, ast.ImportFrom))
+        and (isinstance(node, ast.ClassDef) or not classes_only)
         and pysource.defined_by(node)
         and not pysource.defined_by(node) & source.defined
     ]
-    guard = None if _has_main_guard(source.tree) else next((n for n in into.tree.body if _is_main_guard(n)), None)
+    guard = (
+        None
+        if classes_only or _has_main_guard(source.tree)
+        else next((n for n in into.tree.body if _is_main_guard(n)), None)
+    )
     if not missing and guard is None:
         return None
     blocks = {node.name: _text(into, node) for node in missing if isinstance(node, _BLOCKS)}
@@ -53,6 +64,31 @@ def adopted(path: str, current: bytes, render: bytes, package: str) -> bytes | D
     if not any(isinstance(node, (ast.Import, ast.ImportFrom)) for node in source.tree.body):
         text = _spaced_after_imports(text)
     return text.encode().replace(b"\n", newline) if newline else text.encode()
+
+
+def restored_classes(path: str, content: bytes, render: bytes, package: str) -> tuple[bytes, list[str]] | None:
+    """`content`, a module of the user's that scaffold has a record of, with each class of the render it
+    lacks put back, and their names; None when it lacks none (or does not parse: the user's to mend).
+
+    The render's classes in a module of the user's are servicer classes, which the server or the registry
+    imports from it: one dropped (a conflict resolved by keeping only "yours", say) leaves a project that
+    does not import, while the merge, seeing the user delete what the render still has, would keep it
+    deleted and `check` would call the project up to date (fuzzer seed 47032). A deleted method is the
+    user's to delete: the generated base class answers UNIMPLEMENTED for it; a deleted class has no such
+    stand-in."""
+    if not path.endswith(".py") or not lacks_a_class(content, render):
+        return None
+    restored = adopted(path, content, render, package, classes_only=True)
+    if restored is None or isinstance(restored, Diagnostic):
+        return None
+    restored = rebound(restored, render, content, package)  # what the class reads from a statement the module has
+    had = pysource.parse(path, content)
+    names = [
+        node.name
+        for node in parse_render(path, render).tree.body
+        if isinstance(node, ast.ClassDef) and not isinstance(had, Diagnostic) and node.name not in had.defined
+    ]
+    return restored, names
 
 
 def _spaced_after_imports(text: str) -> str:

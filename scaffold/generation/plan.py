@@ -19,6 +19,7 @@ import tomllib
 
 from scaffold.core.errors import Diagnostic
 from scaffold.core.model import Owner
+from scaffold.core.text import lacks_a_class
 from scaffold.generation import adopt
 from scaffold.generation.bydefinition import by_definition
 from scaffold.generation.generate import OutputFile
@@ -193,7 +194,9 @@ def _untouched(disk: Disk, path: str, output: OutputFile, bases: Mapping[str, by
         return FilePlan(path, "identical", "generated", output.content, output.content)
     if sha256_of(bases, path) != rendered or disk.sha256(path) is None:
         return None
-    return FilePlan(path, "identical", "user")  # contents unread: the user's, whatever they are
+    if disk.sha256(path) != rendered and lacks_a_class(disk.read(path) or b"", output.content):
+        return None  # an edited servicer module may lack a class the project imports (`adopt.restored_classes`)
+    return FilePlan(path, "identical", "user")  # contents unread, but an edited servicer module's: the user's
 
 
 def _transaction(
@@ -255,8 +258,10 @@ def _user(
                 path, "kept", "user", note=f"you deleted it; `scaffold gen --recreate {path}` brings it back"
             )
         return FilePlan(path, "create", "user", new)
-    if current == new or base == new:
+    if current == new:
         return FilePlan(path, "identical", "user", current, current)
+    if base == new:
+        return _with_classes(path, current, current, new, package, "identical", "")
     if base is None:
         return _unrecorded(path, new, current, package)
     if current == base:
@@ -286,7 +291,19 @@ def _user(
         if merged.kept
         else ""
     )
-    return FilePlan(path, "merge", "user", merged.content, current, note)
+    return _with_classes(path, merged.content, current, new, package, "merge", note)
+
+
+def _with_classes(
+    path: str, content: bytes, current: bytes, new: bytes, package: str, action: Action, note: str
+) -> FilePlan:
+    """The plan of `content` for a module of the user's, with the render's classes it lacks put back
+    (`adopt.restored_classes`), said in the note."""
+    restored = adopt.restored_classes(path, content, new, package)
+    if restored is None:
+        return FilePlan(path, action, "user", content, current, note)
+    said = f"put back {', '.join(restored[1])}, which the project imports from it and it lacked"
+    return FilePlan(path, "merge", "user", restored[0], current, f"{note}; {said}" if note else said)
 
 
 def _unrecorded(path: str, new: bytes, current: bytes, package: str) -> FilePlan:

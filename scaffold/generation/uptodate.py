@@ -17,6 +17,7 @@ from pathlib import Path
 
 from scaffold import run_identity
 from scaffold.core import paths
+from scaffold.core.text import lacks_a_class
 from scaffold.generation import inputs
 from scaffold.layout import BASE_DIR, CACHE_DIR, CONFIG_FILE, MANIFEST, STAMP, STAMP_FORMAT, STATE_DIR, TXN_DIR
 from scaffold.record import cache
@@ -86,8 +87,8 @@ def _outputs_match(root: Path, files: dict[str, dict[str, str | None]], hashes: 
                 return False
         elif _sha256(root / BASE_DIR / path, hashes) != entry["sha256"]:
             return False
-        elif _sha256(root / path, hashes) != entry["sha256"] and _has_conflict_markers(root / path):
-            return False  # (a file exactly as its base, a render, holds none: not read)
+        elif _sha256(root / path, hashes) != entry["sha256"] and _edited_into_a_stale(root, path):
+            return False  # (a file exactly as its base, a render, is neither: not read)
     return True
 
 
@@ -160,12 +161,22 @@ def _sha256(path: Path, hashes: Hashes) -> str | None:
         return None
 
 
-def _has_conflict_markers(path: Path) -> bool:
+def _edited_into_a_stale(root: Path, path: str) -> bool:
+    """Whether a file of the user's that differs from its base holds conflict markers, or may lack a class
+    of its base that the next `gen` puts back (`scaffold.generation.adopt.restored_classes`)."""
     try:
-        content = path.read_bytes()
+        content = (root / path).read_bytes()
     except OSError:
         return False  # a user file the user deleted: the full pipeline reports it, nothing to write
-    return _MARKER.search(content) is not None
+    if _MARKER.search(content) is not None:
+        return True
+    if not path.endswith(".py"):
+        return False
+    try:
+        base = (root / BASE_DIR / path).read_bytes()
+    except OSError:
+        return False  # kept without a record (`new --force` over a file of the user's): nothing to compare with
+    return lacks_a_class(content, base)
 
 
 _MARKER = re.compile(rb"(?:\A|[\r\n])(?:<<<<<<<|>>>>>>>) ")
