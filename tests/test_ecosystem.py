@@ -169,11 +169,11 @@ def test_a_copy_that_differs_from_the_installed_proto_of_its_name_is_refused_whe
 
 def test_new_warns_of_a_copy_that_cannot_load_beside_the_installed_one_and_gen_refuses_it(tmp_path: Path) -> None:
     """`new` says, as a warning at the file it copies, what `gen` will refuse: a differing
-    google/rpc/status.proto under -I, and googleapis-common-protos' own operations_proto.proto, a second
-    name for google/longrunning/operations.proto (its module registers that name), whose symbols protobuf
-    cannot load twice whatever its bytes. It still makes the project (a PyPI project's vendored tree
-    generates, as temporalio's does); `check` and `gen` stop at the copy, exit 2, from the first run on,
-until the copy is the installed file."""
+        google/rpc/status.proto under -I, and googleapis-common-protos' own operations_proto.proto, a second
+        name for google/longrunning/operations.proto (its module registers that name), whose symbols protobuf
+        cannot load twice whatever its bytes. It still makes the project (a PyPI project's vendored tree
+        generates, as temporalio's does); `check` and `gen` stop at the copy, exit 2, from the first run on,
+    until the copy is the installed file."""
     vendored = tmp_path / "vendored"
     (vendored / "google/rpc").mkdir(parents=True)
     shipped = _installed_root() / "google/rpc/status.proto"
