@@ -196,7 +196,7 @@ def _untouched(disk: Disk, path: str, output: OutputFile, bases: Mapping[str, by
         return None
     if disk.sha256(path) != rendered and lacks_a_class(disk.read(path) or b"", output.content):
         return None  # an edited servicer module may lack a class the project imports (`adopt.restored_classes`)
-    return FilePlan(path, "identical", "user")  # contents unread, but an edited servicer module's: the user's
+    return FilePlan(path, "identical", "user")  # the user's, whatever they are (read above only if edited)
 
 
 def _transaction(

@@ -87,7 +87,7 @@ def _outputs_match(root: Path, files: dict[str, dict[str, str | None]], hashes: 
                 return False
         elif _sha256(root / BASE_DIR / path, hashes) != entry["sha256"]:
             return False
-        elif _sha256(root / path, hashes) != entry["sha256"] and _edited_into_a_stale(root, path):
+        elif _sha256(root / path, hashes) != entry["sha256"] and _edited_so_gen_would_change_it(root, path):
             return False  # (a file exactly as its base, a render, is neither: not read)
     return True
 
@@ -161,7 +161,7 @@ def _sha256(path: Path, hashes: Hashes) -> str | None:
         return None
 
 
-def _edited_into_a_stale(root: Path, path: str) -> bool:
+def _edited_so_gen_would_change_it(root: Path, path: str) -> bool:
     """Whether a file of the user's that differs from its base holds conflict markers, or may lack a class
     of its base that the next `gen` puts back (`scaffold.generation.adopt.restored_classes`)."""
     try:
