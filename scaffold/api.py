@@ -105,6 +105,13 @@ def new_project(
         format=format,
         layout=layout,
     )
+    return create_project(protos, options, progress)
+
+
+def create_project(
+    protos: Sequence[Path], options: project.NewOptions, progress: ProgressCallback | None = None
+) -> NewReport:
+    """`new_project`, with its options as one value (what the CLI reads into)."""
     inputs = project.for_new(protos, options)
     root = inputs.config.root
     if root.is_dir():

@@ -10,10 +10,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from scaffold.cli import plain
 from scaffold.cli.output import NORMAL, detail, echo, include_problem, progress_bar, run, say, set_verbosity, warnings
 from scaffold.core.errors import EXIT_BAD_INPUT
+
+if TYPE_CHECKING:  # for the annotation: the class is imported where arguments are read
+    from scaffold.generation.project import NewOptions
 
 FORMATTERS = ("ruff",)
 LAYOUTS = ("single", "per-service")
@@ -21,8 +25,8 @@ _SWITCHES = ("force", "aio", "health", "reflection", "tls", "metrics", "otel", "
 _VALUED = {
     "-o": "output",
     "--output": "output",
-    "-I": "include",
-    "--proto-path": "include",
+    "-I": "include_dirs",
+    "--proto-path": "include_dirs",
     "--name": "name",
     "--templates": "templates",
     "--format": "format",
@@ -32,43 +36,31 @@ _VALUED = {
 
 @dataclass(frozen=True)
 class NewArgs:
-    """Every option of `scaffold new`, as Typer gives them too."""
+    """`scaffold new`'s protos and options (the library's own `NewOptions`), as Typer gives them too."""
 
     protos: tuple[Path, ...]
-    output: Path | None = None
-    include: tuple[Path, ...] = ()
-    name: str | None = None
-    force: bool = False
-    aio: bool = False
-    health: bool = False
-    reflection: bool = False
-    tls: bool = False
-    metrics: bool = False
-    otel: bool = False
-    web: bool = False
-    templates: Path | None = None
-    format: str | None = None
-    layout: str | None = None
+    options: NewOptions
     verbosity: int = NORMAL
 
 
 def parse(argv: list[str]) -> NewArgs | None:
     """The arguments of a plain `new`; None where Typer should read them."""
     flags = {f"--{switch}": switch for switch in _SWITCHES}
-    found = plain.read(argv, "new", flags, _VALUED, repeated={"include"}, arguments="protos")
+    found = plain.read(argv, "new", flags, _VALUED, repeated={"include_dirs"}, arguments="protos")
     if found is None:
         return None
     level, values = found
-    if not values.get("protos") or values.get("format", "ruff") not in FORMATTERS:
-        return None
-    if values.get("layout", "single") not in LAYOUTS:
+    protos = values.pop("protos", ())
+    if not protos or values.get("format", "ruff") not in FORMATTERS or values.get("layout", "single") not in LAYOUTS:
         return None
     for key in ("output", "templates"):
         if key in values:
             values[key] = Path(str(values[key]))
-    for key in ("protos", "include"):
-        values[key] = tuple(Path(str(p)) for p in values.get(key, ()))  # type: ignore[attr-defined]
-    return NewArgs(verbosity=level, **values)  # type: ignore[arg-type]  # the keys are NewArgs' fields
+    values["include_dirs"] = tuple(Path(str(p)) for p in values.get("include_dirs", ()))  # type: ignore[attr-defined]
+    from scaffold.generation.project import NewOptions  # here: `new` loads it next anyway
+
+    options = NewOptions(**values)  # type: ignore[arg-type]  # the keys are NewOptions' fields
+    return NewArgs(tuple(Path(str(p)) for p in protos), options, level)  # type: ignore[attr-defined]
 
 
 def perform(args: NewArgs) -> int:
@@ -78,33 +70,14 @@ def perform(args: NewArgs) -> int:
 
 def create(args: NewArgs) -> int:
     """Create a runnable gRPC project: generated modules, servicer, server, client, tests."""
-    from scaffold.api import new_project
+    from scaffold.api import create_project
 
-    problem = include_problem(args.include)
+    problem = include_problem(args.options.include_dirs)
     if problem is not None:
         echo(problem, err=True)
         return EXIT_BAD_INPUT
     bar = progress_bar()
-    report = run(
-        lambda: new_project(
-            list(args.protos),
-            output=args.output,
-            include_dirs=list(args.include),
-            name=args.name,
-            force=args.force,
-            aio=args.aio,
-            health=args.health,
-            reflection=args.reflection,
-            tls=args.tls,
-            metrics=args.metrics,
-            otel=args.otel,
-            web=args.web,
-            templates=args.templates,
-            format=args.format,
-            layout=args.layout,
-            progress=bar,
-        )
-    )
+    report = run(lambda: create_project(list(args.protos), args.options, bar))
     warnings(report.warnings)
     for path in report.paths:
         detail(f"{'create':<9} {path}")

@@ -76,24 +76,24 @@ def new(
     ] = None,
 ) -> None:
     """Create a runnable gRPC project: generated modules, servicer, server, client, tests."""
-    code = creating.create(
-        creating.NewArgs(
-            tuple(protos),
-            output=output,
-            include=tuple(include or ()),
-            name=name,
-            force=force,
-            aio=aio,
-            health=health,
-            reflection=reflection,
-            tls=tls,
-            metrics=metrics,
-            otel=otel,
-            web=web,
-            templates=templates,
-            format=format.value if format else None,
-            layout=layout.value if layout else None,
-        )
+    from scaffold.generation.project import NewOptions
+
+    options = NewOptions(
+        output=output,
+        include_dirs=tuple(include or ()),
+        name=name,
+        force=force,
+        aio=aio,
+        health=health,
+        reflection=reflection,
+        tls=tls,
+        metrics=metrics,
+        otel=otel,
+        web=web,
+        templates=templates,
+        format=format.value if format else None,
+        layout=layout.value if layout else None,
     )
+    code = creating.create(creating.NewArgs(tuple(protos), options))
     if code:
         raise typer.Exit(code)
