@@ -10,11 +10,14 @@ before the CLI framework is even imported, and so are a `call` in the forms
 
 from __future__ import annotations
 
+import importlib
 import os
 import sys
 from collections.abc import Callable
 
 GLOBAL_FLAGS = frozenset({"-q", "--quiet", "-v", "--verbose"})
+_PLAIN_READERS = {"call": "calling", "gen": "regenerating", "check": "regenerating", "new": "creating"}
+"""The commands whose plain forms a module of `scaffold.cli` reads (`parse`) and runs (`perform`) without Typer."""
 
 
 def hoist_global_flags(argv: list[str]) -> list[str]:
@@ -34,24 +37,12 @@ def main() -> None:
         main_module = sys.modules.get("__main__")
         helptext.print_help(sys.argv[1:], f"{sys.argv[0]}|{getattr(main_module, '__package__', '')}", _typer)
         return
-    if "call" in sys.argv[1:3]:
-        from scaffold.cli import calling
-
-        arguments = calling.parse(sys.argv[1:])
+    command = next((word for word in sys.argv[1:4] if word in _PLAIN_READERS), None)
+    if command is not None:
+        reader = importlib.import_module(f"scaffold.cli.{_PLAIN_READERS[command]}")
+        arguments = reader.parse(sys.argv[1:])
         if arguments is not None:
-            sys.exit(_as_typer_would(lambda: calling.perform(arguments)))
-    if "gen" in sys.argv[1:4] or "check" in sys.argv[1:4]:
-        from scaffold.cli import regenerating
-
-        plain = regenerating.parse(sys.argv[1:])
-        if plain is not None:
-            sys.exit(_as_typer_would(lambda: regenerating.perform(plain)))
-    if "new" in sys.argv[1:4]:
-        from scaffold.cli import creating
-
-        fresh = creating.parse(sys.argv[1:])
-        if fresh is not None:
-            sys.exit(_as_typer_would(lambda: creating.perform(fresh)))
+            sys.exit(_as_typer_would(lambda: reader.perform(arguments)))
     _typer()
 
 
