@@ -127,6 +127,39 @@ def test_a_module_of_the_users_that_does_not_parse_is_left_as_it_is_with_where(t
         " (line 1: does not parse: invalid syntax))"
     ) in done.stdout
     assert (project / "shop/services/ledger.py").read_bytes() == broken
+    assert run_scaffold("check", "-C", project).returncode == 0  # the user's to mend: nothing of scaffold's is stale
+    record = (project / ".scaffold/manifest.json").read_bytes()
+    full = run_scaffold("gen", "--full", "-C", project)  # a full run finds the record as the last one left it
+    assert full.returncode == 0 and full.stdout.startswith("Up to date ("), full.stdout
+    assert (project / ".scaffold/manifest.json").read_bytes() == record
+    assert (project / "shop/services/ledger.py").read_bytes() == broken
+
+
+@pytest.mark.parametrize("layout", ["single", "per-service"])
+def test_a_package_module_of_the_users_kept_by_new_force_is_recorded_as_a_full_gen_would(
+    tmp_path: Path, layout: str
+) -> None:
+    """`new --force` kept a `PKG/__init__.py` of the user's that defines all scaffold's would, and recorded
+    it with no merge base; `check` said up to date, but a full `gen` rebuilt the base and said the record
+    was refreshed. `new` records what `gen` would: the full run changes nothing."""
+    proto = tmp_path / "helloworld.proto"
+    proto.write_text((REPO / "protos/helloworld.proto").read_text())
+    reference = run_scaffold("new", proto, "-o", tmp_path / "reference", "--layout", layout)
+    assert reference.returncode == 0, reference.stderr
+    mine = (tmp_path / "reference/helloworld/__init__.py").read_text() + "\nVERSION = '1.0'  # MINE\n"
+    (tmp_path / "mine/helloworld").mkdir(parents=True)
+    (tmp_path / "mine/helloworld/__init__.py").write_text(mine)
+
+    created = run_scaffold("new", "--force", proto, "-o", tmp_path / "mine", "--layout", layout)
+    assert created.returncode == 0, created.stderr
+    assert "kept      helloworld/__init__.py  (exists but scaffold has no record of it; left as is" in created.stdout
+    assert run_scaffold("check", "-C", tmp_path / "mine").stdout == "Up to date.\n"
+    record = (tmp_path / "mine/.scaffold/manifest.json").read_bytes()
+    full = run_scaffold("gen", "--full", "-C", tmp_path / "mine")
+    assert full.returncode == 0 and full.stdout.startswith("Up to date ("), full.stdout
+    assert (tmp_path / "mine/.scaffold/manifest.json").read_bytes() == record
+    assert (tmp_path / "mine/helloworld/__init__.py").read_text() == mine
+    check_project(tmp_path / "mine", "helloworld")
 
 
 def _without_class(text: str, name: str) -> str:

@@ -165,7 +165,12 @@ def build(
                 note = "your code moved here" + ("" if merged else " as it was, not merged")
                 content = planned[-1].content if merged else current
                 planned[-1] = replace(planned[-1], action=action, content=content, note=note)
-            keep = output.content if planned[-1].action in _DERIVED else (state.base.get(path) if state else None)
+            # A module of the user's scaffold had no record of, left as it is (`_unrecorded`), is recorded
+            # with the render as its base, as the next run would rebuild it (`pipeline.merge_bases`): a
+            # full `gen` then finds the record as `new` left it, where `check` already said up to date.
+            unrecorded = planned[-1].action == "kept" and base is None and current is not None
+            derived = planned[-1].action in _DERIVED or unrecorded
+            keep = output.content if derived else (state.base.get(path) if state else None)
             recorded[path] = ("user", keep)
     for path, entry in sorted(state.files.items() if state else ()):
         if path in left_behind:
