@@ -191,6 +191,8 @@ def _refuse_a_second_definition(classified: Plan, read: Callable[[str], bytes | 
     for planned in classified.files:
         if planned.owner != "user" or not planned.writes or not planned.path.endswith(".py") or not planned.content:
             continue
+        if planned.current is None:  # a render where nothing stands: no code of the user's to meet
+            continue
         try:
             twice = pysource.redefined(planned.content.decode())
         except (SyntaxError, ValueError):
