@@ -187,6 +187,12 @@ def test_a_deleted_stub_is_up_to_date_and_the_next_rpc_merges_cleanly(
         rpcs = (HELLO, BYE, AGAIN)  # SayBye declared between SayHello and the stub the user deleted
         (project / SERVICER).write_text(before)
     assert check(project) == 0  # a legitimate choice: nothing to regenerate
+    untouched = tree(project)
+    full = gen(project, "--full")  # plans every file: the merge leaves the servicer as the user has it
+    assert full.stdout == "Up to date; scaffold's record (.scaffold/) was refreshed.\n", full.stdout
+    assert {k: v for k, v in tree(project).items() if not k.startswith(".scaffold")} == {
+        k: v for k, v in untouched.items() if not k.startswith(".scaffold")
+    }
     set_rpcs(project, *rpcs)
     result = gen(project)
     assert result.returncode == 0 and "conflict" not in result.stdout, result.stdout + result.stderr

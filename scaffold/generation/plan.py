@@ -296,7 +296,10 @@ def _user(
         if merged.kept
         else ""
     )
-    return _with_classes(path, merged.content, current, new, package, "merge", note)
+    # A merge that leaves the file as it is (what the render changed, the user had already) writes nothing:
+    # only the record takes the render as the new base.
+    action: Action = "identical" if merged.content == current and not note else "merge"
+    return _with_classes(path, merged.content, current, new, package, action, note)
 
 
 def _with_classes(

@@ -711,6 +711,20 @@ class World:
                     )[:30]
                 )
                 self.fail("cache", f"a gen without .scaffold/cache writes a different tree: {differ[:6]}\n{excerpt}")
+            if self.check() == 0:
+                self._full_gen_writes_nothing(copy, Path(scratch))
+
+    def _full_gen_writes_nothing(self, copy: Path, scratch: Path) -> None:
+        """Where `check` says up to date, a `gen --full` (every file planned, nothing taken from the no-op
+        path) writes no file and says so; it may refresh scaffold's record, as after a stub deleted by
+        hand, which only a planning run takes out of the merge base."""
+        full = _scaffold("gen", "--full", "-C", copy, cwd=scratch)
+        if full.returncode != 0:
+            self.fail("full", f"`gen --full` on an up-to-date project exits {full.returncode}: {full.stderr[-800:]}")
+        mine, theirs = tree(self.project, skip_scaffold=True), tree(copy, skip_scaffold=True)
+        differ = _diff_keys(mine, theirs)
+        if differ or not full.stdout.startswith("Up to date"):
+            self.fail("full", f"`check` said up to date, then `gen --full` changed {differ[:6]}: {full.stdout[-800:]}")
 
 
 GONE = re.compile(r"\S+:\d+:\d+: (imports|reads) \S+, which scaffold no longer (generates|writes)")
