@@ -10,6 +10,7 @@ nothing. The commands differ only in what they do with the outcome
 
 from __future__ import annotations
 
+import ast
 import dataclasses
 import functools
 import re
@@ -95,8 +96,11 @@ def plan(inputs: Inputs, arguments: Sequence[Path] = ()) -> Outcome:
     restricted = _restrict_with(config, result, renderer, inputs.memo)
     previous_view = previous.servicer if previous else project.services
 
-    def classify(keep: frozenset[tuple[str, str]]) -> tuple[Plan, Changes, frozenset[tuple[str, str]]]:
-        """reconcile -> render -> classify; with what the merge keeps of the code reconcile dropped."""
+    def classify(
+        keep: frozenset[tuple[str, str]], release: frozenset[str] = frozenset()
+    ) -> tuple[Plan, Changes, frozenset[tuple[str, str]], frozenset[str]]:
+        """reconcile -> render -> classify; with what the merge keeps of the code reconcile dropped, and the
+        classes reconcile kept that the merge leaves as rendered."""
         view, changes = reconcile(
             previous.rpcs if previous else state.rpc_summary(project.services),
             previous_view,
@@ -105,6 +109,7 @@ def plan(inputs: Inputs, arguments: Sequence[Path] = ()) -> Outcome:
             config.aio,
             inputs.memo,
             keep,
+            release,
         )
         if config.layout == "single":
             _refuse_a_kept_class_shadowed(view, project.services, disk.read, list(before))
@@ -146,11 +151,21 @@ def plan(inputs: Inputs, arguments: Sequence[Path] = ()) -> Outcome:
             config.package,
         )
         lost = dropped(previous_view, view)
-        return classified, changes, _kept_by_merge(classified, {*before, *after}, lost) if lost else frozenset()
+        kept = _kept_by_merge(classified, {*before, *after}, lost) if lost else frozenset()
+        serving = {service.full_name for service in project.services}
+        unserved = {
+            path: [s.class_name for s in services if s.full_name not in serving and (s.class_name, CLASS) not in keep]
+            for path, services in after.items()
+        }
+        return classified, changes, kept, _left_as_rendered(classified, generation.files, unserved)
 
-    classified, changes, kept = classify(frozenset())
+    classified, changes, kept, untouched = classify(frozenset())
     if kept:  # the merge keeps code reconcile let go (`dropped`): rendered as kept, it loses its dead base
-        classified, changes, _ = classify(kept)
+        classified, changes, _, untouched = classify(kept)
+    if untouched:  # the next run would let these go (their code is the render's): this one does, as `check` expects
+        released = classify(kept, untouched)
+        if not released[2]:  # unless the merge keeps some of them after all: then they stay, as they were
+            classified, changes = released[0], released[1]
     _refuse_a_second_definition(classified, disk.read)
     return Outcome(classified, changes, result, record, copies, config)
 
@@ -274,6 +289,40 @@ def _kept_by_merge(classified: Plan, modules: set[str], lost: frozenset[tuple[st
             content = planned.content if planned.content is not None else planned.current
             found |= lost & methods_of(content, classes=True).keys()
     return frozenset(found)
+
+
+def _left_as_rendered(
+    classified: Plan, files: Mapping[str, OutputFile], unserved: Mapping[str, list[str]]
+) -> frozenset[str]:
+    """The classes in `unserved` (module path -> classes of services the protos dropped, kept for the user's
+    code) that the merged module holds exactly as the render wrote them. The merge took the user's code
+    elsewhere (into a renamed service's class, whose lines were the old class's), so what stays is the
+    render's stubs: the next run would let the class go, and `check` would call this run's tree stale."""
+    by_path = {planned.path: planned for planned in classified.files}
+    found: set[str] = set()
+    for path, names in unserved.items():
+        planned = by_path.get(path)
+        if not names or planned is None or planned.action == "remove" or path not in files:
+            continue
+        merged = _class_texts(planned.content if planned.content is not None else planned.current)
+        rendered = _class_texts(files[path].content)
+        found |= {name for name in names if name in merged and merged[name] == rendered.get(name)}
+    return frozenset(found)
+
+
+def _class_texts(content: bytes | None) -> dict[str, str]:
+    """Each top-level class of a module, by name, as its lines say it; nothing when it does not parse."""
+    try:
+        text = (content or b"").decode("utf-8")
+        tree = ast.parse(text)
+    except (SyntaxError, UnicodeDecodeError, ValueError):
+        return {}
+    lines = text_lines(text)
+    return {
+        node.name: "\n".join(lines[node.lineno - 1 : node.end_lineno])
+        for node in tree.body
+        if isinstance(node, ast.ClassDef)
+    }
 
 
 def _pending(project: Project, changes: Changes) -> list[Service]:

@@ -62,6 +62,7 @@ def reconcile(
     aio: bool = False,
     memo: Memo | None = None,
     keep: frozenset[tuple[str, str]] = frozenset(),
+    release: frozenset[str] = frozenset(),
 ) -> tuple[tuple[Service, ...], Changes]:
     """The services to render the servicer from, and the changes to report.
 
@@ -69,7 +70,9 @@ def reconcile(
     services the servicer was rendered from last time, `modules` each servicer
     module as (on disk, as last rendered): one, or one per service. `keep`
     holds classes ((class, CLASS)) and methods of dropped services and RPCs
-    that stay whatever their code: those the merge keeps (see `dropped`).
+    that stay whatever their code: those the merge keeps (see `dropped`); `release` holds classes of
+    dropped services that go whatever their code: those the merge left as rendered (see
+    `scaffold.generation.pipeline`).
     """
     methods: dict[tuple[str, str], str] = {}
     pristine: dict[tuple[str, str], str] = {}
@@ -89,8 +92,9 @@ def reconcile(
         old, new = old_services.get(name), new_services.get(name)
         if new is None:
             assert old is not None
-            kept = (old.class_name, CLASS) in keep or any(
-                _changed((old.class_name, rpc.name), methods, pristine) for rpc in old.rpcs
+            kept = (old.class_name, CLASS) in keep or (
+                old.class_name not in release
+                and any(_changed((old.class_name, rpc.name), methods, pristine) for rpc in old.rpcs)
             )
             if kept:
                 view.append(old)
