@@ -204,6 +204,36 @@ def test_a_deleted_stub_is_up_to_date_and_the_next_rpc_merges_cleanly(
     assert gen(project).stdout.startswith("Up to date")
 
 
+@pytest.mark.parametrize("layout", ["single", "per-service"])
+def test_the_imports_of_a_deleted_stub_stay_as_the_user_has_them_whichever_run_renders(
+    tmp_path: Path, layout: str
+) -> None:
+    """Fuzzer seeds 55000, 55007 and 55011: the user deletes every stub of a servicer. A no-op `gen` leaves the
+    module alone and `check` says up to date; a `gen --full` then rendered it without the stubs' imports (no
+    RPC left to need `grpc` or the message module) and took the user's import lines away: `check` and a full
+    run disagreed, and scaffold edited imports for an edit of the user's. The render keeps the imports of a
+    deleted stub, so every run leaves the module as the user has it, until the protos change."""
+    project = make_project(tmp_path, HELLO, layout=layout)
+    module = project / (SERVICER if layout == "single" else "greeter/services/greeter.py")
+    text = module.read_text()
+    mine = text.replace(text[text.index("    def SayHello(") : text.index("    # scaffold adds")], "")
+    assert "def SayHello(" not in mine and "import grpc\n" in mine
+    module.write_text(mine)
+    assert check(project) == 0
+    full = gen(project, "--full")
+    assert full.returncode == 0 and full.stdout.startswith("Up to date"), full.stdout + full.stderr
+    assert module.read_text() == mine
+    assert check(project) == 0
+
+    set_rpcs(project, HELLO, BYE)  # the protos change: the new RPC's stub merges in beside the user's imports
+    grown = gen(project)
+    assert grown.returncode == 0 and "conflict" not in grown.stdout, grown.stdout + grown.stderr
+    text = module.read_text()
+    assert "    def SayBye(" in text and "    def SayHello(" not in text and text.count("import grpc\n") == 1
+    assert check(project) == 0
+    assert gen(project, "--full").stdout.startswith("Up to date")
+
+
 # Item 14: a changed shape is reported once, in the run that changes it.
 
 

@@ -275,8 +275,9 @@ class ServicerView:
     package: str
     modules: frozenset[str]
     pending: tuple[Service, ...] = ()
-    """The new shapes of RPCs the user implemented in an old one: the signature a hint tells them
-    to adopt needs its imports (`Iterator`, the message modules) already there."""
+    """RPCs the module imports for but does not show: the new shapes of RPCs the user implemented in an old
+    one (the signature a hint tells them to adopt needs its imports, `Iterator`, the message modules, already
+    there), and RPCs whose stub the user deleted (their imports stay as the user has them)."""
     served: frozenset[str] | None = None
     """The services the protos still define (None: all shown); the class of one they dropped cannot
     subclass grpc's servicer of it any more, which is gone, or the module would not import."""
@@ -294,7 +295,7 @@ class ServicerView:
 
     @property
     def has_rpcs(self) -> bool:
-        return any(service.rpcs for service in self.services)
+        return any(service.rpcs for service in (*self.services, *self.pending))
 
     def _exists(self, item: Import) -> bool:
         own = item.package == self.package or item.package.startswith(self.package + ".")

@@ -326,8 +326,10 @@ def _class_texts(content: bytes | None) -> dict[str, str]:
 
 
 def _pending(project: Project, changes: Changes) -> list[Service]:
-    """The new shapes of RPCs whose old implementation is kept: the servicer imports what they need."""
-    kept = {item.route for item in changes.reshaped if item.kept}
+    """The RPCs the servicer imports for without showing them: the new shapes of those whose old implementation
+    is kept, and those whose stub the user deleted (the user's imports stay as they were: a deletion of
+    theirs is no reason for scaffold to edit their import lines, and no input `check` could see)."""
+    kept = {item.route for item in changes.reshaped if item.kept} | set(changes.deleted)
     return [
         dataclasses.replace(s, rpcs=tuple(r for r in s.rpcs if f"{s.full_name}/{r.name}" in kept))
         for s in project.services

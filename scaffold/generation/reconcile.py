@@ -49,9 +49,12 @@ class Changes:
     removed: tuple[Orphan, ...] = ()
     reshaped: tuple[Reshaped, ...] = ()
     removed_services: tuple[Orphan, ...] = ()
+    deleted: tuple[str, ...] = ()
+    """Routes of the stubs the user deleted (not news to them): left out of the render, their imports kept,
+    so that the render of a module whose stub the user deleted is what they have, whichever run makes it."""
 
     def __bool__(self) -> bool:
-        return any(dataclasses.astuple(self))
+        return any((self.added, self.removed, self.reshaped, self.removed_services))
 
 
 def reconcile(
@@ -87,6 +90,7 @@ def reconcile(
     removed: list[Orphan] = []
     reshaped: list[Reshaped] = []
     removed_services: list[Orphan] = []
+    deleted: list[str] = []
     view = []
     for name in _merged_order(list(old_services), list(new_services)):
         old, new = old_services.get(name), new_services.get(name)
@@ -122,6 +126,7 @@ def reconcile(
             if old_rpc is None and key in methods:
                 continue  # written by the user before the protos had it: a stub after it would shadow it
             if rpc_name in before and _deleted(key, methods, pristine, old_rpc is None):
+                deleted.append(route)
                 continue  # the generated base class answers UNIMPLEMENTED for it: a deleted stub stays deleted
             implemented = _changed(key, methods, pristine)
             if old_rpc is not None and old_rpc.proto_signature != new_rpc.proto_signature:
@@ -135,7 +140,7 @@ def reconcile(
             else:
                 rpcs.append(new_rpc)
         view.append(dataclasses.replace(new, rpcs=tuple(rpcs)))
-    changes = Changes(tuple(added), tuple(removed), tuple(reshaped), tuple(removed_services))
+    changes = Changes(tuple(added), tuple(removed), tuple(reshaped), tuple(removed_services), tuple(deleted))
     return tuple(view), changes
 
 
