@@ -10,18 +10,15 @@ nothing. The commands differ only in what they do with the outcome
 
 from __future__ import annotations
 
-import ast
 import dataclasses
 import functools
-import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from scaffold.core.errors import EXIT_NEEDS_USER, Diagnostic, ScaffoldError
 from scaffold.core.model import Project, Rpc, Service, restrict
-from scaffold.core.text import lines as text_lines
-from scaffold.generation import clash, gone, incremental, protoc, pysource, relayout
+from scaffold.generation import clash, gone, incremental, mergechecks, protoc, relayout
 from scaffold.generation import inputs as input_digest
 from scaffold.generation import plan as plan_module
 from scaffold.generation.config import Config
@@ -112,7 +109,7 @@ def plan(inputs: Inputs, arguments: Sequence[Path] = ()) -> Outcome:
             release,
         )
         if config.layout == "single":
-            _refuse_a_kept_class_shadowed(view, project.services, disk.read, list(before))
+            mergechecks.refuse_a_kept_class_shadowed(view, project.services, disk.read, list(before))
         generation = generate(config, result, renderer, project, view, _pending(project, changes), inputs.memo)
         digest = inputs.digest
         if inputs.new_from:  # no digest where a copy clashes (`clash.checked`): `gen` and `check` go the full way
@@ -151,13 +148,13 @@ def plan(inputs: Inputs, arguments: Sequence[Path] = ()) -> Outcome:
             config.package,
         )
         lost = dropped(previous_view, view)
-        kept = _kept_by_merge(classified, {*before, *after}, lost) if lost else frozenset()
+        kept = mergechecks.kept_by_merge(classified, {*before, *after}, lost) if lost else frozenset()
         serving = {service.full_name for service in project.services}
         unserved = {
             path: [s.class_name for s in services if s.full_name not in serving and (s.class_name, CLASS) not in keep]
             for path, services in after.items()
         }
-        return classified, changes, kept, _left_as_rendered(classified, generation.files, unserved)
+        return classified, changes, kept, mergechecks.left_as_rendered(classified, generation.files, unserved)
 
     classified, changes, kept, untouched = classify(frozenset())
     if kept:  # the merge keeps code reconcile let go (`dropped`): rendered as kept, it loses its dead base
@@ -166,81 +163,8 @@ def plan(inputs: Inputs, arguments: Sequence[Path] = ()) -> Outcome:
         released = classify(kept, untouched)
         if not released[2]:  # unless the merge keeps some of them after all: then they stay, as they were
             classified, changes = released[0], released[1]
-    _refuse_a_second_definition(classified, disk.read)
+    mergechecks.refuse_a_second_definition(classified, disk.read)
     return Outcome(classified, changes, result, record, copies, config)
-
-
-def _refuse_a_kept_class_shadowed(
-    view: Sequence[Service], live: Sequence[Service], read: Callable[[str], bytes | None], modules: list[str]
-) -> None:
-    """A class kept for the user's code after its service left the protos keeps its name; another class of
-    that name in the same module (a service of the protos, or a second kept class a switch to one module
-    brings beside it) would shadow one of them (ruff F811, the user's code dead without a word), so the run
-    stops until the user renames or removes theirs."""
-    serving = {service.full_name for service in live}
-    by_name: dict[str, list[Service]] = {}
-    for service in view:
-        by_name.setdefault(service.class_name, []).append(service)
-    problems = []
-    for name, services in sorted(by_name.items()):
-        kept = [s.full_name for s in services if s.full_name not in serving]
-        if len(services) < 2 or not kept:
-            continue
-        others = ", ".join(s.full_name for s in services if s.full_name != kept[0])
-        message = (
-            f"class {name} is yours, kept from {kept[0]} (gone from the protos); {others} needs that name in the"
-            " same module: rename or remove your class, then run scaffold gen"
-        )
-        places = [(module, line) for module in modules for line in _class_lines(read(module), name)]
-        path, line = places[0] if places else (modules[0] if modules else "servicer.py", 1)
-        problems.append(Diagnostic(path, message, line, 1))
-    if problems:
-        raise ScaffoldError(problems)
-
-
-def _refuse_a_second_definition(classified: Plan, read: Callable[[str], bytes | None]) -> None:
-    """No run writes a module of the user's that defines a top-level name twice where the module on disk
-    defined it once (ruff F811: the first definition, often the user's code, silently dead); whatever led
-    there (a kept class meeting a moved one, two merges of the same block), the run stops, located."""
-    problems = []
-    for planned in classified.files:
-        if planned.owner != "user" or not planned.writes or not planned.path.endswith(".py") or not planned.content:
-            continue
-        if planned.current is None:  # a render where nothing stands: no code of the user's to meet
-            continue
-        try:
-            twice = pysource.redefined(planned.content.decode())
-        except (SyntaxError, ValueError):
-            continue  # conflict markers: the conflict is reported on its own
-        if not twice:
-            continue
-        before = (read(planned.path) or b"").decode(errors="replace")
-        try:
-            already = set(pysource.redefined(before))
-        except (SyntaxError, ValueError):
-            already = set()
-        for name in sorted(set(twice) - already):
-            lines = _class_lines(before.encode(), name) or _def_lines(before, name)
-            message = (
-                f"this run would define `{name}` a second time in this module (your code and scaffold's meet);"
-                " rename or remove yours, then run scaffold gen"
-            )
-            problems.append(Diagnostic(planned.path, message, lines[0] if lines else 1, 1))
-    if problems:
-        raise ScaffoldError(problems)
-
-
-def _def_lines(text: str, name: str) -> list[int]:
-    return _lines_opening(text, rf"(?:async )?def {name}\b")
-
-
-def _class_lines(content: bytes | None, name: str) -> list[int]:
-    return _lines_opening((content or b"").decode(errors="replace"), rf"class {name}\b")
-
-
-def _lines_opening(text: str, pattern: str) -> list[int]:
-    """The numbers of the lines that start with `pattern`, however the file ends its lines (CR alone too)."""
-    return [number for number, line in enumerate(text_lines(text), 1) if re.match(pattern, line)]
 
 
 def _scan_for_gone_modules(
@@ -277,52 +201,6 @@ def _scan_for_gone_modules(
         # stays in the record, for the runs after it to look for again.
         return dataclasses.replace(found, named=tuple(away))
     return found
-
-
-def _kept_by_merge(classified: Plan, modules: set[str], lost: frozenset[tuple[str, str]]) -> frozenset[tuple[str, str]]:
-    """Which of the classes and methods reconcile dropped (`lost`) the servicer modules still define once
-    merged: the line merge keeps code of the user's that the render drops, and the user's lines may touch
-    a dropped class or stub (see `scaffold.generation.reconcile.dropped`)."""
-    found: set[tuple[str, str]] = set()
-    for planned in classified.files:
-        if planned.path in modules and planned.action != "remove":
-            content = planned.content if planned.content is not None else planned.current
-            found |= lost & methods_of(content, classes=True).keys()
-    return frozenset(found)
-
-
-def _left_as_rendered(
-    classified: Plan, files: Mapping[str, OutputFile], unserved: Mapping[str, list[str]]
-) -> frozenset[str]:
-    """The classes in `unserved` (module path -> classes of services the protos dropped, kept for the user's
-    code) that the merged module holds exactly as the render wrote them. The merge took the user's code
-    elsewhere (into a renamed service's class, whose lines were the old class's), so what stays is the
-    render's stubs: the next run would let the class go, and `check` would call this run's tree stale."""
-    by_path = {planned.path: planned for planned in classified.files}
-    found: set[str] = set()
-    for path, names in unserved.items():
-        planned = by_path.get(path)
-        if not names or planned is None or planned.action == "remove" or path not in files:
-            continue
-        merged = _class_texts(planned.content if planned.content is not None else planned.current)
-        rendered = _class_texts(files[path].content)
-        found |= {name for name in names if name in merged and merged[name] == rendered.get(name)}
-    return frozenset(found)
-
-
-def _class_texts(content: bytes | None) -> dict[str, str]:
-    """Each top-level class of a module, by name, as its lines say it; nothing when it does not parse."""
-    try:
-        text = (content or b"").decode("utf-8")
-        tree = ast.parse(text)
-    except (SyntaxError, UnicodeDecodeError, ValueError):
-        return {}
-    lines = text_lines(text)
-    return {
-        node.name: "\n".join(lines[node.lineno - 1 : node.end_lineno])
-        for node in tree.body
-        if isinstance(node, ast.ClassDef)
-    }
 
 
 def _pending(project: Project, changes: Changes) -> list[Service]:
