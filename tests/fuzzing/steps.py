@@ -63,7 +63,8 @@ WEIGHTS: dict[str, int] = {
     "c.layout": 4,
     "c.root": 2,
     "c.aio": 1,
-    "c.metrics": 1,
+    # In the place "c.metrics" held (every seed draws the same kinds as before): one of the options below.
+    "c.feature": 1,
     "c.tls": 1,
     "u.implement": 8,
     "u.helper": 3,
@@ -328,6 +329,15 @@ def c_root(world: World, a: dict[str, Any]) -> bool:
     choices = ['""', *sorted({f'"{f.package}"' for f in world.protos.files})]
     world.set_config("root_package", _pick([c for c in choices if c != current], a["pick"]))
     return True
+
+
+FEATURES = ("metrics", "health", "reflection", "otel", "web")
+"""The options a `c.feature` step switches, by its pick: each adds or takes away runtime modules, dependencies
+and lines of the user's `server.py` and tests, so each meets the user's edits there."""
+
+
+def c_feature(world: World, a: dict[str, Any]) -> bool:
+    return bool(_toggle(FEATURES[a["pick"] % len(FEATURES)])(world, a))
 
 
 def _toggle(key: str) -> Any:
@@ -649,7 +659,8 @@ EDITS = {
     "c.layout": c_layout,
     "c.root": c_root,
     "c.aio": _toggle("aio"),
-    "c.metrics": _toggle("metrics"),
+    "c.metrics": _toggle("metrics"),  # replays of sequences drawn before "c.feature"
+    "c.feature": c_feature,
     "c.tls": _toggle("tls"),
     "u.implement": u_implement,
     "u.helper": u_helper,
