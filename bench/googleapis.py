@@ -193,7 +193,11 @@ def main() -> None:
         ]
         sizes = sorted((sum(1 for _ in p.open(encoding="utf-8")), p) for p in yours)
         lines, largest = sizes[-1]
-        print(f"modules of yours: {len(yours)}; the largest {largest.relative_to(project)}, {lines} lines")
+        over = sum(1 for count, _ in sizes if count > 1_000)
+        print(
+            f"modules of yours: {len(yours)}, {sum(count for count, _ in sizes):,} lines, {over} over 1,000;"
+            f" the largest {largest.relative_to(project)}, {lines} lines"
+        )
 
 
 if __name__ == "__main__":

@@ -288,7 +288,9 @@ def _model_names(config: Config, side: Side) -> dict[tuple[str, str], tuple[str,
     """(service, RPC) -> (servicer class, client function), as scaffold names them for this side's protos."""
     from google.protobuf import descriptor_pb2
 
+    from scaffold.core.parts import whole_of
     from scaffold.generation.describe import describe
+    from scaffold.generation.generate import user_project
     from scaffold.generation.protoc import ProtocResult, ProtoInput
 
     files = descriptor_pb2.FileDescriptorSet(file=[f.proto for f in side.all.values()])
@@ -299,8 +301,8 @@ def _model_names(config: Config, side: Side) -> dict[tuple[str, str], tuple[str,
     except ScaffoldError:
         return {}  # names scaffold refuses to generate: nothing of the user's to point at
     return {
-        (service.full_name, rpc.name): (service.class_name, rpc.function)
-        for service in project.services
+        (whole_of(service.full_name), rpc.name): (service.class_name, rpc.function)
+        for service in user_project(config, project).services  # a split service's methods are in its parts
         for rpc in service.rpcs
     }
 

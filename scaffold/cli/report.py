@@ -9,6 +9,8 @@ from __future__ import annotations
 import difflib
 from collections.abc import Iterable
 
+from scaffold.core.model import PART_SEPARATOR
+from scaffold.core.parts import whole_of
 from scaffold.core.text import lines as text_lines
 from scaffold.generation.plan import FilePlan, Plan
 from scaffold.generation.reconcile import Changes
@@ -29,7 +31,7 @@ def change_lines(changes: Changes) -> list[str]:
 
     def add(route: str, line: str) -> None:
         service, _, rpc = route.rpartition("/")
-        by_service.setdefault(service, []).append(line.format(rpc=rpc))
+        by_service.setdefault(whole_of(service), []).append(line.format(rpc=rpc))  # a part's under its service
 
     for route in changes.added:
         add(route, "  + {rpc}")
@@ -43,9 +45,15 @@ def change_lines(changes: Changes) -> list[str]:
     lines = []
     for name in sorted(by_service):
         lines += [name, *by_service[name]]
+    wholes = {gone.route for gone in changes.removed_services}
     for gone in changes.removed_services:
-        what = "its servicer class stays until you delete it" if gone.kept else "its untouched code went with it"
-        lines.append(f"{gone.route} (removed from the protos; {what})")
+        whole, _, part = gone.route.partition(PART_SEPARATOR)
+        if not part:
+            what = "its servicer class stays until you delete it" if gone.kept else "its untouched code went with it"
+            lines.append(f"{gone.route} (removed from the protos; {what})")
+        elif gone.kept or whole not in wholes:  # a part of a service that went is said with it, unless it stays
+            what = "their class stays until you delete it" if gone.kept else "their untouched code went with them"
+            lines.append(f"the {part.replace('_', ' ')} RPCs of {whole} (gone from the protos; {what})")
     return lines
 
 

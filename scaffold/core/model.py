@@ -27,6 +27,10 @@ KINDS: dict[tuple[bool, bool], Kind] = {
     (True, True): "stream_stream",
 }
 
+PART_SEPARATOR = ":"
+"""Between a split service's full name and a part's (`pkg.Admin:account`, `scaffold.core.parts`): no proto name
+holds it, so a part never shares a name with a service."""
+
 # Field numbers of FileDescriptorProto / ServiceDescriptorProto, as used in source_code_info paths.
 
 
@@ -111,10 +115,21 @@ class Service:
     rpcs: tuple[Rpc, ...]
     package: str = ""
     """The proto package (`google.spanner.v1`); a per-service layout mirrors it in directories."""
+    part: str = ""
+    """In the user's code of a split service (`scaffold.core.parts`): the resource this part's RPCs act on."""
+    parts: tuple[tuple[str, str], ...] = ()
+    """In the user's code of a split service: its parts, each (name, class), whose classes its class takes."""
 
     @property
     def grpc_module(self) -> str:
         return self.grpc_import.alias
+
+    @property
+    def title(self) -> str:
+        """What the user's modules call it: `pkg.Admin`, or for a part `the account RPCs of pkg.Admin`."""
+        if not self.part:
+            return self.full_name
+        return f"the {self.part.replace('_', ' ')} RPCs of {self.full_name.partition(PART_SEPARATOR)[0]}"
 
 
 @dataclass(frozen=True)
@@ -209,15 +224,16 @@ def imports_for(
     `also` adds `(package, module)` pairs, merged into the same statements."""
     chosen: list[Import] = []
     for service in services:
-        if grpc:
+        if grpc and not service.parts:  # a split service's class takes its parts' classes, not grpc's
             chosen.append(service.grpc_import)
         for rpc in service.rpcs:
             if messages != "none":
                 chosen.append(rpc.request.module)
             if messages == "all":
                 chosen.append(rpc.response.module)
+    chosen = [item for item in chosen if keep(item)]
     chosen += [Import(p, module, module) for p, module in also]
-    return import_lines(filter(keep, chosen), package)
+    return import_lines(chosen, package)
 
 
 def service_paths(services: Iterable[Service], root_package: str = "") -> dict[str, str]:
@@ -231,9 +247,16 @@ def service_paths(services: Iterable[Service], root_package: str = "") -> dict[s
     A name Python reserves, as a service's or a package part's, is made plain (`__init__` -> `init_`,
     `naming.module_name`): nothing of the user's ever stands where a package's `__init__.py` does.
     """
-    chosen = list(services)
+    given = list(services)
+    parts = [s for s in given if s.part]
+    wholes = {s.full_name: s for s in given if not s.part}
+    for part in parts:  # a part kept for the user's code whose service is gone still goes below its module
+        whole = part.full_name.partition(PART_SEPARATOR)[0]
+        wholes.setdefault(whole, dataclasses.replace(part, full_name=whole, part="", rpcs=()))
+    chosen = list(wholes.values())
     below = {s.full_name: _parts(_below(s.package, root_package)) for s in chosen}
     directories = {"/".join(parts[:n]) for parts in below.values() for n in range(1, len(parts) + 1)}
+    split = {part.full_name.partition(PART_SEPARATOR)[0] for part in parts}
     paths: dict[str, str] = {}
     taken: set[str] = set()
     for service in chosen:
@@ -245,7 +268,11 @@ def service_paths(services: Iterable[Service], root_package: str = "") -> dict[s
                 break
         paths[service.full_name] = path
         taken.add(path)
-    return paths
+        if service.full_name in split:
+            directories.add(f"{path}_parts")
+    for part in parts:
+        paths[part.full_name] = f"{paths[part.full_name.partition(PART_SEPARATOR)[0]]}_parts/{part.part}"
+    return {name: paths[name] for name in (s.full_name for s in given)}
 
 
 def _below(proto_package: str, root_package: str) -> str:
@@ -287,7 +314,11 @@ class ServicerView:
 
     @property
     def imports(self) -> ImportLines:
-        return imports_for((*self.services, *self.pending), self.package, grpc=True, keep=self._exists)
+        return self.imports_with(())
+
+    def imports_with(self, also: Iterable[tuple[str, str]]) -> ImportLines:
+        """`imports`, and `also` ((module, name) pairs: a split service's parts' classes)."""
+        return imports_for((*self.services, *self.pending), self.package, grpc=True, also=also, keep=self._exists)
 
     @property
     def has_streaming(self) -> bool:

@@ -102,6 +102,11 @@ class Config:
     packages' mirror their whole name. `new` sets the package its services share, so a project of one
     package gets `services/catalog.py`, not `services/inventory/v1/catalog.py`. Stays put as protos
     come and go: a module moves only when this key (or `layout`) is edited, and `gen` moves the code."""
+    split_services: tuple[str, ...] = ()
+    """Services (full names) whose code of the user's is in parts, a module per resource their RPCs act on
+    (`scaffold.core.parts`): per-service layout only. `new` lists each service whose servicer would be
+    over 1,000 lines; a listed service's modules are made so, a change to the list over modules that exist
+    is refused (the code would have to move between modules)."""
     breaking: BreakingConfig = BreakingConfig()
 
     @property
@@ -175,6 +180,7 @@ KEYS = (
     "layout",
     "root_package",
     "installed",
+    "split_services",
     "breaking",
 )
 BREAKING_KEYS = ("against", "category", "use", "except", "ignore", "ignore_only", "ignore_unstable_packages")

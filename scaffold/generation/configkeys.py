@@ -66,7 +66,7 @@ def parse(table: dict[str, Any], root: Path, path: Path, text: str) -> Config:
     unknown = [where.at(key, f"[{TABLE}] has no key {key!r}" + _closest(key)) for key in table if key not in KEYS]
     if unknown:
         raise ScaffoldError(unknown)
-    return Config(
+    config = Config(
         root=root,
         package=check_package_name(_string(table, "package", where), f"{path}: [{TABLE}] package"),
         protos=_strings(table, "protos", where),
@@ -94,8 +94,13 @@ def parse(table: dict[str, Any], root: Path, path: Path, text: str) -> Config:
         layout=_choice(table, "layout", LAYOUTS, where, default="single") or "single",
         root_package=_root_package(table, where),
         installed=_installed(table, where),
+        split_services=_split_services(table, where),
         breaking=_breaking(table, path, text),
     )
+    if config.split_services and config.layout != "per-service":
+        message = f'[{TABLE}] split_services: only the per-service layout has parts (layout = "per-service")'
+        raise where.error("split_services", message)
+    return config
 
 
 def _origins(table: dict[str, Any], where: _Located) -> tuple[str, ...]:
@@ -119,6 +124,18 @@ def _root_package(table: dict[str, Any], where: _Located) -> str:
         message = f"[{TABLE}] root_package: {value!r} is not a proto package name (such as 'inventory.v1')"
         raise where.error("root_package", message)
     return value
+
+
+def _split_services(table: dict[str, Any], where: _Located) -> tuple[str, ...]:
+    """Full names of services (`pkg.v1.Admin`), each once, in the order given."""
+    value = table.get("split_services", [])
+    name = r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*"
+    if not isinstance(value, list) or not all(isinstance(entry, str) and re.fullmatch(name, entry) for entry in value):
+        message = f"[{TABLE}] split_services must be a list of services' full names (such as 'inventory.v1.Catalog')"
+        raise where.error("split_services", message)
+    if len(set(value)) != len(value):
+        raise where.error("split_services", f"[{TABLE}] split_services names a service twice")
+    return tuple(value)
 
 
 REQUIREMENT = re.compile(r"(?P<name>[A-Za-z0-9][A-Za-z0-9._-]*)(?:>=(?P<floor>[0-9][0-9A-Za-z.+!-]*))?")

@@ -13,6 +13,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from scaffold.core import parts
 from scaffold.core.errors import ScaffoldError, fail
 from scaffold.core.model import Owner, Project, Service, ServicerView, service_paths
 from scaffold.core.naming import module_path
@@ -44,6 +45,12 @@ class Generation:
     servicer: ServicerView
     layout: str = "single"
     root_package: str = ""
+    user: Project | None = None
+    """`project` as the user's modules show it (`user_project`); None: the same."""
+
+    @property
+    def user_services(self) -> tuple[Service, ...]:
+        return (self.user or self.project).services
 
     def state_files(
         self,
@@ -60,7 +67,7 @@ class Generation:
             recorded = {path: (f.owner, f.content) for path, f in self.files.items()}
         return state.render(
             recorded,
-            state.rpc_summary(self.project.services),
+            state.rpc_summary(self.user_services),
             self.servicer.services,
             inputs,
             self.layout,
@@ -96,19 +103,20 @@ def generate(
     `kept` holds the per-service renders of earlier runs (`scaffold.generation.renders`).
     """
     project = project or build_project(config, result)
+    user = user_project(config, project)
     package_dir = config.generated_dir
     if result.placed_in not in ("", package_dir):
         raise AssertionError(f"protoc's outputs were placed in {result.placed_in}, not in {package_dir}")
     generated = result.outputs if result.placed_in else place(result.outputs, result.generated_names, package_dir)
     modules = frozenset(path.removesuffix(".py").replace("/", ".") for path in generated if path.endswith(".py"))
     servicer = ServicerView(
-        tuple(project.services if servicer_services is None else servicer_services),
+        tuple(user.services if servicer_services is None else servicer_services),
         config.package,
         modules,
         tuple(pending),
-        frozenset(service.full_name for service in project.services),
+        frozenset(service.full_name for service in user.services),
     )
-    modules_of = module_paths(servicer, project, config.root_package)
+    modules_of = module_paths(servicer, user, config.root_package)
     context = {
         "project": project,
         "servicer": servicer,
@@ -116,10 +124,11 @@ def generate(
         "versions": runtime_versions(result.outputs),
         "service_modules": {name: path.replace("/", ".") for name, path in modules_of.items()},
         "installed_modules": installed_modules(result),
+        "client_modules": [modules_of[service.full_name].replace("/", ".") for service in user.callable_services],
     }
     paths = template_paths(config)
     with_services = {module_path(f.name): f for f in project.files if f.services}
-    per_service = _per_service(project, servicer, modules_of) if config.layout == "per-service" else {}
+    per_service = _per_service(user, servicer, modules_of) if config.layout == "per-service" else {}
     rendered = renderer.render(context, paths, with_services, per_service, kept)
 
     files = {path: OutputFile(content, "generated") for path, content in generated.items()}
@@ -142,7 +151,13 @@ def generate(
             files.setdefault(f"{directory}/__init__.py", OutputFile(b"", "generated"))
     if config.format == "ruff":
         files |= _formatted(files, config)
-    return Generation(files, project, servicer, config.layout, config.root_package)
+    return Generation(files, project, servicer, config.layout, config.root_package, None if user is project else user)
+
+
+def user_project(config: Config, project: Project) -> Project:
+    """`project` as the user's modules show it: in the per-service layout, each service of `split_services`
+    in its parts (`scaffold.core.parts`)."""
+    return parts.user_side(project, config.split_services) if config.layout == "per-service" else project
 
 
 def installed_modules(result: ProtocResult) -> list[str]:

@@ -18,7 +18,8 @@ from pathlib import Path
 
 from scaffold.core.errors import EXIT_NEEDS_USER, Diagnostic, ScaffoldError
 from scaffold.core.model import Project, Rpc, Service, restrict
-from scaffold.generation import clash, gone, incremental, mergechecks, protoc, relayout
+from scaffold.core.parts import too_large, whole_of
+from scaffold.generation import clash, gone, incremental, mergechecks, protoc, relayout, splitcheck
 from scaffold.generation import inputs as input_digest
 from scaffold.generation import plan as plan_module
 from scaffold.generation.config import Config
@@ -28,6 +29,7 @@ from scaffold.generation.generate import (
     build_project,
     generate,
     servicer_modules,
+    user_project,
 )
 from scaffold.generation.merge import conflict_lines
 from scaffold.generation.plan import Plan
@@ -75,13 +77,17 @@ def plan(inputs: Inputs, arguments: Sequence[Path] = ()) -> Outcome:
         config = dataclasses.replace(config, layout="per-service")
     if inputs.new_from and config.layout == "per-service" and not config.root_package:
         config = dataclasses.replace(config, root_package=shared_package(project.services))
+    if inputs.new_from and config.layout == "per-service" and not config.split_services:
+        config = dataclasses.replace(config, split_services=too_large(project.services))
+    splitcheck.refuse_a_change_of_parts(config, previous, project.services, disk)
     renderer = Renderer.with_overrides(config.template_dir())
+    user = user_project(config, project)  # the services as the user's modules show them (split in parts)
     if previous is None and not inputs.new_from:
-        relayout.refuse_stranded(disk, config.package, config.layout, project.services, config.root_package)
+        relayout.refuse_stranded(disk, config.package, config.layout, user.services, config.root_package)
     if previous:
         before = servicer_modules(config.package, previous.layout, previous.servicer, previous.root_package)
     else:
-        before = servicer_modules(config.package, config.layout, project.services, config.root_package)
+        before = servicer_modules(config.package, config.layout, user.services, config.root_package)
     bases_before: Mapping[str, bytes] = previous.base if previous else {}
     sources = [
         (
@@ -91,7 +97,10 @@ def plan(inputs: Inputs, arguments: Sequence[Path] = ()) -> Outcome:
         for path in before
     ]
     restricted = _restrict_with(config, result, renderer, inputs.memo)
-    previous_view = previous.servicer if previous else project.services
+    previous_view = previous.servicer if previous else user.services
+    previous_rpcs = previous.rpcs if previous else state.rpc_summary(user.services)
+    if previous is not None and previous.layout == config.layout == "per-service":  # split as now (`splitcheck`)
+        previous_view, previous_rpcs = splitcheck.as_now(previous.servicer, previous.rpcs, config.split_services)
 
     def classify(
         keep: frozenset[tuple[str, str]], release: frozenset[str] = frozenset()
@@ -99,9 +108,9 @@ def plan(inputs: Inputs, arguments: Sequence[Path] = ()) -> Outcome:
         """reconcile -> render -> classify; with what the merge keeps of the code reconcile dropped, and the
         classes reconcile kept that the merge leaves as rendered."""
         view, changes = reconcile(
-            previous.rpcs if previous else state.rpc_summary(project.services),
+            previous_rpcs,
             previous_view,
-            project.services,
+            user.services,
             sources,
             config.aio,
             inputs.memo,
@@ -110,7 +119,7 @@ def plan(inputs: Inputs, arguments: Sequence[Path] = ()) -> Outcome:
         )
         if config.layout == "single":
             mergechecks.refuse_a_kept_class_shadowed(view, project.services, disk.read, list(before))
-        generation = generate(config, result, renderer, project, view, _pending(project, changes), inputs.memo)
+        generation = generate(config, result, renderer, project, view, _pending(user, changes), inputs.memo)
         digest = inputs.digest
         if inputs.new_from:  # no digest where a copy clashes (`clash.checked`): `gen` and `check` go the full way
             table = input_digest.table_of(generation.files[CONFIG_FILE].content.decode())
@@ -149,7 +158,7 @@ def plan(inputs: Inputs, arguments: Sequence[Path] = ()) -> Outcome:
         )
         lost = dropped(previous_view, view)
         kept = mergechecks.kept_by_merge(classified, {*before, *after}, lost) if lost else frozenset()
-        serving = {service.full_name for service in project.services}
+        serving = {service.full_name for service in user.services}
         unserved = {
             path: [s.class_name for s in services if s.full_name not in serving and (s.class_name, CLASS) not in keep]
             for path, services in after.items()
@@ -245,8 +254,8 @@ def merge_bases(
     if not lost:
         return bases
     if previous is not None and previous.rpcs:
-        known = {(service, rpc) for service, rpcs in previous.rpcs.items() for rpc in rpcs}
-        services = set(previous.rpcs)
+        known = _known(previous)
+        services = {whole_of(service) for service in previous.rpcs}
     else:
         methods = {
             key: method
@@ -254,13 +263,15 @@ def merge_bases(
             for key, method in methods_of(disk.read(servicer), classes=True).items()
         }
         known = {
-            (service.full_name, rpc.name)
-            for service in generation.project.services
+            (whole_of(service.full_name), rpc.name)
+            for service in generation.user_services
             for rpc in service.rpcs
             if (service.class_name, rpc.name) in methods
         }
         # No module to read (missing, not parsing): every service, as the safer guess for the servicer's base.
-        services = {s.full_name for s in generation.project.services if (s.class_name, CLASS) in methods or not methods}
+        services = {
+            whole_of(s.full_name) for s in generation.user_services if (s.class_name, CLASS) in methods or not methods
+        }
     rebuilt = render_with(
         lambda service, rpc: (service.full_name, rpc.name) in known, lambda service: service.full_name in services
     ).files
@@ -276,7 +287,7 @@ def _restrict_with(
         keep: Callable[[Service, Rpc], bool], services: Callable[[Service], bool] = lambda s: True
     ) -> Generation:
         project = restrict(build_project(config, result, memo), keep, services)
-        return generate(config, result, renderer, project, project.services)
+        return generate(config, result, renderer, project)
 
     return render
 
@@ -317,13 +328,19 @@ def _switch(
 ) -> relayout.Move:
     """The moves of a layout switch: the new layout rendered from the RPCs the protos had last time is
     where each new module's merge base starts (see `scaffold.generation.relayout`)."""
-    known = {(service, rpc) for service, rpcs in previous.rpcs.items() for rpc in rpcs}
+    known = _known(previous)
     before = render_with(lambda service, rpc: (service.full_name, rpc.name) in known).files
 
     def python(files: Mapping[str, OutputFile]) -> dict[str, bytes]:
         return {path: f.content for path, f in files.items() if f.owner == "user" and path.endswith(".py")}
 
     return relayout.move(disk.read, previous, python(generation.files), python(before), generation.project.package)
+
+
+def _known(previous: state.State) -> set[tuple[str, str]]:
+    """The RPCs the last run's protos had, as (service, RPC) of the protos' own services (a part's are its
+    service's)."""
+    return {(whole_of(service), rpc) for service, rpcs in previous.rpcs.items() for rpc in rpcs}
 
 
 def _refuse_unresolved_conflicts(disk: Disk, previous: state.State | None) -> None:

@@ -55,7 +55,7 @@ def rehome_modules(disk: Disk, previous: State, generation: Generation, renderer
         rendered,
         lambda module: renderer.per_service_outputs(paths, module),
         service_paths(previous.servicer, previous.root_package),
-        module_paths(generation.servicer, generation.project, config.root_package),
+        module_paths(generation.servicer, generation.user or generation.project, config.root_package),
     )
 
 

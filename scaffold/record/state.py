@@ -275,7 +275,13 @@ def service_record(service: Service) -> dict[str, Any]:
     looked up once (googleapis: 1,700 services, 300,000 values).
     """
     record: dict[str, Any] = _flat(service)
+    for name in _UNLESS_SET:  # a service that is not split is recorded as before there were parts
+        if not record[name]:
+            del record[name]
     return record
+
+
+_UNLESS_SET = ("part", "parts")
 
 
 def _flat(value: Any) -> Any:
@@ -300,4 +306,5 @@ def service_from_record(record: dict[str, Any]) -> Service:
     rpcs = tuple(
         Rpc(**{**rpc, "request": ref(rpc["request"]), "response": ref(rpc["response"])}) for rpc in record["rpcs"]
     )
-    return Service(**{**record, "grpc_import": Import(**record["grpc_import"]), "rpcs": rpcs})
+    parts = tuple((str(name), str(cls)) for name, cls in record.get("parts", ()))
+    return Service(**{**record, "grpc_import": Import(**record["grpc_import"]), "rpcs": rpcs, "parts": parts})

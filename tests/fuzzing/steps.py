@@ -66,6 +66,7 @@ WEIGHTS: dict[str, int] = {
     # In the place "c.metrics" held (every seed draws the same kinds as before): one of the options below.
     "c.feature": 1,
     "c.tls": 1,
+    "c.split": 2,
     "u.implement": 8,
     "u.helper": 3,
     "u.import": 3,
@@ -328,6 +329,22 @@ def c_root(world: World, a: dict[str, Any]) -> bool:
     current = world.config("root_package") or '""'
     choices = ['""', *sorted({f'"{f.package}"' for f in world.protos.files})]
     world.set_config("root_package", _pick([c for c in choices if c != current], a["pick"]))
+    return True
+
+
+def c_split(world: World, a: dict[str, Any]) -> bool:
+    """A service in or out of `split_services` (per-service layout only): its modules go to parts, or parts
+    back to one module, where they hold nothing of the user's; `gen` refuses, located, where they do."""
+    if world.config("layout") != '"per-service"':
+        return False
+    names = sorted(f"{f.package}.{s.name}" for f in world.protos.files for s in f.services)
+    if not names:
+        return False
+    found = re.search(r"\[(.*)\]", world.config("split_services") or "[]")
+    listed = [item.strip().strip('"') for item in (found.group(1) if found else "").split(",") if item.strip()]
+    name = _pick(names, a["pick"])
+    listed = [n for n in listed if n != name] if name in listed else [*listed, name]
+    world.set_config("split_services", "[" + ", ".join(f'"{n}"' for n in listed) + "]")
     return True
 
 
@@ -661,6 +678,7 @@ EDITS = {
     "c.aio": _toggle("aio"),
     "c.metrics": _toggle("metrics"),  # replays of sequences drawn before "c.feature"
     "c.feature": c_feature,
+    "c.split": c_split,
     "c.tls": _toggle("tls"),
     "u.implement": u_implement,
     "u.helper": u_helper,
