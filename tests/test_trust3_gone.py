@@ -219,6 +219,32 @@ def test_a_read_of_a_stub_class_of_a_service_gone_from_its_proto_is_reported(tmp
     assert gen(project).returncode == 0 and run_scaffold("check", "-C", project).returncode == 0
 
 
+def test_a_read_of_a_message_gone_from_a_proto_that_stays_is_reported(tmp_path: Path) -> None:
+    """Found by the fuzzer (CI seed 2, with `c.split` among the steps): a message leaves a proto that stays,
+    and a class of the user's still names it (a kept class of a removed service, in a module of theirs without
+    `from __future__ import annotations`: the project did not import, and `check` said up to date). A message
+    module defines its classes at run time; its `.pyi` lists them, so each read is reported, located."""
+    source = tmp_path / "src" / "shop.proto"
+    source.parent.mkdir()
+    source.write_text(STORE.replace("}\n", "}\nmessage Note { string text = 1; }\n", 1))
+    project = tmp_path / "project"
+    assert run_scaffold("new", source, "-o", project, "--layout", "single").returncode == 0
+    module = project / "shop/servicer.py"
+    helper = "\n\ndef note_of(text: str) -> shop_pb2.Note:\n    return shop_pb2.Note(text=text)\n"
+    module.write_text(module.read_text() + helper)
+    (project / "protos/shop.proto").write_text(STORE)
+    result = gen(project)
+    assert result.returncode == 1, result.stdout + result.stderr
+    line = module.read_text().splitlines().index("def note_of(text: str) -> shop_pb2.Note:") + 1
+    assert (
+        f"shop/servicer.py:{line}:27: reads `Note`, which scaffold no longer writes in shop/generated/shop_pb2.py"
+        in result.stderr
+    ), result.stderr
+    assert run_scaffold("check", "-C", project).returncode == 1
+    module.write_text(module.read_text().replace(helper, ""))
+    assert gen(project).returncode == 0 and run_scaffold("check", "-C", project).returncode == 0
+
+
 def test_a_removed_rpcs_test_read_by_the_user_is_reported_in_a_module_of_cr_line_ends(tmp_path: Path) -> None:
     """An editor may save CR alone: the names a module defines are still found at the start of its lines
     (found by the fuzzer, seed 8003: the alias's read was called up to date)."""

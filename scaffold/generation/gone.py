@@ -1,8 +1,9 @@
 """Code of the user's that still reads what a regeneration took away.
 
 A run takes away what the protos no longer call for: a removed proto's
-`_pb2` and `_pb2_grpc` modules, the client and test modules of a removed
-service, the stub, test or helper of a removed RPC. The user's code that
+`_pb2` and `_pb2_grpc` modules, a removed message or enum (read from the
+`_pb2.pyi`, since the module defines them at run time), the client and test
+modules of a removed service, the stub, test or helper of a removed RPC. The user's code that
 used them stays: scaffold keeps an implemented class of a removed service,
 a layout switch leaves a module behind, a test of theirs imports the module
 or aliases the function by name. That code is the user's to change, and
@@ -32,6 +33,8 @@ from scaffold.generation import pysource
 from scaffold.record.state import GONE_SEPARATOR as SEPARATOR
 
 _PROTOC = ("_pb2.py", "_pb2_grpc.py")
+_MESSAGES_STUB = "_pb2.pyi"
+"""protoc's stub of a message module: the classes (messages, enums) the module defines when it runs."""
 _LINE_START = rb"(?:\A|(?<=[\r\n]))"
 _DEFINES = re.compile(
     _LINE_START + rb"(?:(?:async[ \t]+)?def|class)[ \t]+(\w+)|" + _LINE_START + rb"(\w+)[ \t]*(?::[^=\r\n]*)?=(?!=)"
@@ -52,6 +55,13 @@ def taken_away(written: Iterable[tuple[str, bytes | None, bytes | None]], record
     away: set[str] = set()
     back: set[str] = set()
     for path, before, after in written:
+        if path.endswith(_MESSAGES_STUB):  # a message module defines its names at run time; its .pyi lists them
+            module = path.removesuffix("i")
+            names_after = _top_level_names(after) if after is not None else set()
+            if before is not None and after is not None:
+                away.update(f"{module}{SEPARATOR}{name}" for name in _top_level_names(before) - names_after)
+            back.update(f"{module}{SEPARATOR}{name}" for name in names_after)
+            continue
         if not path.endswith(".py"):
             continue
         if after is None:
@@ -86,7 +96,10 @@ def still_there(entry: str, read: Callable[[str], bytes | None]) -> bool:
     content = read(path)
     if content is None:
         return False
-    return not name or path.endswith("_pb2.py") or name in _top_level_names(content)
+    if name and path.endswith("_pb2.py"):  # its names are in its .pyi
+        content = read(path + "i")
+        return content is None or name in _top_level_names(content)
+    return not name or name in _top_level_names(content)
 
 
 def path_of(entry: str) -> str:

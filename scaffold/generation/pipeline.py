@@ -186,7 +186,7 @@ def _scan_for_gone_modules(
     if previous is None:
         return gone.Findings()
     by_path = {f.path: f for f in planned}
-    written = [(f.path, disk.read(f.path), f.content) for f in planned if f.writes and f.path.endswith(".py")]
+    written = [(f.path, disk.read(f.path), f.content) for f in planned if f.writes and f.path.endswith((".py", ".pyi"))]
     away = gone.taken_away(written, previous.gone)
     if not away:
         return gone.Findings()
