@@ -8,6 +8,7 @@ import json
 import re
 from pathlib import Path
 
+import pytest
 from conftest import run_scaffold, tree
 from test_gen import HELLO, make_project
 from test_trust import killed_after_swapping, swaps_of_a_run
@@ -194,54 +195,48 @@ def test_what_a_conflicted_module_still_reads_is_reported_once_the_user_keeps_th
     assert run_scaffold("check", "-C", project).returncode == 1
 
 
-def test_a_read_of_a_stub_class_of_a_service_gone_from_its_proto_is_reported(tmp_path: Path) -> None:
-    """Found by the fuzzer (seed 6015): a service leaves a proto that stays, and code of the user's still reads
-    its classes through the `_pb2_grpc` module (`shop_pb2_grpc.LedgerStub`, a kept class's base): the module
-    imports, the attribute is gone. Each such read is reported, located, until the user changes it."""
+GONE_FROM_A_PROTO_THAT_STAYS = {
+    # Found by the fuzzer (seed 6015): a service leaves a proto that stays, and code of the user's still reads
+    # its classes through the `_pb2_grpc` module (`shop_pb2_grpc.LedgerStub`, a kept class's base).
+    "a service's stub class": (
+        "service Ledger { rpc Put (Item) returns (Item); }\n",
+        "tests/test_shop.py",
+        "def ledger_of(channel: grpc.Channel) -> object:\n    return shop_pb2_grpc.LedgerStub(channel)\n",
+        ("    return shop_pb2_grpc.LedgerStub(channel)", 12, "`LedgerStub`", "shop_pb2_grpc.py"),
+    ),
+    # Found by the fuzzer (CI seed 2, once `c.split` was among the steps): a message leaves a proto that stays,
+    # and a kept class of the user's still names it, in a module of theirs without `from __future__ import
+    # annotations`: the project did not import, and `check` said up to date. A message module defines its
+    # classes at run time; its `.pyi` lists them.
+    "a message": (
+        "message Note { string text = 1; }\n",
+        "shop/servicer.py",
+        "def note_of(text: str) -> shop_pb2.Note:\n    return shop_pb2.Note(text=text)\n",
+        ("def note_of(text: str) -> shop_pb2.Note:", 27, "`Note`", "shop_pb2.py"),
+    ),
+}
+
+
+@pytest.mark.parametrize("gone", GONE_FROM_A_PROTO_THAT_STAYS)
+def test_a_read_of_what_left_a_proto_that_stays_is_reported(tmp_path: Path, gone: str) -> None:
+    """The module imports, the attribute is gone: each read of it is reported, located, until the user
+    changes that code; never "up to date"."""
+    extra, path, helper, (read_line, column, name, module_file) = GONE_FROM_A_PROTO_THAT_STAYS[gone]
     source = tmp_path / "src" / "shop.proto"
     source.parent.mkdir()
-    source.write_text(STORE.replace("}\n", "}\nservice Ledger { rpc Put (Item) returns (Item); }\n", 1))
+    source.write_text(STORE.replace("}\n", "}\n" + extra, 1))
     project = tmp_path / "project"
     assert run_scaffold("new", source, "-o", project, "--layout", "single").returncode == 0
-    module = project / "tests/test_shop.py"
-    helper = "\n\ndef ledger_of(channel: grpc.Channel) -> object:\n    return shop_pb2_grpc.LedgerStub(channel)\n"
-    module.write_text(module.read_text() + helper)
+    module = project / path
+    module.write_text(module.read_text() + "\n\n" + helper)
     (project / "protos/shop.proto").write_text(STORE)
     result = gen(project)
     assert result.returncode == 1, result.stdout + result.stderr
-    line = module.read_text().splitlines().index("    return shop_pb2_grpc.LedgerStub(channel)") + 1
-    assert (
-        f"tests/test_shop.py:{line}:12: reads `LedgerStub`, which scaffold no longer writes in"
-        " shop/generated/shop_pb2_grpc.py" in result.stderr
-    ), result.stderr
+    line = module.read_text().splitlines().index(read_line) + 1
+    said = f"{path}:{line}:{column}: reads {name}, which scaffold no longer writes in shop/generated/{module_file}"
+    assert said in result.stderr, result.stderr
     assert run_scaffold("check", "-C", project).returncode == 1
-    module.write_text(module.read_text().replace(helper, ""))
-    assert gen(project).returncode == 0 and run_scaffold("check", "-C", project).returncode == 0
-
-
-def test_a_read_of_a_message_gone_from_a_proto_that_stays_is_reported(tmp_path: Path) -> None:
-    """Found by the fuzzer (CI seed 2, with `c.split` among the steps): a message leaves a proto that stays,
-    and a class of the user's still names it (a kept class of a removed service, in a module of theirs without
-    `from __future__ import annotations`: the project did not import, and `check` said up to date). A message
-    module defines its classes at run time; its `.pyi` lists them, so each read is reported, located."""
-    source = tmp_path / "src" / "shop.proto"
-    source.parent.mkdir()
-    source.write_text(STORE.replace("}\n", "}\nmessage Note { string text = 1; }\n", 1))
-    project = tmp_path / "project"
-    assert run_scaffold("new", source, "-o", project, "--layout", "single").returncode == 0
-    module = project / "shop/servicer.py"
-    helper = "\n\ndef note_of(text: str) -> shop_pb2.Note:\n    return shop_pb2.Note(text=text)\n"
-    module.write_text(module.read_text() + helper)
-    (project / "protos/shop.proto").write_text(STORE)
-    result = gen(project)
-    assert result.returncode == 1, result.stdout + result.stderr
-    line = module.read_text().splitlines().index("def note_of(text: str) -> shop_pb2.Note:") + 1
-    assert (
-        f"shop/servicer.py:{line}:27: reads `Note`, which scaffold no longer writes in shop/generated/shop_pb2.py"
-        in result.stderr
-    ), result.stderr
-    assert run_scaffold("check", "-C", project).returncode == 1
-    module.write_text(module.read_text().replace(helper, ""))
+    module.write_text(module.read_text().replace("\n\n" + helper, ""))
     assert gen(project).returncode == 0 and run_scaffold("check", "-C", project).returncode == 0
 
 
