@@ -35,6 +35,11 @@ def _new(tmp_path: Path) -> Path:
     return tmp_path / "admin"
 
 
+def _mark(module: Path, rpc: str, text: str) -> None:
+    """Code of the user's in a stub: its abort says `text`."""
+    module.write_text(module.read_text().replace(f'"{rpc} is not implemented yet"', f'"{text}"'))
+
+
 def _user_modules(project: Path) -> dict[str, int]:
     """Lines of every module of the user's (not protoc's, not scaffold's record)."""
     return {
@@ -106,7 +111,7 @@ def test_the_users_code_in_parts_stays_as_rpcs_and_resources_come_and_go(tmp_pat
         )
     )
     prop = project / "admin/services/admin_parts/property.py"
-    prop.write_text(prop.read_text().replace('"GetProperty is not implemented yet"', '"GetProperty: not yet, says me"'))
+    _mark(prop, "GetProperty", "GetProperty: not yet, says me")
     test = project / "tests/admin_parts/test_account.py"
     test.write_text(
         re.sub(
@@ -160,10 +165,8 @@ def test_the_users_code_in_parts_stays_as_rpcs_and_resources_come_and_go(tmp_pat
 
 def test_moving_code_between_parts_and_whole_modules_is_refused_located_and_nothing_changes(tmp_path: Path) -> None:
     project = _new(tmp_path)
-    account = project / "admin/services/admin_parts/account.py"
-    account.write_text(account.read_text().replace('"GetAccount is not implemented yet"', '"mine"'))
-    ping = project / "admin/services/ping.py"
-    ping.write_text(ping.read_text().replace('"Ping is not implemented yet"', '"mine"'))
+    _mark(project / "admin/services/admin_parts/account.py", "GetAccount", "mine")
+    _mark(project / "admin/services/ping.py", "Ping", "mine")
     config = project / "pyproject.toml"
     original = config.read_text()
     before = {p: p.read_bytes() for p in project.rglob("*") if p.is_file() and ".scaffold" not in p.parts}
@@ -203,7 +206,7 @@ def test_modules_as_rendered_go_to_parts_and_back_and_only_the_moves_are_reporte
 def test_a_root_package_change_moves_every_part_with_the_users_code(tmp_path: Path) -> None:
     project = _new(tmp_path)
     account = project / "admin/services/admin_parts/account.py"
-    account.write_text(account.read_text().replace('"GetAccount is not implemented yet"', '"mine, moved"'))
+    _mark(account, "GetAccount", "mine, moved")
     config = project / "pyproject.toml"
     config.write_text(config.read_text().replace('root_package = "admin.v1"', 'root_package = "admin"'))
     gen = run_scaffold("gen", cwd=project)
