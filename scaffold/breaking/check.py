@@ -288,7 +288,7 @@ def _model_names(config: Config, side: Side) -> dict[tuple[str, str], tuple[str,
     """(service, RPC) -> (servicer class, client function), as scaffold names them for this side's protos."""
     from google.protobuf import descriptor_pb2
 
-    from scaffold.core.parts import whole_of
+    from scaffold.core.model import whole_of
     from scaffold.generation.describe import describe
     from scaffold.generation.generate import user_project
     from scaffold.generation.protoc import ProtocResult, ProtoInput

@@ -9,8 +9,7 @@ from __future__ import annotations
 import difflib
 from collections.abc import Iterable
 
-from scaffold.core.model import PART_SEPARATOR
-from scaffold.core.parts import whole_of
+from scaffold.core.model import PART_SEPARATOR, title_of, whole_of
 from scaffold.core.text import lines as text_lines
 from scaffold.generation.plan import FilePlan, Plan
 from scaffold.generation.reconcile import Changes
@@ -47,13 +46,12 @@ def change_lines(changes: Changes) -> list[str]:
         lines += [name, *by_service[name]]
     wholes = {gone.route for gone in changes.removed_services}
     for gone in changes.removed_services:
-        whole, _, part = gone.route.partition(PART_SEPARATOR)
-        if not part:
+        if PART_SEPARATOR not in gone.route:
             what = "its servicer class stays until you delete it" if gone.kept else "its untouched code went with it"
             lines.append(f"{gone.route} (removed from the protos; {what})")
-        elif gone.kept or whole not in wholes:  # a part of a service that went is said with it, unless it stays
+        elif gone.kept or whole_of(gone.route) not in wholes:  # a part of a service that went is said with it
             what = "their class stays until you delete it" if gone.kept else "their untouched code went with them"
-            lines.append(f"the {part.replace('_', ' ')} RPCs of {whole} (gone from the protos; {what})")
+            lines.append(f"{title_of(gone.route)} (gone from the protos; {what})")
     return lines
 
 

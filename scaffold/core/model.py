@@ -31,6 +31,18 @@ PART_SEPARATOR = ":"
 """Between a split service's full name and a part's (`pkg.Admin:account`, `scaffold.core.parts`): no proto name
 holds it, so a part never shares a name with a service."""
 
+
+def whole_of(full_name: str) -> str:
+    """The full name of the service a part (by its full name) belongs to; a whole service's own."""
+    return full_name.partition(PART_SEPARATOR)[0]
+
+
+def title_of(full_name: str) -> str:
+    """What the user's modules call a service or a part: `pkg.Admin`, `the account RPCs of pkg.Admin`."""
+    whole, _, part = full_name.partition(PART_SEPARATOR)
+    return f"the {part.replace('_', ' ')} RPCs of {whole}" if part else whole
+
+
 # Field numbers of FileDescriptorProto / ServiceDescriptorProto, as used in source_code_info paths.
 
 
@@ -126,10 +138,8 @@ class Service:
 
     @property
     def title(self) -> str:
-        """What the user's modules call it: `pkg.Admin`, or for a part `the account RPCs of pkg.Admin`."""
-        if not self.part:
-            return self.full_name
-        return f"the {self.part.replace('_', ' ')} RPCs of {self.full_name.partition(PART_SEPARATOR)[0]}"
+        """What the user's modules call it (`title_of`)."""
+        return title_of(self.full_name)
 
 
 @dataclass(frozen=True)
@@ -251,12 +261,12 @@ def service_paths(services: Iterable[Service], root_package: str = "") -> dict[s
     parts = [s for s in given if s.part]
     wholes = {s.full_name: s for s in given if not s.part}
     for part in parts:  # a part kept for the user's code whose service is gone still goes below its module
-        whole = part.full_name.partition(PART_SEPARATOR)[0]
+        whole = whole_of(part.full_name)
         wholes.setdefault(whole, dataclasses.replace(part, full_name=whole, part="", rpcs=()))
     chosen = list(wholes.values())
     below = {s.full_name: _parts(_below(s.package, root_package)) for s in chosen}
     directories = {"/".join(parts[:n]) for parts in below.values() for n in range(1, len(parts) + 1)}
-    split = {part.full_name.partition(PART_SEPARATOR)[0] for part in parts}
+    split = {whole_of(part.full_name) for part in parts}
     paths: dict[str, str] = {}
     taken: set[str] = set()
     for service in chosen:
@@ -271,7 +281,7 @@ def service_paths(services: Iterable[Service], root_package: str = "") -> dict[s
         if service.full_name in split:
             directories.add(f"{path}_parts")
     for part in parts:
-        paths[part.full_name] = f"{paths[part.full_name.partition(PART_SEPARATOR)[0]]}_parts/{part.part}"
+        paths[part.full_name] = f"{paths[whole_of(part.full_name)]}_parts/{part.part}"
     return {name: paths[name] for name in (s.full_name for s in given)}
 
 

@@ -92,11 +92,6 @@ def user_side(project: Project, names: Iterable[str]) -> Project:
     return dataclasses.replace(project, files=files)
 
 
-def whole_of(full_name: str) -> str:
-    """The full name of the service a part (by its full name) belongs to; a whole service's own."""
-    return full_name.partition(SEPARATOR)[0]
-
-
 LIMIT = 1_000
 """The lines a module of the user's may have before `new` splits its service."""
 

@@ -3,8 +3,8 @@
 A run takes away what the protos no longer call for: a removed proto's
 `_pb2` and `_pb2_grpc` modules, a removed message or enum (read from the
 `_pb2.pyi`, since the module defines them at run time), the client and test
-modules of a removed service, the stub, test or helper of a removed RPC. The user's code that
-used them stays: scaffold keeps an implemented class of a removed service,
+modules of a removed service, the stub, test or helper of a removed RPC. The
+user's code that used them stays: scaffold keeps an implemented class of a removed service,
 a layout switch leaves a module behind, a test of theirs imports the module
 or aliases the function by name. That code is the user's to change, and
 scaffold never deletes a line of it; what it must not do is call the

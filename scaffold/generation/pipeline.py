@@ -17,8 +17,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from scaffold.core.errors import EXIT_NEEDS_USER, Diagnostic, ScaffoldError
-from scaffold.core.model import Project, Rpc, Service, restrict
-from scaffold.core.parts import too_large, whole_of
+from scaffold.core.model import Project, Rpc, Service, restrict, whole_of
+from scaffold.core.parts import too_large
 from scaffold.generation import clash, gone, incremental, mergechecks, protoc, relayout, splitcheck
 from scaffold.generation import inputs as input_digest
 from scaffold.generation import plan as plan_module

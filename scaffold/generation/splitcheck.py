@@ -14,8 +14,8 @@ import dataclasses
 from collections.abc import Iterable, Mapping, Sequence
 
 from scaffold.core.errors import ScaffoldError
-from scaffold.core.model import Service, service_paths
-from scaffold.core.parts import split, whole_of
+from scaffold.core.model import Service, service_paths, whole_of
+from scaffold.core.parts import split
 from scaffold.generation import configkeys
 from scaffold.generation.config import Config
 from scaffold.layout import CONFIG_FILE
@@ -118,5 +118,4 @@ def as_now(
                 summary.setdefault(whole, {}).update(summary.pop(service.full_name, {}))
         else:
             out.append(service)
-    final = tuple(joined.get(s.full_name, s) if not s.part and s.full_name in joined else s for s in out)
-    return final, summary
+    return tuple(joined.get(s.full_name, s) for s in out), summary

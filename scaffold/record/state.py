@@ -275,13 +275,14 @@ def service_record(service: Service) -> dict[str, Any]:
     looked up once (googleapis: 1,700 services, 300,000 values).
     """
     record: dict[str, Any] = _flat(service)
-    for name in _UNLESS_SET:  # a service that is not split is recorded as before there were parts
+    for name in _ONLY_WHEN_SET:  # a service that is not split is recorded as before there were parts
         if not record[name]:
             del record[name]
     return record
 
 
-_UNLESS_SET = ("part", "parts")
+_ONLY_WHEN_SET = ("part", "parts")
+"""Fields of `Service` recorded only when they hold something (`scaffold.core.parts`)."""
 
 
 def _flat(value: Any) -> Any:
