@@ -111,6 +111,40 @@ def test_a_known_familys_proto_nothing_installed_ships_is_named_with_its_source(
     assert not (tmp_path / "project").exists()
 
 
+def test_the_protos_installed_distributions_ship_are_read_from_their_file_lists(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A RECORD is CSV (a path with a comma is quoted); a distribution without one lists its files another way;
+    one that ships no proto costs no metadata parse, but is never mistaken for one that does."""
+    site = tmp_path / "site"
+    record = site / "vendored_protos-2.0.dist-info"
+    record.mkdir(parents=True)
+    (record / "METADATA").write_text("Metadata-Version: 2.1\nName: vendored-protos\nVersion: 2.0\n")
+    (record / "RECORD").write_text(
+        'vendored/v1/plain.proto,sha256=x,10\n"vendored/v1/a,b.proto",sha256=y,11\nvendored/__init__.py,,\n'
+    )
+    legacy = site / "legacy_protos-1.0.egg-info"
+    legacy.mkdir()
+    (legacy / "PKG-INFO").write_text("Metadata-Version: 1.1\nName: legacy-protos\nVersion: 1.0\n")
+    (legacy / "installed-files.txt").write_text("../legacy/v1/old.proto\n")
+    (legacy / "SOURCES.txt").write_text("legacy/v1/old.proto\n")
+    plain = site / "no_protos-1.0.dist-info"
+    plain.mkdir()
+    (plain / "METADATA").write_text("Metadata-Version: 2.1\nName: no-protos\nVersion: 1.0\n")
+    (plain / "RECORD").write_text("no_protos/__init__.py,,\n")
+    monkeypatch.setattr("sys.path", [str(site)])
+    providers._shipped.cache_clear()
+    try:
+        shipped = providers._shipped()
+    finally:
+        providers._shipped.cache_clear()
+    assert shipped == {
+        "vendored/v1/plain.proto": ("vendored-protos", site.resolve()),
+        "vendored/v1/a,b.proto": ("vendored-protos", site.resolve()),
+        "legacy/v1/old.proto": ("legacy-protos", site.resolve()),
+    }
+
+
 STATUS_USER = """syntax = "proto3";
 
 package demo.v1;
