@@ -140,7 +140,8 @@ def for_new(protos: Sequence[Path], options: NewOptions) -> Inputs:
     searched = [*include_dirs, *dict.fromkeys(path.parent for path in proto_files)]
     shipped = providers.installed_for(proto_files, searched)
     include_dirs = [*include_dirs, *dict.fromkeys(s.root for s in shipped if s.root not in include_dirs)]
-    provided = frozenset(p for s in shipped for p in s.protos if not any((d / p).is_file() for d in searched))
+    held = providers.holder(searched)
+    provided = frozenset(p for s in shipped for p in s.protos if held(p) is None)
     proto_inputs = protoc.resolve_inputs(proto_files, include_dirs)
     name = options.name if options.name is not None else _package_from(protos[0], proto_files)  # `--name ''` is refused
     package = packagename.check_package_name(name, "--name" if options.name is not None else str(protos[0]))

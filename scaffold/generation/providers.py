@@ -15,8 +15,9 @@ from __future__ import annotations
 
 import csv
 import functools
+import os
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -98,18 +99,35 @@ def _listed(distribution: importlib.metadata.Distribution) -> list[str]:
 _IMPORT = re.compile(r'^\s*import\s+(?:public\s+|weak\s+)?"([^"]+)"\s*;', re.MULTILINE)
 
 
+def holder(include_dirs: Sequence[Path]) -> Callable[[str], Path | None]:
+    """The lookup of an import name in `include_dirs` (the first that holds it), each name looked up once.
+
+    `new`'s roots are its `-I`s and every proto's directory: googleapis has 700 of those and 45,000 import
+    statements, a third of them of well-known types no root holds, and looking each statement up anew was
+    2.4 million stats (issue 30)."""
+    roots = [os.fspath(d) for d in include_dirs]
+
+    @functools.cache
+    def find(name: str) -> Path | None:
+        held = next((root for root in roots if os.path.isfile(os.path.join(root, name))), None)
+        return None if held is None else Path(held) / name
+
+    return find
+
+
 def _installed_imports(protos: Sequence[Path], include_dirs: Sequence[Path]) -> list[str]:
     """What `protos` import (directly, or through the protos they import from `include_dirs`) that no
     include root holds and an installed distribution ships, in the order first met."""
     found: list[str] = []
     pending, seen = list(protos), set(protos)
+    held = holder(include_dirs)
     while pending:
         try:
             text = pending.pop().read_text(encoding="utf-8", errors="replace")
         except OSError:
             continue  # protoc says what is wrong with it
         for name in _IMPORT.findall(text):
-            local = next((d / name for d in include_dirs if (d / name).is_file()), None)
+            local = held(name)
             if local is not None:
                 if local not in seen:
                     seen.add(local)
