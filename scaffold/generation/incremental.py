@@ -37,6 +37,7 @@ from scaffold.core.naming import module_path
 from scaffold.generation import protoc
 from scaffold.generation.protoc import ProtocResult, ProtoInput
 from scaffold.generation.relocate import place
+from scaffold.generation.sharding import protoc_order
 from scaffold.layout import PROTOC_RECORD
 from scaffold.record import cache, shards
 from scaffold.record.hashes import Hashes
@@ -210,27 +211,6 @@ def _about(indexes: Mapping[str, list[int]], name: str, displayed: str | None) -
     if displayed is not None and displayed != name:
         found = sorted(found + indexes.get(displayed, []))
     return found
-
-
-def protoc_order(names: Iterable[str], dependencies: _Dependencies) -> list[str]:
-    """The order of `protoc --include_imports`: each input after everything it imports, depth first."""
-    order: list[str] = []
-    seen: set[str] = set()
-    for name in names:
-        if name in seen:
-            continue
-        seen.add(name)
-        stack = [(name, iter(dependencies(name)))]  # a stack rather than recursion: import chains can be deep
-        while stack:
-            current, pending = stack[-1]
-            dependency = next((d for d in pending if d not in seen), None)
-            if dependency is None:
-                stack.pop()
-                order.append(current)
-            else:
-                seen.add(dependency)
-                stack.append((dependency, iter(dependencies(dependency))))
-    return order
 
 
 def load(root: Path, placed_in: str) -> Record | None:

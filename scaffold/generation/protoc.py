@@ -28,7 +28,7 @@ from google.protobuf import descriptor_pb2
 from scaffold.core.errors import Diagnostic, ScaffoldError, fail
 from scaffold.core.naming import module_path
 from scaffold.core.text import lines as text_lines
-from scaffold.generation import providers
+from scaffold.generation import providers, sharding
 
 _LOCATED = re.compile(r"^(?P<path>.+?):(?P<line>\d+):(?P<col>\d+): (?P<message>.*)$")
 _FILE_LEVEL = re.compile(r"^(?:.*: )?(?P<path>[^:]+\.proto): (?P<message>.*)$")
@@ -233,17 +233,28 @@ class Compiled:
 def compile_files(
     names: Sequence[str], roots: Sequence[Path], inputs: Sequence[ProtoInput], with_descriptors: bool
 ) -> Compiled:
-    """Generate the three outputs of `names` (protos named under `roots`); raise on any error."""
+    """Generate the three outputs of `names` (protos named under `roots`); raise on any error. A large
+    batch runs as one protoc per core (`scaffold.generation.sharding`), to the same result."""
+    groups = sharding.groups(names, providers.holder([*roots, WELL_KNOWN_INCLUDE]))
     with tempfile.TemporaryDirectory(prefix="scaffold-protoc-") as tmp:
-        out = Path(tmp) / "out"
-        out.mkdir()
-        descriptor_path = Path(tmp) / "descriptors.pb" if with_descriptors else None
-        warnings = _compile(names, roots, out, inputs, descriptor_path)
-        descriptors = (
-            descriptor_pb2.FileDescriptorSet.FromString(descriptor_path.read_bytes()) if descriptor_path else None
+        places = [(Path(tmp) / f"out{i}", Path(tmp) / f"descriptors{i}.pb") for i in range(len(groups))]
+        commands = []
+        for group, (out, described) in zip(groups, places, strict=True):
+            out.mkdir()
+            commands.append(_arguments(group, roots, out, described if with_descriptors else None))
+        said = (
+            [_run_protoc(["grpc_tools.protoc", *commands[0]])] if len(groups) == 1 else sharding.run_children(commands)
         )
-        outputs = {path.relative_to(out).as_posix(): path.read_bytes() for path in out.rglob("*") if path.is_file()}
-    return Compiled(outputs, descriptors, tuple(warnings))
+        warnings = _diagnosed(said, roots, inputs)
+        sets = [descriptor_pb2.FileDescriptorSet.FromString(d.read_bytes()) for _, d in places if with_descriptors]
+        descriptors = (sets[0] if len(sets) == 1 else sharding.merged(sets, names)) if sets else None
+        outputs = {
+            path.relative_to(out).as_posix(): path.read_bytes()
+            for out, _ in places
+            for path in out.rglob("*")
+            if path.is_file()
+        }
+    return Compiled(dict(sorted(outputs.items())), descriptors, tuple(warnings))
 
 
 def descriptors_only(inputs: Sequence[ProtoInput], include_dirs: Sequence[Path]) -> descriptor_pb2.FileDescriptorSet:
@@ -255,7 +266,12 @@ def descriptors_only(inputs: Sequence[ProtoInput], include_dirs: Sequence[Path])
     roots = include_roots(inputs, include_dirs)
     with tempfile.TemporaryDirectory(prefix="scaffold-protoc-") as tmp:
         descriptor_path = Path(tmp) / "descriptors.pb"
-        _compile([item.name for item in inputs], roots, Path(tmp), inputs, descriptor_path, generate=False)
+        names = [item.name for item in inputs]
+        _diagnosed(
+            [_run_protoc(["grpc_tools.protoc", *_arguments(names, roots, Path(tmp), descriptor_path, False)])],
+            roots,
+            inputs,
+        )
         return descriptor_pb2.FileDescriptorSet.FromString(descriptor_path.read_bytes())
 
 
@@ -268,23 +284,27 @@ def provided_by_runtime(proto_name: str) -> bool:
     return importlib.util.find_spec(module) is not None
 
 
-def _compile(
-    names: Sequence[str],
-    roots: Sequence[Path],
-    out: Path,
-    inputs: Sequence[ProtoInput],
-    descriptor_path: Path | None,
-    generate: bool = True,
-) -> list[Diagnostic]:
-    args = ["grpc_tools.protoc", *(f"-I{root}" for root in roots), f"-I{WELL_KNOWN_INCLUDE}"]
+def _arguments(
+    names: Sequence[str], roots: Sequence[Path], out: Path, descriptor_path: Path | None, generate: bool = True
+) -> list[str]:
+    """protoc's command line, without the program's name."""
+    args = [*(f"-I{root}" for root in roots), f"-I{WELL_KNOWN_INCLUDE}"]
     if generate:
         args += [f"--python_out={out}", f"--pyi_out={out}", f"--grpc_python_out={out}"]
     if descriptor_path is not None:
         args += [f"--descriptor_set_out={descriptor_path}", "--include_imports", "--include_source_info"]
-    code, stderr = _run_protoc([*args, *names])
+    return [*args, *names]
+
+
+def _diagnosed(
+    said: Sequence[tuple[int, str]], roots: Sequence[Path], inputs: Sequence[ProtoInput]
+) -> list[Diagnostic]:
+    """The warnings of protoc runs (each one's exit code and stderr), once each; raise with their errors."""
+    stderr = "".join(text if text.endswith("\n") or not text else text + "\n" for _, text in said)
     diagnostics = _said_once([_with_include_hint(d, inputs, roots) for d in parse_diagnostics(stderr, inputs)])
+    diagnostics = list(dict.fromkeys(diagnostics))  # what a file several groups import says, said once
     errors = [d for d in diagnostics if d.severity == "error"]
-    if code != 0:
+    if any(code != 0 for code, _ in said):
         raise ScaffoldError(errors or [Diagnostic(inputs[0].path.as_posix(), "protoc failed without a message", 1, 1)])
     return [d for d in diagnostics if d.severity != "error"]
 

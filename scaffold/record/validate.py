@@ -6,28 +6,42 @@ that nothing written ever fails under `python -W error`. A path that leads
 out of the project, or through a symbolic link, or where a directory of the
 user's stands (or a file where scaffold needs a directory), is refused too.
 This is its own module because it only reads: the write stage
-(`scaffold.record.write`) calls it first, and nothing here changes the tree.
+(`scaffold.record.write`) runs it beside its staging, and nothing here
+changes the tree.
 """
 
 from __future__ import annotations
 
 import ast
+import contextlib
 import os
 import warnings
-from collections.abc import Collection, Mapping
+from collections.abc import Callable, Collection, Iterator, Mapping
 from pathlib import Path, PurePosixPath
+from typing import TYPE_CHECKING
 
 from scaffold.core.errors import Diagnostic, ScaffoldError
 from scaffold.core.paths import problem as path_problem
 
+if TYPE_CHECKING:
+    import concurrent.futures
 
-def validate(files: Mapping[str, bytes | None], root: Path, users_text: Collection[str] = ()) -> None:
-    """Raise with a located diagnostic for every path or module that must not be written.
 
-    `users_text` are paths whose content is the result of merging into the
-    user's file: the user's code, possibly with conflict markers, not
-    scaffold's output, so it is not compiled.
-    """
+@contextlib.contextmanager
+def checking(
+    files: Mapping[str, bytes | None], root: Path, users_text: Collection[str] = ()
+) -> Iterator[Callable[[], None]]:
+    """Raise with a located diagnostic for every path or module that must not be written, beside the
+    caller's staging: a path that must not be written raises here, before the caller writes anything; a
+    large batch of modules compiles in worker processes meanwhile, and the function yielded waits for
+    them and raises what they found. The caller stages where nothing reads (a directory beside the
+    project, the transaction's) and calls it before anything is swapped in.
+
+    `users_text` are paths whose content is the result of merging into the user's file: the user's code,
+    possibly with conflict markers, not scaffold's output, so it is not compiled.
+
+    googleapis' `new` compiles 21,000 modules (about 12 s on both cores) and writes 45,000 files (about
+    12 s, mostly waiting on the disk): side by side, not one after the other (issue 30)."""
     problems = []
     to_check: dict[tuple[bytes, bool], str] = {}  # each distinct content once: state copies repeat files
     for path, content in sorted(files.items()):
@@ -37,35 +51,48 @@ def validate(files: Mapping[str, bytes | None], root: Path, users_text: Collecti
             continue
         if content is not None and path.endswith((".py", ".pyi")) and path not in users_text:
             to_check.setdefault((content, path.endswith(".pyi")), str(root / path))
-    problems += [p for p in _check_all(to_check) if p is not None]
-    if problems:
-        raise ScaffoldError(problems)
+    jobs = [(content, display, stub) for (content, stub), display in to_check.items()]
+    pool = None if problems else _pool(len(jobs), _WORKERS)
+    if pool is None:
+        problems += [p for p in map(_check_job, jobs) if p is not None]
+        if problems:
+            raise ScaffoldError(problems)
+        yield lambda: None
+        return
+    with pool:
+        results = pool.map(_check_job, jobs, chunksize=max(1, len(jobs) // (_WORKERS * 4)))
+
+        def finish() -> None:
+            found = [p for p in results if p is not None]
+            if found:
+                raise ScaffoldError(found)
+
+        try:
+            yield finish
+        except BaseException:
+            pool.shutdown(wait=False, cancel_futures=True)
+            raise
 
 
 _PARALLEL_FROM = 64  # below this many modules, starting worker processes costs more than it saves
+_WORKERS = min(os.cpu_count() or 1, 8)
 
 
-def _check_all(modules: Mapping[tuple[bytes, bool], str]) -> list[Diagnostic | None]:
-    """Compile every module; a large batch is spread over the machine's cores.
-
-    Compiling is most of a large tree's validation time and is pure CPU, so
-    forked workers (which inherit everything already imported) divide it.
-    """
-    jobs = [(content, display, stub) for (content, stub), display in modules.items()]
-    workers = min(os.cpu_count() or 1, 8)
-    if len(jobs) < _PARALLEL_FROM or workers < 2:
-        return [_check_python(*job) for job in jobs]
+def _pool(jobs: int, workers: int) -> concurrent.futures.ProcessPoolExecutor | None:
+    """Forked workers (which inherit everything already imported) for a large batch; None for a small one,
+    or where the machine has one core or cannot fork. Compiling is pure CPU: the cores divide it."""
+    if jobs < _PARALLEL_FROM or workers < 2:
+        return None
     import concurrent.futures  # here: their import is ~10 ms, a small project's run never needs them
     import multiprocessing
 
     if "fork" not in multiprocessing.get_all_start_methods():
-        return [_check_python(*job) for job in jobs]
-    context = multiprocessing.get_context("fork")
-    with concurrent.futures.ProcessPoolExecutor(workers, mp_context=context) as pool:
-        return list(pool.map(_check_job, jobs, chunksize=max(1, len(jobs) // (workers * 4))))
+        return None
+    return concurrent.futures.ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork"))
 
 
 def _check_job(job: tuple[bytes, str, bool]) -> Diagnostic | None:
+    """One module's check, as a worker runs it."""
     return _check_python(*job)
 
 

@@ -30,30 +30,31 @@ from scaffold.layout import JOURNAL, STATE_DIR, TXN_DIR
 from scaffold.record import journal
 from scaffold.record.fileops import exists, read, sha256, write
 from scaffold.record.swap import UNREAD, Changed, commit_one
-from scaffold.record.validate import refuse_links, refuse_non_files, validate
+from scaffold.record.validate import checking, refuse_links, refuse_non_files
 
 
 def create_tree(root: Path, files: Mapping[str, bytes], progress: ProgressCallback | None = None) -> None:
     """A new directory appears complete or not at all: staged beside it, then renamed."""
-    validate(files, root)
-    created = [parent for parent in root.absolute().parents if not parent.exists()]  # deepest first
-    root.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{root.name}.scaffold-", dir=root.parent))
-    try:
-        staging.chmod(0o777 & ~_umask())  # mkdtemp's 0700 would otherwise become the project's mode
-        for done, (path, content) in enumerate(files.items(), 1):
-            write(staging / path, content)
-            if progress:
-                progress(done, len(files))
-        os.rename(staging, root)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        for parent in created:  # the directories it made to hold the project, as they were: missing
-            try:
-                parent.rmdir()
-            except OSError:
-                break
-        raise
+    with checking(files, root) as checked:
+        created = [parent for parent in root.absolute().parents if not parent.exists()]  # deepest first
+        root.parent.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(prefix=f".{root.name}.scaffold-", dir=root.parent))
+        try:
+            staging.chmod(0o777 & ~_umask())  # mkdtemp's 0700 would otherwise become the project's mode
+            for done, (path, content) in enumerate(files.items(), 1):
+                write(staging / path, content)
+                if progress:
+                    progress(done, len(files))
+            checked()
+            os.rename(staging, root)
+        except BaseException:
+            shutil.rmtree(staging, ignore_errors=True)
+            for parent in created:  # the directories it made to hold the project, as they were: missing
+                try:
+                    parent.rmdir()
+                except OSError:
+                    break
+            raise
 
 
 def apply(
@@ -76,38 +77,39 @@ def apply(
     after the swap onto the old file (`journal.rollback`). The caller holds
     the project's lock (`scaffold.record.lock`).
     """
-    validate(changes, root, users_text)
-    users = frozenset(users)
-    refuse_links(root, [*changes, f"{TXN_DIR}/{JOURNAL}", *([f"{UNDO_DIR}/{_UNDO_RECORD}"] if undo else [])])
-    refuse_non_files(root, changes)
-    if not changes:
-        return
-    expected = expected if expected is not None else {}
-    txn = root / TXN_DIR
-    staged = txn / "new"
-    # The project's files first, scaffold's record of them last.
-    paths = sorted(changes, key=lambda path: (path.startswith(f"{STATE_DIR}/"), path))
-    created = journal.missing_dirs(
-        root, [f"{TXN_DIR}/{JOURNAL}", *(path for path in paths if changes[path] is not None)]
-    )
-    try:
-        for path in paths:
-            content = changes[path]
-            if content is not None:
-                write(staged / path, content)
-                if path in users:
-                    write(txn / journal.WROTE / path, content)
-        begun = journal.begin(root, changes, paths, created)
-        for done, path in enumerate(paths, 1):
-            seams.at(seams.BEFORE_SWAP, path)
-            commit_one(root, path, changes[path] is not None, expected.get(path, UNREAD))
-            seams.at(seams.AFTER_SWAP, path)
-            if progress:
-                progress(done, len(paths))
-    except BaseException:
-        journal.rollback(root)
-        journal.remove_empty_dirs(root, created)  # also where the journal naming them was not written yet
-        raise
+    with checking(changes, root, users_text) as checked:
+        users = frozenset(users)
+        refuse_links(root, [*changes, f"{TXN_DIR}/{JOURNAL}", *([f"{UNDO_DIR}/{_UNDO_RECORD}"] if undo else [])])
+        refuse_non_files(root, changes)
+        if not changes:
+            return
+        expected = expected if expected is not None else {}
+        txn = root / TXN_DIR
+        staged = txn / "new"
+        # The project's files first, scaffold's record of them last.
+        paths = sorted(changes, key=lambda path: (path.startswith(f"{STATE_DIR}/"), path))
+        created = journal.missing_dirs(
+            root, [f"{TXN_DIR}/{JOURNAL}", *(path for path in paths if changes[path] is not None)]
+        )
+        try:
+            for path in paths:
+                content = changes[path]
+                if content is not None:
+                    write(staged / path, content)
+                    if path in users:
+                        write(txn / journal.WROTE / path, content)
+            checked()
+            begun = journal.begin(root, changes, paths, created)
+            for done, path in enumerate(paths, 1):
+                seams.at(seams.BEFORE_SWAP, path)
+                commit_one(root, path, changes[path] is not None, expected.get(path, UNREAD))
+                seams.at(seams.AFTER_SWAP, path)
+                if progress:
+                    progress(done, len(paths))
+        except BaseException:
+            journal.rollback(root)
+            journal.remove_empty_dirs(root, created)  # also where the journal naming them was not written yet
+            raise
     os.unlink(txn / JOURNAL)  # the commit point: from here on, a run that finds the transaction only clears it
     if undo:
         _keep_for_undo(root, begun)

@@ -1,0 +1,137 @@
+"""Issue 30: what a large tree runs on both cores ends exactly as the one-process run does.
+
+protoc split over child processes (`scaffold.generation.sharding`) gives the one run's outputs and
+descriptors; the compile check that runs in workers while the write stage stages its files
+(`scaffold.record.validate.checking`) still refuses, located, with nothing written.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from conftest import tree
+
+from scaffold.core.errors import ScaffoldError
+from scaffold.generation import protoc, sharding
+from scaffold.record import write
+
+COMMON = 'syntax = "proto3";\npackage big.common;\nmessage Id { string value = 1; }\n'
+UNUSED = (
+    'syntax = "proto3";\npackage big.extra;\nimport "google/protobuf/empty.proto";\nmessage Note { string text = 1; }\n'
+)
+
+
+def _service(index: int) -> str:
+    return (
+        f'syntax = "proto3";\npackage big.s{index};\nimport "big/common.proto";\n'
+        f"message Thing{index} {{ big.common.Id id = 1; string name = 2; }}\n"
+        f"service Svc{index} {{\n  rpc Get (big.common.Id) returns (Thing{index});\n"
+        f"  rpc Watch (big.common.Id) returns (stream Thing{index});\n}}\n"
+    )
+
+
+def _compile(root: Path, names: list[str]) -> protoc.Compiled:
+    inputs = [protoc.ProtoInput(root / name, name) for name in names]
+    return protoc.compile_files(names, (root,), inputs, with_descriptors=True)
+
+
+def test_protoc_in_groups_gives_the_one_runs_outputs_descriptors_and_warnings(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "big").mkdir()
+    (tmp_path / "big/common.proto").write_text(COMMON)
+    (tmp_path / "big/extra.proto").write_text(UNUSED)
+    names = ["big/extra.proto"]
+    for index in range(12):
+        (tmp_path / f"big/s{index}.proto").write_text(_service(index))
+        names.append(f"big/s{index}.proto")
+    monkeypatch.setattr(sharding, "os", _Cores(2))
+    monkeypatch.setattr(sharding, "SHARD_FROM_BYTES", 10**12)
+    assert sharding.groups(names, lambda name: tmp_path / name) == [names]
+    one = _compile(tmp_path, names)
+    monkeypatch.setattr(sharding, "SHARD_FROM_BYTES", 0)
+    groups = sharding.groups(names, lambda name: tmp_path / name)
+    assert len(groups) == 2 and sorted(groups[0] + groups[1]) == sorted(names), groups
+    assert all(group == [name for name in names if name in group] for group in groups), "each in the batch's order"
+    split = _compile(tmp_path, names)
+    assert split.outputs == one.outputs and list(split.outputs) == list(one.outputs)
+    assert len(split.outputs) == 3 * len(names)
+    assert split.descriptors is not None and one.descriptors is not None
+    assert split.descriptors.SerializeToString() == one.descriptors.SerializeToString()
+    assert [f.name for f in split.descriptors.file][:2] == ["google/protobuf/empty.proto", "big/extra.proto"]
+    assert sorted(split.warnings, key=repr) == sorted(one.warnings, key=repr)
+    assert [w.message for w in split.warnings] == ["Import google/protobuf/empty.proto is unused."]
+
+
+def test_an_error_in_a_file_every_group_imports_is_said_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / "big").mkdir()
+    (tmp_path / "big/common.proto").write_text(COMMON.replace("string value = 1;", "strin value = 1;"))
+    names = []
+    for index in range(6):
+        (tmp_path / f"big/s{index}.proto").write_text(_service(index))
+        names.append(f"big/s{index}.proto")
+    monkeypatch.setattr(sharding, "os", _Cores(2))
+    monkeypatch.setattr(sharding, "SHARD_FROM_BYTES", 0)
+    assert len(sharding.groups(names, lambda name: tmp_path / name)) == 2
+    with pytest.raises(ScaffoldError) as raised:
+        _compile(tmp_path, names)
+    said = [str(problem) for problem in raised.value.diagnostics]
+    assert any("big/common.proto:3:" in line and '"strin" is not defined' in line for line in said), said
+    assert len(said) == len(set(said)), said
+
+
+def _modules(count: int) -> dict[str, bytes]:
+    return {f"pkg/m{index:03}.py": f"VALUE = {index}\n".encode() for index in range(count)}
+
+
+def test_a_large_new_tree_that_does_not_compile_is_refused_located_and_nothing_is_left(tmp_path: Path) -> None:
+    files = _modules(200)
+    files["pkg/m150.py"] = b"def broken(:\n"
+    root = tmp_path / "deep/project"
+    with pytest.raises(ScaffoldError) as raised:
+        write.create_tree(root, files)
+    assert [str(p) for p in raised.value.diagnostics] == [
+        f"{root}/pkg/m150.py:1:12: generated code does not compile: invalid syntax"
+    ]
+    assert list(tmp_path.iterdir()) == [], "no project, no staging directory, no parent made for it"
+
+    files["pkg/m150.py"] = b"VALUE = 150\n"
+    write.create_tree(root, files)
+    assert tree(root) == files
+
+
+def test_a_large_change_that_does_not_compile_changes_nothing(tmp_path: Path) -> None:
+    root = tmp_path / "project"
+    write.create_tree(root, {"keep.txt": b"kept\n", ".scaffold/manifest.json": b"{}\n"})
+    before = tree(root)
+    changes: dict[str, bytes | None] = dict(_modules(100))
+    changes["pkg/m007.py"] = b"x = 07\n"  # a SyntaxError only the compiler sees
+    with pytest.raises(ScaffoldError) as raised:
+        write.apply(root, changes)
+    octal = "leading zeros in decimal integer literals are not permitted; use an 0o prefix for octal integers"
+    assert [str(p) for p in raised.value.diagnostics] == [
+        f"{root}/pkg/m007.py:1:5: generated code does not compile: {octal}"
+    ]
+    assert tree(root) == before
+    assert not (root / ".scaffold/txn").exists()
+
+    changes["pkg/m007.py"] = b"x = 7\n"
+    write.apply(root, changes)
+    assert tree(root) == before | {path: content for path, content in changes.items() if content is not None}
+
+
+class _Cores:
+    """`os` as `sharding` sees it, on a machine of `count` cores."""
+
+    def __init__(self, count: int) -> None:
+        import os
+
+        self._os = os
+        self._count = count
+
+    def cpu_count(self) -> int:
+        return self._count
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self._os, name)
