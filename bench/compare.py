@@ -28,6 +28,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -56,18 +57,50 @@ class Timing:
 
 
 def timed(command: Sequence[str], cwd: Path | None = None) -> tuple[float, float]:
-    """Wall time and peak resident memory (MiB) of one process."""
+    """Wall time and peak resident memory (MiB) of one process with the processes it starts (scaffold's
+    protoc children and compile workers): the larger of the process's own peak and the highest sum of the
+    tree's resident sizes sampled every 20 ms (the kernel's own figure is the largest single process)."""
     # stderr to a file, not a pipe: nothing reads a pipe until the process ends, and a process
     # that says more than a pipe holds (64 KiB; `new` on googleapis does) would block for ever.
     with tempfile.TemporaryFile() as stderr:
         started = time.perf_counter()
         process = subprocess.Popen(list(command), cwd=cwd, env=ENVIRONMENT, stdout=subprocess.DEVNULL, stderr=stderr)
+        sampled = [0]
+        done = threading.Event()
+
+        def sample() -> None:
+            while not done.wait(0.02):
+                sampled[0] = max(sampled[0], _tree_resident(process.pid))
+
+        sampler = threading.Thread(target=sample, daemon=True)
+        sampler.start()
         _, status, usage = os.wait4(process.pid, 0)
         elapsed = time.perf_counter() - started
+        done.set()
+        sampler.join()
         if os.waitstatus_to_exitcode(status) != 0:
             stderr.seek(0)
             raise SystemExit(f"failed: {' '.join(command)}\n{stderr.read().decode(errors='replace')}")
-    return elapsed, usage.ru_maxrss / 1024
+    return elapsed, max(usage.ru_maxrss * 1024, sampled[0]) / 2**20
+
+
+def _tree_resident(pid: int) -> int:
+    """The resident bytes of `pid` and its descendants now (0 once it is gone)."""
+    total, pending = 0, [pid]
+    while pending:
+        current = pending.pop()
+        try:
+            with open(f"/proc/{current}/statm", encoding="ascii") as statm:
+                total += int(statm.read().split()[1]) * PAGE
+            for task in os.listdir(f"/proc/{current}/task"):
+                with open(f"/proc/{current}/task/{task}/children", encoding="ascii") as children:
+                    pending += map(int, children.read().split())
+        except (OSError, ValueError, IndexError):
+            continue  # it ended meanwhile
+    return total
+
+
+PAGE = os.sysconf("SC_PAGE_SIZE")
 
 
 def repeat(runs: int, before: Callable[[int], list[str]]) -> Timing:
