@@ -4,7 +4,8 @@ protoc runs in this process: measured at 7 ms per call against 93 ms for a
 `python -m grpc_tools.protoc` subprocess, which matters for `watch`. Its
 diagnostics go to file descriptor 2 from C++, out of reach of
 `contextlib.redirect_stderr`, so they are captured by pointing fd 2 at a
-temporary file for the length of the call.
+temporary file for the length of the call. A large batch is the exception:
+it runs as one child protoc per core (`scaffold.generation.sharding`).
 """
 
 from __future__ import annotations
