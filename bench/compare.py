@@ -59,7 +59,8 @@ class Timing:
 def timed(command: Sequence[str], cwd: Path | None = None) -> tuple[float, float]:
     """Wall time and peak resident memory (MiB) of one process with the processes it starts (scaffold's
     protoc children and compile workers): the larger of the process's own peak and the highest sum of the
-    tree's resident sizes sampled every 20 ms (the kernel's own figure is the largest single process)."""
+    tree's proportional resident sizes sampled every 20 ms (the kernel's own figure is the largest single
+    process)."""
     # stderr to a file, not a pipe: nothing reads a pipe until the process ends, and a process
     # that says more than a pipe holds (64 KiB; `new` on googleapis does) would block for ever.
     with tempfile.TemporaryFile() as stderr:
@@ -85,22 +86,20 @@ def timed(command: Sequence[str], cwd: Path | None = None) -> tuple[float, float
 
 
 def _tree_resident(pid: int) -> int:
-    """The resident bytes of `pid` and its descendants now (0 once it is gone)."""
+    """The proportional resident bytes (PSS) of `pid` and its descendants now (0 once it is gone): forked
+    compile workers share their parent's pages, which a sum of resident sizes would count once per worker."""
     total, pending = 0, [pid]
     while pending:
         current = pending.pop()
         try:
-            with open(f"/proc/{current}/statm", encoding="ascii") as statm:
-                total += int(statm.read().split()[1]) * PAGE
+            with open(f"/proc/{current}/smaps_rollup", encoding="ascii") as rollup:
+                total += next(int(line.split()[1]) * 1024 for line in rollup if line.startswith("Pss:"))
             for task in os.listdir(f"/proc/{current}/task"):
                 with open(f"/proc/{current}/task/{task}/children", encoding="ascii") as children:
                     pending += map(int, children.read().split())
-        except (OSError, ValueError, IndexError):
+        except (OSError, ValueError, IndexError, StopIteration):
             continue  # it ended meanwhile
     return total
-
-
-PAGE = os.sysconf("SC_PAGE_SIZE")
 
 
 def repeat(runs: int, before: Callable[[int], list[str]]) -> Timing:
