@@ -59,8 +59,8 @@ class Timing:
 def timed(command: Sequence[str], cwd: Path | None = None) -> tuple[float, float]:
     """Wall time and peak resident memory (MiB) of one process with the processes it starts (scaffold's
     protoc children and compile workers): the larger of the process's own peak and the highest sum of the
-    tree's proportional resident sizes sampled every 20 ms (the kernel's own figure is the largest single
-    process)."""
+    tree's proportional resident sizes, sampled with at most a twentieth of one core (the kernel's own
+    figure is the largest single process)."""
     # stderr to a file, not a pipe: nothing reads a pipe until the process ends, and a process
     # that says more than a pipe holds (64 KiB; `new` on googleapis does) would block for ever.
     with tempfile.TemporaryFile() as stderr:
@@ -70,8 +70,12 @@ def timed(command: Sequence[str], cwd: Path | None = None) -> tuple[float, float
         done = threading.Event()
 
         def sample() -> None:
-            while not done.wait(0.02):
+            pause = 0.02
+            while not done.wait(pause):
+                begun = time.perf_counter()
                 sampled[0] = max(sampled[0], _tree_resident(process.pid))
+                pause = max(0.02, 20 * (time.perf_counter() - begun))  # reading a large process's pages takes
+                # milliseconds of a core the measured processes need: at most a twentieth of one
 
         sampler = threading.Thread(target=sample, daemon=True)
         sampler.start()
