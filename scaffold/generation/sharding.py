@@ -18,6 +18,7 @@ import os
 import subprocess
 import sys
 import tempfile
+import threading
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 
@@ -67,16 +68,21 @@ def run_children(commands: Sequence[Sequence[str]]) -> list[tuple[int, str]]:
     exit code and stderr, in the commands' order. A run cut short (Ctrl-C, an exception) stops its
     children, and starts no more."""
     started: list[subprocess.Popen[bytes]] = []
+    stopping = threading.Event()
+    lock = threading.Lock()  # a child is started and listed, or not started at all, once the run stops
 
     def run(command: Sequence[str]) -> tuple[int, str]:
         with tempfile.TemporaryFile() as stderr:  # a pipe could fill and stall the child
-            child = subprocess.Popen(
-                [sys.executable, "-m", "grpc_tools.protoc", *command],
-                stdin=subprocess.DEVNULL,
-                stdout=subprocess.DEVNULL,
-                stderr=stderr,
-            )
-            started.append(child)
+            with lock:
+                if stopping.is_set():
+                    return -1, ""
+                child = subprocess.Popen(
+                    [sys.executable, "-m", "grpc_tools.protoc", *command],
+                    stdin=subprocess.DEVNULL,
+                    stdout=subprocess.DEVNULL,
+                    stderr=stderr,
+                )
+                started.append(child)
             code = child.wait()
             stderr.seek(0)
             return code, stderr.read().decode("utf-8", "replace")
@@ -85,6 +91,8 @@ def run_children(commands: Sequence[Sequence[str]]) -> list[tuple[int, str]]:
     try:
         return list(pool.map(run, commands))
     finally:
+        with lock:
+            stopping.set()
         pool.shutdown(wait=False, cancel_futures=True)
         for child in started:
             _stop(child)

@@ -52,7 +52,7 @@ def checking(
         if content is not None and path.endswith((".py", ".pyi")) and path not in users_text:
             to_check.setdefault((content, path.endswith(".pyi")), str(root / path))
     jobs = [(content, display, stub) for (content, stub), display in to_check.items()]
-    pool = None if problems else _pool(len(jobs), _WORKERS)
+    pool = None if problems else _pool(len(jobs))
     if pool is None:
         problems += [p for p in map(_check_job, jobs) if p is not None]
         if problems:
@@ -78,17 +78,17 @@ _PARALLEL_FROM = 64  # below this many modules, starting worker processes costs 
 _WORKERS = min(os.cpu_count() or 1, 8)
 
 
-def _pool(jobs: int, workers: int) -> concurrent.futures.ProcessPoolExecutor | None:
+def _pool(jobs: int) -> concurrent.futures.ProcessPoolExecutor | None:
     """Forked workers (which inherit everything already imported) for a large batch; None for a small one,
     or where the machine has one core or cannot fork. Compiling is pure CPU: the cores divide it."""
-    if jobs < _PARALLEL_FROM or workers < 2:
+    if jobs < _PARALLEL_FROM or _WORKERS < 2:
         return None
     import concurrent.futures  # here: their import is ~10 ms, a small project's run never needs them
     import multiprocessing
 
     if "fork" not in multiprocessing.get_all_start_methods():
         return None
-    return concurrent.futures.ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork"))
+    return concurrent.futures.ProcessPoolExecutor(_WORKERS, mp_context=multiprocessing.get_context("fork"))
 
 
 def _check_job(job: tuple[bytes, str, bool]) -> Diagnostic | None:
