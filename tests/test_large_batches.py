@@ -7,10 +7,16 @@ descriptors; the compile check that runs in workers while the write stage stages
 
 from __future__ import annotations
 
+import contextlib
+import os
+import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pytest
-from conftest import tree
+from conftest import DEADLINE_SECONDS, tree
 
 from scaffold.core.errors import ScaffoldError
 from scaffold.generation import protoc, sharding
@@ -79,6 +85,52 @@ def test_an_error_in_a_file_every_group_imports_is_said_once(tmp_path: Path, mon
     said = [str(problem) for problem in raised.value.diagnostics]
     assert any("big/common.proto:3:" in line and '"strin" is not defined' in line for line in said), said
     assert len(said) == len(set(said)), said
+
+
+CUT_SHORT = """
+import sys
+from scaffold.generation import sharding
+fifos = sys.argv[1:]
+try:
+    sharding.run_children([["-I" + fifo.rsplit("/", 1)[0], "--python_out=" + fifo + ".out", fifo] for fifo in fifos])
+except KeyboardInterrupt:
+    print("interrupted", flush=True)
+"""
+
+
+def test_protoc_children_are_stopped_when_the_run_is_cut_short(tmp_path: Path) -> None:
+    """Ctrl-C reaches scaffold alone (a signal to its pid, not its process group): the children it
+    started, each blocked opening a proto that is a FIFO no one writes, are stopped, not left behind."""
+    fifos = []
+    for index in range(2):
+        fifo = tmp_path / f"in{index}" / "blocked.proto"
+        fifo.parent.mkdir()
+        os.mkfifo(fifo)
+        fifos.append(str(fifo))
+    runner = subprocess.Popen([sys.executable, "-c", CUT_SHORT, *fifos], stdout=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + DEADLINE_SECONDS
+        while len(_readers(fifos)) < len(fifos) and time.monotonic() < deadline:
+            time.sleep(0.01)  # a poll of /proc until both children run
+        assert len(_readers(fifos)) == len(fifos), "both children started"
+        runner.send_signal(signal.SIGINT)
+        assert runner.communicate(timeout=DEADLINE_SECONDS)[0] == "interrupted\n"
+        while _readers(fifos) and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert not _readers(fifos), "no protoc child outlives the run (each would wait for a writer for ever)"
+    finally:
+        runner.kill()
+
+
+def _readers(fifos: list[str]) -> list[str]:
+    """The processes whose command line names one of `fifos`."""
+    found = []
+    for entry in os.listdir("/proc"):
+        with contextlib.suppress(OSError):
+            command = Path(f"/proc/{entry}/cmdline").read_bytes().decode(errors="replace")
+            if any(fifo in command for fifo in fifos) and "grpc_tools.protoc" in command:
+                found.append(entry)
+    return found
 
 
 def _modules(count: int) -> dict[str, bytes]:
