@@ -152,35 +152,3 @@ def test_the_project_is_found_from_a_subdirectory_like_the_full_cli_finds_it(pro
     (nested / "pyproject.toml").write_text('[project]\nname = "tools"\n')  # not scaffold's: look further up
     assert run_scaffold("gen", cwd=nested).stdout == NO_OP
     assert run_scaffold("gen", cwd=project / "helloworld").stdout == NO_OP
-
-
-def test_the_full_run_a_failed_check_makes_way_for_starts_from_its_digest(
-    project: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """The digest of the inputs a failed content check computed is the full run's, once; a config edited
-    since, or a second run, computes its own."""
-    from scaffold.generation import inputs, uptodate
-    from scaffold.generation import project as projects
-
-    proto = project / "protos/helloworld.proto"
-    proto.write_text(proto.read_text() + "\nmessage Extra {\n  string note = 1;\n}\n")
-    expected = inputs.digest(project, inputs.config_table(project) or {})
-    assert uptodate.check_and_stamp(project) is False
-
-    def computed_again(*args: object, **kwargs: object) -> str:
-        raise AssertionError("the digest was computed again")
-
-    with monkeypatch.context() as patched:
-        patched.setattr(inputs, "digest", computed_again)
-        assert projects.load(project).digest == expected
-        with pytest.raises(AssertionError, match="computed again"):
-            projects.load(project)  # handed on once only
-
-    assert uptodate.check_and_stamp(project) is False
-    config = project / "pyproject.toml"
-    config.write_text(config.read_text().replace("max_workers = 10", "max_workers = 12", 1))
-    loaded = projects.load(project)
-    assert loaded.digest == inputs.digest(project, inputs.config_table(project) or {}) != expected
-
-    assert run_scaffold("gen", "-C", project).returncode == 0
-    assert run_scaffold("check", "-C", project).stdout == "Up to date.\n"

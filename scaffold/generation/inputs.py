@@ -77,25 +77,6 @@ def digest(root: Path, table: dict[str, Any], hashes: Hashes | None = None) -> s
     return _digest_of_hashes(table, protos, _custom_templates(root, table), hashes, installed)
 
 
-_HANDED_ON: dict[str, tuple[dict[str, Any], str]] = {}
-
-
-def hand_on(root: Path, table: dict[str, Any], computed: str) -> None:
-    """Keep the digest a failed no-op check computed (`scaffold.generation.uptodate`) for the full run that
-    follows it in this process, rather than have that run compute it again (googleapis: 0.27 s).
-
-    A digest taken earlier is the safe side: an input saved in between is compiled by this run but not in
-    the digest it records, so the next check sees a change and runs again; never the other way round."""
-    _HANDED_ON[os.path.realpath(root)] = (table, computed)
-
-
-def handed_on(root: Path, table: dict[str, Any]) -> str | None:
-    """The digest `hand_on` kept for `root`, once, when the config's table is still the one it was computed
-    from (an edit of the config since is a new input); None otherwise."""
-    kept = _HANDED_ON.pop(os.path.realpath(root), None)
-    return kept[1] if kept is not None and kept[0] == table else None
-
-
 def _provider_versions(table: dict[str, Any]) -> list[tuple[str, str]]:
     """The version of each distribution of `installed` (the config's): their protos are compiled against
     where they are installed, so an upgrade is an input."""

@@ -75,9 +75,7 @@ def load(root: Path, *, full: bool = False, recreate: Iterable[str] = (), for_ge
         previous=state.read(root, hashes) if for_generation else None,
         record=record,
         table=table,
-        digest=(input_digest.handed_on(root, table) or input_digest.digest(root, table, hashes))
-        if for_generation
-        else None,
+        digest=input_digest.digest(root, table, hashes) if for_generation else None,
         recreate=frozenset(recreate),
         memo=(Memo() if full else memo.load(root)) if for_generation else None,
         hashes=hashes,
