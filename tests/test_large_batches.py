@@ -20,7 +20,7 @@ from conftest import DEADLINE_SECONDS, tree
 
 from scaffold.core.errors import ScaffoldError
 from scaffold.generation import protoc, sharding
-from scaffold.record import write
+from scaffold.record import validate, write
 
 COMMON = 'syntax = "proto3";\npackage big.common;\nmessage Id { string value = 1; }\n'
 UNUSED = (
@@ -52,7 +52,7 @@ def test_protoc_in_groups_gives_the_one_runs_outputs_descriptors_and_warnings(
     for index in range(12):
         (tmp_path / f"big/s{index}.proto").write_text(_service(index))
         names.append(f"big/s{index}.proto")
-    monkeypatch.setattr(sharding, "os", _Cores(2))
+    monkeypatch.setattr(sharding, "at_once", lambda: 2)
     monkeypatch.setattr(sharding, "SHARD_FROM_BYTES", 10**12)
     assert sharding.groups(names, lambda name: tmp_path / name) == [names]
     one = _compile(tmp_path, names)
@@ -61,7 +61,7 @@ def test_protoc_in_groups_gives_the_one_runs_outputs_descriptors_and_warnings(
     assert len(groups) == 4 and sorted(name for group in groups for name in group) == sorted(names), groups
     assert all(group == [name for name in names if name in group] for group in groups), "each in the batch's order"
     split = _compile(tmp_path, names)
-    assert split.outputs == one.outputs and list(split.outputs) == list(one.outputs)
+    assert split.outputs == one.outputs
     assert len(split.outputs) == 3 * len(names)
     assert split.descriptors is not None and one.descriptors is not None
     assert split.descriptors.SerializeToString() == one.descriptors.SerializeToString()
@@ -70,20 +70,31 @@ def test_protoc_in_groups_gives_the_one_runs_outputs_descriptors_and_warnings(
     assert [w.message for w in split.warnings] == ["Import google/protobuf/empty.proto is unused."]
 
 
-def test_an_error_in_a_file_every_group_imports_is_said_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.parametrize("broken", ["big/common.proto", "big/s1.proto"])
+def test_a_failing_batch_in_groups_says_what_the_one_run_says(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, broken: str
+) -> None:
+    """Each group stops at its own first error, so a failing batch is said as one protoc run says it,
+    whatever the machine's cores: a file every group imports once, one of two broken files the first."""
     (tmp_path / "big").mkdir()
-    (tmp_path / "big/common.proto").write_text(COMMON.replace("string value = 1;", "strin value = 1;"))
+    (tmp_path / "big/common.proto").write_text(COMMON)
     names = []
     for index in range(6):
         (tmp_path / f"big/s{index}.proto").write_text(_service(index))
         names.append(f"big/s{index}.proto")
-    monkeypatch.setattr(sharding, "os", _Cores(2))
+    for name in (broken, "big/s4.proto"):
+        (tmp_path / name).write_text((tmp_path / name).read_text().replace("string", "strin", 1))
+    monkeypatch.setattr(sharding, "at_once", lambda: 2)
+    monkeypatch.setattr(sharding, "SHARD_FROM_BYTES", 10**12)
+    with pytest.raises(ScaffoldError) as alone:
+        _compile(tmp_path, names)
     monkeypatch.setattr(sharding, "SHARD_FROM_BYTES", 0)
     assert len(sharding.groups(names, lambda name: tmp_path / name)) == 4
-    with pytest.raises(ScaffoldError) as raised:
+    with pytest.raises(ScaffoldError) as grouped:
         _compile(tmp_path, names)
-    said = [str(problem) for problem in raised.value.diagnostics]
-    assert any("big/common.proto:3:" in line and '"strin" is not defined' in line for line in said), said
+    said = [str(problem) for problem in grouped.value.diagnostics]
+    assert said == [str(problem) for problem in alone.value.diagnostics]
+    assert said and f"{broken}:" in said[0] and not any("big/s4.proto:" in line for line in said), said
     assert len(said) == len(set(said)), said
 
 
@@ -91,6 +102,7 @@ CUT_SHORT = """
 import sys
 from scaffold.generation import sharding
 fifos = sys.argv[1:]
+sharding.at_once = lambda: 2  # two children at once, on any machine
 try:
     sharding.run_children([["-I" + fifo.rsplit("/", 1)[0], "--python_out=" + fifo + ".out", fifo] for fifo in fifos])
 except KeyboardInterrupt:
@@ -137,6 +149,12 @@ def _modules(count: int) -> dict[str, bytes]:
     return {f"pkg/m{index:03}.py": f"VALUE = {index}\n".encode() for index in range(count)}
 
 
+@pytest.fixture(autouse=True)
+def _workers(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The compile check's workers, on any machine (one core would check in this process)."""
+    monkeypatch.setattr(validate, "_WORKERS", 2)
+
+
 def test_a_large_new_tree_that_does_not_compile_is_refused_located_and_nothing_is_left(tmp_path: Path) -> None:
     files = _modules(200)
     files["pkg/m150.py"] = b"def broken(:\n"
@@ -171,19 +189,3 @@ def test_a_large_change_that_does_not_compile_changes_nothing(tmp_path: Path) ->
     changes["pkg/m007.py"] = b"x = 7\n"
     write.apply(root, changes)
     assert tree(root) == before | {path: content for path, content in changes.items() if content is not None}
-
-
-class _Cores:
-    """`os` as `sharding` sees it, on a machine of `count` cores."""
-
-    def __init__(self, count: int) -> None:
-        import os
-
-        self._os = os
-        self._count = count
-
-    def cpu_count(self) -> int:
-        return self._count
-
-    def __getattr__(self, name: str) -> object:
-        return getattr(self._os, name)

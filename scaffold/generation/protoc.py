@@ -246,6 +246,12 @@ def compile_files(
         said = (
             [_run_protoc(["grpc_tools.protoc", *commands[0]])] if len(groups) == 1 else sharding.run_children(commands)
         )
+        if len(said) > 1 and any(code != 0 for code, _ in said):  # each group stops at its own first error: the
+            # one run's errors instead, whatever the machine's cores (protoc stops before generating anything)
+            alone = _run_protoc(
+                ["grpc_tools.protoc", *_arguments(names, roots, Path(tmp), Path(tmp) / "all.pb", False)]
+            )
+            said = [alone] if alone[0] != 0 else said
         warnings = _diagnosed(said, roots, inputs)
         sets = [descriptor_pb2.FileDescriptorSet.FromString(d.read_bytes()) for _, d in places if with_descriptors]
         descriptors = (sets[0] if len(sets) == 1 else sharding.merged(sets, names)) if sets else None
@@ -306,7 +312,9 @@ def _diagnosed(
     diagnostics = list(dict.fromkeys(diagnostics))  # what a file several groups import says, said once
     errors = [d for d in diagnostics if d.severity == "error"]
     if any(code != 0 for code, _ in said):
-        raise ScaffoldError(errors or [Diagnostic(inputs[0].path.as_posix(), "protoc failed without a message", 1, 1)])
+        stopped = next((f" (stopped by signal {-code})" for code, _ in said if code < 0), "")
+        message = f"protoc failed without a message{stopped}"
+        raise ScaffoldError(errors or [Diagnostic(inputs[0].path.as_posix(), message, 1, 1)])
     return [d for d in diagnostics if d.severity != "error"]
 
 

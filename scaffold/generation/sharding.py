@@ -23,6 +23,8 @@ from typing import TYPE_CHECKING
 
 from google.protobuf import descriptor_pb2
 
+from scaffold.core.errors import fail
+
 if TYPE_CHECKING:
     import subprocess
 
@@ -61,8 +63,9 @@ def _size(path: Path | None) -> int:
 
 
 def at_once() -> int:
-    """How many children run at once."""
-    return min(os.cpu_count() or 1, _MOST_AT_ONCE)
+    """How many children run at once: the cores this process may use (a container's share, not the host's)."""
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    return min(cores, _MOST_AT_ONCE)
 
 
 def run_children(commands: Sequence[Sequence[str]]) -> list[tuple[int, str]]:
@@ -81,12 +84,16 @@ def run_children(commands: Sequence[Sequence[str]]) -> list[tuple[int, str]]:
             with lock:
                 if stopping.is_set():
                     return -1, ""
-                child = subprocess.Popen(
-                    [sys.executable, "-m", "grpc_tools.protoc", *command],
-                    stdin=subprocess.DEVNULL,
-                    stdout=subprocess.DEVNULL,
-                    stderr=stderr,
-                )
+                try:
+                    child = subprocess.Popen(
+                        [sys.executable, "-m", "grpc_tools.protoc", *command],
+                        stdin=subprocess.DEVNULL,
+                        stdout=subprocess.DEVNULL,
+                        stderr=stderr,
+                        env=_child_environment(),
+                    )
+                except OSError as error:
+                    raise fail(sys.executable, f"cannot start protoc in a child process: {error.strerror}") from None
                 started.append(child)
             code = child.wait()
             stderr.seek(0)
@@ -101,6 +108,13 @@ def run_children(commands: Sequence[Sequence[str]]) -> list[tuple[int, str]]:
         pool.shutdown(wait=False, cancel_futures=True)
         for child in started:
             _stop(child)
+
+
+def _child_environment() -> dict[str, str]:
+    """This process's environment, with what a child needs to import what this process imports (a
+    zipapp's or a wrapper's `sys.path`), and without the working directory first on its path (Python
+    3.11's safe path; 3.10 ignores it)."""
+    return os.environ | {"PYTHONPATH": os.pathsep.join(p for p in sys.path if p), "PYTHONSAFEPATH": "1"}
 
 
 def _stop(child: subprocess.Popen[bytes]) -> None:

@@ -18,7 +18,6 @@ that does not compile leaves the running server serving the last good code.
 
 from __future__ import annotations
 
-import ctypes
 import errno
 import hashlib
 import importlib.util
@@ -36,12 +35,12 @@ from pathlib import Path
 
 import watchfiles
 
+from scaffold.core.orphans import die_with_parent
 from scaffold.generation import configfile
 from scaffold.generation.merge import conflict_lines
 from scaffold.live.watch import Watcher, WatchEvent
 
 _LISTENING = re.compile(r"listening on (?P<host>.*):(?P<port>\d+)\s*$")
-_PR_SET_PDEATHSIG = 1
 READY_SECONDS = 30.0
 RETRY_SECONDS = 1.0
 
@@ -84,14 +83,6 @@ def port_holder(port: int) -> str | None:
     return None
 
 
-def _die_with_parent() -> None:  # pragma: no cover - runs in the child between fork and exec
-    """Ask the kernel to send SIGTERM to this (child) process when its parent dies."""
-    try:
-        ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
-    except (OSError, AttributeError):
-        pass
-
-
 class Server:
     """The project's server as a child process, its output passed through line by line."""
 
@@ -130,7 +121,7 @@ class Server:
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             text=True,
-            preexec_fn=_die_with_parent,  # noqa: PLW1509 - only prctl, safe between fork and exec
+            preexec_fn=die_with_parent,  # noqa: PLW1509 - only prctl, safe between fork and exec
         )
         threading.Thread(target=self._pump, args=(self.process,), daemon=True).start()
         deadline = time.monotonic() + READY_SECONDS

@@ -15,12 +15,14 @@ from __future__ import annotations
 import ast
 import contextlib
 import os
+import signal
 import warnings
 from collections.abc import Callable, Collection, Iterator, Mapping
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING
 
 from scaffold.core.errors import Diagnostic, ScaffoldError
+from scaffold.core.orphans import die_with_parent
 from scaffold.core.paths import problem as path_problem
 
 if TYPE_CHECKING:
@@ -52,30 +54,43 @@ def checking(
         if content is not None and path.endswith((".py", ".pyi")) and path not in users_text:
             to_check.setdefault((content, path.endswith(".pyi")), str(root / path))
     jobs = [(content, display, stub) for (content, stub), display in to_check.items()]
-    pool = None if problems else _pool(len(jobs))
-    if pool is None:
-        problems += [p for p in map(_check_job, jobs) if p is not None]
+    pool = _pool(len(jobs))
+    if pool is None or problems:  # a path problem stops the run at once: every module is checked now, to say all
+        problems += _checked_now(jobs, pool)
         if problems:
             raise ScaffoldError(problems)
         yield lambda: None
         return
-    with pool:
+    try:
         results = pool.map(_check_job, jobs, chunksize=max(1, len(jobs) // (_WORKERS * 4)))
 
         def finish() -> None:
             found = [p for p in results if p is not None]
+            pool.shutdown()  # idle workers gone before anything is swapped in, not kept through the swap
             if found:
                 raise ScaffoldError(found)
 
-        try:
-            yield finish
-        except BaseException:
-            pool.shutdown(wait=False, cancel_futures=True)
-            raise
+        yield finish
+    except BaseException:
+        pool.shutdown(wait=False, cancel_futures=True)
+        raise
+    finally:
+        pool.shutdown()
+
+
+def _checked_now(
+    jobs: list[tuple[bytes, str, bool]], pool: concurrent.futures.ProcessPoolExecutor | None
+) -> list[Diagnostic]:
+    """The problems of `jobs`, checked before returning (in `pool`'s workers when there is one)."""
+    if pool is None:
+        return [p for p in map(_check_job, jobs) if p is not None]
+    with pool:
+        return [p for p in pool.map(_check_job, jobs, chunksize=max(1, len(jobs) // (_WORKERS * 4))) if p]
 
 
 _PARALLEL_FROM = 64  # below this many modules, starting worker processes costs more than it saves
-_WORKERS = min(os.cpu_count() or 1, 8)
+_WORKERS = min(len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1, 8)
+"""The cores this process may use (a container's share, not the host's count), at most 8."""
 
 
 def _pool(jobs: int) -> concurrent.futures.ProcessPoolExecutor | None:
@@ -88,7 +103,16 @@ def _pool(jobs: int) -> concurrent.futures.ProcessPoolExecutor | None:
 
     if "fork" not in multiprocessing.get_all_start_methods():
         return None
-    return concurrent.futures.ProcessPoolExecutor(_WORKERS, mp_context=multiprocessing.get_context("fork"))
+    return concurrent.futures.ProcessPoolExecutor(
+        _WORKERS, mp_context=multiprocessing.get_context("fork"), initializer=_worker_started
+    )
+
+
+def _worker_started() -> None:  # pragma: no cover - runs in each worker
+    """Ctrl-C is the run's to handle (it stops the pool), not each worker's to print; and a worker goes
+    when the run is killed, never holding the project's lock it inherited (`scaffold.record.lock`)."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    die_with_parent(signal.SIGKILL)
 
 
 def _check_job(job: tuple[bytes, str, bool]) -> Diagnostic | None:
