@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING
 from google.protobuf import descriptor_pb2
 
 from scaffold.core.errors import fail
+from scaffold.core.processes import usable_cores
 
 if TYPE_CHECKING:
     import subprocess
@@ -64,8 +65,7 @@ def _size(path: Path | None) -> int:
 
 def at_once() -> int:
     """How many children run at once: the cores this process may use (a container's share, not the host's)."""
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
-    return min(cores, _MOST_AT_ONCE)
+    return min(usable_cores(), _MOST_AT_ONCE)
 
 
 def run_children(commands: Sequence[Sequence[str]]) -> list[tuple[int, str]]:

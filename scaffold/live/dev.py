@@ -35,7 +35,7 @@ from pathlib import Path
 
 import watchfiles
 
-from scaffold.core.orphans import die_with_parent
+from scaffold.core.processes import die_with_parent
 from scaffold.generation import configfile
 from scaffold.generation.merge import conflict_lines
 from scaffold.live.watch import Watcher, WatchEvent

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import ast
 import contextlib
-import os
 import signal
 import warnings
 from collections.abc import Callable, Collection, Iterator, Mapping
@@ -22,8 +21,8 @@ from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING
 
 from scaffold.core.errors import Diagnostic, ScaffoldError
-from scaffold.core.orphans import die_with_parent
 from scaffold.core.paths import problem as path_problem
+from scaffold.core.processes import die_with_parent, usable_cores
 
 if TYPE_CHECKING:
     import concurrent.futures
@@ -62,7 +61,7 @@ def checking(
         yield lambda: None
         return
     try:
-        results = pool.map(_check_job, jobs, chunksize=max(1, len(jobs) // (_WORKERS * 4)))
+        results = _mapped(pool, jobs)
 
         def finish() -> None:
             found = [p for p in results if p is not None]
@@ -85,12 +84,18 @@ def _checked_now(
     if pool is None:
         return [p for p in map(_check_job, jobs) if p is not None]
     with pool:
-        return [p for p in pool.map(_check_job, jobs, chunksize=max(1, len(jobs) // (_WORKERS * 4))) if p]
+        return [p for p in _mapped(pool, jobs) if p is not None]
+
+
+def _mapped(
+    pool: concurrent.futures.ProcessPoolExecutor, jobs: list[tuple[bytes, str, bool]]
+) -> Iterator[Diagnostic | None]:
+    """Each job's check, in order, from `pool`'s workers, a few chunks per worker."""
+    return pool.map(_check_job, jobs, chunksize=max(1, len(jobs) // (_WORKERS * 4)))
 
 
 _PARALLEL_FROM = 64  # below this many modules, starting worker processes costs more than it saves
-_WORKERS = min(len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1, 8)
-"""The cores this process may use (a container's share, not the host's count), at most 8."""
+_WORKERS = min(usable_cores(), 8)
 
 
 def _pool(jobs: int) -> concurrent.futures.ProcessPoolExecutor | None:
