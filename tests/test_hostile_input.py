@@ -213,6 +213,19 @@ def test_warnings_are_shown_and_do_not_fail_the_run(tmp_path: Path) -> None:
     assert result.stderr == "a.proto:2:1: warning: Import dep.proto is unused.\n"
 
 
+def test_a_warning_of_a_proto_not_compiled_again_names_it_where_this_run_reads_it(tmp_path: Path) -> None:
+    (tmp_path / "dep.proto").write_text('syntax = "proto3";\nmessage D {}\n')
+    (tmp_path / "a.proto").write_text('syntax = "proto3";\nimport "dep.proto";\nmessage M {}\n')
+    (tmp_path / "b.proto").write_text('syntax = "proto3";\nmessage N {}\nservice S { rpc Get(N) returns (N); }\n')
+    assert run_scaffold("new", "a.proto", "b.proto", "-o", "out", cwd=tmp_path).returncode == 0
+    for cwd, shown in ((tmp_path, "out/protos/a.proto"), (tmp_path / "out", "protos/a.proto")):
+        with (tmp_path / "out/protos/b.proto").open("a") as proto:
+            proto.write("// an edit that leaves a.proto as it was\n")
+        result = run_scaffold("gen", "-C", "out" if cwd == tmp_path else ".", cwd=cwd)
+        assert result.returncode == 0, result.stderr
+        assert result.stderr == f"{shown}:2:1: warning: Import dep.proto is unused.\n"
+
+
 def test_symlinks_in_the_output_tree_are_not_followed(tmp_path: Path) -> None:
     root = TEST_PROTOS / "editions"
     project = tmp_path / "project"

@@ -23,7 +23,7 @@ import os
 import sys
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -150,9 +150,10 @@ def run(
     if placed_in:
         outputs = place(outputs, (*names, *imported), placed_in)
     reused = [name for name in order if name not in generated_now and name in unchanged]
+    shown = {item.name: item.path.as_posix() for item in inputs}
     for name in reused:
         outputs |= record[name].outputs
-        warnings += record[name].warnings
+        warnings += _shown_at(record[name].warnings, shown.get(name))
     serialized = {name: fresh[name].SerializeToString() if name in fresh else record[name].descriptor for name in order}
     file_set = b"".join(_as_file_field(descriptor) for descriptor in serialized.values())
     result = ProtocResult(
@@ -203,6 +204,14 @@ def record_of(result: ProtocResult, sources: Mapping[str, Source | None], skip: 
             warnings=tuple(result.warnings[i] for i in _about(warnings_of, file.name, displayed.get(file.name))),
         )
     return record
+
+
+def _shown_at(warnings: tuple[Diagnostic, ...], path: str | None) -> tuple[Diagnostic, ...]:
+    """A reused proto's warnings at the path this run reads it from: the run that recorded them may have
+    read it elsewhere (`new` from the user's directory; `gen` from the project's, or with another -C)."""
+    if path is None:
+        return warnings  # imported from an include root: protoc names it as it did then
+    return tuple(w if w.path == path else replace(w, path=path) for w in warnings)
 
 
 def _about(indexes: Mapping[str, list[int]], name: str, displayed: str | None) -> list[int]:
