@@ -7,7 +7,9 @@ full check read with the stamp that check left (`scaffold.generation.uptodate`),
 does with its index; a file whose times are not older than the stamp itself
 could have changed in the same clock tick, so it is not trusted. When the
 stamp cannot answer, the content check runs (hashing every input and output)
-and leaves a new stamp. Only when one of them holds does this answer "up to
+and leaves a new stamp, unless the stamp already shows an input proto of
+another size, or gone: the digest differs then, and hashing the tree would
+only say so later (2 of a googleapis leaf change's 7 s). Only when one of them holds does this answer "up to
 date"; anything else (other arguments, a changed input, an edited or missing
 file, conflict markers, a transaction left by an interrupted run) falls
 through to the full pipeline, which decides.
@@ -17,6 +19,7 @@ from __future__ import annotations
 
 import marshal
 import os
+import stat
 import sys
 
 from scaffold import run_identity
@@ -36,7 +39,10 @@ def run(argv: list[str]) -> bool:
         root = _find_project(os.getcwd())
     if root is None:
         return False
-    if not stamp_holds(root):
+    said = stamp_says(root)
+    if said == CHANGED:
+        return False  # the content check would hash the whole tree only to say so
+    if said == UNKNOWN:
         from pathlib import Path
 
         from scaffold.generation import uptodate
@@ -48,32 +54,57 @@ def run(argv: list[str]) -> bool:
     return True
 
 
-def stamp_holds(root: str) -> bool:
-    """Whether every file the last content check read still has the status it had then."""
+HOLDS, CHANGED, UNKNOWN = "holds", "changed", "unknown"
+"""What the stamp says: every file it covers is as it was; a proto the inputs' digest covers surely changed
+(its size differs, or it is gone), so the content check cannot hold; or only the content check can tell."""
+
+
+def stamp_says(root: str) -> str:
+    """Whether every file the last content check read still has the status it had then (HOLDS), or what
+    else (CHANGED, UNKNOWN)."""
     try:
         if os.path.islink(os.path.join(root, STATE_DIR)) or os.path.islink(os.path.join(root, CACHE_DIR)):
-            return False  # the full pipeline refuses it (`scaffold.record.lock`)
+            return UNKNOWN  # the full pipeline refuses it (`scaffold.record.lock`)
         with open(os.open(os.path.join(root, STAMP), os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC), "rb") as stamp:
             written = os.fstat(stamp.fileno()).st_mtime_ns
-            form, version, entries = marshal.loads(stamp.read())
+            form, version, entries, inputs_end = marshal.loads(stamp.read())
         if form != STAMP_FORMAT or version != run_identity() or os.path.lexists(os.path.join(root, TXN_DIR)):
-            return False
+            return UNKNOWN
         if not REQUIRED.issubset(path for path, _ in entries):
-            return False  # a stamp that does not cover the config and the manifest vouches for nothing
-        for path, status in entries:
-            try:
-                now = os.stat(os.path.join(root, path))
-            except FileNotFoundError:
-                if status is None:
-                    continue
-                return False
-            if status is None or status != (now.st_mtime_ns, now.st_ctime_ns, now.st_size, now.st_ino):
-                return False
-            if now.st_mtime_ns >= written or now.st_ctime_ns >= written:
-                return False  # same clock tick as the stamp: a later edit could carry the same times
-        return True
+            return UNKNOWN  # a stamp that does not cover the config and the manifest vouches for nothing
+        differs = False  # an input's status that only its content can explain
+        for index, (path, status) in enumerate(entries):
+            if differs and index >= inputs_end:
+                return UNKNOWN
+            said = _entry_says(os.path.join(root, path), status, written, 2 <= index < inputs_end)
+            if said == CHANGED:
+                return CHANGED
+            if said == UNKNOWN:
+                if not 2 <= index < inputs_end:
+                    return UNKNOWN  # the config, the manifest (the stamp is older than the last run), an output
+                differs = True  # a directory's times (a file added, an editor's swap file): a proto may prove more
+        if differs:
+            return UNKNOWN
+        return HOLDS
     except Exception:  # noqa: BLE001 - missing, unreadable, or from another Python: the content check decides
-        return False
+        return UNKNOWN
+
+
+def _entry_says(path: str, status: tuple[int, int, int, int] | None, written: int, an_input: bool) -> str:
+    """HOLDS when the file at `path` still has its stamped `status`; CHANGED when it is an input proto of
+    another size, or gone; else UNKNOWN."""
+    try:
+        now = os.stat(path)
+    except FileNotFoundError:
+        if status is None:
+            return HOLDS
+        return CHANGED if an_input and path.endswith(".proto") else UNKNOWN
+    if status != (now.st_mtime_ns, now.st_ctime_ns, now.st_size, now.st_ino):
+        sized = an_input and path.endswith(".proto") and stat.S_ISREG(now.st_mode)
+        return CHANGED if sized and status is not None and now.st_size != status[2] else UNKNOWN
+    if now.st_mtime_ns >= written or now.st_ctime_ns >= written:
+        return UNKNOWN  # same clock tick as the stamp: a later edit could carry the same times
+    return HOLDS
 
 
 def _parse(argv: list[str]) -> tuple[str | None, str | None]:

@@ -152,3 +152,28 @@ def test_the_project_is_found_from_a_subdirectory_like_the_full_cli_finds_it(pro
     (nested / "pyproject.toml").write_text('[project]\nname = "tools"\n')  # not scaffold's: look further up
     assert run_scaffold("gen", cwd=nested).stdout == NO_OP
     assert run_scaffold("gen", cwd=project / "helloworld").stdout == NO_OP
+
+
+def test_a_proto_of_another_size_goes_the_full_way_without_the_content_check(project: Path) -> None:
+    """The content check would hash every input only to find the digest changed: a proto whose size is not
+    the stamp's, or that is gone, says so from its status. Only while the stamp is of the last generation."""
+    from scaffold import fastpath
+
+    proto = project / "protos/helloworld.proto"
+    stamped(project)
+    assert fastpath.stamp_says(str(project)) == fastpath.HOLDS
+    edit_proto_keeping_size_and_times(project)
+    assert fastpath.stamp_says(str(project)) == fastpath.UNKNOWN  # only its content can tell
+    proto.write_text(proto.read_text().replace("Greets persons by name", "Greets people."))
+    assert fastpath.stamp_says(str(project)) == fastpath.CHANGED
+    result, imported = imports_of("-m", "scaffold", "gen", "-C", str(project))
+    assert result.returncode == 0, result.stderr
+    assert "Greets people." in (project / "helloworld/generated/helloworld_pb2_grpc.py").read_text()
+    assert "scaffold.generation.uptodate" not in imported
+
+    proto.write_text(proto.read_text() + "// longer\n")  # the manifest is newer than the stamp now
+    assert fastpath.stamp_says(str(project)) == fastpath.UNKNOWN
+    assert run_scaffold("gen", "-C", project).returncode == 0
+    stamped(project)
+    proto.unlink()
+    assert fastpath.stamp_says(str(project)) == fastpath.CHANGED

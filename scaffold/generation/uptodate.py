@@ -49,6 +49,7 @@ def _check_and_stamp(root: Path) -> bool:
     if table is None:
         return False
     before |= _status(_inputs_read(root, table))
+    inputs_end = len(before)
     # The inputs first: they are what changes most often (a proto saved), and on a large tree stating
     # every output, or parsing the manifest's entry for each, before finding that out took longer than the digest.
     hashes = Hashes(root)
@@ -67,7 +68,7 @@ def _check_and_stamp(root: Path) -> bool:
             return False
     finally:
         hashes.save(complete=False)  # kept either way: when something changed, the full run reads fewer files
-    _write_stamp(root, before)
+    _write_stamp(root, before, inputs_end)
     return True
 
 
@@ -147,11 +148,12 @@ def _recorded_inputs(manifest: str) -> str | None:
     return json.loads(found[1]) if found else None
 
 
-def _write_stamp(root: Path, status: dict[str, Status]) -> None:
+def _write_stamp(root: Path, status: dict[str, Status], inputs_end: int) -> None:
     """The status of every file checked, in the order checked (config, manifest, inputs, then outputs), so
-    that the next run meets a saved proto before it has stated 40,000 outputs."""
+    that the next run meets a saved proto before it has stated 40,000 outputs; and where the outputs begin:
+    a proto before them whose size differs tells the next run, without hashing, that the digest changed."""
     entries = [(os.path.relpath(path, root), values) for path, values in status.items()]
-    cache.write(root, os.path.basename(STAMP), marshal.dumps((STAMP_FORMAT, run_identity(), entries)))
+    cache.write(root, os.path.basename(STAMP), marshal.dumps((STAMP_FORMAT, run_identity(), entries, inputs_end)))
 
 
 def _sha256(path: Path, hashes: Hashes) -> str | None:
