@@ -193,9 +193,10 @@ def compiled_after_one_change(project: Path, proto: Path) -> str:
 CHANGED: dict[str, tuple[Path, Path]] = {}  # tree -> (its project, the proto the one-change runs edit)
 STAMP = ".scaffold/cache/no-op.marshal"
 
-TARGETS = {  # measure -> (tree -> highest acceptable ratio to plain protoc)
-    "new": {"synthetic 100": 1.0, "googleapis": 1.0},
+TARGETS = {  # measure -> (tree -> highest acceptable ratio to plain protoc), issue 30's
+    "new": {"route_guide": 2.0, "synthetic 100": 1.0, "googleapis": 1.0},
     "no-op gen": {"route_guide": 1.0, "synthetic 100": 0.1, "googleapis": 0.1},
+    "gen, one file changed": {"route_guide": 1.5},
 }
 
 
