@@ -9,10 +9,10 @@ could have changed in the same clock tick, so it is not trusted. When the
 stamp cannot answer, the content check runs (hashing every input and output)
 and leaves a new stamp, unless the stamp already shows an input proto of
 another size, or gone: the digest differs then, and hashing the tree would
-only say so later (2 of a googleapis leaf change's 7 s). Only when one of them holds does this answer "up to
-date"; anything else (other arguments, a changed input, an edited or missing
-file, conflict markers, a transaction left by an interrupted run) falls
-through to the full pipeline, which decides.
+only say so later (about 2 of a googleapis leaf change's 7 s). Only when one
+of them holds does this answer "up to date"; anything else (other arguments,
+a changed input, an edited or missing file, conflict markers, a transaction
+left by an interrupted run) falls through to the full pipeline, which decides.
 """
 
 from __future__ import annotations
