@@ -162,6 +162,10 @@ def test_a_proto_of_another_size_goes_the_full_way_without_the_content_check(pro
     proto = project / "protos/helloworld.proto"
     stamped(project)
     assert fastpath.stamp_says(str(project)) == fastpath.HOLDS
+    (project / "protos/.helloworld.proto.swp").write_bytes(b"an editor's")  # its directory's times change
+    assert fastpath.stamp_says(str(project)) == fastpath.UNKNOWN
+    assert run_scaffold("gen", "-C", project).stdout == NO_OP  # the content check says so
+    stamped(project)
     edit_proto_keeping_size_and_times(project)
     assert fastpath.stamp_says(str(project)) == fastpath.UNKNOWN  # only its content can tell
     proto.write_text(proto.read_text().replace("Greets persons by name", "Greets people."))
