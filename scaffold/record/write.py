@@ -28,7 +28,7 @@ from scaffold.core.paths import problem as path_problem
 from scaffold.core.progress import ProgressCallback
 from scaffold.layout import JOURNAL, STATE_DIR, TXN_DIR
 from scaffold.record import journal
-from scaffold.record.fileops import exists, read, sha256, write
+from scaffold.record.fileops import exists, read, sha256, write, write_new_tree
 from scaffold.record.swap import UNREAD, Changed, commit_one
 from scaffold.record.validate import checking, refuse_links, refuse_non_files
 
@@ -41,10 +41,7 @@ def create_tree(root: Path, files: Mapping[str, bytes], progress: ProgressCallba
         staging = Path(tempfile.mkdtemp(prefix=f".{root.name}.scaffold-", dir=root.parent))
         try:
             staging.chmod(0o777 & ~_umask())  # mkdtemp's 0700 would otherwise become the project's mode
-            for done, (path, content) in enumerate(files.items(), 1):
-                write(staging / path, content)
-                if progress:
-                    progress(done, len(files))
+            write_new_tree(staging, files, progress)
             checked()
             os.rename(staging, root)
         except BaseException:
