@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import random
+import re
 import subprocess
 import sys
 import warnings
@@ -192,6 +194,63 @@ def test_repair_fixes_protocs_stubs_where_they_cannot_type_check() -> None:
         "def __init__(self, float: _Optional[_builtins.float] = ..., datetime: _Optional[_datetime.datetime] = ...,"
         " **kwargs: object) -> None: ..." in text
     )
+
+
+def test_repairs_line_patterns_are_found_after_a_newline_as_at_every_line_start() -> None:
+    """`repair` looks for a `^` pattern after a newline (fast) and at the text's start: it finds one where
+    `search` does, for every such pattern, and the same matches as `finditer` for those whose matches are
+    counted or read (`_matches`), on lines that make them match, repeat and span lines. Seeded, so a
+    failure replays."""
+    from scaffold.generation import repair as module
+
+    pieces = [
+        "class A(_message.Message):",
+        '    """',
+        '"""',
+        '    """x"""',
+        '        """',
+        "    def f(self):",
+        "",
+        '    __slots__ = ("float", "A")',
+        "import datetime",
+        "X_FIELD_NUMBER: _ClassVar[int]",
+        "class None(_m.M):",
+        "    None: _ClassVar[E]",
+        "    from: str",
+        "        pass",
+        "from google.protobuf import service as _service",
+        "from google.protobuf.internal import python_message as _python_message",
+        "   ",
+        "class S:",
+        "\r",
+    ]
+    patterns = [
+        value for value in vars(module).values() if isinstance(value, re.Pattern) and value.flags & re.MULTILINE
+    ]
+    assert len(patterns) >= 10
+    listed = {
+        module._LINE_START_QUOTES,
+        module._ONE_LINER,
+        module._OPENER,
+        module._SLOTS,
+        module._MODULE_IMPORT,
+        module._TOP_LEVEL_CLASS,
+    }
+    generator = random.Random(30)
+    for _ in range(3000):
+        text = "\n".join(generator.choice(pieces) for _ in range(generator.randint(0, 12))) + generator.choice(
+            ["", "\n"]
+        )
+        for pattern in patterns:
+            subject = text if isinstance(pattern.pattern, str) else text.encode()
+            if not pattern.pattern.startswith("^" if isinstance(subject, str) else b"^"):
+                continue
+            hint = module._after_newline(pattern)
+            found = pattern.match(subject) is not None or hint.search(subject) is not None
+            assert found == (pattern.search(subject) is not None), (pattern, text)
+            if pattern in listed:
+                expected = [(m.end(), m.groups()) for m in pattern.finditer(subject)]
+                assert [(m.end(), m.groups()) for m in module._matches(pattern, subject)] == expected, (pattern, text)
 
 
 _KEPT_READS_ITERATOR = (
