@@ -17,9 +17,12 @@ from collections.abc import Iterable, Mapping
 from scaffold.core.naming import module_path
 from scaffold.generation.repair import repair
 
-_IMPORT = re.compile(rb"^import (?P<module>[\w.]+)(?P<alias> as \w+)?$", re.MULTILINE)
-_FROM_IMPORT = re.compile(rb"^from (?P<package>[\w.]+) import (?P<module>\w+)(?P<alias> as \w+)?$", re.MULTILINE)
-_STAR_IMPORT = re.compile(rb"^from (?P<module>[\w.]+) import \*$", re.MULTILINE)
+# Each line after its newline: the regex engine finds a pattern that begins with one by searching for it,
+# where it tries a `^` pattern at every character (1.6 s of googleapis' 74 MB of outputs). `relocate` puts
+# a newline before the text, so its first line has one too; no pattern takes the newline that ends a line.
+_IMPORT = re.compile(rb"\nimport (?P<module>[\w.]+)(?P<alias> as \w+)?$", re.MULTILINE)
+_FROM_IMPORT = re.compile(rb"\nfrom (?P<package>[\w.]+) import (?P<module>\w+)(?P<alias> as \w+)?$", re.MULTILINE)
+_STAR_IMPORT = re.compile(rb"\nfrom (?P<module>[\w.]+) import \*$", re.MULTILINE)
 """What protoc writes for an `import public`: the imported module's names, re-exported."""
 
 
@@ -42,7 +45,7 @@ def relocate(outputs: Mapping[str, bytes], proto_names: Iterable[str], package_d
         if module not in modules:
             return match[0]
         parent, _, leaf = match["module"].rpartition(b".")
-        return b"from " + b".".join(filter(None, [target, parent])) + b" import " + leaf + (match["alias"] or b"")
+        return b"\nfrom " + b".".join(filter(None, [target, parent])) + b" import " + leaf + (match["alias"] or b"")
 
     def rewrite_from(match: re.Match[bytes]) -> bytes:
         # A module of this run (`from a import common_pb2`), or a name from one (`from a.common_pb2 import
@@ -50,19 +53,20 @@ def relocate(outputs: Mapping[str, bytes], proto_names: Iterable[str], package_d
         package = match["package"].decode()
         if f"{package}.{match['module'].decode()}" not in modules and package not in modules:
             return match[0]
-        return b"from " + target + b"." + match["package"] + b" import " + match["module"] + (match["alias"] or b"")
+        return b"\nfrom " + target + b"." + match["package"] + b" import " + match["module"] + (match["alias"] or b"")
 
     def rewrite_star(match: re.Match[bytes]) -> bytes:
         if match["module"].decode() not in modules:
             return match[0]
-        return b"from " + target + b"." + match["module"] + b" import *"
+        return b"\nfrom " + target + b"." + match["module"] + b" import *"
 
     relocated = {}
     for path, content in outputs.items():
         if path.endswith((".py", ".pyi")):
-            content = _FROM_IMPORT.sub(rewrite_from, _IMPORT.sub(rewrite_import, content))
-            if b" import *" in content:
-                content = _STAR_IMPORT.sub(rewrite_star, content)
+            lines = _FROM_IMPORT.sub(rewrite_from, _IMPORT.sub(rewrite_import, b"\n" + content))
+            if b" import *" in lines:
+                lines = _STAR_IMPORT.sub(rewrite_star, lines)
+            content = lines[1:]
         relocated[f"{package_dir}/{path}"] = content
     return relocated
 
