@@ -76,11 +76,12 @@ def stamp_says(root: str) -> str:
         for index, (path, status) in enumerate(entries):
             if differs and index >= inputs_end:
                 return UNKNOWN
-            said = _entry_says(os.path.join(root, path), status, written, 2 <= index < inputs_end)
+            an_input = len(REQUIRED) <= index < inputs_end  # the config and the manifest are stamped first
+            said = _entry_says(os.path.join(root, path), status, written, an_input)
             if said == CHANGED:
                 return CHANGED
             if said == UNKNOWN:
-                if not 2 <= index < inputs_end:
+                if not an_input:
                     return UNKNOWN  # the config, the manifest (the stamp is older than the last run), an output
                 differs = True  # a directory's times (a file added, an editor's swap file): a proto may prove more
         if differs:

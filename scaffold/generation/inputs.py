@@ -72,7 +72,7 @@ def digest(root: Path, table: dict[str, Any], hashes: Hashes | None = None) -> s
     # Paths as strings: on googleapis, a `Path` for each of 7,000 protos, twice, was a third of the digest.
     found = [path for r in roots for path in _strings_below(r, ".proto")]  # in any order: the digest sorts
     found += dict.fromkeys([*(path for r in implied for path in _strings_below(r, ".proto")), *map(str, listed)])
-    protos = [(_relative(path, root), hashes.sha256(path)) for path in found]
+    protos = [(relative(path, root), hashes.sha256(path)) for path in found]
     copies = {name: hashes.sha256(os.path.join(r, name)) for r in roots for name in _names_below(r, found)}
     installed = [*_differing(copies, root), *_provider_versions(table)]
     return _digest_of_hashes(table, protos, _custom_templates(root, table), hashes, installed)
@@ -190,12 +190,7 @@ def directories_read(root: Path, table: dict[str, Any]) -> list[Path]:
     return [d for d in directories if d is not None]
 
 
-def walk(directory: Path) -> list[tuple[Path, list[str]]]:
-    """Each directory below `directory` (itself first) with the names of its files (see `walk_strings`)."""
-    return [(Path(path), names) for path, names in walk_strings(directory)]
-
-
-def walk_strings(directory: Path) -> list[tuple[str, list[str]]]:
+def walk(directory: Path) -> list[tuple[str, list[str]]]:
     """Each directory below `directory` (itself first) with the names of its files, in a stable order,
     following links as protoc's and Jinja's file lookups do. Each directory is entered once, under the first
     name met (a link back up the tree, `protos/loop -> .`, or a second link to one directory is not entered
@@ -234,7 +229,7 @@ def files_below(directory: Path, suffix: str = "") -> list[Path]:
 
 
 def _strings_below(directory: Path, suffix: str) -> list[str]:
-    return [_child(parent, n) for parent, names in walk_strings(directory) for n in names if n.endswith(suffix)]
+    return [_child(parent, n) for parent, names in walk(directory) for n in names if n.endswith(suffix)]
 
 
 def _child(directory: str, name: str) -> str:
@@ -271,13 +266,14 @@ def _outside_roots(root: Path, table: dict[str, Any]) -> tuple[list[Path], list[
     return list(implied), list(listed)
 
 
-def _relative(path: str, root: Path) -> str:
+def relative(path: str, root: Path) -> str:
+    """`path` (a string, as `walk` joins them) relative to `root`, `/`-separated."""
     prefix = _prefix(root)
     if prefix and path.startswith(prefix):
         return path[len(prefix) :].replace(os.sep, "/")
     try:
         return Path(path).relative_to(root).as_posix()
-    except ValueError:  # a listed proto named outside the project
+    except ValueError:  # outside the project: a listed proto, an installed one
         return Path(os.path.relpath(path, root)).as_posix()
 
 

@@ -76,12 +76,10 @@ def repair(outputs: Mapping[str, bytes]) -> dict[str, bytes]:
 
 def _without_missing_names(content: bytes) -> bytes:
     """The stub without what it takes from modules protobuf 7 and its stubs lack (see the module's docstring)."""
-    if b" Extensions: _python_message._ExtensionDict\n" in content:
-        content = _EXTENSIONS_DECLARATION.sub(b"", content)
+    content = _sub(_EXTENSIONS_DECLARATION, b"", content)
     if b"_python_message." not in content:
         content = _sub(_PYTHON_MESSAGE_IMPORT, b"", content)
-    if b"(_service.service): ..." in content:
-        content = _GENERIC_SERVICE.sub(rb"class \g<name>: ...", content)
+    content = _sub(_GENERIC_SERVICE, rb"class \g<name>: ...", content)
     if b"_service." not in content:
         content = _sub(_SERVICE_IMPORT, b"", content)
     return content

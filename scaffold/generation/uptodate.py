@@ -110,7 +110,7 @@ def _inputs_read(root: Path, table: dict[str, object]) -> list[str | Path]:
     found: list[str | Path] = []
     for directory in inputs.directories_read(root, table):
         found.append(directory)  # one that does not exist yet is stamped as missing: creating it is a change
-        for parent, names in inputs.walk_strings(directory):
+        for parent, names in inputs.walk(directory):
             found.append(parent)
             found += [os.path.join(parent, name) for name in names]
     return found + inputs.installed_read(root, table)  # a distribution upgraded under a copy of its proto
@@ -157,8 +157,7 @@ def _write_stamp(root: Path, status: dict[str, Status], inputs_end: int) -> None
     """The status of every file checked, in the order checked (config, manifest, inputs, then outputs), so
     that the next run meets a saved proto before it has stated 40,000 outputs; and where the outputs begin:
     a proto before them whose size differs tells the next run, without hashing, that the digest changed."""
-    prefix = os.path.join(root, "")  # `relpath` for each of googleapis' 50,000 files took a second
-    entries = [(p[len(prefix) :] if p.startswith(prefix) else os.path.relpath(p, root), v) for p, v in status.items()]
+    entries = [(inputs.relative(path, root), values) for path, values in status.items()]
     cache.write(root, os.path.basename(STAMP), marshal.dumps((STAMP_FORMAT, run_identity(), entries, inputs_end)))
 
 
