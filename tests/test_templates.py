@@ -3,7 +3,10 @@ recorded in the config, and followed by `gen` and `watch`."""
 
 from __future__ import annotations
 
+import os
 import shutil
+import subprocess
+import sys
 import threading
 import time
 from pathlib import Path
@@ -187,3 +190,44 @@ def test_a_kept_per_file_render_is_reused_only_while_what_its_template_reads_is_
     assert {p: c for p, c in tree(project).items() if p.startswith("shop/")} == {
         p: c for p, c in tree(clean).items() if p.startswith("shop/")
     }
+
+
+def test_a_change_no_template_reads_renders_nothing_in_a_process_of_any_hash_seed(tmp_path: Path) -> None:
+    """Every render is kept, keyed by what its template reads; a comment added at a proto's end changes
+    nothing a template reads, so a `gen` renders nothing and never imports Jinja, whatever the hash seed
+    (a key from a set's `repr`, such as the breaking table's keys inside `config`, would miss in the next
+    process). The project is what a clean `new` writes."""
+    project = tmp_path / "p"
+    source = tmp_path / "helloworld.proto"
+    shutil.copy(REPO / "protos/helloworld.proto", source)
+    assert run_scaffold("new", source, "-o", project).returncode == 0
+    pyproject = project / "pyproject.toml"
+    breaking = '[tool.scaffold.breaking]\nagainst = "HEAD"\ncategory = "WIRE"\nignore = ["a.proto", "b.proto"]\n'
+    pyproject.write_text(pyproject.read_text() + "\n" + breaking)
+    proto = project / "protos/helloworld.proto"
+
+    def gen(seed: str) -> bool:
+        """Runs `gen` with PYTHONHASHSEED=`seed`; whether it imported Jinja."""
+        ran = subprocess.run(
+            [sys.executable, "-X", "importtime", "-m", "scaffold", "gen", "-C", str(project)],
+            check=False,
+            env={**os.environ, "PYTHONHASHSEED": seed},
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert ran.returncode == 0, ran.stderr
+        return any(line.startswith("import time:") and line.endswith(" jinja2") for line in ran.stderr.splitlines())
+
+    wave = "  rpc Wave (HelloRequest) returns (HelloReply);\n  rpc SayHelloAgain"
+    proto.write_text(proto.read_text().replace("  rpc SayHelloAgain", wave))
+    assert gen("0")  # an RPC added: rendered, and kept with the config as it is now
+    for seed in ("1", "2", "3"):
+        proto.write_text(proto.read_text() + f"// Noted in a process of hash seed {seed}.\n")
+        assert not gen(seed)
+
+    shutil.copy(proto, source)
+    clean = tmp_path / "clean"
+    assert run_scaffold("new", source, "-o", clean).returncode == 0
+    (clean / "pyproject.toml").write_text((clean / "pyproject.toml").read_text() + "\n" + breaking)
+    assert tree(project) == tree(clean)

@@ -92,7 +92,7 @@ def read(path: Path, config: Config) -> BufBreaking:
 def applied(table: BreakingConfig, buf: BufBreaking) -> BreakingConfig:
     """`table` with what it leaves unsaid taken from the buf.yaml; the names read in the buf.yaml's version
     when its rules are taken."""
-    own_rules = table.given & {"use", "category"}
+    own_rules = {"use", "category"}.intersection(table.given)
     changes: dict[str, Any] = {
         field: value
         for key, value in buf.settings.items()

@@ -42,8 +42,9 @@ class BreakingConfig:
     """buf's `except` (a Python keyword)."""
     ignore_unstable_packages: bool = False
     version: str = "v2"
-    given: frozenset[str] = frozenset()
-    """The keys the table set, so that a buf.yaml fills in only the others."""
+    given: tuple[str, ...] = ()
+    """The keys the table set, so that a buf.yaml fills in only the others; sorted, not a set, whose `repr`
+    (a kept render's key: `scaffold.generation.renders`) would change with the process's hash seed."""
 
 
 @dataclass(frozen=True)

@@ -304,7 +304,7 @@ def _breaking(table: dict[str, Any], path: Path, text: str) -> BreakingConfig:
         raise where.error("ignore_unstable_packages", f"[{name}] ignore_unstable_packages must be true or false")
     ignore_only = _ignore_only(value.get("ignore_only", {}), path, text)
     return BreakingConfig(
-        against, category, tuple(ignore), ignore_only, use, leave_out, unstable, given=frozenset(value)
+        against, category, tuple(ignore), ignore_only, use, leave_out, unstable, given=tuple(sorted(value))
     )
 
 

@@ -26,16 +26,16 @@ import os
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
-
-import jinja2
-import jinja2.meta
+from typing import TYPE_CHECKING, Any
 
 from scaffold import user_cache
 from scaffold.core.errors import Diagnostic, ScaffoldError
 from scaffold.generation import renders
 from scaffold.generation.inputs import builtin_templates
 from scaffold.record.memo import Memo
+
+if TYPE_CHECKING:  # imported where a template is compiled: a run whose renders are all kept never needs it
+    import jinja2
 
 PLACEHOLDERS = ("__package__", "__generated__")
 PER_FILE = "__proto__"
@@ -68,6 +68,8 @@ class Renderer:
 
     @functools.cached_property
     def environment(self) -> jinja2.Environment:
+        import jinja2
+
         # Autoescape stays off: HTML escaping would corrupt Python source.
         return jinja2.Environment(
             bytecode_cache=_bytecode_cache(),
@@ -114,10 +116,12 @@ class Renderer:
         proto's path without `.proto` to the object a per-file template sees as
         `file`; `services` maps a service's module path (`google/spanner/v1/spanner`)
         to what a per-service template sees besides `context`. With `kept`, a
-        per-service render whose inputs are unchanged since the run that kept it
-        is taken from there (see `scaffold.generation.renders`).
+        render whose inputs are unchanged since the run that kept it is taken
+        from there (see `scaffold.generation.renders`).
         """
         outputs: dict[str, str] = {}
+        sources = renders.sources(self.template_dirs) if kept is not None else ""
+        taken: dict[str, str] = {}  # each context value's digest, by name (`renders.fingerprint`)
         shared: str | None = None  # the fingerprint of what every per-service render reads alike
         owns: dict[str, str] = {}
         for name in self.template_names():
@@ -125,11 +129,9 @@ class Renderer:
             for placeholder in PLACEHOLDERS:
                 output = output.replace(placeholder, paths[placeholder])
             if PER_FILE in output:
-                reads = self._kept_reads(name, kept) if kept is not None else None
-                read = {key: value for key, value in context.items() if reads is None or key in reads}
-                own_files = renders.fingerprint(self.template_dirs, read) if kept is not None else None
+                reads = self._read_fingerprint(name, context, kept, sources, taken)
                 rendered = {
-                    output.replace(PER_FILE, stem): self._render_file(name, context, file, kept, own_files)
+                    output.replace(PER_FILE, stem): self._render_file(name, context, file, kept, reads)
                     for stem, file in files.items()
                 }
             elif PER_SERVICE in output:
@@ -137,13 +139,14 @@ class Renderer:
                     # `project` and `servicer` are each service's own (narrowed): only the view's sets are shared.
                     mine = next(iter(services.values()))
                     common = {k: v for k, v in context.items() if k not in mine}
-                    shared = renders.fingerprint(self.template_dirs, {**common, **_view_sets(context["servicer"])})
+                    shared = renders.fingerprint(sources, {**common, **_view_sets(context["servicer"])}, taken)
                 rendered = {
                     _per_service_path(output, stem): self._render_kept(name, context, extra, kept, shared, owns, stem)
                     for stem, extra in services.items()
                 }
             else:
-                rendered = {output: self._render_one(name, context)}
+                reads = self._read_fingerprint(name, context, kept, sources, taken)
+                rendered = {output: self._render_keyed(name, context, kept, reads, lambda: "")}
             outputs.update((path, text) for path, text in rendered.items() if text.strip() or _is_package(path))
         holding = {parent for path, text in outputs.items() if text.strip() for parent in _parents(path)}
         return {path: text for path, text in outputs.items() if text.strip() or path.rpartition("/")[0] in holding}
@@ -158,42 +161,52 @@ class Renderer:
         owns: dict[str, str],
         module: str,
     ) -> str:
-        """A per-service render, from `kept` where its key is there; `owns` holds each service's
-        `renders.own_digest` by module, taken once for all its templates."""
-        if kept is None or shared is None:
-            return self._render_one(name, {**context, **own})
-        if module not in owns:
+        """A per-service render; `owns` holds each service's `renders.own_digest` by module, taken once for all
+        its templates."""
+        if kept is not None and shared is not None and module not in owns:
             owns[module] = renders.own_digest(own)
-        key = renders.key(shared, name, owns[module])
-        text: str | None = kept.get(key)
-        if text is None:
-            text = self._render_one(name, {**context, **own})
-            kept.put(key, text)
-        return text
+        return self._render_keyed(name, {**context, **own}, kept, shared, lambda: owns[module])
 
     def _render_file(
         self, name: str, context: Mapping[str, Any], file: Any, kept: Memo | None, shared: str | None
     ) -> str:
-        """A per-file render, from `kept` where its key is there: `shared` fingerprints the part of the
-        context the template reads (`_reads`), the key adds the file."""
+        """A per-file render: `shared` fingerprints the part of the context the template reads, the key adds
+        the file."""
+        return self._render_keyed(name, {**context, "file": file}, kept, shared, lambda: renders.digest_of(file))
+
+    def _render_keyed(
+        self, name: str, context: Mapping[str, Any], kept: Memo | None, shared: str | None, own: Callable[[], str]
+    ) -> str:
+        """Template `name` rendered with `context`, from `kept` where the render's key is there: `shared`
+        fingerprints what this render reads alike with others (None: it cannot be kept), `own` digests the
+        rest, taken only when there is a memo to key."""
         if kept is None or shared is None:
-            return self._render_one(name, {**context, "file": file})
-        key = renders.key(shared, name, renders.digest_of(file))
+            return self._render_one(name, context)
+        key = renders.key(shared, name, own())
         text: str | None = kept.get(key)
         if text is None:
-            text = self._render_one(name, {**context, "file": file})
+            text = self._render_one(name, context)
             kept.put(key, text)
         return text
 
-    def _kept_reads(self, name: str, kept: Memo) -> frozenset[str] | None:
+    def _read_fingerprint(
+        self, name: str, context: Mapping[str, Any], kept: Memo | None, sources: str, taken: dict[str, str]
+    ) -> str | None:
+        """The fingerprint of the part of `context` template `name` reads, with `sources`; None without `kept`."""
+        if kept is None:
+            return None
+        reads = self._kept_reads(name, kept, sources)
+        read = {k: v for k, v in context.items() if reads is None or k in reads}
+        return renders.fingerprint(sources, read, taken)
+
+    def _kept_reads(self, name: str, kept: Memo, sources: str) -> frozenset[str] | None:
         """`_reads`, from the memo while no template changed, else from the user's cache, where every project
         made from the same templates finds them (finding them parses the templates again: about a quarter
         of a small project's `new`, after the imports)."""
-        fingerprint = renders.fingerprint(self.template_dirs, {})
-        key = f"reads:{fingerprint}:{name}"
+        key = f"reads:{sources}:{name}"
         found = kept.get(key)
         if found is None:
-            found = _shared_reads(fingerprint, name, lambda: self._reads(name))
+            found = _shared_reads(sources, name, lambda: self._reads(name))
             kept.put(key, found)
         return None if found == ["*"] else frozenset(found)
 
@@ -203,6 +216,8 @@ class Renderer:
 
         A per-file template that reads neither `project` nor `servicer` (the built-in one reads `file`
         and `config`) renders the same for an unchanged proto whatever else changed, so it is kept."""
+        import jinja2.meta
+
         environment = self.environment
         found: set[str] = set()
         pending, seen = [name], set()
@@ -224,6 +239,8 @@ class Renderer:
         return frozenset(found)
 
     def _render_one(self, name: str, context: Mapping[str, Any]) -> str:
+        import jinja2
+
         try:
             return self.environment.get_template(name).render(context)
         except jinja2.TemplateError as error:
@@ -285,6 +302,8 @@ def _bytecode_cache() -> jinja2.BytecodeCache | None:
     Jinja keys each entry by the template's source, so an edited template is
     never served stale; no writable cache directory just means no cache.
     """
+    import jinja2
+
     directory = user_cache("jinja")
     try:
         os.makedirs(directory, exist_ok=True)

@@ -1,4 +1,4 @@
-"""Renders of the per-service templates, kept between runs and keyed by everything a render reads.
+"""Renders of the templates, kept between runs and keyed by everything a render reads.
 
 On a tree of a thousand services, rendering each service's modules again on
 every regeneration was a third of a leaf change's time, though one proto's
@@ -7,25 +7,27 @@ reads its template (and, through includes, every template), the config, the
 runtime versions, the whole `service_modules` map, the servicer view's
 project-wide sets, and its own service narrowed into `project` and
 `servicer`; the key hashes all of it, so a render is reused only where it
-would come out the same. Kept in the memo (`scaffold.record.memo`).
+would come out the same. A per-file or project-wide render is keyed by the
+context names its template can read (`render.Renderer._reads`), so a change
+that none of them reads renders nothing, and does not even import Jinja.
+Kept in the memo (`scaffold.record.memo`).
 """
 
 from __future__ import annotations
 
 import dataclasses
 import hashlib
+import importlib.util
 import os
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-import jinja2
-
 from scaffold import __version__
 from scaffold.generation import inputs
 from scaffold.generation.config import Config
 
-_FORMAT = 1
+_FORMAT = 2
 
 
 def key(fingerprint: str, template: str, own: str) -> str:
@@ -48,24 +50,54 @@ def own_digest(own: Mapping[str, Any]) -> str:
     return hashlib.sha256(mine.encode()).hexdigest()
 
 
-def fingerprint(template_dirs: tuple[Path, ...], shared: Mapping[str, Any]) -> str:
-    """Everything a per-service render reads that is the same for every service: the template sources,
-    the tools, and the shared context, with its sets in a stable order."""
-    digest = hashlib.sha256(f"{_FORMAT}\0{__version__}\0{jinja2.__version__}\0".encode())
+def sources(template_dirs: tuple[Path, ...]) -> str:
+    """A digest of what every render reads besides its context: the template sources and the tools.
+
+    Jinja is named by its own `__init__.py`, which holds its version: importing
+    it only to read `__version__` would cost a run whose renders are all kept
+    the 60 ms that keeping them saves."""
+    digest = hashlib.sha256(f"{_FORMAT}\0{__version__}\0".encode())
+    jinja = importlib.util.find_spec("jinja2")
+    digest.update(Path(jinja.origin).read_bytes() if jinja is not None and jinja.origin else b"")
     for directory in template_dirs:
         for path in sorted(inputs.files_below(directory)):  # links followed, as Jinja's loader follows them
-            digest.update(f"{path.relative_to(directory).as_posix()}\0".encode() + path.read_bytes() + b"\0")
-    for name in sorted(shared):
-        digest.update(f"{name}\0{_stable(shared[name])}\0".encode())
+            digest.update(f"\0{path.relative_to(directory).as_posix()}\0".encode() + path.read_bytes())
     return digest.hexdigest()
 
 
-def _stable(value: Any) -> str:
-    """`repr`, with sets and mappings sorted (a frozenset's repr depends on the process's hash seed)."""
+def fingerprint(sources: str, shared: Mapping[str, Any], taken: dict[str, str] | None = None) -> str:
+    """Everything a render reads that is the same for every service or file: `sources`, and the shared
+    context. `taken` keeps each context value's digest by name for the next fingerprint of the same
+    render: several project-wide templates read the whole `project`, which is large."""
+    taken = {} if taken is None else taken
+    digest = hashlib.sha256(f"{sources}\0".encode())
+    for name in sorted(shared):
+        if name not in taken:
+            taken[name] = hashlib.sha256(_stable(shared[name]).encode()).hexdigest()
+        digest.update(f"{name}\0{taken[name]}\0".encode())
+    return digest.hexdigest()
+
+
+def _stable(value: Any, depth: int = 1) -> str:
+    """`repr`, with the sets and mappings of the value, and of its own fields, in a stable order (a set's
+    `repr` follows the process's hash seed: a key made from it would miss in the next process), and the
+    config's root made absolute (the same project reached as `p` or as `/work/p` renders the same).
+
+    Deeper values are their plain `repr`, which is most of the cost of keying a large project: the model
+    keeps no set deeper than that (`tests/test_templates.py` runs `gen` under several hash seeds)."""
     if isinstance(value, (set, frozenset)):
         return repr(sorted(value))
     if isinstance(value, Mapping):
         return repr(sorted(value.items()))
-    if isinstance(value, Config):  # the same project reached as `p` or as `/work/p` renders the same
-        return repr(dataclasses.replace(value, root=Path(os.path.abspath(value.root))))
+    if isinstance(value, Config):
+        value = dataclasses.replace(value, root=Path(os.path.abspath(value.root)))
+    if depth and dataclasses.is_dataclass(value) and not isinstance(value, type):
+        names = _FIELDS.get(type(value))
+        if names is None:
+            names = _FIELDS[type(value)] = tuple(field.name for field in dataclasses.fields(value))
+        own = ", ".join(f"{name}={_stable(getattr(value, name), depth - 1)}" for name in names)
+        return f"{type(value).__qualname__}({own})"
     return repr(value)
+
+
+_FIELDS: dict[type, tuple[str, ...]] = {}
