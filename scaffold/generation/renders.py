@@ -58,7 +58,12 @@ def sources(template_dirs: tuple[Path, ...]) -> str:
     the 60 ms that keeping them saves."""
     digest = hashlib.sha256(f"{_FORMAT}\0{__version__}\0".encode())
     jinja = importlib.util.find_spec("jinja2")
-    digest.update(Path(jinja.origin).read_bytes() if jinja is not None and jinja.origin else b"")
+    if jinja is not None and jinja.origin and os.path.isfile(jinja.origin):
+        digest.update(Path(jinja.origin).read_bytes())
+    else:  # not a file of its own (a zip, a frozen build): its version, imported
+        import jinja2
+
+        digest.update(jinja2.__version__.encode())
     for directory in template_dirs:
         for path in sorted(inputs.files_below(directory)):  # links followed, as Jinja's loader follows them
             digest.update(f"\0{path.relative_to(directory).as_posix()}\0".encode() + path.read_bytes())
