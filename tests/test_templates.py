@@ -14,6 +14,8 @@ from pathlib import Path
 import pytest
 from conftest import REPO, at_key, run_python, run_scaffold, tree
 
+from scaffold import api
+from scaffold.generation.render import Renderer
 from scaffold.live.watch import Watcher, WatchEvent
 
 HEADER = "# Reviewed by the platform team.\n"
@@ -231,3 +233,42 @@ def test_a_change_no_template_reads_renders_nothing_in_a_process_of_any_hash_see
     assert run_scaffold("new", source, "-o", clean).returncode == 0
     (clean / "pyproject.toml").write_text((clean / "pyproject.toml").read_text() + "\n" + breaking)
     assert tree(project) == tree(clean)
+
+
+def test_a_template_saved_while_a_run_renders_is_not_kept_under_the_templates_before_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A render is kept under a digest of the templates taken before rendering. A template saved during
+    the run renders its new text; kept under the old digest, it would be served to a later run that meets
+    the old templates again (the save undone), and `check` would call the stale file up to date."""
+    templates = template_set(
+        tmp_path / "templates", {"__package__/note.txt.jinja": "A {{ project.services[0].rpcs | length }}\n"}
+    )
+    project = tmp_path / "p"
+    result = run_scaffold("new", REPO / "protos/helloworld.proto", "-o", project, "--templates", templates)
+    assert result.returncode == 0, result.stderr
+    note_template = templates / "__package__/note.txt.jinja"
+    real = Renderer._render_one
+
+    def saved_meanwhile(self: Renderer, name: str, context: dict[str, object]) -> str:
+        if name == "__package__/note.txt.jinja":
+            note_template.write_text("B {{ project.services[0].rpcs | length }}\n")
+            later = time.time() + 5
+            os.utime(note_template, (later, later))  # Jinja sees it changed, whatever the clock's grain
+        return real(self, name, context)
+
+    proto = project / "protos/helloworld.proto"
+    proto.write_text(
+        proto.read_text().replace(
+            "  rpc SayHelloAgain", "  rpc Wave (HelloRequest) returns (HelloReply);\n  rpc SayHelloAgain"
+        )
+    )
+    with monkeypatch.context() as patch:
+        patch.setattr(Renderer, "_render_one", saved_meanwhile)
+        api.regenerate(project)
+    assert (project / "helloworld/note.txt").read_text() == "B 3\n"  # rendered from what it read
+
+    note_template.write_text("A {{ project.services[0].rpcs | length }}\n")  # the save undone
+    api.regenerate(project)
+    assert (project / "helloworld/note.txt").read_text() == "A 3\n"
+    assert run_scaffold("check", "-C", project).returncode == 0

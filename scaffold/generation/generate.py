@@ -100,7 +100,7 @@ def generate(
     `servicer_services` are the services the servicer module shows (see
     `scaffold.generation.reconcile`); by default the protos' own. `pending` holds the
     new shapes of RPCs kept in an old one, whose imports the servicer needs.
-    `kept` holds the per-service renders of earlier runs (`scaffold.generation.renders`).
+    `kept` holds the renders of earlier runs (`scaffold.generation.renders`).
     """
     project = project or build_project(config, result)
     user = user_project(config, project)

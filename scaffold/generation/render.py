@@ -121,6 +121,7 @@ class Renderer:
         """
         outputs: dict[str, str] = {}
         sources = renders.sources(self.template_dirs) if kept is not None else ""
+        kept_before = frozenset(kept.used) if kept is not None else frozenset()
         taken: dict[str, str] = {}  # each context value's digest, by name (`renders.fingerprint`)
         shared: str | None = None  # the fingerprint of what every per-service render reads alike
         owns: dict[str, str] = {}
@@ -129,9 +130,9 @@ class Renderer:
             for placeholder in PLACEHOLDERS:
                 output = output.replace(placeholder, paths[placeholder])
             if PER_FILE in output:
-                reads = self._read_fingerprint(name, context, kept, sources, taken)
+                read = self._read_fingerprint(name, context, kept, sources, taken)
                 rendered = {
-                    output.replace(PER_FILE, stem): self._render_file(name, context, file, kept, reads)
+                    output.replace(PER_FILE, stem): self._render_file(name, context, file, kept, read)
                     for stem, file in files.items()
                 }
             elif PER_SERVICE in output:
@@ -141,17 +142,23 @@ class Renderer:
                     common = {k: v for k, v in context.items() if k not in mine}
                     shared = renders.fingerprint(sources, {**common, **_view_sets(context["servicer"])}, taken)
                 rendered = {
-                    _per_service_path(output, stem): self._render_kept(name, context, extra, kept, shared, owns, stem)
+                    _per_service_path(output, stem): self._render_service(
+                        name, context, extra, kept, shared, owns, stem
+                    )
                     for stem, extra in services.items()
                 }
             else:
-                reads = self._read_fingerprint(name, context, kept, sources, taken)
-                rendered = {output: self._render_keyed(name, context, kept, reads, lambda: "")}
+                read = self._read_fingerprint(name, context, kept, sources, taken)
+                rendered = {output: self._render_keyed(name, context, kept, read, lambda: "")}
             outputs.update((path, text) for path, text in rendered.items() if text.strip() or _is_package(path))
+        if kept is not None and renders.sources(self.template_dirs) != sources:
+            # A template saved while this run rendered: what it rendered is not kept under the digest of the
+            # templates as they were before, which a later run meeting those templates again would trust.
+            kept.forget(frozenset(kept.used) - kept_before)
         holding = {parent for path, text in outputs.items() if text.strip() for parent in _parents(path)}
         return {path: text for path, text in outputs.items() if text.strip() or path.rpartition("/")[0] in holding}
 
-    def _render_kept(
+    def _render_service(
         self,
         name: str,
         context: Mapping[str, Any],
@@ -161,8 +168,8 @@ class Renderer:
         owns: dict[str, str],
         module: str,
     ) -> str:
-        """A per-service render; `owns` holds each service's `renders.own_digest` by module, taken once for all
-        its templates."""
+        """A per-service render (`own`: the service's own part of the context); `owns` holds each service's
+        `renders.own_digest` by module, taken once for all its templates."""
         if kept is not None and shared is not None and module not in owns:
             owns[module] = renders.own_digest(own)
         return self._render_keyed(name, {**context, **own}, kept, shared, lambda: owns[module])
@@ -178,7 +185,7 @@ class Renderer:
         self, name: str, context: Mapping[str, Any], kept: Memo | None, shared: str | None, own: Callable[[], str]
     ) -> str:
         """Template `name` rendered with `context`, from `kept` where the render's key is there: `shared`
-        fingerprints what this render reads alike with others (None: it cannot be kept), `own` digests the
+        fingerprints what this render reads alike with others (None: it cannot be kept), `own()` digests the
         rest, taken only when there is a memo to key."""
         if kept is None or shared is None:
             return self._render_one(name, context)
@@ -206,7 +213,7 @@ class Renderer:
         key = f"reads:{sources}:{name}"
         found = kept.get(key)
         if found is None:
-            found = _shared_reads(sources, name, lambda: self._reads(name))
+            found = _shared_reads(sources, name, lambda: self._reads(name), self.template_dirs)
             kept.put(key, found)
         return None if found == ["*"] else frozenset(found)
 
@@ -247,10 +254,13 @@ class Renderer:
             raise ScaffoldError([_template_diagnostic(name, error, self.template_dirs)]) from None
 
 
-def _shared_reads(fingerprint: str, name: str, find: Callable[[], frozenset[str] | None]) -> list[str]:
-    """What template `name` reads (["*"]: anything), kept in the user's cache by the templates' fingerprint,
-    which names their sources and the tools' versions; a cache that cannot be read or written costs time only."""
-    path = os.path.join(user_cache("reads"), f"{fingerprint}.json")
+def _shared_reads(
+    sources: str, name: str, find: Callable[[], frozenset[str] | None], template_dirs: tuple[Path, ...]
+) -> list[str]:
+    """What template `name` reads (["*"]: anything), kept in the user's cache by the templates' digest
+    (`renders.sources`), which names their sources and the tools' versions; a cache that cannot be read or
+    written costs time only. What was found from templates saved since `sources` was taken is not kept."""
+    path = os.path.join(user_cache("reads"), f"{sources}.json")
     try:
         with open(path, encoding="utf-8") as file:
             known = json.load(file)
@@ -261,6 +271,8 @@ def _shared_reads(fingerprint: str, name: str, find: Callable[[], frozenset[str]
         return found
     reads = find()
     found = ["*"] if reads is None else sorted(reads)
+    if renders.sources(template_dirs) != sources:
+        return ["*"]  # read from other templates than `sources` names: everything, and nothing kept
     try:
         os.makedirs(os.path.dirname(path), exist_ok=True)
         staged = f"{path}.{os.getpid()}.tmp"

@@ -31,8 +31,8 @@ _FORMAT = 2
 
 
 def key(fingerprint: str, template: str, own: str) -> str:
-    """The key of `template` rendered with the run's shared context (`fingerprint`) and a service's own
-    part (`own_digest`)."""
+    """The key of `template` rendered with the context it shares with other renders (`fingerprint`) and its
+    own part: a service's (`own_digest`), a proto file's (`digest_of`), or none ("")."""
     return hashlib.sha256(f"{fingerprint}\0{template}\0{own}".encode()).hexdigest()
 
 
@@ -84,16 +84,15 @@ def fingerprint(sources: str, shared: Mapping[str, Any], taken: dict[str, str] |
 
 
 def _stable(value: Any, depth: int = 1) -> str:
-    """`repr`, with the sets and mappings of the value, and of its own fields, in a stable order (a set's
-    `repr` follows the process's hash seed: a key made from it would miss in the next process), and the
-    config's root made absolute (the same project reached as `p` or as `/work/p` renders the same).
+    """`repr`, with the sets of the value, and of its own fields, in a stable order (a set's `repr` follows
+    the process's hash seed: a key made from it would miss in the next process), and the config's root
+    made absolute (the same project reached as `p` or as `/work/p` renders the same). A mapping keeps its
+    order: a template iterating it renders in that order.
 
     Deeper values are their plain `repr`, which is most of the cost of keying a large project: the model
     keeps no set deeper than that (`tests/test_templates.py` runs `gen` under several hash seeds)."""
     if isinstance(value, (set, frozenset)):
         return repr(sorted(value))
-    if isinstance(value, Mapping):
-        return repr(sorted(value.items()))
     if isinstance(value, Config):
         value = dataclasses.replace(value, root=Path(os.path.abspath(value.root)))
     if depth and dataclasses.is_dataclass(value) and not isinstance(value, type):

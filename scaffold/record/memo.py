@@ -1,7 +1,7 @@
 """Results of earlier runs, kept between runs by key, so a run recomputes only what its change touched.
 
 Each user keys an entry by everything the value is computed from (a
-per-service render by its templates and context: `scaffold.generation.renders`; a
+render by its templates and the context they read: `scaffold.generation.renders`; a
 proto's service comments by its source info: `scaffold.generation.summary`), so a kept
 value is reused only where it would come out the same. What a run used is
 what the next run keeps: the memo follows the project as it is now, not
@@ -42,6 +42,11 @@ class Memo:
 
     def put(self, key: str, value: Any) -> None:
         self.used[key] = value
+
+    def forget(self, keys: frozenset[str]) -> None:
+        """Keep none of `keys` for the next run (what was computed from inputs that changed meanwhile)."""
+        for key in keys:
+            del self.used[key]
 
 
 def load(root: Path) -> Memo:
