@@ -3,6 +3,7 @@ recorded in the config, and followed by `gen` and `watch`."""
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import shutil
 import subprocess
@@ -10,6 +11,7 @@ import sys
 import threading
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 from conftest import REPO, at_key, run_python, run_scaffold, tree
@@ -272,3 +274,50 @@ def test_a_template_saved_while_a_run_renders_is_not_kept_under_the_templates_be
     api.regenerate(project)
     assert (project / "helloworld/note.txt").read_text() == "A 3\n"
     assert run_scaffold("check", "-C", project).returncode == 0
+
+
+def _sets_below(value: object, where: str, depth: int, deepest: int) -> list[str]:
+    """Where in `value` a set lies `deepest` levels down or deeper (through dataclass fields, sequences and
+    mapping values)."""
+    if isinstance(value, (set, frozenset)):
+        return [where] if depth >= deepest else []
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        items = [(f.name, getattr(value, f.name)) for f in dataclasses.fields(value)]
+    elif isinstance(value, (tuple, list)):
+        items = [(str(i), item) for i, item in enumerate(value)]
+    elif isinstance(value, dict):
+        items = [(repr(k), item) for k, item in value.items()]
+    else:
+        return []
+    return [found for name, item in items for found in _sets_below(item, f"{where}.{name}", depth + 1, deepest)]
+
+
+def test_render_keys_see_every_set_the_render_context_holds(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A render's key sorts the sets of each context value and of its own fields (`renders._stable`) and takes
+    everything deeper, and each proto file and service's own part, by plain `repr`, where a set's order
+    follows the hash seed (the key would miss in every new process). With every option that adds to the
+    context, none lies deeper."""
+    project = tmp_path / "p"
+    options = ("--health", "--reflection", "--metrics", "--otel", "--web", "--layout", "per-service")
+    protos = (REPO / "examples/route_guide/protos/route_guide.proto", REPO / "protos/helloworld.proto")
+    made = run_scaffold("new", *protos, "-o", project, "--name", "shop", *options)
+    assert made.returncode == 0, made.stderr
+    pyproject = project / "pyproject.toml"
+    pyproject.write_text(pyproject.read_text() + '\n[tool.scaffold.breaking]\nagainst = "HEAD"\ncategory = "WIRE"\n')
+    seen: list[tuple[Any, ...]] = []
+    real = Renderer.render
+
+    def capture(self: Renderer, context: Any, paths: Any, files: Any, services: Any, kept: Any) -> Any:
+        seen.append((context, files, services))
+        return real(self, context, paths, files, services, kept)
+
+    monkeypatch.setattr(Renderer, "render", capture)
+    api.regenerate(project, full=True)
+    [(context, files, services)] = seen
+    assert services and files and context["config"].breaking.given  # each kind of render was made
+    found = [where for name, value in context.items() for where in _sets_below(value, name, 0, 2)]
+    found += [where for stem, file in files.items() for where in _sets_below(file, stem, 0, 0)]
+    for module, own in services.items():
+        found += _sets_below(own["project"], f"{module}:project", 0, 0)
+        found += _sets_below((own["servicer"].services, own["servicer"].pending), f"{module}:servicer", 0, 0)
+    assert found == []

@@ -90,7 +90,7 @@ def _stable(value: Any, depth: int = 1) -> str:
     order: a template iterating it renders in that order.
 
     Deeper values are their plain `repr`, which is most of the cost of keying a large project: the model
-    keeps no set deeper than that (`tests/test_templates.py` runs `gen` under several hash seeds)."""
+    keeps no set deeper than that (`test_render_keys_see_every_set_the_render_context_holds`)."""
     if isinstance(value, (set, frozenset)):
         return repr(sorted(value))
     if isinstance(value, Config):
