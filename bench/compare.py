@@ -2,7 +2,8 @@
 
 For route_guide, a synthetic tree of 100 protos (400 RPCs of all four shapes,
 cross-file imports), Temporal's API as temporalio ships it (72 protos) and a
-large real tree (the protos googleapis-common-protos ships): full generation (`scaffold new`), a no-op `scaffold gen` (answered
+large real tree (the protos googleapis-common-protos ships): full generation
+(`scaffold new`), a no-op `scaffold gen` (answered
 from the stamp, and by content when the stamp is gone), a `gen` after one
 proto changed (with how many protos protoc compiled), and the peak memory;
 plus `scaffold --help`, and the interpreter's own start-up as the floor any
