@@ -19,7 +19,7 @@ from pathlib import Path
 from scaffold.core import seams
 from scaffold.core.errors import Diagnostic, ScaffoldError, fail
 from scaffold.core.progress import ProgressCallback
-from scaffold.generation import gone, incremental, pipeline, project
+from scaffold.generation import gone, incremental, pipeline, project, stamps
 from scaffold.generation.config import Config
 from scaffold.generation.inputs import builtin_templates
 from scaffold.generation.plan import FilePlan, Plan
@@ -133,6 +133,7 @@ def create_project(
     incremental.save(root, outcome.record, outcome.result.placed_in)
     if inputs.memo is not None:
         memo.save(root, inputs.memo)
+    stamps.after_writing(root)  # the first edit's `gen` then skips the content check
     left = tuple(f for f in outcome.plan.files if f.note)
     return NewReport(root, outcome.config, tuple(sorted(files | copies)), outcome.result.warnings, left)
 
@@ -204,6 +205,8 @@ def regenerate(
             inputs.hashes.save()  # a cache (`scaffold.record.hashes`): `check` and `diff` keep what they hashed too
             if not dry_run and inputs.memo is not None:
                 memo.save(root, inputs.memo)
+            if changes and not dry_run:  # what the content check last stamped was rewritten
+                stamps.after_writing(root)
             return GenReport(
                 root=root,
                 plan=outcome.plan,

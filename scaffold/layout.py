@@ -26,7 +26,7 @@ CACHE_DIR = f"{STATE_DIR}/cache"
 PROTOC_RECORD = "protoc"
 """A directory: the record of protoc's results, in shards (see `scaffold.generation.incremental`)."""
 STAMP = f"{CACHE_DIR}/no-op.marshal"
-STAMP_FORMAT = 4
+STAMP_FORMAT = 5
 LOCK_FILE = f"{CACHE_DIR}/lock"
 
 BACKUP_SUFFIX = ".mine"

@@ -125,14 +125,24 @@ def create_a_configured_proto_root(root: Path) -> None:
         leave_a_transaction,
     ],
 )
-def test_any_change_takes_the_full_pipeline(project: Path, change: Callable[[Path], None]) -> None:
+@pytest.mark.parametrize("vouching", [True, False], ids=["content-checked", "left-by-a-writing-gen"])
+def test_any_change_takes_the_full_pipeline(project: Path, change: Callable[[Path], None], vouching: bool) -> None:
+    """From the stamp the content check leaves, and from the one a `gen` that wrote leaves: the status of
+    the inputs and of the manifest it wrote, taken after what it read and in the stamp's own clock tick,
+    which therefore never vouches, even while all of it holds."""
+    from scaffold import fastpath
+
     pyproject = project / "pyproject.toml"
     pyproject.write_text(
         pyproject.read_text().replace('proto_paths = ["protos"]', 'proto_paths = ["protos", "shared"]')
     )
     assert run_scaffold("gen", "-C", project).returncode == 0  # the config change itself
-    stamped(project)
+    if vouching:
+        stamped(project)
+    else:
+        assert fastpath.stamp_says(str(project)) == fastpath.UNKNOWN  # all of it holds: still no verdict
     change(project)
+    assert fastpath.stamp_says(str(project)) != fastpath.HOLDS
     result = run_scaffold("gen", "-C", project)
     assert result.stdout != NO_OP
     assert "(no input changed)" not in result.stdout + result.stderr
@@ -175,9 +185,11 @@ def test_a_proto_of_another_size_goes_the_full_way_without_the_content_check(pro
     assert "Greets people." in (project / "helloworld/generated/helloworld_pb2_grpc.py").read_text()
     assert "scaffold.generation.uptodate" not in imported
 
-    proto.write_text(proto.read_text() + "// longer\n")  # the manifest is newer than the stamp now
-    assert fastpath.stamp_says(str(project)) == fastpath.UNKNOWN
-    assert run_scaffold("gen", "-C", project).returncode == 0
+    proto.write_text(proto.read_text() + "// longer\n")  # the gen that wrote left its inputs' sizes
+    assert fastpath.stamp_says(str(project)) == fastpath.CHANGED
+    result, imported = imports_of("-m", "scaffold", "gen", "-C", str(project))
+    assert result.returncode == 0, result.stderr
+    assert "scaffold.generation.uptodate" not in imported  # an edit loop never hashes the tree to learn it
     stamped(project)
     proto.unlink()
     assert fastpath.stamp_says(str(project)) == fastpath.CHANGED

@@ -351,7 +351,7 @@ def test_a_stamp_that_covers_nothing_vouches_for_nothing(tmp_path: Path) -> None
     from scaffold import fastpath, run_identity
 
     project = make_project(tmp_path, HELLO)
-    (project / fastpath.STAMP).write_bytes(marshal.dumps((fastpath.STAMP_FORMAT, run_identity(), [], 0)))
+    (project / fastpath.STAMP).write_bytes(marshal.dumps((fastpath.STAMP_FORMAT, run_identity(), [], 0, True)))
     set_rpcs(project, HELLO, AGAIN)
     assert run_scaffold("check", "-C", project).returncode == 1
 

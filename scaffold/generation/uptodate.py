@@ -3,25 +3,22 @@
 The no-op path (`scaffold.fastpath`) asks this only when its stamp cannot
 answer: it recomputes the inputs' digest (`scaffold.generation.inputs`) and checks that
 every file scaffold recorded is still what it wrote. When all of that holds,
-it leaves a stamp: the file status (times, size, inode) of everything it
-read, taken before reading, so the next run can answer from `stat` alone.
+it leaves a stamp that vouches (`scaffold.generation.stamps`): the file status
+(times, size, inode) of everything it read, taken before reading, so the next
+run can answer from `stat` alone.
 """
 
 from __future__ import annotations
 
 import json
-import marshal
 import os
 import re
-from collections.abc import Sequence
 from pathlib import Path
 
-from scaffold import run_identity
 from scaffold.core import paths
 from scaffold.core.text import lacks_a_class
-from scaffold.generation import inputs
-from scaffold.layout import BASE_DIR, CACHE_DIR, CONFIG_FILE, MANIFEST, STAMP, STAMP_FORMAT, STATE_DIR, TXN_DIR
-from scaffold.record import cache
+from scaffold.generation import inputs, stamps
+from scaffold.layout import BASE_DIR, CACHE_DIR, CONFIG_FILE, MANIFEST, STATE_DIR, TXN_DIR
 from scaffold.record.hashes import Hashes
 
 
@@ -39,7 +36,7 @@ def check_and_stamp(root: Path) -> bool:
 
 def _check_and_stamp(root: Path) -> bool:
     # Each status is taken before what it covers is read, so an edit racing this check is seen next time.
-    before = _status([root / CONFIG_FILE, root / MANIFEST])
+    before = stamps.status_of([root / CONFIG_FILE, root / MANIFEST])
     if (root / TXN_DIR).exists() or (root / STATE_DIR).is_symlink() or (root / CACHE_DIR).is_symlink():
         return False  # a run to roll back, a link the full pipeline refuses (`scaffold.record.lock`)
     try:
@@ -49,7 +46,7 @@ def _check_and_stamp(root: Path) -> bool:
     table = inputs.config_table(root)
     if table is None:
         return False
-    before |= _status(_inputs_read(root, table))
+    before |= stamps.status_of(stamps.inputs_read(root, table))
     inputs_end = len(before)
     # The inputs first: they are what changes most often (a proto saved), and on a large tree stating
     # every output, or parsing the manifest's entry for each, before finding that out took longer than the digest.
@@ -64,12 +61,12 @@ def _check_and_stamp(root: Path) -> bool:
             return False
         if recorded != _recorded_inputs(text) or manifest.get("gone"):
             return False  # code reads what a run took away (`scaffold.generation.gone`): the full pipeline says where
-        before |= _status(_outputs_read(root, files))
+        before |= stamps.status_of(_outputs_read(root, files))
         if not _outputs_match(root, files, hashes):
             return False
     finally:
         hashes.save(complete=False)  # kept either way: when something changed, the full run reads fewer files
-    _write_stamp(root, before, inputs_end)
+    stamps.write(root, before, inputs_end, vouches=True)
     return True
 
 
@@ -97,25 +94,6 @@ def _outputs_match(root: Path, files: dict[str, dict[str, str | None]], hashes: 
     return True
 
 
-def inputs_status(root: Path) -> dict[str, Status] | None:
-    """The status of the config and of every input the digest reads (what protoc's descriptors come from);
-    None for a directory without [tool.scaffold]."""
-    table = inputs.config_table(root)
-    return None if table is None else _status([root / CONFIG_FILE, *_inputs_read(root, table)])
-
-
-def _inputs_read(root: Path, table: dict[str, object]) -> list[str | Path]:
-    """Every directory the inputs' digest lists and every file in them (a new proto changes its directory's
-    times), below links as the digest follows them."""
-    found: list[str | Path] = []
-    for directory in inputs.directories_read(root, table):
-        found.append(directory)  # one that does not exist yet is stamped as missing: creating it is a change
-        for parent, names in inputs.walk(directory):
-            found.append(parent)
-            found += [os.path.join(parent, name) for name in names]
-    return found + inputs.installed_read(root, table)  # a distribution upgraded under a copy of its proto
-
-
 def _outputs_read(root: Path, files: dict[str, dict[str, str | None]]) -> list[str]:
     """Every file of the manifest, and the merge base of each of the user's (as strings: googleapis has
     45,000, and making a `Path` of each was a third of this check)."""
@@ -127,22 +105,6 @@ def _outputs_read(root: Path, files: dict[str, dict[str, str | None]]) -> list[s
     return found
 
 
-Status = tuple[int, int, int, int] | None
-"""mtime, ctime, size and inode of a file or directory; None for one that does not exist (a deleted user file)."""
-
-
-def _status(paths: Sequence[str | os.PathLike[str]]) -> dict[str, Status]:
-    status: dict[str, Status] = {}
-    for path in dict.fromkeys(paths):
-        try:
-            result = os.stat(path)
-        except OSError:  # missing, or not ours to stat: the stamp then never vouches for it
-            status[str(path)] = None
-            continue
-        status[str(path)] = (result.st_mtime_ns, result.st_ctime_ns, result.st_size, result.st_ino)
-    return status
-
-
 _INPUTS_LINE = re.compile(r'^ "inputs": (null|"[0-9a-f]+"),$', re.MULTILINE)
 
 
@@ -151,14 +113,6 @@ def _recorded_inputs(manifest: str) -> str | None:
     there) without parsing the entries of every file; None when it has none."""
     found = _INPUTS_LINE.search(manifest, 0, 4096)
     return json.loads(found[1]) if found else None
-
-
-def _write_stamp(root: Path, status: dict[str, Status], inputs_end: int) -> None:
-    """The status of every file checked, in the order checked (config, manifest, inputs, then outputs), so
-    that the next run meets a saved proto before it has stated 40,000 outputs; and where the outputs begin:
-    a proto before them whose size differs tells the next run, without hashing, that the digest changed."""
-    entries = [(inputs.relative(path, root), values) for path, values in status.items()]
-    cache.write(root, os.path.basename(STAMP), marshal.dumps((STAMP_FORMAT, run_identity(), entries, inputs_end)))
 
 
 def _sha256(path: str, hashes: Hashes) -> str | None:

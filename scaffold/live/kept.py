@@ -37,7 +37,7 @@ def inputs(root: Path) -> Inputs | None:
     replayed (`scaffold.generation.replay`): each call then goes through protoc's stage."""
     if _replaying():
         return None
-    from scaffold.generation.uptodate import inputs_status
+    from scaffold.generation.stamps import inputs_status
 
     return inputs_status(root.absolute())  # keyed by absolute paths: a call from elsewhere finds the same files
 
