@@ -22,6 +22,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from scaffold.generation import sitecache
+
 if TYPE_CHECKING:
     import importlib.metadata
 
@@ -69,23 +71,39 @@ def installed_root(name: str) -> tuple[str, Path] | None:
 
 @functools.cache
 def _shipped() -> dict[str, tuple[str, Path]]:
-    """Every `.proto` an installed distribution records in its file list, by import name (read once per
-    process). Each run that regenerates a project holding a `google/...` proto asks, so the scan reads
-    each distribution's RECORD as text and parses the metadata only of the few that ship protos: the
-    list of `PackagePath`s and a metadata parse per file had cost 0.4 s on a 62-proto tree (issue 30)."""
+    """Every `.proto` an installed distribution records in its file list, by import name, with the
+    distribution's name and root (once per process; between processes, `scaffold.generation.sitecache`)."""
+    found = sitecache.remembered("shipped", _scan_shipped, _is_shipped)
+    return {name: (distribution, Path(root)) for name, (distribution, root) in found.items()}
+
+
+def _scan_shipped() -> dict[str, tuple[str, str]]:
+    """The scan behind `_shipped`. It reads each distribution's RECORD as text and parses the metadata only
+    of the few that ship protos: the list of `PackagePath`s and a metadata parse per file had cost 0.4 s on
+    a 62-proto tree (issue 30)."""
     import importlib.metadata  # here: its import costs every `scaffold call` about 6 ms (issue 30)
 
-    found: dict[str, tuple[str, Path]] = {}
+    found: dict[str, tuple[str, str]] = {}
     for distribution in importlib.metadata.distributions():
         protos = [
             name for name in _listed(distribution) if name.endswith(".proto") and not name.startswith(("..", "/"))
         ]
         if not protos:
             continue
-        owner = (distribution.metadata["Name"], Path(str(distribution.locate_file(""))).resolve())
+        owner = (distribution.metadata["Name"], str(Path(str(distribution.locate_file(""))).resolve()))
         for name in protos:
             found.setdefault(name, owner)
     return found
+
+
+def _is_shipped(value: object) -> bool:
+    return isinstance(value, dict) and all(
+        isinstance(name, str) and _strings(owner, 2) for name, owner in value.items()
+    )
+
+
+def _strings(value: object, count: int) -> bool:
+    return isinstance(value, tuple) and len(value) == count and all(isinstance(item, str) for item in value)
 
 
 def _listed(distribution: importlib.metadata.Distribution) -> list[str]:
@@ -156,6 +174,14 @@ class Installed:
 
 def installed(name: str) -> Installed | None:
     """The installed distribution `name` and the `.proto` files it ships; None when it is not installed."""
+    found = sitecache.remembered(f"installed {name}", lambda: _read_installed(name), _is_installed)
+    if found is None:
+        return None
+    distribution, version, root, protos = found
+    return Installed(distribution, version, Path(root), frozenset(protos))
+
+
+def _read_installed(name: str) -> tuple[str, str, str, tuple[str, ...]] | None:
     import importlib.metadata
 
     try:
@@ -163,9 +189,15 @@ def installed(name: str) -> Installed | None:
     except importlib.metadata.PackageNotFoundError:
         return None
     files = [f.as_posix() if hasattr(f, "as_posix") else str(f) for f in distribution.files or ()]
-    protos = frozenset(f for f in files if f.endswith(".proto") and not f.startswith(("..", "/")))
-    root = Path(str(distribution.locate_file(""))).resolve()
-    return Installed(distribution.metadata["Name"], distribution.version, root, protos)
+    protos = sorted({f for f in files if f.endswith(".proto") and not f.startswith(("..", "/"))})
+    root = str(Path(str(distribution.locate_file(""))).resolve())
+    return distribution.metadata["Name"], distribution.version, root, tuple(protos)
+
+
+def _is_installed(value: object) -> bool:
+    if value is None:
+        return True
+    return isinstance(value, tuple) and len(value) == 4 and _strings(value[:3], 3) and _strings(value[3], len(value[3]))
 
 
 def installed_for(protos: Sequence[Path], include_dirs: Sequence[Path]) -> list[Installed]:
