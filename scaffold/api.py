@@ -205,7 +205,7 @@ def regenerate(
             inputs.hashes.save()  # a cache (`scaffold.record.hashes`): `check` and `diff` keep what they hashed too
             if not dry_run and inputs.memo is not None:
                 memo.save(root, inputs.memo)
-            if changes and not dry_run:  # what the content check last stamped was rewritten
+            if changes and not dry_run:  # a stamp of the inputs: the next gen sees a resized proto without hashing
                 stamps.after_writing(root)
             return GenReport(
                 root=root,

@@ -125,24 +125,14 @@ def create_a_configured_proto_root(root: Path) -> None:
         leave_a_transaction,
     ],
 )
-@pytest.mark.parametrize("vouching", [True, False], ids=["content-checked", "left-by-a-writing-gen"])
-def test_any_change_takes_the_full_pipeline(project: Path, change: Callable[[Path], None], vouching: bool) -> None:
-    """From the stamp the content check leaves, and from the one a `gen` that wrote leaves: the status of
-    the inputs and of the manifest it wrote, taken after what it read and in the stamp's own clock tick,
-    which therefore never vouches, even while all of it holds."""
-    from scaffold import fastpath
-
+def test_any_change_takes_the_full_pipeline(project: Path, change: Callable[[Path], None]) -> None:
     pyproject = project / "pyproject.toml"
     pyproject.write_text(
         pyproject.read_text().replace('proto_paths = ["protos"]', 'proto_paths = ["protos", "shared"]')
     )
     assert run_scaffold("gen", "-C", project).returncode == 0  # the config change itself
-    if vouching:
-        stamped(project)
-    else:
-        assert fastpath.stamp_says(str(project)) == fastpath.UNKNOWN  # all of it holds: still no verdict
+    stamped(project)
     change(project)
-    assert fastpath.stamp_says(str(project)) != fastpath.HOLDS
     result = run_scaffold("gen", "-C", project)
     assert result.stdout != NO_OP
     assert "(no input changed)" not in result.stdout + result.stderr
@@ -192,4 +182,33 @@ def test_a_proto_of_another_size_goes_the_full_way_without_the_content_check(pro
     assert "scaffold.generation.uptodate" not in imported  # an edit loop never hashes the tree to learn it
     stamped(project)
     proto.unlink()
+    assert fastpath.stamp_says(str(project)) == fastpath.CHANGED
+
+
+def test_the_stamp_a_writing_gen_leaves_covers_its_inputs_and_never_vouches(project: Path) -> None:
+    """It holds the config, the manifest the gen wrote and every input, taken after what the gen read and
+    in the stamp's own clock tick, and no output: only the flag keeps it from saying "up to date"."""
+    import marshal
+
+    from scaffold import fastpath
+
+    proto = project / "protos/helloworld.proto"
+    proto.write_text(proto.read_text() + "// saved\n")
+    assert run_scaffold("gen", "-C", project).returncode == 0
+    stamp = project / fastpath.STAMP
+    written = marshal.loads(stamp.read_bytes())
+    assert written[4] is False and written[3] == len(written[2])  # never vouches; inputs only
+    assert fastpath.stamp_says(str(project)) == fastpath.UNKNOWN
+    later = time.time_ns() + 60 * 10**9  # every file it covers older than the stamp: no clock tick shared
+    stamp.write_bytes(marshal.dumps((*written[:4], True)))
+    os.utime(stamp, ns=(later, later))
+    assert fastpath.stamp_says(str(project)) == fastpath.HOLDS  # complete: a vouching one would answer
+    stamp.write_bytes(marshal.dumps(written))
+    os.utime(stamp, ns=(later, later))
+    assert fastpath.stamp_says(str(project)) == fastpath.UNKNOWN  # the flag alone holds it back
+    edit_generated(project)  # an output it does not cover: the content check finds it
+    result = run_scaffold("gen", "-C", project)
+    assert result.returncode == 0 and result.stdout != NO_OP, result.stdout
+    assert run_scaffold("check", "-C", project).returncode == 0
+    proto.write_text(proto.read_text() + "// saved again\n")
     assert fastpath.stamp_says(str(project)) == fastpath.CHANGED

@@ -11,15 +11,18 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ASK = """
 import json, sys
+before = "importlib.metadata" in sys.modules  # a start-up `.pth` may import it: then no run can tell
 from scaffold.generation import providers
 shipped = providers.installed_root("google/fakeapi/thing.proto")
 found = providers.installed("fake-protos")
 print(json.dumps({
     "shipped": None if shipped is None else [shipped[0], str(shipped[1])],
     "installed": None if found is None else [found.version, sorted(found.protos)],
-    "scanned": "importlib.metadata" in sys.modules,
+    "scanned": None if before else "importlib.metadata" in sys.modules,
 }))
 """
 
@@ -36,12 +39,15 @@ def install(site: Path, version: str, protos: list[str]) -> None:
     (info / "RECORD").write_text("".join(f"{proto},,\n" for proto in protos) + f"{info.name}/RECORD,,\n")
 
 
-def ask(site: Path, cache: Path) -> dict[str, object]:
-    environment = {**os.environ, "PYTHONPATH": str(site), "XDG_CACHE_HOME": str(cache)}
+def ask(site: Path, cache: Path, *more: Path) -> dict[str, object]:
+    path = os.pathsep.join(map(str, (site, *more)))
+    environment = {**os.environ, "PYTHONPATH": path, "XDG_CACHE_HOME": str(cache)}
     result = subprocess.run(
-        [sys.executable, "-c", ASK], capture_output=True, text=True, check=True, env=environment, cwd=site
+        [sys.executable, "-c", ASK], capture_output=True, text=True, check=False, env=environment, cwd=site
     )
+    assert result.returncode == 0, result.stderr
     answer: dict[str, object] = json.loads(result.stdout)
+    assert answer["scanned"] is not None, "importlib.metadata is imported at start-up: whether a run scans is unknown"
     return answer
 
 
@@ -66,6 +72,48 @@ def test_an_install_upgrade_or_removal_is_seen_by_the_next_run(tmp_path: Path) -
     shutil.rmtree(next(site.glob("*.dist-info")))  # uninstalled
     assert ask(site, cache) == {"shipped": None, "installed": None, "scanned": True}
     assert ask(site, cache) == {"shipped": None, "installed": None, "scanned": False}
+    assert len(list((cache / "scaffold/installed").iterdir())) == 1  # replaced, not one file per install
+
+    other = tmp_path / "other"  # another import path: installed there, seen at once
+    install(other, "3.0", ["google/fakeapi/thing.proto"])
+    assert ask(site, cache, other) == {
+        "shipped": ["fake-protos", str(other.resolve())],
+        "installed": ["3.0", ["google/fakeapi/thing.proto"]],
+        "scanned": True,
+    }
+
+
+def test_a_path_in_another_encoding_is_keyed_too(tmp_path: Path) -> None:
+    site = tmp_path / os.fsdecode(b"site-\xe9")  # not UTF-8: `python -m scaffold` run from such a directory
+    install(site, "1.0", ["google/fakeapi/thing.proto"])
+    first = ask(site, tmp_path / "cache")
+    assert first["shipped"] == ["fake-protos", str(site.resolve())]
+    assert ask(site, tmp_path / "cache") == {**first, "scanned": False}
+
+
+def test_an_answer_found_while_something_was_installed_is_not_kept(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from scaffold.generation import sitecache
+
+    site = tmp_path / "site"
+    install(site, "1.0", [])
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    monkeypatch.syspath_prepend(str(site))
+
+    def installing() -> str:
+        install(site, "2.0", [])
+        return "asked before the install"
+
+    assert (
+        sitecache.remembered("question", installing, lambda value: isinstance(value, str)) == "asked before the install"
+    )
+    assert (
+        sitecache.remembered("question", lambda: "asked after", lambda value: isinstance(value, str)) == "asked after"
+    )
+    assert (
+        sitecache.remembered("question", lambda: "asked again", lambda value: isinstance(value, str)) == "asked after"
+    )
 
 
 def test_a_damaged_cache_is_asked_again(tmp_path: Path) -> None:
@@ -78,5 +126,13 @@ def test_a_damaged_cache_is_asked_again(tmp_path: Path) -> None:
     for kept in (cache / "scaffold/installed").iterdir():
         import marshal
 
-        kept.write_bytes(marshal.dumps({"shipped": {"google/fakeapi/thing.proto": ("x",)}, "installed fake-protos": 1}))
+        environment = marshal.loads(kept.read_bytes())[0]  # of this environment, of the wrong shapes
+        kept.write_bytes(
+            marshal.dumps(
+                (
+                    environment,
+                    {"shipped": {"google/fakeapi/thing.proto": ("x",)}, "installed fake-protos": ("a", "b", "c", 5)},
+                )
+            )
+        )
     assert ask(site, cache) == first

@@ -197,7 +197,9 @@ def _read_installed(name: str) -> tuple[str, str, str, tuple[str, ...]] | None:
 def _is_installed(value: object) -> bool:
     if value is None:
         return True
-    return isinstance(value, tuple) and len(value) == 4 and _strings(value[:3], 3) and _strings(value[3], len(value[3]))
+    if not (isinstance(value, tuple) and len(value) == 4 and isinstance(value[3], tuple)):
+        return False
+    return _strings(value[:3], 3) and _strings(value[3], len(value[3]))
 
 
 def installed_for(protos: Sequence[Path], include_dirs: Sequence[Path]) -> list[Installed]:
