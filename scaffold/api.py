@@ -162,6 +162,7 @@ def regenerate(
     recreate: Iterable[str] = (),
     progress: ProgressCallback | None = None,
     full: bool = False,
+    stamp: bool = True,
 ) -> GenReport:
     """Regenerate the project at `root` from its config; with `dry_run`, only plan.
 
@@ -169,9 +170,11 @@ def regenerate(
     `.mine`); user files get a 3-way merge; a conflict is written with
     markers and reported with exit code 1. protoc runs only for the protos
     that changed and those that can see them (`scaffold.generation.incremental`);
-    `full` runs it for every proto. The run holds the project's lock
-    (`scaffold.record.lock`); a file saved while it writes makes it plan again from
-    the saved file, so the save is merged, never overwritten.
+    `full` runs it for every proto. A run that wrote leaves a stamp of its
+    inputs for the next `gen`'s no-op check (`scaffold.generation.stamps`);
+    `stamp=False` (`watch`, which never asks it) does not. The run holds the
+    project's lock (`scaffold.record.lock`); a file saved while it writes makes
+    it plan again from the saved file, so the save is merged, never overwritten.
     """
     started = time.perf_counter()
     recreate = [_in_project(root, path) for path in recreate]
@@ -205,7 +208,7 @@ def regenerate(
             inputs.hashes.save()  # a cache (`scaffold.record.hashes`): `check` and `diff` keep what they hashed too
             if not dry_run and inputs.memo is not None:
                 memo.save(root, inputs.memo)
-            if changes and not dry_run:  # a stamp of the inputs: the next gen sees a resized proto without hashing
+            if changes and not dry_run and stamp:  # the next gen then sees a resized proto without hashing
                 stamps.after_writing(root)
             return GenReport(
                 root=root,

@@ -186,11 +186,11 @@ def test_internal_error_is_reported_once_and_the_loop_goes_on(tmp_path: Path, mo
     real = watch_module.regenerate
     crashes = []
 
-    def flaky(root: Path):  # type: ignore[no-untyped-def]
+    def flaky(root: Path, **options: bool):  # type: ignore[no-untyped-def]
         if len(crashes) < 2:
             crashes.append(root)
             raise RuntimeError("bug in a template filter")
-        return real(root)
+        return real(root, **options)
 
     with watching(tmp_path) as w:
         monkeypatch.setattr(watch_module, "regenerate", flaky)

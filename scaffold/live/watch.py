@@ -165,7 +165,7 @@ class Watcher:
             return None
         self._digest = digest
         try:
-            report = regenerate(self.root)
+            report = regenerate(self.root, stamp=False)  # saves ~3 ms a save; a later `gen` checks by content
         except ScaffoldError as error:
             if error.exit_code == EXIT_NEEDS_USER:
                 self._conflicted = frozenset(Path(d.path).resolve() for d in error.diagnostics)
