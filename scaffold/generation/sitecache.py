@@ -22,6 +22,7 @@ from collections.abc import Callable
 from typing import TypeVar, cast
 
 from scaffold import user_cache
+from scaffold.generation.stamps import status_of
 
 _FORMAT = 1
 _METADATA = (".dist-info", ".egg-info")
@@ -50,17 +51,19 @@ def remembered(question: str, answer: Callable[[], Answer], valid: Callable[[obj
 def _environment(code: str) -> str:
     """The digest of what an answer of `code` (the file of the function that answers) can depend on."""
     digest = hashlib.sha256(_encoded(f"{_FORMAT}\0{sys.prefix}\0{sys.version}"))
-    for module in (__file__, code):  # the code that asks and answers: a checkout's edits count
-        digest.update(_encoded(f"\0{module}\0{_status(module)}"))
+    read = [__file__, code]  # the code that asks and answers: a checkout's edits count
     for entry in sys.path:
-        where = entry or "."  # a directory by what it holds (the working directory's own times change often)
-        digest.update(_encoded(f"\0{entry}\0{None if os.path.isdir(where) else _status(where)}"))
+        where = entry or "."
+        digest.update(_encoded(f"\0{entry}"))
+        if not os.path.isdir(where):
+            read.append(where)  # a zip, an egg, or nothing: by its own status
+            continue  # a directory by what it holds (the working directory's own times change often)
         for name in _names(where):
             if name.lower().endswith(_METADATA) or name.lower() == "egg-info":
                 metadata = os.path.join(where, name)
-                digest.update(_encoded(f"\0{name}\0{_status(metadata)}"))
-                for file in _names(metadata):
-                    digest.update(_encoded(f"\0{file}\0{_status(os.path.join(metadata, file))}"))
+                read += [metadata, *(os.path.join(metadata, file) for file in _names(metadata))]
+    for path, status in status_of(read).items():
+        digest.update(_encoded(f"\0{path}\0{status}"))
     return digest.hexdigest()
 
 
@@ -72,16 +75,8 @@ def _encoded(text: str) -> bytes:
 def _names(directory: str) -> list[str]:
     try:
         return sorted(os.listdir(directory))
-    except OSError:  # not a directory (a zip, an `.egg-info` file), or gone: its own status covers it
+    except OSError:  # not a directory (an `.egg-info` file), or gone: its own status covers it
         return []
-
-
-def _status(path: str) -> tuple[int, int, int, int] | None:
-    try:
-        found = os.stat(path)
-    except OSError:
-        return None
-    return (found.st_mtime_ns, found.st_ctime_ns, found.st_size, found.st_ino)
 
 
 def _load(path: str, environment: str) -> dict[str, object]:
