@@ -60,6 +60,8 @@ def test_protoc_in_groups_gives_the_one_runs_outputs_descriptors_and_warnings(
     groups = sharding.groups(names, lambda name: tmp_path / name)
     assert len(groups) == 4 and sorted(name for group in groups for name in group) == sorted(names), groups
     assert all(group == [name for name in names if name in group] for group in groups), "each in the batch's order"
+    runs = [name for group in sorted(groups, key=min) for name in sorted(group)]
+    assert runs == sorted(names), f"each group a run of the path order, a package's files together: {groups}"
     split = _compile(tmp_path, names)
     assert split.outputs == one.outputs
     assert len(split.outputs) == 3 * len(names)
