@@ -3,8 +3,9 @@
 protoc is single-threaded, and on googleapis (7,234 protos) it was the larger half of
 `new`: 33 s in one process on this 2-core machine, 26 s as two children. Each child
 holds every output of its group until it exits, so two children at once took 1.27x
-the memory of the one process; four groups, two at a time, take 0.79x (issue 30 asks
-for at most 1.3x), and 17.6 s since each group is a run of the path order (`groups`). A child costs a `python -m grpc_tools.protoc`
+the memory of the one process; four groups, two at a time, took 28 s and 0.79x
+spread by size, and 17.6 s as runs of the path order (`groups`), with `new`'s whole
+peak at 0.74x of the one protoc (issue 30 asks for at most 1.3x). A child costs a `python -m grpc_tools.protoc`
 start (about 90 ms), so a batch below `SHARD_FROM_BYTES` of proto text stays in one
 protoc, in-process. What a child generates for a file depends only on that file and
 what it imports, so the groups' outputs are the single run's, byte for byte; the
@@ -45,23 +46,27 @@ def groups(names: Sequence[str], find: Callable[[str], Path | None]) -> list[lis
 
     A group is a run of the protos in path order, not a spread of them: a package's files import each
     other, and a child parses every file its group imports. Spread by size over four groups, googleapis'
-    groups each parsed most of the tree (24 s on two cores); in runs of the path order, 17.6 s.
-    Deterministic: the cuts fall where the proto text before them first reaches an equal share."""
+    groups each parsed most of the tree (24 s on two cores); in runs of the path order, 17.6 s. A group is
+    cut where its text reaches an equal share of what is left (a file larger than a share does not leave
+    the groups after it one file each), and early enough that every group holds a file; fewer protos than
+    groups make a group each. Deterministic."""
     sizes = {name: _size(find(name)) for name in names}
     total = sum(sizes.values())
     if at_once() < 2 or total < SHARD_FROM_BYTES:
         return [list(names)]
-    count = min(at_once() * _GROUPS_PER_CHILD, len(names))
+    ordered = sorted(set(names))
+    count = min(at_once() * _GROUPS_PER_CHILD, len(ordered))
     member: dict[str, int] = {}
-    current = before = 0
-    ordered = sorted(names)
+    current = files = 0
+    left, share, held = total, total / max(count, 1), 0
     for position, name in enumerate(ordered):
-        share_reached = before >= total * (current + 1) / count
-        only_enough_left = len(ordered) - position <= count - 1 - current  # a file for each group still empty
-        if position and current < count - 1 and (share_reached or only_enough_left):
-            current += 1
+        groups_after = count - 1 - current
+        if files and groups_after and (held >= share or len(ordered) - position <= groups_after):
+            current, left = current + 1, left - held
+            share, held, files = left / (count - current), 0, 0
         member[name] = current
-        before += sizes[name]
+        held += sizes[name]
+        files += 1
     return [[name for name in names if member[name] == index] for index in range(count)]
 
 
