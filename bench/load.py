@@ -17,7 +17,7 @@ side is its own server process:
 
 Rounds alternate the order, so a slow moment of the machine does not favour one
 side. A second part times client streams of 1,000 messages (RecordRoute) with
-tracing off and on.
+tracing off and on, to two servers at once, one stream to each in turn.
 
     python bench/load.py [--clients 8] [--seconds 5] [--rounds 2]
 
@@ -154,19 +154,29 @@ def drive(target: str, clients: int, seconds: float) -> tuple[int, list[float]]:
     return len(every), every
 
 
-def stream(target: str, streams: int) -> float:
-    """The median time of a client stream of 1,000 points (RecordRoute), over `streams` of them."""
+def streams(targets: dict[str, str], count: int) -> dict[str, float]:
+    """The median time of a client stream of 1,000 points (RecordRoute) to each server of `targets` (side ->
+    address), `count` of them each, one to each side in turn (the order alternating): a stream's time is
+    bimodal on this machine (about 45 or 120 ms untraced, by how grpc's flow control and threads meet), and
+    streams of one side in a block could all fall in one mode."""
     from route_guide.generated import route_guide_pb2, route_guide_pb2_grpc
 
     points = [route_guide_pb2.Point(latitude=409146138 + i, longitude=-746188906) for i in range(1000)]
-    times = []
-    with grpc.insecure_channel(target) as channel:
-        stub = route_guide_pb2_grpc.RouteGuideStub(channel)
-        for _ in range(streams):
-            started = time.perf_counter()
-            stub.RecordRoute(iter(points), timeout=30)
-            times.append(time.perf_counter() - started)
-    return statistics.median(times)
+    channels = {side: grpc.insecure_channel(target) for side, target in targets.items()}
+    stubs = {side: route_guide_pb2_grpc.RouteGuideStub(channel) for side, channel in channels.items()}
+    times: dict[str, list[float]] = {side: [] for side in targets}
+    try:
+        for stub in stubs.values():
+            stub.RecordRoute(iter(points), timeout=30)  # warm-up
+        for index in range(count):
+            for side in list(stubs)[:: 1 if index % 2 == 0 else -1]:
+                started = time.perf_counter()
+                stubs[side].RecordRoute(iter(points), timeout=30)
+                times[side].append(time.perf_counter() - started)
+    finally:
+        for channel in channels.values():
+            channel.close()
+    return {side: statistics.median(taken) for side, taken in times.items()}
 
 
 def main() -> None:
@@ -174,7 +184,7 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=8)
     parser.add_argument("--seconds", type=float, default=5.0)
     parser.add_argument("--rounds", type=int, default=2)
-    parser.add_argument("--streams", type=int, default=30, help="client streams of 1,000 messages per side")
+    parser.add_argument("--streams", type=int, default=60, help="client streams of 1,000 messages per side")
     parser.add_argument("--sides", default=",".join(SIDES), help="the sides to run, comma-separated")
     args = parser.parse_args()
     sides = [side for side in SIDES if side in args.sides.split(",")]
@@ -182,7 +192,7 @@ def main() -> None:
     latencies: dict[str, list[float]] = {side: [] for side in SIDES}
     calls = dict.fromkeys(SIDES, 0)
     ratios: dict[str, list[float]] = {side: [] for side in SIDES}
-    streamed: dict[str, list[float]] = {"otel off": [], "otel on": []}
+    streamed: dict[str, float] = {}
     with tempfile.TemporaryDirectory() as scratch:
         traced = traced_project(Path(scratch)) if any(side.startswith("otel") for side in sides) else Path(scratch)
         log = Path(scratch) / "access.log"
@@ -194,8 +204,6 @@ def main() -> None:
                 try:
                     drive(target, args.clients, 0.5)  # warm-up: connections, code paths
                     made, measured = drive(target, args.clients, args.seconds)
-                    if side in streamed:
-                        streamed[side].append(stream(target, args.streams))
                 finally:
                     process.terminate()
                     process.wait(timeout=30)
@@ -206,6 +214,14 @@ def main() -> None:
                 against = "otel off" if side == "otel on" else "none"
                 if against in rate:
                     ratios[side].append(rate[side] / rate[against])
+        if "otel off" in sides and "otel on" in sides:
+            servers = {side: serve(side, log, traced) for side in ("otel off", "otel on")}
+            try:
+                streamed = streams({side: target for side, (_, target) in servers.items()}, args.streams)
+            finally:
+                for process, _ in servers.values():
+                    process.terminate()
+                    process.wait(timeout=30)
         logged = sum(1 for _ in log.open()) if log.exists() else 0
     print(
         f"route_guide (sync), {args.clients} clients, {args.rounds} rounds of {args.seconds:.0f} s per side, loopback"
@@ -218,8 +234,8 @@ def main() -> None:
             f"{side:<10}: {rate:6.0f} calls/s  p50 {cuts[49] * 1000:6.2f} ms  p99 {cuts[98] * 1000:6.2f} ms"
             + (f"  throughput {statistics.median(ratios[side]):.2f}x of {against}" if ratios[side] else "")
         )
-    if streamed["otel off"] and streamed["otel on"]:
-        off, on = statistics.median(streamed["otel off"]), statistics.median(streamed["otel on"])
+    if streamed:
+        off, on = streamed["otel off"], streamed["otel on"]
         print(
             f"client stream of 1,000 messages: {off * 1000:.1f} ms untraced, {on * 1000:.1f} ms traced ({on / off:.2f}x)"
         )

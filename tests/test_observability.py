@@ -327,3 +327,62 @@ def test_message_events_when_switched_on(projects: dict[bool, Path], aio: bool) 
     said = [(e["attributes"]["message.type"], e["attributes"]["message.id"]) for e in listed["events"]]
     assert said == [("RECEIVED", 1), ("SENT", 1), ("SENT", 2)], listed["events"]
     assert all(e["attributes"]["message.uncompressed_size"] >= 0 for e in listed["events"])
+
+
+HELD = """
+import json, time
+
+from opentelemetry import metrics
+from opentelemetry.sdk.metrics import MeterProvider
+from opentelemetry.sdk.metrics.export import InMemoryMetricReader
+
+reader = InMemoryMetricReader()
+metrics.set_meter_provider(MeterProvider(metric_readers=[reader]))
+
+from route_guide.generated import route_guide_pb2 as pb
+from route_guide.generated import route_guide_pb2_grpc
+from route_guide.generated.runtime import calling, serving, tracing
+from route_guide.server import add_services
+
+SENT = 2 * tracing.SIZES_HELD + 100
+seen = {}
+
+
+def recorded():
+    data = reader.get_metrics_data()
+    data = json.loads(data.to_json()) if data is not None else {"resource_metrics": []}
+    return sum(
+        p["count"] for r in data["resource_metrics"] for s in r["scope_metrics"] for m in s["metrics"]
+        if m["name"] == "rpc.server.request.size" for p in m["data"]["data_points"]
+        if p["attributes"]["rpc.method"] == "RecordRoute"
+    )
+
+
+def points():
+    for index in range(SENT):
+        if index == tracing.SIZES_HELD + 50:  # the stream still open: what the server has recorded of it
+            deadline = time.monotonic() + 30
+            while recorded() < tracing.SIZES_HELD and time.monotonic() < deadline:
+                time.sleep(0.01)
+            seen["mid-stream"] = recorded()
+        yield pb.Point(latitude=10, longitude=index)
+
+
+server, port = serving.create_server("127.0.0.1:0", add_services)
+server.start()
+with calling.create_channel(f"127.0.0.1:{port}") as channel:
+    summary = route_guide_pb2_grpc.RouteGuideStub(channel).RecordRoute(points(), timeout=60)
+server.stop(None).wait()
+print(json.dumps({"sent": SENT, "counted": summary.point_count, "held": tracing.SIZES_HELD, **seen, "after": recorded()}))
+"""
+
+
+def test_a_long_stream_records_every_message_size_while_it_is_open(projects: dict[bool, Path]) -> None:
+    """A call holds message sizes to record them together (a `record` per message slowed the stream), but
+    never more than `SIZES_HELD`: a stream still open has its sizes recorded, and each message is one point."""
+    (projects[False] / "held.py").write_text(HELD)
+    result = run_python("held.py", cwd=projects[False], timeout=120)
+    assert result.returncode == 0, result.stderr[-3000:]
+    found = json.loads(result.stdout)
+    assert found["counted"] == found["sent"] and found["mid-stream"] == found["held"], found
+    assert found["after"] == found["sent"], found
