@@ -330,7 +330,7 @@ def test_message_events_when_switched_on(projects: dict[bool, Path], aio: bool) 
 
 
 HELD = """
-import json, time
+import asyncio, json, sys, threading, time
 
 from opentelemetry import metrics
 from opentelemetry.sdk.metrics import MeterProvider
@@ -339,50 +339,88 @@ from opentelemetry.sdk.metrics.export import InMemoryMetricReader
 reader = InMemoryMetricReader()
 metrics.set_meter_provider(MeterProvider(metric_readers=[reader]))
 
+import grpc
+
 from route_guide.generated import route_guide_pb2 as pb
 from route_guide.generated import route_guide_pb2_grpc
 from route_guide.generated.runtime import calling, serving, tracing
 from route_guide.server import add_services
 
+AIO = sys.argv[1] == "aio"
 SENT = 2 * tracing.SIZES_HELD + 100
 seen = {}
 
 
-def recorded():
+def recorded(method="RecordRoute"):
     data = reader.get_metrics_data()
     data = json.loads(data.to_json()) if data is not None else {"resource_metrics": []}
     return sum(
         p["count"] for r in data["resource_metrics"] for s in r["scope_metrics"] for m in s["metrics"]
         if m["name"] == "rpc.server.request.size" for p in m["data"]["data_points"]
-        if p["attributes"]["rpc.method"] == "RecordRoute"
+        if p["attributes"]["rpc.method"] == method
     )
 
 
-def points():
-    for index in range(SENT):
-        if index == tracing.SIZES_HELD + 50:  # the stream still open: what the server has recorded of it
-            deadline = time.monotonic() + 30
-            while recorded() < tracing.SIZES_HELD and time.monotonic() < deadline:
-                time.sleep(0.01)
-            seen["mid-stream"] = recorded()
-        yield pb.Point(latitude=10, longitude=index)
+def point(index):
+    if index == tracing.SIZES_HELD + 50:  # the stream still open: what the server has recorded of it
+        deadline = time.monotonic() + 30
+        while recorded() < tracing.SIZES_HELD and time.monotonic() < deadline:
+            time.sleep(0.01)
+        seen["mid-stream"] = recorded()
+    return pb.Point(latitude=10, longitude=index)
 
 
-server, port = serving.create_server("127.0.0.1:0", add_services)
-server.start()
-with calling.create_channel(f"127.0.0.1:{port}") as channel:
-    summary = route_guide_pb2_grpc.RouteGuideStub(channel).RecordRoute(points(), timeout=60)
-server.stop(None).wait()
-print(json.dumps({"sent": SENT, "counted": summary.point_count, "held": tracing.SIZES_HELD, **seen, "after": recorded()}))
+def run_sync():
+    server, port = serving.create_server("127.0.0.1:0", add_services)
+    server.start()
+    with calling.create_channel(f"127.0.0.1:{port}") as channel:
+        stub = route_guide_pb2_grpc.RouteGuideStub(channel)
+        summary = stub.RecordRoute((point(index) for index in range(SENT)), timeout=60)
+    server.stop(None).wait()
+    return summary
+
+
+async def run_aio():
+    server, port = serving.create_server("127.0.0.1:0", add_services)
+    await server.start()
+
+    async def points():
+        for index in range(SENT):
+            yield await asyncio.to_thread(point, index) if index == tracing.SIZES_HELD + 50 else point(index)
+
+    async with calling.create_channel(f"127.0.0.1:{port}") as channel:
+        summary = await route_guide_pb2_grpc.RouteGuideStub(channel).RecordRoute(points(), timeout=60)
+    await server.stop(None)
+    return summary
+
+
+summary = asyncio.run(run_aio()) if AIO else run_sync()
+seen.update(sent=SENT, counted=summary.point_count, held=tracing.SIZES_HELD, after=recorded())
+
+# Two threads counting requests of one call at once, one of them after the call has finished (a request
+# read late): every size is one point.
+calls = tracing.ServerCalls("/routeguide.RouteGuide/RouteChat")
+threads = [threading.Thread(target=lambda: [calls.received(None, pb.Point()) for _ in range(3000)]) for _ in range(2)]
+for thread in threads:
+    thread.start()
+for thread in threads:
+    thread.join()
+calls.finish(None, grpc.StatusCode.OK, 0.1)
+calls.received(None, pb.Point())
+seen["threads and late"] = recorded("RouteChat")
+print(json.dumps(seen))
 """
 
 
-def test_a_long_stream_records_every_message_size_while_it_is_open(projects: dict[bool, Path]) -> None:
+@FLAVOURS
+def test_a_long_stream_records_every_message_size_while_it_is_open(projects: dict[bool, Path], aio: bool) -> None:
     """A call holds message sizes to record them together (a `record` per message slowed the stream), but
-    never more than `SIZES_HELD`: a stream still open has its sizes recorded, and each message is one point."""
-    (projects[False] / "held.py").write_text(HELD)
-    result = run_python("held.py", cwd=projects[False], timeout=120)
+    never more than `SIZES_HELD`: a stream still open has its sizes recorded, and each message is one point,
+    also from two threads at once and after the call has finished."""
+    (projects[aio] / "held.py").write_text(HELD)
+    result = run_python("held.py", "aio" if aio else "sync", cwd=projects[aio], timeout=120)
     assert result.returncode == 0, result.stderr[-3000:]
     found = json.loads(result.stdout)
     assert found["counted"] == found["sent"] and found["mid-stream"] == found["held"], found
     assert found["after"] == found["sent"], found
+    assert found["threads and late"] == 2 * 3000 + 1, found
