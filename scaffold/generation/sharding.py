@@ -5,9 +5,9 @@ protoc is single-threaded, and on googleapis (7,234 protos) it was the larger ha
 holds every output of its group until it exits, so two children at once took 1.27x
 the memory of the one process; four groups, two at a time, took 28 s and 0.79x
 spread by size, and 17.6 s as runs of the path order (`groups`), with `new`'s whole
-peak at 0.74x of the one protoc (issue 30 asks for at most 1.3x). A child costs a `python -m grpc_tools.protoc`
-start (about 90 ms), so a batch below `SHARD_FROM_BYTES` of proto text stays in one
-protoc, in-process. What a child generates for a file depends only on that file and
+peak at 0.74x of the one protoc (issue 30 asks for at most 1.3x). A child costs a
+`python -m grpc_tools.protoc` start (about 90 ms), so a batch below `SHARD_FROM_BYTES`
+of proto text stays in one protoc, in-process. What a child generates for a file depends only on that file and
 what it imports, so the groups' outputs are the single run's, byte for byte; the
 descriptors are put back in the single run's order.
 """
@@ -57,13 +57,12 @@ def groups(names: Sequence[str], find: Callable[[str], Path | None]) -> list[lis
     ordered = sorted(set(names))
     count = min(at_once() * _GROUPS_PER_CHILD, len(ordered))
     member: dict[str, int] = {}
-    current = files = 0
-    left, share, held = total, total / max(count, 1), 0
+    current = held = files = 0  # the group filled now, its text and its files
+    left = total  # the text of this group and of those after it
     for position, name in enumerate(ordered):
         groups_after = count - 1 - current
-        if files and groups_after and (held >= share or len(ordered) - position <= groups_after):
-            current, left = current + 1, left - held
-            share, held, files = left / (count - current), 0, 0
+        if files and groups_after and (held >= left / (count - current) or len(ordered) - position <= groups_after):
+            current, left, held, files = current + 1, left - held, 0, 0
         member[name] = current
         held += sizes[name]
         files += 1
