@@ -135,7 +135,9 @@ class WebContext(grpc.ServicerContext):
         self._cancelled = False
         self.initial_metadata: Metadata = ()
         self.ended: Ending | None = None
-        self._callbacks: list[Callable[[], None]] = []
+        # What runs once the call is over (None: it is, and they ran).
+        self._callbacks: list[Callable[[], None]] | None = []
+        self._closing = threading.Lock()
 
     def invocation_metadata(self) -> Metadata:
         return self._metadata
@@ -210,15 +212,24 @@ class WebContext(grpc.ServicerContext):
         return not self._cancelled and not self.expired()
 
     def add_callback(self, callback: Callable[[], None]) -> bool:
-        self._callbacks.append(callback)
-        return True
+        with self._closing:
+            if self._callbacks is None:
+                return False  # as grpc answers once a call is over
+            self._callbacks.append(callback)
+            return True
 
     def cancel(self) -> bool:
         """The client went away, or the deadline passed: the method is told, as grpc tells it."""
         self._cancelled = True
-        for callback in self._callbacks:
-            callback()
+        self.close()
         return True
+
+    def close(self) -> None:
+        """The call is over: what waits for that runs, once."""
+        with self._closing:
+            callbacks, self._callbacks = self._callbacks or [], None
+        for callback in callbacks:
+            callback()
 
     def ending(self, error: BaseException | None) -> Ending:
         """The status of the call, from what the method set and what it raised."""
@@ -353,3 +364,4 @@ def _produce(
     except BaseException as caught:  # noqa: BLE001 - its status is the answer
         error = caught
     end(context.ending(error))
+    context.close()  # here, on the method's thread: never holding up the event loop

@@ -1,0 +1,104 @@
+"""The observers of a call (access log, metrics, span) hear of it once its answer has gone out.
+
+A generated project's server runs with an access-log handler that stalls, as a sink
+does when its pipe is full or its collector slow, until the client has had its
+answer: the call must come back OK while the line is still being written, which
+it could not if the line were written before the answer left (issue 29's latency).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from conftest import run_python
+from test_production import FLAVOURS, make_project
+
+HELD = """
+import asyncio, json, logging, sys, threading
+
+import grpc
+
+from route_guide.generated import route_guide_pb2 as pb
+from route_guide.generated import route_guide_pb2_grpc
+from route_guide.generated.runtime import serving
+from route_guide.server import add_services
+
+AIO = sys.argv[1] == "aio"
+entered, release, logged = threading.Event(), threading.Event(), []
+
+
+class Stalled(logging.Handler):
+    def emit(self, record):
+        entered.set()
+        release.wait(30)
+        logged.append(record.getMessage())
+
+
+access = logging.getLogger("route_guide.access")
+access.addHandler(Stalled())
+access.setLevel(logging.INFO)
+access.propagate = False
+
+
+def client(port, outcome):
+    with grpc.insecure_channel(f"127.0.0.1:{port}") as channel:
+        stub = route_guide_pb2_grpc.RouteGuideStub(channel)
+        try:
+            stub.GetFeature(pb.Point(latitude=0), timeout=5)
+            outcome.append("answered")
+            # The line's handler has begun, and cannot end before `release`.
+            outcome.append("while the line waits" if entered.wait(10) and not logged else "line not begun")
+        except grpc.RpcError as error:
+            outcome.append(error.code().name)
+        finally:
+            release.set()
+
+
+def report(outcome):
+    print(json.dumps({"outcome": outcome, "logged": logged}))
+
+
+def run_sync():
+    server, port = serving.create_server("127.0.0.1:0", add_services)
+    server.start()
+    outcome = []
+    caller = threading.Thread(target=client, args=(port, outcome))
+    caller.start()
+    caller.join()
+    server.stop(None)
+    report(outcome)
+
+
+async def run_aio():
+    server, port = serving.create_server("127.0.0.1:0", add_services)
+    await server.start()
+    outcome = []
+    await asyncio.to_thread(client, port, outcome)
+    await server.stop(None)
+    report(outcome)
+
+
+asyncio.run(run_aio()) if AIO else run_sync()
+"""
+
+
+@pytest.fixture(scope="module")
+def projects(tmp_path_factory: pytest.TempPathFactory) -> dict[bool, Path]:
+    directory = tmp_path_factory.mktemp("observers")
+    made = {aio: make_project(directory, aio, "--otel", "--metrics") for aio in (False, True)}
+    for project in made.values():
+        (project / "held.py").write_text(HELD)
+    return made
+
+
+@FLAVOURS
+def test_the_answer_goes_out_before_the_access_line_is_written(projects: dict[bool, Path], aio: bool) -> None:
+    result = run_python("held.py", "aio" if aio else "sync", cwd=projects[aio], timeout=120)
+    assert result.returncode == 0, result.stderr[-3000:]
+    seen = json.loads(result.stdout)
+    assert seen["outcome"] == ["answered", "while the line waits"], seen
+    # Written in full once let go, and once.
+    (line,) = seen["logged"]
+    assert line.startswith("/routeguide.RouteGuide/GetFeature OK "), line
