@@ -4,6 +4,8 @@ A generated project's server runs with an access-log handler that stalls, as a s
 does when its pipe is full or its collector slow, until the client has had its
 answer: the call must come back OK while the line is still being written, which
 it could not if the line were written before the answer left (issue 29's latency).
+The sync server's test helper (`testing.served_channel`) returns only once the
+line is written.
 """
 
 from __future__ import annotations
@@ -22,8 +24,8 @@ import grpc
 
 from route_guide.generated import route_guide_pb2 as pb
 from route_guide.generated import route_guide_pb2_grpc
-from route_guide.generated.runtime import serving
-from route_guide.server import add_services
+from route_guide.generated.runtime import testing
+from route_guide.server import create_server
 
 AIO = sys.argv[1] == "aio"
 entered, release, logged = threading.Event(), threading.Event(), []
@@ -42,18 +44,17 @@ access.setLevel(logging.INFO)
 access.propagate = False
 
 
-def client(port, outcome):
-    with grpc.insecure_channel(f"127.0.0.1:{port}") as channel:
-        stub = route_guide_pb2_grpc.RouteGuideStub(channel)
-        try:
-            stub.GetFeature(pb.Point(latitude=0), timeout=5)
-            outcome.append("answered")
-            # The line's handler has begun, and cannot end before `release`.
-            outcome.append("while the line waits" if entered.wait(10) and not logged else "line not begun")
-        except grpc.RpcError as error:
-            outcome.append(error.code().name)
-        finally:
-            release.set()
+def client(channel, outcome):
+    stub = route_guide_pb2_grpc.RouteGuideStub(channel)
+    try:
+        stub.GetFeature(pb.Point(latitude=0), timeout=5)
+        outcome.append("answered")
+        # The line's handler has begun, and cannot end before `release`.
+        outcome.append("while the line waits" if entered.wait(10) and not logged else "line not begun")
+    except grpc.RpcError as error:
+        outcome.append(error.code().name)
+    finally:
+        release.set()
 
 
 def report(outcome):
@@ -61,21 +62,24 @@ def report(outcome):
 
 
 def run_sync():
-    server, port = serving.create_server("127.0.0.1:0", add_services)
-    server.start()
     outcome = []
-    caller = threading.Thread(target=client, args=(port, outcome))
-    caller.start()
-    caller.join()
-    server.stop(None)
+    with testing.served_channel(create_server) as channel:  # on leaving: every line written
+        caller = threading.Thread(target=client, args=(channel, outcome))
+        caller.start()
+        caller.join()
     report(outcome)
 
 
+def call_in_a_thread(port, outcome):
+    with grpc.insecure_channel(f"127.0.0.1:{port}") as channel:
+        client(channel, outcome)
+
+
 async def run_aio():
-    server, port = serving.create_server("127.0.0.1:0", add_services)
+    server, port = create_server("127.0.0.1:0")
     await server.start()
     outcome = []
-    await asyncio.to_thread(client, port, outcome)
+    await asyncio.to_thread(call_in_a_thread, port, outcome)
     await server.stop(None)
     report(outcome)
 

@@ -27,7 +27,10 @@ from typing import TypeVar
 import grpc
 
 from helloworld.generated.runtime import logs
-from helloworld.generated.runtime.interceptors import server_interceptors
+from helloworld.generated.runtime.interceptors import (
+    flush_observers,
+    server_interceptors,
+)
 from helloworld.generated.runtime.tls import ServerCertificates, TlsError, readable_file
 
 DEFAULT_HOST = "[::]"
@@ -203,6 +206,7 @@ def serve(
     logs.announce(listening, settings.log_format, host=settings.host, port=bound_port)
     stop.wait()
     server.stop(settings.grace_seconds).wait()
+    flush_observers()  # the access lines of the last calls before the last line
     logs.announce("Server stopped", settings.log_format)
 
 

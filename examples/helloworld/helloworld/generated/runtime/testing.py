@@ -10,6 +10,8 @@ from collections.abc import Callable, Iterator
 
 import grpc
 
+from helloworld.generated.runtime.interceptors import flush_observers
+
 CreateServer = Callable[[str], tuple[grpc.Server, int]]
 """`helloworld.server.create_server`: a server bound to an address, and its port."""
 
@@ -24,6 +26,7 @@ def served_channel(create_server: CreateServer) -> Iterator[grpc.Channel]:
             yield channel
     finally:
         server.stop(None)
+        flush_observers()  # what the access log and metrics say of every call, written
 
 
 def status_of(error: grpc.RpcError) -> grpc.StatusCode:

@@ -2,9 +2,8 @@
 
 `ObserveCalls` times each call and counts its messages, then hands what it saw
 to observers: `AccessLog` (one line per call).
-They hear of a call once its status has gone out, on the event loop that
-saw it end: a log handler that may be slow belongs behind a
-`logging.handlers.QueueHandler`.
+They hear of a call once its status has gone out, on the event loop:
+what they do costs the client no time.
 `MapErrors` turns an exception a method did not expect into INTERNAL with a
 short message that leaks nothing, and logs its traceback once, naming the
 method; a status the method chose (`context.abort`, `context.set_code`) and
@@ -189,8 +188,8 @@ class ObserveCalls(_WrapsHandlers):
 
     def report(self, call: _Call, error: BaseException | None) -> None:
         """The observers hear of `call` once its status has gone out: what they do then
-        costs its client no time (logging the access line was a fifth of a unary
-        call's latency, and the span and metrics more; bench/load.py)."""
+        costs its client no time (a unary call made one at a time took 0.85x the time
+        once its access line was written after the answer; bench/load.py)."""
         finished = call.finished(error)
         if call.context.done():
             self._tell(call, finished)

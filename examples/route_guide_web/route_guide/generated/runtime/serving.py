@@ -27,7 +27,10 @@ from typing import TypeVar
 import grpc
 
 from route_guide.generated.runtime import logs
-from route_guide.generated.runtime.interceptors import server_interceptors
+from route_guide.generated.runtime.interceptors import (
+    flush_observers,
+    server_interceptors,
+)
 from route_guide.generated.runtime.tls import (
     ServerCertificates,
     TlsError,
@@ -240,6 +243,7 @@ def serve(
     if web_server is not None:
         web_server.stop()
     server.stop(settings.grace_seconds).wait()
+    flush_observers()  # the access lines of the last calls before the last line
     logs.announce("Server stopped", settings.log_format)
 
 
