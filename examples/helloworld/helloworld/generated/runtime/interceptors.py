@@ -261,8 +261,8 @@ class ObserveCalls(_WrapsHandlers):
 
     def report(self, call: _Call, error: BaseException | None) -> None:
         """The observers hear of `call` once its status has gone out: what they do then
-        costs its client no time (a unary call made one at a time took 0.85x the time
-        once its access line was written after the answer; bench/load.py)."""
+        costs its client no time (a unary call made one at a time took 0.85x to 0.88x
+        the time once its access line was written after the answer; bench/load.py)."""
         tell = functools.partial(self._tell, call, call.finished(error))
         if not call.context.add_callback(lambda: _LATER.put(tell)):
             tell()  # it had ended already
