@@ -19,6 +19,7 @@ from __future__ import annotations
 import atexit
 import functools
 import logging
+import os
 import queue
 import threading
 import time
@@ -126,39 +127,48 @@ class _Later:
     before the answer went out); here it costs neither.
     """
 
-    # Past this many waiting (observers slower than the calls), grpc's thread tells them
-    # itself, which slows the server down to their pace rather than holding more.
+    # Past this many waiting (an observer stuck: a full pipe, a collector gone), a call goes
+    # untold and is counted, as an exporter's full queue drops spans: grpc's thread, which
+    # hands the calls over, must never wait on an observer, or the whole server would.
     MOST_WAITING = 10_000
 
     def __init__(self) -> None:
+        self._start_afresh()
+        atexit.register(self.flush)
+        # A forked child starts with none waiting: its parent tells the calls it handed over.
+        if hasattr(os, "register_at_fork"):
+            os.register_at_fork(after_in_child=self._start_afresh)
+
+    def _start_afresh(self) -> None:
         self._waiting: queue.SimpleQueue[Callable[[], None]] = queue.SimpleQueue()
         self._thread: threading.Thread | None = None
-        self._starting = threading.Lock()
+        self._lock = threading.Lock()
+        self._untold = 0
 
     def put(self, tell: Callable[[], None]) -> None:
         if self._waiting.qsize() >= self.MOST_WAITING:
-            tell()
+            with self._lock:
+                self._untold += 1
             return
         self._waiting.put(tell)
-        if self._thread is None or not self._thread.is_alive():  # not yet, or forked
+        if self._thread is None:
             self._start()
 
     def flush(self, timeout: float = 10.0) -> None:
         """Returns once the observers have heard of every call that ended before (at exit, too)."""
-        if self._thread is None or not self._thread.is_alive():
+        if self._thread is None or self._thread is threading.current_thread():
             return
         told = threading.Event()
         self._waiting.put(told.set)
         told.wait(timeout)
 
     def _start(self) -> None:
-        with self._starting:
-            if self._thread is None or not self._thread.is_alive():
+        with self._lock:
+            if self._thread is None:
                 self._thread = threading.Thread(
                     target=self._run, name="call-observers", daemon=True
                 )
                 self._thread.start()
-                atexit.register(self.flush)
 
     def _run(self) -> None:
         while True:
@@ -167,6 +177,10 @@ class _Later:
                 tell()
             except Exception:  # one observer's failure is no call's: logged, and on
                 ERROR_LOGGER.exception("an observer of a finished call failed")
+            with self._lock:
+                untold, self._untold = self._untold, 0
+            if untold:
+                ERROR_LOGGER.warning("%d calls went untold: observers behind", untold)
 
 
 _LATER = _Later()

@@ -14,6 +14,7 @@ scaffold rewrites this module on every `scaffold gen`: do not edit it.
 from __future__ import annotations
 
 import asyncio
+import logging
 import threading
 import time
 from collections.abc import (
@@ -36,6 +37,7 @@ MetadataIn: TypeAlias = Metadata
 Resolve: TypeAlias = "Callable[[grpc.HandlerCallDetails], Handler | None]"
 # Responses a method may run ahead of the client by before it waits.
 BUFFERED_RESPONSES = 16
+LOGGER = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -229,7 +231,10 @@ class WebContext(grpc.ServicerContext):
         with self._closing:
             callbacks, self._callbacks = self._callbacks or [], None
         for callback in callbacks:
-            callback()
+            try:
+                callback()
+            except Exception:  # as grpc does: logged, and the others still run
+                LOGGER.exception("a callback of a finished web call failed")
 
     def ending(self, error: BaseException | None) -> Ending:
         """The status of the call, from what the method set and what it raised."""
@@ -363,5 +368,7 @@ def _produce(
             put(_behavior(handler)(request, context))
     except BaseException as caught:  # noqa: BLE001 - its status is the answer
         error = caught
-    end(context.ending(error))
-    context.close()  # here, on the method's thread: never holding up the event loop
+    try:
+        end(context.ending(error))
+    finally:
+        context.close()  # here, on the method's thread: never holding up the event loop
