@@ -134,7 +134,6 @@ class _Later:
 
     def __init__(self) -> None:
         self._start_afresh()
-        atexit.register(self.flush)
         # A forked child starts with none waiting: its parent tells the calls it handed over.
         if hasattr(os, "register_at_fork"):
             os.register_at_fork(after_in_child=self._start_afresh)
@@ -169,6 +168,10 @@ class _Later:
                     target=self._run, name="call-observers", daemon=True
                 )
                 self._thread.start()
+                # Registered now, after the telemetry's providers (made before the first
+                # call): exit handlers run last first, so the calls are told before those
+                # shut down.
+                atexit.register(self.flush)
 
     def _run(self) -> None:
         while True:
