@@ -7,9 +7,9 @@ the memory of the one process; four groups, two at a time, took 28 s and 0.79x
 spread by size, and 17.6 s as runs of the path order (`groups`), with `new`'s whole
 peak at 0.74x of the one protoc (issue 30 asks for at most 1.3x). A child costs a
 `python -m grpc_tools.protoc` start (about 90 ms), so a batch below `SHARD_FROM_BYTES`
-of proto text stays in one protoc, in-process. What a child generates for a file depends only on that file and
-what it imports, so the groups' outputs are the single run's, byte for byte; the
-descriptors are put back in the single run's order.
+of proto text stays in one protoc, in-process. What a child generates for a file
+depends only on that file and what it imports, so the groups' outputs are the single
+run's, byte for byte; the descriptors are put back in the single run's order.
 """
 
 from __future__ import annotations
