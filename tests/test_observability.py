@@ -10,6 +10,8 @@ the span pairs, their links and attributes, the histograms and the JSON log line
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -425,3 +427,71 @@ def test_a_long_stream_records_every_message_size_while_it_is_open(projects: dic
     assert found["counted"] == found["sent"] and found["mid-stream"] == found["held"], found
     assert found["after"] == found["sent"], found
     assert found["threads and late"] == 2 * 3000 + 1, found
+
+
+RELAYED = """
+import os, sys, threading, warnings
+
+from route_guide.generated.runtime import serving
+
+serving.configure_logging("json")
+print("a line of someone else's", file=sys.stderr)
+warnings.warn("careful")
+thread = threading.Thread(target=lambda: 1 / 0, name="doomed")
+thread.start()
+thread.join()
+# As grpc's C core writes its lines: on descriptor 2 itself, the process exiting right after.
+os.write(2, b"E1206 07:45:42.722329   24443 chttp2_transport.cc:1403] a line of grpc's own\\n")
+"""
+
+
+def test_with_json_logs_what_others_write_on_stderr_is_json_lines_too(tmp_path: Path) -> None:
+    """grpc's C core writes on stderr itself, where `logging` never sees it; so do `print(file=sys.stderr)`,
+    warnings and a thread's uncaught exception. With `--log-format json` each comes out as one JSON object,
+    up to the last line written before the process exits."""
+    project = tmp_path / "relayed"
+    assert run_scaffold("new", REPO / "protos/route_guide.proto", "-o", project).returncode == 0
+    (project / "relayed.py").write_text(RELAYED)
+    result = run_python("relayed.py", cwd=project)
+    assert result.returncode == 0, result.stderr
+    lines = [json.loads(line) for line in result.stderr.splitlines()]
+    by_logger = {line["logger"]: line for line in lines}
+    assert len(by_logger) == len(lines) == 4, lines
+    assert by_logger["stderr"]["message"] == "a line of someone else's" and by_logger["stderr"]["level"] == "WARNING"
+    assert "UserWarning: careful" in by_logger["py.warnings"]["message"]
+    uncaught = by_logger["route_guide.errors"]
+    assert uncaught["level"] == "CRITICAL" and "ZeroDivisionError" in uncaught["exception"], uncaught
+    grpc_line = by_logger["grpc"]
+    assert grpc_line["message"] == "a line of grpc's own" and grpc_line["level"] == "ERROR", grpc_line
+    assert grpc_line["source"] == "chttp2_transport.cc:1403"
+
+
+GONE_READER = """
+import logging, os, sys, time
+
+from route_guide.generated.runtime import serving
+
+serving.configure_logging("json")
+logging.getLogger("route_guide.access").info("nobody reads this")
+os.write(2, b"E1206 07:45:42.722329   24443 chttp2_transport.cc:1403] nor this\\n")
+time.sleep(1)  # the relay's own write fails meanwhile
+print("done", flush=True)
+"""
+
+
+def test_with_json_logs_a_server_whose_stderr_reader_is_gone_still_ends(tmp_path: Path) -> None:
+    """A line that cannot be written is said on stderr by `logging`; relayed, it would fail again,
+    round and round: the relay drops what it cannot write, and the process ends as it should."""
+    project = tmp_path / "gone"
+    assert run_scaffold("new", REPO / "protos/route_guide.proto", "-o", project).returncode == 0
+    (project / "gone.py").write_text(GONE_READER)
+    process = subprocess.Popen(
+        [sys.executable, "gone.py"], cwd=project, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    assert process.stderr is not None
+    process.stderr.close()  # the collector went away
+    try:
+        out, _ = process.communicate(timeout=60)
+    finally:
+        process.kill()
+    assert process.returncode == 0 and out == "done\n", out

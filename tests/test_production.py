@@ -17,6 +17,7 @@ import ipaddress
 import json
 import re
 import signal
+import socket
 import subprocess
 import urllib.request
 from pathlib import Path
@@ -493,6 +494,31 @@ def test_tls_and_mutual_tls(projects: dict[bool, Path], tmp_path: Path, aio: boo
             "-m", "route_guide.client", "--target", f"127.0.0.1:{server.port}", *server_ca, *signed, cwd=project
         )
         assert client.returncode == 0, client.stdout + client.stderr
+
+
+@FLAVOURS
+def test_json_logs_hold_the_handshake_grpc_logs_for_a_plaintext_client(
+    projects: dict[bool, Path], tmp_path: Path, aio: bool
+) -> None:
+    """An HTTP/1 request or a plaintext client at a TLS port (a load balancer's probe, a scanner)
+    makes grpc's C core log a failed handshake on stderr, where `logging` never sees it: with
+    `--log-format json` that line, too, is one JSON object."""
+    certs = make_certificates(tmp_path)
+    tls = ["--log-format", "json", "--no-metrics", "--tls-cert", str(certs["server.pem"])]
+    with served(projects[aio], "route_guide", [*tls, "--tls-key", str(certs["server.key"])]) as server:
+        with socket.create_connection(("127.0.0.1", server.port), timeout=10) as http:
+            http.sendall(b"GET / HTTP/1.1\r\nHost: localhost\r\n\r\n")
+        plaintext = probe(projects[aio], server.port, "GetFeature:0", options=("--plain",))
+        assert plaintext["GetFeature:0"]["code"] == "UNAVAILABLE"
+        printed = server.wait_for(re.compile("Handshake failed"), count=2)
+        printed = server.printed + printed + server.stop()
+    lines = [json.loads(line) for line in printed]  # every line: stdout's and stderr's
+    handshakes = [line for line in lines if line["message"].startswith("Handshake failed")]
+    assert len(handshakes) >= 2, lines
+    for line in handshakes:
+        assert line["logger"] == "grpc" and line["level"] in ("INFO", "ERROR"), line
+        assert re.fullmatch(r"[\w./-]+\.cc:\d+", line["source"]), line
+    assert lines[-1]["message"] == "Server stopped", lines
 
 
 def test_tls_files_are_checked_before_serving(projects: dict[bool, Path], tmp_path: Path) -> None:
