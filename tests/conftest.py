@@ -154,6 +154,7 @@ class RunningServer:
     port: int
     lines: queue.Queue[str]
     printed: list[str]  # what it printed up to the line with its port
+    pump: threading.Thread  # reads its output until every writer is gone (a JSON log's relay too)
 
     def wait_for(self, wanted: re.Pattern[str], count: int = 1) -> list[str]:
         """Every line printed from now on until `count` of them match `wanted` (fails at the deadline)."""
@@ -173,6 +174,7 @@ class RunningServer:
         """Send `sig`, wait for exit, and return what the server printed after it bound."""
         self.process.send_signal(sig)
         self.process.wait(timeout=DEADLINE_SECONDS)
+        self.pump.join(DEADLINE_SECONDS)
         rest = []
         while not self.lines.empty():
             rest.append(self.lines.get_nowait())
@@ -213,7 +215,7 @@ def served(project: Path, package: str, extra: Sequence[str] = ()) -> Iterator[R
             match = _LISTENING.search(said(line))
             if match:
                 break
-        server = RunningServer(process, int(match.group(1)), lines, seen)
+        server = RunningServer(process, int(match.group(1)), lines, seen, pump_thread)
         yield server
     finally:
         if process.poll() is None:

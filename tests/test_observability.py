@@ -430,7 +430,7 @@ def test_a_long_stream_records_every_message_size_while_it_is_open(projects: dic
 
 
 RELAYED = """
-import os, sys, threading, warnings
+import logging, os, sys, threading, warnings
 
 from route_guide.generated.runtime import serving
 
@@ -440,56 +440,97 @@ warnings.warn("careful")
 thread = threading.Thread(target=lambda: 1 / 0, name="doomed")
 thread.start()
 thread.join()
-# As grpc's C core writes its lines: on descriptor 2 itself, the process exiting right after.
+if sys.argv[1:] == ["a handler of its own"]:  # writes on stderr, which the relay reads: never round again
+    logging.getLogger().addHandler(logging.StreamHandler())
+    logging.getLogger("route_guide.access").info("said twice")
+# As grpc's C core writes its lines: on descriptor 2 itself, and a fatal one just before it aborts.
 os.write(2, b"E1206 07:45:42.722329   24443 chttp2_transport.cc:1403] a line of grpc's own\\n")
+if sys.argv[1:] == ["abort"]:
+    os.write(2, b"F1206 07:45:42.722329   24443 chttp2_transport.cc:99] the last words\\n")
+    os.abort()
 """
 
 
-def test_with_json_logs_what_others_write_on_stderr_is_json_lines_too(tmp_path: Path) -> None:
+def relayed(project: Path, *how: str) -> tuple[int, list[dict[str, Any]]]:
+    result = run_python("relayed.py", *how, cwd=project)
+    return result.returncode, [json.loads(line) for line in result.stderr.splitlines()]
+
+
+@pytest.fixture(scope="module")
+def plain_project(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    project = tmp_path_factory.mktemp("relayed") / "project"
+    assert run_scaffold("new", REPO / "protos/route_guide.proto", "-o", project).returncode == 0
+    (project / "relayed.py").write_text(RELAYED)
+    (project / "gone.py").write_text(GONE_READER)
+    return project
+
+
+def test_with_json_logs_what_others_write_on_stderr_is_json_lines_too(plain_project: Path) -> None:
     """grpc's C core writes on stderr itself, where `logging` never sees it; so do `print(file=sys.stderr)`,
     warnings and a thread's uncaught exception. With `--log-format json` each comes out as one JSON object,
     up to the last line written before the process exits."""
-    project = tmp_path / "relayed"
-    assert run_scaffold("new", REPO / "protos/route_guide.proto", "-o", project).returncode == 0
-    (project / "relayed.py").write_text(RELAYED)
-    result = run_python("relayed.py", cwd=project)
-    assert result.returncode == 0, result.stderr
-    lines = [json.loads(line) for line in result.stderr.splitlines()]
+    code, lines = relayed(plain_project)
+    assert code == 0, lines
     by_logger = {line["logger"]: line for line in lines}
     assert len(by_logger) == len(lines) == 4, lines
     assert by_logger["stderr"]["message"] == "a line of someone else's" and by_logger["stderr"]["level"] == "WARNING"
     assert "UserWarning: careful" in by_logger["py.warnings"]["message"]
     uncaught = by_logger["route_guide.errors"]
-    assert uncaught["level"] == "CRITICAL" and "ZeroDivisionError" in uncaught["exception"], uncaught
+    assert uncaught["message"] == "uncaught ZeroDivisionError in thread doomed", uncaught
+    assert uncaught["level"] == "CRITICAL" and "1 / 0" in uncaught["exception"], uncaught
     grpc_line = by_logger["grpc"]
     assert grpc_line["message"] == "a line of grpc's own" and grpc_line["level"] == "ERROR", grpc_line
     assert grpc_line["source"] == "chttp2_transport.cc:1403"
 
 
+def test_with_json_logs_grpcs_last_words_before_an_abort_are_relayed(plain_project: Path) -> None:
+    """The relay is a process of its own: a server that aborts right after a fatal line (grpc's C core
+    does) still has that line relayed."""
+    code, lines = relayed(plain_project, "abort")
+    assert code != 0
+    assert lines[-1]["message"] == "the last words" and lines[-1]["level"] == "CRITICAL", lines
+
+
+def test_with_json_logs_a_handler_of_the_users_on_stderr_is_relayed_once(plain_project: Path) -> None:
+    """A handler added later that writes on stderr writes into the relay's pipe: its lines come out
+    once, as the relay's, and never go round again."""
+    code, lines = relayed(plain_project, "a handler of its own")
+    assert code == 0, lines
+    said = [(line["logger"], line["message"]) for line in lines if "said twice" in line["message"]]
+    assert said == [("route_guide.access", "said twice"), ("stderr", "said twice")], lines
+
+
 GONE_READER = """
-import logging, os, sys, time
+import logging, os, sys, threading
 
 from route_guide.generated.runtime import serving
 
 serving.configure_logging("json")
-logging.getLogger("route_guide.access").info("nobody reads this")
-os.write(2, b"E1206 07:45:42.722329   24443 chttp2_transport.cc:1403] nor this\\n")
-time.sleep(1)  # the relay's own write fails meanwhile
+
+
+def log():
+    for number in range(500):
+        logging.getLogger("route_guide.access").info("nobody reads line %d", number)
+        os.write(2, b"E1206 07:45:42.722329   24443 chttp2_transport.cc:1403] nor this\\n")
+
+
+threads = [threading.Thread(target=log) for _ in range(4)]
+for thread in threads:
+    thread.start()
+for thread in threads:
+    thread.join()
 print("done", flush=True)
 """
 
 
-def test_with_json_logs_a_server_whose_stderr_reader_is_gone_still_ends(tmp_path: Path) -> None:
-    """A line that cannot be written is said on stderr by `logging`; relayed, it would fail again,
-    round and round: the relay drops what it cannot write, and the process ends as it should."""
-    project = tmp_path / "gone"
-    assert run_scaffold("new", REPO / "protos/route_guide.proto", "-o", project).returncode == 0
-    (project / "gone.py").write_text(GONE_READER)
+def test_with_json_logs_a_server_whose_stderr_reader_is_gone_goes_on(plain_project: Path) -> None:
+    """The log's reader gone (a collector that stopped), four threads log 4,000 lines: none of
+    them waits on a full pipe, and the process ends as it should."""
     process = subprocess.Popen(
-        [sys.executable, "gone.py"], cwd=project, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        [sys.executable, "gone.py"], cwd=plain_project, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
     )
     assert process.stderr is not None
-    process.stderr.close()  # the collector went away
+    process.stderr.close()
     try:
         out, _ = process.communicate(timeout=60)
     finally:

@@ -518,7 +518,7 @@ def test_json_logs_hold_the_handshake_grpc_logs_for_a_plaintext_client(
     for line in handshakes:
         assert line["logger"] == "grpc" and line["level"] in ("INFO", "ERROR"), line
         assert re.fullmatch(r"[\w./-]+\.cc:\d+", line["source"]), line
-    assert lines[-1]["message"] == "Server stopped", lines
+    assert "Server stopped" in [line["message"] for line in lines], lines
 
 
 def test_tls_files_are_checked_before_serving(projects: dict[bool, Path], tmp_path: Path) -> None:

@@ -14,22 +14,21 @@ scaffold rewrites this module on every `scaffold gen`: do not edit it.
 
 from __future__ import annotations
 
-import atexit
-import datetime
-import faulthandler
 import json
 import logging
 import os
-import re
+import subprocess
 import sys
 import threading
+from types import TracebackType
 from typing import Any
+
+from route_guide.generated.runtime import jsonrelay
+from route_guide.generated.runtime.jsonrelay import rfc3339
 
 FORMATS = ("json", "text")
 TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 SERVER_LOGGER = logging.getLogger("route_guide.server")
-GRPC_LOGGER = logging.getLogger("grpc")
-STDERR_LOGGER = logging.getLogger("stderr")
 UNCAUGHT_LOGGER = logging.getLogger("route_guide.errors")
 
 
@@ -51,12 +50,6 @@ class JsonLines(logging.Formatter):
         return json.dumps(line, default=str)
 
 
-def rfc3339(seconds: float) -> str:
-    """`2026-12-04T18:30:00.123Z`: UTC, to the millisecond."""
-    moment = datetime.datetime.fromtimestamp(seconds, datetime.timezone.utc)
-    return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
-
-
 def record(logger: logging.Logger, message: str, **fields: Any) -> logging.LogRecord:
     """An INFO record carrying `fields` for the JSON lines (`logger.info` would look up the caller's
     file and line: a third of its cost, on a line made per call)."""
@@ -73,98 +66,53 @@ def announce(message: str, log_format: str, **fields: Any) -> None:
     print(message, flush=True)
 
 
-# grpc's C core writes its lines on the process's stderr as absl does:
-# "I1206 07:45:42.722329   24443 ssl_transport_security.cc:2563] Handshake failed ...".
-C_CORE_LINE = re.compile(r"([IWEF])\d{4} [\d:.]+ +\d+ ([^\]\s]+)\] ?(.*)")
-RELAY_THREAD = "stderr-relay"
-C_CORE_LEVELS = {
-    "I": logging.INFO,
-    "W": logging.WARNING,
-    "E": logging.ERROR,
-    "F": logging.CRITICAL,
-}
+_RELAYING = threading.Event()
 
 
-class JsonStderr(logging.StreamHandler):
-    """JSON lines on stderr, with what others write there relayed as JSON lines too."""
+def relay_stderr() -> None:
+    """What others than `logging` write on stderr comes out as JSON lines too.
 
-    def __init__(self) -> None:
-        super().__init__()
-        self.setFormatter(JsonLines())
-        relay_stderr(self)
-
-    def handleError(self, record: logging.LogRecord) -> None:
-        # Said on stderr, a relayed line that cannot be written would come round again.
-        if threading.current_thread().name != RELAY_THREAD:
-            super().handleError(record)
-
-
-def relay_stderr(handler: logging.StreamHandler[Any]) -> None:
-    """Lines written on stderr by others than `logging` come out through it, one record each.
-
-    grpc's C core writes on file descriptor 2 itself, where no Python code sees
-    it: that descriptor becomes a pipe a thread reads, and `handler` writes on
-    what it was. A C core line keeps its level and source (logger `grpc`); any
-    other line is a WARNING of logger `stderr`. Warnings and uncaught exceptions
-    are records of their own (one line each, the traceback a field). What is
-    left in the pipe as the process exits is relayed first; a line written as
-    the process is killed may be lost.
+    grpc's C core writes on descriptor 2 itself: that descriptor becomes a pipe
+    that `jsonrelay`, a process of its own, reads and writes on to where stderr
+    went, as JSON lines (the records of `logging` go through it unchanged, so
+    the order of all lines stays). Warnings and uncaught exceptions become
+    records of their own, one line each, where Python's own hooks were in place.
     """
+    if _RELAYING.is_set() or not hasattr(os, "fork"):
+        return
+    _RELAYING.set()
     logging.captureWarnings(True)
-    sys.excepthook = _log_uncaught
-    threading.excepthook = lambda caught: _log_uncaught(
-        caught.exc_type, caught.exc_value, caught.exc_traceback
-    )
+    if sys.excepthook is sys.__excepthook__:
+        sys.excepthook = _log_uncaught
+    if threading.excepthook is threading.__excepthook__:
+        threading.excepthook = _log_thread_uncaught
     try:
-        kept = os.dup(2)
-        if faulthandler.is_enabled():  # a crash's traceback goes where stderr went
-            faulthandler.enable(kept)
         read_end, write_end = os.pipe()
+        relay = [sys.executable, "-I", jsonrelay.__file__]
+        subprocess.run(relay, stdin=read_end, stdout=2, check=True)
+        os.close(read_end)
         sys.stderr.flush()
         os.dup2(write_end, 2)
         os.close(write_end)
-    except OSError:  # no descriptor 2 to take over: its lines stay as they are
+    except (OSError, subprocess.CalledProcessError):  # lines stay as they are
         return
-    handler.setStream(
-        open(kept, "w", buffering=1, errors="backslashreplace", closefd=False)  # noqa: SIM115
-    )
-    relay = threading.Thread(
-        target=_relay, args=(read_end,), name=RELAY_THREAD, daemon=True
-    )
-    relay.start()
-
-    def drain() -> None:
-        """At exit: the pipe's last writer gone, the relay reads it to its end."""
-        sys.stderr.flush()
-        os.dup2(kept, 2)
-        relay.join(timeout=2)
-
-    atexit.register(drain)
-
-
-def _relay(read_end: int) -> None:
-    with open(read_end, "rb") as lines:
-        for raw in lines:
-            text = raw.decode("utf-8", "replace").rstrip("\r\n")
-            if not text:
-                continue
-            line = C_CORE_LINE.fullmatch(text)
-            if line is None:
-                made = record(STDERR_LOGGER, text)
-                made.levelno, made.levelname = logging.WARNING, "WARNING"
-            else:
-                level, source, message = line.groups()
-                made = record(GRPC_LOGGER, message, source=source)
-                made.levelno = C_CORE_LEVELS[level]
-                made.levelname = logging.getLevelName(made.levelno)
-            logger = logging.getLogger(made.name)
-            if logger.isEnabledFor(made.levelno):
-                logger.handle(made)
 
 
 def _log_uncaught(
-    kind: type[BaseException], error: BaseException | None, _: Any
+    kind: type[BaseException], error: BaseException, traceback: TracebackType | None
 ) -> None:
-    if issubclass(kind, SystemExit):  # a thread's way to end: as Python, said nowhere
+    UNCAUGHT_LOGGER.critical(
+        "uncaught %s", kind.__name__, exc_info=(kind, error, traceback)
+    )
+
+
+def _log_thread_uncaught(caught: threading.ExceptHookArgs) -> None:
+    if caught.exc_type is SystemExit:  # how a thread may end: Python says nothing
         return
-    UNCAUGHT_LOGGER.critical("uncaught exception", exc_info=error or kind())
+    name = caught.thread.name if caught.thread else "?"
+    UNCAUGHT_LOGGER.critical(
+        "uncaught %s in thread %s",
+        caught.exc_type.__name__,
+        name,
+        exc_info=caught.exc_value,
+    )

@@ -372,11 +372,11 @@ def configure_logging(log_format: str) -> None:
     root = logging.getLogger()
     if root.handlers:
         return
-    handler: logging.Handler
-    if log_format == "json":  # grpc's own lines, and all others on stderr, too
-        handler = logs.JsonStderr()
+    handler = logging.StreamHandler()
+    if log_format == "json":
+        handler.setFormatter(logs.JsonLines())
+        logs.relay_stderr()  # grpc's own lines, and all others on stderr, too
     else:
-        handler = logging.StreamHandler()
         handler.setFormatter(logging.Formatter(logs.TEXT_FORMAT))
     root.addHandler(handler)
     root.setLevel(logging.INFO)
