@@ -175,6 +175,7 @@ class RunningServer:
         self.process.send_signal(sig)
         self.process.wait(timeout=DEADLINE_SECONDS)
         self.pump.join(DEADLINE_SECONDS)
+        assert not self.pump.is_alive(), "the server's output did not end: a child of its own holds it open"
         rest = []
         while not self.lines.empty():
             rest.append(self.lines.get_nowait())

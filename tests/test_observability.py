@@ -430,7 +430,7 @@ def test_a_long_stream_records_every_message_size_while_it_is_open(projects: dic
 
 
 RELAYED = """
-import logging, os, sys, threading, warnings
+import faulthandler, logging, os, sys, threading, warnings
 
 from route_guide.generated.runtime import serving
 
@@ -446,6 +446,7 @@ if sys.argv[1:] == ["a handler of its own"]:  # writes on stderr, which the rela
 # As grpc's C core writes its lines: on descriptor 2 itself, and a fatal one just before it aborts.
 os.write(2, b"E1206 07:45:42.722329   24443 chttp2_transport.cc:1403] a line of grpc's own\\n")
 if sys.argv[1:] == ["abort"]:
+    faulthandler.disable()  # PYTHONFAULTHANDLER's dump would follow the fatal line
     os.write(2, b"F1206 07:45:42.722329   24443 chttp2_transport.cc:99] the last words\\n")
     os.abort()
 """
@@ -462,6 +463,7 @@ def plain_project(tmp_path_factory: pytest.TempPathFactory) -> Path:
     assert run_scaffold("new", REPO / "protos/route_guide.proto", "-o", project).returncode == 0
     (project / "relayed.py").write_text(RELAYED)
     (project / "gone.py").write_text(GONE_READER)
+    (project / "burst.py").write_text(BURST)
     return project
 
 
@@ -536,3 +538,29 @@ def test_with_json_logs_a_server_whose_stderr_reader_is_gone_goes_on(plain_proje
     finally:
         process.kill()
     assert process.returncode == 0 and out == "done\n", out
+
+
+BURST = """
+import logging, os
+
+from route_guide.generated.runtime import serving
+
+serving.configure_logging("json")
+for number in range(1000):
+    logging.getLogger("route_guide.access").info("line %d", number)
+# A burst of grpc's lines, written faster than a relay turns them into JSON: the pipe is full at exit.
+os.write(2, b"".join(b"I1206 07:45:42.722329   24443 tcp_posix.cc:%d] a burst\\n" % n for n in range(10_000)))
+os.write(2, b"{" * 100_000 + b"\\n")  # no JSON, however it starts: the relay must not choke on it
+os.write(2, b"E1206 07:45:42.722329   24443 chttp2_transport.cc:1403] the last line\\n")
+"""
+
+
+def test_with_json_logs_every_line_is_written_when_the_server_has_exited(plain_project: Path, tmp_path: Path) -> None:
+    """The relay outlives the server, yet the server's exit waits for it to write every line before
+    (a container's first process takes the relay with it as it ends)."""
+    log = tmp_path / "stderr"
+    with log.open("wb") as stderr:
+        assert subprocess.run([sys.executable, "burst.py"], cwd=plain_project, stderr=stderr, check=False).returncode == 0
+    lines = [json.loads(line) for line in log.read_text().splitlines()]  # read as soon as it exited
+    assert len(lines) == 11_002 and lines[-1]["message"] == "the last line", (len(lines), lines[-3:])
+    assert lines[-2]["logger"] == "stderr" and lines[-2]["message"] == "{" * 100_000

@@ -6,16 +6,17 @@ with JSON logs the server's descriptor 2 is a pipe this script reads, run as a
 process of its own (`logs.relay_stderr`): a line that is a JSON object already
 (the server's own records) goes on as it is; a C core line becomes a record of
 logger `grpc` with its level and source; any other line a WARNING of logger
-`stderr`. A process, not a thread of the server's: it relays the last lines of
-a server that aborts (grpc's fatal lines), never takes the server's locks, and
+`stderr`. A process, not a thread of the server's: it never takes the server's
+locks, relays the last lines of a server that aborts (grpc's fatal lines), and
 ends once every writer has closed the pipe.
 
-It imports nothing of the project: `python -I jsonrelay.py`, on POSIX systems.
+It imports nothing of the project: `python -I -S jsonrelay.py ACK_FD`, on POSIX.
 scaffold rewrites this module on every `scaffold gen`: do not edit it.
 """
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 import json
 import os
@@ -27,6 +28,8 @@ import time
 # "I1206 07:45:42.722329   24443 ssl_transport_security.cc:2563] Handshake failed ...": absl's form.
 C_CORE_LINE = re.compile(r"([IWEF])\d{4} [\d:.]+ +\d+ ([^\]\s]+)\] ?(.*)")
 C_CORE_LEVELS = {"I": "INFO", "W": "WARNING", "E": "ERROR", "F": "CRITICAL"}
+# The line the server writes as it exits: once it is read, all before it went on.
+DRAINED = b"\x00jsonrelay: drained?\n"
 
 
 def rfc3339(seconds: float) -> str:
@@ -35,45 +38,61 @@ def rfc3339(seconds: float) -> str:
     return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
-def as_json(text: str, seconds: float) -> str:
-    """`text`, a line read at `seconds`, as one JSON object."""
+def as_json(text: str) -> str:
+    """`text`, a line read now, as one JSON object."""
     if text.startswith("{"):
         try:
             if isinstance(json.loads(text), dict):
                 return text
-        except ValueError:
+        except (ValueError, RecursionError):
             pass
-    line: dict[str, str] = {"time": rfc3339(seconds)}
     core = C_CORE_LINE.fullmatch(text)
     if core is None:
-        line |= {"level": "WARNING", "logger": "stderr", "message": text}
-    else:
-        level, source, message = core.groups()
-        line |= {"level": C_CORE_LEVELS[level], "logger": "grpc", "message": message}
-        line["source"] = source
-    return json.dumps(line)
+        return record("WARNING", "stderr", text)
+    level, source, message = core.groups()
+    return record(C_CORE_LEVELS[level], "grpc", message, source=source)
+
+
+def record(level: str, logger: str, message: str, **fields: str) -> str:
+    """A JSON line of the form of the server's own (`logs.JsonLines`)."""
+    line = {"time": rfc3339(time.time()), "level": level, "logger": logger}
+    return json.dumps(line | {"message": message} | fields)
 
 
 def main() -> None:
+    """Relays stdin to stdout line by line, telling descriptor ACK_FD when the server's exit line came."""
     # The server waits for this first process alone; the relay goes on in a child of it, which
     # nobody has to wait for (the server cannot: it would have to outlive the relay).
     if os.fork():
         os._exit(0)
-    # The server's end is this relay's: a Ctrl-C, or a signal to the whole group, must
-    # leave it to relay the server's last lines, then see the pipe close.
+    # The server's end is the relay's: a Ctrl-C, or a signal to the whole group, must leave
+    # it to relay the server's last lines and then see the pipe close.
     for name in ("SIGINT", "SIGTERM", "SIGHUP"):
-        if hasattr(signal, name):
-            signal.signal(getattr(signal, name), signal.SIG_IGN)
-    relaying = True
+        signal.signal(getattr(signal, name), signal.SIG_IGN)
+    acknowledge, writing = int(sys.argv[1]), True
+    # Read on when nobody reads stderr any more: a full pipe would stop the server.
     for raw in sys.stdin.buffer:
-        text = raw.decode("utf-8", "replace").rstrip("\r\n")
-        if not text or not relaying:
-            continue  # read on all the same: a full pipe would stop the server's writes
-        try:
-            sys.stdout.write(as_json(text, time.time()) + "\n")
-            sys.stdout.flush()
-        except OSError:  # nobody reads stderr any more
-            relaying = False
+        drained = raw.endswith(DRAINED)  # after a line left without its end, maybe
+        text = raw.removesuffix(DRAINED).decode("utf-8", "replace").rstrip("\r\n")
+        if text and writing:
+            writing = write(text)
+        if drained:
+            with contextlib.suppress(OSError):  # a server gone already
+                os.write(acknowledge, b".")
+
+
+def write(text: str) -> bool:
+    """`text` on stdout as a JSON line; False once nobody reads it."""
+    try:
+        line = as_json(text)
+    except Exception:  # noqa: BLE001 - a line no rule foresaw goes on as a message
+        line = record("WARNING", "stderr", text)
+    try:
+        sys.stdout.buffer.write(line.encode() + b"\n")
+        sys.stdout.buffer.flush()
+    except OSError:
+        return False
+    return True
 
 
 if __name__ == "__main__":

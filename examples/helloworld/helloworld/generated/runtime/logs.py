@@ -14,9 +14,12 @@ scaffold rewrites this module on every `scaffold gen`: do not edit it.
 
 from __future__ import annotations
 
+import atexit
+import contextlib
 import json
 import logging
 import os
+import select
 import subprocess
 import sys
 import threading
@@ -66,7 +69,23 @@ def announce(message: str, log_format: str, **fields: Any) -> None:
     print(message, flush=True)
 
 
-_RELAYING = threading.Event()
+# How long a server that exits waits for the relay to write its last lines: a server that is
+# a container's first process takes the relay with it as it ends.
+DRAIN_SECONDS = 2.0
+# The relay's pipe, larger than Linux's 64 KiB where it can be: a record is written whole,
+# never torn by another writer's line, as long as the pipe has room for it.
+PIPE_BYTES = 1 << 20
+_relaying = False
+
+
+def capture_uncaught() -> None:
+    """Warnings and uncaught exceptions as records of their own (one line each, the traceback
+    a field), where Python's own hooks are in place."""
+    logging.captureWarnings(True)
+    if sys.excepthook is sys.__excepthook__:
+        sys.excepthook = _log_uncaught
+    if threading.excepthook is threading.__excepthook__:
+        threading.excepthook = _log_thread_uncaught
 
 
 def relay_stderr() -> None:
@@ -75,27 +94,45 @@ def relay_stderr() -> None:
     grpc's C core writes on descriptor 2 itself: that descriptor becomes a pipe
     that `jsonrelay`, a process of its own, reads and writes on to where stderr
     went, as JSON lines (the records of `logging` go through it unchanged, so
-    the order of all lines stays). Warnings and uncaught exceptions become
-    records of their own, one line each, where Python's own hooks were in place.
+    the order of all stderr's lines stays; stdout's are written directly). An
+    interpreter that cannot start it (no fork, frozen, zipped) leaves stderr be.
     """
-    if _RELAYING.is_set() or not hasattr(os, "fork"):
+    global _relaying
+    script = jsonrelay.__file__
+    if _relaying or not hasattr(os, "fork") or not sys.executable:
         return
-    _RELAYING.set()
-    logging.captureWarnings(True)
-    if sys.excepthook is sys.__excepthook__:
-        sys.excepthook = _log_uncaught
-    if threading.excepthook is threading.__excepthook__:
-        threading.excepthook = _log_thread_uncaught
+    if getattr(sys, "frozen", False) or not os.path.isfile(script):
+        return
+    _relaying = True
+    import fcntl  # POSIX, as fork is
+
+    ends: list[int] = []
     try:
-        read_end, write_end = os.pipe()
-        relay = [sys.executable, "-I", jsonrelay.__file__]
-        subprocess.run(relay, stdin=read_end, stdout=2, check=True)
-        os.close(read_end)
+        lines, into = os.pipe()
+        told, tell = os.pipe()
+        ends += (lines, into, tell)
+        if hasattr(fcntl, "F_SETPIPE_SZ"):
+            with contextlib.suppress(OSError):  # past /proc/sys/fs/pipe-max-size
+                fcntl.fcntl(into, fcntl.F_SETPIPE_SZ, PIPE_BYTES)
+        relay = [sys.executable, "-I", "-S", script, str(tell)]
+        subprocess.run(relay, stdin=lines, stdout=2, pass_fds=(tell,), check=True)
         sys.stderr.flush()
-        os.dup2(write_end, 2)
-        os.close(write_end)
-    except (OSError, subprocess.CalledProcessError):  # lines stay as they are
+        os.dup2(into, 2)
+    except (OSError, subprocess.CalledProcessError):  # stderr stays as it was
         return
+    finally:
+        for end in ends:
+            os.close(end)
+    atexit.register(_drain, told)
+
+
+def _drain(told: int) -> None:
+    """At exit: returns once the relay has written every line before this one (or after
+    `DRAIN_SECONDS`: a relay gone says nothing)."""
+    with contextlib.suppress(OSError):
+        sys.stderr.flush()
+        os.write(2, jsonrelay.DRAINED)
+        select.select([told], [], [], DRAIN_SECONDS)
 
 
 def _log_uncaught(

@@ -300,6 +300,7 @@ def configure_logging(log_format: str) -> None:
     handler = logging.StreamHandler()
     if log_format == "json":
         handler.setFormatter(logs.JsonLines())
+        logs.capture_uncaught()
         logs.relay_stderr()  # grpc's own lines, and all others on stderr, too
     else:
         handler.setFormatter(logging.Formatter(logs.TEXT_FORMAT))
