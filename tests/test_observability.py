@@ -541,11 +541,17 @@ def test_with_json_logs_a_server_whose_stderr_reader_is_gone_goes_on(plain_proje
 
 
 BURST = """
-import logging, os
+import logging, os, sys
 
 from route_guide.generated.runtime import serving
 
 serving.configure_logging("json")
+if sys.argv[1:] == ["after a child"]:  # a forked child that ends as Python does, its exit handlers run
+    child = os.fork()
+    if child == 0:
+        logging.getLogger("route_guide.access").info("the child's line")
+        sys.exit(0)
+    os.waitpid(child, 0)
 for number in range(1000):
     logging.getLogger("route_guide.access").info("line %d", number)
 # A burst of grpc's lines, written faster than a relay turns them into JSON: the pipe is full at exit.
@@ -555,12 +561,17 @@ os.write(2, b"E1206 07:45:42.722329   24443 chttp2_transport.cc:1403] the last l
 """
 
 
-def test_with_json_logs_every_line_is_written_when_the_server_has_exited(plain_project: Path, tmp_path: Path) -> None:
+@pytest.mark.parametrize("how", [(), ("after a child",)], ids=["alone", "after-a-forked-child"])
+def test_with_json_logs_every_line_is_written_when_the_server_has_exited(
+    plain_project: Path, tmp_path: Path, how: tuple[str, ...]
+) -> None:
     """The relay outlives the server, yet the server's exit waits for it to write every line before
-    (a container's first process takes the relay with it as it ends)."""
+    (a container's first process takes the relay with it as it ends); a forked child's exit does not
+    stand in for the server's."""
     log = tmp_path / "stderr"
     with log.open("wb") as stderr:
-        assert subprocess.run([sys.executable, "burst.py"], cwd=plain_project, stderr=stderr, check=False).returncode == 0
+        ran = subprocess.run([sys.executable, "burst.py", *how], cwd=plain_project, stderr=stderr, check=False)
+    assert ran.returncode == 0
     lines = [json.loads(line) for line in log.read_text().splitlines()]  # read as soon as it exited
-    assert len(lines) == 11_002 and lines[-1]["message"] == "the last line", (len(lines), lines[-3:])
+    assert len(lines) == 11_002 + len(how) and lines[-1]["message"] == "the last line", (len(lines), lines[-3:])
     assert lines[-2]["logger"] == "stderr" and lines[-2]["message"] == "{" * 100_000

@@ -67,8 +67,8 @@ def main() -> None:
         os._exit(0)
     # The server's end is the relay's: a Ctrl-C, or a signal to the whole group, must leave
     # it to relay the server's last lines and then see the pipe close.
-    for name in ("SIGINT", "SIGTERM", "SIGHUP"):
-        signal.signal(getattr(signal, name), signal.SIG_IGN)
+    for ending in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        signal.signal(ending, signal.SIG_IGN)
     acknowledge, writing = int(sys.argv[1]), True
     # Read on when nobody reads stderr any more: a full pipe would stop the server.
     for raw in sys.stdin.buffer:

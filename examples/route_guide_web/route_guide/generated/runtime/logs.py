@@ -6,8 +6,9 @@ own fields: the access log's call, a failure's traceback as `exception` (one
 string, never lines of its own), the address in the line that says the server
 listens. Records go through `logging` as ever, so handlers, levels and
 formatters of your own still apply (`serving.configure_logging` sets up only what no one did).
-What others write on stderr comes out as JSON lines too (`relay_stderr`): grpc's
-C core (a failed TLS handshake, say), warnings, an uncaught exception.
+What others write on stderr comes out as JSON lines too (`relay_stderr`: grpc's
+C core, a failed TLS handshake say), and so do warnings and uncaught exceptions
+(`capture_uncaught`).
 
 scaffold rewrites this module on every `scaffold gen`: do not edit it.
 """
@@ -66,14 +67,16 @@ def announce(message: str, log_format: str, **fields: Any) -> None:
     the plain message, or with `json` a JSON line like the log's."""
     if log_format == "json":
         message = JsonLines().format(record(SERVER_LOGGER, message, **fields))
-    print(message, flush=True)
+    # One write, so the line is whole next to stderr's (`-u` makes print's end a write of its own).
+    sys.stdout.write(message + "\n")
+    sys.stdout.flush()
 
 
 # How long a server that exits waits for the relay to write its last lines: a server that is
 # a container's first process takes the relay with it as it ends.
 DRAIN_SECONDS = 2.0
-# The relay's pipe, larger than Linux's 64 KiB where it can be: a record is written whole,
-# never torn by another writer's line, as long as the pipe has room for it.
+# The relay's pipe, larger than Linux's 64 KiB where it can be: a record longer than 4 KiB
+# is written whole, not torn by another writer's line, only while the pipe has room for it.
 PIPE_BYTES = 1 << 20
 _relaying = False
 
@@ -98,41 +101,50 @@ def relay_stderr() -> None:
     interpreter that cannot start it (no fork, frozen, zipped) leaves stderr be.
     """
     global _relaying
+    if _relaying or not hasattr(os, "fork") or not sys.executable or not sys.stderr:
+        return  # no fork, or no interpreter to run, or stderr closed (`2>&-`)
     script = jsonrelay.__file__
-    if _relaying or not hasattr(os, "fork") or not sys.executable:
-        return
     if getattr(sys, "frozen", False) or not os.path.isfile(script):
         return
     _relaying = True
     import fcntl  # POSIX, as fork is
 
-    ends: list[int] = []
+    ends: list[int] = []  # closed once the relay has them (or failed to start)
     try:
         lines, into = os.pipe()
+        ends += (lines, into)
         told, tell = os.pipe()
-        ends += (lines, into, tell)
+        ends += (told, tell)
         if hasattr(fcntl, "F_SETPIPE_SZ"):
             with contextlib.suppress(OSError):  # past /proc/sys/fs/pipe-max-size
                 fcntl.fcntl(into, fcntl.F_SETPIPE_SZ, PIPE_BYTES)
         relay = [sys.executable, "-I", "-S", script, str(tell)]
-        subprocess.run(relay, stdin=lines, stdout=2, pass_fds=(tell,), check=True)
+        subprocess.run(
+            relay, stdin=lines, stdout=2, pass_fds=(tell,), check=True, timeout=30
+        )
         sys.stderr.flush()
         os.dup2(into, 2)
-    except (OSError, subprocess.CalledProcessError):  # stderr stays as it was
+        ends.remove(told)  # kept: the relay's acknowledgement comes on it
+    except (OSError, subprocess.SubprocessError):  # stderr stays as it was
         return
     finally:
         for end in ends:
             os.close(end)
-    atexit.register(_drain, told)
+    atexit.register(_drain, told, os.getpid())
 
 
-def _drain(told: int) -> None:
-    """At exit: returns once the relay has written every line before this one (or after
-    `DRAIN_SECONDS`: a relay gone says nothing)."""
-    with contextlib.suppress(OSError):
-        sys.stderr.flush()
+def _drain(told: int, server: int) -> None:
+    """At exit: returns once the relay has written every line before this one, at most
+    `DRAIN_SECONDS` later (lines written after, by exit handlers that run later, may be
+    lost with a container's first process). A forked child leaves it to the server."""
+    if os.getpid() != server:
+        return
+    with contextlib.suppress(OSError, ValueError):
+        if sys.stderr:
+            sys.stderr.flush()
         os.write(2, jsonrelay.DRAINED)
-        select.select([told], [], [], DRAIN_SECONDS)
+        if select.select([told], [], [], DRAIN_SECONDS)[0]:
+            os.read(told, 1)
 
 
 def _log_uncaught(
