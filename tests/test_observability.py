@@ -575,3 +575,16 @@ def test_with_json_logs_every_line_is_written_when_the_server_has_exited(
     lines = [json.loads(line) for line in log.read_text().splitlines()]  # read as soon as it exited
     assert len(lines) == 11_002 + len(how) and lines[-1]["message"] == "the last line", (len(lines), lines[-3:])
     assert lines[-2]["logger"] == "stderr" and lines[-2]["message"] == "{" * 100_000
+
+
+def test_a_server_with_stdout_closed_says_it_listens_to_nobody_and_goes_on(plain_project: Path) -> None:
+    """`>&-`: Python's stdout is None, where print says nothing; `announce` must not fail there."""
+    said = "from route_guide.generated.runtime import logs; logs.announce('listening', 'json'); print('on', file=__import__('sys').stderr)"
+    ran = subprocess.run(
+        ["sh", "-c", f'"{sys.executable}" -c "{said}" >&-'],
+        cwd=plain_project,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert ran.returncode == 0 and ran.stderr == "on\n", ran.stderr

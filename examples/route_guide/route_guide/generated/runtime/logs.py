@@ -67,9 +67,10 @@ def announce(message: str, log_format: str, **fields: Any) -> None:
     the plain message, or with `json` a JSON line like the log's."""
     if log_format == "json":
         message = JsonLines().format(record(SERVER_LOGGER, message, **fields))
-    # One write, so the line is whole next to stderr's (`-u` makes print's end a write of its own).
-    sys.stdout.write(message + "\n")
-    sys.stdout.flush()
+    if sys.stdout:  # None when closed (`>&-`), where print says nothing either
+        # One write, so the line is whole next to stderr's (`-u` makes print's end a write of its own).
+        sys.stdout.write(message + "\n")
+        sys.stdout.flush()
 
 
 # How long a server that exits waits for the relay to write its last lines: a server that is
