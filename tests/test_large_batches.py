@@ -101,10 +101,20 @@ def test_a_failing_batch_in_groups_says_what_the_one_run_says(
 
 
 CUT_SHORT = """
-import sys
+import signal, sys, threading
 from scaffold.generation import sharding
-fifos = sys.argv[1:]
+how, fifos = sys.argv[1], sys.argv[2:]
 sharding.at_once = lambda: 2  # two children at once, on any machine
+
+
+def to_a_worker():  # the kernel may hand a process's Ctrl-C to any of its threads
+    sys.stdin.readline()
+    worker = next(t for t in threading.enumerate() if t.name.startswith("ThreadPoolExecutor"))
+    signal.pthread_kill(worker.ident, signal.SIGINT)
+
+
+if how == "a worker thread":
+    threading.Thread(target=to_a_worker, daemon=True).start()
 try:
     sharding.run_children([["-I" + fifo.rsplit("/", 1)[0], "--python_out=" + fifo + ".out", fifo] for fifo in fifos])
 except KeyboardInterrupt:
@@ -112,23 +122,29 @@ except KeyboardInterrupt:
 """
 
 
-def test_protoc_children_are_stopped_when_the_run_is_cut_short(tmp_path: Path) -> None:
+@pytest.mark.parametrize("taken_by", ["the process", "a worker thread"])
+def test_protoc_children_are_stopped_when_the_run_is_cut_short(tmp_path: Path, taken_by: str) -> None:
     """Ctrl-C reaches scaffold alone (a signal to its pid, not its process group): the children it
-    started, each blocked opening a proto that is a FIFO no one writes, are stopped, not left behind."""
+    started, each blocked opening a proto that is a FIFO no one writes, are stopped, not left behind.
+    Taken by a worker thread, the signal is raised once the main thread runs again: it must not wait
+    for the children without end (it did, and the run hung)."""
     fifos = []
     for index in range(2):
         fifo = tmp_path / f"in{index}" / "blocked.proto"
         fifo.parent.mkdir()
         os.mkfifo(fifo)
         fifos.append(str(fifo))
-    runner = subprocess.Popen([sys.executable, "-c", CUT_SHORT, *fifos], stdout=subprocess.PIPE, text=True)
+    runner = subprocess.Popen(
+        [sys.executable, "-c", CUT_SHORT, taken_by, *fifos], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+    )
     try:
         deadline = time.monotonic() + DEADLINE_SECONDS
         while len(_readers(fifos)) < len(fifos) and time.monotonic() < deadline:
             time.sleep(0.01)  # a poll of /proc until both children run
         assert len(_readers(fifos)) == len(fifos), "both children started"
-        runner.send_signal(signal.SIGINT)
-        assert runner.communicate(timeout=DEADLINE_SECONDS)[0] == "interrupted\n"
+        if taken_by == "the process":
+            runner.send_signal(signal.SIGINT)
+        assert runner.communicate("go\n", timeout=DEADLINE_SECONDS)[0] == "interrupted\n"
         while _readers(fifos) and time.monotonic() < deadline:
             time.sleep(0.01)
         assert not _readers(fifos), "no protoc child outlives the run (each would wait for a writer for ever)"

@@ -114,7 +114,17 @@ def run_children(commands: Sequence[Sequence[str]]) -> list[tuple[int, str]]:
 
     pool = concurrent.futures.ThreadPoolExecutor(at_once())
     try:
-        return list(pool.map(run, commands))
+        futures = [pool.submit(run, command) for command in commands]
+        while True:
+            # Woken now and then: a Ctrl-C the kernel handed to a worker thread is raised here only
+            # once this thread runs again (a wait without end was never interrupted: the children,
+            # blocked, were never stopped).
+            done, waiting = concurrent.futures.wait(futures, 0.25, concurrent.futures.FIRST_EXCEPTION)
+            for future in done:
+                if future.exception() is not None:
+                    future.result()  # raises it
+            if not waiting:
+                return [future.result() for future in futures]
     finally:
         with lock:
             stopping.set()
