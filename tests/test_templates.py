@@ -17,6 +17,9 @@ import pytest
 from conftest import REPO, at_key, run_python, run_scaffold, tree
 
 from scaffold import api
+from scaffold.core.imports import Import
+from scaffold.core.model import MessageRef, Project, ProtoFile, Rpc, Service
+from scaffold.generation import renders
 from scaffold.generation.render import Renderer
 from scaffold.live.watch import Watcher, WatchEvent
 
@@ -293,10 +296,9 @@ def _sets_below(value: object, where: str, depth: int, deepest: int) -> list[str
 
 
 def test_render_keys_see_every_set_the_render_context_holds(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """A render's key sorts the sets of each context value and of its own fields (`renders._stable`) and takes
-    everything deeper, and each proto file and service's own part, by plain `repr`, where a set's order
-    follows the hash seed (the key would miss in every new process). With every option that adds to the
-    context, none lies deeper."""
+    """A render's key sorts every set of the context wherever it lies (`renders.Keys`), but takes each RPC by
+    its plain `repr`, where a set's order follows the hash seed (the key would miss in every new process).
+    With every option that adds to the context, no RPC holds a set."""
     project = tmp_path / "p"
     options = ("--health", "--reflection", "--metrics", "--otel", "--web", "--layout", "per-service")
     protos = (REPO / "examples/route_guide/protos/route_guide.proto", REPO / "protos/helloworld.proto")
@@ -315,9 +317,80 @@ def test_render_keys_see_every_set_the_render_context_holds(tmp_path: Path, monk
     api.regenerate(project, full=True)
     [(context, files, services)] = seen
     assert services and files and context["config"].breaking.given  # each kind of render was made
-    found = [where for name, value in context.items() for where in _sets_below(value, name, 0, 2)]
-    found += [where for stem, file in files.items() for where in _sets_below(file, stem, 0, 0)]
-    for module, own in services.items():
-        found += _sets_below(own["project"], f"{module}:project", 0, 0)
-        found += _sets_below((own["servicer"].services, own["servicer"].pending), f"{module}:servicer", 0, 0)
-    assert found == []
+    rpcs = [
+        rpc
+        for value in (context["project"], context["servicer"].services, context["servicer"].pending, files, services)
+        for rpc in _rpcs_below(value)
+    ]
+    assert rpcs and [where for rpc in rpcs for where in _sets_below(rpc, rpc.route, 0, 0)] == []
+
+
+def _rpcs_below(value: object) -> list[Rpc]:
+    """Every RPC in `value` (through dataclass fields, sequences and mapping values)."""
+    if isinstance(value, Rpc):
+        return [value]
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        items = [getattr(value, f.name) for f in dataclasses.fields(value)]
+    elif isinstance(value, (tuple, list)):
+        items = list(value)
+    elif isinstance(value, dict):
+        items = list(value.values())
+    else:
+        return []
+    return [rpc for item in items for rpc in _rpcs_below(item)]
+
+
+def _project(doc: str, extra: tuple[str, ...] = ()) -> Project:
+    """A project of one service of two RPCs, built fresh (no object shared with another call's)."""
+    module = Import("shop.generated", "shop_pb2", "shop_pb2")
+    item = MessageRef("shop.Item", module, "Item")
+    rpcs = tuple(
+        Rpc(name, f"/shop.Shop/{name}", "unary_unary", item, item, text, False, name.lower())
+        for name, text in (("Get", doc), ("Put", "Stores an item."), *((n, "") for n in extra))
+    )
+    service = Service("Shop", "shop.Shop", "shop", module, "ShopServicer", "", False, rpcs, "shop")
+    return Project("shop", "shop.generated", (ProtoFile("shop.proto", "shop", (service,), "shop"),))
+
+
+def test_a_render_key_follows_what_each_rpc_holds_not_which_object_holds_it() -> None:
+    """`renders.Keys` hashes each RPC, service and proto file once per pass, found by identity: equal models
+    built apart key alike, in one pass or two, and a change anywhere in an RPC (its comment, a message's
+    import, one RPC more) changes the key of everything that holds it, the whole project and its file."""
+    keys = renders.Keys()
+    first, again = _project("Finds an item."), _project("Finds an item.")
+    assert keys.digest_of(first) == keys.digest_of(again) == renders.Keys().digest_of(_project("Finds an item."))
+    assert keys.digest_of(first.files[0]) == keys.digest_of(again.files[0])
+    changed = [
+        _project("Finds an item by its name."),
+        _project("Finds an item.", extra=("Drop",)),
+        dataclasses.replace(
+            first,
+            files=tuple(
+                dataclasses.replace(
+                    file,
+                    services=tuple(
+                        dataclasses.replace(
+                            service,
+                            rpcs=(
+                                dataclasses.replace(
+                                    service.rpcs[0],
+                                    request=dataclasses.replace(
+                                        service.rpcs[0].request, module=Import("shop.generated", "shop_pb2", "s_pb2")
+                                    ),
+                                ),
+                                *service.rpcs[1:],
+                            ),
+                        )
+                        for service in file.services
+                    ),
+                )
+                for file in first.files
+            ),
+        ),
+    ]
+    digests = {keys.digest_of(project) for project in (first, *changed)}
+    assert len(digests) == 1 + len(changed)
+    assert len({keys.digest_of(project.files[0]) for project in (first, *changed)}) == 1 + len(changed)
+    assert keys.fingerprint("s", {"modules": frozenset({"b", "a", "c"})}) == keys.fingerprint(
+        "s", {"modules": frozenset({"c", "a", "b"})}
+    )

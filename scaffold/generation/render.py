@@ -122,7 +122,8 @@ class Renderer:
         outputs: dict[str, str] = {}
         sources = renders.sources(self.template_dirs) if kept is not None else ""
         kept_before = frozenset(kept.used) if kept is not None else frozenset()
-        taken: dict[str, str] = {}  # each context value's digest, by name (`renders.fingerprint`)
+        keys = renders.Keys()
+        taken: dict[str, str] = {}  # each context value's digest, by name (`renders.Keys.fingerprint`)
         shared: str | None = None  # the fingerprint of what every per-service render reads alike
         owns: dict[str, str] = {}
         for name in self.template_names():
@@ -130,9 +131,9 @@ class Renderer:
             for placeholder in PLACEHOLDERS:
                 output = output.replace(placeholder, paths[placeholder])
             if PER_FILE in output:
-                read = self._read_fingerprint(name, context, kept, sources, taken)
+                read = self._read_fingerprint(name, context, kept, sources, keys, taken)
                 rendered = {
-                    output.replace(PER_FILE, stem): self._render_file(name, context, file, kept, read)
+                    output.replace(PER_FILE, stem): self._render_file(name, context, file, kept, read, keys)
                     for stem, file in files.items()
                 }
             elif PER_SERVICE in output:
@@ -140,15 +141,15 @@ class Renderer:
                     # `project` and `servicer` are each service's own (narrowed): only the view's sets are shared.
                     mine = next(iter(services.values()))
                     common = {k: v for k, v in context.items() if k not in mine}
-                    shared = renders.fingerprint(sources, {**common, **_view_sets(context["servicer"])}, taken)
+                    shared = keys.fingerprint(sources, {**common, **_view_sets(context["servicer"])}, taken)
                 rendered = {
                     _per_service_path(output, stem): self._render_service(
-                        name, context, extra, kept, shared, owns, stem
+                        name, context, extra, kept, shared, owns, stem, keys
                     )
                     for stem, extra in services.items()
                 }
             else:
-                read = self._read_fingerprint(name, context, kept, sources, taken)
+                read = self._read_fingerprint(name, context, kept, sources, keys, taken)
                 rendered = {output: self._render_keyed(name, context, kept, read, lambda: "")}
             outputs.update((path, text) for path, text in rendered.items() if text.strip() or _is_package(path))
         if kept is not None and renders.sources(self.template_dirs) != sources:
@@ -167,19 +168,26 @@ class Renderer:
         shared: str | None,
         owns: dict[str, str],
         module: str,
+        keys: renders.Keys,
     ) -> str:
         """A per-service render (`own`: the service's own part of the context); `owns` holds each service's
-        `renders.own_digest` by module, taken once for all its templates."""
+        `renders.Keys.own_digest` by module, taken once for all its templates."""
         if kept is not None and shared is not None and module not in owns:
-            owns[module] = renders.own_digest(own)
+            owns[module] = keys.own_digest(own)
         return self._render_keyed(name, {**context, **own}, kept, shared, lambda: owns[module])
 
     def _render_file(
-        self, name: str, context: Mapping[str, Any], file: Any, kept: Memo | None, shared: str | None
+        self,
+        name: str,
+        context: Mapping[str, Any],
+        file: Any,
+        kept: Memo | None,
+        shared: str | None,
+        keys: renders.Keys,
     ) -> str:
         """A per-file render: `shared` fingerprints the part of the context the template reads, the key adds
         the file."""
-        return self._render_keyed(name, {**context, "file": file}, kept, shared, lambda: renders.digest_of(file))
+        return self._render_keyed(name, {**context, "file": file}, kept, shared, lambda: keys.digest_of(file))
 
     def _render_keyed(
         self, name: str, context: Mapping[str, Any], kept: Memo | None, shared: str | None, own: Callable[[], str]
@@ -197,14 +205,20 @@ class Renderer:
         return text
 
     def _read_fingerprint(
-        self, name: str, context: Mapping[str, Any], kept: Memo | None, sources: str, taken: dict[str, str]
+        self,
+        name: str,
+        context: Mapping[str, Any],
+        kept: Memo | None,
+        sources: str,
+        keys: renders.Keys,
+        taken: dict[str, str],
     ) -> str | None:
         """The fingerprint of the part of `context` template `name` reads, with `sources`; None without `kept`."""
         if kept is None:
             return None
         reads = self._kept_reads(name, kept, sources)
         read = {k: v for k, v in context.items() if reads is None or k in reads}
-        return renders.fingerprint(sources, read, taken)
+        return keys.fingerprint(sources, read, taken)
 
     def _kept_reads(self, name: str, kept: Memo, sources: str) -> frozenset[str] | None:
         """`_reads`, from the memo while no template changed, else from the user's cache, where every project

@@ -24,30 +24,17 @@ from pathlib import Path
 from typing import Any
 
 from scaffold import __version__
+from scaffold.core.model import ProtoFile, Rpc, Service
 from scaffold.generation import inputs
 from scaffold.generation.config import Config
 
-_FORMAT = 2
+_FORMAT = 3
 
 
 def key(fingerprint: str, template: str, own: str) -> str:
     """The key of `template` rendered with the context it shares with other renders (`fingerprint`) and its
     own part: a service's (`own_digest`), a proto file's (`digest_of`), or none ("")."""
     return hashlib.sha256(f"{fingerprint}\0{template}\0{own}".encode()).hexdigest()
-
-
-def digest_of(value: Any) -> str:
-    """A digest of one object a render reads (a proto file of a per-file template)."""
-    return hashlib.sha256(repr(value).encode()).hexdigest()
-
-
-def own_digest(own: Mapping[str, Any]) -> str:
-    """A service's own part of a render's context: `project` narrowed to it, and the services and pending
-    shapes of its servicer view (the view's project-wide sets are in the fingerprint). Taken once per
-    service, for all its templates: the `repr`s were most of the cost of keying googleapis' renders."""
-    view = own["servicer"]
-    mine = f"{own['project']!r}\0{view.services!r}\0{view.pending!r}"
-    return hashlib.sha256(mine.encode()).hexdigest()
 
 
 def sources(template_dirs: tuple[Path, ...]) -> str:
@@ -70,38 +57,76 @@ def sources(template_dirs: tuple[Path, ...]) -> str:
     return digest.hexdigest()
 
 
-def fingerprint(sources: str, shared: Mapping[str, Any], taken: dict[str, str] | None = None) -> str:
-    """Everything a render reads that is the same for every service or file: `sources`, and the shared
-    context. `taken` keeps each context value's digest by name for the next fingerprint of the same
-    render: several project-wide templates read the whole `project`, which is large."""
-    taken = {} if taken is None else taken
-    digest = hashlib.sha256(f"{sources}\0".encode())
-    for name in sorted(shared):
-        if name not in taken:
-            taken[name] = hashlib.sha256(_stable(shared[name]).encode()).hexdigest()
-        digest.update(f"{name}\0{taken[name]}\0".encode())
-    return digest.hexdigest()
+class Keys:
+    """The digests of one pass of renders: each RPC, service and proto file of the model hashed once,
+    however many renders read it (the whole project, a service's own part, a proto file's), and the rest
+    of each value written out around those hashes, sets sorted wherever they lie.
 
+    On googleapis the renders' keys took each of 14,000 RPCs' `repr` four times (about 60 MB of text, a
+    tenth of a leaf change). The pass holds each object it hashed, so the identity its hash is found by
+    is never another object's."""
 
-def _stable(value: Any, depth: int = 1) -> str:
-    """`repr`, with the sets of the value, and of its own fields, in a stable order (a set's `repr` follows
-    the process's hash seed: a key made from it would miss in the next process), and the config's root
-    made absolute (the same project reached as `p` or as `/work/p` renders the same). A mapping keeps its
-    order: a template iterating it renders in that order.
+    def __init__(self) -> None:
+        self._held: dict[int, tuple[object, str]] = {}
 
-    Deeper values are their plain `repr`, which is most of the cost of keying a large project: the model
-    keeps no set deeper than that (`test_render_keys_see_every_set_the_render_context_holds`)."""
-    if isinstance(value, (set, frozenset)):
-        return repr(sorted(value))
-    if isinstance(value, Config):
-        value = dataclasses.replace(value, root=Path(os.path.abspath(value.root)))
-    if depth and dataclasses.is_dataclass(value) and not isinstance(value, type):
+    def digest_of(self, value: Any) -> str:
+        """A digest of one object a render reads (a proto file of a per-file template)."""
+        return hashlib.sha256(self._stable(value).encode()).hexdigest()
+
+    def own_digest(self, own: Mapping[str, Any]) -> str:
+        """A service's own part of a render's context: `project` narrowed to it, and the services and
+        pending shapes of its servicer view (the view's project-wide sets are in the fingerprint)."""
+        view = own["servicer"]
+        mine = "\0".join(self._stable(part) for part in (own["project"], view.services, view.pending))
+        return hashlib.sha256(mine.encode()).hexdigest()
+
+    def fingerprint(self, sources: str, shared: Mapping[str, Any], taken: dict[str, str] | None = None) -> str:
+        """Everything a render reads that is the same for every service or file: `sources`, and the shared
+        context. `taken` keeps each context value's digest by name for the next fingerprint of the same
+        render: several project-wide templates read the whole `project`, which is large."""
+        taken = {} if taken is None else taken
+        digest = hashlib.sha256(f"{sources}\0".encode())
+        for name in sorted(shared):
+            if name not in taken:
+                taken[name] = self.digest_of(shared[name])
+            digest.update(f"{name}\0{taken[name]}\0".encode())
+        return digest.hexdigest()
+
+    def _stable(self, value: Any) -> str:
+        """`repr`, with every set in a stable order (a set's `repr` follows the process's hash seed: a key
+        made from it would miss in the next process), the config's root made absolute (the same project
+        reached as `p` or as `/work/p` renders the same), and each RPC, service and proto file as the hash
+        of its own text. A mapping keeps its order: a template iterating it renders in that order."""
+        kind = type(value)
+        if kind is str or kind is int or kind is bool or value is None:
+            return repr(value)
+        if kind in _HASHED:
+            held = self._held.get(id(value))
+            if held is None:
+                text = repr(value) if kind is Rpc else self._fields(value)  # an RPC holds no set
+                held = self._held[id(value)] = (value, hashlib.sha256(text.encode()).hexdigest())
+            return f"{kind.__qualname__}#{held[1]}"
+        if kind is tuple or kind is list:
+            inner = ", ".join(self._stable(item) for item in value)
+            return f"({inner},)" if kind is tuple else f"[{inner}]"
+        if kind is dict:
+            return "{" + ", ".join(f"{self._stable(k)}: {self._stable(v)}" for k, v in value.items()) + "}"
+        if isinstance(value, (set, frozenset)):
+            return repr(sorted(value))
+        if isinstance(value, Config):
+            value = dataclasses.replace(value, root=Path(os.path.abspath(value.root)))
+        if dataclasses.is_dataclass(value) and not isinstance(value, type):
+            return self._fields(value)
+        return repr(value)
+
+    def _fields(self, value: Any) -> str:
         names = _FIELDS.get(type(value))
         if names is None:
             names = _FIELDS[type(value)] = tuple(field.name for field in dataclasses.fields(value))
-        own = ", ".join(f"{name}={_stable(getattr(value, name), depth - 1)}" for name in names)
+        own = ", ".join(f"{name}={self._stable(getattr(value, name))}" for name in names)
         return f"{type(value).__qualname__}({own})"
-    return repr(value)
 
 
+_HASHED = frozenset({Rpc, Service, ProtoFile})
+"""The model's parts that recur across renders' contexts: each is hashed once per pass (`Keys`)."""
 _FIELDS: dict[type, tuple[str, ...]] = {}
