@@ -11,11 +11,13 @@ it runs as one child protoc per core (`scaffold.generation.sharding`).
 from __future__ import annotations
 
 import dataclasses
+import errno
 import functools
 import importlib.util
 import keyword
 import os
 import re
+import stat
 import tempfile
 import threading
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -133,10 +135,11 @@ def resolve_inputs(
     roots = [os.path.realpath(root) for root in include_dirs]
     directories: dict[str, str] = {}
     for path in proto_files:
-        if not path.exists():
+        kind = _kind(path)
+        if kind is None:
             problems.append(Diagnostic(str(path), "no such proto file", 1, 1))
             continue
-        if not path.is_file():
+        if not stat.S_ISREG(kind):
             problems.append(Diagnostic(str(path), "not a file (expected a .proto file)", 1, 1))
             continue
         unreadable = None if compiled_before(path) else _not_proto_text(path)
@@ -160,6 +163,23 @@ def resolve_inputs(
     if problems:
         raise ScaffoldError(problems)
     return tuple(inputs.values())
+
+
+def _kind(path: Path) -> int | None:
+    """The mode of the file at `path` (links followed), None where there is none: one stat, where `exists`
+    and `is_file` took two of each of googleapis' 7,000 protos."""
+    try:
+        return os.stat(path).st_mode
+    except OSError as error:
+        if error.errno in _ABSENT:
+            return None
+        raise
+    except ValueError:  # a NUL in the name, which `exists` answers False for too
+        return None
+
+
+_ABSENT = frozenset({errno.ENOENT, errno.ENOTDIR, errno.EBADF, errno.ELOOP})
+"""The errors of `stat` that `Path.exists` answers False for."""
 
 
 def _not_proto_text(path: Path) -> Diagnostic | None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import posixpath
 from pathlib import Path
 
 from scaffold.record.hashes import Hashes
@@ -47,10 +48,29 @@ class Disk:
         return os.path.lexists(self.root / path)
 
     def files_under(self, directory: str) -> list[str]:
-        """The files below `directory`, as paths relative to the root, sorted."""
-        found = []
-        for parent, _, names in os.walk(self.root / directory):  # not rglob: 5,000 Paths took 0.7 s
-            relative = os.path.relpath(parent, self.root).replace(os.sep, "/")
-            prefix = "" if relative == "." else f"{relative}/"
-            found += [prefix + name for name in names if os.path.isfile(os.path.join(parent, name))]
+        """The files below `directory` (links to files included, linked directories not entered, as
+        `os.walk` goes), as paths relative to the root, sorted."""
+        found: list[str] = []
+        relative = posixpath.normpath(directory or ".")
+        _files_below(os.path.join(self._root, directory), "" if relative == "." else f"{relative}/", found)
         return sorted(found)
+
+
+def _files_below(directory: str, prefix: str, found: list[str]) -> None:
+    """Appends the files below `directory`, each as `prefix` and its path below it. Each entry's type comes
+    from the directory listing, with no stat of its own but for a link (googleapis' 6,000 merge bases were
+    stated once each by an `isfile` after the walk had listed them)."""
+    try:
+        with os.scandir(directory) as listing:
+            entries = list(listing)
+    except OSError:
+        return  # as `os.walk`: a directory that cannot be listed holds nothing
+    for entry in entries:
+        try:
+            if entry.is_dir():
+                if not entry.is_symlink():
+                    _files_below(entry.path, f"{prefix}{entry.name}/", found)
+            elif entry.is_file():
+                found.append(prefix + entry.name)
+        except OSError:
+            continue
