@@ -136,11 +136,9 @@ def resolve_inputs(
     directories: dict[str, str] = {}
     for path in proto_files:
         kind = _kind(path)
-        if kind is None:
-            problems.append(Diagnostic(str(path), "no such proto file", 1, 1))
-            continue
-        if not stat.S_ISREG(kind):
-            problems.append(Diagnostic(str(path), "not a file (expected a .proto file)", 1, 1))
+        if kind is None or not stat.S_ISREG(kind):
+            why = "no such proto file" if kind is None else "not a file (expected a .proto file)"
+            problems.append(Diagnostic(str(path), why, 1, 1))
             continue
         unreadable = None if compiled_before(path) else _not_proto_text(path)
         if unreadable:
@@ -166,20 +164,15 @@ def resolve_inputs(
 
 
 def _kind(path: Path) -> int | None:
-    """The mode of the file at `path` (links followed), None where there is none: one stat, where `exists`
-    and `is_file` took two of each of googleapis' 7,000 protos."""
+    """`path`'s mode (None where `Path.exists` finds nothing) in one stat, where `exists` and `is_file` took two."""
     try:
         return os.stat(path).st_mode
+    except ValueError:  # a NUL in the name
+        return None
     except OSError as error:
-        if error.errno in _ABSENT:
+        if error.errno in (errno.ENOENT, errno.ENOTDIR, errno.EBADF, errno.ELOOP):
             return None
         raise
-    except ValueError:  # a NUL in the name, which `exists` answers False for too
-        return None
-
-
-_ABSENT = frozenset({errno.ENOENT, errno.ENOTDIR, errno.EBADF, errno.ELOOP})
-"""The errors of `stat` that `Path.exists` answers False for."""
 
 
 def _not_proto_text(path: Path) -> Diagnostic | None:
