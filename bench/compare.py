@@ -57,11 +57,12 @@ class Timing:
         return statistics.median(self.seconds)
 
 
-def timed(command: Sequence[str], cwd: Path | None = None) -> tuple[float, float]:
-    """Wall time and peak resident memory (MiB) of one process with the processes it starts (scaffold's
-    protoc children and compile workers): the larger of the process's own peak and the highest sum of the
-    tree's proportional resident sizes, sampled with at most a twentieth of one core (the kernel's own
-    figure is the largest single process)."""
+def timed(command: Sequence[str], cwd: Path | None = None) -> tuple[float, float, float]:
+    """Wall time, peak resident memory (MiB) and CPU time (user and system, seconds) of one process with
+    the processes it starts (scaffold's protoc children and compile workers). The peak is the larger of
+    the process's own and the highest sum of the tree's proportional resident sizes, sampled with at most
+    a twentieth of one core (the kernel's own figure is the largest single process); the CPU time is the
+    kernel's, which counts every descendant the process waited for."""
     # stderr to a file, not a pipe: nothing reads a pipe until the process ends, and a process
     # that says more than a pipe holds (64 KiB; `new` on googleapis does) would block for ever.
     with tempfile.TemporaryFile() as stderr:
@@ -87,7 +88,7 @@ def timed(command: Sequence[str], cwd: Path | None = None) -> tuple[float, float
         if os.waitstatus_to_exitcode(status) != 0:
             stderr.seek(0)
             raise SystemExit(f"failed: {' '.join(command)}\n{stderr.read().decode(errors='replace')}")
-    return elapsed, max(usage.ru_maxrss * 1024, sampled[0]) / 2**20
+    return elapsed, max(usage.ru_maxrss * 1024, sampled[0]) / 2**20, usage.ru_utime + usage.ru_stime
 
 
 def _tree_resident(pid: int) -> int:
@@ -110,7 +111,7 @@ def _tree_resident(pid: int) -> int:
 def repeat(runs: int, before: Callable[[int], list[str]]) -> Timing:
     timing = Timing([])
     for run in range(runs):
-        seconds, peak = timed(before(run))
+        seconds, peak, _ = timed(before(run))
         timing.seconds.append(seconds)
         timing.peak_mib = max(timing.peak_mib, peak)
     return timing

@@ -17,8 +17,9 @@ grpc_tools.protoc` writing py, pyi and grpc for every proto; `scaffold new`;
 a no-op `scaffold gen` (the first, which checks content, and a stamped one); `gen` after a comment is appended to one leaf proto
 (google/spanner/v1/spanner.proto), and again, as an edit loop's next save; `gen` after a comment is appended to a
 proto most others import (google/api/annotations.proto). Each figure is
-printed with its ratio to plain protoc, and peak memory with its ratio to
-protoc's.
+printed with its ratio to plain protoc, and peak memory and CPU time (user and
+system, the children's included) with their ratios to protoc's: on two cores, a
+run whose CPU time is twice protoc's cannot finish in less than protoc's time.
 """
 
 from __future__ import annotations
@@ -127,7 +128,7 @@ def main() -> None:
         if left_out:
             print(f"left out, missing from the source or importing what is: {', '.join(left_out)}")
 
-        def best(command: list[str], cwd: Path, before: object = None) -> tuple[float, float]:
+        def best(command: list[str], cwd: Path, before: object = None) -> tuple[float, float, float]:
             results = []
             for _ in range(args.runs):
                 if callable(before):
@@ -176,11 +177,11 @@ def main() -> None:
         loop = best([*SCAFFOLD, "gen"], project, lambda: append_comment(LEAF))
         widely = best([*SCAFFOLD, "gen"], project, lambda: append_comment(WIDELY_IMPORTED))
 
-        def row(label: str, figure: tuple[float, float]) -> None:
-            seconds, peak = figure
+        def row(label: str, figure: tuple[float, float, float]) -> None:
+            seconds, peak, cpu = figure
             print(
                 f"{label:<44} {seconds:8.2f} s ({seconds / plain[0]:5.2f}x)"
-                f"  peak {peak:7.0f} MiB ({peak / plain[1]:4.2f}x)"
+                f"  peak {peak:7.0f} MiB ({peak / plain[1]:4.2f}x)  CPU {cpu:6.1f} s ({cpu / plain[2]:4.2f}x)"
             )
 
         row("plain python -m grpc_tools.protoc", plain)
