@@ -24,8 +24,8 @@ from scaffold.generation.config import Config
 from scaffold.generation.inputs import builtin_templates
 from scaffold.generation.plan import FilePlan, Plan
 from scaffold.generation.reconcile import Changes
-from scaffold.layout import CONFIG_FILE
-from scaffold.record import journal, lock, memo, state, swap, write
+from scaffold.layout import CONFIG_FILE, MANIFEST
+from scaffold.record import journal, lock, memo, state, swap, write, written
 
 
 @dataclass(frozen=True)
@@ -133,6 +133,7 @@ def create_project(
     incremental.save(root, outcome.record, outcome.result.placed_in)
     if inputs.memo is not None:
         memo.save(root, inputs.memo)
+    written.remember(root, outcome.plan.state[MANIFEST])
     stamps.after_writing(root)  # the first edit's `gen` then skips the content check
     left = tuple(f for f in outcome.plan.files if f.note)
     return NewReport(root, outcome.config, tuple(sorted(files | copies)), outcome.result.warnings, left)
@@ -208,6 +209,8 @@ def regenerate(
             inputs.hashes.save()  # a cache (`scaffold.record.hashes`): `check` and `diff` keep what they hashed too
             if not dry_run and inputs.memo is not None:
                 memo.save(root, inputs.memo)
+            if not dry_run:  # the manifest on disk is this one now: its lines can be written again as they are
+                written.remember(root, outcome.plan.state[MANIFEST])
             if changes and not dry_run and stamp:  # the next gen then sees a resized proto without hashing
                 stamps.after_writing(root)
             return GenReport(

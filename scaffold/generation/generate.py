@@ -27,6 +27,7 @@ from scaffold.generation.render import Renderer
 from scaffold.layout import CONFIG_FILE, TABLE
 from scaffold.record import state
 from scaffold.record.memo import Memo
+from scaffold.record.written import Lines
 
 _GRPC_VERSION = re.compile(rb"^GRPC_GENERATED_VERSION = '(?P<version>[\d.]+)'$", re.MULTILINE)
 _PROTOBUF_VERSION = re.compile(rb"^# Protobuf Python Version: (?P<version>[\d.]+)$", re.MULTILINE)
@@ -58,11 +59,12 @@ class Generation:
         recorded: Mapping[str, tuple[str, bytes | None]] | None = None,
         digests: Mapping[str, str] = {},
         gone: Sequence[str] = (),
+        written: Lines | None = None,
     ) -> dict[str, bytes]:
         """The `.scaffold/` files that record this generation (of inputs with digest `inputs`);
         `recorded` says what each file is recorded as, by default its render (see `scaffold.generation.plan`),
-        `digests` the hashes of those contents already taken, and `gone` what was taken away that code
-        still reads (`scaffold.generation.gone`)."""
+        `digests` the hashes of those contents already taken, `gone` what was taken away that code
+        still reads (`scaffold.generation.gone`), and `written` the manifest's lines as they stand."""
         if recorded is None:
             recorded = {path: (f.owner, f.content) for path, f in self.files.items()}
         return state.render(
@@ -74,6 +76,7 @@ class Generation:
             digests,
             gone,
             self.root_package,
+            written,
         )
 
 

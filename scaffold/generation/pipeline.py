@@ -39,7 +39,7 @@ from scaffold.generation.reconcile import CLASS, Changes, Module, dropped, metho
 from scaffold.generation.rehome import places, rehome_modules, shared_package
 from scaffold.generation.render import Renderer
 from scaffold.layout import CONFIG_FILE, PROTO_DIR
-from scaffold.record import state
+from scaffold.record import state, written
 from scaffold.record.bases import layered, sha256_of
 from scaffold.record.disk import Disk
 from scaffold.record.memo import Memo
@@ -97,6 +97,7 @@ def plan(inputs: Inputs, arguments: Sequence[Path] = ()) -> Outcome:
         for path in before
     ]
     restricted = _restrict_with(config, result, renderer, inputs.memo)
+    lines = written.lines_of(config.root, previous.text, previous.files, previous.servicer) if previous else None
     previous_view = previous.servicer if previous else user.services
     previous_rpcs = previous.rpcs if previous else state.rpc_summary(user.services)
     if previous is not None and previous.layout == config.layout == "per-service":  # split as now (`splitcheck`)
@@ -147,7 +148,7 @@ def plan(inputs: Inputs, arguments: Sequence[Path] = ()) -> Outcome:
             generation.files,
             previous,
             lambda recorded, settled, digests, taken: generation.state_files(
-                digest if settled else None, recorded, digests, taken
+                digest if settled else None, recorded, digests, taken, lines
             ),
             inputs.recreate,
             _with_readded_stubs(bases, after, changes, lambda path: move.currents.get(path) or disk.read(path)),

@@ -27,6 +27,7 @@ from scaffold.layout import BASE_DIR, MANIFEST
 from scaffold.record.bases import Bases
 from scaffold.record.fileops import write_atomically
 from scaffold.record.hashes import Hashes
+from scaffold.record.written import Lines
 
 
 @dataclass(frozen=True)
@@ -48,6 +49,8 @@ class State:
     """What scaffold took away (a module, `path::name`) that the user's code still read (`scaffold.generation.gone`)."""
     root_package: str = ""
     """The per-service trees' root package they were last rendered with (config `root_package`)."""
+    text: str = field(default="", repr=False, compare=False)
+    """The manifest as read: its lines are written again where their entries are (`scaffold.record.written`)."""
 
 
 def sha256(content: bytes) -> str:
@@ -73,7 +76,7 @@ def read(root: Path, hashes: Hashes | None = None) -> State | None:
     except (OSError, ValueError) as error:
         raise fail(str(path), f"unreadable state ({error}); restore it from version control", 1, 1) from None
     try:
-        return _state(data, root, hashes)
+        return dataclasses.replace(_state(data, root, hashes), text=text)
     except _Malformed as error:
         line, col = _located(text, error.key)
         raise fail(str(path), f"{error.message}; restore it from version control", line, col) from None
@@ -192,6 +195,7 @@ def render(
     digests: Mapping[str, str] = {},
     gone: Iterable[str] = (),
     root_package: str = "",
+    written: Lines | None = None,
 ) -> dict[str, bytes]:
     """The state files for `files` (path -> (owner, what it is recorded as)); `digests` holds the hashes
     of those contents that were taken already (hashing googleapis' 43,000 files twice took half a second).
@@ -201,17 +205,24 @@ def render(
 
     `inputs` is the digest of what the generation read (see `scaffold.generation.inputs`),
     which lets the no-op path answer without generating; None when unknown. `gone` lists what
-    scaffold took away that the user's code still reads (`scaffold.generation.gone`).
+    scaffold took away that the user's code still reads (`scaffold.generation.gone`). `written` holds
+    the lines of the manifest this version wrote last, written again where their entries are the same.
     """
+    reused = written.files if written else {}
+    file_lines = []
+    for p, (owner, content) in sorted(files.items()):
+        entry = (owner, None if content is None else digests.get(p) or sha256(content))
+        kept = reused.get(p)
+        file_lines.append(
+            kept[1] if kept is not None and kept[0] == entry else f"  {json.dumps(p)}: {_file_entry(*entry)}"
+        )
+    known = written.servicer if written else {}
     manifest: dict[str, Any] = {
         "scaffold": __version__,
         "inputs": inputs,
-        "files": {
-            p: {"owner": owner, "sha256": None if content is None else digests.get(p) or sha256(content)}
-            for p, (owner, content) in sorted(files.items())
-        },
+        "files": _Section("{}", file_lines),
         "rpcs": rpcs,
-        "servicer": [service_record(s) for s in servicer],
+        "servicer": _Section("[]", [known.get(s) or f"  {json.dumps(service_record(s))}" for s in servicer]),
     }
     if layout != "single":  # absent means single: the manifests of projects made before layouts stay as they were
         manifest["layout"] = layout
@@ -243,8 +254,10 @@ def _text(manifest: dict[str, Any]) -> str:
     takes the pure-Python one, spent 4 s on googleapis' manifest)."""
     entries = []
     for key, value in manifest.items():
-        if key == "files" and value:
-            inner = ",\n".join(f"  {json.dumps(k)}: {_file_entry(v)}" for k, v in value.items())
+        if isinstance(value, _Section):
+            entries.append(value.text(key))
+        elif key == "files" and value:
+            inner = ",\n".join(f"  {json.dumps(k)}: {_file_entry(v['owner'], v['sha256'])}" for k, v in value.items())
             entries.append(f" {json.dumps(key)}: {{\n{inner}\n }}")
         elif isinstance(value, dict) and value:
             inner = ",\n".join(f"  {json.dumps(k)}: {json.dumps(v)}" for k, v in value.items())
@@ -257,10 +270,26 @@ def _text(manifest: dict[str, Any]) -> str:
     return "{\n" + ",\n".join(entries) + "\n}\n"
 
 
-def _file_entry(entry: dict[str, str | None]) -> str:
-    """`json.dumps(entry)` of a file's entry, byte for byte, by formatting (43,000 encoder calls were a
-    third of writing googleapis' manifest): an owner is one of two words, a hash is hex or null."""
-    owner, digest = entry["owner"], entry["sha256"]
+@dataclass(frozen=True)
+class _Section:
+    """A list or table of the manifest with its entries written already, one per line (`_text`)."""
+
+    brackets: str
+    lines: list[str]
+
+    def text(self, key: str) -> str:
+        opening, closing = self.brackets[0], self.brackets[1]
+        inner = ",\n".join(self.lines)
+        return (
+            f" {json.dumps(key)}: {opening}\n{inner}\n {closing}"
+            if self.lines
+            else f" {json.dumps(key)}: {self.brackets}"
+        )
+
+
+def _file_entry(owner: str | None, digest: str | None) -> str:
+    """`json.dumps` of a file's entry, byte for byte, by formatting (43,000 encoder calls were a third of
+    writing googleapis' manifest): an owner is one of two words, a hash is hex or null."""
     assert owner in ("generated", "user") and (digest is None or digest.isalnum())
     encoded = "null" if digest is None else f'"{digest}"'
     return f'{{"owner": "{owner}", "sha256": {encoded}}}'

@@ -1,0 +1,89 @@
+"""The lines of the manifest this version of scaffold wrote last, for the next run to write again as they are.
+
+A leaf change rewrites googleapis' manifest with all but a line or two as they
+were: 43,000 file entries and 1,739 service records, whose formatting was a tenth
+of the run. A line is taken again only where its entry is the same (a file's
+owner and hash; a service record equal to the one read from that line), and only
+from a manifest that is byte for byte the one a run of this version wrote: its
+hash is kept in `.scaffold/cache/` once the run is over. A manifest edited,
+restored from git, written by another version, or by a run that did not finish
+has another hash, and every line is formatted again. Every line of such a
+manifest is the one `scaffold.record.state.render` makes of what it holds, so
+taking it again writes the same bytes, and the manifest of an incremental run is
+still the one a clean run writes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import marshal
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Protocol
+
+from scaffold import __version__
+from scaffold.core.model import Service
+from scaffold.record import cache
+
+NAME = "manifest.marshal"
+_FORMAT = 1
+
+
+@dataclass(frozen=True)
+class Lines:
+    """The lines of a manifest by entry, each without the comma that follows it."""
+
+    files: Mapping[str, tuple[tuple[str, str | None], str]]
+    """Path -> ((owner, sha256), its line)."""
+    servicer: Mapping[Service, str]
+    """A service record, as read -> its line."""
+
+
+def remember(root: str | os.PathLike[str], manifest: bytes) -> None:
+    """Keep the hash of the manifest a run leaves, once it is on disk; quiet (a cache)."""
+    digest = hashlib.sha256(manifest).hexdigest()
+    cache.write(root, NAME, marshal.dumps((_FORMAT, __version__, digest)))
+
+
+class Recorded(Protocol):
+    """A file's entry in the manifest (`scaffold.record.state.FileRecord`)."""
+
+    @property
+    def owner(self) -> str: ...
+
+    @property
+    def sha256(self) -> str | None: ...
+
+
+def lines_of(
+    root: str | os.PathLike[str], text: str, files: Mapping[str, Recorded], servicer: tuple[Service, ...]
+) -> Lines | None:
+    """The lines of `text`, the manifest read at `root` (holding `files` and `servicer`, in their order),
+    when it is the one this version wrote last; None otherwise."""
+    try:
+        form, version, digest = marshal.loads(cache.read(root, NAME) or b"")
+    except Exception:  # noqa: BLE001 - missing, truncated or crafted: nothing is taken again
+        return None
+    if (form, version) != (_FORMAT, __version__) or digest != hashlib.sha256(text.encode()).hexdigest():
+        return None
+    rows = text.split("\n")
+    file_lines = _section(rows, ' "files": {', len(files))
+    service_lines = _section(rows, ' "servicer": [', len(servicer))
+    if file_lines is None or service_lines is None:
+        return None
+    entries = (((record.owner, record.sha256), line) for record, line in zip(files.values(), file_lines, strict=True))
+    return Lines(dict(zip(files, entries, strict=True)), dict(zip(servicer, service_lines, strict=True)))
+
+
+def _section(rows: list[str], opening: str, count: int) -> list[str] | None:
+    """The `count` lines after `opening` (none when the section is absent or empty), commas cut off; None
+    when they are not there as `state.render` writes them."""
+    if not count:
+        return []
+    try:
+        start = rows.index(opening) + 1
+    except ValueError:
+        return None
+    found = [row.removesuffix(",") for row in rows[start : start + count]]
+    return found if len(found) == count and all(row.startswith("  ") for row in found) else None
