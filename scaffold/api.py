@@ -16,7 +16,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from scaffold.core import seams
+from scaffold.core import collection, seams
 from scaffold.core.errors import Diagnostic, ScaffoldError, fail
 from scaffold.core.progress import ProgressCallback
 from scaffold.generation import gone, incremental, pipeline, project, stamps
@@ -108,6 +108,7 @@ def new_project(
     return create_project(protos, options, progress)
 
 
+@collection.fewer_collections()
 def create_project(
     protos: Sequence[Path], options: project.NewOptions, progress: ProgressCallback | None = None
 ) -> NewReport:
@@ -156,6 +157,7 @@ def export_templates(target: Path, force: bool = False) -> list[str]:
 _ATTEMPTS = 3  # plans in a row that a save may overtake before a run gives up
 
 
+@collection.fewer_collections()
 def regenerate(
     root: Path,
     *,

@@ -22,6 +22,7 @@ class Disk:
         self._read: dict[str, bytes | None] = {}
         self._hashes = hashes or Hashes()
         self._root = os.path.abspath(root)
+        self._prefix = self._root.rstrip("/") + "/"  # joined by hand: `os.path.join` for 50,000 paths took 0.1 s
 
     def sha256(self, path: str) -> str | None:
         """The hash of `path`'s bytes (None: no file), without reading a file whose status vouches for its
@@ -30,7 +31,7 @@ class Disk:
             content = self._read[path]
             return None if content is None else hashlib.sha256(content).hexdigest()
         try:
-            return self._hashes.sha256(os.path.join(self._root, path))  # strings: pathlib's joins took a second
+            return self._hashes.sha256(self._prefix + path)  # a path the plan names: relative, `/`-separated
         except (FileNotFoundError, NotADirectoryError, IsADirectoryError):
             return None
 

@@ -1,0 +1,31 @@
+"""Fewer garbage collections while a run holds its tree in memory.
+
+A run on googleapis makes millions of small objects (the protoc record, the
+memo, the model, the plan) and keeps nearly all of them to its end. Python's
+collector, which looks at the youngest objects after every 700 allocations and
+at all of them every hundred such looks, walked that heap again and again:
+0.45 s of a 3.5 s leaf change, and it found almost nothing to free (the run's
+peak memory was the same with the collector off). While a run lasts, the
+youngest generation is collected after 100,000 allocations instead (mypy
+raises the same threshold for the same reason); reference counting frees
+everything else as it goes, and the thresholds are restored after the run.
+"""
+
+from __future__ import annotations
+
+import gc
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+YOUNGEST = 100_000
+"""Allocations (less deallocations) between two collections of the youngest generation during a run."""
+
+
+@contextmanager
+def fewer_collections() -> Iterator[None]:
+    before = gc.get_threshold()
+    gc.set_threshold(max(YOUNGEST, before[0]), *before[1:])
+    try:
+        yield
+    finally:
+        gc.set_threshold(*before)
