@@ -251,6 +251,9 @@ def test_a_run_collects_garbage_less_often_and_leaves_the_collector_as_it_found_
         assert gc.get_threshold() == (700, 7, 9)
         made = api.new_project([REPO / "protos/helloworld.proto"], output=tmp_path / "q")
         assert made.root == tmp_path / "q" and gc.get_threshold() == (700, 7, 9)
+        gc.set_threshold(0, 7, 9)  # automatic collection turned off by the process: it stays off
+        api.regenerate(tmp_path / "q")
+        assert gc.get_threshold() == (0, 7, 9)
     finally:
         gc.set_threshold(*before)
-    assert seen == [(collection.YOUNGEST, 7, 9)] * 2
+    assert seen == [(collection.YOUNGEST, 7, 9)] * 2 + [(0, 7, 9)]

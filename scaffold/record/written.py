@@ -73,7 +73,10 @@ def lines_of(
     if file_lines is None or service_lines is None:
         return None
     entries = (((record.owner, record.sha256), line) for record, line in zip(files.values(), file_lines, strict=True))
-    return Lines(dict(zip(files, entries, strict=True)), dict(zip(servicer, service_lines, strict=True)))
+    try:
+        return Lines(dict(zip(files, entries, strict=True)), dict(zip(servicer, service_lines, strict=True)))
+    except TypeError:  # a record holding a list where a name goes (a crafted cache vouching for it): not taken
+        return None
 
 
 def _section(rows: list[str], opening: str, count: int) -> list[str] | None:
