@@ -257,3 +257,25 @@ def test_a_run_collects_garbage_less_often_and_leaves_the_collector_as_it_found_
     finally:
         gc.set_threshold(*before)
     assert seen == [(collection.YOUNGEST, 7, 9)] * 2 + [(0, 7, 9)]
+
+
+def test_runs_that_overlap_in_two_threads_leave_the_collector_as_it_was() -> None:
+    """Two runs in two threads, the first ending before the second: the thresholds stay raised until the
+    last one ends, then are the process's own again (each run putting back what it found would leave
+    them raised for good)."""
+    import gc
+
+    from scaffold.core import collection
+
+    before = gc.get_threshold()
+    try:
+        gc.set_threshold(700, 10, 10)
+        first, second = collection.fewer_collections(), collection.fewer_collections()
+        first.__enter__()
+        second.__enter__()
+        first.__exit__(None, None, None)
+        assert gc.get_threshold() == (collection.YOUNGEST, 10, 10)
+        second.__exit__(None, None, None)
+        assert gc.get_threshold() == (700, 10, 10)
+    finally:
+        gc.set_threshold(*before)

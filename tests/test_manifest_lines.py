@@ -91,3 +91,74 @@ def test_a_manifest_edited_by_hand_is_written_again_as_scaffold_writes_it(
     assert counts["services"] == 2 and counts["files"] == len(state.read(project).files)  # type: ignore[union-attr]
     after = manifest.read_bytes()
     assert edit[1] not in after.decode() and after == _rendered_anew(project)
+
+
+def test_a_cache_vouching_for_a_manifest_that_names_a_path_twice_takes_no_line(tmp_path: Path) -> None:
+    """A manifest given a second entry for one path, and a cache kept for those very bytes (crafted, or from
+    a tool that wrote it so): its lines no longer pair with its entries one for one, so none is taken, and
+    the next run writes every entry as a clean render does."""
+    project = _made(tmp_path)
+    manifest = project / MANIFEST
+    rows = manifest.read_text().split("\n")
+    first = next(i for i, row in enumerate(rows) if row.startswith('  "README.md": '))
+    rows.insert(first + 1, rows[first].replace('"sha256": "', '"sha256": "0', 1))  # the same key, another hash
+    doubled = "\n".join(rows)
+    manifest.write_text(doubled)
+    written.remember(project, doubled.encode())
+    previous = state.read(project)
+    assert previous is not None
+    assert written.lines_of(project, previous.text, previous.files, previous.servicer) is None
+    api.regenerate(project)
+    assert manifest.read_bytes() == _rendered_anew(project)
+
+
+def test_a_service_record_holding_a_list_where_a_name_goes_is_no_traceback(tmp_path: Path) -> None:
+    """A hand-edited manifest whose record of a service the protos dropped holds a list for its comment: the
+    run that keeps its implemented class looks the record up among the lines to take again, and a list
+    cannot be looked up; it is formatted anew instead, as before lines were kept."""
+    project = tmp_path / "p"
+    proto = tmp_path / "helloworld.proto"
+    proto.write_text(
+        HELLO.read_text()
+        + "\n// Another service.\nservice Other {\n  rpc DoIt (HelloRequest) returns (HelloReply);\n}\n"
+    )
+    assert run_scaffold("new", proto, "-o", project, "--layout", "single").returncode == 0
+    servicer = project / "helloworld/servicer.py"
+    stub = 'context.abort(grpc.StatusCode.UNIMPLEMENTED, "DoIt is not implemented yet")'
+    servicer.write_text(servicer.read_text().replace(stub, 'return helloworld_pb2.HelloReply(message="done")'))
+    manifest = project / MANIFEST
+    text = manifest.read_text()
+    assert '"doc": "Another service."' in text
+    manifest.write_text(text.replace('"doc": "Another service."', '"doc": ["Another", "service."]', 1))
+    copy = project / "protos/helloworld.proto"
+    copy.write_text(copy.read_text().split("\n// Another service.")[0] + "\n")
+    ran = run_scaffold("gen", "-C", project)
+    assert ran.returncode == 0, ran.stderr
+    assert "Traceback" not in ran.stderr and "internal error" not in ran.stderr
+    assert 'message="done"' in servicer.read_text()  # the implemented method, kept with its class
+
+
+def test_the_files_below_a_directory_deeper_than_the_recursion_limit_are_all_listed(tmp_path: Path) -> None:
+    """`Disk.files_under` (the merge bases, the user's modules a layout switch or a rollback reads) walks with
+    a stack: a tree 1,200 directories deep is listed, as `os.walk` lists it since Python 3.12."""
+    import sys
+
+    from scaffold.record.disk import Disk
+
+    deep = tmp_path / "pkg"
+    levels = [deep]
+    for _ in range(max(1_200, sys.getrecursionlimit() + 200)):
+        levels.append(levels[-1] / "a")
+    try:
+        for level in levels:  # one at a time: `makedirs` and `rmtree` (pytest's clean-up) recurse
+            level.mkdir()
+        (levels[-1] / "bottom.py").write_text("")
+        (deep / "top.py").write_text("")
+        listed = Disk(tmp_path).files_under("pkg")
+    finally:
+        (levels[-1] / "bottom.py").unlink(missing_ok=True)
+        (deep / "top.py").unlink(missing_ok=True)
+        for level in reversed(levels):
+            if level.is_dir():
+                level.rmdir()
+    assert listed == ["pkg/" + "a/" * (len(levels) - 1) + "bottom.py", "pkg/top.py"]

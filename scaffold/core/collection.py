@@ -14,6 +14,7 @@ everything else as it goes, and the thresholds are restored after the run.
 from __future__ import annotations
 
 import gc
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -21,12 +22,26 @@ YOUNGEST = 100_000
 """Allocations (less deallocations) between two collections of the youngest generation during a run."""
 
 
+_lock = threading.Lock()
+_running = 0
+_before = (0, 0, 0)
+
+
 @contextmanager
 def fewer_collections() -> Iterator[None]:
-    before = gc.get_threshold()
-    if before[0]:  # 0 turns automatic collection off: a process that chose that keeps it
-        gc.set_threshold(max(YOUNGEST, before[0]), *before[1:])
+    """The youngest generation collected less often while any run lasts (runs in several threads share one
+    change: the first sets it, the last one to end puts the process's own thresholds back)."""
+    global _running, _before
+    with _lock:
+        if not _running:
+            _before = gc.get_threshold()
+            if _before[0]:  # 0 turns automatic collection off: a process that chose that keeps it
+                gc.set_threshold(max(YOUNGEST, _before[0]), *_before[1:])
+        _running += 1
     try:
         yield
     finally:
-        gc.set_threshold(*before)
+        with _lock:
+            _running -= 1
+            if not _running:
+                gc.set_threshold(*_before)

@@ -60,18 +60,22 @@ class Disk:
 def _files_below(directory: str, prefix: str, found: list[str]) -> None:
     """Appends the files below `directory`, each as `prefix` and its path below it. Each entry's type comes
     from the directory listing, with no stat of its own but for a link (googleapis' 6,000 merge bases were
-    stated once each by an `isfile` after the walk had listed them)."""
-    try:
-        with os.scandir(directory) as listing:
-            entries = list(listing)
-    except OSError:
-        return  # as `os.walk`: a directory that cannot be listed holds nothing
-    for entry in entries:
+    stated once each by an `isfile` after the walk had listed them). A stack, not recursion: a tree may be
+    deeper than Python's recursion limit."""
+    pending = [(directory, prefix)]
+    while pending:
+        current, above = pending.pop()
         try:
-            if entry.is_dir():
-                if not entry.is_symlink():
-                    _files_below(entry.path, f"{prefix}{entry.name}/", found)
-            elif entry.is_file():
-                found.append(prefix + entry.name)
+            with os.scandir(current) as listing:
+                entries = list(listing)
         except OSError:
-            continue
+            continue  # as `os.walk`: a directory that cannot be listed holds nothing
+        for entry in entries:
+            try:
+                if entry.is_dir():
+                    if not entry.is_symlink():
+                        pending.append((entry.path, f"{above}{entry.name}/"))
+                elif entry.is_file():
+                    found.append(above + entry.name)
+            except OSError:
+                continue

@@ -222,7 +222,7 @@ def render(
         "inputs": inputs,
         "files": _Section("{}", file_lines),
         "rpcs": rpcs,
-        "servicer": _Section("[]", [known.get(s) or f"  {json.dumps(service_record(s))}" for s in servicer]),
+        "servicer": _Section("[]", [_kept(known, s) or f"  {json.dumps(service_record(s))}" for s in servicer]),
     }
     if layout != "single":  # absent means single: the manifests of projects made before layouts stay as they were
         manifest["layout"] = layout
@@ -268,6 +268,17 @@ def _text(manifest: dict[str, Any]) -> str:
         else:
             entries.append(f" {json.dumps(key)}: {json.dumps(value)}")
     return "{\n" + ",\n".join(entries) + "\n}\n"
+
+
+def _kept(known: Mapping[Service, str], service: Service) -> str | None:
+    """The line `known` holds for `service`; None for none, or for a service that cannot be looked up (a
+    record read from a hand-edited manifest may hold a list where a name goes)."""
+    if not known:
+        return None
+    try:
+        return known.get(service)
+    except TypeError:
+        return None
 
 
 @dataclass(frozen=True)

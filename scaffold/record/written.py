@@ -15,7 +15,10 @@ still the one a clean run writes.
 
 from __future__ import annotations
 
+import functools
 import hashlib
+import importlib.util
+import json
 import marshal
 import os
 from collections.abc import Mapping
@@ -43,7 +46,25 @@ class Lines:
 def remember(root: str | os.PathLike[str], manifest: bytes) -> None:
     """Keep the hash of the manifest a run leaves, once it is on disk; quiet (a cache)."""
     digest = hashlib.sha256(manifest).hexdigest()
-    cache.write(root, NAME, marshal.dumps((_FORMAT, __version__, digest)))
+    cache.write(root, NAME, marshal.dumps((_FORMAT, _writer(), digest)))
+
+
+@functools.cache
+def _writer() -> str:
+    """What decides a line's text: scaffold's version and the source of the modules that write records and
+    define what they hold (an editable install changes them without a new version); the version alone
+    where a source is not a file of its own."""
+    digest = hashlib.sha256(__version__.encode())
+    for module in _WRITERS:
+        spec = importlib.util.find_spec(module)
+        if spec is None or not spec.origin or not os.path.isfile(spec.origin):
+            return __version__
+        with open(spec.origin, "rb") as source:
+            digest.update(source.read())
+    return digest.hexdigest()
+
+
+_WRITERS = ("scaffold.record.state", "scaffold.core.model", "scaffold.core.imports")
 
 
 class Recorded(Protocol):
@@ -65,12 +86,12 @@ def lines_of(
         form, version, digest = marshal.loads(cache.read(root, NAME) or b"")
     except Exception:  # noqa: BLE001 - missing, truncated or crafted: nothing is taken again
         return None
-    if (form, version) != (_FORMAT, __version__) or digest != hashlib.sha256(text.encode()).hexdigest():
+    if (form, version) != (_FORMAT, _writer()) or digest != hashlib.sha256(text.encode()).hexdigest():
         return None
     rows = text.split("\n")
-    file_lines = _section(rows, ' "files": {', len(files))
-    service_lines = _section(rows, ' "servicer": [', len(servicer))
-    if file_lines is None or service_lines is None:
+    file_lines = _section(rows, ' "files": {', " }", len(files))
+    service_lines = _section(rows, ' "servicer": [', " ]", len(servicer))
+    if file_lines is None or service_lines is None or not all(map(_names, files, file_lines)):
         return None
     entries = (((record.owner, record.sha256), line) for record, line in zip(files.values(), file_lines, strict=True))
     try:
@@ -79,9 +100,9 @@ def lines_of(
         return None
 
 
-def _section(rows: list[str], opening: str, count: int) -> list[str] | None:
-    """The `count` lines after `opening` (none when the section is absent or empty), commas cut off; None
-    when they are not there as `state.render` writes them."""
+def _section(rows: list[str], opening: str, closing: str, count: int) -> list[str] | None:
+    """The `count` lines between `opening` and `closing` (none when the section is absent or empty), commas
+    cut off; None when they are not there as `state.render` writes them (a key given twice, a line more)."""
     if not count:
         return []
     try:
@@ -89,4 +110,12 @@ def _section(rows: list[str], opening: str, count: int) -> list[str] | None:
     except ValueError:
         return None
     found = [row.removesuffix(",") for row in rows[start : start + count]]
-    return found if len(found) == count and all(row.startswith("  ") for row in found) else None
+    end = rows[start + count].removesuffix(",") if start + count < len(rows) else ""
+    return found if len(found) == count and end == closing and all(row.startswith("  ") for row in found) else None
+
+
+def _names(path: str, line: str) -> bool:
+    """Whether `line` is the entry of `path`: its key, as `json.dumps` writes it (the plain form, which
+    nearly every path takes, without calling it)."""
+    plain = path.isascii() and path.isprintable() and '"' not in path and "\\" not in path
+    return line.startswith(f'  "{path}": ' if plain else f"  {json.dumps(path)}: ")
