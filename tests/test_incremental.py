@@ -228,7 +228,7 @@ def test_a_run_collects_garbage_less_often_and_leaves_the_collector_as_it_found_
 
     from scaffold.core import collection
     from scaffold.core.errors import ScaffoldError
-    from scaffold.generation import pipeline
+    from scaffold.generation import pipeline, uptodate
 
     project = tmp_path / "p"
     assert run_scaffold("new", REPO / "protos/helloworld.proto", "-o", project).returncode == 0
@@ -245,6 +245,7 @@ def test_a_run_collects_garbage_less_often_and_leaves_the_collector_as_it_found_
         gc.set_threshold(700, 7, 9)
         api.regenerate(project)
         assert gc.get_threshold() == (700, 7, 9)
+        assert uptodate.check_and_stamp(project) and gc.get_threshold() == (700, 7, 9)  # the no-op path's check
         (project / "pyproject.toml").write_text("[tool.scaffold\n")
         with pytest.raises(ScaffoldError):
             api.regenerate(project)

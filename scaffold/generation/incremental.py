@@ -155,12 +155,11 @@ def run(
         outputs |= record[name].outputs
         warnings += _shown_at(record[name].warnings, shown.get(name))
     serialized = {name: fresh[name].SerializeToString() if name in fresh else record[name].descriptor for name in order}
-    file_set = b"".join(_as_file_field(descriptor) for descriptor in serialized.values())
     result = ProtocResult(
         inputs=tuple(inputs),
         generated_names=(*names, *imported),
         outputs=dict(sorted(outputs.items())),
-        descriptor_set=file_set,
+        descriptor_set=b"",  # made from `serialized` when asked for (`ProtocResult.descriptors`)
         warnings=protoc.in_order(warnings),
         compiled=tuple(compiled),
         placed_in=placed_in,
@@ -309,16 +308,6 @@ def _visible(name: str, dependencies: _Dependencies, public: _Dependencies) -> s
             visible.add(dependency)
             pending += public(dependency)
     return visible
-
-
-def _as_file_field(message: bytes) -> bytes:
-    """`message` as field 1 of a FileDescriptorSet, so the set is parsed once rather than file by file."""
-    length, encoded = len(message), bytearray()
-    while True:
-        byte, length = length & 0x7F, length >> 7
-        encoded.append(byte | (0x80 if length else 0))
-        if not length:
-            return b"\x0a" + bytes(encoded) + message
 
 
 def _diagnostics(warnings: Iterable[tuple[Any, ...]]) -> tuple[Diagnostic, ...]:

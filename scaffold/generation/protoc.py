@@ -55,16 +55,15 @@ class ProtocResult:
 
     `outputs` maps paths relative to the output root (`a/common_pb2.py`) to
     their bytes, or, once placed in a project (`placed_in`, see
-    `scaffold.generation.relocate.place`), project paths to the placed bytes;
-    `descriptors` holds every file involved, imports included, with source
-    info so that comments reach the model.
+    `scaffold.generation.relocate.place`), project paths to the placed bytes; `descriptors`
+    holds every file involved, imports included, with source info so that comments reach the model.
     """
 
     inputs: tuple[ProtoInput, ...]
     generated_names: tuple[str, ...]
     outputs: dict[str, bytes]
     descriptor_set: descriptor_pb2.FileDescriptorSet | bytes = dataclasses.field(compare=False)
-    """The descriptors, parsed or as serialized (then parsed on first use of `descriptors`)."""
+    """Parsed, or serialized (parsed on first use of `descriptors`); b"": made then from `descriptor_bytes`."""
     warnings: tuple[Diagnostic, ...]
     compiled: tuple[str, ...]
     """The protos protoc generated in this run; the others' outputs were reused (`scaffold.generation.incremental`)."""
@@ -82,7 +81,10 @@ class ProtocResult:
     def descriptors(self) -> descriptor_pb2.FileDescriptorSet:
         if isinstance(self.descriptor_set, descriptor_pb2.FileDescriptorSet):
             return self.descriptor_set
-        return descriptor_pb2.FileDescriptorSet.FromString(self.descriptor_set)
+        parsed = descriptor_pb2.FileDescriptorSet.FromString(self.descriptor_set)
+        for serialized in () if self.descriptor_set else self.descriptor_bytes.values():
+            parsed.file.add().MergeFromString(serialized)
+        return parsed
 
 
 def expand_directories(paths: Sequence[Path], include_dirs: Sequence[Path]) -> tuple[list[Path], list[Path]]:
@@ -167,10 +169,8 @@ def _kind(path: Path) -> int | None:
     """`path`'s mode (None where `Path.exists` finds nothing) in one stat, where `exists` and `is_file` took two."""
     try:
         return os.stat(path).st_mode
-    except ValueError:  # a NUL in the name
-        return None
-    except OSError as error:
-        if error.errno in (errno.ENOENT, errno.ENOTDIR, errno.EBADF, errno.ELOOP):
+    except (OSError, ValueError) as error:  # ValueError: a NUL in the name
+        if isinstance(error, ValueError) or error.errno in (errno.ENOENT, errno.ENOTDIR, errno.EBADF, errno.ELOOP):
             return None
         raise
 

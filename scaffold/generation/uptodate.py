@@ -15,15 +15,17 @@ import os
 import re
 from pathlib import Path
 
-from scaffold.core import paths
+from scaffold.core import collection, paths
 from scaffold.core.text import lacks_a_class
 from scaffold.generation import inputs, stamps
 from scaffold.layout import BASE_DIR, CACHE_DIR, CONFIG_FILE, MANIFEST, STATE_DIR, TXN_DIR
 from scaffold.record.hashes import Hashes
 
 
+@collection.fewer_collections()
 def check_and_stamp(root: Path) -> bool:
-    """True when nothing would change; then the stamp is written for the next run.
+    """True when nothing would change; then the stamp is written for the next run (with fewer garbage
+    collections, as a run: a sixth of googleapis' 0.8 s check went to them).
 
     Anything unexpected in what it reads (a manifest of the wrong shape) is
     not its to report: it answers False, and the full pipeline says what is wrong.
