@@ -28,7 +28,6 @@ from types import TracebackType
 from typing import Any
 
 from route_guide.generated.runtime import jsonrelay
-from route_guide.generated.runtime.jsonrelay import rfc3339
 
 FORMATS = ("json", "text")
 TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
@@ -41,7 +40,7 @@ class JsonLines(logging.Formatter):
 
     def format(self, record: logging.LogRecord) -> str:
         line: dict[str, Any] = {
-            "time": rfc3339(record.created),
+            "time": jsonrelay.rfc3339(record.created),
             "level": record.levelname,
             "logger": record.name,
             "message": record.getMessage(),
