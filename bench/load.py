@@ -13,7 +13,11 @@ side is its own server process:
 - `otel off`: the same project made with `--otel`, the SDK disabled
   (`OTEL_SDK_DISABLED=true`: the API's no-op spans);
 - `otel on`: that project with the SDK's tracer and meter providers, every span
-  recorded and handed to an exporter that drops it.
+  recorded and handed to an exporter that drops it;
+- `sdk floor`: none of scaffold's code, grpc's server with one interceptor that
+  does the least a traced server can: one SDK span per call (two attributes),
+  current while the method runs, and one histogram point, both inline. What the
+  SDK itself costs a call, measured against `none`.
 
 Rounds alternate the order, so a slow moment of the machine does not favour one
 side. A second part runs two servers at once, tracing off and on, and times what
@@ -25,9 +29,10 @@ turn.
 
 Prints calls per second, p50/p99 latency, the server's CPU time per call (all
 its threads, median of rounds; Linux), and throughput as a ratio (median of
-rounds): `access log` to `none` (target: at most 10% lost) and `otel on` to
-`otel off`; then the median time of a unary call and of a stream with tracing on
-to off (targets: at most 5% more each).
+rounds): `access log` and `sdk floor` to `none` (target: at most 10% lost) and
+`otel on` to `otel off`; then the median time of a unary call and of a stream
+with tracing on to off (targets: at most 5% more each), and of a unary call to
+the `sdk floor` server to `none`.
 """
 
 from __future__ import annotations
@@ -48,11 +53,11 @@ import grpc
 REPO = Path(__file__).resolve().parent.parent
 EXAMPLE = REPO / "examples" / "route_guide"
 SERVE = """
-import logging, os, signal, sys, threading
+import logging, os, signal, sys, threading, time
 side, log = sys.argv[1], sys.argv[2]
 if os.environ.get("LOAD_FILE_HANDLER"):  # a logging configuration of the user's own: a FileHandler
     logging.basicConfig(level=logging.INFO, filename=log, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-if side == "otel on":
+if side in ("otel on", "sdk floor"):
     from opentelemetry import metrics, trace
     from opentelemetry.sdk.metrics import MeterProvider
     from opentelemetry.sdk.metrics.export import InMemoryMetricReader
@@ -71,8 +76,43 @@ import grpc
 from concurrent import futures
 from route_guide.generated.runtime import serving
 from route_guide.server import add_services, create_server
-if side == "none":
-    server = grpc.server(futures.ThreadPoolExecutor(max_workers=serving.MAX_WORKERS))
+
+
+class SdkFloor(grpc.ServerInterceptor):
+    # One span per call, current while the method runs, and one histogram point: nothing else.
+
+    def __init__(self):
+        self.tracer = trace.get_tracer("floor")
+        self.duration = metrics.get_meter("floor").create_histogram("rpc.server.duration", unit="ms")
+
+    def intercept_service(self, continuation, details):
+        handler = continuation(details)
+        attributes = {"rpc.system": "grpc", "rpc.method": details.method}
+
+        def spanned(behavior):
+            def run(request, context):
+                started = time.perf_counter()
+                with self.tracer.start_as_current_span(details.method, kind=trace.SpanKind.SERVER, attributes=attributes):
+                    result = behavior(request, context)
+                    if handler.response_streaming:
+                        result = iter(list(result))
+                self.duration.record((time.perf_counter() - started) * 1000, attributes)
+                return result
+            return run
+
+        factory, behavior = (
+            (grpc.unary_stream_rpc_method_handler, handler.unary_stream)
+            if handler.response_streaming
+            else (grpc.unary_unary_rpc_method_handler, handler.unary_unary)
+        )
+        if behavior is None:  # a client stream: not traced here
+            return handler
+        return factory(spanned(behavior), handler.request_deserializer, handler.response_serializer)
+
+
+if side in ("none", "sdk floor"):
+    chain = [SdkFloor()] if side == "sdk floor" else []
+    server = grpc.server(futures.ThreadPoolExecutor(max_workers=serving.MAX_WORKERS), interceptors=chain)
     add_services(server)
     port = server.add_insecure_port("127.0.0.1:0")
 else:
@@ -87,7 +127,7 @@ stop.wait()
 server.stop(0)
 """
 
-SIDES = ("none", "mapping", "access log", "otel off", "otel on")
+SIDES = ("none", "mapping", "access log", "otel off", "otel on", "sdk floor")
 
 
 def traced_project(scratch: Path) -> Path:
@@ -264,12 +304,14 @@ def main() -> None:
                 against = "otel off" if side == "otel on" else "none"
                 if against in rate:
                     ratios[side].append(rate[side] / rate[against])
-        if "otel off" in sides and "otel on" in sides:
-            servers = {side: serve(side, log, traced) for side in ("otel off", "otel on")}
+        pairs = [pair for pair in (("otel off", "otel on"), ("none", "sdk floor")) if set(pair) <= set(sides)]
+        if pairs:  # every pair's servers up at once, the calls interleaved
+            servers = {side: serve(side, log, traced) for pair in pairs for side in pair}
             try:
                 targets = {side: target for side, (_, target) in servers.items()}
                 single = unary(targets, args.unary_blocks)
-                streamed = streams(targets, args.streams)
+                if ("otel off", "otel on") in pairs:
+                    streamed = streams({side: targets[side] for side in ("otel off", "otel on")}, args.streams)
             finally:
                 for process, _ in servers.values():
                     process.terminate()
@@ -287,9 +329,15 @@ def main() -> None:
             + (f"  server CPU {statistics.median(cpu[side]) * 1e6:4.0f} us/call" if cpu[side] else "")
             + (f"  throughput {statistics.median(ratios[side]):.2f}x of {against}" if ratios[side] else "")
         )
-    if single:
+    if "otel on" in single:
         off, on = single["otel off"], single["otel on"]
         print(f"unary call, one at a time: {off * 1e6:.0f} us untraced, {on * 1e6:.0f} us traced ({on / off:.2f}x)")
+    if "sdk floor" in single:
+        bare, floor = single["none"], single["sdk floor"]
+        print(
+            f"unary call, one at a time: {bare * 1e6:.0f} us with no interceptor, {floor * 1e6:.0f} us with one"
+            f" SDK span and histogram point ({floor / bare:.2f}x, the SDK's floor)"
+        )
     if streamed:
         off, on = streamed["otel off"], streamed["otel on"]
         print(
