@@ -4,6 +4,8 @@ run writes."""
 
 from __future__ import annotations
 
+import dataclasses
+import hashlib
 import marshal
 import os
 import shutil
@@ -16,7 +18,7 @@ from conftest import REPO, run_scaffold, tree
 from test_real_protos import TREES
 
 from scaffold import api
-from scaffold.generation import incremental, protoc
+from scaffold.generation import incremental, plan, protoc
 
 sys.path.insert(0, str(REPO / "bench"))
 from trees import synthetic
@@ -136,6 +138,8 @@ def test_an_incremental_run_equals_a_full_one_on_real_trees(name: str) -> None:
         assert result.outputs == full.outputs
         assert result.generated_names == full.generated_names
         assert set(result.warnings) == set(full.warnings)
+    for result in (first, partial, unchanged):  # reused outputs' hashes come from the record, the others' are taken
+        assert result.digests == {path: hashlib.sha256(content).hexdigest() for path, content in result.outputs.items()}
 
 
 def _same_size_same_time(path: Path, old: str, new: str) -> None:
@@ -216,6 +220,48 @@ def test_a_run_killed_between_the_records_shards_and_its_index_leaves_a_record_t
     assert after.returncode == 0, after.stderr
     assert tree(project) == tree(uninterrupted)
     assert "protoc compiled no proto: none changed" in run_scaffold("-v", "gen", "-C", project).stdout
+
+
+def test_a_change_hashes_only_the_outputs_protoc_made_now_and_a_record_whose_hashes_do_not_match_is_not_trusted(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The outputs a run reuses come with their hashes from protoc's record, so classifying them hashes
+    nothing (226 MB on googleapis); an entry whose hashes do not name its outputs is compiled again."""
+    source = tmp_path / "src"
+    protos = synthetic(source)
+    project = tmp_path / "p"
+    assert run_scaffold("new", *protos, "-I", source, "--name", "bench", "-o", project).returncode == 0
+    record = incremental.load(project, "bench/generated")
+    assert record is not None
+    reused = {
+        content for name, entry in record.items() if name != "pkg4/svc44.proto" for content in entry.outputs.values()
+    }
+    hashed: list[bytes] = []
+
+    def counted(content: bytes) -> str:
+        hashed.append(content)
+        return hashlib.sha256(content).hexdigest()
+
+    monkeypatch.setattr(plan, "sha256", counted)
+    _edit(project / "protos/pkg4/svc44.proto", "does its work", "does its work well")
+    report = api.regenerate(project)
+    assert report.compiled == ("pkg4/svc44.proto", "pkg4/svc45.proto") and report.written
+    assert hashed and not reused & set(hashed)  # the renders and svc44's outputs only
+
+    record = incremental.load(project, "bench/generated")
+    assert record is not None
+    entry = record["pkg3/svc33.proto"]
+    wrong = {path: hashlib.sha256(b"other bytes").hexdigest() for path in entry.outputs}
+    for digests in ({}, wrong | {"bench/generated/pkg3/extra_pb2.py": "0" * 64}, dict(wrong, **{next(iter(wrong)): 7})):
+        record["pkg3/svc33.proto"] = dataclasses.replace(entry, digests=digests)  # type: ignore[arg-type]
+        incremental.save(project, record, "bench/generated")
+        assert "pkg3/svc33.proto" not in (incremental.load(project, "bench/generated") or {})
+        record = incremental.Record(record)
+    before = tree(project)
+    again = api.regenerate(project)
+    assert again.compiled == ("pkg3/svc33.proto", "pkg3/svc34.proto")  # and what imports it, as for a new proto
+    assert not again.written and again.up_to_date
+    assert tree(project) == before
 
 
 def test_a_run_collects_garbage_less_often_and_leaves_the_collector_as_it_found_it(

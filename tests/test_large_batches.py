@@ -20,6 +20,7 @@ from conftest import DEADLINE_SECONDS, tree
 
 from scaffold.core.errors import ScaffoldError
 from scaffold.generation import protoc, sharding
+from scaffold.generation.protocresult import ProtoInput
 from scaffold.record import validate, write
 
 COMMON = 'syntax = "proto3";\npackage big.common;\nmessage Id { string value = 1; }\n'
@@ -38,7 +39,7 @@ def _service(index: int) -> str:
 
 
 def _compile(root: Path, names: list[str]) -> protoc.Compiled:
-    inputs = [protoc.ProtoInput(root / name, name) for name in names]
+    inputs = [ProtoInput(root / name, name) for name in names]
     return protoc.compile_files(names, (root,), inputs, with_descriptors=True)
 
 

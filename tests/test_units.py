@@ -18,7 +18,8 @@ from scaffold.core.naming import clean_comment, docstring_body, safe_identifier,
 from scaffold.generation.bydefinition import by_definition
 from scaffold.generation.gone import still_there
 from scaffold.generation.merge import whole
-from scaffold.generation.protoc import ProtoInput, parse_diagnostics
+from scaffold.generation.protoc import parse_diagnostics
+from scaffold.generation.protocresult import ProtoInput
 from scaffold.generation.rebind import misplaced, rebound
 from scaffold.generation.relocate import package_dirs, relocate
 from scaffold.generation.repair import repair

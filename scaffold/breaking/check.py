@@ -291,7 +291,7 @@ def _model_names(config: Config, side: Side) -> dict[tuple[str, str], tuple[str,
     from scaffold.core.model import whole_of
     from scaffold.generation.describe import describe
     from scaffold.generation.generate import user_project
-    from scaffold.generation.protoc import ProtocResult, ProtoInput
+    from scaffold.generation.protocresult import ProtocResult, ProtoInput
 
     files = descriptor_pb2.FileDescriptorSet(file=[f.proto for f in side.all.values()])
     inputs = tuple(ProtoInput(Path(side.shown(name)), name) for name in side.files)

@@ -29,6 +29,7 @@ from scaffold.core.errors import Diagnostic, ScaffoldError, fail
 from scaffold.generation import project as project_inputs
 from scaffold.generation import protoc
 from scaffold.generation.config import Config
+from scaffold.generation.protocresult import ProtoInput
 from scaffold.record import cache
 
 _IMAGE_EXTENSION = 8042
@@ -82,7 +83,7 @@ def _compiled(config: Config, files: tuple[Path, ...], shown: Callable[[Path], s
 
 
 def _from_record(
-    config: Config, inputs: tuple[protoc.ProtoInput, ...], include_dirs: tuple[Path, ...]
+    config: Config, inputs: tuple[ProtoInput, ...], include_dirs: tuple[Path, ...]
 ) -> descriptor_pb2.FileDescriptorSet | None:
     """The descriptors `scaffold.generation.incremental` recorded, if every proto the inputs reach is unchanged on disk."""
     from scaffold.generation import incremental

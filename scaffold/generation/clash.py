@@ -21,7 +21,7 @@ from google.protobuf import descriptor_pb2
 
 from scaffold.core.errors import Diagnostic, ScaffoldError
 from scaffold.generation import providers
-from scaffold.generation.protoc import ProtocResult
+from scaffold.generation.protocresult import ProtocResult
 
 _FILE = descriptor_pb2.FileDescriptorProto
 _SHIPPED_PREFIXES = ("google/", "grpc/", "buf/", "opentelemetry/")

@@ -23,7 +23,8 @@ from scaffold.core.errors import Diagnostic, ScaffoldError
 from scaffold.core.imports import Import
 from scaffold.core.model import KINDS, MessageRef, Project, ProtoFile, Rpc, Service
 from scaffold.core.naming import docstring_body, module_path, safe_identifier, snake_case
-from scaffold.generation.protoc import ProtocResult, provided_by_runtime
+from scaffold.generation.protoc import provided_by_runtime
+from scaffold.generation.protocresult import ProtocResult
 from scaffold.generation.summary import FoundService, Summary, summarise, summary_of
 from scaffold.generation.unusable import too_deep
 from scaffold.record.memo import Memo

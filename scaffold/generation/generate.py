@@ -21,7 +21,7 @@ from scaffold.generation import httprules, openapi
 from scaffold.generation.config import Config
 from scaffold.generation.describe import describe
 from scaffold.generation.formatting import format_python
-from scaffold.generation.protoc import ProtocResult
+from scaffold.generation.protocresult import ProtocResult
 from scaffold.generation.relocate import package_dirs, place
 from scaffold.generation.render import Renderer
 from scaffold.layout import CONFIG_FILE, TABLE
@@ -37,6 +37,8 @@ _PROTOBUF_VERSION = re.compile(rb"^# Protobuf Python Version: (?P<version>[\d.]+
 class OutputFile:
     content: bytes
     owner: Owner
+    sha256: str | None = dataclasses.field(default=None, compare=False)
+    """The hash of `content`, where a stage knew it already (protoc's record: `ProtocResult.digests`)."""
 
 
 @dataclass(frozen=True)
@@ -134,7 +136,8 @@ def generate(
     per_service = _per_service(user, servicer, modules_of) if config.layout == "per-service" else {}
     rendered = renderer.render(context, paths, with_services, per_service, kept)
 
-    files = {path: OutputFile(content, "generated") for path, content in generated.items()}
+    digests = result.digests if result.placed_in else {}  # placing here rewrites what protoc's hashes are of
+    files = {path: OutputFile(content, "generated", digests.get(path)) for path, content in generated.items()}
     if config.web:  # served at /openapi.json
         files[f"{package_dir}/runtime/openapi.json"] = OutputFile(
             openapi.document_bytes(result, config.package), "generated"

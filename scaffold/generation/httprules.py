@@ -20,7 +20,7 @@ from typing import Any
 from google.protobuf import descriptor_pb2, descriptor_pool, message_factory
 
 from scaffold.core.errors import Diagnostic
-from scaffold.generation.protoc import ProtocResult
+from scaffold.generation.protocresult import ProtocResult
 from scaffold.generation.unusable import position
 
 HTTP_EXTENSION = 72295728  # google.api.http, on google.protobuf.MethodOptions

@@ -9,7 +9,7 @@ and its descriptor, are taken from the record of the previous run.
 
 The record lives in `.scaffold/cache/` (ignored by git, like `__pycache__`):
 per proto, the file protoc read and its hash, its descriptor (with source
-info, for comments) and its three outputs. Any doubt about the record (a
+info, for comments) and its three outputs with their hashes. Any doubt about the record (a
 different grpcio-tools, include path, Python, or a record that does not
 read) means a full run, never a wrong one. The result is assembled in the
 order protoc itself uses, so the model and every file rendered from it are
@@ -35,7 +35,7 @@ from scaffold.core import paths
 from scaffold.core.errors import Diagnostic
 from scaffold.core.naming import module_path
 from scaffold.generation import protoc
-from scaffold.generation.protoc import ProtocResult, ProtoInput
+from scaffold.generation.protocresult import ProtocResult, ProtoInput
 from scaffold.generation.relocate import place
 from scaffold.generation.sharding import protoc_order
 from scaffold.layout import PROTOC_RECORD
@@ -43,7 +43,7 @@ from scaffold.record import cache, shards
 from scaffold.record.hashes import Hashes
 
 _RECORD = PROTOC_RECORD
-_FORMAT = 3
+_FORMAT = 4
 _SETTLED_NS = 1_000_000_000
 
 _Dependencies = Callable[[str], Sequence[str]]
@@ -61,6 +61,8 @@ class CompiledProto:
     descriptor: bytes
     outputs: dict[str, bytes]
     warnings: tuple[Diagnostic, ...]
+    digests: dict[str, str]
+    """Each output's sha256: a run that reuses the outputs does not hash them again (226 MB on googleapis)."""
 
 
 class Record(dict[str, CompiledProto]):
@@ -151,8 +153,10 @@ def run(
         outputs = place(outputs, (*names, *imported), placed_in)
     reused = [name for name in order if name not in generated_now and name in unchanged]
     shown = {item.name: item.path.as_posix() for item in inputs}
+    digests = {path: hashlib.sha256(content).hexdigest() for path, content in outputs.items()}
     for name in reused:
         outputs |= record[name].outputs
+        digests |= record[name].digests
         warnings += _shown_at(record[name].warnings, shown.get(name))
     serialized = {name: fresh[name].SerializeToString() if name in fresh else record[name].descriptor for name in order}
     result = ProtocResult(
@@ -165,6 +169,7 @@ def run(
         placed_in=placed_in,
         descriptor_bytes=serialized,
         provided=provided,
+        digests=digests,
     )
     for name in order:
         if name not in sources:
@@ -201,8 +206,13 @@ def record_of(result: ProtocResult, sources: Mapping[str, Source | None], skip: 
             descriptor=descriptor,
             outputs={path: result.outputs[path] for path in paths if path in result.outputs},
             warnings=tuple(result.warnings[i] for i in _about(warnings_of, file.name, displayed.get(file.name))),
+            digests={path: _digest(result, path) for path in paths if path in result.outputs},
         )
     return record
+
+
+def _digest(result: ProtocResult, path: str) -> str:
+    return result.digests.get(path) or hashlib.sha256(result.outputs[path]).hexdigest()
 
 
 def _shown_at(warnings: tuple[Diagnostic, ...], path: str | None) -> tuple[Diagnostic, ...]:
@@ -239,14 +249,21 @@ def save(root: Path, record: Record, placed_in: str = "") -> None:
 
 
 def _decode(entry: tuple[Any, ...]) -> CompiledProto:
-    origin, sha256, dependencies, public, descriptor, outputs, warnings = entry
+    origin, sha256, dependencies, public, descriptor, outputs, warnings, digests = entry
     if not isinstance(outputs, dict) or any(paths.problem(path) for path in outputs):
         raise ValueError("an output path in another form")  # its shard is left out (`scaffold.record.shards`)
-    return CompiledProto(origin, sha256, dependencies, public, descriptor, outputs, _diagnostics(warnings))
+    if not isinstance(digests, dict) or digests.keys() != outputs.keys() or not all(map(_is_digest, digests.values())):
+        raise ValueError("output hashes that do not match the outputs")
+    return CompiledProto(origin, sha256, dependencies, public, descriptor, outputs, _diagnostics(warnings), digests)
+
+
+def _is_digest(value: object) -> bool:
+    return isinstance(value, str) and len(value) == 64
 
 
 def _encode(c: CompiledProto) -> tuple[Any, ...]:
-    return (c.origin, c.sha256, c.dependencies, c.public, c.descriptor, c.outputs, _warning_tuples(c.warnings))
+    warnings = _warning_tuples(c.warnings)
+    return (c.origin, c.sha256, c.dependencies, c.public, c.descriptor, c.outputs, warnings, c.digests)
 
 
 def _key(root: Path) -> tuple[object, ...]:

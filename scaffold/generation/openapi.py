@@ -19,7 +19,7 @@ from typing import Any
 from google.protobuf import descriptor_pb2
 
 from scaffold.generation import httprules
-from scaffold.generation.protoc import ProtocResult
+from scaffold.generation.protocresult import ProtocResult
 
 _Field = descriptor_pb2.FieldDescriptorProto
 _SCALARS: dict[int, dict[str, Any]] = {

@@ -34,7 +34,7 @@ from scaffold.generation.generate import (
 from scaffold.generation.merge import conflict_lines
 from scaffold.generation.plan import Plan
 from scaffold.generation.project import Inputs, run_protoc
-from scaffold.generation.protoc import ProtocResult, ProtoInput
+from scaffold.generation.protocresult import ProtocResult, ProtoInput
 from scaffold.generation.reconcile import CLASS, Changes, Module, dropped, methods_of, reconcile, without_methods
 from scaffold.generation.rehome import places, rehome_modules, shared_package
 from scaffold.generation.render import Renderer

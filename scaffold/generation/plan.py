@@ -135,7 +135,7 @@ def build(
     for path in sorted(files):
         output = files[path]
         entry = state.files.get(path) if state else None
-        digests[path] = sha256(output.content)
+        digests[path] = output.sha256 or sha256(output.content)
         untouched = (
             None if path in moved_in or path in recreate else _untouched(disk, path, output, bases, digests[path])
         )

@@ -24,7 +24,7 @@ from scaffold.core.naming import module_name, snake_case
 from scaffold.generation import configfile, configkeys, incremental, packagename, protoc, providers, replay
 from scaffold.generation import inputs as input_digest
 from scaffold.generation.config import Config
-from scaffold.generation.protoc import ProtocResult, ProtoInput
+from scaffold.generation.protocresult import ProtocResult, ProtoInput
 from scaffold.layout import CONFIG_FILE, MANIFEST, PROTO_DIR, STATE_DIR
 from scaffold.record import journal, lock, memo, state
 from scaffold.record.disk import Disk

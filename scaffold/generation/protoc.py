@@ -20,7 +20,7 @@ import re
 import stat
 import tempfile
 import threading
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any
@@ -32,6 +32,7 @@ from scaffold.core.errors import Diagnostic, ScaffoldError, fail
 from scaffold.core.naming import module_path
 from scaffold.core.text import lines as text_lines
 from scaffold.generation import providers, sharding
+from scaffold.generation.protocresult import ProtocResult, ProtoInput
 
 _LOCATED = re.compile(r"^(?P<path>.+?):(?P<line>\d+):(?P<col>\d+): (?P<message>.*)$")
 _FILE_LEVEL = re.compile(r"^(?:.*: )?(?P<path>[^:]+\.proto): (?P<message>.*)$")
@@ -39,52 +40,6 @@ _WARNING = "warning: "
 _FD_LOCK = threading.Lock()
 
 WELL_KNOWN_INCLUDE = Path(grpc_tools.__file__).parent / "_proto"
-
-
-@dataclass(frozen=True)
-class ProtoInput:
-    """A proto file as protoc sees it: its path on disk and its name under an include root."""
-
-    path: Path
-    name: str
-
-
-@dataclass(frozen=True)
-class ProtocResult:
-    """Everything protoc produced, held in memory.
-
-    `outputs` maps paths relative to the output root (`a/common_pb2.py`) to
-    their bytes, or, once placed in a project (`placed_in`, see
-    `scaffold.generation.relocate.place`), project paths to the placed bytes; `descriptors`
-    holds every file involved, imports included, with source info so that comments reach the model.
-    """
-
-    inputs: tuple[ProtoInput, ...]
-    generated_names: tuple[str, ...]
-    outputs: dict[str, bytes]
-    descriptor_set: descriptor_pb2.FileDescriptorSet | bytes = dataclasses.field(compare=False)
-    """Parsed, or serialized (parsed on first use of `descriptors`); b"": made then from `descriptor_bytes`."""
-    warnings: tuple[Diagnostic, ...]
-    compiled: tuple[str, ...]
-    """The protos protoc generated in this run; the others' outputs were reused (`scaffold.generation.incremental`)."""
-    placed_in: str = ""
-    """The package directory `outputs` are placed in (`route_guide/generated`); "" for protoc's own."""
-    provided: frozenset[str] = frozenset()
-    """Protos an installed distribution provides (`Config.installed`): compiled against, not generated; the
-    project imports their modules where the distribution installs them."""
-    descriptor_bytes: Mapping[str, bytes] = dataclasses.field(default_factory=dict, compare=False)
-    """Each file's descriptor as serialized, in protoc's order, where the run has them at hand
-    (`scaffold.generation.incremental`): a regeneration describes from these and the memo, and never parses the
-    whole set (half a second on googleapis)."""
-
-    @functools.cached_property
-    def descriptors(self) -> descriptor_pb2.FileDescriptorSet:
-        if isinstance(self.descriptor_set, descriptor_pb2.FileDescriptorSet):
-            return self.descriptor_set
-        parsed = descriptor_pb2.FileDescriptorSet.FromString(self.descriptor_set)
-        for serialized in () if self.descriptor_set else self.descriptor_bytes.values():
-            parsed.file.add().MergeFromString(serialized)
-        return parsed
 
 
 def expand_directories(paths: Sequence[Path], include_dirs: Sequence[Path]) -> tuple[list[Path], list[Path]]:

@@ -21,7 +21,7 @@ from google.protobuf.message import DecodeError
 
 from scaffold.core import paths
 from scaffold.core.errors import Diagnostic, fail
-from scaffold.generation.protoc import ProtocResult, ProtoInput
+from scaffold.generation.protocresult import ProtocResult, ProtoInput
 
 DUMP = "SCAFFOLD_DUMP"
 REPLAY = "SCAFFOLD_REPLAY"

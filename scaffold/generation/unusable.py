@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 from google.protobuf import descriptor_pb2
 
 from scaffold.core.errors import Diagnostic
-from scaffold.generation.protoc import ProtoInput
+from scaffold.generation.protocresult import ProtoInput
 
 if TYPE_CHECKING:
     from scaffold.generation.summary import Summary
