@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import json
 import marshal
 import os
 import shutil
@@ -19,6 +20,7 @@ from test_real_protos import TREES
 
 from scaffold import api
 from scaffold.generation import incremental, plan, protoc
+from scaffold.layout import MANIFEST
 
 sys.path.insert(0, str(REPO / "bench"))
 from trees import synthetic
@@ -252,16 +254,36 @@ def test_a_change_hashes_only_the_outputs_protoc_made_now_and_a_record_whose_has
     assert record is not None
     entry = record["pkg3/svc33.proto"]
     wrong = {path: hashlib.sha256(b"other bytes").hexdigest() for path in entry.outputs}
-    for digests in ({}, wrong | {"bench/generated/pkg3/extra_pb2.py": "0" * 64}, dict(wrong, **{next(iter(wrong)): 7})):
+    first = next(iter(wrong))
+    for digests in (
+        {},
+        wrong | {"bench/generated/pkg3/extra_pb2.py": "0" * 64},
+        *(dict(wrong, **{first: odd}) for odd in (7, "-" * 64, "g" * 64, "A" * 64)),
+    ):
         record["pkg3/svc33.proto"] = dataclasses.replace(entry, digests=digests)  # type: ignore[arg-type]
         incremental.save(project, record, "bench/generated")
         assert "pkg3/svc33.proto" not in (incremental.load(project, "bench/generated") or {})
         record = incremental.Record(record)
+    settled = time.time_ns() - 3 * incremental._SETTLED_NS  # saved a while ago: recorded when compiled again
+    os.utime(project / "protos/pkg3/svc33.proto", ns=(settled, settled))
     before = tree(project)
     again = api.regenerate(project)
     assert again.compiled == ("pkg3/svc33.proto", "pkg3/svc34.proto")  # and what imports it, as for a new proto
     assert not again.written and again.up_to_date
     assert tree(project) == before
+
+    # Well-formed hashes of other bytes (a flipped digit): unlike the files' own, they are not taken on trust, and
+    # the manifest records the files' true hashes.
+    record = incremental.load(project, "bench/generated")
+    assert record is not None
+    record["pkg3/svc33.proto"] = dataclasses.replace(record["pkg3/svc33.proto"], digests=wrong)
+    incremental.save(project, record, "bench/generated")
+    _edit(project / "protos/pkg3/svc34.proto", "does its work", "does its work well")
+    assert api.regenerate(project).written
+    manifest = json.loads((project / MANIFEST).read_text())["files"]
+    for path in wrong:
+        assert manifest[path]["sha256"] == hashlib.sha256((project / path).read_bytes()).hexdigest()
+    assert run_scaffold("check", "-C", project).returncode == 0
 
 
 def test_a_run_collects_garbage_less_often_and_leaves_the_collector_as_it_found_it(

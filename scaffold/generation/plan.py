@@ -143,6 +143,8 @@ def build(
             planned.append(untouched)
             recorded[path] = (output.owner, output.content)
             continue
+        if output.sha256:  # the file is read below: a kept hash unlike the disk's is not taken on trust
+            digests[path] = sha256(output.content)
         current = moved_in.get(path) or disk.read(path)
         if output.owner == "generated":
             planned.append(_generated(path, output.content, current, entry.sha256 if entry else None))

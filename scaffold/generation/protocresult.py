@@ -50,7 +50,7 @@ class ProtocResult:
     whole set (half a second on googleapis)."""
     digests: Mapping[str, str] = dataclasses.field(default_factory=dict, compare=False)
     """The sha256 of outputs, by path, where the run has them at hand (`scaffold.generation.incremental`
-    records them): a leaf change on googleapis no longer hashes the 226 MB of outputs it reuses."""
+    records them): a leaf change on googleapis no longer hashes the 147 MB of outputs it reuses."""
 
     @functools.cached_property
     def descriptors(self) -> descriptor_pb2.FileDescriptorSet:
