@@ -9,11 +9,11 @@ and its descriptor, are taken from the record of the previous run.
 
 The record lives in `.scaffold/cache/` (ignored by git, like `__pycache__`):
 per proto, the file protoc read and its hash, its descriptor (with source
-info, for comments) and its three outputs with their hashes. Any doubt about the record (a
-different grpcio-tools, include path, Python, or a record that does not
-read) means a full run, never a wrong one. The result is assembled in the
-order protoc itself uses, so the model and every file rendered from it are
-the same bytes a full run writes (`tests/test_incremental.py` holds that).
+info, for comments) and its three outputs with their hashes. Any doubt about
+the record (a different grpcio-tools, include path, Python, or a record that
+does not read) means a full run, never a wrong one. The result is assembled
+in the order protoc itself uses, so the model and every file rendered from it
+are the same bytes a full run writes (`tests/test_incremental.py` holds that).
 """
 
 from __future__ import annotations
