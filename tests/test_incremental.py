@@ -228,7 +228,7 @@ def test_a_change_hashes_only_the_outputs_protoc_made_now_and_a_record_whose_has
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The outputs a run reuses come with their hashes from protoc's record, so classifying them hashes
-    nothing (226 MB on googleapis); an entry whose hashes do not name its outputs is compiled again."""
+    nothing (147 MB on googleapis); an entry whose hashes do not name its outputs is compiled again."""
     source = tmp_path / "src"
     protos = synthetic(source)
     project = tmp_path / "p"
