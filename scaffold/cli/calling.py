@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -105,7 +106,7 @@ def perform(args: CallArgs) -> int:
         os.environ.setdefault("GRPC_VERBOSITY", "ERROR")
     import grpc
 
-    from scaffold.live import call, connection, methods, request
+    from scaffold.live import call, connection, details, methods, request
 
     try:
         problem = include_problem(args.include)
@@ -127,13 +128,14 @@ def perform(args: CallArgs) -> int:
             try:
                 webcall.invoke(chosen, request.read_data(data), options, args.protocol, origin=origin)
             except webcall.WebCallError as error:
-                return _said(f"{error.code}: {error.details}", EXIT_NEEDS_USER)
+                return _said(f"{error.code}: {error.details}", EXIT_NEEDS_USER, error.violations)
             return 0
         try:
             call.invoke(chosen, request.read_data(data), options, origin=origin)
         except grpc.RpcError as error:
             line = connection.failure_line(error, args.target, credentials is not None, args.cert is not None)
-            return _said(line, EXIT_NEEDS_USER)
+            trailers = error.trailing_metadata() if isinstance(error, grpc.Call) else None
+            return _said(line, EXIT_NEEDS_USER, details.from_trailers(trailers))
     except ScaffoldError as error:
         for diagnostic in error.diagnostics:
             print(diagnostic, file=sys.stderr)
@@ -162,6 +164,9 @@ def _project(option: Path | None) -> Path:
     return project_dir(option) if option is not None else find_project(Path.cwd())
 
 
-def _said(line: str, code: int = EXIT_BAD_INPUT) -> int:
+def _said(line: str, code: int = EXIT_BAD_INPUT, under: Sequence[str] = ()) -> int:
+    """`line` on stderr, and `under` it each line of the call's error details (a refused request's fields)."""
     print(line, file=sys.stderr)
+    for detail in under:
+        print(f"  {detail}", file=sys.stderr)
     return code

@@ -21,7 +21,7 @@ if TYPE_CHECKING:  # for the annotation: the class is imported where arguments a
 
 FORMATTERS = ("ruff",)
 LAYOUTS = ("single", "per-service")
-_SWITCHES = ("force", "aio", "health", "reflection", "tls", "metrics", "otel", "web")
+_SWITCHES = ("force", "aio", "health", "reflection", "tls", "metrics", "otel", "web", "validate")
 _VALUED = {
     "-o": "output",
     "--output": "output",

@@ -57,6 +57,9 @@ def new(
     web: Annotated[
         bool, typer.Option("--web", help="Also serve every service to browsers and HTTP clients (Connect, gRPC-Web).")
     ] = False,
+    validate: Annotated[
+        bool, typer.Option("--validate", help="Validate every request with protovalidate (buf/validate rules).")
+    ] = False,
     templates: Annotated[
         Path | None,
         typer.Option("--templates", help="Your own templates, searched before the built-in ones.", show_default=False),
@@ -90,6 +93,7 @@ def new(
         metrics=metrics,
         otel=otel,
         web=web,
+        validate=validate,
         templates=templates,
         format=format.value if format else None,
         layout=layout.value if layout else None,

@@ -85,6 +85,11 @@ class Config:
     web: bool = False
     """Also serve every service over HTTP (Connect, gRPC-Web) from the same servicers, on `http_port`."""
     http_port: int = 8080
+    validate: bool = False
+    """Validate every request message with protovalidate before the servicer sees it (needs
+    `buf/validate/validate.proto` among the protos' imports)."""
+    validate_responses: bool = False
+    """With `validate`, every response message too: for tests and staging (a bad one ends the call with INTERNAL)."""
     cors_origins: tuple[str, ...] = ()
     """Browser origins allowed to call the web port from their pages ("*": any)."""
     keepalive_seconds: float = 0.0
@@ -174,6 +179,8 @@ KEYS = (
     "web",
     "http_port",
     "cors_origins",
+    "validate",
+    "validate_responses",
     "keepalive_seconds",
     "max_connection_age_seconds",
     "templates",

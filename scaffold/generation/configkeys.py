@@ -87,6 +87,8 @@ def parse(table: dict[str, Any], root: Path, path: Path, text: str) -> Config:
         web=_bool(table, "web", where, default=False),
         http_port=int(_number(table, "http_port", where, default=8080, integer=True)),
         cors_origins=_origins(table, where),
+        validate=_bool(table, "validate", where, default=False),
+        validate_responses=_bool(table, "validate_responses", where, default=False),
         keepalive_seconds=float(_number(table, "keepalive_seconds", where, default=0.0)),
         max_connection_age_seconds=float(_number(table, "max_connection_age_seconds", where, default=0.0)),
         templates=_templates(table, root, where),
@@ -100,6 +102,10 @@ def parse(table: dict[str, Any], root: Path, path: Path, text: str) -> Config:
     if config.split_services and config.layout != "per-service":
         message = f'[{TABLE}] split_services: only the per-service layout has parts (layout = "per-service")'
         raise where.error("split_services", message)
+    if config.validate_responses and not config.validate:
+        raise where.error(
+            "validate_responses", f"[{TABLE}] validate_responses: responses are validated only with `validate = true`"
+        )
     return config
 
 

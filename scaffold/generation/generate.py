@@ -9,15 +9,15 @@ from __future__ import annotations
 
 import dataclasses
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from scaffold.core import parts
-from scaffold.core.errors import ScaffoldError, fail
+from scaffold.core.errors import Diagnostic, ScaffoldError, fail
 from scaffold.core.model import Owner, Project, Service, ServicerView, service_paths
 from scaffold.core.naming import module_path
-from scaffold.generation import httprules, openapi
+from scaffold.generation import httprules, openapi, rulesamples
 from scaffold.generation.config import Config
 from scaffold.generation.describe import describe
 from scaffold.generation.formatting import format_python
@@ -128,7 +128,10 @@ def generate(
         "config": config,
         "versions": runtime_versions(result.outputs),
         "service_modules": {name: path.replace("/", ".") for name, path in modules_of.items()},
-        "installed_modules": installed_modules(result),
+        "installed_modules": installed_modules(result, config),
+        "validate_module": validate_module(config, result) if config.validate else "",
+        "validation_requirements": validation_requirements(config),
+        "request_samples": request_samples(result, project) if config.validate else {},
         "client_modules": [modules_of[service.full_name].replace("/", ".") for service in user.callable_services],
     }
     paths = template_paths(config)
@@ -166,11 +169,52 @@ def user_project(config: Config, project: Project) -> Project:
     return parts.user_side(project, config.split_services) if config.layout == "per-service" else project
 
 
-def installed_modules(result: ProtocResult) -> list[str]:
-    """The packages of the installed distributions' modules the project's modules import (`google.api`):
-    where mypy is to read their .pyi files, which come without a py.typed marker."""
-    read = result.descriptor_bytes.keys() if result.descriptor_bytes else [f.name for f in result.descriptors.file]
-    return sorted({module_path(name).rpartition("/")[0].replace("/", ".") for name in read if name in result.provided})
+VALIDATE_PROTO = "buf/validate/validate.proto"
+
+
+def installed_modules(result: ProtocResult, config: Config) -> list[str]:
+    """The packages of the installed distributions' modules the project's modules import (`google.api`;
+    `google.rpc` for validation's error details): where mypy is to read their .pyi files, which come
+    without a py.typed marker."""
+    read = _proto_names(result)
+    packages = {module_path(name).rpartition("/")[0].replace("/", ".") for name in read if name in result.provided}
+    return sorted(packages | ({"google.rpc"} if config.validate else set()))
+
+
+def validate_module(config: Config, result: ProtocResult) -> str:
+    """The module protovalidate's rules are imported from: this project's own, or an installed distribution's.
+
+    Validation needs the rules among the protos' imports: without them, nothing could define a rule, and
+    protovalidate itself could not load (it imports them as `buf.validate.validate_pb2`)."""
+    if VALIDATE_PROTO not in _proto_names(result):
+        message = (
+            f"validate = true, but no proto imports {VALIDATE_PROTO}: import it where your rules are, with the"
+            " file in a proto path (`buf export buf.build/bufbuild/protovalidate -o protos` vendors it)"
+        )
+        where = config.root / CONFIG_FILE
+        raise ScaffoldError([Diagnostic(str(where) if where.is_file() else "--validate", message)])
+    if VALIDATE_PROTO in result.provided:
+        return "buf.validate.validate_pb2"
+    return f"{config.package}.{config.generated}.buf.validate.validate_pb2"
+
+
+def request_samples(result: ProtocResult, project: Project) -> dict[str, rulesamples.Sample]:
+    """Requests that keep their rules, and break one, for the client and tests (`rulesamples`)."""
+    return rulesamples.samples(result.descriptors.file, [rpc.request.full_name for rpc in project.rpcs])
+
+
+def validation_requirements(config: Config) -> list[str]:
+    """What validation adds to the project's dependencies: protovalidate 1.x (2.x runs on buf's protobuf-py,
+    not on google.protobuf), and googleapis' common types for the error details, unless `installed` has them."""
+    if not config.validate:
+        return []
+    common = "googleapis-common-protos"
+    has_common = any(re.match(rf"{common}\b(?!-)", requirement) for requirement in config.installed)
+    return ["protovalidate>=1.2,<2", *([] if has_common else [f"{common}>=1.63"])]
+
+
+def _proto_names(result: ProtocResult) -> Iterable[str]:
+    return result.descriptor_bytes.keys() if result.descriptor_bytes else [f.name for f in result.descriptors.file]
 
 
 def module_paths(servicer: ServicerView, project: Project, root_package: str) -> dict[str, str]:

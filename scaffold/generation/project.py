@@ -126,6 +126,7 @@ class NewOptions:
     metrics: bool = False
     otel: bool = False
     web: bool = False
+    validate: bool = False
     templates: Path | None = None
     format: str | None = None
     layout: str | None = None
@@ -173,6 +174,7 @@ def for_new(protos: Sequence[Path], options: NewOptions) -> Inputs:
         metrics=options.metrics,
         otel=options.otel,
         web=options.web,
+        validate=options.validate,
         templates=os.path.relpath(templates.resolve(), root.resolve()) if templates else None,
         format=options.format,
         layout=options.layout or "single",

@@ -19,7 +19,7 @@ import json
 import math
 import re
 import socket
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from typing import Any, BinaryIO
 from urllib.parse import quote, unquote, urlencode
 
@@ -28,6 +28,7 @@ from google.protobuf import json_format, message
 
 from scaffold.core.errors import fail
 from scaffold.generation import httprules
+from scaffold.live import details
 from scaffold.live.call import Options
 from scaffold.live.methods import Method
 from scaffold.live.request import decoded, parse
@@ -42,9 +43,11 @@ _CONNECT_CODES = {code.name.lower().replace("cancelled", "canceled"): code.name 
 class WebCallError(Exception):
     """The status a web call ended with, named as gRPC names it."""
 
-    def __init__(self, code: str, details: str) -> None:
+    def __init__(self, code: str, details: str, violations: Sequence[str] = ()) -> None:
         super().__init__(f"{code}: {details}")
         self.code, self.details = code, details
+        self.violations = tuple(violations)
+        """The lines of the call's rich error details (`scaffold.live.details`)."""
 
 
 def invoke(method: Method, data: BinaryIO | str, options: Options, protocol: str, origin: str = "-d") -> None:
@@ -132,7 +135,8 @@ def _framed(
         status = int(trailers.get("grpc-status", "2"))
         if status != 0:
             code = _GRPC_CODES.get(status, "UNKNOWN")
-            raise WebCallError(code, unquote(trailers.get("grpc-message", "")))
+            violations = details.from_trailers(trailers.items())
+            raise WebCallError(code, unquote(trailers.get("grpc-message", "")), violations)
 
 
 def _http(
@@ -207,7 +211,8 @@ def _flattened(fields: dict[str, Any], prefix: str = "") -> Iterator[tuple[str, 
 
 
 def _connect_error(error: dict[str, Any]) -> WebCallError:
-    return WebCallError(_CONNECT_CODES.get(error.get("code", ""), "UNKNOWN"), error.get("message", ""))
+    code = _CONNECT_CODES.get(error.get("code", ""), "UNKNOWN")
+    return WebCallError(code, error.get("message", ""), details.from_connect(error.get("details")))
 
 
 def _envelope(flags: int, payload: bytes) -> bytes:

@@ -1,0 +1,266 @@
+"""Values of scalar fields made to keep protovalidate's rules, or to break one (`scaffold.generation.rulesamples`),
+and the Python literals the generated code builds requests with."""
+
+from __future__ import annotations
+
+import json
+import keyword
+import re
+from typing import Any
+
+from google.protobuf import descriptor
+
+UNSET = object()
+"""A field left unset."""
+WELL_KNOWN = {
+    "email": "user@example.com",
+    "hostname": "example.com",
+    "address": "example.com",
+    "host_and_port": "example.com:443",
+    "ip": "192.0.2.1",
+    "ipv4": "192.0.2.1",
+    "ipv6": "2001:db8::1",
+    "uri": "https://example.com/",
+    "uri_ref": "https://example.com/",
+    "uuid": "3f2504e0-4f89-41d3-9a0c-0305e82c3301",
+    "tuuid": "3f2504e04f8941d39a0c0305e82c3301",
+}
+_NOT_WELL_KNOWN = "not valid"
+
+
+class Unbuildable(Exception):
+    """A rule whose meaning is not known here: no request that keeps it can be promised."""
+
+
+def scalar(field: descriptor.FieldDescriptor, rules: Any, nonzero: bool, index: int) -> Any:
+    """A value of the scalar `field` that keeps `rules` (non-zero when `nonzero`); `index` varies it."""
+    kind = field.type
+    if kind == descriptor.FieldDescriptor.TYPE_STRING:
+        return _string(field, rules, nonzero or index > 0, index)
+    if kind == descriptor.FieldDescriptor.TYPE_BYTES:
+        return _string(field, rules, nonzero or index > 0, index).encode("latin-1")
+    if kind == descriptor.FieldDescriptor.TYPE_BOOL:
+        return bool(rules.const) if rules is not None and rules.HasField("const") else nonzero or index > 0
+    if kind == descriptor.FieldDescriptor.TYPE_ENUM:
+        return _enum(field, rules, nonzero, index)
+    return _number(field, rules, nonzero or index > 0, index)
+
+
+def _text(value: str | bytes) -> str:
+    """A string rule's value, or a bytes rule's as text (one character per byte)."""
+    return value.decode("latin-1") if isinstance(value, bytes) else value
+
+
+def _string(field: descriptor.FieldDescriptor, rules: Any, nonzero: bool, index: int) -> str:
+    if rules is None:
+        return f"a{index or ''}" if nonzero else ""
+    if rules.HasField("const"):
+        return _text(rules.const)
+    if getattr(rules, "in"):
+        choices = [_text(c) for c in getattr(rules, "in") if c not in rules.not_in]
+        if len(choices) > index:
+            return choices[index]
+        raise Unbuildable(f"{field.full_name}: in")
+    well_known = rules.WhichOneof("well_known") if field.type == descriptor.FieldDescriptor.TYPE_STRING else None
+    core = WELL_KNOWN[well_known] if well_known else ""
+    prefix, suffix, contains = _text(rules.prefix), _text(rules.suffix), _text(getattr(rules, "contains", ""))
+    text = prefix + core + (contains if contains and contains not in core else "") + suffix
+    least = max(rules.min_len, rules.len, getattr(rules, "min_bytes", 0), getattr(rules, "len_bytes", 0))
+    if nonzero or index:
+        least = max(least, 1)
+    pad = max(least - len(text), 0)
+    if index and not well_known:
+        text = prefix + f"{index}" + text[len(prefix) :]
+        pad = max(least - len(text), 0)
+    text = prefix + "a" * pad + text[len(prefix) :]
+    if getattr(rules, "pattern", "") and not well_known:  # a few guesses, each checked against the pattern
+        guesses = (prefix + guess + suffix for guess in ("", "AAA", "aaa", "a", "A", "0", "x", "X"))
+        text = next((g for g in guesses if len(g) >= least and _string_keeps(g, rules, field)), text)
+    if not _string_keeps(text, rules, field):
+        raise Unbuildable(
+            f"{field.full_name}: {'string.pattern' if getattr(rules, 'pattern', '') else 'its rules together'}"
+        )
+    return text
+
+
+def _string_keeps(text: str, rules: Any, field: descriptor.FieldDescriptor) -> bool:
+    """Whether `text` keeps every rule read here of a string (or, as ASCII, bytes) field."""
+    size = len(text)
+    checks = [
+        not rules.HasField("len") or size == rules.len,
+        not rules.HasField("min_len") or size >= rules.min_len,
+        not rules.HasField("max_len") or size <= rules.max_len,
+        text.startswith(_text(rules.prefix)) and text.endswith(_text(rules.suffix)),
+        _text(getattr(rules, "contains", "")) in text,
+        not getattr(rules, "not_contains", "") or rules.not_contains not in text,
+        text not in [_text(excluded) for excluded in rules.not_in],
+    ]
+    if field.type == descriptor.FieldDescriptor.TYPE_STRING:
+        checks += [
+            not rules.HasField("len_bytes") or len(text.encode()) == rules.len_bytes,
+            not rules.HasField("min_bytes") or len(text.encode()) >= rules.min_bytes,
+            not rules.HasField("max_bytes") or len(text.encode()) <= rules.max_bytes,
+        ]
+        if rules.pattern:
+            try:
+                checks.append(re.search(rules.pattern, text) is not None)
+            except re.error:
+                raise Unbuildable(f"{field.full_name}: string.pattern (not a pattern Python reads)") from None
+    return all(checks)
+
+
+def _number(field: descriptor.FieldDescriptor, rules: Any, nonzero: bool, index: int) -> int | float:
+    whole = field.cpp_type not in (descriptor.FieldDescriptor.CPPTYPE_FLOAT, descriptor.FieldDescriptor.CPPTYPE_DOUBLE)
+    step = 1 if whole else 1.0
+    if rules is None:
+        return step * index if not nonzero else step * (index or 1)
+    if rules.HasField("const"):
+        const: int | float = rules.const
+        return const
+    if getattr(rules, "in"):
+        choices: list[int | float] = [c for c in getattr(rules, "in") if c not in rules.not_in]
+        if len(choices) > index:
+            return choices[index]
+        raise Unbuildable(f"{field.full_name}: in")
+    low = rules.gt if rules.HasField("gt") else rules.gte if rules.HasField("gte") else None
+    high = rules.lt if rules.HasField("lt") else rules.lte if rules.HasField("lte") else None
+    if low is not None and high is not None and low < high and not whole:
+        candidates = [low + (high - low) / (index + 2)]
+    elif low is not None:  # also when above `high`: gt above lt keeps what is outside the range
+        candidates = [low + step * index, low + step * (index + 1)]
+    elif high is not None:
+        candidates = [min(high, 0) - step * index, min(high, 0) - step * (index + 1)]
+    else:
+        candidates = [step * (index or (1 if nonzero else 0))]
+    kept: list[int | float] = [
+        value
+        for value in candidates
+        if value not in rules.not_in and (value != 0 or not nonzero) and _in_range(value, rules)
+    ]
+    if not kept:
+        raise Unbuildable(f"{field.full_name}: its number rules together")
+    return kept[0]
+
+
+def _in_range(value: float, rules: Any) -> bool:
+    kept = [
+        (not rules.HasField("gt") or value > rules.gt) and (not rules.HasField("gte") or value >= rules.gte),
+        (not rules.HasField("lt") or value < rules.lt) and (not rules.HasField("lte") or value <= rules.lte),
+    ]
+    low_set, high_set = rules.HasField("gt") or rules.HasField("gte"), rules.HasField("lt") or rules.HasField("lte")
+    if (
+        low_set
+        and high_set
+        and (rules.gt if rules.HasField("gt") else rules.gte) > (rules.lt if rules.HasField("lt") else rules.lte)
+    ):
+        return kept[0] or kept[1]
+    return all(kept)
+
+
+def _enum(field: descriptor.FieldDescriptor, rules: Any, nonzero: bool, index: int) -> str:
+    assert field.enum_type is not None  # an enum field
+    values = field.enum_type.values
+    if rules is not None and rules.HasField("const"):
+        chosen = [v for v in values if v.number == rules.const]
+    else:
+        allowed = set(getattr(rules, "in")) if rules is not None and getattr(rules, "in") else None
+        excluded = set(rules.not_in) if rules is not None else set()
+        chosen = [
+            v
+            for v in values
+            if (allowed is None or v.number in allowed) and v.number not in excluded and (v.number or not nonzero)
+        ]
+    if not chosen:
+        raise Unbuildable(f"{field.full_name}: its enum rules together")
+    return _Enum(chosen[min(index, len(chosen) - 1)].name)
+
+
+def broken_scalar(field: descriptor.FieldDescriptor, rules: Any, kind: str, value: Any) -> Any:
+    """A value of a scalar field that breaks one of `rules`; UNSET when none is known."""
+    if kind in ("string", "bytes"):
+        text = value.decode() if isinstance(value, bytes) else value
+        candidates = []
+        if rules.HasField("min_len") and rules.min_len > 0:
+            candidates.append(text[: rules.min_len - 1])
+        if rules.HasField("max_len"):
+            candidates.append(text + "a" * (rules.max_len + 1 - len(text)))
+        if kind == "string" and rules.WhichOneof("well_known"):
+            candidates.append(_NOT_WELL_KNOWN)
+        if kind == "string" and rules.pattern:
+            candidates += ["", "!", " "]
+        if rules.HasField("const") or getattr(rules, "in"):
+            candidates.append(f"{text}-other")
+        for candidate in candidates:
+            if kind == "bytes" or not _string_keeps(candidate, rules, field) or candidate == _NOT_WELL_KNOWN:
+                return candidate.encode() if kind == "bytes" else candidate
+        return UNSET
+    if kind == "enum":
+        if rules.HasField("const") or getattr(rules, "in"):
+            kept = {rules.const} if rules.HasField("const") else set(getattr(rules, "in"))
+            assert field.enum_type is not None  # an enum field
+            other = [v.name for v in field.enum_type.values if v.number not in kept]
+            return _Enum(other[0]) if other else UNSET
+        return UNSET
+    if kind == "bool":
+        return (not rules.const) if rules.HasField("const") else UNSET
+    whole = not isinstance(value, float)
+    step = 1 if whole else 1.0
+    for candidate in _number_breakers(rules, step):
+        unsigned = field.type in _UNSIGNED
+        if not (unsigned and candidate < 0) and not _in_range(candidate, rules):
+            return candidate
+    if rules.HasField("const"):
+        return rules.const + step
+    return UNSET
+
+
+def _number_breakers(rules: Any, step: float) -> list[float]:
+    found = []
+    for bound, move in (("gt", 0), ("gte", -step), ("lt", 0), ("lte", step)):
+        if rules.HasField(bound):
+            found.append(getattr(rules, bound) + move)
+    return found
+
+
+_UNSIGNED = {
+    descriptor.FieldDescriptor.TYPE_UINT32,
+    descriptor.FieldDescriptor.TYPE_UINT64,
+    descriptor.FieldDescriptor.TYPE_FIXED32,
+    descriptor.FieldDescriptor.TYPE_FIXED64,
+}
+
+
+_Cpp = descriptor.FieldDescriptor
+ZERO: dict[int, Any] = {
+    _Cpp.CPPTYPE_STRING: "",
+    _Cpp.CPPTYPE_BOOL: False,
+    _Cpp.CPPTYPE_FLOAT: 0.0,
+    _Cpp.CPPTYPE_DOUBLE: 0.0,
+    **{kind: 0 for kind in (_Cpp.CPPTYPE_INT32, _Cpp.CPPTYPE_INT64, _Cpp.CPPTYPE_UINT32, _Cpp.CPPTYPE_UINT64)},
+    _Cpp.CPPTYPE_ENUM: 0,
+}
+
+
+class _Enum(str):
+    """An enum value, by its name: protobuf's constructors take the name."""
+
+
+def arguments(values: dict[str, Any]) -> str:
+    """Constructor arguments; fields named like keywords go through `**{"from": ...}`."""
+    plain = [f"{name}={_literal(value)}" for name, value in values.items() if not keyword.iskeyword(name)]
+    named = [f"{json.dumps(name)}: {_literal(value)}" for name, value in values.items() if keyword.iskeyword(name)]
+    return ", ".join(plain + (["**{" + ", ".join(named) + "}"] if named else []))
+
+
+def _literal(value: Any) -> str:
+    if isinstance(value, bool):
+        return "True" if value else "False"
+    if isinstance(value, (str, _Enum)):
+        return json.dumps(str(value))
+    if isinstance(value, bytes):
+        return 'b"' + "".join(chr(c) if 32 <= c < 127 and c not in b'"\\' else f"\\x{c:02x}" for c in value) + '"'
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{_literal(k)}: {_literal(v)}" for k, v in value.items()) + "}"
+    if isinstance(value, list):
+        return "[" + ", ".join(_literal(item) for item in value) + "]"
+    return repr(value)
