@@ -178,6 +178,10 @@ def main(module: str, out: str) -> None:
     Path(out).write_text(text)
 
 
+_SDIST_SHA256 = {"1.2.0": "4cb9a5065f32abc9baf2cf25c5bd09a139f7dffb7b8692f636a8e3e6883bb9a2"}
+"""The sdists whose rules the tests print, by version, as PyPI lists them."""
+
+
 def protovalidate_rules(version: str) -> Path:
     """buf/validate/validate.proto as protovalidate `version` was built from, printed from the module its
     PyPI sdist holds (fetched with pip once, then kept in the user's cache)."""
@@ -193,9 +197,12 @@ def protovalidate_rules(version: str) -> Path:
     if printed.is_file():
         return printed
     with tempfile.TemporaryDirectory() as scratch:
-        fetch = [sys.executable, "-m", "pip", "download", "-q", "--no-deps", "--no-binary", ":all:"]
+        # Pinned by its hash: pip checks the sdist before it reads anything of it.
+        requirement = Path(scratch) / "requirement.txt"
+        requirement.write_text(f"protovalidate=={version} --hash=sha256:{_SDIST_SHA256[version]}\n")
+        fetch = [sys.executable, "-m", "pip", "download", "-q", "--no-deps", "--no-binary", ":all:", "--require-hashes"]
         fetched = subprocess.run(
-            [*fetch, f"protovalidate=={version}", "-d", scratch], capture_output=True, text=True, check=False
+            [*fetch, "-r", str(requirement), "-d", scratch], capture_output=True, text=True, check=False
         )
         if fetched.returncode != 0:
             raise RuntimeError(f"protovalidate {version}'s sdist (PyPI) is needed: {fetched.stderr}")
@@ -212,7 +219,9 @@ def protovalidate_rules(version: str) -> Path:
         if made.returncode != 0:
             raise RuntimeError(f"validate.proto could not be printed: {made.stderr}")
         printed.parent.mkdir(parents=True, exist_ok=True)
-        shutil.move(written, printed)  # whole or not at all: a run killed before this leaves nothing
+        beside = printed.with_name(f".{printed.name}.{os.getpid()}")
+        shutil.copyfile(written, beside)
+        os.replace(beside, printed)  # whole or not at all, also when two runs print it at once
     return printed
 
 

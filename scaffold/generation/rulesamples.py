@@ -23,14 +23,17 @@ from typing import Any
 
 from google.protobuf import descriptor, descriptor_pb2, descriptor_pool, message, message_factory
 
-from scaffold.generation.rulevalues import UNSET, WELL_KNOWN, ZERO, Unbuildable, arguments, broken_scalar, scalar
+from scaffold.generation.rulevalues import UNSET, WELL_KNOWN, ZERO, Enum, Unbuildable, arguments, broken_scalar, scalar
 
 _STRING_RULES = {"const", "len", "min_len", "max_len", "len_bytes", "min_bytes", "max_bytes", "prefix", "suffix"}
-_STRING_RULES |= {"contains", "not_contains", "in", "not_in", "pattern", *WELL_KNOWN}
-_BYTES_RULES = {"const", "len", "min_len", "max_len", "prefix", "suffix", "contains", "in", "not_in"}
-_NUMBER_RULES = {"const", "lt", "lte", "gt", "gte", "in", "not_in", "finite"}
+_STRING_RULES |= {"contains", "not_contains", "in", "not_in", "pattern", "example", *WELL_KNOWN}
+_BYTES_RULES = {"const", "len", "min_len", "max_len", "prefix", "suffix", "contains", "in", "not_in", "example"}
+_NUMBER_RULES = {"const", "lt", "lte", "gt", "gte", "in", "not_in", "finite", "example"}
+_ENUM_RULES = {"const", "defined_only", "in", "not_in", "example"}
 _REPEATED_RULES = {"min_items", "max_items", "unique", "items"}
 _MAP_RULES = {"min_pairs", "max_pairs", "keys", "values"}
+_FIELD_RULES = {"required", "ignore"}
+"""What a field's rules may hold besides its type's: anything else (a CEL expression) is not known here."""
 _IGNORE_ALWAYS = 3
 
 
@@ -58,11 +61,10 @@ def samples(files: Iterable[descriptor_pb2.FileDescriptorProto], message_names: 
             continue
         try:
             valid = builder.valid_message(message, frozenset())
+            invalid, broken = builder.invalid_message(message, valid)
+            found[name] = Sample(arguments(valid), arguments(invalid) if broken else None, broken)
         except Unbuildable as error:
             found[name] = Sample(None, unbuildable=str(error))
-            continue
-        invalid, broken = builder.invalid_message(message, valid)
-        found[name] = Sample(arguments(valid), arguments(invalid) if broken else None, broken)
     return found
 
 
@@ -77,6 +79,7 @@ class _Builder:
         self._message_rule: Any = self.pool.FindExtensionByName("buf.validate.message")
         self._oneof_rule: Any = self.pool.FindExtensionByName("buf.validate.oneof")
         self._rules: dict[str, Any] = {}
+        self._with_rules: dict[str, bool] = {}
 
     def rules(self, field: descriptor.FieldDescriptor) -> Any:
         """The field's `buf.validate.field` rules; None when it has none."""
@@ -85,16 +88,21 @@ class _Builder:
         return self._rules[field.full_name]
 
     def has_rules(self, message: descriptor.Descriptor, seen: frozenset[str]) -> bool:
+        """Whether `message`, or a message it holds, has rules (each message's answer kept: schemas share types)."""
         if message.full_name in seen:
             return False
-        if self._message_rules(message) is not None or any(self._oneof_required(o) for o in message.oneofs):
-            return True
-        for field in message.fields:
-            if self.rules(field) is not None:
-                return True
-            if field.message_type is not None and self.has_rules(field.message_type, seen | {message.full_name}):
-                return True
-        return False
+        known = self._with_rules.get(message.full_name)
+        if known is None:
+            known = self._message_rules(message) is not None or any(self._oneof_required(o) for o in message.oneofs)
+            for field in message.fields:
+                if known:
+                    break
+                held = field.message_type
+                known = self.rules(field) is not None or (
+                    held is not None and self.has_rules(held, seen | {message.full_name})
+                )
+            self._with_rules[message.full_name] = known
+        return known
 
     def _message_rules(self, message: descriptor.Descriptor) -> Any:
         rules = _extension(self._message_options, message.GetOptions(), self._message_rule)
@@ -121,9 +129,8 @@ class _Builder:
         rules = self.rules(field)
         if rules is not None and rules.ignore == _IGNORE_ALWAYS:
             return UNSET
-        required = force or (rules is not None and rules.required)
-        if rules is not None and rules.cel:
-            raise Unbuildable(f"{field.full_name}'s CEL rules")
+        required = force or field.is_required or (rules is not None and rules.required)
+        _refuse_unknown(field, rules)
         if _is_map(field):
             return self._valid_map(field, rules, seen)
         if field.is_repeated:
@@ -167,12 +174,11 @@ class _Builder:
         key_rules = pairs.keys if pairs is not None and pairs.HasField("keys") else None
         value_rules = pairs.values if pairs is not None and pairs.HasField("values") else None
         made = {}
+        if value_field.message_type is not None or value_field.enum_type is not None:
+            raise Unbuildable(f"{field.full_name}: a map of {'messages' if value_field.message_type else 'enums'}")
         for index in range(count):
             key = scalar(key_field, _type_rules(key_field, key_rules), nonzero=False, index=index)
-            if value_field.message_type is not None:
-                made[key] = self.valid_message(value_field.message_type, seen)
-            else:
-                made[key] = scalar(value_field, _type_rules(value_field, value_rules), nonzero=False, index=0)
+            made[key] = scalar(value_field, _type_rules(value_field, value_rules), nonzero=False, index=0)
         if len(made) < count:
             raise Unbuildable(f"{field.full_name}: map keys that differ")
         return made
@@ -181,7 +187,7 @@ class _Builder:
         """`valid` with one field's value breaking one of its rules, and that field's name; ({}, "") if none can."""
         for field in message.fields:
             rules = self.rules(field)
-            if rules is None or rules.ignore != 0 or field.containing_oneof is not None:
+            if rules is None or rules.ignore != 0 or _in_real_oneof(field):
                 continue
             broken = self._invalid_field(field, rules, valid.get(field.name, UNSET))
             if broken is not UNSET:
@@ -198,7 +204,7 @@ class _Builder:
         if rules.required and value is not UNSET:
             if field.has_presence or field.is_repeated:
                 return None
-            return ZERO.get(field.cpp_type, UNSET)  # without presence, required means not the zero value
+            return _zero(field)  # without presence, required means not the zero value
         kind = rules.WhichOneof("type")
         if _is_map(field) or kind is None:
             return UNSET
@@ -223,6 +229,32 @@ def _extension(options_class: Any, options: message.Message, extension: Any) -> 
     return parsed.Extensions[extension] if parsed.HasExtension(extension) else None
 
 
+def _refuse_unknown(field: descriptor.FieldDescriptor, rules: Any) -> None:
+    """Unbuildable when the field's rules hold more than its type's rules, `required` and `ignore`."""
+    if rules is None:
+        return
+    kind = rules.WhichOneof("type")
+    for rule, _ in rules.ListFields():
+        if rule.name != kind and rule.name not in _FIELD_RULES:
+            raise Unbuildable(f"{field.full_name}: its {rule.name} rules")
+
+
+def _in_real_oneof(field: descriptor.FieldDescriptor) -> bool:
+    """In a oneof of the proto's, not the one protoc makes for a proto3 `optional` field (`_name`)."""
+    oneof = field.containing_oneof
+    return oneof is not None and not (len(oneof.fields) == 1 and oneof.name == f"_{field.name}")
+
+
+def _zero(field: descriptor.FieldDescriptor) -> Any:
+    """The zero value of a scalar field, as a constructor takes it."""
+    if field.type == descriptor.FieldDescriptor.TYPE_BYTES:
+        return b""
+    if field.enum_type is not None:
+        zero = next((value.name for value in field.enum_type.values if value.number == 0), None)
+        return UNSET if zero is None else Enum(zero)
+    return ZERO.get(field.cpp_type, UNSET)
+
+
 def _is_map(field: descriptor.FieldDescriptor) -> bool:
     return field.message_type is not None and field.message_type.GetOptions().map_entry
 
@@ -245,11 +277,10 @@ def _type_rules(field: descriptor.FieldDescriptor, rules: Any) -> Any:
     """The field's rules of its type (`StringRules`, `Int32Rules`, ...); None when it has none."""
     if rules is None:
         return None
-    if rules.cel:
-        raise Unbuildable(f"{field.full_name}'s CEL rules")
+    _refuse_unknown(field, rules)
     kind = rules.WhichOneof("type")
     if kind is None:
         return None
     known = _STRING_RULES if kind == "string" else _BYTES_RULES if kind == "bytes" else _NUMBER_RULES
-    known = {"const", "defined_only", "in", "not_in"} if kind == "enum" else {"const"} if kind == "bool" else known
+    known = _ENUM_RULES if kind == "enum" else {"const", "example"} if kind == "bool" else known
     return _checked(rules, kind, known, field)

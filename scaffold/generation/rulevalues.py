@@ -61,8 +61,13 @@ def _string(field: descriptor.FieldDescriptor, rules: Any, nonzero: bool, index:
         if len(choices) > index:
             return choices[index]
         raise Unbuildable(f"{field.full_name}: in")
-    well_known = rules.WhichOneof("well_known") if field.type == descriptor.FieldDescriptor.TYPE_STRING else None
-    core = WELL_KNOWN[well_known] if well_known else ""
+    well_known = _well_known(field, rules)
+    if well_known:  # a format's sample as it is, or none: padding or affixes would break the format
+        text = WELL_KNOWN[well_known]
+        if not _string_keeps(text, rules, field):
+            raise Unbuildable(f"{field.full_name}: string.{well_known} with other string rules")
+        return text
+    core = ""
     prefix, suffix, contains = _text(rules.prefix), _text(rules.suffix), _text(getattr(rules, "contains", ""))
     text = prefix + core + (contains if contains and contains not in core else "") + suffix
     least = max(rules.min_len, rules.len, getattr(rules, "min_bytes", 0), getattr(rules, "len_bytes", 0))
@@ -81,6 +86,14 @@ def _string(field: descriptor.FieldDescriptor, rules: Any, nonzero: bool, index:
             f"{field.full_name}: {'string.pattern' if getattr(rules, 'pattern', '') else 'its rules together'}"
         )
     return text
+
+
+def _well_known(field: descriptor.FieldDescriptor, rules: Any) -> str | None:
+    """The format a string field's rules name (`email`, `uuid`, ...); None for none, or one set to false."""
+    if field.type != descriptor.FieldDescriptor.TYPE_STRING:
+        return None
+    chosen = rules.WhichOneof("well_known")
+    return chosen if chosen is not None and getattr(rules, chosen) is not False else None
 
 
 def _string_keeps(text: str, rules: Any, field: descriptor.FieldDescriptor) -> bool:
@@ -113,7 +126,7 @@ def _number(field: descriptor.FieldDescriptor, rules: Any, nonzero: bool, index:
     whole = field.cpp_type not in (descriptor.FieldDescriptor.CPPTYPE_FLOAT, descriptor.FieldDescriptor.CPPTYPE_DOUBLE)
     step = 1 if whole else 1.0
     if rules is None:
-        return step * index if not nonzero else step * (index or 1)
+        return step * (index or (1 if nonzero else 0))
     if rules.HasField("const"):
         const: int | float = rules.const
         return const
@@ -124,6 +137,9 @@ def _number(field: descriptor.FieldDescriptor, rules: Any, nonzero: bool, index:
         raise Unbuildable(f"{field.full_name}: in")
     low = rules.gt if rules.HasField("gt") else rules.gte if rules.HasField("gte") else None
     high = rules.lt if rules.HasField("lt") else rules.lte if rules.HasField("lte") else None
+    unsigned = field.type in _UNSIGNED
+    if unsigned and low is None:
+        low = 0  # as `gte`: an unsigned field holds nothing below it
     if low is not None and high is not None and low < high and not whole:
         candidates = [low + (high - low) / (index + 2)]
     elif low is not None:  # also when above `high`: gt above lt keeps what is outside the range
@@ -132,10 +148,15 @@ def _number(field: descriptor.FieldDescriptor, rules: Any, nonzero: bool, index:
         candidates = [min(high, 0) - step * index, min(high, 0) - step * (index + 1)]
     else:
         candidates = [step * (index or (1 if nonzero else 0))]
+    if unsigned and low is not None:
+        candidates += [low + step * (index + more) for more in range(2, 4)]  # past a `not_in` or a zero
     kept: list[int | float] = [
         value
         for value in candidates
-        if value not in rules.not_in and (value != 0 or not nonzero) and _in_range(value, rules)
+        if value not in rules.not_in
+        and (value != 0 or not nonzero)
+        and _in_range(value, rules)
+        and not (unsigned and value < 0)
     ]
     if not kept:
         raise Unbuildable(f"{field.full_name}: its number rules together")
@@ -172,43 +193,44 @@ def _enum(field: descriptor.FieldDescriptor, rules: Any, nonzero: bool, index: i
         ]
     if not chosen:
         raise Unbuildable(f"{field.full_name}: its enum rules together")
-    return _Enum(chosen[min(index, len(chosen) - 1)].name)
+    return Enum(chosen[min(index, len(chosen) - 1)].name)
 
 
 def broken_scalar(field: descriptor.FieldDescriptor, rules: Any, kind: str, value: Any) -> Any:
     """A value of a scalar field that breaks one of `rules`; UNSET when none is known."""
     if kind in ("string", "bytes"):
-        text = value.decode() if isinstance(value, bytes) else value
+        text = _text(value)
         candidates = []
         if rules.HasField("min_len") and rules.min_len > 0:
             candidates.append(text[: rules.min_len - 1])
         if rules.HasField("max_len"):
             candidates.append(text + "a" * (rules.max_len + 1 - len(text)))
-        if kind == "string" and rules.WhichOneof("well_known"):
+        if _well_known(field, rules):
             candidates.append(_NOT_WELL_KNOWN)
+        if rules.prefix or rules.suffix or getattr(rules, "contains", ""):
+            candidates.append("")
         if kind == "string" and rules.pattern:
             candidates += ["", "!", " "]
         if rules.HasField("const") or getattr(rules, "in"):
             candidates.append(f"{text}-other")
         for candidate in candidates:
             if kind == "bytes" or not _string_keeps(candidate, rules, field) or candidate == _NOT_WELL_KNOWN:
-                return candidate.encode() if kind == "bytes" else candidate
+                return candidate.encode("latin-1") if kind == "bytes" else candidate
         return UNSET
     if kind == "enum":
         if rules.HasField("const") or getattr(rules, "in"):
             kept = {rules.const} if rules.HasField("const") else set(getattr(rules, "in"))
             assert field.enum_type is not None  # an enum field
             other = [v.name for v in field.enum_type.values if v.number not in kept]
-            return _Enum(other[0]) if other else UNSET
+            return Enum(other[0]) if other else UNSET
         return UNSET
     if kind == "bool":
         return (not rules.const) if rules.HasField("const") else UNSET
     whole = not isinstance(value, float)
     step = 1 if whole else 1.0
-    for candidate in _number_breakers(rules, step):
-        unsigned = field.type in _UNSIGNED
-        if not (unsigned and candidate < 0) and not _in_range(candidate, rules):
-            return candidate
+    for number in _number_breakers(rules, step):
+        if not (field.type in _UNSIGNED and number < 0) and not _in_range(number, rules):
+            return number
     if rules.HasField("const"):
         return rules.const + step
     return UNSET
@@ -241,22 +263,24 @@ ZERO: dict[int, Any] = {
 }
 
 
-class _Enum(str):
+class Enum(str):
     """An enum value, by its name: protobuf's constructors take the name."""
 
 
 def arguments(values: dict[str, Any]) -> str:
-    """Constructor arguments; fields named like keywords go through `**{"from": ...}`."""
-    plain = [f"{name}={_literal(value)}" for name, value in values.items() if not keyword.iskeyword(name)]
-    named = [f"{json.dumps(name)}: {_literal(value)}" for name, value in values.items() if keyword.iskeyword(name)]
-    return ", ".join(plain + (["**{" + ", ".join(named) + "}"] if named else []))
+    """Constructor arguments. A field named like a keyword (`from`) has none: `**{"from": ...}` would be
+    checked by mypy against every other parameter, so such a request is not built."""
+    for name in values:
+        if keyword.iskeyword(name):
+            raise Unbuildable(f"{name} (a field named like a Python keyword)")
+    return ", ".join(f"{name}={_literal(value)}" for name, value in values.items())
 
 
 def _literal(value: Any) -> str:
     if isinstance(value, bool):
         return "True" if value else "False"
-    if isinstance(value, (str, _Enum)):
-        return json.dumps(str(value))
+    if isinstance(value, (str, Enum)):
+        return json.dumps(str(value), ensure_ascii=False)
     if isinstance(value, bytes):
         return 'b"' + "".join(chr(c) if 32 <= c < 127 and c not in b'"\\' else f"\\x{c:02x}" for c in value) + '"'
     if isinstance(value, dict):
