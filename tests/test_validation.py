@@ -345,7 +345,9 @@ def test_validate_without_the_rules_among_the_imports_is_refused_and_nothing_cha
 RULES = """syntax = "proto3";
 package rules.v1;
 import "buf/validate/validate.proto";
+import "google/protobuf/duration.proto";
 import "google/protobuf/timestamp.proto";
+import "google/protobuf/wrappers.proto";
 
 enum Color { COLOR_UNSPECIFIED = 0; COLOR_RED = 1; COLOR_BLUE = 2; }
 message Inner { string name = 1 [(buf.validate.field).string = {min_len: 2, max_len: 5}]; }
@@ -401,6 +403,26 @@ message FormatAndSuffix { string e = 1 [(buf.validate.field).string = {email: tr
 message Expression { int32 a = 1 [(buf.validate.field).cel_expression = "this > 5 ? '' : 'small'"]; }
 message Keyword { string from = 1 [(buf.validate.field).string.min_len = 1]; }
 message EnumMap { map<string, Color> m = 1 [(buf.validate.field).map.min_pairs = 1]; }
+message PresenceOnly {
+  string name = 1 [(buf.validate.field).string.min_len = 1];
+  google.protobuf.Duration timeout = 2 [(buf.validate.field).duration = {gt: {seconds: 0}}];
+  google.protobuf.Int32Value page = 3 [(buf.validate.field).int32.gt = 0];
+  optional string from = 4 [(buf.validate.field).string.min_len = 1];
+}
+message Listed {
+  int32 level = 1 [(buf.validate.field).required = true, (buf.validate.field).int32 = {in: [0, 1, 2]}];
+  string s = 2 [(buf.validate.field).required = true, (buf.validate.field).string = {in: ["", "asc"]}];
+  string t = 3 [(buf.validate.field).string = {in: ["a", "bb"], min_len: 2}];
+  int32 u = 4 [(buf.validate.field).int32 = {in: [1, 5], gt: 3}];
+}
+message Limits {
+  int32 n = 1 [(buf.validate.field).int32 = {gte: -2147483648, lt: 0}];
+  float f = 2 [(buf.validate.field).float.gte = 100000000];
+  int32 nz = 3 [(buf.validate.field).int32.not_in = 0];
+  double dz = 4 [(buf.validate.field).double.not_in = 0];
+}
+message FloatOnly { float f = 1 [(buf.validate.field).float.gte = 100000000]; double g = 2 [(buf.validate.field).double.not_in = 0]; }
+message Mismatch { string s = 1 [(buf.validate.field).int32.gt = 0]; }
 message WithCel {
   option (buf.validate.message).cel = {id: "x", message: "m", expression: "this.a < this.b"};
   int32 a = 1; int32 b = 2;
@@ -414,6 +436,9 @@ message Legacy {
   required int32 id = 1;
   optional string name = 2 [(buf.validate.field).string.min_len = 2];
   required string code = 3 [(buf.validate.field).string.min_len = 3];
+}
+message LegacyRequired {
+  required string code = 1 [(buf.validate.field).required = true, (buf.validate.field).string.min_len = 2];
 }
 """
 
@@ -444,12 +469,14 @@ print(json.dumps(found))
 """
 
 BUILT = ("Everything", "Nested", "Bounded", "OptionalOnly", "Inner", "Unsigned", "Binary", "RequiredEnum", "NoFormat")
+BUILT += ("PresenceOnly", "Listed", "Limits", "FloatOnly")
 UNBUILDABLE = {
     "FormatAndSuffix": "rules.v1.FormatAndSuffix.e: string.email with other string rules",
     "Expression": "rules.v1.Expression.a: its cel_expression rules",
     "Keyword": "from (a field named like a Python keyword)",
     "EnumMap": "rules.v1.EnumMap.m: a map of enums",
     "WithCel": "rules.v1.WithCel's message rules (buf.validate.message)",
+    "Mismatch": "rules.v1.Mismatch.s: int32 rules on a field of another type",
 }
 
 
@@ -474,7 +501,7 @@ def test_requests_built_from_the_rules_keep_them_and_break_one_as_protovalidate_
     ]
     arguments += [f"--python_out={tmp_path}", "rules.proto", "legacy.proto", "buf/validate/validate.proto"]
     assert protoc.main(arguments) == 0
-    names = [f"rules.v1.{name}" for name in (*BUILT, *UNBUILDABLE)] + ["rules.v2.Legacy"]
+    names = [f"rules.v1.{name}" for name in (*BUILT, *UNBUILDABLE)] + ["rules.v2.Legacy", "rules.v2.LegacyRequired"]
     checked = subprocess.run(
         [sys.executable, "-c", SAMPLES_CHECK, *names],
         cwd=tmp_path,
@@ -485,7 +512,7 @@ def test_requests_built_from_the_rules_keep_them_and_break_one_as_protovalidate_
     )
     assert checked.returncode == 0, checked.stderr
     found = json.loads(checked.stdout)
-    for name in [f"rules.v1.{name}" for name in BUILT] + ["rules.v2.Legacy"]:
+    for name in [f"rules.v1.{name}" for name in BUILT] + ["rules.v2.Legacy", "rules.v2.LegacyRequired"]:
         sample = found[name]
         assert sample["valid"] == [] and sample["sent"], (name, sample)  # protovalidate finds nothing wrong
         if sample["broken"]:
@@ -495,6 +522,11 @@ def test_requests_built_from_the_rules_keep_them_and_break_one_as_protovalidate_
     broken = {name: found[f"rules.v1.{name}"]["broken"] for name in ("Everything", "Inner", "Unsigned", "Binary")}
     assert broken == {"Everything": "email", "Inner": "name", "Unsigned": "a", "Binary": "png"}
     assert found["rules.v1.RequiredEnum"]["broken"] == "c" and found["rules.v2.Legacy"]["broken"] == "name"
+    # Fields with presence left unset keep their rules; a keyword-named one is never the one broken.
+    assert found["rules.v1.PresenceOnly"]["broken"] == "name" and found["rules.v2.LegacyRequired"]["broken"] == "code"
+    # A listed value keeps the field's other rules; a broken number fits its type; a float's bound as float32 holds it.
+    assert (found["rules.v1.Listed"]["broken"], found["rules.v1.Limits"]["broken"]) == ("level", "n")
+    assert found["rules.v1.FloatOnly"]["broken"] == "g"
     assert {name: found[f"rules.v1.{name}"]["unbuildable"] for name in UNBUILDABLE} == UNBUILDABLE
 
 

@@ -17,6 +17,7 @@ without a sample (`Unbuildable`, naming the rule), and the template says so.
 from __future__ import annotations
 
 import json
+import keyword
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -33,6 +34,12 @@ _ENUM_RULES = {"const", "defined_only", "in", "not_in", "example"}
 _REPEATED_RULES = {"min_items", "max_items", "unique", "items"}
 _MAP_RULES = {"min_pairs", "max_pairs", "keys", "values"}
 _FIELD_RULES = {"required", "ignore"}
+_KINDS = {
+    value: name.removeprefix("TYPE_").lower()
+    for name, value in vars(descriptor.FieldDescriptor).items()
+    if name.startswith("TYPE_") and name not in ("TYPE_MESSAGE", "TYPE_GROUP")
+}
+"""The rules each scalar type takes, by name (`TYPE_SINT32`: `sint32`)."""
 """What a field's rules may hold besides its type's: anything else (a CEL expression) is not known here."""
 _IGNORE_ALWAYS = 3
 
@@ -117,7 +124,11 @@ class _Builder:
             raise Unbuildable(f"{message.full_name} (a required field holds its own message)")
         if self._message_rules(message) is not None:
             raise Unbuildable(f"{message.full_name}'s message rules (buf.validate.message)")
-        forced = {oneof.fields[0].name for oneof in message.oneofs if self._oneof_required(oneof) and oneof.fields}
+        forced = {
+            next((f.name for f in oneof.fields if not self._ignored(f)), "")
+            for oneof in message.oneofs
+            if self._oneof_required(oneof)
+        }
         values = {}
         for field in message.fields:
             value = self.valid_field(field, seen | {message.full_name}, force=field.name in forced)
@@ -125,22 +136,26 @@ class _Builder:
                 values[field.name] = value
         return values
 
+    def _ignored(self, field: descriptor.FieldDescriptor) -> bool:
+        rules = self.rules(field)
+        return rules is not None and rules.ignore == _IGNORE_ALWAYS
+
     def valid_field(self, field: descriptor.FieldDescriptor, seen: frozenset[str], force: bool = False) -> Any:
         rules = self.rules(field)
-        if rules is not None and rules.ignore == _IGNORE_ALWAYS:
+        if self._ignored(field):
             return UNSET
         required = force or field.is_required or (rules is not None and rules.required)
+        if not required and not field.is_repeated and (field.has_presence or rules is None):
+            return UNSET  # checked only when set (whatever its rules say), or it has no rules
         _refuse_unknown(field, rules)
         if _is_map(field):
             return self._valid_map(field, rules, seen)
         if field.is_repeated:
             return self._valid_repeated(field, rules, seen, required)
-        if field.message_type is not None:
+        if field.message_type is not None:  # required, here
             if rules is not None and rules.WhichOneof("type") is not None:
                 raise Unbuildable(f"{field.full_name}: {rules.WhichOneof('type')} rules")
-            return self.valid_message(field.message_type, seen) if required else UNSET
-        if (field.has_presence or rules is None) and not required:
-            return UNSET  # a scalar that says whether it is set is checked only when it is; one of no rules
+            return self.valid_message(field.message_type, seen)
         return scalar(field, _type_rules(field, rules), nonzero=required, index=0)
 
     def _valid_repeated(
@@ -187,7 +202,7 @@ class _Builder:
         """`valid` with one field's value breaking one of its rules, and that field's name; ({}, "") if none can."""
         for field in message.fields:
             rules = self.rules(field)
-            if rules is None or rules.ignore != 0 or _in_real_oneof(field):
+            if rules is None or rules.ignore != 0 or _in_real_oneof(field) or keyword.iskeyword(field.name):
                 continue
             broken = self._invalid_field(field, rules, valid.get(field.name, UNSET))
             if broken is not UNSET:
@@ -201,7 +216,7 @@ class _Builder:
 
     def _invalid_field(self, field: descriptor.FieldDescriptor, rules: Any, value: Any) -> Any:
         """A value of `field` that breaks a rule (None: left unset), or UNSET when none is known."""
-        if rules.required and value is not UNSET:
+        if rules.required and value is not UNSET and not field.is_required:  # that one must be sent
             if field.has_presence or field.is_repeated:
                 return None
             return _zero(field)  # without presence, required means not the zero value
@@ -281,6 +296,8 @@ def _type_rules(field: descriptor.FieldDescriptor, rules: Any) -> Any:
     kind = rules.WhichOneof("type")
     if kind is None:
         return None
+    if kind != _KINDS.get(field.type):  # protovalidate refuses to compile such rules
+        raise Unbuildable(f"{field.full_name}: {kind} rules on a field of another type")
     known = _STRING_RULES if kind == "string" else _BYTES_RULES if kind == "bytes" else _NUMBER_RULES
     known = _ENUM_RULES if kind == "enum" else {"const", "example"} if kind == "bool" else known
     return _checked(rules, kind, known, field)

@@ -6,9 +6,12 @@ from __future__ import annotations
 import json
 import keyword
 import re
+import struct
 from typing import Any
 
 from google.protobuf import descriptor
+
+_T = descriptor.FieldDescriptor
 
 UNSET = object()
 """A field left unset."""
@@ -54,13 +57,16 @@ def _text(value: str | bytes) -> str:
 def _string(field: descriptor.FieldDescriptor, rules: Any, nonzero: bool, index: int) -> str:
     if rules is None:
         return f"a{index or ''}" if nonzero else ""
-    if rules.HasField("const"):
-        return _text(rules.const)
-    if getattr(rules, "in"):
-        choices = [_text(c) for c in getattr(rules, "in") if c not in rules.not_in]
-        if len(choices) > index:
-            return choices[index]
-        raise Unbuildable(f"{field.full_name}: in")
+    if rules.HasField("const") or getattr(rules, "in"):  # the listed values that keep the other rules too
+        listed = [rules.const] if rules.HasField("const") else list(getattr(rules, "in"))
+        choices = [
+            _text(c)
+            for c in listed
+            if c not in rules.not_in and (c or not nonzero) and _string_keeps(_text(c), rules, field)
+        ]
+        if not choices:
+            raise Unbuildable(f"{field.full_name}: {'const' if rules.HasField('const') else 'in'} with its other rules")
+        return choices[min(index, len(choices) - 1)]
     well_known = _well_known(field, rules)
     if well_known:  # a format's sample as it is, or none: padding or affixes would break the format
         text = WELL_KNOWN[well_known]
@@ -127,40 +133,49 @@ def _number(field: descriptor.FieldDescriptor, rules: Any, nonzero: bool, index:
     step = 1 if whole else 1.0
     if rules is None:
         return step * (index or (1 if nonzero else 0))
-    if rules.HasField("const"):
-        const: int | float = rules.const
-        return const
-    if getattr(rules, "in"):
-        choices: list[int | float] = [c for c in getattr(rules, "in") if c not in rules.not_in]
-        if len(choices) > index:
-            return choices[index]
-        raise Unbuildable(f"{field.full_name}: in")
     low = rules.gt if rules.HasField("gt") else rules.gte if rules.HasField("gte") else None
     high = rules.lt if rules.HasField("lt") else rules.lte if rules.HasField("lte") else None
-    unsigned = field.type in _UNSIGNED
-    if unsigned and low is None:
+    if field.type in _UNSIGNED and low is None:
         low = 0  # as `gte`: an unsigned field holds nothing below it
-    if low is not None and high is not None and low < high and not whole:
+    if rules.HasField("const") or getattr(rules, "in"):
+        candidates = [rules.const] if rules.HasField("const") else list(getattr(rules, "in"))[index:]
+    elif low is not None and high is not None and low < high and not whole:
         candidates = [low + (high - low) / (index + 2)]
     elif low is not None:  # also when above `high`: gt above lt keeps what is outside the range
-        candidates = [low + step * index, low + step * (index + 1)]
+        candidates = [low + step * (index + more) for more in range(4)]
     elif high is not None:
-        candidates = [min(high, 0) - step * index, min(high, 0) - step * (index + 1)]
-    else:
-        candidates = [step * (index or (1 if nonzero else 0))]
-    if unsigned and low is not None:
-        candidates += [low + step * (index + more) for more in range(2, 4)]  # past a `not_in` or a zero
-    kept: list[int | float] = [
-        value
-        for value in candidates
-        if value not in rules.not_in
+        candidates = [min(high, 0) - step * (index + more) for more in range(4)]
+    else:  # past a `not_in` of zero, either way
+        candidates = [step * (index or (1 if nonzero else 0)), step * (index + 1), -step * (index + 1)]
+    for value in candidates:
+        stored = _stored(field, value)
+        if stored is not None and _number_keeps(stored, rules, nonzero):
+            return stored
+    raise Unbuildable(f"{field.full_name}: its number rules together")
+
+
+def _stored(field: descriptor.FieldDescriptor, value: float) -> int | float | None:
+    """`value` as the field holds it (a `float` keeps 32 bits); None when the field's type cannot hold it."""
+    limits = _LIMITS.get(field.type)
+    if limits is not None:
+        return int(value) if limits[0] <= value <= limits[1] else None
+    if field.type == descriptor.FieldDescriptor.TYPE_FLOAT:
+        try:
+            held: float = struct.unpack("f", struct.pack("f", value))[0]
+        except OverflowError:
+            return None
+        return held
+    return value
+
+
+def _number_keeps(value: float, rules: Any, nonzero: bool) -> bool:
+    listed = [rules.const] if rules.HasField("const") else list(getattr(rules, "in"))
+    return (
+        (not listed or value in listed)
+        and value not in rules.not_in
         and (value != 0 or not nonzero)
         and _in_range(value, rules)
-        and not (unsigned and value < 0)
-    ]
-    if not kept:
-        raise Unbuildable(f"{field.full_name}: its number rules together")
-    return kept[0]
+    )
 
 
 def _in_range(value: float, rules: Any) -> bool:
@@ -228,11 +243,12 @@ def broken_scalar(field: descriptor.FieldDescriptor, rules: Any, kind: str, valu
         return (not rules.const) if rules.HasField("const") else UNSET
     whole = not isinstance(value, float)
     step = 1 if whole else 1.0
-    for number in _number_breakers(rules, step):
-        if not (field.type in _UNSIGNED and number < 0) and not _in_range(number, rules):
-            return number
-    if rules.HasField("const"):
-        return rules.const + step
+    listed = [rules.const] if rules.HasField("const") else list(getattr(rules, "in"))
+    numbers = _number_breakers(rules, step) + list(rules.not_in[:1]) + ([max(listed) + step] if listed else [])
+    for number in numbers:
+        stored = _stored(field, number)
+        if stored is not None and not _number_keeps(stored, rules, nonzero=False):
+            return stored
     return UNSET
 
 
@@ -244,6 +260,13 @@ def _number_breakers(rules: Any, step: float) -> list[float]:
     return found
 
 
+_LIMITS = {
+    **dict.fromkeys((_T.TYPE_INT32, _T.TYPE_SINT32, _T.TYPE_SFIXED32), (-(2**31), 2**31 - 1)),
+    **dict.fromkeys((_T.TYPE_INT64, _T.TYPE_SINT64, _T.TYPE_SFIXED64), (-(2**63), 2**63 - 1)),
+    **dict.fromkeys((_T.TYPE_UINT32, _T.TYPE_FIXED32), (0, 2**32 - 1)),
+    **dict.fromkeys((_T.TYPE_UINT64, _T.TYPE_FIXED64), (0, 2**64 - 1)),
+}
+"""What each integer type holds."""
 _UNSIGNED = {
     descriptor.FieldDescriptor.TYPE_UINT32,
     descriptor.FieldDescriptor.TYPE_UINT64,
