@@ -334,7 +334,10 @@ def test_validate_without_the_rules_among_the_imports_is_refused_and_nothing_cha
     before = tree(project)
     refused = run_scaffold("gen", "-C", project)
     assert refused.returncode == 2 and tree(project) == before, refused.stderr
-    assert f"{config}: validate = true, but no proto imports buf/validate/validate.proto" in refused.stderr
+    assert (
+        f"{at_key(config, 'validate')}: validate = true, but no proto imports buf/validate/validate.proto"
+        in refused.stderr
+    )
 
     config.write_text(config.read_text().replace("validate = true\n", "validate_responses = true\n"))
     refused = run_scaffold("gen", "-C", project)

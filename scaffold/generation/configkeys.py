@@ -60,6 +60,16 @@ class _Located:
         return Diagnostic(str(self.path), message)
 
 
+def at_key(path: Path, key: str, message: str) -> Diagnostic:
+    """`message` located at `key` of the `[tool.scaffold]` table in the config file `path` (its line when
+    the file has the key, else the file alone): for a key whose value only a later stage can judge."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return Diagnostic(str(path), message)
+    return _Located(path, text).at(key, message)
+
+
 def parse(table: dict[str, Any], root: Path, path: Path, text: str) -> Config:
     """The config the `[tool.scaffold]` table `table` of `path` (whose text is `text`) says."""
     where = _Located(path, text)

@@ -17,7 +17,7 @@ from scaffold.core import parts
 from scaffold.core.errors import Diagnostic, ScaffoldError, fail
 from scaffold.core.model import Owner, Project, Service, ServicerView, service_paths
 from scaffold.core.naming import module_path
-from scaffold.generation import httprules, openapi, rulesamples
+from scaffold.generation import configkeys, httprules, openapi, rulesamples
 from scaffold.generation.config import Config
 from scaffold.generation.describe import describe
 from scaffold.generation.formatting import format_python
@@ -192,7 +192,10 @@ def validate_module(config: Config, result: ProtocResult) -> str:
             " file in a proto path (`buf export buf.build/bufbuild/protovalidate -o protos` vendors it)"
         )
         where = config.root / CONFIG_FILE
-        raise ScaffoldError([Diagnostic(str(where) if where.is_file() else "--validate", message)])
+        located = (
+            configkeys.at_key(where, "validate", message) if where.is_file() else Diagnostic("--validate", message)
+        )
+        raise ScaffoldError([located])
     if VALIDATE_PROTO in result.provided:
         return "buf.validate.validate_pb2"
     return f"{config.package}.{config.generated}.buf.validate.validate_pb2"

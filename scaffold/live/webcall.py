@@ -164,6 +164,7 @@ def _http(
         raise WebCallError(
             _GRPC_CODES[code] if isinstance(code, int) and code < len(_GRPC_CODES) else "UNKNOWN",
             error.get("message", ""),
+            details.from_connect(error.get("details")),
         )
     for line in text.splitlines() if method.server_streaming else [text]:
         value = _json(line) if method.server_streaming else _any_json(line)
