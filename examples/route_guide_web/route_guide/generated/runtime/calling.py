@@ -16,6 +16,7 @@ import json
 import os
 import queue
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 
@@ -95,6 +96,7 @@ def main(calls: Calls, argv: Sequence[str] | None = None) -> int:
     parser = arguments()
     args = parser.parse_args(argv)
     tls = credentials(parser, args)
+    threading.excepthook = _without_grpcs_closed_channel_poll(threading.excepthook)
     channel = create_channel(args.target, tls)
     with grpc_logs_kept_out(unless=args.verbose):
         problem = connect(channel, args.target, tls is not None, args.cert is not None)
@@ -158,6 +160,21 @@ def _attempt(rpc: str, call: Callable[[], None]) -> bool:
         print(f"{rpc} failed: {_describe(error)}")
         return False
     return True
+
+
+def _without_grpcs_closed_channel_poll(
+    hook: Callable[[threading.ExceptHookArgs], object],
+) -> Callable[[threading.ExceptHookArgs], object]:
+    """`hook`, but for grpc's own race on close: the thread `channel.subscribe` starts can
+    poll once more after the channel closed, and raise `ValueError: Cannot monitor channel
+    state: Channel closed!` (seen on a busy machine, when `connect` fails and the channel
+    is closed at once). The client has said its line by then; nothing is lost."""
+
+    def quieter(args: threading.ExceptHookArgs) -> object:
+        closed = isinstance(args.exc_value, ValueError) and "Channel closed!" in str(args.exc_value)
+        return None if closed else hook(args)
+
+    return quieter
 
 
 def _describe(error: grpc.RpcError) -> str:
