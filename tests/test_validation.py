@@ -226,6 +226,11 @@ def test_requests_that_break_a_rule_are_refused_before_the_method_in_every_shape
     assert '"protovalidate>=1.2,<2",' in files["pyproject.toml"].decode()
     # The fresh project's own tests pass: its requests keep the rules, its refusal tests break one.
     assert check_project(project, "shop").passed == 6
+    # Its code (the requests built from the rules laid out as ruff would) and scaffold's runtime are ruff's.
+    for target in (".", "shop/generated/runtime"):
+        for tool in (("check",), ("format", "--check")):
+            linted = run_python("-m", "ruff", *tool, "--no-cache", target, cwd=project)
+            assert linted.returncode == 0, linted.stdout
 
     (project / "shop/servicer.py").write_text(AIO_SERVICER if flavour == "aio" else SYNC_SERVICER)
     (project / "calls.py").write_text(CALLS)

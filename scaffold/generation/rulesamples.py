@@ -24,7 +24,17 @@ from typing import Any
 
 from google.protobuf import descriptor, descriptor_pb2, descriptor_pool, message, message_factory
 
-from scaffold.generation.rulevalues import UNSET, WELL_KNOWN, ZERO, Enum, Unbuildable, arguments, broken_scalar, scalar
+from scaffold.generation.rulevalues import (
+    UNSET,
+    WELL_KNOWN,
+    ZERO,
+    Enum,
+    Unbuildable,
+    arguments,
+    broken_scalar,
+    scalar,
+    statement,
+)
 
 _STRING_RULES = {"const", "len", "min_len", "max_len", "len_bytes", "min_bytes", "max_bytes", "prefix", "suffix"}
 _STRING_RULES |= {"contains", "not_contains", "in", "not_in", "pattern", "example", *WELL_KNOWN}
@@ -55,6 +65,16 @@ class Sample:
     broken: str = ""
     unbuildable: str = ""
     """The rule no request could be built for (`rules.v1.Item.code: string.pattern`)."""
+    valid_values: dict[str, Any] | None = None
+    invalid_values: dict[str, Any] | None = None
+
+    def statement(self, python_type: str, which: str, indent: int, head: str, tail: str = "") -> str:
+        """The line(s) `head` + the `which` ("valid" or "invalid") request's constructor call + `tail`, as
+        `ruff format` lays them out (the templates write them whole, indentation included)."""
+        values = self.valid_values if which == "valid" else self.invalid_values
+        if values is None:
+            raise ValueError(f"no {which} request: {self.unbuildable or 'no rule can be broken alone'}")
+        return statement(python_type, values, indent, head, tail)
 
 
 def samples(files: Iterable[descriptor_pb2.FileDescriptorProto], message_names: Iterable[str]) -> dict[str, Sample]:
@@ -69,7 +89,13 @@ def samples(files: Iterable[descriptor_pb2.FileDescriptorProto], message_names: 
         try:
             valid = builder.valid_message(message, frozenset())
             invalid, broken = builder.invalid_message(message, valid)
-            found[name] = Sample(arguments(valid), arguments(invalid) if broken else None, broken)
+            found[name] = Sample(
+                arguments(valid),
+                arguments(invalid) if broken else None,
+                broken,
+                valid_values=valid,
+                invalid_values=invalid if broken else None,
+            )
         except Unbuildable as error:
             found[name] = Sample(None, unbuildable=str(error))
     return found

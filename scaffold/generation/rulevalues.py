@@ -311,3 +311,53 @@ def _literal(value: Any) -> str:
     if isinstance(value, list):
         return "[" + ", ".join(_literal(item) for item in value) + "]"
     return repr(value)
+
+
+WIDTH = 88
+"""ruff's line length (the generated projects set no other): a request wider than it is laid out as ruff would."""
+
+
+def statement(python_type: str, values: dict[str, Any], indent: int, head: str, tail: str = "") -> str:
+    """`head` + the constructor call of `values` + `tail`, indented, in the lines `ruff format` keeps:
+    one line when it fits, else one argument (and, inside it, one item) per line, each collection split
+    ending in a comma, which ruff keeps split ("magic trailing comma")."""
+    return "\n".join(_lines(_Call(python_type, values), indent, head, tail))
+
+
+class _Call:
+    """A message's constructor call, for `_lines`."""
+
+    def __init__(self, python_type: str, values: dict[str, Any]) -> None:
+        self.python_type, self.values = python_type, values
+
+
+def _lines(value: Any, indent: int, head: str, tail: str) -> list[str]:
+    pad = " " * indent
+    flat = f"{pad}{head}{_flat(value)}{tail}"
+    if len(flat) <= WIDTH or not isinstance(value, (_Call, dict, list)) or not _entries(value):
+        return [flat]
+    opener, closer = (
+        (f"{value.python_type}(", ")")
+        if isinstance(value, _Call)
+        else ("{", "}")
+        if isinstance(value, dict)
+        else ("[", "]")
+    )
+    lines = [f"{pad}{head}{opener}"]
+    for prefix, item in _entries(value):
+        lines += _lines(item, indent + 4, prefix, ",")
+    return [*lines, f"{pad}{closer}{tail}"]
+
+
+def _entries(value: Any) -> list[tuple[str, Any]]:
+    if isinstance(value, _Call):
+        return [(f"{name}=", item) for name, item in value.values.items()]
+    if isinstance(value, dict):
+        return [(f"{_literal(key)}: ", item) for key, item in value.items()]
+    return [("", item) for item in value]
+
+
+def _flat(value: Any) -> str:
+    if isinstance(value, _Call):
+        return f"{value.python_type}({', '.join(f'{name}={_literal(item)}' for name, item in value.values.items())})"
+    return _literal(value)

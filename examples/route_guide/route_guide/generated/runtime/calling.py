@@ -171,7 +171,8 @@ def _without_grpcs_closed_channel_poll(
     is closed at once). The client has said its line by then; nothing is lost."""
 
     def quieter(args: threading.ExceptHookArgs) -> object:
-        closed = isinstance(args.exc_value, ValueError) and "Channel closed!" in str(args.exc_value)
+        error = args.exc_value
+        closed = isinstance(error, ValueError) and "Channel closed!" in str(error)
         return None if closed else hook(args)
 
     return quieter
