@@ -18,6 +18,7 @@ import subprocess
 import sys
 import threading
 import time
+import venv
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -146,6 +147,21 @@ def check_project(project: Path, package: str) -> CheckedProject:
     types = run_python("-m", "mypy", "--cache-dir", os.devnull, package, "tests", cwd=project)
     assert types.returncode == 0, types.stdout
     return CheckedProject(json.loads(imported.stdout), tests.stdout)
+
+
+def run_tests_in_fresh_venv(
+    project: Path, environment: Path, *also: str
+) -> tuple[Path, subprocess.CompletedProcess[str]]:
+    """`project` installed with its test extras (and the requirements `also`) into a new virtual environment
+    at `environment`, from its own dependencies (PyPI), and its tests run there: that environment's python,
+    and what pytest said. A failed install fails the test, with pip's words."""
+    venv.create(environment, with_pip=True)
+    python = environment / "bin/python"
+    install = [str(python), "-m", "pip", "install", "-q", "-e", f"{project}[test]", *also]
+    installed = subprocess.run(install, capture_output=True, text=True, check=False, timeout=600)
+    assert installed.returncode == 0, installed.stdout + installed.stderr
+    pytest_run = [str(python), "-m", "pytest", "-q", "-p", "no:cacheprovider"]
+    return python, subprocess.run(pytest_run, cwd=project, capture_output=True, text=True, check=False, timeout=300)
 
 
 @dataclass

@@ -7,12 +7,10 @@ user vendors (their own -I) is the project's, checked against the installed file
 from __future__ import annotations
 
 import re
-import subprocess
-import venv
 from pathlib import Path
 
 import pytest
-from conftest import check_project, run_python, run_scaffold, tree
+from conftest import check_project, run_python, run_scaffold, run_tests_in_fresh_venv, tree
 
 from scaffold.generation import providers
 
@@ -318,25 +316,7 @@ def test_a_project_on_googleapis_types_installs_in_a_fresh_venv_beside_grpcio_st
     test.write_text(
         text.replace("from pay.generated import", "from google.type import money_pb2\n\nfrom pay.generated import", 1)
     )
-    environment = tmp_path / "venv"
-    venv.create(environment, with_pip=True)
-    python = environment / "bin/python"
-    installed = subprocess.run(
-        [str(python), "-m", "pip", "install", "-q", "-e", f"{project}[test]", "grpcio-status"],
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=600,
-    )
-    assert installed.returncode == 0, installed.stdout + installed.stderr
-    tested = subprocess.run(
-        [str(python), "-m", "pytest", "-q", "-p", "no:cacheprovider"],
-        cwd=project,
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=300,
-    )
+    _, tested = run_tests_in_fresh_venv(project, tmp_path / "venv", "grpcio-status")
     assert tested.returncode == 0 and "1 passed" in tested.stdout, tested.stdout + tested.stderr
 
 

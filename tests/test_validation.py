@@ -13,12 +13,11 @@ import re
 import shutil
 import subprocess
 import sys
-import venv
 from pathlib import Path
 
 import prototext
 import pytest
-from conftest import at_key, check_project, run_python, run_scaffold, served, tree
+from conftest import at_key, check_project, run_python, run_scaffold, run_tests_in_fresh_venv, served, tree
 
 from scaffold.live import details
 
@@ -561,28 +560,10 @@ def test_a_validated_project_installs_in_a_fresh_venv_from_its_own_dependencies(
         ).returncode
         == 0
     )
-    environment = tmp_path / "venv"
-    venv.create(environment, with_pip=True)
-    python = str(environment / "bin/python")
-    installed = subprocess.run(
-        [python, "-m", "pip", "install", "-q", "-e", f"{project}[test]"],
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=600,
-    )
-    assert installed.returncode == 0, installed.stdout + installed.stderr
-    tested = subprocess.run(
-        [python, "-m", "pytest", "-q", "-p", "no:cacheprovider"],
-        cwd=project,
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=300,
-    )
+    python, tested = run_tests_in_fresh_venv(project, tmp_path / "venv")
     assert tested.returncode == 0 and "6 passed" in tested.stdout, tested.stdout + tested.stderr
     no_buf = subprocess.run(
-        [python, "-c", "import importlib.util; print(importlib.util.find_spec('buf'))"],
+        [str(python), "-c", "import importlib.util; print(importlib.util.find_spec('buf'))"],
         cwd=tmp_path,
         capture_output=True,
         text=True,

@@ -32,6 +32,7 @@ from scaffold.generation.rulevalues import (
     Unbuildable,
     arguments,
     broken_scalar,
+    refuse_keywords,
     scalar,
     statement,
 )
@@ -56,17 +57,24 @@ _IGNORE_ALWAYS = 3
 
 @dataclass(frozen=True)
 class Sample:
-    """Constructor arguments (`email="user@example.com", items=[{"sku": "aaa", "quantity": 1}]`)."""
+    """Two requests of a message, as field values: one that keeps every rule, one that breaks one."""
 
-    valid: str | None
+    valid_values: dict[str, Any] | None
     """A request that keeps every rule; None when one is `unbuildable`."""
-    invalid: str | None = None
+    invalid_values: dict[str, Any] | None = None
     """A request that breaks one rule of one field (`broken`); None when no field's rule can be broken alone."""
     broken: str = ""
     unbuildable: str = ""
     """The rule no request could be built for (`rules.v1.Item.code: string.pattern`)."""
-    valid_values: dict[str, Any] | None = None
-    invalid_values: dict[str, Any] | None = None
+
+    @property
+    def valid(self) -> str | None:
+        """The valid request's constructor arguments on one line; None when there is none."""
+        return None if self.valid_values is None else arguments(self.valid_values)
+
+    @property
+    def invalid(self) -> str | None:
+        return None if self.invalid_values is None else arguments(self.invalid_values)
 
     def statement(self, python_type: str, which: str, indent: int, head: str, tail: str = "") -> str:
         """The line(s) `head` + the `which` ("valid" or "invalid") request's constructor call + `tail`, as
@@ -89,13 +97,8 @@ def samples(files: Iterable[descriptor_pb2.FileDescriptorProto], message_names: 
         try:
             valid = builder.valid_message(message, frozenset())
             invalid, broken = builder.invalid_message(message, valid)
-            found[name] = Sample(
-                arguments(valid),
-                arguments(invalid) if broken else None,
-                broken,
-                valid_values=valid,
-                invalid_values=invalid if broken else None,
-            )
+            refuse_keywords(valid)  # the broken request differs from it in one field, never such a one
+            found[name] = Sample(valid, invalid if broken else None, broken)
         except Unbuildable as error:
             found[name] = Sample(None, unbuildable=str(error))
     return found

@@ -73,9 +73,8 @@ def _string(field: descriptor.FieldDescriptor, rules: Any, nonzero: bool, index:
         if not _string_keeps(text, rules, field):
             raise Unbuildable(f"{field.full_name}: string.{well_known} with other string rules")
         return text
-    core = ""
     prefix, suffix, contains = _text(rules.prefix), _text(rules.suffix), _text(getattr(rules, "contains", ""))
-    text = prefix + core + (contains if contains and contains not in core else "") + suffix
+    text = prefix + contains + suffix
     least = max(rules.min_len, rules.len, getattr(rules, "min_bytes", 0), getattr(rules, "len_bytes", 0))
     if nonzero or index:
         least = max(least, 1)
@@ -290,12 +289,16 @@ class Enum(str):
     """An enum value, by its name: protobuf's constructors take the name."""
 
 
-def arguments(values: dict[str, Any]) -> str:
-    """Constructor arguments. A field named like a keyword (`from`) has none: `**{"from": ...}` would be
-    checked by mypy against every other parameter, so such a request is not built."""
+def refuse_keywords(values: dict[str, Any]) -> None:
+    """Unbuildable when a field set is named like a keyword (`from`): `**{"from": ...}` would be checked by
+    mypy against every other parameter of the constructor."""
     for name in values:
         if keyword.iskeyword(name):
             raise Unbuildable(f"{name} (a field named like a Python keyword)")
+
+
+def arguments(values: dict[str, Any]) -> str:
+    """Constructor arguments on one line (`email="user@example.com", items=[{"sku": "aaa"}]`)."""
     return ", ".join(f"{name}={_literal(value)}" for name, value in values.items())
 
 
@@ -359,5 +362,5 @@ def _entries(value: Any) -> list[tuple[str, Any]]:
 
 def _flat(value: Any) -> str:
     if isinstance(value, _Call):
-        return f"{value.python_type}({', '.join(f'{name}={_literal(item)}' for name, item in value.values.items())})"
+        return f"{value.python_type}({arguments(value.values)})"
     return _literal(value)
