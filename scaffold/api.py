@@ -9,10 +9,11 @@ diagnostics before anything is written.
 
 from __future__ import annotations
 
+import contextlib
 import posixpath
 import shutil
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -117,29 +118,52 @@ def create_project(
     """`new_project`, with its options as one value (what the CLI reads into)."""
     inputs = project.for_new(protos, options)
     root = inputs.config.root
-    if root.is_dir():
-        journal.recover(root)  # a `new` killed half-way: its files go before this one looks at the directory
-    outcome = pipeline.plan(inputs, protos)
-    files = dict(outcome.plan.writes)
-    taken = [path for path, content in sorted(outcome.copies.items()) if inputs.disk.read(path) not in (None, content)]
-    taken += [f.path for f in outcome.plan.files if f.path == CONFIG_FILE and f.action == "kept"]
-    if taken:  # the config and the protos' copies cannot be kept aside like the user's other files
-        message = "exists with other content; scaffold new needs this path (nothing was written)"
-        raise ScaffoldError([Diagnostic(str(root / path), message) for path in taken])
-    copies = {path: content for path, content in outcome.copies.items() if inputs.disk.read(path) is None}
-    if root.exists():  # no lock: nothing runs here before it is a project, and a failed `new` leaves nothing
-        write.apply(root, files | copies, outcome.plan.expected | dict.fromkeys(copies), progress=progress)
-    else:
-        write.create_tree(
-            root, {path: content for path, content in files.items() if content is not None} | copies, progress
-        )
-    incremental.save(root, outcome.record, outcome.result.placed_in)
-    if inputs.memo is not None:
-        memo.save(root, inputs.memo)
-    written.remember(root, outcome.plan.state[MANIFEST])
-    stamps.after_writing(root)  # the first edit's `gen` then skips the content check
+    existed = root.is_dir()
+    with _into(root, existed, options.force):
+        outcome = pipeline.plan(inputs, protos)
+        files = dict(outcome.plan.writes)
+        copies = outcome.copies
+        taken = [path for path, content in sorted(copies.items()) if inputs.disk.read(path) not in (None, content)]
+        taken += [f.path for f in outcome.plan.files if f.path == CONFIG_FILE and f.action == "kept"]
+        if taken:  # the config and the protos' copies cannot be kept aside like the user's other files
+            message = "exists with other content; scaffold new needs this path (nothing was written)"
+            raise ScaffoldError([Diagnostic(str(root / path), message) for path in taken])
+        copies = {path: content for path, content in copies.items() if inputs.disk.read(path) is None}
+        if existed:
+            try:
+                write.apply(root, files | copies, outcome.plan.expected | dict.fromkeys(copies), progress=progress)
+            except swap.Changed as changed:  # rolled back: a save landed in the directory while `new` wrote
+                raise fail(str(root / changed.path), "changed while scaffold new wrote; nothing was written") from None
+        else:
+            write.create_tree(
+                root, {path: content for path, content in files.items() if content is not None} | copies, progress
+            )
+        incremental.save(root, outcome.record, outcome.result.placed_in)
+        if inputs.memo is not None:
+            memo.save(root, inputs.memo)
+        written.remember(root, outcome.plan.state[MANIFEST])
+        stamps.after_writing(root)  # the first edit's `gen` then skips the content check
     left = tuple(f for f in outcome.plan.files if f.note)
     return NewReport(root, outcome.config, tuple(sorted(files | copies)), outcome.result.warnings, left)
+
+
+@contextlib.contextmanager
+def _into(root: Path, existed: bool, force: bool) -> Iterator[None]:
+    """`new`'s hold on its directory. One that did not exist needs none: the project appears by one rename
+    (`write.create_tree`), and a second run's rename is refused. In one that did, the project's lock, as
+    `gen` takes it, so that a second `new` at once never takes this one's transaction for a dead run's and
+    rolls it back; a run that fails there, leaving no project, takes the lock's files away again."""
+    if not existed:
+        yield
+        return
+    with lock.held(root):
+        try:
+            project.refuse_taken(root, force)
+            yield
+        except BaseException:
+            if not project.holds_project(root):  # rolled back, or refused: the lock's files go as they came
+                lock.released(root)
+            raise
 
 
 def export_templates(target: Path, force: bool = False) -> list[str]:
@@ -183,14 +207,13 @@ def regenerate(
     """
     started = time.perf_counter()
     recreate = [_in_project(root, path) for path in recreate]
-    if not dry_run and journal.interrupted_new(root):  # before the lock, which would be left in no project
-        journal.recover(root)
-        raise fail(str(root), "rolled back a `scaffold new` that was interrupted; run that `scaffold new` again")
+    interrupted = "rolled back a `scaffold new` that was interrupted; run that `scaffold new` again"
     with lock.held(root, required=not dry_run):
         restored: journal.Restored = []
         recovered = () if dry_run else journal.recover(root, restored)
-        if recovered and not (root / CONFIG_FILE).is_file():  # what was rolled back was a `new`: no project
-            raise fail(str(root), "rolled back a `scaffold new` that was interrupted; run that `scaffold new` again")
+        if recovered and not project.holds_project(root):  # what was rolled back was a `new`: no project
+            lock.released(root)  # nor its lock (a `new` into a directory that existed took it)
+            raise fail(str(root), interrupted)
         for _ in range(_ATTEMPTS):
             inputs = project.load(root, full=full, recreate=recreate)
             if restored and _record_rolled_back_reads(root, inputs, restored):

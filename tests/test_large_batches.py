@@ -13,6 +13,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Mapping
 from pathlib import Path
 
 import pytest
@@ -208,3 +209,26 @@ def test_a_large_change_that_does_not_compile_changes_nothing(tmp_path: Path) ->
     changes["pkg/m007.py"] = b"x = 7\n"
     write.apply(root, changes)
     assert tree(root) == before | {path: content for path, content in changes.items() if content is not None}
+
+
+def test_a_new_project_made_by_another_run_meanwhile_is_left_as_it_is(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two `new`s into one directory: the one that renames its staging second is refused, located at the
+    project, and the first one's project stays whole."""
+    root = tmp_path / "project"
+    theirs = {"pyproject.toml": b"[project]\nname = 'theirs'\n"}
+    staged = write.write_new_tree
+
+    def while_staging(directory: Path, files: Mapping[str, bytes], progress: object) -> None:
+        staged(directory, files, None)
+        staged(root, theirs, None)  # the other run, done first
+
+    monkeypatch.setattr(write, "write_new_tree", while_staging)
+    with pytest.raises(ScaffoldError) as raised:
+        write.create_tree(root, _modules(3))
+    assert [str(p) for p in raised.value.diagnostics] == [
+        f"{root}: was made by another run (or by hand) while this one wrote; nothing was written"
+    ]
+    assert tree(root) == theirs
+    assert [p.name for p in tmp_path.iterdir()] == ["project"], "no staging directory left"

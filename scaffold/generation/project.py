@@ -154,14 +154,6 @@ def for_new(protos: Sequence[Path], options: NewOptions) -> Inputs:
         raise fail(f"--templates {options.templates}", "no such directory")
     if root.is_dir():
         lock.refuse_links(root)
-        journal.recover(root)  # a `new` killed half-way: what it swapped in is not a project to refuse, nor kept
-    if root.is_dir() and _holds_project(root):
-        raise fail(
-            str(root),
-            f"holds a scaffold project already; `scaffold gen -C {root}` regenerates it (nothing was written)",
-        )
-    if root.is_dir() and any(p.name != STATE_DIR for p in root.iterdir()) and not options.force:
-        raise fail(str(root), "output directory is not empty; pass --force to write into it")
     templates = options.templates
     config = Config(
         root=root,
@@ -193,6 +185,21 @@ def for_new(protos: Sequence[Path], options: NewOptions) -> Inputs:
     )
 
 
+def refuse_taken(root: Path, force: bool) -> None:
+    """Refuse a directory `new` may not write into: one that holds a project, or anything at all without
+    `force`. Asked with the directory's lock held, after a `new` killed half-way is rolled back (what it
+    swapped in is not a project to refuse, nor kept), so a second `new` at once sees the first one's
+    project whole, never a transaction of it half done."""
+    journal.recover(root)
+    if holds_project(root):
+        raise fail(
+            str(root),
+            f"holds a scaffold project already; `scaffold gen -C {root}` regenerates it (nothing was written)",
+        )
+    if any(p.name != STATE_DIR for p in root.iterdir()) and not force:
+        raise fail(str(root), "output directory is not empty; pass --force to write into it")
+
+
 def descriptors(inputs: Inputs) -> descriptor_pb2.FileDescriptorSet:
     """The descriptors of the project's protos (and what they import), with comments: what `call` and
     `describe` read. Compiled incrementally, like a generation: usually without running protoc at all."""
@@ -212,7 +219,7 @@ def run_protoc(inputs: Inputs) -> tuple[ProtocResult, incremental.Record]:
     return result, record
 
 
-def _holds_project(root: Path) -> bool:
+def holds_project(root: Path) -> bool:
     """A manifest, or a config with [tool.scaffold]: what a `new` killed half-way leaves (`.scaffold/txn`) is not."""
     if (root / MANIFEST).exists():
         return True

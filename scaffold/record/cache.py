@@ -17,6 +17,7 @@ write stage refuses one on the way to any file it writes.
 
 from __future__ import annotations
 
+import errno
 import os
 import stat
 
@@ -44,6 +45,20 @@ def directory(root: str | os.PathLike[str]) -> str:
     finally:
         os.close(descriptor)
     return os.path.join(root, CACHE_DIR)
+
+
+def unmade(root: str | os.PathLike[str]) -> None:
+    """Take away the cache directory `directory` made, where it holds nothing else (its .gitignore as
+    written); OSError, and nothing taken away, where it holds anything more."""
+    made = os.path.join(root, CACHE_DIR)
+    ignore = os.path.join(made, ".gitignore")
+    if os.listdir(made) != [".gitignore"]:
+        raise OSError(errno.ENOTEMPTY, "holds more than scaffold made", made)
+    with open(ignore, encoding="utf-8") as file:
+        if file.read() != _IGNORE:
+            raise OSError(errno.ENOTEMPTY, "holds a .gitignore of someone else's", ignore)
+    os.unlink(ignore)
+    os.rmdir(made)
 
 
 def write(root: str | os.PathLike[str], name: str, content: bytes) -> None:

@@ -22,7 +22,7 @@ from typing import Any
 from scaffold.core.errors import Diagnostic, ScaffoldError, fail
 from scaffold.core.paths import problem as path_problem
 from scaffold.core.text import lines as text_lines
-from scaffold.layout import BACKUP_SUFFIX, CONFIG_FILE, JOURNAL, TXN_DIR
+from scaffold.layout import BACKUP_SUFFIX, JOURNAL, TXN_DIR
 from scaffold.record.fileops import exists, read, sha256, write_atomically
 
 
@@ -156,13 +156,6 @@ def _free_name(target: Path) -> Path:
         candidate = target.with_name(f"{target.name}{BACKUP_SUFFIX}.{number}")
         number += 1
     return candidate
-
-
-def interrupted_new(root: Path) -> bool:
-    """Whether a transaction left in `root` is a `scaffold new`'s: one that created the project's config
-    (every other run reads the config before it writes, so it was there before)."""
-    entry = entries(root / TXN_DIR).get(CONFIG_FILE)
-    return entry is not None and not entry["existed"]
 
 
 def missing_dirs(root: Path, paths: Collection[str]) -> list[str]:

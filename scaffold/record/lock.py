@@ -13,6 +13,7 @@ message after `WAIT_SECONDS`.
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import fcntl
 import os
@@ -39,19 +40,49 @@ def held(root: Path, wait_seconds: float = WAIT_SECONDS, required: bool = True) 
     """
     path = root / LOCK_FILE
     refuse_links(root)
+    deadline = time.monotonic() + wait_seconds
+    while True:
+        try:
+            cache.directory(root)
+            descriptor = os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o644)
+        except OSError as error:
+            if not required:
+                yield
+                return
+            raise fail(str(path), f"cannot take the project's lock: {error.strerror}") from None
+        try:
+            _acquire(descriptor, path, root, deadline)
+        except BaseException:
+            os.close(descriptor)
+            raise
+        if _still_named(descriptor, path):
+            break
+        os.close(descriptor)  # a `new` that failed took the file away (`released`): the lock is the new file's
     try:
-        cache.directory(root)
-        descriptor = os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o644)
-    except OSError as error:
-        if not required:
-            yield
-            return
-        raise fail(str(path), f"cannot take the project's lock: {error.strerror}") from None
-    try:
-        _acquire(descriptor, path, root, wait_seconds)
         yield
     finally:
         os.close(descriptor)  # releases the lock
+
+
+def released(root: Path) -> None:
+    """Take away the lock file and the directories `held` makes for it, where a `new` into a directory
+    that holds no project fails (or finds a killed one's files) and leaves the directory as it was.
+    Called while the lock is held: a run waiting for it finds the file gone once it has it
+    (`_still_named`), and takes the lock afresh."""
+    with contextlib.suppress(OSError):  # a directory that holds more than the run made is left, and what is above it
+        (root / LOCK_FILE).unlink()
+        cache.unmade(root)
+        (root / STATE_DIR).rmdir()
+
+
+def _still_named(descriptor: int, path: Path) -> bool:
+    """Whether `path` still names the file `descriptor` locked."""
+    try:
+        named = os.stat(path, follow_symlinks=False)
+    except OSError:
+        return False
+    locked = os.fstat(descriptor)
+    return (named.st_dev, named.st_ino) == (locked.st_dev, locked.st_ino)
 
 
 def refuse_links(root: Path) -> None:
@@ -62,8 +93,7 @@ def refuse_links(root: Path) -> None:
             raise fail(str(part), "is a symbolic link; scaffold does not write through links")
 
 
-def _acquire(descriptor: int, path: Path, root: Path, wait_seconds: float) -> None:
-    deadline = time.monotonic() + wait_seconds
+def _acquire(descriptor: int, path: Path, root: Path, deadline: float) -> None:
     while True:
         try:
             fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)

@@ -14,6 +14,7 @@ creates a new project's tree, and keeps the last run's backups so that
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import shutil
@@ -43,7 +44,7 @@ def create_tree(root: Path, files: Mapping[str, bytes], progress: ProgressCallba
             staging.chmod(0o777 & ~_umask())  # mkdtemp's 0700 would otherwise become the project's mode
             write_new_tree(staging, files, progress)
             checked()
-            os.rename(staging, root)
+            _rename_into_place(staging, root)
         except BaseException:
             shutil.rmtree(staging, ignore_errors=True)
             for parent in created:  # the directories it made to hold the project, as they were: missing
@@ -52,6 +53,19 @@ def create_tree(root: Path, files: Mapping[str, bytes], progress: ProgressCallba
                 except OSError:
                     break
             raise
+
+
+def _rename_into_place(staging: Path, root: Path) -> None:
+    """The staged project becomes `root`; refused, located at `root`, where a second run (or the user)
+    made it meanwhile: the rename replaces no directory that holds anything."""
+    try:
+        os.rename(staging, root)
+    except OSError as error:
+        if error.errno in (errno.ENOTEMPTY, errno.EEXIST, errno.ENOTDIR):
+            raise fail(
+                str(root), "was made by another run (or by hand) while this one wrote; nothing was written"
+            ) from None
+        raise
 
 
 def apply(

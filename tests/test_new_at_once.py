@@ -1,0 +1,163 @@
+"""Two `scaffold new`s into one directory at once end with one whole project and one clean refusal.
+
+A directory that exists gets the project's lock, as `gen` takes it: without it, the second run rolled
+the first one's transaction back as a dead run's, and the project the first one reported written lost
+files (`check` then said its proto was missing). A directory that does not exist appears by one rename,
+and the second rename is refused. A `new` refused in an existing directory leaves it as it was.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from conftest import DEADLINE_SECONDS, REPO, run_scaffold, tree
+
+from scaffold import api
+from scaffold.core.errors import ScaffoldError
+from scaffold.core.seams import BEFORE_SWAP, ENVIRONMENT
+from scaffold.layout import LOCK_FILE
+from scaffold.record import lock
+
+ROUTE_GUIDE = REPO / "protos/route_guide.proto"
+SECOND = "SCAFFOLD_TEST_SECOND_NEW"
+"""The directory the hook starts the second `new` into, and where its exit code and stderr go."""
+
+_second: list[subprocess.Popen[str]] = []
+
+
+def start_second_new(moment: str, path: str) -> None:
+    """The seam's hook (`SCAFFOLD_SEAM`): as the first `new` swaps in its first file, a second `new` of
+    the same directory starts, and is left to run."""
+    if moment != BEFORE_SWAP or _second:
+        return
+    environment = {k: v for k, v in os.environ.items() if k != ENVIRONMENT}
+    command = [sys.executable, "-m", "scaffold", "new", str(ROUTE_GUIDE), "-o", os.environ[SECOND], "--aio"]
+    second = subprocess.Popen(command, env=environment, stderr=subprocess.PIPE, text=True)
+    _second.append(second)
+    # The first run goes on once the second waits for the project's lock, or has ended: the second then
+    # looks at the directory while the first one's transaction is half done, every time.
+    lock_file = str(Path(os.environ[SECOND], LOCK_FILE).resolve())
+    deadline = time.monotonic() + DEADLINE_SECONDS
+    while second.poll() is None and lock_file not in _open_files(second.pid) and time.monotonic() < deadline:
+        time.sleep(0.01)
+
+
+def _open_files(pid: int) -> set[str]:
+    found = set()
+    with contextlib.suppress(OSError):
+        for descriptor in os.listdir(f"/proc/{pid}/fd"):
+            with contextlib.suppress(OSError):
+                found.add(os.readlink(f"/proc/{pid}/fd/{descriptor}"))
+    return found
+
+
+def test_a_second_new_into_the_same_directory_waits_and_is_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    project = tmp_path / "project"
+    project.mkdir()
+    monkeypatch.setenv(ENVIRONMENT, f"{__name__}:start_second_new")
+    monkeypatch.setenv(SECOND, str(project))
+    _second.clear()
+    api.new_project([ROUTE_GUIDE], output=project)
+    monkeypatch.delenv(ENVIRONMENT)
+    assert len(_second) == 1, "the second run started while the first was writing"
+    _, stderr = _second[0].communicate(timeout=DEADLINE_SECONDS)
+    refused = f"{project}: holds a scaffold project already; `scaffold gen -C {project}` regenerates it"
+    assert (_second[0].returncode, stderr) == (2, f"{refused} (nothing was written)\n")
+    checked = run_scaffold("check", "-C", project)
+    assert (checked.returncode, checked.stdout) == (0, "Up to date.\n"), checked.stderr
+    assert "import grpc.aio" not in (project / "route_guide/server.py").read_text(), "the first run's project"
+
+
+@pytest.mark.parametrize("case", ["a proto that does not compile", "a directory that is not empty"])
+def test_a_new_refused_in_an_existing_directory_leaves_it_as_it_was(tmp_path: Path, case: str) -> None:
+    project = tmp_path / "project"
+    project.mkdir()
+    proto = tmp_path / "broken.proto"
+    proto.write_text('syntax = "proto3";\nmessage M { strin name = 1; }\n')
+    if case == "a directory that is not empty":
+        (project / "notes.txt").write_text("mine\n")
+        proto = ROUTE_GUIDE
+    before = tree(project)
+    with pytest.raises(ScaffoldError):
+        api.new_project([proto], output=project)
+    assert tree(project) == before
+    assert sorted(p.name for p in project.iterdir()) == sorted(before), "no `.scaffold/` left for the lock"
+
+
+def test_a_run_waiting_for_a_lock_whose_file_is_taken_away_takes_the_new_one(tmp_path: Path) -> None:
+    """A `new` that fails takes its lock's file away while a second run waits on it: the second run's
+    lock is then the file that path names, the one a third run would lock, not the one taken away."""
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            (
+                "import sys; from pathlib import Path; from scaffold.record import lock\n"
+                "root = Path(sys.argv[1])\n"
+                "with lock.held(root):\n"
+                "    print('held', flush=True); sys.stdin.readline(); lock.released(root)\n"
+            ),
+            str(tmp_path),
+        ],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert holder.stdout is not None and holder.stdin is not None
+    assert holder.stdout.readline() == "held\n"
+    taken_away = os.stat(tmp_path / LOCK_FILE).st_ino
+    holder.stdin.write("\n")
+    holder.stdin.flush()
+    with lock.held(tmp_path, wait_seconds=DEADLINE_SECONDS):
+        assert holder.wait(DEADLINE_SECONDS) == 0
+        named = tmp_path / LOCK_FILE
+        assert named.read_text() == f"{os.getpid()}\n"
+        assert os.stat(named).st_ino != taken_away
+        assert _locked_elsewhere(named), "the file the path names is the one this run holds locked"
+
+
+def _locked_elsewhere(path: Path) -> bool:
+    """Whether a lock on `path`, taken now through a file description of its own, would have to wait."""
+    import fcntl
+
+    descriptor = os.open(path, os.O_RDWR)
+    try:
+        fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return True
+    finally:
+        os.close(descriptor)
+    return False
+
+
+def save_during_new(moment: str, path: str) -> None:
+    """The seam's hook: the user saves the file `new --force` is about to swap in first."""
+    target = Path(os.environ[SECOND], path)
+    if moment == BEFORE_SWAP and not target.exists():
+        target.write_text("saved by the user\n")
+
+
+def test_a_save_landing_while_new_writes_into_a_directory_is_kept_and_nothing_else_is_written(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    project = tmp_path / "project"
+    project.mkdir()
+    (project / "notes.txt").write_text("mine\n")
+    monkeypatch.setenv(ENVIRONMENT, f"{__name__}:save_during_new")
+    monkeypatch.setenv(SECOND, str(project))
+    with pytest.raises(ScaffoldError) as refused:
+        api.new_project([ROUTE_GUIDE], output=project, force=True)
+    monkeypatch.delenv(ENVIRONMENT)
+    saved = [path for path, content in tree(project).items() if content == b"saved by the user\n"]
+    assert len(saved) == 1
+    assert str(refused.value) == f"{project / saved[0]}: changed while scaffold new wrote; nothing was written"
+    assert tree(project) == {"notes.txt": b"mine\n", saved[0]: b"saved by the user\n"}
+    assert sorted(p.name for p in project.iterdir()) == sorted({"notes.txt", saved[0].split("/")[0]})
