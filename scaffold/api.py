@@ -25,7 +25,7 @@ from scaffold.generation.config import Config
 from scaffold.generation.inputs import builtin_templates
 from scaffold.generation.plan import FilePlan, Plan
 from scaffold.generation.reconcile import Changes
-from scaffold.layout import CONFIG_FILE, MANIFEST
+from scaffold.layout import CACHE_DIR, CONFIG_FILE, MANIFEST, STATE_DIR
 from scaffold.record import journal, lock, memo, state, swap, write, written
 
 
@@ -156,6 +156,9 @@ def _into(root: Path, existed: bool, force: bool) -> Iterator[None]:
     if not existed:
         yield
         return
+    for part in (root / STATE_DIR, root / CACHE_DIR):  # the lock would take it for a cache gone wrong
+        if part.exists() and not part.is_dir() and not project.holds_project(root):
+            raise fail(str(part), "is a file where scaffold keeps its record; nothing was written")
     with lock.held(root):
         try:
             project.refuse_taken(root, force)
@@ -214,6 +217,9 @@ def regenerate(
         if recovered and not project.holds_project(root):  # what was rolled back was a `new`: no project
             lock.released(root)  # nor its lock (a `new` into a directory that existed took it)
             raise fail(str(root), interrupted)
+        if not dry_run and not (root / CONFIG_FILE).exists() and not (root / MANIFEST).exists():
+            lock.released(root)  # a `new` into it failed while this run waited: the directory stays as it was
+            raise fail(str(root), "holds no project any more (a `scaffold new` into it failed meanwhile)")
         for _ in range(_ATTEMPTS):
             inputs = project.load(root, full=full, recreate=recreate)
             if restored and _record_rolled_back_reads(root, inputs, restored):

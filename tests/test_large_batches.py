@@ -74,6 +74,25 @@ def test_protoc_in_groups_gives_the_one_runs_outputs_descriptors_and_warnings(
     assert [w.message for w in split.warnings] == ["Import google/protobuf/empty.proto is unused."]
 
 
+def test_a_proto_named_beyond_ascii_keeps_its_name_in_groups(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A large batch's children write zip archives, whose names protoc stores as UTF-8 without saying so."""
+    (tmp_path / "big").mkdir()
+    (tmp_path / "big/common.proto").write_text(COMMON)
+    (tmp_path / "big/café.proto").write_text(
+        'syntax = "proto3";\npackage big.cafe;\nmessage Creme { string name = 1; }\n'
+    )
+    names = ["big/café.proto", *(f"big/s{index}.proto" for index in range(5))]
+    for index in range(5):
+        (tmp_path / f"big/s{index}.proto").write_text(_service(index))
+    monkeypatch.setattr(sharding, "at_once", lambda: 2)
+    monkeypatch.setattr(sharding, "SHARD_FROM_BYTES", 10**12)
+    one = _compile(tmp_path, names)
+    monkeypatch.setattr(sharding, "SHARD_FROM_BYTES", 0)
+    split = _compile(tmp_path, names)
+    assert "big/café_pb2.py" in split.outputs and "big/café_pb2_grpc.py" in split.outputs
+    assert split.outputs == one.outputs
+
+
 @pytest.mark.parametrize("broken", ["big/common.proto", "big/s1.proto"])
 def test_a_failing_batch_in_groups_says_what_the_one_run_says(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, broken: str

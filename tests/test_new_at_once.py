@@ -161,3 +161,58 @@ def test_a_save_landing_while_new_writes_into_a_directory_is_kept_and_nothing_el
     assert str(refused.value) == f"{project / saved[0]}: changed while scaffold new wrote; nothing was written"
     assert tree(project) == {"notes.txt": b"mine\n", saved[0]: b"saved by the user\n"}
     assert sorted(p.name for p in project.iterdir()) == sorted({"notes.txt", saved[0].split("/")[0]})
+
+
+@pytest.mark.parametrize("case", ["a config that is not UTF-8", "a file where the cache goes"])
+def test_a_new_refused_before_the_lock_leaves_the_directory_as_it_was(tmp_path: Path, case: str) -> None:
+    project = tmp_path / "project"
+    project.mkdir()
+    if case == "a config that is not UTF-8":
+        (project / "pyproject.toml").write_bytes(b"\xff[tool.scaffold]\n")
+        expected = f"{project / 'pyproject.toml'}: exists with other content; scaffold new needs this path"
+    else:
+        (project / ".scaffold").mkdir()
+        (project / ".scaffold/cache").write_text("mine\n")
+        expected = f"{project / '.scaffold/cache'}: is a file where scaffold keeps its record"
+    before = sorted(p.relative_to(project) for p in project.rglob("*"))
+    refused = run_scaffold("new", ROUTE_GUIDE, "-o", project, "--force")
+    assert refused.returncode == 2 and refused.stderr.startswith(expected), refused.stderr
+    assert refused.stderr.count("\n") == 1, refused.stderr
+    assert sorted(p.relative_to(project) for p in project.rglob("*")) == before
+
+
+def gen_waits_then_new_fails(moment: str, path: str) -> None:
+    """The seam's hook: once `new --force` has swapped its config in, a `gen` of the directory starts and
+    waits for the lock; then the `new` fails (a full disk), and rolls back."""
+    if (moment, path) != ("after-swap", "pyproject.toml"):
+        return
+    environment = {k: v for k, v in os.environ.items() if k != ENVIRONMENT}
+    command = [sys.executable, "-m", "scaffold", "gen", "-C", os.environ[SECOND]]
+    second = subprocess.Popen(command, env=environment, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    _second.append(second)
+    lock_file = str(Path(os.environ[SECOND], LOCK_FILE).resolve())
+    deadline = time.monotonic() + DEADLINE_SECONDS
+    while second.poll() is None and lock_file not in _open_files(second.pid) and time.monotonic() < deadline:
+        time.sleep(0.01)
+    raise OSError(28, "No space left on device", str(Path(os.environ[SECOND], path)))
+
+
+def test_a_gen_that_waited_for_a_new_that_failed_leaves_the_directory_as_it_was(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    project = tmp_path / "project"
+    project.mkdir()
+    (project / "notes.txt").write_text("mine\n")
+    monkeypatch.setenv(ENVIRONMENT, f"{__name__}:gen_waits_then_new_fails")
+    monkeypatch.setenv(SECOND, str(project))
+    _second.clear()
+    with pytest.raises(OSError, match="No space left"):
+        api.new_project([ROUTE_GUIDE], output=project, force=True)
+    monkeypatch.delenv(ENVIRONMENT)
+    assert len(_second) == 1
+    _, stderr = _second[0].communicate(timeout=DEADLINE_SECONDS)
+    assert (_second[0].returncode, stderr) == (
+        2,
+        f"{project}: holds no project any more (a `scaffold new` into it failed meanwhile)\n",
+    )
+    assert sorted(p.name for p in project.iterdir()) == ["notes.txt"]

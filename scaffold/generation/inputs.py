@@ -48,10 +48,10 @@ def builtin_templates() -> Path:
 
 
 def config_table(root: Path) -> dict[str, Any] | None:
-    """The raw `[tool.scaffold]` table, or None when there is none (or the file is not TOML)."""
+    """The raw `[tool.scaffold]` table, or None when there is none (or the file is not TOML, or not UTF-8)."""
     try:
         return table_of((root / CONFIG_FILE).read_text(encoding="utf-8"))
-    except OSError:
+    except (OSError, UnicodeDecodeError):
         return None
 
 

@@ -23,7 +23,7 @@ import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import grpc_tools  # type: ignore[import-untyped]
 from google.protobuf import descriptor_pb2
@@ -33,6 +33,9 @@ from scaffold.core.naming import module_path
 from scaffold.core.text import lines as text_lines
 from scaffold.generation import providers, sharding
 from scaffold.generation.protocresult import ProtocResult, ProtoInput
+
+if TYPE_CHECKING:
+    import zipfile
 
 _LOCATED = re.compile(r"^(?P<path>.+?):(?P<line>\d+):(?P<col>\d+): (?P<message>.*)$")
 _FILE_LEVEL = re.compile(r"^(?:.*: )?(?P<path>[^:]+\.proto): (?P<message>.*)$")
@@ -249,7 +252,15 @@ def _written(out: Path, zipped: bool) -> Iterator[tuple[str, bytes]]:
         with zipfile.ZipFile(out / archive) as written:
             for member in written.infolist():
                 if not member.is_dir():
-                    yield member.filename, written.read(member)
+                    yield _utf8_name(member), written.read(member)
+
+
+def _utf8_name(member: zipfile.ZipInfo) -> str:
+    """A member's name as protoc wrote it: in UTF-8, without the flag that says so, so `zipfile` read it as
+    cp437 (`café.proto`'s module would be `caf├⌐_pb2.py`); cp437 gives every byte back as it was."""
+    if member.flag_bits & 0x800:  # the flag
+        return member.filename
+    return member.filename.encode("cp437").decode("utf-8")
 
 
 def descriptors_only(inputs: Sequence[ProtoInput], include_dirs: Sequence[Path]) -> descriptor_pb2.FileDescriptorSet:

@@ -46,6 +46,8 @@ def held(root: Path, wait_seconds: float = WAIT_SECONDS, required: bool = True) 
             cache.directory(root)
             descriptor = os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o644)
         except OSError as error:
+            if error.errno in (errno.ENOENT, errno.ENOTDIR) and time.monotonic() < deadline:
+                continue  # the holder took the directories away as this run made them (`released`): again
             if not required:
                 yield
                 return
@@ -69,6 +71,8 @@ def released(root: Path) -> None:
     that holds no project fails (or finds a killed one's files) and leaves the directory as it was.
     Called while the lock is held: a run waiting for it finds the file gone once it has it
     (`_still_named`), and takes the lock afresh."""
+    if (root / STATE_DIR).is_symlink() or (root / CACHE_DIR).is_symlink():
+        return  # nothing is taken away through a link (one put there while the run held the lock)
     with contextlib.suppress(OSError):  # a directory that holds more than the run made is left, and what is above it
         (root / LOCK_FILE).unlink()
         cache.unmade(root)
