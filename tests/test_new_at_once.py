@@ -12,6 +12,7 @@ import contextlib
 import os
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -22,7 +23,7 @@ from scaffold import api
 from scaffold.core.errors import ScaffoldError
 from scaffold.core.seams import BEFORE_SWAP, ENVIRONMENT
 from scaffold.layout import LOCK_FILE
-from scaffold.record import lock
+from scaffold.record import cache, lock
 
 ROUTE_GUIDE = REPO / "protos/route_guide.proto"
 SECOND = "SCAFFOLD_TEST_SECOND_NEW"
@@ -113,15 +114,24 @@ def test_a_run_waiting_for_a_lock_whose_file_is_taken_away_takes_the_new_one(tmp
     )
     assert holder.stdout is not None and holder.stdin is not None
     assert holder.stdout.readline() == "held\n"
-    taken_away = os.stat(tmp_path / LOCK_FILE).st_ino
+    found: dict[str, object] = {}
+
+    def wait_for_the_lock() -> None:
+        with lock.held(tmp_path, wait_seconds=DEADLINE_SECONDS):
+            found["pid"] = (tmp_path / LOCK_FILE).read_text()
+            found["locked"] = _locked_elsewhere(tmp_path / LOCK_FILE)
+
+    waiting = threading.Thread(target=wait_for_the_lock)
+    waiting.start()
+    lock_file = str((tmp_path / LOCK_FILE).resolve())
+    deadline = time.monotonic() + DEADLINE_SECONDS
+    while lock_file not in _open_files(os.getpid()) and time.monotonic() < deadline:
+        time.sleep(0.01)  # until this run waits on the holder's file
     holder.stdin.write("\n")
     holder.stdin.flush()
-    with lock.held(tmp_path, wait_seconds=DEADLINE_SECONDS):
-        assert holder.wait(DEADLINE_SECONDS) == 0
-        named = tmp_path / LOCK_FILE
-        assert named.read_text() == f"{os.getpid()}\n"
-        assert os.stat(named).st_ino != taken_away
-        assert _locked_elsewhere(named), "the file the path names is the one this run holds locked"
+    waiting.join(DEADLINE_SECONDS)
+    assert holder.wait(DEADLINE_SECONDS) == 0
+    assert found == {"pid": f"{os.getpid()}\n", "locked": True}, "the file the path names is the one locked"
 
 
 def _locked_elsewhere(path: Path) -> bool:
@@ -216,3 +226,31 @@ def test_a_gen_that_waited_for_a_new_that_failed_leaves_the_directory_as_it_was(
         f"{project}: holds no project any more (a `scaffold new` into it failed meanwhile)\n",
     )
     assert sorted(p.name for p in project.iterdir()) == ["notes.txt"]
+
+
+@pytest.mark.parametrize("link", [".scaffold", ".scaffold/cache"])
+def test_the_lock_files_are_never_taken_away_through_a_link(tmp_path: Path, link: str) -> None:
+    """`lock.released` opens each directory without following a link: one put in place of `.scaffold/` or
+    its cache while a run held the lock leads outside the project, where nothing is taken away."""
+    outside = tmp_path / "outside"
+    (outside / "cache").mkdir(parents=True)
+    (outside / "cache/lock").write_text("someone's\n")
+    (outside / "cache/.gitignore").write_text(cache._IGNORE)
+    root = tmp_path / "project"
+    (root / ".scaffold").mkdir(parents=True)
+    if link == ".scaffold":
+        (root / ".scaffold").rmdir()
+        (root / ".scaffold").symlink_to(outside)
+    else:
+        (root / ".scaffold/cache").symlink_to(outside / "cache")
+    before = tree(outside)
+    lock.released(root)
+    assert tree(outside) == before
+    assert (root / link).is_symlink()
+
+
+def test_the_lock_files_go_as_they_came(tmp_path: Path) -> None:
+    with lock.held(tmp_path):
+        assert sorted(p.name for p in (tmp_path / ".scaffold/cache").iterdir()) == [".gitignore", "lock"]
+        lock.released(tmp_path)
+    assert list(tmp_path.iterdir()) == []

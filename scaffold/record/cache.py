@@ -17,6 +17,7 @@ write stage refuses one on the way to any file it writes.
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import os
 import stat
@@ -47,18 +48,29 @@ def directory(root: str | os.PathLike[str]) -> str:
     return os.path.join(root, CACHE_DIR)
 
 
-def unmade(root: str | os.PathLike[str]) -> None:
-    """Take away the cache directory `directory` made, where it holds nothing else (its .gitignore as
-    written); OSError, and nothing taken away, where it holds anything more."""
-    made = os.path.join(root, CACHE_DIR)
-    ignore = os.path.join(made, ".gitignore")
-    if os.listdir(made) != [".gitignore"]:
-        raise OSError(errno.ENOTEMPTY, "holds more than scaffold made", made)
-    with open(ignore, encoding="utf-8") as file:
-        if file.read() != _IGNORE:
-            raise OSError(errno.ENOTEMPTY, "holds a .gitignore of someone else's", ignore)
-    os.unlink(ignore)
-    os.rmdir(made)
+def unmade(root: str | os.PathLike[str], lock: str) -> None:
+    """Take away the file `lock` in the cache directory, and the cache directory and `.scaffold/` where
+    that leaves them as `directory` made them (the cache holding its .gitignore as written, nothing
+    more); OSError where anything more is there. Each directory is opened without following a link, so
+    nothing is taken away outside the project."""
+    state = _open(root, os.path.dirname(CACHE_DIR), create=False)
+    try:
+        made = os.open(os.path.basename(CACHE_DIR), _DIRECTORY, dir_fd=state)
+        try:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(lock, dir_fd=made)
+            if os.listdir(made) != [".gitignore"]:
+                raise OSError(errno.ENOTEMPTY, "holds more than scaffold made", CACHE_DIR)
+            with open(os.open(".gitignore", os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC, dir_fd=made)) as file:
+                if file.read() != _IGNORE:
+                    raise OSError(errno.ENOTEMPTY, "holds a .gitignore of someone else's", CACHE_DIR)
+            os.unlink(".gitignore", dir_fd=made)
+        finally:
+            os.close(made)
+        os.rmdir(os.path.basename(CACHE_DIR), dir_fd=state)
+    finally:
+        os.close(state)
+    os.rmdir(os.path.join(root, os.path.dirname(CACHE_DIR)))  # a link put there instead is not removed
 
 
 def write(root: str | os.PathLike[str], name: str, content: bytes) -> None:

@@ -71,12 +71,8 @@ def released(root: Path) -> None:
     that holds no project fails (or finds a killed one's files) and leaves the directory as it was.
     Called while the lock is held: a run waiting for it finds the file gone once it has it
     (`_still_named`), and takes the lock afresh."""
-    if (root / STATE_DIR).is_symlink() or (root / CACHE_DIR).is_symlink():
-        return  # nothing is taken away through a link (one put there while the run held the lock)
     with contextlib.suppress(OSError):  # a directory that holds more than the run made is left, and what is above it
-        (root / LOCK_FILE).unlink()
-        cache.unmade(root)
-        (root / STATE_DIR).rmdir()
+        cache.unmade(root, os.path.basename(LOCK_FILE))
 
 
 def _still_named(descriptor: int, path: Path) -> bool:
