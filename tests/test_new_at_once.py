@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import subprocess
 import sys
 import threading
@@ -254,3 +255,17 @@ def test_the_lock_files_go_as_they_came(tmp_path: Path) -> None:
         assert sorted(p.name for p in (tmp_path / ".scaffold/cache").iterdir()) == [".gitignore", "lock"]
         lock.released(tmp_path)
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_file_where_the_record_goes_is_said_in_one_line(tmp_path: Path) -> None:
+    """The lock's directories are made again when a holder takes them away as they are made, a few times,
+    not until the deadline: a file at `.scaffold` fails every time, and is said at once."""
+    project = tmp_path / "project"
+    assert run_scaffold("new", ROUTE_GUIDE, "-o", project).returncode == 0
+    shutil.rmtree(project / ".scaffold")
+    (project / ".scaffold").write_text("not a directory\n")
+    result = run_scaffold("gen", "-C", project)
+    assert (result.returncode, result.stderr) == (
+        2,
+        f"{project / '.scaffold/cache/lock'}: cannot take the project's lock: Not a directory\n",
+    )

@@ -28,6 +28,9 @@ from scaffold.record import cache
 
 WAIT_SECONDS = 60.0
 _POLL_SECONDS = 0.05
+_MADE_AGAIN = 3
+"""Times the lock's directories are made again when they go as they are made: a holder takes them away
+once (`released`), while a file where `.scaffold/` goes would fail every time."""
 
 
 @contextmanager
@@ -41,13 +44,16 @@ def held(root: Path, wait_seconds: float = WAIT_SECONDS, required: bool = True) 
     path = root / LOCK_FILE
     refuse_links(root)
     deadline = time.monotonic() + wait_seconds
+    taken_away = 0  # times the directories went as this run made them
     while True:
         try:
             cache.directory(root)
             descriptor = os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o644)
         except OSError as error:
-            if error.errno in (errno.ENOENT, errno.ENOTDIR) and time.monotonic() < deadline:
-                continue  # the holder took the directories away as this run made them (`released`): again
+            if error.errno in (errno.ENOENT, errno.ENOTDIR) and taken_away < _MADE_AGAIN:
+                taken_away += 1  # the holder took them away (`released`), once: made again, not spun on
+                time.sleep(_POLL_SECONDS)
+                continue
             if not required:
                 yield
                 return
