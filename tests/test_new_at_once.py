@@ -269,3 +269,25 @@ def test_a_file_where_the_record_goes_is_said_in_one_line(tmp_path: Path) -> Non
         2,
         f"{project / '.scaffold/cache/lock'}: cannot take the project's lock: Not a directory\n",
     )
+
+
+def test_lock_directories_taken_away_as_they_are_made_are_made_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A holder's `released` can land between this run's making the directories and opening the lock
+    file in them: the run makes them again, and holds the lock the path names."""
+    made = cache.directory
+    taken: list[str] = []
+
+    def then_taken_away(root: str | os.PathLike[str]) -> str:
+        directory = made(root)
+        if not taken:
+            taken.append(directory)
+            shutil.rmtree(Path(root) / ".scaffold")  # as `released` does, while this run was between the two
+        return directory
+
+    monkeypatch.setattr(cache, "directory", then_taken_away)
+    with lock.held(tmp_path, wait_seconds=DEADLINE_SECONDS):
+        assert taken, "the directories went once"
+        assert (tmp_path / LOCK_FILE).read_text() == f"{os.getpid()}\n"
+        assert _locked_elsewhere(tmp_path / LOCK_FILE)
