@@ -210,13 +210,12 @@ def regenerate(
     """
     started = time.perf_counter()
     recreate = [_in_project(root, path) for path in recreate]
-    interrupted = "rolled back a `scaffold new` that was interrupted; run that `scaffold new` again"
     with lock.held(root, required=not dry_run):
         restored: journal.Restored = []
         recovered = () if dry_run else journal.recover(root, restored)
         if recovered and not project.holds_project(root):  # what was rolled back was a `new`: no project
             lock.released(root)  # nor its lock (a `new` into a directory that existed took it)
-            raise fail(str(root), interrupted)
+            raise fail(str(root), "rolled back a `scaffold new` that was interrupted; run that `scaffold new` again")
         if not dry_run and not (root / CONFIG_FILE).exists() and not (root / MANIFEST).exists():
             lock.released(root)  # a `new` into it failed while this run waited: the directory stays as it was
             raise fail(str(root), "holds no project any more (a `scaffold new` into it failed meanwhile)")

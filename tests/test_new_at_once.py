@@ -38,12 +38,17 @@ def start_second_new(moment: str, path: str) -> None:
     the same directory starts, and is left to run."""
     if moment != BEFORE_SWAP or _second:
         return
+    _start_second("new", str(ROUTE_GUIDE), "-o", os.environ[SECOND], "--aio")
+
+
+def _start_second(*arguments: str) -> None:
+    """`scaffold ARGUMENTS` started beside the run the seam is in (kept in `_second`), returning once it
+    waits for the project's lock or has ended: it then looks at the directory while this run's
+    transaction is half done, every time."""
     environment = {k: v for k, v in os.environ.items() if k != ENVIRONMENT}
-    command = [sys.executable, "-m", "scaffold", "new", str(ROUTE_GUIDE), "-o", os.environ[SECOND], "--aio"]
-    second = subprocess.Popen(command, env=environment, stderr=subprocess.PIPE, text=True)
+    command = [sys.executable, "-m", "scaffold", *arguments]
+    second = subprocess.Popen(command, env=environment, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     _second.append(second)
-    # The first run goes on once the second waits for the project's lock, or has ended: the second then
-    # looks at the directory while the first one's transaction is half done, every time.
     lock_file = str(Path(os.environ[SECOND], LOCK_FILE).resolve())
     deadline = time.monotonic() + DEADLINE_SECONDS
     while second.poll() is None and lock_file not in _open_files(second.pid) and time.monotonic() < deadline:
@@ -197,14 +202,7 @@ def gen_waits_then_new_fails(moment: str, path: str) -> None:
     waits for the lock; then the `new` fails (a full disk), and rolls back."""
     if (moment, path) != ("after-swap", "pyproject.toml"):
         return
-    environment = {k: v for k, v in os.environ.items() if k != ENVIRONMENT}
-    command = [sys.executable, "-m", "scaffold", "gen", "-C", os.environ[SECOND]]
-    second = subprocess.Popen(command, env=environment, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    _second.append(second)
-    lock_file = str(Path(os.environ[SECOND], LOCK_FILE).resolve())
-    deadline = time.monotonic() + DEADLINE_SECONDS
-    while second.poll() is None and lock_file not in _open_files(second.pid) and time.monotonic() < deadline:
-        time.sleep(0.01)
+    _start_second("gen", "-C", os.environ[SECOND])
     raise OSError(28, "No space left on device", str(Path(os.environ[SECOND], path)))
 
 
