@@ -129,30 +129,34 @@ def create_project(
             message = "exists with other content; scaffold new needs this path (nothing was written)"
             raise ScaffoldError([Diagnostic(str(root / path), message) for path in taken])
         copies = {path: content for path, content in copies.items() if inputs.disk.read(path) is None}
+
+        def settle() -> None:  # under the lock still: a run that finds the project waits for its caches
+            incremental.save(root, outcome.record, outcome.result.placed_in)
+            if inputs.memo is not None:
+                memo.save(root, inputs.memo)
+            written.remember(root, outcome.plan.state[MANIFEST])
+            stamps.after_writing(root)  # the first edit's `gen` then skips the content check
+
         if existed:
             try:
                 write.apply(root, files | copies, outcome.plan.expected | dict.fromkeys(copies), progress=progress)
             except swap.Changed as changed:  # rolled back: a save landed in the directory while `new` wrote
                 raise fail(str(root / changed.path), "changed while scaffold new wrote; nothing was written") from None
+            settle()
         else:
-            write.create_tree(
-                root, {path: content for path, content in files.items() if content is not None} | copies, progress
-            )
-        incremental.save(root, outcome.record, outcome.result.placed_in)
-        if inputs.memo is not None:
-            memo.save(root, inputs.memo)
-        written.remember(root, outcome.plan.state[MANIFEST])
-        stamps.after_writing(root)  # the first edit's `gen` then skips the content check
+            created = {path: content for path, content in files.items() if content is not None} | copies
+            write.create_tree(root, created, progress, settle)
     left = tuple(f for f in outcome.plan.files if f.note)
     return NewReport(root, outcome.config, tuple(sorted(files | copies)), outcome.result.warnings, left)
 
 
 @contextlib.contextmanager
 def _into(root: Path, existed: bool, force: bool) -> Iterator[None]:
-    """`new`'s hold on its directory. One that did not exist needs none: the project appears by one rename
-    (`write.create_tree`), and a second run's rename is refused. In one that did, the project's lock, as
-    `gen` takes it, so that a second `new` at once never takes this one's transaction for a dead run's and
-    rolls it back; a run that fails there, leaving no project, takes the lock's files away again."""
+    """`new`'s hold on its directory. One that did not exist needs none here: the project appears by one
+    rename, with the lock its tree was staged under (`write.create_tree`), and a second run's rename is
+    refused. In one that did, the project's lock, as `gen` takes it, so that a second `new` at once never
+    takes this one's transaction for a dead run's and rolls it back; a run that fails there, leaving no
+    project, takes the lock's files away again."""
     if not existed:
         yield
         return

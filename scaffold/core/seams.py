@@ -25,6 +25,8 @@ BEFORE_SWAP = "before-swap"
 SWAPPING = "swapping"
 """A file is compared with what the plan read, for the last time; its swap (or removal) is next."""
 AFTER_SWAP = "after-swap"
+STAGED = "staged"
+"""A new project's tree is written beside its directory (`scaffold.record.write.create_tree`); its rename is next."""
 SHARD_WRITTEN = "shard-written"
 """One of a cache's changed shards is written, the index that names it is not yet (see `scaffold.record.shards`)."""
 

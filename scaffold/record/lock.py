@@ -72,6 +72,27 @@ def held(root: Path, wait_seconds: float = WAIT_SECONDS, required: bool = True) 
         os.close(descriptor)  # releases the lock
 
 
+@contextmanager
+def if_abandoned(root: Path) -> Iterator[bool]:
+    """Whether `root` holds a lock file that no run holds (its run died: the kernel let the lock go),
+    holding it meanwhile so that no other run judges the same; False without one. For the trees a
+    killed `new` staged (`scaffold.record.write.sweep_staged`)."""
+    try:
+        descriptor = os.open(root / LOCK_FILE, os.O_RDWR | os.O_NOFOLLOW | os.O_CLOEXEC)
+    except OSError:
+        yield False
+        return
+    try:
+        try:
+            fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            yield False  # its run is alive
+        else:
+            yield True
+    finally:
+        os.close(descriptor)
+
+
 def released(root: Path) -> None:
     """Take away the lock file and the directories `held` makes for it, where a `new` into a directory
     that holds no project fails (or finds a killed one's files) and leaves the directory as it was.

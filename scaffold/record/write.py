@@ -14,12 +14,13 @@ creates a new project's tree, and keeps the last run's backups so that
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import json
 import os
 import shutil
 import tempfile
-from collections.abc import Collection, Mapping
+from collections.abc import Callable, Collection, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -28,23 +29,42 @@ from scaffold.core.errors import Diagnostic, ScaffoldError, fail
 from scaffold.core.paths import problem as path_problem
 from scaffold.core.progress import ProgressCallback
 from scaffold.layout import JOURNAL, STATE_DIR, TXN_DIR
-from scaffold.record import journal
+from scaffold.record import journal, lock
 from scaffold.record.fileops import exists, read, sha256, write, write_new_tree
 from scaffold.record.swap import UNREAD, Changed, commit_one
 from scaffold.record.validate import checking, refuse_links, refuse_non_files
 
 
-def create_tree(root: Path, files: Mapping[str, bytes], progress: ProgressCallback | None = None) -> None:
-    """A new directory appears complete or not at all: staged beside it, then renamed."""
+def _nothing() -> None:
+    pass
+
+
+def create_tree(
+    root: Path,
+    files: Mapping[str, bytes],
+    progress: ProgressCallback | None = None,
+    settle: Callable[[], None] = _nothing,
+) -> None:
+    """A new directory appears complete or not at all: staged beside it, then renamed.
+
+    The staged tree holds the project's lock from before its first file, and the lock goes with it
+    through the rename: a run that finds the project the moment it appears waits while `settle` writes
+    what follows it (the caches, the stamp). A tree a killed run left beside the directory is known by
+    its lock being free, and taken away by the next `new` of the same directory (`sweep_staged`).
+    """
     with checking(files, root) as checked:
         created = [parent for parent in root.absolute().parents if not parent.exists()]  # deepest first
         root.parent.mkdir(parents=True, exist_ok=True)
-        staging = Path(tempfile.mkdtemp(prefix=f".{root.name}.scaffold-", dir=root.parent))
+        sweep_staged(root)
+        staging = Path(tempfile.mkdtemp(prefix=_staging_prefix(root), dir=root.parent))
         try:
             staging.chmod(0o777 & ~_umask())  # mkdtemp's 0700 would otherwise become the project's mode
-            write_new_tree(staging, files, progress)
-            checked()
-            _rename_into_place(staging, root)
+            with lock.held(staging):
+                write_new_tree(staging, files, progress)
+                checked()
+                seams.at(seams.STAGED)
+                _rename_into_place(staging, root)
+                settle()
         except BaseException:
             shutil.rmtree(staging, ignore_errors=True)
             for parent in created:  # the directories it made to hold the project, as they were: missing
@@ -53,6 +73,25 @@ def create_tree(root: Path, files: Mapping[str, bytes], progress: ProgressCallba
                 except OSError:
                     break
             raise
+
+
+def sweep_staged(root: Path) -> None:
+    """Take away the trees that `new`s of `root` killed before their rename left beside it: each one
+    whose lock no run holds. One killed before it took its lock (a moment after its directory was made)
+    is left: a live run is in that moment too, and nothing tells the two apart."""
+    prefix = _staging_prefix(root)
+    with contextlib.suppress(OSError):
+        for entry in os.scandir(root.parent):
+            if not entry.name.startswith(prefix) or not entry.is_dir(follow_symlinks=False):
+                continue
+            staged = Path(entry.path)
+            with lock.if_abandoned(staged) as abandoned:
+                if abandoned:
+                    shutil.rmtree(staged, ignore_errors=True)
+
+
+def _staging_prefix(root: Path) -> str:
+    return f".{root.name}.scaffold-"
 
 
 def _rename_into_place(staging: Path, root: Path) -> None:

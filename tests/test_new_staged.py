@@ -1,0 +1,102 @@
+"""A `new` into a directory that does not exist stages its tree beside it, under the project's lock.
+
+The lock goes with the tree through its rename, so the caches written after it are written while no
+other run can read the project; a tree a killed `new` left beside the directory is known by its free
+lock and taken away by the next `new` of that directory, while one a live `new` is writing is left.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import subprocess
+from pathlib import Path
+
+import pytest
+from conftest import REPO, run_scaffold
+
+from scaffold import api
+from scaffold.core.errors import ScaffoldError
+from scaffold.core.seams import ENVIRONMENT, STAGED
+from scaffold.layout import LOCK_FILE
+
+ROUTE_GUIDE = REPO / "protos/route_guide.proto"
+TARGET = "SCAFFOLD_TEST_STAGED_TARGET"
+"""The directory the hooks' `new`s write."""
+
+_seconds: list[subprocess.CompletedProcess[str]] = []
+
+
+def die_when_staged(moment: str, path: str) -> None:
+    """The seam's hook: the run is killed with its tree staged, before its rename."""
+    if moment == STAGED:
+        os._exit(9)
+
+
+def second_new_when_staged(moment: str, path: str) -> None:
+    """The seam's hook: with this run's tree staged, a second `new` of the same directory runs to its end."""
+    if moment == STAGED and not _seconds:
+        unhooked = {ENVIRONMENT: ""}
+        _seconds.append(run_scaffold("new", ROUTE_GUIDE, "-o", os.environ[TARGET], "-q", env=unhooked))
+
+
+def _hooked(hook: str) -> dict[str, str]:
+    return {ENVIRONMENT: f"{__name__}:{hook}", "PYTHONPATH": str(Path(__file__).parent)}
+
+
+def _staged(parent: Path) -> list[str]:
+    return sorted(p.name for p in parent.iterdir() if p.name.startswith(".project.scaffold-"))
+
+
+def test_a_tree_a_killed_new_staged_is_taken_away_by_the_next_new(tmp_path: Path) -> None:
+    project = tmp_path / "project"
+    killed = run_scaffold("new", ROUTE_GUIDE, "-o", project, env=_hooked("die_when_staged"))
+    assert killed.returncode == 9, killed.stderr
+    assert not project.exists()
+    assert len(_staged(tmp_path)) == 1, "the killed run's tree is left beside the directory"
+    (tmp_path / ".project.scaffold-notes").write_text("a file of the user's with a name like it\n")
+    made = run_scaffold("new", ROUTE_GUIDE, "-o", project, "-q")
+    assert made.returncode == 0, made.stderr
+    assert _staged(tmp_path) == [".project.scaffold-notes"], "only the dead run's tree is taken away"
+    checked = run_scaffold("check", "-C", project)
+    assert (checked.returncode, checked.stdout) == (0, "Up to date.\n"), checked.stderr
+
+
+def test_a_tree_a_live_new_is_staging_is_left_to_it(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The second `new` finds the first one's staged tree locked and leaves it; its own rename comes first,
+    so the first one's is refused, and the directory holds one whole project."""
+    project = tmp_path / "project"
+    monkeypatch.setenv(ENVIRONMENT, f"{__name__}:second_new_when_staged")
+    monkeypatch.setenv(TARGET, str(project))
+    _seconds.clear()
+    with pytest.raises(ScaffoldError, match="was made by another run"):
+        api.new_project([ROUTE_GUIDE], output=project)
+    monkeypatch.delenv(ENVIRONMENT)
+    assert [(second.returncode, second.stderr) for second in _seconds] == [(0, "")]
+    assert _staged(tmp_path) == [], "the refused run took its own tree away"
+    checked = run_scaffold("check", "-C", project)
+    assert (checked.returncode, checked.stdout) == (0, "Up to date.\n"), checked.stderr
+
+
+def test_the_caches_after_the_rename_are_written_under_the_lock(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    project = tmp_path / "project"
+    found: list[bool] = []
+    stamp = api.stamps.after_writing
+
+    def stamp_while_looking(root: Path) -> None:
+        descriptor = os.open(root / LOCK_FILE, os.O_RDWR)
+        try:
+            fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            found.append(False)
+        except BlockingIOError:
+            found.append(True)
+        finally:
+            os.close(descriptor)
+        stamp(root)
+
+    monkeypatch.setattr(api.stamps, "after_writing", stamp_while_looking)
+    api.new_project([ROUTE_GUIDE], output=project)
+    assert found == [True], "a run that finds the project as it appears waits for its caches"
+    assert run_scaffold("check", "-C", project).returncode == 0
