@@ -130,12 +130,15 @@ def create_project(
             raise ScaffoldError([Diagnostic(str(root / path), message) for path in taken])
         copies = {path: content for path, content in copies.items() if inputs.disk.read(path) is None}
 
-        def settle() -> None:  # under the lock still: a run that finds the project waits for its caches
-            incremental.save(root, outcome.record, outcome.result.placed_in)
-            if inputs.memo is not None:
-                memo.save(root, inputs.memo)
-            written.remember(root, outcome.plan.state[MANIFEST])
-            stamps.after_writing(root)  # the first edit's `gen` then skips the content check
+        def settle() -> None:
+            """The caches, under the lock still (a run that finds the project waits for them). Quiet: the
+            project is written, and a cache that cannot be (a full disk) only costs the next run time."""
+            with contextlib.suppress(OSError):
+                incremental.save(root, outcome.record, outcome.result.placed_in)
+                if inputs.memo is not None:
+                    memo.save(root, inputs.memo)
+                written.remember(root, outcome.plan.state[MANIFEST])
+                stamps.after_writing(root)  # the first edit's `gen` then skips the content check
 
         if existed:
             try:

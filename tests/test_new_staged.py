@@ -7,8 +7,10 @@ lock and taken away by the next `new` of that directory, while one a live `new` 
 
 from __future__ import annotations
 
+import errno
 import fcntl
 import os
+import shutil
 import subprocess
 from pathlib import Path
 
@@ -53,11 +55,15 @@ def test_a_tree_a_killed_new_staged_is_taken_away_by_the_next_new(tmp_path: Path
     killed = run_scaffold("new", ROUTE_GUIDE, "-o", project, env=_hooked("die_when_staged"))
     assert killed.returncode == 9, killed.stderr
     assert not project.exists()
-    assert len(_staged(tmp_path)) == 1, "the killed run's tree is left beside the directory"
+    [dead] = _staged(tmp_path)  # the killed run's tree, left beside the directory
     (tmp_path / ".project.scaffold-notes").write_text("a file of the user's with a name like it\n")
+    users = tmp_path / ".project.scaffold-backup01"  # a project of the user's: its lock is as free as the dead run's
+    shutil.copytree(tmp_path / dead, users)
+    (users / ".scaffold/cache/staged").unlink()
     made = run_scaffold("new", ROUTE_GUIDE, "-o", project, "-q")
     assert made.returncode == 0, made.stderr
-    assert _staged(tmp_path) == [".project.scaffold-notes"], "only the dead run's tree is taken away"
+    kept = [".project.scaffold-backup01", ".project.scaffold-notes"]
+    assert _staged(tmp_path) == kept, "only the dead run's tree is taken away"
     checked = run_scaffold("check", "-C", project)
     assert (checked.returncode, checked.stdout) == (0, "Up to date.\n"), checked.stderr
 
@@ -100,3 +106,21 @@ def test_the_caches_after_the_rename_are_written_under_the_lock(
     api.new_project([ROUTE_GUIDE], output=project)
     assert found == [True], "a run that finds the project as it appears waits for its caches"
     assert run_scaffold("check", "-C", project).returncode == 0
+
+
+def test_caches_that_cannot_be_written_after_the_rename_leave_the_project_made(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The project is in place: a full disk then costs the next run its caches, not a report of a failure
+    that left the project written."""
+    project = tmp_path / "project"
+
+    def disk_full(root: Path) -> None:
+        raise OSError(errno.ENOSPC, "No space left on device", str(root / ".scaffold/cache/no-op.marshal"))
+
+    monkeypatch.setattr(api.stamps, "after_writing", disk_full)
+    report = api.new_project([ROUTE_GUIDE], output=project)
+    assert report.root == project
+    assert not (project / ".scaffold/cache/staged").exists()
+    checked = run_scaffold("check", "-C", project)
+    assert (checked.returncode, checked.stdout) == (0, "Up to date.\n"), checked.stderr

@@ -18,7 +18,9 @@ import contextlib
 import errno
 import json
 import os
+import re
 import shutil
+import stat
 import tempfile
 from collections.abc import Callable, Collection, Mapping
 from pathlib import Path
@@ -28,8 +30,8 @@ from scaffold.core import seams
 from scaffold.core.errors import Diagnostic, ScaffoldError, fail
 from scaffold.core.paths import problem as path_problem
 from scaffold.core.progress import ProgressCallback
-from scaffold.layout import JOURNAL, STATE_DIR, TXN_DIR
-from scaffold.record import journal, lock
+from scaffold.layout import CACHE_DIR, JOURNAL, STATE_DIR, TXN_DIR
+from scaffold.record import cache, journal, lock
 from scaffold.record.fileops import exists, read, sha256, write, write_new_tree
 from scaffold.record.swap import UNREAD, Changed, commit_one
 from scaffold.record.validate import checking, refuse_links, refuse_non_files
@@ -50,7 +52,8 @@ def create_tree(
     The staged tree holds the project's lock from before its first file, and the lock goes with it
     through the rename: a run that finds the project the moment it appears waits while `settle` writes
     what follows it (the caches, the stamp). A tree a killed run left beside the directory is known by
-    its lock being free, and taken away by the next `new` of the same directory (`sweep_staged`).
+    its name, its mark and its lock being free, and taken away by the next `new` of the same directory
+    (`sweep_staged`).
     """
     with checking(files, root) as checked:
         created = [parent for parent in root.absolute().parents if not parent.exists()]  # deepest first
@@ -60,10 +63,12 @@ def create_tree(
         try:
             staging.chmod(0o777 & ~_umask())  # mkdtemp's 0700 would otherwise become the project's mode
             with lock.held(staging):
+                cache.write(staging, _STAGED_MARK, b"")  # once the lock is held: a run alive before is not swept
                 write_new_tree(staging, files, progress)
                 checked()
                 seams.at(seams.STAGED)
                 _rename_into_place(staging, root)
+                cache.remove(root, _STAGED_MARK)  # a kill before this leaves it in the project's cache: harmless
                 settle()
         except BaseException:
             shutil.rmtree(staging, ignore_errors=True)
@@ -75,19 +80,31 @@ def create_tree(
             raise
 
 
+_STAGED_MARK = "staged"
+"""A cache file of a tree being staged for a new project, made once its lock is held."""
+
+
 def sweep_staged(root: Path) -> None:
-    """Take away the trees that `new`s of `root` killed before their rename left beside it: each one
-    whose lock no run holds. One killed before it took its lock (a moment after its directory was made)
-    is left: a live run is in that moment too, and nothing tells the two apart."""
-    prefix = _staging_prefix(root)
+    """Take away the trees that `new`s of `root` killed before their rename left beside it: each one named
+    as `create_tree` names them, marked as one, whose lock no run holds. A directory of the user's is not
+    one of them (whatever its name, it holds no mark), nor is a tree whose run is alive (it holds the lock
+    before it makes the mark). One killed before its mark (a moment after its directory was made) is left."""
+    staged_name = re.compile(re.escape(_staging_prefix(root)) + r"[a-z0-9_]{8}")  # mkdtemp's suffix
     with contextlib.suppress(OSError):
         for entry in os.scandir(root.parent):
-            if not entry.name.startswith(prefix) or not entry.is_dir(follow_symlinks=False):
+            if not staged_name.fullmatch(entry.name) or not entry.is_dir(follow_symlinks=False):
                 continue
             staged = Path(entry.path)
             with lock.if_abandoned(staged) as abandoned:
-                if abandoned:
+                if abandoned and _is_file(staged / CACHE_DIR / _STAGED_MARK):
                     shutil.rmtree(staged, ignore_errors=True)
+
+
+def _is_file(path: Path) -> bool:
+    try:
+        return stat.S_ISREG(os.stat(path, follow_symlinks=False).st_mode)
+    except OSError:
+        return False
 
 
 def _staging_prefix(root: Path) -> str:
