@@ -358,10 +358,9 @@ def _with_include_hint(diagnostic: Diagnostic, inputs: Sequence[ProtoInput], roo
 
 
 def _protoc_main(args: list[str]) -> int:
-    """grpcio-tools' protoc, loaded when a run compiles (`call` and `describe` usually compile nothing). Its
-    compiler itself: `grpc_tools.protoc`, whose `main` only encodes the arguments for it, also loads
-    `importlib.resources` and puts import hooks for `.proto` files before every later import (about a
-    tenth of a small tree's `gen`)."""
+    """grpcio-tools' protoc compiler, loaded when a run compiles. Not `grpc_tools.protoc`, whose `main` only
+    encodes the arguments for it: it also loads `importlib.resources` and installs import hooks for `.proto`
+    files (4 ms of route_guide's 130 ms `gen` after one change)."""
     from grpc_tools import _protoc_compiler
 
     code: int = _protoc_compiler.run_main([argument.encode() for argument in args])
