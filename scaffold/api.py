@@ -10,6 +10,7 @@ diagnostics before anything is written.
 from __future__ import annotations
 
 import contextlib
+import os
 import posixpath
 import shutil
 import time
@@ -166,7 +167,13 @@ def _into(root: Path, existed: bool, force: bool) -> Iterator[None]:
     for part in (root / STATE_DIR, root / CACHE_DIR):  # the lock would take it for a cache gone wrong
         if part.exists() and not part.is_dir() and not project.holds_project(root):
             raise fail(str(part), "is a file where scaffold keeps its record; nothing was written")
-    with lock.held(root):
+    with contextlib.ExitStack() as holding:
+        try:
+            holding.enter_context(lock.held(root))
+        except ScaffoldError:
+            if os.access(root, os.W_OK):
+                raise
+            raise fail(str(root), "is not writable; nothing was written") from None  # not the lock's file
         try:
             project.refuse_taken(root, force)
             yield

@@ -7,11 +7,13 @@ lock and taken away by the next `new` of that directory, while one a live `new` 
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import fcntl
 import os
 import shutil
 import subprocess
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -124,3 +126,34 @@ def test_caches_that_cannot_be_written_after_the_rename_leave_the_project_made(
     assert not (project / ".scaffold/cache/staged").exists()
     checked = run_scaffold("check", "-C", project)
     assert (checked.returncode, checked.stdout) == (0, "Up to date.\n"), checked.stderr
+
+
+@contextlib.contextmanager
+def _unwritable(directory: Path) -> Iterator[None]:
+    """`directory` made unwritable for this process: immutable for root, whom modes do not stop."""
+    if os.geteuid() == 0:
+        subprocess.run(["chattr", "+i", str(directory)], check=True)
+    else:
+        directory.chmod(0o555)
+    try:
+        yield
+    finally:
+        if os.geteuid() == 0:
+            subprocess.run(["chattr", "-i", str(directory)], check=True)
+        directory.chmod(0o755)
+
+
+@pytest.mark.parametrize("into", ["the directory", "a directory in it"])
+def test_a_directory_that_cannot_be_written_is_named_as_given(tmp_path: Path, into: str) -> None:
+    """Not by the lock file it cannot hold, nor by the name of the tree that could not be staged in it."""
+    directory = tmp_path / "d"
+    directory.mkdir()
+    (directory / "notes.txt").write_text("mine\n")
+    target = directory if into == "the directory" else directory / "sub"
+    with _unwritable(directory):
+        refused = run_scaffold("new", ROUTE_GUIDE, "-o", target, "--force")
+    assert refused.returncode == 2
+    denied = os.strerror(errno.EPERM if os.geteuid() == 0 else errno.EACCES)
+    said = "is not writable; nothing was written" if target == directory else f"{denied}; nothing was changed"
+    assert refused.stderr == f"{target}: {said}\n"
+    assert sorted(p.name for p in directory.iterdir()) == ["notes.txt"]

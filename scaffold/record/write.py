@@ -59,7 +59,10 @@ def create_tree(
         created = [parent for parent in root.absolute().parents if not parent.exists()]  # deepest first
         root.parent.mkdir(parents=True, exist_ok=True)
         sweep_staged(root)
-        staging = Path(tempfile.mkdtemp(prefix=_staging_prefix(root), dir=root.parent))
+        try:
+            staging = Path(tempfile.mkdtemp(prefix=_staging_prefix(root), dir=root.parent))
+        except OSError as error:  # said of the directory asked for, not of a name the user never gave
+            raise OSError(error.errno, error.strerror, str(root)) from None
         try:
             staging.chmod(0o777 & ~_umask())  # mkdtemp's 0700 would otherwise become the project's mode
             with lock.held(staging):
