@@ -26,7 +26,7 @@ from scaffold.generation.config import Config
 from scaffold.generation.inputs import builtin_templates
 from scaffold.generation.plan import FilePlan, Plan
 from scaffold.generation.reconcile import Changes
-from scaffold.layout import CACHE_DIR, CONFIG_FILE, MANIFEST, STATE_DIR
+from scaffold.layout import CACHE_DIR, CONFIG_FILE, LOCK_FILE, MANIFEST, STATE_DIR
 from scaffold.record import journal, lock, memo, state, swap, write, written
 
 
@@ -171,7 +171,7 @@ def _into(root: Path, existed: bool, force: bool) -> Iterator[None]:
         try:
             holding.enter_context(lock.held(root))
         except ScaffoldError:
-            if os.access(root, os.W_OK):
+            if os.access(root, os.W_OK) or (root / LOCK_FILE).exists():  # a lock held, or a file of its own
                 raise
             raise fail(str(root), "is not writable; nothing was written") from None  # not the lock's file
         try:

@@ -288,3 +288,21 @@ def test_a_keyword_rpc_in_an_imported_proto_is_refused_at_its_line(tmp_path: Pat
     assert result.returncode == 2
     assert result.stderr == "kw.proto:4:14: RPC name 'lambda' is a Python keyword; grpc's plugin cannot generate it\n"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["kw.proto", "main.proto"]
+
+
+def test_a_field_named_debug_is_generated_as_protoc_writes_it(tmp_path: Path) -> None:
+    """protoc's stub declares the field (`__debug__: int`), which the compiler refuses and a parser, as
+    type checkers read a stub, takes: a stub is checked by parsing it, a module by compiling it."""
+    proto = tmp_path / "protos/debugged.proto"
+    proto.parent.mkdir()
+    proto.write_text(
+        'syntax = "proto3";\npackage debugged.v1;\n'
+        "message Flags { int32 __debug__ = 1; int32 level = 2; }\n"
+        "service Switches { rpc Get (Flags) returns (Flags); }\n"
+    )
+    out = tmp_path / "out"
+    made = run_scaffold("new", proto, "-o", out)
+    assert made.returncode == 0, made.stderr
+    assert "    __debug__: int\n" in (out / "debugged/generated/debugged_pb2.pyi").read_text()
+    checked = run_scaffold("check", "-C", out)
+    assert (checked.returncode, checked.stdout) == (0, "Up to date.\n"), checked.stderr

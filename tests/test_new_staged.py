@@ -13,6 +13,7 @@ import fcntl
 import os
 import shutil
 import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -23,6 +24,7 @@ from scaffold import api
 from scaffold.core.errors import ScaffoldError
 from scaffold.core.seams import ENVIRONMENT, STAGED
 from scaffold.layout import LOCK_FILE
+from scaffold.record import write
 
 ROUTE_GUIDE = REPO / "protos/route_guide.proto"
 TARGET = "SCAFFOLD_TEST_STAGED_TARGET"
@@ -157,3 +159,71 @@ def test_a_directory_that_cannot_be_written_is_named_as_given(tmp_path: Path, in
     said = "is not writable; nothing was written" if target == directory else f"{denied}; nothing was changed"
     assert refused.stderr == f"{target}: {said}\n"
     assert sorted(p.name for p in directory.iterdir()) == ["notes.txt"]
+
+
+def test_a_busy_lock_in_a_directory_that_cannot_be_written_is_said_as_busy(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    project = tmp_path / "project"
+    project.mkdir()
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            (
+                "import sys; from pathlib import Path; from scaffold.record import lock\n"
+                "with lock.held(Path(sys.argv[1])):\n    print('held', flush=True); sys.stdin.readline()\n"
+            ),
+            str(project),
+        ],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert holder.stdout is not None and holder.stdin is not None
+    assert holder.stdout.readline() == "held\n"
+    held = api.lock.held
+    monkeypatch.setattr(api.lock, "held", lambda root: held(root, wait_seconds=0.2))
+    try:
+        with _unwritable(project), pytest.raises(ScaffoldError, match="another scaffold run .* is writing"):
+            api.new_project([ROUTE_GUIDE], output=project, force=True)
+    finally:
+        holder.stdin.write("\n")
+        holder.stdin.flush()
+        holder.wait(30)
+
+
+def test_a_name_as_long_as_a_file_name_may_be_is_made(tmp_path: Path) -> None:
+    """The staged tree's name adds 19 characters to the directory's: where that would not fit, a digest."""
+    project = tmp_path / "made" / ("a" * 250)
+    made = run_scaffold("new", ROUTE_GUIDE, "-o", project, "-q")
+    assert made.returncode == 0, made.stderr
+    assert run_scaffold("check", "-C", project).stdout == "Up to date.\n"
+
+
+def test_a_tree_that_cannot_be_staged_leaves_no_directory_it_made(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    made = write.tempfile.mkdtemp
+
+    def disk_full(suffix: str | None = None, prefix: str | None = None, dir: str | None = None) -> str:
+        if prefix == ".project.scaffold-":  # the staged tree's, not protoc's
+            raise OSError(errno.ENOSPC, "No space left on device", dir)
+        return made(suffix, prefix, dir)
+
+    monkeypatch.setattr(write.tempfile, "mkdtemp", disk_full)
+    project = tmp_path / "made" / "deeper" / "project"
+    with pytest.raises(OSError, match="No space left") as raised:
+        api.new_project([ROUTE_GUIDE], output=project)
+    assert raised.value.filename == str(project)
+    assert os.listdir(tmp_path) == []
+
+
+def test_a_proto_below_a_directory_named_in_no_utf_8_is_compiled(tmp_path: Path) -> None:
+    directory = tmp_path / os.fsdecode(b"caf\xe9")
+    directory.mkdir()
+    shutil.copy(ROUTE_GUIDE, directory)
+    out = tmp_path / "out"
+    made = run_scaffold("new", directory / "route_guide.proto", "-I", directory, "-o", out, "-q")
+    assert made.returncode == 0, made.stderr
+    assert run_scaffold("check", "-C", out).stdout == "Up to date.\n"

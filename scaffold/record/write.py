@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import hashlib
 import json
 import os
 import re
@@ -57,13 +58,14 @@ def create_tree(
     """
     with checking(files, root) as checked:
         created = [parent for parent in root.absolute().parents if not parent.exists()]  # deepest first
-        root.parent.mkdir(parents=True, exist_ok=True)
-        sweep_staged(root)
+        staging = None
         try:
-            staging = Path(tempfile.mkdtemp(prefix=_staging_prefix(root), dir=root.parent))
-        except OSError as error:  # said of the directory asked for, not of a name the user never gave
-            raise OSError(error.errno, error.strerror, str(root)) from None
-        try:
+            root.parent.mkdir(parents=True, exist_ok=True)
+            sweep_staged(root)
+            try:
+                staging = Path(tempfile.mkdtemp(prefix=_staging_prefix(root), dir=root.parent))
+            except OSError as error:  # said of the directory asked for, not of a name the user never gave
+                raise OSError(error.errno, error.strerror, str(root)) from None
             staging.chmod(0o777 & ~_umask())  # mkdtemp's 0700 would otherwise become the project's mode
             with lock.held(staging):
                 cache.write(staging, _STAGED_MARK, b"")  # once the lock is held: a run alive before is not swept
@@ -74,7 +76,8 @@ def create_tree(
                 cache.remove(root, _STAGED_MARK)  # a kill before this leaves it in the project's cache: harmless
                 settle()
         except BaseException:
-            shutil.rmtree(staging, ignore_errors=True)
+            if staging is not None:
+                shutil.rmtree(staging, ignore_errors=True)
             for parent in created:  # the directories it made to hold the project, as they were: missing
                 try:
                     parent.rmdir()
@@ -111,7 +114,17 @@ def _is_file(path: Path) -> bool:
 
 
 def _staging_prefix(root: Path) -> str:
-    return f".{root.name}.scaffold-"
+    """`.NAME.scaffold-`, which mkdtemp ends with 8 characters; a digest of NAME where that would not fit
+    in a file name (255 bytes): a directory's own name may be long enough to take them all."""
+    name = root.name if len(os.fsencode(root.name)) <= _NAME_MAX - 32 else _digest(root.name)
+    return f".{name}.scaffold-"
+
+
+_NAME_MAX = 255
+
+
+def _digest(name: str) -> str:
+    return hashlib.sha256(os.fsencode(name)).hexdigest()[:16]
 
 
 def _rename_into_place(staging: Path, root: Path) -> None:
