@@ -1,4 +1,4 @@
-"""The fuzzer's long mode: `python bench/fuzz.py --steps 10000 --seed 1 [--jobs 2]`.
+"""The fuzzer's long mode: `python bench/fuzz.py --steps 10000 --seed 1 [--jobs 2]` (`--new`: rounds of `new`).
 
 Runs seeded edit sequences (proto edits, layout switches, option toggles, user edits, faults)
 against a real project through the CLI, checking the promise after every step (see
@@ -9,6 +9,10 @@ once (a sequence is one process at a time: a machine's cores are used only this 
 
 Prints, at the end: steps, faults injected (and how many landed at their moment), conflicts,
 refusals, marks tracked, lines lost, violations.
+
+With `--new`, `--steps` rounds of `scaffold new` instead, `--chunk` per seed: each into a directory of
+its own kind (missing, empty, holding the user's files) with a kill or a second `new` at one moment
+(tests/fuzzing/news.py).
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 
+from fuzzing import news
 from fuzzing.runner import Stats, Violation, replay
 from fuzzing.shrink import regression_test, shrink
 from fuzzing.steps import WEIGHTS, Step, generate
@@ -40,7 +45,12 @@ def main() -> int:
     parser.add_argument("--without", default="", help="step kinds never drawn, comma-separated (e.g. p.remove_service)")
     parser.add_argument("--jobs", type=int, default=1, help="sequences run at once, each in a process of its own")
     parser.add_argument("-v", "--verbose", action="store_true", help="print every step")
+    parser.add_argument(
+        "--new", action="store_true", help="rounds of `scaffold new` with faults (tests/fuzzing/news.py)"
+    )
     options = parser.parse_args()
+    if options.new:
+        return _news(options.seed, options.steps, options.chunk, options.jobs)
 
     weights = {k: (0 if k in options.without.split(",") else w) for k, w in WEIGHTS.items()}
     total = Stats()
@@ -90,6 +100,30 @@ def main() -> int:
     for failure in failures:
         print("\n" + failure)
     return 1 if failures else 0
+
+
+def _news(seed: int, rounds: int, chunk: int, jobs: int) -> int:
+    """`--new`: `rounds` rounds of `scaffold new`, `chunk` per seed, `jobs` seeds at once."""
+    started = time.monotonic()
+    seeds = [(seed + i, min(chunk, rounds - i * chunk)) for i in range((rounds + chunk - 1) // chunk)]
+    broken = []
+    landed = 0
+    with concurrent.futures.ProcessPoolExecutor(max(1, jobs)) as pool:
+        for (each, count), (hit, violation) in zip(seeds, pool.map(_news_seed, seeds), strict=True):
+            print(
+                f"seed {each}: {count} rounds, faults landed {hit}" + (f"; VIOLATION {violation}" if violation else "")
+            )
+            landed += hit
+            broken += [violation] if violation else []
+    print(
+        f"\n{rounds} rounds of new in {time.monotonic() - started:.0f} s; faults landed {landed}; violations {len(broken)}"
+    )
+    return 1 if broken else 0
+
+
+def _news_seed(job: tuple[int, int]) -> tuple[int, str | None]:
+    with tempfile.TemporaryDirectory(prefix="fz-new-") as scratch:
+        return news.play(Path(scratch), news.draw(*job))
 
 
 def _sequence(

@@ -4,7 +4,8 @@ followed by `scaffold gen` through the CLI, with the invariants checked after ev
 the user wrote is lost, `check` agrees with `gen`, the project imports and collects its tests,
 nothing outside the project changes.
 
-CI runs the fixed seeds below (a few hundred steps in all). A failure names its seed and prints
+`scaffold new` has rounds of its own (tests/fuzzing/news.py): each into a directory of one kind with
+a kill or a second `new` at one moment. CI runs the fixed seeds below (a few hundred steps in all). A failure names its seed and prints
 the sequence as a ready-to-paste regression test; `FUZZ_SHRINK=1` shrinks it first (slower), as
 `python bench/fuzz.py --seed N --steps M --chunk M` does. `FUZZ_STEPS` and `FUZZ_EXPENSIVE_EVERY`
 override the step count per seed and how often the import/collect/lint/clean-gen checks run.
@@ -17,6 +18,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from fuzzing import news
 from fuzzing.model import initial
 from fuzzing.runner import Violation, World, _keep_yours, _parses, replay, tree
 from fuzzing.shrink import regression_test, shrink
@@ -562,3 +564,21 @@ def test_found_a_renamed_services_old_class_left_as_rendered_goes_in_the_same_ru
     ]
     _, violation = replay(tmp_path, steps, expensive_every=10**9, check_every=len(steps) - 1)
     assert violation is None, str(violation)
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_seeded_news_with_faults_keep_the_promise(tmp_path: Path, seed: int) -> None:
+    landed, broken = news.play(tmp_path, news.draw(seed, 8))
+    assert broken is None, f"seed {seed}: {broken}"
+    assert landed >= 3, "most rounds' faults land at their moment"
+
+
+def test_the_news_rounds_see_a_tree_left_beside_the_project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A killed `new` whose staged tree the next one did not take away breaks a promise the rounds check."""
+    killed = news.Round("missing", "helloworld.proto", False, "kill", "staged", 1)
+    (tmp_path / "sitecustomize.py").write_text(
+        "from scaffold.record import write\nwrite.sweep_staged = lambda root: None\n"
+    )
+    monkeypatch.setenv("PYTHONPATH", str(tmp_path))
+    landed, broken = news.play(tmp_path / "rounds", [killed])
+    assert landed == 1 and broken is not None and "beside the project" in broken, broken

@@ -6,11 +6,12 @@ FZ_SAVE_AT / FZ_SAVE_N / FZ_SAVE_FILE / FZ_SAVE_TEXT / FZ_SAVE_FLAG: append the 
   (an editor's save landing mid-run), then create the flag file so the fuzzer knows it happened.
 FZ_SECOND_AT / FZ_SECOND_N / FZ_SECOND_DIR / FZ_SECOND_PROJECT: start a second `scaffold gen` of
   the project (without the hook) whose output and exit code land in FZ_SECOND_DIR, and give it
-  half a second to barge in.
+  half a second to barge in; FZ_SECOND_ARGS (a JSON list) runs `scaffold ARGS` instead.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -32,7 +33,12 @@ def hook(moment: str, path: str) -> None:
     if _due("SECOND", moment):
         where = os.environ["FZ_SECOND_DIR"]
         env = {k: v for k, v in os.environ.items() if k != "SCAFFOLD_SEAM"}
-        command = [sys.executable, "-m", "scaffold", "gen", "-C", os.environ["FZ_SECOND_PROJECT"]]
+        arguments = json.loads(os.environ.get("FZ_SECOND_ARGS", "null")) or [
+            "gen",
+            "-C",
+            os.environ["FZ_SECOND_PROJECT"],
+        ]
+        command = [sys.executable, "-m", "scaffold", *arguments]
         script = 'out="$1"; shift; "$@" >"$out/out" 2>&1; echo $? >"$out/rc.tmp"; mv "$out/rc.tmp" "$out/rc"'
         subprocess.Popen(["sh", "-c", script, "sh", where, *command], env=env, start_new_session=True)
         deadline = time.monotonic() + 0.5
