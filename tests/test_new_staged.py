@@ -227,3 +227,12 @@ def test_a_proto_below_a_directory_named_in_no_utf_8_is_compiled(tmp_path: Path)
     made = run_scaffold("new", directory / "route_guide.proto", "-I", directory, "-o", out, "-q")
     assert made.returncode == 0, made.stderr
     assert run_scaffold("check", "-C", out).stdout == "Up to date.\n"
+
+
+def test_a_link_to_nothing_where_the_project_goes_is_said_and_kept(tmp_path: Path) -> None:
+    link = tmp_path / "project"
+    link.symlink_to(tmp_path / "nowhere")
+    refused = run_scaffold("new", ROUTE_GUIDE, "-o", link)
+    said = f"{link}: is a symbolic link to {tmp_path / 'nowhere'}, which does not exist\n"
+    assert (refused.returncode, refused.stderr) == (2, said)
+    assert os.listdir(tmp_path) == ["project"] and os.readlink(link) == str(tmp_path / "nowhere")

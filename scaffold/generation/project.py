@@ -150,6 +150,8 @@ def for_new(protos: Sequence[Path], options: NewOptions) -> Inputs:
     _refuse_output_over_inputs(root, protos, proto_files, defaulted=options.output is None)
     if root.exists() and not root.is_dir():
         raise fail(str(root), "exists and is not a directory")
+    if root.is_symlink() and not root.exists():  # the project's tree cannot be renamed over it
+        raise fail(str(root), f"is a symbolic link to {os.readlink(root)}, which does not exist")
     if options.templates is not None and not options.templates.is_dir():
         raise fail(f"--templates {options.templates}", "no such directory")
     if root.is_dir():
