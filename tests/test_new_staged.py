@@ -236,3 +236,34 @@ def test_a_link_to_nothing_where_the_project_goes_is_said_and_kept(tmp_path: Pat
     said = f"{link}: is a symbolic link to {tmp_path / 'nowhere'}, which does not exist\n"
     assert (refused.returncode, refused.stderr) == (2, said)
     assert os.listdir(tmp_path) == ["project"] and os.readlink(link) == str(tmp_path / "nowhere")
+
+
+@pytest.mark.parametrize(
+    ("output", "said"),
+    [
+        ("loop", "loop: goes through a loop of symbolic links"),
+        ("loop/project", "loop/project: goes through a loop of symbolic links"),
+        ("dangling/project", "dangling: is a symbolic link to nowhere, which does not exist"),
+        ("afile/project", "afile: exists and is not a directory"),
+    ],
+)
+def test_an_output_that_cannot_hold_a_project_is_said_in_one_line(tmp_path: Path, output: str, said: str) -> None:
+    (tmp_path / "loop").symlink_to("loop")
+    (tmp_path / "dangling").symlink_to("nowhere")
+    (tmp_path / "afile").write_text("mine\n")
+    before = sorted(os.listdir(tmp_path))
+    refused = run_scaffold("new", ROUTE_GUIDE, "-o", output, cwd=tmp_path)
+    assert (refused.returncode, refused.stderr) == (2, said + "\n")
+    assert sorted(os.listdir(tmp_path)) == before
+
+
+def test_an_output_through_a_directory_not_there_makes_none(tmp_path: Path) -> None:
+    made = run_scaffold("new", ROUTE_GUIDE, "-o", "missing/../project", "-q", cwd=tmp_path)
+    assert made.returncode == 0, made.stderr
+    assert os.listdir(tmp_path) == ["project"]
+
+
+def test_a_directory_name_too_long_leaves_none_of_the_directories_made(tmp_path: Path) -> None:
+    refused = run_scaffold("new", ROUTE_GUIDE, "-o", tmp_path / "base" / ("x" * 300) / "project")
+    assert refused.returncode == 2 and "File name too long" in refused.stderr, refused.stderr
+    assert os.listdir(tmp_path) == []

@@ -147,11 +147,10 @@ def for_new(protos: Sequence[Path], options: NewOptions) -> Inputs:
     name = options.name if options.name is not None else _package_from(protos[0], proto_files)  # `--name ''` is refused
     package = packagename.check_package_name(name, "--name" if options.name is not None else str(protos[0]))
     root = options.output if options.output is not None else Path(package)
+    if ".." in root.parts:  # as the kernel names it: `missing/../project` is `project`, and makes no `missing/`
+        root = Path(os.path.relpath(_resolved(root)))
+    _refuse_unusable_output(root)
     _refuse_output_over_inputs(root, protos, proto_files, defaulted=options.output is None)
-    if root.exists() and not root.is_dir():
-        raise fail(str(root), "exists and is not a directory")
-    if root.is_symlink() and not root.exists():  # the project's tree cannot be renamed over it
-        raise fail(str(root), f"is a symbolic link to {os.readlink(root)}, which does not exist")
     if options.templates is not None and not options.templates.is_dir():
         raise fail(f"--templates {options.templates}", "no such directory")
     if root.is_dir():
@@ -263,6 +262,27 @@ def _shared_package(files: Sequence[Path]) -> list[str]:
     while shared and _VERSION.fullmatch(shared[-1]):
         shared.pop()
     return shared
+
+
+def _resolved(root: Path) -> Path:
+    try:
+        return root.resolve()
+    except (OSError, RuntimeError):  # Python 3.11 raises RuntimeError for a loop of links
+        raise fail(str(root), "goes through a loop of symbolic links") from None
+
+
+def _refuse_unusable_output(root: Path) -> None:
+    """The output directory, or the nearest of the directories it goes in that is there, said in one line
+    where it cannot hold a project: a file, a link to nothing (the staged tree is not renamed over it),
+    a loop of links."""
+    _resolved(root)
+    for path in (root, *root.parents):
+        if path.is_symlink() and not path.exists():
+            raise fail(str(path), f"is a symbolic link to {os.readlink(path)}, which does not exist")
+        if path.exists():
+            if not path.is_dir():
+                raise fail(str(path), "exists and is not a directory")
+            return
 
 
 def _refuse_output_over_inputs(

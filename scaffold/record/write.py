@@ -57,10 +57,10 @@ def create_tree(
     (`sweep_staged`).
     """
     with checking(files, root) as checked:
-        created = [parent for parent in root.absolute().parents if not parent.exists()]  # deepest first
+        made: list[Path] = []  # the directories made to hold it, outermost first
         staging = None
         try:
-            root.parent.mkdir(parents=True, exist_ok=True)
+            _make_parents(root.absolute().parent, made)
             sweep_staged(root)
             try:
                 staging = Path(tempfile.mkdtemp(prefix=_staging_prefix(root), dir=root.parent))
@@ -78,12 +78,24 @@ def create_tree(
         except BaseException:
             if staging is not None:
                 shutil.rmtree(staging, ignore_errors=True)
-            for parent in created:  # the directories it made to hold the project, as they were: missing
+            for parent in reversed(made):  # the directories it made to hold the project, as they were: missing
                 try:
                     parent.rmdir()
                 except OSError:
                     break
             raise
+
+
+def _make_parents(directory: Path, made: list[Path]) -> None:
+    """Make `directory` and the directories above it that are missing, each added to `made` once made (a
+    failure half-way leaves `made` naming exactly those)."""
+    missing = []
+    while not directory.exists() and directory != directory.parent:
+        missing.append(directory)
+        directory = directory.parent
+    for each in reversed(missing):
+        each.mkdir()
+        made.append(each)
 
 
 _STAGED_MARK = "staged"
