@@ -573,12 +573,29 @@ def test_seeded_news_with_faults_keep_the_promise(tmp_path: Path, seed: int) -> 
     assert landed >= 3, "most rounds' faults land at their moment"
 
 
-def test_the_news_rounds_see_a_tree_left_beside_the_project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """A killed `new` whose staged tree the next one did not take away breaks a promise the rounds check."""
-    killed = news.Round("missing", "helloworld.proto", False, "kill", "staged", 1)
-    (tmp_path / "sitecustomize.py").write_text(
-        "from scaffold.record import write\nwrite.sweep_staged = lambda root: None\n"
-    )
+@pytest.mark.parametrize(
+    ("broken", "drawn", "seen"),
+    [
+        (
+            "from scaffold.record import write\nwrite.sweep_staged = lambda root: None\n",
+            news.Round("missing", "helloworld.proto", False, "kill", "staged", 1),
+            "beside the project",
+        ),
+        (
+            (
+                "import os\nif os.environ.get('SCAFFOLD_SEAM'):\n    from scaffold.record import write\n"
+                "    write.apply = lambda *a, **k: None\n"
+            ),
+            news.Round("the user's", "route_guide.proto", False, "none", "after-swap", 1),
+            "said it made the project",
+        ),
+    ],
+    ids=["a staged tree left", "a new that says it made what it did not"],
+)
+def test_the_news_rounds_see_a_broken_promise(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, broken: str, drawn: news.Round, seen: str
+) -> None:
+    (tmp_path / "sitecustomize.py").write_text(broken)  # the product broken, in the runs the round starts
     monkeypatch.setenv("PYTHONPATH", str(tmp_path))
-    landed, broken = news.play(tmp_path / "rounds", [killed])
-    assert landed == 1 and broken is not None and "beside the project" in broken, broken
+    _, violation = news.play(tmp_path / "rounds", [drawn])
+    assert violation is not None and seen in violation, violation

@@ -32,6 +32,7 @@ def hook(moment: str, path: str) -> None:
         open(os.environ["FZ_SAVE_FLAG"], "w").close()
     if _due("SECOND", moment):
         where = os.environ["FZ_SECOND_DIR"]
+        open(os.path.join(where, "started"), "w").close()  # before it starts: the fuzzer then waits for its end
         env = {k: v for k, v in os.environ.items() if k != "SCAFFOLD_SEAM"}
         arguments = json.loads(os.environ.get("FZ_SECOND_ARGS", "null")) or [
             "gen",

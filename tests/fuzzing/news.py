@@ -1,15 +1,17 @@
 """The fuzzer's `new` rounds: seeded `scaffold new`s, each with one fault at a moment, judged by the promise.
 
 A round draws where the project goes (a directory that does not exist, one below directories that do
-not either, an empty one, one holding the user's files: `--force`), its proto and options, and a fault
-at the N-th call of a moment of the run: a kill, or a second `new` of the same directory started there
-(`fz_seam`). Then, after the same `new` is run again to finish what the fault left (a run refused
-because the directory holds a project by then is finished too):
-- every file of the user's holds what it held, and nothing is written outside the directory but the
-  directories `new` made to hold it;
-- `check` says the project is up to date;
-- no tree staged for it is left beside it;
-- of two `new`s at once, one made the project and the other made it or was refused in one line, exit 2.
+not either, an empty one, one holding the user's files, some at paths `new` writes: `--force`), its
+proto and options, and a fault at the N-th call of a moment of the run: a kill, or a second `new` of
+the same directory started there (`fz_seam`). Then:
+- a run that said it made the project made a whole one: `check` says it is up to date at once, and the
+  same `new` again is refused in one line, exit 2; of two `new`s at once, exactly one made it and the
+  other was refused in one line, exit 2;
+- after a kill, the same `new` again finishes the project (or is refused in one line, where the killed
+  run had made it), and `check` says it is up to date;
+- every line of the user's files is there (in the file, or kept beside it as `.mine`);
+- no tree staged for the project is left beside it, and nothing is written outside it but the
+  directories made to hold it.
 """
 
 from __future__ import annotations
@@ -30,7 +32,7 @@ TARGETS = ("missing", "missing below", "empty", "the user's")
 FAULTS = ("kill", "second", "none")
 MOMENTS = ("staged", "before-swap", "swapping", "after-swap", "shard-written")
 """A new directory's moments are the first and the last (its caches'); an existing one's all but the first."""
-USERS_FILES = {"NOTES.md": "# my notes\n", "notes/todo.txt": "write the servicer\n"}
+REFUSED = "holds a scaffold project already"
 
 
 @dataclass(frozen=True)
@@ -54,6 +56,18 @@ def _drawn(rng: random.Random) -> Round:
     return Round(target, proto, aio, fault, moment, 1 if moment == "staged" else rng.randint(1, 30))
 
 
+def users_files(proto: str) -> dict[str, str]:
+    """The user's files in a directory `new --force` writes into: one beside the project's, one where it
+    writes a file the user owns, the servicer module it merges into, and one at a generated module's path."""
+    name = proto.removesuffix(".proto")
+    return {
+        "notes/todo.txt": "write the servicer\n",
+        "README.md": "# my readme\n",
+        f"{name}/servicer.py": "def helper() -> int:\n    return 41  # mine\n",
+        f"{name}/generated/{name}_pb2.py": "SHAPES = 4  # mine too\n",
+    }
+
+
 def play(scratch: Path, rounds: list[Round]) -> tuple[int, str | None]:
     """Each round in a directory of its own under `scratch`: how many faults landed, and the first broken
     promise (None if kept)."""
@@ -70,59 +84,87 @@ def play(scratch: Path, rounds: list[Round]) -> tuple[int, str | None]:
 
 def _round(place: Path, drawn: Round) -> tuple[bool, str | None]:
     home = place / "home"  # where the project goes, and nothing else
-    home.mkdir()
     target = home / "project" if drawn.target != "missing below" else home / "made" / "deeper" / "project"
+    target.parent.mkdir(parents=True)
+    users = users_files(drawn.proto) if drawn.target == "the user's" else {}
     if drawn.target in ("empty", "the user's"):
         target.mkdir()
-    if drawn.target == "the user's":
-        for path, text in USERS_FILES.items():
-            (target / path).parent.mkdir(parents=True, exist_ok=True)
-            (target / path).write_text(text)
+    for path, text in users.items():
+        (target / path).parent.mkdir(parents=True, exist_ok=True)
+        (target / path).write_text(text)
     arguments = ["new", str(REPO / "protos" / drawn.proto), "-o", str(target), "-q"]
-    arguments += ["--force"] * (drawn.target == "the user's") + ["--aio"] * drawn.aio
+    arguments += ["--force"] * bool(users) + ["--aio"] * drawn.aio
     second = place / "second"
     second.mkdir()
-    fault = {"kill": {"FZ_KILL_AT": drawn.moment, "FZ_KILL_N": str(drawn.n)}, "none": {}}.get(drawn.fault)
-    if fault is None:
-        fault = {
+    first = _scaffold(arguments, {"SCAFFOLD_SEAM": "fz_seam:hook", **_fault(drawn, second, arguments)})
+    said = [first, _ended(second)] if (second / "started").exists() else [first]
+    hit = first.returncode == 137 or len(said) == 2
+    if len(said) == 2:
+        if sorted(result.returncode for result in said) != [0, 2] or not _one_line(said[0 if first.returncode else 1]):
+            return hit, f"two `new`s at once ended {[(r.returncode, r.stderr[-300:]) for r in said]}"
+    elif first.returncode not in (0, 137):
+        return hit, f"`new` exits {first.returncode}: {first.stderr[-600:]}"
+    made = any(result.returncode == 0 for result in said)
+    if made and not _up_to_date(target):
+        return hit, f"`new` said it made the project; `check` then: {_scaffold(['check', '-C', str(target)])}"
+    again = _scaffold(arguments)
+    refused = again.returncode == 2 and REFUSED in again.stderr and _one_line(again)
+    if not (refused or (again.returncode == 0 and not made)):
+        return hit, f"`new` again exits {again.returncode}: {again.stderr[-600:]}"
+    if not _up_to_date(target):
+        return hit, f"`check` after the fault and `new` again: {_scaffold(['check', '-C', str(target)])}"
+    return hit, _lost(target, users) or _outside(home, target)
+
+
+def _fault(drawn: Round, second: Path, arguments: list[str]) -> dict[str, str]:
+    if drawn.fault == "kill":
+        return {"FZ_KILL_AT": drawn.moment, "FZ_KILL_N": str(drawn.n)}
+    if drawn.fault == "second":
+        return {
             "FZ_SECOND_AT": drawn.moment,
             "FZ_SECOND_N": str(drawn.n),
             "FZ_SECOND_DIR": str(second),
             "FZ_SECOND_ARGS": json.dumps(arguments),
         }
-    first = _scaffold(arguments, {"SCAFFOLD_SEAM": "fz_seam:hook", **fault})
-    hit = first.returncode == 137 or (second / "rc").exists() or (second / "out").exists()
-    said = [first]
-    if (second / "out").exists():
-        said.append(_ended(second))
-    if drawn.fault == "second" and hit:
-        codes = sorted(result.returncode for result in said)
-        if codes not in ([0, 0], [0, 2]) or any(r.stderr.count("\n") > 1 for r in said if r.returncode == 2):
-            return hit, f"two `new`s at once ended {[(r.returncode, r.stderr[-300:]) for r in said]}"
-    elif first.returncode not in (0, 137):
-        return hit, f"`new` exits {first.returncode}: {first.stderr[-600:]}"
-    again = _scaffold(arguments)
-    if again.returncode not in (0, 2) or (
-        again.returncode == 2 and "holds a scaffold project already" not in again.stderr
-    ):
-        return hit, f"`new` after the fault exits {again.returncode}: {again.stderr[-600:]}"
+    return {}
+
+
+def _lost(target: Path, users: dict[str, str]) -> str | None:
+    """The first line of the user's missing from its file and from the copies kept beside it."""
+    for path, text in users.items():
+        kept = [p.read_text() for p in (target / path).parent.glob(f"{Path(path).name}*") if p.is_file()]
+        for line in text.splitlines():
+            if not any(line in content.splitlines() for content in kept):
+                return f"the user's line {line!r} of {path} is lost"
+    return None
+
+
+def _outside(home: Path, target: Path) -> str | None:
+    """Anything but the project and the directories that hold it, under `home`: a staged tree left, a
+    directory made and not taken away, a file written outside."""
+    holders = set(target.parents)
+    for parent, directories, files in os.walk(home):
+        here = Path(parent)
+        if here == target:
+            directories.clear()
+            continue
+        strays = [here / name for name in files] + [here / d for d in directories if here / d not in holders | {target}]
+        if strays:
+            return f"beside the project: {[str(p.relative_to(home)) for p in strays]}"
+    return None
+
+
+def _up_to_date(target: Path) -> bool:
     checked = _scaffold(["check", "-C", str(target)])
-    if (checked.returncode, checked.stdout) != (0, "Up to date.\n"):
-        return hit, f"`check` after the fault: {checked.returncode} {checked.stdout[-300:]} {checked.stderr[-300:]}"
-    for path, text in USERS_FILES.items() if drawn.target == "the user's" else ():
-        if (target / path).read_text() != text:
-            return hit, f"the user's {path} changed"
-    beside = sorted(os.listdir(target.parent))
-    if beside != ["project"]:
-        return hit, f"beside the project: {beside}"
-    outside = sorted(p.name for p in home.iterdir())
-    if outside != [target.relative_to(home).parts[0]]:
-        return hit, f"written outside the project: {outside}"
-    return hit, None
+    return (checked.returncode, checked.stdout) == (0, "Up to date.\n")
+
+
+def _one_line(result: subprocess.CompletedProcess[str]) -> bool:
+    return result.stderr.count("\n") == 1 and result.stderr.endswith("\n")
 
 
 def _ended(second: Path) -> subprocess.CompletedProcess[str]:
-    """The second run's result, once it has ended (it writes `rc` last)."""
+    """The second run's result, once it has ended (it writes `rc` last; `fz_seam` marked it started)."""
     deadline = time.monotonic() + 120
     while not (second / "rc").exists():
         if time.monotonic() > deadline:
@@ -135,6 +177,6 @@ def _ended(second: Path) -> subprocess.CompletedProcess[str]:
 def _scaffold(arguments: list[str], extra: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     environment = {k: v for k, v in os.environ.items() if not k.startswith(("FZ_", "SCAFFOLD_SEAM"))}
     environment["PYTHONPATH"] = os.pathsep.join(filter(None, [str(HERE), os.environ.get("PYTHONPATH")]))
-    command = [sys.executable, "-m", "scaffold", *arguments]
     environment |= extra or {}
+    command = [sys.executable, "-m", "scaffold", *arguments]
     return subprocess.run(command, check=False, env=environment, capture_output=True, text=True, timeout=300)
