@@ -148,7 +148,7 @@ def for_new(protos: Sequence[Path], options: NewOptions) -> Inputs:
     package = packagename.check_package_name(name, "--name" if options.name is not None else str(protos[0]))
     root = options.output if options.output is not None else Path(package)
     if ".." in root.parts:  # as the kernel names it: `missing/../project` is `project`, and makes no `missing/`
-        root = Path(os.path.relpath(_resolved(root)))
+        root = _resolved(root) if root.is_absolute() else Path(os.path.relpath(_resolved(root)))
     _refuse_unusable_output(root)
     _refuse_output_over_inputs(root, protos, proto_files, defaulted=options.output is None)
     if options.templates is not None and not options.templates.is_dir():
