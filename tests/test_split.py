@@ -228,3 +228,23 @@ def test_part_classes_are_named_after_their_service() -> None:
         "Admin", "a.Admin", "admin", Import("a", "admin_pb2_grpc", "admin_pb2_grpc"), "AdminServicer", "", False, ()
     )
     assert class_of(service, "access_binding") == "AdminAccessBindingMethods"
+
+
+def test_a_service_without_rpcs_is_whole_listed_or_not(tmp_path: Path) -> None:
+    """Split, a service without RPCs has no parts: listing it moves nothing, so it is not refused; a run
+    from scaffold's record and one from scratch (`--full`) agree (the fuzzer's seed 57230 had the
+    second refuse what the first called up to date)."""
+    source = tmp_path / "src"
+    source.mkdir()
+    (source / "admin.proto").write_text(_proto() + "\nservice Quiet {\n}\n")
+    made = run_scaffold("new", source / "admin.proto", "-o", tmp_path / "admin", cwd=tmp_path)
+    assert made.returncode == 0, made.stderr
+    project = tmp_path / "admin"
+    quiet = project / "admin/services/quiet.py"
+    quiet.write_text(quiet.read_text() + "\n\ndef helper() -> int:\n    return 1  # mine\n")
+    config = project / "pyproject.toml"
+    config.write_text(config.read_text().replace('["admin.v1.Admin"]', '["admin.v1.Admin", "admin.v1.Quiet"]'))
+    for run in (["gen"], ["gen", "--full"], ["check"]):
+        result = run_scaffold(*run, cwd=project)
+        assert result.returncode == 0, (run, result.stdout, result.stderr)
+    assert "return 1  # mine" in quiet.read_text()
