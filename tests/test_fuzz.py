@@ -566,6 +566,16 @@ def test_found_a_renamed_services_old_class_left_as_rendered_goes_in_the_same_ru
     assert violation is None, str(violation)
 
 
+@pytest.mark.parametrize("seed", [57225])
+def test_a_sequence_the_long_mode_broke_keeps_the_promise(tmp_path: Path, seed: int) -> None:
+    """Seed 57225's first 80 steps (`bench/fuzz.py --steps 10000 --seed 57201`): a renamed RPC's stub
+    took the user's lines along in the line merge, and the old name's stub, rendered back for them, stayed
+    behind holding none; `check` called that up to date, and a run from scratch conflicted (step 79)."""
+    world, violation = replay(tmp_path / "run", generate(seed, 100)[:80], expensive_every=10, check_every=1)
+    assert violation is None, f"seed {seed}: {violation}"
+    assert world is not None and world.stats.lines_lost == 0
+
+
 @pytest.mark.parametrize("seed", [1, 2])
 def test_seeded_news_with_faults_keep_the_promise(tmp_path: Path, seed: int) -> None:
     landed, broken = news.play(tmp_path, news.draw(seed, 8))

@@ -19,7 +19,7 @@ from scaffold.core.text import lines as text_lines
 from scaffold.generation import pysource
 from scaffold.generation.generate import OutputFile
 from scaffold.generation.plan import Plan
-from scaffold.generation.reconcile import methods_of
+from scaffold.generation.reconcile import CLASS, methods_of
 
 
 def refuse_a_kept_class_shadowed(
@@ -108,22 +108,29 @@ def kept_by_merge(classified: Plan, modules: set[str], lost: frozenset[tuple[str
 
 
 def left_as_rendered(
-    classified: Plan, files: Mapping[str, OutputFile], unserved: Mapping[str, list[str]]
-) -> frozenset[str]:
-    """The classes in `unserved` (module path -> classes of services the protos dropped, kept for the user's
-    code) that the merged module holds exactly as the render wrote them. The merge took the user's code
-    elsewhere (into a renamed service's class, whose lines were the old class's), so what stays is the
-    render's stubs: the next run would let the class go, and `check` would call this run's tree stale."""
+    classified: Plan, files: Mapping[str, OutputFile], dropped_kept: Mapping[str, list[tuple[str, str]]]
+) -> frozenset[tuple[str, str]]:
+    """The classes ((class, CLASS)) and methods in `dropped_kept` (module path -> those of services and RPCs
+    the protos dropped, kept for the user's code) that the merged module holds exactly as the render wrote
+    them. The merge took the user's code elsewhere (into a renamed service's class, or a renamed RPC's
+    method, whose lines were the old one's), so what stays is the render's stub: the next run would let it
+    go, and `check` would call this run's tree stale."""
     by_path = {planned.path: planned for planned in classified.files}
-    found: set[str] = set()
-    for path, names in unserved.items():
+    found: set[tuple[str, str]] = set()
+    for path, keys in dropped_kept.items():
         planned = by_path.get(path)
-        if not names or planned is None or planned.action == "remove" or path not in files:
+        if not keys or planned is None or planned.action == "remove" or path not in files:
             continue
-        merged = _class_texts(planned.content if planned.content is not None else planned.current)
-        rendered = _class_texts(files[path].content)
-        found |= {name for name in names if name in merged and merged[name] == rendered.get(name)}
+        merged = _member_texts(planned.content if planned.content is not None else planned.current)
+        rendered = _member_texts(files[path].content)
+        found |= {key for key in keys if key in merged and merged[key] == rendered.get(key)}
     return frozenset(found)
+
+
+def _member_texts(content: bytes | None) -> dict[tuple[str, str], str]:
+    """Each top-level class ((class, CLASS)) and each of its methods, as their lines say them."""
+    classes = {(name, CLASS): text for name, text in _class_texts(content).items()}
+    return classes | methods_of(content)
 
 
 def _class_texts(content: bytes | None) -> dict[str, str]:

@@ -104,8 +104,8 @@ def plan(inputs: Inputs, arguments: Sequence[Path] = ()) -> Outcome:
         previous_view, previous_rpcs = splitcheck.as_now(previous.servicer, previous.rpcs, config.split_services)
 
     def classify(
-        keep: frozenset[tuple[str, str]], release: frozenset[str] = frozenset()
-    ) -> tuple[Plan, Changes, frozenset[tuple[str, str]], frozenset[str]]:
+        keep: frozenset[tuple[str, str]], release: frozenset[tuple[str, str]] = frozenset()
+    ) -> tuple[Plan, Changes, frozenset[tuple[str, str]], frozenset[tuple[str, str]]]:
         """reconcile -> render -> classify; with what the merge keeps of the code reconcile dropped, and the
         classes reconcile kept that the merge leaves as rendered."""
         view, changes = reconcile(
@@ -159,12 +159,8 @@ def plan(inputs: Inputs, arguments: Sequence[Path] = ()) -> Outcome:
         )
         lost = dropped(previous_view, view)
         kept = mergechecks.kept_by_merge(classified, {*before, *after}, lost) if lost else frozenset()
-        serving = {service.full_name for service in user.services}
-        unserved = {
-            path: [s.class_name for s in services if s.full_name not in serving and (s.class_name, CLASS) not in keep]
-            for path, services in after.items()
-        }
-        return classified, changes, kept, mergechecks.left_as_rendered(classified, generation.files, unserved)
+        kept_for_code = _dropped_kept(after, user.services, changes, keep)
+        return classified, changes, kept, mergechecks.left_as_rendered(classified, generation.files, kept_for_code)
 
     classified, changes, kept, untouched = classify(frozenset())
     if kept:  # the merge keeps code reconcile let go (`dropped`): rendered as kept, it loses its dead base
@@ -175,6 +171,28 @@ def plan(inputs: Inputs, arguments: Sequence[Path] = ()) -> Outcome:
             classified, changes = released[0], released[1]
     mergechecks.refuse_a_second_definition(classified, disk.read)
     return Outcome(classified, changes, result, record, copies, config)
+
+
+def _dropped_kept(
+    after: Mapping[str, Sequence[Service]],
+    serving: Sequence[Service],
+    changes: Changes,
+    keep: frozenset[tuple[str, str]],
+) -> dict[str, list[tuple[str, str]]]:
+    """Per servicer module, the classes of dropped services ((class, CLASS)) and the methods of dropped RPCs
+    the render keeps for the user's code, but not because the merge was found to keep them (`keep`)."""
+    served = {service.full_name for service in serving}
+    orphans = {item.route for item in changes.removed if item.kept}
+    return {
+        path: [
+            key
+            for s in services
+            for key in [(s.class_name, CLASS)] * (s.full_name not in served)
+            + [(s.class_name, r.name) for r in s.rpcs if f"{s.full_name}/{r.name}" in orphans]
+            if key not in keep
+        ]
+        for path, services in after.items()
+    }
 
 
 def _scan_for_gone_modules(

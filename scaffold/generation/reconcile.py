@@ -65,7 +65,7 @@ def reconcile(
     aio: bool = False,
     memo: Memo | None = None,
     keep: frozenset[tuple[str, str]] = frozenset(),
-    release: frozenset[str] = frozenset(),
+    release: frozenset[tuple[str, str]] = frozenset(),
 ) -> tuple[tuple[Service, ...], Changes]:
     """The services to render the servicer from, and the changes to report.
 
@@ -73,9 +73,9 @@ def reconcile(
     services the servicer was rendered from last time, `modules` each servicer
     module as (on disk, as last rendered): one, or one per service. `keep`
     holds classes ((class, CLASS)) and methods of dropped services and RPCs
-    that stay whatever their code: those the merge keeps (see `dropped`); `release` holds classes of
-    dropped services that go whatever their code: those the merge left as rendered (see
-    `scaffold.generation.pipeline`).
+    that stay whatever their code: those the merge keeps (see `dropped`); `release` holds classes and
+    methods of dropped services and RPCs that go whatever their code: those the merge left as rendered
+    (see `scaffold.generation.pipeline`).
     """
     methods: dict[tuple[str, str], str] = {}
     pristine: dict[tuple[str, str], str] = {}
@@ -97,7 +97,7 @@ def reconcile(
         if new is None:
             assert old is not None
             kept = (old.class_name, CLASS) in keep or (
-                old.class_name not in release
+                (old.class_name, CLASS) not in release
                 and any(_changed((old.class_name, rpc.name), methods, pristine) for rpc in old.rpcs)
             )
             if kept:
@@ -115,7 +115,7 @@ def reconcile(
             key = (new.class_name, rpc_name)
             if new_rpc is None:
                 assert old_rpc is not None
-                kept = key in keep or _changed(key, methods, pristine)
+                kept = key in keep or (key not in release and _changed(key, methods, pristine))
                 if kept:
                     rpcs.append(old_rpc)
                 if rpc_name in before:
