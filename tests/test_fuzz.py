@@ -566,12 +566,15 @@ def test_found_a_renamed_services_old_class_left_as_rendered_goes_in_the_same_ru
     assert violation is None, str(violation)
 
 
-@pytest.mark.parametrize("seed", [57225])
-def test_a_sequence_the_long_mode_broke_keeps_the_promise(tmp_path: Path, seed: int) -> None:
-    """Seed 57225's first 80 steps (`bench/fuzz.py --steps 10000 --seed 57201`): a renamed RPC's stub
-    took the user's lines along in the line merge, and the old name's stub, rendered back for them, stayed
-    behind holding none; `check` called that up to date, and a run from scratch conflicted (step 79)."""
-    world, violation = replay(tmp_path / "run", generate(seed, 100)[:80], expensive_every=10, check_every=1)
+@pytest.mark.parametrize(("seed", "steps"), [(57225, 80), (57219, 70)])
+def test_a_sequence_the_long_mode_broke_keeps_the_promise(tmp_path: Path, seed: int, steps: int) -> None:
+    """Sequences of `bench/fuzz.py --steps 10000 --seed 57201` that broke the promise, up to the step that
+    found it. 57225: a renamed RPC's stub took the user's lines along in the line merge, and the old name's
+    stub, rendered back for them, stayed behind holding none; `check` called that up to date, and a run
+    from scratch conflicted (step 79). 57219: a merge with a conflict also put the user's fixture between
+    a removed fixture's decorator and the next fixture (the check for what a line merge breaks ran only on
+    clean merges): kept as the user resolved the conflict, the tests no longer collected (step 69)."""
+    world, violation = replay(tmp_path / "run", generate(seed, 100)[:steps], expensive_every=10, check_every=1)
     assert violation is None, f"seed {seed}: {violation}"
     assert world is not None and world.stats.lines_lost == 0
 

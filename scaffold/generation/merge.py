@@ -238,3 +238,20 @@ def conflict_lines(content: bytes) -> list[int]:
         for number, line in enumerate(text_lines(content.decode("utf-8", "replace")), 1)
         if line.startswith((f"{START} ", f"{END} "))
     ]
+
+
+def yours_of(content: bytes) -> bytes:
+    """`content`, a merge this module wrote, with each conflict resolved to the user's side: what a user
+    who keeps their lines gets, for judging what the merge did around its conflicts."""
+    kept: list[str] = []
+    side = "both"
+    for line in content.decode("utf-8", "replace").splitlines(keepends=True):
+        if line.startswith(f"{START} {YOURS}"):
+            side = "yours"
+        elif side == "yours" and line.startswith(f"||||||| {BASE}"):
+            side = "others"
+        elif side != "both" and line.startswith(f"{END} {THEIRS}"):
+            side = "both"
+        elif side != "others":
+            kept.append(line)
+    return "".join(kept).encode("utf-8")

@@ -24,7 +24,7 @@ from scaffold.generation import adopt
 from scaffold.generation.bydefinition import by_definition
 from scaffold.generation.generate import OutputFile
 from scaffold.generation.gone import Findings
-from scaffold.generation.merge import Merged, merge, whole
+from scaffold.generation.merge import Merged, merge, whole, yours_of
 from scaffold.generation.rebind import misplaced, rebound
 from scaffold.generation.reconcile import without_deleted
 from scaffold.layout import BACKUP_SUFFIX, BASE_DIR, CONFIG_FILE, TABLE
@@ -280,16 +280,12 @@ def _user(
             merged = merge(base, current, _with_table_of(new, current))
     except UnicodeDecodeError:
         return FilePlan(path, "unmerged", "user", current=current, note="not UTF-8 text; cannot merge, left as is")
-    if path.endswith(".py") and not merged.conflicts:
+    if path.endswith(".py") and merged.conflicts and misplaced(yours_of(merged.content), new, current):
+        merged = _by_definition(base, current, new, package, gone)  # it broke code around its conflicts
+    elif path.endswith(".py") and not merged.conflicts:
         merged = replace(merged, content=rebound(merged.content, new, current, package, gone))
         if misplaced(merged.content, new, current):
-            rewritten = by_definition(base, current, new, package)
-            if rewritten is None:
-                merged = whole(base, current, new)
-            elif rewritten[1]:
-                merged = Merged(*rewritten)
-            else:
-                merged = Merged(rebound(rewritten[0], new, current, package, gone), 0)
+            merged = _by_definition(base, current, new, package, gone)
     if merged.conflicts:
         noun = "conflict" if merged.conflicts == 1 else "conflicts"
         return FilePlan(path, "conflict", "user", merged.content, current, f"{merged.conflicts} {noun} to resolve")
@@ -302,6 +298,17 @@ def _user(
     # only the record takes the render as the new base.
     action: Action = "identical" if merged.content == current and not note else "merge"
     return _with_classes(path, merged.content, current, new, package, action, note)
+
+
+def _by_definition(base: bytes, current: bytes, new: bytes, package: str, gone: Callable[[str], bool]) -> Merged:
+    """The merge by definitions, for a line merge that broke code neither side had broken; the whole file as
+    one conflict where that merge cannot be made."""
+    rewritten = by_definition(base, current, new, package)
+    if rewritten is None:
+        return whole(base, current, new)
+    if rewritten[1]:
+        return Merged(*rewritten)
+    return Merged(rebound(rewritten[0], new, current, package, gone), 0)
 
 
 def _with_classes(
