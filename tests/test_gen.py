@@ -122,6 +122,29 @@ def test_rpc_added_between_two_implemented_methods_merges_cleanly(tmp_path: Path
     assert (project / SERVICER).read_text() == expected
 
 
+def test_conflicts_beside_a_merge_that_broke_nothing_stay_small(tmp_path: Path) -> None:
+    """A merge with conflicts is judged for what it broke around them as a clean one is, its imports bound
+    again first: the new service's import, on the render's side of a conflict, is not a name the merge
+    broke, and the two conflicts stay two, not the whole file."""
+    project = make_project(tmp_path, HELLO)
+    implement(project, "SayHello", HELLO_BODY)
+    servicer = project / SERVICER
+    text = servicer.read_text()
+    docstring = text.split('"""')[1]
+    imports = "from greeter.generated import greeter_pb2, greeter_pb2_grpc\n"
+    assert imports in text
+    text = text.replace(docstring, "My greeter, as I wrote it.", 1).replace(imports, imports[:-1] + "  # mine\n")
+    servicer.write_text(text)
+    other = 'syntax = "proto3";\npackage other;\nmessage P {}\nservice Other {\n  rpc Ping (P) returns (P);\n}\n'
+    (project / "protos/other.proto").write_text(other)
+    config = project / "pyproject.toml"
+    listed = 'protos = ["protos/greeter.proto"]'
+    config.write_text(config.read_text().replace(listed, listed[:-1] + ', "protos/other.proto"]'))
+    result = gen(project)
+    assert "conflict  greeter/servicer.py  (2 conflicts to resolve)" in result.stdout, result.stdout + result.stderr
+    assert HELLO_BODY in servicer.read_text().split("<<<<<<<")[-1], "the user's method is outside any conflict"
+
+
 def test_renamed_rpc_keeps_the_method_and_hints_at_the_rename(tmp_path: Path) -> None:
     project = make_project(tmp_path, HELLO, BYE)
     before = implement(project, "SayBye", BYE_BODY)

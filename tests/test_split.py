@@ -248,3 +248,17 @@ def test_a_service_without_rpcs_is_whole_listed_or_not(tmp_path: Path) -> None:
         result = run_scaffold(*run, cwd=project)
         assert result.returncode == 0, (run, result.stdout, result.stderr)
     assert "return 1  # mine" in quiet.read_text()
+
+
+def test_a_split_service_that_loses_every_rpc_is_not_refused(tmp_path: Path) -> None:
+    """Its parts were its modules; the protos took every RPC away: nothing is left to move, and the listing
+    that split it is not a change (found by the review of the fix above: every run was refused)."""
+    project = _new(tmp_path)
+    _mark(project / "admin/services/admin_parts/account.py", "GetAccount", "mine")
+    (project / "protos/admin.proto").write_text(_proto(resources=()))
+    result = run_scaffold("gen", cwd=project)
+    assert result.returncode in (0, 1), result.stderr  # 1: the user's code reads what went (reported)
+    assert "split_services" not in result.stderr, result.stderr
+    assert '"mine"' in (project / "admin/services/admin_parts/account.py").read_text()
+    full = run_scaffold("gen", "--full", cwd=project)
+    assert "split_services" not in full.stderr and full.returncode == result.returncode, full.stderr

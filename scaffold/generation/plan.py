@@ -280,8 +280,8 @@ def _user(
             merged = merge(base, current, _with_table_of(new, current))
     except UnicodeDecodeError:
         return FilePlan(path, "unmerged", "user", current=current, note="not UTF-8 text; cannot merge, left as is")
-    if path.endswith(".py") and merged.conflicts and misplaced(yours_of(merged.content), new, current):
-        merged = _by_definition(base, current, new, package, gone)  # it broke code around its conflicts
+    if path.endswith(".py") and merged.conflicts and _broke_around_conflicts(merged, new, current, package, gone):
+        merged = _by_definition(base, current, new, package, gone)
     elif path.endswith(".py") and not merged.conflicts:
         merged = replace(merged, content=rebound(merged.content, new, current, package, gone))
         if misplaced(merged.content, new, current):
@@ -298,6 +298,14 @@ def _user(
     # only the record takes the render as the new base.
     action: Action = "identical" if merged.content == current and not note else "merge"
     return _with_classes(path, merged.content, current, new, package, action, note)
+
+
+def _broke_around_conflicts(
+    merged: Merged, new: bytes, current: bytes, package: str, gone: Callable[[str], bool]
+) -> bool:
+    """Whether a merge with conflicts broke code around them: judged as a clean merge is (its imports bound
+    again, `rebound`), with each conflict resolved to the user's side."""
+    return bool(misplaced(rebound(yours_of(merged.content), new, current, package, gone), new, current))
 
 
 def _by_definition(base: bytes, current: bytes, new: bytes, package: str, gone: Callable[[str], bool]) -> Merged:

@@ -31,8 +31,8 @@ def refuse_a_change_of_parts(
     if previous is None:
         return
     was = _split(previous.servicer) if previous.layout == "per-service" else set()
-    with_rpcs = {service.full_name for service in services if service.rpcs}  # one without is whole either way
-    listed = set(config.split_services) & with_rpcs if config.layout == "per-service" else set()
+    with_rpcs = {service.full_name for service in services if service.rpcs}  # never split, one without is whole
+    listed = set(config.split_services) & (with_rpcs | was) if config.layout == "per-service" else set()
     shown = {whole_of(service.full_name) for service in previous.servicer}
     live = {service.full_name for service in services}
     if previous.layout != config.layout and (was or listed):
