@@ -267,3 +267,21 @@ def test_a_directory_name_too_long_leaves_none_of_the_directories_made(tmp_path:
     refused = run_scaffold("new", ROUTE_GUIDE, "-o", tmp_path / "base" / ("x" * 300) / "project")
     assert refused.returncode == 2 and "File name too long" in refused.stderr, refused.stderr
     assert os.listdir(tmp_path) == []
+
+
+def test_a_directory_another_run_makes_meanwhile_is_used_and_left_to_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two `new`s of projects side by side make the directory that holds both: the second to get there uses
+    it, and would not take it away on failure (it is not one it made)."""
+    make = Path.mkdir
+
+    def beaten_to_it(self: Path, *args: object, **kwargs: object) -> None:
+        if self.name == "shared" and not self.exists():
+            make(self)  # the other run's
+        make(self, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(Path, "mkdir", beaten_to_it)
+    made: list[Path] = []
+    write._make_parents(tmp_path / "outer" / "shared", made)
+    assert made == [tmp_path / "outer"] and (tmp_path / "outer" / "shared").is_dir()

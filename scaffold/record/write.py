@@ -94,7 +94,12 @@ def _make_parents(directory: Path, made: list[Path]) -> None:
         missing.append(directory)
         directory = directory.parent
     for each in reversed(missing):
-        each.mkdir()
+        try:
+            each.mkdir()
+        except FileExistsError:
+            if each.is_dir():  # made meanwhile by another run: theirs, not taken away
+                continue
+            raise
         made.append(each)
 
 
