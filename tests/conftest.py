@@ -199,6 +199,32 @@ class RunningServer:
 
 
 @contextmanager
+def lock_held_elsewhere(root: Path, release: bool = False) -> Iterator[subprocess.Popen[str]]:
+    """Another process holding the project lock of `root` until a line is written to its stdin (at the
+    block's end, if the block has not), then, with `release`, taking the lock's files away as a failed
+    `new` does (`scaffold.record.lock.released`)."""
+    then = "; lock.released(root)" if release else ""
+    code = (
+        "import sys; from pathlib import Path; from scaffold.record import lock\n"
+        "root = Path(sys.argv[1])\n"
+        f"with lock.held(root):\n    print('held', flush=True); sys.stdin.readline(){then}\n"
+    )
+    holder = subprocess.Popen(
+        [sys.executable, "-c", code, str(root)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+    )
+    assert holder.stdout is not None and holder.stdin is not None
+    assert holder.stdout.readline() == "held\n"
+    try:
+        yield holder
+    finally:
+        if holder.poll() is None:
+            with contextlib.suppress(BrokenPipeError):
+                holder.stdin.write("\n")
+                holder.stdin.flush()
+        holder.wait(30)
+
+
+@contextmanager
 def served(project: Path, package: str, extra: Sequence[str] = ()) -> Iterator[RunningServer]:
     """`python -m PACKAGE.server --port 0` in `project`, once it has printed the port it bound."""
     process = subprocess.Popen(

@@ -18,7 +18,7 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import DEADLINE_SECONDS, REPO, run_scaffold, tree
+from conftest import DEADLINE_SECONDS, REPO, lock_held_elsewhere, run_scaffold, tree
 
 from scaffold import api
 from scaffold.core.errors import ScaffoldError
@@ -102,24 +102,6 @@ def test_a_new_refused_in_an_existing_directory_leaves_it_as_it_was(tmp_path: Pa
 def test_a_run_waiting_for_a_lock_whose_file_is_taken_away_takes_the_new_one(tmp_path: Path) -> None:
     """A `new` that fails takes its lock's file away while a second run waits on it: the second run's
     lock is then the file that path names, the one a third run would lock, not the one taken away."""
-    holder = subprocess.Popen(
-        [
-            sys.executable,
-            "-c",
-            (
-                "import sys; from pathlib import Path; from scaffold.record import lock\n"
-                "root = Path(sys.argv[1])\n"
-                "with lock.held(root):\n"
-                "    print('held', flush=True); sys.stdin.readline(); lock.released(root)\n"
-            ),
-            str(tmp_path),
-        ],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    assert holder.stdout is not None and holder.stdin is not None
-    assert holder.stdout.readline() == "held\n"
     found: dict[str, object] = {}
 
     def wait_for_the_lock() -> None:
@@ -127,16 +109,18 @@ def test_a_run_waiting_for_a_lock_whose_file_is_taken_away_takes_the_new_one(tmp
             found["pid"] = (tmp_path / LOCK_FILE).read_text()
             found["locked"] = _locked_elsewhere(tmp_path / LOCK_FILE)
 
-    waiting = threading.Thread(target=wait_for_the_lock)
-    waiting.start()
-    lock_file = str((tmp_path / LOCK_FILE).resolve())
-    deadline = time.monotonic() + DEADLINE_SECONDS
-    while lock_file not in _open_files(os.getpid()) and time.monotonic() < deadline:
-        time.sleep(0.01)  # until this run waits on the holder's file
-    holder.stdin.write("\n")
-    holder.stdin.flush()
-    waiting.join(DEADLINE_SECONDS)
-    assert holder.wait(DEADLINE_SECONDS) == 0
+    with lock_held_elsewhere(tmp_path, release=True) as holder:
+        waiting = threading.Thread(target=wait_for_the_lock)
+        waiting.start()
+        lock_file = str((tmp_path / LOCK_FILE).resolve())
+        deadline = time.monotonic() + DEADLINE_SECONDS
+        while lock_file not in _open_files(os.getpid()) and time.monotonic() < deadline:
+            time.sleep(0.01)  # until this run waits on the holder's file
+        assert holder.stdin is not None
+        holder.stdin.write("\n")
+        holder.stdin.flush()
+        waiting.join(DEADLINE_SECONDS)
+        assert holder.wait(DEADLINE_SECONDS) == 0
     assert found == {"pid": f"{os.getpid()}\n", "locked": True}, "the file the path names is the one locked"
 
 

@@ -13,12 +13,11 @@ import fcntl
 import os
 import shutil
 import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from conftest import REPO, run_scaffold
+from conftest import REPO, lock_held_elsewhere, run_scaffold
 
 from scaffold import api
 from scaffold.core.errors import ScaffoldError
@@ -166,31 +165,11 @@ def test_a_busy_lock_in_a_directory_that_cannot_be_written_is_said_as_busy(
 ) -> None:
     project = tmp_path / "project"
     project.mkdir()
-    holder = subprocess.Popen(
-        [
-            sys.executable,
-            "-c",
-            (
-                "import sys; from pathlib import Path; from scaffold.record import lock\n"
-                "with lock.held(Path(sys.argv[1])):\n    print('held', flush=True); sys.stdin.readline()\n"
-            ),
-            str(project),
-        ],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    assert holder.stdout is not None and holder.stdin is not None
-    assert holder.stdout.readline() == "held\n"
     held = api.lock.held
     monkeypatch.setattr(api.lock, "held", lambda root: held(root, wait_seconds=0.2))
-    try:
-        with _unwritable(project), pytest.raises(ScaffoldError, match="another scaffold run .* is writing"):
-            api.new_project([ROUTE_GUIDE], output=project, force=True)
-    finally:
-        holder.stdin.write("\n")
-        holder.stdin.flush()
-        holder.wait(30)
+    busy = pytest.raises(ScaffoldError, match="another scaffold run .* is writing")
+    with lock_held_elsewhere(project), _unwritable(project), busy:
+        api.new_project([ROUTE_GUIDE], output=project, force=True)
 
 
 def test_a_name_as_long_as_a_file_name_may_be_is_made(tmp_path: Path) -> None:
