@@ -566,7 +566,7 @@ def test_found_a_renamed_services_old_class_left_as_rendered_goes_in_the_same_ru
     assert violation is None, str(violation)
 
 
-@pytest.mark.parametrize(("seed", "steps"), [(57225, 80), (57219, 70)])
+@pytest.mark.parametrize(("seed", "steps"), [(57225, 80), (57219, 70), (57518, 10)])
 def test_a_sequence_the_long_mode_broke_keeps_the_promise(tmp_path: Path, seed: int, steps: int) -> None:
     """Sequences of `bench/fuzz.py --steps 10000 --seed 57201` that broke the promise, up to the step that
     found it. 57225: a renamed RPC's stub took the user's lines along in the line merge, and the old name's

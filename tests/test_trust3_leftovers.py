@@ -87,6 +87,31 @@ def test_a_removed_services_class_the_merge_keeps_loses_its_base(tmp_path: Path,
     assert gen(project).stdout.startswith("Up to date")
 
 
+# 1b. A module whose service left the protos, where the user only took lines out, holds nothing of theirs.
+
+
+def test_a_module_the_user_only_took_lines_from_goes_with_its_service(tmp_path: Path) -> None:
+    """Seed 57518 of the fuzzer: the user deleted a stub and the import only it used; the service was then
+    renamed. Kept for that edit and rendered again, the class came out as scaffold writes it, so `check`
+    said up to date where a run from scratch removed the module. Nothing the user wrote is in it: it goes
+    now, and a run from scratch agrees."""
+    project = shop(tmp_path, "per-service")
+    module = project / "shop/services/catalog.py"
+    text = module.read_text()
+    chat = text.index("    def Chat(")
+    text = text[:chat] + text[text.index("    # scaffold adds the stubs") :]
+    module.write_text(text.replace("from collections.abc import Iterator\n\n", ""))
+    assert gen(project).returncode == 0 and check(project) == 0
+    (project / "protos/shop.proto").write_text(SHOP.format(catalog=CATALOG.replace("Catalog", "Inbox")))
+    result = gen(project)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "Catalog (removed from the protos; its untouched code went with it)" in result.stdout, result.stdout
+    assert not module.exists()
+    assert check(project) == 0
+    shutil.rmtree(project / ".scaffold/cache")
+    assert gen(project, "--full").stdout.startswith("Up to date"), "a run from scratch changes nothing"
+
+
 # 2. scaffold's import block replaces its old lines, whatever the user put right beside them.
 
 PROTO = """syntax = "proto3";
