@@ -92,24 +92,46 @@ def test_a_removed_services_class_the_merge_keeps_loses_its_base(tmp_path: Path,
 
 def test_a_module_the_user_only_took_lines_from_goes_with_its_service(tmp_path: Path) -> None:
     """Seed 57518 of the fuzzer: the user deleted a stub and the import only it used; the service was then
-    renamed. Kept for that edit and rendered again, the class came out as scaffold writes it, so `check`
-    said up to date where a run from scratch removed the module. Nothing the user wrote is in it: it goes
-    now, and a run from scratch agrees."""
+    renamed. The merge kept the class for that edit, and the module came out exactly as rendered, so the
+    next run (finding it as written) removed it, where `check` had said up to date. Every edit of theirs is
+    one the render makes too: the module goes now, and a run from scratch agrees."""
     project = shop(tmp_path, "per-service")
     module = project / "shop/services/catalog.py"
     text = module.read_text()
     chat = text.index("    def Chat(")
     text = text[:chat] + text[text.index("    # scaffold adds the stubs") :]
     module.write_text(text.replace("from collections.abc import Iterator\n\n", ""))
-    assert gen(project).returncode == 0 and check(project) == 0
-    (project / "protos/shop.proto").write_text(SHOP.format(catalog=CATALOG.replace("Catalog", "Inbox")))
+    grown = SHOP.replace("string name = 1;", "string name = 1; string note = 2;")
+    (project / "protos/shop.proto").write_text(grown.format(catalog=CATALOG))
+    assert gen(project).returncode == 0 and check(project) == 0  # rendered again: the stub stays deleted
+    (project / "protos/shop.proto").write_text(grown.format(catalog=CATALOG.replace("Catalog", "Inbox")))
     result = gen(project)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "Catalog (removed from the protos; its untouched code went with it)" in result.stdout, result.stdout
+    assert (
+        "catalog.py  (no longer generated; each of your edits to it is one scaffold's render makes too)"
+        in result.stdout
+    )
     assert not module.exists()
     assert check(project) == 0
     shutil.rmtree(project / ".scaffold/cache")
     assert gen(project, "--full").stdout.startswith("Up to date"), "a run from scratch changes nothing"
+
+
+def test_a_kept_class_whose_code_the_user_undid_is_stale_for_check(tmp_path: Path) -> None:
+    """A class kept for the user's code stays only while that code is not scaffold's stub. Undoing it (the
+    module exactly as last written) changes what `gen` writes, although every file is as recorded: `check`
+    says so, as a run from scratch would find."""
+    project = shop(tmp_path, "per-service")
+    module = project / "shop/services/catalog.py"
+    module.write_text(module.read_text().replace("# TODO: return a shop_pb2.Item.", "mine = True", 1))
+    (project / "protos/shop.proto").write_text(SHOP.format(catalog=""))
+    assert "its servicer class stays until you delete it" in gen(project).stdout
+    module.write_bytes((project / ".scaffold/base/shop/services/catalog.py").read_bytes())
+    assert check(project) == 1
+    result = gen(project)
+    assert "remove    shop/services/catalog.py" in result.stdout, result.stdout
+    assert check(project) == 0
 
 
 # 2. scaffold's import block replaces its old lines, whatever the user put right beside them.

@@ -127,6 +127,29 @@ def left_as_rendered(
     return frozenset(found)
 
 
+def spent(
+    classified: Plan,
+    files: Mapping[str, OutputFile],
+    modules: Mapping[str, Sequence[Service]],
+    kept: frozenset[tuple[str, str]],
+) -> dict[str, frozenset[tuple[str, str]]]:
+    """The servicer modules (path -> their classes and methods in `kept`) that hold only classes the merge
+    kept (`kept_by_merge`) and came out of the merge exactly as rendered: every edit of the user's there
+    is one the render makes too (an import taken out that the kept class no longer needs). The next run,
+    finding each such file as scaffold wrote it, would let the classes go and remove it; `check` would
+    call this run's tree up to date wrongly."""
+    by_path = {planned.path: planned for planned in classified.files}
+    found = {}
+    for path, services in modules.items():
+        classes = {(service.class_name, CLASS) for service in services}
+        planned = by_path.get(path)
+        if not classes or not classes <= kept or planned is None or path not in files:
+            continue
+        if (planned.content if planned.content is not None else planned.current) == files[path].content:
+            found[path] = frozenset(key for key in kept if (key[0], CLASS) in classes)
+    return found
+
+
 def _member_texts(content: bytes | None) -> dict[tuple[str, str], str]:
     """Each top-level class ((class, CLASS)) and each of its methods, as their lines say them."""
     classes = {(name, CLASS): text for name, text in _class_texts(content).items()}

@@ -104,10 +104,15 @@ def plan(inputs: Inputs, arguments: Sequence[Path] = ()) -> Outcome:
         previous_view, previous_rpcs = splitcheck.as_now(previous.servicer, previous.rpcs, config.split_services)
 
     def classify(
-        keep: frozenset[tuple[str, str]], release: frozenset[tuple[str, str]] = frozenset()
-    ) -> tuple[Plan, Changes, frozenset[tuple[str, str]], frozenset[tuple[str, str]]]:
-        """reconcile -> render -> classify; with what the merge keeps of the code reconcile dropped, and the
-        classes reconcile kept that the merge leaves as rendered."""
+        keep: frozenset[tuple[str, str]],
+        release: frozenset[tuple[str, str]] = frozenset(),
+        spent: frozenset[str] = frozenset(),
+    ) -> tuple[
+        Plan, Changes, frozenset[tuple[str, str]], frozenset[tuple[str, str]], dict[str, frozenset[tuple[str, str]]]
+    ]:
+        """reconcile -> render -> classify; with what the merge keeps of the code reconcile dropped, the
+        classes reconcile kept that the merge leaves as rendered, and the modules whose classes the merge
+        kept that came out as rendered (`spent`: planned as removed once those classes are released)."""
         view, changes = reconcile(
             previous_rpcs,
             previous_view,
@@ -156,15 +161,23 @@ def plan(inputs: Inputs, arguments: Sequence[Path] = ()) -> Outcome:
             move.leftovers,
             functools.partial(_scan_for_gone_modules, disk, config, previous),
             config.package,
+            spent,
         )
         lost = dropped(previous_view, view)
         kept = mergechecks.kept_by_merge(classified, {*before, *after}, lost) if lost else frozenset()
         kept_for_code = _dropped_kept(after, user.services, changes, keep)
-        return classified, changes, kept, mergechecks.left_as_rendered(classified, generation.files, kept_for_code)
+        untouched = mergechecks.left_as_rendered(classified, generation.files, kept_for_code)
+        return classified, changes, kept, untouched, mergechecks.spent(classified, generation.files, after, keep)
 
-    classified, changes, kept, untouched = classify(frozenset())
+    classified, changes, kept, untouched, _ = classify(frozenset())
     if kept:  # the merge keeps code reconcile let go (`dropped`): rendered as kept, it loses its dead base
-        classified, changes, _, untouched = classify(kept)
+        classified, changes, _, untouched, spent = classify(kept)
+        if spent:  # nothing of the user's in them: the next run would remove them, so this one does
+            released = classify(
+                kept - frozenset().union(*spent.values()), frozenset().union(*spent.values()), frozenset(spent)
+            )
+            if not released[2]:
+                classified, changes, _, untouched, _ = released
     if untouched:  # the next run would let these go (their code is the render's): this one does, as `check` expects
         released = classify(kept, untouched)
         if not released[2]:  # unless the merge keeps some of them after all: then they stay, as they were

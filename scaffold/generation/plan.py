@@ -30,7 +30,7 @@ from scaffold.generation.reconcile import without_deleted
 from scaffold.layout import BACKUP_SUFFIX, BASE_DIR, CONFIG_FILE, TABLE
 from scaffold.record.bases import sha256_of
 from scaffold.record.disk import Disk
-from scaffold.record.state import FileRecord, State, made_by_a_generator, sha256
+from scaffold.record.state import State, made_by_a_generator, sha256
 
 Action = Literal["create", "identical", "update", "merge", "conflict", "orphan", "remove", "kept", "unmerged"]
 WRITING: frozenset[Action] = frozenset({"create", "update", "merge", "conflict", "remove"})
@@ -103,6 +103,7 @@ def build(
     left_behind: Mapping[str, bytes | None] = {},
     scan: Callable[[Sequence[FilePlan]], Findings] = lambda planned: Findings(),
     package: str = "",
+    spent: frozenset[str] = frozenset(),
 ) -> Plan:
     """Classify every file; `record` renders the state files from what each file is recorded as,
     whether the project is settled (no file left unmerged, no code naming a gone module: the no-op
@@ -118,7 +119,9 @@ def build(
     content as if the user's moved code had always been in it (merged like a
     file on disk, written as a new one), and `left_behind`, what stays of a
     module no longer rendered (None: nothing of the user's, removed).
-    `package` is the project's own: where an import a merge puts back goes.
+    `package` is the project's own: where an import a merge puts back goes. `spent` are modules no longer
+    rendered that hold nothing of the user's although they differ from their base
+    (`scaffold.generation.mergechecks.spent`): removed.
     """
     if bases is None:
         bases = state.base if state else {}
@@ -177,9 +180,11 @@ def build(
     for path, entry in sorted(state.files.items() if state else ()):
         if path in left_behind:
             planned.append(_left_behind(path, left_behind[path], disk.read(path)))
+        elif path in spent and path not in files and disk.read(path) is not None:
+            note = "no longer generated; each of your edits to it is one scaffold's render makes too"
+            planned.append(FilePlan(path, "remove", entry.owner, None, disk.read(path), note))
         elif path not in files:
-            base = state.base.get(path) if state and entry.owner == "user" else None
-            planned.append(_orphan(path, entry, disk.read(path), _successor(path, files), base))
+            planned.append(_orphan(path, entry.owner, entry.sha256, disk.read(path), _successor(path, files)))
     findings = scan(planned)
     settled = not any(f.action == "unmerged" for f in planned) and not findings.diagnostics
     taken = {path: digest for path, digest in digests.items() if recorded[path][1] is files[path].content}
@@ -392,34 +397,19 @@ def _table(text: str) -> str | None:
     return text[start : end if end >= 0 else len(text)]
 
 
-def _orphan(path: str, entry: FileRecord, current: bytes | None, successor: str | None, base: bytes | None) -> FilePlan:
-    """A file no longer rendered: removed where it holds nothing of the user's, kept otherwise.
-
-    A user file whose edits only took lines away from its merge base holds no line the user wrote; kept,
-    a later run would find it as scaffold wrote it (a kept class re-rendered without what they took away,
-    say) and remove it then, so `check` would have called this run's tree up to date wrongly."""
+def _orphan(path: str, owner: Owner, recorded: str | None, current: bytes | None, successor: str | None) -> FilePlan:
     if current is None:
-        return FilePlan(path, "identical", entry.owner)
-    if sha256(current) == entry.sha256:  # exactly what scaffold wrote (for a user file: its merge base)
-        return FilePlan(path, "remove", entry.owner, None, current, "no longer generated")
-    if base is not None and sha256(base) == entry.sha256 and _only_taken_from(base, current):
-        return FilePlan(
-            path, "remove", entry.owner, None, current, "no longer generated; your edits only took lines out"
-        )
-    reason = "edited by hand" if entry.owner == "generated" else "yours"
+        return FilePlan(path, "identical", owner)
+    if sha256(current) == recorded:  # exactly what scaffold wrote (for a user file: its merge base)
+        return FilePlan(path, "remove", owner, None, current, "no longer generated")
+    reason = "edited by hand" if owner == "generated" else "yours"
     note = f"no longer generated; kept because it is {reason}"
     if successor is not None:
         name = PurePosixPath(path).name
         note += (
             f"; nothing imports it now: {successor} does its job ({_EXTENSION_POINTS.get(name, 'see its docstring')})"
         )
-    return FilePlan(path, "orphan", entry.owner, current=current, note=note)
-
-
-def _only_taken_from(base: bytes, current: bytes) -> bool:
-    """Whether `current`'s lines are `base`'s with some taken out (each line whole, its end included)."""
-    remaining = iter(base.splitlines(keepends=True))
-    return all(line in remaining for line in current.splitlines(keepends=True))
+    return FilePlan(path, "orphan", owner, current=current, note=note)
 
 
 _EXTENSION_POINTS = {
