@@ -134,6 +134,39 @@ def test_a_kept_class_whose_code_the_user_undid_is_stale_for_check(tmp_path: Pat
     assert check(project) == 0
 
 
+@pytest.mark.parametrize(
+    ("before", "after"),
+    [
+        ("rpc Get (Item) returns (Item)", "rpc Get (Item) returns (Reply)"),
+        ("// Gets one.", "// Gets one item."),
+    ],
+    ids=["shape", "docstring"],
+)
+def test_an_old_shape_or_docstring_kept_for_code_the_user_undid_is_stale_for_check(
+    tmp_path: Path, before: str, after: str
+) -> None:
+    """A method the user implemented keeps its old signature (or its docstring) when the proto changes
+    it; undone, the method is the stub again and `gen` renders the new one: `check` must not vouch for the
+    tree meanwhile, although every file is as recorded."""
+    proto = (
+        'syntax = "proto3";\npackage shop.v1;\nmessage Item { string name = 1; }\nmessage Reply { string name = 1; }\n'
+    )
+    proto += "service Store {\n  // Gets one.\n  rpc Get (Item) returns (Item) {}\n}\n"
+    source = tmp_path / "src/shop.proto"
+    source.parent.mkdir(parents=True)
+    source.write_text(proto)
+    project = tmp_path / "project"
+    assert run_scaffold("new", source, "-o", project, "--layout", "per-service").returncode == 0
+    module = project / "shop/services/store.py"
+    module.write_text(module.read_text().replace("# TODO: return a shop_pb2.Item.", "return request  # mine", 1))
+    (project / "protos/shop.proto").write_text(proto.replace(before, after))
+    assert gen(project).returncode == 0 and "return request  # mine" in module.read_text()
+    module.write_bytes((project / ".scaffold/base/shop/services/store.py").read_bytes())
+    assert check(project) == 1
+    assert "update    shop/services/store.py" in gen(project).stdout
+    assert check(project) == 0
+
+
 # 2. scaffold's import block replaces its old lines, whatever the user put right beside them.
 
 PROTO = """syntax = "proto3";

@@ -79,7 +79,12 @@ class Generation:
             gone,
             self.root_package,
             written,
+            _by_name(self.servicer.services) != _by_name(self.user_services),
         )
+
+
+def _by_name(services: Sequence[Service]) -> dict[str, Service]:
+    return {service.full_name: service for service in services}
 
 
 def build_project(config: Config, result: ProtocResult, memo: Memo | None = None) -> Project:

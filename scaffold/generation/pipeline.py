@@ -170,16 +170,18 @@ def plan(inputs: Inputs, arguments: Sequence[Path] = ()) -> Outcome:
         return classified, changes, kept, untouched, mergechecks.spent(classified, generation.files, after, keep)
 
     classified, changes, kept, untouched, _ = classify(frozenset())
+    let_go: frozenset[tuple[str, str]] = frozenset()
+    gone_modules: frozenset[str] = frozenset()
     if kept:  # the merge keeps code reconcile let go (`dropped`): rendered as kept, it loses its dead base
         classified, changes, _, untouched, spent = classify(kept)
         if spent:  # nothing of the user's in them: the next run would remove them, so this one does
-            released = classify(
-                kept - frozenset().union(*spent.values()), frozenset().union(*spent.values()), frozenset(spent)
-            )
+            freed = frozenset().union(*spent.values())
+            released = classify(kept - freed, freed, frozenset(spent))
             if not released[2]:
                 classified, changes, _, untouched, _ = released
+                kept, let_go, gone_modules = kept - freed, freed, frozenset(spent)
     if untouched:  # the next run would let these go (their code is the render's): this one does, as `check` expects
-        released = classify(kept, untouched)
+        released = classify(kept, untouched | let_go, gone_modules)
         if not released[2]:  # unless the merge keeps some of them after all: then they stay, as they were
             classified, changes = released[0], released[1]
     mergechecks.refuse_a_second_definition(classified, disk.read)

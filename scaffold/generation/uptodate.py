@@ -14,7 +14,6 @@ import json
 import os
 import re
 from pathlib import Path
-from typing import Any
 
 from scaffold.core import collection, paths
 from scaffold.core.text import lacks_a_class
@@ -64,7 +63,10 @@ def _check_and_stamp(root: Path) -> bool:
             return False
         if recorded != _recorded_inputs(text) or manifest.get("gone"):
             return False  # code reads what a run took away (`scaffold.generation.gone`): the full pipeline says where
-        if _keeps_what_the_protos_dropped(manifest):
+        if manifest.get("kept_for_code"):
+            # The servicer holds code kept for the user's (a dropped service's class, an RPC's old shape):
+            # each run keeps it only while that code is not scaffold's stub, so undoing it, even to the
+            # file exactly as written, changes what `gen` writes. Only the full pipeline can tell.
             return False
         before |= stamps.status_of(_outputs_read(root, files))
         if not _outputs_match(root, files, hashes):
@@ -97,19 +99,6 @@ def _outputs_match(root: Path, files: dict[str, dict[str, str | None]], hashes: 
         ):
             return False  # (a file exactly as its base, a render, is neither: not read)
     return True
-
-
-def _keeps_what_the_protos_dropped(manifest: dict[str, Any]) -> bool:
-    """Whether the servicer holds a class or method kept for the user's code after the protos dropped its
-    service or RPC. Each run keeps it only while the user's code in it is not scaffold's stub
-    (`scaffold.generation.reconcile`): an edit that undoes theirs, which leaves the file as it was written
-    or merely unlike its base, changes what `gen` writes, and only the full pipeline can tell."""
-    protos = manifest.get("rpcs") or {}
-    for service in manifest.get("servicer") or ():
-        rpcs = protos.get(service["full_name"].partition(":")[0])  # a part's, its whole service's (`core.parts`)
-        if rpcs is None or any(rpc["name"] not in rpcs for rpc in service["rpcs"]):
-            return True
-    return False
 
 
 def _outputs_read(root: Path, files: dict[str, dict[str, str | None]]) -> list[str]:

@@ -196,6 +196,7 @@ def render(
     gone: Iterable[str] = (),
     root_package: str = "",
     written: Lines | None = None,
+    kept_for_code: bool = False,
 ) -> dict[str, bytes]:
     """The state files for `files` (path -> (owner, what it is recorded as)); `digests` holds the hashes
     of those contents that were taken already (hashing googleapis' 43,000 files twice took half a second).
@@ -207,6 +208,9 @@ def render(
     which lets the no-op path answer without generating; None when unknown. `gone` lists what
     scaffold took away that the user's code still reads (`scaffold.generation.gone`). `written` holds
     the lines of the manifest this version wrote last, written again where their entries are the same.
+    `kept_for_code`: the servicer holds what the protos alone would not render (`scaffold.generation.reconcile`:
+    a dropped service's class, a removed RPC's method, an old signature or docstring kept for the user's
+    code), which each run judges again from that code.
     """
     reused = written.files if written else {}
     file_lines = []
@@ -230,6 +234,8 @@ def render(
         manifest["root_package"] = root_package
     if gone:  # absent when no code reads what was taken away: other manifests stay as they were
         manifest["gone"] = sorted(gone)
+    if kept_for_code:  # absent otherwise, as `gone`
+        manifest["kept_for_code"] = True
     # Key order is construction order (sorted paths, declaration-ordered records): deterministic as is.
     # `inputs` stays on its own line near the top: the no-op check reads it there (`scaffold.generation.uptodate`).
     state = {MANIFEST: _text(manifest).encode()}

@@ -299,6 +299,7 @@ class World:
     def step(self, index: int, step: Step) -> None:
         self.step_index, self.step_marks, self.expect_stale = index, [], False
         self.half_done = None
+        self.saved_after_kill: dict[str, bytes] = {}
         self.stats.steps += 1
         saved_protos, saved_files = self.protos.copy(), tree(self.project, skip_scaffold=True)
         changed = True
@@ -319,6 +320,7 @@ class World:
             result = self.gen()
         self._settle(result, before, saved_protos, saved_files, step)
         after = tree(self.project)
+        before |= self.saved_after_kill  # the user's own save between the killed run and the next is no run's change
         if pre_check == 0 and result.returncode == 0 and _diff_keys(before, after):
             changed_files = [k for k in _diff_keys(before, after) if not k.startswith(".scaffold")]
             if changed_files:
@@ -352,6 +354,7 @@ class World:
                     mark = self.mark(path, "edit saved after a killed run")
                     with open(self.project / path, "a", encoding="utf-8", newline="") as out:
                         out.write(f"# {mark}: saved after the run died\n")
+                    self.saved_after_kill[os.path.normpath(path)] = (self.project / path).read_bytes()
             result = self.gen()
             if (
                 said == 0
