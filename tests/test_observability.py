@@ -227,8 +227,7 @@ def test_one_server_and_one_client_span_per_call_linked_with_the_calls_status(
     lines = [line for line in logged if line["logger"] in ("route_guide.access", "route_guide.errors")]
     calls = [line for line in lines if "/routeguide.RouteGuide/" in line["message"]]
     assert len(calls) == len(outcomes) + len(SHAPES), logged  # every call, and one traceback per shape
-    # The span's ids are chosen as the call starts and the SDK records it as the call ends (`tracing._Deferred`):
-    # the ids a line carries are the recorded span's.
+    # Each line carries the ids of its call's server span (not only its trace's).
     ids = {(s["context"]["trace_id"], s["context"]["span_id"]) for s in servers}
     assert all((f"0x{line['trace_id']}", f"0x{line['span_id']}") in ids for line in calls), calls
     (health,) = [line for line in lines if "/grpc.health.v1.Health/Check" in line["message"]]
