@@ -212,3 +212,40 @@ def test_the_stamp_a_writing_gen_leaves_covers_its_inputs_and_never_vouches(proj
     assert run_scaffold("check", "-C", project).returncode == 0
     proto.write_text(proto.read_text() + "// saved again\n")
     assert fastpath.stamp_says(str(project)) == fastpath.CHANGED
+
+
+def test_rpcs_reordered_or_a_stub_deleted_keep_the_fast_answer(project: Path) -> None:
+    """Neither is code kept for the user's (`kept_for_code`): the servicer keeps an earlier run's order, and
+    a deleted stub stays deleted whatever the user does with that method."""
+    proto = next((project / "protos").glob("*.proto"))
+    text = proto.read_text()
+    first = text.index("  // Answers with a greeting")
+    second = text.index("  // Answers with a second")
+    end = text.index("}", text.index("rpc SayHelloAgain")) + 2
+    proto.write_text(text[:first] + text[second:end] + "\n" + text[first:second].rstrip("\n") + "\n" + text[end:])
+    assert run_scaffold("gen", "-C", project).returncode == 0
+    servicer = project / "helloworld/servicer.py"
+    source = servicer.read_text()
+    stub = source.index("    def SayHelloAgain(")
+    servicer.write_text(source[:stub] + source[source.index("    # scaffold adds") :])
+    assert run_scaffold("gen", "-C", project).stdout == NO_OP
+    assert "kept_for_code" not in (project / ".scaffold/manifest.json").read_text()
+
+
+def test_a_manifest_from_before_kept_for_code_still_sends_kept_code_the_full_way(project: Path) -> None:
+    """A project whose servicer keeps a removed RPC's method for the user's code, recorded by a version that
+    did not write `kept_for_code`: the manifest's own RPCs show it. The user undoes the method, and `gen`
+    lets it go; the fast path must not vouch for the tree before."""
+    servicer = project / "helloworld/servicer.py"
+    before, _, after = servicer.read_text().rpartition("# TODO: return a helloworld_pb2.HelloReply.")
+    servicer.write_text(before + "pass  # mine" + after)  # SayHelloAgain's, the last
+    proto = next((project / "protos").glob("*.proto"))
+    text = proto.read_text()
+    again = text.index("  // Answers with a second")
+    proto.write_text(text[:again] + text[text.index("{}", again) + 3 :])
+    assert "your method stays" in run_scaffold("gen", "-C", project).stdout
+    manifest = project / ".scaffold/manifest.json"
+    assert ',\n "kept_for_code": true' in manifest.read_text()
+    manifest.write_text(manifest.read_text().replace(',\n "kept_for_code": true', ""))
+    servicer.write_bytes((project / ".scaffold/base/helloworld/servicer.py").read_bytes())
+    assert run_scaffold("check", "-C", project).returncode == 1

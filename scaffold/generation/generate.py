@@ -79,12 +79,24 @@ class Generation:
             gone,
             self.root_package,
             written,
-            _by_name(self.servicer.services) != _by_name(self.user_services),
+            _keeps_for_code(self.servicer.services, self.user_services),
         )
 
 
-def _by_name(services: Sequence[Service]) -> dict[str, Service]:
-    return {service.full_name: service for service in services}
+def _keeps_for_code(view: Sequence[Service], protos: Sequence[Service]) -> bool:
+    """Whether the servicer view holds what the protos alone would not render: a dropped service's class,
+    a removed RPC's method, an RPC's old shape or docstring, kept for the user's code
+    (`scaffold.generation.reconcile`). An RPC left out, its stub deleted by the user, is not: the order of
+    RPCs either (an earlier run's is kept)."""
+    served = {service.full_name: service for service in protos}
+    for service in view:
+        theirs = served.get(service.full_name)
+        if theirs is None or dataclasses.replace(service, rpcs=()) != dataclasses.replace(theirs, rpcs=()):
+            return True
+        rpcs = {rpc.name: rpc for rpc in theirs.rpcs}
+        if any(rpcs.get(rpc.name) != rpc for rpc in service.rpcs):
+            return True
+    return False
 
 
 def build_project(config: Config, result: ProtocResult, memo: Memo | None = None) -> Project:

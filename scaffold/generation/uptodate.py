@@ -14,6 +14,7 @@ import json
 import os
 import re
 from pathlib import Path
+from typing import Any
 
 from scaffold.core import collection, paths
 from scaffold.core.text import lacks_a_class
@@ -63,7 +64,7 @@ def _check_and_stamp(root: Path) -> bool:
             return False
         if recorded != _recorded_inputs(text) or manifest.get("gone"):
             return False  # code reads what a run took away (`scaffold.generation.gone`): the full pipeline says where
-        if manifest.get("kept_for_code"):
+        if manifest.get("kept_for_code") or _holds_what_the_protos_dropped(manifest):
             # The servicer holds code kept for the user's (a dropped service's class, an RPC's old shape):
             # each run keeps it only while that code is not scaffold's stub, so undoing it, even to the
             # file exactly as written, changes what `gen` writes. Only the full pipeline can tell.
@@ -99,6 +100,27 @@ def _outputs_match(root: Path, files: dict[str, dict[str, str | None]], hashes: 
         ):
             return False  # (a file exactly as its base, a render, is neither: not read)
     return True
+
+
+def _holds_what_the_protos_dropped(manifest: dict[str, Any]) -> bool:
+    """A service, an RPC or an RPC's shape the servicer holds that the protos (`rpcs`) no longer have: what
+    `kept_for_code` says, read from a manifest written before it was recorded (a docstring kept is not in
+    such a manifest)."""
+    protos = manifest.get("rpcs") or {}
+    for service in manifest.get("servicer") or ():
+        rpcs = protos.get(service["full_name"])  # a split service's parts have entries of their own
+        if rpcs is None or any(rpcs.get(rpc["name"]) != _signature(rpc) for rpc in service["rpcs"]):
+            return True
+    return False
+
+
+def _signature(rpc: dict[str, Any]) -> str:
+    """An RPC's record as `scaffold.core.model.Rpc.proto_signature` says it."""
+    client, _, server = rpc["kind"].partition("_")
+    request, response = rpc["request"]["full_name"], rpc["response"]["full_name"]
+    request = f"stream {request}" if client == "stream" else request
+    response = f"stream {response}" if server == "stream" else response
+    return f"({request}) returns ({response})"
 
 
 def _outputs_read(root: Path, files: dict[str, dict[str, str | None]]) -> list[str]:
