@@ -86,8 +86,9 @@ class Generation:
 def _keeps_for_code(view: Sequence[Service], protos: Sequence[Service]) -> bool:
     """Whether the servicer view holds what the protos alone would not render: a dropped service's class,
     a removed RPC's method, an RPC's old shape or docstring, kept for the user's code
-    (`scaffold.generation.reconcile`). An RPC left out, its stub deleted by the user, is not: the order of
-    RPCs either (an earlier run's is kept)."""
+    (`scaffold.generation.reconcile`). Neither an RPC left out (its stub deleted by the user) nor the order
+    of RPCs (an earlier run's is kept) counts: no edit of the user's changes either, but for a module that
+    no longer parses, which gets its deleted stubs back."""
     served = {service.full_name: service for service in protos}
     for service in view:
         theirs = served.get(service.full_name)

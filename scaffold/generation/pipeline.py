@@ -165,8 +165,8 @@ def plan(inputs: Inputs, arguments: Sequence[Path] = ()) -> Outcome:
         )
         lost = dropped(previous_view, view)
         kept = mergechecks.kept_by_merge(classified, {*before, *after}, lost) if lost else frozenset()
-        kept_for_code = _dropped_kept(after, user.services, changes, keep)
-        untouched = mergechecks.left_as_rendered(classified, generation.files, kept_for_code)
+        dropped_kept = _dropped_kept(after, user.services, changes, keep)
+        untouched = mergechecks.left_as_rendered(classified, generation.files, dropped_kept)
         return classified, changes, kept, untouched, mergechecks.spent(classified, generation.files, after, keep)
 
     classified, changes, kept, untouched, _ = classify(frozenset())

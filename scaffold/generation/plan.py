@@ -180,9 +180,9 @@ def build(
     for path, entry in sorted(state.files.items() if state else ()):
         if path in left_behind:
             planned.append(_left_behind(path, left_behind[path], disk.read(path)))
-        elif path in spent and path not in files and disk.read(path) is not None:
+        elif path in spent and path not in files and (current := disk.read(path)) is not None:
             note = "no longer generated; each of your edits to it is one scaffold's render makes too"
-            planned.append(FilePlan(path, "remove", entry.owner, None, disk.read(path), note))
+            planned.append(FilePlan(path, "remove", entry.owner, None, current, note))
         elif path not in files:
             planned.append(_orphan(path, entry.owner, entry.sha256, disk.read(path), _successor(path, files)))
     findings = scan(planned)
