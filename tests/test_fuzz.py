@@ -566,14 +566,16 @@ def test_found_a_renamed_services_old_class_left_as_rendered_goes_in_the_same_ru
     assert violation is None, str(violation)
 
 
-@pytest.mark.parametrize(("seed", "steps"), [(57225, 80), (57219, 70), (57518, 10)])
+@pytest.mark.parametrize(("seed", "steps"), [(57225, 80), (57219, 70), (57518, 10), (58407, 27)])
 def test_a_sequence_the_long_mode_broke_keeps_the_promise(tmp_path: Path, seed: int, steps: int) -> None:
     """Sequences of `bench/fuzz.py --steps 10000 --seed 57201` that broke the promise, up to the step that
     found it. 57225: a renamed RPC's stub took the user's lines along in the line merge, and the old name's
     stub, rendered back for them, stayed behind holding none; `check` called that up to date, and a run
     from scratch conflicted (step 79). 57219: a merge with a conflict also put the user's fixture between
     a removed fixture's decorator and the next fixture (the check for what a line merge breaks ran only on
-    clean merges): kept as the user resolved the conflict, the tests no longer collected (step 69)."""
+    clean merges): kept as the user resolved the conflict, the tests no longer collected (step 69). 58407: a
+    switch to one module carried a removed service's class, kept beside the user's helper and untouched, into
+    `servicer.py` exactly as rendered, where the next run let it go (step 26)."""
     world, violation = replay(tmp_path / "run", generate(seed, 100)[:steps], expensive_every=10, check_every=1)
     assert violation is None, f"seed {seed}: {violation}"
     assert world is not None and world.stats.lines_lost == 0

@@ -319,3 +319,27 @@ def test_an_import_narrowed_from_scaffolds_is_told_from_one_the_user_added(
     statement: str, original: str, narrower: bool
 ) -> None:
     assert pysource.narrows(statement, original) is narrower
+
+
+def test_a_kept_class_as_scaffold_wrote_it_is_let_go_by_a_switch_not_carried_into_the_new_module(
+    tmp_path: Path,
+) -> None:
+    """Fuzzer seed 58407: a per-service module keeps a removed service's class, its stubs untouched, because the
+    user's helper stands beside it. Switched to one module, the class would land in `servicer.py` exactly as
+    rendered, where the next run lets it go: `check` called the switch's tree stale. The switch lets it go now,
+    and the helper stays where the user wrote it."""
+    project = make(tmp_path, "--layout", "per-service")
+    module = project / "shop/services/root.py"
+    module.write_text(module.read_text() + "\n\n" + HELPER)
+    root = project / "protos/root.proto"
+    root.write_text(root.read_text().replace("service Root {\n  rpc Ping (Empty) returns (Empty);\n}\n", ""))
+    assert gen(project).returncode == 0
+    assert "class RootServicer:" in module.read_text()  # kept: the module holds the user's helper
+
+    set_layout(project, "single")
+    switched = gen(project)
+    assert switched.returncode == 0, switched.stderr
+    assert "RootServicer" not in (project / "shop/servicer.py").read_text()
+    assert module.read_text() == "from __future__ import annotations\n\n\n" + HELPER
+    assert run_scaffold("check", "-C", project).returncode == 0
+    assert gen(project, "--full").stdout.startswith("Up to date")

@@ -312,7 +312,8 @@ def without(source: Source, spans: list[Span]) -> str:
 
 
 def tidy(text: str) -> str:
-    """Two blank lines before each top-level definition, as cutting blocks out may leave one or three."""
+    """Two blank lines before each top-level definition, and none above the first line, as cutting blocks
+    out (a module docstring among them) may leave one or three."""
     source = parse("", text.encode())
     if isinstance(source, Diagnostic):
         return text
@@ -322,8 +323,9 @@ def tidy(text: str) -> str:
         if number in starts:
             while out and not out[-1].strip():
                 out.pop()
-            out += ["\n", "\n"]
-        out.append(line)
+            out += ["\n", "\n"] if out else []
+        if out or line.strip():
+            out.append(line)
     return "".join(out)
 
 

@@ -36,6 +36,7 @@ from which old one. The old modules are read through
 
 from __future__ import annotations
 
+import ast
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -188,6 +189,9 @@ def _arrivals(
     problems: list[Diagnostic] = []
     for name, paths in sorted(holders.items()):
         targets = homes.get(name, [])
+        if not targets and all(_as_recorded_and_unread(olds[path], name) for path in paths):
+            for path in paths:  # scaffold's code the new layout renders nowhere: gone, as a merge would drop it
+                cut.setdefault(path, set()).add(name)
         if not targets or (len(paths) > 1 and len(targets) > 1):
             continue
         edited = {olds[path].block(name): path for path in paths if olds[path].edited(name)}
@@ -206,6 +210,23 @@ def _arrivals(
             arrivals.setdefault(target, {})[name] = chosen
     _gather_copies(olds, holders, arrivals, cut)
     return arrivals, cut, problems
+
+
+def _as_recorded_and_unread(old: Old, name: str) -> bool:
+    """Whether `name` in `old` is scaffold's definition exactly as recorded (a kept class of a service gone
+    from the protos, its stubs untouched), and nothing else of the module reads it. Left behind, it would
+    keep the module alive and the merge would bring it back as code of the user's; the layout staying put
+    lets it go in the same case (`scaffold.generation.mergechecks.left_as_rendered`)."""
+    if old.base is None or name not in old.base.blocks or name not in old.ours.blocks or old.edited(name):
+        return False
+    others = [span for other, span in old.ours.blocks.items() if other != name]
+    statements = [
+        n for n in old.ours.tree.body if not isinstance(n, (ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef))
+    ]
+    read = pysource.names_used(old.ours, others) | {
+        n.id for s in statements for n in ast.walk(s) if isinstance(n, ast.Name)
+    }
+    return name not in read
 
 
 def _gather_copies(
