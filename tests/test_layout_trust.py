@@ -321,25 +321,63 @@ def test_an_import_narrowed_from_scaffolds_is_told_from_one_the_user_added(
     assert pysource.narrows(statement, original) is narrower
 
 
+ANNOTATED = 'def describe(servicer: "RootServicer") -> str:\n    return type(servicer).__name__\n'
+KEPT_BESIDE = {  # what the user has in the module beside the kept class -> what stays of it after the switch
+    "helper": (lambda text: text + "\n\n" + HELPER, "from __future__ import annotations\n\n\n" + HELPER),
+    "header": (lambda text: HEADER + text, HEADER),
+    "crlf": (lambda text: (text + "\n\n" + HELPER).replace("\n", "\r\n"), None),
+    "annotation": (lambda text: text + "\n\n" + ANNOTATED, None),
+}
+
+
+@pytest.mark.parametrize("beside", sorted(KEPT_BESIDE))
 def test_a_kept_class_as_scaffold_wrote_it_is_let_go_by_a_switch_not_carried_into_the_new_module(
-    tmp_path: Path,
+    tmp_path: Path, beside: str
 ) -> None:
-    """Fuzzer seed 58407: a per-service module keeps a removed service's class, its stubs untouched, because the
-    user's helper stands beside it. Switched to one module, the class would land in `servicer.py` exactly as
-    rendered, where the next run lets it go: `check` called the switch's tree stale. The switch lets it go now,
-    and the helper stays where the user wrote it."""
+    """Fuzzer seed 58407: a per-service module keeps a removed service's class, its stubs untouched, because
+    the user's lines stand beside it. Switched to one module, the class landed in `servicer.py` exactly as
+    rendered, where the next run let it go: `check` called the switch's tree stale. The switch lets it go
+    now (line ends aside), the user's lines stay where they were (a licence header alone too), and a class
+    something else names (a helper's annotation) moves with it as before."""
+    edit, stays = KEPT_BESIDE[beside]
     project = make(tmp_path, "--layout", "per-service")
     module = project / "shop/services/root.py"
-    module.write_text(module.read_text() + "\n\n" + HELPER)
+    module.write_bytes(edit(module.read_text()).encode())
     root = project / "protos/root.proto"
     root.write_text(root.read_text().replace("service Root {\n  rpc Ping (Empty) returns (Empty);\n}\n", ""))
     assert gen(project).returncode == 0
-    assert "class RootServicer:" in module.read_text()  # kept: the module holds the user's helper
+    assert "class RootServicer:" in module.read_text()  # kept: the module holds the user's lines
+    assert run_scaffold("check", "-C", project).returncode == 0
 
     set_layout(project, "single")
     switched = gen(project)
     assert switched.returncode == 0, switched.stderr
-    assert "RootServicer" not in (project / "shop/servicer.py").read_text()
-    assert module.read_text() == "from __future__ import annotations\n\n\n" + HELPER
+    servicer = (project / "shop/servicer.py").read_text()
+    assert ("class RootServicer:" in servicer) == (beside == "annotation"), servicer
+    if stays is not None:
+        assert module.read_text() == stays
     assert run_scaffold("check", "-C", project).returncode == 0
     assert gen(project, "--full").stdout.startswith("Up to date")
+    _sound(project)
+
+
+def test_a_kept_class_that_moving_code_imports_is_not_let_go_by_a_switch(tmp_path: Path) -> None:
+    """Code of another module imports the kept class: letting it go would leave the import reading nothing,
+    so the switch does not (and, the class meeting itself in one module, is refused as before)."""
+    project = make(tmp_path, "--layout", "per-service")
+    module = project / "shop/services/root.py"
+    module.write_text(module.read_text() + "\n\n" + HELPER)
+    store = project / "shop/services/shop/a/v1/store.py"
+    text = store.read_text().replace(
+        "from shop.generated", "from shop.services.root import RootServicer\nfrom shop.generated"
+    )
+    store.write_text(text)
+    implement(store, "Put", "        return a_pb2.Item(name=RootServicer.__name__)\n")
+    root = project / "protos/root.proto"
+    root.write_text(root.read_text().replace("service Root {\n  rpc Ping (Empty) returns (Empty);\n}\n", ""))
+    assert gen(project).returncode == 0
+    set_layout(project, "single")
+    before = tree(project)
+    switched = gen(project)
+    assert switched.returncode != 0 and "Traceback" not in switched.stderr
+    assert tree(project) == before

@@ -18,10 +18,16 @@ from scaffold.generation.pysource import Source, Span
 
 
 def stays(
-    old: Old, names: set[str], carried: set[str], moved: Mapping[str, str], targets: Iterable[str]
+    old: Old,
+    names: set[str],
+    carried: set[str],
+    moved: Mapping[str, str],
+    targets: Iterable[str],
+    header_moved: bool,
 ) -> tuple[bytes | None, list[Diagnostic]]:
     """What stays of `old` once `names` left it (None: nothing of the user's); a statement that stays and
-    names what moved would fail at import, so it stops the switch."""
+    names what moved would fail at import, so it stops the switch. The user's header stays alone when
+    nothing else of theirs does and no code took it along (`header_moved`: it went with the moved code)."""
     ours = pysource.without(
         old.ours, [old.ours.blocks[n] for n in names if n in old.ours.blocks] + _follows(old.ours, old, names)
     )
@@ -44,7 +50,7 @@ def stays(
     if not ours.strip() or (
         recorded is not None and ours.strip() == pysource.without_unused_imports(recorded, removable).strip()
     ):
-        return None, []
+        return (None if header_moved or not old.header else "".join(old.header).encode()), []
     text = pysource.tidy(ours)
     if old.header:
         text = "".join(old.header).rstrip("\n") + "\n" + text

@@ -36,7 +36,6 @@ from which old one. The old modules are read through
 
 from __future__ import annotations
 
-import ast
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -99,7 +98,8 @@ def move(
         result.bases[target] = merge_base.encode()
     moved = {name: target for target, arriving in arrivals.items() for name in arriving}
     for path, names in sorted(cut.items()):
-        leftover, more = stays(olds[path], names, carried.get(path, set()), moved, arrivals)
+        header_moved = any(path in arriving.values() for arriving in arrivals.values())
+        leftover, more = stays(olds[path], names, carried.get(path, set()), moved, arrivals, header_moved)
         problems += more
         result.leftovers[path] = leftover
     if not problems:
@@ -189,7 +189,7 @@ def _arrivals(
     problems: list[Diagnostic] = []
     for name, paths in sorted(holders.items()):
         targets = homes.get(name, [])
-        if not targets and all(_as_recorded_and_unread(olds[path], name) for path in paths):
+        if not targets and all(_as_recorded_and_unread(olds, path, name) for path in paths):
             for path in paths:  # scaffold's code the new layout renders nowhere: gone, as a merge would drop it
                 cut.setdefault(path, set()).add(name)
         if not targets or (len(paths) > 1 and len(targets) > 1):
@@ -212,21 +212,21 @@ def _arrivals(
     return arrivals, cut, problems
 
 
-def _as_recorded_and_unread(old: Old, name: str) -> bool:
-    """Whether `name` in `old` is scaffold's definition exactly as recorded (a kept class of a service gone
-    from the protos, its stubs untouched), and nothing else of the module reads it. Left behind, it would
+def _as_recorded_and_unread(olds: Mapping[str, Old], path: str, name: str) -> bool:
+    """Whether `name` in the old module `path` is scaffold's definition as recorded (line ends aside: a kept
+    class of a service gone from the protos, its stubs untouched), and no other word of the old modules
+    names it (a helper's annotation, `__all__`, code moving elsewhere that imports it). Left behind, it would
     keep the module alive and the merge would bring it back as code of the user's; the layout staying put
     lets it go in the same case (`scaffold.generation.mergechecks.left_as_rendered`)."""
-    if old.base is None or name not in old.base.blocks or name not in old.ours.blocks or old.edited(name):
+    old = olds[path]
+    if old.base is None or name not in old.base.blocks or name not in old.ours.blocks:
         return False
-    others = [span for other, span in old.ours.blocks.items() if other != name]
-    statements = [
-        n for n in old.ours.tree.body if not isinstance(n, (ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef))
-    ]
-    read = pysource.names_used(old.ours, others) | {
-        n.id for s in statements for n in ast.walk(s) if isinstance(n, ast.Name)
-    }
-    return name not in read
+    if split_lines(old.block(name) or "") != split_lines(old.block(name, recorded=True) or ""):
+        return False
+    first, end = old.ours.blocks[name]
+    word = re.compile(rf"\b{re.escape(name)}\b")
+    rest = [old.ours.lines[:first], old.ours.lines[end:], *(o.ours.lines for p, o in olds.items() if p != path)]
+    return not any(word.search(line) for lines in rest for line in lines)
 
 
 def _gather_copies(
