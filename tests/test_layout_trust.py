@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 from conftest import IMPORT_EVERYTHING, run_python, run_scaffold, tree
-from test_layout import PING, gen, implement, make, set_layout
+from test_layout import PING, ROOT, gen, implement, make, set_layout
 
 from scaffold.generation import pysource
 
@@ -327,6 +327,7 @@ KEPT_BESIDE = {  # what the user has in the module beside the kept class -> what
     "header": (lambda text: HEADER + text, HEADER),
     "crlf": (lambda text: (text + "\n\n" + HELPER).replace("\n", "\r\n"), None),
     "annotation": (lambda text: text + "\n\n" + ANNOTATED, None),
+    "comment": (lambda text: text + "\n\nRETRIES = 3  # how often RootServicer retries a ping\n", None),
 }
 
 
@@ -358,6 +359,14 @@ def test_a_kept_class_as_scaffold_wrote_it_is_let_go_by_a_switch_not_carried_int
         assert module.read_text() == stays
     assert run_scaffold("check", "-C", project).returncode == 0
     assert gen(project, "--full").stdout.startswith("Up to date")
+    _sound(project)
+    if beside != "header":
+        return
+    root.write_text(ROOT)  # the service back, and the layout, in one run: the header stays on top of its module
+    set_layout(project, "per-service")
+    assert gen(project).returncode == 0
+    assert module.read_text().startswith(HEADER + '"""')
+    assert run_scaffold("check", "-C", project).returncode == 0
     _sound(project)
 
 

@@ -33,6 +33,10 @@ def adopted(
     source = pysource.parse(path, current.replace(newline, b"\n") if newline else current)
     if isinstance(source, Diagnostic):
         return source
+    if not source.tree.body and source.text.strip() and not classes_only:
+        # Comments alone (a licence header a layout switch left behind): the whole render goes below them.
+        text = source.text.rstrip("\n") + "\n" + render.decode()
+        return text.encode().replace(b"\n", newline) if newline else text.encode()
     into = parse_render(path, render)
     missing = [
         node

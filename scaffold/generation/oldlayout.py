@@ -94,3 +94,41 @@ def parse_render(path: str, content: bytes) -> Source:
 
 def module_of(path: str) -> str:
     return path.removesuffix(".py").replace("/", ".")
+
+
+def names_in_code(tree: ast.Module, outside: str = "") -> set[str]:
+    """Every name the module's code reads, imports or binds (outside its top-level definition `outside`):
+    names, attributes, imported and parameter names, and the names of string annotations and of `__all__`.
+    Comments and other strings are not code."""
+    found: set[str] = set()
+    for node in tree.body:
+        if isinstance(node, (ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)) and node.name == outside:
+            continue
+        for inner in ast.walk(node):
+            if isinstance(inner, ast.Name):
+                found.add(inner.id)
+            elif isinstance(inner, ast.Attribute):
+                found.add(inner.attr)
+            elif isinstance(inner, ast.alias):
+                found.update({*inner.name.split("."), inner.asname or ""})
+            elif isinstance(inner, ast.arg):
+                found.add(inner.arg)
+        spoken = [n for a in pysource.annotations_in(node) for n in ast.walk(a)]
+        if isinstance(node, (ast.Assign, ast.AugAssign, ast.AnnAssign)) and "__all__" in _targets(node):
+            spoken += list(ast.walk(node.value)) if node.value else []
+        for constant in spoken:
+            if isinstance(constant, ast.Constant) and isinstance(constant.value, str):
+                try:
+                    found |= {
+                        n.id
+                        for n in ast.walk(ast.parse(constant.value.strip(), mode="eval"))
+                        if isinstance(n, ast.Name)
+                    }
+                except SyntaxError:
+                    found.add(constant.value)
+    return found
+
+
+def _targets(node: ast.Assign | ast.AugAssign | ast.AnnAssign) -> set[str]:
+    targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+    return {t.id for t in targets if isinstance(t, ast.Name)}

@@ -194,16 +194,21 @@ def unresolved(text: str, tree: ast.Module | None = None) -> dict[str, int]:
 
 def _annotation_names(tree: ast.Module) -> set[str]:
     """The first name of every dotted name an annotation reads (`shop_pb2` of `shop_pb2.Item`), strings aside."""
-    annotations: list[ast.expr | None] = []
+    return {n.id for a in annotations_in(tree) for n in ast.walk(a) if isinstance(n, ast.Name)}
+
+
+def annotations_in(tree: ast.AST) -> list[ast.expr]:
+    """Every annotation in `tree`: of parameters, returns and annotated assignments."""
+    found: list[ast.expr | None] = []
     for node in ast.walk(tree):
         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
-            annotations.append(node.returns)
+            found.append(node.returns)
             arguments = node.args
             every = [*arguments.posonlyargs, *arguments.args, *arguments.kwonlyargs, arguments.vararg, arguments.kwarg]
-            annotations += [argument.annotation for argument in every if argument is not None]
+            found += [argument.annotation for argument in every if argument is not None]
         elif isinstance(node, ast.AnnAssign):
-            annotations.append(node.annotation)
-    return {n.id for a in annotations if a is not None for n in ast.walk(a) if isinstance(n, ast.Name)}
+            found.append(node.annotation)
+    return [annotation for annotation in found if annotation is not None]
 
 
 def redefined(text: str, tree: ast.Module | None = None) -> dict[str, int]:

@@ -48,7 +48,7 @@ from scaffold.generation.arrival import arrive
 from scaffold.generation.generate import servicer_modules
 from scaffold.generation.leftover import stays
 from scaffold.generation.moveproof import lost_lines
-from scaffold.generation.oldlayout import Old, parse_render
+from scaffold.generation.oldlayout import Old, names_in_code, parse_render
 from scaffold.generation.pysource import Source
 from scaffold.record.disk import Disk
 from scaffold.record.state import State
@@ -214,19 +214,17 @@ def _arrivals(
 
 def _as_recorded_and_unread(olds: Mapping[str, Old], path: str, name: str) -> bool:
     """Whether `name` in the old module `path` is scaffold's definition as recorded (line ends aside: a kept
-    class of a service gone from the protos, its stubs untouched), and no other word of the old modules
-    names it (a helper's annotation, `__all__`, code moving elsewhere that imports it). Left behind, it would
-    keep the module alive and the merge would bring it back as code of the user's; the layout staying put
-    lets it go in the same case (`scaffold.generation.mergechecks.left_as_rendered`)."""
+    class of a service gone from the protos, its stubs untouched), and no code of the old modules names it
+    (a helper, its string annotation, `__all__`, code moving elsewhere that imports it; a comment is no
+    reader). Left behind, it would hold the module for the merge to bring back as code of the user's, into
+    the new layout's module exactly as rendered, where the next run lets it go
+    (`scaffold.generation.mergechecks.left_as_rendered`)."""
     old = olds[path]
     if old.base is None or name not in old.base.blocks or name not in old.ours.blocks:
         return False
     if split_lines(old.block(name) or "") != split_lines(old.block(name, recorded=True) or ""):
         return False
-    first, end = old.ours.blocks[name]
-    word = re.compile(rf"\b{re.escape(name)}\b")
-    rest = [old.ours.lines[:first], old.ours.lines[end:], *(o.ours.lines for p, o in olds.items() if p != path)]
-    return not any(word.search(line) for lines in rest for line in lines)
+    return not any(name in names_in_code(o.ours.tree, name if p == path else "") for p, o in olds.items())
 
 
 def _gather_copies(
