@@ -363,3 +363,27 @@ def test_a_new_services_class_lands_above_what_the_user_appended(tmp_path: Path,
     assert check(project) == 0
     imports(project, "shop.server", "shop.servicer")
     lint(project, "shop", "tests")
+
+
+def test_a_new_service_named_like_a_kept_class_of_another_package_gets_its_stubs(tmp_path: Path) -> None:
+    """Fuzzer seed 58705: a removed service's class stays in its per-service module (the user's helper beside
+    it); a service of another package with the same name comes, and its module is rendered beside. Reconcile
+    took the kept class's stubs, found by class name, for methods the user wrote before the protos had
+    them, and left the new service's stubs out: the next run called them deleted and changed the imports,
+    while `check` had called the tree up to date."""
+    project = shop(tmp_path, "per-service")
+    module = next((project / "shop/services").rglob("catalog.py"))
+    module.write_text(module.read_text() + "\n\ndef loud(text: str) -> str:\n    return text.upper()\n")
+    (project / "protos/shop.proto").write_text(SHOP.format(catalog=""))
+    assert "its servicer class stays until you delete it" in gen(project).stdout
+    other = 'syntax = "proto3";\npackage other.v1;\nmessage Thing { string name = 1; }\n'
+    other += "service Catalog {\n  rpc Find (Thing) returns (Thing) {}\n}\n"
+    (project / "protos/other.proto").write_text(other)
+    config = project / "pyproject.toml"
+    config.write_text(config.read_text().replace('"protos/shop.proto"]', '"protos/shop.proto", "protos/other.proto"]'))
+    assert gen(project).returncode == 0
+    [served] = [p for p in (project / "shop/services").rglob("catalog.py") if "other" in str(p)]
+    assert "def Find(" in served.read_text() and '"Find is not implemented yet"' in served.read_text()
+    assert check(project) == 0
+    assert gen(project, "--full").stdout.startswith("Up to date")
+    imports(project, "shop.server")

@@ -123,8 +123,11 @@ def reconcile(
                 continue
             if rpc_name not in before and previous_rpcs:
                 added.append(route)
-            if old_rpc is None and key in methods:
-                continue  # written by the user before the protos had it: a stub after it would shadow it
+            if old_rpc is None and key in methods and key not in pristine:
+                # Written by the user before the protos had it: a stub after it would shadow it. (A method
+                # the last render had is another service's of the same class name: a removed service's
+                # class kept in its own module, beside which a new service of another package renders.)
+                continue
             if rpc_name in before and _deleted(key, methods, pristine, old_rpc is None):
                 deleted.append(route)
                 continue  # the generated base class answers UNIMPLEMENTED for it: a deleted stub stays deleted
