@@ -142,7 +142,8 @@ def test_reconcile(
         {"p.S": {r.name: r.proto_signature for r in old.rpcs}},
         [old],
         [new],
-        [(Module.of(_servicer(*ours)), Module.of(pristine))],
+        {"servicer.py": (Module.of(_servicer(*ours)), Module.of(pristine))},
+        {"p.S": "servicer.py"},
     )
     assert [r.name + ("*" if r.server_streaming else "") for r in view[0].rpcs] == shown
     described = [f"added {r}" for r in changes.added]

@@ -366,14 +366,16 @@ def test_a_new_services_class_lands_above_what_the_user_appended(tmp_path: Path,
 
 
 def test_a_new_service_named_like_a_kept_class_of_another_package_gets_its_stubs(tmp_path: Path) -> None:
-    """Fuzzer seed 58705: a removed service's class stays in its per-service module (the user's helper beside
-    it); a service of another package with the same name comes, and its module is rendered beside. Reconcile
-    took the kept class's stubs, found by class name, for methods the user wrote before the protos had
-    them, and left the new service's stubs out: the next run called them deleted and changed the imports,
-    while `check` had called the tree up to date."""
+    """Fuzzer seed 58705: a removed service's class stays in its per-service module (the user's code in it);
+    a service of another package with the same name comes, and its module is rendered beside. Reconcile
+    looked methods up by class name in every module: it took the kept class's stubs for methods the user
+    wrote before the protos had them and left the new service's stubs out (the next run called them
+    deleted and changed the imports, while `check` had called the tree up to date). Each service's methods
+    are now looked up in its own module only."""
     project = shop(tmp_path, "per-service")
     module = next((project / "shop/services").rglob("catalog.py"))
-    module.write_text(module.read_text() + "\n\ndef loud(text: str) -> str:\n    return text.upper()\n")
+    implemented = module.read_text().replace("# TODO: yield each shop_pb2.Item", "yield from request_iterator  #", 1)
+    module.write_text(implemented + "\n\ndef loud(text: str) -> str:\n    return text.upper()\n")
     (project / "protos/shop.proto").write_text(SHOP.format(catalog=""))
     assert "its servicer class stays until you delete it" in gen(project).stdout
     other = 'syntax = "proto3";\npackage other.v1;\nmessage Thing { string name = 1; }\n'
@@ -387,3 +389,16 @@ def test_a_new_service_named_like_a_kept_class_of_another_package_gets_its_stubs
     assert check(project) == 0
     assert gen(project, "--full").stdout.startswith("Up to date")
     imports(project, "shop.server")
+    # A method the user writes there before the protos have its RPC stays theirs, stub-free, although the
+    # kept class of the same name has a stub of that name in its own module.
+    mine = "    def Chat(self, request_iterator, context):  # mine\n        return iter(request_iterator)\n\n"
+    text = served.read_text()
+    served.write_text(text.replace("    # scaffold adds the stubs", mine + "    # scaffold adds the stubs", 1))
+    other = other.replace(
+        "returns (Thing) {}\n}", "returns (Thing) {}\n  rpc Chat (stream Thing) returns (stream Thing) {}\n}"
+    )
+    (project / "protos/other.proto").write_text(other)
+    result = gen(project)
+    assert result.returncode == 0 and "conflict" not in result.stdout, result.stdout
+    assert served.read_text().count("def Chat(") == 1 and "# mine" in served.read_text()
+    assert check(project) == 0

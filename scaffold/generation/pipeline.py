@@ -89,13 +89,15 @@ def plan(inputs: Inputs, arguments: Sequence[Path] = ()) -> Outcome:
     else:
         before = servicer_modules(config.package, config.layout, user.services, config.root_package)
     bases_before: Mapping[str, bytes] = previous.base if previous else {}
-    sources = [
-        (
+    sources = {
+        path: (
             Module(disk.sha256(path), functools.partial(disk.read, path)),
             Module(sha256_of(bases_before, path), functools.partial(bases_before.get, path)),
         )
         for path in before
-    ]
+    }
+    coming = servicer_modules(config.package, config.layout, user.services, config.root_package)
+    homes = {s.full_name: path for modules in (coming, before) for path, shown in modules.items() for s in shown}
     restricted = _restrict_with(config, result, renderer, inputs.memo)
     lines = written.lines_of(config.root, previous.text, previous.files, previous.servicer) if previous else None
     previous_view = previous.servicer if previous else user.services
@@ -118,6 +120,7 @@ def plan(inputs: Inputs, arguments: Sequence[Path] = ()) -> Outcome:
             previous_view,
             user.services,
             sources,
+            homes,
             config.aio,
             inputs.memo,
             keep,

@@ -15,7 +15,7 @@ import ast
 import dataclasses
 import difflib
 import hashlib
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 from scaffold.core.model import Rpc, Service
@@ -61,7 +61,8 @@ def reconcile(
     previous_rpcs: dict[str, dict[str, str]],
     previous_view: Sequence[Service],
     services: Sequence[Service],
-    modules: Sequence[tuple[Module, Module]],
+    modules: Mapping[str, tuple[Module, Module]],
+    homes: Mapping[str, str],
     aio: bool = False,
     memo: Memo | None = None,
     keep: frozenset[tuple[str, str]] = frozenset(),
@@ -71,19 +72,23 @@ def reconcile(
 
     `previous_rpcs` are the RPCs the protos had last time, `previous_view` the
     services the servicer was rendered from last time, `modules` each servicer
-    module as (on disk, as last rendered): one, or one per service. `keep`
+    module by path as (on disk, as last rendered): one, or one per service;
+    `homes` the module each service's class is in (a service of the last view:
+    where it was rendered; a new one: where it will be). A service's methods
+    are looked for in its own module only: in per-service modules a removed
+    service's class kept in its module and a new service of another package
+    may share a class name (`CatalogServicer` of shop.v1 and of other.v1). `keep`
     holds classes ((class, CLASS)) and methods of dropped services and RPCs
     that stay whatever their code: those the merge keeps (see `dropped`); `release` holds classes and
     methods of dropped services and RPCs that go whatever their code: those the merge left as rendered
     (see `scaffold.generation.pipeline`).
     """
-    methods: dict[tuple[str, str], str] = {}
-    pristine: dict[tuple[str, str], str] = {}
-    for ours, base in modules:
+    of_module: dict[str, tuple[dict[tuple[str, str], str], dict[tuple[str, str], str]]] = {}
+    for path, (ours, base) in modules.items():
         found = _methods_of_module(ours, memo)
-        methods |= found
-        same = base.sha256 == ours.sha256
-        pristine |= found if same else _methods_of_module(base, memo)  # an untouched servicer is parsed once
+        same = base.sha256 == ours.sha256  # an untouched servicer is parsed once
+        of_module[path] = found, found if same else _methods_of_module(base, memo)
+    nothing: tuple[dict[tuple[str, str], str], dict[tuple[str, str], str]] = ({}, {})
     old_services = {s.full_name: s for s in previous_view}
     new_services = {s.full_name: s for s in services}
     added: list[str] = []
@@ -94,6 +99,7 @@ def reconcile(
     view = []
     for name in _merged_order(list(old_services), list(new_services)):
         old, new = old_services.get(name), new_services.get(name)
+        methods, pristine = of_module.get(homes.get(name, ""), nothing)
         if new is None:
             assert old is not None
             kept = (old.class_name, CLASS) in keep or (
@@ -123,11 +129,8 @@ def reconcile(
                 continue
             if rpc_name not in before and previous_rpcs:
                 added.append(route)
-            if old_rpc is None and key in methods and key not in pristine:
-                # Written by the user before the protos had it: a stub after it would shadow it. (A method
-                # the last render had is another service's of the same class name: a removed service's
-                # class kept in its own module, beside which a new service of another package renders.)
-                continue
+            if old_rpc is None and key in methods:
+                continue  # written by the user before the protos had it: a stub after it would shadow it
             if rpc_name in before and _deleted(key, methods, pristine, old_rpc is None):
                 deleted.append(route)
                 continue  # the generated base class answers UNIMPLEMENTED for it: a deleted stub stays deleted
