@@ -5,6 +5,7 @@ replay file; all driven through the CLI."""
 from __future__ import annotations
 
 import marshal
+import re
 import shutil
 from pathlib import Path
 
@@ -49,12 +50,12 @@ CATALOG = (
 )
 
 
-def shop(tmp_path: Path, layout: str) -> Path:
+def shop(tmp_path: Path, layout: str, *options: str) -> Path:
     source = tmp_path / "src/shop.proto"
     source.parent.mkdir(parents=True)
     source.write_text(SHOP.format(catalog=CATALOG))
     project = tmp_path / "project"
-    made = run_scaffold("new", source, "-o", project, "--layout", layout)
+    made = run_scaffold("new", source, "-o", project, "--layout", layout, *options)
     assert made.returncode == 0, made.stderr
     return project
 
@@ -401,4 +402,29 @@ def test_a_new_service_named_like_a_kept_class_of_another_package_gets_its_stubs
     result = gen(project)
     assert result.returncode == 0 and "conflict" not in result.stdout, result.stdout
     assert served.read_text().count("def Chat(") == 1 and "# mine" in served.read_text()
+    assert check(project) == 0
+
+
+@pytest.mark.parametrize("aio", [False, True])
+def test_a_class_written_before_its_service_moves_in_a_switch_without_a_stub_over_its_method(
+    tmp_path: Path, aio: bool
+) -> None:
+    """A switch to per-service modules in the run that adds a service whose class the user wrote first in
+    `servicer.py`: the new service's module is not written yet, so its methods are read where the class
+    is (reconcile's lookup by module must not miss it), and no stub is rendered over the user's method."""
+    project = shop(tmp_path, "single", *(["--aio"] if aio else []))
+    servicer = project / "shop/servicer.py"
+    mine = '\n\nclass FooServicer(shop_pb2_grpc.FooServicer):\n    """Mine."""\n\n    def Bar(self, request, context):  # mine\n'
+    servicer.write_text(servicer.read_text() + mine + "        return request\n")
+    proto = project / "protos/shop.proto"
+    foo = "service Foo {\n  rpc Bar (Item) returns (Item) {}\n  rpc Baz (Item) returns (Item) {}\n}\n"
+    proto.write_text(proto.read_text() + foo)
+    config = project / "pyproject.toml"
+    text = re.sub(r'(?m)^layout = ".*"\n', "", config.read_text())
+    config.write_text(text.replace("[tool.scaffold]\n", '[tool.scaffold]\nlayout = "per-service"\n', 1))
+    result = gen(project)
+    assert result.returncode == 0 and "conflict" not in result.stdout, result.stdout
+    [module] = (project / "shop/services").rglob("foo.py")
+    text = module.read_text()
+    assert text.count("def Bar(") == 1 and "# mine" in text and "def Baz(" in text, text
     assert check(project) == 0

@@ -88,7 +88,7 @@ def reconcile(
         found = _methods_of_module(ours, memo)
         same = base.sha256 == ours.sha256  # an untouched servicer is parsed once
         of_module[path] = found, found if same else _methods_of_module(base, memo)
-    nothing: tuple[dict[tuple[str, str], str], dict[tuple[str, str], str]] = ({}, {})
+    owned = {(homes.get(s.full_name, ""), s.class_name) for s in previous_view}
     old_services = {s.full_name: s for s in previous_view}
     new_services = {s.full_name: s for s in services}
     added: list[str] = []
@@ -99,7 +99,8 @@ def reconcile(
     view = []
     for name in _merged_order(list(old_services), list(new_services)):
         old, new = old_services.get(name), new_services.get(name)
-        methods, pristine = of_module.get(homes.get(name, ""), nothing)
+        class_name = new.class_name if new is not None else old.class_name if old is not None else ""
+        methods, pristine = _own_module(of_module, homes.get(name, ""), class_name, owned)
         if new is None:
             assert old is not None
             kept = (old.class_name, CLASS) in keep or (
@@ -148,6 +149,24 @@ def reconcile(
         view.append(dataclasses.replace(new, rpcs=tuple(rpcs)))
     changes = Changes(tuple(added), tuple(removed), tuple(reshaped), tuple(removed_services), tuple(deleted))
     return tuple(view), changes
+
+
+def _own_module(
+    of_module: dict[str, tuple[dict[tuple[str, str], str], dict[tuple[str, str], str]]],
+    home: str,
+    class_name: str,
+    owned: set[tuple[str, str]],
+) -> tuple[dict[tuple[str, str], str], dict[tuple[str, str], str]]:
+    """The methods (on disk, as last rendered) of the module a service's class is in: its home, or for a
+    new service whose module is not written yet, a module where the user wrote its class before the protos
+    had it and no service of the last view has a class of that name (a layout switch in the same run
+    moves it from there)."""
+    if home in of_module:
+        return of_module[home]
+    for path, found in sorted(of_module.items()):
+        if (class_name, CLASS) in found[0] and (path, class_name) not in owned:
+            return found
+    return {}, {}
 
 
 def dropped(previous_view: Sequence[Service], view: Sequence[Service]) -> frozenset[tuple[str, str]]:
