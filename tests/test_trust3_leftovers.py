@@ -428,3 +428,74 @@ def test_a_class_written_before_its_service_moves_in_a_switch_without_a_stub_ove
     text = module.read_text()
     assert text.count("def Bar(") == 1 and "# mine" in text and "def Baz(" in text, text
     assert check(project) == 0
+
+
+def _project(tmp_path: Path, protos: dict[str, str], *options: str) -> Path:
+    source = tmp_path / "src"
+    source.mkdir()
+    for name, text in protos.items():
+        (source / name).write_text('syntax = "proto3";\n' + text)
+    project = tmp_path / "project"
+    made = run_scaffold("new", *(source / name for name in protos), "-o", project, "--name", "a", *options)
+    assert made.returncode == 0, made.stderr
+    return project
+
+
+def test_a_new_service_gets_every_stub_though_the_user_has_a_class_of_its_name_elsewhere(tmp_path: Path) -> None:
+    """Per-service modules, no switch: a class the user wrote in another service's module is not the new
+    service's (nothing moves it), so the new module gets every stub; 25ce954 left `Post` out for good."""
+    messages = "message Req { string a = 1; }\nmessage Res { string b = 1; }\n"
+    project = _project(
+        tmp_path,
+        {
+            "a.proto": "package a.v1;\n" + messages + "service Catalog { rpc Get(Req) returns (Res); }\n"
+            "service Orders { rpc Place(Req) returns (Res); }\n"
+        },
+        "--layout",
+        "per-service",
+    )
+    [catalog] = (project / "a/services").rglob("catalog.py")
+    mine = "\n\nclass LedgerServicer:\n    def Post(self, request, context):  # mine\n        return None\n"
+    catalog.write_text(catalog.read_text() + mine)
+    proto = project / "protos/a.proto"
+    proto.write_text(
+        proto.read_text() + "service Ledger { rpc Post(Req) returns (Res); rpc Void(Req) returns (Res); }\n"
+    )
+    assert gen(project).returncode == 0
+    [ledger] = (project / "a/services").rglob("ledger.py")
+    assert (
+        '"Post is not implemented yet"' in ledger.read_text() and '"Void is not implemented yet"' in ledger.read_text()
+    )
+    assert check(project) == 0
+
+
+def test_a_new_service_whose_home_a_removed_one_keeps_gets_its_stubs_in_its_own_module(tmp_path: Path) -> None:
+    """`root_package` puts two packages' modules in one folder: a removed service's class, kept, holds the
+    path the new service of the same name would have had, and the new one is rendered beside it
+    (`catalog_2.py`). Its methods are not the kept class's: it gets its stubs."""
+    messages = "message Req { string a = 1; }\nmessage Res { string b = 1; }\n"
+    project = _project(
+        tmp_path,
+        {
+            "a.proto": "package shop.v1;\n" + messages + "service Catalog { rpc Get(Req) returns (Res); }\n",
+            "b.proto": "package v1;\nmessage Req { string a = 1; }\nmessage Res { string b = 1; }\n"
+            "service Orders { rpc Place(Req) returns (Res); }\n",
+        },
+        "--layout",
+        "per-service",
+    )
+    config = project / "pyproject.toml"
+    text = re.sub(r'(?m)^root_package = ".*"\n', "", config.read_text())
+    config.write_text(text.replace('layout = "per-service"\n', 'layout = "per-service"\nroot_package = "shop"\n', 1))
+    assert gen(project).returncode == 0
+    [catalog] = (project / "a/services").rglob("catalog.py")
+    catalog.write_text(catalog.read_text().replace("# TODO: return a", "mine = True  #", 1))
+    (project / "protos/a.proto").write_text('syntax = "proto3";\npackage shop.v1;\n' + messages)
+    b = project / "protos/b.proto"
+    b.write_text(b.read_text() + "service Catalog { rpc Get(Req) returns (Res); rpc Put(Req) returns (Res); }\n")
+    result = gen(project)
+    assert result.returncode == 0, result.stdout + result.stderr
+    [served] = (project / "a/services").rglob("catalog_2.py")
+    assert '"Get is not implemented yet"' in served.read_text() and '"Put is not implemented yet"' in served.read_text()
+    assert "mine = True" in catalog.read_text()
+    assert check(project) == 0

@@ -99,7 +99,9 @@ def module_of(path: str) -> str:
 def names_in_code(tree: ast.Module, outside: str = "") -> set[str]:
     """Every name the module's code reads, imports or binds (outside its top-level definition `outside`):
     names, attributes, imported and parameter names, and the names of string annotations and of `__all__`.
-    Comments and other strings are not code."""
+    Comments and other strings are not code. Broader than `pysource.names_used` (what moving lines read)
+    and `pysource.unresolved` (what the compiler leaves unbound): it answers whether anything at all may
+    still need a definition the switch would let go, so it errs toward keeping it."""
     found: set[str] = set()
     for node in tree.body:
         if isinstance(node, (ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)) and node.name == outside:
@@ -114,8 +116,8 @@ def names_in_code(tree: ast.Module, outside: str = "") -> set[str]:
             elif isinstance(inner, ast.arg):
                 found.add(inner.arg)
         spoken = [n for a in pysource.annotations_in(node) for n in ast.walk(a)]
-        if isinstance(node, (ast.Assign, ast.AugAssign, ast.AnnAssign)) and "__all__" in _targets(node):
-            spoken += list(ast.walk(node.value)) if node.value else []
+        if any(isinstance(inner, ast.Name) and inner.id == "__all__" for inner in ast.walk(node)):
+            spoken += list(ast.walk(node))  # `__all__ = [...]`, `+=`, `.append(...)`: each string a name
         for constant in spoken:
             if isinstance(constant, ast.Constant) and isinstance(constant.value, str):
                 try:
@@ -127,8 +129,3 @@ def names_in_code(tree: ast.Module, outside: str = "") -> set[str]:
                 except SyntaxError:
                     found.add(constant.value)
     return found
-
-
-def _targets(node: ast.Assign | ast.AugAssign | ast.AnnAssign) -> set[str]:
-    targets = node.targets if isinstance(node, ast.Assign) else [node.target]
-    return {t.id for t in targets if isinstance(t, ast.Name)}

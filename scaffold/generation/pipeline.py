@@ -121,6 +121,7 @@ def plan(inputs: Inputs, arguments: Sequence[Path] = ()) -> Outcome:
             user.services,
             sources,
             homes,
+            previous is not None and previous.layout != config.layout,
             config.aio,
             inputs.memo,
             keep,

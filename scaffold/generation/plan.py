@@ -360,8 +360,7 @@ def _left_behind(path: str, left: bytes | None, current: bytes | None) -> FilePl
         return FilePlan(path, "remove", "user", None, current, "its code moved to the new layout's modules")
     if left == current:
         return FilePlan(path, "orphan", "user", current=current, note="no longer generated; kept because it is yours")
-    note = "its code moved to the new layout's modules (a removed service's, as scaffold wrote it, let go);"
-    note += " your other lines stay here"
+    note = "its code moved to the new layout's modules; your other lines stay here"
     return FilePlan(path, "update", "user", left, current, note)
 
 

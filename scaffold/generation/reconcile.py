@@ -63,6 +63,7 @@ def reconcile(
     services: Sequence[Service],
     modules: Mapping[str, tuple[Module, Module]],
     homes: Mapping[str, str],
+    switching: bool = False,
     aio: bool = False,
     memo: Memo | None = None,
     keep: frozenset[tuple[str, str]] = frozenset(),
@@ -77,7 +78,9 @@ def reconcile(
     where it was rendered; a new one: where it will be). A service's methods
     are looked for in its own module only: in per-service modules a removed
     service's class kept in its module and a new service of another package
-    may share a class name (`CatalogServicer` of shop.v1 and of other.v1). `keep`
+    may share a class name (`CatalogServicer` of shop.v1 and of other.v1), and a
+    new service's home may be a removed one's, its own module coming beside
+    (`catalog_2.py`). `switching`: this run changes the layout. `keep`
     holds classes ((class, CLASS)) and methods of dropped services and RPCs
     that stay whatever their code: those the merge keeps (see `dropped`); `release` holds classes and
     methods of dropped services and RPCs that go whatever their code: those the merge left as rendered
@@ -99,8 +102,11 @@ def reconcile(
     view = []
     for name in _merged_order(list(old_services), list(new_services)):
         old, new = old_services.get(name), new_services.get(name)
-        class_name = new.class_name if new is not None else old.class_name if old is not None else ""
-        methods, pristine = _own_module(of_module, homes.get(name, ""), class_name, owned)
+        service = new if new is not None else old
+        assert service is not None
+        methods, pristine = _own_module(
+            of_module, homes.get(name, ""), service.class_name, owned, old is None, switching
+        )
         if new is None:
             assert old is not None
             kept = (old.class_name, CLASS) in keep or (
@@ -156,14 +162,17 @@ def _own_module(
     home: str,
     class_name: str,
     owned: set[tuple[str, str]],
+    new: bool,
+    switching: bool,
 ) -> tuple[dict[tuple[str, str], str], dict[tuple[str, str], str]]:
-    """The methods (on disk, as last rendered) of the module a service's class is in: its home, or for a
-    new service whose module is not written yet, a module where the user wrote its class before the protos
-    had it and no service of the last view has a class of that name (a layout switch in the same run
-    moves it from there)."""
-    if home in of_module:
+    """The methods (on disk, as last rendered) of the module a service's class is in: its home, unless the
+    service is `new` and a service of the last view has a class of its name there (a removed one's, kept:
+    the new one's module comes beside it); for a new service in a run that switches layout, the module of
+    the old layout where the user wrote its class before the protos had it (the switch moves it from
+    there), if no service of the last view has a class of that name there."""
+    if home in of_module and not (new and (home, class_name) in owned):
         return of_module[home]
-    for path, found in sorted(of_module.items()):
+    for path, found in sorted(of_module.items()) if new and switching else ():
         if (class_name, CLASS) in found[0] and (path, class_name) not in owned:
             return found
     return {}, {}
