@@ -187,9 +187,10 @@ def _arrivals(
     arrivals: dict[str, dict[str, str]] = {}
     cut: dict[str, set[str]] = {}
     problems: list[Diagnostic] = []
+    read_by: dict[tuple[str, str], set[str]] = {}
     for name, paths in sorted(holders.items()):
         targets = homes.get(name, [])
-        if not targets and all(_as_recorded_and_unread(olds, path, name) for path in paths):
+        if not targets and all(_as_recorded_and_unread(olds, path, name, read_by) for path in paths):
             for path in paths:  # scaffold's code the new layout renders nowhere: gone, as a merge would drop it
                 cut.setdefault(path, set()).add(name)
         if not targets or (len(paths) > 1 and len(targets) > 1):
@@ -212,19 +213,28 @@ def _arrivals(
     return arrivals, cut, problems
 
 
-def _as_recorded_and_unread(olds: Mapping[str, Old], path: str, name: str) -> bool:
+def _as_recorded_and_unread(
+    olds: Mapping[str, Old], path: str, name: str, read_by: dict[tuple[str, str], set[str]]
+) -> bool:
     """Whether `name` in the old module `path` is scaffold's definition as recorded (line ends aside: a kept
     class of a service gone from the protos, its stubs untouched), and no code of the old modules names it
     (a helper, its string annotation, `__all__`, code moving elsewhere that imports it; a comment is no
     reader). Left behind, it would hold the module for the merge to bring back as code of the user's, into
     the new layout's module exactly as rendered, where the next run lets it go
-    (`scaffold.generation.mergechecks.left_as_rendered`)."""
+    (`scaffold.generation.mergechecks.left_as_rendered`). `read_by` keeps what each module's code names
+    (outside one definition, or none: ""), each module walked once however many names are asked about."""
     old = olds[path]
     if old.base is None or name not in old.base.blocks or name not in old.ours.blocks:
         return False
     if split_lines(old.block(name) or "") != split_lines(old.block(name, recorded=True) or ""):
         return False
-    return not any(name in names_in_code(o.ours.tree, name if p == path else "") for p, o in olds.items())
+    for other, module in olds.items():
+        outside = name if other == path else ""
+        if (other, outside) not in read_by:
+            read_by[other, outside] = names_in_code(module.ours.tree, outside)
+        if name in read_by[other, outside]:
+            return False
+    return True
 
 
 def _gather_copies(
