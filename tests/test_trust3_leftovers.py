@@ -4,6 +4,7 @@ replay file; all driven through the CLI."""
 
 from __future__ import annotations
 
+import ast
 import marshal
 import re
 import shutil
@@ -499,3 +500,192 @@ def test_a_new_service_whose_home_a_removed_one_keeps_gets_its_stubs_in_its_own_
     assert '"Get is not implemented yet"' in served.read_text() and '"Put is not implemented yet"' in served.read_text()
     assert "mine = True" in catalog.read_text()
     assert check(project) == 0
+
+
+@pytest.mark.parametrize("aio", [False, True])
+def test_a_service_renamed_to_a_kept_class_s_name_never_tears_the_class_from_its_methods(
+    tmp_path: Path, aio: bool
+) -> None:
+    """Fuzzer seed 59005: Catalog is removed, its class kept for the user's code, a helper of theirs above
+    it; then Store is renamed Catalog. The new render's class took Store's stub lines, and the line merge,
+    clean, dropped the kept class's line: its method with the user's code was left in the helper's body
+    (`check` called the tree up to date; the next run dropped the method). A merge that loses a definition
+    both sides have is no merge: whatever comes out, the user's method stays a method of its class."""
+    project = shop(tmp_path, "single", *(["--aio"] if aio else []))
+    module = project / "shop/servicer.py"
+    text = module.read_text()
+    head, catalog = text.split("class CatalogServicer", 1)
+    todo = "        # TODO: yield each shop_pb2.Item of the response stream.\n"
+    assert todo in catalog
+    catalog = catalog.replace(todo, "        detail = 'mine'  # my code\n", 1)
+    module.write_text(
+        head + "def loud(text: str) -> str:\n    return text.upper()\n\n\nclass CatalogServicer" + catalog
+    )
+    (project / "protos/shop.proto").write_text(SHOP.format(catalog=""))
+    assert "its servicer class stays until you delete it" in gen(project).stdout
+    (project / "protos/shop.proto").write_text(SHOP.format(catalog="").replace("service Store", "service Catalog"))
+    result = gen(project)
+    assert result.returncode in (0, 1), result.stderr
+    text = module.read_text()
+    assert "detail = 'mine'  # my code" in text
+    yours = text.split("||||||| ")[0] if "<<<<<<< " in text else text
+    tree = ast.parse(yours.replace("<<<<<<< yours (on disk)\n", ""))
+    methods = {
+        (node.name, item.name)
+        for node in tree.body
+        if isinstance(node, ast.ClassDef)
+        for item in node.body
+        if isinstance(item, (ast.FunctionDef, ast.AsyncFunctionDef))
+    }
+    assert ("CatalogServicer", "Chat") in methods, yours
+    if result.returncode == 0:
+        assert check(project) == 0
+        assert gen(project).stdout.startswith("Up to date")
+    else:
+        assert "conflict" in result.stdout and check(project) != 0
+
+
+def _kept_catalog_beside_another(tmp_path: Path) -> tuple[Path, Path, str]:
+    """shop.v1.Catalog removed, its class kept for the user's code in `services/catalog.py`; other.v1.Catalog
+    (a class of the same name) served from its own module, with Find and Look. (project, that module,
+    other.proto's text)"""
+    project = shop(tmp_path, "per-service")
+    module = project / "shop/services/catalog.py"
+    implemented = module.read_text().replace("# TODO: yield each shop_pb2.Item", "yield from request_iterator  #", 1)
+    module.write_text(implemented)
+    (project / "protos/shop.proto").write_text(SHOP.format(catalog=""))
+    assert "its servicer class stays until you delete it" in gen(project).stdout
+    other = 'syntax = "proto3";\npackage other.v1;\nmessage Thing { string name = 1; }\n'
+    other += "service Catalog {\n  rpc Find (Thing) returns (Thing) {}\n  rpc Look (Thing) returns (Thing) {}\n}\n"
+    (project / "protos/other.proto").write_text(other)
+    config = project / "pyproject.toml"
+    config.write_text(config.read_text().replace('"protos/shop.proto"]', '"protos/shop.proto", "protos/other.proto"]'))
+    assert gen(project).returncode == 0
+    served = project / "shop/services/other/v1/catalog.py"
+    text = served.read_text()
+    stub_end = '"Find is not implemented yet")\n'
+    served.write_text(text.replace(stub_end, stub_end + "    # my note on Find\n", 1))
+    return project, served, other
+
+
+def test_a_dropped_stub_the_merge_keeps_is_reported_kept_beside_a_kept_class_of_its_name(tmp_path: Path) -> None:
+    """What reconcile dropped and the merge kept was keyed by class name across modules: other.v1.Catalog's
+    Find stub, kept by the merge for the user's comment below it, was taken for the kept shop.v1.Catalog
+    class's Find, still shown, so the run said the stub went while it stayed. Keyed by service now."""
+    project, served, other = _kept_catalog_beside_another(tmp_path)
+    (project / "protos/other.proto").write_text(other.replace("  rpc Find (Thing) returns (Thing) {}\n", ""))
+    result = gen(project)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "- Find (removed from the protos; your method stays)" in result.stdout
+    assert "# my note on Find" in served.read_text() and "def Find(" in served.read_text()
+    assert check(project) == 0
+    assert gen(project, "--full").stdout.startswith("Up to date")
+    imports(project, "shop.server", "shop.services.other.v1.catalog")
+
+
+def test_a_removed_services_class_the_merge_keeps_loses_its_base_beside_a_kept_class_of_its_name(
+    tmp_path: Path,
+) -> None:
+    """The same keying, for a whole service: other.v1.Catalog removed while the user's comment sits in its
+    class. The merge kept the class, but the run took it for the other kept class of that name: it kept its
+    generated base, gone from the protos, and the run ended in exit 1 with the module no longer importing."""
+    project, served, other = _kept_catalog_beside_another(tmp_path)
+    (project / "protos/other.proto").write_text(other.split("service Catalog")[0])
+    result = gen(project)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "other.v1.Catalog (removed from the protos; its servicer class stays until you delete it)" in result.stdout
+    text = served.read_text()
+    assert "# my note on Find" in text and "class CatalogServicer:  # its service is gone" in text
+    assert check(project) == 0
+    assert gen(project, "--full").stdout.startswith("Up to date")
+    imports(project, "shop.server", "shop.services.other.v1.catalog", "shop.services.catalog")
+
+
+@pytest.mark.parametrize("layout", ["single", "per-service"])
+def test_a_package_renamed_keeps_every_class_in_its_module_and_lets_the_old_services_go(
+    tmp_path: Path, layout: str
+) -> None:
+    """Keyed by service, a removed service's class and the class of the service that replaces it have one
+    name in one module (shop.v1.Catalog's and shop.v2.Catalog's `CatalogServicer`): the merged module's
+    class is the live service's, not the old one's kept (which refused the run in one module, and in
+    per-service modules, with `root_package` following the package, revived the old classes where they
+    were and removed the live services' modules)."""
+    project = shop(tmp_path, layout)
+    proto = project / "protos/shop.proto"
+    proto.write_text(proto.read_text().replace("package shop.v1;", "package shop.v2;"))
+    config = project / "pyproject.toml"
+    config.write_text(config.read_text().replace('root_package = "shop.v1"', 'root_package = "shop.v2"'))
+    result = gen(project)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert (
+        "remove    shop/services/catalog.py" not in result.stdout and "stays until you delete it" not in result.stdout
+    )
+    assert check(project) == 0
+    assert gen(project, "--full").stdout.startswith("Up to date")
+    imports(project, "shop.server")
+    modules = ["shop/servicer.py"] if layout == "single" else ["shop/services/catalog.py", "shop/services/store.py"]
+    for module in modules:
+        text = (project / module).read_text()
+        assert "kept for your code" not in text and text.count("\nclass ") == 3 - len(modules), text
+
+
+OTHER_CATALOG = (
+    'syntax = "proto3";\npackage other.v1;\nmessage Thing { string name = 1; }\n'
+    "service Catalog {\n  rpc Find (Thing) returns (Thing) {}\n  rpc Chat (stream Thing) returns (stream Thing) {}\n}\n"
+)
+
+
+def _catalog_to_other_package(project: Path, root_package: str) -> None:
+    """shop.v1.Catalog (its Find the user's) becomes other.v1.Catalog; `root_package` set as given."""
+    module = project / "shop/services/catalog.py"
+    mine = 'context.abort(grpc.StatusCode.UNIMPLEMENTED, "Find is not implemented yet")'
+    module.write_text(module.read_text().replace(mine, "return request  # mine", 1))
+    (project / "protos/shop.proto").write_text(SHOP.format(catalog=""))
+    (project / "protos/other.proto").write_text(OTHER_CATALOG)
+    config = project / "pyproject.toml"
+    text = config.read_text().replace('"protos/shop.proto"]', '"protos/shop.proto", "protos/other.proto"]')
+    config.write_text(text.replace('root_package = "shop.v1"', f'root_package = "{root_package}"'))
+
+
+def _served_and_kept(project: Path) -> None:
+    """other.v1.Catalog served from `services/catalog.py`; shop.v1.Catalog's class, with the user's line,
+    kept in `services/shop/v1/catalog.py`; the tree up to date and importing."""
+    assert check(project) == 0
+    assert gen(project, "--full").stdout.startswith("Up to date")
+    served = (project / "shop/services/catalog.py").read_text()
+    kept = (project / "shop/services/shop/v1/catalog.py").read_text()
+    assert "class CatalogServicer(other_pb2_grpc.CatalogServicer):" in served and "# mine" not in served
+    assert "class CatalogServicer:  # its service is gone" in kept and "return request  # mine" in kept
+    imports(project, "shop.server", "shop.services.shop.v1.catalog")
+
+
+def test_a_module_rendered_where_root_package_moves_one_away_is_written_not_removed(tmp_path: Path) -> None:
+    """In one run shop.v1.Catalog (the user's code in it) leaves the protos for other.v1, and `root_package`
+    follows: the kept class's module moves to `services/shop/v1/`, and other.v1.Catalog's is rendered at the
+    path it leaves. The plan had both, the render's write and the move's removal, and the removal won: the
+    live service's module was gone and the project no longer imported."""
+    project = shop(tmp_path, "per-service")
+    _catalog_to_other_package(project, "other.v1")
+    result = gen(project)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "remove    shop/services/catalog.py" not in result.stdout
+    _served_and_kept(project)
+
+
+def test_a_module_that_would_move_where_another_moves_away_from_is_refused_untouched(tmp_path: Path) -> None:
+    """The same in two runs: other.v1.Catalog first, then `root_package` would move its module to
+    `services/catalog.py`, which the kept class's module leaves in the same run. A move never lands on a
+    file that is there (rehome): refused, located, with nothing written; the user's lines where they were."""
+    project = shop(tmp_path, "per-service")
+    _catalog_to_other_package(project, "shop.v1")
+    assert gen(project).returncode == 0
+    other = project / "shop/services/other/v1/catalog.py"
+    stub = 'context.abort(grpc.StatusCode.UNIMPLEMENTED, "Chat is not implemented yet")'
+    other.write_text(other.read_text().replace(stub, "yield from request_iterator  # other mine", 1))
+    config = project / "pyproject.toml"
+    config.write_text(config.read_text().replace('root_package = "shop.v1"', 'root_package = "other.v1"'))
+    before = tree(project)
+    refused = gen(project)
+    assert refused.returncode == 2, refused.stdout + refused.stderr
+    assert refused.stderr.startswith("shop/services/other/v1/catalog.py:1:1: root_package moves this module to")
+    assert tree(project) == before

@@ -95,26 +95,32 @@ def _lines_opening(text: str, pattern: str) -> list[int]:
     return [number for number, line in enumerate(text_lines(text), 1) if re.match(pattern, line)]
 
 
-def kept_by_merge(classified: Plan, modules: set[str], lost: frozenset[tuple[str, str]]) -> frozenset[tuple[str, str]]:
-    """Which of the classes and methods reconcile dropped (`lost`) the servicer modules still define once
-    merged: the line merge keeps code of the user's that the render drops, and the user's lines may touch
-    a dropped class or stub (see `scaffold.generation.reconcile.dropped`)."""
+def kept_by_merge(
+    classified: Plan, modules: Mapping[str, Sequence[Service]], lost: frozenset[tuple[str, str]]
+) -> frozenset[tuple[str, str]]:
+    """Which of the classes and methods reconcile dropped (`lost`, by service: see
+    `scaffold.generation.reconcile.dropped`) the servicer modules (path -> the services whose classes are
+    or were there) still define once merged: the line merge keeps code of the user's that the render
+    drops, and the user's lines may touch a dropped class or stub. A class counts in its own module only."""
     found: set[tuple[str, str]] = set()
     for planned in classified.files:
-        if planned.path in modules and planned.action != "remove":
-            content = planned.content if planned.content is not None else planned.current
-            found |= lost & methods_of(content, classes=True).keys()
+        services = modules.get(planned.path)
+        if not services or planned.action == "remove":
+            continue
+        content = planned.content if planned.content is not None else planned.current
+        defined = methods_of(content, classes=True)
+        found |= lost & {(s.full_name, member) for s in services for cls, member in defined if cls == s.class_name}
     return frozenset(found)
 
 
 def left_as_rendered(
-    classified: Plan, files: Mapping[str, OutputFile], dropped_kept: Mapping[str, list[tuple[str, str]]]
+    classified: Plan, files: Mapping[str, OutputFile], dropped_kept: Mapping[str, list[tuple[str, str, str]]]
 ) -> frozenset[tuple[str, str]]:
-    """The classes ((class, CLASS)) and methods in `dropped_kept` (module path -> those of services and RPCs
-    the protos dropped, kept for the user's code) that the merged module holds exactly as the render wrote
-    them. The merge took the user's code elsewhere (into a renamed service's class, or a renamed RPC's
-    method, whose lines were the old one's), so what stays is the render's stub: the next run would let it
-    go, and `check` would call this run's tree stale."""
+    """The classes ((service, CLASS)) and methods ((service, RPC)) in `dropped_kept` (module path -> those
+    of services and RPCs the protos dropped, kept for the user's code, as (service, class, member)) that the
+    merged module holds exactly as the render wrote them. The merge took the user's code elsewhere (into a
+    renamed service's class, or a renamed RPC's method, whose lines were the old one's), so what stays is
+    the render's stub: the next run would let it go, and `check` would call this run's tree stale."""
     by_path = {planned.path: planned for planned in classified.files}
     found: set[tuple[str, str]] = set()
     for path, keys in dropped_kept.items():
@@ -123,7 +129,11 @@ def left_as_rendered(
             continue
         merged = _member_texts(planned.content if planned.content is not None else planned.current)
         rendered = _member_texts(files[path].content)
-        found |= {key for key in keys if key in merged and merged[key] == rendered.get(key)}
+        found |= {
+            (service, member)
+            for service, cls, member in keys
+            if (cls, member) in merged and merged[(cls, member)] == rendered.get((cls, member))
+        }
     return frozenset(found)
 
 
@@ -133,7 +143,7 @@ def spent(
     modules: Mapping[str, Sequence[Service]],
     kept: frozenset[tuple[str, str]],
 ) -> dict[str, frozenset[tuple[str, str]]]:
-    """The servicer modules (path -> their classes and methods in `kept`) that hold only classes the merge
+    """The servicer modules (path -> their classes and methods in `kept`, by service) that hold only classes the merge
     kept (`kept_by_merge`) and came out of the merge exactly as rendered: every edit of the user's there
     is one the render makes too (an import taken out that the kept class no longer needs). The next run,
     finding each such file as scaffold wrote it, would let the classes go and remove it; `check` would
@@ -141,7 +151,7 @@ def spent(
     by_path = {planned.path: planned for planned in classified.files}
     found = {}
     for path, services in modules.items():
-        classes = {(service.class_name, CLASS) for service in services}
+        classes = {(service.full_name, CLASS) for service in services}
         planned = by_path.get(path)
         if not classes or not classes <= kept or planned is None or path not in files:
             continue

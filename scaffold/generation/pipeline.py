@@ -168,7 +168,8 @@ def plan(inputs: Inputs, arguments: Sequence[Path] = ()) -> Outcome:
             spent,
         )
         lost = dropped(previous_view, view)
-        kept = mergechecks.kept_by_merge(classified, {*before, *after}, lost) if lost else frozenset()
+        homed = {path: _homed(before.get(path, ()), after.get(path, ())) for path in {*before, *after}}
+        kept = mergechecks.kept_by_merge(classified, homed, lost) if lost else frozenset()
         dropped_kept = _dropped_kept(after, user.services, changes, keep)
         untouched = mergechecks.left_as_rendered(classified, generation.files, dropped_kept)
         return classified, changes, kept, untouched, mergechecks.spent(classified, generation.files, after, keep)
@@ -192,23 +193,32 @@ def plan(inputs: Inputs, arguments: Sequence[Path] = ()) -> Outcome:
     return Outcome(classified, changes, result, record, copies, config)
 
 
+def _homed(before: Sequence[Service], after: Sequence[Service]) -> list[Service]:
+    """The services whose classes a servicer module holds: this run's, and the last run's whose class name
+    none of this run's takes there (a class of that name in the merged module is the live service's: a
+    package renamed keeps `CatalogServicer` in `servicer.py`, and it is not the old service's kept)."""
+    taken = {service.class_name for service in after}
+    return [*after, *(service for service in before if service.class_name not in taken)]
+
+
 def _dropped_kept(
     after: Mapping[str, Sequence[Service]],
     serving: Sequence[Service],
     changes: Changes,
     keep: frozenset[tuple[str, str]],
-) -> dict[str, list[tuple[str, str]]]:
-    """Per servicer module, the classes of dropped services ((class, CLASS)) and the methods of dropped RPCs
-    the render keeps for the user's code, but not because the merge was found to keep them (`keep`)."""
+) -> dict[str, list[tuple[str, str, str]]]:
+    """Per servicer module, the classes of dropped services ((service, class, CLASS)) and the methods of
+    dropped RPCs ((service, class, RPC)) the render keeps for the user's code, but not because the merge
+    was found to keep them (`keep`, by service)."""
     served = {service.full_name for service in serving}
     orphans = {item.route for item in changes.removed if item.kept}
     return {
         path: [
-            key
+            (s.full_name, s.class_name, member)
             for s in services
-            for key in [(s.class_name, CLASS)] * (s.full_name not in served)
-            + [(s.class_name, r.name) for r in s.rpcs if f"{s.full_name}/{r.name}" in orphans]
-            if key not in keep
+            for member in [CLASS] * (s.full_name not in served)
+            + [r.name for r in s.rpcs if f"{s.full_name}/{r.name}" in orphans]
+            if (s.full_name, member) not in keep
         ]
         for path, services in after.items()
     }

@@ -118,7 +118,9 @@ def build(
     A layout switch (`scaffold.generation.relayout`) gives `moved_in`, a new module's
     content as if the user's moved code had always been in it (merged like a
     file on disk, written as a new one), and `left_behind`, what stays of a
-    module no longer rendered (None: nothing of the user's, removed).
+    module no longer rendered (None: nothing of the user's, removed), or of a
+    path rendered again for another service (`root_package` moves one module
+    away, another's comes: the render is written over what moves).
     `package` is the project's own: where an import a merge puts back goes. `spent` are modules no longer
     rendered that hold nothing of the user's although they differ from their base
     (`scaffold.generation.mergechecks.spent`): removed.
@@ -131,16 +133,21 @@ def build(
         path = module.replace(".", "/")
         return f"{path}.py" in taken_away or f"{path}/__init__.py" in taken_away
 
+    # A path the user's code moves away from that this run renders again (another service's module comes
+    # where a `root_package` change moves one away): what is on disk is not what the render merges into.
+    vacated = {path for path in left_behind if path in files and path not in moved_in}
     planned = []
     backups: dict[str, bytes] = {}
     recorded: dict[str, tuple[str, bytes | None]] = {}
     digests: dict[str, str] = {}
     for path in sorted(files):
         output = files[path]
-        entry = state.files.get(path) if state else None
+        entry = state.files.get(path) if state and path not in vacated else None
         digests[path] = output.sha256 or sha256(output.content)
         untouched = (
-            None if path in moved_in or path in recreate else _untouched(disk, path, output, bases, digests[path])
+            None
+            if path in moved_in or path in recreate or path in vacated
+            else _untouched(disk, path, output, bases, digests[path])
         )
         if untouched is not None:
             planned.append(untouched)
@@ -148,7 +155,7 @@ def build(
             continue
         if output.sha256:  # the file is read below: a kept hash unlike the disk's is not taken on trust
             digests[path] = sha256(output.content)
-        current = moved_in.get(path) or disk.read(path)
+        current = moved_in[path] if path in moved_in else left_behind[path] if path in vacated else disk.read(path)
         if output.owner == "generated":
             planned.append(_generated(path, output.content, current, entry.sha256 if entry else None))
             if planned[-1].note and current is not None:
@@ -158,10 +165,14 @@ def build(
                 planned[-1] = replace(planned[-1], note=planned[-1].note.format(backup=PurePosixPath(backup).name))
             recorded[path] = ("generated", output.content)
         else:
-            base = bases.get(path)
+            base = None if path in vacated else bases.get(path)
             planned.append(
                 _user(path, output.content, current, base, entry is not None and path not in recreate, package, gone)
             )
+            if path in vacated and planned[-1].writes and (there := disk.read(path)) is not None:
+                # Written over what moves away (the transaction keeps the bytes on disk to roll back to).
+                note = "its code moved with root_package; this run's module for the path is written here"
+                planned[-1] = replace(planned[-1], action="update", current=there, note=note)
             if path in moved_in and (planned[-1].action == "identical" or planned[-1].content is None):
                 # It still has to be written: as merged, or, where it could not merge (no record of it, not
                 # UTF-8), as the user had it, which is what moves.
@@ -178,7 +189,7 @@ def build(
             keep = output.content if derived else (state.base.get(path) if state else None)
             recorded[path] = ("user", keep)
     for path, entry in sorted(state.files.items() if state else ()):
-        if path in left_behind:
+        if path in left_behind and path not in files:
             planned.append(_left_behind(path, left_behind[path], disk.read(path)))
         elif path in spent and path not in files and (current := disk.read(path)) is not None:
             note = "no longer generated; each of your edits to it is one scaffold's render makes too"
@@ -189,7 +200,7 @@ def build(
     settled = not any(f.action == "unmerged" for f in planned) and not findings.diagnostics
     taken = {path: digest for path, digest in digests.items() if recorded[path][1] is files[path].content}
     new_state = record(recorded, settled, taken, findings.named)
-    transaction = _transaction(disk, planned, backups, new_state, frozenset(moved_in))
+    transaction = _transaction(disk, planned, backups, new_state, frozenset({*moved_in, *vacated}))
     return Plan(tuple(planned), new_state, backups, transaction, findings.diagnostics)
 
 

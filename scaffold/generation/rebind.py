@@ -153,10 +153,14 @@ def misplaced(merged: bytes, render: bytes, current: bytes) -> list[str]:
     module become asyncio's), or a name defined twice in one class or module (a method's lines aligned with
     another class's), or a module that no longer parses though both sides did (the user's lines put between
     the last two lines of a block, the line diff having aligned a removed block's twin last line with the
-    one that stays). Such a merge is no merge; the caller calls it a conflict."""
+    one that stays), or a definition both sides have that the merge has not where they have it (a method
+    whose class line went: a revived service's class rendered where the user's module had another class
+    with the same stubs, the kept class's methods left below a helper of the user's). Such a merge is no
+    merge; the caller calls it a conflict."""
     if not _parses(merged) and _parses(current) and _parses(render):
         return ["<the merged module does not parse>"]
     twice = _defined_twice(merged) - _defined_twice(current) - _defined_twice(render)
+    twice |= (_defined(current) & _defined(render)) - _defined(merged)
     suspects = _unresolved(merged) - _unresolved(current) - _unresolved(render)
     if not suspects:
         return sorted(twice)
@@ -190,6 +194,25 @@ def _defined_twice(content: bytes) -> set[str]:
                 if len(set(decorators)) < len(decorators):
                     twice.add(f"@decorator {name}")
     return twice
+
+
+def _defined(content: bytes) -> set[str]:
+    """`name` for each top-level function and class, `Class.name` for each function of a top-level class."""
+    try:
+        tree = ast.parse(content.decode("utf-8"))
+    except (UnicodeDecodeError, SyntaxError, ValueError):
+        return set()
+    found: set[str] = set()
+    for node in tree.body:
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            found.add(node.name)
+        if isinstance(node, ast.ClassDef):
+            found |= {
+                f"{node.name}.{item.name}"
+                for item in node.body
+                if isinstance(item, (ast.FunctionDef, ast.AsyncFunctionDef))
+            }
+    return found
 
 
 def _parses(content: bytes) -> bool:

@@ -81,10 +81,11 @@ def reconcile(
     may share a class name (`CatalogServicer` of shop.v1 and of other.v1), and a
     new service's home may be a removed one's, its own module coming beside
     (`catalog_2.py`). `switching`: this run changes the layout. `keep`
-    holds classes ((class, CLASS)) and methods of dropped services and RPCs
-    that stay whatever their code: those the merge keeps (see `dropped`); `release` holds classes and
-    methods of dropped services and RPCs that go whatever their code: those the merge left as rendered
-    (see `scaffold.generation.pipeline`).
+    holds the classes ((service, CLASS), by the service's full name) and methods ((service, RPC)) of
+    dropped services and RPCs that stay whatever their code: those the merge keeps (see `dropped`);
+    `release` holds those that go whatever their code: those the merge left as rendered (see
+    `scaffold.generation.pipeline`). Both are keyed by service, not class: two modules can hold classes
+    of one name.
     """
     of_module: dict[str, tuple[dict[tuple[str, str], str], dict[tuple[str, str], str]]] = {}
     for path, (ours, base) in modules.items():
@@ -109,8 +110,8 @@ def reconcile(
         )
         if new is None:
             assert old is not None
-            kept = (old.class_name, CLASS) in keep or (
-                (old.class_name, CLASS) not in release
+            kept = (name, CLASS) in keep or (
+                (name, CLASS) not in release
                 and any(_changed((old.class_name, rpc.name), methods, pristine) for rpc in old.rpcs)
             )
             if kept:
@@ -125,10 +126,10 @@ def reconcile(
         for rpc_name in _merged_order(list(old_rpcs), list(new_rpcs)):
             old_rpc, new_rpc = old_rpcs.get(rpc_name), new_rpcs.get(rpc_name)
             route = f"{name}/{rpc_name}"
-            key = (new.class_name, rpc_name)
+            key, member = (new.class_name, rpc_name), (name, rpc_name)
             if new_rpc is None:
                 assert old_rpc is not None
-                kept = key in keep or (key not in release and _changed(key, methods, pristine))
+                kept = member in keep or (member not in release and _changed(key, methods, pristine))
                 if kept:
                     rpcs.append(old_rpc)
                 if rpc_name in before:
@@ -179,8 +180,9 @@ def _own_module(
 
 
 def dropped(previous_view: Sequence[Service], view: Sequence[Service]) -> frozenset[tuple[str, str]]:
-    """The classes ((class, CLASS)) and methods the last render showed that `view` leaves out: the
-    untouched code of services and RPCs the protos dropped.
+    """The classes ((service, CLASS)) and methods ((service, RPC)) the last render showed that `view` leaves
+    out: the untouched code of services and RPCs the protos dropped. Keyed by the service's full name: a
+    class of the same name kept in another module (a removed service's) is not the one that went.
 
     Only a guess of reconcile's: the line merge keeps such code after all
     where the user's lines touch it (a statement right below the class, a
@@ -191,10 +193,12 @@ def dropped(previous_view: Sequence[Service], view: Sequence[Service]) -> frozen
     kept passed to `reconcile` as `keep`: the class unserved, the method as
     an orphan, reported as kept.
     """
-    shown = {(s.class_name, CLASS) for s in view} | {(s.class_name, r.name) for s in view for r in s.rpcs}
-    before = {(s.class_name, CLASS) for s in previous_view}
-    before |= {(s.class_name, r.name) for s in previous_view for r in s.rpcs}
-    return frozenset(before - shown)
+    return frozenset(members(previous_view) - members(view))
+
+
+def members(services: Sequence[Service]) -> set[tuple[str, str]]:
+    """(service, CLASS) for each service's class and (service, RPC) for each of its methods, by full name."""
+    return {(s.full_name, CLASS) for s in services} | {(s.full_name, r.name) for s in services for r in s.rpcs}
 
 
 def _deleted(
