@@ -143,11 +143,11 @@ def spent(
     modules: Mapping[str, Sequence[Service]],
     kept: frozenset[tuple[str, str]],
 ) -> dict[str, frozenset[tuple[str, str]]]:
-    """The servicer modules (path -> their classes and methods in `kept`, by service) that hold only classes the merge
-    kept (`kept_by_merge`) and came out of the merge exactly as rendered: every edit of the user's there
-    is one the render makes too (an import taken out that the kept class no longer needs). The next run,
-    finding each such file as scaffold wrote it, would let the classes go and remove it; `check` would
-    call this run's tree up to date wrongly."""
+    """The servicer modules (path -> their classes and methods in `kept`, by service) that hold only
+    classes the merge kept (`kept_by_merge`) and came out of the merge exactly as rendered: every edit of
+    the user's there is one the render makes too (an import taken out that the kept class no longer
+    needs). The next run, finding each such file as scaffold wrote it, would let the classes go and
+    remove it; `check` would call this run's tree up to date wrongly."""
     by_path = {planned.path: planned for planned in classified.files}
     found = {}
     for path, services in modules.items():

@@ -193,10 +193,10 @@ def dropped(previous_view: Sequence[Service], view: Sequence[Service]) -> frozen
     kept passed to `reconcile` as `keep`: the class unserved, the method as
     an orphan, reported as kept.
     """
-    return frozenset(members(previous_view) - members(view))
+    return frozenset(_members(previous_view) - _members(view))
 
 
-def members(services: Sequence[Service]) -> set[tuple[str, str]]:
+def _members(services: Sequence[Service]) -> set[tuple[str, str]]:
     """(service, CLASS) for each service's class and (service, RPC) for each of its methods, by full name."""
     return {(s.full_name, CLASS) for s in services} | {(s.full_name, r.name) for s in services for r in s.rpcs}
 
