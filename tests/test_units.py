@@ -376,6 +376,15 @@ def test_a_line_merge_that_splits_a_definition_or_doubles_a_method_is_called_mis
     torn = b"def t() -> None:\n    x = 1\nMINE = 2\n    assert x\n"
     assert misplaced(torn, render, b"def t() -> None:\n    x = 1\n    assert x\n\n\nMINE = 2\n") != []
     assert misplaced(torn, render, torn) == []  # the user's own file did not parse either: not the merge's doing
+    # A method both sides have in their class, left by the merge in the body of the user's helper (seed 59005).
+    helper = b"def loud(text: str) -> str:\n    return text.upper()\n"
+    mine = helper + b"\n\nclass Catalog:\n    def Chat(self) -> None:\n        pass\n"
+    torn_away = helper + b"    def Chat(self) -> None:\n        pass\n"
+    assert misplaced(torn_away, b"class Catalog:\n    def Chat(self) -> None:\n        pass\n", mine) == [
+        "Catalog",
+        "Catalog.Chat",
+    ]
+    assert misplaced(helper, helper, mine) == []  # the render dropped the class: a merge may too
 
 
 @pytest.mark.parametrize("ending", [b"\r", b"\r\n"])
