@@ -659,13 +659,31 @@ def _served_and_kept(project: Path) -> None:
     imports(project, "shop.server", "shop.services.shop.v1.catalog")
 
 
-def test_a_module_rendered_where_root_package_moves_one_away_is_written_not_removed(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    "killed",
+    [
+        None,
+        ("swapping", "shop/services/catalog.py"),
+        ("after-swap", "shop/services/catalog.py"),
+        ("swapping", "shop/services/shop/v1/catalog.py"),
+    ],
+)
+def test_a_module_rendered_where_root_package_moves_one_away_is_written_not_removed(
+    tmp_path: Path, killed: tuple[str, str] | None
+) -> None:
     """In one run shop.v1.Catalog (the user's code in it) leaves the protos for other.v1, and `root_package`
     follows: the kept class's module moves to `services/shop/v1/`, and other.v1.Catalog's is rendered at the
     path it leaves. The plan had both, the render's write and the move's removal, and the removal won: the
-    live service's module was gone and the project no longer imported."""
+    live service's module was gone and the project no longer imported. A kill while either file is swapped
+    in loses nothing: the next run rolls back and does it all."""
     project = shop(tmp_path, "per-service")
     _catalog_to_other_package(project, "other.v1")
+    if killed is not None:
+        hook = with_seam(tmp_path, KILL.format(moment=killed[0], path=killed[1]))
+        assert gen(project, env=hook).returncode == 137
+        # Swapped in path order: the new module may be in before the moved one is, the user's line held by
+        # the run's journal (under .scaffold/) until the next run rolls back.
+        assert any(b"return request  # mine" in content for content in tree(project).values())
     result = gen(project)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "remove    shop/services/catalog.py" not in result.stdout
