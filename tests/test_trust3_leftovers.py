@@ -367,6 +367,25 @@ def test_a_new_services_class_lands_above_what_the_user_appended(tmp_path: Path,
     lint(project, "shop", "tests")
 
 
+def _kept_catalog_beside_another(tmp_path: Path, rpcs: str, beside_kept: str = "") -> tuple[Path, Path, str]:
+    """shop.v1.Catalog removed, its class kept for the user's code in `services/catalog.py` (with
+    `beside_kept` appended there); other.v1.Catalog, a class of the same name, served from its own module
+    with `rpcs`. (project, that module, other.proto's text)"""
+    project = shop(tmp_path, "per-service")
+    module = project / "shop/services/catalog.py"
+    implemented = module.read_text().replace("# TODO: yield each shop_pb2.Item", "yield from request_iterator  #", 1)
+    module.write_text(implemented + beside_kept)
+    (project / "protos/shop.proto").write_text(SHOP.format(catalog=""))
+    assert "its servicer class stays until you delete it" in gen(project).stdout
+    other = 'syntax = "proto3";\npackage other.v1;\nmessage Thing { string name = 1; }\n'
+    other += f"service Catalog {{\n{rpcs}}}\n"
+    (project / "protos/other.proto").write_text(other)
+    config = project / "pyproject.toml"
+    config.write_text(config.read_text().replace('"protos/shop.proto"]', '"protos/shop.proto", "protos/other.proto"]'))
+    assert gen(project).returncode == 0
+    return project, project / "shop/services/other/v1/catalog.py", other
+
+
 def test_a_new_service_named_like_a_kept_class_of_another_package_gets_its_stubs(tmp_path: Path) -> None:
     """Fuzzer seed 58705: a removed service's class stays in its per-service module (the user's code in it);
     a service of another package with the same name comes, and its module is rendered beside. Reconcile
@@ -374,19 +393,8 @@ def test_a_new_service_named_like_a_kept_class_of_another_package_gets_its_stubs
     wrote before the protos had them and left the new service's stubs out (the next run called them
     deleted and changed the imports, while `check` had called the tree up to date). Each service's methods
     are now looked up in its own module only."""
-    project = shop(tmp_path, "per-service")
-    module = next((project / "shop/services").rglob("catalog.py"))
-    implemented = module.read_text().replace("# TODO: yield each shop_pb2.Item", "yield from request_iterator  #", 1)
-    module.write_text(implemented + "\n\ndef loud(text: str) -> str:\n    return text.upper()\n")
-    (project / "protos/shop.proto").write_text(SHOP.format(catalog=""))
-    assert "its servicer class stays until you delete it" in gen(project).stdout
-    other = 'syntax = "proto3";\npackage other.v1;\nmessage Thing { string name = 1; }\n'
-    other += "service Catalog {\n  rpc Find (Thing) returns (Thing) {}\n}\n"
-    (project / "protos/other.proto").write_text(other)
-    config = project / "pyproject.toml"
-    config.write_text(config.read_text().replace('"protos/shop.proto"]', '"protos/shop.proto", "protos/other.proto"]'))
-    assert gen(project).returncode == 0
-    [served] = [p for p in (project / "shop/services").rglob("catalog.py") if "other" in str(p)]
+    helper = "\n\ndef loud(text: str) -> str:\n    return text.upper()\n"
+    project, served, other = _kept_catalog_beside_another(tmp_path, "  rpc Find (Thing) returns (Thing) {}\n", helper)
     assert "def Find(" in served.read_text() and '"Find is not implemented yet"' in served.read_text()
     assert check(project) == 0
     assert gen(project, "--full").stdout.startswith("Up to date")
@@ -545,34 +553,21 @@ def test_a_service_renamed_to_a_kept_class_s_name_never_tears_the_class_from_its
         assert "conflict" in result.stdout and check(project) != 0
 
 
-def _kept_catalog_beside_another(tmp_path: Path) -> tuple[Path, Path, str]:
-    """shop.v1.Catalog removed, its class kept for the user's code in `services/catalog.py`; other.v1.Catalog
-    (a class of the same name) served from its own module, with Find and Look. (project, that module,
-    other.proto's text)"""
-    project = shop(tmp_path, "per-service")
-    module = project / "shop/services/catalog.py"
-    implemented = module.read_text().replace("# TODO: yield each shop_pb2.Item", "yield from request_iterator  #", 1)
-    module.write_text(implemented)
-    (project / "protos/shop.proto").write_text(SHOP.format(catalog=""))
-    assert "its servicer class stays until you delete it" in gen(project).stdout
-    other = 'syntax = "proto3";\npackage other.v1;\nmessage Thing { string name = 1; }\n'
-    other += "service Catalog {\n  rpc Find (Thing) returns (Thing) {}\n  rpc Look (Thing) returns (Thing) {}\n}\n"
-    (project / "protos/other.proto").write_text(other)
-    config = project / "pyproject.toml"
-    config.write_text(config.read_text().replace('"protos/shop.proto"]', '"protos/shop.proto", "protos/other.proto"]'))
-    assert gen(project).returncode == 0
-    served = project / "shop/services/other/v1/catalog.py"
-    text = served.read_text()
+def _noted_find(served: Path) -> None:
+    """The user's comment right below the Find stub of `served`: the merge keeps the stub for it."""
     stub_end = '"Find is not implemented yet")\n'
-    served.write_text(text.replace(stub_end, stub_end + "    # my note on Find\n", 1))
-    return project, served, other
+    served.write_text(served.read_text().replace(stub_end, stub_end + "    # my note on Find\n", 1))
+
+
+FIND_AND_LOOK = "  rpc Find (Thing) returns (Thing) {}\n  rpc Look (Thing) returns (Thing) {}\n"
 
 
 def test_a_dropped_stub_the_merge_keeps_is_reported_kept_beside_a_kept_class_of_its_name(tmp_path: Path) -> None:
     """What reconcile dropped and the merge kept was keyed by class name across modules: other.v1.Catalog's
     Find stub, kept by the merge for the user's comment below it, was taken for the kept shop.v1.Catalog
     class's Find, still shown, so the run said the stub went while it stayed. Keyed by service now."""
-    project, served, other = _kept_catalog_beside_another(tmp_path)
+    project, served, other = _kept_catalog_beside_another(tmp_path, FIND_AND_LOOK)
+    _noted_find(served)
     (project / "protos/other.proto").write_text(other.replace("  rpc Find (Thing) returns (Thing) {}\n", ""))
     result = gen(project)
     assert result.returncode == 0, result.stdout + result.stderr
@@ -589,7 +584,8 @@ def test_a_removed_services_class_the_merge_keeps_loses_its_base_beside_a_kept_c
     """The same keying, for a whole service: other.v1.Catalog removed while the user's comment sits in its
     class. The merge kept the class, but the run took it for the other kept class of that name: it kept its
     generated base, gone from the protos, and the run ended in exit 1 with the module no longer importing."""
-    project, served, other = _kept_catalog_beside_another(tmp_path)
+    project, served, other = _kept_catalog_beside_another(tmp_path, FIND_AND_LOOK)
+    _noted_find(served)
     (project / "protos/other.proto").write_text(other.split("service Catalog")[0])
     result = gen(project)
     assert result.returncode == 0, result.stdout + result.stderr
