@@ -90,6 +90,13 @@ def killed_after_swapping(project: Path, victim: str, tmp_path: Path) -> Path:
     return copy
 
 
+def lines_only_in_the_record(project: Path, lines: list[str]) -> list[str]:
+    """Which of the user's `lines` no file of `project` holds outside `.scaffold/` (a killed run's journal
+    may hold them until the next run rolls back: the user would not find them there)."""
+    files = [content.decode() for path, content in tree(project).items() if not path.startswith(".scaffold/")]
+    return [line for line in lines if not any(line in text for text in files)]
+
+
 def test_a_kill_at_every_swap_ends_in_the_old_tree_or_the_new_one(tmp_path: Path) -> None:
     project = make_project(tmp_path, HELLO)
     implement(project, "SayHello", HELLO_BODY)

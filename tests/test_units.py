@@ -23,6 +23,7 @@ from scaffold.generation.protocresult import ProtoInput
 from scaffold.generation.rebind import misplaced, rebound
 from scaffold.generation.relocate import package_dirs, relocate
 from scaffold.generation.repair import repair
+from scaffold.record.write import swap_order
 
 
 @pytest.mark.parametrize(
@@ -433,3 +434,29 @@ def test_per_service_paths_start_below_the_root_package_and_never_meet_a_directo
     }
     assert service_paths(services)["inventory.v1.Catalog"] == "inventory/v1/catalog"  # no root: the whole name
     assert service_paths(services, "inventory")["inventory.v1.Catalog"] == "v1/catalog"
+
+
+def test_a_transaction_swaps_new_files_in_before_it_rewrites_and_removes(tmp_path: Path) -> None:
+    """A kill between two swaps leaves the lines a run moves in a file of the project: a module's new home
+    is in before its old path is rewritten or removed (a removal making room for a directory goes first)."""
+    for path in ("a_old.py", "b_rewritten.py", "room", ".scaffold/manifest.json"):
+        (tmp_path / path).parent.mkdir(exist_ok=True)
+        (tmp_path / path).write_text("")
+    changes = {
+        "a_old.py": None,
+        "b_rewritten.py": b"x",
+        "z_new.py": b"x",
+        "room/inside.py": b"x",
+        "room": None,
+        ".scaffold/manifest.json": b"{}",
+        ".scaffold/base/z_new.py": b"x",
+    }
+    assert swap_order(tmp_path, changes) == [
+        "room",
+        "room/inside.py",
+        "z_new.py",
+        "b_rewritten.py",
+        "a_old.py",
+        ".scaffold/base/z_new.py",
+        ".scaffold/manifest.json",
+    ]

@@ -186,8 +186,7 @@ def apply(
         expected = expected if expected is not None else {}
         txn = root / TXN_DIR
         staged = txn / "new"
-        # The project's files first, scaffold's record of them last.
-        paths = sorted(changes, key=lambda path: (path.startswith(f"{STATE_DIR}/"), path))
+        paths = swap_order(root, changes)
         created = journal.missing_dirs(
             root, [f"{TXN_DIR}/{JOURNAL}", *(path for path in paths if changes[path] is not None)]
         )
@@ -218,6 +217,33 @@ def apply(
     for path in paths:
         if changes[path] is None:
             _prune_empty_dirs((root / path).parent, root)
+
+
+def swap_order(root: Path, changes: Mapping[str, bytes | None]) -> list[str]:
+    """The order a transaction swaps `changes` in: whatever moment a kill lands, the lines a run moves
+    (a layout switch, a `root_package` move, a module rendered where another leaves) are in a file of the
+    project, not only in the journal under `.scaffold/`.
+
+    So a file that is new comes first (it replaces nothing), then one rewritten, then one removed, each group
+    in path order; scaffold's record of them comes last. A removal that makes room for a file written below
+    it (a file where a directory is to be) goes first.
+    """
+    state = f"{STATE_DIR}/"
+    parents = {parent for path, content in changes.items() if content is not None for parent in _parents(path)}
+
+    def rank(path: str) -> tuple[bool, int, str]:
+        if changes[path] is None:
+            group = 0 if path in parents else 3
+        else:
+            group = 2 if os.path.lexists(root / path) else 1
+        return path.startswith(state), group, path
+
+    return sorted(changes, key=rank)
+
+
+def _parents(path: str) -> list[str]:
+    parts = path.split("/")
+    return ["/".join(parts[:end]) for end in range(1, len(parts))]
 
 
 UNDO_DIR = f"{STATE_DIR}/undo"
