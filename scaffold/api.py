@@ -246,7 +246,16 @@ def regenerate(
                     seams.at(seams.PLANNED)
                     merged = [f.path for f in outcome.plan.files if f.action in ("merge", "conflict")]
                     users = [f.path for f in outcome.plan.files if f.owner == "user" and f.writes]
-                    write.apply(root, changes, outcome.plan.expected, merged, progress, undo=True, users=users)
+                    write.apply(
+                        root,
+                        changes,
+                        outcome.plan.expected,
+                        merged,
+                        progress,
+                        undo=True,
+                        users=users,
+                        first=outcome.plan.arrivals,
+                    )
             except swap.Changed as changed:
                 overtaken = changed.path
                 continue

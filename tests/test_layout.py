@@ -276,6 +276,32 @@ def test_a_switch_killed_at_any_swap_ends_in_the_old_tree_or_the_new_one(tmp_pat
             assert tree(copy) == switched, path
 
 
+def test_a_switch_moving_code_between_two_files_that_stay_swaps_its_new_home_in_first(tmp_path: Path) -> None:
+    """Found by a review: code that moves from a file that stays (a line of the user's is left there) into one
+    that is there already (a module the last switch left behind, absorbed) is a rewrite at both ends; in path
+    order `shop/servicer.py` went first, and a kill right after it left the user's method only in the journal
+    under `.scaffold/`. The file it moves into goes first now, and a rollback puts the old one back first."""
+    project = make(tmp_path, "--layout", "per-service")
+    root = project / "shop/services/root.py"
+    implement(root, "Ping", PING)
+    root.write_text(root.read_text() + '\nprint("left in root")\n')
+    set_layout(project, "single")
+    assert gen(project).returncode == 0
+    assert 'print("left in root")' in root.read_text()
+    servicer = project / "shop/servicer.py"
+    servicer.write_text(servicer.read_text() + '\nprint("left in servicer")\n')
+    set_layout(project, "per-service")
+    switched, paths = swaps_of_a_run(project, tmp_path)
+    assert PING in switched["shop/services/root.py"].decode()
+    assert 'print("left in servicer")' in switched["shop/servicer.py"].decode()
+    assert paths.index("shop/services/root.py") < paths.index("shop/servicer.py")
+    for path in ("shop/services/root.py", "shop/servicer.py"):
+        copy = killed_after_swapping(project, path, tmp_path / path.replace("/", "_"))
+        assert not lines_only_in_the_record(copy, [PING]), path
+        assert gen(copy).returncode == 0
+        assert tree(copy) == switched, path
+
+
 def test_an_aio_switch_with_a_new_rpc_in_the_same_run_keeps_the_code_and_adds_the_stub(tmp_path: Path) -> None:
     project = make(tmp_path, "--layout", "single", "--aio")
     servicer = project / "shop/servicer.py"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import random
 import re
 import subprocess
@@ -11,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from scaffold.core import seams
 from scaffold.core.errors import Diagnostic
 from scaffold.core.imports import Import, import_lines
 from scaffold.core.model import Service, service_paths
@@ -23,7 +25,7 @@ from scaffold.generation.protocresult import ProtoInput
 from scaffold.generation.rebind import misplaced, rebound
 from scaffold.generation.relocate import package_dirs, relocate
 from scaffold.generation.repair import repair
-from scaffold.record.write import swap_order
+from scaffold.record.write import apply, swap_order
 
 
 @pytest.mark.parametrize(
@@ -438,25 +440,59 @@ def test_per_service_paths_start_below_the_root_package_and_never_meet_a_directo
 
 def test_a_transaction_swaps_new_files_in_before_it_rewrites_and_removes(tmp_path: Path) -> None:
     """A kill between two swaps leaves the lines a run moves in a file of the project: a module's new home
-    is in before its old path is rewritten or removed (a removal making room for a directory goes first)."""
-    for path in ("a_old.py", "b_rewritten.py", "room", ".scaffold/manifest.json"):
+    (a new file, or one the user's code moves into) is in before its old path is rewritten or removed."""
+    for path in ("a_old.py", "b_rewritten.py", "c_moved_into.py", "d_unread.py", ".scaffold/manifest.json"):
         (tmp_path / path).parent.mkdir(exist_ok=True)
         (tmp_path / path).write_text("")
     changes = {
         "a_old.py": None,
         "b_rewritten.py": b"x",
+        "c_moved_into.py": b"x",
+        "d_unread.py": b"x",
+        "e_unread_new.py": b"x",
         "z_new.py": b"x",
-        "room/inside.py": b"x",
-        "room": None,
         ".scaffold/manifest.json": b"{}",
         ".scaffold/base/z_new.py": b"x",
     }
-    assert swap_order(tmp_path, changes) == [
-        "room",
-        "room/inside.py",
+    expected = {"a_old.py": b"", "b_rewritten.py": b"", "c_moved_into.py": b"", "z_new.py": None}
+    assert swap_order(tmp_path, changes, expected, first={"c_moved_into.py"}) == [
+        "c_moved_into.py",
+        "e_unread_new.py",
         "z_new.py",
         "b_rewritten.py",
+        "d_unread.py",
         "a_old.py",
         ".scaffold/base/z_new.py",
         ".scaffold/manifest.json",
     ]
+
+
+def test_a_rollback_puts_old_homes_back_before_it_takes_new_files_away(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A failure after every swap (here the last one) rolls back in the swaps' order undone: the file the
+    user's line moved out of is put back before the one it moved into is taken away, so the line is in one
+    of them at every step of the rollback too (a second Ctrl-C lands somewhere in it)."""
+    (tmp_path / "old.py").write_text("mine\n")
+    rolling, visible = [False], []
+
+    def fail_after_the_last_swap(moment: str, path: str) -> None:
+        if (moment, path) == (seams.AFTER_SWAP, "old.py"):
+            rolling[0] = True
+            raise KeyboardInterrupt
+
+    def seen() -> None:
+        if rolling[0]:
+            homes = [tmp_path / "new.py", tmp_path / "old.py"]
+            visible.append(any(home.exists() and "mine" in home.read_text() for home in homes))
+
+    real_replace, real_unlink = os.replace, Path.unlink
+    monkeypatch.setattr(os, "replace", lambda source, target: (real_replace(source, target), seen())[0])
+    monkeypatch.setattr(Path, "unlink", lambda self, missing_ok=False: (real_unlink(self, missing_ok), seen())[0])
+    monkeypatch.setenv(seams.ENVIRONMENT, "test:hook")
+    monkeypatch.setattr(seams, "_loaded_for", "test:hook")
+    monkeypatch.setattr(seams, "_hook", fail_after_the_last_swap)
+    with pytest.raises(KeyboardInterrupt):
+        apply(tmp_path, {"new.py": b"mine\n", "old.py": None}, {"new.py": None, "old.py": b"mine\n"})
+    assert len(visible) >= 2 and all(visible), visible
+    assert (tmp_path / "old.py").read_text() == "mine\n" and not (tmp_path / "new.py").exists()

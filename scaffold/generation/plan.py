@@ -64,6 +64,8 @@ class Plan:
     """Path -> (what it will hold, what the plan read there), for every path the plan changes."""
     gone: tuple[Diagnostic, ...] = ()
     """Code of the user's that names a generated module no longer generated (`scaffold.generation.gone`): theirs to change."""
+    arrivals: frozenset[str] = frozenset()
+    """The paths the user's code moves into (a layout switch, a `root_package` move): swapped in first."""
 
     @property
     def changed(self) -> tuple[FilePlan, ...]:
@@ -201,7 +203,7 @@ def build(
     taken = {path: digest for path, digest in digests.items() if recorded[path][1] is files[path].content}
     new_state = record(recorded, settled, taken, findings.named)
     transaction = _transaction(disk, planned, backups, new_state, frozenset({*moved_in, *vacated}))
-    return Plan(tuple(planned), new_state, backups, transaction, findings.diagnostics)
+    return Plan(tuple(planned), new_state, backups, transaction, findings.diagnostics, frozenset(moved_in))
 
 
 def _untouched(disk: Disk, path: str, output: OutputFile, bases: Mapping[str, bytes], rendered: str) -> FilePlan | None:

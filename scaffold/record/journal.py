@@ -76,7 +76,7 @@ def rollback(root: Path, restored: Restored | None = None) -> list[Diagnostic]:
     failed = []
     put_back: Restored = []
     kept_any = False
-    for path, entry in entries(txn).items():
+    for path, entry in reversed(entries(txn).items()):  # the swaps' order undone: old homes back first
         target, backup = root / path, txn / "old" / path
         try:
             current = read(target) if exists(target) else None

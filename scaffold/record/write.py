@@ -165,6 +165,7 @@ def apply(
     progress: ProgressCallback | None = None,
     undo: bool = False,
     users: Collection[str] = (),
+    first: Collection[str] = (),
 ) -> None:
     """Write (bytes) or delete (None) every path in `changes`, all or nothing.
 
@@ -175,7 +176,8 @@ def apply(
     puts back (`scaffold gen --abort`). What it writes to `users` (the user's
     files) is also kept until it commits: a rollback merges an edit made
     after the swap onto the old file (`journal.rollback`). The caller holds
-    the project's lock (`scaffold.record.lock`).
+    the project's lock (`scaffold.record.lock`). The paths the user's code moves into (`first`) are swapped
+    in with the new files, before the ones it leaves (`swap_order`).
     """
     with checking(changes, root, users_text) as checked:
         users = frozenset(users)
@@ -186,7 +188,7 @@ def apply(
         expected = expected if expected is not None else {}
         txn = root / TXN_DIR
         staged = txn / "new"
-        paths = swap_order(root, changes)
+        paths = swap_order(root, changes, expected, first)
         created = journal.missing_dirs(
             root, [f"{TXN_DIR}/{JOURNAL}", *(path for path in paths if changes[path] is not None)]
         )
@@ -219,31 +221,31 @@ def apply(
             _prune_empty_dirs((root / path).parent, root)
 
 
-def swap_order(root: Path, changes: Mapping[str, bytes | None]) -> list[str]:
+def swap_order(
+    root: Path, changes: Mapping[str, bytes | None], expected: Mapping[str, object], first: Collection[str] = ()
+) -> list[str]:
     """The order a transaction swaps `changes` in: whatever moment a kill lands, the lines a run moves
     (a layout switch, a `root_package` move, a module rendered where another leaves) are in a file of the
-    project, not only in the journal under `.scaffold/`.
+    project, not only in the journal under `.scaffold/` (a rollback goes the other way round).
 
-    So a file that is new comes first (it replaces nothing), then one rewritten, then one removed, each group
-    in path order; scaffold's record of them comes last. A removal that makes room for a file written below
-    it (a file where a directory is to be) goes first.
+    So the new files and the paths the user's code moves into (`first`) come first, then the files
+    rewritten, then the ones removed, each group in path order; scaffold's record of them comes last.
+    A path is new where the plan read no file there (`expected`); one it did not read is looked at.
+    (A file where a directory is to be, or the reverse, never gets here: `validate.refuse_non_files`.)
     """
-    state = f"{STATE_DIR}/"
-    parents = {parent for path, content in changes.items() if content is not None for parent in _parents(path)}
+    state, first = f"{STATE_DIR}/", frozenset(first)
 
     def rank(path: str) -> tuple[bool, int, str]:
         if changes[path] is None:
-            group = 0 if path in parents else 3
+            group = 2
+        elif path in first:
+            group = 0
         else:
-            group = 2 if os.path.lexists(root / path) else 1
+            read = expected.get(path, UNREAD)
+            group = int(os.path.lexists(root / path) if read is UNREAD else read is not None)
         return path.startswith(state), group, path
 
     return sorted(changes, key=rank)
-
-
-def _parents(path: str) -> list[str]:
-    parts = path.split("/")
-    return ["/".join(parts[:end]) for end in range(1, len(parts))]
 
 
 UNDO_DIR = f"{STATE_DIR}/undo"
