@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 from conftest import check_project, run_python, run_scaffold, served, tree
-from test_trust import killed_after_swapping, lines_only_in_the_record, swaps_of_a_run
+from test_trust import killed_after_swapping, lines_out_of_sight, swaps_of_a_run
 
 from scaffold import api
 from scaffold.generation.render import Renderer
@@ -270,7 +270,7 @@ def test_a_switch_killed_at_any_swap_ends_in_the_old_tree_or_the_new_one(tmp_pat
             continue  # every file of the project is in by then
         copy = killed_after_swapping(project, path, tmp_path / f"kill{index}")
         # new files are in before the ones they replace go: the user's lines stay where the user can see them
-        assert not lines_only_in_the_record(copy, [HELPER, PUT_A, PUT_B, PING, TEST_A, "# pinged by the user"]), path
+        assert not lines_out_of_sight(copy, [HELPER, PUT_A, PUT_B, PING, TEST_A, "# pinged by the user"]), path
         if index in recovered:
             assert gen(copy).returncode == 0
             assert tree(copy) == switched, path
@@ -297,7 +297,7 @@ def test_a_switch_moving_code_between_two_files_that_stay_swaps_its_new_home_in_
     assert paths.index("shop/services/root.py") < paths.index("shop/servicer.py")
     for path in ("shop/services/root.py", "shop/servicer.py"):
         copy = killed_after_swapping(project, path, tmp_path / path.replace("/", "_"))
-        assert not lines_only_in_the_record(copy, [PING]), path
+        assert not lines_out_of_sight(copy, [PING]), path
         assert gen(copy).returncode == 0
         assert tree(copy) == switched, path
 

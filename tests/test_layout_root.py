@@ -12,7 +12,7 @@ import re
 from pathlib import Path
 
 from conftest import check_project, run_python, run_scaffold, served, tree
-from test_trust import killed_after_swapping, lines_only_in_the_record, swaps_of_a_run
+from test_trust import killed_after_swapping, lines_out_of_sight, swaps_of_a_run
 
 INVENTORY = """syntax = "proto3";
 
@@ -196,7 +196,7 @@ def test_a_move_killed_at_any_swap_ends_in_the_old_tree_or_the_new_one(tmp_path:
             continue  # every file of the project is in by then
         copy = killed_after_swapping(project, path, tmp_path / f"kill{index}")
         # a moved module is in before its old path goes: the user's lines stay where the user can see them
-        assert not lines_only_in_the_record(copy, [HEADER, GET, HELPER, TEST, CLIENT_NOTE]), path
+        assert not lines_out_of_sight(copy, [HEADER, GET, HELPER, TEST, CLIENT_NOTE]), path
         if index in recovered:
             assert gen(copy).returncode == 0
             assert tree(copy) == moved, path

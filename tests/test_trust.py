@@ -90,10 +90,14 @@ def killed_after_swapping(project: Path, victim: str, tmp_path: Path) -> Path:
     return copy
 
 
-def lines_only_in_the_record(project: Path, lines: list[str]) -> list[str]:
-    """Which of the user's `lines` no file of `project` holds outside `.scaffold/` (a killed run's journal
-    may hold them until the next run rolls back: the user would not find them there)."""
-    files = [content.decode() for path, content in tree(project).items() if not path.startswith(".scaffold/")]
+def lines_out_of_sight(project: Path, lines: list[str]) -> list[str]:
+    """Which of the user's `lines` no file of `project` outside `.scaffold/` holds: a killed run's journal
+    there may hold them until the next run rolls back, but the user would not look for them there."""
+    files = [
+        content.decode("utf-8", "replace")
+        for path, content in tree(project).items()
+        if not path.startswith(".scaffold/")
+    ]
     return [line for line in lines if not any(line in text for text in files)]
 
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 from conftest import REPO, run_python, run_scaffold, tree
-from test_trust import lines_only_in_the_record, with_seam
+from test_trust import lines_out_of_sight, with_seam
 
 
 def gen(project: Path, *args: str, env: dict[str, str] | None = None):  # type: ignore[no-untyped-def]
@@ -678,7 +678,7 @@ def test_a_module_rendered_where_root_package_moves_one_away_is_written_not_remo
         hook = with_seam(tmp_path, KILL.format(moment=killed[0], path=killed[1]))
         assert gen(project, env=hook).returncode == 137
         # the moved module is in before the new one replaces the old: the user's line is in one of them
-        assert not lines_only_in_the_record(project, ["return request  # mine"])
+        assert not lines_out_of_sight(project, ["return request  # mine"])
     result = gen(project)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "remove    shop/services/catalog.py" not in result.stdout
