@@ -302,6 +302,34 @@ def test_a_switch_moving_code_between_two_files_that_stay_swaps_its_new_home_in_
         assert tree(copy) == switched, path
 
 
+def test_an_undo_of_a_switch_killed_at_any_swap_keeps_the_users_lines_in_sight(tmp_path: Path) -> None:
+    """Found by a review: `gen --abort` swapped the files back in path order, so undoing a switch that moved
+    the user's method into `shop/servicer.py` (a file left behind, absorbed) out of `shop/services/root.py`
+    (which stays, a line of the user's in it) took the method out of the first before the second had it
+    back. An undo now goes through the run's own swaps backwards."""
+    project = make(tmp_path, "--layout", "single")
+    servicer = project / "shop/servicer.py"
+    implement(servicer, "Ping", PING)
+    servicer.write_text(servicer.read_text() + '\nprint("left in servicer")\n')
+    set_layout(project, "per-service")
+    assert gen(project).returncode == 0
+    root = project / "shop/services/root.py"
+    root.write_text(root.read_text() + '\nprint("left in root")\n')
+    set_layout(project, "single")
+    switched = gen(project)
+    assert switched.returncode == 0, switched.stderr
+    assert PING in servicer.read_text() and PING not in root.read_text()
+    before, paths = swaps_of_a_run(project, tmp_path, "--abort")
+    assert PING in before["shop/services/root.py"].decode()
+    for index, path in enumerate(paths):
+        if path.startswith(".scaffold/"):
+            continue
+        copy = killed_after_swapping(project, path, tmp_path / f"kill{index}", "--abort")
+        assert not lines_out_of_sight(copy, [PING, 'print("left in servicer")', 'print("left in root")']), path
+    assert run_scaffold("gen", "-C", copy).returncode == 0  # the killed undo rolled back: the switched tree
+    assert PING in (copy / "shop/servicer.py").read_text()
+
+
 def test_an_aio_switch_with_a_new_rpc_in_the_same_run_keeps_the_code_and_adds_the_stub(tmp_path: Path) -> None:
     project = make(tmp_path, "--layout", "single", "--aio")
     servicer = project / "shop/servicer.py"

@@ -68,8 +68,8 @@ def test_a_kill_after_the_servicer_is_swapped_then_an_edit_keeps_the_edit(tmp_pa
     assert not (project / ".scaffold/txn").exists()
 
 
-def swaps_of_a_run(project: Path, tmp_path: Path) -> tuple[dict[str, bytes], list[str]]:
-    """What `gen` makes of `project` (run on a copy), and the paths it swaps in, in order."""
+def swaps_of_a_run(project: Path, tmp_path: Path, *args: str) -> tuple[dict[str, bytes], list[str]]:
+    """What `gen ARGS` makes of `project` (run on a copy), and the paths it swaps in, in order."""
     swaps = tmp_path / "swaps"
     recorder = with_seam(
         tmp_path / "recorder",
@@ -77,16 +77,16 @@ def swaps_of_a_run(project: Path, tmp_path: Path) -> tuple[dict[str, bytes], lis
     )
     probe = tmp_path / "probe"
     shutil.copytree(project, probe)
-    assert gen(probe, env=recorder).returncode == 0
+    assert gen(probe, *args, env=recorder).returncode == 0
     return tree(probe), swaps.read_text().split()
 
 
-def killed_after_swapping(project: Path, victim: str, tmp_path: Path) -> Path:
-    """A copy of `project` whose `gen` was killed right after it swapped `victim` in."""
+def killed_after_swapping(project: Path, victim: str, tmp_path: Path, *args: str) -> Path:
+    """A copy of `project` whose `gen ARGS` was killed right after it swapped `victim` in."""
     copy = tmp_path / "copy"
     shutil.copytree(project, copy)
     body = f"def hook(moment, path):\n    if (moment, path) == ('after-swap', {victim!r}):\n        os._exit(137)\n"
-    assert gen(copy, env=with_seam(tmp_path / "killer", body)).returncode == 137
+    assert gen(copy, *args, env=with_seam(tmp_path / "killer", body)).returncode == 137
     return copy
 
 

@@ -149,9 +149,9 @@ def _holds_every_line(current: bytes | None, before: bytes) -> bool:
 
 
 def _free_name(target: Path) -> Path:
-    """`NAME.mine`, or `NAME.mine.2`, ...: the first that is not taken."""
+    """`NAME.mine`, or `NAME.mine.1`, ...: the first that is not taken (numbered as a run's backups are)."""
     candidate = target.with_name(target.name + BACKUP_SUFFIX)
-    number = 2
+    number = 1
     while os.path.lexists(candidate):
         candidate = target.with_name(f"{target.name}{BACKUP_SUFFIX}.{number}")
         number += 1

@@ -23,7 +23,7 @@ import re
 import shutil
 import stat
 import tempfile
-from collections.abc import Callable, Collection, Mapping
+from collections.abc import Callable, Collection, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -166,6 +166,7 @@ def apply(
     undo: bool = False,
     users: Collection[str] = (),
     first: Collection[str] = (),
+    order: Sequence[str] = (),
 ) -> None:
     """Write (bytes) or delete (None) every path in `changes`, all or nothing.
 
@@ -177,7 +178,8 @@ def apply(
     files) is also kept until it commits: a rollback merges an edit made
     after the swap onto the old file (`journal.rollback`). The caller holds
     the project's lock (`scaffold.record.lock`). The paths the user's code moves into (`first`) are swapped
-    in with the new files, before the ones it leaves (`swap_order`).
+    in with the new files, before the ones it leaves (`swap_order`); `order`, every path of `changes`,
+    overrides that (`undo_last` takes a run back in its own swaps' order undone).
     """
     with checking(changes, root, users_text) as checked:
         users = frozenset(users)
@@ -188,7 +190,8 @@ def apply(
         expected = expected if expected is not None else {}
         txn = root / TXN_DIR
         staged = txn / "new"
-        paths = swap_order(root, changes, expected, first)
+        paths = list(order) if order else swap_order(root, changes, expected, first)
+        assert sorted(paths) == sorted(changes), "an order names every path it swaps, once"
         created = journal.missing_dirs(
             root, [f"{TXN_DIR}/{JOURNAL}", *(path for path in paths if changes[path] is not None)]
         )
@@ -305,13 +308,21 @@ def undo_last(root: Path) -> list[str]:
             raise fail(str(undo / "old" / path), "is missing: the undo record is incomplete; nothing was put back")
         changes[path] = old
     try:
-        apply(root, changes, current, users_text=set(changes))
+        apply(root, changes, current, users_text=set(changes), order=_undoing(list(record)))
     except Changed as changed:
         raise fail(
             str(root / changed.path), "changed while scaffold was putting it back; nothing was put back"
         ) from None
     shutil.rmtree(undo)
     return sorted(changes)
+
+
+def _undoing(swapped: list[str]) -> list[str]:
+    """The order that takes back a run which swapped its paths in as `swapped` lists them: its project files
+    backwards, so each moment of the undo is one the run went through (the lines it moved were in a file of
+    the project at each), then scaffold's record."""
+    state = f"{STATE_DIR}/"
+    return [p for p in reversed(swapped) if not p.startswith(state)] + [p for p in swapped if p.startswith(state)]
 
 
 def _prune_empty_dirs(directory: Path, root: Path) -> None:
