@@ -189,6 +189,24 @@ def test_a_second_hand_edit_of_a_generated_module_gets_its_own_backup(tmp_path: 
     assert (project / "greeter/generated/greeter_pb2_grpc.py.mine.1").read_text().endswith("# EDIT2\n")
 
 
+def test_a_kill_after_a_hand_edited_generated_module_is_rewritten_finds_the_edit_in_its_backup(
+    tmp_path: Path,
+) -> None:
+    """The backup (`NAME.mine`, a new file) goes in before the module is rewritten: swapped in path order, the
+    module went first, and a kill right after it left the hand edit only under `.scaffold/`."""
+    project = make_project(tmp_path, HELLO)
+    module = "greeter/generated/greeter_pb2_grpc.py"
+    with (project / module).open("a") as file:
+        file.write("# EDITED BY HAND\n")
+    set_rpcs(project, HELLO, AGAIN)
+    _, paths = swaps_of_a_run(project, tmp_path)
+    assert paths.index(f"{module}.mine") < paths.index(module)
+    copy = killed_after_swapping(project, module, tmp_path)
+    assert not lines_out_of_sight(copy, ["# EDITED BY HAND"])
+    assert gen(copy).returncode == 0
+    assert (copy / f"{module}.mine").read_text().endswith("# EDITED BY HAND\n")
+
+
 # 5. `new` never writes over a project.
 
 
