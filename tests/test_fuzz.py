@@ -190,8 +190,8 @@ def test_found_a_removed_service_whose_class_a_module_statement_names_still_impo
     assert violation is None, str(violation)
 
 
-# The faults below land at the n-th swap of a run. Since new files are swapped in before rewritten and
-# removed ones (`scaffold.record.write.swap_order`), each n is the one that hits the file it hit when found.
+# The faults below that land at a swap name its file (`path`): a run's n-th swap depends on the order it
+# swaps its files in (`scaffold.record.write.swap_order`), the file the fault hit when found does not.
 
 
 def test_found_a_save_during_a_switch_back_to_single_is_moved(tmp_path: Path) -> None:
@@ -205,10 +205,20 @@ def test_found_a_save_during_a_switch_back_to_single_is_moved(tmp_path: Path) ->
         Step("c.metrics", {"pick": 36}),
         Step("p.remove_service", {"pick": 78}),
         Step("p.add_service", {"pick": 706, "name": "Get", "shape": 2, "comment": 4, "service": "Ledger"}),
-        Step("f.save", {"pick": 918, "moment": "before-swap", "n": 10, "edit": "c.layout", "edit_args": {"pick": 890}}),
+        Step(
+            "f.save",
+            {
+                "pick": 918,
+                "moment": "before-swap",
+                "path": "shop/clients/shop/v1/catalog.py",
+                "edit": "c.layout",
+                "edit_args": {"pick": 890},
+            },
+        ),
     ]
-    _, violation = replay(tmp_path, steps, expensive_every=1)
+    world, violation = replay(tmp_path, steps, expensive_every=1)
     assert violation is None, str(violation)
+    assert world.stats.faults_hit == 1
 
 
 def test_found_a_switch_leaves_no_main_guard_without_its_main(tmp_path: Path) -> None:
@@ -264,7 +274,16 @@ def test_found_a_class_kept_from_a_removed_file_loses_its_gone_base(tmp_path: Pa
         Step("p.comment", {"pick": 734, "comment": 6}),
         Step("p.add_rpc", {"pick": 202, "name": "Chat", "shape": 2, "comment": 8}),
         Step("p.add_service", {"pick": 706, "name": "Get", "shape": 2, "comment": 4, "service": "Ledger"}),
-        Step("f.save", {"pick": 918, "moment": "before-swap", "n": 10, "edit": "c.layout", "edit_args": {"pick": 890}}),
+        Step(
+            "f.save",
+            {
+                "pick": 918,
+                "moment": "before-swap",
+                "path": "shop/clients/shop/v1/catalog.py",
+                "edit": "c.layout",
+                "edit_args": {"pick": 890},
+            },
+        ),
         Step("u.implement", {"pick": 659, "where": 887, "decor": 4, "helper": False}),
         Step("p.remove_rpc", {"pick": 996}),
         Step(
@@ -280,8 +299,9 @@ def test_found_a_class_kept_from_a_removed_file_loses_its_gone_base(tmp_path: Pa
         ),
         Step("p.remove_file", {"pick": 264}),
     ]
-    _, violation = replay(tmp_path, steps, expensive_every=1)
+    world, violation = replay(tmp_path, steps, expensive_every=1)
     assert violation is None, str(violation)
+    assert world.stats.faults_hit == 1  # its kill's run swaps fewer than 7 files
 
 
 def test_found_a_kept_class_whose_file_comes_back_imports_its_module_once(tmp_path: Path) -> None:
@@ -295,17 +315,27 @@ def test_found_a_kept_class_whose_file_comes_back_imports_its_module_once(tmp_pa
             {
                 "pick": 806,
                 "moment": "after-swap",
-                "n": 8,
+                "path": "shop/servicer.py",
                 "edit_after": True,
                 "edit": "p.add_service",
                 "edit_args": {"pick": 720, "name": "Import", "shape": 2, "comment": 7, "service": "Catalog"},
             },
         ),
-        Step("f.save", {"pick": 323, "moment": "after-swap", "n": 2, "edit": "c.layout", "edit_args": {"pick": 452}}),
+        Step(
+            "f.save",
+            {
+                "pick": 323,
+                "moment": "after-swap",
+                "path": "shop/clients/__main__.py",
+                "edit": "c.layout",
+                "edit_args": {"pick": 452},
+            },
+        ),
         Step("p.remove_file", {"pick": 336}),
     ]
-    _, violation = replay(tmp_path, steps, expensive_every=1)
+    world, violation = replay(tmp_path, steps, expensive_every=1)
     assert violation is None, str(violation)
+    assert world.stats.faults_hit == 2
 
 
 def test_found_a_switch_keeps_whole_an_import_line_of_the_file_it_absorbs(tmp_path: Path) -> None:
@@ -388,7 +418,7 @@ def test_found_a_file_edited_after_a_killed_switch_keeps_what_it_held_before(tmp
             {
                 "pick": 162,
                 "moment": "after-swap",
-                "n": 2,
+                "path": "shop/client.py",
                 "edit_after": True,
                 "edit": "p.add_rpc",
                 "edit_args": {"pick": 577, "name": "List", "shape": 1, "comment": 4},
@@ -412,15 +442,16 @@ def test_found_a_file_edited_after_a_killed_switch_keeps_what_it_held_before(tmp
             {
                 "pick": 684,
                 "moment": "after-swap",
-                "n": 4,
+                "path": "shop/clients/shop/v1/__init__.py",
                 "edit_after": True,
                 "edit": "c.layout",
                 "edit_args": {"pick": 21},
             },
         ),
     ]
-    _, violation = replay(tmp_path, steps)
+    world, violation = replay(tmp_path, steps)
     assert violation is None, str(violation)
+    assert world.stats.faults_hit == 3
 
 
 def test_the_fuzzers_user_gives_up_on_a_step_by_putting_back_the_whole_tree(tmp_path: Path) -> None:
@@ -515,7 +546,7 @@ def test_found_a_renamed_services_old_class_left_as_rendered_goes_in_the_same_ru
             {
                 "pick": 751,
                 "moment": "after-swap",
-                "n": 3,
+                "path": "shop/clients/audit/__init__.py",
                 "edit_after": True,
                 "edit": "c.root",
                 "edit_args": {"pick": 755},
@@ -566,8 +597,9 @@ def test_found_a_renamed_services_old_class_left_as_rendered_goes_in_the_same_ru
         Step("p.rename_rpc", {"pick": 479, "name": "Get"}),
         Step("p.rename_service", {"pick": 334, "service": "Vault"}),
     ]
-    _, violation = replay(tmp_path, steps, expensive_every=10**9, check_every=len(steps) - 1)
+    world, violation = replay(tmp_path, steps, expensive_every=10**9, check_every=len(steps) - 1)
     assert violation is None, str(violation)
+    assert world.stats.faults_hit == 4
 
 
 @pytest.mark.parametrize(

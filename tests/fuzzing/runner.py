@@ -36,6 +36,7 @@ import traceback
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from scaffold.generation import pysource
 
@@ -341,7 +342,7 @@ class World:
             "PYTHONPATH": os.pathsep.join(filter(None, [str(HERE), os.environ.get("PYTHONPATH")])),
         }
         if kind == "f.kill":
-            killed = self.gen({**seam, "FZ_KILL_AT": args["moment"], "FZ_KILL_N": str(args["n"])})
+            killed = self.gen({**seam, **_moment_of("KILL", args)})
             if killed.returncode != 137:
                 return killed
             self.stats.faults_hit += 1
@@ -363,7 +364,7 @@ class World:
             ):
                 self.fail(
                     "check",
-                    f"`check` said a tree left by a run killed at {args['moment']}#{args['n']} is up to date; the next gen changed it",
+                    f"`check` said a tree left by a run killed at {_named(args)} is up to date; the next gen changed it",
                 )
             return result
         if kind == "f.save":
@@ -371,15 +372,14 @@ class World:
             if not users:
                 return self.gen()
             path = users[args["pick"] % len(users)]
-            mark = self.mark(path, f"save landing at {args['moment']}#{args['n']}")
+            mark = self.mark(path, f"save landing at {_named(args)}")
             flag = self.root / ".fz/saved.flag"
             flag.parent.mkdir(exist_ok=True)
             flag.unlink(missing_ok=True)
             result = self.gen(
                 {
                     **seam,
-                    "FZ_SAVE_AT": args["moment"],
-                    "FZ_SAVE_N": str(args["n"]),
+                    **_moment_of("SAVE", args),
                     "FZ_SAVE_FILE": str(self.project / path),
                     "FZ_SAVE_TEXT": f"# {mark}: saved while gen ran\n",
                     "FZ_SAVE_FLAG": str(flag),
@@ -398,8 +398,7 @@ class World:
         result = self.gen(
             {
                 **seam,
-                "FZ_SECOND_AT": args["moment"],
-                "FZ_SECOND_N": str(args["n"]),
+                **_moment_of("SECOND", args),
                 "FZ_SECOND_DIR": str(second),
                 "FZ_SECOND_PROJECT": str(self.project),
             }
@@ -818,6 +817,17 @@ def _resolve(text: str, union: bool) -> str:
         else:
             {"plain": out, "yours": yours, "base": base, "theirs": theirs}[state].append(line)
     return "".join(out)
+
+
+def _moment_of(kind: str, args: dict[str, Any]) -> dict[str, str]:
+    """The seam's settings for a fault at its moment: the n-th call of it, or the first about `path` where a
+    pinned step names one (`fz_seam`)."""
+    where = {f"FZ_{kind}_AT": args["moment"], f"FZ_{kind}_N": str(args.get("n", 1))}
+    return where | ({f"FZ_{kind}_PATH": args["path"]} if "path" in args else {})
+
+
+def _named(args: dict[str, Any]) -> str:
+    return f"{args['moment']}@{args['path']}" if "path" in args else f"{args['moment']}#{args['n']}"
 
 
 def replay(
