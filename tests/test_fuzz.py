@@ -194,6 +194,19 @@ def test_found_a_removed_service_whose_class_a_module_statement_names_still_impo
 # swaps its files in (`scaffold.record.write.swap_order`), the file the fault hit when found does not.
 
 
+SAVED_DURING_THE_SWITCH_BACK = Step(
+    "f.save",
+    {
+        "pick": 918,
+        "moment": "before-swap",
+        "path": "shop/clients/shop/v1/catalog.py",
+        "edit": "c.layout",
+        "edit_args": {"pick": 890},
+    },
+)
+"""Seed 3's save, landing while a switch back to single swaps a per-service client module in."""
+
+
 def test_found_a_save_during_a_switch_back_to_single_is_moved(tmp_path: Path) -> None:
     """Seed 3: per-service, a method implemented, metrics on, a service removed and one added, then the
     switch back to single with a comment saved at the end of catalog.py while the run swaps
@@ -205,16 +218,7 @@ def test_found_a_save_during_a_switch_back_to_single_is_moved(tmp_path: Path) ->
         Step("c.metrics", {"pick": 36}),
         Step("p.remove_service", {"pick": 78}),
         Step("p.add_service", {"pick": 706, "name": "Get", "shape": 2, "comment": 4, "service": "Ledger"}),
-        Step(
-            "f.save",
-            {
-                "pick": 918,
-                "moment": "before-swap",
-                "path": "shop/clients/shop/v1/catalog.py",
-                "edit": "c.layout",
-                "edit_args": {"pick": 890},
-            },
-        ),
+        SAVED_DURING_THE_SWITCH_BACK,
     ]
     world, violation = replay(tmp_path, steps, expensive_every=1)
     assert violation is None, str(violation)
@@ -274,16 +278,7 @@ def test_found_a_class_kept_from_a_removed_file_loses_its_gone_base(tmp_path: Pa
         Step("p.comment", {"pick": 734, "comment": 6}),
         Step("p.add_rpc", {"pick": 202, "name": "Chat", "shape": 2, "comment": 8}),
         Step("p.add_service", {"pick": 706, "name": "Get", "shape": 2, "comment": 4, "service": "Ledger"}),
-        Step(
-            "f.save",
-            {
-                "pick": 918,
-                "moment": "before-swap",
-                "path": "shop/clients/shop/v1/catalog.py",
-                "edit": "c.layout",
-                "edit_args": {"pick": 890},
-            },
-        ),
+        SAVED_DURING_THE_SWITCH_BACK,
         Step("u.implement", {"pick": 659, "where": 887, "decor": 4, "helper": False}),
         Step("p.remove_rpc", {"pick": 996}),
         Step(

@@ -276,21 +276,34 @@ def test_a_switch_killed_at_any_swap_ends_in_the_old_tree_or_the_new_one(tmp_pat
             assert tree(copy) == switched, path
 
 
+ROOT_MODULE = {"single": "shop/servicer.py", "per-service": "shop/services/root.py"}
+"""Where each layout serves the Root service."""
+
+
+def _switched_back_onto_a_leftover(tmp_path: Path, layout: str) -> Path:
+    """A project in `layout` with Ping implemented and a top-level line of the user's beside it; switched away,
+    which leaves that module behind for the line; a line of the user's added to the other layout's module;
+    and `layout` set again, not yet generated: the next `gen` moves Ping back into the module left behind (a
+    file that is there, absorbed) out of one that stays for its line. Both ends of the move are rewrites."""
+    other = "single" if layout == "per-service" else "per-service"
+    project = make(tmp_path, "--layout", layout)
+    first, second = project / ROOT_MODULE[layout], project / ROOT_MODULE[other]
+    implement(first, "Ping", PING)
+    first.write_text(first.read_text() + f'\nprint("left in {first.stem}")\n')
+    set_layout(project, other)
+    assert gen(project).returncode == 0
+    assert f'print("left in {first.stem}")' in first.read_text()
+    second.write_text(second.read_text() + f'\nprint("left in {second.stem}")\n')
+    set_layout(project, layout)
+    return project
+
+
 def test_a_switch_moving_code_between_two_files_that_stay_swaps_its_new_home_in_first(tmp_path: Path) -> None:
     """Found by a review: code that moves from a file that stays (a line of the user's is left there) into one
     that is there already (a module the last switch left behind, absorbed) is a rewrite at both ends; in path
     order `shop/servicer.py` went first, and a kill right after it left the user's method only in the journal
     under `.scaffold/`. The file it moves into goes first now, and a rollback puts the old one back first."""
-    project = make(tmp_path, "--layout", "per-service")
-    root = project / "shop/services/root.py"
-    implement(root, "Ping", PING)
-    root.write_text(root.read_text() + '\nprint("left in root")\n')
-    set_layout(project, "single")
-    assert gen(project).returncode == 0
-    assert 'print("left in root")' in root.read_text()
-    servicer = project / "shop/servicer.py"
-    servicer.write_text(servicer.read_text() + '\nprint("left in servicer")\n')
-    set_layout(project, "per-service")
+    project = _switched_back_onto_a_leftover(tmp_path, "per-service")
     switched, paths = swaps_of_a_run(project, tmp_path)
     assert PING in switched["shop/services/root.py"].decode()
     assert 'print("left in servicer")' in switched["shop/servicer.py"].decode()
@@ -307,18 +320,11 @@ def test_an_undo_of_a_switch_killed_at_any_swap_keeps_the_users_lines_in_sight(t
     the user's method into `shop/servicer.py` (a file left behind, absorbed) out of `shop/services/root.py`
     (which stays, a line of the user's in it) took the method out of the first before the second had it
     back. An undo now goes through the run's own swaps backwards."""
-    project = make(tmp_path, "--layout", "single")
-    servicer = project / "shop/servicer.py"
-    implement(servicer, "Ping", PING)
-    servicer.write_text(servicer.read_text() + '\nprint("left in servicer")\n')
-    set_layout(project, "per-service")
-    assert gen(project).returncode == 0
-    root = project / "shop/services/root.py"
-    root.write_text(root.read_text() + '\nprint("left in root")\n')
-    set_layout(project, "single")
+    project = _switched_back_onto_a_leftover(tmp_path, "single")
     switched = gen(project)
     assert switched.returncode == 0, switched.stderr
-    assert PING in servicer.read_text() and PING not in root.read_text()
+    assert PING in (project / ROOT_MODULE["single"]).read_text()
+    assert PING not in (project / ROOT_MODULE["per-service"]).read_text()
     before, paths = swaps_of_a_run(project, tmp_path, "--abort")
     assert PING in before["shop/services/root.py"].decode()
     for index, path in enumerate(paths):
