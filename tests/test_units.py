@@ -386,8 +386,16 @@ def test_a_line_merge_that_splits_a_definition_or_doubles_a_method_is_called_mis
     assert misplaced(torn_away, b"class Catalog:\n    def Chat(self) -> None:\n        pass\n", mine) == [
         "Catalog",
         "Catalog.Chat",
+        "loud>Chat",
     ]
     assert misplaced(helper, helper, mine) == []  # the render dropped the class: a merge may too
+    # Seed 61406: a new RPC's stub, only the render's, aligned below the helper's return.
+    ledger = b"\n\nclass Ledger:\n    pass\n"
+    render = b"class Ledger:\n    def Delete(self) -> None:\n        pass\n"
+    stub_in_helper = helper + b"\n    def Delete(self) -> None:\n        pass\n" + ledger
+    assert misplaced(stub_in_helper, render, helper + ledger) == ["loud>Delete"]
+    closure = b"def loud(text: str) -> str:\n    def inner() -> str:\n        return text\n    return inner()\n"
+    assert misplaced(closure + ledger, render, closure + ledger) == []  # the user's own closure
 
 
 @pytest.mark.parametrize("ending", [b"\r", b"\r\n"])

@@ -155,12 +155,15 @@ def misplaced(merged: bytes, render: bytes, current: bytes) -> list[str]:
     the last two lines of a block, the line diff having aligned a removed block's twin last line with the
     one that stays), or a definition both sides have that the merge has not where they have it (a method
     whose class line went: a revived service's class rendered where the user's module had another class
-    with the same stubs, the kept class's methods left below a helper of the user's). Such a merge is no
-    merge; the caller calls it a conflict."""
+    with the same stubs, the kept class's methods left below a helper of the user's), or a definition in a
+    function's body that neither side has there (a new RPC's stub aligned below the `return` of a helper of
+    the user's: unreachable, its class without it). Such a merge is no merge; the caller calls it a
+    conflict."""
     if not _parses(merged) and _parses(current) and _parses(render):
         return ["<the merged module does not parse>"]
     twice = _defined_twice(merged) - _defined_twice(current) - _defined_twice(render)
     twice |= (_defined(current) & _defined(render)) - _defined(merged)
+    twice |= _nested(merged) - _nested(current) - _nested(render)
     suspects = _unresolved(merged) - _unresolved(current) - _unresolved(render)
     if not suspects:
         return sorted(twice)
@@ -213,6 +216,30 @@ def _defined(content: bytes) -> set[str]:
                 if isinstance(item, (ast.FunctionDef, ast.AsyncFunctionDef))
             }
     return found
+
+
+def _nested(content: bytes) -> set[str]:
+    """`function>name` (`Class.method>name`) for each function or class defined in the body of a top-level
+    function or of a method of a top-level class."""
+    try:
+        tree = ast.parse(content.decode("utf-8"))
+    except (UnicodeDecodeError, SyntaxError, ValueError):
+        return set()
+    functions = (ast.FunctionDef, ast.AsyncFunctionDef)
+    bodies = [(node.name, node) for node in tree.body if isinstance(node, functions)]
+    bodies += [
+        (f"{node.name}.{item.name}", item)
+        for node in tree.body
+        if isinstance(node, ast.ClassDef)
+        for item in node.body
+        if isinstance(item, functions)
+    ]
+    return {
+        f"{name}>{inner.name}"
+        for name, function in bodies
+        for inner in ast.walk(function)
+        if inner is not function and isinstance(inner, (*functions, ast.ClassDef))
+    }
 
 
 def _parses(content: bytes) -> bool:
