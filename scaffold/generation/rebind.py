@@ -22,6 +22,7 @@ for which the plan merges by definitions instead (`bydefinition`).
 from __future__ import annotations
 
 import ast
+import functools
 from collections import Counter
 from collections.abc import Callable
 
@@ -167,9 +168,8 @@ def misplaced(merged: bytes, render: bytes, current: bytes) -> list[str]:
     suspects = _unresolved(merged) - _unresolved(current) - _unresolved(render)
     if not suspects:
         return sorted(twice)
-    try:
-        tree = ast.parse(render.decode("utf-8"))
-    except (UnicodeDecodeError, SyntaxError, ValueError):
+    tree = _tree(render)
+    if tree is None:
         return sorted(twice)
     named = {node.id for node in ast.walk(tree) if isinstance(node, ast.Name)}
     named |= {node.name for node in ast.walk(tree) if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))}
@@ -180,9 +180,8 @@ def _defined_twice(content: bytes) -> set[str]:
     """`Class.name` or `name` for each function or class defined twice in one class body or module, and
     `@decorator name` for a definition that carries one decorator twice (a removed fixture's
     `@pytest.fixture` line left on the user's fixture below it)."""
-    try:
-        tree = ast.parse(content.decode("utf-8"))
-    except (UnicodeDecodeError, SyntaxError, ValueError):
+    tree = _tree(content)
+    if tree is None:
         return set()
     twice: set[str] = set()
     scopes: list[tuple[str, list[ast.stmt]]] = [("", tree.body)]
@@ -201,9 +200,8 @@ def _defined_twice(content: bytes) -> set[str]:
 
 def _defined(content: bytes) -> set[str]:
     """`name` for each top-level function and class, `Class.name` for each function of a top-level class."""
-    try:
-        tree = ast.parse(content.decode("utf-8"))
-    except (UnicodeDecodeError, SyntaxError, ValueError):
+    tree = _tree(content)
+    if tree is None:
         return set()
     found: set[str] = set()
     for node in tree.body:
@@ -221,9 +219,8 @@ def _defined(content: bytes) -> set[str]:
 def _nested(content: bytes) -> set[str]:
     """`function>name` (`Class.method>name`) for each function or class defined in the body of a top-level
     function or of a method of a top-level class."""
-    try:
-        tree = ast.parse(content.decode("utf-8"))
-    except (UnicodeDecodeError, SyntaxError, ValueError):
+    tree = _tree(content)
+    if tree is None:
         return set()
     functions = (ast.FunctionDef, ast.AsyncFunctionDef)
     bodies = [(node.name, node) for node in tree.body if isinstance(node, functions)]
@@ -242,26 +239,31 @@ def _nested(content: bytes) -> set[str]:
     }
 
 
-def _parses(content: bytes) -> bool:
+@functools.lru_cache(maxsize=8)
+def _tree(content: bytes) -> ast.Module | None:
+    """The module `content` holds, None where it is not UTF-8 Python; parsed once for the several questions
+    `misplaced` asks of each of its three modules (nothing here changes a tree)."""
     try:
-        ast.parse(content.decode("utf-8"))
+        return ast.parse(content.decode("utf-8"))
     except (UnicodeDecodeError, SyntaxError, ValueError):
-        return False
-    return True
+        return None
+
+
+def _parses(content: bytes) -> bool:
+    return _tree(content) is not None
 
 
 def _unresolved(content: bytes) -> set[str]:
-    try:
-        text = content.decode("utf-8")
-        return set(pysource.unresolved(text, ast.parse(text)))
-    except (UnicodeDecodeError, SyntaxError, ValueError):
+    tree = _tree(content)
+    try:  # symtable refuses some modules the parser takes (`nonlocal` at module level)
+        return set() if tree is None else set(pysource.unresolved(content.decode("utf-8"), tree))
+    except (SyntaxError, ValueError):
         return set()
 
 
 def _imports(content: bytes) -> list[Binding]:
-    try:
-        tree = ast.parse(content.decode("utf-8"))
-    except (UnicodeDecodeError, SyntaxError, ValueError):
+    tree = _tree(content)
+    if tree is None:
         return []
     return [
         (node, alias)
