@@ -15,8 +15,9 @@ import posixpath
 import shutil
 import time
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass
 from pathlib import Path
+
+from msgspec import Struct
 
 from scaffold.core import collection, seams
 from scaffold.core.errors import Diagnostic, ScaffoldError, fail
@@ -30,8 +31,7 @@ from scaffold.layout import CACHE_DIR, CONFIG_FILE, LOCK_FILE, MANIFEST, STATE_D
 from scaffold.record import journal, lock, memo, state, swap, write, written
 
 
-@dataclass(frozen=True)
-class NewReport:
+class NewReport(Struct, frozen=True):
     root: Path
     config: Config
     paths: tuple[str, ...]
@@ -44,8 +44,7 @@ class NewReport:
         return len(self.paths)
 
 
-@dataclass(frozen=True)
-class GenReport:
+class GenReport(Struct, frozen=True):
     root: Path
     plan: Plan
     changes: Changes

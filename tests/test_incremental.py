@@ -4,7 +4,6 @@ run writes."""
 
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 import json
 import marshal
@@ -16,6 +15,7 @@ from pathlib import Path
 
 import pytest
 from conftest import REPO, run_scaffold, tree
+from msgspec import structs
 from test_real_protos import TREES
 
 from scaffold import api
@@ -260,7 +260,7 @@ def test_a_change_hashes_only_the_outputs_protoc_made_now_and_a_record_whose_has
         wrong | {"bench/generated/pkg3/extra_pb2.py": "0" * 64},
         *(dict(wrong, **{first: odd}) for odd in (7, "-" * 64, "g" * 64, "A" * 64)),
     ):
-        record["pkg3/svc33.proto"] = dataclasses.replace(entry, digests=digests)  # type: ignore[arg-type]
+        record["pkg3/svc33.proto"] = structs.replace(entry, digests=digests)
         incremental.save(project, record, "bench/generated")
         assert "pkg3/svc33.proto" not in (incremental.load(project, "bench/generated") or {})
         record = incremental.Record(record)
@@ -276,7 +276,7 @@ def test_a_change_hashes_only_the_outputs_protoc_made_now_and_a_record_whose_has
     # the manifest records the files' true hashes.
     record = incremental.load(project, "bench/generated")
     assert record is not None
-    record["pkg3/svc33.proto"] = dataclasses.replace(record["pkg3/svc33.proto"], digests=wrong)
+    record["pkg3/svc33.proto"] = structs.replace(record["pkg3/svc33.proto"], digests=wrong)
     incremental.save(project, record, "bench/generated")
     _edit(project / "protos/pkg3/svc34.proto", "does its work", "does its work well")
     assert api.regenerate(project).written

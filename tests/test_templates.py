@@ -3,7 +3,6 @@ recorded in the config, and followed by `gen` and `watch`."""
 
 from __future__ import annotations
 
-import dataclasses
 import os
 import shutil
 import subprocess
@@ -15,10 +14,12 @@ from typing import Any
 
 import pytest
 from conftest import REPO, at_key, run_python, run_scaffold, tree
+from msgspec import structs
 
 from scaffold import api
 from scaffold.core.imports import Import
 from scaffold.core.model import MessageRef, Project, ProtoFile, Rpc, Service
+from scaffold.core.records import field_names
 from scaffold.generation import renders
 from scaffold.generation.render import Renderer
 from scaffold.live.watch import Watcher, WatchEvent
@@ -280,12 +281,12 @@ def test_a_template_saved_while_a_run_renders_is_not_kept_under_the_templates_be
 
 
 def _sets_below(value: object, where: str, depth: int, deepest: int) -> list[str]:
-    """Where in `value` a set lies `deepest` levels down or deeper (through dataclass fields, sequences and
+    """Where in `value` a set lies `deepest` levels down or deeper (through records' fields, sequences and
     mapping values)."""
     if isinstance(value, (set, frozenset)):
         return [where] if depth >= deepest else []
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        items = [(f.name, getattr(value, f.name)) for f in dataclasses.fields(value)]
+    if not isinstance(value, type) and field_names(type(value)) is not None:
+        items = [(name, getattr(value, name)) for name in field_names(type(value)) or ()]
     elif isinstance(value, (tuple, list)):
         items = [(str(i), item) for i, item in enumerate(value)]
     elif isinstance(value, dict):
@@ -326,11 +327,11 @@ def test_render_keys_see_every_set_the_render_context_holds(tmp_path: Path, monk
 
 
 def _rpcs_below(value: object) -> list[Rpc]:
-    """Every RPC in `value` (through dataclass fields, sequences and mapping values)."""
+    """Every RPC in `value` (through records' fields, sequences and mapping values)."""
     if isinstance(value, Rpc):
         return [value]
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        items = [getattr(value, f.name) for f in dataclasses.fields(value)]
+    if not isinstance(value, type) and field_names(type(value)) is not None:
+        items = [getattr(value, name) for name in field_names(type(value)) or ()]
     elif isinstance(value, (tuple, list)):
         items = list(value)
     elif isinstance(value, dict):
@@ -363,18 +364,18 @@ def test_a_render_key_follows_what_each_rpc_holds_not_which_object_holds_it() ->
     changed = [
         _project("Finds an item by its name."),
         _project("Finds an item.", extra=("Drop",)),
-        dataclasses.replace(
+        structs.replace(
             first,
             files=tuple(
-                dataclasses.replace(
+                structs.replace(
                     file,
                     services=tuple(
-                        dataclasses.replace(
+                        structs.replace(
                             service,
                             rpcs=(
-                                dataclasses.replace(
+                                structs.replace(
                                     service.rpcs[0],
-                                    request=dataclasses.replace(
+                                    request=structs.replace(
                                         service.rpcs[0].request, module=Import("shop.generated", "shop_pb2", "s_pb2")
                                     ),
                                 ),

@@ -8,9 +8,10 @@ attached with `=`, a known `--format` and `--layout`) and runs them; anything el
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
+
+from msgspec import Struct
 
 from scaffold.cli import plain
 from scaffold.cli.output import NORMAL, detail, echo, include_problem, progress_bar, run, say, set_verbosity, warnings
@@ -34,8 +35,7 @@ _VALUED = {
 }
 
 
-@dataclass(frozen=True)
-class NewArgs:
+class NewArgs(Struct, frozen=True):
     """`scaffold new`'s protos and options (the library's own `NewOptions`), as Typer gives them too."""
 
     protos: tuple[Path, ...]

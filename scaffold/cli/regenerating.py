@@ -10,8 +10,9 @@ way every other command does, and runs the same `gen` and `check` below.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
+
+from msgspec import Struct
 
 from scaffold.cli import plain
 from scaffold.cli.output import (
@@ -32,8 +33,7 @@ _GEN_FLAGS = {"--dry-run": "dry_run", "--full": "full", "--abort": "abort"}
 _PROJECT = {"-C": "project", "--project": "project"}
 
 
-@dataclass(frozen=True)
-class GenArgs:
+class GenArgs(Struct, frozen=True):
     """The options of `gen` (and the `-C` of `check`), as Typer gives them too."""
 
     command: str

@@ -11,11 +11,11 @@ from __future__ import annotations
 import functools
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass
+
+from msgspec import Struct
 
 
-@dataclass(frozen=True, order=True)
-class Import:
+class Import(Struct, frozen=True, order=True):
     """`from <package> import <module> [as <alias>]` for one generated module."""
 
     package: str
@@ -27,8 +27,7 @@ class Import:
         return f"from {self.package} import {self.module}{suffix}"
 
 
-@dataclass(frozen=True)
-class ImportLines:
+class ImportLines(Struct, frozen=True):
     """Import statements in isort's order: the protobuf runtime, then the project's own modules."""
 
     third_party: tuple[str, ...]

@@ -8,11 +8,11 @@ from protoc's descriptors, so templates only read fields and switch on
 
 from __future__ import annotations
 
-import dataclasses
 import itertools
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
 from typing import Literal
+
+from msgspec import Struct, structs
 
 from scaffold.core.imports import Import, ImportLines, import_lines
 from scaffold.core.naming import module_name, snake_case
@@ -46,8 +46,7 @@ def title_of(full_name: str) -> str:
 # Field numbers of FileDescriptorProto / ServiceDescriptorProto, as used in source_code_info paths.
 
 
-@dataclass(frozen=True)
-class MessageRef:
+class MessageRef(Struct, frozen=True):
     """A message type as Python code names it (`route_guide_pb2.Point`), with the import that brings it."""
 
     full_name: str
@@ -66,8 +65,7 @@ class MessageRef:
         return f"{self.python}({self.required})"
 
 
-@dataclass(frozen=True)
-class Rpc:
+class Rpc(Struct, frozen=True):
     name: str
     route: str
     kind: Kind
@@ -113,8 +111,7 @@ class Rpc:
         return self.kind.endswith("_stream")
 
 
-@dataclass(frozen=True)
-class Service:
+class Service(Struct, frozen=True):
     """A service of an input proto, with the names templates give it."""
 
     name: str
@@ -142,8 +139,7 @@ class Service:
         return title_of(self.full_name)
 
 
-@dataclass(frozen=True)
-class ProtoFile:
+class ProtoFile(Struct, frozen=True):
     name: str
     package: str
     services: tuple[Service, ...]
@@ -158,8 +154,7 @@ class ProtoFile:
         return any(rpc.kind != "unary_unary" for service in self.services for rpc in service.rpcs)
 
 
-@dataclass(frozen=True)
-class Project:
+class Project(Struct, frozen=True):
     package: str
     generated_package: str
     files: tuple[ProtoFile, ...]
@@ -207,17 +202,17 @@ def restrict(
     """`project` with only the services `services` accepts, and of them only the RPCs `keep` accepts
     (perhaps none)."""
     files = tuple(
-        dataclasses.replace(
+        structs.replace(
             file,
             services=tuple(
-                dataclasses.replace(service, rpcs=tuple(rpc for rpc in service.rpcs if keep(service, rpc)))
+                structs.replace(service, rpcs=tuple(rpc for rpc in service.rpcs if keep(service, rpc)))
                 for service in file.services
                 if services(service)
             ),
         )
         for file in project.files
     )
-    return dataclasses.replace(project, files=files)
+    return structs.replace(project, files=files)
 
 
 def imports_for(
@@ -262,7 +257,7 @@ def service_paths(services: Iterable[Service], root_package: str = "") -> dict[s
     wholes = {s.full_name: s for s in given if not s.part}
     for part in parts:  # a part kept for the user's code whose service is gone still goes below its module
         whole = whole_of(part.full_name)
-        wholes.setdefault(whole, dataclasses.replace(part, full_name=whole, part="", rpcs=()))
+        wholes.setdefault(whole, structs.replace(part, full_name=whole, part="", rpcs=()))
     chosen = list(wholes.values())
     below = {s.full_name: _parts(_below(s.package, root_package)) for s in chosen}
     directories = {"/".join(parts[:n]) for parts in below.values() for n in range(1, len(parts) + 1)}
@@ -298,8 +293,7 @@ def _parts(proto_package: str) -> list[str]:
     return [module_name(part) for part in proto_package.split(".")] if proto_package else []
 
 
-@dataclass(frozen=True)
-class ServicerView:
+class ServicerView(Struct, frozen=True):
     """The services as the user's servicer module shows them.
 
     Usually the protos' services; after a regeneration also the RPCs and

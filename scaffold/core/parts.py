@@ -14,9 +14,10 @@ never moves another's code.
 
 from __future__ import annotations
 
-import dataclasses
 import re
 from collections.abc import Iterable
+
+from msgspec import structs
 
 from scaffold.core.model import PART_SEPARATOR as SEPARATOR
 from scaffold.core.model import Project, Service
@@ -62,7 +63,7 @@ def split(service: Service) -> tuple[Service, ...]:
     for part in sorted(by_part):
         names = set(by_part[part])
         parts.append(
-            dataclasses.replace(
+            structs.replace(
                 service,
                 full_name=f"{service.full_name}{SEPARATOR}{part}",
                 class_name=class_of(service, part),
@@ -71,7 +72,7 @@ def split(service: Service) -> tuple[Service, ...]:
                 part=part,
             )
         )
-    whole = dataclasses.replace(service, rpcs=(), parts=tuple((p.full_name, p.class_name) for p in parts))
+    whole = structs.replace(service, rpcs=(), parts=tuple((p.full_name, p.class_name) for p in parts))
     return (whole, *parts)
 
 
@@ -81,7 +82,7 @@ def user_side(project: Project, names: Iterable[str]) -> Project:
     if not chosen:
         return project
     files = tuple(
-        dataclasses.replace(
+        structs.replace(
             file,
             services=tuple(
                 s for service in file.services for s in (split(service) if service.full_name in chosen else (service,))
@@ -89,7 +90,7 @@ def user_side(project: Project, names: Iterable[str]) -> Project:
         )
         for file in project.files
     )
-    return dataclasses.replace(project, files=files)
+    return structs.replace(project, files=files)
 
 
 LIMIT = 1_000

@@ -13,6 +13,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from msgspec import Struct, structs
+
 from scaffold.core import parts
 from scaffold.core.errors import Diagnostic, ScaffoldError, fail
 from scaffold.core.model import Owner, Project, Service, ServicerView, service_paths
@@ -33,6 +35,8 @@ _GRPC_VERSION = re.compile(rb"^GRPC_GENERATED_VERSION = '(?P<version>[\d.]+)'$",
 _PROTOBUF_VERSION = re.compile(rb"^# Protobuf Python Version: (?P<version>[\d.]+)$", re.MULTILINE)
 
 
+# A dataclass, not a Struct (`scaffold.core.records`): two files are equal whether or not a stage knew the hash
+# (`compare=False`), which a Struct cannot say.
 @dataclass(frozen=True)
 class OutputFile:
     content: bytes
@@ -41,8 +45,7 @@ class OutputFile:
     """The hash of `content`, where a stage knew it already (protoc's record: `ProtocResult.digests`)."""
 
 
-@dataclass(frozen=True)
-class Generation:
+class Generation(Struct, frozen=True):
     files: dict[str, OutputFile]
     project: Project
     servicer: ServicerView
@@ -92,7 +95,7 @@ def _keeps_for_code(view: Sequence[Service], protos: Sequence[Service]) -> bool:
     served = {service.full_name: service for service in protos}
     for service in view:
         theirs = served.get(service.full_name)
-        if theirs is None or dataclasses.replace(service, rpcs=()) != dataclasses.replace(theirs, rpcs=()):
+        if theirs is None or structs.replace(service, rpcs=()) != structs.replace(theirs, rpcs=()):
             return True
         rpcs = {rpc.name: rpc for rpc in theirs.rpcs}
         if any(rpcs.get(rpc.name) != rpc for rpc in service.rpcs):
@@ -272,13 +275,13 @@ def _per_service(project: Project, servicer: ServicerView, modules_of: Mapping[s
     defined = {service.full_name: (file, service) for file in project.files for service in file.services}
     contexts: dict[str, dict[str, Any]] = {}
     for name, path in modules_of.items():
-        files = (dataclasses.replace(defined[name][0], services=(defined[name][1],)),) if name in defined else ()
-        view = dataclasses.replace(
+        files = (structs.replace(defined[name][0], services=(defined[name][1],)),) if name in defined else ()
+        view = structs.replace(
             servicer,
             services=(shown[name],) if name in shown else (),
             pending=(pending[name],) if name in pending else (),
         )
-        contexts[path] = {"project": dataclasses.replace(project, files=files), "servicer": view}
+        contexts[path] = {"project": structs.replace(project, files=files), "servicer": view}
     return contexts
 
 

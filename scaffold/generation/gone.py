@@ -26,7 +26,8 @@ import keyword
 import posixpath
 import re
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
+
+from msgspec import Struct
 
 from scaffold.core.errors import Diagnostic
 from scaffold.generation import pysource
@@ -42,8 +43,7 @@ _DEFINES = re.compile(
 """A top-level definition's name, at the start of a line however lines end (an editor may save CR alone)."""
 
 
-@dataclass(frozen=True)
-class Findings:
+class Findings(Struct, frozen=True):
     diagnostics: tuple[Diagnostic, ...] = ()
     named: tuple[str, ...] = ()
     """What was taken away that some code still reads (`path` or `path::name`): the record keeps it until none does."""

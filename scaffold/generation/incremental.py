@@ -24,12 +24,13 @@ import re
 import sys
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from google.protobuf import descriptor_pb2
 from grpc_tools import grpc_version  # type: ignore[import-untyped]
+from msgspec import Struct
 
 from scaffold import __version__
 from scaffold.core import paths
@@ -52,8 +53,7 @@ _Dependencies = Callable[[str], Sequence[str]]
 Source = tuple[str, str]
 
 
-@dataclass(frozen=True)
-class CompiledProto:
+class CompiledProto(Struct, frozen=True):
     """What protoc made of one proto file, and what it was made from."""
 
     origin: str

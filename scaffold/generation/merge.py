@@ -12,9 +12,9 @@ from __future__ import annotations
 import difflib
 import re
 from collections import Counter
-from dataclasses import dataclass
 
 import merge3
+from msgspec import Struct
 
 from scaffold.core.text import lines as text_lines
 
@@ -24,8 +24,7 @@ THEIRS = "scaffold's new render"
 START, END = "<<<<<<<", ">>>>>>>"
 
 
-@dataclass(frozen=True)
-class Merged:
+class Merged(Struct, frozen=True):
     content: bytes
     conflicts: int
     kept: int = 0

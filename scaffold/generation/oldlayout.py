@@ -12,15 +12,15 @@ from __future__ import annotations
 
 import ast
 import functools
-from dataclasses import dataclass
 from functools import cached_property
+
+from msgspec import Struct
 
 from scaffold.generation import pysource
 from scaffold.generation.pysource import Source
 
 
-@dataclass(frozen=True)
-class Old:
+class Old(Struct, frozen=True, dict=True):
     """A module of the old layout that the new one no longer renders: the user's and scaffold's record of it."""
 
     path: str

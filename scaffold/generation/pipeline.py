@@ -13,8 +13,9 @@ from __future__ import annotations
 import dataclasses
 import functools
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
+
+from msgspec import Struct, structs
 
 from scaffold.core.errors import EXIT_NEEDS_USER, Diagnostic, ScaffoldError
 from scaffold.core.model import Project, Rpc, Service, restrict, whole_of
@@ -45,8 +46,7 @@ from scaffold.record.disk import Disk
 from scaffold.record.memo import Memo
 
 
-@dataclass(frozen=True)
-class Outcome:
+class Outcome(Struct, frozen=True):
     plan: Plan
     changes: Changes
     result: ProtocResult
@@ -256,7 +256,7 @@ def _scan_for_gone_modules(
     if any(f.action == "conflict" for f in planned):
         # A conflict may be resolved to anything (the user's whole file back, say): all that was taken away
         # stays in the record, for the runs after it to look for again.
-        return dataclasses.replace(found, named=tuple(away))
+        return structs.replace(found, named=tuple(away))
     return found
 
 
@@ -266,7 +266,7 @@ def _pending(project: Project, changes: Changes) -> list[Service]:
     theirs is no reason for scaffold to edit their import lines, and no input `check` could see)."""
     kept = {item.route for item in changes.reshaped if item.kept} | set(changes.deleted)
     return [
-        dataclasses.replace(s, rpcs=tuple(r for r in s.rpcs if f"{s.full_name}/{r.name}" in kept))
+        structs.replace(s, rpcs=tuple(r for r in s.rpcs if f"{s.full_name}/{r.name}" in kept))
         for s in project.services
         if any(f"{s.full_name}/{r.name}" in kept for r in s.rpcs)
     ]

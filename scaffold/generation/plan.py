@@ -11,11 +11,12 @@ and `check` are views of the same plan; `gen` writes it.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, replace
 from pathlib import PurePosixPath
 from typing import Literal
 
 import tomllib
+from msgspec import Struct
+from msgspec.structs import replace
 
 from scaffold.core.errors import Diagnostic
 from scaffold.core.model import Owner
@@ -36,8 +37,7 @@ Action = Literal["create", "identical", "update", "merge", "conflict", "orphan",
 WRITING: frozenset[Action] = frozenset({"create", "update", "merge", "conflict", "remove"})
 
 
-@dataclass(frozen=True)
-class FilePlan:
+class FilePlan(Struct, frozen=True):
     path: str
     action: Action
     owner: Owner
@@ -55,8 +55,7 @@ class FilePlan:
 _DERIVED: frozenset[Action] = frozenset({"create", "identical", "update", "merge", "conflict"})
 
 
-@dataclass(frozen=True)
-class Plan:
+class Plan(Struct, frozen=True):
     files: tuple[FilePlan, ...]
     state: dict[str, bytes]
     backups: dict[str, bytes]

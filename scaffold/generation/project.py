@@ -13,11 +13,11 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from google.protobuf import descriptor_pb2
+from msgspec import Struct, field
 
 from scaffold.core.errors import ScaffoldError, fail
 from scaffold.core.naming import module_name, snake_case
@@ -32,8 +32,7 @@ from scaffold.record.hashes import Hashes
 from scaffold.record.memo import Memo
 
 
-@dataclass(frozen=True)
-class Inputs:
+class Inputs(Struct, frozen=True):
     """What one generation reads; nothing downstream reads the project's config or state again."""
 
     config: Config
@@ -111,8 +110,7 @@ def _compiled_before(record: incremental.Record | None, hashes: Hashes) -> Calla
     return vouched
 
 
-@dataclass(frozen=True)
-class NewOptions:
+class NewOptions(Struct, frozen=True):
     """What `scaffold new` is asked for besides the protos (see `scaffold.api.new_project`)."""
 
     output: Path | None = None

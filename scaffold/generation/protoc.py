@@ -21,12 +21,12 @@ import stat
 import tempfile
 import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING
 
 import grpc_tools  # type: ignore[import-untyped]
 from google.protobuf import descriptor_pb2
+from msgspec import Struct
 
 from scaffold.core.errors import Diagnostic, ScaffoldError, fail
 from scaffold.core.naming import module_path
@@ -193,8 +193,7 @@ def in_order(warnings: Iterable[Diagnostic]) -> tuple[Diagnostic, ...]:
     return tuple(sorted(set(warnings), key=lambda d: (d.path, d.line or 0, d.col or 0, d.message)))
 
 
-@dataclass(frozen=True)
-class Compiled:
+class Compiled(Struct, frozen=True):
     """One protoc call: its outputs, the descriptors of every file it read (when asked), its warnings."""
 
     outputs: dict[str, bytes]

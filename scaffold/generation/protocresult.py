@@ -9,18 +9,20 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from google.protobuf import descriptor_pb2
+from msgspec import Struct
 
 from scaffold.core.errors import Diagnostic
 
 
-@dataclass(frozen=True)
-class ProtoInput:
+class ProtoInput(Struct, frozen=True):
     """A proto file as protoc sees it: its path on disk and its name under an include root."""
 
     path: Path
     name: str
 
 
+# A dataclass, not a Struct (`scaffold.core.records`): equality leaves out the descriptors and hashes it caches
+# (`compare=False`), which a Struct cannot say.
 @dataclass(frozen=True)
 class ProtocResult:
     """Everything protoc produced, held in memory.

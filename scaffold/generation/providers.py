@@ -18,9 +18,10 @@ import functools
 import os
 import re
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
+
+from msgspec import Struct
 
 from scaffold.generation import sitecache
 
@@ -156,8 +157,7 @@ def _installed_imports(protos: Sequence[Path], include_dirs: Sequence[Path]) -> 
     return found
 
 
-@dataclass(frozen=True)
-class Installed:
+class Installed(Struct, frozen=True):
     """A distribution that ships `.proto` files the project compiles against where they are installed."""
 
     name: str

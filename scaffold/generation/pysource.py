@@ -14,8 +14,9 @@ import builtins
 import symtable
 import sys
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
 from functools import cached_property
+
+from msgspec import Struct
 
 from scaffold.core.errors import Diagnostic
 from scaffold.core.text import lines as split_lines
@@ -26,8 +27,7 @@ Span = tuple[int, int]
 _MODULE_NAMES = frozenset({*dir(builtins), "__file__", "__name__", "__doc__", "__spec__", "__loader__", "__path__"})
 
 
-@dataclass(frozen=True)
-class Source:
+class Source(Struct, frozen=True, dict=True):
     """One module, parsed once."""
 
     text: str

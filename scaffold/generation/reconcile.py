@@ -12,27 +12,25 @@ implemented it, the old signature (reported with the new one).
 from __future__ import annotations
 
 import ast
-import dataclasses
 import difflib
 import hashlib
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+
+from msgspec import Struct, structs
 
 from scaffold.core.model import Rpc, Service
 from scaffold.core.text import lines as text_lines
 from scaffold.record.memo import Memo
 
 
-@dataclass(frozen=True)
-class Orphan:
+class Orphan(Struct, frozen=True):
     route: str
     rename_hint: str | None
     kept: bool = True
     """The user's method stays; False: the untouched stub went with the RPC."""
 
 
-@dataclass(frozen=True)
-class Reshaped:
+class Reshaped(Struct, frozen=True):
     route: str
     signature: str
     kept: bool
@@ -41,8 +39,7 @@ class Reshaped:
     is still rendered with the old signature (the servicer keeps importing what the new one needs)."""
 
 
-@dataclass(frozen=True)
-class Changes:
+class Changes(Struct, frozen=True):
     """What the protos changed since the last run, as the user hears it."""
 
     added: tuple[str, ...] = ()
@@ -150,10 +147,10 @@ def reconcile(
             elif old_rpc is not None and implemented and old_rpc.doc != new_rpc.doc:
                 # The docstring sits right above the user's body: a reworded proto comment would conflict
                 # with it on every run. The method is theirs now, docstring included.
-                rpcs.append(dataclasses.replace(new_rpc, doc=old_rpc.doc))
+                rpcs.append(structs.replace(new_rpc, doc=old_rpc.doc))
             else:
                 rpcs.append(new_rpc)
-        view.append(dataclasses.replace(new, rpcs=tuple(rpcs)))
+        view.append(structs.replace(new, rpcs=tuple(rpcs)))
     changes = Changes(tuple(added), tuple(removed), tuple(reshaped), tuple(removed_services), tuple(deleted))
     return tuple(view), changes
 
@@ -219,8 +216,7 @@ def _changed(key: tuple[str, str], methods: dict[tuple[str, str], str], pristine
     return key in methods and methods[key] != pristine.get(key)
 
 
-@dataclass(frozen=True)
-class Module:
+class Module(Struct, frozen=True):
     """A servicer module as reconcile sees it: its hash (None: no file) and how to read it, read only
     when the memo has not seen that hash."""
 

@@ -38,7 +38,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+
+from msgspec import Struct, field
 
 from scaffold.core.errors import Diagnostic, ScaffoldError
 from scaffold.core.model import Service
@@ -54,8 +55,7 @@ from scaffold.record.disk import Disk
 from scaffold.record.state import State
 
 
-@dataclass(frozen=True)
-class Move:
+class Move(Struct, frozen=True):
     """What a layout switch changes before the plan classifies the files."""
 
     currents: dict[str, bytes] = field(default_factory=dict)

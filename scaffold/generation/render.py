@@ -24,9 +24,10 @@ import functools
 import json
 import os
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+
+from msgspec import Struct
 
 from scaffold import user_cache
 from scaffold.core.errors import Diagnostic, ScaffoldError
@@ -43,8 +44,7 @@ PER_SERVICE = "__service__"
 SUFFIX = ".jinja"
 
 
-@dataclass(frozen=True)
-class Renderer:
+class Renderer(Struct, frozen=True, dict=True):
     """One Jinja environment over the template directories, searched in order.
 
     The environment, and with it every compiled template, lives as long as the

@@ -25,6 +25,7 @@ from typing import Any
 
 from scaffold import __version__
 from scaffold.core.model import ProtoFile, Rpc, Service
+from scaffold.core.records import field_names
 from scaffold.generation import inputs
 from scaffold.generation.config import Config
 
@@ -115,18 +116,15 @@ class Keys:
             return repr(sorted(value))
         if isinstance(value, Config):
             value = dataclasses.replace(value, root=Path(os.path.abspath(value.root)))
-        if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        if field_names(kind) is not None:
             return self._fields(value)
         return repr(value)
 
     def _fields(self, value: Any) -> str:
-        names = _FIELDS.get(type(value))
-        if names is None:
-            names = _FIELDS[type(value)] = tuple(field.name for field in dataclasses.fields(value))
+        names = field_names(type(value)) or ()
         own = ", ".join(f"{name}={self._stable(getattr(value, name))}" for name in names)
         return f"{type(value).__qualname__}({own})"
 
 
 _HASHED = frozenset({Rpc, Service, ProtoFile})
 """The model's parts that recur across renders' contexts: each is hashed once per pass (`Keys`)."""
-_FIELDS: dict[type, tuple[str, ...]] = {}

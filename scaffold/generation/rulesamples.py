@@ -19,10 +19,10 @@ from __future__ import annotations
 import json
 import keyword
 from collections.abc import Iterable
-from dataclasses import dataclass
 from typing import Any
 
 from google.protobuf import descriptor, descriptor_pb2, descriptor_pool, message, message_factory
+from msgspec import Struct
 
 from scaffold.generation.rulevalues import (
     UNSET,
@@ -55,8 +55,7 @@ _KINDS = {
 _IGNORE_ALWAYS = 3
 
 
-@dataclass(frozen=True)
-class Sample:
+class Sample(Struct, frozen=True):
     """Two requests of a message, as field values: one that keeps every rule, one that breaks one."""
 
     valid_values: dict[str, Any] | None

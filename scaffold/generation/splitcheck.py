@@ -10,8 +10,9 @@ exactly as scaffold rendered them hold nothing to move: they are rendered anew.
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Iterable, Mapping, Sequence
+
+from msgspec import structs
 
 from scaffold.core.errors import ScaffoldError
 from scaffold.core.model import Service, service_paths, whole_of
@@ -110,12 +111,12 @@ def as_now(
                 summary[part.full_name] = {r.name: known[r.name] for r in part.rpcs if r.name in known}
         elif whole in was and whole not in now:
             if whole not in joined:
-                joined[whole] = dataclasses.replace(service, full_name=whole, class_name="", part="", parts=(), rpcs=())
+                joined[whole] = structs.replace(service, full_name=whole, class_name="", part="", parts=(), rpcs=())
                 out.append(joined[whole])
             if service.full_name == whole:
-                joined[whole] = dataclasses.replace(joined[whole], class_name=service.class_name, doc=service.doc)
+                joined[whole] = structs.replace(joined[whole], class_name=service.class_name, doc=service.doc)
             else:
-                joined[whole] = dataclasses.replace(joined[whole], rpcs=joined[whole].rpcs + service.rpcs)
+                joined[whole] = structs.replace(joined[whole], rpcs=joined[whole].rpcs + service.rpcs)
                 summary.setdefault(whole, {}).update(summary.pop(service.full_name, {}))
         else:
             out.append(service)

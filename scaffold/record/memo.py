@@ -12,9 +12,10 @@ it makes the next run slower, never different.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from msgspec import Struct, field
 
 from scaffold import __version__
 from scaffold.record import cache, shards
@@ -24,8 +25,7 @@ NAME = "memo"
 _FORMAT = 2
 
 
-@dataclass
-class Memo:
+class Memo(Struct):
     """The previous run's values (`kept`), and those this run used, which are what the next run keeps."""
 
     kept: Mapping[str, Any] = field(default_factory=dict)

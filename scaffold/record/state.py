@@ -10,7 +10,6 @@ merge. All of it is written in the same transaction as the project's files.
 from __future__ import annotations
 
 import dataclasses
-import functools
 import hashlib
 import json
 from collections.abc import Iterable, Mapping
@@ -18,11 +17,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from msgspec import Struct
+
 from scaffold import __version__
 from scaffold.core import paths
 from scaffold.core.errors import fail
 from scaffold.core.imports import Import
 from scaffold.core.model import MessageRef, Owner, Rpc, Service
+from scaffold.core.records import field_names
 from scaffold.layout import BASE_DIR, MANIFEST
 from scaffold.record.bases import Bases
 from scaffold.record.fileops import write_atomically
@@ -30,13 +32,14 @@ from scaffold.record.hashes import Hashes
 from scaffold.record.written import Lines
 
 
-@dataclass(frozen=True)
-class FileRecord:
+class FileRecord(Struct, frozen=True):
     owner: Owner
     sha256: str | None
     """Of the render (generated) or of the merge base (user; None: it has none)."""
 
 
+# A dataclass, not a Struct (`scaffold.core.records`): equality leaves out the manifest's text as read
+# (`compare=False`), which a Struct cannot say.
 @dataclass(frozen=True)
 class State:
     files: dict[str, FileRecord]
@@ -287,8 +290,7 @@ def _kept(known: Mapping[Service, str], service: Service) -> str | None:
         return None
 
 
-@dataclass(frozen=True)
-class _Section:
+class _Section(Struct, frozen=True):
     """A list or table of the manifest with its entries written already, one per line (`_text`)."""
 
     brackets: str
@@ -337,13 +339,8 @@ def _flat(value: Any) -> Any:
         return value
     if kind is tuple:
         return [_flat(item) for item in value]
-    names = _field_names(kind)  # type: ignore[arg-type]  # a class is hashable; typeshed's `type[Any]` is not
+    names = field_names(kind)
     return {name: _flat(getattr(value, name)) for name in names} if names is not None else value
-
-
-@functools.cache
-def _field_names(kind: type) -> tuple[str, ...] | None:
-    return tuple(f.name for f in dataclasses.fields(kind)) if dataclasses.is_dataclass(kind) else None
 
 
 def service_from_record(record: dict[str, Any]) -> Service:

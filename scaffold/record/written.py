@@ -22,8 +22,9 @@ import json
 import marshal
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Protocol
+
+from msgspec import Struct
 
 from scaffold import __version__
 from scaffold.core.model import Service
@@ -33,8 +34,7 @@ NAME = "manifest.marshal"
 _FORMAT = 1
 
 
-@dataclass(frozen=True)
-class Lines:
+class Lines(Struct, frozen=True):
     """The lines of a manifest by entry, each without the comma that follows it."""
 
     files: Mapping[str, tuple[tuple[str, str | None], str]]
