@@ -17,6 +17,7 @@ from scaffold.core.errors import Diagnostic
 from scaffold.core.imports import Import, import_lines
 from scaffold.core.model import Service, service_paths
 from scaffold.core.naming import clean_comment, docstring_body, safe_identifier, snake_case
+from scaffold.generation import pysource
 from scaffold.generation.bydefinition import by_definition
 from scaffold.generation.gone import still_there
 from scaffold.generation.merge import whole
@@ -504,3 +505,25 @@ def test_a_rollback_puts_old_homes_back_before_it_takes_new_files_away(
         apply(tmp_path, {"new.py": b"mine\n", "old.py": None}, {"new.py": None, "old.py": b"mine\n"})
     assert len(visible) >= 2 and all(visible), visible
     assert (tmp_path / "old.py").read_text() == "mine\n" and not (tmp_path / "new.py").exists()
+
+
+@pytest.mark.parametrize(
+    ("ending", "trailer"),
+    [
+        ("", None),  # nothing closes the module: no trailer
+        ("    # scaffold adds the stubs above this line.\n", None),  # indented: the class body's own comment
+        ("# a note of mine\n\n# and another\n", "# a note of mine\n\n# and another\n"),
+        ("    # the body's comment\n# a note of mine\n", "# a note of mine\n"),
+    ],
+)
+def test_a_module_s_closing_comments_are_its_trailer_not_its_last_block_s_code(
+    ending: str, trailer: str | None
+) -> None:
+    """A layout switch cuts a class as scaffold recorded it, comments the user added below it at the end of
+    the module aside (fuzzer seed 61405): those comments are the module's trailer (`Source.trailer`), which
+    the last block takes along when it moves but which is not its code."""
+    text = "class A:\n    def f(self) -> None:\n        pass\n" + ending
+    source = pysource.parse("a.py", text.encode())
+    assert isinstance(source, pysource.Source)
+    assert source.blocks["A"] == (0, len(source.lines))  # the block still takes them along when it moves
+    assert "".join(source.lines[source.trailer :]) == (trailer or "")

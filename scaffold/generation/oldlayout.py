@@ -16,6 +16,7 @@ from functools import cached_property
 
 from msgspec import Struct
 
+from scaffold.core.text import lines as split_lines
 from scaffold.generation import pysource
 from scaffold.generation.pysource import Source
 
@@ -34,6 +35,18 @@ class Old(Struct, frozen=True, dict=True):
         first, end = source.blocks[name]
         text = "".join(source.lines[first:end])
         return text if text.endswith("\n") else text + "\n"
+
+    def code_span(self, name: str) -> pysource.Span:
+        """The user's block of `name` without the comments at column 0 that end the module (`Source.trailer`):
+        the lines that go with the definition when it goes and nothing takes them along."""
+        first, end = self.ours.blocks[name]
+        return first, max(first, min(end, self.ours.trailer))
+
+    def as_recorded(self, name: str) -> bool:
+        """Whether the user's block of `name` is scaffold's as recorded (line ends aside), comments the user
+        added at the end of the module below it aside."""
+        first, end = self.code_span(name)
+        return split_lines("".join(self.ours.lines[first:end])) == split_lines(self.block(name, recorded=True) or "")
 
     @cached_property
     def unresolved(self) -> set[str]:
