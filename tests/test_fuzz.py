@@ -598,7 +598,8 @@ def test_found_a_renamed_services_old_class_left_as_rendered_goes_in_the_same_ru
 
 
 @pytest.mark.parametrize(
-    ("seed", "steps"), [(57225, 80), (57219, 70), (57518, 10), (58407, 27), (58705, 85), (59005, 10), (61406, 90)]
+    ("seed", "steps"),
+    [(57225, 80), (57219, 70), (57518, 10), (58407, 27), (58705, 85), (59005, 10), (61405, 37), (61406, 90)],
 )
 def test_a_sequence_the_long_mode_broke_keeps_the_promise(tmp_path: Path, seed: int, steps: int) -> None:
     """Sequences of `bench/fuzz.py --steps 10000 --seed 57201` that broke the promise, up to the step that
@@ -612,7 +613,9 @@ def test_a_sequence_the_long_mode_broke_keeps_the_promise(tmp_path: Path, seed: 
     package, named like a removed service's class kept in its own module, got no stubs: the kept class's
     were taken for methods the user wrote before the protos had them (step 84). 59005: a service renamed to
     the name of a removed service's kept class: the clean line merge dropped the kept class's line and left
-    its method, with the user's code, in the body of their helper above it (step 9). 61406 (of `--seed 61401`):
+    its method, with the user's code, in the body of their helper above it (step 9). 61405: the same switch
+    carried such a class kept only for a comment the user wrote closing its module, which counted as part of
+    the class (step 36). 61406 (of `--seed 61401`):
     a new RPC's stub, the render's alone, aligned below the `return` of a helper of the user's, unreachable
     there and missing from its class; the next run took the RPC for one whose stub the user deleted (step 89)."""
     world, violation = replay(tmp_path / "run", generate(seed, 100)[:steps], expensive_every=10, check_every=1)
