@@ -89,15 +89,19 @@ def test_a_removed_services_class_the_merge_keeps_loses_its_base(tmp_path: Path,
     assert gen(project).stdout.startswith("Up to date")
 
 
-def test_a_switch_lets_an_untouched_kept_class_go_and_leaves_the_comments_closing_its_module(tmp_path: Path) -> None:
+@pytest.mark.parametrize("note", ["# a closing note of mine\n", "    # an indented note of mine\n"])
+def test_a_switch_lets_an_untouched_kept_class_go_and_leaves_the_comments_closing_its_module(
+    tmp_path: Path, note: str
+) -> None:
     """Seed 61405 of the fuzzer: a removed service's module, kept whole for a comment the user wrote at its
     end, held the class as scaffold wrote it. A switch to the single layout took the comment for part of
     the class's block, so the class counted as the user's code and moved into `servicer.py`, where the next
     run let it go, and `check` called the switched tree stale. The comment is not the class's code: the
-    class goes, as a merge would drop it, and the comment stays where the user wrote it."""
+    class goes, as a merge would drop it, and the comment stays where the user wrote it (indented or not: below
+    the class's last line, it says nothing of its code)."""
     project = shop(tmp_path, "per-service")
     module = project / "shop/services/catalog.py"
-    module.write_text(module.read_text() + "# a closing note of mine\n")
+    module.write_text(module.read_text() + note)
     (project / "protos/shop.proto").write_text(SHOP.format(catalog=""))
     assert gen(project).returncode == 0
     assert "class CatalogServicer:  # its service is gone" in module.read_text()
@@ -105,7 +109,7 @@ def test_a_switch_lets_an_untouched_kept_class_go_and_leaves_the_comments_closin
     config.write_text(config.read_text().replace('layout = "per-service"', 'layout = "single"'))
     switched = gen(project)
     assert switched.returncode == 0, switched.stdout + switched.stderr
-    assert not lines_out_of_sight(project, ["# a closing note of mine"])
+    assert not lines_out_of_sight(project, [note.strip()])
     assert "class CatalogServicer" not in (project / "shop/servicer.py").read_text()
     assert "CatalogServicer" not in module.read_text()
     imports(project, "shop.server", "shop.servicer")

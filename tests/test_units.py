@@ -20,7 +20,9 @@ from scaffold.core.naming import clean_comment, docstring_body, safe_identifier,
 from scaffold.generation import pysource
 from scaffold.generation.bydefinition import by_definition
 from scaffold.generation.gone import still_there
+from scaffold.generation.leftover import stays
 from scaffold.generation.merge import whole
+from scaffold.generation.oldlayout import Old
 from scaffold.generation.protoc import parse_diagnostics
 from scaffold.generation.protocresult import ProtoInput
 from scaffold.generation.rebind import misplaced, rebound
@@ -507,23 +509,33 @@ def test_a_rollback_puts_old_homes_back_before_it_takes_new_files_away(
     assert (tmp_path / "old.py").read_text() == "mine\n" and not (tmp_path / "new.py").exists()
 
 
+RECORDED = (
+    "import grpc\n\n\nclass A:\n    def f(self) -> None:\n        pass\n\n    # scaffold adds stubs above this line.\n"
+)
+
+
 @pytest.mark.parametrize(
-    ("ending", "trailer"),
+    ("recorded_tail", "appended", "cut"),
     [
-        ("", None),  # nothing closes the module: no trailer
-        ("    # scaffold adds the stubs above this line.\n", None),  # indented: the class body's own comment
-        ("# a note of mine\n\n# and another\n", "# a note of mine\n\n# and another\n"),
-        ("    # the body's comment\n# a note of mine\n", "# a note of mine\n"),
+        ("", "", 8),  # as recorded: the whole block
+        ("", "# a note of mine\n", 8),  # a comment at column 0 below it: the user's, not the class's code
+        ("", "    # an indented note\n\n# and another\n", 8),
+        ("# the end of a custom template's module\n", "", 9),  # scaffold's own closing comment is the block's
+        ("", "    x = 1\n", None),  # code below it: the user's edit of the class
+        ("", "\n\nLIMIT = 3\n", 8),  # a statement of its own: another block, the class is as recorded
     ],
 )
-def test_a_module_s_closing_comments_are_its_trailer_not_its_last_block_s_code(
-    ending: str, trailer: str | None
+def test_a_definition_as_recorded_leaves_the_users_comments_below_it(
+    recorded_tail: str, appended: str, cut: int | None
 ) -> None:
-    """A layout switch cuts a class as scaffold recorded it, comments the user added below it at the end of
-    the module aside (fuzzer seed 61405): those comments are the module's trailer (`Source.trailer`), which
-    the last block takes along when it moves but which is not its code."""
-    text = "class A:\n    def f(self) -> None:\n        pass\n" + ending
-    source = pysource.parse("a.py", text.encode())
-    assert isinstance(source, pysource.Source)
-    assert source.blocks["A"] == (0, len(source.lines))  # the block still takes them along when it moves
-    assert "".join(source.lines[source.trailer :]) == (trailer or "")
+    """A layout switch lets go a class still as scaffold recorded it (fuzzer seed 61405): comments the user
+    wrote below it, which its block takes along, are not its code and stay; scaffold's own are its code."""
+    base = pysource.parse("a.py", (RECORDED + recorded_tail).encode())
+    ours = pysource.parse("a.py", (RECORDED + recorded_tail + appended).encode())
+    assert isinstance(base, pysource.Source) and isinstance(ours, pysource.Source)
+    old = Old("a.py", ours, base)
+    assert old.recorded_span("A") == (None if cut is None else (3, cut))
+    if cut is not None:  # cut as recorded, the class leaves; what stays of the module is the user's alone
+        assert stays(old, {"A"}, set(), {}, [], False)[0] == (
+            pysource.tidy(appended).encode() if appended.strip() else None
+        )

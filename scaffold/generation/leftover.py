@@ -28,9 +28,13 @@ def stays(
     """What stays of `old` once `names` left it (None: nothing of the user's); a statement that stays and
     names what moved would fail at import, so it stops the switch. The user's header stays alone when
     nothing else of theirs does and no code took it along (`header_moved`: it went with the moved code)."""
-    # A definition that moved took the comments closing the module along; one cut as scaffold recorded it
-    # (`relayout._as_recorded_and_unread`) leaves them here, the user's.
-    spans = [old.ours.blocks[n] if n in moved else old.code_span(n) for n in names if n in old.ours.blocks]
+    # A definition that moved took the comments below it along; one cut as scaffold recorded it
+    # (`relayout._as_recorded_and_unread`) leaves the user's comments below it here.
+    spans = [
+        old.ours.blocks[n] if n in moved else old.recorded_span(n) or old.ours.blocks[n]
+        for n in names
+        if n in old.ours.blocks
+    ]
     ours = pysource.without(old.ours, spans + _follows(old.ours, old, names))
     recorded = (
         pysource.without(

@@ -36,17 +36,20 @@ class Old(Struct, frozen=True, dict=True):
         text = "".join(source.lines[first:end])
         return text if text.endswith("\n") else text + "\n"
 
-    def code_span(self, name: str) -> pysource.Span:
-        """The user's block of `name` without the comments at column 0 that end the module (`Source.trailer`):
-        the lines that go with the definition when it goes and nothing takes them along."""
+    def recorded_span(self, name: str) -> pysource.Span | None:
+        """The lines of the user's block of `name` that are scaffold's block as recorded (line ends aside),
+        where the user's block is that and nothing below it but comments of theirs (None otherwise). Such a
+        comment says nothing of the definition's code: cut as scaffold wrote it, the definition leaves it."""
+        if self.base is None or name not in self.base.blocks or name not in self.ours.blocks:
+            return None
         first, end = self.ours.blocks[name]
-        return first, max(first, min(end, self.ours.trailer))
-
-    def as_recorded(self, name: str) -> bool:
-        """Whether the user's block of `name` is scaffold's as recorded (line ends aside), comments the user
-        added at the end of the module below it aside."""
-        first, end = self.code_span(name)
-        return split_lines("".join(self.ours.lines[first:end])) == split_lines(self.block(name, recorded=True) or "")
+        recorded = split_lines(self.block(name, recorded=True) or "")
+        below = first + len(recorded)
+        if below > end or split_lines("".join(self.ours.lines[first:below])) != recorded:
+            return None
+        if any(line.strip() and not line.lstrip().startswith("#") for line in self.ours.lines[below:end]):
+            return None
+        return first, below
 
     @cached_property
     def unresolved(self) -> set[str]:

@@ -41,14 +41,6 @@ class Source(Struct, frozen=True, dict=True):
         return _blocks(self)
 
     @cached_property
-    def trailer(self) -> int:
-        """Where the comments at column 0 that end the module begin (`len(lines)`: none). Below the last
-        statement there is no statement for them to say something about: its block takes them along
-        (they move with it), but they are not its code."""
-        body = self.tree.body
-        return _split(self.lines, body[-1].end_lineno or body[-1].lineno, len(self.lines)) if body else 0
-
-    @cached_property
     def defined(self) -> set[str]:
         """The names the module defines at top level (functions, classes, assignments)."""
         return {name for node in self.tree.body for name in defined_by(node)}

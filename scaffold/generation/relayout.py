@@ -217,8 +217,8 @@ def _as_recorded_and_unread(
     olds: Mapping[str, Old], path: str, name: str, read_by: dict[tuple[str, str], set[str]]
 ) -> bool:
     """Whether `name` in the old module `path` is scaffold's definition as recorded (line ends, and comments
-    ending the module below it, aside: a kept class of a service gone from the protos, its stubs untouched;
-    the comments stay, `scaffold.generation.leftover`), and no code of the old modules names it
+    of the user's below it, aside: a kept class of a service gone from the protos, its stubs untouched; the
+    comments stay, `scaffold.generation.leftover`), and no code of the old modules names it
     (a helper, its string annotation, `__all__`, code moving elsewhere that imports it; a comment is no
     reader). Left behind, it would hold the module for the merge to bring back as code of the user's, into
     the new layout's module exactly as rendered, where the next run lets it go
@@ -227,7 +227,7 @@ def _as_recorded_and_unread(
     old = olds[path]
     if old.base is None or name not in old.base.blocks or name not in old.ours.blocks:
         return False
-    if not old.as_recorded(name):
+    if old.recorded_span(name) is None:
         return False
     for other, module in olds.items():
         outside = name if other == path else ""
