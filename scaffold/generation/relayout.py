@@ -225,9 +225,7 @@ def _as_recorded_and_unread(
     (`scaffold.generation.mergechecks.left_as_rendered`). `read_by` keeps what each module's code names
     (outside one definition, or none: ""), each module walked once however many names are asked about."""
     old = olds[path]
-    if old.base is None or name not in old.base.blocks or name not in old.ours.blocks:
-        return False
-    if old.recorded_span(name) is None:
+    if old.recorded_span(name) is None:  # no record of it, or not as recorded
         return False
     for other, module in olds.items():
         outside = name if other == path else ""
