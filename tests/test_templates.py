@@ -12,6 +12,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+import msgspec
 import pytest
 from conftest import REPO, at_key, run_python, run_scaffold, tree
 from msgspec import structs
@@ -297,9 +298,9 @@ def _sets_below(value: object, where: str, depth: int, deepest: int) -> list[str
 
 
 def test_render_keys_see_every_set_the_render_context_holds(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """A render's key sorts every set of the context wherever it lies (`renders.Keys`), but takes each RPC by
-    its plain `repr`, where a set's order follows the hash seed (the key would miss in every new process).
-    With every option that adds to the context, no RPC holds a set."""
+    """A render's key sorts every set of the context wherever it lies (`renders.Keys`), but takes each RPC,
+    service and proto file by its msgpack encoding, where a set's order follows the hash seed (the key
+    would miss in every new process). With every option that adds to the context, none of them holds a set."""
     project = tmp_path / "p"
     options = ("--health", "--reflection", "--metrics", "--otel", "--web", "--layout", "per-service")
     protos = (REPO / "examples/route_guide/protos/route_guide.proto", REPO / "protos/helloworld.proto")
@@ -318,18 +319,44 @@ def test_render_keys_see_every_set_the_render_context_holds(tmp_path: Path, monk
     api.regenerate(project, full=True)
     [(context, files, services)] = seen
     assert services and files and context["config"].breaking.given  # each kind of render was made
-    rpcs = [
-        rpc
+    hashed = [
+        found
         for value in (context["project"], context["servicer"].services, context["servicer"].pending, files, services)
-        for rpc in _rpcs_below(value)
+        for found in _hashed_below(value)
     ]
-    assert rpcs and [where for rpc in rpcs for where in _sets_below(rpc, rpc.route, 0, 0)] == []
+    assert {type(found) for found in hashed} == renders._HASHED
+    assert [where for found in hashed for where in _sets_below(found, repr(found)[:60], 0, 0)] == []
 
 
-def _rpcs_below(value: object) -> list[Rpc]:
-    """Every RPC in `value` (through records' fields, sequences and mapping values)."""
-    if isinstance(value, Rpc):
-        return [value]
+def test_the_records_render_keys_encode_can_hold_no_set_or_mapping() -> None:
+    """What the context can ever hold, not only what these protos make: the types of every field below
+    an RPC, a service and a proto file, as msgspec reads them, hold no set and no mapping (a mapping's
+    order is the template's to follow; a set's follows the hash seed)."""
+    seen: set[object] = set()
+    pending: list[Any] = [msgspec.inspect.type_info(kind) for kind in renders._HASHED]
+    kinds: set[str] = set()
+    while pending:
+        info = pending.pop()
+        if id(info) in seen:
+            continue
+        seen.add(id(info))
+        kinds.add(type(info).__name__)
+        if isinstance(info, msgspec.inspect.StructType):
+            pending += [field.type for field in info.fields]
+        for name in ("item_type", "item_types", "types"):
+            inner = getattr(info, name, None)
+            pending += list(inner) if isinstance(inner, tuple) else [inner] if inner is not None else []
+    assert "StructType" in kinds and "StrType" in kinds
+    assert kinds.isdisjoint({"SetType", "FrozenSetType", "DictType", "AnyType", "CustomType"}), kinds
+
+
+def _hashed_below(value: object) -> list[Any]:
+    """Every RPC, service and proto file in `value` (through records' fields, sequences and mapping values)."""
+    if type(value) in renders._HASHED:
+        return [
+            value,
+            *(found for name in field_names(type(value)) or () for found in _hashed_below(getattr(value, name))),
+        ]
     if not isinstance(value, type) and field_names(type(value)) is not None:
         items = [getattr(value, name) for name in field_names(type(value)) or ()]
     elif isinstance(value, (tuple, list)):
@@ -338,7 +365,7 @@ def _rpcs_below(value: object) -> list[Rpc]:
         items = list(value.values())
     else:
         return []
-    return [rpc for item in items for rpc in _rpcs_below(item)]
+    return [found for item in items for found in _hashed_below(item)]
 
 
 def _project(doc: str, extra: tuple[str, ...] = ()) -> Project:

@@ -23,13 +23,15 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+import msgspec
+
 from scaffold import __version__
 from scaffold.core.model import ProtoFile, Rpc, Service
 from scaffold.core.records import field_names
 from scaffold.generation import inputs
 from scaffold.generation.config import Config
 
-_FORMAT = 3
+_FORMAT = 4
 
 
 def key(fingerprint: str, template: str, own: str) -> str:
@@ -103,9 +105,8 @@ class Keys:
             return repr(value)
         if kind in _HASHED:
             held = self._held.get(id(value))
-            if held is None:
-                text = repr(value) if kind is Rpc else self._fields(value)  # an RPC holds no set
-                held = self._held[id(value)] = (value, hashlib.sha256(text.encode()).hexdigest())
+            if held is None:  # encoded in C: none of them holds a set, so the bytes are the same in every process
+                held = self._held[id(value)] = (value, hashlib.sha256(_encode(value)).hexdigest())
             return f"{kind.__qualname__}#{held[1]}"
         if kind is tuple or kind is list:
             inner = ", ".join(self._stable(item) for item in value)
@@ -127,4 +128,8 @@ class Keys:
 
 
 _HASHED = frozenset({Rpc, Service, ProtoFile})
-"""The model's parts that recur across renders' contexts: each is hashed once per pass (`Keys`)."""
+"""The model's parts that recur across renders' contexts: each is hashed once per pass (`Keys`), from its
+msgpack encoding: on googleapis, writing out their fields in Python took a tenth of a leaf change (0.2 s for
+the whole project's 7,000 files), encoding them takes a fifth of that. Their fields are strings, flags and
+tuples of such records only (a set's order would follow the process's hash seed)."""
+_encode = msgspec.msgpack.Encoder().encode
