@@ -28,7 +28,7 @@ from scaffold.generation.inputs import builtin_templates
 from scaffold.generation.plan import FilePlan, Plan
 from scaffold.generation.reconcile import Changes
 from scaffold.layout import CACHE_DIR, CONFIG_FILE, LOCK_FILE, MANIFEST, STATE_DIR
-from scaffold.record import journal, lock, memo, state, swap, write, written
+from scaffold.record import journal, lock, memo, shards, state, swap, write, written
 
 
 class NewReport(Struct, frozen=True):
@@ -237,7 +237,11 @@ def regenerate(
             if restored and _record_rolled_back_reads(root, inputs, restored):
                 inputs = project.load(root, full=full, recreate=recreate)
             restored = []
-            outcome = pipeline.plan(inputs)
+            try:
+                outcome = pipeline.plan(inputs)
+            except shards.Broken:  # protoc's record, read as the plan asked, broke under it: planned without it
+                full = True
+                continue
             _check_recreated(recreate, outcome.plan)
             changes = outcome.plan.writes
             try:

@@ -11,6 +11,7 @@ import os
 import shutil
 import sys
 import time
+import zlib
 from pathlib import Path
 
 import pytest
@@ -21,6 +22,7 @@ from test_real_protos import TREES
 from scaffold import api
 from scaffold.generation import incremental, plan, protoc
 from scaffold.layout import MANIFEST
+from scaffold.record import shards
 
 sys.path.insert(0, str(REPO / "bench"))
 from trees import synthetic
@@ -182,12 +184,14 @@ def test_files_whose_status_vouches_for_their_hash_are_not_read_and_every_edit_i
     assert tree(project) == {path: content for path, content in tree(twin).items()}
 
 
+@pytest.mark.parametrize("written", ["the first body", "the first shard, its body before it"])
 def test_a_run_killed_between_the_records_shards_and_its_index_leaves_a_record_the_next_run_can_trust(
-    tmp_path: Path,
+    tmp_path: Path, written: str
 ) -> None:
-    """Killed after the first of the shards it rewrites: that shard is not the one the index names, so its
-    protos are compiled again (an entry newer than the others it was made with is never trusted), and the
-    tree is what an uninterrupted run makes."""
+    """Killed after the first of the shards it rewrites, or between that shard's body (its protos'
+    descriptors and outputs, written first) and the shard: that shard is not of the write the index
+    names, so its protos are compiled again (an entry newer than the others it was made with, or one
+    with another's outputs, is never trusted), and the tree is what an uninterrupted run makes."""
     source = tmp_path / "src"
     protos = synthetic(source)
     project = tmp_path / "p"
@@ -205,16 +209,24 @@ def test_a_run_killed_between_the_records_shards_and_its_index_leaves_a_record_t
 
     hooks = tmp_path / "hooks"
     hooks.mkdir()
-    written = tmp_path / "written"
+    killed_at = tmp_path / "written"
+    body = written == "the first body"
     (hooks / "seam_hook.py").write_text(
         "import os\n\ndef hook(moment, path):\n"
-        "    if moment == 'shard-written' and path.startswith('protoc/'):\n"
-        f"        open({str(written)!r}, 'w').write(path)\n"
+        f"    if moment == 'shard-written' and path.startswith('protoc/') and path.endswith('.body') == {body}:\n"
+        f"        open({str(killed_at)!r}, 'w').write(path)\n"
         "        os._exit(137)\n"
     )
     killed = run_scaffold("gen", "-C", project, env={"SCAFFOLD_SEAM": "seam_hook:hook", "PYTHONPATH": str(hooks)})
     assert killed.returncode == 137, killed.stderr
-    _, shard = marshal.loads((project / ".scaffold/cache" / written.read_text()).read_bytes())
+    cache = project / ".scaffold/cache"
+    shard_path = killed_at.read_text().removesuffix(".body")
+    shard_id, shard = marshal.loads((cache / shard_path).read_bytes())
+    _, index = marshal.loads((cache / "protoc/index").read_bytes())
+    body_id = (cache / f"{shard_path}.body").read_bytes().partition(b"\n")[0].decode()
+    named = index[int(shard_path.rpartition("/")[2])]
+    # Killed at the body: the shard is the one the index names, only its body is not; else neither is.
+    assert (shard_id == named) == body and body_id != named
     record = incremental.load(project, "bench/generated")
     assert shard and record is not None and len(record) == 100 - len(shard)
     assert not set(shard) & set(record)  # the new shard's entries are left out, the others are the old ones
@@ -348,3 +360,62 @@ def test_runs_that_overlap_in_two_threads_leave_the_collector_as_it_was() -> Non
         assert gc.get_threshold() == (700, 10, 10)
     finally:
         gc.set_threshold(*before)
+
+
+def test_a_change_reads_the_records_bodies_only_of_the_shards_it_rewrites_and_a_broken_body_costs_a_full_run(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """protoc's record keeps each proto's descriptor and outputs (most of its bytes) apart from the rest,
+    read only where a stage asks for them: a change reads the bodies of the shards it rewrites, no more. A
+    body broken all the same (a disk's fault, a crafted cache), found while planning or while saving the
+    record, costs a run that compiles every proto: never a failed run, a wrong file or a record trusted."""
+    source = tmp_path / "src"
+    protos = synthetic(source)
+    project = tmp_path / "p"
+    assert run_scaffold("new", *protos, "-I", source, "--name", "bench", "-o", project).returncode == 0
+    cache = project / ".scaffold/cache"
+
+    def index() -> dict[int, str]:
+        return dict(marshal.loads((cache / "protoc/index").read_bytes())[1])
+
+    read: list[str] = []
+    real = shards.Bodies._load
+
+    def counted(self: shards.Bodies) -> dict[str, object]:
+        read.append(self._path)
+        return real(self)
+
+    monkeypatch.setattr(shards.Bodies, "_load", counted)
+    before = index()
+    _edit(project / "protos/pkg4/svc44.proto", "does its work", "does its work well")
+    report = api.regenerate(project)
+    assert report.compiled == ("pkg4/svc44.proto", "pkg4/svc45.proto") and report.written
+    after = index()
+    rewritten = {f"protoc/{shard:02d}.body" for shard, shard_id in after.items() if before.get(shard) != shard_id}
+    assert 0 < len(rewritten) <= 2 and set(read) <= rewritten and len(read) == len(set(read))
+    good = tree(project)
+
+    # Broken where the plan needs it: a generated module deleted, whose bytes the record's body holds. (The
+    # protos saved a while ago, as usual: the full run records them all, see the test above.)
+    settled = time.time_ns() - 3 * incremental._SETTLED_NS
+    for proto in (project / "protos").rglob("*.proto"):
+        os.utime(proto, ns=(settled, settled))
+    name = "pkg3/svc33.proto"
+    body = cache / f"protoc/{zlib.crc32(name.encode()) % shards.SHARDS:02d}.body"
+    kept = body.read_bytes()
+    body.write_bytes(kept.partition(b"\n")[0] + b"\nnot what marshal wrote")
+    (project / "bench/generated/pkg3/svc33_pb2.py").unlink()
+    again = run_scaffold("-v", "gen", "-C", project)
+    assert again.returncode == 0, again.stderr
+    assert "protoc compiled all 100 protos" in again.stdout
+    assert tree(project) == good
+    assert run_scaffold("check", "-C", project).returncode == 0
+
+    # Broken where only saving the record needs it (a shard to write again): the record is dropped whole.
+    record = incremental.load(project, "bench/generated", lazy=True)
+    assert record is not None and len(record) == 100
+    body.write_bytes(body.read_bytes().partition(b"\n")[0] + b"\nnot what marshal wrote")
+    incremental.save(project, incremental.Record(record), "bench/generated")  # every shard written again
+    assert incremental.load(project, "bench/generated") is None
+    assert "protoc compiled all 100 protos" in run_scaffold("-v", "gen", "-C", project).stdout
+    assert tree(project) == good

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import dataclasses
 import importlib
+import importlib.util
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 
@@ -22,19 +23,28 @@ from google.protobuf import descriptor_pb2
 from scaffold.core.errors import Diagnostic, ScaffoldError
 from scaffold.generation import providers
 from scaffold.generation.protocresult import ProtocResult
+from scaffold.record.hashes import Hashes
+from scaffold.record.memo import Memo
 
 _FILE = descriptor_pb2.FileDescriptorProto
 _SHIPPED_PREFIXES = ("google/", "grpc/", "buf/", "opentelemetry/")
 """Where a distribution's protos live; any other name is the project's own, and costs no lookup."""
 
 
-def checked(result: ProtocResult, root: Path, proto_paths: Sequence[str], new_from: Sequence[Path]) -> ProtocResult:
+def checked(
+    result: ProtocResult,
+    root: Path,
+    proto_paths: Sequence[str],
+    new_from: Sequence[Path],
+    memo: Memo | None = None,
+    hashes: Hashes | None = None,
+) -> ProtocResult:
     """`result`, once no proto the project generates clashes with an installed one: a regeneration stops,
     located at the copy; `new` (copying from the include roots `new_from`) says so as a warning at the
     file it copies, and makes the project (a PyPI project's vendored tree still generates, as issue 31
     asks), which `gen` then refuses until the copy is settled."""
     copying = (lambda name: next(r / name for r in new_from if (r / name).is_file())) if new_from else None
-    problems = list(clashes(result, root, proto_paths, copying))
+    problems = list(clashes(result, root, proto_paths, copying, memo, hashes))
     if problems and not new_from:
         raise ScaffoldError(problems)
     warned = tuple(dataclasses.replace(problem, severity="warning") for problem in problems)
@@ -42,7 +52,12 @@ def checked(result: ProtocResult, root: Path, proto_paths: Sequence[str], new_fr
 
 
 def clashes(
-    result: ProtocResult, root: Path, proto_paths: Sequence[str], copying: Callable[[str], Path] | None = None
+    result: ProtocResult,
+    root: Path,
+    proto_paths: Sequence[str],
+    copying: Callable[[str], Path] | None = None,
+    memo: Memo | None = None,
+    hashes: Hashes | None = None,
 ) -> Iterable[Diagnostic]:
     for name in result.generated_names:
         if not name.startswith(_SHIPPED_PREFIXES) or name.startswith("google/protobuf/"):
@@ -54,25 +69,25 @@ def clashes(
         copy = kept or (str(copying(name)) if copying is not None else None)  # `new`: what it would copy
         if copy is None:
             continue  # compiled from where it is installed: the distribution's own file
-        theirs = _installed(name)
-        if theirs is None:
+        verdict = _verdict(result, name, memo, hashes)
+        if verdict is None:
             continue
-        ours = _ours(result, name)
+        registered, same = verdict
         distribution, installed = shipped
         instead = (
             f"leave out the -I that holds it, and `new` imports it from {distribution}"
             if kept is None
             else f'import it from there (`installed = ["{distribution}"]` in [tool.scaffold])'
         )
-        if theirs.name != name:  # a second name for a file the distribution registers as another
+        if registered != name:  # a second name for a file the distribution registers as another
             yield Diagnostic(
                 copy,
                 f"defines what {installed / name} ({distribution}, installed) defines, which its module registers "
-                f"as {theirs.name}: protobuf cannot load both in one process; {instead} rather than copying it",
+                f"as {registered}: protobuf cannot load both in one process; {instead} rather than copying it",
                 1,
                 1,
             )
-        elif ours is not None and _comparable(ours) != _comparable(theirs):
+        elif not same:
             yield Diagnostic(
                 copy,
                 f"differs from {installed / name} ({distribution}, installed) though both are {name}: protobuf "
@@ -83,11 +98,45 @@ def clashes(
             )
 
 
+def _verdict(result: ProtocResult, name: str, memo: Memo | None, hashes: Hashes | None) -> tuple[str, bool] | None:
+    """The name the installed distribution's module registers for `name`, and whether the project's
+    descriptor is the same as the pool compares them; None when that module cannot be loaded.
+
+    Kept in the memo by the project's descriptor (`summary.descriptor_key`) and the hash of the module's
+    file: googleapis copies 65 protos a distribution ships, and importing the 65 modules and reading the
+    copies' descriptors again on every run cost a leaf change a tenth of a second."""
+    try:
+        module = importlib.util.find_spec(_module_of(name)) if memo is not None else None
+    except (ImportError, ValueError):  # a parent that does not import: nothing to key by
+        module = None
+    ours_key = result.descriptor_keys.get(name)
+    key = None
+    if memo is not None and module is not None and module.origin and ours_key:
+        try:
+            key = f"clash:{ours_key}:{(hashes or Hashes()).sha256(module.origin)}"
+        except OSError:
+            key = None
+        kept = memo.get(key) if key else None
+        if isinstance(kept, tuple) and len(kept) == 2:
+            return kept[0], kept[1]
+    theirs = _installed(name)
+    if theirs is None:
+        return None
+    ours = _ours(result, name)
+    verdict = theirs.name, ours is None or _comparable(ours) == _comparable(theirs)
+    if memo is not None and key:
+        memo.put(key, verdict)
+    return verdict
+
+
+def _module_of(name: str) -> str:
+    return name.removesuffix(".proto").replace("/", ".") + "_pb2"
+
+
 def _installed(name: str) -> _FILE | None:
     """The descriptor the distribution's own `_pb2` module registers, or None when it cannot be loaded."""
-    module = name.removesuffix(".proto").replace("/", ".") + "_pb2"
     try:
-        loaded = importlib.import_module(module)
+        loaded = importlib.import_module(_module_of(name))
         return _FILE.FromString(loaded.DESCRIPTOR.serialized_pb)
     except Exception:  # noqa: BLE001 -- any failure to load it means nothing to compare with
         return None

@@ -13,6 +13,7 @@ the arguments a message's required fields need.
 
 from __future__ import annotations
 
+import functools
 import keyword
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -86,7 +87,11 @@ def describe(result: ProtocResult, package: str, generated_subpackage: str, memo
     generated_package = f"{package}.{generated_subpackage}"
     if result.descriptor_bytes:  # a regeneration's: summaries from the memo, files parsed only on a miss
         serialized = result.descriptor_bytes
-        summaries = {name: summary_of(descriptor, memo) for name, descriptor in serialized.items()}
+        keys = result.descriptor_keys
+        summaries = {
+            name: summary_of(functools.partial(serialized.__getitem__, name), memo, keys.get(name))
+            for name in serialized
+        }
         proto_of: Callable[[str], descriptor_pb2.FileDescriptorProto] = lambda name: _FILE.FromString(serialized[name])
     else:  # parsed already (`breaking`, `describe`, a replay): summarised as they are
         files = {f.name: f for f in result.descriptors.file}

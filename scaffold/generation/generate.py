@@ -7,10 +7,10 @@ ever merged into.
 
 from __future__ import annotations
 
-import dataclasses
+import functools
+import itertools
 import re
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 from msgspec import Struct, structs
@@ -23,7 +23,7 @@ from scaffold.generation import configkeys, httprules, openapi, rulesamples
 from scaffold.generation.config import Config
 from scaffold.generation.describe import describe
 from scaffold.generation.formatting import format_python
-from scaffold.generation.protocresult import ProtocResult
+from scaffold.generation.protocresult import Lazy, ProtocResult
 from scaffold.generation.relocate import package_dirs, place
 from scaffold.generation.render import Renderer
 from scaffold.layout import CONFIG_FILE, TABLE
@@ -35,14 +35,35 @@ _GRPC_VERSION = re.compile(rb"^GRPC_GENERATED_VERSION = '(?P<version>[\d.]+)'$",
 _PROTOBUF_VERSION = re.compile(rb"^# Protobuf Python Version: (?P<version>[\d.]+)$", re.MULTILINE)
 
 
-# A dataclass, not a Struct (`scaffold.core.records`): two files are equal whether or not a stage knew the hash
-# (`compare=False`), which a Struct cannot say.
-@dataclass(frozen=True)
 class OutputFile:
-    content: bytes
-    owner: Owner
-    sha256: str | None = dataclasses.field(default=None, compare=False)
-    """The hash of `content`, where a stage knew it already (protoc's record: `ProtocResult.digests`)."""
+    """One file of the project and who owns it, with the hash of its bytes where a stage knew it already
+    (protoc's record: `ProtocResult.digests`). Bytes that protoc's record holds are read when a stage first
+    asks for them (`scaffold.generation.incremental.Body`): a leaf change on googleapis plans its 21,000
+    reused outputs from their hashes alone. Two files are equal whether or not a stage knew the hash."""
+
+    __slots__ = ("_content", "_read", "owner", "sha256")
+
+    def __init__(
+        self, content: bytes | None, owner: Owner, sha256: str | None = None, read: Callable[[], bytes] | None = None
+    ) -> None:
+        self._content, self._read, self.owner, self.sha256 = content, read, owner, sha256
+
+    @property
+    def content(self) -> bytes:
+        if self._content is None:
+            assert self._read is not None, "an output file with neither its bytes nor a way to read them"
+            self._content = self._read()
+        return self._content
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, OutputFile):
+            return NotImplemented
+        return self.owner == other.owner and self.content == other.content
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return f"OutputFile(owner={self.owner!r}, sha256={self.sha256!r})"
 
 
 class Generation(Struct, frozen=True):
@@ -161,7 +182,10 @@ def generate(
     rendered = renderer.render(context, paths, with_services, per_service, kept)
 
     digests = result.digests if result.placed_in else {}  # placing here rewrites what protoc's hashes are of
-    files = {path: OutputFile(content, "generated", digests.get(path)) for path, content in generated.items()}
+    files = {
+        path: OutputFile(None, "generated", digests.get(path), functools.partial(generated.__getitem__, path))
+        for path in generated
+    }
     if config.web:  # served at /openapi.json
         files[f"{package_dir}/runtime/openapi.json"] = OutputFile(
             openapi.document_bytes(result, config.package), "generated"
@@ -305,11 +329,15 @@ def _formatted(files: Mapping[str, OutputFile], config: Config) -> dict[str, Out
 
 
 def runtime_versions(outputs: Mapping[str, bytes]) -> dict[str, str]:
-    """The oldest grpcio and protobuf runtimes that can load this protoc's output, read from it."""
+    """The oldest grpcio and protobuf runtimes that can load this protoc's output, read from it (from what
+    this run's protoc made, where it made any: a reused output's bytes may not have been read)."""
     grpc = protobuf = None
-    for content in outputs.values():
+    at_hand = outputs.at_hand() if isinstance(outputs, Lazy) else {}
+    for content in itertools.chain(at_hand.values(), outputs.values()):
         grpc = grpc or _GRPC_VERSION.search(content)
         protobuf = protobuf or _PROTOBUF_VERSION.search(content)
+        if grpc and protobuf:
+            break
     if grpc is None or protobuf is None:
         raise fail("grpcio-tools", "protoc's output names no runtime version; is grpcio-tools too old?")
     protobuf_version = protobuf["version"].decode()

@@ -18,6 +18,7 @@ are the same bytes a full run writes (`tests/test_incremental.py` holds that).
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import os
 import re
@@ -37,20 +38,41 @@ from scaffold.core import paths
 from scaffold.core.errors import Diagnostic
 from scaffold.core.naming import module_path
 from scaffold.generation import protoc
-from scaffold.generation.protocresult import ProtocResult, ProtoInput
+from scaffold.generation.protocresult import Lazy, ProtocResult, ProtoInput
 from scaffold.generation.relocate import place
 from scaffold.generation.sharding import protoc_order
+from scaffold.generation.summary import descriptor_key
 from scaffold.layout import PROTOC_RECORD
 from scaffold.record import cache, shards
 from scaffold.record.hashes import Hashes
 
 _RECORD = PROTOC_RECORD
-_FORMAT = 4
+_FORMAT = 5
 _SETTLED_NS = 1_000_000_000
 _HEX_DIGEST = re.compile(r"[0-9a-f]{64}")
+_HEX_KEY = re.compile(r"[0-9a-f]{40}")
 
 _Dependencies = Callable[[str], Sequence[str]]
 Source = tuple[str, str]
+
+
+class Body:
+    """A proto's descriptor and outputs: at hand where this run compiled the proto, else read from the
+    record's shard when a stage first asks for them (`scaffold.record.shards.Bodies`). They are 225 of
+    the record's 231 MB on googleapis, and a leaf change asks for a handful."""
+
+    __slots__ = ("_fetch", "_value")
+
+    def __init__(
+        self, value: tuple[bytes, dict[str, bytes]] | None = None, fetch: Callable[[], Any] | None = None
+    ) -> None:
+        self._value, self._fetch = value, fetch
+
+    def get(self) -> tuple[bytes, dict[str, bytes]]:
+        if self._value is None:
+            assert self._fetch is not None
+            self._value = self._fetch()
+        return self._value
 
 
 class CompiledProto(Struct, frozen=True):
@@ -60,11 +82,20 @@ class CompiledProto(Struct, frozen=True):
     sha256: str
     dependencies: tuple[str, ...]
     public: tuple[str, ...]
-    descriptor: bytes
-    outputs: dict[str, bytes]
     warnings: tuple[Diagnostic, ...]
     digests: dict[str, str]
     """Each output's sha256: a run that reuses the outputs does not hash them again (147 MB on googleapis)."""
+    descriptor_key: str
+    """The descriptor's digest, which the memo keys its summary by (`scaffold.generation.summary`)."""
+    body: Body
+
+    @property
+    def descriptor(self) -> bytes:
+        return self.body.get()[0]
+
+    @property
+    def outputs(self) -> dict[str, bytes]:
+        return self.body.get()[1]
 
 
 class Record(dict[str, CompiledProto]):
@@ -156,22 +187,27 @@ def run(
     reused = [name for name in order if name not in generated_now and name in unchanged]
     shown = {item.name: item.path.as_posix() for item in inputs}
     digests = {path: hashlib.sha256(content).hexdigest() for path, content in outputs.items()}
+    later: dict[str, CompiledProto] = {}  # each reused output's entry: its bytes are read only if asked for
     for name in reused:
-        outputs |= record[name].outputs
+        later |= dict.fromkeys(record[name].digests, record[name])
         digests |= record[name].digests
         warnings += _shown_at(record[name].warnings, shown.get(name))
-    serialized = {name: fresh[name].SerializeToString() if name in fresh else record[name].descriptor for name in order}
+    serialized = {name: fresh[name].SerializeToString() for name in order if name in fresh}
     result = ProtocResult(
         inputs=tuple(inputs),
         generated_names=(*names, *imported),
-        outputs=dict(sorted(outputs.items())),
-        descriptor_set=b"",  # made from `serialized` when asked for (`ProtocResult.descriptors`)
+        outputs=Lazy(sorted({*outputs, *later}), outputs, later, _output_of),
+        descriptor_set=b"",  # made from `descriptor_bytes` when asked for (`ProtocResult.descriptors`)
         warnings=protoc.in_order(warnings),
         compiled=tuple(compiled),
         placed_in=placed_in,
-        descriptor_bytes=serialized,
+        descriptor_bytes=Lazy(order, serialized, {n: record[n] for n in order if n not in fresh}, _descriptor_of),
         provided=provided,
         digests=digests,
+        descriptor_keys={
+            name: descriptor_key(serialized[name]) if name in serialized else record[name].descriptor_key
+            for name in order
+        },
     )
     for name in order:
         if name not in sources:
@@ -193,24 +229,35 @@ def record_of(result: ProtocResult, sources: Mapping[str, Source | None], skip: 
     record = Record()
     prefix = f"{result.placed_in}/" if result.placed_in else ""
     serialized = result.descriptor_bytes or {f.name: f.SerializeToString() for f in result.descriptors.file}
-    for name, descriptor in serialized.items():
+    for name in serialized:  # by name: a reused proto's descriptor is not even read (`Body`)
         source = sources.get(name)
         if source is None or name in skip:
             continue  # not recorded: the next run compiles it again
+        descriptor = serialized[name]
         file = descriptor_pb2.FileDescriptorProto.FromString(descriptor)
         stem = prefix + module_path(file.name)
-        paths = (f"{stem}_pb2.py", f"{stem}_pb2.pyi", f"{stem}_pb2_grpc.py")
+        paths = [
+            path for path in (f"{stem}_pb2.py", f"{stem}_pb2.pyi", f"{stem}_pb2_grpc.py") if path in result.outputs
+        ]
         record[file.name] = CompiledProto(
             origin=source[0],
             sha256=source[1],
             dependencies=tuple(file.dependency),
             public=tuple(file.dependency[i] for i in file.public_dependency),
-            descriptor=descriptor,
-            outputs={path: result.outputs[path] for path in paths if path in result.outputs},
             warnings=tuple(result.warnings[i] for i in _about(warnings_of, file.name, displayed.get(file.name))),
-            digests={path: _digest(result, path) for path in paths if path in result.outputs},
+            digests={path: _digest(result, path) for path in paths},
+            descriptor_key=result.descriptor_keys.get(name) or descriptor_key(descriptor),
+            body=Body((descriptor, {path: result.outputs[path] for path in paths})),
         )
     return record
+
+
+def _output_of(entry: CompiledProto, path: str) -> bytes:
+    return entry.outputs[path]
+
+
+def _descriptor_of(entry: CompiledProto, name: str) -> bytes:
+    return entry.descriptor
 
 
 def _digest(result: ProtocResult, path: str) -> str:
@@ -233,30 +280,55 @@ def _about(indexes: Mapping[str, list[int]], name: str, displayed: str | None) -
     return found
 
 
-def load(root: Path, placed_in: str) -> Record | None:
+def load(root: Path, placed_in: str, lazy: bool = False) -> Record | None:
     """The previous run's record of a project whose generated package is `placed_in`, or None when there
     is none this run can trust. A shard a killed run left unnamed by the index is left out (see
-    `scaffold.record.shards`): its protos are compiled again."""
-    loaded = shards.load(root, _RECORD, (_key(root), placed_in), _decode)
+    `scaffold.record.shards`): its protos are compiled again. `lazy` reads each proto's descriptor and
+    outputs only when a stage asks for them (`Body`): for a run that holds the project's lock, which no
+    other run then rewrites the record under."""
+    loaded = shards.load(root, _RECORD, (_key(root), placed_in), _decode, bodies=True)
     if loaded is None:
         return None
     entries, stored = loaded
+    try:
+        for entry in () if lazy else entries.values():
+            entry.body.get()
+    except shards.Broken:
+        return None
     return Record(entries, stored)
 
 
 def save(root: Path, record: Record, placed_in: str = "") -> None:
-    """Keep `record` for the next run: the shards whose entries changed, then the index that names them."""
-    shards.save(root, _RECORD, (_key(root), placed_in), record, stored_from(record), _encode)
+    """Keep `record` for the next run: the shards whose entries changed, then the index that names them.
+    An entry this run made or changed whose hashes do not name its outputs is not kept (compiled again)."""
+    kept = {id(entry) for _, entries in stored_from(record).values() for entry in entries.values()}
+    try:
+        entries = {name: c for name, c in record.items() if id(c) in kept or c.digests.keys() == c.outputs.keys()}
+        shards.save(root, _RECORD, (_key(root), placed_in), entries, stored_from(record), _encode, _encode_body)
+    except shards.Broken:  # a body to write again that cannot be read: the next run compiles every proto
+        cache.remove(root, f"{_RECORD}/{shards.INDEX}")
     cache.remove(root, "protoc.marshal")  # the record as one file, as kept before it was sharded
 
 
-def _decode(entry: tuple[Any, ...]) -> CompiledProto:
-    origin, sha256, dependencies, public, descriptor, outputs, warnings, digests = entry
-    if not isinstance(outputs, dict) or any(paths.problem(path) for path in outputs):
+def _decode(entry: tuple[Any, ...], read: Callable[[Callable[[Any], Any]], Any]) -> CompiledProto:
+    origin, sha256, dependencies, public, warnings, digests, key = entry
+    if not isinstance(digests, dict) or any(paths.problem(path) for path in digests):
         raise ValueError("an output path in another form")  # its shard is left out (`scaffold.record.shards`)
-    if not isinstance(digests, dict) or digests.keys() != outputs.keys() or not all(map(_is_digest, digests.values())):
-        raise ValueError("output hashes that do not match the outputs")
-    return CompiledProto(origin, sha256, dependencies, public, descriptor, outputs, _diagnostics(warnings), digests)
+    if not all(map(_is_digest, digests.values())) or not _is_key(key):
+        raise ValueError("output hashes in another form")
+    fetch = functools.partial(read, functools.partial(_checked_body, frozenset(digests)))
+    return CompiledProto(origin, sha256, dependencies, public, _diagnostics(warnings), digests, key, Body(fetch=fetch))
+
+
+def _checked_body(paths: frozenset[str], found: Any) -> tuple[bytes, dict[str, bytes]]:
+    """An entry's descriptor and outputs as read from its shard's body file, checked against its head: the
+    outputs its hashes name, as bytes."""
+    if not (isinstance(found, tuple) and len(found) == 2 and isinstance(found[0], bytes)):
+        raise ValueError("a body in another form")
+    descriptor, outputs = found
+    if not isinstance(outputs, dict) or outputs.keys() != paths or not all(type(v) is bytes for v in outputs.values()):
+        raise ValueError("outputs unlike the hashes that name them")
+    return descriptor, outputs
 
 
 def _is_digest(value: object) -> bool:
@@ -264,9 +336,17 @@ def _is_digest(value: object) -> bool:
     return isinstance(value, str) and _HEX_DIGEST.fullmatch(value) is not None
 
 
+def _is_key(value: object) -> bool:
+    return isinstance(value, str) and _HEX_KEY.fullmatch(value) is not None
+
+
 def _encode(c: CompiledProto) -> tuple[Any, ...]:
     warnings = _warning_tuples(c.warnings)
-    return (c.origin, c.sha256, c.dependencies, c.public, c.descriptor, c.outputs, warnings, c.digests)
+    return (c.origin, c.sha256, c.dependencies, c.public, warnings, c.digests, c.descriptor_key)
+
+
+def _encode_body(c: CompiledProto) -> tuple[bytes, dict[str, bytes]]:
+    return c.body.get()
 
 
 def _key(root: Path) -> tuple[object, ...]:

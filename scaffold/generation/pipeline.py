@@ -65,7 +65,10 @@ def plan(inputs: Inputs, arguments: Sequence[Path] = ()) -> Outcome:
     config, disk, previous = inputs.config, inputs.disk, inputs.previous
     _refuse_unresolved_conflicts(disk, previous)
     result, record = run_protoc(inputs)
-    unchecked, result = result, clash.checked(result, config.root, config.proto_paths, inputs.new_from)
+    unchecked, result = (
+        result,
+        clash.checked(result, config.root, config.proto_paths, inputs.new_from, inputs.memo, inputs.hashes),
+    )
     copies: dict[str, bytes] = {}
     if inputs.new_from:
         copies = {f"{PROTO_DIR}/{n}": _find_source(n, inputs.new_from).read_bytes() for n in result.generated_names}

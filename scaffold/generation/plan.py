@@ -31,7 +31,7 @@ from scaffold.generation.reconcile import without_deleted
 from scaffold.layout import BACKUP_SUFFIX, BASE_DIR, CONFIG_FILE, TABLE
 from scaffold.record.bases import sha256_of
 from scaffold.record.disk import Disk
-from scaffold.record.state import State, made_by_a_generator, sha256
+from scaffold.record.state import BY_HASH, State, made_by_a_generator, sha256
 
 Action = Literal["create", "identical", "update", "merge", "conflict", "orphan", "remove", "kept", "unmerged"]
 WRITING: frozenset[Action] = frozenset({"create", "update", "merge", "conflict", "remove"})
@@ -141,6 +141,7 @@ def build(
     backups: dict[str, bytes] = {}
     recorded: dict[str, tuple[str, bytes | None]] = {}
     digests: dict[str, str] = {}
+    as_rendered: set[str] = set()  # recorded as the render: its digest is of what is recorded
     for path in sorted(files):
         output = files[path]
         entry = state.files.get(path) if state and path not in vacated else None
@@ -152,7 +153,9 @@ def build(
         )
         if untouched is not None:
             planned.append(untouched)
-            recorded[path] = (output.owner, output.content)
+            # A generated file by its hash alone: protoc's reused outputs are not even read (`OutputFile`).
+            recorded[path] = (output.owner, BY_HASH if output.owner == "generated" else output.content)
+            as_rendered.add(path)
             continue
         if output.sha256:  # the file is read below: a kept hash unlike the disk's is not taken on trust
             digests[path] = sha256(output.content)
@@ -165,6 +168,7 @@ def build(
                     backups[backup] = current
                 planned[-1] = replace(planned[-1], note=planned[-1].note.format(backup=PurePosixPath(backup).name))
             recorded[path] = ("generated", output.content)
+            as_rendered.add(path)
         else:
             base = None if path in vacated else bases.get(path)
             planned.append(
@@ -189,6 +193,8 @@ def build(
             derived = planned[-1].action in _DERIVED or unrecorded
             keep = output.content if derived else (state.base.get(path) if state else None)
             recorded[path] = ("user", keep)
+            if derived:
+                as_rendered.add(path)
     for path, entry in sorted(state.files.items() if state else ()):
         if path in left_behind and path not in files:
             planned.append(_left_behind(path, left_behind[path], disk.read(path)))
@@ -199,7 +205,7 @@ def build(
             planned.append(_orphan(path, entry.owner, entry.sha256, disk.read(path), _successor(path, files)))
     findings = scan(planned)
     settled = not any(f.action == "unmerged" for f in planned) and not findings.diagnostics
-    taken = {path: digest for path, digest in digests.items() if recorded[path][1] is files[path].content}
+    taken = {path: digests[path] for path in as_rendered}
     new_state = record(recorded, settled, taken, findings.named)
     transaction = _transaction(disk, planned, backups, new_state, frozenset({*moved_in, *vacated}))
     return Plan(tuple(planned), new_state, backups, transaction, findings.diagnostics, frozenset(moved_in))
@@ -216,7 +222,7 @@ def _untouched(disk: Disk, path: str, output: OutputFile, bases: Mapping[str, by
     if output.owner == "generated":
         if disk.sha256(path) != rendered:
             return None
-        return FilePlan(path, "identical", "generated", output.content, output.content)
+        return FilePlan(path, "identical", "generated")  # left as it is: its bytes are not needed
     if sha256_of(bases, path) != rendered or disk.sha256(path) is None:
         return None
     if disk.sha256(path) != rendered and lacks_a_class(disk.read(path) or b"", output.content):

@@ -63,7 +63,8 @@ def load(root: Path, *, full: bool = False, recreate: Iterable[str] = (), for_ge
     (`call`, `describe`: descriptors only) the state and the inputs' digest are not read."""
     config, table = configfile.load_with_table(root)
     hashes = Hashes(root)
-    record = None if full else incremental.load(root, config.generated_dir)
+    # Read as stages ask for it where the run holds the project's lock (`incremental.load`).
+    record = None if full else incremental.load(root, config.generated_dir, lazy=for_generation)
     include_dirs, provided = with_installed(config)
     return Inputs(
         config=config,

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-from collections.abc import Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Generic, TypeVar
 
 from google.protobuf import descriptor_pb2
 from msgspec import Struct
@@ -19,6 +20,43 @@ class ProtoInput(Struct, frozen=True):
 
     path: Path
     name: str
+
+
+_Entry = TypeVar("_Entry")
+
+
+class Lazy(Mapping[str, bytes], Generic[_Entry]):
+    """Keys to bytes, in a given order: some at hand, the others read from their entry (`part(entry, key)`)
+    when first asked for. protoc's outputs and descriptors that a regeneration reuses from its record are
+    read only by the stages that need their bytes (`scaffold.generation.incremental.Body`)."""
+
+    def __init__(
+        self,
+        order: Sequence[str],
+        at_hand: Mapping[str, bytes],
+        later: Mapping[str, _Entry],
+        part: Callable[[_Entry, str], bytes],
+    ) -> None:
+        self._order, self._at_hand, self._later, self._part = order, at_hand, later, part
+
+    def __getitem__(self, key: str) -> bytes:
+        found = self._at_hand.get(key)
+        if found is not None:
+            return found
+        return self._part(self._later[key], key)
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._at_hand or key in self._later
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._order)
+
+    def __len__(self) -> int:
+        return len(self._order)
+
+    def at_hand(self) -> Mapping[str, bytes]:
+        """The bytes read already (this run's protoc made them)."""
+        return self._at_hand
 
 
 # A dataclass, not a Struct (`scaffold.core.records`): equality leaves out the descriptors and hashes it caches
@@ -35,7 +73,7 @@ class ProtocResult:
 
     inputs: tuple[ProtoInput, ...]
     generated_names: tuple[str, ...]
-    outputs: dict[str, bytes]
+    outputs: Mapping[str, bytes]
     descriptor_set: descriptor_pb2.FileDescriptorSet | bytes = dataclasses.field(compare=False)
     """Parsed, or serialized (parsed on first use of `descriptors`); b"": made then from `descriptor_bytes`."""
     warnings: tuple[Diagnostic, ...]
@@ -53,6 +91,9 @@ class ProtocResult:
     digests: Mapping[str, str] = dataclasses.field(default_factory=dict, compare=False)
     """The sha256 of outputs, by path, where the run has them at hand (`scaffold.generation.incremental`
     records them): a leaf change on googleapis no longer hashes the 147 MB of outputs it reuses."""
+    descriptor_keys: Mapping[str, str] = dataclasses.field(default_factory=dict, compare=False)
+    """Each file's `summary.descriptor_key`, where the run has it (the memo keys summaries by it): a
+    reused proto's descriptor is then not even read."""
 
     @functools.cached_property
     def descriptors(self) -> descriptor_pb2.FileDescriptorSet:

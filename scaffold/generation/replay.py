@@ -39,7 +39,7 @@ def dump(result: ProtocResult) -> None:
         _FORMAT,
         [(item.path.as_posix(), item.name) for item in result.inputs],
         list(result.generated_names),
-        result.outputs,
+        dict(result.outputs),
         result.descriptors.SerializeToString(),
         [(d.path, d.message, d.line, d.col, d.severity) for d in result.warnings],
         list(result.compiled),

@@ -11,7 +11,7 @@ from these summaries alone (`scaffold.generation.describe`).
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import NamedTuple
 
 from google.protobuf import descriptor_pb2
@@ -64,13 +64,15 @@ class Summary(NamedTuple):
     """(message, line, column) of every name grpc's plugin cannot generate."""
 
 
-def summary_of(serialized: bytes, memo: Memo | None) -> Summary:
-    """The summary of the file whose descriptor is `serialized`, from the memo where an earlier run
-    summarised the same descriptor (then it is not even parsed)."""
+def summary_of(serialized: Callable[[], bytes], memo: Memo | None, key: str | None = None) -> Summary:
+    """The summary of the file whose descriptor `serialized()` gives, from the memo where an earlier run
+    summarised the same descriptor (then it is not even parsed; with its `key`, the descriptor's
+    `descriptor_key`, not even read)."""
     if memo is None:
-        return summarise(_FILE.FromString(serialized))
-    key = f"describe:{hashlib.blake2b(serialized, digest_size=20).hexdigest()}"
-    kept = memo.get(key)
+        return summarise(_FILE.FromString(serialized()))
+    if key is None:
+        key = descriptor_key(serialized())
+    kept = memo.get(f"describe:{key}")
     if kept is not None:
         package, dependency, messages, enums, services, problems = kept
         found = tuple(
@@ -78,10 +80,15 @@ def summary_of(serialized: bytes, memo: Memo | None) -> Summary:
             for name, deprecated, doc, methods in services
         )
         return Summary(package, dependency, messages, enums, found, problems)
-    summary = summarise(_FILE.FromString(serialized))
+    summary = summarise(_FILE.FromString(serialized()))
     plain_services = tuple((s.name, s.deprecated, s.doc, tuple(tuple(m) for m in s.methods)) for s in summary.services)
-    memo.put(key, (*summary[:4], plain_services, summary.problems))
+    memo.put(f"describe:{key}", (*summary[:4], plain_services, summary.problems))
     return summary
+
+
+def descriptor_key(serialized: bytes) -> str:
+    """The digest a descriptor's summary is kept by; protoc's record keeps it beside the descriptor."""
+    return hashlib.blake2b(serialized, digest_size=20).hexdigest()
 
 
 def summarise(proto: descriptor_pb2.FileDescriptorProto) -> Summary:

@@ -95,14 +95,15 @@ def write(root: str | os.PathLike[str], name: str, content: bytes) -> None:
         pass
 
 
-def read(root: str | os.PathLike[str], name: str) -> bytes | None:
-    """The bytes of `name` in the cache; None where it is missing, unreadable or behind a link."""
+def read(root: str | os.PathLike[str], name: str, limit: int = -1) -> bytes | None:
+    """The bytes of `name` in the cache (its first `limit` bytes, if given); None where it is missing,
+    unreadable or behind a link."""
     folder, leaf = os.path.split(f"{CACHE_DIR}/{name}")
     try:
         descriptor = _open(root, folder, create=False)
         try:
             with os.fdopen(os.open(leaf, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC, dir_fd=descriptor), "rb") as file:
-                return file.read()
+                return file.read(limit)
         finally:
             os.close(descriptor)
     except OSError:

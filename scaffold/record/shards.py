@@ -8,6 +8,11 @@ of every shard it vouches for. A shard whose id is not the index's (written
 by a run killed before its index) is left out on load, so a reader never
 combines entries of two runs. Shards are compared by identity: an entry a
 run kept as the very object it loaded needs no rewriting.
+
+An entry may also have a body kept apart (`bodies`): protoc's record keeps
+each proto's descriptor and outputs (225 of its 231 MB on googleapis) in a
+second file per shard, under the same id, which a run reads only when it asks
+for a body of that shard. A leaf change asks for a handful.
 """
 
 from __future__ import annotations
@@ -20,22 +25,29 @@ from pathlib import Path
 from typing import Any
 
 from scaffold.core import seams
+from scaffold.layout import CACHE_DIR
 from scaffold.record import cache
 
 SHARDS = 64
-_INDEX = "index"
+INDEX = "index"
 
 Stored = dict[int, tuple[str, dict[str, Any]]]
 """Shard -> (the id it was read with, its entries as read)."""
 
 
 def load(
-    root: Path, name: str, key: object, decode: Callable[[Any], Any] = lambda value: value
+    root: Path,
+    name: str,
+    key: object,
+    decode: Callable[..., Any] = lambda value: value,
+    bodies: bool = False,
 ) -> tuple[dict[str, Any], Stored] | None:
     """The entries kept under `name`, each `decode`d (and, per shard, the id and the entries read), or None
-    when its index is missing, unreadable or made for another `key`."""
+    when its index is missing, unreadable or made for another `key`. With `bodies`, `decode` takes an
+    entry and a function that reads the entry's body, from its shard's body file, when first called; a
+    shard whose body file is not of the same write (a run killed between the two) is left out."""
     try:
-        stored_key, ids = marshal.loads(cache.read(root, f"{name}/{_INDEX}") or b"")
+        stored_key, ids = marshal.loads(cache.read(root, f"{name}/{INDEX}") or b"")
     except Exception:  # noqa: BLE001 - missing, truncated, or from another Python
         return None
     if stored_key != key or not _is_index(ids):
@@ -46,19 +58,79 @@ def load(
         shard_id, found = _read(root, f"{name}/{shard:02d}")
         if shard_id != expected:  # missing, or not the one the index names: left out
             continue
-        decoded = _decoded(found, decode)
+        if bodies:
+            kept = Bodies(root, f"{name}/{shard:02d}{_BODY}", expected)
+            if not kept.of_this_write():
+                continue
+            decoded = _decoded(found, decode, kept)
+        else:
+            decoded = _decoded(found, decode)
         if decoded is not None:
             entries.update(decoded)
             stored[shard] = (expected, decoded)
     return entries, stored
 
 
-def _decoded(found: dict[str, Any], decode: Callable[[Any], Any]) -> dict[str, Any] | None:
-    """A shard's entries, `decode`d; None when one is of another shape (the shard is left out, as a corrupt one)."""
+def _decoded(found: dict[str, Any], decode: Callable[..., Any], bodies: Bodies | None = None) -> dict[str, Any] | None:
+    """A shard's entries, `decode`d (with how to read each one's body, given `bodies`); None when one is of
+    another shape (the shard is left out, as a corrupt one)."""
     try:
-        return {entry_key: decode(value) for entry_key, value in found.items()}
+        if bodies is None:
+            return {entry_key: decode(value) for entry_key, value in found.items()}
+        return {entry_key: decode(value, bodies.reader(entry_key)) for entry_key, value in found.items()}
     except Exception:  # noqa: BLE001 - crafted or corrupt: a cache to ignore, never a traceback
         return None
+
+
+_BODY = ".body"
+
+
+class Broken(Exception):
+    """A body file that is not as the write its entries came from left it (`Bodies`)."""
+
+
+class Bodies:
+    """The bodies of one shard's entries: the file begins with the shard's id and a newline, so that a load
+    checks that it is of the same write as the entries by reading that much; the rest is read when the
+    first body is asked for.
+
+    A run reads the record under the project's lock (`scaffold.record.lock`), so no other run rewrites it
+    meanwhile; a body file found changed or broken all the same raises `Broken`, and the run goes on
+    without the record (`scaffold.api.regenerate`): a cache costs time, never the run."""
+
+    def __init__(self, root: Path, path: str, shard_id: str) -> None:
+        self._root, self._path, self._id = root, path, shard_id
+        self._read: dict[str, Any] | None = None
+
+    def of_this_write(self) -> bool:
+        return cache.read(self._root, self._path, limit=len(self._id) + 1) == f"{self._id}\n".encode()
+
+    def reader(self, entry_key: str) -> Callable[[Callable[[Any], Any]], Any]:
+        """How to read the body of `entry_key`, checked by a function that raises ValueError on a body
+        unlike its entry (then the run stops with this file's path)."""
+        return lambda check: self.body(entry_key, check)
+
+    def body(self, entry_key: str, check: Callable[[Any], Any]) -> Any:
+        if self._read is None:
+            self._read = self._load()
+        try:
+            return check(self._read[entry_key])
+        except (KeyError, ValueError):
+            raise self._changed() from None
+
+    def _load(self) -> dict[str, Any]:
+        content = cache.read(self._root, self._path) or b""
+        head = f"{self._id}\n".encode()
+        try:
+            found = marshal.loads(content[len(head) :]) if content.startswith(head) else None
+        except Exception:  # noqa: BLE001 - truncated or corrupt
+            found = None
+        if not isinstance(found, dict):
+            raise self._changed()
+        return found
+
+    def _changed(self) -> Broken:
+        return Broken(f"{self._root / CACHE_DIR / self._path}: not as the record's index says")
 
 
 def _is_index(ids: object) -> bool:
@@ -76,9 +148,11 @@ def save(
     entries: Mapping[str, Any],
     stored: Stored,
     encode: Callable[[Any], Any] = lambda value: value,
+    body: Callable[[Any], Any] | None = None,
 ) -> None:
     """Keep `entries` under `name`: each shard whose entries are not those `stored` (the same keys, the
-    very objects), `encode`d for marshal; then the index that names them all."""
+    very objects), `encode`d for marshal, with each entry's `body` in the shard's body file, written first
+    (see `load`); then the index that names them all."""
     shards: dict[int, dict[str, Any]] = {}
     for entry_key, value in entries.items():
         shards.setdefault(zlib.crc32(entry_key.encode()) % SHARDS, {})[entry_key] = value
@@ -90,10 +164,14 @@ def save(
             continue
         ids[shard] = os.urandom(8).hex()
         encoded = {entry_key: encode(value) for entry_key, value in sorted(values.items())}
+        if body is not None:  # every body read before the file they may come from is replaced
+            bodies = marshal.dumps({entry_key: body(value) for entry_key, value in sorted(values.items())})
+            cache.write(root, f"{name}/{shard:02d}{_BODY}", f"{ids[shard]}\n".encode() + bodies)
+            seams.at(seams.SHARD_WRITTEN, f"{name}/{shard:02d}{_BODY}")
         cache.write(root, f"{name}/{shard:02d}", marshal.dumps((ids[shard], encoded)))
         seams.at(seams.SHARD_WRITTEN, f"{name}/{shard:02d}")
     index: Any = (key, ids)
-    cache.write(root, f"{name}/{_INDEX}", marshal.dumps(index))
+    cache.write(root, f"{name}/{INDEX}", marshal.dumps(index))
 
 
 def _same(before: Mapping[str, Any], now: Mapping[str, Any]) -> bool:

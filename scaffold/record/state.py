@@ -189,6 +189,15 @@ def rpc_summary(services: Iterable[Service]) -> dict[str, dict[str, str]]:
     return {s.full_name: {r.name: r.proto_signature for r in s.rpcs} for s in services}
 
 
+class _ByHash(bytes):
+    """The type of `BY_HASH`: bytes, so that it stands where a file's content does, and one object only."""
+
+
+BY_HASH = _ByHash()
+"""Recorded as a generated file's content whose hash the plan took (`digests`) without reading the file's
+bytes (`scaffold.generation.plan`): protoc's reused outputs. Never hashed itself."""
+
+
 def render(
     files: Mapping[str, tuple[str, bytes | None]],
     rpcs: dict[str, dict[str, str]],
@@ -218,7 +227,10 @@ def render(
     reused = written.files if written else {}
     file_lines = []
     for p, (owner, content) in sorted(files.items()):
-        entry = (owner, None if content is None else digests.get(p) or sha256(content))
+        entry = (
+            owner,
+            None if content is None else digests[p] if content is BY_HASH else digests.get(p) or sha256(content),
+        )
         kept = reused.get(p)
         file_lines.append(
             kept[1] if kept is not None and kept[0] == entry else f"  {json.dumps(p)}: {_file_entry(*entry)}"
