@@ -241,7 +241,8 @@ def regenerate(
                 outcome = pipeline.plan(inputs)
             except shards.Broken:  # protoc's record, read as the plan asked, broke under it: planned without it
                 full = True
-                continue
+                inputs = project.load(root, full=full, recreate=recreate)
+                outcome = pipeline.plan(inputs)
             _check_recreated(recreate, outcome.plan)
             changes = outcome.plan.writes
             try:

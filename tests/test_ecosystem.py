@@ -6,13 +6,18 @@ user vendors (their own -I) is the project's, checked against the installed file
 
 from __future__ import annotations
 
+import importlib
 import re
+import sys
 from pathlib import Path
 
 import pytest
 from conftest import check_project, run_python, run_scaffold, run_tests_in_fresh_venv, tree
+from google.protobuf import descriptor_pb2
 
-from scaffold.generation import providers
+from scaffold.generation import clash, providers
+from scaffold.generation.protocresult import ProtocResult
+from scaffold.record.memo import Memo
 
 SHOP = """syntax = "proto3";
 package shop.v1;
@@ -343,3 +348,42 @@ def test_a_vendored_project_meeting_an_installed_proto_it_does_not_hold_is_told_
     assert first.startswith(f"{proto}:6:1: ") and 'Import "google/type/date.proto" was not found' in first, first
     assert f'add "{shipped.requirement}" to `installed` in [tool.scaffold]' in first, first
     assert tree(project) == before
+
+
+def test_a_clash_verdict_is_kept_by_both_descriptors_and_never_from_a_module_loaded_before_it_changed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Whether a copy loads beside the installed proto is kept in the memo, keyed by the copy's descriptor
+    and the installed module's file: a later run does not import the module again; a module upgraded
+    since is judged again; and a process that imported it already (`watch`) judges it as loaded, keeping
+    nothing, since the file may no longer be what it loaded."""
+    name = "scaffoldfake/thing.proto"
+    ours = descriptor_pb2.FileDescriptorProto(name=name, package="fake").SerializeToString()
+    site = tmp_path / "site"
+    (site / "scaffoldfake").mkdir(parents=True)
+    module = site / "scaffoldfake/thing_pb2.py"
+
+    def install(package: str) -> None:
+        theirs = descriptor_pb2.FileDescriptorProto(name=name, package=package).SerializeToString()
+        module.write_text(f"class DESCRIPTOR:\n    serialized_pb = {theirs!r}\n")
+        sys.modules.pop("scaffoldfake.thing_pb2", None)
+        sys.modules.pop("scaffoldfake", None)
+
+    monkeypatch.syspath_prepend(str(site))
+    result = ProtocResult((), (name,), {}, b"", (), (), descriptor_bytes={name: ours}, descriptor_keys={name: "k" * 40})
+    install("fake")
+    first = Memo()
+    assert clash._verdict(result, name, first, None) == (name, True) and first.used
+    imported = []
+    real = clash._installed
+    monkeypatch.setattr(clash, "_installed", lambda n: imported.append(n) or real(n))
+    sys.modules.pop("scaffoldfake.thing_pb2")
+    assert clash._verdict(result, name, Memo(dict(first.used)), None) == (name, True) and not imported
+    install("other")  # upgraded: another file, judged again
+    assert clash._verdict(result, name, Memo(dict(first.used)), None) == (name, False) and imported == [name]
+    install("fake")  # as first kept, but this process has it loaded: judged as loaded, kept under no key
+    importlib.import_module("scaffoldfake.thing_pb2")
+    module.write_text(module.read_text() + "# upgraded after it was loaded\n")
+    again = Memo(dict(first.used))
+    assert clash._verdict(result, name, again, None) == (name, True) and imported == [name, name]
+    assert set(again.used) <= set(first.used)

@@ -380,6 +380,17 @@ def _project(doc: str, extra: tuple[str, ...] = ()) -> Project:
     return Project("shop", "shop.generated", (ProtoFile("shop.proto", "shop", (service,), "shop"),))
 
 
+def test_a_render_key_takes_records_msgpack_cannot_say_from_a_hand_edited_manifest() -> None:
+    """The servicer's view holds services read back from the manifest, unchecked: one edited by hand to an
+    int past 64 bits, or a lone surrogate in a docstring, is keyed by its `repr` (msgpack refuses both),
+    never a traceback, and apart from the record as it was."""
+    project = _project("Finds an item.")
+    service = project.files[0].services[0]
+    odd = [structs.replace(service, deprecated=2**70), structs.replace(service, doc="a \ud800 note")]  # type: ignore[arg-type]
+    digests = [renders.Keys().digest_of(value) for value in (service, *odd)]
+    assert len(set(digests)) == 3 and digests[1:] == [renders.Keys().digest_of(value) for value in odd]
+
+
 def test_a_render_key_follows_what_each_rpc_holds_not_which_object_holds_it() -> None:
     """`renders.Keys` hashes each RPC, service and proto file once per pass, found by identity: equal models
     built apart key alike, in one pass or two, and a change anywhere in an RPC (its comment, a message's

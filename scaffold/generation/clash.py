@@ -15,9 +15,11 @@ from __future__ import annotations
 import dataclasses
 import importlib
 import importlib.util
+import sys
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 
+from google import protobuf
 from google.protobuf import descriptor_pb2
 
 from scaffold.core.errors import Diagnostic, ScaffoldError
@@ -102,23 +104,15 @@ def _verdict(result: ProtocResult, name: str, memo: Memo | None, hashes: Hashes 
     """The name the installed distribution's module registers for `name`, and whether the project's
     descriptor is the same as the pool compares them; None when that module cannot be loaded.
 
-    Kept in the memo by the project's descriptor (`summary.descriptor_key`) and the hash of the module's
-    file: googleapis copies 65 protos a distribution ships, and importing the 65 modules and reading the
-    copies' descriptors again on every run cost a leaf change a tenth of a second."""
-    try:
-        module = importlib.util.find_spec(_module_of(name)) if memo is not None else None
-    except (ImportError, ValueError):  # a parent that does not import: nothing to key by
-        module = None
-    ours_key = result.descriptor_keys.get(name)
-    key = None
-    if memo is not None and module is not None and module.origin and ours_key:
-        try:
-            key = f"clash:{ours_key}:{(hashes or Hashes()).sha256(module.origin)}"
-        except OSError:
-            key = None
-        kept = memo.get(key) if key else None
-        if isinstance(kept, tuple) and len(kept) == 2:
-            return kept[0], kept[1]
+    Kept in the memo by the project's descriptor (`summary.descriptor_key`), the hash of the module's
+    file and protobuf's version (which decides whether it loads): googleapis copies 65 protos a
+    distribution ships, and importing the 65 modules and reading the copies' descriptors again on every
+    run cost a leaf change a tenth of a second. A module this process imported already (`watch`, `dev`)
+    is judged as loaded and not kept: the file may have been upgraded since."""
+    key = _memo_key(result, name, hashes) if memo is not None else None
+    kept = memo.get(key) if memo is not None and key else None
+    if isinstance(kept, tuple) and len(kept) == 2:
+        return kept[0], kept[1]
     theirs = _installed(name)
     if theirs is None:
         return None
@@ -127,6 +121,19 @@ def _verdict(result: ProtocResult, name: str, memo: Memo | None, hashes: Hashes 
     if memo is not None and key:
         memo.put(key, verdict)
     return verdict
+
+
+def _memo_key(result: ProtocResult, name: str, hashes: Hashes | None) -> str | None:
+    module = _module_of(name)
+    ours = result.descriptor_keys.get(name)
+    if module in sys.modules or not ours:
+        return None
+    try:
+        spec = importlib.util.find_spec(module)
+        file = spec.origin if spec is not None else None
+        return f"clash:{ours}:{(hashes or Hashes()).sha256(file)}:{protobuf.__version__}" if file else None
+    except Exception:  # noqa: BLE001 - a parent package that does not import: nothing to key by (nor to load)
+        return None
 
 
 def _module_of(name: str) -> str:

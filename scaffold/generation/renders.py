@@ -106,7 +106,7 @@ class Keys:
         if kind in _HASHED:
             held = self._held.get(id(value))
             if held is None:  # encoded in C: none of them holds a set, so the bytes are the same in every process
-                held = self._held[id(value)] = (value, hashlib.sha256(_encode(value)).hexdigest())
+                held = self._held[id(value)] = (value, hashlib.sha256(_encoded(value)).hexdigest())
             return f"{kind.__qualname__}#{held[1]}"
         if kind is tuple or kind is list:
             inner = ", ".join(self._stable(item) for item in value)
@@ -133,3 +133,12 @@ msgpack encoding: on googleapis, writing out their fields in Python took a tenth
 the whole project's 7,000 files), encoding them takes a fifth of that. Their fields are strings, flags and
 tuples of such records only (a set's order would follow the process's hash seed)."""
 _encode = msgspec.msgpack.Encoder().encode
+
+
+def _encoded(value: Any) -> bytes:
+    """`value`'s msgpack encoding; its `repr` where msgpack cannot say it (an int past 64 bits or a lone
+    surrogate, read from a manifest edited by hand into a record of the servicer's view)."""
+    try:
+        return _encode(value)
+    except (OverflowError, UnicodeEncodeError, TypeError):
+        return b"repr\0" + repr(value).encode("utf-8", "backslashreplace")
