@@ -419,3 +419,36 @@ def test_a_change_reads_the_records_bodies_only_of_the_shards_it_rewrites_and_a_
     assert incremental.load(project, "bench/generated") is None
     assert "protoc compiled all 100 protos" in run_scaffold("-v", "gen", "-C", project).stdout
     assert tree(project) == good
+
+
+def test_the_protos_that_see_a_change_are_found_backwards_as_each_protos_own_view_would_find_them() -> None:
+    """`_seeing_a_change` walks back from the changed protos; on random import graphs (public imports,
+    chains of them, protos outside `order`, changed ones re-exported) it finds exactly the protos whose
+    own view (their imports and, through them, what those import publicly) holds a changed one."""
+    import random
+
+    def visible(name: str, dependencies: dict[str, list[str]], public: dict[str, list[str]]) -> set[str]:
+        seen: set[str] = set()
+        pending = list(dependencies.get(name, ()))
+        while pending:
+            dependency = pending.pop()
+            if dependency not in seen:
+                seen.add(dependency)
+                pending += public.get(dependency, ())
+        return seen
+
+    for seed in range(300):
+        chance = random.Random(seed)
+        names = [f"p{i}.proto" for i in range(chance.randint(1, 30))]
+        dependencies = {n: chance.sample(names[:i], chance.randint(0, min(i, 4))) for i, n in enumerate(names)}
+        public = {n: [d for d in deps if chance.random() < 0.4] for n, deps in dependencies.items()}
+        unchanged = {n for n in names if chance.random() < 0.85}
+        order = [n for n in names if chance.random() < 0.8]
+        found = incremental._seeing_a_change(
+            order,
+            unchanged,
+            lambda n, imports=dependencies: imports.get(n, []),
+            lambda n, shown=public: shown.get(n, []),
+        )
+        for name in order:
+            assert (name in found) == (not visible(name, dependencies, public) <= unchanged), (seed, name)

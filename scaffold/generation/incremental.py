@@ -157,14 +157,13 @@ def run(
             return [fresh[name].dependency[i] for i in fresh[name].public_dependency]
         return record[name].public if name in unchanged else ()
 
-    def stale(order: Iterable[str], done: Iterable[str]) -> list[str]:
+    def stale(order: Sequence[str], done: Iterable[str]) -> list[str]:
         """Protos to generate: new or edited, or able to see one that is."""
+        seeing = _seeing_a_change(order, unchanged, dependencies, public)
         return [
             name
             for name in order
-            if name not in done
-            and not _provided(name, provided)
-            and (name not in unchanged or not _visible(name, dependencies, public) <= unchanged)
+            if name not in done and not _provided(name, provided) and (name not in unchanged or name in seeing)
         ]
 
     outputs: dict[str, bytes] = {}
@@ -398,16 +397,35 @@ def source(path: Path, content: bytes) -> Source:
     return os.path.abspath(path), hashlib.sha256(content).hexdigest()
 
 
-def _visible(name: str, dependencies: _Dependencies, public: _Dependencies) -> set[str]:
-    """The protos whose definitions `name` can use: its imports and, through them, what they import publicly."""
-    visible: set[str] = set()
-    pending = list(dependencies(name))
+def _seeing_a_change(
+    order: Sequence[str], unchanged: set[str], dependencies: _Dependencies, public: _Dependencies
+) -> set[str]:
+    """The protos that can see one not `unchanged`: a proto sees its imports and, through them, what they
+    import publicly, transitively. Found backwards from the changed protos, through who re-exports them
+    to who imports those, rather than by walking what each of googleapis' 7,234 protos sees (a tenth of
+    a leaf change)."""
+    known: set[str] = set()
+    pending = list(order)
+    while pending:  # every proto reached from `order` (a public import is an import too)
+        name = pending.pop()
+        if name not in known:
+            known.add(name)
+            pending += dependencies(name)
+    importers: dict[str, list[str]] = {}
+    exporters: dict[str, list[str]] = {}
+    for name in known:
+        for dependency in dependencies(name):
+            importers.setdefault(dependency, []).append(name)
+        for exported in public(name):
+            exporters.setdefault(exported, []).append(name)
+    showing = {name for name in known if name not in unchanged}  # a changed proto, or one that re-exports one
+    pending = list(showing)
     while pending:
-        dependency = pending.pop()
-        if dependency not in visible:
-            visible.add(dependency)
-            pending += public(dependency)
-    return visible
+        for exporter in exporters.get(pending.pop(), ()):
+            if exporter not in showing:
+                showing.add(exporter)
+                pending.append(exporter)
+    return {importer for name in showing for importer in importers.get(name, ())}
 
 
 def _diagnostics(warnings: Iterable[tuple[Any, ...]]) -> tuple[Diagnostic, ...]:
