@@ -350,7 +350,7 @@ def test_a_vendored_project_meeting_an_installed_proto_it_does_not_hold_is_told_
     assert tree(project) == before
 
 
-def test_a_clash_verdict_is_kept_by_both_descriptors_and_never_from_a_module_loaded_before_it_changed(
+def test_a_clash_verdict_is_kept_by_the_copy_and_the_installed_file_and_never_from_a_module_loaded_before(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Whether a copy loads beside the installed proto is kept in the memo, keyed by the copy's descriptor

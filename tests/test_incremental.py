@@ -423,7 +423,8 @@ def test_a_change_reads_the_records_bodies_only_of_the_shards_it_rewrites_and_a_
 
 def test_the_protos_that_see_a_change_are_found_backwards_as_each_protos_own_view_would_find_them() -> None:
     """`_seeing_a_change` walks back from the changed protos; on random import graphs (public imports,
-    chains of them, protos outside `order`, changed ones re-exported) it finds exactly the protos whose
+    chains of them, protos outside `order`, changed ones re-exported, a crafted record's public import
+    that is no import, cycles) it finds exactly the protos whose
     own view (their imports and, through them, what those import publicly) holds a changed one."""
     import random
 
@@ -442,6 +443,8 @@ def test_the_protos_that_see_a_change_are_found_backwards_as_each_protos_own_vie
         names = [f"p{i}.proto" for i in range(chance.randint(1, 30))]
         dependencies = {n: chance.sample(names[:i], chance.randint(0, min(i, 4))) for i, n in enumerate(names)}
         public = {n: [d for d in deps if chance.random() < 0.4] for n, deps in dependencies.items()}
+        for n in chance.sample(names, len(names) // 10):  # a record's public import that is no import of it
+            public[n].append(chance.choice(names))
         unchanged = {n for n in names if chance.random() < 0.85}
         order = [n for n in names if chance.random() < 0.8]
         found = incremental._seeing_a_change(

@@ -333,6 +333,7 @@ def runtime_versions(outputs: Mapping[str, bytes]) -> dict[str, str]:
     this run's protoc made, where it made any: a reused output's bytes may not have been read)."""
     grpc = protobuf = None
     at_hand = outputs.at_hand() if isinstance(outputs, Lazy) else {}
+    # This run's own outputs first (the same bytes again in `outputs` cost a check each, not a read).
     for content in itertools.chain(at_hand.values(), outputs.values()):
         grpc = grpc or _GRPC_VERSION.search(content)
         protobuf = protobuf or _PROTOBUF_VERSION.search(content)

@@ -402,15 +402,15 @@ def _seeing_a_change(
 ) -> set[str]:
     """The protos that can see one not `unchanged`: a proto sees its imports and, through them, what they
     import publicly, transitively. Found backwards from the changed protos, through who re-exports them
-    to who imports those, rather than by walking what each of googleapis' 7,234 protos sees (a tenth of
-    a leaf change)."""
+    to who imports those: walking what each of googleapis' 7,234 protos sees took a tenth of a leaf
+    change's time."""
     known: set[str] = set()
     pending = list(order)
-    while pending:  # every proto reached from `order` (a public import is an import too)
+    while pending:  # every proto reached from `order` (a record's public imports are walked too, as given)
         name = pending.pop()
         if name not in known:
             known.add(name)
-            pending += dependencies(name)
+            pending += [*dependencies(name), *public(name)]
     importers: dict[str, list[str]] = {}
     exporters: dict[str, list[str]] = {}
     for name in known:

@@ -63,7 +63,8 @@ def load(root: Path, *, full: bool = False, recreate: Iterable[str] = (), for_ge
     (`call`, `describe`: descriptors only) the state and the inputs' digest are not read."""
     config, table = configfile.load_with_table(root)
     hashes = Hashes(root)
-    # Read as stages ask for it where the run holds the project's lock (`incremental.load`).
+    # Read as stages ask for it by the runs that regenerate (under the project's lock, but for a dry run that
+    # cannot take it; a body found changed all the same is `shards.Broken`, and the run plans without it).
     record = None if full else incremental.load(root, config.generated_dir, lazy=for_generation)
     include_dirs, provided = with_installed(config)
     return Inputs(

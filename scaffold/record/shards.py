@@ -107,7 +107,7 @@ class Bodies:
 
     def reader(self, entry_key: str) -> Callable[[Callable[[Any], Any]], Any]:
         """How to read the body of `entry_key`, checked by a function that raises ValueError on a body
-        unlike its entry (then the run stops with this file's path)."""
+        unlike its entry (then `Broken`, as for a file changed or unreadable)."""
         return lambda check: self.body(entry_key, check)
 
     def body(self, entry_key: str, check: Callable[[Any], Any]) -> Any:
