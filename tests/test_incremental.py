@@ -113,6 +113,68 @@ def test_only_edited_protos_and_those_that_see_them_are_compiled_and_output_equa
     assert full.stdout.rstrip().splitlines()[-1].startswith("Up to date")
 
 
+def test_a_proto_compiled_to_the_declarations_it_had_leaves_its_importers_alone_and_the_output_that_of_a_clean_run(
+    tmp_path: Path,
+) -> None:
+    """Early cutoff: an edited proto is compiled alone first; its importers are compiled again only where
+    its descriptor, source info aside, changed. Each step ends byte for byte where a clean `new` does, and an
+    error is reported as a run compiling the importers too reports it."""
+    source = tmp_path / "src"
+    protos = synthetic(source)
+    project = tmp_path / "p"
+    assert run_scaffold("new", *protos, "-I", source, "--name", "bench", "-o", project).returncode == 0
+    edited = project / "protos/pkg3/svc30.proto"  # imported by svc31 and svc40
+
+    def as_clean_new() -> None:
+        clean_source = tmp_path / "clean-src"
+        shutil.rmtree(clean_source, ignore_errors=True)
+        shutil.copytree(project / "protos", clean_source)
+        clean = tmp_path / "clean"
+        shutil.rmtree(clean, ignore_errors=True)
+        inputs = [clean_source / p.relative_to(source) for p in protos]
+        created = run_scaffold("new", *inputs, "-I", clean_source, "--name", "bench", "-o", clean)
+        assert created.returncode == 0, created.stderr
+        assert tree(project) == tree(clean)
+
+    # Comments (an RPC's, which its servicer's docstring shows, and a message's) and layout only.
+    _edit(edited, "does its work", "does its work with care")
+    _edit(edited, "message Item30 {", "// An item, with a comment now.\nmessage   Item30\n{")
+    report = api.regenerate(project)
+    assert report.compiled == ("pkg3/svc30.proto",) and report.written
+    as_clean_new()
+
+    # A declaration its importers do not even use: they are compiled again all the same.
+    _edit(edited, "int64 value = 2;", "int64 value = 2;\n  string note = 4;")
+    report = api.regenerate(project)
+    assert report.compiled == ("pkg3/svc30.proto", "pkg3/svc31.proto", "pkg4/svc40.proto") and report.written
+    as_clean_new()
+
+    # An option is a declaration too; a comment again, in a proto others import publicly.
+    _edit(edited, "string note = 4;", "string note = 4 [deprecated = true];")
+    _edit(project / "protos/pkg3/svc31.proto", 'import "pkg3/svc30.proto";', 'import public "pkg3/svc30.proto";')
+    report = api.regenerate(project)
+    assert set(report.compiled) == {"pkg3/svc30.proto", "pkg3/svc31.proto", "pkg3/svc32.proto", "pkg4/svc40.proto"}
+    _edit(edited, "with care", "with great care")
+    assert api.regenerate(project).compiled == ("pkg3/svc30.proto",)
+    as_clean_new()
+
+    # Broken: the error a run compiling the importers with the edited protos reports (protoc stops at the
+    # first file that fails: here an importer of the renamed message, before the other edited proto), and
+    # nothing written.
+    before = tree(project)
+    _edit(edited, "message Summary30 {", "message Summary30 {\n  Missing30 gone = 9;")
+    failed = run_scaffold("gen", "-C", project)
+    assert failed.returncode == 2 and failed.stderr.count("\n") == 1
+    assert 'svc30.proto:17:3: "Missing30" is not defined.' in failed.stderr, failed.stderr
+    _edit(edited, "  Missing30 gone = 9;\n", "")
+    _edit(edited, "Item30", "Thing30")
+    _edit(project / "protos/pkg7/svc77.proto", "int32 count = 1;", "Unknown77 count = 1;")
+    failed = run_scaffold("gen", "-C", project)
+    assert failed.returncode == 2 and failed.stderr.count("\n") == 1
+    assert 'svc31.proto:10:3: "pkg3.Item30" is not defined.' in failed.stderr, failed.stderr
+    assert tree(project) == {**before, **{path: (project / path).read_bytes() for path in before if "protos/" in path}}
+
+
 @pytest.mark.parametrize("name", TREES)
 def test_an_incremental_run_equals_a_full_one_on_real_trees(name: str) -> None:
     """The reused descriptors come back in protoc's own order, and outputs and warnings are the full run's."""
@@ -259,7 +321,7 @@ def test_a_change_hashes_only_the_outputs_protoc_made_now_and_a_record_whose_has
     monkeypatch.setattr(plan, "sha256", counted)
     _edit(project / "protos/pkg4/svc44.proto", "does its work", "does its work well")
     report = api.regenerate(project)
-    assert report.compiled == ("pkg4/svc44.proto", "pkg4/svc45.proto") and report.written
+    assert report.compiled == ("pkg4/svc44.proto",) and report.written  # a comment: its importer is not compiled
     assert hashed and not reused & set(hashed)  # the renders and svc44's outputs only
 
     record = incremental.load(project, "bench/generated")
@@ -389,7 +451,7 @@ def test_a_change_reads_the_records_bodies_only_of_the_shards_it_rewrites_and_a_
     before = index()
     _edit(project / "protos/pkg4/svc44.proto", "does its work", "does its work well")
     report = api.regenerate(project)
-    assert report.compiled == ("pkg4/svc44.proto", "pkg4/svc45.proto") and report.written
+    assert report.compiled == ("pkg4/svc44.proto",) and report.written  # a comment: its importer is not compiled
     after = index()
     rewritten = {f"protoc/{shard:02d}.body" for shard, shard_id in after.items() if before.get(shard) != shard_id}
     assert 0 < len(rewritten) <= 2 and set(read) <= rewritten and len(read) == len(set(read))

@@ -1,11 +1,14 @@
 """Stage: run protoc only for the protos whose output can have changed.
 
-A proto's Python output depends on its own source and on the protos it can
-see: the ones it imports, and what those re-export with `import public`.
-Nothing else: the files that import it, or the imports of its imports, do
-not reach its modules. So after one proto changes, protoc has to generate
-only that proto and the protos that can see it; every other proto's output,
-and its descriptor, are taken from the record of the previous run.
+A proto's Python output depends on its own source and on the declarations
+of the protos it can see: the ones it imports, and what those re-export with
+`import public`. Nothing else: the files that import it, the imports of its
+imports, and the comments of any other file do not reach its modules. So after
+one proto changes, protoc generates that proto, and only where its declarations
+changed (its descriptor without source info), the protos that can see it; every
+other proto's output, and its descriptor, are taken from the record of the
+previous run. On googleapis, a comment edited in google/api/annotations.proto
+compiles that one proto, not the 1,580 that import it.
 
 The record lives in `.scaffold/cache/` (ignored by git, like `__pycache__`):
 per proto, the file protoc read and its hash, its descriptor (with source
@@ -35,7 +38,7 @@ from msgspec import Struct
 
 from scaffold import __version__
 from scaffold.core import paths
-from scaffold.core.errors import Diagnostic
+from scaffold.core.errors import Diagnostic, ScaffoldError
 from scaffold.core.naming import module_path
 from scaffold.generation import protoc
 from scaffold.generation.protocresult import Lazy, ProtocResult, ProtoInput
@@ -157,9 +160,9 @@ def run(
             return [fresh[name].dependency[i] for i in fresh[name].public_dependency]
         return record[name].public if name in unchanged else ()
 
-    def stale(order: Sequence[str], done: Iterable[str]) -> list[str]:
-        """Protos to generate: new or edited, or able to see one that is."""
-        seeing = _seeing_a_change(order, unchanged, dependencies, public)
+    def stale(order: Sequence[str], done: Iterable[str], settled: set[str]) -> list[str]:
+        """Protos to generate: new or edited, or able to see one whose declarations are not `settled`."""
+        seeing = _seeing_a_change(order, settled, dependencies, public)
         return [
             name
             for name in order
@@ -169,15 +172,27 @@ def run(
     outputs: dict[str, bytes] = {}
     warnings: list[Diagnostic] = []
     compiled: list[str] = []
-    # Twice at most: protos first reached through an edited one are only known once protoc has parsed it.
-    for with_descriptors in (True, False):
-        batch = stale(protoc_order(names, dependencies), compiled)
-        if batch:
-            call = protoc.compile_files(batch, roots, inputs, with_descriptors)
-            fresh |= {f.name: f for f in call.descriptors.file} if call.descriptors else {}
-            outputs |= call.outputs
-            warnings += call.warnings
-            compiled += batch
+    # The edited protos first, alone: one compiled to the declarations the record holds (a comment, a
+    # reordered option) changes nothing its importers' outputs are made from, so they are not compiled
+    # again. Then who sees a changed declaration, and protos first reached through an edited one (known
+    # once protoc has parsed it), until no proto is left to compile.
+    settled = set(unchanged)
+    order = protoc_order(names, dependencies)
+    batch = [name for name in order if name not in unchanged and not _provided(name, provided)]
+    batch = batch or stale(order, compiled, settled)  # none edited: an installed proto may have changed
+    while batch:
+        try:
+            call = protoc.compile_files(batch, roots, inputs, any(name not in fresh for name in batch))
+        except ScaffoldError:
+            if not compiled:  # with the importers, as before: their errors too, as a full run gives them
+                protoc.compile_files(stale(order, (), unchanged), roots, inputs, False)
+            raise
+        fresh |= {f.name: f for f in call.descriptors.file} if call.descriptors else {}
+        outputs |= call.outputs
+        warnings += call.warnings
+        compiled += batch
+        settled |= {name for name in batch if name in record and _same_declarations(fresh.get(name), record[name])}
+        batch = stale(protoc_order(names, dependencies), compiled, settled)
     order = protoc_order(names, dependencies)
     given, generated_now = set(names), set(compiled)  # sets: googleapis' 7,000 names made list scans quadratic
     imported = [name for name in order if name not in given and not _provided(name, provided)]
@@ -426,6 +441,20 @@ def _seeing_a_change(
                 showing.add(exporter)
                 pending.append(exporter)
     return {importer for name in showing for importer in importers.get(name, ())}
+
+
+def _same_declarations(fresh: descriptor_pb2.FileDescriptorProto | None, recorded: CompiledProto) -> bool:
+    """Whether protoc compiled a proto to the descriptor the record holds but for its source info (where
+    its comments are). An importer's outputs are made from its own source and the descriptors of what it
+    sees, never from their comments: protoc's Python, stub and gRPC generators print only the file's own."""
+    if fresh is None:
+        return False
+    before = descriptor_pb2.FileDescriptorProto.FromString(recorded.descriptor)
+    now = descriptor_pb2.FileDescriptorProto()
+    now.CopyFrom(fresh)
+    before.ClearField("source_code_info")
+    now.ClearField("source_code_info")
+    return now == before
 
 
 def _diagnostics(warnings: Iterable[tuple[Any, ...]]) -> tuple[Diagnostic, ...]:

@@ -1,0 +1,128 @@
+"""Early cutoff in protoc's stage (`scaffold.generation.incremental`): an edited proto whose descriptor,
+source info aside, is what the record holds leaves its importers' outputs as they were. Seeded random
+edits of a tree whose protos import each other (some publicly), share a custom option and an enum; after
+each, the incremental result is compared with a full protoc run of the same tree."""
+
+from __future__ import annotations
+
+import os
+import random
+import time
+from pathlib import Path
+
+import pytest
+
+from scaffold.generation import incremental, protoc
+
+_PROTOS = 9
+
+
+class _Tree:
+    """Protos t0..t8 in packages of their own. t0 defines a field option and an enum; each later proto
+    imports one or two earlier ones (t0 among them where it uses the option), uses a message (and maybe the
+    enum) of each, and serves one RPC whose response comes from an import."""
+
+    def __init__(self, rng: random.Random, root: Path) -> None:
+        self.root = root
+        self.imports: dict[int, list[tuple[int, bool]]] = {}  # proto -> (imported proto, public)
+        self.fields: dict[int, list[tuple[str, list[str]]]] = {}  # proto -> (declaration, options)
+        self.comments: dict[int, list[str]] = {}
+        self.option_number, self.enum_values = 50001, ["COLOR_UNSPECIFIED", "RED"]
+        for n in range(1, _PROTOS):
+            picked = sorted(rng.sample(range(n), min(n, rng.choice((1, 2)))))
+            self.imports[n] = [(i, rng.random() < 0.3) for i in picked]
+            self.fields[n] = [(f"t{i}.M{i} from{i} = {k}", []) for k, (i, _) in enumerate(self.imports[n], 1)]
+            if 0 in picked and rng.random() < 0.7:
+                self.fields[n][0][1].append(f"(t0.weight) = {n}")
+            self.comments[n] = []
+        self.fields[0], self.comments[0] = [("string name = 1", []), ("t0.Color color = 2", [])], []
+
+    def text(self, n: int) -> str:
+        lines = ['syntax = "proto3";', "", f"package t{n};", ""]
+        if n == 0:
+            lines += ['import "google/protobuf/descriptor.proto";', ""]
+            lines += [f"extend google.protobuf.FieldOptions {{\n  int32 weight = {self.option_number};\n}}", ""]
+            lines += ["enum Color {", *(f"  {v} = {i};" for i, v in enumerate(self.enum_values)), "}", ""]
+        lines += [f'import {"public " if public else ""}"t{i}.proto";' for i, public in self.imports.get(n, [])]
+        lines += ["", *self.comments[n], f"message M{n} {{", *(f"  {_field(*f)};" for f in self.fields[n]), "}", ""]
+        if n:
+            response = self.imports[n][-1][0]
+            lines += [
+                f"// Serves M{n}.",
+                f"service S{n} {{",
+                f"  rpc Call(M{n}) returns (t{response}.M{response});",
+                "}",
+            ]
+        return "\n".join(lines) + "\n"
+
+    def write(self) -> list[Path]:
+        settled = time.time() - 10  # saved well before the run: recorded when first compiled
+        paths = []
+        for n in range(_PROTOS):
+            path = self.root / f"t{n}.proto"
+            if not path.exists() or path.read_text() != self.text(n):
+                path.write_text(self.text(n))
+            os.utime(path, (settled, settled))
+            paths.append(path)
+        return paths
+
+    def edit(self, rng: random.Random, step: int) -> tuple[int, bool]:
+        """One edit of one proto: which, and whether it keeps every declaration."""
+        n = rng.randrange(_PROTOS)
+        kind = rng.choice(["comment", "blank", "field", "deprecated", "weight", "public", "option", "enum"])
+        options = self.fields[n][-1][1]
+        weighted = [o for o in self.fields[n][0][1] if o.startswith("(t0.weight)")]
+        if kind == "blank":
+            self.comments[n].append("")
+        elif kind == "field":
+            self.fields[n].append((f"string extra{step} = {100 + step}", []))
+        elif kind == "deprecated":
+            if "deprecated = true" in options:
+                options.remove("deprecated = true")
+            else:
+                options.append("deprecated = true")
+        elif kind == "weight" and weighted:
+            self.fields[n][0][1][self.fields[n][0][1].index(weighted[0])] = f"(t0.weight) = {1000 + step}"
+        elif kind == "public" and n:
+            i, public = self.imports[n][0]
+            self.imports[n][0] = (i, not public)
+        elif kind == "option":
+            n, self.option_number = 0, self.option_number + 1
+        elif kind == "enum":
+            n = 0
+            self.enum_values.append(f"SHADE{step}")
+        else:  # a comment, or an edit this proto has nothing for
+            kind = "comment"
+            self.comments[n].append(f'// Note {step}: "quoted", {{braces}}, caf\u00e9.')
+        return n, kind in ("comment", "blank")
+
+
+def _field(declaration: str, options: list[str]) -> str:
+    return f"{declaration} [{', '.join(options)}]" if options else declaration
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_an_incremental_run_after_random_edits_equals_a_full_one_and_skips_importers_only_where_nothing_declared_changed(
+    tmp_path: Path, seed: int
+) -> None:
+    rng = random.Random(seed)
+    tree = _Tree(rng, tmp_path)
+    inputs = protoc.resolve_inputs(tree.write(), [tmp_path])
+    _, record = incremental.run(inputs, [tmp_path], None)
+    skipped = 0
+    for step in range(12):
+        edited = {tree.edit(rng, step) for _ in range(rng.choice((1, 1, 2)))}
+        tree.write()
+        result, record = incremental.run(inputs, [tmp_path], record)
+        full = protoc.run(inputs, [tmp_path])
+        assert result.outputs == full.outputs, (seed, step, edited)
+        assert result.descriptors == full.descriptors
+        assert result.generated_names == full.generated_names
+        assert set(result.warnings) == set(full.warnings)
+        names = {f"t{n}.proto" for n, _ in edited}
+        assert names <= set(result.compiled)
+        if all(kept for _, kept in edited):
+            assert set(result.compiled) == names  # comments and layout only: not one importer
+            skipped += 1
+        assert incremental.run(inputs, [tmp_path], record)[0].compiled == ()
+    assert skipped  # every seed edits comments or layout alone at least once
