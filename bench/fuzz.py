@@ -30,7 +30,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 from fuzzing import news
 from fuzzing.runner import Stats, Violation, replay
 from fuzzing.shrink import regression_test, shrink
-from fuzzing.steps import WEIGHTS, Step, generate
+from fuzzing.steps import IMPORTING_WEIGHTS, WEIGHTS, Step, generate
 
 
 def main() -> int:
@@ -43,6 +43,9 @@ def main() -> int:
     parser.add_argument("--no-shrink", action="store_true", help="report failing sequences without shrinking")
     parser.add_argument("--shrink-budget", type=int, default=60, help="replays a shrink may spend")
     parser.add_argument("--without", default="", help="step kinds never drawn, comma-separated (e.g. p.remove_service)")
+    parser.add_argument(
+        "--imports", action="store_true", help="also fields of other protos' messages, imported (IMPORTING_WEIGHTS)"
+    )
     parser.add_argument("--jobs", type=int, default=1, help="sequences run at once, each in a process of its own")
     parser.add_argument("-v", "--verbose", action="store_true", help="print every step")
     parser.add_argument(
@@ -52,7 +55,8 @@ def main() -> int:
     if options.new:
         return _news(options.seed, options.steps, options.chunk, options.jobs)
 
-    weights = {k: (0 if k in options.without.split(",") else w) for k, w in WEIGHTS.items()}
+    table = IMPORTING_WEIGHTS if options.imports else WEIGHTS
+    weights = {k: (0 if k in options.without.split(",") else w) for k, w in table.items()}
     total = Stats()
     failures: list[str] = []
     started = time.monotonic()

@@ -22,7 +22,7 @@ from fuzzing import news
 from fuzzing.model import initial
 from fuzzing.runner import Violation, World, _keep_yours, _parses, replay, tree
 from fuzzing.shrink import regression_test, shrink
-from fuzzing.steps import WEIGHTS, Step, generate
+from fuzzing.steps import IMPORTING_WEIGHTS, WEIGHTS, Step, generate
 
 SEEDS = [1, 2, 3, 4]
 STEPS = int(os.environ.get("FUZZ_STEPS", "50"))
@@ -41,6 +41,17 @@ def test_a_seeded_edit_sequence_keeps_the_promise(tmp_path: Path, seed: int) -> 
     else:
         steps = steps[: violation.step + 1] if violation.step >= 0 else steps
     pytest.fail(f"seed {seed}: {violation}\n\n{regression_test(seed, steps, violation)}", pytrace=False)
+
+
+@pytest.mark.parametrize("seed", [5, 6])
+def test_a_seeded_edit_sequence_with_imports_between_the_protos_keeps_the_promise(tmp_path: Path, seed: int) -> None:
+    """Fields of another proto's messages, imported (some publicly): an edit reaches the protos that import
+    the edited one, which protoc's record reuses where the edit changed no declaration."""
+    steps = generate(seed, STEPS, IMPORTING_WEIGHTS)
+    assert any(step.kind == "p.import_field" for step in steps)
+    world, violation = replay(tmp_path / "run", steps, expensive_every=EXPENSIVE_EVERY, check_every=2)
+    assert violation is None, f"seed {seed} of IMPORTING_WEIGHTS: {violation}"
+    assert world is not None and world.stats.lines_lost == 0
 
 
 # The instrument itself.

@@ -1,9 +1,10 @@
 """A model of the project's protos that the fuzzer edits and renders back to `.proto` text.
 
-Every file is self-contained (its RPCs use its own messages), so any edit keeps the protos
-valid; names come from small pools so that removals, renames and re-adds collide with what
-the project already knows (a removed RPC added again, a renamed service named like a removed
-one).
+A file's RPCs use its own messages; its messages' fields may use another file's (which it then
+imports, maybe publicly), and a removal takes such fields and imports with it, so any edit keeps
+the protos valid. Names come from small pools so that removals, renames and re-adds collide with
+what the project already knows (a removed RPC added again, a renamed service named like a
+removed one).
 """
 
 from __future__ import annotations
@@ -60,6 +61,8 @@ class ProtoFile:
     stem: str
     services: list[Service] = field(default_factory=list)
     messages: list[Message] = field(default_factory=list)
+    imports: dict[str, bool] = field(default_factory=dict)
+    """The stems of the files it imports, each with whether publicly."""
 
     @property
     def package(self) -> str:
@@ -67,6 +70,9 @@ class ProtoFile:
 
     def render(self) -> str:
         lines = ['syntax = "proto3";', "", f"package {self.package};", ""]
+        for stem, public in sorted(self.imports.items()):
+            lines.append(f'import {"public " if public else ""}"{stem}.proto";')
+        lines += [""] if self.imports else []
         for message in self.messages:
             lines += _comment(message.comment, "")
             lines.append(f"message {message.name} {{")
@@ -104,6 +110,32 @@ class Protos:
 
     def messages(self) -> list[tuple[ProtoFile, Message]]:
         return [(f, m) for f in self.files for m in f.messages]
+
+    def seen_from(self, stem: str) -> set[str]:
+        """The stems `stem` imports, and what they import, transitively: a file among them cannot import it."""
+        by_stem = {f.stem: f for f in self.files}
+        seen: set[str] = set()
+        pending = [stem]
+        while pending:
+            for imported in by_stem[pending.pop()].imports:
+                if imported not in seen and imported in by_stem:
+                    seen.add(imported)
+                    pending.append(imported)
+        return seen
+
+    def drop_references(self, to: ProtoFile, message: str | None = None) -> None:
+        """Fields of other files that use `message` of `to` (any of its messages, when None) go, and with
+        `message` None, the imports of `to`."""
+        prefix = f".{to.package}."
+        for other in self.files:
+            if other is to:
+                continue
+            for kept in other.messages:
+                kept.fields = [
+                    (n, t) for n, t in kept.fields if not (t == prefix + message if message else t.startswith(prefix))
+                ]
+            if message is None:
+                other.imports.pop(to.stem, None)
 
     def texts(self) -> dict[str, str]:
         return {f"{f.stem}.proto": f.render() for f in self.files}

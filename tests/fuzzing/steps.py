@@ -87,6 +87,12 @@ WEIGHTS: dict[str, int] = {
 }
 
 
+IMPORTING_WEIGHTS: dict[str, int] = {**WEIGHTS, "p.import_field": 3}
+"""Also fields of another file's messages, which import it: each proto edit then reaches its importers,
+where protoc's record reuses what it can (`bench/fuzz.py --imports`). A table of its own, so that the
+sequences of `WEIGHTS` that tests replay stay what they were."""
+
+
 def generate(seed: int, count: int, weights: dict[str, int] | None = None) -> list[Step]:
     """The `count` steps of `seed`: the same list on every machine, whatever the project does."""
     rng = random.Random(seed)
@@ -109,6 +115,8 @@ def _draw(rng: random.Random, kind: str) -> Step:
         args["message"] = rng.choice(MESSAGE_NAMES)
     if kind == "p.add_field":
         args["field"], args["type"] = rng.choice(FIELD_NAMES), rng.randrange(len(SCALARS) + 1)
+    if kind == "p.import_field":
+        args["field"], args["from"], args["public"] = rng.choice(FIELD_NAMES), rng.randrange(1000), rng.random() < 0.3
     if kind == "p.add_file":
         args["stem"], args["service"] = rng.choice(FILE_NAMES), rng.choice(SERVICE_NAMES + [""])
         args["name"] = rng.choice(RPC_NAMES)
@@ -268,6 +276,7 @@ def p_remove_message(world: World, a: dict[str, Any]) -> bool:
         return False
     proto, message = found
     proto.messages.remove(message)
+    world.protos.drop_references(proto, message.name)
     keep = proto.messages[0].name
     for service in proto.services:
         for rpc in service.rpcs:
@@ -285,6 +294,21 @@ def p_add_field(world: World, a: dict[str, Any]) -> bool:
     proto, message = found
     kinds = SCALARS + [m.name for m in proto.messages if m is not message][:1]
     message.fields.append((_unique(a["field"], {n for n, _ in message.fields}), kinds[a["type"] % len(kinds)]))
+    return True
+
+
+def p_import_field(world: World, a: dict[str, Any]) -> bool:
+    """A field of a message of another file, which the file then imports: one that does not see this file."""
+    proto = _file_with_messages(world, a["pick"])
+    seen = world.protos.seen_from
+    others = [(f, m) for f, m in world.protos.messages() if f is not proto and proto.stem not in seen(f.stem)]
+    found = _pick(others, a["from"])
+    if found is None:
+        return False
+    other, used = found
+    holder = _pick(proto.messages, a["pick"] // 7)
+    holder.fields.append((_unique(a["field"], {n for n, _ in holder.fields}), f".{other.package}.{used.name}"))
+    proto.imports[other.stem] = proto.imports.get(other.stem, False) or a["public"]
     return True
 
 
@@ -311,7 +335,7 @@ def p_add_file(world: World, a: dict[str, Any]) -> bool:
 def p_remove_file(world: World, a: dict[str, Any]) -> bool:
     if len(world.protos.files) < 2:
         return False
-    world.protos.files.pop(a["pick"] % len(world.protos.files))
+    world.protos.drop_references(world.protos.files.pop(a["pick"] % len(world.protos.files)))
     return True
 
 
@@ -671,6 +695,7 @@ EDITS = {
     "p.remove_message": p_remove_message,
     "p.add_field": p_add_field,
     "p.remove_field": p_remove_field,
+    "p.import_field": p_import_field,
     "p.add_file": p_add_file,
     "p.remove_file": p_remove_file,
     "c.layout": c_layout,
