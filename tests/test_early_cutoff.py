@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from scaffold.core.errors import ScaffoldError
 from scaffold.generation import incremental, protoc
 
 _PROTOS = 9
@@ -126,3 +127,83 @@ def test_an_incremental_run_after_random_edits_equals_a_full_one_and_skips_impor
             skipped += 1
         assert incremental.run(inputs, [tmp_path], record)[0].compiled == ()
     assert skipped  # every seed edits comments or layout alone at least once
+
+
+_Y = 'syntax = "proto3";\npackage y;\nimport "google/protobuf/descriptor.proto";\nimport "v.proto";\n'
+_CASES = {
+    # Options kept only in source bind the importers: stripped from the descriptor, seen only in the text.
+    "an extension declaration": (
+        {
+            "v.proto": 'syntax = "proto2";\npackage v;\nmessage Ext {\n  extensions 100 to 200 [\n    declaration'
+            ' = { number: 100, full_name: ".x.foo", type: "int32" }\n  ];\n}\n',
+            "x.proto": 'syntax = "proto2";\npackage x;\nimport "v.proto";\nextend v.Ext { optional int32 foo = 100; }\n',
+        },
+        {"v.proto": ('type: "int32"', 'type: "string"')},
+    ),
+    "a symbol's visibility": (
+        {
+            "v.proto": 'edition = "2024";\npackage v;\noption features.default_symbol_visibility = EXPORT_ALL;\n'
+            "message M { int32 a = 1; }\n",
+            "x.proto": 'edition = "2024";\npackage x;\nimport "v.proto";\nmessage X { v.M m = 1; }\n',
+        },
+        {"v.proto": ("EXPORT_ALL", "LOCAL_ALL")},
+    ),
+    # An option's value is encoded by types its setter does not see.
+    "an option's enum and message, renumbered": (
+        {
+            "v.proto": 'syntax = "proto3";\npackage v;\nenum Kind { A = 0; B = 1; }\nmessage Box { int32 a = 1; }\n',
+            "y.proto": _Y + "extend google.protobuf.FieldOptions {\n  v.Kind kind = 50000;\n  v.Box box = 50001;\n}\n",
+            "z.proto": 'syntax = "proto3";\npackage z;\nimport "y.proto";\n'
+            "message Z { int32 f = 1 [(y.kind) = B, (y.box) = { a: 7 }]; }\n",
+        },
+        {"v.proto": ("B = 1; }\nmessage Box { int32 a = 1;", "B = 2; }\nmessage Box { int32 a = 3;")},
+    ),
+    "an option's enum value, renamed": (
+        {
+            "v.proto": 'syntax = "proto3";\npackage v;\nenum Kind { A = 0; B = 1; }\n',
+            "y.proto": _Y + "extend google.protobuf.FieldOptions { v.Kind kind = 50000; }\n",
+            "z.proto": 'syntax = "proto3";\npackage z;\nimport "y.proto";\nmessage Z { int32 f = 1 [(y.kind) = B]; }\n',
+        },
+        {"v.proto": ("B = 1", "C = 1")},
+    ),
+    "an option's type, resolved elsewhere": (
+        {
+            "v.proto": 'syntax = "proto3";\npackage a.b;\nmessage Other {}\n',
+            "w.proto": 'syntax = "proto3";\npackage a;\nmessage T { int32 x = 1; }\n',
+            "y.proto": 'syntax = "proto3";\npackage a.b;\nimport "google/protobuf/descriptor.proto";\nimport "w.proto";\n'
+            'import "v.proto";\nextend google.protobuf.FieldOptions { T t = 50000; }\n',
+            "z.proto": 'syntax = "proto3";\npackage z;\nimport "y.proto";\nmessage Z { int32 f = 1 [(a.b.t).x = 5]; }\n',
+        },
+        {"v.proto": ("message Other {}", "message Other {}\nmessage T { int32 y = 1; int32 x = 2; }")},
+    ),
+}
+
+
+@pytest.mark.parametrize("case", _CASES)
+def test_an_edit_that_reaches_importers_only_through_what_descriptors_drop_or_their_options_types_compiles_them(
+    tmp_path: Path, case: str
+) -> None:
+    """Each case keeps the edited proto's stripped descriptor (or the descriptors its importer sees) as they
+    were, yet a full run gives its importer other bytes or an error: the incremental run gives the same."""
+    files, edits = _CASES[case]
+    settled = time.time() - 10
+    for name, text in files.items():
+        (tmp_path / name).write_text(text)
+        os.utime(tmp_path / name, (settled, settled))
+    inputs = protoc.resolve_inputs(sorted(tmp_path.glob("*.proto")), [tmp_path])
+    _, record = incremental.run(inputs, [tmp_path], None)
+    assert set(record) == {*files, *["google/protobuf/descriptor.proto"] * ("y.proto" in files)}
+    for name, (old, new) in edits.items():
+        text = (tmp_path / name).read_text()
+        assert old in text
+        (tmp_path / name).write_text(text.replace(old, new))
+    try:
+        full = protoc.run(inputs, [tmp_path])
+    except ScaffoldError as error:
+        with pytest.raises(ScaffoldError) as raised:
+            incremental.run(inputs, [tmp_path], record)
+        assert raised.value.diagnostics == error.diagnostics
+        return
+    result, _ = incremental.run(inputs, [tmp_path], record)
+    assert len(result.compiled) > len(edits)
+    assert result.outputs == full.outputs and result.descriptors == full.descriptors

@@ -20,7 +20,7 @@ from msgspec import structs
 from test_real_protos import TREES
 
 from scaffold import api
-from scaffold.generation import incremental, plan, protoc
+from scaffold.generation import incremental, plan, protoc, staleness
 from scaffold.layout import MANIFEST
 from scaffold.record import shards
 
@@ -484,36 +484,43 @@ def test_a_change_reads_the_records_bodies_only_of_the_shards_it_rewrites_and_a_
 
 
 def test_the_protos_that_see_a_change_are_found_backwards_as_each_protos_own_view_would_find_them() -> None:
-    """`_seeing_a_change` walks back from the changed protos; on random import graphs (public imports,
+    """`staleness.seeing_a_change` walks back from the changed protos; on random import graphs (public imports,
     chains of them, protos outside `order`, changed ones re-exported, a crafted record's public import
     that is no import, cycles) it finds exactly the protos whose
-    own view (their imports and, through them, what those import publicly) holds a changed one."""
+    own view (their imports and, through them, what those import publicly) holds a changed one, or holds
+    one that can declare options (it sees descriptor.proto) and imports a changed one however deeply."""
     import random
 
-    def visible(name: str, dependencies: dict[str, list[str]], public: dict[str, list[str]]) -> set[str]:
+    def walked(name: str, dependencies: dict[str, list[str]], onward: dict[str, list[str]]) -> set[str]:
+        """`name`'s imports and, from each, what `onward` leads to, transitively."""
         seen: set[str] = set()
         pending = list(dependencies.get(name, ()))
         while pending:
             dependency = pending.pop()
             if dependency not in seen:
                 seen.add(dependency)
-                pending += public.get(dependency, ())
+                pending += onward.get(dependency, ())
         return seen
 
+    descriptor = "google/protobuf/descriptor.proto"
     for seed in range(300):
         chance = random.Random(seed)
         names = [f"p{i}.proto" for i in range(chance.randint(1, 30))]
+        names[0] = descriptor if chance.random() < 0.7 else names[0]
         dependencies = {n: chance.sample(names[:i], chance.randint(0, min(i, 4))) for i, n in enumerate(names)}
         public = {n: [d for d in deps if chance.random() < 0.4] for n, deps in dependencies.items()}
         for n in chance.sample(names, len(names) // 10):  # a record's public import that is no import of it
             public[n].append(chance.choice(names))
         unchanged = {n for n in names if chance.random() < 0.85}
         order = [n for n in names if chance.random() < 0.8]
-        found = incremental._seeing_a_change(
+        found = staleness.seeing_a_change(
             order,
             unchanged,
             lambda n, imports=dependencies: imports.get(n, []),
             lambda n, shown=public: shown.get(n, []),
         )
         for name in order:
-            assert (name in found) == (not visible(name, dependencies, public) <= unchanged), (seed, name)
+            seen = walked(name, dependencies, public)
+            declaring = [y for y in seen if descriptor in walked(y, dependencies, public)]
+            reached = any(not walked(y, dependencies, dependencies) <= unchanged for y in declaring)
+            assert (name in found) == (not seen <= unchanged or reached), (seed, name)

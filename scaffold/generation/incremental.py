@@ -3,12 +3,18 @@
 A proto's Python output depends on its own source and on the declarations
 of the protos it can see: the ones it imports, and what those re-export with
 `import public`. Nothing else: the files that import it, the imports of its
-imports, and the comments of any other file do not reach its modules. So after
-one proto changes, protoc generates that proto, and only where its declarations
-changed (its descriptor without source info), the protos that can see it; every
-other proto's output, and its descriptor, are taken from the record of the
-previous run. On googleapis, a comment edited in google/api/annotations.proto
-compiles that one proto, not the 1,580 that import it.
+imports, and the comments of any other file do not reach its modules, with one
+exception: a custom option's value is encoded by the types of its extension,
+which the file declaring it may import from anywhere, so a proto that can
+declare options (it sees descriptor.proto) passes on whatever it imports,
+however deeply. So after one proto changes, protoc generates that proto, and
+only where its declarations changed (its descriptor without source info), the
+protos that can see it; every other proto's output, and its descriptor, are
+taken from the record of the previous run. On googleapis, a comment edited in
+google/api/annotations.proto compiles that one proto, not the 1,580 that
+import it. (Options kept only in source are stripped from the descriptor, yet
+some bind the importers: an editions file, or one with an extension range,
+always passes an edit on.)
 
 The record lives in `.scaffold/cache/` (ignored by git, like `__pycache__`):
 per proto, the file protoc read and its hash, its descriptor (with source
@@ -40,7 +46,7 @@ from scaffold import __version__
 from scaffold.core import paths
 from scaffold.core.errors import Diagnostic, ScaffoldError
 from scaffold.core.naming import module_path
-from scaffold.generation import protoc
+from scaffold.generation import protoc, staleness
 from scaffold.generation.protocresult import Lazy, ProtocResult, ProtoInput
 from scaffold.generation.relocate import place
 from scaffold.generation.sharding import protoc_order
@@ -55,7 +61,6 @@ _SETTLED_NS = 1_000_000_000
 _HEX_DIGEST = re.compile(r"[0-9a-f]{64}")
 _HEX_KEY = re.compile(r"[0-9a-f]{40}")
 
-_Dependencies = Callable[[str], Sequence[str]]
 Source = tuple[str, str]
 
 
@@ -160,13 +165,19 @@ def run(
             return [fresh[name].dependency[i] for i in fresh[name].public_dependency]
         return record[name].public if name in unchanged else ()
 
+    gone = {name for name, found in sources.items() if found is None} - set(names)
+
     def stale(order: Sequence[str], done: Iterable[str], settled: set[str]) -> list[str]:
-        """Protos to generate: new or edited, or able to see one whose declarations are not `settled`."""
-        seeing = _seeing_a_change(order, settled, dependencies, public)
+        """Protos to generate: new or edited, or able to see one whose declarations are not `settled`. One
+        that is gone is left to the protos that import it, whose errors say where (as a full run's do)."""
+        seeing = staleness.seeing_a_change(order, settled, dependencies, public)
         return [
             name
             for name in order
-            if name not in done and not _provided(name, provided) and (name not in unchanged or name in seeing)
+            if name not in done
+            and name not in gone
+            and not _provided(name, provided)
+            and (name not in unchanged or name in seeing)
         ]
 
     outputs: dict[str, bytes] = {}
@@ -178,7 +189,7 @@ def run(
     # once protoc has parsed it), until no proto is left to compile.
     settled = set(unchanged)
     order = protoc_order(names, dependencies)
-    batch = [name for name in order if name not in unchanged and not _provided(name, provided)]
+    batch = [name for name in order if name not in unchanged and name not in gone and not _provided(name, provided)]
     batch = batch or stale(order, compiled, settled)  # none edited: an installed proto may have changed
     while batch:
         try:
@@ -191,7 +202,7 @@ def run(
         outputs |= call.outputs
         warnings += call.warnings
         compiled += batch
-        settled |= {name for name in batch if name in record and _same_declarations(fresh.get(name), record[name])}
+        settled |= {n for n in batch if n in record and staleness.same_declarations(fresh.get(n), record[n].body)}
         batch = stale(protoc_order(names, dependencies), compiled, settled)
     order = protoc_order(names, dependencies)
     given, generated_now = set(names), set(compiled)  # sets: googleapis' 7,000 names made list scans quadratic
@@ -410,51 +421,6 @@ def find_source(name: str, roots: Sequence[Path], hashes: Hashes | None = None) 
 def source(path: Path, content: bytes) -> Source:
     """How the record names a proto's source: its absolute path and the hash of `content`."""
     return os.path.abspath(path), hashlib.sha256(content).hexdigest()
-
-
-def _seeing_a_change(
-    order: Sequence[str], unchanged: set[str], dependencies: _Dependencies, public: _Dependencies
-) -> set[str]:
-    """The protos that can see one not `unchanged`: a proto sees its imports and, through them, what they
-    import publicly, transitively. Found backwards from the changed protos, through who re-exports them
-    to who imports those: walking what each of googleapis' 7,234 protos sees took a tenth of a leaf
-    change's time."""
-    known: set[str] = set()
-    pending = list(order)
-    while pending:  # every proto reached from `order` (a record's public imports are walked too, as given)
-        name = pending.pop()
-        if name not in known:
-            known.add(name)
-            pending += [*dependencies(name), *public(name)]
-    importers: dict[str, list[str]] = {}
-    exporters: dict[str, list[str]] = {}
-    for name in known:
-        for dependency in dependencies(name):
-            importers.setdefault(dependency, []).append(name)
-        for exported in public(name):
-            exporters.setdefault(exported, []).append(name)
-    showing = {name for name in known if name not in unchanged}  # a changed proto, or one that re-exports one
-    pending = list(showing)
-    while pending:
-        for exporter in exporters.get(pending.pop(), ()):
-            if exporter not in showing:
-                showing.add(exporter)
-                pending.append(exporter)
-    return {importer for name in showing for importer in importers.get(name, ())}
-
-
-def _same_declarations(fresh: descriptor_pb2.FileDescriptorProto | None, recorded: CompiledProto) -> bool:
-    """Whether protoc compiled a proto to the descriptor the record holds but for its source info (where
-    its comments are). An importer's outputs are made from its own source and the descriptors of what it
-    sees, never from their comments: protoc's Python, stub and gRPC generators print only the file's own."""
-    if fresh is None:
-        return False
-    before = descriptor_pb2.FileDescriptorProto.FromString(recorded.descriptor)
-    now = descriptor_pb2.FileDescriptorProto()
-    now.CopyFrom(fresh)
-    before.ClearField("source_code_info")
-    now.ClearField("source_code_info")
-    return now == before
 
 
 def _diagnostics(warnings: Iterable[tuple[Any, ...]]) -> tuple[Diagnostic, ...]:

@@ -1,0 +1,107 @@
+"""Which protos an edit reaches: the protos protoc compiles again (`scaffold.generation.incremental`).
+
+A proto's outputs are made from its own source and from the declarations of
+what it sees; `seeing_a_change` finds who sees a changed proto, and
+`same_declarations` whether an edited proto changed any declaration at all (an
+edit of its comments reaches no other proto).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import Any, Protocol
+
+from google.protobuf import descriptor_pb2
+
+from scaffold.record import shards
+
+_DESCRIPTOR = "google/protobuf/descriptor.proto"
+_Dependencies = Callable[[str], Sequence[str]]
+
+
+class Body(Protocol):
+    """A recorded proto's descriptor and outputs, read when asked (`scaffold.generation.incremental.Body`)."""
+
+    def get(self) -> tuple[bytes, Any]: ...
+
+
+def seeing_a_change(
+    order: Sequence[str], unchanged: set[str], dependencies: _Dependencies, public: _Dependencies
+) -> set[str]:
+    """The protos that can see one not `unchanged`: a proto sees its imports and, through them, what they
+    import publicly, transitively; one that can declare options shows what it imports, however deeply
+    (`_declaring_options_that_reach`). Found backwards from the changed protos, through who re-exports them
+    to who imports those: walking what each of googleapis' 7,234 protos sees took a tenth of a leaf
+    change's time."""
+    known: set[str] = set()
+    pending = list(order)
+    while pending:  # every proto reached from `order` (a record's public imports are walked too, as given)
+        name = pending.pop()
+        if name not in known:
+            known.add(name)
+            pending += [*dependencies(name), *public(name)]
+    importers: dict[str, list[str]] = {}
+    exporters: dict[str, list[str]] = {}
+    for name in known:
+        for dependency in dependencies(name):
+            importers.setdefault(dependency, []).append(name)
+        for exported in public(name):
+            exporters.setdefault(exported, []).append(name)
+    showing = {name for name in known if name not in unchanged}  # a changed proto, or one that re-exports one
+    showing |= _declaring_options_that_reach(showing, importers, exporters, dependencies)
+    pending = list(showing)
+    while pending:
+        for exporter in exporters.get(pending.pop(), ()):
+            if exporter not in showing:
+                showing.add(exporter)
+                pending.append(exporter)
+    return {importer for name in showing for importer in importers.get(name, ())}
+
+
+def _declaring_options_that_reach(
+    changed: set[str],
+    importers: Mapping[str, list[str]],
+    exporters: Mapping[str, list[str]],
+    dependencies: _Dependencies,
+) -> set[str]:
+    """The protos that can declare custom options (they see descriptor.proto) and import a changed one,
+    however deeply. protoc encodes an option's value by the types of its extension, which may come from
+    files the proto that sets it does not see (an enum's numbers, a message's fields): that proto sees
+    the declaring one, and so whatever it reaches."""
+    reaching, pending = set(), list(changed)
+    while pending:
+        for importer in importers.get(pending.pop(), ()):
+            if importer not in reaching:
+                reaching.add(importer)
+                pending.append(importer)
+    showing_descriptor, pending = {_DESCRIPTOR}, [_DESCRIPTOR]  # it, and who re-exports it
+    while pending:
+        for exporter in exporters.get(pending.pop(), ()):
+            if exporter not in showing_descriptor:
+                showing_descriptor.add(exporter)
+                pending.append(exporter)
+    return {name for name in reaching if not showing_descriptor.isdisjoint(dependencies(name))}
+
+
+def same_declarations(fresh: descriptor_pb2.FileDescriptorProto | None, recorded: Body) -> bool:
+    """Whether protoc compiled a proto to the descriptor the record holds but for its source info (where
+    its comments are), so that what its importers are made from and checked against is as it was: they
+    never read its comments (protoc's Python, stub and gRPC generators print only a file's own). Options
+    kept only in source are stripped from the descriptor, so a proto that may hold ones its importers are
+    checked against never is: an editions file (`default_symbol_visibility`), or one with an extension
+    range (`declaration`)."""
+    if fresh is None or fresh.syntax == "editions" or _extension_ranges(fresh.message_type):
+        return False
+    try:
+        before = descriptor_pb2.FileDescriptorProto.FromString(recorded.get()[0])
+    except shards.Broken:  # compiled again all the same: no reason to read the record's other bodies
+        return False
+    now = descriptor_pb2.FileDescriptorProto()
+    now.CopyFrom(fresh)
+    before.ClearField("source_code_info")
+    now.ClearField("source_code_info")
+    return now == before
+
+
+def _extension_ranges(messages: Iterable[descriptor_pb2.DescriptorProto]) -> bool:
+    return any(m.extension_range or _extension_ranges(m.nested_type) for m in messages)
