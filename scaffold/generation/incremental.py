@@ -5,16 +5,17 @@ of the protos it can see: the ones it imports, and what those re-export with
 `import public`. Nothing else: the files that import it, the imports of its
 imports, and the comments of any other file do not reach its modules, with one
 exception: a custom option's value is encoded by the types of its extension,
-which the file declaring it may import from anywhere, so a proto that can
-declare options (it sees descriptor.proto) passes on whatever it imports,
-however deeply. So after one proto changes, protoc generates that proto, and
-only where its declarations changed (its descriptor without source info), the
-protos that can see it; every other proto's output, and its descriptor, are
-taken from the record of the previous run. On googleapis, a comment edited in
-google/api/annotations.proto compiles that one proto, not the 1,580 that
-import it. (Options kept only in source are stripped from the descriptor, yet
-some bind the importers: an editions file, or one with an extension range,
-always passes an edit on.)
+which may come from anywhere in the import closure, so a proto that can set
+options (descriptor.proto is in its closure) depends on its whole closure
+(`scaffold.generation.staleness`). So after one proto changes, protoc
+generates that proto, and only where its declarations changed (its descriptor
+without source info), the protos that can see it; every other proto's output,
+and its descriptor, are taken from the record of the previous run. On
+googleapis, a comment edited in google/api/annotations.proto compiles that one
+proto, not the 1,580 that import it. (Options kept only in source are stripped
+from the descriptor, yet some bind the importers: an editions file, or one with
+an extension range, always passes an edit on; so does one whose warnings differ
+from the record's, which protoc may have given while compiling an importer.)
 
 The record lives in `.scaffold/cache/` (ignored by git, like `__pycache__`):
 per proto, the file protoc read and its hash, its descriptor (with source
@@ -183,6 +184,7 @@ def run(
     outputs: dict[str, bytes] = {}
     warnings: list[Diagnostic] = []
     compiled: list[str] = []
+    shown = {item.name: item.path.as_posix() for item in inputs}
     # The edited protos first, alone: one compiled to the declarations the record holds (a comment, a
     # reordered option) changes nothing its importers' outputs are made from, so they are not compiled
     # again. Then who sees a changed declaration, and protos first reached through an edited one (known
@@ -202,7 +204,7 @@ def run(
         outputs |= call.outputs
         warnings += call.warnings
         compiled += batch
-        settled |= {n for n in batch if n in record and staleness.same_declarations(fresh.get(n), record[n].body)}
+        settled |= {n for n in batch if n in record and _settles(n, fresh.get(n), record[n], call.warnings, shown)}
         batch = stale(protoc_order(names, dependencies), compiled, settled)
     order = protoc_order(names, dependencies)
     given, generated_now = set(names), set(compiled)  # sets: googleapis' 7,000 names made list scans quadratic
@@ -210,7 +212,6 @@ def run(
     if placed_in:
         outputs = place(outputs, (*names, *imported), placed_in)
     reused = [name for name in order if name not in generated_now and name in unchanged]
-    shown = {item.name: item.path.as_posix() for item in inputs}
     digests = {path: hashlib.sha256(content).hexdigest() for path, content in outputs.items()}
     later: dict[str, CompiledProto] = {}  # each reused output's entry: its bytes are read only if asked for
     for name in reused:
@@ -243,6 +244,20 @@ def run(
     return result, Record(
         {name: kept.get(name) or made[name] for name in order if name in kept or name in made}, stored_from(record)
     )
+
+
+def _settles(
+    name: str,
+    fresh: descriptor_pb2.FileDescriptorProto | None,
+    recorded: CompiledProto,
+    warnings: Iterable[Diagnostic],
+    shown: Mapping[str, str],
+) -> bool:
+    """Whether an edited proto leaves its importers as they were: the same declarations, and the warnings
+    the record keeps for it (protoc says some about a proto only while compiling another, an extension
+    number both use: compiled alone, it would lose them)."""
+    said = {w.message for w in warnings if w.path in (name, shown.get(name))}
+    return said == {w.message for w in recorded.warnings} and staleness.same_declarations(fresh, recorded.body)
 
 
 def record_of(result: ProtocResult, sources: Mapping[str, Source | None], skip: Mapping[str, object] = {}) -> Record:
