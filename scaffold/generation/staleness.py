@@ -1,7 +1,8 @@
 """Which protos an edit reaches: the protos protoc compiles again (`scaffold.generation.incremental`).
 
 A proto's outputs are made from its own source and from the declarations of
-what it sees; `seeing_a_change` finds who sees a changed proto, and
+what it sees, and, where it can set custom options, of its whole import
+closure; `seeing_a_change` finds the protos a changed one reaches, and
 `same_declarations` whether an edited proto changed any declaration at all (an
 edit of its comments reaches no other proto).
 """
