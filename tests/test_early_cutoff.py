@@ -129,6 +129,8 @@ def test_an_incremental_run_after_random_edits_equals_a_full_one_and_skips_impor
     assert skipped  # every seed edits comments or layout alone at least once
 
 
+_A = 'syntax = "proto3";\npackage p;\nmessage Foo {}\nenum E { E_UNSPECIFIED = 0; RED = 1; }\n'
+_B = 'syntax = "proto3";\npackage p;\nmessage Bar {}\nservice S { rpc M(Bar) returns (Bar); }\n'
 _Y = 'syntax = "proto3";\npackage y;\nimport "google/protobuf/descriptor.proto";\nimport "v.proto";\n'
 _CASES = {
     # Options kept only in source bind the importers: stripped from the descriptor, seen only in the text.
@@ -220,6 +222,29 @@ _CASES = {
             "extend y.M { optional int32 xf = 100; }\nmessage X { optional v.V v = 1; }\n",
         },
         {"v.proto": ("message V {}", "message V {}\n// a comment")},
+    ),
+    # A name another proto declares, which protoc refuses only when it reads both: a full run reads all.
+    "a message a proto that is not imported declares": (
+        {"a.proto": _A, "b.proto": _B},
+        {"b.proto": ("message Bar {}", "message Bar {}\nmessage Foo {}")},
+    ),
+    "an enum value beside its enum, at the package's top level": (
+        {"a.proto": _A, "b.proto": _B},
+        {"b.proto": ("message Bar {}", "message Bar {}\nmessage RED {}")},
+    ),
+    "a package named as another proto's message": (
+        {"a.proto": _A, "b.proto": _B},
+        {"b.proto": ("package p;", "package p.Foo;")},
+    ),
+    # Edition 2024's `import option` is not an import, yet the option's value is encoded by what it brings.
+    "an extension brought by import option": (
+        {
+            "opts.proto": 'edition = "2023";\npackage my;\nimport "google/protobuf/descriptor.proto";\n'
+            "extend google.protobuf.MessageOptions { int32 tag = 50001; }\n",
+            "x.proto": 'edition = "2024";\npackage x;\nimport option "opts.proto";\n'
+            "message M { option (my.tag) = 7; }\n",
+        },
+        {"opts.proto": ("50001", "50002")},
     ),
 }
 

@@ -338,6 +338,11 @@ def test_a_change_hashes_only_the_outputs_protoc_made_now_and_a_record_whose_has
         incremental.save(project, record, "bench/generated")
         assert "pkg3/svc33.proto" not in (incremental.load(project, "bench/generated") or {})
         record = incremental.Record(record)
+    for declared in ((7, ()), ("pkg3", ["pkg3.M"]), ("pkg3", ("pkg3.M", 7)), ("pkg3",)):  # what it declares, too
+        record["pkg3/svc33.proto"] = structs.replace(entry, declared=declared)
+        incremental.save(project, record, "bench/generated")
+        assert "pkg3/svc33.proto" not in (incremental.load(project, "bench/generated") or {})
+        record = incremental.Record(record)
     settled = time.time_ns() - 3 * incremental._SETTLED_NS  # saved a while ago: recorded when compiled again
     os.utime(project / "protos/pkg3/svc33.proto", ns=(settled, settled))
     before = tree(project)

@@ -20,7 +20,7 @@ import pytest
 from conftest import DEADLINE_SECONDS, tree
 
 from scaffold.core.errors import ScaffoldError
-from scaffold.generation import protoc, sharding
+from scaffold.generation import incremental, protoc, sharding
 from scaffold.generation.protocresult import ProtoInput
 from scaffold.record import validate, write
 
@@ -119,6 +119,34 @@ def test_a_failing_batch_in_groups_says_what_the_one_run_says(
     assert said == [str(problem) for problem in alone.value.diagnostics]
     assert said and f"{broken}:" in said[0] and not any("big/s4.proto:" in line for line in said), said
     assert len(said) == len(set(said)), said
+
+
+def test_a_name_two_groups_declare_is_refused_as_the_one_run_refuses_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Protos that never import each other, compiled in different children, both declaring one name: no
+    child reads both, yet one protoc run refuses the tree (`scaffold.generation.clashes`)."""
+    (tmp_path / "big").mkdir()
+    (tmp_path / "big/common.proto").write_text(COMMON)
+    names = [f"big/s{index}.proto" for index in range(6)]
+    for index, name in enumerate(names):
+        (tmp_path / name).write_text(_service(index))
+    clashing = 'syntax = "proto3";\npackage big.common;\nmessage Id { int64 number = 1; }\n'
+    (tmp_path / "big/zz.proto").write_text(clashing)  # the last group's, big.common.Id as common.proto's
+    names.append("big/zz.proto")
+    inputs = protoc.resolve_inputs([tmp_path / name for name in names], [tmp_path])
+    monkeypatch.setattr(sharding, "at_once", lambda: 2)
+    monkeypatch.setattr(sharding, "SHARD_FROM_BYTES", 10**12)
+    with pytest.raises(ScaffoldError) as alone:
+        incremental.run(inputs, [tmp_path], None)
+    monkeypatch.setattr(sharding, "SHARD_FROM_BYTES", 0)
+    groups = sharding.groups(names, lambda name: tmp_path / name)
+    assert not any("big/zz.proto" in group and "big/s0.proto" in group for group in groups), groups
+    with pytest.raises(ScaffoldError) as grouped:
+        incremental.run(inputs, [tmp_path], None)
+    said = [str(problem) for problem in grouped.value.diagnostics]
+    assert said == [str(problem) for problem in alone.value.diagnostics]
+    assert any('"big.common.Id" is already defined' in line for line in said), said
 
 
 CUT_SHORT = """

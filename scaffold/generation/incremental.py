@@ -47,17 +47,17 @@ from scaffold import __version__
 from scaffold.core import paths
 from scaffold.core.errors import Diagnostic, ScaffoldError
 from scaffold.core.naming import module_path
-from scaffold.generation import protoc, staleness
+from scaffold.generation import clashes, protoc, staleness
 from scaffold.generation.protocresult import Lazy, ProtocResult, ProtoInput
 from scaffold.generation.relocate import place
-from scaffold.generation.sharding import protoc_order
+from scaffold.generation.sharding import protoc_order, read_before
 from scaffold.generation.summary import descriptor_key
 from scaffold.layout import PROTOC_RECORD
 from scaffold.record import cache, shards
 from scaffold.record.hashes import Hashes
 
 _RECORD = PROTOC_RECORD
-_FORMAT = 5
+_FORMAT = 6
 _SETTLED_NS = 1_000_000_000
 _HEX_DIGEST = re.compile(r"[0-9a-f]{64}")
 _HEX_KEY = re.compile(r"[0-9a-f]{40}")
@@ -96,6 +96,7 @@ class CompiledProto(Struct, frozen=True):
     """Each output's sha256: a run that reuses the outputs does not hash them again (147 MB on googleapis)."""
     descriptor_key: str
     """The descriptor's digest, which the memo keys its summary by (`scaffold.generation.summary`)."""
+    declared: clashes.Declared
     body: Body
 
     @property
@@ -158,7 +159,7 @@ def run(
 
     def dependencies(name: str) -> Sequence[str]:
         if name in fresh:
-            return fresh[name].dependency
+            return read_before(fresh[name])
         return record[name].dependencies if name in unchanged else ()
 
     def public(name: str) -> Sequence[str]:
@@ -207,6 +208,9 @@ def run(
         settled |= {n for n in batch if n in record and _settles(n, fresh.get(n), record[n], call.warnings, shown)}
         batch = stale(protoc_order(names, dependencies), compiled, settled)
     order = protoc_order(names, dependencies)
+    if clashes.declared_twice(order, compiled, fresh, lambda name: record[name].declared if name in record else None):
+        # Two protos compiled apart (one now, one by the record's run or in another group): protoc's own error.
+        protoc.linked([n for n in order if n not in gone and not _provided(n, provided)], roots, inputs)
     given, generated_now = set(names), set(compiled)  # sets: googleapis' 7,000 names made list scans quadratic
     imported = [name for name in order if name not in given and not _provided(name, provided)]
     if placed_in:
@@ -282,11 +286,12 @@ def record_of(result: ProtocResult, sources: Mapping[str, Source | None], skip: 
         record[file.name] = CompiledProto(
             origin=source[0],
             sha256=source[1],
-            dependencies=tuple(file.dependency),
+            dependencies=read_before(file),
             public=tuple(file.dependency[i] for i in file.public_dependency),
             warnings=tuple(result.warnings[i] for i in _about(warnings_of, file.name, displayed.get(file.name))),
             digests={path: _digest(result, path) for path in paths},
             descriptor_key=result.descriptor_keys.get(name) or descriptor_key(descriptor),
+            declared=clashes.declared(file),
             body=Body((descriptor, {path: result.outputs[path] for path in paths})),
         )
     return record
@@ -351,13 +356,14 @@ def save(root: Path, record: Record, placed_in: str = "") -> None:
 
 
 def _decode(entry: tuple[Any, ...], read: Callable[[Callable[[Any], Any]], Any]) -> CompiledProto:
-    origin, sha256, dependencies, public, warnings, digests, key = entry
+    origin, sha256, dependencies, public, warnings, digests, key, declared = entry
     if not isinstance(digests, dict) or any(paths.problem(path) for path in digests):
         raise ValueError("an output path in another form")  # its shard is left out (`scaffold.record.shards`)
-    if not all(map(_is_digest, digests.values())) or not _is_key(key):
-        raise ValueError("output hashes in another form")
+    if not all(map(_is_digest, digests.values())) or not _is_key(key) or not clashes.well_formed(declared):
+        raise ValueError("output hashes or declarations in another form")
     fetch = functools.partial(read, functools.partial(_checked_body, frozenset(digests)))
-    return CompiledProto(origin, sha256, dependencies, public, _diagnostics(warnings), digests, key, Body(fetch=fetch))
+    warned = _diagnostics(warnings)
+    return CompiledProto(origin, sha256, dependencies, public, warned, digests, key, declared, Body(fetch=fetch))
 
 
 def _checked_body(paths: frozenset[str], found: Any) -> tuple[bytes, dict[str, bytes]]:
@@ -382,7 +388,7 @@ def _is_key(value: object) -> bool:
 
 def _encode(c: CompiledProto) -> tuple[Any, ...]:
     warnings = _warning_tuples(c.warnings)
-    return (c.origin, c.sha256, c.dependencies, c.public, warnings, c.digests, c.descriptor_key)
+    return (c.origin, c.sha256, c.dependencies, c.public, warnings, c.digests, c.descriptor_key, c.declared)
 
 
 def _encode_body(c: CompiledProto) -> tuple[bytes, dict[str, bytes]]:
@@ -421,9 +427,7 @@ def find_source(name: str, roots: Sequence[Path], hashes: Hashes | None = None) 
     """The file protoc reads for `name` (the first root that has it) and its hash."""
     hashes = hashes or Hashes()
     for root in roots:
-        path = os.path.abspath(
-            os.path.join(root, name)
-        )  # strings: pathlib's joins cost 7,000 protos a third of a second
+        path = os.path.abspath(os.path.join(root, name))  # strings: pathlib's cost 7,000 protos 0.3 s
         try:
             return path, hashes.sha256(path)
         except (FileNotFoundError, NotADirectoryError, IsADirectoryError):

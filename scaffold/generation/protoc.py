@@ -225,10 +225,7 @@ def compile_files(
         )
         if len(said) > 1 and any(code != 0 for code, _ in said):  # each group stops at its own first error: the
             # one run's errors instead, whatever the machine's cores (protoc stops before generating anything)
-            alone = _run_protoc(
-                ["grpc_tools.protoc", *_arguments(names, roots, Path(tmp), Path(tmp) / "all.pb", False)]
-            )
-            said = [alone] if alone[0] != 0 else said
+            linked(names, roots, inputs)
         warnings = _diagnosed(said, roots, inputs)
         sets = [descriptor_pb2.FileDescriptorSet.FromString(d.read_bytes()) for _, d in places if with_descriptors]
         descriptors = (sets[0] if len(sets) == 1 else sharding.merged(sets, names)) if sets else None
@@ -268,16 +265,21 @@ def descriptors_only(inputs: Sequence[ProtoInput], include_dirs: Sequence[Path])
     For reading protos that are not being generated (`scaffold breaking`'s two sides); any error raises,
     located like a generation's.
     """
-    roots = include_roots(inputs, include_dirs)
+    return linked([item.name for item in inputs], include_roots(inputs, include_dirs), inputs)
+
+
+def linked(
+    names: Sequence[str], roots: Sequence[Path], inputs: Sequence[ProtoInput]
+) -> descriptor_pb2.FileDescriptorSet:
+    """The descriptors of one protoc run over `names` (parsed and linked, nothing generated); raise its errors.
+    Runs that compiled them apart stop at other errors, or miss a name two of them declare
+    (`scaffold.generation.clashes`)."""
     with tempfile.TemporaryDirectory(prefix="scaffold-protoc-") as tmp:
-        descriptor_path = Path(tmp) / "descriptors.pb"
-        names = [item.name for item in inputs]
+        described = Path(tmp) / "descriptors.pb"
         _diagnosed(
-            [_run_protoc(["grpc_tools.protoc", *_arguments(names, roots, Path(tmp), descriptor_path, False)])],
-            roots,
-            inputs,
+            [_run_protoc(["grpc_tools.protoc", *_arguments(names, roots, Path(tmp), described, False)])], roots, inputs
         )
-        return descriptor_pb2.FileDescriptorSet.FromString(descriptor_path.read_bytes())
+        return descriptor_pb2.FileDescriptorSet.FromString(described.read_bytes())
 
 
 @functools.cache

@@ -150,8 +150,14 @@ def merged(sets: Iterable[descriptor_pb2.FileDescriptorSet], names: Sequence[str
     """The groups' descriptor sets as one protoc run over `names` writes it (`protoc_order`)."""
     files = {file.name: file for file_set in sets for file in file_set.file}
     result = descriptor_pb2.FileDescriptorSet()
-    result.file.extend(files[name] for name in protoc_order(names, lambda name: files[name].dependency))
+    result.file.extend(files[name] for name in protoc_order(names, lambda name: read_before(files[name])))
     return result
+
+
+def read_before(file: descriptor_pb2.FileDescriptorProto) -> tuple[str, ...]:
+    """The protos protoc reads before `file`, in its order: its imports, then its option imports (edition
+    2024's `import option`, which bring the extensions its options name and nothing else)."""
+    return (*file.dependency, *file.option_dependency)
 
 
 def protoc_order(names: Iterable[str], dependencies: Callable[[str], Sequence[str]]) -> list[str]:

@@ -49,7 +49,7 @@ def pool_of(files: descriptor_pb2.FileDescriptorSet) -> descriptor_pool.Descript
     known = {proto.name for proto in files.file}
     runtime: dict[str, descriptor_pb2.FileDescriptorProto] = {}
     for proto in files.file:
-        for dependency in proto.dependency:
+        for dependency in (*proto.dependency, *proto.option_dependency):  # edition 2024's `import option` too
             if dependency not in known:
                 _collect(descriptor_pool.Default().FindFileByName(dependency), runtime)
     pool = descriptor_pool.DescriptorPool()
