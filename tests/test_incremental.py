@@ -208,6 +208,34 @@ def test_an_incremental_run_equals_a_full_one_on_real_trees(name: str) -> None:
         assert result.digests == {path: hashlib.sha256(content).hexdigest() for path, content in result.outputs.items()}
 
 
+@pytest.mark.parametrize("relative", [False, True])
+def test_the_warnings_about_a_proto_only_imported_are_kept_with_it_and_said_again_when_it_is_reused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, relative: bool
+) -> None:
+    """protoc names a proto it only imports by the path it read it from, not by its name: the record keeps
+    such a warning with that proto, so a run that reuses it says it as a full run does."""
+    monkeypatch.chdir(tmp_path)
+    root = Path(".") if relative else tmp_path
+    texts = {
+        "a.proto": 'syntax = "proto3";\npackage a;\nimport "google/protobuf/empty.proto";\nmessage A {}\n',
+        "b.proto": 'syntax = "proto3";\npackage b;\nimport "a.proto";\nmessage B { a.A a = 1; }\n',
+        "c.proto": 'syntax = "proto3";\npackage c;\nmessage C {}\n',
+    }
+    settled = time.time() - 10
+    for name, text in texts.items():
+        (tmp_path / name).write_text(text)
+        os.utime(tmp_path / name, (settled, settled))
+    inputs = protoc.resolve_inputs([root / "b.proto", root / "c.proto"], [root])
+    _, record = incremental.run(inputs, [root], None)
+    assert [w.message for w in record["a.proto"].warnings] == ["Import google/protobuf/empty.proto is unused."]
+    (tmp_path / "c.proto").write_text(texts["c.proto"] + "message D {}\n")
+    os.utime(tmp_path / "c.proto", (settled, settled))
+    result, _ = incremental.run(inputs, [root], record)
+    assert result.compiled == ("c.proto",)
+    assert result.warnings == protoc.run(inputs, [root]).warnings
+    assert len(result.warnings) == 1
+
+
 def _same_size_same_time(path: Path, old: str, new: str) -> None:
     """Edit `path` keeping its size and modification time: only the status change time tells."""
     assert len(old) == len(new)

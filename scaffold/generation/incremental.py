@@ -267,9 +267,10 @@ def _settles(
 def record_of(result: ProtocResult, sources: Mapping[str, Source | None], skip: Mapping[str, object] = {}) -> Record:
     """Every proto of `result` whose source is known as protoc read it, with its outputs (but those in `skip`)."""
     displayed = {item.name: item.path.as_posix() for item in result.inputs}
-    warnings_of: dict[str, list[int]] = {}  # indexes by the path they name: gathered once, not per file
+    warnings_of: dict[str, set[int]] = {}  # indexes by the path they name, as shown and absolute: gathered once
     for index, warning in enumerate(result.warnings):
-        warnings_of.setdefault(warning.path, []).append(index)
+        for path in (warning.path, os.path.abspath(warning.path)):  # an import's is where protoc read it
+            warnings_of.setdefault(path, set()).add(index)
     record = Record()
     prefix = f"{result.placed_in}/" if result.placed_in else ""
     serialized = result.descriptor_bytes or {f.name: f.SerializeToString() for f in result.descriptors.file}
@@ -288,7 +289,9 @@ def record_of(result: ProtocResult, sources: Mapping[str, Source | None], skip: 
             sha256=source[1],
             dependencies=read_before(file),
             public=tuple(file.dependency[i] for i in file.public_dependency),
-            warnings=tuple(result.warnings[i] for i in _about(warnings_of, file.name, displayed.get(file.name))),
+            warnings=tuple(
+                result.warnings[i] for i in _about(warnings_of, file.name, displayed.get(file.name), source[0])
+            ),
             digests={path: _digest(result, path) for path in paths},
             descriptor_key=result.descriptor_keys.get(name) or descriptor_key(descriptor),
             declared=clashes.declared(file),
@@ -317,12 +320,9 @@ def _shown_at(warnings: tuple[Diagnostic, ...], path: str | None) -> tuple[Diagn
     return tuple(w if w.path == path else replace(w, path=path) for w in warnings)
 
 
-def _about(indexes: Mapping[str, list[int]], name: str, displayed: str | None) -> list[int]:
-    """The indexes of the warnings that name a proto by its import name or by the path protoc displayed."""
-    found = indexes.get(name, [])
-    if displayed is not None and displayed != name:
-        found = sorted(found + indexes.get(displayed, []))
-    return found
+def _about(indexes: Mapping[str, set[int]], *paths: str | None) -> list[int]:
+    """The indexes of the warnings about a proto: by its import name, the path it was given as, where it was read."""
+    return sorted({index for path in paths if path is not None for index in indexes.get(path, ())})
 
 
 def load(root: Path, placed_in: str, lazy: bool = False) -> Record | None:
