@@ -47,10 +47,9 @@ from scaffold import __version__
 from scaffold.core import paths
 from scaffold.core.errors import Diagnostic, ScaffoldError
 from scaffold.core.naming import module_path
-from scaffold.generation import clashes, protoc, staleness
+from scaffold.generation import clashes, protoc, providers, sharding, staleness
 from scaffold.generation.protocresult import Lazy, ProtocResult, ProtoInput
 from scaffold.generation.relocate import place
-from scaffold.generation.sharding import protoc_order, read_before
 from scaffold.generation.summary import descriptor_key
 from scaffold.layout import PROTOC_RECORD
 from scaffold.record import cache, shards
@@ -159,7 +158,7 @@ def run(
 
     def dependencies(name: str) -> Sequence[str]:
         if name in fresh:
-            return read_before(fresh[name])
+            return sharding.read_before(fresh[name])
         return record[name].dependencies if name in unchanged else ()
 
     def public(name: str) -> Sequence[str]:
@@ -191,14 +190,17 @@ def run(
     # again. Then who sees a changed declaration, and protos first reached through an edited one (known
     # once protoc has parsed it), until no proto is left to compile.
     settled = set(unchanged)
-    order = protoc_order(names, dependencies)
+    whole = [name for name in names if not _provided(name, provided)]  # a full run's command line
+    order = sharding.protoc_order(names, dependencies)
     batch = [name for name in order if name not in unchanged and name not in gone and not _provided(name, provided)]
     batch = batch or stale(order, compiled, settled)  # none edited: an installed proto may have changed
     while batch:
         try:
             call = protoc.compile_files(batch, roots, inputs, any(name not in fresh for name in batch))
         except ScaffoldError:
-            if not compiled:  # with the importers, as before: their errors too, as a full run gives them
+            if sharding.below_split(whole, providers.holder(searched)):
+                protoc.linked(whole, roots, inputs)  # the full run's errors: what protoc says depends on all it read
+            elif not compiled:  # a large tree: the errors of the edited protos with their importers
                 protoc.compile_files(stale(order, (), unchanged), roots, inputs, False)
             raise
         fresh |= {f.name: f for f in call.descriptors.file} if call.descriptors else {}
@@ -206,11 +208,10 @@ def run(
         warnings += call.warnings
         compiled += batch
         settled |= {n for n in batch if n in record and _settles(n, fresh.get(n), record[n], call.warnings, shown)}
-        batch = stale(protoc_order(names, dependencies), compiled, settled)
-    order = protoc_order(names, dependencies)
+        batch = stale(sharding.protoc_order(names, dependencies), compiled, settled)
+    order = sharding.protoc_order(names, dependencies)
     if clashes.declared_twice(order, compiled, fresh, lambda name: record[name].declared if name in record else None):
-        # Two protos compiled apart (one now, one by the record's run or in another group): protoc's own error.
-        protoc.linked([n for n in order if n not in gone and not _provided(n, provided)], roots, inputs)
+        protoc.linked(whole, roots, inputs)  # compiled apart (now, by the record's run, in groups): protoc's error
     given, generated_now = set(names), set(compiled)  # sets: googleapis' 7,000 names made list scans quadratic
     imported = [name for name in order if name not in given and not _provided(name, provided)]
     if placed_in:
@@ -287,7 +288,7 @@ def record_of(result: ProtocResult, sources: Mapping[str, Source | None], skip: 
         record[file.name] = CompiledProto(
             origin=source[0],
             sha256=source[1],
-            dependencies=read_before(file),
+            dependencies=sharding.read_before(file),
             public=tuple(file.dependency[i] for i in file.public_dependency),
             warnings=tuple(
                 result.warnings[i] for i in _about(warnings_of, file.name, displayed.get(file.name), source[0])

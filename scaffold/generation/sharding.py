@@ -69,6 +69,11 @@ def groups(names: Sequence[str], find: Callable[[str], Path | None]) -> list[lis
     return [[name for name in names if member[name] == index] for index in range(count)]
 
 
+def below_split(names: Sequence[str], find: Callable[[str], Path | None]) -> bool:
+    """Whether `names` hold less proto text than a batch protoc is split at: parsed whole in a blink."""
+    return sum(_size(find(name)) for name in names) < SHARD_FROM_BYTES
+
+
 def _size(path: Path | None) -> int:
     try:
         return os.stat(path).st_size if path is not None else 0
