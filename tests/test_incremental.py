@@ -20,6 +20,7 @@ from msgspec import structs
 from test_real_protos import TREES
 
 from scaffold import api
+from scaffold.core.errors import ScaffoldError
 from scaffold.generation import incremental, plan, protoc, staleness
 from scaffold.layout import MANIFEST
 from scaffold.record import shards
@@ -230,10 +231,43 @@ def test_the_warnings_about_a_proto_only_imported_are_kept_with_it_and_said_agai
     assert [w.message for w in record["a.proto"].warnings] == ["Import google/protobuf/empty.proto is unused."]
     (tmp_path / "c.proto").write_text(texts["c.proto"] + "message D {}\n")
     os.utime(tmp_path / "c.proto", (settled, settled))
-    result, _ = incremental.run(inputs, [root], record)
+    result, record = incremental.run(inputs, [root], record)
     assert result.compiled == ("c.proto",)
     assert result.warnings == protoc.run(inputs, [root]).warnings
     assert len(result.warnings) == 1
+    (tmp_path / "a.proto").write_text(texts["a.proto"] + "// a comment\n")  # the same warning: b stays as it was
+    os.utime(tmp_path / "a.proto", (settled, settled))
+    result, _ = incremental.run(inputs, [root], record)
+    assert result.compiled == ("a.proto",)
+    assert result.warnings == protoc.run(inputs, [root]).warnings
+
+
+def test_a_name_an_installed_proto_comes_to_declare_is_refused_as_a_full_run_refuses_it(tmp_path: Path) -> None:
+    """An installed proto is never compiled, only read as an import: a distribution upgraded to declare a
+    name a proto of the project declares too is refused, by protoc's own words, as a full run refuses it."""
+    installed, project = tmp_path / "site", tmp_path / "src"
+    (installed / "ext").mkdir(parents=True)
+    project.mkdir()
+    settled = time.time() - 10
+    texts = {
+        installed / "ext/x.proto": 'syntax = "proto3";\npackage ext;\nmessage X {}\n',
+        project / "a.proto": 'syntax = "proto3";\npackage a;\nimport "ext/x.proto";\nmessage A { ext.X x = 1; }\n',
+        project / "b.proto": 'syntax = "proto3";\npackage ext;\nmessage Foo {}\n',
+    }
+    for path, text in texts.items():
+        path.write_text(text)
+        os.utime(path, (settled, settled))
+    provided = frozenset({"ext/x.proto"})
+    inputs = protoc.resolve_inputs(sorted(project.glob("*.proto")), [project])
+    _, record = incremental.run(inputs, [project, installed], None, provided=provided)
+    (installed / "ext/x.proto").write_text(texts[installed / "ext/x.proto"] + "message Foo {}\n")
+    os.utime(installed / "ext/x.proto", (settled, settled))
+    with pytest.raises(ScaffoldError) as full:
+        incremental.run(inputs, [project, installed], None, provided=provided)
+    with pytest.raises(ScaffoldError) as partial:
+        incremental.run(inputs, [project, installed], record, provided=provided)
+    assert partial.value.diagnostics == full.value.diagnostics
+    assert '"ext.Foo" is already defined in file "ext/x.proto"' in str(full.value)
 
 
 def _same_size_same_time(path: Path, old: str, new: str) -> None:
@@ -366,8 +400,10 @@ def test_a_change_hashes_only_the_outputs_protoc_made_now_and_a_record_whose_has
         incremental.save(project, record, "bench/generated")
         assert "pkg3/svc33.proto" not in (incremental.load(project, "bench/generated") or {})
         record = incremental.Record(record)
-    for declared in ((7, ()), ("pkg3", ["pkg3.M"]), ("pkg3", ("pkg3.M", 7)), ("pkg3",)):  # what it declares, too
-        record["pkg3/svc33.proto"] = structs.replace(entry, declared=declared)
+    malformed = [{"declared": odd} for odd in ((7, ()), ("pkg3", ["pkg3.M"]), ("pkg3", ("pkg3.M", 7)), ("pkg3",))]
+    malformed += [{field: odd} for field in ("dependencies", "public") for odd in (5, ("pkg3/svc33.proto", 7))]
+    for fields in malformed:  # what it declares and imports, too
+        record["pkg3/svc33.proto"] = structs.replace(entry, **fields)
         incremental.save(project, record, "bench/generated")
         assert "pkg3/svc33.proto" not in (incremental.load(project, "bench/generated") or {})
         record = incremental.Record(record)

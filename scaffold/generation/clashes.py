@@ -13,7 +13,7 @@ their message's scope, which only one proto can own.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 from google.protobuf import descriptor_pb2
 
@@ -35,21 +35,24 @@ def declared(file: descriptor_pb2.FileDescriptorProto) -> Declared:
 
 def well_formed(value: object) -> bool:
     """Whether a record's entry holds its declarations as `declared` gives them."""
-    if not (type(value) is tuple and len(value) == 2 and type(value[0]) is str and type(value[1]) is tuple):
-        return False
-    return all(type(name) is str for name in value[1])
+    return type(value) is tuple and len(value) == 2 and type(value[0]) is str and names(value[1])
+
+
+def names(value: object) -> bool:
+    """Whether `value` is a tuple of strings, as a record's entry holds names."""
+    return type(value) is tuple and all(type(name) is str for name in value)
 
 
 def declared_twice(
     order: Sequence[str],
-    compiled: Iterable[str],
     fresh: Mapping[str, descriptor_pb2.FileDescriptorProto],
     recorded: Callable[[str], Declared | None],
 ) -> bool:
-    """Whether two protos of `order` declare one name, looked for only when a proto `compiled` now declares
-    what the record does not hold for it: the protos of a record never clash (a run that finds a clash
-    fails, and records nothing)."""
-    now = {name: declared(fresh[name]) for name in compiled}
+    """Whether two protos of `order` declare one name, looked for only when a proto protoc read now (one it
+    compiled, or an import, which an installed distribution may have changed) declares what the record
+    does not hold for it: the protos of a record never clash (a run that finds a clash fails, and records
+    nothing)."""
+    now = {name: declared(fresh[name]) for name in fresh}
     if all(recorded(name) == found for name, found in now.items()):
         return False
     return any_clash(order, lambda name: now.get(name) or recorded(name) or declared(fresh[name]))

@@ -207,10 +207,12 @@ def run(
         outputs |= call.outputs
         warnings += call.warnings
         compiled += batch
-        settled |= {n for n in batch if n in record and _settles(n, fresh.get(n), record[n], call.warnings, shown)}
+        settled |= {
+            n for n in batch if n in record and staleness.settles(n, fresh.get(n), record[n], call.warnings, shown)
+        }
         batch = stale(sharding.protoc_order(names, dependencies), compiled, settled)
     order = sharding.protoc_order(names, dependencies)
-    if clashes.declared_twice(order, compiled, fresh, lambda name: record[name].declared if name in record else None):
+    if clashes.declared_twice(order, fresh, lambda name: record[name].declared if name in record else None):
         protoc.linked(whole, roots, inputs)  # compiled apart (now, by the record's run, in groups): protoc's error
     given, generated_now = set(names), set(compiled)  # sets: googleapis' 7,000 names made list scans quadratic
     imported = [name for name in order if name not in given and not _provided(name, provided)]
@@ -249,20 +251,6 @@ def run(
     return result, Record(
         {name: kept.get(name) or made[name] for name in order if name in kept or name in made}, stored_from(record)
     )
-
-
-def _settles(
-    name: str,
-    fresh: descriptor_pb2.FileDescriptorProto | None,
-    recorded: CompiledProto,
-    warnings: Iterable[Diagnostic],
-    shown: Mapping[str, str],
-) -> bool:
-    """Whether an edited proto leaves its importers as they were: the same declarations, and the warnings
-    the record keeps for it (protoc says some about a proto only while compiling another, an extension
-    number both use: compiled alone, it would lose them)."""
-    said = {w.message for w in warnings if w.path in (name, shown.get(name))}
-    return said == {w.message for w in recorded.warnings} and staleness.same_declarations(fresh, recorded.body)
 
 
 def record_of(result: ProtocResult, sources: Mapping[str, Source | None], skip: Mapping[str, object] = {}) -> Record:
@@ -358,6 +346,8 @@ def save(root: Path, record: Record, placed_in: str = "") -> None:
 
 def _decode(entry: tuple[Any, ...], read: Callable[[Callable[[Any], Any]], Any]) -> CompiledProto:
     origin, sha256, dependencies, public, warnings, digests, key, declared = entry
+    if not (clashes.names(dependencies) and clashes.names(public)):
+        raise ValueError("imports in another form")
     if not isinstance(digests, dict) or any(paths.problem(path) for path in digests):
         raise ValueError("an output path in another form")  # its shard is left out (`scaffold.record.shards`)
     if not all(map(_is_digest, digests.values())) or not _is_key(key) or not clashes.well_formed(declared):

@@ -3,17 +3,20 @@
 A proto's outputs are made from its own source and from the declarations of
 what it sees, and, where it can set custom options, of its whole import
 closure; `seeing_a_change` finds the protos a changed one reaches, and
-`same_declarations` whether an edited proto changed any declaration at all (an
-edit of its comments reaches no other proto).
+`settles` whether an edited proto leaves its importers as they were: the same
+declarations (`same_declarations`: an edit of its comments reaches no other
+proto) and the same warnings.
 """
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, Protocol
 
 from google.protobuf import descriptor_pb2
 
+from scaffold.core.errors import Diagnostic
 from scaffold.record import shards
 
 _DESCRIPTOR = "google/protobuf/descriptor.proto"
@@ -24,6 +27,33 @@ class Body(Protocol):
     """A recorded proto's descriptor and outputs, read when asked (`scaffold.generation.incremental.Body`)."""
 
     def get(self) -> tuple[bytes, Any]: ...
+
+
+class Recorded(Protocol):
+    """What the record holds of a proto (`scaffold.generation.incremental.CompiledProto`)."""
+
+    @property
+    def origin(self) -> str: ...
+    @property
+    def warnings(self) -> tuple[Diagnostic, ...]: ...
+    @property
+    def body(self) -> Body: ...
+
+
+def settles(
+    name: str,
+    fresh: descriptor_pb2.FileDescriptorProto | None,
+    recorded: Recorded,
+    warnings: Iterable[Diagnostic],
+    shown: Mapping[str, str],
+) -> bool:
+    """Whether an edited proto leaves its importers as they were: the same declarations, and the warnings
+    the record keeps for it (protoc says some about a proto only while compiling another, an extension
+    number both use: compiled alone, it would lose them). A warning names the proto by its name, the path
+    it was given as, or, where it is only imported, the path protoc read it from."""
+    about = (name, shown.get(name))
+    said = {w.message for w in warnings if w.path in about or os.path.abspath(w.path) == recorded.origin}
+    return said == {w.message for w in recorded.warnings} and same_declarations(fresh, recorded.body)
 
 
 def seeing_a_change(
