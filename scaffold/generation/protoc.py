@@ -276,9 +276,8 @@ def linked(
     (`scaffold.generation.clashes`)."""
     with tempfile.TemporaryDirectory(prefix="scaffold-protoc-") as tmp:
         described = Path(tmp) / "descriptors.pb"
-        _diagnosed(
-            [_run_protoc(["grpc_tools.protoc", *_arguments(names, roots, Path(tmp), described, False)])], roots, inputs
-        )
+        said = _run_protoc(["grpc_tools.protoc", *_arguments(names, roots, Path(tmp), described, False)])
+        _diagnosed([said], roots, inputs)
         return descriptor_pb2.FileDescriptorSet.FromString(described.read_bytes())
 
 
