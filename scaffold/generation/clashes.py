@@ -17,9 +17,8 @@ from collections.abc import Callable, Mapping, Sequence
 
 from google.protobuf import descriptor_pb2
 
-Declared = tuple[str, tuple[str, ...], tuple[str, ...]]
-"""A proto's package, the full names it declares at the package's top level, and the numbers it extends
-messages with (`extendee:number`, nested extensions too)."""
+Declared = tuple[str, tuple[str, ...]]
+"""A proto's package and the full names it declares at the package's top level."""
 
 
 def declared(file: descriptor_pb2.FileDescriptorProto) -> Declared:
@@ -31,52 +30,12 @@ def declared(file: descriptor_pb2.FileDescriptorProto) -> Declared:
         *(service.name for service in file.service),
         *(extension.name for extension in file.extension),
     ]
-    extensions, pending = list(file.extension), list(file.message_type)
-    while pending:
-        message = pending.pop()
-        extensions += message.extension
-        pending += message.nested_type
-    numbers = tuple(sorted(f"{extension.extendee}:{extension.number}" for extension in extensions))
-    return file.package, tuple(prefix + name for name in names), numbers
+    return file.package, tuple(prefix + name for name in names)
 
 
 def well_formed(value: object) -> bool:
     """Whether a record's entry holds its declarations as `declared` gives them."""
-    if not (type(value) is tuple and len(value) == 3 and type(value[0]) is str):
-        return False
-    return names(value[1]) and names(value[2])
-
-
-def sharing_a_number(
-    order: Sequence[str],
-    fresh: Mapping[str, descriptor_pb2.FileDescriptorProto],
-    recorded: Callable[[str], Declared | None],
-    compiled: set[str],
-) -> list[str]:
-    """The protos of `order` to compile again in one batch, so that they warn as a full run warns: protoc
-    says that a message is extended with a number another proto uses only about the later of two protos
-    it reads both of. Those that use a number another proto uses too, where one of them was compiled
-    apart from the others, or a proto now uses a number it did not (or no longer does)."""
-    holders: dict[str, list[str]] = {}
-    changed: set[str] = set()  # numbers a proto came to use, or stopped using
-    met: set[str] = set()  # numbers of the protos compiled now
-    for name in order:
-        before = recorded(name)
-        now = declared(fresh[name]) if name in fresh else before
-        numbers = now[2] if now else ()
-        for number in numbers:
-            holders.setdefault(number, []).append(name)
-        if name in compiled:
-            met.update(numbers)
-        if before is not None and before[2] != numbers:
-            changed.update(set(before[2]) ^ set(numbers))
-    again = {
-        name
-        for number in met | changed
-        if len(holders.get(number, ())) > 1 or number in changed
-        for name in holders.get(number, ())
-    }
-    return [name for name in order if name in again] if len(again) > 1 or again - compiled else []
+    return type(value) is tuple and len(value) == 2 and type(value[0]) is str and names(value[1])
 
 
 def names(value: object) -> bool:
@@ -104,7 +63,7 @@ def any_clash(order: Sequence[str], declared_by: Callable[[str], Declared]) -> b
     declarations: set[str] = set()
     packages: set[str] = set()
     for name in order:
-        package, names, _ = declared_by(name)
+        package, names = declared_by(name)
         for full_name in names:
             if full_name in declarations or full_name in packages:
                 return True

@@ -194,11 +194,6 @@ def run(
     order = sharding.protoc_order(names, dependencies)
     batch = [name for name in order if name not in unchanged and name not in gone and not _provided(name, provided)]
     batch = batch or stale(order, compiled, settled)  # none edited: an installed proto may have changed
-    numbers_met = False
-
-    def recorded(name: str) -> clashes.Declared | None:
-        return record[name].declared if name in record else None
-
     while batch:
         try:
             call = protoc.compile_files(batch, roots, inputs, any(name not in fresh for name in batch))
@@ -211,17 +206,13 @@ def run(
         fresh |= {f.name: f for f in call.descriptors.file} if call.descriptors else {}
         outputs |= call.outputs
         warnings += call.warnings
-        compiled += [name for name in batch if name not in compiled]
+        compiled += batch
         settled |= {
             n for n in batch if n in record and staleness.settles(n, fresh.get(n), record[n], call.warnings, shown)
         }
-        order = sharding.protoc_order(names, dependencies)
-        batch = stale(order, compiled, settled)
-        if not batch and not numbers_met:  # last, once: protos that extend a message with one number, together
-            numbers_met = True
-            met = clashes.sharing_a_number(order, fresh, recorded, set(compiled))
-            batch = [name for name in met if name not in gone and not _provided(name, provided)]
-    if clashes.declared_twice(order, fresh, recorded):
+        batch = stale(sharding.protoc_order(names, dependencies), compiled, settled)
+    order = sharding.protoc_order(names, dependencies)
+    if clashes.declared_twice(order, fresh, lambda name: record[name].declared if name in record else None):
         protoc.linked(whole, roots, inputs)  # compiled apart (now, by the record's run, in groups): protoc's error
     given, generated_now = set(names), set(compiled)  # sets: googleapis' 7,000 names made list scans quadratic
     imported = [name for name in order if name not in given and not _provided(name, provided)]
