@@ -212,17 +212,6 @@ _CASES = {
         },
         {"v.proto": ("B = 1", "B = 2")},
     ),
-    # A warning protoc gives about one proto only while compiling another: a comment must not lose it.
-    "an extension number two protos use": (
-        {
-            "y.proto": 'syntax = "proto2";\npackage y;\nmessage M { extensions 100 to 200; }\n',
-            "v.proto": 'syntax = "proto2";\npackage v;\nimport "y.proto";\nextend y.M { optional int32 vf = 100; }\n'
-            "message V {}\n",
-            "x.proto": 'syntax = "proto2";\npackage x;\nimport "y.proto";\nimport "v.proto";\n'
-            "extend y.M { optional int32 xf = 100; }\nmessage X { optional v.V v = 1; }\n",
-        },
-        {"v.proto": ("message V {}", "message V {}\n// a comment")},
-    ),
     # A name another proto declares, which protoc refuses only when it reads both: a full run reads all.
     "a message a proto that is not imported declares": (
         {"a.proto": _A, "b.proto": _B},
@@ -278,4 +267,29 @@ def test_an_edit_that_reaches_importers_only_through_what_descriptors_drop_or_th
     assert len(result.compiled) > len(edits)
     assert result.outputs == full.outputs and result.descriptors == full.descriptors
     assert set(result.warnings) == set(full.warnings)
-    assert full.warnings or case != "an extension number two protos use"  # the warning a comment must not lose
+
+
+def test_a_comment_in_a_proto_whose_extension_number_an_importer_uses_too_keeps_the_importers_warning(
+    tmp_path: Path,
+) -> None:
+    """protoc warns about the later of two protos extending a message with one number, at its extension:
+    the warning is the importer's, kept with it, so a comment in the other compiles that one alone."""
+    files = {
+        "y.proto": 'syntax = "proto2";\npackage y;\nmessage M { extensions 100 to 200; }\n',
+        "v.proto": 'syntax = "proto2";\npackage v;\nimport "y.proto";\nextend y.M { optional int32 vf = 100; }\n'
+        "message V {}\n",
+        "x.proto": 'syntax = "proto2";\npackage x;\nimport "y.proto";\nimport "v.proto";\n'
+        "extend y.M { optional int32 xf = 100; }\nmessage X { optional v.V v = 1; }\n",
+    }
+    settled = time.time() - 10
+    for name, text in files.items():
+        (tmp_path / name).write_text(text)
+        os.utime(tmp_path / name, (settled, settled))
+    inputs = protoc.resolve_inputs(sorted(tmp_path.glob("*.proto")), [tmp_path])
+    _, record = incremental.run(inputs, [tmp_path], None)
+    (tmp_path / "v.proto").write_text(files["v.proto"] + "// a comment\n")
+    result, _ = incremental.run(inputs, [tmp_path], record)
+    full = protoc.run(inputs, [tmp_path])
+    assert result.compiled == ("v.proto",)
+    assert result.outputs == full.outputs and result.warnings == full.warnings
+    assert [(w.path, w.line) for w in full.warnings] == [((tmp_path / "x.proto").as_posix(), 5)]

@@ -17,7 +17,7 @@ from scaffold.core.errors import Diagnostic
 from scaffold.core.imports import Import, import_lines
 from scaffold.core.model import Service, service_paths
 from scaffold.core.naming import clean_comment, docstring_body, safe_identifier, snake_case
-from scaffold.generation import pysource
+from scaffold.generation import protoc, pysource
 from scaffold.generation.bydefinition import by_definition
 from scaffold.generation.gone import still_there
 from scaffold.generation.leftover import stays
@@ -92,6 +92,21 @@ def test_protoc_messages_become_located_diagnostics() -> None:
         Diagnostic("protos/a.proto", "something without a place", 1, 1),
     ]
     assert str(parse_diagnostics(stderr, inputs)[2]) == "protos/a.proto:2:1: warning: Import b/c.proto is unused."
+
+
+def test_a_warning_protoc_also_logs_is_said_once_at_its_place_in_the_proto_it_is_about(tmp_path: Path) -> None:
+    """protoc says an extension number two protos use twice: located, and again through its log as `x.proto
+    x.xf: ...`, which names the other proto too (the log line once went to the first input it names)."""
+    (tmp_path / "y.proto").write_text('syntax = "proto2";\npackage y;\nmessage M { extensions 100 to 200; }\n')
+    for name in ("v", "x"):
+        extension = f'import "y.proto";\nextend y.M {{ optional int32 {name}f = 100; }}\n'
+        (tmp_path / f"{name}.proto").write_text(f'syntax = "proto2";\npackage {name};\n{extension}')
+    inputs = protoc.resolve_inputs([tmp_path / "v.proto", tmp_path / "x.proto"], [tmp_path])
+    said = [str(warning) for warning in protoc.run(inputs, [tmp_path]).warnings]
+    used = 'Extension number 100 has already been used in "y.M" by extension "v.vf" defined in v.proto.'
+    assert said == [f"{tmp_path / 'x.proto'}:4:34: warning: {used}"]
+    logged = "W0000 00:00:1.5 8253 descriptor.cc:5286] x.proto x.xf: Extension number 100 is used.\n"
+    assert parse_diagnostics(logged, inputs)[0].path == (tmp_path / "x.proto").as_posix()  # not v.proto's
 
 
 def test_relocate_rewrites_only_imports_of_this_runs_modules() -> None:

@@ -71,10 +71,8 @@ def _unimportable(item: ProtoInput) -> Diagnostic | None:
     bad += [part for part in parts[:-1] if keyword.iskeyword(part)]
     if not bad:
         return None
-    message = (
-        f"protoc names this file's module {module.replace('/', '.')}, which Python cannot import"
-        f" ({bad[0].removesuffix('_pb2')!r} is not a Python name); rename the file or its directory"
-    )
+    message = f"protoc names this file's module {module.replace('/', '.')}, which Python cannot import"
+    message += f" ({bad[0].removesuffix('_pb2')!r} is not a Python name); rename the file or its directory"
     return Diagnostic(str(item.path), message, 1, 1)
 
 
@@ -207,11 +205,9 @@ def compile_files(
     """Generate the three outputs of `names` (protos named under `roots`); raise on any error. A large
     batch runs as one protoc per core (`scaffold.generation.sharding`), to the same result.
 
-    A large batch's children write their outputs as zip archives, not as files: on an ext4 without a
-    journal, a new inode skips (and reads) each inode deleted in the last 30 s, so 43,000 outputs
-    written to a temporary directory and deleted made the 43,000 files `new` writes next cost 3.3 to
-    3.8 s instead of 0.9 to 1.1 s (this machine, `recently_deleted` in `perf`), besides their own
-    writing and deleting. Three archives per child cost the same however many files they hold."""
+    A large batch's children write zip archives, not files: on an ext4 without a journal a new inode skips
+    (and reads) each inode deleted in the last 30 s, so 43,000 outputs written to a temporary directory and
+    deleted made the 43,000 files `new` writes next cost 3.3 to 3.8 s, not 0.9 to 1.1 s (`perf`)."""
     groups = sharding.groups(names, providers.holder([*roots, WELL_KNOWN_INCLUDE]))
     zipped = len(groups) > 1
     with tempfile.TemporaryDirectory(prefix="scaffold-protoc-") as tmp:
@@ -329,13 +325,16 @@ def _diagnosed(
 
 
 _IMPORT_NOT_FOUND = re.compile(r'^Import "(?P<name>[^"]+)" was not found')
+_LOGGED_AGAIN = re.compile(r"^(?P<name>\S+\.proto) \S+: ")  # absl's `x.proto x.xf: ...`, said located too
 
 
 def _said_once(diagnostics: list[Diagnostic]) -> list[Diagnostic]:
-    """Without protoc's `NAME:1:1: File not found.` for an import another line already reports at the
-    statement that imports it (with where the file can come from)."""
+    """Without protoc's `NAME:1:1: File not found.` for an import another line reports where it is imported
+    (and where the file can come from); nor a message protoc logs again as `NAME SYMBOL: message`."""
     imported = {m["name"] for d in diagnostics if (m := _IMPORT_NOT_FOUND.match(d.message))}
-    return [d for d in diagnostics if not (d.message == "File not found." and d.path in imported)]
+    said = {d.message for d in diagnostics}
+    again = [d for d in diagnostics if (m := _LOGGED_AGAIN.match(d.message)) and d.message[m.end() :] in said]
+    return [d for d in diagnostics if not (d.message == "File not found." and d.path in imported) and d not in again]
 
 
 def _with_include_hint(diagnostic: Diagnostic, inputs: Sequence[ProtoInput], roots: Sequence[Path]) -> Diagnostic:
@@ -358,9 +357,8 @@ def _with_include_hint(diagnostic: Diagnostic, inputs: Sequence[ProtoInput], roo
 
 
 def _protoc_main(args: list[str]) -> int:
-    """grpcio-tools' protoc compiler, loaded when a run compiles. Not `grpc_tools.protoc`, whose `main` only
-    encodes the arguments for it: it also loads `importlib.resources` and installs import hooks for `.proto`
-    files (4 ms of route_guide's 130 ms `gen` after one change)."""
+    """grpcio-tools' protoc compiler, loaded when a run compiles. Not `grpc_tools.protoc`, which also loads
+    `importlib.resources` and installs import hooks for `.proto` files (4 ms of a 130 ms `gen`)."""
     from grpc_tools import _protoc_compiler
 
     code: int = _protoc_compiler.run_main([os.fsencode(argument) for argument in args])  # a path not in UTF-8 too
@@ -403,7 +401,8 @@ def parse_diagnostics(stderr: str, inputs: Sequence[ProtoInput]) -> list[Diagnos
         if logged:
             if logged["level"] == "I":
                 continue
-            named = [name for name in by_name if name in logged["message"]]
+            subject = _LOGGED_AGAIN.match(logged["message"])  # the proto it is about, else the first it names
+            named = [subject["name"]] if subject else [name for name in by_name if name in logged["message"]]
             path = named[0] if named else (inputs[0].name if inputs else "protoc")
             severity = "warning" if logged["level"] == "W" else "error"
             result.append(Diagnostic(by_name.get(path, path), logged["message"], 1, 1, severity))

@@ -48,9 +48,9 @@ def settles(
     shown: Mapping[str, str],
 ) -> bool:
     """Whether an edited proto leaves its importers as they were: the same declarations, and the warnings
-    the record keeps for it (protoc says some about a proto only while compiling another, an extension
-    number both use: compiled alone, it would lose them). A warning names the proto by its name, the path
-    it was given as, or, where it is only imported, the path protoc read it from."""
+    the record keeps for it (compiled alone, it may lose one: that it extends a message with a number a
+    proto it does not import uses too). A warning names the proto by its name, the path it was given as,
+    or, where it is only imported, the path protoc read it from."""
     about = (name, shown.get(name))
     said = {w.message for w in warnings if w.path in about or os.path.abspath(w.path) == recorded.origin}
     return said == {w.message for w in recorded.warnings} and same_declarations(fresh, recorded.body)
