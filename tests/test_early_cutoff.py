@@ -14,6 +14,7 @@ import pytest
 
 from scaffold.core.errors import ScaffoldError
 from scaffold.generation import incremental, protoc
+from scaffold.generation.protocresult import ProtoInput
 
 _PROTOS = 9
 
@@ -238,6 +239,16 @@ _CASES = {
 }
 
 
+def _recorded(root: Path, files: dict[str, str]) -> tuple[list[ProtoInput], incremental.Record]:
+    """`files` written under `root` well before the run, and the record of their first run."""
+    settled = time.time() - 10
+    for name, text in files.items():
+        (root / name).write_text(text)
+        os.utime(root / name, (settled, settled))
+    inputs = protoc.resolve_inputs(sorted(root.glob("*.proto")), [root])
+    return inputs, incremental.run(inputs, [root], None)[1]
+
+
 @pytest.mark.parametrize("case", _CASES)
 def test_an_edit_that_reaches_importers_only_through_what_descriptors_drop_or_their_options_types_compiles_them(
     tmp_path: Path, case: str
@@ -245,12 +256,7 @@ def test_an_edit_that_reaches_importers_only_through_what_descriptors_drop_or_th
     """Each case keeps the edited proto's stripped descriptor (or the descriptors its importer sees) as they
     were, yet a full run gives its importer other bytes or an error: the incremental run gives the same."""
     files, edits = _CASES[case]
-    settled = time.time() - 10
-    for name, text in files.items():
-        (tmp_path / name).write_text(text)
-        os.utime(tmp_path / name, (settled, settled))
-    inputs = protoc.resolve_inputs(sorted(tmp_path.glob("*.proto")), [tmp_path])
-    _, record = incremental.run(inputs, [tmp_path], None)
+    inputs, record = _recorded(tmp_path, files)
     assert set(files) <= set(record)
     for name, (old, new) in edits.items():
         text = (tmp_path / name).read_text()
@@ -281,12 +287,7 @@ def test_a_comment_in_a_proto_whose_extension_number_an_importer_uses_too_keeps_
         "x.proto": 'syntax = "proto2";\npackage x;\nimport "y.proto";\nimport "v.proto";\n'
         "extend y.M { optional int32 xf = 100; }\nmessage X { optional v.V v = 1; }\n",
     }
-    settled = time.time() - 10
-    for name, text in files.items():
-        (tmp_path / name).write_text(text)
-        os.utime(tmp_path / name, (settled, settled))
-    inputs = protoc.resolve_inputs(sorted(tmp_path.glob("*.proto")), [tmp_path])
-    _, record = incremental.run(inputs, [tmp_path], None)
+    inputs, record = _recorded(tmp_path, files)
     (tmp_path / "v.proto").write_text(files["v.proto"] + "// a comment\n")
     result, _ = incremental.run(inputs, [tmp_path], record)
     full = protoc.run(inputs, [tmp_path])

@@ -6,8 +6,8 @@ extension at a package's top level, a top-level enum's values (which C++ scoping
 and the names of each package (`a` and `a.b` for `package a.b;`), which only another package may share.
 A full run reads every proto of the project, so it refuses a message declared by two protos that never
 import each other; a run that compiles an edited proto reads it with what it imports, and would not. So
-the record keeps what each proto declares, and a run whose compiled protos declare what their record did
-not looks for a clash among all the protos of the project. Declarations below the top level live in
+the record keeps what each proto declares, and a run in which a proto protoc read declares what its record
+did not looks for a clash among all the protos of the project. Declarations below the top level live in
 their message's scope, which only one proto can own.
 """
 
@@ -55,7 +55,7 @@ def declared_twice(
     now = {name: declared(fresh[name]) for name in fresh}
     if all(recorded(name) == found for name, found in now.items()):
         return False
-    return any_clash(order, lambda name: now.get(name) or recorded(name) or declared(fresh[name]))
+    return any_clash(order, lambda name: now.get(name) or recorded(name) or ("", ()))  # each is one or the other
 
 
 def any_clash(order: Sequence[str], declared_by: Callable[[str], Declared]) -> bool:

@@ -333,7 +333,7 @@ def _said_once(diagnostics: list[Diagnostic]) -> list[Diagnostic]:
     (and where the file can come from); nor a message protoc logs again as `NAME SYMBOL: message`."""
     imported = {m["name"] for d in diagnostics if (m := _IMPORT_NOT_FOUND.match(d.message))}
     said = {d.message for d in diagnostics}
-    again = [d for d in diagnostics if (m := _LOGGED_AGAIN.match(d.message)) and d.message[m.end() :] in said]
+    again = {d for d in diagnostics if (m := _LOGGED_AGAIN.match(d.message)) and d.message[m.end() :] in said}
     return [d for d in diagnostics if not (d.message == "File not found." and d.path in imported) and d not in again]
 
 
