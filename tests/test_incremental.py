@@ -11,7 +11,6 @@ import os
 import shutil
 import sys
 import time
-import zlib
 from pathlib import Path
 
 import pytest
@@ -408,10 +407,17 @@ def test_a_change_hashes_only_the_outputs_protoc_made_now_and_a_record_whose_has
         assert "pkg3/svc33.proto" not in (incremental.load(project, "bench/generated") or {})
         record = incremental.Record(record)
     settled = time.time_ns() - 3 * incremental._SETTLED_NS  # saved a while ago: recorded when compiled again
-    os.utime(project / "protos/pkg3/svc33.proto", ns=(settled, settled))
+    for proto in (project / "protos").rglob("*.proto"):
+        os.utime(proto, ns=(settled, settled))
+    # The malformed entry's shard is left out whole: its protos and each that imports one are compiled again
+    left_out = {
+        n for n in range(100) if f"pkg{n // 10}/svc{n}.proto" not in incremental.load(project, "bench/generated")
+    }
+    importers = {n + 1 for n in left_out if (n + 1) % 10} | {n + 10 for n in left_out if n % 10 == 0 and n < 90}
     before = tree(project)
     again = api.regenerate(project)
-    assert again.compiled == ("pkg3/svc33.proto", "pkg3/svc34.proto")  # and what imports it, as for a new proto
+    assert 33 in left_out and len(left_out) < 50
+    assert set(again.compiled) == {f"pkg{n // 10}/svc{n}.proto" for n in left_out | importers}
     assert not again.written and again.up_to_date
     assert tree(project) == before
 
@@ -532,7 +538,9 @@ def test_a_change_reads_the_records_bodies_only_of_the_shards_it_rewrites_and_a_
     for proto in (project / "protos").rglob("*.proto"):
         os.utime(proto, ns=(settled, settled))
     name = "pkg3/svc33.proto"
-    body = cache / f"protoc/{zlib.crc32(name.encode()) % shards.SHARDS:02d}.body"
+    body = next(
+        b for b in (cache / "protoc").glob("*.body") if name in marshal.loads(b.read_bytes().partition(b"\n")[2])
+    )
     kept = body.read_bytes()
     body.write_bytes(kept.partition(b"\n")[0] + b"\nnot what marshal wrote")
     (project / "bench/generated/pkg3/svc33_pb2.py").unlink()
@@ -592,3 +600,32 @@ def test_the_protos_that_see_a_change_are_found_backwards_as_each_protos_own_vie
             seen, closure = walked(name, dependencies, public), walked(name, dependencies, dependencies)
             reached = descriptor in closure and not closure <= unchanged  # it can set options: all it imports
             assert (name in found) == (not seen <= unchanged or reached), (seed, name)
+
+
+def test_a_cache_is_kept_in_as_many_shards_as_its_entries_need_and_no_file_is_left_that_no_index_names(
+    tmp_path: Path,
+) -> None:
+    """A small project's cache is one shard, not one file per entry (route_guide's `new` made 37 memo files); a
+    grown one spreads over more, up to `SHARDS`; when it shrinks, or was kept by a version with other shards,
+    the files its index no longer names go, and every entry still loads."""
+    folder = tmp_path / ".scaffold/cache/memo"
+
+    def kept(count: int, stored: shards.Stored) -> shards.Stored:
+        entries = {f"key{n}": n for n in range(count)}
+        shards.save(tmp_path, "memo", "k", entries, stored)
+        loaded = shards.load(tmp_path, "memo", "k")
+        assert loaded is not None and loaded[0] == entries
+        return loaded[1]
+
+    (folder).mkdir(parents=True)
+    for leftover in ("05", "63", "63.body"):  # an older version's shards, no index names them
+        (folder / leftover).write_bytes(b"x")
+    (folder / "notes").write_bytes(b"not a shard")
+    stored = kept(10, {})
+    assert sorted(p.name for p in folder.iterdir()) == ["00", "index", "notes"]
+    stored = kept(40 * shards.PER_SHARD, stored)
+    assert len(list(folder.iterdir())) == 40 + 2
+    stored = kept(500 * shards.PER_SHARD, stored)
+    assert len(list(folder.iterdir())) == shards.SHARDS + 2
+    kept(shards.PER_SHARD, stored)
+    assert sorted(p.name for p in folder.iterdir()) == ["00", "index", "notes"]

@@ -56,6 +56,8 @@ from scaffold.record import cache, shards
 from scaffold.record.hashes import Hashes
 
 _RECORD = PROTOC_RECORD
+_PROTOS_PER_SHARD = 16
+"""A proto's entry carries its descriptor and outputs (tens of kB): a change rewrites its shard's bodies."""
 _FORMAT = 6
 _SETTLED_NS = 1_000_000_000
 _HEX_DIGEST = re.compile(r"[0-9a-f]{64}")
@@ -338,7 +340,8 @@ def save(root: Path, record: Record, placed_in: str = "") -> None:
     kept = {id(entry) for _, entries in stored_from(record).values() for entry in entries.values()}
     try:
         entries = {name: c for name, c in record.items() if id(c) in kept or c.digests.keys() == c.outputs.keys()}
-        shards.save(root, _RECORD, (_key(root), placed_in), entries, stored_from(record), _encode, _encode_body)
+        key = (_key(root), placed_in)
+        shards.save(root, _RECORD, key, entries, stored_from(record), _encode, _encode_body, _PROTOS_PER_SHARD)
     except shards.Broken:  # a body to write again that cannot be read: the next run compiles every proto
         cache.remove(root, f"{_RECORD}/{shards.INDEX}")
     cache.remove(root, "protoc.marshal")  # the record as one file, as kept before it was sharded

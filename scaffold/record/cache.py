@@ -110,6 +110,18 @@ def read(root: str | os.PathLike[str], name: str, limit: int = -1) -> bytes | No
         return None
 
 
+def names(root: str | os.PathLike[str], folder: str) -> list[str]:
+    """The names in the cache's `folder`; none where it is missing, unreadable or behind a link."""
+    try:
+        descriptor = _open(root, f"{CACHE_DIR}/{folder}", create=False)
+        try:
+            return os.listdir(descriptor)
+        finally:
+            os.close(descriptor)
+    except OSError:
+        return []
+
+
 def remove(root: str | os.PathLike[str], name: str) -> None:
     """Remove `name` from the cache, if it is there (what an older version kept under another name)."""
     folder, leaf = os.path.split(f"{CACHE_DIR}/{name}")

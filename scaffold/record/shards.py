@@ -29,6 +29,10 @@ from scaffold.layout import CACHE_DIR
 from scaffold.record import cache
 
 SHARDS = 64
+"""The most files a cache entry is kept in (googleapis: 7,245 protos in protoc's record, 17,000 memo values)."""
+PER_SHARD = 64
+"""How many entries a shard holds before the entry is spread over more (up to `SHARDS`): route_guide's 58
+memo values went to 37 files, each a file made by `new` and read by every later run."""
 INDEX = "index"
 
 Stored = dict[int, tuple[str, dict[str, Any]]]
@@ -149,13 +153,16 @@ def save(
     stored: Stored,
     encode: Callable[[Any], Any] = lambda value: value,
     body: Callable[[Any], Any] | None = None,
+    per_shard: int = PER_SHARD,
 ) -> None:
-    """Keep `entries` under `name`: each shard whose entries are not those `stored` (the same keys, the
-    very objects), `encode`d for marshal, with each entry's `body` in the shard's body file, written first
-    (see `load`); then the index that names them all."""
+    """Keep `entries` under `name`, about `per_shard` to a shard: each shard whose entries are not those
+    `stored` (the same keys, the very objects), `encode`d for marshal, with each entry's `body` in the
+    shard's body file, written first (see `load`); then the index that names them all; then the shards it
+    no longer names are taken away (a kill before leaves files no index names, which `load` never reads)."""
+    count = max(1, min(SHARDS, len(entries) // per_shard))
     shards: dict[int, dict[str, Any]] = {}
     for entry_key, value in entries.items():
-        shards.setdefault(zlib.crc32(entry_key.encode()) % SHARDS, {})[entry_key] = value
+        shards.setdefault(zlib.crc32(entry_key.encode()) % count, {})[entry_key] = value
     ids = {}
     for shard, values in sorted(shards.items()):
         before = stored.get(shard)
@@ -172,6 +179,10 @@ def save(
         seams.at(seams.SHARD_WRITTEN, f"{name}/{shard:02d}")
     index: Any = (key, ids)
     cache.write(root, f"{name}/{INDEX}", marshal.dumps(index))
+    for leaf in cache.names(root, name):
+        number, dot, rest = leaf.partition(".")
+        if len(number) == 2 and number.isdigit() and int(number) not in ids and f"{dot}{rest}" in ("", _BODY):
+            cache.remove(root, f"{name}/{leaf}")
 
 
 def _same(before: Mapping[str, Any], now: Mapping[str, Any]) -> bool:

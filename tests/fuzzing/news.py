@@ -53,7 +53,9 @@ def draw(seed: int, count: int) -> list[Round]:
 def _drawn(rng: random.Random) -> Round:
     target, proto, aio, fault = rng.choice(TARGETS), rng.choice(PROTOS), rng.random() < 0.3, rng.choice(FAULTS)
     moment = rng.choice(MOMENTS[:1] + MOMENTS[-1:] if target.startswith("missing") else MOMENTS[1:])
-    return Round(target, proto, aio, fault, moment, 1 if moment == "staged" else rng.randint(1, 30))
+    # A small project's caches are a shard each: protoc's record (its body, then it) and the memo
+    n = 1 if moment == "staged" else rng.randint(1, 3 if moment == "shard-written" else 30)
+    return Round(target, proto, aio, fault, moment, n)
 
 
 def users_files(proto: str) -> dict[str, str]:
