@@ -386,8 +386,9 @@ def test_found_a_switch_keeps_whole_an_import_line_of_the_file_it_absorbs(tmp_pa
             },
         ),
     ]
-    _, violation = replay(tmp_path, steps, expensive_every=1)
+    world, violation = replay(tmp_path, steps, expensive_every=1)
     assert violation is None, str(violation)
+    assert world.stats.faults_hit == 2  # both kills land, at the shards they were found at
 
 
 def test_found_a_file_edited_after_a_killed_switch_keeps_what_it_held_before(tmp_path: Path) -> None:

@@ -621,11 +621,45 @@ def test_a_cache_is_kept_in_as_many_shards_as_its_entries_need_and_no_file_is_le
     for leftover in ("05", "63", "63.body"):  # an older version's shards, no index names them
         (folder / leftover).write_bytes(b"x")
     (folder / "notes").write_bytes(b"not a shard")
+    (folder / "²³").write_bytes(b"digits, not a shard's")
     stored = kept(10, {})
-    assert sorted(p.name for p in folder.iterdir()) == ["00", "index", "notes"]
+    assert sorted(p.name for p in folder.iterdir()) == ["00", "index", "notes", "²³"]
     stored = kept(40 * shards.PER_SHARD, stored)
-    assert len(list(folder.iterdir())) == 40 + 2
+    assert len(list(folder.iterdir())) == 40 + 3
     stored = kept(500 * shards.PER_SHARD, stored)
-    assert len(list(folder.iterdir())) == shards.SHARDS + 2
+    assert len(list(folder.iterdir())) == shards.SHARDS + 3
     kept(shards.PER_SHARD, stored)
-    assert sorted(p.name for p in folder.iterdir()) == ["00", "index", "notes"]
+    assert sorted(p.name for p in folder.iterdir()) == ["00", "index", "notes", "²³"]
+
+
+class _Lazy:
+    """An entry whose body is read when first asked for, as protoc's record's entries are."""
+
+    def __init__(self, head: int, fetch: object) -> None:
+        self.head, self._fetch, self._body = head, fetch, None
+
+    def body(self) -> object:
+        if self._body is None:
+            self._body = self._fetch(lambda found: found)  # type: ignore[operator]
+        return self._body
+
+
+@pytest.mark.parametrize("counts", [(20, 40, 12), (40, 36, 44), (64, 8, 64)])
+def test_a_record_whose_count_of_shards_changes_keeps_every_body_it_had_not_read(
+    tmp_path: Path, counts: tuple[int, ...]
+) -> None:
+    """A project that gains or loses protos across a count of shards moves entries to other files: a body not
+    yet read must not be in a file the same write replaced first (the record was dropped, every proto compiled)."""
+    stored: shards.Stored = {}
+    entries: dict[str, _Lazy] = {}
+    for count in counts:
+        entries = {
+            f"p{n}.proto": entries.get(f"p{n}.proto") or _Lazy(n, lambda check, n=n: check(f"body {n}"))
+            for n in range(count)
+        }
+        shards.save(tmp_path, "protoc", "k", entries, stored, lambda e: e.head, lambda e: e.body(), per_shard=4)
+        loaded = shards.load(tmp_path, "protoc", "k", lambda head, reader: _Lazy(head, reader), bodies=True)
+        assert loaded is not None
+        entries, stored = loaded
+        assert sorted(e.head for e in entries.values()) == list(range(count))
+    assert {key: e.body() for key, e in entries.items()} == {f"p{n}.proto": f"body {n}" for n in range(counts[-1])}

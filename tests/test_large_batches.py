@@ -57,7 +57,10 @@ def test_protoc_in_groups_gives_the_one_runs_outputs_descriptors_and_warnings(
     monkeypatch.setattr(sharding, "at_once", lambda: 2)
     monkeypatch.setattr(sharding, "SHARD_FROM_BYTES", 10**12)
     assert sharding.groups(names, lambda name: tmp_path / name) == [names]
+    monkeypatch.setattr(protoc, "ZIPPED_ABOVE", len(names))  # the one run writes files, the groups archives
     one = _compile(tmp_path, names)
+    monkeypatch.setattr(protoc, "ZIPPED_ABOVE", 4)
+    assert _compile(tmp_path, names) == one  # one run, to archives
     monkeypatch.setattr(sharding, "SHARD_FROM_BYTES", 0)
     groups = sharding.groups(names, lambda name: tmp_path / name)
     assert len(groups) == 4 and sorted(name for group in groups for name in group) == sorted(names), groups
@@ -86,6 +89,7 @@ def test_a_proto_named_beyond_ascii_keeps_its_name_in_groups(tmp_path: Path, mon
         (tmp_path / f"big/s{index}.proto").write_text(_service(index))
     monkeypatch.setattr(sharding, "at_once", lambda: 2)
     monkeypatch.setattr(sharding, "SHARD_FROM_BYTES", 10**12)
+    monkeypatch.setattr(protoc, "ZIPPED_ABOVE", len(names))  # files
     one = _compile(tmp_path, names)
     monkeypatch.setattr(sharding, "SHARD_FROM_BYTES", 0)
     split = _compile(tmp_path, names)

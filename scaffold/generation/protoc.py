@@ -207,10 +207,10 @@ def compile_files(
 
     A batch of more than a few protos is written to zip archives, not files: on an ext4 without a journal a
     new inode skips (and reads) each inode deleted in the last 30 s, so 43,000 outputs written to a temporary
-    directory and deleted made the 43,000 files `new` writes next cost 3.3 to 3.8 s, not 0.9 to 1.1 s
-    (`perf`); 100 protos' 300 outputs took protoc 130 ms as files, 80 ms as archives."""
+    directory and deleted made the 43,000 files `new` writes next cost 3.3 to 3.8 s, not 0.9 to 1.1 s (`perf`);
+    100 protos' 300 outputs took protoc 130 ms as files, 80 ms as archives (`zipfile` costs 2.5 ms of imports)."""
     groups = sharding.groups(names, providers.holder([*roots, WELL_KNOWN_INCLUDE]))
-    zipped = len(names) > 4  # `zipfile` costs 2.5 ms of imports: an edit loop's one proto is written as files
+    zipped = len(names) > ZIPPED_ABOVE
     with tempfile.TemporaryDirectory(prefix="scaffold-protoc-") as tmp:
         places = [(Path(tmp) / f"out{i}", Path(tmp) / f"descriptors{i}.pb") for i in range(len(groups))]
         commands = []
@@ -287,8 +287,8 @@ def provided_by_runtime(proto_name: str) -> bool:
     return importlib.util.find_spec(module) is not None
 
 
-_ARCHIVES = ("python.zip", "pyi.zip", "grpc.zip")
-"""The archive each generator writes, in the order of its `--*_out` option, when a run is `zipped`."""
+ZIPPED_ABOVE = 4  # protos: a batch of more goes to archives (`compile_files`); one edited proto spares `zipfile`
+_ARCHIVES = ("python.zip", "pyi.zip", "grpc.zip")  # each generator's, in its `--*_out` option's order, when zipped
 
 
 def _arguments(

@@ -164,16 +164,22 @@ def save(
     for entry_key, value in entries.items():
         shards.setdefault(zlib.crc32(entry_key.encode()) % count, {})[entry_key] = value
     ids = {}
+    rewritten = {}
     for shard, values in sorted(shards.items()):
         before = stored.get(shard)
         if before is not None and _same(before[1], values):
             ids[shard] = before[0]
-            continue
-        ids[shard] = os.urandom(8).hex()
-        encoded = {entry_key: encode(value) for entry_key, value in sorted(values.items())}
-        if body is not None:  # every body read before the file they may come from is replaced
-            bodies = marshal.dumps({entry_key: body(value) for entry_key, value in sorted(values.items())})
-            cache.write(root, f"{name}/{shard:02d}{_BODY}", f"{ids[shard]}\n".encode() + bodies)
+        else:
+            ids[shard] = os.urandom(8).hex()
+            rewritten[shard] = dict(sorted(values.items()))
+    # Every body is read before any body file is replaced: with another count of shards, an entry's body may
+    # be in a file this write replaces before it gets to the entry.
+    bodies = {shard: {k: body(v) for k, v in values.items()} for shard, values in rewritten.items()} if body else {}
+    for shard, values in rewritten.items():
+        encoded = {entry_key: encode(value) for entry_key, value in values.items()}
+        if body is not None:
+            content = f"{ids[shard]}\n".encode() + marshal.dumps(bodies.pop(shard))
+            cache.write(root, f"{name}/{shard:02d}{_BODY}", content)
             seams.at(seams.SHARD_WRITTEN, f"{name}/{shard:02d}{_BODY}")
         cache.write(root, f"{name}/{shard:02d}", marshal.dumps((ids[shard], encoded)))
         seams.at(seams.SHARD_WRITTEN, f"{name}/{shard:02d}")
@@ -181,7 +187,8 @@ def save(
     cache.write(root, f"{name}/{INDEX}", marshal.dumps(index))
     for leaf in cache.names(root, name):
         number, dot, rest = leaf.partition(".")
-        if len(number) == 2 and number.isdigit() and int(number) not in ids and f"{dot}{rest}" in ("", _BODY):
+        numbered = len(number) == 2 and number.isascii() and number.isdigit()
+        if numbered and int(number) not in ids and f"{dot}{rest}" in ("", _BODY):
             cache.remove(root, f"{name}/{leaf}")
 
 
