@@ -663,3 +663,72 @@ def test_a_record_whose_count_of_shards_changes_keeps_every_body_it_had_not_read
         entries, stored = loaded
         assert sorted(e.head for e in entries.values()) == list(range(count))
     assert {key: e.body() for key, e in entries.items()} == {f"p{n}.proto": f"body {n}" for n in range(counts[-1])}
+
+
+class _Killed(BaseException):
+    """A run stopped where a kill would stop it: nothing after the moment runs."""
+
+
+@pytest.mark.parametrize("killed_at", [1, 2, 7, 20, "the index", "a leftover's removal"])
+def test_a_save_killed_while_the_count_of_shards_changes_loads_entries_of_one_write_only(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, killed_at: int | str
+) -> None:
+    """A save that spreads 20 entries over 5 shards into 40 over 10, killed after any of its 20 files, after
+    its index or while taking away what the index no longer names: what loads is some of the first write's
+    entries (the shards it had not yet replaced) or all of the second's, each with its own body; the next save
+    leaves every entry and only the files its index names."""
+
+    def written(version: int, count: int) -> dict[str, _Lazy]:
+        return {
+            f"p{n}.proto": _Lazy((n, version), lambda check, n=n: check(f"body {n} v{version}")) for n in range(count)
+        }
+
+    def save(entries: dict[str, _Lazy], stored: shards.Stored) -> None:
+        shards.save(tmp_path, "protoc", "k", entries, stored, lambda e: e.head, lambda e: e.body(), per_shard=4)
+
+    def load() -> tuple[dict[str, _Lazy], shards.Stored]:
+        loaded = shards.load(tmp_path, "protoc", "k", lambda head, reader: _Lazy(head, reader), bodies=True)
+        assert loaded is not None
+        return loaded
+
+    save(written(1, 20), {})
+    _, stored = load()
+    moments = []
+
+    def moment(name: str, path: str = "") -> None:
+        moments.append(name)
+        if moments.count(shards.seams.SHARD_WRITTEN) == killed_at:
+            raise _Killed
+
+    real_write, real_remove = shards.cache.write, shards.cache.remove
+
+    def write(root: Path, name: str, content: bytes) -> None:
+        real_write(root, name, content)
+        if killed_at == "the index" and name.endswith(shards.INDEX):
+            raise _Killed
+
+    def remove(root: Path, name: str) -> None:
+        if killed_at == "a leftover's removal":
+            raise _Killed
+        real_remove(root, name)
+
+    with monkeypatch.context() as patched:
+        patched.setattr(shards.seams, "at", moment)
+        patched.setattr(shards.cache, "write", write)
+        patched.setattr(shards.cache, "remove", remove)
+        with pytest.raises(_Killed):
+            save(written(2, 40), stored)
+            if killed_at == "a leftover's removal":  # 40 entries over 10 shards leave nothing to remove: fewer
+                save(written(3, 8), load()[1])
+
+    entries, stored = load()
+    versions = {e.head[1] for e in entries.values()}
+    assert len(versions) <= 1, versions
+    assert all(e.body() == f"body {e.head[0]} v{e.head[1]}" for e in entries.values())
+    if killed_at in (1, 2, 7, 20):
+        assert versions <= {1} and len(entries) < 20  # the shards it replaced are left out, never mixed
+    save(written(4, 40), stored)
+    entries, _ = load()
+    assert {key: e.body() for key, e in entries.items()} == {f"p{n}.proto": f"body {n} v4" for n in range(40)}
+    named = {f"{shard:02d}{suffix}" for shard in range(10) for suffix in ("", ".body")}
+    assert {p.name for p in (tmp_path / ".scaffold/cache/protoc").iterdir()} == {*named, "index"}

@@ -91,8 +91,11 @@ def test_a_proto_named_beyond_ascii_keeps_its_name_in_groups(tmp_path: Path, mon
     monkeypatch.setattr(sharding, "SHARD_FROM_BYTES", 10**12)
     monkeypatch.setattr(protoc, "ZIPPED_ABOVE", len(names))  # files
     one = _compile(tmp_path, names)
+    monkeypatch.setattr(protoc, "ZIPPED_ABOVE", 4)
+    assert _compile(tmp_path, names).outputs == one.outputs  # one run's archives
+    monkeypatch.setattr(protoc, "ZIPPED_ABOVE", len(names))
     monkeypatch.setattr(sharding, "SHARD_FROM_BYTES", 0)
-    split = _compile(tmp_path, names)
+    split = _compile(tmp_path, names)  # the groups' archives, however few protos a batch holds
     assert "big/café_pb2.py" in split.outputs and "big/café_pb2_grpc.py" in split.outputs
     assert split.outputs == one.outputs
 

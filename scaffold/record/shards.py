@@ -2,8 +2,8 @@
 
 protoc's record (226 MB on googleapis) and the memo (50 MB) each change by a
 few entries on a leaf change; writing either whole took longer than the rest
-of the run's writing. Entries go to one of `SHARDS` files by a hash of their
-key; each shard carries a random id, and an index written last names the id
+of the run's writing. Entries go to one of up to `SHARDS` files by a hash of
+their key (fewer for fewer entries, `PER_SHARD`); each shard carries a random id, and an index written last names the id
 of every shard it vouches for. A shard whose id is not the index's (written
 by a run killed before its index) is left out on load, so a reader never
 combines entries of two runs. Shards are compared by identity: an entry a
@@ -31,8 +31,8 @@ from scaffold.record import cache
 SHARDS = 64
 """The most files a cache entry is kept in (googleapis: 7,245 protos in protoc's record, 17,000 memo values)."""
 PER_SHARD = 64
-"""How many entries a shard holds before the entry is spread over more (up to `SHARDS`): route_guide's 58
-memo values went to 37 files, each a file made by `new` and read by every later run."""
+"""The fewest entries a shard holds (`save` takes entries // PER_SHARD shards, 1 to `SHARDS`), so fewer than twice
+as many: route_guide's 58 memo values went to 37 files, each a file made by `new` and read by every later run."""
 INDEX = "index"
 
 Stored = dict[int, tuple[str, dict[str, Any]]]
