@@ -3,11 +3,12 @@
 protoc's record (226 MB on googleapis) and the memo (50 MB) each change by a
 few entries on a leaf change; writing either whole took longer than the rest
 of the run's writing. Entries go to one of up to `SHARDS` files by a hash of
-their key (fewer for fewer entries, `PER_SHARD`); each shard carries a random id, and an index written last names the id
-of every shard it vouches for. A shard whose id is not the index's (written
-by a run killed before its index) is left out on load, so a reader never
-combines entries of two runs. Shards are compared by identity: an entry a
-run kept as the very object it loaded needs no rewriting.
+their key (fewer for fewer entries, `PER_SHARD`); each shard carries a random
+id, and an index written last names the id of every shard it vouches for. A
+shard whose id is not the index's (written by a run killed before its index)
+is left out on load, so a reader never combines entries of two runs. Shards
+are compared by identity: an entry a run kept as the very object it loaded
+needs no rewriting.
 
 An entry may also have a body kept apart (`bodies`): protoc's record keeps
 each proto's descriptor and outputs (225 of its 231 MB on googleapis) in a
@@ -155,10 +156,11 @@ def save(
     body: Callable[[Any], Any] | None = None,
     per_shard: int = PER_SHARD,
 ) -> None:
-    """Keep `entries` under `name`, about `per_shard` to a shard: each shard whose entries are not those
-    `stored` (the same keys, the very objects), `encode`d for marshal, with each entry's `body` in the
-    shard's body file, written first (see `load`); then the index that names them all; then the shards it
-    no longer names are taken away (a kill before leaves files no index names, which `load` never reads)."""
+    """Keep `entries` under `name`, from `per_shard` to fewer than twice as many to a shard: each shard whose
+    entries are not those `stored` (the same keys, the very objects), `encode`d for marshal, with each
+    entry's `body` in the shard's body file, written first (see `load`); then the index that names them all;
+    then the shards it no longer names are taken away (a kill before leaves files no index names, which
+    `load` never reads)."""
     count = max(1, min(SHARDS, len(entries) // per_shard))
     shards: dict[int, dict[str, Any]] = {}
     for entry_key, value in entries.items():
