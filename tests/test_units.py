@@ -554,3 +554,23 @@ def test_a_definition_as_recorded_leaves_the_users_comments_below_it(
         assert stays(old, {"A"}, set(), {}, [], False)[0] == (
             pysource.tidy(appended).encode() if appended.strip() else None
         )
+
+
+def test_a_new_stub_the_line_merge_put_in_another_class_is_called_misplaced() -> None:
+    """Seed 67007: a kept class shares a method's lines with its service's class, where the user had edited
+    them; the line merge aligned the service's new stub on the kept class's copy. Served by no one, and the
+    record held it where the file did not (`check` then called the `gen` stale)."""
+    ledger = "class LedgerServicer:\n    def Watch(self) -> int:\n        return {body}\n\n{extra}"
+    kept = "\nclass Store2Servicer:\n    def Watch(self) -> int:\n        return 0\n\n{extra}"
+    count = "    def Count(self) -> int:\n        return 0\n\n"
+    current = (ledger.format(body=1, extra="") + kept.format(extra="")).encode()
+    render = (ledger.format(body=0, extra=count) + kept.format(extra="")).encode()
+    merged = (ledger.format(body=1, extra="") + kept.format(extra=count)).encode()
+    assert misplaced(merged, render, current) == ["Store2Servicer.Count"]
+    right = (ledger.format(body=1, extra=count) + kept.format(extra="")).encode()
+    assert misplaced(right, render, current) == []
+    renamed = right.replace(b"LedgerServicer", b"BookServicer")  # the user's methods in a class the render renamed
+    assert (
+        misplaced(renamed.replace(b"Count", b"Helper"), render.replace(b"LedgerServicer", b"BookServicer"), current)
+        == []
+    )

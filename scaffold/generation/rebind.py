@@ -165,6 +165,7 @@ def misplaced(merged: bytes, render: bytes, current: bytes) -> list[str]:
     twice = _defined_twice(merged) - _defined_twice(current) - _defined_twice(render)
     twice |= (_defined(current) & _defined(render)) - _defined(merged)
     twice |= _nested(merged) - _nested(current) - _nested(render)
+    twice |= _put_in_another_class(merged, render, current)
     suspects = _unresolved(merged) - _unresolved(current) - _unresolved(render)
     if not suspects:
         return sorted(twice)
@@ -196,6 +197,17 @@ def _defined_twice(content: bytes) -> set[str]:
                 if len(set(decorators)) < len(decorators):
                     twice.add(f"@decorator {name}")
     return twice
+
+
+def _put_in_another_class(merged: bytes, render: bytes, current: bytes) -> set[str]:
+    """`Class.name` for a method the render adds to one class that the merge put in another, where neither
+    side has it (a new RPC's stub aligned on the lines a kept class shares with its service's class, which the
+    user had edited there: the stub served by no one, the record holding it where the file does not)."""
+    merged_names, render_names, current_names = _defined(merged), _defined(render), _defined(current)
+    added = {name.partition(".")[2] for name in render_names - current_names - merged_names if "." in name}
+    return {
+        name for name in merged_names - current_names - render_names if "." in name and name.partition(".")[2] in added
+    }
 
 
 def _defined(content: bytes) -> set[str]:
