@@ -28,7 +28,7 @@ from scaffold.generation.inputs import builtin_templates
 from scaffold.generation.plan import FilePlan, Plan
 from scaffold.generation.reconcile import Changes
 from scaffold.layout import CACHE_DIR, CONFIG_FILE, LOCK_FILE, MANIFEST, STATE_DIR
-from scaffold.record import journal, lock, memo, shards, state, swap, write, written
+from scaffold.record import journal, lock, memo, shards, state, swap, validate, write, written
 
 
 class NewReport(Struct, frozen=True):
@@ -119,7 +119,7 @@ def create_project(
     inputs = project.for_new(protos, options)
     root = inputs.config.root
     existed = root.is_dir()
-    with _into(root, existed, options.force):
+    with _into(root, existed, options.force), validate.ahead_of_writing():
         outcome = pipeline.plan(inputs, protos)
         files = dict(outcome.plan.writes)
         copies = outcome.copies
@@ -223,7 +223,10 @@ def regenerate(
     """
     started = time.perf_counter()
     recreate = [_in_project(root, path) for path in recreate]
-    with lock.held(root, required=not dry_run):
+    with (
+        lock.held(root, required=not dry_run),
+        validate.ahead_of_writing() if not dry_run else contextlib.nullcontext(),
+    ):
         restored: journal.Restored = []
         recovered = () if dry_run else journal.recover(root, restored)
         if recovered and not project.holds_project(root):  # what was rolled back was a `new`: no project

@@ -20,9 +20,8 @@ import re
 import stat
 import tempfile
 import threading
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path, PurePosixPath
-from typing import TYPE_CHECKING
 
 import grpc_tools  # type: ignore[import-untyped]
 from google.protobuf import descriptor_pb2
@@ -33,9 +32,7 @@ from scaffold.core.naming import module_path
 from scaffold.core.text import lines as text_lines
 from scaffold.generation import providers, sharding
 from scaffold.generation.protocresult import ProtocResult, ProtoInput
-
-if TYPE_CHECKING:
-    import zipfile
+from scaffold.generation.protocwrote import ARCHIVES, written
 
 _LOCATED = re.compile(r"^(?P<path>.+?):(?P<line>\d+):(?P<col>\d+): (?P<message>.*)$")
 _FILE_LEVEL = re.compile(r"^(?:.*: )?(?P<path>[^:]+\.proto): (?P<message>.*)$")
@@ -203,57 +200,38 @@ def compile_files(
     names: Sequence[str], roots: Sequence[Path], inputs: Sequence[ProtoInput], with_descriptors: bool
 ) -> Compiled:
     """Generate the three outputs of `names` (protos named under `roots`); raise on any error. A large
-    batch runs as one protoc per core (`scaffold.generation.sharding`), to the same result.
+    batch runs as one protoc per core, a medium one as two runs that split the generators
+    (`scaffold.generation.sharding`), to the same result.
 
     A batch of more than a few protos is written to zip archives, not files: on an ext4 without a journal a
     new inode skips (and reads) each inode deleted in the last 30 s, so 43,000 outputs written to a temporary
     directory and deleted made the 43,000 files `new` writes next cost 3.3 to 3.8 s, not 0.9 to 1.1 s (`perf`);
     100 protos' 300 outputs took protoc alone 130 ms as files, 80 ms as archives (`zipfile`: 2.5 ms of imports)."""
-    groups = sharding.groups(names, providers.holder([*roots, WELL_KNOWN_INCLUDE]))
+    find = providers.holder([*roots, WELL_KNOWN_INCLUDE])
+    groups = sharding.groups(names, find)
     zipped = len(groups) > 1 or len(names) > ZIPPED_ABOVE
     with tempfile.TemporaryDirectory(prefix="scaffold-protoc-") as tmp:
         places = [(Path(tmp) / f"out{i}", Path(tmp) / f"descriptors{i}.pb") for i in range(len(groups))]
-        commands = []
+        runs = []
         for group, (out, described) in zip(groups, places, strict=True):
             out.mkdir()
-            commands.append(_arguments(group, roots, out, described if with_descriptors else None, zipped=zipped))
-        said = (
-            [_run_protoc(["grpc_tools.protoc", *commands[0]])] if len(groups) == 1 else sharding.run_children(commands)
-        )
-        if len(said) > 1 and any(code != 0 for code, _ in said):  # each group stops at its own first error: the
+            runs.append((group, out, described if with_descriptors else None))
+        if len(groups) > 1:
+            said = sharding.run_children([_arguments(*run, roots, zipped) for run in runs])
+        elif zipped and sharding.generators_apart(names, find):  # the messages' modules and descriptors here
+            own = _arguments(*runs[0], roots, zipped, ("python",))
+            child = _arguments(names, places[0][0], None, roots, zipped, ("pyi", "grpc_python"))
+            said = sharding.beside_a_child(child, lambda: _run_protoc(["grpc_tools.protoc", *own]))
+        else:
+            said = [_run_protoc(["grpc_tools.protoc", *_arguments(*runs[0], roots, zipped)])]
+        if len(groups) > 1 and any(code != 0 for code, _ in said):  # each group stops at its own first error: the
             # one run's errors instead, whatever the machine's cores (protoc stops before generating anything)
             linked(names, roots, inputs)
         warnings = _diagnosed(said, roots, inputs)
         sets = [descriptor_pb2.FileDescriptorSet.FromString(d.read_bytes()) for _, d in places if with_descriptors]
         descriptors = (sets[0] if len(sets) == 1 else sharding.merged(sets, names)) if sets else None
-        outputs = {name: content for out, _ in places for name, content in _written(out, zipped)}
+        outputs = {name: content for out, _ in places for name, content in written(out, zipped)}
     return Compiled(dict(sorted(outputs.items())), descriptors, tuple(warnings))
-
-
-def _written(out: Path, zipped: bool) -> Iterator[tuple[str, bytes]]:
-    """What one protoc run wrote to `out`: its files, or its archives' members (`_ARCHIVES`)."""
-    if not zipped:
-        for path in out.rglob("*"):
-            if path.is_file():
-                yield path.relative_to(out).as_posix(), path.read_bytes()
-        return
-    import zipfile  # here: 2.5 ms of imports, for large batches only
-
-    for archive in _ARCHIVES:
-        if not (out / archive).is_file():
-            continue  # nothing generated, as a directory without files says
-        with zipfile.ZipFile(out / archive) as written:
-            for member in written.infolist():
-                if not member.is_dir():
-                    yield _utf8_name(member), written.read(member)
-
-
-def _utf8_name(member: zipfile.ZipInfo) -> str:
-    """A member's name as protoc wrote it: in UTF-8, without the flag that says so, so `zipfile` read it as
-    cp437 (`café.proto`'s module would be `caf├⌐_pb2.py`); cp437 gives every byte back as it was."""
-    if member.flag_bits & 0x800:  # the flag
-        return member.filename
-    return member.filename.encode("cp437").decode("utf-8")
 
 
 def descriptors_only(inputs: Sequence[ProtoInput], include_dirs: Sequence[Path]) -> descriptor_pb2.FileDescriptorSet:
@@ -273,7 +251,7 @@ def linked(
     (`scaffold.generation.clashes`)."""
     with tempfile.TemporaryDirectory(prefix="scaffold-protoc-") as tmp:
         described = Path(tmp) / "descriptors.pb"
-        said = _run_protoc(["grpc_tools.protoc", *_arguments(names, roots, Path(tmp), described, False)])
+        said = _run_protoc(["grpc_tools.protoc", *_arguments(names, Path(tmp), described, roots, generators=())])
         _diagnosed([said], roots, inputs)
         return descriptor_pb2.FileDescriptorSet.FromString(described.read_bytes())
 
@@ -288,23 +266,20 @@ def provided_by_runtime(proto_name: str) -> bool:
 
 
 ZIPPED_ABOVE = 4  # protos: a batch of more goes to archives (`compile_files`); one edited proto spares `zipfile`
-_ARCHIVES = ("python.zip", "pyi.zip", "grpc.zip")  # each generator's, in its `--*_out` option's order, when zipped
 
 
 def _arguments(
     names: Sequence[str],
-    roots: Sequence[Path],
     out: Path,
     descriptor_path: Path | None,
-    generate: bool = True,
+    roots: Sequence[Path],
     zipped: bool = False,
+    generators: Sequence[str] = tuple(ARCHIVES),
 ) -> list[str]:
-    """protoc's command line, without the program's name: outputs to the directory `out`, or with
-    `zipped` to archives in it (protoc writes an archive for an output path that ends in `.zip`)."""
+    """protoc's command line, without the program's name: `generators`' outputs to the directory `out`, or
+    with `zipped` to archives in it (protoc writes an archive for an output path that ends in `.zip`)."""
     args = [*(f"-I{root}" for root in roots), f"-I{WELL_KNOWN_INCLUDE}"]
-    if generate:
-        places = [out / archive for archive in _ARCHIVES] if zipped else [out] * 3
-        args += [f"--{kind}_out={place}" for kind, place in zip(("python", "pyi", "grpc_python"), places, strict=True)]
+    args += [f"--{kind}_out={out / ARCHIVES[kind] if zipped else out}" for kind in generators]
     if descriptor_path is not None:
         args += [f"--descriptor_set_out={descriptor_path}", "--include_imports", "--include_source_info"]
     return [*args, *names]

@@ -6,10 +6,14 @@ holds every output of its group until it exits, so two children at once took 1.2
 the memory of the one process; four groups, two at a time, took 28 s and 0.79x
 spread by size, and 17.6 s as runs of the path order (`groups`), with `new`'s whole
 peak at 0.74x of the one protoc (issue 30 asks for at most 1.3x). A child costs a
-`python -m grpc_tools.protoc` start (about 90 ms), so a batch below `SHARD_FROM_BYTES`
+start (about 10 ms, `_CHILD`) and a parse of what its group imports, so a batch below `SHARD_FROM_BYTES`
 of proto text stays in one protoc, in-process. What a child generates for a file
 depends only on that file and what it imports, so the groups' outputs are the single
 run's, byte for byte; the descriptors are put back in the single run's order.
+
+A medium batch (temporalio's 860 KB of proto text) is not worth groups, whose children each parse what
+their group imports; its generators are split instead, the messages' modules and the descriptors written
+by this process's protoc while a child writes the stubs and the grpc modules (`generators_apart`).
 """
 
 from __future__ import annotations
@@ -20,7 +24,7 @@ import tempfile
 import threading
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import IO, TYPE_CHECKING
 
 from google.protobuf import descriptor_pb2
 
@@ -32,6 +36,11 @@ if TYPE_CHECKING:
 
 SHARD_FROM_BYTES = 4_000_000
 """Proto text a batch must name before protoc is split: googleapis is 79 MB, temporalio's 97 protos 1.3 MB."""
+
+GENERATORS_APART_FROM_BYTES = 150_000
+"""Proto text from which one protoc's generators are split over two processes (`generators_apart`). Timed
+in process on temporalio's smallest protos, one run against the two: 58 KB, 39 ms against 45; 115 KB, 59
+against 58; 240 KB, 98 against 84; all 864 KB, 279 against 203."""
 
 _MOST_AT_ONCE = 4
 """Children running at once: one per core, and no more than this (each holds its group's outputs in memory)."""
@@ -69,6 +78,14 @@ def groups(names: Sequence[str], find: Callable[[str], Path | None]) -> list[lis
     return [[name for name in names if member[name] == index] for index in range(count)]
 
 
+def generators_apart(names: Sequence[str], find: Callable[[str], Path | None]) -> bool:
+    """Whether a batch protoc compiles in one run is worth a second run beside it, in a child, that generates
+    the stubs and the grpc modules while this process's run writes the messages' modules and descriptors:
+    each parses the whole batch, so it pays only where generating costs more than parsing again and a
+    child's start (`GENERATORS_APART_FROM_BYTES`)."""
+    return at_once() >= 2 and sum(_size(find(name)) for name in names) >= GENERATORS_APART_FROM_BYTES
+
+
 def below_split(names: Sequence[str], find: Callable[[str], Path | None]) -> bool:
     """Whether `names` hold less proto text than a batch protoc is split at: parsed whole in a blink."""
     return sum(_size(find(name)) for name in names) < SHARD_FROM_BYTES
@@ -91,7 +108,6 @@ def run_children(commands: Sequence[Sequence[str]]) -> list[tuple[int, str]]:
     exit code and stderr, in the commands' order. A run cut short (Ctrl-C, an exception) stops its
     children, and starts no more."""
     import concurrent.futures  # here: with subprocess, 6 ms of every small run's imports, used only on large trees
-    import subprocess
 
     started: list[subprocess.Popen[bytes]] = []
     stopping = threading.Event()
@@ -102,20 +118,9 @@ def run_children(commands: Sequence[Sequence[str]]) -> list[tuple[int, str]]:
             with lock:
                 if stopping.is_set():
                     return -1, ""
-                try:
-                    child = subprocess.Popen(
-                        [sys.executable, "-m", "grpc_tools.protoc", *command],
-                        stdin=subprocess.DEVNULL,
-                        stdout=subprocess.DEVNULL,
-                        stderr=stderr,
-                        env=_child_environment(),
-                    )
-                except OSError as error:
-                    raise fail(sys.executable, f"cannot start protoc in a child process: {error.strerror}") from None
+                child = _start(command, stderr)
                 started.append(child)
-            code = child.wait()
-            stderr.seek(0)
-            return code, stderr.read().decode("utf-8", "replace")
+            return _finished(child, stderr)
 
     pool = concurrent.futures.ThreadPoolExecutor(at_once())
     try:
@@ -136,6 +141,47 @@ def run_children(commands: Sequence[Sequence[str]]) -> list[tuple[int, str]]:
         pool.shutdown(wait=False, cancel_futures=True)
         for child in started:
             _stop(child)
+
+
+def beside_a_child(child_command: Sequence[str], own: Callable[[], tuple[int, str]]) -> list[tuple[int, str]]:
+    """`own` protoc run (in this process) while a child runs `child_command`; each one's exit code and stderr.
+    Leaving early (Ctrl-C, an exception) stops the child."""
+    with tempfile.TemporaryFile() as stderr:
+        child = _start(child_command, stderr)
+        try:
+            return [own(), _finished(child, stderr)]
+        finally:
+            _stop(child)
+
+
+_CHILD = (
+    "import os, sys\n"
+    "from grpc_tools import _protoc_compiler\n"
+    "sys.exit(_protoc_compiler.run_main([b'grpc_tools.protoc', *map(os.fsencode, sys.argv[1:])]))\n"
+)
+"""A child's program: grpcio-tools' compiler and nothing else. `python -m grpc_tools.protoc` took 30 ms to
+start here, this 10 ms; what that module adds, an -I of the well-known protos, every command here names."""
+
+
+def _start(command: Sequence[str], stderr: IO[bytes]) -> subprocess.Popen[bytes]:
+    import subprocess  # here: with concurrent.futures, 6 ms of every small run's imports
+
+    try:
+        return subprocess.Popen(
+            [sys.executable, "-c", _CHILD, *command],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=stderr,  # a file: a pipe could fill and stall the child
+            env=_child_environment(),
+        )
+    except OSError as error:
+        raise fail(sys.executable, f"cannot start protoc in a child process: {error.strerror}") from None
+
+
+def _finished(child: subprocess.Popen[bytes], stderr: IO[bytes]) -> tuple[int, str]:
+    code = child.wait()
+    stderr.seek(0)
+    return code, stderr.read().decode("utf-8", "replace")
 
 
 def _child_environment() -> dict[str, str]:

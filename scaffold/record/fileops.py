@@ -10,7 +10,9 @@ them synced to disk: each of those is said once, here.
 from __future__ import annotations
 
 import hashlib
+import itertools
 import os
+import threading
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -51,17 +53,62 @@ def write(path: Path, content: bytes, sync: bool = False) -> None:
 
 def write_new_tree(directory: Path, files: Mapping[str, bytes], progress: ProgressCallback | None) -> None:
     """Every file of `files` (relative `/`-separated paths) into `directory`, a new, empty one; `progress`
-    is told how many are written. Each directory is made once: asking for a file's parents anew made
-    googleapis' 45,000 files cost a `mkdir` each (and an exception each, for the ones there)."""
-    made: set[str] = set()
+    is told how many are written (by this thread: a progress bar draws from it alone).
+
+    Its directories are made first, each once: asking for a file's parents anew made googleapis' 45,000
+    files cost a `mkdir` each (and an exception each, for the ones there). A large tree's files are then
+    written by `_WRITERS` threads: creating a file is mostly the kernel's work, outside the GIL."""
     base = os.fspath(directory)
-    for done, (path, content) in enumerate(files.items(), 1):
-        full = os.path.join(base, path)
-        parent = os.path.dirname(full)
-        if parent not in made:
-            os.makedirs(parent, exist_ok=True)
-            made.add(parent)
-        with open(full, "wb") as file:
-            file.write(content)
-        if progress:
-            progress(done, len(files))
+    items = [(os.path.join(base, path), content) for path, content in files.items()]
+    for parent in dict.fromkeys(os.path.dirname(full) for full, _ in items):
+        os.makedirs(parent, exist_ok=True)
+    done, stop = itertools.count(1), threading.Event()
+    failed: list[BaseException] = []
+
+    def write_all(part: list[tuple[str, bytes]], report: ProgressCallback | None) -> None:
+        for full, content in part:
+            if stop.is_set():
+                return
+            with open(full, "wb") as file:
+                file.write(content)
+            count = next(done)
+            if report:
+                report(count, len(items))
+
+    if len(items) < _WRITERS_FROM:
+        write_all(items, progress)
+        return
+
+    def helper(first: int) -> None:
+        try:
+            write_all(items[first::_WRITERS], None)
+        except BaseException as error:  # noqa: BLE001 - raised in the calling thread, below
+            failed.append(error)
+            stop.set()
+
+    helpers = [threading.Thread(target=helper, args=(first,), name="scaffold-writer") for first in range(1, _WRITERS)]
+    for thread in helpers:
+        thread.start()
+    try:
+        write_all(items[::_WRITERS], progress)
+        for thread in helpers:
+            thread.join()
+    finally:
+        if any(thread.is_alive() for thread in helpers):  # this thread failed (a full disk) or was interrupted
+            stop.set()
+            for thread in helpers:
+                thread.join()
+    if failed:
+        raise failed[0]
+    if progress:
+        progress(len(items), len(items))
+
+
+_WRITERS = 3
+"""Threads writing a large new tree: creating a file mostly waits in the kernel (on this machine, on the
+inode blocks the last runs' files are still being written back with), so more writers than cores help.
+Writing temporalio's 1,089 files, medians of six rounds: 260 ms with one, 205 with two, 167 with three,
+175 with four."""
+
+_WRITERS_FROM = 256
+"""Files from which `write_new_tree` writes with `_WRITERS` threads (a thread's start is about 0.1 ms)."""
