@@ -28,7 +28,7 @@ from scaffold.generation.inputs import builtin_templates
 from scaffold.generation.plan import FilePlan, Plan
 from scaffold.generation.reconcile import Changes
 from scaffold.layout import CACHE_DIR, CONFIG_FILE, LOCK_FILE, MANIFEST, STATE_DIR
-from scaffold.record import journal, lock, memo, shards, state, swap, validate, write, written
+from scaffold.record import cache, journal, lock, memo, shards, state, swap, validate, write, written
 
 
 class NewReport(Struct, frozen=True):
@@ -275,6 +275,8 @@ def regenerate(
                 written.remember(root, outcome.plan.state[MANIFEST])
             if changes and not dry_run and stamp:  # the next gen then sees a resized proto without hashing
                 stamps.after_writing(root)
+            if changes and not dry_run:
+                cache.sweep(root)  # what killed runs' cache writes left
             return GenReport(
                 root=root,
                 plan=outcome.plan,

@@ -6,13 +6,17 @@ from __future__ import annotations
 
 import ast
 import marshal
+import os
 import re
 import shutil
+import time
 from pathlib import Path
 
 import pytest
 from conftest import REPO, run_python, run_scaffold, tree
 from test_trust import lines_out_of_sight, with_seam
+
+from scaffold.record import cache as cache_module
 
 
 def gen(project: Path, *args: str, env: dict[str, str] | None = None):  # type: ignore[no-untyped-def]
@@ -730,3 +734,34 @@ def test_a_module_that_would_move_where_another_moves_away_from_is_refused_untou
     assert refused.returncode == 2, refused.stdout + refused.stderr
     assert refused.stderr.startswith("shop/services/other/v1/catalog.py:1:1: root_package moves this module to")
     assert tree(project) == before
+
+
+def test_temporaries_killed_cache_writes_left_are_taken_away_by_the_next_gen_that_writes(tmp_path: Path) -> None:
+    """A kill between a cache file's staged write and its rename leaves `.NAME.<12 hex>.tmp` (up to a shard's
+    size); a `gen` that writes takes those older than `cache.STALE_SECONDS` away, in the cache and its
+    folders, and nothing else: not a live run's (fresh), not a name of another form, not through a link."""
+    project = _project(
+        tmp_path, {"a.proto": "package a.v1;\nmessage Req {}\nservice S { rpc Get(Req) returns (Req); }\n"}
+    )
+    cache = project / ".scaffold/cache"
+    outside = tmp_path / "outside.tmp"
+    outside.write_bytes(b"not scaffold's")
+    stale = [cache / ".hashes.marshal.0123456789ab.tmp", cache / "protoc/.00.body.abcdefabcdef.tmp"]
+    kept = [cache / "protoc/.00.fedcba987654.tmp", cache / ".notes.tmp", cache / "memo/.00.0123456789AB.tmp"]
+    for path in [*stale, *kept]:
+        path.parent.mkdir(exist_ok=True)
+        path.write_bytes(b"half a shard")
+    link = cache / ".index.000000000000.tmp"
+    link.symlink_to(outside)
+    old = time.time() - cache_module.STALE_SECONDS - 60
+    for path in [*stale, *kept[1:]]:
+        os.utime(path, (old, old))
+    os.utime(link, (old, old), follow_symlinks=False)
+    assert gen(project).returncode == 0  # nothing changed: nothing written, nothing swept
+    assert all(path.exists() for path in [*stale, *kept])
+    proto = project / "protos/a.proto"
+    proto.write_text(proto.read_text() + "// saved\n")
+    assert gen(project).returncode == 0
+    assert not any(path.exists() for path in stale)
+    assert all(path.exists() for path in kept) and link.is_symlink() and outside.read_bytes() == b"not scaffold's"
+    assert check(project) == 0

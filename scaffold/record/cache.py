@@ -21,6 +21,7 @@ import contextlib
 import errno
 import os
 import stat
+import time
 
 from scaffold.layout import CACHE_DIR
 
@@ -133,6 +134,51 @@ def remove(root: str | os.PathLike[str], name: str) -> None:
             os.close(descriptor)
     except OSError:
         pass
+
+
+STALE_SECONDS = 600
+"""How old a temporary of `write` must be before `sweep` takes it away: a write takes milliseconds, so one
+this old is a killed run's, never one a live run is writing."""
+
+_HEX = frozenset("0123456789abcdef")
+
+
+def sweep(root: str | os.PathLike[str]) -> None:
+    """Take away the temporaries that writes killed half-way left in the cache and its folders (a kill
+    between a staged file's write and its rename: each run would otherwise leave up to a shard's size
+    behind, for ever). Only names `write` stages under, older than `STALE_SECONDS`; never through a link."""
+    with contextlib.suppress(OSError):
+        descriptor = _open(root, CACHE_DIR, create=False)
+        try:
+            _sweep(descriptor, time.time() - STALE_SECONDS, folders=True)
+        finally:
+            os.close(descriptor)
+
+
+def _sweep(descriptor: int, before: float, folders: bool) -> None:
+    with os.scandir(descriptor) as entries:
+        listed = list(entries)
+    for entry in listed:
+        with contextlib.suppress(OSError):
+            if folders and entry.is_dir(follow_symlinks=False):
+                inner = os.open(entry.name, _DIRECTORY, dir_fd=descriptor)
+                try:
+                    _sweep(inner, before, folders=False)
+                finally:
+                    os.close(inner)
+            elif _staged_name(entry.name) and entry.is_file(follow_symlinks=False) and _older(entry, before):
+                os.unlink(entry.name, dir_fd=descriptor)
+
+
+def _older(entry: os.DirEntry[str], before: float) -> bool:
+    return entry.stat(follow_symlinks=False).st_mtime < before
+
+
+def _staged_name(name: str) -> bool:
+    """Whether `name` is one `write` stages a file under: `.LEAF.` and 12 hex digits, then `.tmp`."""
+    return (
+        len(name) > 18 and name[0] == "." and name.endswith(".tmp") and name[-17] == "." and _HEX >= set(name[-16:-4])
+    )
 
 
 def _open(root: str | os.PathLike[str], relative: str, create: bool) -> int:
