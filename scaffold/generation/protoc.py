@@ -63,14 +63,24 @@ def _unimportable(item: ProtoInput) -> Diagnostic | None:
     """A proto whose generated module Python cannot import, refused at the file rather than at the modules:
     protoc names it after the file (`3d.proto`: `3d_pb2`; `import/x.proto`: `import.x_pb2`)."""
     module = item.name.removesuffix(".proto").replace("-", "_") + "_pb2"
-    parts = module.split("/")
-    bad = [part for part in parts if not all(p.isidentifier() for p in part.split("."))]
-    bad += [part for part in parts[:-1] if keyword.iskeyword(part)]
+    directory, _, leaf = module.rpartition("/")
+    not_names, keywords = _bad_packages(directory)
+    bad = [*not_names, *([] if all(p.isidentifier() for p in leaf.split(".")) else [leaf]), *keywords]
     if not bad:
         return None
     message = f"protoc names this file's module {module.replace('/', '.')}, which Python cannot import"
     message += f" ({bad[0].removesuffix('_pb2')!r} is not a Python name); rename the file or its directory"
     return Diagnostic(str(item.path), message, 1, 1)
+
+
+@functools.cache
+def _bad_packages(directory: str) -> tuple[list[str], list[str]]:
+    """The parts of a module's directory (`/`-separated) that are not Python names, and those that are
+    keywords; asked once per directory (googleapis' 7,234 protos lie in 700)."""
+    parts = directory.split("/") if directory else []
+    return [part for part in parts if not all(p.isidentifier() for p in part.split("."))], [
+        part for part in parts if keyword.iskeyword(part)
+    ]
 
 
 def resolve_inputs(
