@@ -1,16 +1,20 @@
-"""Issue 30: a medium tree's protoc and a new tree's files use both cores, to the one-core result.
+"""Issue 30: a medium tree's protoc, a new tree's files and protoc's modules' check use both cores, to the
+one-core result.
 
 A batch protoc compiles in one run splits its generators with a child process beside it
-(`scaffold.generation.sharding.generators_apart`), and a new tree's files are written by two threads
-(`scaffold.record.fileops.write_new_tree`): same outputs, descriptors, warnings and errors as one run;
-same tree as one writer; a failure on either side stops the other and is raised, never lost.
+(`scaffold.generation.sharding.generators_apart`); a new tree's files are written by three threads
+(`scaffold.record.fileops.write_new_tree`); protoc's new modules compile in a worker while the run renders
+(`scaffold.record.validate.check_ahead`). Same outputs, descriptors, warnings and errors as one run; same
+tree as one writer; same problems, at the same paths, as the check before writing; a failure on any side
+stops the others and is raised, never lost; nothing outlives the run.
 """
 
 from __future__ import annotations
 
 import contextlib
-import multiprocessing
 import os
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -20,6 +24,7 @@ import pytest
 from conftest import DEADLINE_SECONDS
 from test_large_batches import COMMON, UNUSED, _compile, _readers, _service
 
+from scaffold import api
 from scaffold.core.errors import ScaffoldError
 from scaffold.generation import protoc, sharding
 from scaffold.record import fileops, validate, write
@@ -138,6 +143,81 @@ def test_the_child_is_stopped_when_this_process_run_is_cut_short(tmp_path: Path)
     assert not _readers([str(fifo)]), "no protoc child outlives the run"
 
 
+def test_a_child_that_cannot_start_leaves_the_batch_to_one_run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A process limit, a sandbox: the batch is compiled here, as one run, to the same result."""
+    names = _batch(tmp_path)
+    _apart(monkeypatch, False)
+    one = _compile(tmp_path, names)
+    started = _apart(monkeypatch, True)
+    monkeypatch.setattr(sys, "executable", str(tmp_path / "no-python"))
+    apart = _compile(tmp_path, names)
+    assert len(started) == 1 and apart == one
+
+
+def test_a_python_that_inspects_after_its_program_still_runs_the_child(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """PYTHONINSPECT makes a `python -c` child print `SystemExit` and fail: the child runs without it."""
+    names = _batch(tmp_path)
+    _apart(monkeypatch, False)
+    one = _compile(tmp_path, names)
+    started = _apart(monkeypatch, True)
+    monkeypatch.setenv("PYTHONINSPECT", "1")
+    assert _compile(tmp_path, names) == one and len(started) == 1
+
+
+FAILING_GENERATOR = (
+    "import sys\nsys.stderr.write('big/s2.proto: the grpc generator refuses this file.\\n')\nsys.exit(1)\n"
+)
+
+
+def test_the_childs_generators_fail_only_where_this_process_run_did_not(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """One protoc stops at its first generator that fails, and this process runs the first: an error of the
+    child's generators is said when this run succeeded, never beside this run's own errors."""
+    names = _batch(tmp_path)
+    _apart(monkeypatch, True)
+    monkeypatch.setattr(sharding, "_CHILD", FAILING_GENERATOR)
+    with pytest.raises(ScaffoldError) as raised:
+        _compile(tmp_path, names)
+    assert [str(p) for p in raised.value.diagnostics] == [
+        f"{tmp_path / 'big/s2.proto'}:1:1: the grpc generator refuses this file."
+    ]
+    (tmp_path / "big/s1.proto").write_text((tmp_path / "big/s1.proto").read_text().replace("string", "strin", 1))
+    with pytest.raises(ScaffoldError) as broken:
+        _compile(tmp_path, names)
+    assert not any("grpc generator" in str(p) for p in broken.value.diagnostics)
+    assert all("big/s1.proto:" in str(p) for p in broken.value.diagnostics), broken.value.diagnostics
+
+
+DIES_WITH = """
+import sys, time
+from scaffold.generation import sharding
+fifo = sys.argv[1]
+sharding.beside_a_child(["-I" + fifo.rsplit("/", 1)[0], "--pyi_out=" + fifo + ".out", fifo], lambda: time.sleep(600))
+"""
+
+
+def test_a_protoc_child_dies_with_the_run_that_started_it(tmp_path: Path) -> None:
+    """A run killed (SIGKILL: no cleanup of its own) leaves no protoc child working on for nothing."""
+    fifo = tmp_path / "blocked.proto"
+    os.mkfifo(fifo)
+    runner = subprocess.Popen([sys.executable, "-c", DIES_WITH, str(fifo)])
+    try:
+        deadline = time.monotonic() + DEADLINE_SECONDS
+        while not _readers([str(fifo)]) and time.monotonic() < deadline:
+            time.sleep(0.01)  # a poll of /proc until the child runs
+        assert _readers([str(fifo)]), "the child started"
+        runner.kill()
+        runner.wait()
+        while _readers([str(fifo)]) and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert not _readers([str(fifo)]), "the child went with the run"
+    finally:
+        runner.kill()
+
+
 def _tree(count: int) -> dict[str, bytes]:
     return {f"pkg/d{index % 7}/m{index:04}.py": f"VALUE = {index}\n".encode() for index in range(count)}
 
@@ -156,19 +236,39 @@ def test_a_new_tree_is_written_whole_and_progress_is_told_from_the_calling_threa
     assert [done for done, _, _ in told] == sorted(done for done, _, _ in told), "never going back"
 
 
-@pytest.mark.parametrize("writer", ["this thread", "the helper"])
-def test_a_file_one_writer_cannot_write_stops_both_and_is_raised(tmp_path: Path, writer: str) -> None:
-    """A directory where a file goes, in either writer's half (the helpers write the files between its own): the
-    error is raised in the caller (who takes the staged tree away), and the other writer stops early."""
-    files = _tree(1000)
-    blocked = list(files)[501 if writer == "this thread" else 502]
+def test_names_one_file_system_takes_for_one_file_are_written_by_one_writer_in_order(tmp_path: Path) -> None:
+    """On a case-insensitive file system `Foo_pb2.py` and `foo_pb2.py` are one file: the last one wins, as
+    with one writer, never a mix of the two; so each directory, whatever its case, has one writer."""
+    files = _tree(1000) | {"Pkg/D1/Same.py": b"first\n" * 1000, "pkg/d1/same.py": b"second\n"}
+    seen: dict[str, int] = {}
+    real_open = open
+
+    def spied(path: str, mode: str = "r") -> object:
+        writer = seen.setdefault(os.path.dirname(path).casefold(), threading.get_ident())
+        assert writer == threading.get_ident(), path
+        return real_open(path, mode)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr("builtins.open", spied)
+        fileops.write_new_tree(tmp_path, files, None)
+    assert len(set(seen.values())) == 3, "three writers, each with its directories"
+
+
+@pytest.mark.parametrize("writer", ["this thread", "a helper"])
+def test_a_file_one_writer_cannot_write_stops_every_writer_and_is_raised(tmp_path: Path, writer: str) -> None:
+    """A directory where a file goes, among the first files of this thread's directories (`d0`) or a helper's
+    (`d1`): the error is raised in the caller (who takes the staged tree away), every other writer stops at
+    its next file (without the stop, the two others alone would write more than 1,200 of the 3,000), and no
+    writer thread is left."""
+    files = _tree(3000)
+    blocked = [path for path in files if path.startswith("pkg/d0/" if writer == "this thread" else "pkg/d1/")][1]
     (tmp_path / blocked).mkdir(parents=True)
     with pytest.raises(IsADirectoryError) as raised:
         fileops.write_new_tree(tmp_path, files, None)
     assert raised.value.filename == str(tmp_path / blocked)
-    assert not any(thread.name == "scaffold-writer" for thread in threading.enumerate()), "the helper is done"
+    assert not any(thread.name == "scaffold-writer" for thread in threading.enumerate()), "every helper is done"
     written = sum(1 for p in tmp_path.rglob("*") if p.is_file())
-    assert written < len(files) - 1, f"the other writer stopped early: {written} of {len(files)}"
+    assert written < 1000, f"the other writers stopped early: {written} of {len(files)}"
 
 
 def _modules(count: int, broken: dict[int, bytes] | None = None) -> dict[str, bytes]:
@@ -178,17 +278,22 @@ def _modules(count: int, broken: dict[int, bytes] | None = None) -> dict[str, by
 
 
 def _pools_asked(monkeypatch: pytest.MonkeyPatch) -> list[int]:
-    """How many modules each pool `checking` (or `check_ahead`) asked for was to check."""
+    """How many modules each pool `checking` asked for was to check."""
     asked: list[int] = []
     pool = validate._pool
 
-    def spied(jobs: int, workers: int = validate._WORKERS) -> object:
+    def spied(jobs: int) -> object:
         asked.append(jobs)
-        return pool(jobs, workers)
+        return pool(jobs)
 
     monkeypatch.setattr(validate, "_pool", spied)
     monkeypatch.setattr(validate, "_WORKERS", 2)  # on any machine
     return asked
+
+
+def _workers_ahead() -> int:
+    ahead = validate._AHEAD.get()
+    return 0 if ahead is None else len(ahead.workers)
 
 
 def test_modules_checked_ahead_are_not_compiled_again(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -197,33 +302,56 @@ def test_modules_checked_ahead_are_not_compiled_again(tmp_path: Path, monkeypatc
     ahead, rest = _modules(200), {f"app/own{index}.py": f"X = {index}\n".encode() for index in range(100)}
     with validate.ahead_of_writing():
         validate.check_ahead(ahead)
+        assert _workers_ahead() == 1
         write.create_tree(tmp_path / "project", ahead | rest)
-    assert asked == [200, 100], "the ahead pool's 200 modules, then only the run's own 100"
+    assert asked == [100], "only the run's own 100 modules are compiled before writing"
     assert (tmp_path / "project/pkg/m150.py").read_bytes() == b"VALUE = 150\n"
 
 
+@pytest.mark.parametrize("rest", [100, 10])
 @pytest.mark.parametrize("scope", [True, False])
 def test_problems_found_ahead_are_said_as_the_check_before_writing_says_them(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, scope: bool
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, scope: bool, rest: int
 ) -> None:
     """Located at the project's path, in path order with the run's own modules' problems, nothing written;
-    the same with the check ahead as without it."""
+    the same with the check ahead as without it, whether the run's own modules are many or a few."""
     _pools_asked(monkeypatch)
     ahead = _modules(200, {150: b"def broken(:\n", 20: b"x = '\\d'\n"})
-    rest = {f"app/own{index}.py": f"X = {index}\n".encode() for index in range(100)} | {"app/own50.py": b"return 1\n"}
+    own = {f"app/own{index}.py": f"X = {index}\n".encode() for index in range(rest)} | {"app/own5.py": b"return 1\n"}
     root = tmp_path / "project"
     with validate.ahead_of_writing() if scope else contextlib.nullcontext(), pytest.raises(ScaffoldError) as raised:
         validate.check_ahead(ahead)
-        write.create_tree(root, ahead | rest)
+        write.create_tree(root, ahead | own)
     assert [str(p) for p in raised.value.diagnostics] == [
-        f"{root}/app/own50.py:1:1: generated code does not compile: 'return' outside function",
+        f"{root}/app/own5.py:1:1: generated code does not compile: 'return' outside function",
         f"{root}/pkg/m020.py:1:5: generated code does not compile: invalid escape sequence '\\d'",
         f"{root}/pkg/m150.py:1:12: generated code does not compile: invalid syntax",
     ]
     assert not root.exists() and os.listdir(tmp_path) == []
 
 
-def _worker_gone(jobs: object) -> object:  # pragma: no cover - runs in the ahead worker, which it ends
+def test_a_link_in_the_way_is_said_whether_modules_were_checked_ahead_or_not(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Into a project, many modules checked ahead, a few of its own, one of them broken, and a link where one
+    goes: the run says what it says without the check ahead (the link, before any module is compiled)."""
+    _pools_asked(monkeypatch)
+    root = tmp_path / "project"
+    root.mkdir()
+    (root / "app").mkdir()
+    (root / "app/linked.py").symlink_to(tmp_path / "elsewhere.py")
+    changes = {path: (content, None) for path, content in _modules(200).items()}
+    changes |= {"app/own.py": (b"return 1\n", None), "app/linked.py": (b"X = 1\n", None)}
+    said = []
+    for scope in (False, True):
+        with validate.ahead_of_writing() if scope else contextlib.nullcontext(), pytest.raises(ScaffoldError) as raised:
+            validate.check_ahead({path: content for path, (content, _) in changes.items() if path.startswith("pkg/")})
+            write.apply(root, changes, dict.fromkeys(changes))
+        said.append([str(p) for p in raised.value.diagnostics])
+    assert said[0] == said[1] and "symbolic link" in said[0][0], said
+
+
+def _worker_gone(jobs: object, sending: object) -> None:  # pragma: no cover - runs in the worker, which it ends
     os._exit(1)
 
 
@@ -231,7 +359,7 @@ def test_a_worker_that_dies_ahead_leaves_its_modules_checked_here(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     _pools_asked(monkeypatch)
-    monkeypatch.setattr(validate, "_check_jobs", _worker_gone)
+    monkeypatch.setattr(validate, "_check_and_send", _worker_gone)
     root = tmp_path / "project"
     with validate.ahead_of_writing(), pytest.raises(ScaffoldError) as raised:
         validate.check_ahead(_modules(200, {7: b"def broken(:\n"}))
@@ -241,22 +369,51 @@ def test_a_worker_that_dies_ahead_leaves_its_modules_checked_here(
     ]
 
 
-def test_checks_ahead_of_a_run_that_fails_first_leave_no_worker(monkeypatch: pytest.MonkeyPatch) -> None:
-    """A run that stops before writing (a plan refused, Ctrl-C) leaves its scope: what was compiling stops."""
+def test_leaving_the_scope_kills_what_is_still_compiling_ahead(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A run that stops before writing (a plan refused, Ctrl-C): its worker, still compiling (and holding the
+    project's lock it inherited), is gone when the run leaves the scope, not when it is done."""
     _pools_asked(monkeypatch)
-    before = set(multiprocessing.active_children())
+    heavy = {f"pkg/m{index:03}.py": b"x = [" + b"1, " * 200_000 + b"]\n" + str(index).encode() for index in range(200)}
     with pytest.raises(KeyboardInterrupt), validate.ahead_of_writing():
-        validate.check_ahead(_modules(2000))
-        assert set(multiprocessing.active_children()) - before, "a worker started"
+        validate.check_ahead(heavy)
+        ahead = validate._AHEAD.get()
+        assert ahead is not None and [process.is_alive() for process, _ in ahead.workers] == [True]
         raise KeyboardInterrupt
-    deadline = time.monotonic() + DEADLINE_SECONDS
-    while set(multiprocessing.active_children()) - before and time.monotonic() < deadline:
-        time.sleep(0.01)
-    assert not set(multiprocessing.active_children()) - before
+    assert not ahead.workers[0][0].is_alive()
 
 
-def test_without_a_writing_run_nothing_is_checked_ahead(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_without_a_writing_run_nothing_is_checked_ahead() -> None:
     """`diff`, `check`, `call`: no run that writes opened the scope, so protoc's outputs start no worker."""
-    asked = _pools_asked(monkeypatch)
     validate.check_ahead(_modules(200))
-    assert asked == []
+    assert validate._AHEAD.get() is None
+
+
+def test_a_new_checks_protocs_modules_ahead_and_a_dry_run_does_not(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Wired in: `new` (and a `gen` that writes) hand protoc's new modules over; `diff`'s dry run does not;
+    a `gen` that compiles protos whose modules come out as recorded hands nothing over."""
+    _pools_asked(monkeypatch)
+    handed: list[tuple[int, bool]] = []
+    start = validate._Ahead.start
+
+    def spied(self: validate._Ahead, files: dict[str, bytes]) -> None:
+        before = len(self.workers)
+        start(self, files)
+        handed.append((len(files), len(self.workers) > before))
+
+    monkeypatch.setattr(validate._Ahead, "start", spied)
+    source = tmp_path / "src"
+    source.mkdir()
+    for index in range(30):
+        (source / f"p{index}.proto").write_text(
+            f'syntax = "proto3";\npackage p{index};\nmessage M{index} {{}}\nservice S{index} {{ rpc Get(M{index}) returns (M{index}); }}\n'
+        )
+    project = tmp_path / "project"
+    api.new_project(sorted(source.glob("*.proto")), output=project, name="many")
+    assert handed and handed[0][1] and handed[0][0] >= 90, handed
+    handed.clear()
+    api.regenerate(project, dry_run=True, full=True)
+    assert handed == []
+    api.regenerate(project, full=True)
+    assert handed in ([], [(0, False)]), "every module as the record has it: nothing to check ahead"

@@ -52,7 +52,7 @@ from scaffold.generation.protocresult import Lazy, ProtocResult, ProtoInput
 from scaffold.generation.relocate import place
 from scaffold.generation.summary import descriptor_key
 from scaffold.layout import PROTOC_RECORD
-from scaffold.record import cache, shards, validate
+from scaffold.record import cache, shards
 from scaffold.record.hashes import Hashes
 
 _RECORD = PROTOC_RECORD
@@ -220,7 +220,6 @@ def run(
     imported = [name for name in order if name not in given and not _provided(name, provided)]
     if placed_in:
         outputs = place(outputs, (*names, *imported), placed_in)
-        validate.check_ahead(outputs)  # compiled in a worker while the run describes and renders
     reused = [name for name in order if name not in generated_now and name in unchanged]
     digests = {path: hashlib.sha256(content).hexdigest() for path, content in outputs.items()}
     later: dict[str, CompiledProto] = {}  # each reused output's entry: its bytes are read only if asked for

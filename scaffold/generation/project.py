@@ -24,9 +24,9 @@ from scaffold.core.naming import module_name, snake_case
 from scaffold.generation import configfile, configkeys, incremental, packagename, protoc, providers, replay
 from scaffold.generation import inputs as input_digest
 from scaffold.generation.config import Config
-from scaffold.generation.protocresult import ProtocResult, ProtoInput
+from scaffold.generation.protocresult import Lazy, ProtocResult, ProtoInput
 from scaffold.layout import CONFIG_FILE, MANIFEST, PROTO_DIR, STATE_DIR
-from scaffold.record import journal, lock, memo, state
+from scaffold.record import journal, lock, memo, state, validate
 from scaffold.record.disk import Disk
 from scaffold.record.hashes import Hashes
 from scaffold.record.memo import Memo
@@ -216,8 +216,21 @@ def run_protoc(inputs: Inputs) -> tuple[ProtocResult, incremental.Record]:
     result, record = incremental.run(
         inputs.protos, inputs.include_dirs, inputs.record, config.generated_dir, inputs.hashes, inputs.provided
     )
+    validate.check_ahead(_not_written_yet(result, inputs.previous))  # in a worker while the run renders
     replay.dump(result)
     return result, record
+
+
+def _not_written_yet(result: ProtocResult, previous: state.State | None) -> dict[str, bytes]:
+    """The outputs protoc compiled in this run that the manifest does not have as written (all, for `new`): the
+    modules the write stage will check. A `gen --full` compiles every proto, and most come out as they were."""
+    written = previous.files if previous is not None else {}
+    compiled = result.outputs.at_hand() if isinstance(result.outputs, Lazy) else result.outputs
+    return {
+        path: content
+        for path, content in compiled.items()
+        if (entry := written.get(path)) is None or entry.sha256 is None or entry.sha256 != result.digests.get(path)
+    }
 
 
 def holds_project(root: Path) -> bool:

@@ -4,8 +4,9 @@ protoc runs in this process: measured at 7 ms per call against 93 ms for a
 `python -m grpc_tools.protoc` subprocess, which matters for `watch`. Its
 diagnostics go to file descriptor 2 from C++, out of reach of
 `contextlib.redirect_stderr`, so they are captured by pointing fd 2 at a
-temporary file for the length of the call. A large batch is the exception:
-it runs as one child protoc per core (`scaffold.generation.sharding`).
+temporary file for the length of the call. A large batch runs as one child
+protoc per core, a medium one beside a child that takes two of its three
+generators (`scaffold.generation.sharding`).
 """
 
 from __future__ import annotations
@@ -229,13 +230,14 @@ def compile_files(
         for group, (out, described) in zip(groups, places, strict=True):
             out.mkdir()
             runs.append((group, out, described if with_descriptors else None))
+        said: list[tuple[int, str]] | None = None
         if len(groups) > 1:
             said = sharding.run_children([_arguments(*run, roots, zipped) for run in runs])
         elif zipped and sharding.generators_apart(names, find):  # the messages' modules and descriptors here
             own = _arguments(*runs[0], roots, zipped, ("python",))
             child = _arguments(names, places[0][0], None, roots, zipped, ("pyi", "grpc_python"))
             said = sharding.beside_a_child(child, lambda: _run_protoc(["grpc_tools.protoc", *own]))
-        else:
+        if said is None:  # one run here: a batch not worth a child, or one that could not be started
             said = [_run_protoc(["grpc_tools.protoc", *_arguments(*runs[0], roots, zipped)])]
         if len(groups) > 1 and any(code != 0 for code, _ in said):  # each group stops at its own first error: the
             # one run's errors instead, whatever the machine's cores (protoc stops before generating anything)

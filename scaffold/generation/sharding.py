@@ -7,11 +7,11 @@ the memory of the one process; four groups, two at a time, took 28 s and 0.79x
 spread by size, and 17.6 s as runs of the path order (`groups`), with `new`'s whole
 peak at 0.74x of the one protoc (issue 30 asks for at most 1.3x). A child costs a
 start (about 10 ms, `_CHILD`) and a parse of what its group imports, so a batch below `SHARD_FROM_BYTES`
-of proto text stays in one protoc, in-process. What a child generates for a file
+of proto text is not split in groups. What a child generates for a file
 depends only on that file and what it imports, so the groups' outputs are the single
 run's, byte for byte; the descriptors are put back in the single run's order.
 
-A medium batch (temporalio's 860 KB of proto text) is not worth groups, whose children each parse what
+A medium batch (temporalio's 72 protos, 864 KB of proto text) is not worth groups, whose children each parse what
 their group imports; its generators are split instead, the messages' modules and the descriptors written
 by this process's protoc while a child writes the stubs and the grpc modules (`generators_apart`).
 """
@@ -83,7 +83,9 @@ def generators_apart(names: Sequence[str], find: Callable[[str], Path | None]) -
     the stubs and the grpc modules while this process's run writes the messages' modules and descriptors:
     each parses the whole batch, so it pays only where generating costs more than parsing again and a
     child's start (`GENERATORS_APART_FROM_BYTES`)."""
-    return at_once() >= 2 and sum(_size(find(name)) for name in names) >= GENERATORS_APART_FROM_BYTES
+    if at_once() < 2 or getattr(sys, "frozen", False):  # one core; or a frozen build, which runs no `python -c`
+        return False
+    return sum(_size(find(name)) for name in names) >= GENERATORS_APART_FROM_BYTES
 
 
 def below_split(names: Sequence[str], find: Callable[[str], Path | None]) -> bool:
@@ -118,7 +120,10 @@ def run_children(commands: Sequence[Sequence[str]]) -> list[tuple[int, str]]:
             with lock:
                 if stopping.is_set():
                     return -1, ""
-                child = _start(command, stderr)
+                try:
+                    child = _start(command, stderr)
+                except OSError as error:
+                    raise fail(sys.executable, f"cannot start protoc in a child process: {error.strerror}") from None
                 started.append(child)
             return _finished(child, stderr)
 
@@ -143,39 +148,51 @@ def run_children(commands: Sequence[Sequence[str]]) -> list[tuple[int, str]]:
             _stop(child)
 
 
-def beside_a_child(child_command: Sequence[str], own: Callable[[], tuple[int, str]]) -> list[tuple[int, str]]:
-    """`own` protoc run (in this process) while a child runs `child_command`; each one's exit code and stderr.
-    Leaving early (Ctrl-C, an exception) stops the child."""
+def beside_a_child(child_command: Sequence[str], own: Callable[[], tuple[int, str]]) -> list[tuple[int, str]] | None:
+    """`own` protoc run (in this process) while a child runs `child_command`; each one's exit code and stderr,
+    or only `own`'s where it failed (one protoc stops at its first generator that fails, and this process
+    runs the first). None, with nothing run, where no child could be started (a process limit). Leaving
+    early (Ctrl-C, an exception) stops the child."""
     with tempfile.TemporaryFile() as stderr:
-        child = _start(child_command, stderr)
         try:
-            return [own(), _finished(child, stderr)]
+            child = _start(child_command, stderr)
+        except OSError:
+            return None
+        try:
+            said = own()
+            return [said] if said[0] != 0 else [said, _finished(child, stderr)]
         finally:
             _stop(child)
 
 
 _CHILD = (
     "import os, sys\n"
+    "try:\n"
+    "    import ctypes\n"
+    "    ctypes.CDLL(None).prctl(1, 9)\n"  # PR_SET_PDEATHSIG, SIGKILL: gone with the run that started it
+    "except Exception:\n"
+    "    pass\n"
+    "if os.getppid() != int(os.environ['SCAFFOLD_PROTOC_PARENT']):\n"  # that run died before it was set
+    "    sys.exit(1)\n"
     "from grpc_tools import _protoc_compiler\n"
     "sys.exit(_protoc_compiler.run_main([b'grpc_tools.protoc', *map(os.fsencode, sys.argv[1:])]))\n"
 )
 """A child's program: grpcio-tools' compiler and nothing else. `python -m grpc_tools.protoc` took 30 ms to
-start here, this 10 ms; what that module adds, an -I of the well-known protos, every command here names."""
+start here, this 10 ms; what that module adds, an -I of the well-known protos, every command here names.
+It dies with the process that started it (Linux), as the compile check's workers do."""
 
 
 def _start(command: Sequence[str], stderr: IO[bytes]) -> subprocess.Popen[bytes]:
+    """A protoc child, started; OSError where it cannot be."""
     import subprocess  # here: with concurrent.futures, 6 ms of every small run's imports
 
-    try:
-        return subprocess.Popen(
-            [sys.executable, "-c", _CHILD, *command],
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.DEVNULL,
-            stderr=stderr,  # a file: a pipe could fill and stall the child
-            env=_child_environment(),
-        )
-    except OSError as error:
-        raise fail(sys.executable, f"cannot start protoc in a child process: {error.strerror}") from None
+    return subprocess.Popen(
+        [sys.executable, "-c", _CHILD, *command],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=stderr,  # a file: a pipe could fill and stall the child
+        env=_child_environment(),
+    )
 
 
 def _finished(child: subprocess.Popen[bytes], stderr: IO[bytes]) -> tuple[int, str]:
@@ -186,9 +203,15 @@ def _finished(child: subprocess.Popen[bytes], stderr: IO[bytes]) -> tuple[int, s
 
 def _child_environment() -> dict[str, str]:
     """This process's environment, with what a child needs to import what this process imports (a
-    zipapp's or a wrapper's `sys.path`), and without the working directory first on its path (Python
-    3.11's safe path; 3.10 ignores it)."""
-    return os.environ | {"PYTHONPATH": os.pathsep.join(p for p in sys.path if p), "PYTHONSAFEPATH": "1"}
+    zipapp's or a wrapper's `sys.path`), without the working directory first on its path (Python
+    3.11's safe path; 3.10 ignores it), and without PYTHONINSPECT (which makes the child's exit print
+    `SystemExit` and fail)."""
+    environment = {key: value for key, value in os.environ.items() if key != "PYTHONINSPECT"}
+    return environment | {
+        "PYTHONPATH": os.pathsep.join(p for p in sys.path if p),
+        "PYTHONSAFEPATH": "1",
+        "SCAFFOLD_PROTOC_PARENT": str(os.getpid()),
+    }
 
 
 def _stop(child: subprocess.Popen[bytes]) -> None:

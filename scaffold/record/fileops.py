@@ -79,29 +79,48 @@ def write_new_tree(directory: Path, files: Mapping[str, bytes], progress: Progre
         write_all(items, progress)
         return
 
-    def helper(first: int) -> None:
+    parts: list[list[tuple[str, bytes]]] = [[] for _ in range(_WRITERS)]
+    writer_of: dict[str, int] = {}  # by directory, whatever its case: names one file system takes for one
+    for full, content in items:  # file (`Foo_pb2.py`, `foo_pb2.py`) are written by one writer, in order
+        parts[writer_of.setdefault(os.path.dirname(full).casefold(), len(writer_of) % _WRITERS)].append((full, content))
+
+    def helper(part: list[tuple[str, bytes]]) -> None:
         try:
-            write_all(items[first::_WRITERS], None)
+            write_all(part, None)
         except BaseException as error:  # noqa: BLE001 - raised in the calling thread, below
             failed.append(error)
             stop.set()
 
-    helpers = [threading.Thread(target=helper, args=(first,), name="scaffold-writer") for first in range(1, _WRITERS)]
-    for thread in helpers:
-        thread.start()
+    helpers = [threading.Thread(target=helper, args=(part,), name="scaffold-writer") for part in parts[1:]]
     try:
-        write_all(items[::_WRITERS], progress)
         for thread in helpers:
-            thread.join()
+            thread.start()
+        write_all(parts[0], progress)
+    except BaseException:
+        stop.set()  # this thread failed (a full disk) or was interrupted: the helpers stop at their next file
+        raise
     finally:
-        if any(thread.is_alive() for thread in helpers):  # this thread failed (a full disk) or was interrupted
-            stop.set()
-            for thread in helpers:
-                thread.join()
+        _joined(helpers, stop)
     if failed:
         raise failed[0]
     if progress:
         progress(len(items), len(items))
+
+
+def _joined(threads: list[threading.Thread], stop: threading.Event) -> None:
+    """Wait for each started thread to end, even through a Ctrl-C (which sets `stop`, and is raised once they
+    have): the caller takes the staged tree away next, which a writer still running could leave half there."""
+    interrupted: KeyboardInterrupt | None = None
+    for thread in threads:
+        while thread.ident is not None:  # started
+            try:
+                thread.join()
+                break
+            except KeyboardInterrupt as error:
+                interrupted = error
+                stop.set()
+    if interrupted is not None:
+        raise interrupted
 
 
 _WRITERS = 3

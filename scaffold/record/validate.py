@@ -28,6 +28,8 @@ from scaffold.core.processes import die_with_parent, usable_cores
 
 if TYPE_CHECKING:
     import concurrent.futures
+    from multiprocessing.connection import Connection
+    from multiprocessing.process import BaseProcess
 
 
 @contextlib.contextmanager
@@ -56,36 +58,41 @@ def checking(
         if content is not None and path.endswith((".py", ".pyi")) and path not in users_text:
             to_check.setdefault((content, path.endswith(".pyi")), str(root / path))
     ahead = _AHEAD.get()
-    checked_ahead = ahead.taken(to_check) if ahead is not None else _nothing_ahead
+    checked_ahead = ahead.taken(to_check) if ahead is not None else None
     jobs = [(content, display, stub) for (content, stub), display in to_check.items()]
     pool = _pool(len(jobs))
-    if pool is None or problems:  # a path problem stops the run at once: every module is checked now, to say all
-        problems += _by_path(_checked_now(jobs, pool) + checked_ahead())
-        if problems:
+    if problems or (pool is None and checked_ahead is None):  # a path problem stops the run at once: every
+        problems += _by_path(_checked_now(jobs, pool) + (checked_ahead() if checked_ahead else []))  # module is
+        if problems:  # checked now, to say all; so is a small batch
             raise ScaffoldError(problems)
         yield lambda: None
         return
-    try:
-        results = _mapped(pool, jobs)
+    try:  # compile problems are said once staged, as a large batch's always were, whatever was checked ahead
+        results = _mapped(pool, jobs) if pool is not None else None
 
         def finish() -> None:
-            found = _by_path([p for p in results if p is not None] + checked_ahead())
-            pool.shutdown()  # idle workers gone before anything is swapped in, not kept through the swap
+            found = [p for p in results if p is not None] if results is not None else _checked_now(jobs, None)
+            found = _by_path(found + (checked_ahead() if checked_ahead else []))
+            if pool is not None:
+                pool.shutdown()  # idle workers gone before anything is swapped in, not kept through the swap
             if found:
                 raise ScaffoldError(found)
 
         yield finish
     except BaseException:
-        pool.shutdown(wait=False, cancel_futures=True)
+        if pool is not None:
+            pool.shutdown(wait=False, cancel_futures=True)
         raise
     finally:
-        pool.shutdown()
+        if pool is not None:
+            pool.shutdown()
 
 
 @contextlib.contextmanager
 def ahead_of_writing() -> Iterator[None]:
     """The scope of a run that will write: modules it hands to `check_ahead` meanwhile start compiling in a
-    worker at once, and its `checking` takes their results. Leaving it stops what is still compiling."""
+    forked worker at once, and its `checking` takes their results. Leaving it kills what is still running
+    (a worker holds the project's lock it inherited while it lives)."""
     ahead = _Ahead()
     token = _AHEAD.set(ahead)
     try:
@@ -96,69 +103,98 @@ def ahead_of_writing() -> Iterator[None]:
 
 
 def check_ahead(files: Mapping[str, bytes]) -> None:
-    """Start compiling `files` (.py and .pyi, by path in the project) in one worker, when the run opened
-    `ahead_of_writing` and they are many: protoc's outputs, while this process describes and renders on
-    the other core. temporalio's `new` waited 70 to 150 ms for its check after writing; googleapis'
-    21,000 protoc modules are most of its 12 s of checking."""
+    """Start compiling `files` (.py and .pyi, by path in the project) in a worker, when the run opened
+    `ahead_of_writing` and they are many: protoc's new outputs, while this process describes and renders on
+    the other core. temporalio's `new` waited 70 to 150 ms for its check after writing."""
     ahead = _AHEAD.get()
     if ahead is not None:
         ahead.start(files)
 
 
 class _Ahead:
-    """The checks one run started ahead: each module's future result, by content and kind, as `checking` keys."""
+    """The checks one run started ahead: one forked worker per batch handed over, which compiles it and
+    sends every module's problem back at once; each module's place in it, by content and kind (as
+    `checking` keys them). A forked worker inherits the modules to check: nothing is sent to it."""
 
     def __init__(self) -> None:
-        self.pool: concurrent.futures.ProcessPoolExecutor | None = None
-        self.results: dict[tuple[bytes, bool], tuple[concurrent.futures.Future[list[Diagnostic | None]], int]] = {}
+        self.workers: list[tuple[BaseProcess, Connection]] = []
+        self.places: dict[tuple[bytes, bool], tuple[int, int]] = {}
+        self.received: dict[int, list[Diagnostic | None] | None] = {}
 
     def start(self, files: Mapping[str, bytes]) -> None:
         jobs = {(content, path.endswith(".pyi")): path for path, content in sorted(files.items())}
-        jobs = {key: path for key, path in jobs.items() if path.endswith((".py", ".pyi")) and key not in self.results}
-        if self.pool is None:
-            self.pool = _pool(len(jobs), workers=1)
-        if self.pool is None:
-            return  # a few modules, one core or no fork: `checking` compiles them with the rest
-        listed = [(content, path, stub) for (content, stub), path in jobs.items()]
-        size = max(1, len(listed) // 16)  # small chunks: leaving the scope early waits for one at most
-        for first in range(0, len(listed), size):
-            future = self.pool.submit(_check_jobs, listed[first : first + size])
-            for index, (content, _, stub) in enumerate(listed[first : first + size]):
-                self.results[content, stub] = (future, index)
+        listed = [
+            (c, p, stub)
+            for (c, stub), p in jobs.items()
+            if p.endswith((".py", ".pyi")) and (c, stub) not in self.places
+        ]
+        if len(listed) < _PARALLEL_FROM or _WORKERS < 2:
+            return  # few, or one core: `checking` compiles them with the rest
+        import multiprocessing  # here: a small project's run never needs it
 
-    def taken(self, to_check: dict[tuple[bytes, bool], str]) -> Callable[[], list[Diagnostic]]:
-        """Take the modules of `to_check` checked ahead out of it; what waits for their problems, said at
-        the paths `checking` would name."""
-        taken = {key: (self.results[key], to_check.pop(key)) for key in list(to_check) if key in self.results}
+        if "fork" not in multiprocessing.get_all_start_methods():
+            return
+        context = multiprocessing.get_context("fork")
+        receiving, sending = context.Pipe(duplex=False)
+        try:
+            worker = context.Process(target=_check_and_send, args=(listed, sending), daemon=True)
+            worker.start()
+        except Exception:  # noqa: BLE001 - none could be forked (a process limit): `checking` compiles them
+            receiving.close()
+            return
+        finally:
+            sending.close()
+        self.workers.append((worker, receiving))
+        for position, (content, _, stub) in enumerate(listed):
+            self.places[content, stub] = (len(self.workers) - 1, position)
+
+    def taken(self, to_check: dict[tuple[bytes, bool], str]) -> Callable[[], list[Diagnostic]] | None:
+        """Take the modules of `to_check` checked ahead out of it (None when there are none); what waits for
+        their problems, said at the paths `checking` would name."""
+        taken = {key: (self.places[key], to_check.pop(key)) for key in list(to_check) if key in self.places}
+        if not taken:
+            return None
 
         def found() -> list[Diagnostic]:
             problems = []
-            for (content, stub), ((future, index), display) in taken.items():
-                try:
-                    problem = future.result()[index]
-                except Exception:  # noqa: BLE001 - a worker gone (killed, out of memory): checked here instead
-                    problem = _check_python(content, display, stub)
+            for (content, stub), ((worker, position), display) in taken.items():
+                results = self._results(worker)
+                problem = _check_python(content, display, stub) if results is None else results[position]
                 if problem is not None:
                     problems.append(dataclasses.replace(problem, path=display))
             return problems
 
         return found
 
+    def _results(self, worker: int) -> list[Diagnostic | None] | None:
+        """What `worker` sent; None where it died first (killed, out of memory): its modules are checked here."""
+        if worker not in self.received:
+            try:
+                self.received[worker] = self.workers[worker][1].recv()
+            except (EOFError, OSError):
+                self.received[worker] = None
+        return self.received[worker]
+
     def close(self) -> None:
-        if self.pool is not None:
-            self.pool.shutdown(wait=False, cancel_futures=True)
+        for process, receiving in self.workers:
+            receiving.close()
+            process.kill()  # done and waiting to send, or still compiling: its results are not wanted now
+            process.join()
 
 
-def _nothing_ahead() -> list[Diagnostic]:
-    return []
+def _check_and_send(jobs: list[tuple[bytes, str, bool]], sending: Connection) -> None:  # pragma: no cover
+    """A worker ahead: every job's problem, sent at once (runs in the forked worker)."""
+    _worker_started()
+    sending.send([_check_python(*job) for job in jobs])
+    sending.close()
+
+
+_AHEAD: contextvars.ContextVar[_Ahead | None] = contextvars.ContextVar("checks_ahead", default=None)
 
 
 def _by_path(found: list[Diagnostic]) -> list[Diagnostic]:
     """Modules' problems in the order of their paths, wherever they were checked (one problem per module)."""
     return sorted(found, key=lambda problem: problem.path)
-
-
-_AHEAD: contextvars.ContextVar[_Ahead | None] = contextvars.ContextVar("checks_ahead", default=None)
 
 
 def _checked_now(
@@ -182,7 +218,7 @@ _PARALLEL_FROM = 64  # below this many modules, starting worker processes costs 
 _WORKERS = min(usable_cores(), 8)
 
 
-def _pool(jobs: int, workers: int = _WORKERS) -> concurrent.futures.ProcessPoolExecutor | None:
+def _pool(jobs: int) -> concurrent.futures.ProcessPoolExecutor | None:
     """Forked workers (which inherit everything already imported) for a large batch; None for a small one,
     or where the machine has one core or cannot fork. Compiling is pure CPU: the cores divide it."""
     if jobs < _PARALLEL_FROM or _WORKERS < 2:
@@ -193,7 +229,7 @@ def _pool(jobs: int, workers: int = _WORKERS) -> concurrent.futures.ProcessPoolE
     if "fork" not in multiprocessing.get_all_start_methods():
         return None
     return concurrent.futures.ProcessPoolExecutor(
-        workers, mp_context=multiprocessing.get_context("fork"), initializer=_worker_started
+        _WORKERS, mp_context=multiprocessing.get_context("fork"), initializer=_worker_started
     )
 
 
@@ -202,11 +238,6 @@ def _worker_started() -> None:  # pragma: no cover - runs in each worker
     when the run is killed, never holding the project's lock it inherited (`scaffold.record.lock`)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     die_with_parent(signal.SIGKILL)
-
-
-def _check_jobs(jobs: list[tuple[bytes, str, bool]]) -> list[Diagnostic | None]:
-    """A chunk of modules' checks, as a worker runs it."""
-    return [_check_python(*job) for job in jobs]
 
 
 def _check_job(job: tuple[bytes, str, bool]) -> Diagnostic | None:
