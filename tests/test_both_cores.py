@@ -17,6 +17,8 @@ import subprocess
 import sys
 import threading
 import time
+import types
+import unicodedata
 from collections.abc import Callable
 from pathlib import Path
 
@@ -26,8 +28,8 @@ from test_large_batches import COMMON, UNUSED, _compile, _readers, _service
 
 from scaffold import api
 from scaffold.core.errors import ScaffoldError
-from scaffold.generation import protoc, sharding
-from scaffold.record import fileops, validate, write
+from scaffold.generation import project, protoc, sharding
+from scaffold.record import fileops, lock, validate, write
 
 
 def _batch(root: Path, count: int = 8) -> list[str]:
@@ -113,16 +115,22 @@ def test_a_failing_batch_with_generators_apart_says_what_the_one_run_says(
     assert said == [str(problem) for problem in alone.value.diagnostics] and f"{broken}:" in said[0], said
 
 
-def test_a_child_that_dies_fails_the_batch_located(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Its outputs missing is never a batch with fewer modules: the run fails, saying how the child ended."""
+@pytest.mark.parametrize(
+    "child",
+    ["import os, signal; os.kill(os.getpid(), signal.SIGKILL)", "import sys; sys.exit(3)"],
+    ids=["killed", "a python that runs no program"],
+)
+def test_a_child_that_ends_without_a_word_leaves_the_batch_to_one_run(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, child: str
+) -> None:
+    """Its outputs missing is never a batch with fewer modules, nor a failure without a message: the batch is
+    compiled here, as one run, to the one run's result."""
     names = _batch(tmp_path)
-    _apart(monkeypatch, True)
-    monkeypatch.setattr(sharding, "_CHILD", "import os, signal; os.kill(os.getpid(), signal.SIGKILL)")
-    with pytest.raises(ScaffoldError) as raised:
-        _compile(tmp_path, names)
-    assert [str(p) for p in raised.value.diagnostics] == [
-        f"{tmp_path / names[0]}:1:1: protoc failed without a message (stopped by signal 9)"
-    ]
+    _apart(monkeypatch, False)
+    one = _compile(tmp_path, names)
+    started = _apart(monkeypatch, True)
+    monkeypatch.setattr(sharding, "_CHILD", child)
+    assert _compile(tmp_path, names) == one and len(started) == 1
 
 
 def test_the_child_is_stopped_when_this_process_run_is_cut_short(tmp_path: Path) -> None:
@@ -237,31 +245,49 @@ def test_a_new_tree_is_written_whole_and_progress_is_told_from_the_calling_threa
 
 
 def test_names_one_file_system_takes_for_one_file_are_written_by_one_writer_in_order(tmp_path: Path) -> None:
-    """On a case-insensitive file system `Foo_pb2.py` and `foo_pb2.py` are one file: the last one wins, as
-    with one writer, never a mix of the two; so each directory, whatever its case, has one writer."""
-    files = _tree(1000) | {"Pkg/D1/Same.py": b"first\n" * 1000, "pkg/d1/same.py": b"second\n"}
-    seen: dict[str, int] = {}
+    """Where case is folded or `café` composed or not, `Foo_pb2.py` and `foo_pb2.py` (or the two `café`s) are
+    one file: the last one wins, as with one writer, never a mix of the two. Files of one directory are
+    otherwise spread over the writers (a flat package is not written by one)."""
+    files = {f"pkg/m{index:04}.py": b"x\n" for index in range(600)}
+    files |= {"Pkg/D1/Same.py": b"first\n", "pkg/d1/same.py": b"second\n"}
+    files |= {"pkg/caf\u00e9.py": b"composed\n", "pkg/cafe\u0301.py": b"decomposed\n"}
+    writers: dict[str, set[int]] = {}
     real_open = open
 
     def spied(path: str, mode: str = "r") -> object:
-        writer = seen.setdefault(os.path.dirname(path).casefold(), threading.get_ident())
-        assert writer == threading.get_ident(), path
+        key = unicodedata.normalize("NFC", os.path.relpath(path, tmp_path)).casefold()
+        writers.setdefault(key, set()).add(threading.get_ident())
         return real_open(path, mode)
 
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr("builtins.open", spied)
         fileops.write_new_tree(tmp_path, files, None)
-    assert len(set(seen.values())) == 3, "three writers, each with its directories"
+    assert len(writers["pkg/d1/same.py"]) == 1 and len(writers["pkg/caf\u00e9.py"]) == 1
+    assert len(set().union(*writers.values())) == 3, "the flat package's files went to three writers"
+
+
+def test_a_thread_that_cannot_start_leaves_its_files_to_the_calling_thread(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A container's pids limit counts threads: no writer to be had is a tree written by one, not a failure."""
+    files = _tree(1000)
+
+    def refused(self: threading.Thread) -> None:
+        raise RuntimeError("can't start new thread")
+
+    monkeypatch.setattr(threading.Thread, "start", refused)
+    fileops.write_new_tree(tmp_path, files, None)
+    assert {p.relative_to(tmp_path).as_posix(): p.read_bytes() for p in tmp_path.rglob("*") if p.is_file()} == files
 
 
 @pytest.mark.parametrize("writer", ["this thread", "a helper"])
 def test_a_file_one_writer_cannot_write_stops_every_writer_and_is_raised(tmp_path: Path, writer: str) -> None:
-    """A directory where a file goes, among the first files of this thread's directories (`d0`) or a helper's
-    (`d1`): the error is raised in the caller (who takes the staged tree away), every other writer stops at
+    """A directory where a file goes, among the first files of this thread or of a helper: the error is
+    raised in the caller (who takes the staged tree away), every other writer stops at
     its next file (without the stop, the two others alone would write more than 1,200 of the 3,000), and no
     writer thread is left."""
     files = _tree(3000)
-    blocked = [path for path in files if path.startswith("pkg/d0/" if writer == "this thread" else "pkg/d1/")][1]
+    blocked = list(files)[3 if writer == "this thread" else 4]  # the files go to the writers in turn
     (tmp_path / blocked).mkdir(parents=True)
     with pytest.raises(IsADirectoryError) as raised:
         fileops.write_new_tree(tmp_path, files, None)
@@ -416,4 +442,84 @@ def test_a_new_checks_protocs_modules_ahead_and_a_dry_run_does_not(
     api.regenerate(project, dry_run=True, full=True)
     assert handed == []
     api.regenerate(project, full=True)
-    assert handed in ([], [(0, False)]), "every module as the record has it: nothing to check ahead"
+    assert handed == [(0, False)], "every module as the manifest has it written: nothing to check ahead"
+
+
+def test_modules_ahead_are_split_among_one_worker_fewer_than_the_checks(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """On more cores the check ahead uses them (one left to the run), each worker's problems still said."""
+    _pools_asked(monkeypatch)
+    monkeypatch.setattr(validate, "_WORKERS", 3)
+    root = tmp_path / "project"
+    files = _modules(200, {7: b"def broken(:\n", 8: b"def other(:\n"})
+    with validate.ahead_of_writing(), pytest.raises(ScaffoldError) as raised:
+        validate.check_ahead(files)
+        assert _workers_ahead() == 2
+        write.create_tree(root, files)
+    assert [str(p).split(": generated")[0] for p in raised.value.diagnostics] == [
+        f"{root}/pkg/m007.py:1:12",
+        f"{root}/pkg/m008.py:1:11",
+    ]
+
+
+def test_what_is_handed_ahead_is_what_the_manifest_does_not_have_as_written() -> None:
+    """A module recorded with another hash, with none, not recorded, or without a hash of this run's is
+    handed over; only one recorded with this run's hash is not."""
+    outputs = {"g/a_pb2.py": b"a", "g/b_pb2.py": b"b", "g/c_pb2.py": b"c", "g/d_pb2.py": b"d", "g/e_pb2.py": b"e"}
+    digests = {"g/a_pb2.py": "A", "g/b_pb2.py": "B", "g/c_pb2.py": "C", "g/d_pb2.py": "D"}
+    result = types.SimpleNamespace(outputs=outputs, digests=digests)
+    files = {
+        "g/a_pb2.py": types.SimpleNamespace(sha256="A"),
+        "g/b_pb2.py": types.SimpleNamespace(sha256="other"),
+        "g/c_pb2.py": types.SimpleNamespace(sha256=None),
+        "g/e_pb2.py": types.SimpleNamespace(sha256="E"),
+    }
+    previous = types.SimpleNamespace(files=files)
+    assert sorted(project._not_written_yet(result, previous)) == [
+        "g/b_pb2.py",
+        "g/c_pb2.py",
+        "g/d_pb2.py",
+        "g/e_pb2.py",
+    ]  # type: ignore[arg-type]
+    assert sorted(project._not_written_yet(result, None)) == sorted(outputs)  # type: ignore[arg-type]
+
+
+KILLED_WITH_A_WORKER_AHEAD = """
+import sys, time
+from pathlib import Path
+from scaffold.record import lock, validate
+validate._WORKERS = 2
+validate._check_python = lambda *job: time.sleep(600)  # a worker that would compile for ten minutes
+with lock.held(Path(sys.argv[1])), validate.ahead_of_writing():
+    validate.check_ahead({f"pkg/m{i:03}.py": str(i).encode() for i in range(200)})
+    print(validate._AHEAD.get().workers[0][0].pid, flush=True)
+    time.sleep(600)
+"""
+
+
+def test_a_run_killed_while_compiling_ahead_leaves_the_lock_free(tmp_path: Path) -> None:
+    """SIGKILL: no scope is left, nothing is killed by the run; the worker, which inherited the lock, goes
+    with it (a worker compiling for ten minutes), and the next run takes the lock at once."""
+    runner = subprocess.Popen([sys.executable, "-c", KILLED_WITH_A_WORKER_AHEAD, str(tmp_path)], stdout=subprocess.PIPE)
+    try:
+        assert runner.stdout is not None
+        worker = int(runner.stdout.readline())
+        runner.kill()
+        runner.wait()
+        deadline = time.monotonic() + DEADLINE_SECONDS
+        while _running(worker) and time.monotonic() < deadline:
+            time.sleep(0.01)  # a poll of /proc until the kernel has killed it
+        assert not _running(worker), "the worker went with the run"
+        with lock.held(tmp_path, wait_seconds=0):
+            pass
+    finally:
+        runner.kill()
+
+
+def _running(pid: int) -> bool:
+    """Whether `pid` is a process that has not exited (a zombie has: it holds no descriptor)."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False

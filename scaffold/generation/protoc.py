@@ -237,7 +237,7 @@ def compile_files(
             own = _arguments(*runs[0], roots, zipped, ("python",))
             child = _arguments(names, places[0][0], None, roots, zipped, ("pyi", "grpc_python"))
             said = sharding.beside_a_child(child, lambda: _run_protoc(["grpc_tools.protoc", *own]))
-        if said is None:  # one run here: a batch not worth a child, or one that could not be started
+        if said is None:  # one run here: a batch not worth a child, or one whose child could not run
             said = [_run_protoc(["grpc_tools.protoc", *_arguments(*runs[0], roots, zipped)])]
         if len(groups) > 1 and any(code != 0 for code, _ in said):  # each group stops at its own first error: the
             # one run's errors instead, whatever the machine's cores (protoc stops before generating anything)

@@ -61,8 +61,8 @@ def groups(names: Sequence[str], find: Callable[[str], Path | None]) -> list[lis
     groups make a group each. Deterministic."""
     sizes = {name: _size(find(name)) for name in names}
     total = sum(sizes.values())
-    if at_once() < 2 or total < SHARD_FROM_BYTES:
-        return [list(names)]
+    if at_once() < 2 or total < SHARD_FROM_BYTES or getattr(sys, "frozen", False):  # a frozen build runs no
+        return [list(names)]  # `python -c`
     ordered = sorted(set(names))
     count = min(at_once() * _GROUPS_PER_CHILD, len(ordered))
     member: dict[str, int] = {}
@@ -151,8 +151,9 @@ def run_children(commands: Sequence[Sequence[str]]) -> list[tuple[int, str]]:
 def beside_a_child(child_command: Sequence[str], own: Callable[[], tuple[int, str]]) -> list[tuple[int, str]] | None:
     """`own` protoc run (in this process) while a child runs `child_command`; each one's exit code and stderr,
     or only `own`'s where it failed (one protoc stops at its first generator that fails, and this process
-    runs the first). None, with nothing run, where no child could be started (a process limit). Leaving
-    early (Ctrl-C, an exception) stops the child."""
+    runs the first). None where the child could not be started (a process limit) or ended without a word
+    (killed; a `sys.executable` that runs no `python -c`): the caller runs the batch itself. Leaving early
+    (Ctrl-C, an exception) stops the child."""
     with tempfile.TemporaryFile() as stderr:
         try:
             child = _start(child_command, stderr)
@@ -160,7 +161,10 @@ def beside_a_child(child_command: Sequence[str], own: Callable[[], tuple[int, st
             return None
         try:
             said = own()
-            return [said] if said[0] != 0 else [said, _finished(child, stderr)]
+            if said[0] != 0:
+                return [said]
+            theirs = _finished(child, stderr)
+            return None if theirs[0] != 0 and not theirs[1].strip() else [said, theirs]
         finally:
             _stop(child)
 

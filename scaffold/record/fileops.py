@@ -79,10 +79,13 @@ def write_new_tree(directory: Path, files: Mapping[str, bytes], progress: Progre
         write_all(items, progress)
         return
 
+    import unicodedata  # here: only a large tree needs it
+
     parts: list[list[tuple[str, bytes]]] = [[] for _ in range(_WRITERS)]
-    writer_of: dict[str, int] = {}  # by directory, whatever its case: names one file system takes for one
-    for full, content in items:  # file (`Foo_pb2.py`, `foo_pb2.py`) are written by one writer, in order
-        parts[writer_of.setdefault(os.path.dirname(full).casefold(), len(writer_of) % _WRITERS)].append((full, content))
+    writer_of: dict[str, int] = {}  # paths a file system may take for one file (`Foo_pb2.py` and `foo_pb2.py`
+    for full, content in items:  # where case is folded, `café` composed or not) go to one writer, in order
+        key = unicodedata.normalize("NFC", full).casefold()
+        parts[writer_of.setdefault(key, len(writer_of) % _WRITERS)].append((full, content))
 
     def helper(part: list[tuple[str, bytes]]) -> None:
         try:
@@ -91,11 +94,17 @@ def write_new_tree(directory: Path, files: Mapping[str, bytes], progress: Progre
             failed.append(error)
             stop.set()
 
-    helpers = [threading.Thread(target=helper, args=(part,), name="scaffold-writer") for part in parts[1:]]
+    helpers: list[threading.Thread] = []
+    own = parts[0]
     try:
-        for thread in helpers:
-            thread.start()
-        write_all(parts[0], progress)
+        for part in parts[1:]:
+            helpers.append(threading.Thread(target=helper, args=(part,), name="scaffold-writer"))
+            try:
+                helpers[-1].start()
+            except RuntimeError:  # no thread to be had (a container's pids limit): this one writes its part
+                helpers.pop()
+                own = own + part
+        write_all(own, progress)
     except BaseException:
         stop.set()  # this thread failed (a full disk) or was interrupted: the helpers stop at their next file
         raise
@@ -108,13 +117,14 @@ def write_new_tree(directory: Path, files: Mapping[str, bytes], progress: Progre
 
 
 def _joined(threads: list[threading.Thread], stop: threading.Event) -> None:
-    """Wait for each started thread to end, even through a Ctrl-C (which sets `stop`, and is raised once they
+    """Wait for each of the started `threads` to end, even through a Ctrl-C (which sets `stop`, and is raised once they
     have): the caller takes the staged tree away next, which a writer still running could leave half there."""
     interrupted: KeyboardInterrupt | None = None
     for thread in threads:
-        while thread.ident is not None:  # started
+        while True:
             try:
-                thread.join()
+                if thread.ident is not None:  # started (a Ctrl-C may land between listing it and starting it)
+                    thread.join()
                 break
             except KeyboardInterrupt as error:
                 interrupted = error

@@ -16,6 +16,7 @@ import ast
 import contextlib
 import contextvars
 import dataclasses
+import os
 import signal
 import warnings
 from collections.abc import Callable, Collection, Iterator, Mapping
@@ -28,6 +29,7 @@ from scaffold.core.processes import die_with_parent, usable_cores
 
 if TYPE_CHECKING:
     import concurrent.futures
+    import multiprocessing.context
     from multiprocessing.connection import Connection
     from multiprocessing.process import BaseProcess
 
@@ -98,8 +100,13 @@ def ahead_of_writing() -> Iterator[None]:
     try:
         yield
     finally:
-        _AHEAD.reset(token)
         ahead.close()
+        _AHEAD.reset(token)
+
+
+def ahead_open() -> bool:
+    """Whether this run opened `ahead_of_writing`: else what it would hand over need not even be gathered."""
+    return _AHEAD.get() is not None
 
 
 def check_ahead(files: Mapping[str, bytes]) -> None:
@@ -112,9 +119,10 @@ def check_ahead(files: Mapping[str, bytes]) -> None:
 
 
 class _Ahead:
-    """The checks one run started ahead: one forked worker per batch handed over, which compiles it and
-    sends every module's problem back at once; each module's place in it, by content and kind (as
-    `checking` keys them). A forked worker inherits the modules to check: nothing is sent to it."""
+    """The checks one run started ahead: each batch handed over split among forked workers (one fewer than
+    the check's, leaving a core to the run), each of which compiles its part and sends every module's
+    problem back at once; each module's worker and place, by content and kind (as `checking` keys them).
+    A forked worker inherits the modules to check: nothing is sent to it."""
 
     def __init__(self) -> None:
         self.workers: list[tuple[BaseProcess, Connection]] = []
@@ -134,19 +142,29 @@ class _Ahead:
 
         if "fork" not in multiprocessing.get_all_start_methods():
             return
-        context = multiprocessing.get_context("fork")
+        count = _WORKERS - 1
+        for part in (listed[first::count] for first in range(count)):
+            if not self._fork(multiprocessing.get_context("fork"), part):
+                return  # none could be forked (a process limit): `checking` compiles the rest
+
+    def _fork(self, context: multiprocessing.context.ForkContext, part: list[tuple[bytes, str, bool]]) -> bool:
         receiving, sending = context.Pipe(duplex=False)
+        worker = context.Process(target=_check_and_send, args=(part, sending, receiving, os.getpid()), daemon=True)
         try:
-            worker = context.Process(target=_check_and_send, args=(listed, sending), daemon=True)
             worker.start()
-        except Exception:  # noqa: BLE001 - none could be forked (a process limit): `checking` compiles them
+        except BaseException as error:
             receiving.close()
-            return
+            if worker.pid is not None:  # forked, then failed (Ctrl-C): never left running with the lock
+                os.kill(worker.pid, signal.SIGKILL)
+            if isinstance(error, Exception):
+                return False
+            raise
         finally:
             sending.close()
         self.workers.append((worker, receiving))
-        for position, (content, _, stub) in enumerate(listed):
+        for position, (content, _, stub) in enumerate(part):
             self.places[content, stub] = (len(self.workers) - 1, position)
+        return True
 
     def taken(self, to_check: dict[tuple[bytes, bool], str]) -> Callable[[], list[Diagnostic]] | None:
         """Take the modules of `to_check` checked ahead out of it (None when there are none); what waits for
@@ -182,11 +200,19 @@ class _Ahead:
             process.join()
 
 
-def _check_and_send(jobs: list[tuple[bytes, str, bool]], sending: Connection) -> None:  # pragma: no cover
-    """A worker ahead: every job's problem, sent at once (runs in the forked worker)."""
-    _worker_started()
-    sending.send([_check_python(*job) for job in jobs])
-    sending.close()
+def _check_and_send(  # pragma: no cover - runs in the forked worker
+    jobs: list[tuple[bytes, str, bool]], sending: Connection, receiving: Connection, parent: int
+) -> None:
+    """A worker ahead: every job's problem, sent at once. It holds no reading end of its own pipe (a run
+    that dies closes the only one, and a send blocked on it ends), and anything it cannot do ends it
+    quietly: its modules are then checked by the run."""
+    try:
+        receiving.close()
+        _worker_started(parent)
+        sending.send([_check_python(*job) for job in jobs])
+        sending.close()
+    except BaseException:  # noqa: BLE001 - MemoryError, a Ctrl-C before it was ignored: no traceback printed
+        os._exit(1)
 
 
 _AHEAD: contextvars.ContextVar[_Ahead | None] = contextvars.ContextVar("checks_ahead", default=None)
@@ -229,15 +255,18 @@ def _pool(jobs: int) -> concurrent.futures.ProcessPoolExecutor | None:
     if "fork" not in multiprocessing.get_all_start_methods():
         return None
     return concurrent.futures.ProcessPoolExecutor(
-        _WORKERS, mp_context=multiprocessing.get_context("fork"), initializer=_worker_started
+        _WORKERS, mp_context=multiprocessing.get_context("fork"), initializer=_worker_started, initargs=(os.getpid(),)
     )
 
 
-def _worker_started() -> None:  # pragma: no cover - runs in each worker
+def _worker_started(parent: int) -> None:  # pragma: no cover - runs in each worker
     """Ctrl-C is the run's to handle (it stops the pool), not each worker's to print; and a worker goes
-    when the run is killed, never holding the project's lock it inherited (`scaffold.record.lock`)."""
+    when the run is killed, never holding the project's lock it inherited (`scaffold.record.lock`), even
+    killed before the worker asked to go with it (`parent`, the run, is then no longer its parent)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     die_with_parent(signal.SIGKILL)
+    if os.getppid() != parent:
+        os._exit(1)
 
 
 def _check_job(job: tuple[bytes, str, bool]) -> Diagnostic | None:
