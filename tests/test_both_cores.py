@@ -48,9 +48,11 @@ def _apart(monkeypatch: pytest.MonkeyPatch, apart: bool) -> list[list[str]]:
     started: list[list[str]] = []
     beside = sharding.beside_a_child
 
-    def spied(child: list[str], own: Callable[[], tuple[int, str]]) -> list[tuple[int, str]]:
+    def spied(
+        child: list[str], own: Callable[[], tuple[int, str]], ran: Callable[[tuple[int, str]], bool]
+    ) -> list[tuple[int, str]] | None:
         started.append(child)
-        return beside(child, own)
+        return beside(child, own, ran)
 
     monkeypatch.setattr(sharding, "at_once", lambda: 2)
     monkeypatch.setattr(sharding, "SHARD_FROM_BYTES", 10**12)
@@ -117,8 +119,8 @@ def test_a_failing_batch_with_generators_apart_says_what_the_one_run_says(
 
 @pytest.mark.parametrize(
     "child",
-    ["import os, signal; os.kill(os.getpid(), signal.SIGKILL)", "import sys; sys.exit(3)"],
-    ids=["killed", "a python that runs no program"],
+    ["import os, signal; os.kill(os.getpid(), signal.SIGKILL)", "import sys; sys.exit(3)", "pass"],
+    ids=["killed", "a python that fails to run it", "a python that runs something else"],
 )
 def test_a_child_that_ends_without_a_word_leaves_the_batch_to_one_run(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, child: str
@@ -147,8 +149,22 @@ def test_the_child_is_stopped_when_this_process_run_is_cut_short(tmp_path: Path)
         raise KeyboardInterrupt
 
     with pytest.raises(KeyboardInterrupt):
-        sharding.beside_a_child([f"-I{tmp_path}", f"--pyi_out={tmp_path}", str(fifo)], own)
+        sharding.beside_a_child([f"-I{tmp_path}", f"--pyi_out={tmp_path}", str(fifo)], own, lambda theirs: True)
     assert not _readers([str(fifo)]), "no protoc child outlives the run"
+
+
+def test_a_child_killed_after_its_warnings_leaves_the_batch_to_one_run(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Out of memory while generating: the child has said only the parse's warnings, no error, so the batch
+    is compiled here, as one run; its warnings are said once."""
+    names = _batch(tmp_path)
+    _apart(monkeypatch, False)
+    one = _compile(tmp_path, names)
+    started = _apart(monkeypatch, True)
+    warned = "import os, signal, sys\nsys.stderr.write('big/extra.proto:3:1: warning: Import google/protobuf/empty.proto is unused.\\n')\nsys.stderr.flush()\nos.kill(os.getpid(), signal.SIGKILL)\n"
+    monkeypatch.setattr(sharding, "_CHILD", warned)
+    assert _compile(tmp_path, names) == one and len(started) == 1
 
 
 def test_a_child_that_cannot_start_leaves_the_batch_to_one_run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -203,7 +219,8 @@ DIES_WITH = """
 import sys, time
 from scaffold.generation import sharding
 fifo = sys.argv[1]
-sharding.beside_a_child(["-I" + fifo.rsplit("/", 1)[0], "--pyi_out=" + fifo + ".out", fifo], lambda: time.sleep(600))
+child = ["-I" + fifo.rsplit("/", 1)[0], "--pyi_out=" + fifo + ".out", fifo]
+sharding.beside_a_child(child, lambda: time.sleep(600), lambda theirs: True)
 """
 
 
@@ -317,6 +334,13 @@ def _pools_asked(monkeypatch: pytest.MonkeyPatch) -> list[int]:
     return asked
 
 
+def _each_worker_answered() -> bool:
+    """Every worker ahead sent its results (a worker that died has its modules compiled by the run, to the
+    same problems: only this tells that the check ahead did its part)."""
+    ahead = validate._AHEAD.get()
+    return ahead is not None and len(ahead.received) == len(ahead.workers) > 0 and None not in ahead.received.values()
+
+
 def _workers_ahead() -> int:
     ahead = validate._AHEAD.get()
     return 0 if ahead is None else len(ahead.workers)
@@ -330,6 +354,7 @@ def test_modules_checked_ahead_are_not_compiled_again(tmp_path: Path, monkeypatc
         validate.check_ahead(ahead)
         assert _workers_ahead() == 1
         write.create_tree(tmp_path / "project", ahead | rest)
+        assert _each_worker_answered()
     assert asked == [100], "only the run's own 100 modules are compiled before writing"
     assert (tmp_path / "project/pkg/m150.py").read_bytes() == b"VALUE = 150\n"
 
@@ -377,7 +402,7 @@ def test_a_link_in_the_way_is_said_whether_modules_were_checked_ahead_or_not(
     assert said[0] == said[1] and "symbolic link" in said[0][0], said
 
 
-def _worker_gone(jobs: object, sending: object) -> None:  # pragma: no cover - runs in the worker, which it ends
+def _worker_gone(*arguments: object) -> None:  # pragma: no cover - runs in the worker, which it ends
     os._exit(1)
 
 
@@ -456,7 +481,10 @@ def test_modules_ahead_are_split_among_one_worker_fewer_than_the_checks(
     with validate.ahead_of_writing(), pytest.raises(ScaffoldError) as raised:
         validate.check_ahead(files)
         assert _workers_ahead() == 2
-        write.create_tree(root, files)
+        try:
+            write.create_tree(root, files)
+        finally:
+            assert _each_worker_answered()
     assert [str(p).split(": generated")[0] for p in raised.value.diagnostics] == [
         f"{root}/pkg/m007.py:1:12",
         f"{root}/pkg/m008.py:1:11",

@@ -226,17 +226,17 @@ def compile_files(
     zipped = len(groups) > 1 or len(names) > ZIPPED_ABOVE
     with tempfile.TemporaryDirectory(prefix="scaffold-protoc-") as tmp:
         places = [(Path(tmp) / f"out{i}", Path(tmp) / f"descriptors{i}.pb") for i in range(len(groups))]
-        runs = []
-        for group, (out, described) in zip(groups, places, strict=True):
+        runs = [(group, places[i][0], places[i][1] if with_descriptors else None) for i, group in enumerate(groups)]
+        for _, out, _ in runs:
             out.mkdir()
-            runs.append((group, out, described if with_descriptors else None))
         said: list[tuple[int, str]] | None = None
         if len(groups) > 1:
             said = sharding.run_children([_arguments(*run, roots, zipped) for run in runs])
         elif zipped and sharding.generators_apart(names, find):  # the messages' modules and descriptors here
             own = _arguments(*runs[0], roots, zipped, ("python",))
             child = _arguments(names, places[0][0], None, roots, zipped, ("pyi", "grpc_python"))
-            said = sharding.beside_a_child(child, lambda: _run_protoc(["grpc_tools.protoc", *own]))
+            ran = functools.partial(_child_ran, out=places[0][0], inputs=inputs)
+            said = sharding.beside_a_child(child, lambda: _run_protoc(["grpc_tools.protoc", *own]), ran)
         if said is None:  # one run here: a batch not worth a child, or one whose child could not run
             said = [_run_protoc(["grpc_tools.protoc", *_arguments(*runs[0], roots, zipped)])]
         if len(groups) > 1 and any(code != 0 for code, _ in said):  # each group stops at its own first error: the
@@ -247,6 +247,15 @@ def compile_files(
         descriptors = (sets[0] if len(sets) == 1 else sharding.merged(sets, names)) if sets else None
         outputs = {name: content for out, _ in places for name, content in written(out, zipped)}
     return Compiled(dict(sorted(outputs.items())), descriptors, tuple(warnings))
+
+
+def _child_ran(said: tuple[int, str], out: Path, inputs: Sequence[ProtoInput]) -> bool:
+    """Whether a child beside this run did its part or failed saying why: not killed (out of memory, only
+    warnings said), not a `sys.executable` that ran something else (a batch always has stubs)."""
+    code, stderr = said
+    if code < 0 or code == 0:
+        return code == 0 and (out / ARCHIVES["pyi"]).is_file()
+    return any(d.severity == "error" for d in parse_diagnostics(stderr, inputs))
 
 
 def descriptors_only(inputs: Sequence[ProtoInput], include_dirs: Sequence[Path]) -> descriptor_pb2.FileDescriptorSet:

@@ -148,11 +148,13 @@ def run_children(commands: Sequence[Sequence[str]]) -> list[tuple[int, str]]:
             _stop(child)
 
 
-def beside_a_child(child_command: Sequence[str], own: Callable[[], tuple[int, str]]) -> list[tuple[int, str]] | None:
+def beside_a_child(
+    child_command: Sequence[str], own: Callable[[], tuple[int, str]], ran: Callable[[tuple[int, str]], bool]
+) -> list[tuple[int, str]] | None:
     """`own` protoc run (in this process) while a child runs `child_command`; each one's exit code and stderr,
     or only `own`'s where it failed (one protoc stops at its first generator that fails, and this process
-    runs the first). None where the child could not be started (a process limit) or ended without a word
-    (killed; a `sys.executable` that runs no `python -c`): the caller runs the batch itself. Leaving early
+    runs the first). None where the child could not be started (a process limit) or did not do its part
+    (`ran`: killed, say, with no error said): the caller then runs the batch itself. Leaving early
     (Ctrl-C, an exception) stops the child."""
     with tempfile.TemporaryFile() as stderr:
         try:
@@ -164,7 +166,7 @@ def beside_a_child(child_command: Sequence[str], own: Callable[[], tuple[int, st
             if said[0] != 0:
                 return [said]
             theirs = _finished(child, stderr)
-            return None if theirs[0] != 0 and not theirs[1].strip() else [said, theirs]
+            return [said, theirs] if ran(theirs) else None
         finally:
             _stop(child)
 

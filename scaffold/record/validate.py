@@ -100,8 +100,10 @@ def ahead_of_writing() -> Iterator[None]:
     try:
         yield
     finally:
-        ahead.close()
-        _AHEAD.reset(token)
+        try:
+            ahead.close()
+        finally:
+            _AHEAD.reset(token)
 
 
 def ahead_open() -> bool:
@@ -149,7 +151,8 @@ class _Ahead:
 
     def _fork(self, context: multiprocessing.context.ForkContext, part: list[tuple[bytes, str, bool]]) -> bool:
         receiving, sending = context.Pipe(duplex=False)
-        worker = context.Process(target=_check_and_send, args=(part, sending, receiving, os.getpid()), daemon=True)
+        readers = [receiving, *(reader for _, reader in self.workers)]  # the worker keeps none of them open
+        worker = context.Process(target=_check_and_send, args=(part, sending, readers, os.getpid()), daemon=True)
         try:
             worker.start()
         except BaseException as error:
@@ -194,20 +197,22 @@ class _Ahead:
         return self.received[worker]
 
     def close(self) -> None:
-        for process, receiving in self.workers:
-            receiving.close()
+        for process, receiving in self.workers:  # each killed first, then waited for: a Ctrl-C while
+            receiving.close()  # waiting leaves none running
             process.kill()  # done and waiting to send, or still compiling: its results are not wanted now
+        for process, _ in self.workers:
             process.join()
 
 
 def _check_and_send(  # pragma: no cover - runs in the forked worker
-    jobs: list[tuple[bytes, str, bool]], sending: Connection, receiving: Connection, parent: int
+    jobs: list[tuple[bytes, str, bool]], sending: Connection, readers: list[Connection], parent: int
 ) -> None:
-    """A worker ahead: every job's problem, sent at once. It holds no reading end of its own pipe (a run
-    that dies closes the only one, and a send blocked on it ends), and anything it cannot do ends it
-    quietly: its modules are then checked by the run."""
+    """A worker ahead: every job's problem, sent at once. It keeps no reading end open, its own pipe's or
+    an earlier worker's (a run that dies then leaves a send blocked on it nothing to wait for), and
+    anything it cannot do ends it quietly: its modules are then checked by the run."""
     try:
-        receiving.close()
+        for reader in readers:
+            reader.close()
         _worker_started(parent)
         sending.send([_check_python(*job) for job in jobs])
         sending.close()
