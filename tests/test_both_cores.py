@@ -551,3 +551,16 @@ def _running(pid: int) -> bool:
         return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
     except OSError:
         return False
+
+
+def test_a_frozen_build_compiles_every_batch_here(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Its `sys.executable` is the application, which runs no `python -c`: no child, no group."""
+    names = _batch(tmp_path)
+    monkeypatch.setattr(sharding, "usable_cores", lambda: 2)
+    monkeypatch.setattr(sharding, "SHARD_FROM_BYTES", 0)
+    monkeypatch.setattr(sharding, "GENERATORS_APART_FROM_BYTES", 0)
+    assert sharding.at_once() == 2 and len(sharding.groups(names, lambda name: tmp_path / name)) > 1
+    monkeypatch.setattr(sys, "frozen", True, raising=False)
+    assert sharding.at_once() == 1 and sharding.groups(names, lambda name: tmp_path / name) == [names]
+    assert not sharding.generators_apart(names, lambda name: tmp_path / name)
+    assert len(_compile(tmp_path, names).outputs) == 3 * len(names)

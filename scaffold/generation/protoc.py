@@ -131,7 +131,7 @@ def resolve_inputs(
 
 def _kind(path: Path) -> tuple[int | None, bool]:
     """`path`'s mode (None where `Path.exists` finds nothing), and whether it is a link, in one `lstat` for a
-    file that is not a link (`exists`, `is_file` and `islink` took three)."""
+    file that is not a link (a `stat`, then `islink`'s `lstat`, took two)."""
     try:
         mode = os.lstat(path).st_mode
         return (os.stat(path).st_mode, True) if stat.S_ISLNK(mode) else (mode, False)
@@ -253,9 +253,9 @@ def _child_ran(said: tuple[int, str], out: Path, inputs: Sequence[ProtoInput]) -
     """Whether a child beside this run did its part or failed saying why: not killed (out of memory, only
     warnings said), not a `sys.executable` that ran something else (a batch always has stubs)."""
     code, stderr = said
-    if code < 0 or code == 0:
-        return code == 0 and (out / ARCHIVES["pyi"]).is_file()
-    return any(d.severity == "error" for d in parse_diagnostics(stderr, inputs))
+    if code == 0:
+        return (out / ARCHIVES["pyi"]).is_file()
+    return code > 0 and any(d.severity == "error" for d in parse_diagnostics(stderr, inputs))
 
 
 def descriptors_only(inputs: Sequence[ProtoInput], include_dirs: Sequence[Path]) -> descriptor_pb2.FileDescriptorSet:

@@ -61,8 +61,8 @@ def groups(names: Sequence[str], find: Callable[[str], Path | None]) -> list[lis
     groups make a group each. Deterministic."""
     sizes = {name: _size(find(name)) for name in names}
     total = sum(sizes.values())
-    if at_once() < 2 or total < SHARD_FROM_BYTES or getattr(sys, "frozen", False):  # a frozen build runs no
-        return [list(names)]  # `python -c`
+    if at_once() < 2 or total < SHARD_FROM_BYTES:
+        return [list(names)]
     ordered = sorted(set(names))
     count = min(at_once() * _GROUPS_PER_CHILD, len(ordered))
     member: dict[str, int] = {}
@@ -83,9 +83,7 @@ def generators_apart(names: Sequence[str], find: Callable[[str], Path | None]) -
     the stubs and the grpc modules while this process's run writes the messages' modules and descriptors:
     each parses the whole batch, so it pays only where generating costs more than parsing again and a
     child's start (`GENERATORS_APART_FROM_BYTES`)."""
-    if at_once() < 2 or getattr(sys, "frozen", False):  # one core; or a frozen build, which runs no `python -c`
-        return False
-    return sum(_size(find(name)) for name in names) >= GENERATORS_APART_FROM_BYTES
+    return at_once() >= 2 and sum(_size(find(name)) for name in names) >= GENERATORS_APART_FROM_BYTES
 
 
 def below_split(names: Sequence[str], find: Callable[[str], Path | None]) -> bool:
@@ -101,8 +99,9 @@ def _size(path: Path | None) -> int:
 
 
 def at_once() -> int:
-    """How many children run at once: the cores this process may use (a container's share, not the host's)."""
-    return min(usable_cores(), _MOST_AT_ONCE)
+    """How many children run at once: the cores this process may use (a container's share, not the host's);
+    one, this process, in a frozen build, whose `sys.executable` runs no `python -c`."""
+    return 1 if getattr(sys, "frozen", False) else min(usable_cores(), _MOST_AT_ONCE)
 
 
 def run_children(commands: Sequence[Sequence[str]]) -> list[tuple[int, str]]:
